@@ -1,0 +1,54 @@
+# scone — operator users' conventions. Bun is a pinned devDependency: nothing global is assumed but Node/npm and Go.
+BUN        := node_modules/.bin/bun
+K8S_LATEST ?= 1.37.2
+K8S_OLDEST ?= 1.35.4
+export SCONE_K8S_VERSION ?= $(K8S_LATEST)
+
+.PHONY: all deps build test test-unit test-compat lint fmt bench demo cluster cluster-down kube-binaries clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error   # npm 11 `ci` rejects lock files without every platform's optional biome binary
+	@touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	$(BUN) run build.ts
+
+# The whole suite against the newest Kubernetes release, then the integration tests against N-2.
+test: build kube-binaries
+	$(BUN) test
+	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test test/integration
+
+test-unit: deps
+	SCONE_SKIP_CLUSTER=1 $(BUN) test test/unit
+
+kube-binaries:
+	bash hack/kube-binaries.sh $(K8S_LATEST) >/dev/null
+	bash hack/kube-binaries.sh $(K8S_OLDEST) >/dev/null
+
+lint: deps
+	node_modules/.bin/tsc --noEmit
+	node_modules/.bin/biome check .
+
+fmt: deps
+	node_modules/.bin/biome check --write .
+
+bench: build kube-binaries
+	$(BUN) run bench/run.ts
+
+# The main job: the compiled binary on an embedded local cluster.
+demo: build kube-binaries
+	$(BUN) run hack/demo.ts
+
+cluster: deps
+	@bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
+	@$(BUN) run hack/cluster.ts up
+
+cluster-down: deps
+	@$(BUN) run hack/cluster.ts down
+
+clean:
+	rm -rf dist

@@ -1,0 +1,25 @@
+// Compiles the single self-contained executable dist/scone. Everything the binary needs at run time
+// (migrations, manifests, defaults) is imported statically from src/, so the bundle embeds it; no --asset
+// folders and no import.meta.dir lookups, which break once the binary leaves the build machine.
+import { mkdirSync } from "node:fs";
+import pkg from "./package.json" with { type: "json" };
+
+const outfile = process.env.SCONE_OUTFILE ?? "dist/scone";
+mkdirSync("dist", { recursive: true });
+const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"]).stdout.toString().trim() || "unknown";
+
+const result = await Bun.build({
+  entrypoints: ["src/main.ts"],
+  compile: { outfile },
+  minify: true,
+  sourcemap: "none",
+  define: {
+    "process.env.SCONE_BUILD_VERSION": JSON.stringify(pkg.version),
+    "process.env.SCONE_BUILD_COMMIT": JSON.stringify(commit),
+  },
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+console.log(`built ${outfile} (${pkg.version}, ${commit})`);

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the control-plane binaries the test cluster runs, from the Go module proxy, and caches them per version.
+#   hack/kube-binaries.sh [K8S_VERSION]   → prints the bin directory on its last line
+# k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces its staging modules with ./staging paths), so each
+# tool is built as a dependency of a small wrapper module that supplies the published staging versions itself.
+set -euo pipefail
+K8S_VERSION=${1:-${SCONE_K8S_VERSION:-1.37.2}}
+ETCD_VERSION=${SCONE_ETCD_VERSION:-3.7.3}
+KWOK_VERSION=${SCONE_KWOK_VERSION:-0.8.0}
+CACHE=${SCONE_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scone/kube}
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+
+log() { echo "kube-binaries: $*" >&2; }
+
+build_kube() { # control plane + kubectl for one Kubernetes version
+  local v=$1 out="$CACHE/k8s-v$1" minor=${1#1.}
+  if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ] && [ -x "$out/kubectl" ]; then return; fi
+  log "building Kubernetes v$v (first time on this machine: several minutes)"
+  local work; work=$(mktemp -d "$CACHE/.build-k8s-XXXX")
+  (
+    cd "$work"
+    go mod init local.invalid/kube-bin >/dev/null 2>&1
+    local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@v$v" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => \./staging/.*|\1|p' "$gomod"); do
+      go mod edit -replace="$m=$m@v0.$minor"
+    done
+    go get "k8s.io/kubernetes@v$v" >/dev/null 2>&1 || go get "k8s.io/kubernetes@v$v"
+    local ldf="-s -w -X k8s.io/component-base/version.gitVersion=v$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
+    ldf="$ldf -X k8s.io/client-go/pkg/version.gitVersion=v$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=${minor%%.*}"
+    mkdir -p bin
+    go build -trimpath -ldflags "$ldf" -o bin/ \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+    mkdir -p "$out" && mv bin/* "$out/"
+  )
+  rm -rf "$work"
+}
+
+build_etcd() {
+  local out="$CACHE/etcd-v$ETCD_VERSION"
+  [ -x "$out/etcd" ] && return
+  log "building etcd v$ETCD_VERSION"
+  local work; work=$(mktemp -d "$CACHE/.build-etcd-XXXX")
+  ( cd "$work" && go mod init local.invalid/etcd-bin >/dev/null 2>&1 \
+    && go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >/dev/null 2>&1 \
+    && go build -trimpath -ldflags "-s -w" -o etcd go.etcd.io/etcd/server/v3 \
+    && mkdir -p "$out" && mv etcd "$out/" )
+  rm -rf "$work"
+}
+
+build_kwok() {
+  local out="$CACHE/kwok-v$KWOK_VERSION"
+  [ -x "$out/kwok" ] && [ -x "$out/kwokctl" ] && return
+  log "building kwok v$KWOK_VERSION"
+  mkdir -p "$out"
+  GOBIN="$out" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@v$KWOK_VERSION"
+}
+
+mkdir -p "$CACHE"
+# One build at a time per cache: parallel test runs must not race on the same output.
+exec 9>"$CACHE/.lock"; flock 9
+build_etcd
+build_kwok
+build_kube "$K8S_VERSION"
+echo "$CACHE/k8s-v$K8S_VERSION $CACHE/etcd-v$ETCD_VERSION $CACHE/kwok-v$KWOK_VERSION"
