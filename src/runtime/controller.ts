@@ -98,34 +98,31 @@ export class Controller {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     const ctx: ReconcileContext = { signal: this.abort.signal, actions: [] };
+    const finish = (outcome: ReconcileOutcome, extra: Partial<ReconcileRecord>): ReconcileRecord => ({
+      controller: this.name,
+      request,
+      startedAt,
+      durationMs: performance.now() - t0,
+      outcome,
+      actions: ctx.actions,
+      ...extra,
+    });
     let record: ReconcileRecord;
     try {
       const result = await this.opts.reconcile(request, ctx);
       this.queue.forget(key);
       const after = result?.requeueAfterMs;
-      if (after !== undefined && after > 0) this.queue.addAfter(key, after);
-      record = {
-        controller: this.name,
-        request,
-        startedAt,
-        durationMs: performance.now() - t0,
-        outcome: after ? "requeue" : "success",
-        actions: ctx.actions,
-        ...(after ? { requeueAfterMs: after } : {}),
-      };
+      if (after !== undefined && after > 0) {
+        this.queue.addAfter(key, after);
+        record = finish("requeue", { requeueAfterMs: after });
+      } else {
+        record = finish("success", {});
+      }
     } catch (e) {
       const terminal = e instanceof TerminalError;
       if (terminal) this.queue.forget(key);
       else this.queue.addRateLimited(key);
-      record = {
-        controller: this.name,
-        request,
-        startedAt,
-        durationMs: performance.now() - t0,
-        outcome: terminal ? "terminal" : "error",
-        actions: ctx.actions,
-        error: e instanceof Error ? e.message : String(e),
-      };
+      record = finish(terminal ? "terminal" : "error", { error: e instanceof Error ? e.message : String(e) });
     }
     this.observe(record);
     return record;
