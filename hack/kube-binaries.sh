@@ -50,10 +50,19 @@ build_etcd() {
 
 build_kwok() {
   local out="$CACHE/kwok-v$KWOK_VERSION"
-  [ -x "$out/kwok" ] && [ -x "$out/kwokctl" ] && return
-  log "building kwok v$KWOK_VERSION"
-  mkdir -p "$out"
-  GOBIN="$out" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@v$KWOK_VERSION"
+  if ! [ -x "$out/kwok" ] || ! [ -x "$out/kwokctl" ]; then
+    log "building kwok v$KWOK_VERSION"
+    mkdir -p "$out"
+    GOBIN="$out" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@v$KWOK_VERSION"
+  fi
+  [ -s "$out/default-stages.yaml" ] && return
+  # The kwok binary ships no lifecycle of its own: kwokctl feeds it the stages below through --config. Take them
+  # from the same module release (the files kwokctl embeds), so Nodes become Ready and Pods Running as with kwokctl.
+  local src; src=$(cd "$out" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  local stages="node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml"
+  { for f in $stages; do echo "---"; cat "$src/kustomize/stage/$f"; done; } >"$out/default-stages.yaml.tmp"
+  mv "$out/default-stages.yaml.tmp" "$out/default-stages.yaml"
 }
 
 mkdir -p "$CACHE"

@@ -1,5 +1,11 @@
 // The test suite's handle on the real local Kubernetes control plane (etcd, kube-apiserver, controller-manager,
-// scheduler, kwok). One cluster per `bun test` process: started lazily by the first caller, stopped by test/preload.ts.
+// scheduler, kwok with 4 simulated nodes). One cluster per `bun test` process: started lazily by the first caller,
+// stopped by test/preload.ts after every file has run, and on SIGINT/SIGTERM. A watchdog process kills it should
+// this process die without either (SIGKILL).
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ControlPlane } from "../../hack/cluster/control-plane.ts";
 
 export interface LocalCluster {
   readonly kubeconfigPath: string; // admin kubeconfig, client-certificate auth
@@ -24,11 +30,71 @@ export function clusterAvailable(): boolean {
   return process.env.SCONE_SKIP_CLUSTER !== "1";
 }
 
+const running = new Set<ControlPlane>();
+let handlersInstalled = false;
+
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    process.on(signal, () => {
+      void Promise.allSettled([...running].map((cluster) => cluster.stop())).then(() => process.exit(code));
+    });
+  };
+  onSignal("SIGINT", 130);
+  onSignal("SIGTERM", 143);
+  // Whatever else ends the process: no async work is possible here, so SIGKILL; the watchdog removes the dir.
+  process.on("exit", () => {
+    for (const cluster of running) cluster.killSync();
+  });
+}
+
+function wrap(plane: ControlPlane): LocalCluster {
+  let stopped: Promise<void> | undefined;
+  return {
+    kubeconfigPath: plane.kubeconfigPath,
+    server: plane.server,
+    k8sVersion: plane.k8sVersion,
+    dir: plane.layout.dir,
+    caPem: plane.caPem,
+    kubectl: (args, opts) => plane.kubectl(args, opts),
+    restartApiServer: () => plane.restartApiServer(),
+    stopApiServer: () => plane.stopApiServer(),
+    startApiServer: () => plane.startApiServer(),
+    compactEtcd: async () => {
+      await plane.compactEtcd();
+    },
+    serviceAccountKubeconfig: (namespace, name) => plane.serviceAccountKubeconfig(namespace, name),
+    stop: () => {
+      stopped ??= plane.stop().finally(() => running.delete(plane));
+      return stopped;
+    },
+  };
+}
+
+/** A new cluster of its own in a temporary directory (most tests want sharedCluster instead). */
+export async function startLocalCluster(k8sVersion?: string): Promise<LocalCluster> {
+  if (!clusterAvailable()) throw new Error("SCONE_SKIP_CLUSTER=1: no local cluster in this run");
+  // Loaded here, not at the top: unit-test runs preload this file and must not pay for the PKI libraries.
+  const { ControlPlane } = await import("../../hack/cluster/control-plane.ts");
+  const { requestedK8sVersion } = await import("../../hack/cluster/binaries.ts");
+  installExitHandlers();
+  const dir = await mkdtemp(join(tmpdir(), "scone-test-cluster-"));
+  const plane = await ControlPlane.start({
+    dir,
+    k8sVersion: k8sVersion ?? requestedK8sVersion(),
+    ownerPid: process.pid,
+    log: (line) => console.error(`[local cluster] ${line}`),
+  });
+  running.add(plane);
+  return wrap(plane);
+}
+
 let shared: Promise<LocalCluster> | undefined;
 
 /** The process-wide cluster (memoized); honours SCONE_K8S_VERSION. */
 export function sharedCluster(): Promise<LocalCluster> {
-  shared ??= Promise.reject(new Error("test/harness/cluster.ts: local cluster not implemented yet (issue 3)"));
+  shared ??= startLocalCluster();
   return shared;
 }
 

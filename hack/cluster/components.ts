@@ -1,0 +1,135 @@
+// The command line of each control-plane process. Pure: paths and ports in, argv out.
+import type { KubeBinaries } from "./binaries.ts";
+import type { ClusterLayout, ComponentName } from "./layout.ts";
+
+export interface ClusterPorts {
+  readonly etcdClient: number;
+  readonly etcdPeer: number;
+  readonly apiserver: number;
+  /** kwok's kubelet-style server: the API server proxies logs/exec/port-forward of simulated pods here. */
+  readonly kwok: number;
+}
+
+export interface ComponentSpec {
+  readonly name: ComponentName;
+  readonly binary: string;
+  readonly args: readonly string[];
+}
+
+export const SERVICE_CIDR = "10.96.0.0/16";
+/** The `kubernetes` Service's ClusterIP: the first address of SERVICE_CIDR; it is a SAN of the serving cert. */
+export const FIRST_SERVICE_IP = "10.96.0.1";
+export const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
+/** kwok manages only nodes carrying this annotation, so a node created for another purpose stays untouched. */
+export const KWOK_NODE_ANNOTATION = { key: "kwok.x-k8s.io/node", value: "fake" } as const;
+/** kwok renews each node's Lease at this period; the node lifecycle controller's grace period is above it. */
+const NODE_LEASE_SECONDS = 40;
+
+export function etcdClientUrl(ports: ClusterPorts): string {
+  return `http://127.0.0.1:${ports.etcdClient}`;
+}
+
+export function componentSpecs(
+  bin: KubeBinaries,
+  layout: ClusterLayout,
+  ports: ClusterPorts,
+): Record<ComponentName, ComponentSpec> {
+  const pki = layout.pki;
+  const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
+  return {
+    etcd: {
+      name: "etcd",
+      binary: bin.etcd,
+      args: [
+        "--name=scone",
+        `--data-dir=${layout.etcdData}`,
+        `--listen-client-urls=${etcdClientUrl(ports)}`,
+        `--advertise-client-urls=${etcdClientUrl(ports)}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=scone=${peerUrl}`,
+        "--unsafe-no-fsync", // a throwaway store: durability costs seconds per start on slow disks
+        "--log-level=warn",
+      ],
+    },
+    "kube-apiserver": {
+      name: "kube-apiserver",
+      binary: bin.kubeApiserver,
+      args: [
+        `--etcd-servers=${etcdClientUrl(ports)}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${ports.apiserver}`,
+        `--tls-cert-file=${pki.cert("apiserver")}`,
+        `--tls-private-key-file=${pki.key("apiserver")}`,
+        `--client-ca-file=${pki.caCert}`,
+        "--authorization-mode=Node,RBAC",
+        // The default admission chain stays on (ServiceAccount, webhooks, ResourceQuota, ...): operators under test
+        // must see what a real cluster does.
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
+        `--service-account-key-file=${pki.serviceAccountPub}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        `--kubelet-client-certificate=${pki.cert("apiserver-kubelet-client")}`,
+        `--kubelet-client-key=${pki.key("apiserver-kubelet-client")}`,
+        // Simulated nodes all report 127.0.0.1 with kwok's port as their kubelet endpoint.
+        "--kubelet-preferred-address-types=InternalIP",
+        "--allow-privileged=true",
+        // A loopback advertise address is not a valid Endpoints address; nothing in-cluster dials the apiserver.
+        "--endpoint-reconciler-type=none",
+        "--profiling=false",
+      ],
+    },
+    "kube-controller-manager": {
+      name: "kube-controller-manager",
+      binary: bin.kubeControllerManager,
+      args: [
+        `--kubeconfig=${layout.controllerManagerKubeconfig}`,
+        "--secure-port=0", // no metrics/health endpoint needed: liveness is checked through the process
+        "--use-service-account-credentials",
+        `--service-account-private-key-file=${pki.serviceAccountKey}`,
+        `--root-ca-file=${pki.caCert}`,
+        `--cluster-signing-cert-file=${pki.caCert}`,
+        `--cluster-signing-key-file=${pki.caKey}`,
+        "--controllers=*",
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        "--leader-elect=false", // one instance; skips the lease round-trip on every start
+        `--node-monitor-grace-period=${NODE_LEASE_SECONDS * 2}s`,
+        "--kube-api-qps=100",
+        "--kube-api-burst=200",
+        "--profiling=false",
+      ],
+    },
+    "kube-scheduler": {
+      name: "kube-scheduler",
+      binary: bin.kubeScheduler,
+      args: [
+        `--kubeconfig=${layout.schedulerKubeconfig}`,
+        "--secure-port=0",
+        "--leader-elect=false",
+        "--kube-api-qps=100",
+        "--kube-api-burst=200",
+        "--profiling=false",
+      ],
+    },
+    kwok: {
+      name: "kwok",
+      binary: bin.kwok,
+      // What `kwokctl create cluster --runtime binary` passes (pkg/kwokctl/components/kwok_controller.go), with our
+      // own certificate, a node selector and loopback addresses.
+      args: [
+        "--manage-all-nodes=false",
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION.key}=${KWOK_NODE_ANNOTATION.value}`,
+        `--kubeconfig=${layout.kwokKubeconfig}`,
+        `--config=${layout.kwokConfig}`,
+        `--tls-cert-file=${pki.cert("kwok")}`,
+        `--tls-private-key-file=${pki.key("kwok")}`,
+        "--node-ip=127.0.0.1",
+        "--node-name=localhost",
+        `--node-port=${ports.kwok}`,
+        `--server-address=127.0.0.1:${ports.kwok}`,
+        `--node-lease-duration-seconds=${NODE_LEASE_SECONDS}`,
+      ],
+    },
+  };
+}

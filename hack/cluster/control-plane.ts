@@ -1,0 +1,346 @@
+// Starts, attaches to and stops one local control plane: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok as detached processes, with a throwaway CA and four simulated nodes.
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { AdminApi } from "./api.ts";
+import { ensureBinaries } from "./binaries.ts";
+import {
+  type ClusterPorts,
+  type ComponentSpec,
+  componentSpecs,
+  etcdClientUrl,
+  FIRST_SERVICE_IP,
+} from "./components.ts";
+import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { criLogLines, renderKwokConfig, SIMULATED_LOG_LINES } from "./kwok-config.ts";
+import { type ClusterLayout, COMPONENTS, type ComponentName, clusterLayout } from "./layout.ts";
+import { nodeManifest, SIMULATED_NODES } from "./nodes.ts";
+import { createClusterPki, writePki } from "./pki.ts";
+import { freePorts } from "./ports.ts";
+import {
+  isRunning,
+  killProcessGroupSync,
+  launchDetached,
+  logTail,
+  type ProcessRecord,
+  stopProcessGroup,
+} from "./process.ts";
+import { type ClusterState, readState, writeState } from "./state.ts";
+
+export type Log = (line: string) => void;
+
+export interface StartOptions {
+  readonly dir: string;
+  readonly k8sVersion: string;
+  readonly log?: Log;
+  /** Kill the cluster if this process dies without stopping it (test runs); unset for `make cluster`. */
+  readonly ownerPid?: number;
+  /** Upper bound for the whole start, binaries already built. */
+  readonly timeoutMs?: number;
+}
+
+export interface KubectlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface NodeLike {
+  metadata?: { name?: string };
+  status?: { conditions?: { type?: string; status?: string }[] };
+}
+
+const WATCHDOG = resolve(import.meta.dir, "watchdog.sh");
+
+function nodeIsReady(node: NodeLike): boolean {
+  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+export class ControlPlane {
+  private constructor(
+    readonly layout: ClusterLayout,
+    private readonly state: ClusterState,
+    readonly api: AdminApi,
+    readonly caPem: string,
+    private readonly log: Log,
+  ) {}
+
+  get server(): string {
+    return this.state.server;
+  }
+  get k8sVersion(): string {
+    return this.state.k8sVersion;
+  }
+  get kubeconfigPath(): string {
+    return this.layout.adminKubeconfig;
+  }
+  get kubectlBinary(): string {
+    return this.state.binaries.kubectl;
+  }
+  get processes(): Readonly<Partial<Record<ComponentName, ProcessRecord>>> {
+    return this.state.processes;
+  }
+
+  /** Starts a new cluster in opts.dir (which must not hold one). Cleans up its processes if the start fails. */
+  static async start(opts: StartOptions): Promise<ControlPlane> {
+    const log = opts.log ?? (() => {});
+    const began = performance.now();
+    const elapsed = () => `${((performance.now() - began) / 1000).toFixed(1)}s`;
+    const dir = resolve(opts.dir);
+    const layout = clusterLayout(dir);
+    if (await Bun.file(layout.stateFile).exists()) {
+      throw new Error(`${dir} already holds a cluster (state.json); stop it first (bun hack/cluster.ts down)`);
+    }
+    const binaries = await ensureBinaries(opts.k8sVersion, log);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(layout.execWorkDir, { recursive: true });
+
+    const [etcdClient, etcdPeer, apiserver, kwok] = await freePorts(4);
+    const ports: ClusterPorts = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok! };
+    const server = `https://127.0.0.1:${ports.apiserver}`;
+    const pki = await createClusterPki(FIRST_SERVICE_IP);
+    await writePki(join(dir, "pki"), pki);
+    const kubeconfigs: [string, string, "admin" | "controller-manager" | "scheduler" | "kwok"][] = [
+      [layout.adminKubeconfig, "scone-admin", "admin"],
+      [layout.controllerManagerKubeconfig, "kube-controller-manager", "controller-manager"],
+      [layout.schedulerKubeconfig, "kube-scheduler", "scheduler"],
+      [layout.kwokKubeconfig, "kwok", "kwok"],
+    ];
+    for (const [path, name, cert] of kubeconfigs) {
+      const pair = pki.certs[cert];
+      await writeKubeconfig(path, {
+        name,
+        server,
+        caPem: pki.caCertPem,
+        credentials: { clientCertPem: pair.certPem, clientKeyPem: pair.keyPem },
+      });
+    }
+    await writeFile(layout.simulatedContainerLog, criLogLines(SIMULATED_LOG_LINES));
+    await writeFile(
+      layout.kwokConfig,
+      renderKwokConfig({
+        stagesYaml: await readFile(binaries.kwokStages, "utf8"),
+        containerLogFile: layout.simulatedContainerLog,
+        execWorkDir: layout.execWorkDir,
+      }),
+    );
+
+    const state: ClusterState = {
+      format: 1,
+      k8sVersion: opts.k8sVersion,
+      server,
+      ports,
+      binaries,
+      startedAt: new Date().toISOString(),
+      processes: {},
+    };
+    const api = new AdminApi(server, {
+      caPem: pki.caCertPem,
+      certPem: pki.certs.admin.certPem,
+      keyPem: pki.certs.admin.keyPem,
+    });
+    const cluster = new ControlPlane(layout, state, api, pki.caCertPem, log);
+    const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
+    try {
+      if (opts.ownerPid !== undefined) await cluster.startWatchdog(opts.ownerPid);
+      await cluster.startComponent("etcd");
+      await cluster.waitFor("etcd to answer /health", deadline, () => etcdHealthy(etcdClientUrl(ports)), ["etcd"]);
+      log(`etcd up (${elapsed()})`);
+      await cluster.startComponent("kube-apiserver");
+      await cluster.waitFor("kube-apiserver /readyz", deadline, () => api.ready(), ["etcd", "kube-apiserver"]);
+      log(`kube-apiserver ready at ${server} (${elapsed()})`);
+      for (const name of ["kube-controller-manager", "kube-scheduler", "kwok"] as const) {
+        await cluster.startComponent(name);
+      }
+      await cluster.createNodes();
+      await cluster.waitFor("the default ServiceAccount", deadline, async () => {
+        const reply = await api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default");
+        return reply.status === 200;
+      });
+      await cluster.waitFor(`${SIMULATED_NODES.length} Ready nodes`, deadline, async () => {
+        const reply = await api.request("GET", "/api/v1/nodes");
+        const items = (reply.body as { items?: NodeLike[] }).items ?? [];
+        return items.filter(nodeIsReady).length >= SIMULATED_NODES.length;
+      });
+      log(`cluster ready: ${SIMULATED_NODES.length} nodes, Kubernetes ${opts.k8sVersion} (${elapsed()})`);
+      return cluster;
+    } catch (error) {
+      await cluster.stopProcesses();
+      throw error;
+    }
+  }
+
+  /** The cluster recorded in dir, or undefined when there is none. Does not judge its health. */
+  static async attach(dir: string, log: Log = () => {}): Promise<ControlPlane | undefined> {
+    const layout = clusterLayout(resolve(dir));
+    const state = await readState(layout.stateFile);
+    if (!state) return undefined;
+    const [caPem, certPem, keyPem] = await Promise.all(
+      [layout.pki.caCert, layout.pki.cert("admin"), layout.pki.key("admin")].map((file) => readFile(file, "utf8")),
+    );
+    const api = new AdminApi(state.server, { caPem: caPem!, certPem: certPem!, keyPem: keyPem! });
+    return new ControlPlane(layout, state, api, caPem!, log);
+  }
+
+  /** Problems found: a component not running, the API server not ready. Empty when healthy. */
+  async problems(): Promise<string[]> {
+    const found: string[] = [];
+    for (const name of COMPONENTS) {
+      const record = this.state.processes[name];
+      if (!record || !isRunning(record)) found.push(`${name} is not running`);
+    }
+    if (found.length === 0 && !(await this.api.ready())) found.push(`kube-apiserver ${this.server}/readyz is not ok`);
+    return found;
+  }
+
+  async kubectl(args: string[], opts: { stdin?: string } = {}): Promise<KubectlResult> {
+    const child = Bun.spawn([this.kubectlBinary, `--kubeconfig=${this.kubeconfigPath}`, ...args], {
+      stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, KUBECONFIG: this.kubeconfigPath },
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    return { code, stdout, stderr };
+  }
+
+  async stopComponent(name: ComponentName): Promise<void> {
+    const record = this.state.processes[name];
+    if (!record) return;
+    await stopProcessGroup(record);
+    delete this.state.processes[name];
+    await this.saveState();
+  }
+
+  async startComponent(name: ComponentName): Promise<void> {
+    const spec: ComponentSpec = componentSpecs(this.state.binaries, this.layout, this.state.ports)[name];
+    const record = launchDetached({
+      binary: spec.binary,
+      args: spec.args,
+      logFile: this.layout.log(name),
+      cwd: this.layout.dir,
+    });
+    this.state.processes[name] = record;
+    await this.saveState();
+  }
+
+  async stopApiServer(): Promise<void> {
+    await this.stopComponent("kube-apiserver");
+  }
+
+  /** Starts kube-apiserver again on its recorded port; resolves once /readyz is ok. */
+  async startApiServer(timeoutMs = 90_000): Promise<void> {
+    if (this.state.processes["kube-apiserver"] && isRunning(this.state.processes["kube-apiserver"])) return;
+    await this.startComponent("kube-apiserver");
+    await this.waitFor("kube-apiserver /readyz after restart", Date.now() + timeoutMs, () => this.api.ready(), [
+      "kube-apiserver",
+    ]);
+  }
+
+  async restartApiServer(): Promise<void> {
+    await this.stopApiServer();
+    await this.startApiServer();
+  }
+
+  async compactEtcd(): Promise<number> {
+    return compactToCurrentRevision(etcdClientUrl(this.state.ports));
+  }
+
+  /** Writes a kubeconfig holding a bound token (TokenRequest, 1 h) of that ServiceAccount and returns its path. */
+  async serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`;
+    const reply = await this.api.request("POST", path, {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 3600 },
+    });
+    const token = (reply.body as { status?: { token?: string } }).status?.token;
+    if (reply.status !== 201 || !token) {
+      throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} answered ${reply.status}`);
+    }
+    await mkdir(this.layout.serviceAccountKubeconfigs, { recursive: true, mode: 0o700 });
+    const file = join(this.layout.serviceAccountKubeconfigs, `${namespace}.${name}.kubeconfig`);
+    await writeKubeconfig(file, {
+      name: `system:serviceaccount:${namespace}:${name}`,
+      server: this.server,
+      caPem: this.caPem,
+      credentials: { token },
+      namespace,
+    });
+    return file;
+  }
+
+  /** Stops every process and removes the cluster directory. */
+  async stop(): Promise<void> {
+    await this.stopProcesses();
+    await rm(this.layout.dir, { recursive: true, force: true });
+  }
+
+  /** Last resort from a process `exit` handler: SIGKILL every group, synchronously. */
+  killSync(): void {
+    for (const record of Object.values(this.state.processes)) if (record) killProcessGroupSync(record);
+  }
+
+  private async stopProcesses(): Promise<void> {
+    // Dependents first, etcd last, so nothing logs a storm of connection errors on the way down.
+    for (const name of [...COMPONENTS].reverse()) await this.stopComponent(name);
+    if (this.state.watchdog) await stopProcessGroup(this.state.watchdog, 1000);
+  }
+
+  private async startWatchdog(ownerPid: number): Promise<void> {
+    this.state.watchdog = launchDetached({
+      binary: "/bin/sh",
+      args: [WATCHDOG, String(ownerPid), this.layout.dir],
+      logFile: "/dev/null",
+      cwd: "/",
+    });
+  }
+
+  private async saveState(): Promise<void> {
+    await writeState(this.layout.stateFile, this.state);
+    const groups = Object.values(this.state.processes).map((record) => record?.pid);
+    await writeFile(this.layout.pidsFile, `${groups.filter((pid) => pid !== undefined).join("\n")}\n`);
+  }
+
+  private async createNodes(): Promise<void> {
+    await Promise.all(
+      SIMULATED_NODES.map(async (spec) => {
+        const reply = await this.api.request("POST", "/api/v1/nodes", nodeManifest(spec));
+        if (reply.status !== 201 && reply.status !== 409) {
+          throw new Error(`creating node ${spec.name} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+        }
+      }),
+    );
+  }
+
+  /** Polls check until true; fails fast with the log tail of a watched component that exits meanwhile. */
+  private async waitFor(
+    what: string,
+    deadline: number,
+    check: () => Promise<boolean>,
+    watched: readonly ComponentName[] = COMPONENTS,
+  ): Promise<void> {
+    for (;;) {
+      for (const name of watched) {
+        const record = this.state.processes[name];
+        if (record && !isRunning(record)) {
+          const file = this.layout.log(name);
+          throw new Error(`${name} exited while waiting for ${what}; last lines of ${file}:\n${await logTail(file)}`);
+        }
+      }
+      if (await check().catch(() => false)) return;
+      if (Date.now() > deadline) {
+        const tails = await Promise.all(
+          watched.map(async (name) => `--- ${this.layout.log(name)}\n${await logTail(this.layout.log(name), 10)}`),
+        );
+        throw new Error(`timed out waiting for ${what}\n${tails.join("\n")}`);
+      }
+      await Bun.sleep(150);
+    }
+  }
+}

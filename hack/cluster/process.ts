@@ -1,0 +1,85 @@
+// Control-plane processes run detached in their own process groups, with output in a log file, so they outlive the
+// command that started them (`make cluster`) and can be stopped as a group (a component's own children included).
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+
+export interface ProcessRecord {
+  readonly pid: number;
+  /** Start time in clock ticks since boot (/proc/PID/stat field 22): tells our process from a reused pid. */
+  readonly startTicks: string;
+}
+
+export interface LaunchSpec {
+  readonly binary: string;
+  readonly args: readonly string[];
+  readonly logFile: string;
+  readonly cwd: string;
+}
+
+function procStat(pid: number): { state: string; startTicks: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may contain spaces and parentheses: fields after it are counted from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0] ?? "", startTicks: fields[19] ?? "" };
+  } catch {
+    return undefined;
+  }
+}
+
+export function launchDetached(spec: LaunchSpec): ProcessRecord {
+  const log = openSync(spec.logFile, "a");
+  try {
+    const child = spawn(spec.binary, [...spec.args], {
+      cwd: spec.cwd,
+      detached: true, // setsid: own session and process group, survives our exit and our terminal's signals
+      stdio: ["ignore", log, log],
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${spec.binary}`);
+    child.on("error", () => {}); // reported through the log and isRunning
+    child.unref();
+    const stat = procStat(child.pid);
+    return { pid: child.pid, startTicks: stat?.startTicks ?? "" };
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** True while the recorded process (not a later one with the same pid) exists and has not exited. */
+export function isRunning(record: ProcessRecord): boolean {
+  const stat = procStat(record.pid);
+  if (!stat || stat.state === "Z" || stat.state === "X") return false;
+  return record.startTicks === "" || stat.startTicks === record.startTicks;
+}
+
+function signalGroup(record: ProcessRecord, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-record.pid, signal);
+  } catch {
+    // group already gone
+  }
+}
+
+/** SIGTERM to the process group, SIGKILL after graceMs; resolves once the process is gone. */
+export async function stopProcessGroup(record: ProcessRecord, graceMs = 5000): Promise<void> {
+  if (!isRunning(record)) {
+    signalGroup(record, "SIGKILL"); // leftovers of a group whose leader already died
+    return;
+  }
+  signalGroup(record, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (isRunning(record) && Date.now() < deadline) await Bun.sleep(50);
+  signalGroup(record, "SIGKILL");
+  while (isRunning(record)) await Bun.sleep(20);
+}
+
+/** For process-exit handlers, where nothing asynchronous runs any more. */
+export function killProcessGroupSync(record: ProcessRecord): void {
+  if (isRunning(record)) signalGroup(record, "SIGKILL");
+}
+
+export async function logTail(file: string, lines = 25): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
