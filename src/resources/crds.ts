@@ -1,0 +1,109 @@
+// CustomResourceDefinitions of every scone kind, generated from the typed definitions.
+//
+// No `conversion` stanza (= strategy None), unlike the upstream chart's `strategy: Webhook`: each kind has a
+// single served version, so conversion has nothing to do, and a conversion webhook whose Service is not up
+// (operator restarting, certificate not yet injected) makes every read and write of the resource fail.
+
+import { apiVersionOf, type PrinterColumn, type ResourceDefinition } from "./definition.ts";
+import { resourceDefinitions, SCONE_KINDS, type SconeKind } from "./kinds.ts";
+import type { JSONSchemaProps } from "./schema.ts";
+import { obj, str, toOpenAPI } from "./schema.ts";
+
+export interface CustomResourceDefinition {
+  apiVersion: "apiextensions.k8s.io/v1";
+  kind: "CustomResourceDefinition";
+  metadata: { name: string; labels: Record<string, string> };
+  spec: {
+    group: string;
+    names: { kind: string; listKind: string; plural: string; singular: string; shortNames?: string[] };
+    scope: "Namespaced" | "Cluster";
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      additionalPrinterColumns: PrinterColumn[];
+      schema: { openAPIV3Schema: JSONSchemaProps };
+      subresources: { status: Record<string, never> };
+    }[];
+  };
+}
+
+/** Label on every CRD scone owns, so the installer and `scone manifests` can find them. */
+export const CRD_PART_OF_LABEL = { "app.kubernetes.io/part-of": "scone" } as const;
+
+const apiVersionField = str({
+  description:
+    "APIVersion defines the versioned schema of this representation of an object. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+});
+const kindField = str({
+  description:
+    "Kind is a string value representing the REST resource this object represents. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+});
+
+export function crdName(d: Pick<ResourceDefinition, "plural" | "group">): string {
+  return `${d.plural}.${d.group}`;
+}
+
+/** The whole object's schema: apiVersion, kind, metadata, spec, status. */
+export function openAPISchemaOf(d: ResourceDefinition): JSONSchemaProps {
+  const root = obj(
+    { apiVersion: apiVersionField, kind: kindField, metadata: obj({}), spec: d.spec, status: d.status },
+    { description: d.description, ...(d.specRequired && { required: ["spec"] as const }) },
+  );
+  return toOpenAPI(root);
+}
+
+export function crdOf(d: ResourceDefinition): CustomResourceDefinition {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: crdName(d), labels: { ...CRD_PART_OF_LABEL } },
+    spec: {
+      group: d.group,
+      names: {
+        kind: d.kind,
+        listKind: d.listKind,
+        plural: d.plural,
+        singular: d.singular,
+        ...(d.shortNames && { shortNames: [...d.shortNames] }),
+      },
+      scope: d.scope,
+      versions: [
+        {
+          name: d.version,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: d.printerColumns.map((c) => ({ ...c })),
+          schema: { openAPIV3Schema: openAPISchemaOf(d) },
+          subresources: { status: {} },
+        },
+      ],
+    },
+  };
+}
+
+export function renderCrds(): CustomResourceDefinition[] {
+  return SCONE_KINDS.map((kind) => crdOf(resourceDefinitions[kind]));
+}
+
+/** All CRDs as multi-document YAML (`scone manifests crds`). */
+export function renderCrdManifests(): string {
+  // Loaded here, not at module top: the CLI's fast paths must not pay for the YAML library.
+  const { stringify } = require("yaml") as typeof import("yaml");
+  return renderCrds()
+    .map((crd) => `---\n${stringify(crd, { lineWidth: 0 })}`)
+    .join("");
+}
+
+export interface SconeResourceType {
+  apiVersion: string;
+  kind: SconeKind;
+  plural: string;
+  namespaced: boolean;
+}
+
+/** What the kube layer registers: one entry per kind. */
+export const sconeResourceTypes: readonly SconeResourceType[] = SCONE_KINDS.map((kind) => {
+  const d = resourceDefinitions[kind];
+  return { apiVersion: apiVersionOf(d), kind, plural: d.plural, namespaced: d.scope === "Namespaced" };
+});
