@@ -1,0 +1,233 @@
+// Index of CAS audit-log entries: fast idempotent batch ingest and keyset-paginated search.
+import type { Database, Statement } from "bun:sqlite";
+import { StoreInputError } from "./errors.ts";
+import { clampLimit } from "./history.ts";
+import type { StoreDb } from "./open.ts";
+
+export interface AuditEntryInput {
+  namespace: string;
+  name: string;
+  seq: number;
+  ts: number;
+  event: string;
+  session?: string | null;
+  service?: string | null;
+  raw: string;
+  signature: string;
+  prevSignature: string;
+  chainOk: boolean;
+}
+
+export interface AuditEntry extends AuditEntryInput {
+  id: number;
+  session: string | null;
+  service: string | null;
+}
+
+export interface IngestResult {
+  inserted: number;
+  /** Entries whose (namespace, name, seq) was already indexed. */
+  skipped: number;
+}
+
+const INSERT_SQL = `INSERT INTO audit_entries
+  (namespace, name, seq, ts, event, session, service, raw, signature, prev_signature, chain_ok)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (namespace, name, seq) DO NOTHING`;
+
+// One compiled statement per connection: preparing per batch would cost more than inserting a small batch.
+const insertStatements = new WeakMap<Database, Statement>();
+
+/**
+ * Inserts a batch in one transaction (the FTS index is kept in step by triggers). Re-ingesting an entry is a
+ * no-op, so a crashed or repeated ingest can simply start again from the last seq it is unsure about.
+ * Entries are inserted in (namespace, name, seq) order, so within one CAS the row id grows with seq.
+ */
+export function ingestEntries(db: StoreDb, entries: readonly AuditEntryInput[]): IngestResult {
+  const sqlite = db.$client;
+  let insert = insertStatements.get(sqlite);
+  if (!insert) {
+    insert = sqlite.prepare(INSERT_SQL);
+    insertStatements.set(sqlite, insert);
+  }
+  const statement = insert;
+  entries.forEach(validateEntry);
+  const ordered = [...entries].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || a.seq - b.seq);
+  let inserted = 0;
+  sqlite.transaction(() => {
+    for (const e of ordered) {
+      inserted += statement.run(
+        e.namespace,
+        e.name,
+        e.seq,
+        e.ts,
+        e.event,
+        e.session ?? null,
+        e.service ?? null,
+        e.raw,
+        e.signature,
+        e.prevSignature,
+        e.chainOk ? 1 : 0,
+      ).changes;
+    }
+  })();
+  return { inserted, skipped: entries.length - inserted };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function validateEntry(e: AuditEntryInput, i: number): void {
+  if (!Number.isSafeInteger(e.seq) || e.seq < 0) {
+    throw new StoreInputError("seq", `audit entry ${i}: seq must be a non-negative integer, got ${e.seq}`);
+  }
+  if (!Number.isFinite(e.ts)) throw new StoreInputError("ts", `audit entry ${i}: ts must be a time in ms`);
+  if (e.name === "") throw new StoreInputError("name", `audit entry ${i}: name (the CAS) must not be empty`);
+}
+
+/** Last indexed entry of a CAS: where the next ingest continues and which signature the next entry must chain to. */
+export function auditHead(
+  db: StoreDb,
+  cas: { namespace: string; name: string },
+): { seq: number; signature: string } | null {
+  return (
+    db.$client
+      .query<{ seq: number; signature: string }, [string, string]>(
+        "SELECT seq, signature FROM audit_entries WHERE namespace = ? AND name = ? ORDER BY seq DESC LIMIT 1",
+      )
+      .get(cas.namespace, cas.name) ?? null
+  );
+}
+
+export interface AuditSearch {
+  namespace: string;
+  name: string;
+  /** Words to find in event/session/service/raw; all must occur. A trailing * makes a word a prefix. */
+  query?: string;
+  event?: string;
+  /** Inclusive lower bound on ts (ms). */
+  from?: number;
+  /** Exclusive upper bound on ts (ms). */
+  to?: number;
+  limit: number;
+  /** nextCursor of the previous page of the same search. */
+  cursor?: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+interface AuditRow {
+  id: number;
+  namespace: string;
+  name: string;
+  seq: number;
+  ts: number;
+  event: string;
+  session: string | null;
+  service: string | null;
+  raw: string;
+  signature: string;
+  prev_signature: string;
+  chain_ok: number;
+}
+
+/**
+ * Newest first. Without `query` the order is by seq (index on namespace, name, seq). With `query` the FTS index
+ * is walked backwards by row id and stops after `limit` hits — it never materialises every match, which keeps
+ * common words fast on a million entries; ingest inserts in seq order, so within a CAS both orders agree.
+ * Each mode has its own cursor key (seq or row id), so pagination never skips or repeats an entry.
+ */
+export function searchAudit(db: StoreDb, search: AuditSearch): AuditPage {
+  const limit = clampLimit(search.limit);
+  const match = search.query === undefined ? undefined : toFtsQuery(search.query);
+  const key = match === undefined ? "s" : "i";
+  const after = search.cursor === undefined ? undefined : parseCursor(search.cursor, key);
+
+  const where: string[] = ["a.namespace = ?", "a.name = ?"];
+  const params: (string | number)[] = [search.namespace, search.name];
+  if (search.event !== undefined) {
+    where.push("a.event = ?");
+    params.push(search.event);
+  }
+  if (search.from !== undefined) {
+    where.push("a.ts >= ?");
+    params.push(search.from);
+  }
+  if (search.to !== undefined) {
+    where.push("a.ts < ?");
+    params.push(search.to);
+  }
+  let sql: string;
+  if (match === undefined) {
+    if (after !== undefined) {
+      where.push("a.seq < ?");
+      params.push(after);
+    }
+    sql = `SELECT a.* FROM audit_entries a WHERE ${where.join(" AND ")} ORDER BY a.seq DESC LIMIT ?`;
+  } else {
+    if (match === null) return { entries: [] };
+    const ftsWhere = ["audit_entries_fts MATCH ?"];
+    const ftsParams: (string | number)[] = [match];
+    if (after !== undefined) {
+      ftsWhere.push("f.rowid < ?");
+      ftsParams.push(after);
+    }
+    // CROSS JOIN pins the FTS table as the outer loop, so the planner cannot switch to materialising all matches.
+    sql = `SELECT a.* FROM audit_entries_fts f CROSS JOIN audit_entries a ON a.id = f.rowid
+      WHERE ${ftsWhere.join(" AND ")} AND ${where.join(" AND ")} ORDER BY f.rowid DESC LIMIT ?`;
+    params.unshift(...ftsParams);
+  }
+  params.push(limit + 1);
+  const rows = db.$client.query<AuditRow, (string | number)[]>(sql).all(...params);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const entries = page.map(toEntry);
+  if (rows.length <= limit || last === undefined) return { entries };
+  return { entries, nextCursor: `${key}${match === undefined ? last.seq : last.id}` };
+}
+
+function toEntry(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    name: r.name,
+    seq: r.seq,
+    ts: r.ts,
+    event: r.event,
+    session: r.session,
+    service: r.service,
+    raw: r.raw,
+    signature: r.signature,
+    prevSignature: r.prev_signature,
+    chainOk: r.chain_ok === 1,
+  };
+}
+
+function parseCursor(cursor: string, key: "s" | "i"): number {
+  const value = Number(cursor.slice(1));
+  if (cursor[0] !== key || cursor.length < 2 || !Number.isSafeInteger(value)) {
+    throw new StoreInputError("cursor", `cursor "${cursor}" does not belong to this search; start without --cursor`);
+  }
+  return value;
+}
+
+/**
+ * Turns user words into an FTS5 query that cannot be misread as FTS syntax: every word becomes a quoted phrase
+ * (the tokenizer splits it the same way the indexed text was split), words are ANDed, a trailing * is kept as a
+ * prefix search. Returns null when no word has searchable characters (nothing can match).
+ */
+export function toFtsQuery(query: string): string | null {
+  const phrases: string[] = [];
+  for (const word of query.split(/\s+/)) {
+    const prefix = word.endsWith("*");
+    const text = prefix ? word.replace(/\*+$/, "") : word;
+    if (!/[\p{L}\p{N}]/u.test(text)) continue;
+    phrases.push(`"${text.replaceAll('"', '""')}"${prefix ? "*" : ""}`);
+  }
+  return phrases.length === 0 ? null : phrases.join(" ");
+}

@@ -1,0 +1,22 @@
+// Errors the repository modules raise for callers (CLI, API) to map onto messages and HTTP statuses.
+
+/** Bad input: names the field and says what is expected. */
+export class StoreInputError extends Error {
+  override readonly name = "StoreInputError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The row does not exist. */
+export class StoreNotFoundError extends Error {
+  override readonly name = "StoreNotFoundError";
+}
+
+/** Someone else changed the row since it was read (optimistic concurrency) or the transition is not allowed. */
+export class StoreConflictError extends Error {
+  override readonly name = "StoreConflictError";
+}

@@ -1,0 +1,107 @@
+// API tokens. The clear token is returned once by createToken and never stored: the table keeps its sha256.
+import { createHash, timingSafeEqual } from "node:crypto";
+import { asc, eq } from "drizzle-orm";
+import { StoreConflictError, StoreInputError } from "./errors.ts";
+import { newId, randomBase32 } from "./ids.ts";
+import type { StoreDb } from "./open.ts";
+import { apiTokens, TOKEN_SCOPES, type TokenScope } from "./schema.ts";
+
+export const TOKEN_PREFIX = "scone_";
+/** Characters of the clear token kept for display: "scone_" + 4, enough to tell tokens apart in a list. */
+const DISPLAY_CHARS = TOKEN_PREFIX.length + 4;
+/** last_used_at is refreshed at most this often, so verifying a token is not a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+
+export type TokenRow = typeof apiTokens.$inferSelect;
+/** What listing shows: everything but the hash. */
+export type TokenInfo = Omit<TokenRow, "tokenHash">;
+
+export function hashToken(clear: string): string {
+  return createHash("sha256").update(clear, "utf8").digest("hex");
+}
+
+export interface CreateTokenInput {
+  name: string;
+  scope: TokenScope;
+  expiresAt?: number | null;
+  now?: number;
+}
+
+/** Creates a token; `token` is the only copy of the clear token, show it to the user once. */
+export function createToken(db: StoreDb, input: CreateTokenInput): { token: string; info: TokenInfo } {
+  const now = input.now ?? Date.now();
+  if (!NAME_PATTERN.test(input.name)) {
+    throw new StoreInputError(
+      "name",
+      `token name "${input.name}" is invalid: use 1-63 lower-case letters, digits, ".", "_" or "-", starting and ending with a letter or digit`,
+    );
+  }
+  if (!(TOKEN_SCOPES as readonly string[]).includes(input.scope)) {
+    throw new StoreInputError(
+      "scope",
+      `token scope "${input.scope}" is invalid: use one of ${TOKEN_SCOPES.join(", ")}`,
+    );
+  }
+  if (input.expiresAt != null && input.expiresAt <= now) {
+    throw new StoreInputError("expiresAt", "token expiry must be in the future");
+  }
+  const existing = db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.name, input.name)).get();
+  if (existing) {
+    throw new StoreConflictError(
+      `a token named "${input.name}" already exists; revoke it first or choose another name`,
+    );
+  }
+  // 160 random bits: guessing is hopeless, and sha256 without salt is enough for a secret of this entropy.
+  const token = `${TOKEN_PREFIX}${randomBase32(20)}`;
+  const row = db
+    .insert(apiTokens)
+    .values({
+      id: newId("tk", now),
+      name: input.name,
+      scope: input.scope,
+      tokenHash: hashToken(token),
+      prefix: token.slice(0, DISPLAY_CHARS),
+      createdAt: now,
+      expiresAt: input.expiresAt ?? null,
+    })
+    .returning()
+    .get();
+  return { token, info: withoutHash(row) };
+}
+
+/** The token's row if the token exists, is not revoked and not expired; else null. Refreshes last_used_at. */
+export function verifyToken(db: StoreDb, clear: string, now: number = Date.now()): TokenInfo | null {
+  if (!clear.startsWith(TOKEN_PREFIX)) return null;
+  const hash = hashToken(clear);
+  // Looking up by hash reveals nothing about the clear token through timing (a preimage would be needed); the
+  // constant-time comparison below keeps the final decision free of early-exit string compares as well.
+  const row = db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash)).get();
+  if (!row) return null;
+  if (!timingSafeEqual(Buffer.from(row.tokenHash, "hex"), Buffer.from(hash, "hex"))) return null;
+  if (row.revokedAt !== null && row.revokedAt <= now) return null;
+  if (row.expiresAt !== null && row.expiresAt <= now) return null;
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id)).run();
+    row.lastUsedAt = now;
+  }
+  return withoutHash(row);
+}
+
+export function listTokens(db: StoreDb): TokenInfo[] {
+  return db.select().from(apiTokens).orderBy(asc(apiTokens.name)).all().map(withoutHash);
+}
+
+/** Revokes by name; returns the revoked token, or null when no such token exists. Revoking twice keeps the first time. */
+export function revokeToken(db: StoreDb, name: string, now: number = Date.now()): TokenInfo | null {
+  const row = db.select().from(apiTokens).where(eq(apiTokens.name, name)).get();
+  if (!row) return null;
+  if (row.revokedAt !== null) return withoutHash(row);
+  const updated = db.update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, row.id)).returning().get();
+  return updated ? withoutHash(updated) : null;
+}
+
+function withoutHash(row: TokenRow): TokenInfo {
+  const { tokenHash: _hash, ...info } = row;
+  return info;
+}

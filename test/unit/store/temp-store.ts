@@ -1,0 +1,33 @@
+// Temporary state dirs for store tests; each test gets its own and it is removed afterwards.
+import { afterEach } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore, type Store } from "../../../src/store/open.ts";
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+
+afterEach(() => {
+  for (const store of stores.splice(0)) {
+    try {
+      store.close();
+    } catch {
+      // already closed by the test
+    }
+  }
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "scone-store-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A fresh store in a new temp dir, closed after the test. */
+export function tempStore(stateDir: string = join(tempDir(), "state")): Store {
+  const store = openStore({ stateDir });
+  stores.push(store);
+  return store;
+}
