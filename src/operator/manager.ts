@@ -26,6 +26,8 @@ export class Manager {
   readonly metrics = new MetricsRegistry();
   readonly readiness = new ReadinessChecks();
   private readonly runnables: Runnable[] = [];
+  /** Started on every replica at once (caches), so a standby takes over with warm informers. */
+  private readonly always: Runnable[] = [];
   private readonly servers: ReturnType<typeof Bun.serve>[] = [];
   private elector: LeaderElector | undefined;
   private leading = false;
@@ -41,8 +43,14 @@ export class Manager {
     this.done = { promise, resolve };
   }
 
+  /** Adds a runnable that acts on the cluster: started only while this replica leads. */
   add(r: Runnable): void {
     this.runnables.push(r);
+  }
+
+  /** Adds a runnable that only observes (informers): started on every replica, before election. */
+  addAlways(r: Runnable): void {
+    this.always.push(r);
   }
 
   addController(c: Controller): void {
@@ -63,6 +71,7 @@ export class Manager {
     this.servers.push(Bun.serve({ port: this.opts.probePort, hostname, fetch: handler }));
     this.servers.push(Bun.serve({ port: this.opts.metricsPort, hostname, fetch: handler }));
     this.opts.log.info("serving probes and metrics", this.ports);
+    for (const r of this.always) await r.start();
     const le = this.opts.leaderElection;
     if (!le) {
       await this.startLeading();
@@ -105,6 +114,13 @@ export class Manager {
       }
       this.leading = false;
       await this.elector?.stop();
+      for (const r of [...this.always].reverse()) {
+        try {
+          await r.stop();
+        } catch (e) {
+          this.opts.log.warn("stop failed", { runnable: r.name, error: errorMessage(e) });
+        }
+      }
       for (const s of this.servers) s.stop(true);
       this.done.resolve();
     })();

@@ -23,6 +23,8 @@ export interface ReconcileContext {
   readonly signal: AbortSignal;
   /** What this reconcile did, in words ("apply DaemonSet scone-system/las"); recorded in the history. */
   readonly actions: string[];
+  /** The reconciler notes the object version it acted on, for the history. */
+  observed?: { generation?: number; resourceVersion?: string };
 }
 
 export type Reconciler = (req: ReconcileRequest, ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
@@ -38,6 +40,8 @@ export interface ReconcileRecord {
   readonly actions: readonly string[];
   readonly error?: string;
   readonly requeueAfterMs?: number;
+  readonly generation?: number;
+  readonly resourceVersion?: string;
 }
 
 export interface ControllerOptions {
@@ -105,6 +109,8 @@ export class Controller {
       durationMs: performance.now() - t0,
       outcome,
       actions: ctx.actions,
+      ...(ctx.observed?.generation === undefined ? {} : { generation: ctx.observed.generation }),
+      ...(ctx.observed?.resourceVersion === undefined ? {} : { resourceVersion: ctx.observed.resourceVersion }),
       ...extra,
     });
     let record: ReconcileRecord;

@@ -1,0 +1,116 @@
+// `scone operator`: loads the kubeconfig or the in-cluster config, checks the API server answers, then runs
+// the manager (probes, metrics, informers, leader election, controllers) until SIGTERM/SIGINT.
+import { hostname } from "node:os";
+import { createLogger, resolveLogLevel } from "../log.ts";
+
+export interface OperatorOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly stateDir?: string;
+  readonly metricsPort: number;
+  readonly probePort: number;
+  readonly leaderElect: boolean;
+  readonly namespace?: string;
+  readonly logLevel?: string;
+}
+
+/** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
+export const LEADER_ELECTION_LEASE = "61d57791.scone.cloud";
+
+export async function runOperator(opts: OperatorOptions): Promise<void> {
+  const log = createLogger({ level: resolveLogLevel(opts.logLevel), sink: process.stdout, component: "operator" });
+  const [
+    { KubeClient },
+    { SharedInformers },
+    { EventRecorder },
+    { Manager },
+    { kubeLeaseStore },
+    wiring,
+    store,
+    history,
+    version,
+  ] = await Promise.all([
+    import("../kube/client.ts"),
+    import("../kube/shared-informers.ts"),
+    import("../kube/events.ts"),
+    import("./manager.ts"),
+    import("./lease-store.ts"),
+    import("./wiring.ts"),
+    import("../store/open.ts"),
+    import("./history.ts"),
+    import("../version.ts"),
+  ]);
+  const { resolveStateDir } = await import("../store/state-dir.ts");
+
+  const client = await KubeClient.load({
+    kubeconfig: opts.kubeconfig,
+    context: opts.context,
+    namespace: opts.namespace,
+  });
+  const server = await client.serverVersion();
+  const namespace = opts.namespace ?? process.env.SCONE_OPERATOR_NAMESPACE ?? client.namespace;
+  log.info("connected to the API server", { server: client.transport.connection.server, version: server.gitVersion });
+
+  const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "operator" });
+  const db = store.openStore({ stateDir });
+  const identity = `${hostname()}_${crypto.randomUUID()}`;
+  const manager = new Manager({
+    log,
+    probePort: opts.probePort,
+    metricsPort: opts.metricsPort,
+    ...(opts.leaderElect
+      ? { leaderElection: { store: kubeLeaseStore(client), namespace, name: LEADER_ELECTION_LEASE, identity } }
+      : {}),
+  });
+
+  const kubeLog = log.child({ component: "kube" });
+  const informers = new SharedInformers(client, { stripManagedFields: true, resyncMs: 10 * 60_000, logger: kubeLog });
+  const recorder = new EventRecorder(client, {
+    reportingController: "scone-operator",
+    reportingInstance: identity,
+    logger: kubeLog,
+  });
+  const reader = new wiring.InformerReader(informers, client);
+  const ctx: import("./wiring.ts").OperatorContext = {
+    client,
+    informers,
+    manager,
+    kit: {
+      client,
+      reader,
+      events: { record: (o, type, reason, message) => void recorder.record(o, type, reason, message) },
+    },
+    log,
+    operatorNamespace: namespace,
+    serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
+    recordHistory: history.historyRecorder(db, (c) => c, log),
+  };
+  manager.readiness.add("informers", () => {
+    const h = informers.health();
+    const bad = h.informers.filter((i) => !i.healthy);
+    return h.healthy
+      ? { ok: true }
+      : { ok: false, reason: bad.map((i) => `${i.name}: ${i.reason ?? "unhealthy"}`).join("; ") };
+  });
+  manager.addAlways({
+    name: "informers",
+    start: async () => {
+      informers.start();
+    },
+    stop: () => informers.stop(),
+  });
+  const { registerControllers } = await import("./controllers.ts");
+  registerControllers(ctx);
+
+  const shutdown = (signal: string) => {
+    log.info("shutting down", { signal });
+    void manager.stop();
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+
+  await manager.start();
+  await manager.wait();
+  db.close();
+  log.info("stopped");
+}
