@@ -1,0 +1,258 @@
+// `scone cas …`: the CAS lifecycle. `provision` mirrors the flags of the upstream `kubectl provision cas`
+// plugin (SCONE-INTERFACE §10.1) so scripts can switch by changing the command name only.
+import { command, group } from "../define.ts";
+import { casNameProblem, checkHex32, checkPort, checkVersion, exclusive, requires } from "../globals.ts";
+import { TRACKING_ISSUE } from "../issues.ts";
+import { type FlagValues, notImplemented, type SconeArgDef } from "../spec.ts";
+
+const casName: SconeArgDef = {
+  type: "positional",
+  description: "CAS name (at most 15 characters, a DNS label)",
+  valueHint: "NAME",
+  check: casNameProblem,
+};
+
+function checkUrl(flag: string): (value: string) => string | undefined {
+  return (value) =>
+    /^https?:\/\/\S+$/.test(value) ? undefined : `invalid value '${value}' for --${flag}: expected an http(s):// URL`;
+}
+
+/** Flags that pick what `provision` does instead of a full provisioning; at most one may be given. */
+export const PROVISION_MODES = [
+  "is-provisioned",
+  "verify",
+  "print-public-keys",
+  "preprovision-only",
+  "postprovision-only",
+  "local-backup",
+  "upgrade",
+  "cas-database-recovery",
+] as const;
+
+export function provisionChecks(values: FlagValues): string | undefined {
+  return (
+    exclusive(values, PROVISION_MODES) ??
+    requires(values, "force", "upgrade") ??
+    requires(values, "postprovision-owner-identity", "postprovision-only") ??
+    (values.wait === true && values.backup === false ? "--wait cannot be used with --no-backup" : undefined)
+  );
+}
+
+export const provisionArgs: Record<string, SconeArgDef> = {
+  name: casName,
+  "dcap-api": {
+    type: "string",
+    alias: "d",
+    valueHint: "KEY",
+    description: "Intel DCAP/PCS API key (default: LAS .spec.dcapKey)",
+  },
+  "owner-config": {
+    type: "string",
+    valueHint: "FILE|URL",
+    description: "Custom CAS owner config (TOML). Upstream's short form -o is --output here",
+  },
+  target: {
+    type: "string",
+    valueHint: "DIR",
+    description: "Directory for owner identity and config (default: ~/.cas)",
+  },
+  backup: {
+    type: "boolean",
+    default: true,
+    description: "Enable the backup controller",
+    negativeDescription: "Provision without the backup controller",
+  },
+  webhook: {
+    type: "string",
+    valueHint: "URL",
+    description: "Send the audit log to this URL",
+    check: checkUrl("webhook"),
+  },
+  wait: { type: "boolean", description: "Wait until the CAS is HEALTHY" },
+  nonce: {
+    type: "string",
+    valueHint: "HEX32",
+    description: "Provisioning nonce, 32 hex characters (default: random)",
+    check: checkHex32("nonce"),
+  },
+  "image-registry": {
+    type: "string",
+    valueHint: "URL",
+    description: "Image repository (default: registry.scontain.com/scone.cloud)",
+  },
+  "set-version": {
+    type: "string",
+    valueHint: "VERSION",
+    description: "SCONE version of the CAS images",
+    check: checkVersion("set-version"),
+  },
+  "is-provisioned": { type: "boolean", description: "Exit 0 iff the CAS is provisioned" },
+  verify: { type: "boolean", description: "Attest the CAS and report whether it is provisioned" },
+  "print-public-keys": { type: "boolean", description: "Attest the CAS and print its public keys as shell exports" },
+  "preprovision-only": {
+    type: "boolean",
+    description: "Create an unprovisioned CAS and print CAS_KEY_HASH / CAS_PROVISIONING_TOKEN",
+  },
+  "postprovision-only": { type: "boolean", description: "Only upload the owner sessions and enable probes/backup" },
+  "postprovision-owner-identity": {
+    type: "string",
+    valueHint: "FILE",
+    description: "Owner identity for --postprovision-only",
+  },
+  "local-backup": {
+    type: "boolean",
+    description: "Copy the last completed database snapshot to ./cas-database-snapshots",
+  },
+  "cas-database-recovery": {
+    type: "string",
+    valueHint: "DIR",
+    description: "Create a new CAS from a snapshot directory",
+  },
+  upgrade: {
+    type: "string",
+    valueHint: "VERSION",
+    description: "Upgrade the CAS to this SCONE version",
+    check: checkVersion("upgrade"),
+  },
+  force: {
+    type: "boolean",
+    description: "With --upgrade: upgrade even an unhealthy CAS or one with an unexpected image",
+  },
+  "manifests-dir": { type: "string", valueHint: "DIR|URL", description: "Base location of the default manifests" },
+  filename: { type: "string", alias: "f", valueHint: "FILE|URL", description: "Replace the CAS manifest patch" },
+  verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
+  debug: { type: "boolean", description: "Debug output (same as --log-level debug)" },
+  "image-overwrite": {
+    type: "string",
+    valueHint: "IMAGE",
+    description: "Use a non-standard CAS image (not signature-checked)",
+  },
+  "cas-address": { type: "string", valueHint: "ADDR", description: "CAS address (default: NAME.NAMESPACE)" },
+  "cas-client-port": {
+    type: "string",
+    valueHint: "PORT",
+    description: "CAS client port (default: .spec.service.clientPort or 8081)",
+    check: checkPort("cas-client-port"),
+  },
+  "local-cas-client-port": {
+    type: "string",
+    valueHint: "PORT",
+    description: "Local port for the forwarded CAS client port",
+    check: checkPort("local-cas-client-port"),
+  },
+  "set-tolerations": {
+    type: "string",
+    alias: "set-toleration",
+    valueHint: "FLAGS",
+    description:
+      "Attestation tolerations (default: --accept-configuration-needed --accept-group-out-of-date --accept-sw-hardening-needed)",
+  },
+  "verify-image-signatures": {
+    type: "string",
+    valueHint: "PUBKEY",
+    description: "Cosign public key for a non-Scontain registry",
+  },
+  "image-signature-check": {
+    type: "boolean",
+    default: true,
+    description: "Check image signatures",
+    negativeDescription: "Skip the image signature checks",
+  },
+  docker: {
+    type: "boolean",
+    default: true,
+    description: "Upstream: run the SCONE CLI in docker",
+    negativeDescription: "Accepted and ignored: scone needs no docker",
+    upstream: { note: "--no-docker is accepted and ignored: scone needs no docker" },
+  },
+};
+
+const provision = command({
+  meta: { name: "provision", description: "Create, attest and provision a CAS (upstream: kubectl provision cas)" },
+  args: provisionArgs,
+  checks: provisionChecks,
+  notes: [
+    "Flags mirror the upstream `kubectl provision cas` plugin, with one difference: upstream's `-o` means " +
+      "--owner-config, here `-o` is --output. Through the `kubectl-provision` name (a symlink to scone) the " +
+      "upstream meaning of `-o` applies.",
+    "Example: scone cas provision mycas -n prod --dcap-api $DCAP_KEY --wait",
+  ],
+  run: notImplemented(TRACKING_ISSUE.casProvision),
+});
+
+const upgrade = command({
+  meta: { name: "upgrade", description: "Upgrade a CAS to another SCONE version" },
+  args: {
+    name: casName,
+    to: {
+      type: "string",
+      required: true,
+      valueHint: "VERSION",
+      description: "Target SCONE version",
+      check: checkVersion("to"),
+    },
+    force: { type: "boolean", description: "Upgrade even an unhealthy CAS" },
+    wait: { type: "boolean", description: "Wait until the CAS is HEALTHY again" },
+  },
+  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+});
+
+const backup = command({
+  meta: { name: "backup", description: "Take a database snapshot of a CAS now" },
+  args: {
+    name: casName,
+    wait: { type: "boolean", description: "Wait until the backup has completed" },
+  },
+  run: notImplemented(TRACKING_ISSUE.casBackup),
+});
+
+const backups = command({
+  meta: { name: "backups", description: "List the backups of a CAS" },
+  args: { name: casName },
+  run: notImplemented(TRACKING_ISSUE.casBackup),
+});
+
+const restore = command({
+  meta: { name: "restore", description: "Create a new CAS from a backup" },
+  args: {
+    name: { ...casName, description: "Name of the new CAS (at most 15 characters)" },
+    from: {
+      type: "string",
+      required: true,
+      valueHint: "BACKUP",
+      description: "Backup to restore (see `scone cas backups`)",
+    },
+    wait: { type: "boolean", description: "Wait until the new CAS is HEALTHY" },
+  },
+  run: notImplemented(TRACKING_ISSUE.casBackup),
+});
+
+const status = command({
+  meta: { name: "status", description: "Show the state of a CAS: phase, provisioning, backups, migration" },
+  args: { name: casName },
+  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+});
+
+const evict = command({
+  meta: { name: "evict", description: "Move a CAS off its node (drain-safe eviction)" },
+  args: {
+    name: casName,
+    node: { type: "string", valueHint: "NODE", description: "Node to move away from (default: the current node)" },
+    wait: { type: "boolean", description: "Wait until the CAS is HEALTHY on another node" },
+  },
+  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+});
+
+const audit = command({
+  meta: { name: "audit", description: "Show the audit log of a CAS (upstream: kubectl audit cas)" },
+  args: {
+    name: { ...casName, required: false, default: "cas" },
+    follow: { type: "boolean", alias: "f", description: "Keep printing new entries" },
+  },
+  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+});
+
+export const casCommand = group({
+  meta: { name: "cas", description: "Provision and operate SCONE CAS instances" },
+  subCommands: { provision, upgrade, backup, backups, restore, status, evict, audit },
+});

@@ -1,0 +1,161 @@
+// `scone operator` runs the operator (in a pod or locally); `scone operator install` mirrors the upstream
+// `operator_controller` installer flags (SCONE-INTERFACE §11); `scone operator history` reads the store.
+import { command, lazyRun } from "../define.ts";
+import { checkNamespace, checkPort, checkPositiveInt, checkVersion, exclusive, together } from "../globals.ts";
+import { TRACKING_ISSUE } from "../issues.ts";
+import { type FlagValues, notImplemented, type SconeCommand } from "../spec.ts";
+
+const PLUGIN_HINT =
+  "scone is its own kubectl plugin: link it as kubectl-provision, e.g. 'ln -s \"$(command -v scone)\" ~/.local/bin/kubectl-provision'";
+
+export function installChecks(values: FlagValues): string | undefined {
+  return (
+    together(values, ["username", "access-token", "email"]) ??
+    exclusive(values, ["helm-use-configmap", "helm-use-secret"])
+  );
+}
+
+const install = command({
+  meta: {
+    name: "install",
+    description: "Install or reconcile the operator, LAS and SGX plugin (upstream: operator_controller)",
+  },
+  args: {
+    reconcile: { type: "boolean", alias: "r", description: "Fix what differs (default: only report)" },
+    update: { type: "boolean", alias: "u", description: "Update everything to this version (implies --reconcile)" },
+    create: {
+      type: "string",
+      alias: "c",
+      valueHint: "NS",
+      description: "Create this service namespace",
+      check: (v) => checkNamespace(v)?.replace("--namespace", "--create"),
+    },
+    username: { type: "string", valueHint: "USER", description: "Registry user (with --access-token and --email)" },
+    "access-token": {
+      type: "string",
+      valueHint: "TOKEN",
+      description: "Registry access token (with --username and --email)",
+    },
+    email: { type: "string", valueHint: "EMAIL", description: "Registry e-mail (with --username and --access-token)" },
+    "only-operator": { type: "boolean", description: "Install the operator only, not LAS and SGX plugin" },
+    sgxplugin: {
+      type: "boolean",
+      default: true,
+      description: "Install the SGX device plugin",
+      negativeDescription: "Do not install the SGX device plugin",
+    },
+    "node-selector": {
+      type: "string",
+      valueHint: "'KEY: \"VALUE\"'",
+      description: "Node selector for LAS and SGX plugin",
+    },
+    "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
+    "set-version": {
+      type: "string",
+      valueHint: "VERSION",
+      description: "SCONE version to install",
+      check: checkVersion("set-version"),
+    },
+    "image-registry": {
+      type: "string",
+      valueHint: "URL",
+      description: "Image repository (default: registry.scontain.com/scone.cloud)",
+    },
+    "image-prefix": { type: "string", valueHint: "PREFIX", description: "Prefix of the image names" },
+    verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
+    debug: { type: "boolean", description: "Debug output (same as --log-level debug)" },
+    timeout: {
+      type: "string",
+      valueHint: "SECONDS",
+      description: "Timeout of each step",
+      check: checkPositiveInt("timeout"),
+    },
+    plugin: {
+      type: "boolean",
+      description: "Upstream: install the kubectl-provision plugin",
+      upstream: { note: `--plugin is ignored: ${PLUGIN_HINT}` },
+    },
+    "only-plugin": {
+      type: "boolean",
+      description: "Upstream: install only the kubectl plugin",
+      upstream: { refuse: PLUGIN_HINT },
+    },
+    "plugin-path": {
+      type: "string",
+      valueHint: "PATH",
+      description: "Upstream: where to install the kubectl plugin",
+      upstream: { refuse: PLUGIN_HINT },
+    },
+    "secret-operator": {
+      type: "boolean",
+      description: "Upstream: install the image-pull-secret operator",
+      upstream: { note: "--secret-operator is ignored: scone creates the pull secrets itself" },
+    },
+    "helm-use-configmap": {
+      type: "boolean",
+      description: "Upstream: helm storage driver",
+      upstream: { note: "--helm-use-configmap is ignored: scone does not use helm" },
+    },
+    "helm-use-secret": {
+      type: "boolean",
+      description: "Upstream: helm storage driver",
+      upstream: { note: "--helm-use-secret is ignored: scone does not use helm" },
+    },
+    "verify-image-signatures": {
+      type: "string",
+      valueHint: "PUBKEY",
+      description: "Upstream: cosign key for the operator images",
+      upstream: {
+        refuse:
+          "scone install does not run cosign; verify the images with 'cosign verify --key PUBKEY' before installing",
+      },
+    },
+  },
+  checks: installChecks,
+  notes: [
+    "The operator namespace is -n/--namespace (default: scone-system), as upstream.",
+    "Example: scone operator install --reconcile --update --dcap-api $DCAP_KEY --username U --access-token T --email E",
+  ],
+  run: notImplemented(TRACKING_ISSUE.operatorInstall),
+});
+
+const history = command({
+  meta: { name: "history", description: "Show what the operator did: reconciles, backups, audit ingests" },
+  args: {
+    resource: {
+      type: "positional",
+      required: false,
+      valueHint: "KIND/NAME",
+      description: "Only this resource, e.g. cas/mycas",
+    },
+    limit: { type: "string", valueHint: "N", description: "Show at most N entries", check: checkPositiveInt("limit") },
+  },
+  run: notImplemented(TRACKING_ISSUE.history),
+});
+
+export const operatorCommand: SconeCommand = command({
+  meta: { name: "operator", description: "Run the operator, install it, or show its history" },
+  args: {
+    "metrics-port": {
+      type: "string",
+      default: "8080",
+      valueHint: "PORT",
+      description: "Port of /metrics",
+      check: checkPort("metrics-port"),
+    },
+    "probe-port": {
+      type: "string",
+      default: "8081",
+      valueHint: "PORT",
+      description: "Port of /healthz and /readyz",
+      check: checkPort("probe-port"),
+    },
+    "leader-elect": { type: "boolean", description: "Take a Lease before reconciling (run several replicas safely)" },
+  },
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
+  notes: [
+    "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n limits it to one namespace.",
+  ],
+  subCommands: { install, history },
+  run: lazyRun(() => import("../run/operator.ts")),
+});

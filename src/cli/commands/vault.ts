@@ -1,0 +1,33 @@
+// `scone vault provision`: the deprecated SCONE Vault flow (upstream ≤ 6.0.0), kept for the plugin syntax.
+import { command, group } from "../define.ts";
+import { TRACKING_ISSUE } from "../issues.ts";
+import { notImplemented } from "../spec.ts";
+
+export const vaultCommand = group({
+  meta: { name: "vault", description: "Provision a SCONE Vault (deprecated upstream after 6.0.0)" },
+  subCommands: {
+    provision: command({
+      meta: { name: "provision", description: "Provision a Vault on a provisioned CAS" },
+      args: {
+        name: { type: "positional", valueHint: "NAME", description: "Vault name" },
+        cas: { type: "string", valueHint: "NAME[.NS]", description: "CAS used by the vault (default: cas)" },
+        "vault-client": { type: "boolean", description: "Upload the client policy" },
+        verify: { type: "boolean", description: "Verify the vault" },
+        "print-public-keys": { type: "boolean", description: "Print the vault CA" },
+        "local-backup": { type: "boolean", description: "Copy the vault data to the local directory" },
+        target: { type: "string", valueHint: "DIR", description: "Directory for identities (default: ~/.cas)" },
+        "set-version": { type: "string", valueHint: "VERSION", description: "SCONE version" },
+        "image-registry": { type: "string", valueHint: "URL", description: "Image repository" },
+        "manifests-dir": {
+          type: "string",
+          valueHint: "DIR|URL",
+          description: "Base location of the default manifests",
+        },
+        filename: { type: "string", alias: "f", valueHint: "FILE|URL", description: "Replace the vault manifest" },
+        verbose: { type: "boolean", alias: "v", description: "Verbose output" },
+        debug: { type: "boolean", description: "Debug output" },
+      },
+      run: notImplemented(TRACKING_ISSUE.vault),
+    }),
+  },
+});

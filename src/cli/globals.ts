@@ -1,0 +1,116 @@
+// Flags every command accepts (where they make sense), and the value checks shared by several commands.
+import { LOG_LEVELS } from "../log.ts";
+import type { FlagValues, SconeArgsDef } from "./spec.ts";
+
+export const OUTPUT_FORMATS = ["text", "json"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const GLOBAL_ARGS = {
+  kubeconfig: {
+    type: "string",
+    description: "Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)",
+    valueHint: "FILE",
+  },
+  context: { type: "string", description: "Kubeconfig context to use", valueHint: "NAME" },
+  namespace: {
+    type: "string",
+    alias: "n",
+    description: "Kubernetes namespace",
+    valueHint: "NS",
+    check: checkNamespace,
+  },
+  "state-dir": { type: "string", description: "Local state directory (default: ~/.scone)", valueHint: "DIR" },
+  "log-level": {
+    type: "enum",
+    options: [...LOG_LEVELS],
+    description: "Log verbosity on stderr (or SCONE_LOG_LEVEL)",
+  },
+  output: { type: "enum", alias: "o", options: [...OUTPUT_FORMATS], description: "Output format" },
+} satisfies SconeArgsDef;
+
+export type GlobalFlag = keyof typeof GLOBAL_ARGS;
+export const ALL_GLOBALS = Object.keys(GLOBAL_ARGS) as GlobalFlag[];
+/** Commands that do not talk to a cluster. */
+export const LOCAL_GLOBALS: readonly GlobalFlag[] = ["state-dir", "log-level", "output"];
+
+/** The global flags a command accepts, picked from GLOBAL_ARGS. */
+export function pickGlobals(names: readonly string[]): SconeArgsDef {
+  const out: SconeArgsDef = {};
+  for (const name of names) {
+    const def = (GLOBAL_ARGS as SconeArgsDef)[name];
+    if (def) out[name] = def;
+  }
+  return out;
+}
+
+// ---- value checks (return a message naming the fix, or undefined) ----
+
+export function checkPort(flag: string): (value: string) => string | undefined {
+  return (value) => {
+    const n = Number(value);
+    return /^\d+$/.test(value) && n >= 1 && n <= 65535
+      ? undefined
+      : `invalid value '${value}' for --${flag}: expected a port number between 1 and 65535`;
+  };
+}
+
+export function checkHex32(flag: string): (value: string) => string | undefined {
+  return (value) =>
+    /^[0-9a-fA-F]{32}$/.test(value)
+      ? undefined
+      : `invalid value '${value}' for --${flag}: expected exactly 32 hexadecimal characters (e.g. from 'openssl rand -hex 16')`;
+}
+
+export function checkPositiveInt(flag: string): (value: string) => string | undefined {
+  return (value) =>
+    /^\d+$/.test(value) && Number(value) > 0
+      ? undefined
+      : `invalid value '${value}' for --${flag}: expected a positive whole number`;
+}
+
+/** SCONE versions look like 6.0.6 or 7.0.0-alpha.2. */
+export function checkVersion(flag: string): (value: string) => string | undefined {
+  return (value) =>
+    /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/.test(value)
+      ? undefined
+      : `invalid value '${value}' for --${flag}: expected a SCONE version such as 6.0.6`;
+}
+
+/** A DNS-1123 label (namespaces, CAS names). */
+export function dnsLabelProblem(value: string, maxLength = 63): string | undefined {
+  if (value.length > maxLength) return `is longer than ${maxLength} characters`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value))
+    return "must consist of lower-case letters, digits and '-', and start and end with a letter or digit";
+  return undefined;
+}
+
+export function checkNamespace(value: string): string | undefined {
+  const problem = dnsLabelProblem(value);
+  return problem ? `invalid value '${value}' for --namespace: ${problem}` : undefined;
+}
+
+/** Upstream `kubectl provision` rejects CAS names longer than 15 characters (they end up in pod host names). */
+export const CAS_NAME_MAX = 15;
+export function casNameProblem(name: string): string | undefined {
+  const problem = dnsLabelProblem(name, CAS_NAME_MAX);
+  return problem ? `invalid CAS name '${name}': ${problem}` : undefined;
+}
+
+/** Flags that must be given together (all or none). */
+export function together(values: FlagValues, flags: readonly string[]): string | undefined {
+  const given = flags.filter((f) => values[f] !== undefined && values[f] !== "");
+  if (given.length === 0 || given.length === flags.length) return undefined;
+  const missing = flags.filter((f) => !given.includes(f));
+  return `${flags.map((f) => `--${f}`).join(", ")} must be given together (missing ${missing.map((f) => `--${f}`).join(", ")})`;
+}
+
+/** `flag` is only allowed when `needed` is given. */
+export function requires(values: FlagValues, flag: string, needed: string): string | undefined {
+  const set = (f: string) => values[f] !== undefined && values[f] !== false;
+  return set(flag) && !set(needed) ? `--${flag} can only be used with --${needed}` : undefined;
+}
+
+export function exclusive(values: FlagValues, flags: readonly string[]): string | undefined {
+  const given = flags.filter((f) => values[f] !== undefined && values[f] !== false);
+  return given.length > 1 ? `${given.map((f) => `--${f}`).join(" and ")} cannot be used together` : undefined;
+}

@@ -1,0 +1,113 @@
+// The CLI driver: pick the personality, find the command, print help, validate, then let citty parse and
+// run it. Messages name the command (`scone cas provision: …`); output goes to stdout, messages to stderr.
+// Exit codes: 0 ok, 1 usage or runtime error, 2 not implemented yet.
+import { runCommand } from "citty";
+import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
+import { rootCommand } from "./commands/root.ts";
+import { helpColour, renderHelp } from "./help.ts";
+import {
+  detectPersonality,
+  kubectlProvisionUsage,
+  pluginVersion,
+  translateKubectlProvisionArgs,
+} from "./kubectl-provision.ts";
+import { CliError, EXIT_FAILURE, EXIT_USAGE, type SconeCommand } from "./spec.ts";
+import { resolveCommand, validateArgs, wantsHelp } from "./validate.ts";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  stdoutIsTTY: boolean | undefined;
+  argv0?: string;
+  execPath?: string;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    stdoutIsTTY: process.stdout.isTTY,
+    argv0: process.argv0,
+    execPath: process.execPath,
+  };
+}
+
+function fail(io: CliIo, prefix: string, message: string, hint: string | undefined, code: number): number {
+  io.stderr(`${prefix}: ${message}\n${hint ? `${hint}\n` : ""}`);
+  return code;
+}
+
+/** Runs one invocation; resolves to the exit code once the command has finished. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  if (detectPersonality(io) === "kubectl-provision") return runKubectlProvision(argv, io);
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    io.stdout(`scone ${SCONE_VERSION} (commit ${SCONE_COMMIT}, bun ${Bun.version})\n`);
+    return 0;
+  }
+  return runScone(argv, io, "scone");
+}
+
+async function runKubectlProvision(argv: readonly string[], io: CliIo): Promise<number> {
+  const prefix = "kubectl provision";
+  const hint = "Run 'kubectl provision --help' for usage.";
+  const beforeDashes = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length);
+  if (beforeDashes.includes("--help") || beforeDashes.includes("-h")) {
+    io.stdout(kubectlProvisionUsage());
+    return 0;
+  }
+  if (beforeDashes.includes("--version")) {
+    io.stdout(`${pluginVersion()}\n`);
+    return 0;
+  }
+  let translated: ReturnType<typeof translateKubectlProvisionArgs>;
+  try {
+    translated = translateKubectlProvisionArgs(argv, io.env);
+  } catch (error) {
+    if (error instanceof CliError) return fail(io, prefix, error.message, hint, EXIT_USAGE);
+    throw error;
+  }
+  for (const warning of translated.warnings) io.stderr(`${prefix}: note: ${warning}\n`);
+  return runScone(translated.command, io, prefix, hint);
+}
+
+async function runScone(
+  argv: readonly string[],
+  io: CliIo,
+  displayPrefix: string,
+  fixedHint?: string,
+): Promise<number> {
+  const { command, path, rest } = resolveCommand(rootCommand, argv);
+  const name = displayPrefix === "scone" ? ["scone", ...path].join(" ") : displayPrefix;
+  const usageHint = fixedHint ?? `Run '${name} --help' for usage.`;
+
+  if (wantsHelp(rest)) {
+    io.stdout(renderHelp(command, path, { color: helpColour(io.stdoutIsTTY, io.env) }));
+    return 0;
+  }
+  const verdict = validateArgs(command, rest);
+  if (!verdict.ok) return fail(io, name, verdict.message, verdict.hint ?? usageHint, EXIT_USAGE);
+  for (const note of verdict.notes) io.stderr(`${name}: note: ${note}\n`);
+  if (!command.run) {
+    const subs = Object.keys(command.subCommands ?? {}).join(", ");
+    return fail(io, name, `missing command (one of: ${subs})`, usageHint, EXIT_USAGE);
+  }
+
+  // Commands and the libraries they call read the level from the environment (SCONE_LOG_LEVEL).
+  const { values } = verdict;
+  if (typeof values["log-level"] === "string") io.env.SCONE_LOG_LEVEL = values["log-level"];
+  else if (values.verbose === true || values.debug === true) io.env.SCONE_LOG_LEVEL = "debug";
+
+  // The subcommands were resolved above; citty only parses the leaf's flags and runs it.
+  const leaf: SconeCommand = { ...command, subCommands: undefined };
+  try {
+    await runCommand(leaf, { rawArgs: [...rest] });
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError) return fail(io, name, error.message, error.hint, error.exitCode);
+    const message = error instanceof Error ? error.message : String(error);
+    if (io.env.SCONE_LOG_LEVEL === "debug" && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+    return fail(io, name, message, undefined, EXIT_FAILURE);
+  }
+}

@@ -1,0 +1,31 @@
+// `scone api`: maps flags to runApi's options; the server itself lives in src/api.
+import { API_PLAIN_PORT, API_TLS_PORT } from "../commands/api.ts";
+import { TRACKING_ISSUE } from "../issues.ts";
+import { NotImplementedError, type SconeContext } from "../spec.ts";
+import { isModuleMissing } from "./optional-module.ts";
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+export async function run(ctx: SconeContext): Promise<void> {
+  let runApi: typeof import("../../api/run.ts").runApi;
+  try {
+    ({ runApi } = await import("../../api/run.ts"));
+  } catch (error) {
+    if (isModuleMissing(error, "api/run.ts")) throw new NotImplementedError(TRACKING_ISSUE.api);
+    throw error;
+  }
+  const a = ctx.args;
+  const tlsCert = str(a["tls-cert"]);
+  const tlsKey = str(a["tls-key"]);
+  const port = str(a.port);
+  await runApi({
+    port: port ? Number(port) : tlsCert ? API_TLS_PORT : API_PLAIN_PORT,
+    host: str(a.host) ?? "127.0.0.1",
+    stateDir: str(a["state-dir"]),
+    tlsCert,
+    tlsKey,
+    logLevel: str(a["log-level"]),
+  });
+}

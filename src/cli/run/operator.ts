@@ -1,0 +1,29 @@
+// `scone operator`: maps flags to runOperator's options; the operator itself lives in src/operator.
+import { TRACKING_ISSUE } from "../issues.ts";
+import { NotImplementedError, type SconeContext } from "../spec.ts";
+import { isModuleMissing } from "./optional-module.ts";
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+export async function run(ctx: SconeContext): Promise<void> {
+  let runOperator: typeof import("../../operator/run.ts").runOperator;
+  try {
+    ({ runOperator } = await import("../../operator/run.ts"));
+  } catch (error) {
+    if (isModuleMissing(error, "operator/run.ts")) throw new NotImplementedError(TRACKING_ISSUE.operator);
+    throw error;
+  }
+  const a = ctx.args;
+  await runOperator({
+    kubeconfig: str(a.kubeconfig),
+    context: str(a.context),
+    stateDir: str(a["state-dir"]),
+    namespace: str(a.namespace),
+    logLevel: str(a["log-level"]),
+    metricsPort: Number(a["metrics-port"] ?? 8080),
+    probePort: Number(a["probe-port"] ?? 8081),
+    leaderElect: a["leader-elect"] === true,
+  });
+}

@@ -1,0 +1,18 @@
+// `scone version [-o json]`.
+import { SCONE_COMMIT, SCONE_VERSION } from "../../version.ts";
+import type { SconeContext } from "../spec.ts";
+
+export function versionInfo(): { version: string; commit: string; bun: string } {
+  return { version: SCONE_VERSION, commit: SCONE_COMMIT, bun: Bun.version };
+}
+
+export function renderVersion(output: string | undefined): string {
+  const info = versionInfo();
+  if (output === "json") return `${JSON.stringify(info)}\n`;
+  return `scone ${info.version} (commit ${info.commit}, bun ${info.bun})\n`;
+}
+
+export function run(ctx: SconeContext): void {
+  const output = ctx.args.output;
+  process.stdout.write(renderVersion(typeof output === "string" ? output : undefined));
+}

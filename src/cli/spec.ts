@@ -1,0 +1,74 @@
+// The shape of a scone command: a citty command definition whose meta, args and subcommands are plain
+// objects (never lazy), so help, validation and shell completion can walk the whole tree without loading
+// any implementation. Only `run` is lazy: it imports the module that does the work.
+import type { ArgDef, CommandContext, CommandDef } from "citty";
+
+/** A citty argument plus an optional value check that names the flag and the fix. */
+export type SconeArgDef = ArgDef & {
+  /** Returns an error message (without the command prefix) for a bad value, undefined when fine. */
+  check?: (value: string) => string | undefined;
+  /** The values a positional accepts (for help and shell completion; `check` still validates). */
+  choices?: readonly string[];
+  /** Hidden from help and completion. */
+  hidden?: boolean;
+  /**
+   * Upstream flags that mean nothing in scone: `note` accepts the flag and prints the note on stderr,
+   * `refuse` rejects it with the text as the hint. Help lists them in their own section.
+   */
+  upstream?: { note: string } | { refuse: string };
+};
+export type SconeArgsDef = Record<string, SconeArgDef>;
+
+/** Parsed values after validation: flag name → value, as citty's parser produces them. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+export interface SconeCommandMeta {
+  name: string;
+  description: string;
+  hidden?: boolean;
+}
+
+export interface SconeCommand extends CommandDef<SconeArgsDef> {
+  meta: SconeCommandMeta;
+  args?: SconeArgsDef;
+  subCommands?: Record<string, SconeCommand>;
+  /** Cross-flag rules (A needs B, X and Y together). Returns one error message or undefined. */
+  checks?: (values: FlagValues) => string | undefined;
+  /** Extra paragraphs printed at the end of `--help` (examples, compatibility notes). */
+  notes?: string[];
+  /** The global flags that make sense for this command (default: all of them). */
+  globals?: readonly string[];
+}
+
+export type SconeContext = CommandContext<SconeArgsDef>;
+
+/** Exit codes: 1 = usage or runtime error, 2 = command exists but is not implemented yet. */
+export const EXIT_USAGE = 1;
+export const EXIT_FAILURE = 1;
+export const EXIT_NOT_IMPLEMENTED = 2;
+
+/** Thrown by commands; the driver prints `scone <cmd>: <message>` on stderr and exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILURE,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export class NotImplementedError extends CliError {
+  constructor(readonly issue: number) {
+    super(`not implemented yet (tracked in issue ${issue})`, EXIT_NOT_IMPLEMENTED);
+    this.name = "NotImplementedError";
+  }
+}
+
+/** A `run` for commands whose implementation does not exist yet. */
+export function notImplemented(issue: number): () => never {
+  return () => {
+    throw new NotImplementedError(issue);
+  };
+}
