@@ -329,8 +329,9 @@ export class Informer<T extends KubeObject> {
     this.watchController = controller;
     let activity = false;
     try {
+      // stop() may have run while the list was in flight: the stop signal ends this watch too.
       const events = this.listWatch.watch(this.resourceVersion, {
-        signal: controller.signal,
+        signal: AbortSignal.any([controller.signal, this.stopController.signal]),
         timeoutSeconds: this.opts.watchTimeoutSeconds,
         onOpen: () => {
           this.touch(false);
