@@ -1,0 +1,130 @@
+// The defaults the upstream operator's mutating webhooks apply (documented in the CRD field descriptions):
+// images from the operator's SCONE version, the node selectors it injects, the SGX enclave limit, and the
+// pods' namespace for cluster-scoped kinds. Pure: the caller passes the version and any randomness.
+
+import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
+import type { CAS } from "./cas.ts";
+import type { LAS } from "./las.ts";
+import type { SGXPlugin } from "./sgx-plugin.ts";
+
+export const DEFAULT_IMAGE_REPO = "registry.scontain.com/scone.cloud";
+export const DEFAULT_OPERATOR_NAMESPACE = "scone-system";
+export const SGX_ENCLAVE_RESOURCE = "sgx.intel.com/enclave";
+export const CAS_NODE_LABEL = "las.scontain.com/capable";
+export const LAS_NODE_LABEL = "sgx.intel.com/capable";
+
+export interface WebhookDefaultsOptions {
+  /** SCONE release of the images (upstream: GLOBAL_SCONE_VERSION of the operator). */
+  serviceVersion?: string;
+  /** Registry and path of the images (a mirror in air-gapped clusters). */
+  imageRepo?: string;
+  /** Prefix of every image name in the mirror, e.g. "osc-". */
+  imagePrefix?: string;
+  /** Namespace of the LAS and SGX plugin pods when the resource names none (upstream: the operator's). */
+  operatorNamespace?: string;
+  /** Makes a CAS nonce when the CAS has none (32 hex characters); without it, spec.nonce stays unset. */
+  newNonce?: () => string;
+}
+
+type Options = Required<Omit<WebhookDefaultsOptions, "newNonce">> & Pick<WebhookDefaultsOptions, "newNonce">;
+
+function resolve(opts: WebhookDefaultsOptions): Options {
+  return {
+    serviceVersion: opts.serviceVersion ?? DEFAULT_SCONE_SERVICE_VERSION,
+    imageRepo: (opts.imageRepo ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, ""),
+    imagePrefix: opts.imagePrefix ?? "",
+    operatorNamespace: opts.operatorNamespace ?? DEFAULT_OPERATOR_NAMESPACE,
+    newNonce: opts.newNonce,
+  };
+}
+
+/** `image` with `version` as tag when it has neither tag nor digest ("…/cas" → "…/cas:6.0.6"). */
+export function imageWithTag(image: string, version: string): string {
+  if (image.includes("@")) return image;
+  const name = image.slice(image.lastIndexOf("/") + 1);
+  return name.includes(":") ? image : `${image}:${version}`;
+}
+
+/** The default image of a SCONE component, e.g. `registry.scontain.com/scone.cloud/cas:6.0.6`. */
+export function defaultImage(component: string, opts: WebhookDefaultsOptions = {}): string {
+  const o = resolve(opts);
+  return `${o.imageRepo}/${o.imagePrefix}${component}:${o.serviceVersion}`;
+}
+
+function imageOrDefault(image: string | undefined, component: string, o: Options): string {
+  return image === undefined || image === "" ? defaultImage(component, o) : imageWithTag(image, o.serviceVersion);
+}
+
+const isZeroQuantity = (q: number | string | undefined): boolean =>
+  q === undefined || q === 0 || (typeof q === "string" && /^[+-]?0*(\.0*)?[a-zA-Z]*$/.test(q));
+
+/** resources with limits[sgx.intel.com/enclave] = 1 unless a positive quantity is given. */
+function withEnclaveLimit<R extends { limits?: Record<string, number | string> }>(resources: R | undefined): R {
+  const r = { ...resources } as R;
+  const limits = { ...r.limits };
+  if (isZeroQuantity(limits[SGX_ENCLAVE_RESOURCE])) limits[SGX_ENCLAVE_RESOURCE] = 1;
+  r.limits = limits;
+  return r;
+}
+
+function withLabel(selector: Record<string, string> | undefined, key: string): Record<string, string> {
+  return selector !== undefined && key in selector ? { ...selector } : { ...selector, [key]: "true" };
+}
+
+export function casWebhookDefaults(cas: CAS, opts: WebhookDefaultsOptions = {}): CAS {
+  const o = resolve(opts);
+  const spec = { ...cas.spec };
+  spec.image = imageOrDefault(spec.image, "cas", o);
+  spec.nodeSelector = withLabel(spec.nodeSelector, CAS_NODE_LABEL);
+  spec.resources = withEnclaveLimit(spec.resources);
+  if (spec.nonce === undefined && o.newNonce) spec.nonce = o.newNonce();
+  const bc = spec["backup-controller"];
+  if (bc !== undefined) {
+    spec["backup-controller"] = {
+      ...bc,
+      image: imageOrDefault(bc.image, "backup-controller", o),
+      ...(bc.imagePullSecrets === undefined && spec.imagePullSecrets !== undefined
+        ? { imagePullSecrets: structuredClone(spec.imagePullSecrets) }
+        : {}),
+    };
+  }
+  if (spec.safetyService !== undefined) {
+    spec.safetyService = {
+      ...spec.safetyService,
+      image: imageOrDefault(spec.safetyService.image, "cas-safety-service", o),
+    };
+  }
+  return { ...cas, spec };
+}
+
+export function lasWebhookDefaults(las: LAS, opts: WebhookDefaultsOptions = {}): LAS {
+  const o = resolve(opts);
+  const spec = { ...las.spec };
+  spec.image = imageOrDefault(spec.image, "las", o);
+  spec.nodeSelector = withLabel(spec.nodeSelector, LAS_NODE_LABEL);
+  spec.resources = withEnclaveLimit(spec.resources);
+  if (spec.namespace === undefined || spec.namespace === "") spec.namespace = o.operatorNamespace;
+  return { ...las, spec };
+}
+
+export function sgxPluginWebhookDefaults(plugin: SGXPlugin, opts: WebhookDefaultsOptions = {}): SGXPlugin {
+  const o = resolve(opts);
+  const spec = { ...plugin.spec };
+  spec.image = imageOrDefault(spec.image, "sgx-plugin", o);
+  if (spec.namespace === undefined || spec.namespace === "") spec.namespace = o.operatorNamespace;
+  return { ...plugin, spec };
+}
+
+/** The webhook defaults of any kind that has them; other kinds come back unchanged. */
+export function applyWebhookDefaults<T extends { kind?: string }>(resource: T, opts: WebhookDefaultsOptions = {}): T {
+  switch (resource.kind) {
+    case "CAS":
+      return casWebhookDefaults(resource as unknown as CAS, opts) as unknown as T;
+    case "LAS":
+      return lasWebhookDefaults(resource as unknown as LAS, opts) as unknown as T;
+    case "SGXPlugin":
+      return sgxPluginWebhookDefaults(resource as unknown as SGXPlugin, opts) as unknown as T;
+    default:
+      return resource;
+  }
+}
