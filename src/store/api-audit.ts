@@ -1,7 +1,7 @@
 // Record of mutating API calls, with the name (never the value) of the token that made them.
 import { desc, lt } from "drizzle-orm";
-import { clampLimit } from "./history.ts";
 import type { StoreDb } from "./open.ts";
+import { clampLimit } from "./query.ts";
 import { apiAudit } from "./schema.ts";
 
 export type ApiCallRecord = typeof apiAudit.$inferSelect;

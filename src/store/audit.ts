@@ -1,8 +1,8 @@
 // Index of CAS audit-log entries: fast idempotent batch ingest and keyset-paginated search.
 import type { Database, Statement } from "bun:sqlite";
 import { StoreInputError } from "./errors.ts";
-import { clampLimit } from "./history.ts";
 import type { StoreDb } from "./open.ts";
+import { clampLimit } from "./query.ts";
 
 export interface AuditEntryInput {
   namespace: string;

@@ -1,9 +1,9 @@
 // Backup catalog: one row per backup of a CAS, from pending to completed or failed.
-import { and, desc, eq, type SQL } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { StoreConflictError, StoreInputError, StoreNotFoundError } from "./errors.ts";
-import { clampLimit } from "./history.ts";
 import { newId } from "./ids.ts";
 import type { StoreDb } from "./open.ts";
+import { clampLimit, equalities } from "./query.ts";
 import { BACKUP_METHODS, type BackupFiles, type BackupMethod, type BackupPhase, backupCatalog } from "./schema.ts";
 
 export type BackupRecord = typeof backupCatalog.$inferSelect;
@@ -98,10 +98,11 @@ export interface ListBackupsQuery {
 /** Newest first. */
 export function listBackups(db: StoreDb, query: ListBackupsQuery): BackupRecord[] {
   const t = backupCatalog;
-  const where: SQL[] = [];
-  if (query.namespace !== undefined) where.push(eq(t.namespace, query.namespace));
-  if (query.name !== undefined) where.push(eq(t.name, query.name));
-  if (query.phase !== undefined) where.push(eq(t.phase, query.phase));
+  const where = equalities([
+    [t.namespace, query.namespace],
+    [t.name, query.name],
+    [t.phase, query.phase],
+  ]);
   return db
     .select()
     .from(t)

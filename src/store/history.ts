@@ -1,6 +1,7 @@
 // Reconcile history: one row per reconcile, newest first when read.
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { StoreDb } from "./open.ts";
+import { clampLimit, equalities } from "./query.ts";
 import { reconcileHistory } from "./schema.ts";
 
 export type ReconcileRecord = typeof reconcileHistory.$inferSelect;
@@ -28,10 +29,11 @@ export interface ListHistoryQuery {
 
 export function listHistory(db: StoreDb, query: ListHistoryQuery): ReconcileRecord[] {
   const t = reconcileHistory;
-  const where: SQL[] = [];
-  if (query.kind !== undefined) where.push(eq(t.kind, query.kind));
-  if (query.namespace !== undefined) where.push(eq(t.namespace, query.namespace));
-  if (query.name !== undefined) where.push(eq(t.name, query.name));
+  const where = equalities([
+    [t.kind, query.kind],
+    [t.namespace, query.namespace],
+    [t.name, query.name],
+  ]);
   const before = query.before;
   if (typeof before === "number") where.push(lt(t.startedAt, before));
   else if (before !== undefined) {
@@ -50,9 +52,4 @@ export function listHistory(db: StoreDb, query: ListHistoryQuery): ReconcileReco
 /** Deletes rows that started before `olderThan` (ms); returns how many. Keeps the store bounded. */
 export function pruneHistory(db: StoreDb, olderThan: number): number {
   return db.$client.query("DELETE FROM reconcile_history WHERE started_at < ?").run(olderThan).changes;
-}
-
-export function clampLimit(limit: number, max = 1000): number {
-  if (!Number.isFinite(limit) || limit < 1) return 1;
-  return Math.min(Math.trunc(limit), max);
 }

@@ -2,11 +2,11 @@
 // restarted process resumes them: a step in steps_done is never run again; a step left in current_step was
 // interrupted and must be re-checked (its effect may or may not have happened) before it is redone.
 // Every write names the version it read; a concurrent writer makes it fail instead of silently overwriting.
-import { and, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { StoreConflictError, StoreInputError, StoreNotFoundError } from "./errors.ts";
-import { clampLimit } from "./history.ts";
 import { newId } from "./ids.ts";
 import type { StoreDb } from "./open.ts";
+import { clampLimit, equalities } from "./query.ts";
 import { type JsonObject, OPERATION_KINDS, type OperationKind, type OperationPhase, operations } from "./schema.ts";
 
 export type OperationRecord = typeof operations.$inferSelect;
@@ -68,12 +68,13 @@ export interface ListOperationsQuery {
 /** Newest first. */
 export function listOperations(db: StoreDb, query: ListOperationsQuery): OperationRecord[] {
   const t = operations;
-  const where: SQL[] = [];
+  const where = equalities([
+    [t.kind, query.kind],
+    [t.namespace, query.namespace],
+    [t.name, query.name],
+  ]);
   if (typeof query.phase === "string") where.push(eq(t.phase, query.phase));
   else if (query.phase !== undefined) where.push(inArray(t.phase, [...query.phase]));
-  if (query.kind !== undefined) where.push(eq(t.kind, query.kind));
-  if (query.namespace !== undefined) where.push(eq(t.namespace, query.namespace));
-  if (query.name !== undefined) where.push(eq(t.name, query.name));
   if (query.before !== undefined) where.push(lt(t.createdAt, query.before));
   return db
     .select()

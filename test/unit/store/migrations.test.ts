@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { is } from "drizzle-orm";
@@ -18,7 +18,9 @@ import {
 import { EMBEDDED_MIGRATIONS } from "../../../src/store/migrations.generated.ts";
 import { openStore } from "../../../src/store/open.ts";
 import * as schema from "../../../src/store/schema.ts";
-import { tempDir } from "./temp-store.ts";
+import { cleanupTempStores, tempDir } from "./temp-store.ts";
+
+afterEach(cleanupTempStores);
 
 function schemaOf(sqlite: Database): { type: string; name: string; sql: string | null }[] {
   return sqlite

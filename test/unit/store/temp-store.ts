@@ -1,5 +1,5 @@
-// Temporary state dirs for store tests; each test gets its own and it is removed afterwards.
-import { afterEach } from "bun:test";
+// Temporary state dirs for store tests; each test gets its own. Every test file calls
+// `afterEach(cleanupTempStores)` itself: a hook registered here would only apply to the first file importing this.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,8 @@ import { openStore, type Store } from "../../../src/store/open.ts";
 const dirs: string[] = [];
 const stores: Store[] = [];
 
-afterEach(() => {
+/** Closes the stores and removes the dirs the finished test created. */
+export function cleanupTempStores(): void {
   for (const store of stores.splice(0)) {
     try {
       store.close();
@@ -17,7 +18,7 @@ afterEach(() => {
     }
   }
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "scone-store-"));
