@@ -3,4 +3,10 @@
 // exitCode instead of exit(): long-running commands (operator, api) keep the process alive by themselves.
 import { runCli } from "./cli/main.ts";
 
+// `scone manifests crds | head` closes the pipe early; that is the reader's choice, not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 process.exitCode = await runCli(process.argv.slice(2));

@@ -162,7 +162,7 @@ export const provisionArgs: Record<string, SconeArgDef> = {
     type: "boolean",
     default: true,
     description: "Upstream: run the SCONE CLI in docker",
-    negativeDescription: "Accepted and ignored: scone needs no docker",
+    negativeDescription: "Upstream: use a local SCONE CLI instead of docker",
     upstream: { note: "--no-docker is accepted and ignored: scone needs no docker" },
   },
 };

@@ -1,0 +1,94 @@
+import { describe, expect, test } from "bun:test";
+import { type CliIo, runCli } from "../../../src/cli/main.ts";
+import { SCONE_VERSION } from "../../../src/version.ts";
+
+async function cli(argv: string[], opts: { argv0?: string; isTTY?: boolean; env?: Record<string, string> } = {}) {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { ...opts.env },
+    stdoutIsTTY: opts.isTTY ?? false,
+    argv0: opts.argv0 ?? "scone",
+    execPath: "/usr/local/bin/scone",
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr, env: io.env };
+}
+
+describe("runCli", () => {
+  test("help exits 0 on stdout without colour when not a terminal", async () => {
+    const r = await cli(["cas", "provision", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("scone cas provision NAME");
+    expect(r.stdout).not.toContain("\u001b[");
+    expect(r.stderr).toBe("");
+  });
+
+  test("unknown flag: exit 1, message with the command path and a hint", async () => {
+    const r = await cli(["cas", "provision", "x", "--foo"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "scone cas provision: unknown flag --foo (did you mean --force?)\nRun 'scone cas provision --help' for usage.\n",
+    );
+  });
+
+  test("missing argument and missing command exit 1", async () => {
+    expect((await cli(["cas", "provision"])).stderr).toContain("scone cas provision: missing argument NAME");
+    const group = await cli(["cas"]);
+    expect(group.code).toBe(1);
+    expect(group.stderr).toContain("scone cas: missing command (one of: provision, upgrade,");
+  });
+
+  test("not implemented commands exit 2 and say where they are tracked", async () => {
+    const r = await cli(["cas", "provision", "mycas", "--no-docker"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/scone cas provision: note: --no-docker is accepted and ignored/);
+    expect(r.stderr).toMatch(/scone cas provision: not implemented yet \(tracked in issue \d+\)\n$/);
+  });
+
+  test("--log-level and --verbose set SCONE_LOG_LEVEL for the command", async () => {
+    expect((await cli(["cas", "status", "x", "--log-level", "warn"])).env.SCONE_LOG_LEVEL).toBe("warn");
+    expect((await cli(["cas", "provision", "x", "-v"])).env.SCONE_LOG_LEVEL).toBe("debug");
+  });
+
+  test("kubectl-provision personality: --version, --help, translation and its errors", async () => {
+    const asPlugin = { argv0: "/usr/local/bin/kubectl-provision" };
+    const version = await cli(["--version"], asPlugin);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect((await cli(["--help"], asPlugin)).stdout).toContain("kubectl provision SVC [NAME] [options]");
+    const nonce = await cli(["cas", "mycas", "-n", "ns", "--nonce", "xyz"], asPlugin);
+    expect(nonce.code).toBe(1);
+    expect(nonce.stderr).toContain("kubectl provision: invalid value 'xyz' for --nonce");
+    expect(nonce.stderr).toContain("Run 'kubectl provision --help' for usage.");
+    const long = await cli(["cas", "name-is-too-long-for-cas"], asPlugin);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain("at most 15 characters");
+  });
+
+  test("scone version runs through citty and the lazily loaded module (text and json)", async () => {
+    // The version command writes to process.stdout itself; capture it.
+    const original = process.stdout.write.bind(process.stdout);
+    let out = "";
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      expect((await cli(["version"])).code).toBe(0);
+      expect((await cli(["version", "-o", "json"])).code).toBe(0);
+    } finally {
+      process.stdout.write = original;
+    }
+    const [text, json] = out.split("\n");
+    expect(text).toBe(`scone ${SCONE_VERSION} (commit ${JSON.parse(json as string).commit}, bun ${Bun.version})`);
+    expect(JSON.parse(json as string)).toMatchObject({ version: SCONE_VERSION, bun: Bun.version });
+  });
+});
