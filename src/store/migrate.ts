@@ -2,9 +2,9 @@
 //
 // Why an own runner instead of drizzle's `dialect.migrate`: drizzle only compares the newest `created_at` in
 // __drizzle_migrations with each migration's timestamp. It cannot tell that a database was written by a NEWER
-// scone (it would silently run an old binary against an unknown schema), it starts with a deferred BEGIN (two
-// processes opening the same state dir can both decide to migrate), and it records no tag we could name in an
-// error. This runner keeps drizzle's table and row format (same DDL, hash = sha256 of the .sql file, created_at =
+// scone (it would silently run an old binary against an unknown schema), it decides what is pending before it
+// holds the write lock (two processes opening a new state dir both migrate; the second fails with "table already
+// exists"), and it records no tag we could name in an error. This runner keeps drizzle's table and row format (same DDL, hash = sha256 of the .sql file, created_at =
 // journal `when`), so drizzle-kit and drizzle's migrator still recognise every migration it applied. It adds one
 // nullable column, `tag`, which drizzle ignores, so an older binary can name the migration it does not know.
 import type { Database } from "bun:sqlite";

@@ -184,6 +184,28 @@ describe("openStore migrations", () => {
     store3.close();
   });
 
+  test("processes opening the same new state dir at once migrate it exactly once", async () => {
+    const stateDir = join(tempDir(), "s");
+    const children = [1, 2, 3].map(() =>
+      Bun.spawn([process.execPath, join(import.meta.dir, "open-concurrently.ts"), stateDir], { stderr: "pipe" }),
+    );
+    const outputs = await Promise.all(
+      children.map(async (child) => {
+        const [out, err, code] = await Promise.all([
+          new Response(child.stdout).text(),
+          new Response(child.stderr).text(),
+          child.exited,
+        ]);
+        if (code !== 0) throw new Error(`child failed (${code}): ${err}`);
+        return JSON.parse(out) as string[];
+      }),
+    );
+    expect(outputs.flat().sort()).toEqual(EMBEDDED_MIGRATIONS.map((m) => m.tag).sort());
+    const store = openStore({ stateDir });
+    expect(appliedTags(store.sqlite)).toEqual(EMBEDDED_MIGRATIONS.map((m) => m.tag));
+    store.close();
+  });
+
   test("two connections opening the same new database migrate it once", () => {
     const stateDir = join(tempDir(), "s");
     const a = openStore({ stateDir });
