@@ -1,0 +1,134 @@
+// Shared bits of the kube integration tests: a client on the test cluster, polling, and a TCP proxy the test can
+// cut so an informer loses its watch while the test keeps writing through its own direct connection.
+import type { Socket, TCPSocketListener } from "bun";
+import { KubeClient } from "../../../src/kube/client.ts";
+import { loadKubeConfig } from "../../../src/kube/config.ts";
+import type { LocalCluster } from "../../harness/cluster.ts";
+
+export async function adminClient(cluster: LocalCluster): Promise<KubeClient> {
+  return KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+}
+
+export async function freshNamespace(client: KubeClient, prefix: string): Promise<string> {
+  const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  return name;
+}
+
+interface Pair {
+  upstream?: Socket<Pair>;
+  pending: Uint8Array[];
+  client: Socket<Pair>;
+}
+
+/** A TCP pass-through to the API server. block() drops every connection and refuses new ones until unblock(). */
+export class CuttableProxy {
+  private blocked = false;
+  private readonly pairs = new Set<Pair>();
+  private readonly listener: TCPSocketListener<Pair>;
+
+  constructor(
+    private readonly upstreamHost: string,
+    private readonly upstreamPort: number,
+  ) {
+    const pairs = this.pairs;
+    const self = this;
+    this.listener = Bun.listen<Pair>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(client) {
+          if (self.blocked) {
+            client.end();
+            return;
+          }
+          const pair: Pair = { client, pending: [] };
+          client.data = pair;
+          pairs.add(pair);
+          void Bun.connect<Pair>({
+            hostname: upstreamHost,
+            port: upstreamPort,
+            data: pair,
+            socket: {
+              open(up) {
+                pair.upstream = up;
+                for (const chunk of pair.pending) up.write(chunk);
+                pair.pending = [];
+              },
+              data(_up, chunk) {
+                pair.client.write(chunk);
+              },
+              close() {
+                pair.client.end();
+                pairs.delete(pair);
+              },
+              error() {
+                pair.client.end();
+              },
+            },
+          }).catch(() => client.end());
+        },
+        data(client, chunk) {
+          const pair = client.data;
+          if (pair.upstream) pair.upstream.write(chunk);
+          else pair.pending.push(new Uint8Array(chunk));
+        },
+        close(client) {
+          client.data?.upstream?.end();
+          if (client.data) pairs.delete(client.data);
+        },
+        error(client) {
+          client.data?.upstream?.end();
+        },
+      },
+    });
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  block(): void {
+    this.blocked = true;
+    for (const p of this.pairs) {
+      p.client.end();
+      p.upstream?.end();
+    }
+    this.pairs.clear();
+  }
+
+  unblock(): void {
+    this.blocked = false;
+  }
+
+  stop(): void {
+    this.block();
+    this.listener.stop(true);
+  }
+}
+
+/** A client that reaches the cluster through `proxy` (same CA and client certificate). */
+export async function clientThrough(cluster: LocalCluster, proxy: CuttableProxy): Promise<KubeClient> {
+  const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+  // The serving certificate names 127.0.0.1; an IP match does not depend on the port.
+  return KubeClient.fromConnection({ ...conn, server: `https://127.0.0.1:${proxy.port}` });
+}
