@@ -82,16 +82,20 @@ export function crdOf(d: ResourceDefinition): CustomResourceDefinition {
   };
 }
 
-export function renderCrds(): CustomResourceDefinition[] {
-  return SCONE_KINDS.map((kind) => crdOf(resourceDefinitions[kind]));
+/**
+ * The CRDs of `kinds` (all by default). Installers may leave Vault out: upstream removed its CRD after 6.0.0 and
+ * the upstream 6.x installer refuses to run while vaults.services.scone.cloud exists.
+ */
+export function renderCrds(kinds: readonly SconeKind[] = SCONE_KINDS): CustomResourceDefinition[] {
+  return kinds.map((kind) => crdOf(resourceDefinitions[kind]));
 }
 
-/** All CRDs as multi-document YAML (`scone manifests crds`). */
-export function renderCrdManifests(): string {
+/** The CRDs as multi-document YAML (`scone manifests crds`). */
+export function renderCrdManifests(kinds: readonly SconeKind[] = SCONE_KINDS): string {
   // Loaded here, not at module top: the CLI's fast paths must not pay for the YAML library.
   const { stringify } = require("yaml") as typeof import("yaml");
-  return renderCrds()
-    .map((crd) => `---\n${stringify(crd, { lineWidth: 0 })}`)
+  return renderCrds(kinds)
+    .map((crd) => `---\n${stringify(crd, { lineWidth: 0, singleQuote: false })}`)
     .join("");
 }
 

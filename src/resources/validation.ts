@@ -95,7 +95,10 @@ export function validate(kind: string, resource: unknown, opts: ValidateOptions 
   return issues;
 }
 
-/** Rules upstream documents in field descriptions that a schema cannot express. */
+/**
+ * Rules upstream documents in field descriptions that a schema cannot express. Only documented ones: a rule of
+ * our own could refuse a manifest the upstream operator accepts.
+ */
 function crossFieldIssues(kind: string, resource: Json): ValidationIssue[] {
   const spec = isObject(resource.spec) ? resource.spec : {};
   const issues: ValidationIssue[] = [];
@@ -107,15 +110,6 @@ function crossFieldIssues(kind: string, resource: Json): ValidationIssue[] {
         message:
           'required when spec.backup-controller.enabled is true: name the session whose CLI configuration holds the owner identity, e.g. "my-namespace/upgrade"',
       });
-    }
-    const ss = spec.safetyService;
-    if (isObject(ss) && typeof ss.minReplicas === "number" && typeof ss.desiredReplicas === "number") {
-      if (ss.minReplicas > ss.desiredReplicas) {
-        issues.push({
-          field: "spec.safetyService.minReplicas",
-          message: `must not exceed spec.safetyService.desiredReplicas (${ss.desiredReplicas}); lower minReplicas or raise desiredReplicas`,
-        });
-      }
     }
   }
   return issues;

@@ -23,6 +23,16 @@ describe("CRD manifests", () => {
     expect(docs.map((d) => d.spec.names.kind)).toEqual(SCONE_KINDS);
   });
 
+  test("can leave kinds out (e.g. Vault, whose CRD upstream installers refuse)", () => {
+    const kinds = renderCrds(["CAS", "LAS", "SGXPlugin", "SignedPolicy", "EncryptedPolicy", "Scone"]).map(
+      (c) => c.spec.names.kind,
+    );
+    expect(kinds).not.toContain("Vault");
+    expect(kinds).toHaveLength(6);
+    expect(renderCrdManifests(["Scone"])).toContain("kind: Scone\n");
+    expect(renderCrdManifests(["Scone"])).not.toContain("kind: CAS\n");
+  });
+
   test("use a single served version and no conversion webhook", () => {
     for (const crd of renderCrds()) {
       expect(crd.spec.versions).toHaveLength(1);

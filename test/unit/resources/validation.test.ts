@@ -54,6 +54,7 @@ describe("validate", () => {
         enclaveMetrics: { port: 70000 },
         livenessProbe: { periodSeconds: 2 ** 40, enabled: false },
         safetyService: { enabled: true, podAntiAffinityTopologyKey: "Bad Key", minReplicas: 1 },
+        "backup-controller": { enabled: true, session: "" },
       }),
     );
     expect(issues).toContainEqual({
@@ -69,6 +70,7 @@ describe("validate", () => {
     expect(fields(issues)).toContain("spec.livenessProbe.periodSeconds");
     expect(fields(issues)).toContain("spec.safetyService.podAntiAffinityTopologyKey");
     expect(fields(issues)).toContain("spec.safetyService.minReplicas");
+    expect(fields(issues)).toContain("spec.backup-controller.session");
   });
 
   test("checks quantities in maps and list entries with their index", () => {
