@@ -1,5 +1,5 @@
 // The kube client against a real kube-apiserver + etcd (test/harness): authentication, typed errors, SSA, Leases.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { V1ConfigMap, V1Lease } from "@kubernetes/client-node";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
@@ -14,23 +14,18 @@ import {
 import { EventRecorder } from "../../../src/kube/events.ts";
 import { probeCluster } from "../../../src/kube/probe.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace, waitFor } from "./helpers.ts";
+import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
+import { useTestNamespace, waitFor } from "./helpers.ts";
 
 const CM = { apiVersion: "v1", kind: "ConfigMap" } as const;
 
 describe.skipIf(!clusterAvailable())("kube client on a real API server", () => {
+  const env = useTestNamespace("kube-client");
   let cluster: LocalCluster;
   let admin: KubeClient;
   let ns: string;
-
-  beforeAll(async () => {
-    cluster = await sharedCluster();
-    admin = await adminClient(cluster);
-    ns = await freshNamespace(admin, "kube-client");
-  }, 300_000);
-  afterAll(async () => {
-    await admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns });
+  beforeAll(() => {
+    ({ cluster, admin, ns } = env);
   });
 
   test("client-certificate auth (admin kubeconfig) reaches /version", async () => {

@@ -1,9 +1,10 @@
 // Shared bits of the kube integration tests: a client on the test cluster, polling, and a TCP proxy the test can
 // cut so an informer loses its watch while the test keeps writing through its own direct connection.
+import { afterAll, beforeAll } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
-import type { LocalCluster } from "../../harness/cluster.ts";
+import { type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 
 export async function adminClient(cluster: LocalCluster): Promise<KubeClient> {
   return KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
@@ -34,6 +35,26 @@ export async function freshNamespace(client: KubeClient, prefix: string): Promis
   return name;
 }
 
+export interface TestEnv {
+  cluster: LocalCluster;
+  admin: KubeClient;
+  ns: string;
+}
+
+/** Inside a describe: the shared cluster, an admin client and a namespace of this suite's own (deleted after). */
+export function useTestNamespace(prefix: string): TestEnv {
+  const env = {} as TestEnv;
+  beforeAll(async () => {
+    env.cluster = await sharedCluster();
+    env.admin = await adminClient(env.cluster);
+    env.ns = await freshNamespace(env.admin, prefix);
+  }, 300_000);
+  afterAll(async () => {
+    await env.admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: env.ns }).catch(() => false);
+  });
+  return env;
+}
+
 interface Pair {
   upstream?: Socket<Pair>;
   pending: Uint8Array[];
@@ -46,10 +67,7 @@ export class CuttableProxy {
   private readonly pairs = new Set<Pair>();
   private readonly listener: TCPSocketListener<Pair>;
 
-  constructor(
-    private readonly upstreamHost: string,
-    private readonly upstreamPort: number,
-  ) {
+  constructor(upstreamHost: string, upstreamPort: number) {
     const pairs = this.pairs;
     const self = this;
     this.listener = Bun.listen<Pair>({

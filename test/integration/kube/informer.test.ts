@@ -1,13 +1,13 @@
 // Informers against a real API server that restarts and whose etcd is compacted: every create and delete is
 // seen exactly once, and a lost watch shows in health() while it lasts.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { clientListWatch, Informer } from "../../../src/kube/informer.ts";
 import { SharedInformers } from "../../../src/kube/shared-informers.ts";
 import type { KubeLogger } from "../../../src/kube/types.ts";
-import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { adminClient, CuttableProxy, clientThrough, freshNamespace, waitFor } from "./helpers.ts";
+import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
+import { CuttableProxy, clientThrough, useTestNamespace, waitFor } from "./helpers.ts";
 
 const CM = { apiVersion: "v1", kind: "ConfigMap" } as const;
 const quiet: KubeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -30,17 +30,12 @@ function recordByName(inf: Informer<V1ConfigMap>): Map<string, string[]> {
 const uid8 = (o: V1ConfigMap) => o.metadata?.uid?.slice(0, 8);
 
 describe.skipIf(!clusterAvailable())("informer on a real API server", () => {
+  const env = useTestNamespace("kube-informer");
   let cluster: LocalCluster;
   let admin: KubeClient;
   let ns: string;
-
-  beforeAll(async () => {
-    cluster = await sharedCluster();
-    admin = await adminClient(cluster);
-    ns = await freshNamespace(admin, "kube-informer");
-  }, 300_000);
-  afterAll(async () => {
-    await admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns }).catch(() => false);
+  beforeAll(() => {
+    ({ cluster, admin, ns } = env);
   });
 
   const make = (name: string, label: string, v = "1") =>
