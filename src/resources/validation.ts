@@ -227,17 +227,16 @@ function validateValue(
     if (schema.properties) {
       for (const name of k.required ?? []) {
         if (value[name] === undefined || value[name] === null) {
-          issues.push({ field: `${field}.${name}`, message: "required: add this field" });
+          issues.push({ field: `${field}.${name}`, message: requiredMessage(schema.properties[name]) });
         }
       }
       for (const [name, v] of Object.entries(value)) {
         const child = schema.properties[name];
         if (child) issues.push(...validateValue(child, v, `${field}.${name}`, opts));
         else if (opts.unknownFields === "report" && !k["x-kubernetes-preserve-unknown-fields"]) {
-          const known = Object.keys(schema.properties);
           issues.push({
             field: `${field}.${name}`,
-            message: `unknown field (the API server drops it); known fields here: ${known.join(", ")}`,
+            message: unknownFieldMessage(name, Object.keys(schema.properties)),
           });
         }
       }
@@ -272,4 +271,30 @@ function duplicateKeyIssues(schema: Schema<unknown>, list: unknown[], field: str
     }
   });
   return issues;
+}
+
+function requiredMessage(schema: Schema<unknown> | undefined): string {
+  const type = schema?.keywords.type;
+  const what = schema?.hint ?? (type === undefined ? undefined : EXPECTED[type]);
+  return what === undefined ? "required: add this field" : `required: add this field (${what})`;
+}
+
+function unknownFieldMessage(name: string, known: readonly string[]): string {
+  const close = known.filter((k) => k.toLowerCase() === name.toLowerCase() || editDistance(k, name) <= 2);
+  if (close.length > 0) return `unknown field (the API server drops it); did you mean ${close.join(" or ")}?`;
+  return `unknown field (the API server drops it); fields allowed here: ${known.join(", ")}`;
+}
+
+/** Levenshtein distance, for "did you mean" on misspelt field names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }

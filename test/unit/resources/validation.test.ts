@@ -65,7 +65,10 @@ describe("validate", () => {
       field: "spec.attestedCLIProbes",
       message: 'must be true or false; got a string "true" (write true without quotes)',
     });
-    expect(issues).toContainEqual({ field: "spec.enclaveMetrics.enabled", message: "required: add this field" });
+    expect(issues).toContainEqual({
+      field: "spec.enclaveMetrics.enabled",
+      message: "required: add this field (true or false)",
+    });
     expect(issues).toContainEqual({ field: "spec.enclaveMetrics.port", message: "must be at most 65535; got 70000" });
     expect(fields(issues)).toContain("spec.livenessProbe.periodSeconds");
     expect(fields(issues)).toContain("spec.safetyService.podAntiAffinityTopologyKey");
@@ -143,7 +146,12 @@ describe("validate", () => {
     expect(fields(validate("CAS", wrong))).toEqual(["apiVersion"]);
     const strict = validate("CAS", wrong, { unknownFields: "report" });
     expect(fields(strict)).toEqual(["apiVersion", "spec.imagePulPolicy"]);
-    expect(strict[1]?.message).toContain("imagePullPolicy");
+    expect(strict[1]?.message).toBe("unknown field (the API server drops it); did you mean imagePullPolicy?");
+    const far = validate("LAS", { kind: "LAS", spec: { hostport: 1, color: "red" } }, { unknownFields: "report" });
+    expect(far.map((i) => i.message)).toEqual([
+      "unknown field (the API server drops it); did you mean hostPort?",
+      expect.stringContaining("fields allowed here: autoUpdate, containerSecurityContextLAS,"),
+    ]);
     expect(fields(validate("Pod", {}))).toEqual(["kind"]);
   });
 
