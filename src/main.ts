@@ -9,4 +9,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = await runCli(process.argv.slice(2));
+// No top-level await: the entry stays valid when bundled as CommonJS (`bun build --bytecode` defaults to it).
+runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
