@@ -65,10 +65,22 @@ build_kwok() {
   mv "$out/default-stages.yaml.tmp" "$out/default-stages.yaml"
 }
 
+outputs() {
+  echo "$CACHE/k8s-v$K8S_VERSION $CACHE/etcd-v$ETCD_VERSION $CACHE/kwok-v$KWOK_VERSION"
+}
+all_cached() {
+  local k="$CACHE/k8s-v$K8S_VERSION" w="$CACHE/kwok-v$KWOK_VERSION" f
+  for f in "$k/kube-apiserver" "$k/kube-controller-manager" "$k/kube-scheduler" "$k/kubectl" \
+    "$CACHE/etcd-v$ETCD_VERSION/etcd" "$w/kwok" "$w/kwokctl"; do [ -x "$f" ] || return 1; done
+  [ -s "$w/default-stages.yaml" ]
+}
+# Everything there already: answer at once, without waiting for another version's build to release the lock.
+if all_cached; then outputs; exit 0; fi
+
 mkdir -p "$CACHE"
 # One build at a time per cache: parallel test runs must not race on the same output.
 exec 9>"$CACHE/.lock"; flock 9
 build_etcd
 build_kwok
 build_kube "$K8S_VERSION"
-echo "$CACHE/k8s-v$K8S_VERSION $CACHE/etcd-v$ETCD_VERSION $CACHE/kwok-v$KWOK_VERSION"
+outputs

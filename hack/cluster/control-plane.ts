@@ -66,6 +66,14 @@ export class ControlPlane {
     private readonly log: Log,
   ) {}
 
+  /** Serializes lifecycle changes: a test that timed out may still be restarting while the next one revives. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   get server(): string {
     return this.state.server;
   }
@@ -166,7 +174,8 @@ export class ControlPlane {
       log(`cluster ready: ${SIMULATED_NODES.length} nodes, Kubernetes ${opts.k8sVersion} (${elapsed()})`);
       return cluster;
     } catch (error) {
-      await cluster.stopProcesses();
+      await cluster.stopComponents();
+      if (cluster.state.watchdog) await stopProcessGroup(cluster.state.watchdog, 1000);
       throw error;
     }
   }
@@ -212,7 +221,9 @@ export class ControlPlane {
   async stopComponent(name: ComponentName): Promise<void> {
     const record = this.state.processes[name];
     if (!record) return;
-    await stopProcessGroup(record);
+    // kube-apiserver stops listening at once on SIGTERM but then drains open watches for up to a minute; every
+    // component's state lives in etcd, so a short grace period loses nothing.
+    await stopProcessGroup(record, 2000);
     delete this.state.processes[name];
     await this.saveState();
   }
@@ -229,26 +240,45 @@ export class ControlPlane {
     await this.saveState();
   }
 
-  async stopApiServer(): Promise<void> {
-    await this.stopComponent("kube-apiserver");
+  stopApiServer(): Promise<void> {
+    return this.exclusive(() => this.stopComponent("kube-apiserver"));
   }
 
   /** Starts kube-apiserver again on its recorded port; resolves once /readyz is ok. */
-  async startApiServer(timeoutMs = 90_000): Promise<void> {
-    if (this.state.processes["kube-apiserver"] && isRunning(this.state.processes["kube-apiserver"])) return;
+  startApiServer(): Promise<void> {
+    return this.exclusive(() => this.launchApiServer());
+  }
+
+  restartApiServer(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.stopComponent("kube-apiserver");
+      await this.launchApiServer();
+    });
+  }
+
+  private async launchApiServer(timeoutMs = 90_000): Promise<void> {
+    const record = this.state.processes["kube-apiserver"];
+    if (record && isRunning(record)) return;
     await this.startComponent("kube-apiserver");
     await this.waitFor("kube-apiserver /readyz after restart", Date.now() + timeoutMs, () => this.api.ready(), [
+      "etcd",
       "kube-apiserver",
     ]);
   }
 
-  async restartApiServer(): Promise<void> {
-    await this.stopApiServer();
-    await this.startApiServer();
-  }
-
-  async compactEtcd(): Promise<number> {
-    return compactToCurrentRevision(etcdClientUrl(this.state.ports));
+  /**
+   * Compacts etcd to its current revision and restarts kube-apiserver, after which any older resourceVersion
+   * answers 410 Gone (watch: "too old resource version"; exact list: Expired). The restart is needed because the
+   * API server's watch cache keeps serving recent history from memory after etcd forgot it; in a real cluster
+   * clients meet the same 410 when they reconnect to a restarted or lagging API server.
+   */
+  compactEtcd(): Promise<number> {
+    return this.exclusive(async () => {
+      const revision = await compactToCurrentRevision(etcdClientUrl(this.state.ports));
+      await this.stopComponent("kube-apiserver");
+      await this.launchApiServer();
+      return revision;
+    });
   }
 
   /** Writes a kubeconfig holding a bound token (TokenRequest, 1 h) of that ServiceAccount and returns its path. */
@@ -276,9 +306,45 @@ export class ControlPlane {
   }
 
   /** Stops every process and removes the cluster directory. */
-  async stop(): Promise<void> {
-    await this.stopProcesses();
-    await rm(this.layout.dir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.stopComponents();
+      // The directory goes before the watchdog: should this process die in between, the watchdog still cleans up.
+      await rm(this.layout.dir, { recursive: true, force: true });
+      if (this.state.watchdog) await stopProcessGroup(this.state.watchdog, 1000);
+    });
+  }
+
+  /**
+   * Starts again whatever component is no longer running (killed from outside, e.g. by bun's test runner, which
+   * kills the child processes of a test that timed out), in dependency order, on the same ports and data.
+   */
+  revive(): Promise<ComponentName[]> {
+    return this.exclusive(() => this.reviveNow());
+  }
+
+  private async reviveNow(): Promise<ComponentName[]> {
+    const dead = COMPONENTS.filter((name) => {
+      const record = this.state.processes[name];
+      return !record || !isRunning(record);
+    });
+    if (dead.length === 0) return dead;
+    this.log(`restarting ${dead.join(", ")}`);
+    const deadline = Date.now() + 90_000;
+    for (const name of dead) {
+      await this.stopComponent(name); // the rest of its process group, if any
+      await this.startComponent(name);
+      if (name === "etcd") {
+        await this.waitFor("etcd /health", deadline, () => etcdHealthy(etcdClientUrl(this.state.ports)), ["etcd"]);
+      }
+      if (name === "kube-apiserver") {
+        await this.waitFor("kube-apiserver /readyz", deadline, () => this.api.ready(), ["etcd", "kube-apiserver"]);
+      }
+    }
+    if (this.state.watchdog && !isRunning(this.state.watchdog) && this.state.ownerPid !== undefined) {
+      await this.startWatchdog(this.state.ownerPid);
+    }
+    return dead;
   }
 
   /** Last resort from a process `exit` handler: SIGKILL every group, synchronously. */
@@ -286,13 +352,13 @@ export class ControlPlane {
     for (const record of Object.values(this.state.processes)) if (record) killProcessGroupSync(record);
   }
 
-  private async stopProcesses(): Promise<void> {
+  private async stopComponents(): Promise<void> {
     // Dependents first, etcd last, so nothing logs a storm of connection errors on the way down.
     for (const name of [...COMPONENTS].reverse()) await this.stopComponent(name);
-    if (this.state.watchdog) await stopProcessGroup(this.state.watchdog, 1000);
   }
 
   private async startWatchdog(ownerPid: number): Promise<void> {
+    this.state.ownerPid = ownerPid;
     this.state.watchdog = launchDetached({
       binary: "/bin/sh",
       args: [WATCHDOG, String(ownerPid), this.layout.dir],

@@ -16,6 +16,7 @@ export interface ClusterState {
   processes: Partial<Record<ComponentName, ProcessRecord>>;
   /** Kills the cluster when the process that owns it dies without stopping it (test runs). */
   watchdog?: ProcessRecord;
+  ownerPid?: number;
 }
 
 export async function readState(file: string): Promise<ClusterState | undefined> {
@@ -33,6 +34,7 @@ export async function readState(file: string): Promise<ClusterState | undefined>
 }
 
 export async function writeState(file: string, state: ClusterState): Promise<void> {
-  await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(`${file}.tmp`, file);
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(temporary, file);
 }

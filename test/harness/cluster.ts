@@ -31,6 +31,7 @@ export function clusterAvailable(): boolean {
 }
 
 const running = new Set<ControlPlane>();
+const planes = new WeakMap<LocalCluster, ControlPlane>();
 let handlersInstalled = false;
 
 function installExitHandlers(): void {
@@ -87,15 +88,23 @@ export async function startLocalCluster(k8sVersion?: string): Promise<LocalClust
     log: (line) => console.error(`[local cluster] ${line}`),
   });
   running.add(plane);
-  return wrap(plane);
+  const cluster = wrap(plane);
+  planes.set(cluster, plane);
+  return cluster;
 }
 
 let shared: Promise<LocalCluster> | undefined;
 
-/** The process-wide cluster (memoized); honours SCONE_K8S_VERSION. */
-export function sharedCluster(): Promise<LocalCluster> {
+/**
+ * The process-wide cluster (memoized); honours SCONE_K8S_VERSION. Components killed since the last call (bun kills
+ * the child processes of a test that times out) are started again first, so one timeout does not fail every
+ * later file.
+ */
+export async function sharedCluster(): Promise<LocalCluster> {
   shared ??= startLocalCluster();
-  return shared;
+  const cluster = await shared;
+  await planes.get(cluster)?.revive();
+  return cluster;
 }
 
 /** Stops the shared cluster if one was started (test/preload.ts afterAll). */

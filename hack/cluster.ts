@@ -1,0 +1,104 @@
+// bun hack/cluster.ts up|down|status — the local development cluster (`make cluster`, `make cluster-down`).
+// `up` leaves the control plane running after it exits and prints `KUBECONFIG=<path>` as its last stdout line, so
+// `eval $(make -s cluster | tail -1)` points kubectl at it. Progress goes to stderr.
+// Directory: $SCONE_CLUSTER_DIR, default <repo>/.state/cluster. Version: $SCONE_K8S_VERSION (default 1.37.2).
+import { existsSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { requestedK8sVersion } from "./cluster/binaries.ts";
+import { ControlPlane } from "./cluster/control-plane.ts";
+import { COMPONENTS } from "./cluster/layout.ts";
+import { isRunning } from "./cluster/process.ts";
+
+const REPO = resolve(import.meta.dir, "..");
+const dir = resolve(process.env.SCONE_CLUSTER_DIR ?? join(REPO, ".state", "cluster"));
+const say = (line: string) => console.error(`cluster: ${line}`);
+
+/** A directory we may delete: absent, empty, or laid out by this harness (a start that failed early). */
+function isClusterDirOrEmpty(path: string): boolean {
+  if (!existsSync(path)) return true;
+  const entries = readdirSync(path);
+  return entries.length === 0 || entries.includes("pki") || entries.includes("state.json");
+}
+
+async function up(): Promise<number> {
+  const version = requestedK8sVersion();
+  const existing = await ControlPlane.attach(dir);
+  if (existing) {
+    const problems = await existing.problems();
+    if (problems.length === 0) {
+      if (existing.k8sVersion !== version) {
+        say(
+          `${dir} runs Kubernetes ${existing.k8sVersion}, not ${version}: run \`make cluster-down\` first ` +
+            `or set SCONE_CLUSTER_DIR to another directory`,
+        );
+        return 1;
+      }
+      say(`reusing the running cluster at ${existing.server} (Kubernetes ${existing.k8sVersion})`);
+      console.log(`KUBECONFIG=${existing.kubeconfigPath}`);
+      return 0;
+    }
+    say(`the cluster in ${dir} is unhealthy (${problems.join("; ")}): replacing it`);
+    await existing.stop();
+  } else if (!isClusterDirOrEmpty(dir)) {
+    say(`${dir} exists and is not a cluster directory; set SCONE_CLUSTER_DIR to a new or empty directory`);
+    return 1;
+  }
+  await rm(dir, { recursive: true, force: true });
+  say(`starting Kubernetes ${version} in ${dir}`);
+  const began = performance.now();
+  const cluster = await ControlPlane.start({ dir, k8sVersion: version, log: say });
+  say(`started in ${((performance.now() - began) / 1000).toFixed(1)}s; logs: ${dir}/*.log; stop: make cluster-down`);
+  console.log(`KUBECONFIG=${cluster.kubeconfigPath}`);
+  return 0;
+}
+
+async function down(): Promise<number> {
+  const existing = await ControlPlane.attach(dir);
+  if (existing) {
+    await existing.stop();
+    say(`stopped and removed ${dir}`);
+  } else if (existsSync(dir) && isClusterDirOrEmpty(dir)) {
+    await rm(dir, { recursive: true, force: true });
+    say(`no running cluster; removed ${dir}`);
+  } else {
+    say(`no cluster in ${dir}`);
+  }
+  return 0;
+}
+
+async function status(): Promise<number> {
+  const existing = await ControlPlane.attach(dir);
+  if (!existing) {
+    console.log(`no cluster in ${dir}`);
+    return 1;
+  }
+  console.log(`server      ${existing.server}`);
+  console.log(`kubernetes  ${existing.k8sVersion}`);
+  console.log(`kubeconfig  ${existing.kubeconfigPath}`);
+  for (const name of COMPONENTS) {
+    const record = existing.processes[name];
+    const state = record
+      ? isRunning(record)
+        ? `running (pid ${record.pid})`
+        : `exited (pid ${record.pid})`
+      : "absent";
+    console.log(`${name.padEnd(24)}${state}`);
+  }
+  const problems = await existing.problems();
+  console.log(problems.length === 0 ? "healthy" : `unhealthy: ${problems.join("; ")}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+const commands: Record<string, () => Promise<number>> = { up, down, status };
+const command = commands[process.argv[2] ?? ""];
+if (!command) {
+  console.error("usage: bun hack/cluster.ts up|down|status");
+  process.exit(2);
+}
+try {
+  process.exit(await command());
+} catch (error) {
+  say(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}

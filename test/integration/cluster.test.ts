@@ -1,0 +1,291 @@
+// Tests of the local-cluster harness itself: what every other integration test relies on.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+
+interface KubeObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    conditions?: { type: string; status: string }[];
+  };
+}
+
+interface KubeconfigFile {
+  clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
+  users: { user: { token?: string; "client-certificate-data"?: string; "client-key-data"?: string } }[];
+}
+
+// Explicit per-test limits: bun's default is 5 s, and a timed-out test has its child processes killed by bun.
+const START_TIMEOUT_MS = 240_000;
+const TEST_TIMEOUT_MS = 90_000;
+
+const fromB64 = (text: string | undefined) => Buffer.from(text ?? "", "base64").toString();
+
+describe.skipIf(!clusterAvailable())("local cluster harness", () => {
+  let cluster: LocalCluster;
+  const suffix = Math.random().toString(36).slice(2, 7);
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+  }, START_TIMEOUT_MS);
+
+  async function kubectlOk(args: string[], stdin?: string): Promise<string> {
+    const result = await cluster.kubectl(args, stdin === undefined ? {} : { stdin });
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
+    return result.stdout;
+  }
+
+  async function getJson<T>(args: string[]): Promise<T> {
+    return JSON.parse(await kubectlOk([...args, "-o", "json"])) as T;
+  }
+
+  async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe().catch(() => undefined);
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await Bun.sleep(200);
+    }
+  }
+
+  async function namespace(prefix: string): Promise<string> {
+    const name = `${prefix}-${suffix}`;
+    await kubectlOk(["create", "namespace", name]);
+    return name;
+  }
+
+  async function adminFetch(path: string): Promise<Response> {
+    const config = parse(await Bun.file(cluster.kubeconfigPath).text()) as KubeconfigFile;
+    const user = config.users[0]?.user;
+    return fetch(`${cluster.server}${path}`, {
+      tls: {
+        ca: cluster.caPem,
+        cert: fromB64(user?.["client-certificate-data"]),
+        key: fromB64(user?.["client-key-data"]),
+      },
+    });
+  }
+
+  async function runningPodOn(ns: string, selector: string): Promise<KubeObject> {
+    return eventually(`a Running pod (${selector}) in ${ns}`, async () => {
+      const pods = await getJson<{ items: KubeObject[] }>(["get", "pods", "-n", ns, "-l", selector]);
+      return pods.items.find((pod) => pod.status?.phase === "Running");
+    });
+  }
+
+  test(
+    "serves the requested Kubernetes version to the admin kubeconfig (client certificate)",
+    async () => {
+      const expected = (process.env.SCONE_K8S_VERSION ?? "1.37.2").replace(/^v/, "");
+      expect(cluster.k8sVersion).toBe(expected);
+      const version = await getJson<{ serverVersion: { gitVersion: string } }>(["version"]);
+      expect(version.serverVersion.gitVersion).toBe(`v${expected}`);
+
+      const config = parse(await Bun.file(cluster.kubeconfigPath).text()) as KubeconfigFile;
+      expect(config.clusters[0]?.cluster.server).toBe(cluster.server);
+      expect(cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(fromB64(config.clusters[0]?.cluster["certificate-authority-data"])).toBe(cluster.caPem);
+      expect(config.users[0]?.user["client-certificate-data"]).toBeString();
+      expect(await (await adminFetch("/readyz")).text()).toBe("ok");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "keeps private keys and kubeconfigs readable by the owner only",
+    async () => {
+      const secrets = [cluster.kubeconfigPath, ...["ca", "admin", "apiserver", "sa"].map((k) => `pki/${k}.key`)];
+      for (const file of secrets) {
+        const path = file.startsWith("/") ? file : join(cluster.dir, file);
+        expect({ path, mode: (await stat(path)).mode & 0o777 }).toEqual({ path, mode: 0o600 });
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "runs 3 SGX nodes across two zones and 1 plain node, all Ready",
+    async () => {
+      const nodes = (await getJson<{ items: KubeObject[] }>(["get", "nodes"])).items;
+      const summary = nodes
+        .map((node) => ({
+          name: node.metadata.name,
+          zone: node.metadata.labels?.["topology.kubernetes.io/zone"],
+          sgx: node.metadata.labels?.["sgx.intel.com/capable"] ?? null,
+          hostname: node.metadata.labels?.["kubernetes.io/hostname"],
+          os: node.metadata.labels?.["kubernetes.io/os"],
+          enclaveCapacity: node.status?.capacity?.["sgx.intel.com/enclave"] ?? null,
+          enclaveAllocatable: node.status?.allocatable?.["sgx.intel.com/enclave"] ?? null,
+          ready: node.status?.conditions?.find((c) => c.type === "Ready")?.status,
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const sgxNode = (name: string, zone: string) => ({
+        name,
+        zone,
+        sgx: "true",
+        hostname: name,
+        os: "linux",
+        enclaveCapacity: "20",
+        enclaveAllocatable: "20",
+        ready: "True",
+      });
+      expect(summary).toEqual([
+        { ...sgxNode("plain-node-1", "zone-b"), sgx: null, enclaveCapacity: null, enclaveAllocatable: null },
+        sgxNode("sgx-node-1", "zone-a"),
+        sgxNode("sgx-node-2", "zone-a"),
+        sgxNode("sgx-node-3", "zone-b"),
+      ]);
+      for (const node of nodes) expect(Number(node.status?.allocatable?.cpu)).toBeGreaterThan(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a Deployment with an SGX nodeSelector gets a Running pod on an SGX node",
+    async () => {
+      const ns = await namespace("harness-deploy");
+      const deployment = {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "enclave-app", namespace: ns },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: "enclave-app" } },
+          template: {
+            metadata: { labels: { app: "enclave-app" } },
+            spec: {
+              nodeSelector: { "sgx.intel.com/capable": "true" },
+              containers: [
+                {
+                  name: "app",
+                  image: "example.invalid/app:1",
+                  resources: { limits: { "sgx.intel.com/enclave": "1" } },
+                },
+              ],
+            },
+          },
+        },
+      };
+      await kubectlOk(["apply", "-f", "-"], JSON.stringify(deployment));
+      const pod = await runningPodOn(ns, "app=enclave-app");
+      expect(pod.spec?.nodeName).toStartWith("sgx-node-");
+      const ready = await eventually("the Deployment to report 2 ready replicas", async () => {
+        const current = await getJson<{ status?: { readyReplicas?: number } }>([
+          "get",
+          "deployment",
+          "-n",
+          ns,
+          "enclave-app",
+        ]);
+        return current.status?.readyReplicas === 2 ? current : undefined;
+      });
+      expect(ready.status?.readyReplicas).toBe(2);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "serves logs of, and runs exec in, a simulated pod through the API server",
+    async () => {
+      const ns = await namespace("harness-logs");
+      await kubectlOk(["run", "talker", "-n", ns, "--image=example.invalid/talker:1", "--labels=app=talker"]);
+      const pod = await runningPodOn(ns, "app=talker");
+      const logs = await kubectlOk(["logs", "-n", ns, pod.metadata.name]);
+      expect(logs).toContain("scone local cluster: simulated container started");
+      const exec = await kubectlOk(["exec", "-n", ns, pod.metadata.name, "--", "echo", `hello-${suffix}`]);
+      expect(exec.trim()).toBe(`hello-${suffix}`);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "enforces RBAC: a ServiceAccount token without rights gets 403, with a RoleBinding 200",
+    async () => {
+      const ns = await namespace("harness-rbac");
+      await kubectlOk(["create", "serviceaccount", "-n", ns, "nobody"]);
+      const path = await cluster.serviceAccountKubeconfig(ns, "nobody");
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      const config = parse(await Bun.file(path).text()) as KubeconfigFile;
+      expect(config.clusters[0]?.cluster.server).toBe(cluster.server);
+      const token = config.users[0]?.user.token;
+      expect(token).toBeString();
+      const listPods = () =>
+        fetch(`${cluster.server}/api/v1/namespaces/${ns}/pods`, {
+          headers: { authorization: `Bearer ${token}` },
+          tls: { ca: cluster.caPem },
+        });
+      const denied = await listPods();
+      expect(denied.status).toBe(403);
+      expect(((await denied.json()) as { message: string }).message).toContain(`system:serviceaccount:${ns}:nobody`);
+
+      await kubectlOk([
+        "create",
+        "rolebinding",
+        "-n",
+        ns,
+        "nobody-view",
+        "--clusterrole=view",
+        `--serviceaccount=${ns}:nobody`,
+      ]);
+      const allowed = await eventually("the RoleBinding to take effect", async () => {
+        const response = await listPods();
+        return response.status === 200 ? response : undefined;
+      });
+      expect(allowed.status).toBe(200);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "restartApiServer brings the API server back on the same address with its data",
+    async () => {
+      const ns = await namespace("harness-restart");
+      await kubectlOk(["create", "configmap", "-n", ns, "kept", "--from-literal=answer=42"]);
+      await cluster.stopApiServer();
+      expect((await cluster.kubectl(["get", "--raw", "/readyz", "--request-timeout=2s"])).code).not.toBe(0);
+      await cluster.startApiServer();
+      await cluster.restartApiServer();
+      const kept = await getJson<{ data: Record<string, string> }>(["get", "configmap", "-n", ns, "kept"]);
+      expect(kept.data).toEqual({ answer: "42" });
+      // The simulated nodes and the controllers reconnect: a new pod still becomes Running.
+      await kubectlOk(["run", "after-restart", "-n", ns, "--image=example.invalid/x:1", "--labels=app=after-restart"]);
+      expect((await runningPodOn(ns, "app=after-restart")).status?.phase).toBe("Running");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "compactEtcd makes an older resourceVersion answer 410 Gone",
+    async () => {
+      const ns = await namespace("harness-compact");
+      await kubectlOk(["create", "configmap", "-n", ns, "churn", "--from-literal=n=0"]);
+      const before = await getJson<KubeObject>(["get", "configmap", "-n", ns, "churn"]);
+      const oldVersion = before.metadata.resourceVersion;
+      for (const n of [1, 2, 3]) {
+        await kubectlOk(["patch", "configmap", "-n", ns, "churn", "-p", JSON.stringify({ data: { n: String(n) } })]);
+      }
+      const listAt = (rv: string | undefined) =>
+        adminFetch(`/api/v1/namespaces/${ns}/configmaps?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+      expect((await listAt(oldVersion)).status).toBe(200);
+
+      await cluster.compactEtcd();
+
+      const expired = await listAt(oldVersion);
+      expect(expired.status).toBe(410);
+      const watch = await adminFetch(`/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=${oldVersion}`);
+      const firstEvent = JSON.parse((await watch.text()).split("\n")[0] ?? "{}") as {
+        type?: string;
+        object?: { code?: number };
+      };
+      expect({ type: firstEvent.type, code: firstEvent.object?.code }).toEqual({ type: "ERROR", code: 410 });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
