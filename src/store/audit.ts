@@ -137,45 +137,43 @@ interface AuditRow {
 }
 
 /**
- * Newest first. Without `query` the order is by seq (index on namespace, name, seq). With `query` the FTS index
- * is walked backwards by row id and stops after `limit` hits — it never materialises every match, which keeps
- * common words fast on a million entries; ingest inserts in seq order, so within a CAS both orders agree.
- * Each mode has its own cursor key (seq or row id), so pagination never skips or repeats an entry.
+ * Newest first. Without `query` the order is (ts, seq) descending: one backward range scan of the
+ * (namespace, name[, event], ts, seq) index that stops after a page, for any time window. With `query` the FTS
+ * index is walked backwards by row id and stops after `limit` hits — it never materialises every match, which
+ * keeps common words fast on a million entries; ingest inserts each CAS's entries in seq order, so the orders
+ * agree. Each mode has its own cursor (ts+seq or row id), so pagination never skips or repeats an entry.
+ * Known cost: a text search whose time window is far in the past walks every newer match first.
  */
 export function searchAudit(db: StoreDb, search: AuditSearch): AuditPage {
   const limit = clampLimit(search.limit);
   const match = search.query === undefined ? undefined : toFtsQuery(search.query);
-  const key = match === undefined ? "s" : "i";
-  const after = search.cursor === undefined ? undefined : parseCursor(search.cursor, key);
+  if (match === null) return { entries: [] };
+  const listing = match === undefined;
+  const after = search.cursor === undefined ? undefined : parseCursor(search.cursor, listing ? "t" : "i");
 
   const where: string[] = ["a.namespace = ?", "a.name = ?"];
   const params: (string | number)[] = [search.namespace, search.name];
-  if (search.event !== undefined) {
-    where.push("a.event = ?");
-    params.push(search.event);
-  }
-  if (search.from !== undefined) {
-    where.push("a.ts >= ?");
-    params.push(search.from);
-  }
-  if (search.to !== undefined) {
-    where.push("a.ts < ?");
-    params.push(search.to);
-  }
+  const filter = (condition: string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    where.push(condition);
+    params.push(value);
+  };
+  filter("a.event = ?", search.event);
+  filter("a.ts >= ?", search.from);
+  filter("a.ts < ?", search.to);
   let sql: string;
-  if (match === undefined) {
+  if (listing) {
     if (after !== undefined) {
-      where.push("a.seq < ?");
-      params.push(after);
+      where.push("(a.ts, a.seq) < (?, ?)");
+      params.push(...after);
     }
-    sql = `SELECT a.* FROM audit_entries a WHERE ${where.join(" AND ")} ORDER BY a.seq DESC LIMIT ?`;
+    sql = `SELECT a.* FROM audit_entries a WHERE ${where.join(" AND ")} ORDER BY a.ts DESC, a.seq DESC LIMIT ?`;
   } else {
-    if (match === null) return { entries: [] };
     const ftsWhere = ["audit_entries_fts MATCH ?"];
     const ftsParams: (string | number)[] = [match];
     if (after !== undefined) {
       ftsWhere.push("f.rowid < ?");
-      ftsParams.push(after);
+      ftsParams.push(...after);
     }
     // CROSS JOIN pins the FTS table as the outer loop, so the planner cannot switch to materialising all matches.
     sql = `SELECT a.* FROM audit_entries_fts f CROSS JOIN audit_entries a ON a.id = f.rowid
@@ -188,7 +186,7 @@ export function searchAudit(db: StoreDb, search: AuditSearch): AuditPage {
   const last = page[page.length - 1];
   const entries = page.map(toEntry);
   if (rows.length <= limit || last === undefined) return { entries };
-  return { entries, nextCursor: `${key}${match === undefined ? last.seq : last.id}` };
+  return { entries, nextCursor: listing ? `t${last.ts}.${last.seq}` : `i${last.id}` };
 }
 
 function toEntry(r: AuditRow): AuditEntry {
@@ -208,12 +206,14 @@ function toEntry(r: AuditRow): AuditEntry {
   };
 }
 
-function parseCursor(cursor: string, key: "s" | "i"): number {
-  const value = Number(cursor.slice(1));
-  if (cursor[0] !== key || cursor.length < 2 || !Number.isSafeInteger(value)) {
+/** "t<ts>.<seq>" (listing) or "i<row id>" (text search) → the numbers; anything else names the field. */
+function parseCursor(cursor: string, kind: "t" | "i"): number[] {
+  const parts = cursor.slice(1).split(".").map(Number);
+  const size = kind === "t" ? 2 : 1;
+  if (cursor[0] !== kind || parts.length !== size || !parts.every(Number.isSafeInteger)) {
     throw new StoreInputError("cursor", `cursor "${cursor}" does not belong to this search; start without --cursor`);
   }
-  return value;
+  return parts;
 }
 
 /**

@@ -40,4 +40,16 @@ export const EMBEDDED_MIGRATIONS: readonly EmbeddedMigration[] = [
       "\n-- Entries ingested before this migration become searchable too.\nINSERT INTO `audit_entries_fts` (`audit_entries_fts`) VALUES ('rebuild');\n",
     ],
   },
+  {
+    tag: "0002_audit_time_indexes",
+    when: 1795430956611,
+    breakpoints: true,
+    hash: "9d0868149f2460fc72b245c11e800f8b90c96403a3426dfc918c3ab4a8ee1e46",
+    sql: [
+      "DROP INDEX `audit_entries_cas_ts_idx`;",
+      "\nDROP INDEX `audit_entries_cas_event_idx`;",
+      "\nCREATE INDEX `audit_entries_cas_time_idx` ON `audit_entries` (`namespace`,`name`,`ts`,`seq`);",
+      "\nCREATE INDEX `audit_entries_cas_event_time_idx` ON `audit_entries` (`namespace`,`name`,`event`,`ts`,`seq`);",
+    ],
+  },
 ];

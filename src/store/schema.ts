@@ -90,8 +90,10 @@ export const auditEntries = sqliteTable(
   },
   (t) => [
     uniqueIndex("audit_entries_cas_seq_uq").on(t.namespace, t.name, t.seq),
-    index("audit_entries_cas_ts_idx").on(t.namespace, t.name, t.ts),
-    index("audit_entries_cas_event_idx").on(t.namespace, t.name, t.event, t.seq),
+    // Listing is newest first by (ts, seq); with these, a time window or an event filter is one backward range
+    // scan that stops after a page, however old the window is.
+    index("audit_entries_cas_time_idx").on(t.namespace, t.name, t.ts, t.seq),
+    index("audit_entries_cas_event_time_idx").on(t.namespace, t.name, t.event, t.ts, t.seq),
   ],
 );
 

@@ -90,9 +90,10 @@ describe("audit index", () => {
 
   test("keyset pagination walks every match exactly once, with and without a text query", () => {
     const store = tempStore();
+    // Groups of three entries share a timestamp, so the (ts, seq) cursor has ties to get right.
     ingestEntries(
       store.db,
-      range(1, 25).map((s) => entry(s)),
+      range(1, 25).map((s) => entry(s, { ts: 1_000 + Math.floor(s / 3) })),
     );
     for (const query of [undefined, "session_created"]) {
       const seen: number[] = [];
