@@ -12,6 +12,9 @@ interface FlagInfo {
   description: string;
   /** undefined: a switch; []: takes a free value; non-empty: one of these values. */
   values: string[] | undefined;
+  /** The free value is a file or directory (value hint FILE, DIR or PATH), so the shell completes paths. */
+  path: boolean;
+  valueHint: string;
 }
 
 interface PathInfo {
@@ -35,7 +38,15 @@ function flagInfo(key: string, def: SconeArgDef): FlagInfo {
     short: negated ? [] : aliases.filter((a) => a.length === 1),
     description: text,
     values: def.type === "boolean" ? undefined : def.type === "enum" ? [...(def.options ?? [])] : [],
+    path: /FILE|DIR|PATH/.test(def.valueHint ?? ""),
+    valueHint: def.valueHint ?? key.toUpperCase(),
   };
+}
+
+/** How the value of a flag that takes one is completed: from fixed choices, as a path, or not at all. */
+function valueKind(f: FlagInfo): "choices" | "path" | "free" {
+  if (f.values && f.values.length > 0) return "choices";
+  return f.path ? "path" : "free";
 }
 
 /** Every command path in the tree, root first. */
@@ -97,9 +108,12 @@ export function renderBash(root: SconeCommand, program = "scone"): string {
     const valueCases = p.flags
       .filter((f) => f.values !== undefined)
       .map((f) => {
-        const reply =
-          f.values && f.values.length > 0 ? `compgen -W ${q(f.values.join(" "))} -- "$cur"` : `compgen -f -- "$cur"`;
-        return `        ${spellings(f).join("|")}) COMPREPLY=($(${reply})); return 0;;`;
+        const reply = {
+          choices: `COMPREPLY=($(compgen -W ${q((f.values ?? []).join(" "))} -- "$cur"))`,
+          path: `COMPREPLY=($(compgen -f -- "$cur"))`,
+          free: "COMPREPLY=()",
+        }[valueKind(f)];
+        return `        ${spellings(f).join("|")}) ${reply}; return 0;;`;
       });
     const words = [...p.subs.map((s) => s.name), ...p.choices];
     return [
@@ -138,7 +152,11 @@ export function renderZsh(root: SconeCommand, program = "scone"): string {
     const valueCases = p.flags
       .filter((f) => f.values !== undefined)
       .map((f) => {
-        const action = f.values && f.values.length > 0 ? `compadd -- ${f.values.map(q).join(" ")}` : "_files";
+        const action = {
+          choices: `compadd -- ${(f.values ?? []).map(q).join(" ")}`,
+          path: "_files",
+          free: `_message ${q(f.valueHint)}`,
+        }[valueKind(f)];
         return `        ${spellings(f).join("|")}) ${action}; return;;`;
       });
     return [
@@ -180,7 +198,10 @@ export function renderFish(root: SconeCommand, program = "scone"): string {
     if (p.choices.length > 0) lines.push(`complete -c ${program} ${cond} -a ${q(p.choices.join(" "))}`);
     for (const f of p.flags) {
       const names = [...f.long.map((l) => `-l ${l}`), ...f.short.map((s) => `-s ${s}`)].join(" ");
-      const value = f.values === undefined ? "" : f.values.length > 0 ? ` -x -a ${q(f.values.join(" "))}` : " -r -F";
+      const value =
+        f.values === undefined
+          ? ""
+          : { choices: ` -x -a ${q(f.values.join(" "))}`, path: " -r -F", free: " -x" }[valueKind(f)];
       lines.push(`complete -c ${program} ${cond} ${names}${value} -d ${q(f.description)}`);
     }
   }

@@ -71,6 +71,11 @@ describe.skipIf(!bash)("bash completion (run in bash)", () => {
     expect(bashComplete(["scone", "completion", ""])).toEqual(["bash", "zsh", "fish"]);
     expect(bashComplete(["scone", "manifests", "c"])).toEqual(["crds"]);
   });
+  test("free values get no candidates; file and directory values complete paths", () => {
+    expect(bashComplete(["scone", "cas", "provision", "x", "--nonce", ""])).toEqual([]);
+    expect(bashComplete(["scone", "-n", ""])).toEqual([]);
+    expect(bashComplete(["scone", "cas", "provision", "x", "--target", "/"])).toContain("/tmp");
+  });
 });
 
 describe("zsh and fish scripts", () => {
@@ -80,6 +85,8 @@ describe("zsh and fish scripts", () => {
     expect(zsh).toContain("'cas/provision') cmdpath='cas_provision';;");
     expect(zsh).toContain("'--nonce:Provisioning nonce, 32 hex characters (default: random)'");
     expect(zsh).toContain("--output|-o) compadd -- 'text' 'json'; return;;");
+    expect(zsh).toContain("--namespace|-n) _message 'NS'; return;;");
+    expect(zsh).toContain("--kubeconfig) _files; return;;");
     expect(zsh).toContain("compdef _scone scone");
   });
   test("fish: one complete line per subcommand and flag, conditioned on the command path", () => {
@@ -87,7 +94,8 @@ describe("zsh and fish scripts", () => {
     expect(fish).toContain(
       "complete -c scone -n '__scone_path_is' -a 'cas' -d 'Provision and operate SCONE CAS instances'",
     );
-    expect(fish).toContain("complete -c scone -n '__scone_path_is cas_provision' -l nonce -r -F");
+    expect(fish).toContain("complete -c scone -n '__scone_path_is cas_provision' -l nonce -x");
+    expect(fish).toContain("complete -c scone -n '__scone_path_is cas_provision' -l target -r -F");
     expect(fish).toContain("-n '__scone_path_is cas_provision' -l output -s o -x -a 'text json'");
     expect(fish).toContain("-n '__scone_path_is completion' -a 'bash zsh fish'");
   });
