@@ -80,7 +80,7 @@ export class Manager {
     this.elector = new LeaderElector(le.store, {
       ...le,
       onStartedLeading: () => {
-        this.opts.log.info("became leader", { lease: `${le.namespace}/${le.name}`, identity: le.identity });
+        this.opts.log.info("became leader", { lease: `${le.namespace}/${le.name}`, holder: le.identity });
         void this.startLeading();
       },
       onStoppedLeading: () => {
@@ -90,7 +90,7 @@ export class Manager {
       },
       onError: (e) => this.opts.log.warn("leader election attempt failed", { error: errorMessage(e) }),
     });
-    this.opts.log.info("waiting for leadership", { lease: `${le.namespace}/${le.name}`, identity: le.identity });
+    this.opts.log.info("waiting for leadership", { lease: `${le.namespace}/${le.name}`, holder: le.identity });
     this.elector.start();
   }
 

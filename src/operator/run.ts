@@ -48,8 +48,19 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     namespace: opts.namespace,
   });
   const server = await client.serverVersion();
+  // /version answers anonymous callers too; a SelfSubjectReview proves our credentials were sent and accepted.
+  const review = await client.create<
+    import("../kube/types.ts").KubeObject & { status?: { userInfo?: { username?: string } } }
+  >({
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "SelfSubjectReview",
+  });
   const namespace = opts.namespace ?? process.env.SCONE_OPERATOR_NAMESPACE ?? client.namespace;
-  log.info("connected to the API server", { server: client.transport.connection.server, version: server.gitVersion });
+  log.info("connected to the API server", {
+    server: client.transport.connection.server,
+    version: server.gitVersion,
+    user: review.status?.userInfo?.username ?? "unknown",
+  });
 
   const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "operator" });
   const db = store.openStore({ stateDir });

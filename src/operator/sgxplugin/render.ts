@@ -1,0 +1,94 @@
+// The SGX device plugin DaemonSet of an SGXPlugin (pure; golden-tested). One plugin pod per selected node,
+// with the host's /dev (SGX device files) and the kubelet's device-plugin socket directory, replaced node by node
+// (maxUnavailable 1, no surge: two plugin instances on one node would both register the same devices).
+import type { V1Container, V1DaemonSet, V1Toleration } from "@kubernetes/client-node";
+import { sgxPluginWebhookDefaults } from "../../resources/defaults.ts";
+import type { SGXPlugin } from "../../resources/sgx-plugin.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "./node-facts.ts";
+
+export const SGXPLUGIN_DAEMONSET = "sgxplugin";
+export const SGXPLUGIN_APP = "sgxplugin";
+export const SGXPLUGIN_CONTAINER = "sgxplugin";
+
+export interface RenderOptions {
+  /** SCONE release used as tag of images that name none (upstream GLOBAL_SCONE_VERSION). */
+  readonly serviceVersion: string;
+  /** Namespace of the pods when the resource names none (upstream SCONE_OPERATOR_NAMESPACE). */
+  readonly operatorNamespace: string;
+}
+
+/** Keys of `o` whose value is neither undefined nor an empty list/map (keeps rendered YAML minimal). */
+export function compact<T extends Record<string, unknown>>(o: T): Partial<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out as Partial<T>;
+}
+
+/** The namespace the plugin pods run in (spec.namespace, else the operator's). */
+export const sgxPluginNamespace = (plugin: SGXPlugin, opts: RenderOptions): string =>
+  plugin.spec?.namespace || opts.operatorNamespace;
+
+export function renderSgxPluginDaemonSet(plugin: SGXPlugin, opts: RenderOptions): V1DaemonSet {
+  const { spec = {} } = sgxPluginWebhookDefaults(plugin, opts);
+  const name = plugin.metadata.name ?? "";
+  // The selector is immutable: it names the app only, so another SGXPlugin can take the DaemonSet over.
+  const selector = { [APP_NAME_LABEL]: SGXPLUGIN_APP };
+  const labels = {
+    ...selector,
+    [APP_INSTANCE_LABEL]: name,
+    "app.kubernetes.io/component": "sgx-device-plugin",
+    "app.kubernetes.io/part-of": "scone",
+  };
+  const container: V1Container = {
+    name: SGXPLUGIN_CONTAINER,
+    image: spec.image ?? "",
+    imagePullPolicy: spec.imagePullPolicy ?? "Always",
+    ...compact({
+      env:
+        spec.capacitySGXPods === undefined
+          ? undefined
+          : [{ name: "SGX_PLUGIN_CAPACITY_SGX_PODS", value: String(spec.capacitySGXPods) }],
+      resources: spec.resources as V1Container["resources"],
+    }),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: "dev", mountPath: "/dev" },
+      { name: "device-plugins", mountPath: "/var/lib/kubelet/device-plugins" },
+    ],
+  };
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: SGXPLUGIN_DAEMONSET, namespace: sgxPluginNamespace(plugin, opts), labels },
+    spec: {
+      selector: { matchLabels: selector },
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+      template: {
+        metadata: { labels, ...compact({ annotations: spec.podAnnotations }) },
+        spec: {
+          ...compact({
+            nodeSelector: spec.nodeSelector,
+            tolerations: spec.tolerations as V1Toleration[] | undefined,
+            imagePullSecrets: spec.imagePullSecrets,
+          }),
+          // Pods on a node lose SGX when the plugin is evicted: schedule it like other node agents.
+          priorityClassName: "system-node-critical",
+          containers: [container],
+          volumes: [
+            { name: "dev", hostPath: { path: "/dev", type: "Directory" } },
+            { name: "device-plugins", hostPath: { path: "/var/lib/kubelet/device-plugins", type: "Directory" } },
+          ],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// The admission decisions, as pure functions of the review (and, for validation, facts the server looked up):
+// mutation applies upstream's webhook defaults (src/resources/defaults.ts) and answers the difference as a JSON
+// Patch; validation answers every field problem at once, named by path, plus the rules no schema can express.
+import { applyWebhookDefaults, type WebhookDefaultsOptions } from "../../resources/defaults.ts";
+import { type ValidationIssue, validate } from "../../resources/validation.ts";
+import { type AdmissionReview, allow, deny } from "./admission.ts";
+import type { WebhookKind } from "./endpoints.ts";
+import { diffJsonPatch } from "./json-patch.ts";
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** Kinds of which a cluster holds one object: a second LAS or SGX plugin would fight over the same nodes and ports. */
+export const SINGLETON_KINDS: ReadonlySet<WebhookKind> = new Set(["LAS", "SGXPlugin"]);
+
+/** At most this many problems are listed in one refusal; the count of the rest follows. */
+const MAX_LISTED_ISSUES = 20;
+
+function wrongKind(review: AdmissionReview, kind: WebhookKind): AdmissionReview | undefined {
+  const got = review.request?.kind.kind;
+  if (got === kind) return undefined;
+  return deny(
+    review,
+    `this webhook admits ${kind} objects, got ${got ?? "nothing"}: check the webhook configuration's rules`,
+    400,
+    "BadRequest",
+  );
+}
+
+/** Mutating webhook: the object with upstream's defaults, as a JSON Patch against what was sent. */
+export function mutateAdmission(
+  kind: WebhookKind,
+  review: AdmissionReview,
+  defaults: WebhookDefaultsOptions,
+): AdmissionReview {
+  const request = review.request;
+  if (!request || (request.operation !== "CREATE" && request.operation !== "UPDATE")) return allow(review);
+  const refused = wrongKind(review, kind);
+  if (refused) return refused;
+  const object = request.object;
+  if (!isObject(object)) return deny(review, "request.object is missing or not an object", 400, "BadRequest");
+  // The kind comes from the request: objects inside reviews always carry it, but do not depend on that.
+  const defaulted = applyWebhookDefaults({ ...object, kind }, defaults);
+  const patch = diffJsonPatch(object, { ...defaulted, kind: object.kind ?? kind });
+  return allow(review, { patch });
+}
+
+/** An object of a singleton kind that exists already. */
+export interface ExistingObject {
+  readonly name: string;
+  /** metadata.deletionTimestamp is set: it is going away, but its pods may still hold the nodes. */
+  readonly terminating: boolean;
+}
+
+/** What the server looked up for validation (the only inputs not in the review). */
+export interface ValidationFacts {
+  /** Existing objects of the request's kind (looked up for singleton kinds only). */
+  readonly existing?: readonly ExistingObject[];
+}
+
+/** `spec.nonce: must be 32 hexadecimal characters; got "x"; spec.foo: …` */
+export function formatIssues(issues: readonly ValidationIssue[]): string {
+  const listed = issues
+    .slice(0, MAX_LISTED_ISSUES)
+    .map((i) => (i.field === "" ? i.message : `${i.field}: ${i.message}`));
+  const rest = issues.length - listed.length;
+  return `${listed.join("; ")}${rest > 0 ? `; and ${rest} more` : ""}`;
+}
+
+/** Why a new object of a singleton kind cannot be created, or undefined. */
+export function singletonIssue(
+  kind: WebhookKind,
+  name: string,
+  existing: readonly ExistingObject[],
+): ValidationIssue | undefined {
+  if (!SINGLETON_KINDS.has(kind)) return undefined;
+  const other = existing.find((o) => o.name !== name);
+  if (!other) return undefined;
+  const plural = kind === "LAS" ? "las" : "sgxplugins";
+  const state = other.terminating ? " and is still being deleted; wait until it is gone" : "";
+  return {
+    field: "metadata.name",
+    message:
+      `only one ${kind} per cluster is allowed: ${kind} "${other.name}" already exists${state}; ` +
+      `change that one (kubectl edit ${plural} ${other.name}) or delete it first (kubectl delete ${plural} ${other.name})`,
+  };
+}
+
+/** Validating webhook: refuses with every problem listed, or allows. */
+export function validateAdmission(
+  kind: WebhookKind,
+  review: AdmissionReview,
+  facts: ValidationFacts = {},
+): AdmissionReview {
+  const request = review.request;
+  if (!request || (request.operation !== "CREATE" && request.operation !== "UPDATE")) return allow(review);
+  const refused = wrongKind(review, kind);
+  if (refused) return refused;
+  const object = request.object;
+  if (!isObject(object)) return deny(review, "request.object is missing or not an object", 400, "BadRequest");
+  const issues: ValidationIssue[] = [];
+  if (request.operation === "CREATE") {
+    const name =
+      request.name ??
+      (isObject(object.metadata) && typeof object.metadata.name === "string" ? object.metadata.name : "");
+    const singleton = singletonIssue(kind, name, facts.existing ?? []);
+    if (singleton) issues.push(singleton);
+  }
+  issues.push(...validate(kind, object));
+  if (issues.length === 0) return allow(review);
+  return deny(
+    review,
+    `${kind} ${request.name ?? ""} is invalid: ${formatIssues(issues)}`.replace(/ {2}/, " "),
+    422,
+    "Invalid",
+  );
+}
