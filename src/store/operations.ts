@@ -7,7 +7,14 @@ import { StoreConflictError, StoreInputError, StoreNotFoundError } from "./error
 import { newId } from "./ids.ts";
 import type { StoreDb } from "./open.ts";
 import { clampLimit, equalities } from "./query.ts";
-import { type JsonObject, OPERATION_KINDS, type OperationKind, type OperationPhase, operations } from "./schema.ts";
+import {
+  type JsonObject,
+  type JsonValue,
+  OPERATION_KINDS,
+  type OperationKind,
+  type OperationPhase,
+  operations,
+} from "./schema.ts";
 
 export type OperationRecord = typeof operations.$inferSelect;
 
@@ -31,6 +38,13 @@ export function createOperation(db: StoreDb, input: NewOperation): OperationReco
     );
   }
   if (input.name === "") throw new StoreInputError("name", "operation target name must not be empty");
+  const secretPath = findSecretLikeKey(input.params ?? {}, "params");
+  if (secretPath !== undefined) {
+    throw new StoreInputError(
+      secretPath,
+      `${secretPath} looks like a secret value; operations are stored in clear, so pass a reference (e.g. a Secret name) instead`,
+    );
+  }
   const now = input.now ?? Date.now();
   return db
     .insert(operations)
@@ -49,6 +63,26 @@ export function createOperation(db: StoreDb, input: NewOperation): OperationReco
     })
     .returning()
     .get();
+}
+
+// Key names that hold secret values; references such as "secretName" or "tokenRef" do not end like this.
+const SECRET_KEY = /(secret|password|passphrase|token|private_?key|api_?key|seed)$/i;
+
+/** Path of the first key in `value` whose name says it holds a secret, e.g. "params.owner.privateKey". */
+function findSecretLikeKey(value: JsonValue, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = findSecretLikeKey(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      if (SECRET_KEY.test(key)) return `${path}.${key}`;
+      const found = findSecretLikeKey(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export function getOperation(db: StoreDb, id: string): OperationRecord | null {

@@ -78,7 +78,9 @@ export function verifyToken(db: StoreDb, clear: string, now: number = Date.now()
   // constant-time comparison below keeps the final decision free of early-exit string compares as well.
   const row = db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash)).get();
   if (!row) return null;
-  if (!timingSafeEqual(Buffer.from(row.tokenHash, "hex"), Buffer.from(hash, "hex"))) return null;
+  const stored = Buffer.from(row.tokenHash, "hex");
+  const given = Buffer.from(hash, "hex");
+  if (stored.length !== given.length || !timingSafeEqual(stored, given)) return null;
   if (row.revokedAt !== null && row.revokedAt <= now) return null;
   if (row.expiresAt !== null && row.expiresAt <= now) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {

@@ -106,4 +106,15 @@ describe("operations", () => {
     // @ts-expect-error: a kind from untyped input
     expect(() => createOperation(store.db, { ...newOp, kind: "explode" })).toThrow(StoreInputError);
   });
+
+  test("params that look like secret values are refused, references are fine", () => {
+    const store = tempStore();
+    const withParams = (params: Record<string, unknown>) => () =>
+      createOperation(store.db, { ...newOp, params: params as never });
+    expect(withParams({ owner: { identity: { privateKey: "-----BEGIN" } } })).toThrow(
+      "params.owner.identity.privateKey looks like a secret value",
+    );
+    expect(withParams({ steps: [{ apiToken: "x" }] })).toThrow(StoreInputError);
+    expect(withParams({ ownerSecretName: "cas-owner", tokenName: "ci", version: "5.10" })).not.toThrow();
+  });
 });
