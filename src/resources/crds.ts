@@ -1,8 +1,9 @@
 // CustomResourceDefinitions of every scone kind, generated from the typed definitions.
 //
-// No `conversion` stanza (= strategy None), unlike the upstream chart's `strategy: Webhook`: each kind has a
-// single served version, so conversion has nothing to do, and a conversion webhook whose Service is not up
-// (operator restarting, certificate not yet injected) makes every read and write of the resource fail.
+// Conversion strategy None, unlike the upstream chart's `strategy: Webhook`: each kind has one version, so the
+// API server never has anything to convert, yet a webhook stanza ties the CRD to cert-manager CA injection and a
+// webhook Service that must exist — and should a second version ever be served, every read would then depend on
+// the operator being up. The strategy is written out (not left to the default) to state it in every apply.
 
 import { apiVersionOf, type PrinterColumn, type ResourceDefinition } from "./definition.ts";
 import { resourceDefinitions, SCONE_KINDS, type SconeKind } from "./kinds.ts";
@@ -17,6 +18,7 @@ export interface CustomResourceDefinition {
     group: string;
     names: { kind: string; listKind: string; plural: string; singular: string; shortNames?: string[] };
     scope: "Namespaced" | "Cluster";
+    conversion: { strategy: "None" };
     versions: {
       name: string;
       served: boolean;
@@ -27,6 +29,16 @@ export interface CustomResourceDefinition {
     }[];
   };
 }
+
+/**
+ * JSON merge patch for a CRD installed by the upstream chart, to apply before server-side applying ours: SSA
+ * cannot drop fields another manager owns, and the API server refuses strategy None next to the leftover
+ * conversion webhook settings. Also drops cert-manager's CA injection, which would target the removed webhook.
+ */
+export const UPSTREAM_CRD_TAKEOVER_PATCH = {
+  metadata: { annotations: { "cert-manager.io/inject-ca-from": null } },
+  spec: { conversion: { strategy: "None", webhook: null } },
+} as const;
 
 /** Label on every CRD scone owns, so the installer and `scone manifests` can find them. */
 export const CRD_PART_OF_LABEL = { "app.kubernetes.io/part-of": "scone" } as const;
@@ -68,6 +80,7 @@ export function crdOf(d: ResourceDefinition): CustomResourceDefinition {
         ...(d.shortNames && { shortNames: [...d.shortNames] }),
       },
       scope: d.scope,
+      conversion: { strategy: "None" },
       versions: [
         {
           name: d.version,

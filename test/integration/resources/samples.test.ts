@@ -6,11 +6,11 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { crdName, renderCrdManifests, renderCrds } from "../../../src/resources/crds.ts";
+import { crdName, renderCrdManifests, renderCrds, UPSTREAM_CRD_TAKEOVER_PATCH } from "../../../src/resources/crds.ts";
 import { isSconeKind } from "../../../src/resources/kinds.ts";
 import { applyDefaults, validate } from "../../../src/resources/validation.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
+import { UPSTREAM_CRDS_DIR, UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
 
 const NAMESPACE = "scone-samples";
 const FIELD_MANAGER = "scone-resources-test";
@@ -132,6 +132,23 @@ describe.if(clusterAvailable())("our CRDs on a real API server", () => {
 
   beforeAll(async () => {
     cluster = await sharedCluster();
+    // An upgrade from the upstream chart: its Vault CRD (the kind no other test uses) with a conversion webhook
+    // and cert-manager annotation is there first; the takeover patch lets our server-side apply replace it.
+    const upstreamVault = join(UPSTREAM_CRDS_DIR, "vaults.services.scone.cloud.yaml");
+    if (existsSync(upstreamVault)) {
+      const text = (await Bun.file(upstreamVault).text()).replaceAll(/\{\{[^}]*\}\}/g, "scone-system");
+      const installed = await cluster.kubectl(["apply", "-f", "-"], { stdin: text });
+      expect(installed.code).toBe(0);
+      const patched = await cluster.kubectl([
+        "patch",
+        "crd",
+        "vaults.services.scone.cloud",
+        "--type=merge",
+        "-p",
+        JSON.stringify(UPSTREAM_CRD_TAKEOVER_PATCH),
+      ]);
+      expect(patched.stderr).toBe("");
+    }
     const applied = await cluster.kubectl(
       ["apply", "--server-side", "--force-conflicts", `--field-manager=${FIELD_MANAGER}`, "-f", "-"],
       { stdin: renderCrdManifests() },
@@ -141,6 +158,14 @@ describe.if(clusterAvailable())("our CRDs on a real API server", () => {
     const names = renderCrds().map((crd) => `crd/${crdName({ plural: crd.spec.names.plural, group: crd.spec.group })}`);
     const established = await cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", ...names]);
     expect(established.code).toBe(0);
+    const conversion = await cluster.kubectl([
+      "get",
+      "crd",
+      "vaults.services.scone.cloud",
+      "-o",
+      "jsonpath={.spec.conversion}",
+    ]);
+    expect(JSON.parse(conversion.stdout)).toEqual({ strategy: "None" });
     const ns = await cluster.kubectl(["create", "namespace", NAMESPACE]);
     if (ns.code !== 0) expect(ns.stderr).toContain("AlreadyExists");
   }, 180_000);

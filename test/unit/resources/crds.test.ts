@@ -38,7 +38,7 @@ describe("CRD manifests", () => {
     for (const crd of renderCrds()) {
       expect(crd.spec.versions).toHaveLength(1);
       expect(crd.spec.versions[0]?.served && crd.spec.versions[0]?.storage).toBe(true);
-      expect("conversion" in crd.spec).toBe(false);
+      expect(crd.spec.conversion).toEqual({ strategy: "None" });
       expect(crd.spec.versions[0]?.subresources).toEqual({ status: {} });
     }
   });
