@@ -1,4 +1,5 @@
 // Flags every command accepts (where they make sense), and the value checks shared by several commands.
+import { statSync } from "node:fs";
 import { LOG_LEVELS } from "../log.ts";
 import type { FlagValues, SconeArgsDef } from "./spec.ts";
 
@@ -66,6 +67,18 @@ export function checkPositiveInt(flag: string): (value: string) => string | unde
     /^\d+$/.test(value) && Number(value) > 0
       ? undefined
       : `invalid value '${value}' for --${flag}: expected a positive whole number`;
+}
+
+/** The value names an existing regular file (checked early so the error names the flag, not an errno). */
+export function checkFile(flag: string): (value: string) => string | undefined {
+  return (value) => {
+    try {
+      if (statSync(value).isFile()) return undefined;
+      return `invalid value '${value}' for --${flag}: not a regular file`;
+    } catch {
+      return `invalid value '${value}' for --${flag}: no such file`;
+    }
+  };
 }
 
 /** SCONE versions look like 6.0.6 or 7.0.0-alpha.2. */

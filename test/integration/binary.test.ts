@@ -1,13 +1,13 @@
 // The compiled binary on its own: copied ALONE into an empty directory (no repo, no node_modules), run with
 // that directory as cwd and a fresh HOME, it must answer help, version and manifests, reject bad input with
 // the right exit code and hint, and act as the kubectl-provision plugin through a symlink.
-// Needs dist/scone (`make build`; `make test` builds it first).
+// Needs dist/scone (`make build`; `make test` builds it first); SCONE_BINARY=path tests another build.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const BINARY = join(import.meta.dir, "../../dist/scone");
+const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const present = existsSync(BINARY);
 if (!present) console.warn(`binary.test.ts skipped: ${BINARY} is missing — run 'make build' first`);
 

@@ -1,6 +1,6 @@
 // `scone api`: the REST API server, and its bearer tokens.
 import { command, group, lazyRun } from "../define.ts";
-import { checkPort, together } from "../globals.ts";
+import { checkFile, checkPort, together } from "../globals.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { notImplemented, type SconeCommand } from "../spec.ts";
 
@@ -44,8 +44,18 @@ export const apiCommand: SconeCommand = command({
       check: checkPort("port"),
     },
     host: { type: "string", default: "127.0.0.1", valueHint: "ADDR", description: "Listen address" },
-    "tls-cert": { type: "string", valueHint: "FILE", description: "TLS certificate chain (PEM), with --tls-key" },
-    "tls-key": { type: "string", valueHint: "FILE", description: "TLS private key (PEM), with --tls-cert" },
+    "tls-cert": {
+      type: "string",
+      valueHint: "FILE",
+      description: "TLS certificate chain (PEM), with --tls-key",
+      check: checkFile("tls-cert"),
+    },
+    "tls-key": {
+      type: "string",
+      valueHint: "FILE",
+      description: "TLS private key (PEM), with --tls-cert",
+      check: checkFile("tls-key"),
+    },
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
   checks: (values) => together(values, ["tls-cert", "tls-key"]),

@@ -1,5 +1,6 @@
 // `scone policy …`: SignedPolicy / EncryptedPolicy documents, prepared locally.
 import { command, group } from "../define.ts";
+import { checkFile } from "../globals.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { notImplemented } from "../spec.ts";
 
@@ -9,6 +10,7 @@ const file = {
   required: true,
   valueHint: "FILE",
   description: "Policy (session) file",
+  check: checkFile("filename"),
 } as const;
 const globals = ["kubeconfig", "context", "namespace", "state-dir", "log-level", "output"] as const;
 

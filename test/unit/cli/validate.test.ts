@@ -144,7 +144,7 @@ describe("validateArgs on the real command tree", () => {
     expect(check(["operator", "install", "--username", "u", "--access-token", "t", "--email", "e"]).verdict.ok).toBe(
       true,
     );
-    expect(errorOf(["api", "--tls-key", "k.pem"])).toContain("missing --tls-cert");
+    expect(errorOf(["api", "--tls-key", import.meta.path])).toContain("missing --tls-cert");
     expect(errorOf(["operator", "install", "--helm-use-configmap", "--helm-use-secret"])).toContain(
       "cannot be used together",
     );
@@ -194,5 +194,15 @@ describe("helpers", () => {
   test("wantsHelp looks before -- only", () => {
     expect(wantsHelp(["cas", "-h"])).toBe(true);
     expect(wantsHelp(["--", "--help"])).toBe(false);
+  });
+});
+
+describe("file flags", () => {
+  test("a missing or non-regular file is named with its flag", () => {
+    expect(errorOf(["api", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"])).toBe(
+      "invalid value '/nonexistent/cert.pem' for --tls-cert: no such file",
+    );
+    expect(errorOf(["policy", "verify", "-f", "/"])).toBe("invalid value '/' for --filename: not a regular file");
+    expect(check(["policy", "verify", "-f", import.meta.path]).verdict.ok).toBe(true);
   });
 });
