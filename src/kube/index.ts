@@ -5,6 +5,8 @@ export type { ApplyOptions, DeleteOptions, ListOptions, LogOptions, PatchType, W
 export { DEFAULT_FIELD_MANAGER, KubeClient, refOf } from "./client.ts";
 export type { ClusterConnection, LoadOptions } from "./config.ts";
 export { inClusterConnection, loadKubeConfig } from "./config.ts";
+export type { Credential, CredentialProvider } from "./credentials.ts";
+export { staticToken, tokenFile } from "./credentials.ts";
 export * from "./errors.ts";
 export type { EventType } from "./events.ts";
 export { EventRecorder } from "./events.ts";

@@ -334,6 +334,8 @@ export class Informer<T extends KubeObject> {
         signal: AbortSignal.any([controller.signal, this.stopController.signal]),
         timeoutSeconds: this.opts.watchTimeoutSeconds,
         onOpen: () => {
+          // A fresh watch restarts the stale clock: the server ending idle watches at their timeout is itself a
+          // sign of life. What the clock catches is a connection that hangs without delivering anything.
           this.touch(false);
           if (this.consecutiveFailures > 0 && this.problem?.startsWith("watch failing")) this.problem = undefined;
           this.consecutiveFailures = 0;

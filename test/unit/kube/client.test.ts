@@ -234,6 +234,37 @@ describe("KubeClient requests", () => {
   });
 });
 
+describe("followPodLogs", () => {
+  test("streams pods/log?follow=true until the caller aborts", async () => {
+    let stopServer = () => {};
+    script = [
+      (s) =>
+        s.path.endsWith("/log")
+          ? new Response(
+              new ReadableStream({
+                start(c) {
+                  c.enqueue(new TextEncoder().encode("first\n"));
+                  stopServer = () => c.close();
+                },
+              }),
+            )
+          : undefined,
+    ];
+    const abort = new AbortController();
+    const stream = await client.followPodLogs(
+      { name: "p", namespace: "ns" },
+      { signal: abort.signal, container: "app" },
+    );
+    const reader = stream.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe("first\n");
+    expect(seen[0]?.query).toEqual({ container: "app", follow: "true" });
+    abort.abort();
+    await expect(reader.read()).rejects.toBeDefined();
+    stopServer();
+  });
+});
+
 describe("EventRecorder", () => {
   const warnings: string[] = [];
   const logger: KubeLogger = {
