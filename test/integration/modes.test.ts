@@ -1,0 +1,200 @@
+// The compiled binary's long-running modes against real things: `scone api` copied alone into an empty directory,
+// `scone operator` against the real API server with a client certificate and with a service-account token,
+// taking the leader Lease and releasing it on SIGTERM.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+
+const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
+const present = existsSync(BINARY);
+if (!present) console.warn(`modes.test.ts skipped: ${BINARY} is missing — run 'make build' first`);
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, fetch: () => new Response() });
+  const p = s.port ?? 0;
+  s.stop(true);
+  return p;
+}
+
+async function waitFor(url: string, timeoutMs = 20_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await fetch(url);
+    } catch (e) {
+      last = e;
+      await Bun.sleep(100);
+    }
+  }
+  throw new Error(`${url} did not answer: ${String(last)}`);
+}
+
+/** Reads a child's stdout as lines, so a test can wait for a log message. */
+function lines(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): {
+  all: string[];
+  waitFor(re: RegExp, ms?: number): Promise<string>;
+} {
+  const all: string[] = [];
+  const decoder = new TextDecoder();
+  let buf = "";
+  void (async () => {
+    for await (const chunk of proc.stdout) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i = buf.indexOf("\n");
+      while (i >= 0) {
+        all.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        i = buf.indexOf("\n");
+      }
+    }
+  })();
+  return {
+    all,
+    async waitFor(re, ms = 30_000) {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        const hit = all.find((l) => re.test(l));
+        if (hit) return hit;
+        if (proc.exitCode !== null) break;
+        await Bun.sleep(50);
+      }
+      throw new Error(
+        `no line matching ${re} (exit ${proc.exitCode}); got:\n${all.join("\n")}\n${await new Response(proc.stderr).text()}`,
+      );
+    },
+  };
+}
+
+describe.skipIf(!present)("scone api, copied alone into an empty directory", () => {
+  let dir = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "scone-api-"));
+    copyFileSync(BINARY, join(dir, "scone"));
+    Bun.spawnSync(["chmod", "755", join(dir, "scone")]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("answers /healthz, /version and the OpenAPI document, and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const proc = Bun.spawn(["./scone", "api", "--port", String(port), "--state-dir", join(dir, "state")], {
+      cwd: dir,
+      env: { HOME: dir, PATH: "/usr/bin:/bin" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const health = await waitFor(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.text()).toBe("ok\n");
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+      const doc = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { openapi: string };
+      expect(doc.openapi).toBe("3.1.0");
+      expect(existsSync(join(dir, "state", "scone.db"))).toBe(true);
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    expect(await proc.exited).toBe(0);
+  });
+});
+
+describe.skipIf(!present || !clusterAvailable())("scone operator against the real API server", () => {
+  let cluster: LocalCluster;
+  let state = "";
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    state = mkdtempSync(join(tmpdir(), "scone-op-"));
+    await cluster.kubectl(["create", "namespace", "modes-test"]);
+  });
+  afterAll(async () => {
+    await cluster.kubectl(["delete", "namespace", "modes-test", "--wait=false"]);
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  const startOperator = async (kubeconfig: string, extra: string[] = []) => {
+    const [probe, metrics] = [await freePort(), await freePort()];
+    const proc = Bun.spawn(
+      [
+        BINARY,
+        "operator",
+        "--kubeconfig",
+        kubeconfig,
+        "--state-dir",
+        state,
+        "--probe-port",
+        String(probe),
+        "--metrics-port",
+        String(metrics),
+        "-n",
+        "modes-test",
+        ...extra,
+      ],
+      { stdout: "pipe", stderr: "pipe", env: { ...process.env, KUBECONFIG: "" } },
+    );
+    return { proc, out: lines(proc), probe, metrics };
+  };
+
+  test("with a client certificate: authenticates, serves probes and metrics, leads, releases the Lease on SIGTERM", async () => {
+    const op = await startOperator(cluster.kubeconfigPath, ["--leader-elect"]);
+    try {
+      const connected = JSON.parse(await op.out.waitFor(/connected to the API server/));
+      expect(connected.user).toBe("scone-admin");
+      await op.out.waitFor(/became leader/);
+      expect((await waitFor(`http://127.0.0.1:${op.probe}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${op.probe}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${op.metrics}/metrics`)).text();
+      expect(metrics).toContain("process_resident_memory_bytes");
+      const held = await cluster.kubectl([
+        "get",
+        "lease",
+        "-n",
+        "modes-test",
+        "61d57791.scone.cloud",
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+      ]);
+      expect(held.stdout).not.toBe("");
+    } finally {
+      op.proc.kill("SIGTERM");
+    }
+    expect(await op.proc.exited).toBe(0);
+    const released = await cluster.kubectl([
+      "get",
+      "lease",
+      "-n",
+      "modes-test",
+      "61d57791.scone.cloud",
+      "-o",
+      "jsonpath={.spec.holderIdentity}",
+    ]);
+    expect(released.stdout).toBe("");
+  });
+
+  test("with a service-account token: authenticates as the service account", async () => {
+    await cluster.kubectl(["create", "serviceaccount", "scone-probe", "-n", "modes-test"]);
+    const kubeconfig = await cluster.serviceAccountKubeconfig("modes-test", "scone-probe");
+    const op = await startOperator(kubeconfig);
+    try {
+      const connected = JSON.parse(await op.out.waitFor(/connected to the API server/));
+      expect(connected.user).toBe("system:serviceaccount:modes-test:scone-probe");
+    } finally {
+      op.proc.kill("SIGTERM");
+    }
+    await op.proc.exited;
+  });
+
+  test("with a wrong token: exits non-zero, saying the API server refused the credentials", async () => {
+    const bad = join(state, "bad.kubeconfig");
+    const good = await Bun.file(await cluster.serviceAccountKubeconfig("modes-test", "scone-probe")).text();
+    await Bun.write(bad, good.replace(/token: .*/, "token: not-a-valid-token"));
+    const op = await startOperator(bad);
+    const code = await op.proc.exited;
+    const stderr = await new Response(op.proc.stderr).text();
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/401|Unauthorized/i);
+    expect(stderr).not.toContain("not-a-valid-token");
+  });
+});
