@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { is } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
@@ -48,6 +48,14 @@ describe("embedded migrations", () => {
       .map((f) => f.slice(0, -4))
       .sort();
     expect(files).toEqual(EMBEDDED_MIGRATIONS.map((m) => m.tag).sort());
+  });
+
+  test("schema.ts has no change that migrations/ lacks (else run: bun run db:generate)", async () => {
+    const { generateSQLiteDrizzleJson, generateSQLiteMigration } = await import("drizzle-kit/api");
+    const last = EMBEDDED_MIGRATIONS.at(-1)?.tag.slice(0, 4);
+    const snapshot = JSON.parse(readFileSync(join("migrations", "meta", `${last}_snapshot.json`), "utf8"));
+    const current = await generateSQLiteDrizzleJson(schema as Record<string, unknown>, snapshot.id);
+    expect(await generateSQLiteMigration(snapshot, current)).toEqual([]);
   });
 
   test("there is more than one migration, so upgrading from an earlier one is exercised", () => {
