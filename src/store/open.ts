@@ -3,7 +3,13 @@ import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
-import { applyMigrations, type EmbeddedMigration, type MigrationResult } from "./migrate.ts";
+import {
+  applyMigrations,
+  type EmbeddedMigration,
+  type MigrationResult,
+  StoreMigrationError,
+  StoreVersionError,
+} from "./migrate.ts";
 import { EMBEDDED_MIGRATIONS } from "./migrations.generated.ts";
 import * as schema from "./schema.ts";
 
@@ -64,6 +70,13 @@ export function openStore({
     };
   } catch (error) {
     sqlite.close();
-    throw error;
+    if (error instanceof StoreVersionError || error instanceof StoreMigrationError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `cannot open state database ${path}: ${reason}; repair or move the file, or use another --state-dir`,
+      {
+        cause: error,
+      },
+    );
   }
 }

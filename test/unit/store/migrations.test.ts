@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { is } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
@@ -242,6 +242,15 @@ describe("openStore files and pragmas", () => {
     expect(pragma("synchronous")).toBe(1); // NORMAL
     expect(Number(pragma("busy_timeout"))).toBeGreaterThan(0);
     store.close();
+  });
+
+  test("a file that is not a database gives an error naming it and the way out", () => {
+    const stateDir = join(tempDir(), "s");
+    mkdirSync(stateDir);
+    writeFileSync(join(stateDir, "scone.db"), "this is not sqlite, just some text that is long enough ".repeat(20));
+    expect(() => openStore({ stateDir })).toThrow(
+      new RegExp(`cannot open state database ${join(stateDir, "scone.db")}: .*not a database.*another --state-dir`),
+    );
   });
 
   test("an existing world-readable scone.db is tightened to 0600", () => {
