@@ -66,11 +66,15 @@ export function defaultsOf(schema: Schema<unknown>, value: unknown): unknown {
   return value;
 }
 
-/** Every problem of `resource` as a resource of `kind`; empty when the API server and operator would accept it. */
-export function validate(kind: string, resource: unknown, opts: ValidateOptions = {}): ValidationIssue[] {
+/**
+ * Every problem of `resource` as a resource of `kind`; empty when the API server and operator would accept it.
+ * Schema defaults are applied first, as the API server does (a required field with a default may be left out).
+ */
+export function validate(kind: string, given: unknown, opts: ValidateOptions = {}): ValidationIssue[] {
   if (!isSconeKind(kind)) {
     return [{ field: "kind", message: `unknown kind "${kind}"; use one of ${SCONE_KINDS.join(", ")}` }];
   }
+  const resource = applyDefaults(kind, given);
   if (!isObject(resource))
     return [{ field: "", message: `a ${kind} must be an object with apiVersion, kind, metadata and spec` }];
   const d = resourceDefinitions[kind];
@@ -113,6 +117,16 @@ function crossFieldIssues(kind: string, resource: Json): ValidationIssue[] {
     }
   }
   return issues;
+}
+
+const patterns = new Map<string, RegExp>();
+function compiled(pattern: string): RegExp {
+  let re = patterns.get(pattern);
+  if (!re) {
+    re = new RegExp(pattern, "u");
+    patterns.set(pattern, re);
+  }
+  return re;
 }
 
 const INT32 = { min: -2147483648, max: 2147483647 };
@@ -196,7 +210,7 @@ function validateValue(
     } else if (k.maxLength !== undefined && length > k.maxLength) {
       fail(`must be at most ${k.maxLength} characters long; got ${length}`);
     }
-    if (k.pattern !== undefined && !new RegExp(k.pattern, "u").test(value)) {
+    if (k.pattern !== undefined && !compiled(k.pattern).test(value)) {
       fail(
         k.pattern === NONCE_PATTERN
           ? `must be 32 hexadecimal characters; got ${show(value)}`

@@ -294,6 +294,22 @@ describe.if(clusterAvailable())("our CRDs on a real API server", () => {
     },
   ];
 
+  test("accepted as by the server: required fields that have a default may be left out or null", async () => {
+    for (const enclaveMetrics of [{ port: 9090 }, { enabled: null, port: 9091 }]) {
+      const doc = {
+        apiVersion: "services.scone.cloud/v1beta1",
+        kind: "CAS",
+        metadata: { name: "metrics-defaults" },
+        spec: { enclaveMetrics },
+      };
+      const result = await dryRunApply(cluster, JSON.stringify(doc));
+      expect(result.stderr).toBe("");
+      const stored = JSON.parse(result.stdout) as Json;
+      expect(stored.spec).toEqual((applyDefaults("CAS", doc) as Json).spec);
+      expect(validate("CAS", doc)).toEqual([]);
+    }
+  });
+
   for (const c of invalid) {
     test(`refused: ${c.name} (field ${c.field})`, async () => {
       const result = await dryRunApply(cluster, JSON.stringify(c.doc));

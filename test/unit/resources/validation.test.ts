@@ -52,6 +52,7 @@ describe("validate", () => {
         ownerConfig: 42,
         attestedCLIProbes: "true",
         enclaveMetrics: { port: 70000 },
+        networkPolicy: { ingressNSMatchLabels: { team: "a" } },
         livenessProbe: { periodSeconds: 2 ** 40, enabled: false },
         safetyService: { enabled: true, podAntiAffinityTopologyKey: "Bad Key", minReplicas: 1 },
         "backup-controller": { enabled: true, session: "" },
@@ -66,7 +67,7 @@ describe("validate", () => {
       message: 'must be true or false; got a string "true" (write true without quotes)',
     });
     expect(issues).toContainEqual({
-      field: "spec.enclaveMetrics.enabled",
+      field: "spec.networkPolicy.enabled",
       message: "required: add this field (true or false)",
     });
     expect(issues).toContainEqual({ field: "spec.enclaveMetrics.port", message: "must be at most 65535; got 70000" });
@@ -157,9 +158,10 @@ describe("validate", () => {
 
   test("treats nulls of non-nullable fields as absent, like the API server", () => {
     expect(validate("CAS", cas({ image: null, nodeSelector: null }))).toEqual([]);
-    expect(fields(validate("CAS", cas({ enclaveMetrics: { enabled: null } })))).toEqual([
-      "spec.enclaveMetrics.enabled",
-    ]);
+    expect(fields(validate("CAS", cas({ livenessProbe: { enabled: null } })))).toEqual(["spec.livenessProbe.enabled"]);
+    // enabled is required but has a default: the server fills it in, so leaving it out (or null) is fine
+    expect(validate("CAS", cas({ enclaveMetrics: { enabled: null } }))).toEqual([]);
+    expect(validate("CAS", cas({ enclaveMetrics: { port: 9090 } }))).toEqual([]);
   });
 });
 
