@@ -237,17 +237,20 @@ export class Informer<T extends KubeObject> {
   private async run(): Promise<void> {
     let needList = true;
     while (this.running) {
+      let phase: "list" | "watch" = "watch";
       try {
         if (needList) {
+          phase = "list";
           await this.relist();
           needList = false;
+          phase = "watch";
         }
         const startedAt = Date.now();
         const sawEvents = await this.watchOnce();
         // A watch the server ended cleanly (its timeout): resume from the last RV. One that ended at once with
         // nothing in it counts as a failure so a misbehaving proxy cannot make us spin.
         if (!sawEvents && Date.now() - startedAt < 1000)
-          await this.fail(new Error("watch ended immediately without events"));
+          await this.fail("watch", new Error("watch ended immediately without events"));
       } catch (err) {
         if (!this.running) break;
         if (err instanceof GoneError) {
@@ -257,6 +260,8 @@ export class Informer<T extends KubeObject> {
             resourceVersion: this.resourceVersion,
           });
           needList = true;
+          // Gone again right after a fresh list would otherwise relist in a tight loop.
+          if (Date.now() - (this.lastSyncAt ?? 0) < 1000) await this.fail("watch", err);
           continue;
         }
         if (err instanceof StaleWatchError) {
@@ -265,15 +270,15 @@ export class Informer<T extends KubeObject> {
           this.logger.warn("restarting stale watch", { informer: this.name, reason: err.message });
           continue;
         }
-        await this.fail(err);
+        await this.fail(phase, err);
       }
     }
   }
 
-  private async fail(err: unknown): Promise<void> {
+  private async fail(phase: "list" | "watch", err: unknown): Promise<void> {
     this.consecutiveFailures++;
     const message = err instanceof Error ? err.message : String(err);
-    this.problem = `${this.synced ? "watch" : "list"} failing (${this.consecutiveFailures}x): ${message}`;
+    this.problem = `${phase} failing (${this.consecutiveFailures}x): ${message}`;
     this.logger.warn("informer error, retrying", {
       informer: this.name,
       error: message,
@@ -303,8 +308,9 @@ export class Informer<T extends KubeObject> {
     this.relists++;
     this.touch(true);
     this.lastSyncAt = Date.now();
+    // consecutiveFailures is reset once a watch opens: a list that works followed by a watch that 410s at once
+    // must keep growing the backoff.
     this.problem = undefined;
-    this.consecutiveFailures = 0;
     for (const obj of diff.deleted) {
       this.cache.delete(objectKey(obj));
       this.emit("delete", obj);

@@ -42,8 +42,12 @@ class FakeListWatch implements ListWatch<Obj> {
   private wake: (() => void) | undefined;
   hangOnOpen = false;
 
+  listError: Error | undefined;
+  goneForever = false;
+
   async list() {
     this.listCalls++;
+    if (this.listError) throw this.listError;
     return structuredClone(this.listResult);
   }
 
@@ -54,6 +58,8 @@ class FakeListWatch implements ListWatch<Obj> {
 
   async *watch(rv: string, o: { signal: AbortSignal; timeoutSeconds: number; onOpen: () => void }) {
     this.watchFrom.push(rv);
+    if (this.goneForever)
+      throw new GoneError({ code: 410, reason: "Expired", message: "too old" }, { method: "WATCH", path: "/x" });
     if (!this.hangOnOpen) o.onOpen();
     for (;;) {
       if (o.signal.aborted) throw o.signal.reason;
@@ -190,6 +196,26 @@ describe("Informer", () => {
     lw.push({ type: "ADDED", object: obj("x", "2") });
     await waitFor(() => inf.health().healthy, "recovery");
     expect(inf.get("ns", "x")).toBeDefined();
+  });
+
+  test("a failing initial list is reported as such and retried", async () => {
+    const lw = new FakeListWatch();
+    lw.listError = new Error("connect ECONNREFUSED");
+    const { inf } = start(lw);
+    await waitFor(() => lw.listCalls >= 2, "list retry");
+    expect(inf.health()).toMatchObject({ healthy: false, synced: false });
+    expect(inf.health().reason).toMatch(/^list failing \(\d+x\): connect ECONNREFUSED/);
+    lw.listError = undefined;
+    await inf.waitForSync();
+    expect(inf.health().healthy).toBe(true);
+  });
+
+  test("410 right after every relist backs off and shows in health() instead of spinning silently", async () => {
+    const lw = new FakeListWatch();
+    lw.goneForever = true;
+    const { inf } = start(lw, { backoffInitialMs: 50, backoffMaxMs: 50 });
+    await waitFor(() => inf.health().consecutiveFailures >= 2, "repeated 410s");
+    expect(inf.health().reason).toMatch(/^watch failing .*too old/);
   });
 
   test("a watch that goes silent is restarted and reported until an event arrives", async () => {
