@@ -119,8 +119,6 @@ export function nextCaBundle(
   previousCas: readonly { pem: string; info: CertInfo | undefined }[],
   now: Date,
 ): string {
-  const kept = previousCas.filter(
-    (c) => c.info !== undefined && c.info.isCa && now.getTime() < c.info.notAfter.getTime(),
-  );
+  const kept = previousCas.filter((c) => c.info?.isCa === true && now.getTime() < c.info.notAfter.getTime());
   return [newCaPem, ...kept.map((c) => c.pem)].map((p) => `${p.trim()}\n`).join("");
 }

@@ -85,6 +85,28 @@ export function singletonIssue(
   };
 }
 
+/** Safety service defaults (CRD descriptions): desiredReplicas 3, minReplicas 2. */
+const SAFETY_SERVICE_DEFAULTS = { desiredReplicas: 3, minReplicas: 2 } as const;
+
+/**
+ * Rules only the webhook enforces (not `scone validate`, which must accept what upstream accepts): a CAS whose
+ * safety service PodDisruptionBudget asks for more pods than exist would block every node drain forever.
+ */
+export function admissionOnlyIssues(kind: WebhookKind, object: Record<string, unknown>): ValidationIssue[] {
+  if (kind !== "CAS" || !isObject(object.spec)) return [];
+  const ss = object.spec.safetyService;
+  if (!isObject(ss) || ss.enabled === false) return [];
+  const min = typeof ss.minReplicas === "number" ? ss.minReplicas : SAFETY_SERVICE_DEFAULTS.minReplicas;
+  const desired = typeof ss.desiredReplicas === "number" ? ss.desiredReplicas : SAFETY_SERVICE_DEFAULTS.desiredReplicas;
+  if (min <= desired) return [];
+  return [
+    {
+      field: "spec.safetyService.minReplicas",
+      message: `${min} exceeds spec.safetyService.desiredReplicas (${desired}): the PodDisruptionBudget would block every node drain; lower minReplicas or raise desiredReplicas`,
+    },
+  ];
+}
+
 /** Validating webhook: refuses with every problem listed, or allows. */
 export function validateAdmission(
   kind: WebhookKind,
@@ -105,7 +127,7 @@ export function validateAdmission(
     const singleton = singletonIssue(kind, name, facts.existing ?? []);
     if (singleton) issues.push(singleton);
   }
-  issues.push(...validate(kind, object));
+  issues.push(...validate(kind, object), ...admissionOnlyIssues(kind, object));
   if (issues.length === 0) return allow(review);
   return deny(
     review,

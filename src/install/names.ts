@@ -1,0 +1,37 @@
+// Names of the operator's objects, as upstream's chart named them (SCONE-INTERFACE §1), so an upstream install
+// is found and replaced in place and upstream tooling (operator_controller waits, ServiceMonitors) keeps working.
+
+export const DEFAULT_NAMESPACE = "scone-system";
+export const DEPLOYMENT_NAME = "scone-controller-manager";
+export const SERVICE_ACCOUNT_NAME = "scone-controller-manager";
+export const CLUSTER_ROLE_NAME = "scone-manager-role";
+export const CLUSTER_ROLE_BINDING_NAME = "scone-manager-rolebinding";
+export const LEADER_ELECTION_ROLE_NAME = "scone-leader-election-role";
+export const LEADER_ELECTION_ROLE_BINDING_NAME = "scone-leader-election-rolebinding";
+export const WEBHOOK_SERVICE_NAME = "scone-webhook-service";
+export const METRICS_SERVICE_NAME = "scone-controller-manager-metrics-service";
+export const OPERATOR_PULL_SECRET = "scone-operator-pull";
+export const CONTAINER_NAME = "manager";
+
+export const WEBHOOK_PORT = 9443;
+export const METRICS_PORT = 8080;
+export const PROBE_PORT = 8081;
+
+/** Labels of the operator pod (upstream): ServiceMonitors select control-plane=controller-manager. */
+export const OPERATOR_POD_LABELS = {
+  app: "scone-controller",
+  "app.kubernetes.io/name": "scone-controller",
+  "control-plane": "controller-manager",
+} as const;
+
+/** Namespaces whose pods receive the pull secrets (upstream's image-pull-secret operator reads these). */
+export const INJECT_PULL_SECRET_ANNOTATIONS = {
+  "scone-operator/inject-pull-secret": "true",
+  "sconeapps/inject-pull-secret": "true",
+} as const;
+
+/** One webhook configuration per operator namespace, so two operators in two namespaces do not collide. */
+export const mutatingWebhookConfigurationName = (namespace: string): string =>
+  `scone-mutating-webhook-configuration-${namespace}`;
+export const validatingWebhookConfigurationName = (namespace: string): string =>
+  `scone-validating-webhook-configuration-${namespace}`;

@@ -1,0 +1,80 @@
+// Options of the install manifests and their defaults, resolved in one place.
+import { DEFAULT_IMAGE_REPO } from "../resources/defaults.ts";
+import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
+import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "./names.ts";
+
+/** How the API server reaches the admission webhooks. */
+export type WebhookMode =
+  /** In-cluster: through the Service scone-webhook-service (the operator runs as the Deployment). */
+  | { readonly mode: "service" }
+  /**
+   * A URL: the operator runs as a local process next to the API server (KWOK clusters run no real pods).
+   * No Deployment and no Services are rendered then: the process is the operator.
+   */
+  | { readonly mode: "url"; readonly host?: string; readonly port?: number };
+
+export interface InstallOptions {
+  /** Namespace of the operator (default scone-system). */
+  readonly namespace?: string;
+  /** SCONE version: tag of the images and GLOBAL_SCONE_VERSION (default: the bundled one). */
+  readonly version?: string;
+  /** Registry and path of the images, e.g. a mirror (default registry.scontain.com/scone.cloud). */
+  readonly imageRegistry?: string;
+  /** Prefix of every image name in the registry. */
+  readonly imagePrefix?: string;
+  /** Full operator image reference; overrides registry/prefix/version for the operator only. */
+  readonly operatorImage?: string;
+  /** Node selector of the operator pod (upstream chart value `nodeSelector`). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly webhook?: WebhookMode;
+  /**
+   * Limit the webhooks to objects with these labels (objectSelector). Unset in production; tests sharing a
+   * cluster use it so their webhooks do not admit other tests' objects.
+   */
+  readonly webhookObjectSelector?: Readonly<Record<string, string>>;
+}
+
+export interface ResolvedInstallOptions {
+  readonly namespace: string;
+  readonly version: string;
+  readonly imageRegistry: string;
+  readonly imagePrefix: string;
+  readonly operatorImage: string;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly webhook:
+    | { readonly mode: "service" }
+    | { readonly mode: "url"; readonly host: string; readonly port: number };
+  readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Name of the operator image in the registry. Upstream's is k8soperators; scone's image keeps that name so an
+ * air-gapped mirror's list of images does not change when scone replaces the upstream operator.
+ */
+export const OPERATOR_IMAGE_NAME = "k8soperators";
+
+const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstallOptions {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  if (!NAMESPACE_PATTERN.test(namespace) || namespace.length > 63) {
+    throw new Error(`namespace "${namespace}" is not a valid namespace name: use lower-case letters, digits and "-"`);
+  }
+  const version = opts.version ?? DEFAULT_SCONE_SERVICE_VERSION;
+  const imageRegistry = (opts.imageRegistry ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "");
+  const imagePrefix = opts.imagePrefix ?? "";
+  const webhook = opts.webhook ?? { mode: "service" };
+  return {
+    namespace,
+    version,
+    imageRegistry,
+    imagePrefix,
+    operatorImage: opts.operatorImage ?? `${imageRegistry}/${imagePrefix}${OPERATOR_IMAGE_NAME}:${version}`,
+    nodeSelector: { ...(opts.nodeSelector ?? {}) },
+    webhook:
+      webhook.mode === "service"
+        ? { mode: "service" }
+        : { mode: "url", host: webhook.host ?? "127.0.0.1", port: webhook.port ?? WEBHOOK_PORT },
+    webhookObjectSelector: opts.webhookObjectSelector,
+  };
+}
