@@ -81,6 +81,23 @@ export function checkFile(flag: string): (value: string) => string | undefined {
   };
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90m`, `24h`, `30d` → milliseconds; undefined when not a duration. */
+export function parseDuration(value: string): number | undefined {
+  const m = /^(\d+)([smhd])$/.exec(value);
+  if (!m) return undefined;
+  const ms = Number(m[1]) * (DURATION_UNITS_MS[m[2] as string] as number);
+  return ms > 0 ? ms : undefined;
+}
+
+export function checkDuration(flag: string): (value: string) => string | undefined {
+  return (value) =>
+    parseDuration(value) === undefined
+      ? `invalid value '${value}' for --${flag}: expected a duration such as 90m, 24h or 30d`
+      : undefined;
+}
+
 /** SCONE versions look like 6.0.6 or 7.0.0-alpha.2. */
 export function checkVersion(flag: string): (value: string) => string | undefined {
   return (value) =>

@@ -1,36 +1,57 @@
 // `scone api`: the REST API server, and its bearer tokens.
 import { command, group, lazyRun } from "../define.ts";
-import { checkFile, checkPort, together } from "../globals.ts";
-import { TRACKING_ISSUE } from "../issues.ts";
-import { notImplemented, type SconeCommand } from "../spec.ts";
+import { checkDuration, checkFile, checkPort, together } from "../globals.ts";
+import type { SconeCommand } from "../spec.ts";
 
 export const API_PLAIN_PORT = 8080;
 export const API_TLS_PORT = 8443;
 
+/** The store's token scopes (src/store/schema.ts TOKEN_SCOPES, not imported: it would load drizzle at start-up). */
+export const TOKEN_SCOPE_NAMES = ["read", "operate", "admin"] as const;
+const TOKEN_GLOBALS = ["state-dir", "log-level", "output"] as const;
+const tokenName = {
+  type: "positional",
+  valueHint: "NAME",
+  description: "Token name: lower-case letters, digits, '.', '_' or '-'",
+} as const;
+const tokens = () => import("../run/api-tokens.ts");
+
 const tokenCreate = command({
-  meta: { name: "create", description: "Create a bearer token (printed once)" },
+  meta: { name: "create", description: "Create a bearer token (printed once, only its hash is kept)" },
   args: {
-    name: { type: "positional", valueHint: "NAME", description: "What the token is for" },
-    ttl: { type: "string", valueHint: "DURATION", description: "Lifetime, e.g. 24h or 30d (default: no expiry)" },
+    name: tokenName,
+    scope: {
+      type: "enum",
+      options: [...TOKEN_SCOPE_NAMES],
+      default: "read",
+      description: "What the token may do: read, operate (run flows) or admin (also manage tokens)",
+    },
+    ttl: {
+      type: "string",
+      valueHint: "DURATION",
+      description: "Lifetime, e.g. 24h or 30d (default: no expiry)",
+      check: checkDuration("ttl"),
+    },
   },
-  globals: ["state-dir", "log-level", "output"],
-  run: notImplemented(TRACKING_ISSUE.apiTokens),
+  globals: TOKEN_GLOBALS,
+  notes: ["The token goes to stdout and nowhere else; the state directory must be the one `scone api` uses."],
+  run: lazyRun(async () => ({ run: (await tokens()).create })),
 });
 const tokenList = command({
   meta: { name: "list", description: "List tokens (never their secret)" },
-  globals: ["state-dir", "log-level", "output"],
-  run: notImplemented(TRACKING_ISSUE.apiTokens),
+  globals: TOKEN_GLOBALS,
+  run: lazyRun(async () => ({ run: (await tokens()).list })),
 });
 const tokenRevoke = command({
   meta: { name: "revoke", description: "Revoke a token" },
-  args: { id: { type: "positional", valueHint: "ID", description: "Token id (see `scone api token list`)" } },
-  globals: ["state-dir", "log-level", "output"],
-  run: notImplemented(TRACKING_ISSUE.apiTokens),
+  args: { name: { ...tokenName, description: "Token name (see `scone api token list`)" } },
+  globals: TOKEN_GLOBALS,
+  run: lazyRun(async () => ({ run: (await tokens()).revoke })),
 });
 
 const token = group({
   meta: { name: "token", description: "Manage the API's bearer tokens" },
-  globals: ["state-dir", "log-level", "output"],
+  globals: TOKEN_GLOBALS,
   subCommands: { create: tokenCreate, list: tokenList, revoke: tokenRevoke },
 });
 

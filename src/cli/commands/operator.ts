@@ -120,17 +120,25 @@ const install = command({
 });
 
 const history = command({
-  meta: { name: "history", description: "Show what the operator did: reconciles, backups, audit ingests" },
+  meta: { name: "history", description: "Show what the operator did: one row per reconcile, newest first" },
   args: {
     resource: {
       type: "positional",
       required: false,
-      valueHint: "KIND/NAME",
-      description: "Only this resource, e.g. cas/mycas",
+      valueHint: "KIND[/NAME]",
+      description: "Only this kind or object, e.g. cas/mycas",
     },
-    limit: { type: "string", valueHint: "N", description: "Show at most N entries", check: checkPositiveInt("limit") },
+    limit: {
+      type: "string",
+      default: "50",
+      valueHint: "N",
+      description: "Show at most N entries",
+      check: checkPositiveInt("limit"),
+    },
   },
-  run: notImplemented(TRACKING_ISSUE.history),
+  globals: ["namespace", "state-dir", "log-level", "output"],
+  notes: ["Reads the state directory `scone operator` writes (--state-dir, SCONE_STATE_DIR, default /var/lib/scone)."],
+  run: lazyRun(() => import("../run/history.ts")),
 });
 
 export const operatorCommand: SconeCommand = command({

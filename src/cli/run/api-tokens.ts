@@ -1,0 +1,79 @@
+// `scone api token create|list|revoke`: thin shells over src/store/tokens.ts on the API's state directory.
+import { parseDuration } from "../globals.ts";
+import { CliError, type SconeContext } from "../spec.ts";
+import { formatTime, renderTable } from "../table.ts";
+import { asCliError, withStore } from "./store-access.ts";
+
+type TokenInfo = import("../../store/tokens.ts").TokenInfo;
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function tokenState(t: TokenInfo, now: number): string {
+  if (t.revokedAt !== null) return "revoked";
+  if (t.expiresAt !== null && t.expiresAt <= now) return "expired";
+  return "active";
+}
+
+export function renderTokenList(tokens: readonly TokenInfo[], output: string | undefined, now: number): string {
+  if (output === "json")
+    return `${JSON.stringify(
+      tokens.map((t) => ({ ...t, state: tokenState(t, now) })),
+      null,
+      2,
+    )}\n`;
+  if (tokens.length === 0) return "No tokens.\n";
+  return renderTable(
+    ["NAME", "SCOPE", "PREFIX", "STATE", "CREATED", "EXPIRES", "LAST USED"],
+    tokens.map((t) => [
+      t.name,
+      t.scope,
+      `${t.prefix}…`,
+      tokenState(t, now),
+      formatTime(t.createdAt),
+      formatTime(t.expiresAt),
+      formatTime(t.lastUsedAt),
+    ]),
+  );
+}
+
+export async function create(ctx: SconeContext): Promise<void> {
+  const { createToken } = await import("../../store/tokens.ts");
+  const { TOKEN_SCOPES } = await import("../../store/schema.ts");
+  const name = str(ctx.args.name) ?? "";
+  const scope = TOKEN_SCOPES.find((s) => s === ctx.args.scope) ?? "read";
+  const ttl = str(ctx.args.ttl);
+  const now = Date.now();
+  const expiresAt = ttl ? now + (parseDuration(ttl) ?? 0) : null;
+  const { token, info } = await withStore(ctx.args["state-dir"], "api", (store) => {
+    try {
+      return createToken(store.db, { name, scope, expiresAt, now });
+    } catch (error) {
+      return asCliError(error);
+    }
+  });
+  if (ctx.args.output === "json") {
+    process.stdout.write(`${JSON.stringify({ token, ...info }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${token}\n`);
+  process.stderr.write(
+    `scone api token create: created '${info.name}' (scope ${info.scope}, expires ${formatTime(info.expiresAt)}); the token is shown only now\n`,
+  );
+}
+
+export async function list(ctx: SconeContext): Promise<void> {
+  const { listTokens } = await import("../../store/tokens.ts");
+  const tokens = await withStore(ctx.args["state-dir"], "api", (store) => listTokens(store.db));
+  process.stdout.write(renderTokenList(tokens, str(ctx.args.output), Date.now()));
+}
+
+export async function revoke(ctx: SconeContext): Promise<void> {
+  const { revokeToken } = await import("../../store/tokens.ts");
+  const name = str(ctx.args.name) ?? "";
+  const revoked = await withStore(ctx.args["state-dir"], "api", (store) => revokeToken(store.db, name));
+  if (!revoked) throw new CliError(`no token named '${name}'`, 1, "Run 'scone api token list' to see the tokens.");
+  if (ctx.args.output === "json") process.stdout.write(`${JSON.stringify(revoked, null, 2)}\n`);
+  else process.stdout.write(`revoked token '${revoked.name}' (at ${formatTime(revoked.revokedAt)})\n`);
+}
