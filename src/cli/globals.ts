@@ -20,7 +20,11 @@ export const GLOBAL_ARGS = {
     valueHint: "NS",
     check: checkNamespace,
   },
-  "state-dir": { type: "string", description: "Local state directory (default: ~/.scone)", valueHint: "DIR" },
+  "state-dir": {
+    type: "string",
+    description: "State directory (default: $SCONE_STATE_DIR, else ~/.local/state/scone; operator: /var/lib/scone)",
+    valueHint: "DIR",
+  },
   "log-level": {
     type: "enum",
     options: [...LOG_LEVELS],
