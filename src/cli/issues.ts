@@ -1,8 +1,6 @@
 // Where each missing piece is tracked, so `not implemented yet (tracked in issue N)` points somewhere real.
 // One table: when an issue is renumbered or closed, only this file changes.
 export const TRACKING_ISSUE = {
-  cli: 2,
-  crds: 3,
   operator: 4,
   operatorInstall: 5,
   api: 6,
@@ -11,7 +9,4 @@ export const TRACKING_ISSUE = {
   casBackup: 9,
   policies: 10,
   vault: 11,
-  images: 12,
-  history: 13,
-  apiTokens: 14,
 } as const;

@@ -55,11 +55,25 @@ describe.skipIf(!present)("compiled scone binary, alone in an empty directory", 
     expect(JSON.parse(json.stdout)).toMatchObject({ version: expect.any(String), commit: expect.any(String) });
   });
 
-  test("manifests crds exits 0 and prints CRDs (when the resources module is built in)", () => {
-    const r = scone("manifests", "crds");
+  test("manifests: crds, operator and all are YAML documents", () => {
+    const crds = scone("manifests", "crds");
+    expect(crds.code).toBe(0);
+    expect(crds.stderr).toBe("");
+    expect(crds.stdout).toContain("kind: CustomResourceDefinition");
+    const operator = scone("manifests", "operator", "-n", "scone-test");
+    expect(operator.code).toBe(0);
+    expect(operator.stdout).toContain("kind: Deployment");
+    expect(operator.stdout).toContain("namespace: scone-test");
+    const all = scone("manifests", "all");
+    expect(all.stdout.indexOf("kind: CustomResourceDefinition")).toBeLessThan(all.stdout.indexOf("kind: Deployment"));
+  });
+
+  test("images lists one reference per line, honouring a mirror", () => {
+    const r = scone("images", "--image-registry", "mirror.example/scone", "--set-version", "6.0.5");
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe("");
-    if (r.stdout !== "") expect(r.stdout).toContain("kind: CustomResourceDefinition");
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toContain("mirror.example/scone/cas:6.0.5");
+    expect(lines.every((l) => l.startsWith("mirror.example/scone/"))).toBe(true);
   });
 
   test("a bad flag exits 1 with the did-you-mean and the help hint", () => {

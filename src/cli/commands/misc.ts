@@ -1,11 +1,26 @@
 // Local commands that need no cluster: version, manifests, completion, images.
 import { command, lazyRun } from "../define.ts";
-import { LOCAL_GLOBALS } from "../globals.ts";
-import { TRACKING_ISSUE } from "../issues.ts";
-import { notImplemented } from "../spec.ts";
+import { checkVersion } from "../globals.ts";
+import type { SconeArgsDef } from "../spec.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export const MANIFEST_SETS = ["crds", "operator", "all"] as const;
+
+/** Where the images come from; shared by `images` and `manifests` so a mirror is named the same way. */
+const imageArgs: SconeArgsDef = {
+  "set-version": {
+    type: "string",
+    valueHint: "VERSION",
+    description: "SCONE version of the images (default: the bundled one)",
+    check: checkVersion("set-version"),
+  },
+  "image-registry": {
+    type: "string",
+    valueHint: "URL",
+    description: "Registry and path of the images, e.g. a mirror (default: registry.scontain.com/scone.cloud)",
+  },
+  "image-prefix": { type: "string", valueHint: "PREFIX", description: "Prefix of every image name in the registry" },
+};
 
 export const versionCommand = command({
   meta: { name: "version", description: "Print the version of scone" },
@@ -28,9 +43,19 @@ export const manifestsCommand = command({
           ? undefined
           : `unknown manifest set '${v}': expected crds, operator or all`,
     },
+    ...imageArgs,
+    "operator-image": {
+      type: "string",
+      valueHint: "IMAGE",
+      description: "Full operator image reference (overrides registry, prefix and version for the operator)",
+    },
   },
-  globals: [],
-  notes: ["Example: scone manifests crds | kubectl apply --server-side -f -"],
+  globals: ["namespace"],
+  notes: [
+    "crds: the CustomResourceDefinitions; operator: namespace, RBAC, Deployment, Services and webhook configurations " +
+      "of the operator (-n: its namespace, default scone-system); all: both, CRDs first.",
+    "Example: scone manifests all --image-registry mirror.example.com/scone | kubectl apply --server-side -f -",
+  ],
   run: lazyRun(() => import("../run/manifests.ts")),
 });
 
@@ -57,11 +82,8 @@ export const completionCommand = command({
 
 export const imagesCommand = command({
   meta: { name: "images", description: "List the container images a SCONE version uses (for air-gapped mirrors)" },
-  args: {
-    "set-version": { type: "string", valueHint: "VERSION", description: "SCONE version (default: the bundled one)" },
-    "image-registry": { type: "string", valueHint: "URL", description: "Image repository" },
-    "image-prefix": { type: "string", valueHint: "PREFIX", description: "Prefix of the image names" },
-  },
-  globals: LOCAL_GLOBALS,
-  run: notImplemented(TRACKING_ISSUE.images),
+  args: imageArgs,
+  globals: ["output"],
+  notes: ["Text output is one image per line, e.g. for: scone images | xargs -n1 docker pull"],
+  run: lazyRun(() => import("../run/images.ts")),
 });
