@@ -51,7 +51,7 @@ export function useTestNamespace(prefix: string): TestEnv {
   }, 300_000);
   afterAll(async () => {
     await env.admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: env.ns }).catch(() => false);
-  });
+  }, 60_000);
   return env;
 }
 
