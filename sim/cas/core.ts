@@ -1,0 +1,398 @@
+// What the simulated CAS does, independent of HTTP: provisioning, sessions (create/update/read with predecessor and
+// access policies), public values, encrypted sessions, attestation reports. Every operation returns the HTTP answer
+// (status + body) directly, since that is all the API layer does with it. Error bodies are `{"msg": [...]}`, the
+// documented CAS shape (sconedocs Exercise1); 409s also carry `current_hash` [inferred].
+import { timingSafeEqual } from "node:crypto";
+import { type AttestationReport, type SignedAttestationReport, signReport } from "../../src/cas/attestation.ts";
+import { ed25519OfSigner, ed25519Verify, openSealed, principalOfPublicKeyPem, toHex } from "../../src/cas/crypto.ts";
+import {
+  isSignedSession,
+  parentNamespace,
+  parseSession,
+  type SessionDocument,
+  SessionFormatError,
+  type SessionSignature,
+  sessionHash,
+} from "../../src/cas/session.ts";
+import type { AuditLog } from "./audit-log.ts";
+import type { HttpResponse } from "./http.ts";
+import type { CasKeys } from "./keys.ts";
+import { publicKindOf, resolveSecrets, SecretKindError } from "./secrets.ts";
+import type { CasDb, StoredSession, StoredVersion } from "./store.ts";
+
+export function fail(status: number, ...msg: string[]): HttpResponse {
+  return { status, body: { msg } };
+}
+
+function ok(body: unknown, status = 200): HttpResponse {
+  return { status, body };
+}
+
+/** Who is calling: the client certificate's key hash, plus signers whose session signatures verified. */
+export interface Caller {
+  readonly keyHash: string | undefined;
+}
+
+/**
+ * Whether `principals` satisfy an access-policy list. Entries: CREATOR, ANY (anyone, even without a certificate),
+ * NONE, a key hash / signer string, or `signer:<PEM>`. `$$SCONE::…$$` (secret-bound access) is not simulated.
+ */
+export function allowedBy(
+  entries: readonly string[],
+  principals: readonly string[],
+  creator: readonly string[],
+): boolean {
+  for (const entry of entries) {
+    if (entry === "ANY") return true;
+    if (entry === "NONE") continue;
+    if (entry === "CREATOR") {
+      if (creator.some((c) => principals.includes(c))) return true;
+      continue;
+    }
+    if (entry.startsWith("signer:")) {
+      try {
+        if (principals.includes(principalOfPublicKeyPem(entry.slice("signer:".length)))) return true;
+      } catch {
+        // an unreadable PEM in a policy matches nobody
+      }
+      continue;
+    }
+    if (principals.includes(entry)) return true;
+  }
+  return false;
+}
+
+export interface OwnerConfig {
+  readonly auditMode: "disabled" | "unsigned" | "signed";
+}
+
+/** Parses and checks an owner config (TOML; the fields SCONE documents in CAS_config / auditLog). */
+export function parseOwnerConfig(text: string): OwnerConfig | string {
+  let parsed: unknown;
+  try {
+    parsed = Bun.TOML.parse(text);
+  } catch (err) {
+    return `owner_config: not valid TOML (${err instanceof Error ? err.message : String(err)})`;
+  }
+  const audit = (parsed as { audit_log?: { mode?: unknown; sink?: unknown } }).audit_log;
+  const mode = audit?.mode ?? "signed";
+  if (mode !== "disabled" && mode !== "unsigned" && mode !== "signed") {
+    return 'owner_config: audit_log.mode must be "disabled", "unsigned" or "signed"';
+  }
+  if (audit?.sink !== undefined && audit.sink !== "file" && audit.sink !== "network") {
+    return 'owner_config: audit_log.sink must be "file" or "network"';
+  }
+  return { auditMode: mode };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class CasCore {
+  constructor(
+    private db: CasDb,
+    readonly keys: CasKeys,
+    readonly version: string,
+    private readonly persist: (db: CasDb) => void,
+    readonly audit: AuditLog,
+  ) {}
+
+  get state(): CasDb {
+    return this.db;
+  }
+
+  private commit(db: CasDb): void {
+    this.persist(db);
+    this.db = db;
+  }
+
+  // --- identity / attestation ---------------------------------------------------------------------------------------
+
+  async report(nonce: string): Promise<SignedAttestationReport> {
+    const report: AttestationReport = {
+      nonce: nonce.toLowerCase(),
+      cas_key_hash: this.keys.casKeyHash,
+      cas_public_key: toHex(this.keys.casKey.publicKey),
+      software_key_hash: this.keys.softwareKeyHash,
+      session_encryption_key: this.keys.sessionEncryptionKey,
+      audit_public_key: toHex(this.keys.auditKey.publicKey),
+      ca_certificate: this.keys.store.tls.ca_cert,
+      version: this.version,
+      provisioned: this.db.owner !== null,
+      timestamp: new Date().toISOString(),
+    };
+    return signReport(report, this.keys.casKey);
+  }
+
+  // --- provisioning -------------------------------------------------------------------------------------------------
+
+  async provision(caller: Caller, body: unknown): Promise<HttpResponse> {
+    if (!caller.keyHash) return fail(401, "provisioning needs a client certificate: its key becomes the CAS owner");
+    if (this.db.owner !== null || this.db.provisioning_token === null) return fail(409, "CAS is already provisioned");
+    const request = body as { token?: unknown; cas_key_hash?: unknown; owner_config?: unknown } | null;
+    if (typeof request?.token !== "string") return fail(400, "token: required (the CAS provisioning token)");
+    if (typeof request.cas_key_hash !== "string") return fail(400, "cas_key_hash: required (the CAS key hash)");
+    if (typeof request.owner_config !== "string") return fail(400, "owner_config: required (owner config TOML)");
+    if (request.cas_key_hash !== this.keys.casKeyHash) {
+      return fail(400, `cas_key_hash: ${request.cas_key_hash} is not this CAS's key hash (wrong CAS?)`);
+    }
+    if (!sameSecret(request.token, this.db.provisioning_token)) return fail(403, "token: wrong provisioning token");
+    const config = parseOwnerConfig(request.owner_config);
+    if (typeof config === "string") return fail(400, config);
+    this.commit({
+      ...this.db,
+      provisioning_token: null,
+      owner: { key_hash: caller.keyHash, config: request.owner_config, provisioned_at: new Date().toISOString() },
+    });
+    await this.audit.log("provisioned", { owner_key_hash: caller.keyHash });
+    if (config.auditMode === "disabled") await this.audit.disable({ reason: "owner config audit_log.mode" });
+    return ok({ owner_key_hash: caller.keyHash, cas_key_hash: this.keys.casKeyHash });
+  }
+
+  private ownerOnly(caller: Caller, what: string): HttpResponse | undefined {
+    if (!caller.keyHash) return fail(401, `${what} needs the owner's client certificate`);
+    if (!this.db.owner) return fail(409, `${what}: CAS is not provisioned yet`);
+    if (this.db.owner.key_hash !== caller.keyHash) return fail(403, `${what}: only the CAS owner may do this`);
+    return undefined;
+  }
+
+  async updateOwnerConfig(caller: Caller, body: unknown): Promise<HttpResponse> {
+    const denied = this.ownerOnly(caller, "owner config update");
+    if (denied) return denied;
+    const text = (body as { owner_config?: unknown } | null)?.owner_config;
+    if (typeof text !== "string") return fail(400, "owner_config: required (owner config TOML)");
+    const config = parseOwnerConfig(text);
+    if (typeof config === "string") return fail(400, config);
+    const owner = this.db.owner!;
+    this.commit({ ...this.db, owner: { ...owner, config: text } });
+    await this.audit.log("owner_config_updated", { owner_key_hash: owner.key_hash });
+    if (config.auditMode === "disabled") await this.audit.disable({ reason: "owner config audit_log.mode" });
+    return ok({});
+  }
+
+  async registerBackup(caller: Caller, body: unknown): Promise<HttpResponse> {
+    const denied = this.ownerOnly(caller, "backup registration");
+    if (denied) return denied;
+    const address = (body as { address?: unknown } | null)?.address;
+    if (typeof address !== "string" || address === "") return fail(400, "address: required (backup CAS address)");
+    const registered_at = new Date().toISOString();
+    this.commit({
+      ...this.db,
+      backups: [...this.db.backups.filter((b) => b.address !== address), { address, registered_at }],
+    });
+    await this.audit.log("backup_registered", { address });
+    return ok({ address, registered_at });
+  }
+
+  // --- sessions -----------------------------------------------------------------------------------------------------
+
+  private current(session: StoredSession): StoredVersion {
+    const version = session.versions.find((v) => v.hash === session.current);
+    if (!version) throw new Error(`database: session ${session.name} has no version ${session.current}`);
+    return version;
+  }
+
+  /** Create or update, decided by `predecessor` (a POSTed YAML, a signed JSON envelope, or a decrypted session). */
+  async submitSession(caller: Caller, payload: string, via: "plain" | "encrypted"): Promise<HttpResponse> {
+    let text = payload;
+    let signatures: readonly SessionSignature[] = [];
+    if (payload.trimStart().startsWith("{")) {
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(payload);
+      } catch {
+        envelope = undefined;
+      }
+      if (isSignedSession(envelope)) {
+        text = envelope.session;
+        signatures = envelope.signatures;
+      }
+    }
+    let doc: SessionDocument;
+    let hash: string;
+    try {
+      doc = parseSession(text);
+      hash = sessionHash(text);
+    } catch (err) {
+      if (err instanceof SessionFormatError) return fail(400, err.message);
+      throw err;
+    }
+    const signers: string[] = [];
+    for (const [i, s] of signatures.entries()) {
+      const key = ed25519OfSigner(s.signer);
+      if (!key) return fail(400, `signatures[${i}].signer: not a session-signing key (signer string)`);
+      if (!(await ed25519Verify(key, text, s.signature))) {
+        return fail(400, `signatures[${i}].signature: does not verify over the session text for signer ${s.signer}`);
+      }
+      signers.push(s.signer);
+    }
+    if (doc.creatorSigner !== undefined && !signers.includes(doc.creatorSigner)) {
+      return fail(403, `creator.signer: the session must be signed by ${doc.creatorSigner}`);
+    }
+    const principals = [...(caller.keyHash ? [caller.keyHash] : []), ...signers];
+    if (principals.length === 0) return fail(401, "a client certificate or a session signature is required");
+    const existing = this.db.sessions[doc.name];
+    const version: StoredVersion = {
+      hash,
+      text,
+      signatures,
+      predecessor: doc.predecessor,
+      created_at: new Date().toISOString(),
+    };
+    let secrets: Record<string, { kind: string; value: string }>;
+    try {
+      secrets = await resolveSecrets(doc.secrets, existing?.secrets ?? {});
+    } catch (err) {
+      if (err instanceof SecretKindError) return fail(400, err.message);
+      throw err;
+    }
+
+    if (!existing) {
+      if (doc.predecessor !== null) {
+        return fail(400, `predecessor: must be absent when creating session ${doc.name} (it does not exist yet)`);
+      }
+      const parent = parentNamespace(doc.name);
+      if (parent !== undefined) {
+        const namespace = this.db.sessions[parent];
+        if (!namespace) return fail(404, `namespace ${parent} does not exist: create session ${parent} first`);
+        const policy = parseSession(this.current(namespace).text).accessPolicy;
+        if (!allowedBy(policy.createSessions, principals, namespace.creator)) {
+          return fail(403, `not allowed to create sessions in namespace ${parent} (access_policy.create_sessions)`);
+        }
+      }
+      const creator = doc.creatorSigner !== undefined ? [doc.creatorSigner] : principals;
+      this.commit({
+        ...this.db,
+        sessions: {
+          ...this.db.sessions,
+          [doc.name]: { name: doc.name, creator, current: hash, versions: [version], secrets },
+        },
+      });
+      await this.audit.log("session_created", { session: doc.name, hash, creator, via });
+      return ok({ hash }, 201);
+    }
+
+    if (doc.predecessor === null) {
+      return {
+        status: 409,
+        body: {
+          msg: [`session ${doc.name} already exists: an update must set predecessor to the current hash`],
+          current_hash: existing.current,
+        },
+      };
+    }
+    if (doc.predecessor !== existing.current) {
+      return {
+        status: 409,
+        body: {
+          msg: [`predecessor ${doc.predecessor} is not the current version of ${doc.name} (lost update prevented)`],
+          current_hash: existing.current,
+        },
+      };
+    }
+    const policy = parseSession(this.current(existing).text).accessPolicy;
+    if (!allowedBy(policy.update, principals, existing.creator)) {
+      return fail(403, `not allowed to update session ${doc.name} (access_policy.update)`);
+    }
+    this.commit({
+      ...this.db,
+      sessions: {
+        ...this.db.sessions,
+        [doc.name]: { ...existing, current: hash, versions: [...existing.versions, version], secrets },
+      },
+    });
+    await this.audit.log("session_updated", { session: doc.name, hash, predecessor: doc.predecessor, via });
+    return ok({ hash });
+  }
+
+  async readSession(caller: Caller, name: string, hash: string | null): Promise<HttpResponse> {
+    const session = this.db.sessions[name];
+    if (!session) return fail(404, `session ${name} not found`);
+    const policy = parseSession(this.current(session).text).accessPolicy;
+    const principals = caller.keyHash ? [caller.keyHash] : [];
+    if (!allowedBy(policy.read, principals, session.creator)) {
+      return fail(403, `not allowed to read session ${name} (access_policy.read)`);
+    }
+    const version = hash === null ? this.current(session) : session.versions.find((v) => v.hash === hash);
+    if (!version) return fail(404, `session ${name} has no version ${hash}`);
+    await this.audit.log("session_read", { session: name, hash: version.hash, reader: caller.keyHash ?? null });
+    return ok({
+      session: version.text,
+      hash: version.hash,
+      ...(version.signatures.length > 0 ? { signatures: version.signatures } : {}),
+    });
+  }
+
+  async uploadEncrypted(caller: Caller, body: unknown): Promise<HttpResponse> {
+    const upload = body as { encrypted_session?: unknown; encryption_key?: unknown } | null;
+    if (typeof upload?.encrypted_session !== "string") return fail(400, "encrypted_session: required (base64)");
+    if (typeof upload.encryption_key !== "string") return fail(400, "encryption_key: required (64 hex)");
+    if (upload.encryption_key.toLowerCase() !== this.keys.sessionEncryptionKey) {
+      return fail(
+        400,
+        "encryption_key: not this CAS's session encryption key — encrypt for this CAS (scone cas show-identification --session-encryption-key)",
+      );
+    }
+    let text: string;
+    try {
+      text = await openSealed(upload.encrypted_session, this.keys.sessionEncryptionPrivate);
+    } catch (err) {
+      return fail(400, err instanceof Error ? err.message : String(err));
+    }
+    return this.submitSession(caller, text, "encrypted");
+  }
+
+  // --- public values ------------------------------------------------------------------------------------------------
+
+  /** `GET /v1/values/session=NAME[,secret=SECRET]`: only `export_public: true` secrets, no identity needed. */
+  publicValues(sessionName: string, secretName: string | undefined): HttpResponse {
+    const notVisible = (what: string): HttpResponse =>
+      fail(
+        404,
+        `Failed to read value ${what} requested by a public client`,
+        "Secret does not exist or is not visible for a public client",
+      );
+    const session = this.db.sessions[sessionName];
+    if (!session) return notVisible(secretName ?? sessionName);
+    const doc = parseSession(this.current(session).text);
+    const publicNames = new Set(doc.secrets.filter((s) => s.exportPublic).map((s) => s.name));
+    const render = (name: string): unknown => {
+      const secret = session.secrets[name];
+      return secret ? { kind: publicKindOf(secret.kind), value: secret.value, expires: null, renew: null } : undefined;
+    };
+    if (secretName !== undefined) {
+      if (!publicNames.has(secretName) || !session.secrets[secretName]) return notVisible(secretName);
+      return ok(render(secretName));
+    }
+    const values: Record<string, unknown> = {};
+    for (const name of publicNames) if (session.secrets[name]) values[name] = render(name);
+    return ok({ values });
+  }
+
+  isPublicSecret(sessionName: string, secretName: string): boolean {
+    const session = this.db.sessions[sessionName];
+    if (!session?.secrets[secretName]) return false;
+    return parseSession(this.current(session).text).secrets.some((s) => s.name === secretName && s.exportPublic);
+  }
+
+  // --- enclave side [simulated] -------------------------------------------------------------------------------------
+
+  /** What an attested service would receive: its environment with `$$SCONE::secret$$` references resolved. */
+  async attestService(sessionName: string, serviceName: string): Promise<HttpResponse> {
+    const session = this.db.sessions[sessionName];
+    if (!session) return fail(404, `session ${sessionName} not found`);
+    const service = parseSession(this.current(session).text).services.find((s) => s.name === serviceName);
+    if (!service) return fail(404, `service ${serviceName} not found in session ${sessionName}`);
+    const environment: Record<string, string> = {};
+    for (const [key, value] of Object.entries(service.environment)) {
+      environment[key] = value.replace(/\$\$SCONE::([A-Za-z0-9_\-.]+)\$\$/g, (ref, name: string) => {
+        return session.secrets[name]?.value ?? ref;
+      });
+    }
+    await this.audit.log("service_attested", { session: sessionName, service: serviceName, hash: session.current });
+    return ok({ session: sessionName, service: serviceName, hash: session.current, environment });
+  }
+}
