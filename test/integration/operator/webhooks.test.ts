@@ -1,0 +1,255 @@
+// The admission webhooks against a real kube-apiserver: our CRDs and our webhook configurations (URL mode, pointing
+// at the in-process server), then what users see through kubectl: defaults filled in, invalid objects refused
+// with the field named, a second LAS refused, and a forced certificate rotation that the API server follows.
+//
+// The shared cluster is used by other test files at the same time: the webhook configurations carry a unique
+// name (the operator namespace is this suite's own) and an objectSelector on a label only this suite's objects
+// carry, and everything is deleted in afterAll.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { V1Secret } from "@kubernetes/client-node";
+import { renderInstallManifests } from "../../../src/install/manifests.ts";
+import { KubeClient } from "../../../src/kube/client.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
+import { createLogger } from "../../../src/log.ts";
+import { createCa, createServingCert, readCertInfo } from "../../../src/operator/certs/pki.ts";
+import { secretOf, WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
+import { ReadinessChecks } from "../../../src/operator/health.ts";
+import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
+import { renderCrds } from "../../../src/resources/crds.ts";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+
+const SUITE = `scone-wh-${Math.random().toString(36).slice(2, 8)}`;
+const LABEL_KEY = "scone-test/webhooks";
+const LABELS = { [LABEL_KEY]: SUITE };
+const FIELD_MANAGER = "scone-webhooks-test";
+const LAS_API = "base.scone.cloud/v1beta1";
+const CAS_API = "services.scone.cloud/v1beta1";
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await Bun.sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+}
+
+const yamlOf = (o: unknown): string => JSON.stringify(o); // kubectl reads JSON as YAML
+
+describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", () => {
+  let cluster: LocalCluster;
+  let admin: KubeClient;
+  let webhooks: RunningWebhooks;
+  let configs: KubeObject[] = [];
+  const readiness = new ReadinessChecks();
+  const log = createLogger({ level: "warn", sink: process.stderr, component: "webhooks-test" });
+
+  const caBundleOf = async (kind: string, name: string): Promise<string | undefined> => {
+    const c = await admin.tryGet<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind,
+      name,
+    });
+    const bundles = new Set((c?.webhooks ?? []).map((w) => w.clientConfig?.caBundle ?? ""));
+    return bundles.size === 1 ? [...bundles][0] || undefined : undefined;
+  };
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    admin = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath, fieldManager: FIELD_MANAGER });
+    for (const crd of renderCrds()) await admin.apply(crd, { force: true });
+    for (const crd of renderCrds()) {
+      await waitFor(`CRD ${crd.metadata.name} established`, async () => {
+        const got = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>({
+          apiVersion: "apiextensions.k8s.io/v1",
+          kind: "CustomResourceDefinition",
+          name: crd.metadata.name,
+        });
+        return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+      });
+    }
+    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: SUITE } });
+
+    webhooks = await startWebhooks(
+      { client: admin, log, operatorNamespace: SUITE, serviceVersion: "6.0.6", manager: { readiness } },
+      { port: 0, mode: "url", host: "127.0.0.1", instanceLabelSelector: `${LABEL_KEY}=${SUITE}` },
+    );
+    configs = renderInstallManifests({
+      namespace: SUITE,
+      version: "6.0.6",
+      webhook: { mode: "url", host: "127.0.0.1", port: webhooks.port },
+      webhookObjectSelector: LABELS,
+    }).filter((o) => o.kind?.endsWith("WebhookConfiguration"));
+    for (const c of configs) await admin.apply(c);
+    // The keeper sees the new configurations (watch) and fills in caBundle.
+    for (const c of configs)
+      await waitFor(`caBundle of ${c.metadata?.name}`, () => caBundleOf(c.kind ?? "", c.metadata?.name ?? ""));
+    // The API server picks configurations up asynchronously: wait until a dry-run create is mutated.
+    await waitFor("the API server to call the mutating webhook", async () => {
+      const probe = await admin.create<KubeObject & { spec?: { image?: string } }>(
+        { apiVersion: LAS_API, kind: "LAS", metadata: { name: `${SUITE}-probe`, labels: LABELS }, spec: {} },
+        { dryRun: true },
+      );
+      return probe.spec?.image !== undefined;
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await webhooks?.stop();
+    for (const c of configs) {
+      await admin
+        ?.deleteIfExists({ apiVersion: c.apiVersion ?? "", kind: c.kind ?? "", name: c.metadata?.name ?? "" })
+        .catch(() => false);
+    }
+    const lasList = await admin
+      ?.list({ apiVersion: LAS_API, kind: "LAS" }, { labelSelector: `${LABEL_KEY}=${SUITE}` })
+      .catch(() => undefined);
+    for (const las of lasList?.items ?? []) {
+      await admin
+        .deleteIfExists({ apiVersion: LAS_API, kind: "LAS", name: las.metadata?.name ?? "" })
+        .catch(() => false);
+    }
+    await admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: SUITE }).catch(() => false);
+  }, 60_000);
+
+  test("a LAS without image gets the versioned default image and the injected nodeSelector", async () => {
+    const las = { apiVersion: LAS_API, kind: "LAS", metadata: { name: `${SUITE}-las`, labels: LABELS }, spec: {} };
+    const r = await cluster.kubectl(["create", "-f", "-"], { stdin: yamlOf(las) });
+    expect(r.stderr).toBe("");
+    const stored = await admin.get<KubeObject & { spec: Record<string, unknown> }>({
+      apiVersion: LAS_API,
+      kind: "LAS",
+      name: las.metadata.name,
+    });
+    expect(stored.spec.image).toBe("registry.scontain.com/scone.cloud/las:6.0.6");
+    expect(stored.spec.nodeSelector).toEqual({ "sgx.intel.com/capable": "true" });
+    expect(stored.spec.namespace).toBe(SUITE);
+  });
+
+  test("the readiness check reports the webhooks ready", () => {
+    expect(readiness.evaluate()).toEqual({ ok: true, results: { webhooks: { ok: true } } });
+  });
+
+  // The CRD schema (pattern, length) refuses it before our validating webhook is asked; our webhook's own nonce
+  // message is covered by the unit tests. What matters to the user: the field is named in kubectl's error.
+  test("a CAS with a bad nonce is refused, naming the field", async () => {
+    const cas = {
+      apiVersion: CAS_API,
+      kind: "CAS",
+      metadata: { name: "bad-nonce", namespace: SUITE, labels: LABELS },
+      spec: { nonce: "not-hex" },
+    };
+    const r = await cluster.kubectl(["create", "-f", "-"], { stdin: yamlOf(cas) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("spec.nonce");
+  });
+
+  test("a rule no schema can express is refused by our validating webhook, in kubectl's error", async () => {
+    const cas = {
+      apiVersion: CAS_API,
+      kind: "CAS",
+      metadata: { name: "no-session", namespace: SUITE, labels: LABELS },
+      spec: { "backup-controller": { enabled: true } },
+    };
+    const r = await cluster.kubectl(["create", "-f", "-"], { stdin: yamlOf(cas) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('admission webhook "vcas.kb.io" denied the request');
+    expect(r.stderr).toContain("spec.backup-controller.session: required when spec.backup-controller.enabled is true");
+  });
+
+  test("a valid CAS is admitted with a generated nonce", async () => {
+    const cas = {
+      apiVersion: CAS_API,
+      kind: "CAS",
+      metadata: { name: "good", namespace: SUITE, labels: LABELS },
+      spec: {},
+    };
+    const r = await cluster.kubectl(["create", "-f", "-"], { stdin: yamlOf(cas) });
+    expect(r.stderr).toBe("");
+    const stored = await admin.get<KubeObject & { spec: { nonce?: string; image?: string } }>({
+      apiVersion: CAS_API,
+      kind: "CAS",
+      namespace: SUITE,
+      name: "good",
+    });
+    expect(stored.spec.nonce).toMatch(/^[0-9a-f]{32}$/);
+    expect(stored.spec.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
+  });
+
+  test("a second LAS is refused", async () => {
+    const las = { apiVersion: LAS_API, kind: "LAS", metadata: { name: `${SUITE}-las2`, labels: LABELS }, spec: {} };
+    const r = await cluster.kubectl(["create", "-f", "-"], { stdin: yamlOf(las) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`only one LAS per cluster is allowed: LAS "${SUITE}-las" already exists`);
+  });
+
+  test("a steady state writes nothing", async () => {
+    const secretRef = { apiVersion: "v1", kind: "Secret", namespace: SUITE, name: WEBHOOK_CERT_SECRET };
+    const versions = async () => [
+      (await admin.get(secretRef)).metadata?.resourceVersion,
+      ...(await Promise.all(
+        configs.map(
+          async (c) =>
+            (
+              await admin.get({ apiVersion: c.apiVersion ?? "", kind: c.kind ?? "", name: c.metadata?.name ?? "" })
+            ).metadata?.resourceVersion,
+        ),
+      )),
+    ];
+    const before = await versions();
+    await webhooks.syncNow();
+    expect(await versions()).toEqual(before);
+  });
+
+  test("an expired certificate forced into the Secret is replaced, caBundle follows, and admission keeps working", async () => {
+    const secretRef = { apiVersion: "v1", kind: "Secret", namespace: SUITE, name: WEBHOOK_CERT_SECRET };
+    const mutatingName = configs[0]?.metadata?.name ?? "";
+    const bundleBefore = await caBundleOf("MutatingWebhookConfiguration", mutatingName);
+    const servedBefore = webhooks.certificates?.serving.certPem;
+
+    const longAgo = new Date(Date.now() - 400 * 24 * 3600 * 1000);
+    const oldCa = await createCa("expired-ca", { now: longAgo, validityMs: 30 * 24 * 3600 * 1000 });
+    const oldServing = await createServingCert(
+      oldCa,
+      { dns: ["x"], ips: ["127.0.0.1"] },
+      { now: longAgo, validityMs: 10 * 24 * 3600 * 1000 },
+    );
+    const current = await admin.get<V1Secret>(secretRef);
+    await admin.replace(
+      secretOf(SUITE, { ca: oldCa, caBundlePem: oldCa.certPem, serving: oldServing, renewAt: longAgo }, current),
+    );
+
+    // The keeper sees the Secret change, issues a new CA and certificate, and updates both configurations.
+    const renewed = await waitFor("renewed certificate in the Secret", async () => {
+      const s = await admin.get<V1Secret>(secretRef);
+      const crt = Buffer.from(s.data?.["tls.crt"] ?? "", "base64").toString();
+      const info = readCertInfo(crt);
+      return info && info.notAfter.getTime() > Date.now() && crt !== servedBefore ? crt : undefined;
+    });
+    const bundleAfter = await waitFor("new caBundle", async () => {
+      const b = await caBundleOf("MutatingWebhookConfiguration", mutatingName);
+      return b !== undefined && b !== bundleBefore ? b : undefined;
+    });
+    expect(await caBundleOf("ValidatingWebhookConfiguration", configs[1]?.metadata?.name ?? "")).toBe(bundleAfter);
+    expect(Buffer.from(bundleAfter, "base64").toString()).not.toContain(oldCa.certPem.trim());
+    await waitFor("the new certificate served", async () => webhooks.certificates?.serving.certPem === renewed);
+
+    // The API server trusts the new CA: an update is still mutated (a tag-less image gets the version).
+    const lasRef = { apiVersion: LAS_API, kind: "LAS", name: `${SUITE}-las` };
+    const image = await waitFor("admission through the new certificate", async () => {
+      const updated = await admin.patch<KubeObject & { spec: { image?: string } }>(
+        lasRef,
+        { spec: { image: "mirror.local/las" } },
+        "merge",
+      );
+      return updated.spec.image === "mirror.local/las:6.0.6" ? updated.spec.image : undefined;
+    });
+    expect(image).toBe("mirror.local/las:6.0.6");
+  });
+});
