@@ -17,6 +17,7 @@ import { ReadinessChecks } from "../../../src/operator/health.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { renderCrds } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../kube/helpers.ts";
 
 const SUITE = `scone-wh-${Math.random().toString(36).slice(2, 8)}`;
 const LABEL_KEY = "scone-test/webhooks";
@@ -24,21 +25,6 @@ const LABELS = { [LABEL_KEY]: SUITE };
 const FIELD_MANAGER = "scone-webhooks-test";
 const LAS_API = "base.scone.cloud/v1beta1";
 const CAS_API = "services.scone.cloud/v1beta1";
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-}
 
 const yamlOf = (o: unknown): string => JSON.stringify(o); // kubectl reads JSON as YAML
 
