@@ -2,11 +2,11 @@
 // One table: when an issue is renumbered or closed, only this file changes.
 export const TRACKING_ISSUE = {
   operator: 4,
-  operatorInstall: 5,
-  api: 6,
-  casProvision: 7,
-  casLifecycle: 8,
-  casBackup: 9,
-  policies: 10,
-  vault: 11,
+  operatorInstall: 6,
+  api: 7,
+  casProvision: 6,
+  casLifecycle: 6,
+  casBackup: 6,
+  policies: 8,
+  vault: 8,
 } as const;
