@@ -139,7 +139,8 @@ export function deriveLasStatus(
   const selected = observed ? observed.size : -1;
 
   const problems: Problem[] = [];
-  if (!daemonSet) problems.push({ reason: "Installing", message: "the LAS DaemonSet does not exist yet" });
+  if (!daemonSet)
+    problems.push({ reason: "Installing", message: "the LAS DaemonSet does not exist yet", waiting: true });
   else if (!dsStatus) problems.push({ reason: "Installing", message: "the LAS DaemonSet reports no status yet" });
   if (daemonSet && (!nodes || !pods))
     problems.push({ reason: "Unobservable", message: "nodes or pods could not be read", unknown: true });

@@ -83,7 +83,8 @@ export function deriveSgxPluginStatus(
   const deviceAlert = serving && usage ? serving.length - healthyServingReplicas : -1;
 
   const problems: Problem[] = [];
-  if (!daemonSet) problems.push({ reason: "Installing", message: "the plugin DaemonSet does not exist yet" });
+  if (!daemonSet)
+    problems.push({ reason: "Installing", message: "the plugin DaemonSet does not exist yet", waiting: true });
   else if (!dsStatus) problems.push({ reason: "Installing", message: "the plugin DaemonSet reports no status yet" });
   if (daemonSet && (!nodes || !pods))
     problems.push({ reason: "Unobservable", message: "nodes or pods could not be read", unknown: true });

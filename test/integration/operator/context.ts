@@ -1,0 +1,92 @@
+// An in-process operator for integration tests: the same OperatorContext `scone operator` builds (shared
+// informers, informer-backed reader, Event recorder, Manager without leader election, ports 0), on a client whose
+// transport counts every write, so a test can assert that a steady state costs no write request.
+import { KubeClient } from "../../../src/kube/client.ts";
+import { loadKubeConfig } from "../../../src/kube/config.ts";
+import { EventRecorder } from "../../../src/kube/events.ts";
+import { SharedInformers } from "../../../src/kube/shared-informers.ts";
+import { type RequestOptions, Transport } from "../../../src/kube/transport.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
+import { createLogger, type LogLevel } from "../../../src/log.ts";
+import { Manager } from "../../../src/operator/manager.ts";
+import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
+import { renderCrds } from "../../../src/resources/crds.ts";
+
+/** A transport that remembers every request that is not a read ("PATCH /api/v1/nodes/x"). */
+export class CountingTransport extends Transport {
+  readonly writes: string[] = [];
+  override async requestText(opts: RequestOptions): Promise<string> {
+    const method = opts.method ?? "GET";
+    if (method !== "GET") this.writes.push(`${method} ${opts.path}`);
+    return super.requestText(opts);
+  }
+}
+
+export interface TestOperator {
+  readonly ctx: OperatorContext;
+  readonly client: KubeClient;
+  /** Write requests made through `client` (and so by the controllers, the kit and the Event recorder). */
+  readonly writes: string[];
+  /** Starts informers and controllers (no leader election). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface BuildOptions {
+  readonly kubeconfigPath: string;
+  readonly operatorNamespace?: string;
+  readonly serviceVersion?: string;
+  readonly logLevel?: LogLevel;
+}
+
+export async function buildOperatorContext(opts: BuildOptions): Promise<TestOperator> {
+  const transport = new CountingTransport(await loadKubeConfig({ kubeconfig: opts.kubeconfigPath }));
+  const client = new KubeClient(transport);
+  const log = createLogger({ level: opts.logLevel ?? "warn", sink: process.stderr, component: "operator" });
+  const manager = new Manager({ log, probePort: 0, metricsPort: 0, bindAddress: "127.0.0.1" });
+  const informers = new SharedInformers(client, { stripManagedFields: true, logger: log.child({ component: "kube" }) });
+  const recorder = new EventRecorder(client, { reportingController: "scone-operator", logger: log });
+  const ctx: OperatorContext = {
+    client,
+    informers,
+    manager,
+    kit: {
+      client,
+      reader: new InformerReader(informers, client),
+      events: { record: (o, type, reason, message) => void recorder.record(o, type, reason, message) },
+    },
+    log,
+    operatorNamespace: opts.operatorNamespace ?? "scone-system",
+    serviceVersion: opts.serviceVersion ?? "6.0.6",
+    recordHistory: () => {},
+  };
+  manager.addAlways({ name: "informers", start: () => informers.start(), stop: () => informers.stop() });
+  return {
+    ctx,
+    client,
+    writes: transport.writes,
+    start: () => manager.start(),
+    stop: () => manager.stop(),
+  };
+}
+
+/** Applies scone's CRDs and waits until the API server serves them. */
+export async function installCrds(client: KubeClient): Promise<void> {
+  const crds = renderCrds();
+  for (const crd of crds) await client.apply(crd as unknown as KubeObject, { force: true, fieldManager: "scone-test" });
+  const deadline = Date.now() + 60_000;
+  for (const crd of crds) {
+    const ref = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name: crd.metadata.name };
+    for (;;) {
+      const got = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(ref);
+      if (got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${crd.metadata.name} not established after 60 s`);
+      await Bun.sleep(100);
+    }
+  }
+}
+
+/** Creates the namespace unless it exists. */
+export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, { fieldManager: "scone-test" });
+}
