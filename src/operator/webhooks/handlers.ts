@@ -38,6 +38,7 @@ export function mutateAdmission(
   if (refused) return refused;
   const object = request.object;
   if (!isObject(object)) return deny(review, "request.object is missing or not an object", 400, "BadRequest");
+  if (request.operation === "UPDATE" && !specChanged(object, request.oldObject)) return allow(review);
   // The kind comes from the request: objects inside reviews always carry it, but do not depend on that.
   const defaulted = applyWebhookDefaults({ ...object, kind }, defaults);
   const patch = diffJsonPatch(object, { ...defaulted, kind: object.kind ?? kind });
@@ -107,6 +108,35 @@ export function admissionOnlyIssues(kind: WebhookKind, object: Record<string, un
   ];
 }
 
+/**
+ * Whether an UPDATE touches the spec. Updates of metadata only (finalizers, labels, owner references) and of
+ * objects being deleted are always allowed: refusing them for a rule added after the object was stored would
+ * keep the operator from removing its finalizer, and the object could never be deleted.
+ */
+export function specChanged(object: unknown, oldObject: unknown): boolean {
+  if (!isObject(object)) return true;
+  if (isObject(object.metadata) && object.metadata.deletionTimestamp != null) return false;
+  if (!isObject(oldObject)) return true;
+  return JSON.stringify(canonical(object.spec)) !== JSON.stringify(canonical(oldObject.spec));
+}
+
+/** Key order does not make a spec different. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, canonical(v[k])]),
+  );
+}
+
+/*
+ * Not enforced, though suggested: "on upgrade the backup controller's tolerations must equal the CAS's". The
+ * backup controller's job is to register backup CAS instances on other nodes, so different tolerations are
+ * legitimate, and upstream documents no such rule (refusing it would break manifests upstream accepts).
+ */
+
 /** Validating webhook: refuses with every problem listed, or allows. */
 export function validateAdmission(
   kind: WebhookKind,
@@ -119,6 +149,7 @@ export function validateAdmission(
   if (refused) return refused;
   const object = request.object;
   if (!isObject(object)) return deny(review, "request.object is missing or not an object", 400, "BadRequest");
+  if (request.operation === "UPDATE" && !specChanged(request.object, request.oldObject)) return allow(review);
   const issues: ValidationIssue[] = [];
   if (request.operation === "CREATE") {
     const name =

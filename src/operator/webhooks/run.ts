@@ -57,6 +57,8 @@ export interface RunningWebhooks {
   readonly port: number;
   /** The certificates currently served. */
   readonly certificates: WebhookCertificates | undefined;
+  /** Resolves once HTTPS is served (at once, unless the first check failed and is being retried). */
+  readonly serving: Promise<void>;
   /** Runs one check now (certificate, caBundle, served certificate) and resolves when done. */
   syncNow(): Promise<void>;
   stop(): Promise<void>;
@@ -84,7 +86,10 @@ function randomNonce(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
 }
 
-/** Starts everything and resolves once the server serves a certificate that is stored in the Secret. */
+/**
+ * Starts everything; resolves after the first check. If that failed (API server unreachable, RBAC missing), it is
+ * retried with backoff and `serving` resolves later; the "webhooks" readiness check reports why meanwhile.
+ */
 export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions): Promise<RunningWebhooks> {
   const log = ctx.log.child({ component: "webhooks" });
   const namespace = ctx.operatorNamespace;
@@ -124,6 +129,10 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
   });
 
   let certificates: WebhookCertificates | undefined;
+  let markServing: () => void = () => {};
+  const serving = new Promise<void>((resolve) => {
+    markServing = resolve;
+  });
   let servingNotAfterMs = Number.POSITIVE_INFINITY;
   let missingReported = "";
   let lastError: string | undefined = "not started";
@@ -142,7 +151,10 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
     }
     missingReported = missingKey;
     if (server.listening) server.swapCertificate(ensured.certificates.serving);
-    else server.start(ensured.certificates.serving);
+    else {
+      server.start(ensured.certificates.serving);
+      markServing();
+    }
     certificates = ensured.certificates;
     servingNotAfterMs = readCertInfo(certificates.serving.certPem)?.notAfter.getTime() ?? 0;
   };
@@ -219,11 +231,9 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
 
   await sync();
   if (!server.listening) {
-    // Without a certificate there is nothing to serve: fail the start, the caller decides (retry or exit).
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    ctx.manager?.readiness.remove(READINESS_CHECK);
-    throw new Error(`admission webhooks could not start: ${lastError ?? "unknown error"}`);
+    // Keep trying in the background (the readiness check says why): a flaky API server at start-up or RBAC
+    // applied a moment later should not need a restart.
+    log.error("admission webhooks not serving yet; retrying", { error: lastError ?? "unknown error" });
   }
   for (const inf of watched) inf.start();
 
@@ -234,6 +244,7 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
     get certificates() {
       return certificates;
     },
+    serving,
     syncNow: () => sync(),
     stop: async () => {
       stopped = true;

@@ -66,6 +66,7 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
       { client: admin, log, operatorNamespace: SUITE, serviceVersion: "6.0.6", manager: { readiness } },
       { port: 0, mode: "url", host: "127.0.0.1", instanceLabelSelector: `${LABEL_KEY}=${SUITE}` },
     );
+    await webhooks.serving;
     configs = renderInstallManifests({
       namespace: SUITE,
       version: "6.0.6",

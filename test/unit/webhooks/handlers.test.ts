@@ -178,6 +178,34 @@ describe("validating", () => {
     expect(out.response?.status?.message).toContain("still being deleted; wait until it is gone");
   });
 
+  test("updates that leave the spec alone pass, so an object stored before a rule existed can still lose its finalizer", () => {
+    const spec = { "backup-controller": { enabled: true } }; // invalid: no session
+    const r = review("CAS", { metadata: { name: "c", finalizers: [] }, spec }, "UPDATE");
+    if (r.request)
+      r.request.oldObject = {
+        apiVersion: "services.scone.cloud/v1beta1",
+        kind: "CAS",
+        metadata: { name: "c", finalizers: ["x"] },
+        spec,
+      };
+    expect(validateAdmission("CAS", r).response?.allowed).toBe(true);
+    expect(mutateAdmission("CAS", r, DEFAULTS).response?.patch).toBeUndefined();
+    const changed = review(
+      "CAS",
+      { metadata: { name: "c" }, spec: { ...spec, nonce: "0123456789abcdef0123456789abcdef" } },
+      "UPDATE",
+    );
+    if (changed.request) changed.request.oldObject = r.request?.oldObject;
+    expect(validateAdmission("CAS", changed).response?.allowed).toBe(false);
+    const terminating = review(
+      "CAS",
+      { metadata: { name: "c", deletionTimestamp: "2026-01-01T00:00:00Z" }, spec: { nonce: "bad" } },
+      "UPDATE",
+    );
+    if (terminating.request) terminating.request.oldObject = r.request?.oldObject;
+    expect(validateAdmission("CAS", terminating).response?.allowed).toBe(true);
+  });
+
   test("CAS has no singleton rule", () => {
     const out = validateAdmission("CAS", review("CAS", { metadata: { name: "b" }, spec: {} }), {
       existing: [{ name: "a", terminating: false }],
