@@ -15,9 +15,9 @@ import { createCa, createServingCert, readCertInfo } from "../../../src/operator
 import { secretOf, WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
 import { ReadinessChecks } from "../../../src/operator/health.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
-import { renderCrds } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
+import { installCrds } from "./context.ts";
 
 const SUITE = `scone-wh-${Math.random().toString(36).slice(2, 8)}`;
 const LABEL_KEY = "scone-test/webhooks";
@@ -49,17 +49,7 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
   beforeAll(async () => {
     cluster = await sharedCluster();
     admin = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath, fieldManager: FIELD_MANAGER });
-    for (const crd of renderCrds()) await admin.apply(crd, { force: true });
-    for (const crd of renderCrds()) {
-      await waitFor(`CRD ${crd.metadata.name} established`, async () => {
-        const got = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>({
-          apiVersion: "apiextensions.k8s.io/v1",
-          kind: "CustomResourceDefinition",
-          name: crd.metadata.name,
-        });
-        return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-      });
-    }
+    await installCrds(admin);
     await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: SUITE } });
 
     webhooks = await startWebhooks(
