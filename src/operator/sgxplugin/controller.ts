@@ -1,36 +1,15 @@
 // The SGXPlugin controller: keeps the plugin DaemonSet, the sgx.intel.com/capable node labels, the status and the
 // scone_sgxplugin_* gauges. One SGXPlugin per cluster is reconciled (the oldest); others are told so in status.
-import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { clientListWatch, Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type SGXPlugin, type SGXPluginStatus, sgxPluginDefinition } from "../../resources/sgx-plugin.ts";
-import type { Condition } from "../../runtime/conditions.ts";
-import {
-  Controller,
-  type ReconcileContext,
-  type ReconcileRequest,
-  type ReconcileResult,
-} from "../../runtime/controller.ts";
-import { addFinalizer, applyOwned, hasFinalizer, pruneOwned, removeFinalizer, writeStatus } from "../reconcile-kit.ts";
-import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
-import {
-  cacheOwned,
-  DAEMONSET_TYPE,
-  everyResource,
-  FINALIZER,
-  NODE_TYPE,
-  onRelevantNodeChange,
-  POD_TYPE,
-  patchNodes,
-  primaryOf,
-  RECHECK_MS,
-  ResourceGauges,
-  recordStateTransition,
-  slimPod,
-  waitForCaches,
-} from "./controller-support.ts";
-import { notReconciled, stateMetricValue } from "./health.ts";
+import { Controller } from "../../runtime/controller.ts";
+import { MANAGED_SELECTOR, type OperatorContext } from "../wiring.ts";
+import { cacheOwned, DAEMONSET_TYPE, NODE_TYPE, POD_TYPE, ResourceGauges, slimPod } from "./controller-support.ts";
+import { stateMetricValue } from "./health.ts";
+import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "./node-agent.ts";
 import { APP_NAME_LABEL, nodeName, podEnclaveRequest, selectedNodes } from "./node-facts.ts";
 import { planSgxNodeLabels } from "./node-labels.ts";
 import { renderSgxPluginDaemonSet, SGXPLUGIN_APP } from "./render.ts";
@@ -92,7 +71,7 @@ const mattersToPlugin = (p: V1Pod) =>
 
 export function registerSgxPluginController(ctx: OperatorContext): Controller {
   const opts = { serviceVersion: ctx.serviceVersion, operatorNamespace: ctx.operatorNamespace };
-  const plugins = ctx.informers.informer<KubeObject>({ type: SGXPLUGIN_TYPE });
+  const resources = ctx.informers.informer<KubeObject>({ type: SGXPLUGIN_TYPE });
   const daemonSets = cacheOwned(ctx, { type: DAEMONSET_TYPE, labelSelector: MANAGED_SELECTOR });
   const nodes = ctx.informers.informer<KubeObject>({ type: NODE_TYPE });
   // Every pod of the cluster, slimmed: devices in use are the enclave requests of all pods on a node.
@@ -108,106 +87,53 @@ export function registerSgxPluginController(ctx: OperatorContext): Controller {
     return h.healthy ? { ok: true } : { ok: false, reason: h.reason ?? "unhealthy" };
   });
   const gauges = new ResourceGauges(ctx.manager.metrics, SCALAR, PER_NODE);
-  const caches = [plugins, daemonSets, nodes, pods];
 
-  const finalize = async (plugin: SGXPlugin, rctx: ReconcileContext): Promise<ReconcileResult | undefined> => {
-    gauges.remove(plugin.metadata.name ?? "");
-    if (!hasFinalizer(plugin, FINALIZER)) return undefined;
-    // The DaemonSet goes with its owner (ownerReferences). Labels we set go now, unless another SGXPlugin takes over.
-    const successor = primaryOf(plugins.list().filter((p) => p.metadata?.name !== plugin.metadata.name));
-    if (!successor) await patchNodes(ctx, planSgxNodeLabels(nodes.list() as V1Node[], [], new Set(), true), rctx);
-    await removeFinalizer(ctx.kit, plugin, FINALIZER, rctx);
-    return undefined;
-  };
-
-  const refuse = async (plugin: SGXPlugin, primary: KubeObject, rctx: ReconcileContext) => {
-    const message = `SGXPlugin ${primary.metadata?.name} is this cluster's SGX plugin; a second SGXPlugin is not reconciled`;
-    const status: SGXPluginStatus = {
+  const kind: NodeAgentKind<SGXPlugin, SGXPluginStatus> = {
+    kind: "SGXPlugin",
+    resources,
+    daemonSets,
+    owned: [daemonSets],
+    caches: [resources, daemonSets, nodes, pods],
+    nodes,
+    render: (plugin) => [renderSgxPluginDaemonSet(plugin, opts)],
+    observe: async (plugin, ds) => {
+      const nodeList = nodes.list() as V1Node[];
+      const podList = pods.list() as V1Pod[];
+      const selected = new Set(selectedNodes(ds, nodeList).map(nodeName));
+      return {
+        status: deriveSgxPluginStatus(plugin, ds, podList, nodeList, { now: new Date() }),
+        nodePatches: planSgxNodeLabels(nodeList, pluginPodsOf(ds, podList), selected),
+      };
+    },
+    refusedStatus: (plugin, conditions) => ({
       ...plugin.status,
       state: "UNHEALTHY",
       servingReplicaRatio: plugin.status?.servingReplicaRatio ?? "-1/-1",
       capacitySGXDevicesPerNode: plugin.status?.capacitySGXDevicesPerNode ?? {},
       availableSGXDevicesPerNode: plugin.status?.availableSGXDevicesPerNode ?? {},
       usedSGXDevicesPerNode: plugin.status?.usedSGXDevicesPerNode ?? {},
-      conditions: notReconciled(
-        "NotReconciled",
-        message,
-        plugin.status?.conditions as Condition[] | undefined,
-        plugin.metadata.generation,
-        new Date(),
-      ),
-    };
-    if (await writeStatus(ctx.kit, plugin, status, rctx))
-      ctx.kit.events.record(plugin, "Warning", "NotReconciled", message);
-  };
-
-  const reconcile = async (req: ReconcileRequest, rctx: ReconcileContext): Promise<ReconcileResult | undefined> => {
-    await waitForCaches(caches, rctx.signal);
-    const found = plugins.get(req.name) as SGXPlugin | undefined;
-    if (!found) {
-      gauges.remove(req.name);
-      return undefined;
-    }
-    rctx.observed = { generation: found.metadata.generation, resourceVersion: found.metadata.resourceVersion };
-    if (found.metadata.deletionTimestamp) return finalize(found, rctx);
-    const primary = primaryOf(plugins.list());
-    if (primary && primary.metadata?.name !== found.metadata.name) {
-      await refuse(found, primary, rctx);
-      return undefined;
-    }
-
-    const plugin = (await addFinalizer(ctx.kit, found, FINALIZER, rctx)) as SGXPlugin;
-    const desired = renderSgxPluginDaemonSet(plugin, opts);
-    const ns = desired.metadata?.namespace ?? "";
-    const existed = daemonSets.get(ns, desired.metadata?.name ?? "") !== undefined;
-    const [ds] = (await applyOwned(ctx.kit, plugin, [desired], rctx)) as V1DaemonSet[];
-    if (!existed && plugin.status?.state)
-      ctx.kit.events.record(
-        plugin,
-        "Warning",
-        "DaemonSetRecreated",
-        `DaemonSet ${ns}/${desired.metadata?.name} was missing and has been created again`,
-      );
-    // A DaemonSet left in a namespace the plugin no longer names.
-    const ownedElsewhere = daemonSets
-      .list()
-      .filter((d) => d.metadata?.ownerReferences?.some((o) => o.uid === plugin.metadata.uid))
-      .filter((d) => d.metadata?.namespace !== ns);
-    await pruneOwned(ctx.kit, ownedElsewhere, [desired], rctx);
-
-    const nodeList = nodes.list() as V1Node[];
-    const podList = pods.list() as V1Pod[];
-    const status = deriveSgxPluginStatus(plugin, ds, podList, nodeList, { now: new Date() });
-    if (ds) {
-      const selected = new Set(selectedNodes(ds, nodeList).map(nodeName));
-      await patchNodes(ctx, planSgxNodeLabels(nodeList, pluginPodsOf(ds, podList), selected), rctx);
-    }
-    await writeStatus(ctx.kit, plugin, status, rctx);
-    const degraded = status.conditions?.find((c) => c.type === "Degraded")?.message ?? "";
-    recordStateTransition(ctx.kit.events, plugin, plugin.status?.state, status.state, degraded);
-    gauges.set(plugin, metricValues(status), {
-      capacity: status.capacitySGXDevicesPerNode,
-      available: status.availableSGXDevicesPerNode,
-      used: status.usedSGXDevicesPerNode,
-    });
-    return status.state === "HEALTHY" ? undefined : { requeueAfterMs: RECHECK_MS };
+      conditions,
+    }),
+    removeNodeLabels: (all) => planSgxNodeLabels(all, [], new Set(), true),
+    setGauges: (plugin, status) =>
+      gauges.set(plugin, metricValues(status), {
+        capacity: status.capacitySGXDevicesPerNode,
+        available: status.availableSGXDevicesPerNode,
+        used: status.usedSGXDevicesPerNode,
+      }),
+    removeGauges: (name) => gauges.remove(name),
   };
 
   const controller = new Controller({
     name: "sgxplugin",
-    reconcile,
+    reconcile: nodeAgentReconciler(ctx, kind),
     metrics: ctx.manager.metrics,
     onRecord: ctx.recordHistory,
   });
-  const all = everyResource(plugins);
-  watchMapped(controller, plugins, all); // one per cluster: any change may hand the role to another
-  watchOwned(controller, daemonSets, SGXPLUGIN_TYPE, false);
-  onRelevantNodeChange(nodes, () => {
-    for (const r of all()) controller.enqueue(r);
-  });
+  const enqueueAll = watchNodeAgent(controller, kind, SGXPLUGIN_TYPE);
   const fp = (o: KubeObject) => podFingerprint(o as V1Pod);
   const onPod = (o: KubeObject) => {
-    if (mattersToPlugin(o as V1Pod)) for (const r of all()) controller.enqueue(r);
+    if (mattersToPlugin(o as V1Pod)) enqueueAll();
   };
   pods.addHandlers({ add: onPod, delete: onPod, update: (a, b) => fp(a) !== fp(b) && onPod(b) });
   ctx.manager.addController(controller);
