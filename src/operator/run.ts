@@ -12,6 +12,10 @@ export interface OperatorOptions {
   readonly leaderElect: boolean;
   readonly namespace?: string;
   readonly logLevel?: string;
+  readonly webhookPort?: number;
+  /** Default: service inside a pod, url (https://127.0.0.1:PORT) for a local process. */
+  readonly webhookMode?: "service" | "url" | "off";
+  readonly webhookHost?: string;
 }
 
 /** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
@@ -110,6 +114,20 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     },
     stop: () => informers.stop(),
   });
+  const webhookMode = opts.webhookMode ?? (process.env.KUBERNETES_SERVICE_HOST ? "service" : "url");
+  if (webhookMode !== "off") {
+    // Every replica serves the webhooks (the Service routes to any ready pod), so they do not wait for the lease.
+    const { webhooksRunnable } = await import("./webhooks/run.ts");
+    manager.addAlways(
+      webhooksRunnable(ctx, {
+        port: opts.webhookPort ?? 9443,
+        mode: webhookMode,
+        ...(opts.webhookHost ? { host: opts.webhookHost } : {}),
+        ...(process.env.SCONE_IMAGE_REGISTRY ? { imageRepo: process.env.SCONE_IMAGE_REGISTRY } : {}),
+        ...(process.env.SCONE_IMAGE_PREFIX ? { imagePrefix: process.env.SCONE_IMAGE_PREFIX } : {}),
+      }),
+    );
+  }
   const { registerControllers } = await import("./controllers.ts");
   registerControllers(ctx);
 

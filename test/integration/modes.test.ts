@@ -130,6 +130,8 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
         String(metrics),
         "-n",
         "modes-test",
+        "--webhook-mode",
+        "off",
         ...extra,
       ],
       { stdout: "pipe", stderr: "pipe", env: { ...process.env, KUBECONFIG: "" } },

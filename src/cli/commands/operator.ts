@@ -159,10 +159,28 @@ export const operatorCommand: SconeCommand = command({
       check: checkPort("probe-port"),
     },
     "leader-elect": { type: "boolean", description: "Take a Lease before reconciling (run several replicas safely)" },
+    "webhook-port": {
+      type: "string",
+      default: "9443",
+      valueHint: "PORT",
+      description: "Port of the admission webhooks (HTTPS)",
+      check: checkPort("webhook-port"),
+    },
+    "webhook-mode": {
+      type: "enum",
+      options: ["service", "url", "off"],
+      description:
+        "How the API server reaches the webhooks: service (in-cluster), url (https://HOST:PORT, for a local process), off. Default: service in a pod, url elsewhere",
+    },
+    "webhook-host": {
+      type: "string",
+      valueHint: "HOST",
+      description: "Address the API server calls in url mode (default 127.0.0.1)",
+    },
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
   notes: [
-    "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n limits it to one namespace.",
+    "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n names the operator's own namespace (its Lease, webhook certificate, default namespace of LAS and SGX plugin pods; default SCONE_OPERATOR_NAMESPACE, then the context's).",
   ],
   subCommands: { install, history },
   run: lazyRun(() => import("../run/operator.ts")),

@@ -25,5 +25,11 @@ export async function run(ctx: SconeContext): Promise<void> {
     metricsPort: Number(a["metrics-port"] ?? 8080),
     probePort: Number(a["probe-port"] ?? 8081),
     leaderElect: a["leader-elect"] === true,
+    webhookPort: Number(a["webhook-port"] ?? 9443),
+    webhookMode:
+      a["webhook-mode"] === "service" || a["webhook-mode"] === "url" || a["webhook-mode"] === "off"
+        ? a["webhook-mode"]
+        : undefined,
+    webhookHost: str(a["webhook-host"]),
   });
 }

@@ -52,6 +52,8 @@ describe.skipIf(!present || !clusterAvailable())("operator under SIGKILL and wit
         String(probe),
         "--metrics-port",
         String(metrics),
+        "--webhook-mode",
+        "off",
         ...extra,
       ],
       { stdout: Bun.file(logFile), stderr: Bun.file(`${logFile}.err`), env: { ...process.env, KUBECONFIG: "" } },
