@@ -1,0 +1,122 @@
+// Audit-log index: ingest rate (entries/s) and p99 search latency at 1,000,000 entries, next to the raw bun:sqlite
+// insert rate of the same rows into a plain table (no indexes, no FTS) measured in the same run.
+// SCONE_BENCH_AUDIT_ENTRIES overrides the count (default 1,000,000). Prints figures; asserts nothing.
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AuditEntryInput, ingestEntries, searchAudit } from "../src/store/audit.ts";
+import { openStore } from "../src/store/open.ts";
+
+const N = Number(process.env.SCONE_BENCH_AUDIT_ENTRIES ?? 1_000_000);
+const BATCH = 5000;
+const EVENTS = ["session_created", "session_read", "session_updated", "service_attested", "service_exited"];
+const dir = mkdtempSync(join(tmpdir(), "scone-bench-audit-"));
+
+function entry(i: number): AuditEntryInput {
+  const event = EVENTS[i % EVENTS.length] ?? "session_read";
+  const session = `tenant-${i % 97}/app-${i % 13}`;
+  const sig = (i * 2654435761).toString(16).padStart(16, "0");
+  return {
+    namespace: "bench",
+    name: "cas",
+    seq: i,
+    ts: 1_700_000_000_000 + i * 10,
+    event,
+    session,
+    service: `svc-${i % 41}`,
+    raw: JSON.stringify({ seq: i, event, session, service: `svc-${i % 41}`, details: `operation ${i}` }),
+    signature: sig,
+    prevSignature: i === 0 ? "" : ((i - 1) * 2654435761).toString(16).padStart(16, "0"),
+    chainOk: true,
+  };
+}
+
+function rate(n: number, ms: number): string {
+  return `${Math.round(n / (ms / 1000)).toLocaleString("en")} entries/s`;
+}
+
+try {
+  // Raw bun:sqlite baseline: the same rows, one transaction per batch, prepared statement, plain table.
+  const raw = new Database(join(dir, "raw.db"), { create: true });
+  raw.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  raw.exec(
+    "CREATE TABLE t (namespace TEXT, name TEXT, seq INTEGER, ts INTEGER, event TEXT, session TEXT, service TEXT, raw TEXT, signature TEXT, prev TEXT, ok INTEGER)",
+  );
+  const ins = raw.prepare("INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  let t0 = performance.now();
+  for (let b = 0; b < N; b += BATCH) {
+    raw.transaction(() => {
+      for (let i = b; i < Math.min(N, b + BATCH); i++) {
+        const e = entry(i);
+        ins.run(
+          e.namespace,
+          e.name,
+          e.seq,
+          e.ts,
+          e.event,
+          e.session ?? null,
+          e.service ?? null,
+          e.raw,
+          e.signature,
+          e.prevSignature,
+          1,
+        );
+      }
+    })();
+  }
+  const rawMs = performance.now() - t0;
+  raw.close();
+
+  // The store: unique (ns, name, seq), time and event indexes, FTS5 index kept by triggers.
+  const store = openStore({ stateDir: join(dir, "state") });
+  t0 = performance.now();
+  for (let b = 0; b < N; b += BATCH) {
+    const batch: AuditEntryInput[] = [];
+    for (let i = b; i < Math.min(N, b + BATCH); i++) batch.push(entry(i));
+    ingestEntries(store.db, batch);
+  }
+  const ingestMs = performance.now() - t0;
+
+  const queries: Parameters<typeof searchAudit>[1][] = [];
+  for (let q = 0; q < 200; q++) {
+    const base = { namespace: "bench", name: "cas", limit: 50 };
+    switch (q % 4) {
+      case 0:
+        queries.push({ ...base, query: `tenant-${q % 97}` });
+        break;
+      case 1:
+        queries.push({ ...base, event: EVENTS[q % EVENTS.length] });
+        break;
+      case 2:
+        queries.push({
+          ...base,
+          from: 1_700_000_000_000 + (q * N * 10) / 200,
+          to: 1_700_000_000_000 + ((q + 1) * N * 10) / 200,
+        });
+        break;
+      default:
+        queries.push({ ...base, query: `svc-${q % 41} session_updated` });
+    }
+  }
+  const lat: number[] = [];
+  for (const q of queries) {
+    const s = performance.now();
+    searchAudit(store.db, q);
+    lat.push(performance.now() - s);
+  }
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) => (lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? 0).toFixed(2);
+  store.close();
+
+  console.log(`audit index, ${N.toLocaleString("en")} entries (batches of ${BATCH})`);
+  console.log(`  raw bun:sqlite insert      ${rate(N, rawMs)}  (${(rawMs / 1000).toFixed(1)} s)`);
+  console.log(
+    `  store ingest (idx + FTS5)  ${rate(N, ingestMs)}  (${(ingestMs / 1000).toFixed(1)} s, ${(rawMs / ingestMs).toFixed(2)}x raw)`,
+  );
+  console.log(
+    `  search, ${queries.length} mixed queries of 50 rows: p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
