@@ -10,6 +10,7 @@ export class AuditLog {
   private prevSignature: string | null;
   private tail: Promise<void> = Promise.resolve();
   private disabled = false;
+  private network: { url: string; ca: string | undefined } | undefined;
   readonly fresh: boolean;
 
   constructor(
@@ -40,11 +41,29 @@ export class AuditLog {
       const line = `${JSON.stringify(entry)}\n`;
       if (this.path) appendFileSync(this.path, line, { mode: 0o600 });
       if (this.toStdout) process.stdout.write(line);
+      if (this.network) this.post(this.network, line);
       this.seq += 1;
       this.prevSignature = entry.signature;
     };
     this.tail = this.tail.then(write);
     return this.tail;
+  }
+
+  /** Owner config `sink = "network"`: each entry is also POSTed to `url` (one entry per request body). */
+  setNetworkSink(url: string | undefined, ca: string | undefined): void {
+    this.network = url ? { url, ca } : undefined;
+  }
+
+  private post(sink: { url: string; ca: string | undefined }, line: string): void {
+    // Fire and forget: a slow or absent collector must not stall the CAS; the file stays the complete record.
+    fetch(sink.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: line,
+      ...(sink.ca ? { tls: { ca: sink.ca } } : {}),
+    }).catch((err: unknown) => {
+      console.error(`audit log: POST to ${sink.url} failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 
   /** Owner config `audit_log.mode = "disabled"`: one last entry, then nothing. */

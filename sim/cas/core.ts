@@ -64,25 +64,54 @@ export function allowedBy(
 
 export interface OwnerConfig {
   readonly auditMode: "disabled" | "unsigned" | "signed";
+  readonly auditSink: "file" | "network";
+  /** `audit_log.url` (sink "network"): every entry is POSTed there. */
+  readonly auditUrl: string | undefined;
+  readonly auditServerCa: string | undefined;
+  /** `api_identity.common_name` + `alt_names`: names the client API certificate must carry. */
+  readonly apiNames: readonly string[];
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new Error(`owner_config: ${field} must be a string`);
+  return value;
 }
 
 /** Parses and checks an owner config (TOML; the fields SCONE documents in CAS_config / auditLog). */
 export function parseOwnerConfig(text: string): OwnerConfig | string {
-  let parsed: unknown;
+  let parsed: { audit_log?: Record<string, unknown>; api_identity?: Record<string, unknown> };
   try {
-    parsed = Bun.TOML.parse(text);
+    parsed = Bun.TOML.parse(text) as typeof parsed;
   } catch (err) {
     return `owner_config: not valid TOML (${err instanceof Error ? err.message : String(err)})`;
   }
-  const audit = (parsed as { audit_log?: { mode?: unknown; sink?: unknown } }).audit_log;
-  const mode = audit?.mode ?? "signed";
+  const audit = parsed.audit_log ?? {};
+  const mode = audit.mode ?? "signed";
   if (mode !== "disabled" && mode !== "unsigned" && mode !== "signed") {
     return 'owner_config: audit_log.mode must be "disabled", "unsigned" or "signed"';
   }
-  if (audit?.sink !== undefined && audit.sink !== "file" && audit.sink !== "network") {
-    return 'owner_config: audit_log.sink must be "file" or "network"';
+  const sink = audit.sink ?? "file";
+  if (sink !== "file" && sink !== "network") return 'owner_config: audit_log.sink must be "file" or "network"';
+  try {
+    const auditUrl = optionalString(audit.url, "audit_log.url");
+    if (sink === "network" && !auditUrl) return 'owner_config: audit_log.url is required with sink = "network"';
+    const identity = parsed.api_identity ?? {};
+    const altNames = identity.alt_names ?? [];
+    if (!Array.isArray(altNames) || altNames.some((n) => typeof n !== "string")) {
+      return "owner_config: api_identity.alt_names must be a list of strings";
+    }
+    const commonName = optionalString(identity.common_name, "api_identity.common_name");
+    return {
+      auditMode: mode,
+      auditSink: sink,
+      auditUrl,
+      auditServerCa: optionalString(audit.server_ca_certificate, "audit_log.server_ca_certificate"),
+      apiNames: [...(commonName ? [commonName] : []), ...(altNames as string[])],
+    };
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
-  return { auditMode: mode };
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -99,6 +128,16 @@ export class CasCore {
     private readonly persist: (db: CasDb) => void,
     readonly audit: AuditLog,
   ) {}
+
+  /** Set by the process shell: re-issues the API certificate for the owner config's names. */
+  onApiNames: (names: readonly string[]) => Promise<void> = async () => {};
+
+  /** Effects of an owner config, at provisioning, on update and at start. */
+  async applyOwnerConfig(config: OwnerConfig): Promise<void> {
+    if (config.auditMode === "disabled") await this.audit.disable({ reason: "owner config audit_log.mode" });
+    else this.audit.setNetworkSink(config.auditSink === "network" ? config.auditUrl : undefined, config.auditServerCa);
+    if (config.apiNames.length > 0) await this.onApiNames(config.apiNames);
+  }
 
   get state(): CasDb {
     return this.db;
@@ -148,7 +187,7 @@ export class CasCore {
       owner: { key_hash: caller.keyHash, config: request.owner_config, provisioned_at: new Date().toISOString() },
     });
     await this.audit.log("provisioned", { owner_key_hash: caller.keyHash });
-    if (config.auditMode === "disabled") await this.audit.disable({ reason: "owner config audit_log.mode" });
+    await this.applyOwnerConfig(config);
     return ok({ owner_key_hash: caller.keyHash, cas_key_hash: this.keys.casKeyHash });
   }
 
@@ -169,7 +208,7 @@ export class CasCore {
     const owner = this.db.owner!;
     this.commit({ ...this.db, owner: { ...owner, config: text } });
     await this.audit.log("owner_config_updated", { owner_key_hash: owner.key_hash });
-    if (config.auditMode === "disabled") await this.audit.disable({ reason: "owner config audit_log.mode" });
+    await this.applyOwnerConfig(config);
     return ok({});
   }
 
@@ -279,7 +318,9 @@ export class CasCore {
       return {
         status: 409,
         body: {
-          msg: [`session ${doc.name} already exists: an update must set predecessor to the current hash`],
+          msg: [
+            `session ${doc.name} already exists: an update must set predecessor to its current hash ${existing.current}`,
+          ],
           current_hash: existing.current,
         },
       };
@@ -288,7 +329,9 @@ export class CasCore {
       return {
         status: 409,
         body: {
-          msg: [`predecessor ${doc.predecessor} is not the current version of ${doc.name} (lost update prevented)`],
+          msg: [
+            `predecessor ${doc.predecessor} is not the current version of ${doc.name}, ${existing.current} (lost update prevented)`,
+          ],
           current_hash: existing.current,
         },
       };

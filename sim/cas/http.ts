@@ -160,6 +160,8 @@ function clientSpkiOf(socket: TLSSocket): Uint8Array | undefined {
 
 export interface TlsHttpServer {
   readonly port: number;
+  /** Swaps the serving certificate for new connections (owner config `api_identity` names). */
+  setCertificate(certChain: string, key: string): void;
   close(): Promise<void>;
 }
 
@@ -229,6 +231,7 @@ export async function startTlsHttpServer(opts: TlsHttpOptions): Promise<TlsHttpS
   const port = typeof address === "object" && address ? address.port : opts.port;
   return {
     port,
+    setCertificate: (certChain, key) => server.setSecureContext({ cert: certChain, key }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

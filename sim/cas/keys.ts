@@ -32,15 +32,22 @@ export interface CasKeys {
 
 const DEFAULT_SANS = ["localhost", "127.0.0.1", "::1", "cas-instance", "host.docker.internal"];
 
-export async function generateKeyStore(sans: readonly string[]): Promise<KeyStore> {
-  const now = new Date();
-  const ca = await createCa("SCONE CAS simulator CA", { now });
-  const names = [...new Set([...DEFAULT_SANS, ...sans])];
-  const server = await createServingCert(
+/** A client-API serving certificate from the CAS CA for the default names plus `sans` (DNS names or IPs). */
+export async function issueServerCert(
+  ca: { readonly certPem: string; readonly keyPem: string },
+  sans: readonly string[],
+): Promise<{ certPem: string; keyPem: string }> {
+  const names = [...new Set([...DEFAULT_SANS, ...sans.filter((n) => n !== "" && n !== "0.0.0.0" && n !== "::")])];
+  return createServingCert(
     ca,
     { dns: names.filter((n) => isIP(n) === 0), ips: names.filter((n) => isIP(n) !== 0) },
-    { now, validityMs: 3650 * 24 * 3600 * 1000 },
+    { now: new Date(), validityMs: 3650 * 24 * 3600 * 1000 },
   );
+}
+
+export async function generateKeyStore(sans: readonly string[]): Promise<KeyStore> {
+  const ca = await createCa("SCONE CAS simulator CA", { now: new Date() });
+  const server = await issueServerCert(ca, sans);
   const encryption = await newX25519KeyPair();
   return {
     format: "scone-cas-sim-key-store/1",

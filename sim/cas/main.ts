@@ -13,7 +13,7 @@ import { AuditLog } from "./audit-log.ts";
 import { CasCore, parseOwnerConfig } from "./core.ts";
 import { startEnclaveServer } from "./enclave.ts";
 import { Gate, type HttpRequest, startTlsHttpServer } from "./http.ts";
-import { generateKeyStore, loadKeys } from "./keys.ts";
+import { generateKeyStore, issueServerCert, loadKeys } from "./keys.ts";
 import { Snapshotter } from "./snapshots.ts";
 import { DataDir, emptyDb } from "./store.ts";
 
@@ -37,6 +37,9 @@ async function run(args: SimArgs): Promise<void> {
   const core = new CasCore(db, keys, args.version, (next) => dataDir.writeDb(next, dbKey), audit);
   const ownerConfig = db.owner ? parseOwnerConfig(db.owner.config) : undefined;
   if (typeof ownerConfig === "object" && ownerConfig.auditMode === "disabled") audit.off();
+  if (typeof ownerConfig === "object" && ownerConfig.auditSink === "network") {
+    audit.setNetworkSink(ownerConfig.auditUrl, ownerConfig.auditServerCa);
+  }
   if (audit.fresh) {
     await audit.log("audit_log_enabled", {
       audit_public_key: toHex(keys.auditKey.publicKey),
@@ -73,6 +76,18 @@ async function run(args: SimArgs): Promise<void> {
     handler,
     gate,
   });
+  core.onApiNames = async (names) => {
+    const current = store;
+    if (!current) return;
+    const server = await issueServerCert({ certPem: current.tls.ca_cert, keyPem: current.tls.ca_key }, [
+      ...args.sans,
+      args.listen.host,
+      ...names,
+    ]);
+    store = { ...current, tls: { ...current.tls, server_cert: server.certPem, server_key: server.keyPem } };
+    dataDir.writeKeyStore(store);
+    api.setCertificate(`${server.certPem.trim()}\n${current.tls.ca_cert.trim()}\n`, server.keyPem);
+  };
   const enclave = startEnclaveServer(args.enclaveListen.host, args.enclaveListen.port, core);
   const admin = args.adminListen
     ? startAdminServer(args.adminListen.host, args.adminListen.port, {

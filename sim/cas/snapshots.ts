@@ -1,5 +1,5 @@
-// Database snapshots (CAS `databaseSnapshots`): every interval, if cas.db changed since the last snapshot, copy a
-// consistent cas.db + cas.key-store pair into a new subdirectory of the target directory, then point
+// Database snapshots (CAS `databaseSnapshots`): every interval, if cas.db (or cas.key-store) changed since the last
+// snapshot, copy a consistent cas.db + cas.key-store pair into a new subdirectory of the target directory, then point
 // `last-completed` (a symlink) at it — the path SCONE's tooling copies from (`--local-backup`).
 // Reads and writes of the data files are synchronous, so no state change can interleave with the copy.
 import { createHash } from "node:crypto";
@@ -48,8 +48,16 @@ export class Snapshotter {
     if (!existsSync(dbPath)) return { taken: false };
     const db = readFileSync(dbPath);
     const keyStore = readFileSync(join(this.dataDir, KEY_STORE_FILE));
-    const lastDb = join(this.targetDir, LAST_COMPLETED, DB_FILE);
-    if (existsSync(lastDb) && digest(readFileSync(lastDb)) === digest(db)) return { taken: false };
+    const last = join(this.targetDir, LAST_COMPLETED);
+    const lastDb = join(last, DB_FILE);
+    const lastKeys = join(last, KEY_STORE_FILE);
+    // The key store changes too (e.g. a re-issued API certificate), and a snapshot is only useful as a pair.
+    const unchanged =
+      existsSync(lastDb) &&
+      existsSync(lastKeys) &&
+      digest(readFileSync(lastDb)) === digest(db) &&
+      digest(readFileSync(lastKeys)) === digest(keyStore);
+    if (unchanged) return { taken: false };
 
     const name = snapshotDirName(now, this.counter++);
     const dir = join(this.targetDir, name);

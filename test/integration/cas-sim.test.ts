@@ -30,7 +30,7 @@ const TIMEOUT = 60_000;
 const OWNER_CONFIG = `enclave_reconnect_timeout = "24h"
 [api_identity]
 common_name = "cas"
-alt_names = ["localhost"]
+alt_names = ["localhost", "cas.my-ns.svc"]
 [audit_log]
 mode = "signed"
 sink = "file"
@@ -144,6 +144,12 @@ describe("CAS simulator", () => {
       expect((await ownerClient.attest({ casKeyHash: sim.casKeyHash })).provisioned).toBe(true);
       await ownerClient.updateOwnerConfig(OWNER_CONFIG);
       await expect(strangerClient.updateOwnerConfig(OWNER_CONFIG)).rejects.toBeInstanceOf(CasAuthError);
+
+      // The owner config's api_identity names are now in the client API certificate.
+      const byName = new CasClient({ url: sim.url, caCertPem, serverName: "cas.my-ns.svc", timeoutMs: 5_000 });
+      expect(await byName.version()).toBe("6.0.6");
+      const unknownName = new CasClient({ url: sim.url, caCertPem, serverName: "elsewhere.test", timeoutMs: 5_000 });
+      await expect(unknownName.version()).rejects.toBeInstanceOf(CasUnavailableError);
     },
     TIMEOUT,
   );
@@ -176,6 +182,10 @@ describe("CAS simulator", () => {
         CasAuthError,
       );
       await expect(ownerClient.readSession("no-such-session")).rejects.toBeInstanceOf(CasNotFoundError);
+
+      // Owning the CAS grants no access to other people's sessions.
+      await strangerClient.createSession(appSession("strangers-app"));
+      await expect(ownerClient.readSession("strangers-app")).rejects.toBeInstanceOf(CasAuthError);
     },
     TIMEOUT,
   );
@@ -316,6 +326,35 @@ describe("CAS simulator", () => {
         expect((await client.readSession("app-one")).hash).toBe((await ownerClient.readSession("app-one")).hash);
       } finally {
         await restored.stop();
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "audit sink network: each entry is POSTed to the owner config's url",
+    async () => {
+      const received: string[] = [];
+      const collector = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        async fetch(request) {
+          received.push(await request.text());
+          return new Response("ok");
+        },
+      });
+      try {
+        const url = `http://127.0.0.1:${collector.port}/audit`;
+        await ownerClient.updateOwnerConfig(
+          `${OWNER_CONFIG.replace('sink = "file"', 'sink = "network"')}url = "${url}"\n`,
+        );
+        await ownerClient.readSession("app-one");
+        await waitFor("the session_read entry at the collector", () =>
+          received.some((body) => body.includes('"event":"session_read"')) ? true : undefined,
+        );
+        await ownerClient.updateOwnerConfig(OWNER_CONFIG);
+      } finally {
+        collector.stop(true);
       }
     },
     TIMEOUT,

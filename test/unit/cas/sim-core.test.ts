@@ -27,8 +27,16 @@ describe("access policies", () => {
 
 describe("owner config", () => {
   test("audit_log.mode defaults to signed; bad values and bad TOML are refused naming the field", () => {
-    expect(parseOwnerConfig('[api_identity]\ncommon_name = "cas"\n')).toEqual({ auditMode: "signed" });
-    expect(parseOwnerConfig('[audit_log]\nmode = "disabled"\n')).toEqual({ auditMode: "disabled" });
+    expect(parseOwnerConfig('[api_identity]\ncommon_name = "cas"\nalt_names = ["cas.ns"]\n')).toEqual({
+      auditMode: "signed",
+      auditSink: "file",
+      auditUrl: undefined,
+      auditServerCa: undefined,
+      apiNames: ["cas", "cas.ns"],
+    });
+    expect(parseOwnerConfig('[audit_log]\nmode = "disabled"\n')).toMatchObject({ auditMode: "disabled" });
+    expect(parseOwnerConfig('[audit_log]\nsink = "network"\n')).toContain("audit_log.url is required");
+    expect(parseOwnerConfig("[api_identity]\nalt_names = [1]\n")).toContain("alt_names");
     expect(parseOwnerConfig('[audit_log]\nmode = "loud"\n')).toContain("audit_log.mode");
     expect(parseOwnerConfig('[audit_log]\nsink = "pigeon"\n')).toContain("audit_log.sink");
     expect(parseOwnerConfig("[[[")).toContain("not valid TOML");
