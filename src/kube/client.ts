@@ -293,7 +293,7 @@ export class KubeClient {
   async podLogs(pod: { name: string; namespace: string }, options: LogOptions = {}): Promise<string> {
     return this.transport.requestText({
       path: await this.logPath(pod),
-      accept: "text/plain",
+      accept: "*/*", // the log endpoint answers 406 to text/plain; kubectl sends */* too
       signal: options.signal,
       query: this.logQuery(options, false),
     });
@@ -306,7 +306,7 @@ export class KubeClient {
   ): Promise<ReadableStream<Uint8Array>> {
     const res = await this.transport.stream({
       path: await this.logPath(pod),
-      accept: "text/plain",
+      accept: "*/*", // the log endpoint answers 406 to text/plain; kubectl sends */* too
       signal: options.signal,
       query: this.logQuery(options, true),
     });

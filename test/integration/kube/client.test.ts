@@ -282,6 +282,41 @@ describe.skipIf(!clusterAvailable())("kube client on a real API server", () => {
   );
 
   test(
+    "pods/log through the API server from a simulated node, buffered and followed",
+    async () => {
+      await admin.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "logger", namespace: ns },
+        spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }] },
+      } as KubeObject);
+      await waitFor("the pod to run on a simulated node", async () => {
+        const pod = await admin.get<KubeObject & { status?: { phase?: string } }>({
+          apiVersion: "v1",
+          kind: "Pod",
+          name: "logger",
+          namespace: ns,
+        });
+        return pod.status?.phase === "Running" || undefined;
+      });
+      const text = await waitFor(
+        "logs",
+        async () => (await admin.podLogs({ name: "logger", namespace: ns })) || undefined,
+      );
+      expect(text).toContain("simulated container started");
+      const abort = new AbortController();
+      const stream = await admin.followPodLogs(
+        { name: "logger", namespace: ns },
+        { container: "app", signal: abort.signal },
+      );
+      const first = await stream.getReader().read();
+      expect(new TextDecoder().decode(first.value)).toContain("scone local cluster");
+      abort.abort();
+    },
+    SLOW,
+  );
+
+  test(
     "watch from a list's resourceVersion sees the next change",
     async () => {
       const list = await admin.list(CM, { namespace: ns });
