@@ -19,8 +19,8 @@ build: deps
 
 # The whole suite against the newest Kubernetes release, then the integration tests against N-2.
 test: build kube-binaries
-	$(BUN) test
-	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test test/integration
+	$(BUN) test --timeout 120000
+	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
 test-unit: deps
 	SCONE_SKIP_CLUSTER=1 $(BUN) test test/unit
