@@ -93,7 +93,7 @@ export function registerLasController(ctx: OperatorContext, options: LasControll
         nodePatches: planLasNodeLabels(nodeList, lasNodeHealth(observeLasNodes(ds, podList, nodeList))),
       };
     },
-    refusedStatus: (las, conditions) => ({
+    failedStatus: (las, conditions) => ({
       ...las.status,
       state: "UNHEALTHY",
       version: las.status?.version ?? "",

@@ -7,6 +7,7 @@ import { lasWebhookDefaults } from "../../resources/defaults.ts";
 import type { LAS } from "../../resources/las.ts";
 import { desiredHash } from "../../runtime/drift.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../sgxplugin/node-facts.ts";
+import { canonicalResources } from "../sgxplugin/quantity.ts";
 import { compact, type RenderOptions } from "../sgxplugin/render.ts";
 
 export type { RenderOptions } from "../sgxplugin/render.ts";
@@ -82,7 +83,7 @@ export function renderLasDaemonSet(las: LAS, opts: RenderOptions): V1DaemonSet {
       },
     ],
     ...compact({ env: dcapEnv }),
-    resources: spec.resources as V1Container["resources"],
+    resources: canonicalResources(spec.resources ?? {}) as V1Container["resources"],
     securityContext: spec.containerSecurityContextLAS ?? DEFAULT_CONTAINER_SECURITY,
     readinessProbe: { tcpSocket: { port: LAS_CONTAINER_PORT }, periodSeconds: 10, failureThreshold: 3 },
     livenessProbe: { tcpSocket: { port: LAS_CONTAINER_PORT }, initialDelaySeconds: 30, periodSeconds: 30 },

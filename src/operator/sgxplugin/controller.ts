@@ -105,7 +105,7 @@ export function registerSgxPluginController(ctx: OperatorContext): Controller {
         nodePatches: planSgxNodeLabels(nodeList, pluginPodsOf(ds, podList), selected),
       };
     },
-    refusedStatus: (plugin, conditions) => ({
+    failedStatus: (plugin, conditions) => ({
       ...plugin.status,
       state: "UNHEALTHY",
       servingReplicaRatio: plugin.status?.servingReplicaRatio ?? "-1/-1",

@@ -73,8 +73,8 @@ export function assess(input: AssessInput): Assessment {
   };
 }
 
-/** The conditions of a resource the operator refuses to reconcile (a second LAS or SGXPlugin). */
-export function notReconciled(
+/** The conditions of a resource the operator cannot reconcile (a second LAS or SGXPlugin, an apply refused). */
+export function failedConditions(
   reason: string,
   message: string,
   previous: readonly Condition[] | undefined,

@@ -22,7 +22,7 @@ import {
   recordStateTransition,
   waitForCaches,
 } from "./controller-support.ts";
-import { notReconciled } from "./health.ts";
+import { failedConditions } from "./health.ts";
 import type { NodeLabelPatch } from "./node-labels.ts";
 
 export interface NodeAgentStatus {
@@ -51,8 +51,8 @@ export interface NodeAgentKind<R extends NodeAgentResource<S>, S extends NodeAge
   render(resource: R): KubeObject[];
   /** Status and node label changes, from the applied DaemonSet and the caches. */
   observe(resource: R, ds: V1DaemonSet, rctx: ReconcileContext): Promise<{ status: S; nodePatches: NodeLabelPatch[] }>;
-  /** The status of a resource that is not reconciled (required fields filled in). */
-  refusedStatus(resource: R, conditions: Condition[]): S;
+  /** The previous status, UNHEALTHY with these conditions (required fields filled in): reconciling failed. */
+  failedStatus(resource: R, conditions: Condition[]): S;
   /** Patches removing every node label this kind set. */
   removeNodeLabels(nodes: readonly V1Node[]): NodeLabelPatch[];
   setGauges(resource: R, status: S): void;
@@ -80,16 +80,27 @@ export function nodeAgentReconciler<R extends NodeAgentResource<S>, S extends No
 
   const refuse = async (res: R, primary: KubeObject, rctx: ReconcileContext): Promise<undefined> => {
     const message = `${k.kind} ${primary.metadata?.name} is this cluster's ${k.kind}; a second ${k.kind} is not reconciled`;
-    const conditions = notReconciled(
-      "NotReconciled",
-      message,
-      res.status?.conditions,
-      res.metadata.generation,
-      new Date(),
-    );
-    if (await writeStatus(ctx.kit, res, k.refusedStatus(res, conditions), rctx))
-      ctx.kit.events.record(res, "Warning", "NotReconciled", message);
+    await reportFailure(res, "NotReconciled", message, rctx);
     return undefined;
+  };
+
+  /** Status and (once) an Event saying why the resource cannot be reconciled. */
+  const reportFailure = async (res: R, reason: string, message: string, rctx: ReconcileContext) => {
+    const conditions = failedConditions(reason, message, res.status?.conditions, res.metadata.generation, new Date());
+    if (await writeStatus(ctx.kit, res, k.failedStatus(res, conditions), rctx))
+      ctx.kit.events.record(res, "Warning", reason, message);
+  };
+
+  /** Applies the owned objects; a refusal (missing namespace, quota, admission) shows in status, then retries. */
+  const apply = async (res: R, desired: KubeObject[], rctx: ReconcileContext): Promise<V1DaemonSet> => {
+    try {
+      const [ds] = await applyOwned(ctx.kit, res, desired, rctx);
+      return ds as V1DaemonSet;
+    } catch (e) {
+      const message = `applying the ${k.kind}'s objects failed: ${e instanceof Error ? e.message : String(e)}`;
+      await reportFailure(res, "ApplyFailed", message, rctx).catch(() => {});
+      throw e;
+    }
   };
 
   return async (req: ReconcileRequest, rctx: ReconcileContext): Promise<ReconcileResult | undefined> => {
@@ -108,7 +119,7 @@ export function nodeAgentReconciler<R extends NodeAgentResource<S>, S extends No
     const desired = k.render(res);
     const dsRef = desired[0]?.metadata ?? {};
     const existed = k.daemonSets.get(dsRef.namespace ?? "", dsRef.name ?? "") !== undefined;
-    const [ds] = (await applyOwned(ctx.kit, res, desired, rctx)) as [V1DaemonSet];
+    const ds = await apply(res, desired, rctx);
     if (!existed && res.status?.state)
       ctx.kit.events.record(
         res,

@@ -5,6 +5,7 @@ import type { V1Container, V1DaemonSet, V1Toleration } from "@kubernetes/client-
 import { sgxPluginWebhookDefaults } from "../../resources/defaults.ts";
 import type { SGXPlugin } from "../../resources/sgx-plugin.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "./node-facts.ts";
+import { canonicalResources } from "./quantity.ts";
 
 export const SGXPLUGIN_DAEMONSET = "sgxplugin";
 export const SGXPLUGIN_APP = "sgxplugin";
@@ -53,7 +54,7 @@ export function renderSgxPluginDaemonSet(plugin: SGXPlugin, opts: RenderOptions)
         spec.capacitySGXPods === undefined
           ? undefined
           : [{ name: "SGX_PLUGIN_CAPACITY_SGX_PODS", value: String(spec.capacitySGXPods) }],
-      resources: spec.resources as V1Container["resources"],
+      resources: spec.resources && (canonicalResources(spec.resources) as V1Container["resources"]),
     }),
     securityContext: {
       allowPrivilegeEscalation: false,

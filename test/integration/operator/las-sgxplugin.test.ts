@@ -261,7 +261,10 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
       await settled();
       const before = new Set((await podsOf("las")).map((p) => p.metadata?.uid));
       const image = "registry.scontain.com/scone.cloud/las:6.0.7";
-      await client.patch({ ...LAS_TYPE, name: "las" }, { spec: { image } }, "merge");
+      // Quantities in a non-canonical form too: the server stores "250m" and "512Mi", and a steady state must
+      // still compare equal (below).
+      const resources = { requests: { cpu: "0.25", memory: "0.5Gi" } };
+      await client.patch({ ...LAS_TYPE, name: "las" }, { spec: { image, resources } }, "merge");
       await waitFor("DaemonSet template with the new image", async () => {
         const ds = await getDs("las");
         return ds?.spec?.template.spec?.containers.every((c) => c.image === image);
@@ -284,6 +287,39 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
         const las = await getLas();
         return las?.status?.state === "HEALTHY" && las.status.version === "6.0.7";
       });
+      await settled();
+      const before2 = op.writes.length;
+      expect((await lasController.processKey("las")).actions).toEqual([]);
+      expect(op.writes.slice(before2)).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a namespace that does not exist shows as ApplyFailed; once it exists the DaemonSet moves there",
+    async () => {
+      await settled();
+      const moved = `las-moved-${Math.random().toString(36).slice(2, 7)}`;
+      await client.patch({ ...LAS_TYPE, name: "las" }, { spec: { namespace: moved } }, "merge");
+      const failed = await waitFor("ApplyFailed in status", async () => {
+        const l = await getLas();
+        return l?.status?.conditions?.some((c) => c.type === "Ready" && c.reason === "ApplyFailed") ? l : undefined;
+      });
+      expect(failed.status?.state).toBe("UNHEALTHY");
+      await ensureNamespace(client, moved);
+      const ref = { apiVersion: "apps/v1", kind: "DaemonSet", name: "las" };
+      await waitFor("DaemonSet in the new namespace, the old one pruned", async () => {
+        const there = await client.tryGet({ ...ref, namespace: moved });
+        return there !== undefined && (await getDs("las")) === undefined;
+      });
+      await waitFor("LAS HEALTHY in the new namespace", () => healthy(getLas));
+      await client.patch({ ...LAS_TYPE, name: "las" }, { spec: { namespace: NS } }, "merge");
+      await waitFor(
+        "back in scone-system",
+        async () => (await client.tryGet({ ...ref, namespace: moved })) === undefined,
+      );
+      await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: moved });
+      await settled();
     },
     TEST_TIMEOUT_MS,
   );
