@@ -72,7 +72,7 @@ export function createRouter(core: CasCore): (request: HttpRequest) => Promise<H
     if (path === "/v1/owner/backups" && method === "POST") return core.registerBackup(caller, jsonBody(request)); // [inferred]
     if (path === "/healthz" && method === "GET") {
       // [inferred] liveness for probes that cannot run attested CLI commands
-      return { status: 200, body: { status: "ok", provisioned: core.state.owner !== null } };
+      return { status: 200, body: core.health() };
     }
     return fail(404, `no route ${method} ${path}`);
   };

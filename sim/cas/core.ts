@@ -132,6 +132,22 @@ export class CasCore {
   /** Set by the process shell: re-issues the API certificate for the owner config's names. */
   onApiNames: (names: readonly string[]) => Promise<void> = async () => {};
 
+  /** Set by the process shell when snapshots are enabled. */
+  snapshotStatus: () => { lastSnapshotAt: string | null; lastCheckupAt: string | null } | undefined = () => undefined;
+
+  /** Liveness and the facts an operator's status needs without attesting [inferred endpoint]. */
+  health(): Record<string, unknown> {
+    const snapshots = this.snapshotStatus();
+    return {
+      status: "ok",
+      version: this.version,
+      provisioned: this.db.owner !== null,
+      snapshots: snapshots
+        ? { enabled: true, last_snapshot_at: snapshots.lastSnapshotAt, last_checkup_at: snapshots.lastCheckupAt }
+        : { enabled: false, last_snapshot_at: null, last_checkup_at: null },
+    };
+  }
+
   /** Effects of an owner config, at provisioning, on update and at start. */
   async applyOwnerConfig(config: OwnerConfig): Promise<void> {
     if (config.auditMode === "disabled") await this.audit.disable({ reason: "owner config audit_log.mode" });

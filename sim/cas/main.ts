@@ -103,6 +103,7 @@ async function run(args: SimArgs): Promise<void> {
   let snapshotTimer: ReturnType<typeof setInterval> | undefined;
   if (args.snapshotDir) {
     const snapshotter = new Snapshotter(args.dataDir, args.snapshotDir);
+    core.snapshotStatus = () => snapshotter.status;
     snapshotTimer = setInterval(() => {
       try {
         const result = snapshotter.takeIfChanged();

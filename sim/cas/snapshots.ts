@@ -10,6 +10,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -32,18 +33,35 @@ export interface SnapshotResult {
   readonly dir?: string;
 }
 
+/** What the CAS status reports about snapshots (CAS status.snapshotTimestamp / snapshotCheckupTimestamp). */
+export interface SnapshotStatus {
+  /** ISO 8601 time of the newest snapshot (survives restarts: taken from last-completed). */
+  readonly lastSnapshotAt: string | null;
+  /** ISO 8601 time of the last check, whether or not it made a snapshot. */
+  readonly lastCheckupAt: string | null;
+}
+
 export class Snapshotter {
   private counter = 0;
+  private lastSnapshotAt: string | null = null;
+  private lastCheckupAt: string | null = null;
 
   constructor(
     private readonly dataDir: string,
     private readonly targetDir: string,
   ) {
     mkdirSync(targetDir, { recursive: true, mode: 0o700 });
+    const last = join(targetDir, LAST_COMPLETED, DB_FILE);
+    if (existsSync(last)) this.lastSnapshotAt = statSync(last).mtime.toISOString();
+  }
+
+  get status(): SnapshotStatus {
+    return { lastSnapshotAt: this.lastSnapshotAt, lastCheckupAt: this.lastCheckupAt };
   }
 
   /** Takes a snapshot when cas.db differs from the one in last-completed (or there is none yet). */
   takeIfChanged(now = new Date()): SnapshotResult {
+    this.lastCheckupAt = now.toISOString();
     const dbPath = join(this.dataDir, DB_FILE);
     if (!existsSync(dbPath)) return { taken: false };
     const db = readFileSync(dbPath);
@@ -72,6 +90,7 @@ export class Snapshotter {
     symlinkSync(name, tmpLink);
     if (existsSync(link) && !lstatSync(link).isSymbolicLink()) rmSync(link, { recursive: true, force: true });
     renameSync(tmpLink, link);
+    this.lastSnapshotAt = now.toISOString();
     return { taken: true, dir };
   }
 }

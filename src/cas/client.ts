@@ -60,6 +60,24 @@ interface RequestOptions {
   readonly method?: string;
   readonly body?: unknown;
   readonly contentType?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Per-call options: a caller's signal (e.g. a reconcile's) cancels the request on top of the client timeout. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** `GET /healthz` [inferred]: liveness plus what an operator's status shows without attesting. */
+export interface CasHealth {
+  readonly status: string;
+  readonly version: string;
+  readonly provisioned: boolean;
+  readonly snapshots: {
+    readonly enabled: boolean;
+    readonly last_snapshot_at: string | null;
+    readonly last_checkup_at: string | null;
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -94,11 +112,20 @@ async function send(
       headers,
       ...(body !== undefined ? { body } : {}),
       tls,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: opts.signal
+        ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
+        : AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-    const reason = timedOut ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+    const reason =
+      opts.signal?.aborted === true
+        ? "cancelled"
+        : timedOut
+          ? `no answer within ${timeoutMs} ms`
+          : err instanceof Error
+            ? err.message
+            : String(err);
     throw new CasUnavailableError(`${what}: CAS unreachable at ${url} (${reason})`, 0);
   }
   const text = await response.text();
@@ -114,7 +141,7 @@ async function send(
   return { status: response.status, body: parsed };
 }
 
-export interface AttestOptions {
+export interface AttestOptions extends CallOptions {
   /** Expected CAS key hash (from the CAS console, `kubectl provision --print-public-keys` or the CLI config). */
   readonly casKeyHash: string;
   /** 32 hex; random when omitted. */
@@ -145,7 +172,7 @@ async function fetchReport(
     tls,
     opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     "attest",
-    {},
+    opts.signal ? { signal: opts.signal } : {},
   );
   return verifyReport(parseSignedReport(body), { nonce, casKeyHash: opts.casKeyHash });
 }
@@ -184,8 +211,8 @@ export class CasClient {
     if (!this.options.identity) throw new CasRequestError(`${what}: needs an identity (client certificate)`, 0);
   }
 
-  async version(): Promise<string> {
-    const { body } = await this.request("/v1/version", "version");
+  async version(opts: CallOptions = {}): Promise<string> {
+    const { body } = await this.request("/v1/version", "version", opts);
     if (!isRecord(body) || typeof body.version !== "string") throw new CasError("version: unexpected response", 200);
     return body.version;
   }
@@ -197,6 +224,15 @@ export class CasClient {
       throw new CasAttestationError("attestation: the CAS now reports a different TLS CA than the pinned one");
     }
     return report;
+  }
+
+  /** Liveness, provisioning state and snapshot progress. [inferred endpoint: GET /healthz] */
+  async health(opts: CallOptions = {}): Promise<CasHealth> {
+    const { body } = await this.request("/healthz", "health", opts);
+    if (!isRecord(body) || typeof body.provisioned !== "boolean" || !isRecord(body.snapshots)) {
+      throw new CasError("health: unexpected response", 200);
+    }
+    return body as unknown as CasHealth;
   }
 
   /** Makes this client's identity the CAS owner. [inferred endpoint: POST /v1/provision] */
@@ -219,6 +255,12 @@ export class CasClient {
       method: "PUT",
       body: { owner_config: ownerConfig },
     });
+  }
+
+  /** Registers a backup CAS (owner only). [inferred endpoint: POST /v1/owner/backups] */
+  async registerBackup(address: string): Promise<void> {
+    this.requireIdentity("register backup");
+    await this.request("/v1/owner/backups", "register backup", { method: "POST", body: { address } });
   }
 
   private async postSession(session: string | SignedSession, what: string): Promise<{ hash: string }> {
@@ -252,9 +294,9 @@ export class CasClient {
   }
 
   /** The active version, or the version with `hash`; needs read permission under the session's access policy. */
-  async readSession(name: string, hash?: string): Promise<SessionVersion> {
+  async readSession(name: string, hash?: string, opts: CallOptions = {}): Promise<SessionVersion> {
     const query = hash === undefined ? "" : `?hash=${encodeURIComponent(hash)}`;
-    const { body } = await this.request(`/v1/sessions/${sessionPath(name)}${query}`, `read session ${name}`);
+    const { body } = await this.request(`/v1/sessions/${sessionPath(name)}${query}`, `read session ${name}`, opts);
     if (!isRecord(body) || typeof body.session !== "string" || typeof body.hash !== "string") {
       throw new CasError(`read session ${name}: unexpected response`, 200);
     }

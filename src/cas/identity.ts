@@ -26,7 +26,7 @@ export interface CliConfig {
   readonly identity: string;
   readonly cas_db: Readonly<Record<string, CasDbEntry>>;
   readonly default_cas?: string;
-  /** 32-byte Ed25519 seed, 64 hex. */
+  /** 32-byte Ed25519 seed, as 64 hex (our encoding; SCONE does not publish its own). */
   readonly session_signing_keypair_ed25519_seed: string;
 }
 

@@ -144,6 +144,8 @@ describe("CAS simulator", () => {
       expect((await ownerClient.attest({ casKeyHash: sim.casKeyHash })).provisioned).toBe(true);
       await ownerClient.updateOwnerConfig(OWNER_CONFIG);
       await expect(strangerClient.updateOwnerConfig(OWNER_CONFIG)).rejects.toBeInstanceOf(CasAuthError);
+      await ownerClient.registerBackup("backup-cas-node-1:8081");
+      await expect(strangerClient.registerBackup("rogue:8081")).rejects.toBeInstanceOf(CasAuthError);
 
       // The owner config's api_identity names are now in the client API certificate.
       const byName = new CasClient({ url: sim.url, caCertPem, serverName: "cas.my-ns.svc", timeoutMs: 5_000 });
@@ -315,6 +317,10 @@ describe("CAS simulator", () => {
       expect(lstatSync(join(snapshotDir, "last-completed")).isSymbolicLink()).toBe(true);
       expect(readlinkSync(join(snapshotDir, "last-completed"))).toMatch(/^snapshot-/);
       expect(existsSync(join(snapshotDir, "last-completed", "cas.key-store"))).toBe(true);
+      const health = await publicClient.health();
+      expect(health).toMatchObject({ status: "ok", provisioned: true, snapshots: { enabled: true } });
+      expect(health.snapshots.last_snapshot_at).toMatch(/^\d{4}-/);
+      expect(health.snapshots.last_checkup_at).toMatch(/^\d{4}-/);
 
       const restoredDir = join(root, "restored");
       cpSync(join(snapshotDir, "last-completed"), restoredDir, { recursive: true, dereference: true });
@@ -366,6 +372,10 @@ describe("CAS simulator", () => {
       const impatient = new CasClient({ url: sim.url, caCertPem, timeoutMs: 700 });
       await sim.admin("pause");
       await expect(impatient.version()).rejects.toBeInstanceOf(CasUnavailableError);
+      const cancelled = new AbortController();
+      const pending = new CasClient({ url: sim.url, caCertPem }).version({ signal: cancelled.signal });
+      cancelled.abort();
+      await expect(pending).rejects.toThrow("cancelled");
       await sim.admin("resume");
       expect(await impatient.version()).toBe("6.0.6");
     },

@@ -125,7 +125,9 @@ describe("snapshots", () => {
     const data = new DataDir(join(dir, "data"));
     const target = join(dir, "snapshots");
     const snapshotter = new Snapshotter(data.dir, target);
-    expect(snapshotter.takeIfChanged().taken).toBe(false); // no database yet
+    expect(snapshotter.status).toEqual({ lastSnapshotAt: null, lastCheckupAt: null });
+    expect(snapshotter.takeIfChanged(new Date(0)).taken).toBe(false); // no database yet
+    expect(snapshotter.status).toEqual({ lastSnapshotAt: null, lastCheckupAt: new Date(0).toISOString() });
     writeFileSync(data.keyStorePath, "keys");
     writeFileSync(data.dbPath, "v1");
     const first = snapshotter.takeIfChanged(new Date(0));
@@ -138,5 +140,9 @@ describe("snapshots", () => {
     expect(readFileSync(join(target, LAST_COMPLETED, "cas.db"), "utf8")).toBe("v2");
     expect(readFileSync(join(first.dir ?? "", "cas.db"), "utf8")).toBe("v1");
     expect(readFileSync(join(target, LAST_COMPLETED, "cas.key-store"), "utf8")).toBe("keys");
+    expect(snapshotter.status.lastSnapshotAt).toBe(new Date(1000).toISOString());
+    writeFileSync(data.keyStorePath, "keys2");
+    expect(snapshotter.takeIfChanged().taken).toBe(true); // a changed key store alone is worth a snapshot
+    expect(new Snapshotter(data.dir, target).status.lastSnapshotAt).not.toBeNull(); // known again after a restart
   });
 });
