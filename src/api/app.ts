@@ -1,9 +1,20 @@
 // The REST API's Hono application: typed routes whose OpenAPI 3.1 document is generated from the same
 // definitions that validate requests (one validation layer), and RFC 9457 problem details for every error.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+//
+// Unauthenticated on purpose: /healthz and /readyz (probes), /version, /openapi.json and /reference (they
+// describe the interface and hold no data; tooling and people need them before they have a token). Everything
+// under /api/v1 needs a bearer token.
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Logger } from "../log.ts";
 import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
+import { type ApiEnv, newRouter } from "./env.ts";
+import { toProblem } from "./errors.ts";
+import { DEFAULT_BODY_LIMIT_BYTES, limitBody } from "./middleware/body-limit.ts";
+import { requestId } from "./middleware/request-id.ts";
 import { problem, problemResponse } from "./problem.ts";
 import { renderReferencePage } from "./reference-page.ts";
+import { ProblemSchema } from "./schemas.ts";
+import { type ApiV1Deps, mountV1 } from "./v1/index.ts";
 
 export interface ApiReadiness {
   /** Named checks; the API is ready when every one passes. */
@@ -12,6 +23,11 @@ export interface ApiReadiness {
 
 export interface ApiDeps {
   readonly readiness: ApiReadiness;
+  /** The versioned API; without it only health, version and the document are served. */
+  readonly v1?: ApiV1Deps;
+  readonly bodyLimitBytes?: number;
+  /** Where unexpected handler errors are reported (message only, never a stack); stderr JSON by default. */
+  readonly log?: Pick<Logger, "error">;
 }
 
 const VersionSchema = z
@@ -24,16 +40,6 @@ const ReadinessSchema = z
     checks: z.record(z.string(), z.object({ ok: z.boolean(), reason: z.string().optional() })),
   })
   .openapi("Readiness");
-
-const ProblemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .openapi("Problem");
 
 const healthzRoute = createRoute({
   method: "get",
@@ -62,17 +68,16 @@ const versionRoute = createRoute({
   responses: { 200: { description: "version", content: { "application/json": { schema: VersionSchema } } } },
 });
 
-export function createApiApp(deps: ApiDeps): OpenAPIHono {
-  const app = new OpenAPIHono({
-    // Validation failures become 400 problem details naming each field path.
-    defaultHook: (result) => {
-      if (!result.success) {
-        const errors = result.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-        return problemResponse(problem(400, "Invalid request", "the request does not match the schema", errors));
-      }
-    },
-  });
+const stderrLog: Pick<Logger, "error"> = {
+  error: (msg, fields) => console.error(JSON.stringify({ level: "error", component: "api", msg, ...fields })),
+};
+
+export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
+  const log = deps.log ?? stderrLog;
+  const app = newRouter();
   app.openAPIRegistry.register("Problem", ProblemSchema);
+  app.use("*", requestId());
+  app.use("*", limitBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
 
   app.openapi(healthzRoute, (c) => c.text("ok\n", 200));
   app.openapi(readyzRoute, (c) => {
@@ -84,22 +89,34 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono {
     c.json({ version: SCONE_VERSION, commit: SCONE_COMMIT, runtime: `bun ${Bun.version}` }, 200),
   );
 
+  if (deps.v1) mountV1(app, deps.v1);
+
   const openapiConfig = {
     openapi: "3.1.0",
     info: {
       title: "scone API",
       version: SCONE_VERSION,
-      description: "Automation over the operations of scone: the same reconcilers the operator and the CLI run.",
+      description:
+        "Automation over the operations of scone: the same reconcilers the operator and the CLI run. " +
+        "Errors are RFC 9457 problem details (application/problem+json).",
     },
   };
   app.doc31("/openapi.json", openapiConfig);
   app.get("/reference", (c) => c.html(renderReferencePage(app.getOpenAPI31Document(openapiConfig))));
 
   app.notFound((c) => problemResponse(problem(404, "Not found", `no route for ${c.req.method} ${c.req.path}`)));
-  // Never leak stack traces: the client gets a generic problem, the log gets the error.
-  app.onError((err) => {
-    console.error(JSON.stringify({ level: "error", msg: "api handler failed", error: err.message }));
-    return problemResponse(problem(500, "Internal error", "the request failed; see the server log"));
+  // Never leak stack traces: the client gets the problem, the log gets the message of unexpected errors.
+  app.onError((err, c) => {
+    const mapped = toProblem(err);
+    if (!mapped.expected) {
+      log.error("api handler failed", {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        error: err.message,
+      });
+    }
+    return problemResponse(mapped.problem, mapped.headers);
   });
   return app;
 }

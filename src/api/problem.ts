@@ -13,8 +13,11 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export function problemResponse(p: Problem): Response {
-  return new Response(JSON.stringify(p), { status: p.status, headers: { "content-type": PROBLEM_CONTENT_TYPE } });
+export function problemResponse(p: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(p), {
+    status: p.status,
+    headers: { ...headers, "content-type": PROBLEM_CONTENT_TYPE },
+  });
 }
 
 export const problem = (status: number, title: string, detail?: string, errors?: readonly FieldProblem[]): Problem => ({
@@ -24,3 +27,27 @@ export const problem = (status: number, title: string, detail?: string, errors?:
   ...(detail === undefined ? {} : { detail }),
   ...(errors === undefined ? {} : { errors }),
 });
+
+/**
+ * Thrown by handlers and helpers to answer with a problem; app.onError turns it into the response. The message
+ * is the problem's detail, written for the client: it must never carry a secret or a stack.
+ */
+export class ApiProblem extends Error {
+  override readonly name = "ApiProblem";
+  readonly problem: Problem;
+  constructor(
+    status: number,
+    title: string,
+    detail: string,
+    readonly headers: Record<string, string> = {},
+    errors?: readonly FieldProblem[],
+  ) {
+    super(detail);
+    this.problem = problem(status, title, detail, errors);
+  }
+}
+
+/** A 400 problem naming one field, e.g. an undecodable cursor. */
+export function fieldProblem(field: string, message: string): ApiProblem {
+  return new ApiProblem(400, "Invalid request", "the request does not match the schema", {}, [{ field, message }]);
+}

@@ -1,7 +1,12 @@
-// `scone api`: opens the store, serves the Hono app over HTTP (or HTTPS with --tls-cert/--tls-key) and
-// stops cleanly on SIGTERM/SIGINT, letting requests in flight finish.
-import { readFileSync } from "node:fs";
-import { createLogger, resolveLogLevel } from "../log.ts";
+// `scone api`: opens the store, connects to the cluster when there is one (informers feed the resource routes),
+// resumes unfinished operations, serves the Hono app over HTTP or HTTPS, and stops cleanly on SIGTERM/SIGINT.
+//
+// Client certificates (--tls-client-ca): Bun.serve then requires a client certificate signed by that CA during the
+// TLS handshake. Bun gives handlers no access to the peer certificate, so this is a gate only: who the caller is
+// and what it may do still comes from its bearer token. Use one client CA per class of clients.
+import { existsSync, readFileSync } from "node:fs";
+import { createLogger, type Logger, resolveLogLevel } from "../log.ts";
+import type { OperationRunners } from "./operations/runner.ts";
 
 export interface ApiOptions {
   readonly port: number;
@@ -9,50 +14,191 @@ export interface ApiOptions {
   readonly stateDir?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** PEM CA file: require client certificates signed by it (needs --tls-cert/--tls-key). */
+  readonly tlsClientCa?: string;
   readonly logLevel?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  /** Write a first admin token to this file (0600) when the store has none. */
+  readonly bootstrapTokenFile?: string;
+  /** Executors of long-running operations by kind; kinds without one answer 501. */
+  readonly runners?: OperationRunners;
+  readonly bodyLimitBytes?: number;
+}
+
+export interface RunningApi {
+  readonly url: string;
+  readonly port: number;
+  /** Whether the resource routes have a cluster behind them. */
+  readonly cluster: boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts everything and returns once the server listens (tests and runApi). */
+export async function serveApi(
+  opts: ApiOptions,
+  log: Logger = createLogger({ component: "api" }),
+): Promise<RunningApi> {
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) {
+    throw new Error("--tls-cert and --tls-key go together: pass both to serve HTTPS, or neither for HTTP");
+  }
+  if (opts.tlsClientCa && !opts.tlsCert) {
+    throw new Error("--tls-client-ca needs --tls-cert and --tls-key: client certificates only exist over HTTPS");
+  }
+  const [{ resolveStateDir }, { openStore }, { createApiApp }, { OperationExecutor }] = await Promise.all([
+    import("../store/state-dir.ts"),
+    import("../store/open.ts"),
+    import("./app.ts"),
+    import("./operations/executor.ts"),
+  ]);
+
+  const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "api" });
+  const store = openStore({ stateDir });
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  try {
+    if (opts.bootstrapTokenFile) {
+      const { writeBootstrapToken } = await import("./bootstrap-token.ts");
+      const outcome = writeBootstrapToken(store.db, opts.bootstrapTokenFile);
+      if (outcome.written) log.info("wrote a bootstrap admin token", { file: opts.bootstrapTokenFile });
+      else log.info("no bootstrap token written", { why: outcome.reason });
+    }
+
+    const cluster = await connectCluster(opts, log);
+    if (cluster) cleanups.unshift(() => cluster.stop());
+
+    const executor = new OperationExecutor(store.db, opts.runners ?? {}, log.child({ component: "operations" }));
+    cleanups.unshift(() => executor.stop());
+    const resumed = executor.resumeUnfinished();
+    if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
+
+    const app = createApiApp({
+      log,
+      ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
+      readiness: {
+        checks: () => {
+          const checks: Record<string, { ok: boolean; reason?: string }> = {};
+          try {
+            store.sqlite.query("select 1").get();
+            checks.store = { ok: true };
+          } catch (e) {
+            checks.store = { ok: false, reason: e instanceof Error ? e.message : String(e) };
+          }
+          if (cluster) checks.informers = cluster.readiness();
+          return checks;
+        },
+      },
+      v1: { db: store.db, executor, ...(cluster ? { resources: cluster.cache } : {}) },
+    });
+
+    const tls =
+      opts.tlsCert && opts.tlsKey
+        ? {
+            cert: readFileSync(opts.tlsCert, "utf8"),
+            key: readFileSync(opts.tlsKey, "utf8"),
+            ...(opts.tlsClientCa
+              ? { ca: readFileSync(opts.tlsClientCa, "utf8"), requestCert: true, rejectUnauthorized: true }
+              : {}),
+          }
+        : undefined;
+    const server = Bun.serve({
+      port: opts.port,
+      hostname: opts.host,
+      fetch: app.fetch,
+      // A backstop far above the API's own limit (which answers 413 as a problem): Bun never buffers more.
+      maxRequestBodySize: 8 * 1024 * 1024,
+      ...(tls ? { tls } : {}),
+    });
+    cleanups.unshift(() => server.stop(false));
+    const url = `${tls ? "https" : "http"}://${opts.host}:${server.port}`;
+    log.info("serving the REST API", {
+      url,
+      stateDir,
+      cluster: Boolean(cluster),
+      clientCertificates: Boolean(tls?.ca),
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      port: server.port ?? opts.port,
+      cluster: Boolean(cluster),
+      stop: () => {
+        stopping ??= runCleanups(cleanups);
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await runCleanups(cleanups);
+    throw err;
+  }
+}
+
+async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): Promise<void> {
+  for (const cleanup of cleanups) await cleanup();
+}
+
+interface ClusterSide {
+  cache: import("./resource-cache.ts").ResourceCache;
+  readiness(): { ok: boolean; reason?: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * Informers on the cluster, or undefined when no cluster is configured at all (no --kubeconfig, no KUBECONFIG,
+ * no ~/.kube/config, not in a pod): the API then serves the store's routes and answers 503 for resources.
+ * A kubeconfig that exists but is broken is an error, not a silent fallback.
+ */
+async function connectCluster(opts: ApiOptions, log: Logger): Promise<ClusterSide | undefined> {
+  const { kubeconfigPaths } = await import("../kube/config.ts");
+  const { paths } = kubeconfigPaths({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+  if (!opts.kubeconfig && !process.env.KUBERNETES_SERVICE_HOST && !paths.some((p) => existsSync(p))) {
+    log.warn("no cluster configured: resource routes answer 503", { looked: paths.join(":") });
+    return undefined;
+  }
+  const [{ KubeClient }, { SharedInformers }, { registerResource }, { sconeResourceTypes }, { informerResourceCache }] =
+    await Promise.all([
+      import("../kube/client.ts"),
+      import("../kube/shared-informers.ts"),
+      import("../kube/resources.ts"),
+      import("../resources/crds.ts"),
+      import("./resource-cache.ts"),
+    ]);
+  // Known kinds need no discovery round trip before the first list.
+  for (const t of sconeResourceTypes) registerResource(t);
+  const client = await KubeClient.load({
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+  });
+  const informers = new SharedInformers(client, {
+    stripManagedFields: true,
+    logger: log.child({ component: "kube" }),
+  });
+  const cache = informerResourceCache(informers);
+  informers.start();
+  log.info("watching SCONE resources", { server: client.transport.connection.server });
+  return {
+    cache,
+    readiness: () => {
+      if (informers.hasSynced()) return { ok: true };
+      const waiting = informers
+        .health()
+        .informers.filter((h) => !h.synced)
+        .map((h) => `${h.name.split("|")[0]}: ${h.reason ?? "not synced"}`);
+      return { ok: false, reason: `caches not synced: ${waiting.join("; ")}` };
+    },
+    stop: () => informers.stop(),
+  };
 }
 
 export async function runApi(opts: ApiOptions): Promise<void> {
   const log = createLogger({ level: resolveLogLevel(opts.logLevel), component: "api" });
-  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) {
-    throw new Error("--tls-cert and --tls-key go together: pass both to serve HTTPS, or neither for HTTP");
-  }
-  const { resolveStateDir } = await import("../store/state-dir.ts");
-  const { openStore } = await import("../store/open.ts");
-  const { createApiApp } = await import("./app.ts");
-
-  const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "api" });
-  const store = openStore({ stateDir });
-  const app = createApiApp({
-    readiness: {
-      checks: () => {
-        try {
-          store.sqlite.query("select 1").get();
-          return { store: { ok: true } };
-        } catch (e) {
-          return { store: { ok: false, reason: e instanceof Error ? e.message : String(e) } };
-        }
-      },
-    },
-  });
-  const tls =
-    opts.tlsCert && opts.tlsKey
-      ? { cert: readFileSync(opts.tlsCert, "utf8"), key: readFileSync(opts.tlsKey, "utf8") }
-      : undefined;
-  const server = Bun.serve({ port: opts.port, hostname: opts.host, fetch: app.fetch, ...(tls ? { tls } : {}) });
-  log.info("serving the REST API", {
-    url: `${tls ? "https" : "http"}://${opts.host}:${server.port}`,
-    stateDir,
-  });
-
+  const api = await serveApi(opts, log);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info("shutting down", { signal });
-      void server.stop(false).then(resolve);
+      void api.stop().then(resolve);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  store.close();
   log.info("stopped");
 }

@@ -1,0 +1,74 @@
+// The body of POST /api/v1/operations: one shape per kind, strict (an unknown field is a 400 naming it), with no
+// secret values — operations are stored in clear, so secrets are passed as references to Kubernetes Secrets.
+import { z } from "@hono/zod-openapi";
+import type { OperationKind } from "../../store/schema.ts";
+import { namespaceField } from "../schemas.ts";
+
+/** A CAS name: a DNS label of at most 15 characters (upstream's limit, the name ends up in SGX-bound identifiers). */
+const casName = z
+  .string()
+  .regex(
+    /^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$/,
+    "a CAS name is a DNS label of at most 15 characters starting with a letter",
+  )
+  .openapi({ example: "cas" });
+const sconeVersion = z
+  .string()
+  .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "a SCONE version looks like 6.0.6")
+  .openapi({ example: "6.0.6" });
+const secretKeyRef = z
+  .strictObject({ name: z.string().min(1).max(253), key: z.string().min(1).max(253) })
+  .openapi({ description: "A key of a Secret in the operation's namespace" });
+
+export const ProvisionParams = z.strictObject({
+  version: sconeVersion.optional().openapi({ description: "SCONE version of the CAS images" }),
+  imageRegistry: z.string().min(1).max(256).optional(),
+  nonce: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{32}$/, "32 hex characters")
+    .optional(),
+  backup: z.boolean().default(true).openapi({ description: "Enable the backup controller" }),
+  webhook: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .openapi({ description: "Send the audit log to this URL" }),
+  dcapKeyRef: secretKeyRef.optional().openapi({ description: "Secret key holding the Intel DCAP/PCS API key" }),
+});
+export const UpgradeParams = z.strictObject({
+  to: sconeVersion.openapi({ description: "Target SCONE version" }),
+  force: z.boolean().default(false).openapi({ description: "Upgrade even an unhealthy CAS" }),
+});
+export const BackupParams = z.strictObject({
+  target: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .openapi({ description: "Directory or s3:// URL (default: configured target)" }),
+});
+export const RestoreParams = z.strictObject({
+  from: z.string().min(1).max(128).openapi({ description: "Backup id from GET /api/v1/backups" }),
+});
+export const EvictParams = z.strictObject({
+  node: z.string().min(1).max(253).optional().openapi({ description: "Node to move away from (default: current)" }),
+});
+
+const target = <K extends OperationKind>(kind: K, nameDescription: string) => ({
+  namespace: namespaceField,
+  name: casName.openapi({ description: nameDescription }),
+  kind: z.literal(kind),
+});
+
+export const NewOperationSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      ...target("provision", "CAS to create and provision"),
+      params: ProvisionParams.default({ backup: true }),
+    }),
+    z.strictObject({ ...target("upgrade", "CAS to upgrade"), params: UpgradeParams }),
+    z.strictObject({ ...target("backup", "CAS to back up"), params: BackupParams.default({}) }),
+    z.strictObject({ ...target("restore", "New CAS created from the backup"), params: RestoreParams }),
+    z.strictObject({ ...target("evict", "CAS to move"), params: EvictParams.default({}) }),
+  ])
+  .openapi("NewOperation");
+export type NewOperationBody = z.infer<typeof NewOperationSchema>;

@@ -1,0 +1,89 @@
+// GET /audit: search the indexed CAS audit log (full text, event, time window), newest first.
+import { createRoute, z } from "@hono/zod-openapi";
+import { type AuditEntry, searchAudit } from "../../store/audit.ts";
+import type { StoreDb } from "../../store/open.ts";
+import { newRouter } from "../env.ts";
+import { withFieldPrefix } from "../errors.ts";
+import { fieldProblem } from "../problem.ts";
+import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
+
+const AuditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    namespace: z.string(),
+    name: z.string(),
+    seq: z.number().int(),
+    ts: z.string(),
+    event: z.string(),
+    session: z.string().nullable(),
+    service: z.string().nullable(),
+    raw: z.string(),
+    signature: z.string(),
+    prevSignature: z.string(),
+    chainOk: z.boolean().openapi({ description: "prevSignature matched the previous entry when indexed" }),
+  })
+  .openapi("AuditEntry");
+
+const time = (what: string) =>
+  z.iso
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ description: `${what} (RFC 3339)`, example: "2026-11-23T10:00:00Z" });
+
+const route = createRoute({
+  ...secured("read"),
+  tags: ["audit"],
+  method: "get",
+  path: "/audit",
+  summary: "Search the audit log of one CAS",
+  request: {
+    query: z.object({
+      namespace: namespaceField,
+      name: objectNameField.openapi({ description: "CAS name" }),
+      q: z
+        .string()
+        .max(256)
+        .optional()
+        .openapi({ description: "Words that must all occur; a trailing * matches a prefix" }),
+      event: z.string().max(128).optional(),
+      from: time("Entries at or after this time"),
+      to: time("Entries before this time"),
+      ...PageQuery,
+    }),
+  },
+  responses: {
+    200: {
+      description: "a page of entries, newest first",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(AuditEntrySchema), nextCursor: NextCursor }) },
+      },
+    },
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+const render = (e: AuditEntry) => ({ ...e, ts: iso(e.ts) });
+
+export function auditRoutes(db: StoreDb) {
+  return newRouter().openapi(route, (c) => {
+    const { namespace, name, q, event, from, to, limit, cursor } = c.req.valid("query");
+    const fromMs = from === undefined ? undefined : Date.parse(from);
+    const toMs = to === undefined ? undefined : Date.parse(to);
+    if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
+      throw fieldProblem("query.to", "must be later than query.from");
+    }
+    const result = withFieldPrefix("query", () =>
+      searchAudit(db, {
+        namespace,
+        name,
+        limit,
+        ...(q === undefined ? {} : { query: q }),
+        ...(event === undefined ? {} : { event }),
+        ...(fromMs === undefined ? {} : { from: fromMs }),
+        ...(toMs === undefined ? {} : { to: toMs }),
+        ...(cursor === undefined ? {} : { cursor }),
+      }),
+    );
+    return c.json({ items: result.entries.map(render), nextCursor: result.nextCursor }, 200);
+  });
+}

@@ -1,0 +1,51 @@
+// Mounts /api/v1: authentication for every route below it, the audit of mutating calls, then the route modules
+// (each route names the scope it needs).
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { recordApiCall } from "../../store/api-audit.ts";
+import type { StoreDb } from "../../store/open.ts";
+import { verifyToken } from "../../store/tokens.ts";
+import type { ApiEnv } from "../env.ts";
+import { auditCalls } from "../middleware/audit-calls.ts";
+import { authenticate, type TokenVerifier } from "../middleware/authenticate.ts";
+import type { OperationExecutor } from "../operations/executor.ts";
+import type { ResourceCache } from "../resource-cache.ts";
+import { auditRoutes } from "./audit.ts";
+import { backupRoutes } from "./backups.ts";
+import { historyRoutes } from "./history.ts";
+import { operationRoutes } from "./operations.ts";
+import { resourceRoutes } from "./resources.ts";
+import { tokenRoutes } from "./tokens.ts";
+
+export const API_V1 = "/api/v1";
+
+export interface ApiV1Deps {
+  readonly db: StoreDb;
+  readonly executor: OperationExecutor;
+  /** The informer cache; absent when the API has no cluster connection (resource reads answer 503). */
+  readonly resources?: ResourceCache;
+  /** Defaults to the store's verifyToken (hash lookup, expiry and revocation checked). */
+  readonly verifyToken?: TokenVerifier;
+  readonly now?: () => number;
+}
+
+export function mountV1(app: OpenAPIHono<ApiEnv>, deps: ApiV1Deps): void {
+  const now = deps.now ?? Date.now;
+  const verify = deps.verifyToken ?? ((clear: string) => verifyToken(deps.db, clear, now()));
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "A token from `scone api token create` or POST /api/v1/tokens. Scopes: read < operate < admin; each route names the one it needs (x-scone-scope).",
+  });
+  app.use(`${API_V1}/*`, authenticate(verify));
+  app.use(
+    `${API_V1}/*`,
+    auditCalls((call) => void recordApiCall(deps.db, call), now),
+  );
+  app.route(API_V1, resourceRoutes(deps.resources));
+  app.route(API_V1, historyRoutes(deps.db));
+  app.route(API_V1, backupRoutes(deps.db));
+  app.route(API_V1, auditRoutes(deps.db));
+  app.route(API_V1, operationRoutes(deps.db, deps.executor));
+  app.route(API_V1, tokenRoutes(deps.db, now));
+}

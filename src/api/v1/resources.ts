@@ -1,0 +1,163 @@
+// GET the SCONE resources (CAS, LAS, SGX plugins, policies, vaults, scones) from the informer cache.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { KubeObject } from "../../kube/types.ts";
+import type { SconeKind } from "../../resources/kinds.ts";
+import { decodeCursor, page } from "../cursor.ts";
+import { newRouter } from "../env.ts";
+import { ApiProblem } from "../problem.ts";
+import { RESOURCE_KIND_NAMES, RESOURCE_KINDS, type ResourceCache } from "../resource-cache.ts";
+import { NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
+
+const KindParam = z.enum(RESOURCE_KIND_NAMES).openapi({
+  param: { name: "kind", in: "path" },
+  description: "Kind by its plural: cas, las, sgxplugins, signedpolicies, encryptedpolicies, vaults, scones",
+});
+const NameParam = objectNameField.openapi({ param: { name: "name", in: "path" } });
+const NamespaceParam = namespaceField.openapi({ param: { name: "namespace", in: "path" } });
+
+const ResourceSchema = z
+  .looseObject({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }),
+    spec: z.record(z.string(), z.unknown()).optional(),
+    status: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi("Resource", { description: "The object as the informer cache holds it (managedFields stripped)" });
+
+const ResourceListSchema = z
+  .object({ kind: z.string(), items: z.array(ResourceSchema), nextCursor: NextCursor })
+  .openapi("ResourceList");
+
+const ListQuery = z.object({
+  namespace: namespaceField.optional().openapi({ description: "Only objects in this namespace" }),
+  state: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: "Only objects whose .status.state is this, e.g. HEALTHY" }),
+  phase: z.string().max(64).optional().openapi({ description: "Only objects whose .status.phase is this" }),
+  ...PageQuery,
+});
+
+const Position = z.object({ k: z.string() });
+const READ = { ...secured("read"), tags: ["resources"] };
+const errors = problemResponses(400, 401, 403, 404, 503);
+
+const listRoute = createRoute({
+  ...READ,
+  method: "get",
+  path: "/resources/{kind}",
+  summary: "List objects of a kind (from the informer cache), filtered and paged",
+  request: { params: z.object({ kind: KindParam }), query: ListQuery },
+  responses: {
+    200: { description: "a page of objects", content: { "application/json": { schema: ResourceListSchema } } },
+    ...errors,
+  },
+});
+
+const getClusterScopedRoute = createRoute({
+  ...READ,
+  method: "get",
+  path: "/resources/{kind}/{name}",
+  summary: "One cluster-scoped object (LAS, SGX plugin, Scone)",
+  request: { params: z.object({ kind: KindParam, name: NameParam }) },
+  responses: {
+    200: { description: "the object", content: { "application/json": { schema: ResourceSchema } } },
+    ...errors,
+  },
+});
+
+const getNamespacedRoute = createRoute({
+  ...READ,
+  method: "get",
+  path: "/namespaces/{namespace}/resources/{kind}/{name}",
+  summary: "One namespaced object (CAS, policies, Vault)",
+  request: { params: z.object({ namespace: NamespaceParam, kind: KindParam, name: NameParam }) },
+  responses: {
+    200: { description: "the object", content: { "application/json": { schema: ResourceSchema } } },
+    ...errors,
+  },
+});
+
+export interface ResourceFilter {
+  namespace?: string;
+  state?: string;
+  phase?: string;
+  /** Key (namespace/name) of the last object of the previous page. */
+  after?: string;
+}
+
+const keyOf = (o: KubeObject): string => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+const statusField = (o: KubeObject, field: "state" | "phase"): unknown =>
+  (o as { status?: Record<string, unknown> }).status?.[field];
+
+/** Objects matching the filter after the cursor, ordered by namespace then name (limit + 1 of them, to see if more follow). */
+export function selectResources(objects: readonly KubeObject[], filter: ResourceFilter, limit: number): KubeObject[] {
+  return objects
+    .filter(
+      (o) =>
+        (filter.namespace === undefined || o.metadata?.namespace === filter.namespace) &&
+        (filter.state === undefined || statusField(o, "state") === filter.state) &&
+        (filter.phase === undefined || statusField(o, "phase") === filter.phase) &&
+        (filter.after === undefined || keyOf(o) > filter.after),
+    )
+    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))
+    .slice(0, limit + 1);
+}
+
+export function resourceRoutes(cache: ResourceCache | undefined) {
+  const ready = (plural: string): { kind: SconeKind; namespaced: boolean; cache: ResourceCache } => {
+    const type = RESOURCE_KINDS.get(plural);
+    if (!type) throw new ApiProblem(404, "Not found", `no resource kind "${plural}"`);
+    if (!cache) {
+      throw new ApiProblem(
+        503,
+        "Service unavailable",
+        "this API has no cluster connection; start `scone api` with a kubeconfig (or in a pod) to read resources",
+      );
+    }
+    const reason = cache.notReady(type.kind);
+    if (reason !== undefined) throw new ApiProblem(503, "Service unavailable", reason, { "Retry-After": "2" });
+    return { kind: type.kind, namespaced: type.namespaced, cache };
+  };
+  const found = (obj: KubeObject | undefined, what: string): KubeObject => {
+    if (!obj) throw new ApiProblem(404, "Not found", `${what} not found`);
+    return obj;
+  };
+
+  return newRouter()
+    .openapi(listRoute, (c) => {
+      const { kind: plural } = c.req.valid("param");
+      const { limit, cursor, ...filter } = c.req.valid("query");
+      const { kind, cache } = ready(plural);
+      const after = decodeCursor(cursor, Position)?.k;
+      const rows = selectResources(cache.list(kind), { ...filter, ...(after === undefined ? {} : { after }) }, limit);
+      const result = page(rows, limit, (last) => ({ k: keyOf(last) }));
+      return c.json(
+        { kind, items: result.items as z.infer<typeof ResourceSchema>[], nextCursor: result.nextCursor },
+        200,
+      );
+    })
+    .openapi(getClusterScopedRoute, (c) => {
+      const { kind: plural, name } = c.req.valid("param");
+      const { kind, namespaced, cache } = ready(plural);
+      if (namespaced) {
+        throw new ApiProblem(
+          404,
+          "Not found",
+          `${kind} is namespaced: use /api/v1/namespaces/{namespace}/resources/${plural}/${name}`,
+        );
+      }
+      return c.json(found(cache.get(kind, undefined, name), `${kind} ${name}`) as z.infer<typeof ResourceSchema>, 200);
+    })
+    .openapi(getNamespacedRoute, (c) => {
+      const { namespace, kind: plural, name } = c.req.valid("param");
+      const { kind, namespaced, cache } = ready(plural);
+      if (!namespaced) {
+        throw new ApiProblem(404, "Not found", `${kind} is cluster-scoped: use /api/v1/resources/${plural}/${name}`);
+      }
+      const obj = found(cache.get(kind, namespace, name), `${kind} ${namespace}/${name}`);
+      return c.json(obj as z.infer<typeof ResourceSchema>, 200);
+    });
+}
