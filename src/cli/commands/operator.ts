@@ -2,8 +2,7 @@
 // `operator_controller` installer flags (SCONE-INTERFACE §11); `scone operator history` reads the store.
 import { command, lazyRun } from "../define.ts";
 import { checkNamespace, checkPort, checkPositiveInt, checkVersion, exclusive, together } from "../globals.ts";
-import { TRACKING_ISSUE } from "../issues.ts";
-import { type FlagValues, notImplemented, type SconeCommand } from "../spec.ts";
+import type { FlagValues, SconeCommand } from "../spec.ts";
 
 const PLUGIN_HINT =
   "scone is its own kubectl plugin: link it as kubectl-provision, e.g. 'ln -s \"$(command -v scone)\" ~/.local/bin/kubectl-provision'";
@@ -47,7 +46,7 @@ const install = command({
     "node-selector": {
       type: "string",
       valueHint: "'KEY: \"VALUE\"'",
-      description: "Node selector for LAS and SGX plugin",
+      description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
     },
     "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
     "set-version": {
@@ -62,12 +61,24 @@ const install = command({
       description: "Image repository (default: registry.scontain.com/scone.cloud)",
     },
     "image-prefix": { type: "string", valueHint: "PREFIX", description: "Prefix of the image names" },
+    registry: {
+      type: "string",
+      valueHint: "HOST",
+      description: "Registry of the pull secrets (default: the host of --image-registry, else registry.scontain.com)",
+    },
+    "local-operator": {
+      type: "string",
+      valueHint: "HOST:PORT",
+      description:
+        "The operator runs as a local process ('scone operator', e.g. on KWOK clusters): no Deployment; webhooks call https://HOST:PORT",
+    },
+    wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
     verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
     debug: { type: "boolean", description: "Debug output (same as --log-level debug)" },
     timeout: {
       type: "string",
       valueHint: "SECONDS",
-      description: "Timeout of each step",
+      description: "Timeout of each wait in seconds (default 120)",
       check: checkPositiveInt("timeout"),
     },
     plugin: {
@@ -114,9 +125,10 @@ const install = command({
   checks: installChecks,
   notes: [
     "The operator namespace is -n/--namespace (default: scone-system), as upstream.",
+    "Without --reconcile or --update it only reports what differs: exit code 0 when nothing differs, 3 when something does.",
     "Example: scone operator install --reconcile --update --dcap-api $DCAP_KEY --username U --access-token T --email E",
   ],
-  run: notImplemented(TRACKING_ISSUE.operatorInstall),
+  run: lazyRun(() => import("../run/operator-install.ts")),
 });
 
 const history = command({

@@ -1,0 +1,158 @@
+// What `scone operator install` was asked to do, resolved from its flags in one place (pure). The flags are
+// upstream operator_controller's (SCONE-INTERFACE §11) plus the air-gapped mirror flags `scone images` and
+// `scone manifests` share, so all three agree on every image reference.
+import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "../../install/names.ts";
+import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
+import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
+
+/** Registry of the pull secrets when neither --registry nor --image-registry names one (upstream REGISTRY). */
+export const DEFAULT_PULL_REGISTRY = "registry.scontain.com";
+
+/** Default per-step wait (seconds) for CRDs, webhooks and, with --wait, the operator Deployment. */
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+
+export interface RegistryCredentials {
+  readonly registry: string;
+  readonly username: string;
+  /** Never printed or logged; only its hash lands in an annotation. */
+  readonly accessToken: string;
+  readonly email: string;
+}
+
+export interface InstallFlowOptions {
+  /** Operator namespace (-n, default scone-system). */
+  readonly namespace: string;
+  /** Extra service namespace to create (--create). */
+  readonly serviceNamespace: string | undefined;
+  /** "report": only say what differs; "reconcile": fix it; "update": re-apply everything. */
+  readonly mode: "report" | "reconcile" | "update";
+  readonly version: string;
+  readonly imageRegistry: string;
+  readonly imagePrefix: string;
+  readonly credentials: RegistryCredentials | undefined;
+  readonly onlyOperator: boolean;
+  readonly sgxPlugin: boolean;
+  readonly nodeSelector: Readonly<Record<string, string>> | undefined;
+  readonly dcapKey: string | undefined;
+  /** Webhooks call a locally run operator at this address instead of the in-cluster Service (no Deployment). */
+  readonly localOperator: { readonly host: string; readonly port: number } | undefined;
+  readonly wait: boolean;
+  readonly timeoutSeconds: number;
+  readonly verbose: boolean;
+}
+
+/** A flag value that is invalid; the message names the flag and the fix. */
+export class InstallOptionError extends Error {
+  override name = "InstallOptionError";
+}
+
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    return `the prefix "${prefix}" of label key "${key}" must be a DNS subdomain (lower-case letters, digits, "-", ".")`;
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name))
+    return `label key "${key}" must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
+  return undefined;
+}
+
+/**
+ * Parses --node-selector. Upstream pastes the value under `nodeSelector:` in the SGXPlugin manifest, so it is a
+ * YAML mapping: `'sgx.intel.com/capable: "true"'`, several lines, or flow style `'{a: "1", b: "2"}'`. kubectl's
+ * `k=v,k2=v2` is accepted too. Scalars become strings (a bare `true` would be refused by the CRD schema).
+ */
+export function parseNodeSelector(text: string): Record<string, string> {
+  const flag = "--node-selector";
+  const trimmed = text.trim();
+  if (trimmed === "") throw new InstallOptionError(`${flag} is empty: give 'KEY: "VALUE"', e.g. 'sgx: "true"'`);
+  let parsed: unknown;
+  if (!trimmed.includes(":") && /^[^=,\s]+=[^=,\s]*(,[^=,\s]+=[^=,\s]*)*$/.test(trimmed)) {
+    parsed = Object.fromEntries(trimmed.split(",").map((pair) => pair.split("=") as [string, string]));
+  } else {
+    const { parse } = require("yaml") as typeof import("yaml");
+    try {
+      parsed = parse(trimmed);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      throw new InstallOptionError(`${flag} '${text}' is not a YAML mapping (${why}): give 'KEY: "VALUE"'`);
+    }
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new InstallOptionError(`${flag} '${text}' is not a mapping: give 'KEY: "VALUE"', e.g. 'sgx: "true"'`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const keyProblem = labelKeyProblem(key);
+    if (keyProblem) throw new InstallOptionError(`${flag}: ${keyProblem}`);
+    if (value !== null && typeof value === "object") {
+      throw new InstallOptionError(`${flag}: the value of "${key}" must be a string, not a list or mapping`);
+    }
+    const v = value === null ? "" : String(value);
+    if (v.length > 63 || !LABEL_VALUE.test(v)) {
+      throw new InstallOptionError(
+        `${flag}: the value "${v}" of "${key}" must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`,
+      );
+    }
+    out[key] = v;
+  }
+  if (Object.keys(out).length === 0) throw new InstallOptionError(`${flag} '${text}' names no label`);
+  return out;
+}
+
+/** The registry host of an image repository ("mirror.local:5000/scone" → "mirror.local:5000"). */
+export function registryHostOf(imageRegistry: string): string {
+  const first = imageRegistry.split("/")[0] ?? imageRegistry;
+  // Docker's rule: a first component without "." or ":" (and not localhost) is a Docker Hub namespace.
+  return first.includes(".") || first.includes(":") || first === "localhost" ? first : "docker.io";
+}
+
+/** "HOST:PORT", "[IPv6]:PORT" or "PORT" (host 127.0.0.1) → where a local operator serves its webhooks. */
+export function parseLocalOperator(text: string): { host: string; port: number } {
+  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):)?(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) {
+    throw new InstallOptionError(
+      `invalid value '${text}' for --local-operator: expected HOST:PORT, e.g. 127.0.0.1:${WEBHOOK_PORT}`,
+    );
+  }
+  return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
+}
+
+type FlagValues = Readonly<Record<string, unknown>>;
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** The options from the parsed flags (validated by the CLI for shape; here for meaning). */
+export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
+  const imageRegistry = (str(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "");
+  const username = str(a.username);
+  const accessToken = str(a["access-token"]);
+  const email = str(a.email);
+  const registry =
+    str(a.registry) ?? (str(a["image-registry"]) ? registryHostOf(imageRegistry) : DEFAULT_PULL_REGISTRY);
+  const selector = str(a["node-selector"]);
+  const local = str(a["local-operator"]);
+  const timeout = str(a.timeout);
+  return {
+    namespace: str(a.namespace) ?? DEFAULT_NAMESPACE,
+    serviceNamespace: str(a.create),
+    mode: a.update === true ? "update" : a.reconcile === true ? "reconcile" : "report",
+    version: str(a["set-version"]) ?? DEFAULT_SCONE_SERVICE_VERSION,
+    imageRegistry,
+    imagePrefix: str(a["image-prefix"]) ?? "",
+    credentials: username && accessToken && email ? { registry, username, accessToken, email } : undefined,
+    onlyOperator: a["only-operator"] === true,
+    sgxPlugin: a.sgxplugin !== false,
+    nodeSelector: selector === undefined ? undefined : parseNodeSelector(selector),
+    dcapKey: str(a["dcap-api"]),
+    localOperator: local === undefined ? undefined : parseLocalOperator(local),
+    wait: a.wait === true,
+    timeoutSeconds: timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(timeout),
+    verbose: a.verbose === true || a.debug === true,
+  };
+}
