@@ -18,7 +18,7 @@ import type { AuditLog } from "./audit-log.ts";
 import type { HttpResponse } from "./http.ts";
 import type { CasKeys } from "./keys.ts";
 import { publicKindOf, resolveSecrets, SecretKindError } from "./secrets.ts";
-import type { CasDb, StoredSession, StoredVersion } from "./store.ts";
+import type { CasDb, StoredSecret, StoredSession, StoredVersion } from "./store.ts";
 
 export function fail(status: number, ...msg: string[]): HttpResponse {
   return { status, body: { msg } };
@@ -28,7 +28,7 @@ function ok(body: unknown, status = 200): HttpResponse {
   return { status, body };
 }
 
-/** Who is calling: the client certificate's key hash, plus signers whose session signatures verified. */
+/** Who is calling: the key hash of the client certificate, if one was presented. Session signers are added per call. */
 export interface Caller {
   readonly keyHash: string | undefined;
 }
@@ -289,7 +289,6 @@ export class CasCore {
     }
     const principals = [...(caller.keyHash ? [caller.keyHash] : []), ...signers];
     if (principals.length === 0) return fail(401, "a client certificate or a session signature is required");
-    const existing = this.db.sessions[doc.name];
     const version: StoredVersion = {
       hash,
       text,
@@ -297,74 +296,91 @@ export class CasCore {
       predecessor: doc.predecessor,
       created_at: new Date().toISOString(),
     };
-    let secrets: Record<string, { kind: string; value: string }>;
-    try {
-      secrets = await resolveSecrets(doc.secrets, existing?.secrets ?? {});
-    } catch (err) {
-      if (err instanceof SecretKindError) return fail(400, err.message);
-      throw err;
-    }
-
-    if (!existing) {
-      if (doc.predecessor !== null) {
-        return fail(400, `predecessor: must be absent when creating session ${doc.name} (it does not exist yet)`);
+    // Generating secrets may await; the checks and the commit after it must not, so that two concurrent updates with
+    // the same predecessor cannot both pass. If the session changed meanwhile, start over against the new state.
+    for (;;) {
+      const before = this.db.sessions[doc.name];
+      let secrets: Record<string, StoredSecret>;
+      try {
+        secrets = await resolveSecrets(doc.secrets, before?.secrets ?? {});
+      } catch (err) {
+        if (err instanceof SecretKindError) return fail(400, err.message);
+        throw err;
       }
-      const parent = parentNamespace(doc.name);
-      if (parent !== undefined) {
-        const namespace = this.db.sessions[parent];
-        if (!namespace) return fail(404, `namespace ${parent} does not exist: create session ${parent} first`);
-        const policy = parseSession(this.current(namespace).text).accessPolicy;
-        if (!allowedBy(policy.createSessions, principals, namespace.creator)) {
-          return fail(403, `not allowed to create sessions in namespace ${parent} (access_policy.create_sessions)`);
-        }
-      }
-      const creator = doc.creatorSigner !== undefined ? [doc.creatorSigner] : principals;
-      this.commit({
-        ...this.db,
-        sessions: {
-          ...this.db.sessions,
-          [doc.name]: { name: doc.name, creator, current: hash, versions: [version], secrets },
-        },
-      });
-      await this.audit.log("session_created", { session: doc.name, hash, creator, via });
-      return ok({ hash }, 201);
+      if (this.db.sessions[doc.name] !== before) continue;
+      const outcome = before
+        ? this.applyUpdate(doc, version, principals, before, secrets)
+        : this.applyCreate(doc, version, principals, secrets);
+      if ("response" in outcome) return outcome.response;
+      await this.audit.log(outcome.event, { ...outcome.details, via });
+      return ok({ hash }, before ? 200 : 201);
     }
+  }
 
-    if (doc.predecessor === null) {
+  private applyCreate(
+    doc: SessionDocument,
+    version: StoredVersion,
+    principals: readonly string[],
+    secrets: Record<string, StoredSecret>,
+  ): { response: HttpResponse } | { event: string; details: Record<string, unknown> } {
+    if (doc.predecessor !== null) {
       return {
-        status: 409,
-        body: {
-          msg: [
-            `session ${doc.name} already exists: an update must set predecessor to its current hash ${existing.current}`,
-          ],
-          current_hash: existing.current,
-        },
+        response: fail(400, `predecessor: must be absent when creating session ${doc.name} (it does not exist yet)`),
       };
+    }
+    const parent = parentNamespace(doc.name);
+    if (parent !== undefined) {
+      const namespace = this.db.sessions[parent];
+      if (!namespace)
+        return { response: fail(404, `namespace ${parent} does not exist: create session ${parent} first`) };
+      const policy = parseSession(this.current(namespace).text).accessPolicy;
+      if (!allowedBy(policy.createSessions, principals, namespace.creator)) {
+        return {
+          response: fail(403, `not allowed to create sessions in namespace ${parent} (access_policy.create_sessions)`),
+        };
+      }
+    }
+    const creator = doc.creatorSigner !== undefined ? [doc.creatorSigner] : [...principals];
+    const session: StoredSession = { name: doc.name, creator, current: version.hash, versions: [version], secrets };
+    this.commit({ ...this.db, sessions: { ...this.db.sessions, [doc.name]: session } });
+    return { event: "session_created", details: { session: doc.name, hash: version.hash, creator } };
+  }
+
+  private applyUpdate(
+    doc: SessionDocument,
+    version: StoredVersion,
+    principals: readonly string[],
+    existing: StoredSession,
+    secrets: Record<string, StoredSecret>,
+  ): { response: HttpResponse } | { event: string; details: Record<string, unknown> } {
+    const conflict = (message: string) => ({
+      response: { status: 409, body: { msg: [message], current_hash: existing.current } },
+    });
+    if (doc.predecessor === null) {
+      return conflict(
+        `session ${doc.name} already exists: an update must set predecessor to its current hash ${existing.current}`,
+      );
     }
     if (doc.predecessor !== existing.current) {
-      return {
-        status: 409,
-        body: {
-          msg: [
-            `predecessor ${doc.predecessor} is not the current version of ${doc.name}, ${existing.current} (lost update prevented)`,
-          ],
-          current_hash: existing.current,
-        },
-      };
+      return conflict(
+        `predecessor ${doc.predecessor} is not the current version of ${doc.name}, ${existing.current} (lost update prevented)`,
+      );
     }
     const policy = parseSession(this.current(existing).text).accessPolicy;
     if (!allowedBy(policy.update, principals, existing.creator)) {
-      return fail(403, `not allowed to update session ${doc.name} (access_policy.update)`);
+      return { response: fail(403, `not allowed to update session ${doc.name} (access_policy.update)`) };
     }
-    this.commit({
-      ...this.db,
-      sessions: {
-        ...this.db.sessions,
-        [doc.name]: { ...existing, current: hash, versions: [...existing.versions, version], secrets },
-      },
-    });
-    await this.audit.log("session_updated", { session: doc.name, hash, predecessor: doc.predecessor, via });
-    return ok({ hash });
+    const session: StoredSession = {
+      ...existing,
+      current: version.hash,
+      versions: [...existing.versions, version],
+      secrets,
+    };
+    this.commit({ ...this.db, sessions: { ...this.db.sessions, [doc.name]: session } });
+    return {
+      event: "session_updated",
+      details: { session: doc.name, hash: version.hash, predecessor: doc.predecessor },
+    };
   }
 
   async readSession(caller: Caller, name: string, hash: string | null): Promise<HttpResponse> {

@@ -232,6 +232,26 @@ describe("CAS simulator", () => {
   );
 
   test(
+    "concurrent updates from the same predecessor: exactly one wins, the rest get 409 with the winner's hash",
+    async () => {
+      // x509 secrets make the CAS await while generating them: the window a lost update would need.
+      const withCert = (cert: string) => `name: race\nsecrets:\n  - name: ${cert}\n    kind: x509\n`;
+      const base = await ownerClient.createSession(withCert("cert"));
+      const attempts = await Promise.allSettled(
+        [1, 2, 3, 4].map((i) => ownerClient.updateSession(withCert(`cert${i}`), base.hash)),
+      );
+      const won = attempts.filter((a) => a.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      const winner = (won[0] as PromiseFulfilledResult<{ hash: string }>).value.hash;
+      for (const lost of attempts.filter((a) => a.status === "rejected")) {
+        expect(lost.reason).toBeInstanceOf(CasConflictError);
+        expect((lost.reason as CasConflictError).currentHash).toBe(winner);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
     "secret values survive a session update",
     async () => {
       const before = await publicClient.value("app-one", "api_token");
