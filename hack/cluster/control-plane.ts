@@ -1,5 +1,6 @@
 // Starts, attaches to and stops one local control plane: etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok as detached processes, with a throwaway CA and four simulated nodes.
+import { rmSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AdminApi } from "./api.ts";
@@ -350,6 +351,15 @@ export class ControlPlane {
   /** Last resort from a process `exit` handler: SIGKILL every group, synchronously. */
   killSync(): void {
     for (const record of Object.values(this.state.processes)) if (record) killProcessGroupSync(record);
+  }
+
+  /**
+   * For SIGINT/SIGTERM: SIGKILL every group and remove the directory at once, without waiting for a lifecycle
+   * change in progress. The watchdog exits by itself when it sees the directory gone.
+   */
+  destroySync(): void {
+    this.killSync();
+    rmSync(this.layout.dir, { recursive: true, force: true });
   }
 
   private async stopComponents(): Promise<void> {

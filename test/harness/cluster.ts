@@ -37,9 +37,11 @@ let handlersInstalled = false;
 function installExitHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
+  // Interrupted: no graceful stop (it could queue behind a restart in progress), kill and remove at once.
   const onSignal = (signal: NodeJS.Signals, code: number) => {
     process.on(signal, () => {
-      void Promise.allSettled([...running].map((cluster) => cluster.stop())).then(() => process.exit(code));
+      for (const cluster of running) cluster.destroySync();
+      process.exit(code);
     });
   };
   onSignal("SIGINT", 130);
