@@ -1,0 +1,424 @@
+// CAS status from what the cluster shows and what the CAS answered (pure). Upstream fields and rules of §3.2/§8:
+// state HEALTHY | PENDING | UNHEALTHY, the phase, alerts where -1 means "could not be calculated", migration and
+// snapshot progress, the safety service; plus conditions Ready / Progressing / Degraded and the specific
+// CASReachable, Attested, NodeHealthy and UpgradeBlocked. Messages carry names and counts, never times, so a steady
+// state derives an identical status (and writes nothing).
+import type {
+  V1Deployment,
+  V1Node,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1StatefulSet,
+} from "@kubernetes/client-node";
+import type { CAS, CASPhase, CASStatus } from "../../resources/cas.ts";
+import type { ServiceState } from "../../resources/common-fields.ts";
+import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
+import { newestMs, PROGRESS_DEADLINE_MS } from "../sgxplugin/health.ts";
+import { isPodReady } from "../sgxplugin/node-facts.ts";
+import { CAS_CONTAINER } from "./names.ts";
+import { describeRejections, isRegisteredFor, migrationCandidates, nodeNameOf, type RejectedNode } from "./nodes.ts";
+import type { CasProbeResult, Provisioned } from "./probe.ts";
+import type { Relocation } from "./relocation.ts";
+import { type CasSettings, casSettings, type RenderOptions } from "./settings.ts";
+import type { UpgradePlan } from "./upgrade.ts";
+
+export type SafetyHealth = "Healthy" | "Alert" | "Unhealthy" | "Disabled" | "Unknown";
+export type SnapshotStatus = "Failed" | "Initializing" | "Ephemeral" | "Persisted" | "Disabled";
+
+/** What the operator observed of one CAS. */
+export interface CasObserved {
+  readonly statefulSet: V1StatefulSet | undefined;
+  readonly pod: V1Pod | undefined;
+  readonly pvcs: readonly V1PersistentVolumeClaim[];
+  readonly backupController: V1Deployment | undefined;
+  readonly safetyService: V1Deployment | undefined;
+  readonly podDisruptionBudget: V1PodDisruptionBudget | undefined;
+  readonly safetyServicePodDisruptionBudget: V1PodDisruptionBudget | undefined;
+  readonly nodes: readonly V1Node[];
+  /** The controller's decisions this round (absent in a plain status computation). */
+  readonly upgrade?: UpgradePlan;
+  readonly relocation?: Relocation;
+  /** Backoff before deleting a stuck pod, as a duration ("60s"). */
+  readonly podDeletionBackoff?: string;
+}
+
+interface Problem {
+  readonly reason: string;
+  readonly message: string;
+  /** unhealthy at once; otherwise PENDING while settling, UNHEALTHY after the progress deadline. */
+  readonly severity: "unhealthy" | "settling" | "waiting";
+}
+
+/** Why the pod is not ready, in a few words ("ImagePullBackOff", "Pending: 0/4 nodes are available …"). */
+export function podTrouble(pod: V1Pod | undefined): string {
+  if (!pod) return "pod does not exist";
+  if (pod.metadata?.deletionTimestamp) return `pod ${pod.metadata.name} is being deleted`;
+  const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting?.reason;
+  if (waiting) return `pod ${pod.metadata?.name}: ${waiting}`;
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  if (unschedulable)
+    return `pod ${pod.metadata?.name} cannot be scheduled: ${unschedulable.message ?? unschedulable.reason}`;
+  return `pod ${pod.metadata?.name} is ${pod.status?.phase ?? "Pending"}, not ready`;
+}
+
+export function deploymentHealth(d: V1Deployment | undefined, desired: number, minimum: number): SafetyHealth {
+  if (!d) return "Unknown";
+  const available = d.status?.availableReplicas ?? 0;
+  if (available >= desired) return "Healthy";
+  return available >= minimum ? "Alert" : "Unhealthy";
+}
+
+export function pdbHealth(pdb: V1PodDisruptionBudget | undefined): SafetyHealth {
+  const s = pdb?.status;
+  if (!pdb || !s || (s.observedGeneration ?? 0) < (pdb.metadata?.generation ?? 0)) return "Unknown";
+  if ((s.currentHealthy ?? 0) < (s.desiredHealthy ?? 0)) return "Unhealthy";
+  return (s.disruptionsAllowed ?? 0) > 0 ? "Healthy" : "Alert";
+}
+
+const HEALTH_ORDER: readonly SafetyHealth[] = ["Unhealthy", "Unknown", "Alert", "Healthy", "Disabled"];
+const leastHealthy = (a: SafetyHealth, b: SafetyHealth): SafetyHealth =>
+  HEALTH_ORDER.indexOf(a) <= HEALTH_ORDER.indexOf(b) ? a : b;
+
+/** The snapshot state: failed when no check happened within two intervals (plus a minute of slack). */
+export function snapshotStatusOf(
+  s: CasSettings,
+  checkedAt: string | undefined,
+  now: Date,
+): { status: SnapshotStatus; overdue?: number } {
+  if (!s.snapshots.enabled) return { status: "Disabled" };
+  if (!checkedAt) return { status: "Initializing" };
+  const ageSeconds = (now.getTime() - Date.parse(checkedAt)) / 1000;
+  const limit = 2 * (Number.isFinite(s.snapshots.intervalSeconds) ? s.snapshots.intervalSeconds : 60) + 60;
+  if (ageSeconds > limit) return { status: "Failed", overdue: Math.floor(ageSeconds) };
+  return { status: s.snapshots.persistence.enabled ? "Persisted" : "Ephemeral" };
+}
+
+export interface Migration {
+  readonly num: number;
+  readonly desired: number;
+  readonly ratio: string;
+  readonly nodeAlert: number;
+  readonly controllerAlert: number;
+  readonly unregistered: readonly string[];
+}
+
+export function migrationOf(cas: CAS, s: CasSettings, observed: CasObserved): Migration {
+  if (!s.backupController.enabled)
+    return { num: 0, desired: 0, ratio: "Disabled", nodeAlert: 0, controllerAlert: 0, unregistered: [] };
+  const candidates = migrationCandidates(cas, observed.nodes);
+  const registered = candidates.filter((n) => isRegisteredFor(n, cas));
+  const available = observed.backupController?.status?.availableReplicas ?? 0;
+  const ratio = available < 1 && registered.length === 0 ? "Initializing" : `${registered.length}/${candidates.length}`;
+  return {
+    num: registered.length,
+    desired: candidates.length,
+    ratio,
+    nodeAlert: candidates.length - registered.length,
+    controllerAlert: Math.max(0, 1 - available),
+    unregistered: candidates.filter((n) => !isRegisteredFor(n, cas)).map(nodeNameOf),
+  };
+}
+
+const isRollingOut = (sts: V1StatefulSet): boolean => {
+  const st = sts.status;
+  if (!st || (st.observedGeneration ?? 0) < (sts.metadata?.generation ?? 0)) return true;
+  return st.updateRevision !== undefined && st.currentRevision !== st.updateRevision;
+};
+
+function conditionFor(
+  type: string,
+  ok: boolean | undefined,
+  reasons: { ok: string; bad: string; unknown: string },
+  messages: { ok: string; bad: string; unknown: string },
+): ConditionInput {
+  if (ok === undefined) return { type, status: "Unknown", reason: reasons.unknown, message: messages.unknown };
+  return ok
+    ? { type, status: "True", reason: reasons.ok, message: messages.ok }
+    : { type, status: "False", reason: reasons.bad, message: messages.bad };
+}
+
+function relocationCondition(r: Relocation | undefined, pod: V1Pod | undefined): ConditionInput {
+  const rejected = (list: readonly RejectedNode[]) => (list.length ? ` Rejected: ${describeRejections(list)}.` : "");
+  if (!r || r.kind === "placed")
+    return {
+      type: "NodeHealthy",
+      status: "True",
+      reason: "NodeReady",
+      message: pod?.spec?.nodeName ? `CAS runs on node ${pod.spec.nodeName}` : "CAS is not placed on a node yet",
+    };
+  if (r.kind === "stuck")
+    return {
+      type: "NodeHealthy",
+      status: "False",
+      reason: "NoEligibleNode",
+      message: `${r.why}; no node can take CAS over (a node must be registered for backup, in the zone of the database volume, labelled las.scontain.com/capable=true, las.scontain.com/ok=true, sgx.intel.com/capable=true, schedulable and Ready).${rejected(r.eligibility.rejected)}`,
+    };
+  return {
+    type: "NodeHealthy",
+    status: "False",
+    reason: "Relocating",
+    message: `${r.why}; moving CAS to one of ${r.eligibility.eligible.join(", ")}.${rejected(r.eligibility.rejected)}`,
+  };
+}
+
+/**
+ * `probe` undefined: CAS was not asked this round (its pod is not ready). `opts` gives the defaults (image version)
+ * the spec is read with.
+ */
+export function deriveCasStatus(
+  cas: CAS,
+  observed: CasObserved,
+  probe: CasProbeResult | undefined,
+  now: Date,
+  opts: RenderOptions,
+): CASStatus {
+  const s = casSettings(cas, opts);
+  const previous = cas.status;
+  const generation = cas.metadata.generation;
+  const { statefulSet: sts, pod } = observed;
+  const podReady = pod !== undefined && isPodReady(pod);
+  const problems: Problem[] = [];
+  const settling =
+    now.getTime() -
+      newestMs([sts?.metadata?.creationTimestamp, pod?.metadata?.creationTimestamp, pod?.status?.startTime]) <
+    PROGRESS_DEADLINE_MS;
+
+  // The CAS pod.
+  const readyReplicas = sts ? (podReady ? 1 : 0) : -1;
+  const replicaAlert = sts ? 1 - (podReady ? 1 : 0) : -1;
+  if (!sts)
+    problems.push({ reason: "Installing", message: "the CAS StatefulSet does not exist yet", severity: "settling" });
+  else if (!podReady) {
+    const r = observed.relocation;
+    if (r && r.kind !== "placed")
+      problems.push({
+        reason: r.kind === "stuck" ? "NoEligibleNode" : "NodeLost",
+        message: r.kind === "stuck" ? `${r.why}; no eligible node to move CAS to` : `${r.why}; moving CAS`,
+        severity: "unhealthy",
+      });
+    else problems.push({ reason: "PodNotReady", message: podTrouble(pod), severity: "settling" });
+  }
+
+  // What the CAS said. An unreachable CAS keeps the last known provisioning and version.
+  const reachable = podReady ? probe?.reachable === true : undefined;
+  if (podReady && probe && !probe.reachable)
+    problems.push({
+      reason: "CASUnreachable",
+      message: `CAS does not answer: ${probe.error ?? "no answer"}`,
+      severity: "unhealthy",
+    });
+  const answered = reachable === true && probe !== undefined;
+  const provisioned: Provisioned =
+    answered && probe.provisioned && probe.provisioned !== "Unknown"
+      ? probe.provisioned
+      : ((previous?.provisioned as Provisioned | undefined) ?? "Unknown");
+  const attested = answered ? probe.attestable === true : undefined;
+  if (answered && !probe.attestable)
+    problems.push({
+      reason: "AttestationFailed",
+      message: `CAS cannot be attested: ${probe.attestationReason ?? "no reason given"}`,
+      severity: "unhealthy",
+    });
+  if (provisioned !== "Yes")
+    problems.push({
+      reason: "NotProvisioned",
+      message:
+        provisioned === "No"
+          ? "CAS is not provisioned yet: run `scone cas provision` (or `kubectl provision cas`)"
+          : "whether CAS is provisioned is not known yet",
+      severity: "waiting",
+    });
+
+  // Disruption budget.
+  const disruptions = observed.podDisruptionBudget?.status?.disruptionsAllowed;
+  const podDisruptionBudgetAlert = observed.podDisruptionBudget ? Math.min(1, Math.max(0, disruptions ?? 0)) : 1;
+  if (podDisruptionBudgetAlert > 0)
+    problems.push({
+      reason: "EvictionAllowed",
+      message: observed.podDisruptionBudget
+        ? "the CAS PodDisruptionBudget allows an eviction"
+        : "the CAS PodDisruptionBudget does not exist",
+      severity: "settling",
+    });
+
+  // Migration (backup registrations).
+  const migration = migrationOf(cas, s, observed);
+  if (s.backupController.enabled) {
+    if (migration.controllerAlert > 0)
+      problems.push({
+        reason: "BackupControllerUnavailable",
+        message: "the backup controller is not running",
+        severity: "settling",
+      });
+    if (migration.desired === 0)
+      problems.push({
+        reason: "NoMigrationNodes",
+        message:
+          "no node is schedulable and labelled las.scontain.com/capable, las.scontain.com/ok and sgx.intel.com/capable",
+        severity: "waiting",
+      });
+    else if (migration.nodeAlert > 0)
+      problems.push({
+        reason: "EnablingMigration",
+        message: `${migration.nodeAlert} of ${migration.desired} nodes have no registered backup CAS yet: ${migration.unregistered.join(", ")}`,
+        severity: "waiting",
+      });
+  }
+
+  // Snapshots.
+  const snapshotTimestamp = (answered ? probe.snapshotTimestamp : undefined) ?? previous?.snapshotTimestamp;
+  const snapshotCheckupTimestamp =
+    (answered ? (probe.snapshotCheckupTimestamp ?? probe.snapshotTimestamp) : undefined) ??
+    previous?.snapshotCheckupTimestamp;
+  const snapshots = snapshotStatusOf(s, snapshotCheckupTimestamp, now);
+  if (snapshots.status === "Failed")
+    problems.push({
+      reason: "SnapshotFailure",
+      message: `no database snapshot check for ${snapshots.overdue} s (interval ${s.snapshots.interval})`,
+      severity: "unhealthy",
+    });
+
+  // Safety service.
+  const ssEnabled = s.safetyService.enabled;
+  const ssDeployment = ssEnabled
+    ? deploymentHealth(observed.safetyService, s.safetyService.desiredReplicas, s.safetyService.minReplicas)
+    : "Disabled";
+  const ssPdb = ssEnabled ? pdbHealth(observed.safetyServicePodDisruptionBudget) : "Disabled";
+  const ssStatus = leastHealthy(ssDeployment, ssPdb);
+  if (ssStatus === "Unhealthy" || ssStatus === "Unknown")
+    problems.push({
+      reason: "SafetyServiceUnhealthy",
+      message: `the safety service is ${ssStatus} (Deployment ${ssDeployment}, PodDisruptionBudget ${ssPdb})`,
+      severity: "settling",
+    });
+
+  // State.
+  const failing = problems.filter((p) => p.severity === "unhealthy" || (p.severity === "settling" && !settling));
+  const rollingOut = sts ? isRollingOut(sts) : true;
+  const state: ServiceState =
+    failing.length > 0 ? "UNHEALTHY" : problems.length > 0 || rollingOut ? "PENDING" : "HEALTHY";
+
+  // Phase (§3.2).
+  const attestable = attested === true ? "Yes" : "Failure";
+  let phase: CASPhase;
+  if (provisioned !== "Yes") phase = provisioned === "No" && answered ? "Unprovisioned" : "Uninitialized";
+  else if (attestable === "Failure") phase = "AttestationFailure";
+  else if (snapshots.status === "Failed") phase = "SnapshotFailure";
+  else if (state === "UNHEALTHY") phase = "UNHEALTHY";
+  else if (s.backupController.enabled && (migration.nodeAlert > 0 || migration.desired === 0))
+    phase = "EnablingMigration";
+  else if (state === "PENDING") phase = "Provisioned";
+  else phase = "HEALTHY";
+
+  // Conditions.
+  const first = failing[0] ?? problems[0];
+  const upgrade = observed.upgrade;
+  const conditions: ConditionInput[] = [
+    state === "HEALTHY"
+      ? { type: "Ready", status: "True", reason: "Healthy", message: "CAS is provisioned, attestable and answering" }
+      : {
+          type: "Ready",
+          status: "False",
+          reason: first?.reason ?? "RollingOut",
+          message: first?.message ?? "the CAS StatefulSet is rolling out",
+        },
+    rollingOut
+      ? { type: "Progressing", status: "True", reason: "RollingOut", message: "the CAS StatefulSet is rolling out" }
+      : upgrade?.blocked
+        ? { type: "Progressing", status: "False", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
+        : {
+            type: "Progressing",
+            status: "False",
+            reason: "RolloutComplete",
+            message: "CAS runs the current pod template",
+          },
+    failing.length > 0
+      ? {
+          type: "Degraded",
+          status: "True",
+          reason: failing[0]?.reason ?? "Unhealthy",
+          message: failing.map((p) => p.message).join("; "),
+        }
+      : { type: "Degraded", status: "False", reason: "AsExpected", message: "no problem detected" },
+    conditionFor(
+      "CASReachable",
+      reachable,
+      { ok: "Answering", bad: "NotAnswering", unknown: "PodNotReady" },
+      {
+        ok: "CAS answers on its client port",
+        bad: `CAS does not answer: ${probe?.error ?? "no answer"}`,
+        unknown: "the CAS pod is not ready, so CAS was not asked",
+      },
+    ),
+    conditionFor(
+      "Attested",
+      attested,
+      { ok: "Attested", bad: "AttestationFailed", unknown: "NotAsked" },
+      {
+        ok: "CAS was attested with spec.nonce",
+        bad: `CAS cannot be attested: ${probe?.attestationReason ?? "no reason given"}`,
+        unknown: "CAS could not be asked for an attestation report",
+      },
+    ),
+    relocationCondition(observed.relocation, pod),
+    upgrade?.blocked
+      ? { type: "UpgradeBlocked", status: "True", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
+      : {
+          type: "UpgradeBlocked",
+          status: "False",
+          reason: upgrade && upgrade.step !== "none" ? "Upgrading" : "NoUpgradePending",
+          message:
+            upgrade && upgrade.step !== "none"
+              ? `upgrade in progress: ${upgrade.step}`
+              : "CAS runs the image of spec.image",
+        },
+  ];
+
+  // The report stays as long as it answers the current nonce (a new report per probe would write status each time).
+  const nonce = s.spec.nonce;
+  const keepReport = previous?.dcapReport && previous.nonce === nonce;
+  const dcapReport = keepReport ? previous.dcapReport : answered ? probe.dcapReport : previous?.dcapReport;
+  const version = (answered ? probe.version : undefined) ?? previous?.version ?? "unknown";
+  const imageVersion = containerImageTag(pod);
+
+  const status: CASStatus = {
+    state,
+    phase,
+    provisioned,
+    attestable,
+    version: version === "unknown" && imageVersion ? imageVersion : version,
+    ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
+    conditions: setConditions(previous?.conditions as Condition[] | undefined, conditions, generation, now),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    readyReplicas,
+    replicaAlert,
+    podDisruptionBudgetAlert,
+    numMigratableNodes: migration.num,
+    desiredNumMigratableNodes: migration.desired,
+    migrationNodeRatio: migration.ratio,
+    migrationNodeAlert: migration.nodeAlert,
+    migrationControllerReplicaAlert: migration.controllerAlert,
+    ...(observed.podDeletionBackoff ? { mainPodDeletionAttemptBackoffTime: observed.podDeletionBackoff } : {}),
+    snapshotStatus: snapshots.status,
+    ...(snapshotTimestamp ? { snapshotTimestamp } : {}),
+    ...(snapshotCheckupTimestamp ? { snapshotCheckupTimestamp } : {}),
+    ...(s.snapshots.enabled && Number.isFinite(s.snapshots.intervalSeconds)
+      ? { snapshotConfiguredInterval: Math.round(s.snapshots.intervalSeconds) }
+      : {}),
+    safetyServiceActiveStatus:
+      ssEnabled && (observed.safetyService?.status?.availableReplicas ?? 0) >= s.safetyService.minReplicas,
+    safetyServiceStatus: ssStatus,
+    safetyServiceDeploymentStatus: ssDeployment,
+    safetyServicePDBStatus: ssPdb,
+  };
+  return status;
+}
+
+/** The tag of the CAS container's image, a fallback version before CAS answered. */
+function containerImageTag(pod: V1Pod | undefined): string | undefined {
+  const image = pod?.spec?.containers.find((c) => c.name === CAS_CONTAINER)?.image;
+  if (!image || image.includes("@")) return undefined;
+  const last = image.slice(image.lastIndexOf("/") + 1);
+  return last.includes(":") ? last.slice(last.indexOf(":") + 1) : undefined;
+}
