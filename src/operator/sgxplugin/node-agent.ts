@@ -28,6 +28,7 @@ import type { NodeLabelPatch } from "./node-labels.ts";
 export interface NodeAgentStatus {
   state: ServiceState;
   conditions?: Condition[];
+  observedGeneration?: number;
 }
 
 /** The resource as the informer holds it (spec/status typed by the kind). */
@@ -120,7 +121,9 @@ export function nodeAgentReconciler<R extends NodeAgentResource<S>, S extends No
     const dsRef = desired[0]?.metadata ?? {};
     const existed = k.daemonSets.get(dsRef.namespace ?? "", dsRef.name ?? "") !== undefined;
     const ds = await apply(res, desired, rctx);
-    if (!existed && res.status?.state)
+    // Missing although the spec is what the status last described (not a move): someone deleted it.
+    const unchangedSpec = res.status !== undefined && res.status.observedGeneration === res.metadata.generation;
+    if (!existed && unchangedSpec)
       ctx.kit.events.record(
         res,
         "Warning",

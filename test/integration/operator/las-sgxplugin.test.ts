@@ -246,6 +246,14 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
         return ds && ds.metadata?.uid !== old?.metadata?.uid && !ds.metadata?.deletionTimestamp ? ds : undefined;
       });
       expect(again.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "LAS", name: "las" });
+      // Cluster-scoped resources get their Events in "default".
+      await waitFor("a DaemonSetRecreated Event on the LAS", async () => {
+        const events = await client.list<KubeObject & { reason?: string; involvedObject?: { kind?: string } }>(
+          { apiVersion: "v1", kind: "Event" },
+          { namespace: "default", fieldSelector: "involvedObject.name=las" },
+        );
+        return events.items.some((e) => e.reason === "DaemonSetRecreated" && e.involvedObject?.kind === "LAS");
+      });
       await waitFor("LAS pods Running again on the SGX nodes", async () => {
         const pods = await podsOf("las");
         return runningNodes(pods).join() === SGX_NODES.join() && pods.length === 3;
@@ -393,6 +401,10 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
         const labels = await nodeLabels();
         return labels.get("sgx-node-3")?.["sgx.intel.com/capable"] === undefined;
       });
+      await waitFor(
+        "SGXPlugin gauges gone",
+        async () => !op.ctx.manager.metrics.render().includes('cr_name="sgxplugin"'),
+      );
       const labels = await nodeLabels();
       // Labels set by someone else (here: the cluster harness) stay.
       expect(labels.get("sgx-node-1")?.["sgx.intel.com/capable"]).toBe("true");
