@@ -6,6 +6,7 @@ import {
   CasAttestationError,
   NONCE_PATTERN,
   parseSignedReport,
+  type SignedAttestationReport,
   verifyReport,
 } from "./attestation.ts";
 import { toHex } from "./crypto.ts";
@@ -151,6 +152,8 @@ export interface AttestOptions extends CallOptions {
 
 export interface AttestResult {
   readonly report: AttestationReport;
+  /** The signed report as received (verified): what CAS status.dcapReport records for spec.nonce. */
+  readonly evidence: SignedAttestationReport;
   /** The CAS's TLS CA as vouched for by the signed report: pin this. */
   readonly caCertPem: string;
 }
@@ -165,7 +168,7 @@ async function fetchReport(
   baseUrl: string,
   tls: BunFetchRequestInitTLS,
   opts: AttestOptions,
-): Promise<AttestationReport> {
+): Promise<{ report: AttestationReport; evidence: SignedAttestationReport }> {
   const nonce = checkedNonce(opts.nonce);
   const { body } = await send(
     `${trimSlash(baseUrl)}/v1/attest?nonce=${nonce}`,
@@ -174,7 +177,8 @@ async function fetchReport(
     "attest",
     opts.signal ? { signal: opts.signal } : {},
   );
-  return verifyReport(parseSignedReport(body), { nonce, casKeyHash: opts.casKeyHash });
+  const evidence = parseSignedReport(body);
+  return { report: await verifyReport(evidence, { nonce, casKeyHash: opts.casKeyHash }), evidence };
 }
 
 /**
@@ -183,8 +187,8 @@ async function fetchReport(
  * that every later request pins.
  */
 export async function attestCas(url: string, opts: AttestOptions): Promise<AttestResult> {
-  const report = await fetchReport(url, { rejectUnauthorized: false }, opts);
-  return { report, caCertPem: report.ca_certificate };
+  const { report, evidence } = await fetchReport(url, { rejectUnauthorized: false }, opts);
+  return { report, evidence, caCertPem: report.ca_certificate };
 }
 
 export class CasClient {
@@ -219,11 +223,16 @@ export class CasClient {
 
   /** Attests over the pinned channel and checks that the report still names the pinned CA. */
   async attest(opts: AttestOptions): Promise<AttestationReport> {
-    const report = await fetchReport(this.baseUrl, this.tls, { timeoutMs: this.timeoutMs, ...opts });
-    if (report.ca_certificate.trim() !== this.options.caCertPem.trim()) {
+    return (await this.attestWithEvidence(opts)).report;
+  }
+
+  /** Like attest, also returning the signed report itself (to record it, e.g. in CAS status.dcapReport). */
+  async attestWithEvidence(opts: AttestOptions): Promise<Omit<AttestResult, "caCertPem">> {
+    const result = await fetchReport(this.baseUrl, this.tls, { timeoutMs: this.timeoutMs, ...opts });
+    if (result.report.ca_certificate.trim() !== this.options.caCertPem.trim()) {
       throw new CasAttestationError("attestation: the CAS now reports a different TLS CA than the pinned one");
     }
-    return report;
+    return result;
   }
 
   /** Liveness, provisioning state and snapshot progress. [inferred endpoint: GET /healthz] */

@@ -141,7 +141,10 @@ describe("CAS simulator", () => {
       const result = await ownerClient.provision({ ...request, token });
       expect(result.ownerKeyHash).toBe(identityKeyHash(owner));
       await expect(strangerClient.provision({ ...request, token })).rejects.toBeInstanceOf(CasConflictError);
-      expect((await ownerClient.attest({ casKeyHash: sim.casKeyHash })).provisioned).toBe(true);
+      const nonce = newNonce();
+      const attested = await ownerClient.attestWithEvidence({ casKeyHash: sim.casKeyHash, nonce });
+      expect(attested.report.provisioned).toBe(true);
+      expect(attested.evidence.report.nonce).toBe(nonce);
       await ownerClient.updateOwnerConfig(OWNER_CONFIG);
       await expect(strangerClient.updateOwnerConfig(OWNER_CONFIG)).rejects.toBeInstanceOf(CasAuthError);
       await ownerClient.registerBackup("backup-cas-node-1:8081");
@@ -398,6 +401,23 @@ describe("CAS simulator", () => {
       await expect(pending).rejects.toThrow("cancelled");
       await sim.admin("resume");
       expect(await impatient.version()).toBe("6.0.6");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "--fail-after N: the simulator stops answering after N requests",
+    async () => {
+      const flaky = await launchSimulator({ dataDir: join(root, "flaky"), extraArgs: ["--fail-after", "1"] });
+      try {
+        const { caCertPem: ca } = await attestCas(flaky.url, { casKeyHash: flaky.casKeyHash });
+        await expect(new CasClient({ url: flaky.url, caCertPem: ca, timeoutMs: 700 }).version()).rejects.toBeInstanceOf(
+          CasUnavailableError,
+        );
+        await flaky.admin("resume");
+      } finally {
+        await flaky.stop();
+      }
     },
     TIMEOUT,
   );
