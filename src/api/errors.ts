@@ -1,5 +1,6 @@
 // Maps what handlers throw onto problem responses. Store errors carry messages written for users (they name the
 // field and the fix), so they pass through; anything else is an internal error whose message stays in the log.
+import { HTTPException } from "hono/http-exception";
 import { StoreConflictError, StoreInputError, StoreNotFoundError } from "../store/errors.ts";
 import { ApiProblem, type Problem, problem } from "./problem.ts";
 
@@ -12,6 +13,15 @@ export interface MappedError {
 
 export function toProblem(err: unknown): MappedError {
   if (err instanceof ApiProblem) return { problem: err.problem, headers: err.headers, expected: true };
+  // Hono's own refusals, e.g. "Malformed JSON in request body" from the JSON validator.
+  if (err instanceof HTTPException && err.status < 500) {
+    const errors = err.status === 400 ? [{ field: "body", message: err.message }] : undefined;
+    return {
+      problem: problem(err.status, err.status === 400 ? "Invalid request" : "Request refused", err.message, errors),
+      headers: {},
+      expected: true,
+    };
+  }
   if (err instanceof StoreInputError) {
     const p = problem(400, "Invalid request", err.message, [{ field: err.field, message: err.message }]);
     return { problem: p, headers: {}, expected: true };
