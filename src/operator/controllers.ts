@@ -1,6 +1,9 @@
 // The controllers `scone operator` runs. Each kind's module registers its informers and controller.
+import { registerLasController } from "./las/controller.ts";
+import { registerSgxPluginController } from "./sgxplugin/controller.ts";
 import type { OperatorContext } from "./wiring.ts";
 
-export function registerControllers(_ctx: OperatorContext): void {
-  // Filled in as the kinds' controllers land (LAS, SGXPlugin, CAS, policies, Vault, Scone).
+export function registerControllers(ctx: OperatorContext): void {
+  registerSgxPluginController(ctx);
+  registerLasController(ctx);
 }

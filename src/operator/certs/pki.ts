@@ -1,9 +1,10 @@
 // Issuing the webhook server's certificates: a self-signed CA and a serving certificate it signs, both ECDSA P-256
 // through WebCrypto. This replaces upstream's cert-manager Issuer/Certificate pair, so no cert-manager is needed.
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
+import { loadX509 } from "../../x509.ts";
 
-x509.cryptoProvider.set(crypto);
+// Top-level await: this module is only ever imported lazily (webhooks), after which every function stays synchronous.
+const x509 = await loadX509();
 
 const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGNING_ALGORITHM = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -113,7 +114,7 @@ export interface CertInfo {
 
 /** Parses the first certificate of a PEM text; undefined when it is not a readable certificate. */
 export function readCertInfo(pem: string): CertInfo | undefined {
-  let cert: x509.X509Certificate;
+  let cert: X509.X509Certificate;
   try {
     cert = new x509.X509Certificate(pem);
   } catch {
