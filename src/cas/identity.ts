@@ -2,12 +2,12 @@
 // Shape per SCONE-INTERFACE §12.2: `identity` (PEM PKCS#8 key + X.509 certificate), `cas_db` (address → attested CAS),
 // `default_cas`, `session_signing_keypair_ed25519_seed`. The file holds private keys: written 0600, never logged —
 // use describeIdentity() for anything printed.
-import "reflect-metadata";
 import { chmod, readFile, rename, writeFile } from "node:fs/promises";
-import * as x509 from "@peculiar/x509";
+import { loadX509 } from "../x509.ts";
 import { ed25519FromSeed, fromHex, keyHashOfPem, newSeed, signerOfEd25519, toHex } from "./crypto.ts";
 
-x509.cryptoProvider.set(crypto);
+// Loaded through loadX509 so the compiled bundle installs reflect-metadata first (see src/x509.ts).
+const x509 = await loadX509();
 
 /** What scone remembers about a CAS after attesting it (our shape for the `cas_db` values). */
 export interface CasDbEntry {
