@@ -212,7 +212,8 @@ export function renderCasStatefulSet(cas: CAS, opts: RenderOptions, plan?: CasRe
     name: AUDIT_CONTAINER,
     image: p.casImage,
     imagePullPolicy: s.imagePullPolicy,
-    command: ["/bin/sh", "-c", `touch ${AUDIT_LOG_FILE} && exec tail -n +1 -F ${AUDIT_LOG_FILE}`],
+    // -F waits for the file CAS creates and follows it across rotation.
+    command: ["tail", "-n", "+1", "-F", AUDIT_LOG_FILE],
     securityContext: (s.spec.containerSecurityContextAudit as V1SecurityContext | undefined) ?? DEFAULT_AUDIT_SECURITY,
     volumeMounts: [{ name: "audit-log", mountPath: AUDIT_LOG_DIR, readOnly: true }],
   };

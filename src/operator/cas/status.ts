@@ -181,7 +181,12 @@ export function deriveCasStatus(
   const problems: Problem[] = [];
   const settling =
     now.getTime() -
-      newestMs([sts?.metadata?.creationTimestamp, pod?.metadata?.creationTimestamp, pod?.status?.startTime]) <
+      newestMs([
+        cas.metadata.creationTimestamp,
+        sts?.metadata?.creationTimestamp,
+        pod?.metadata?.creationTimestamp,
+        pod?.status?.startTime,
+      ]) <
     PROGRESS_DEADLINE_MS;
 
   // The CAS pod.
