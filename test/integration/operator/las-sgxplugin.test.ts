@@ -110,14 +110,20 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
       await client.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => {});
       await client.deleteIfExists(ref).catch(() => {});
     }
-    for (const n of SGX_NODES)
+    for (const n of ALL_NODES) {
+      const labels = {
+        "las.scontain.com/capable": null,
+        "las.scontain.com/ok": null,
+        "sgx.intel.com/capable": SGX_NODES.includes(n) ? "true" : null,
+      };
       await client
         .patch(
           { apiVersion: "v1", kind: "Node", name: n },
-          { metadata: { labels: { "sgx.intel.com/capable": "true" }, annotations: { [SGX_LABEL_MARKER]: null } } },
+          { metadata: { labels, annotations: { [SGX_LABEL_MARKER]: null } } },
           "merge",
         )
         .catch(() => {});
+    }
   }, 60_000);
 
   test(
