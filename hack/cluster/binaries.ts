@@ -18,6 +18,8 @@ export interface KubeBinaries {
   readonly kwok: string;
   /** kwokctl's default node and pod Stages, extracted by the build script from the kwok module. */
   readonly kwokStages: string;
+  /** kwok's PortForward CRD, likewise extracted: tests route a simulated pod's port to a local server with it. */
+  readonly kwokPortForwardCrd: string;
 }
 
 /** The version asked for through SCONE_K8S_VERSION, checked so a typo fails here and not in a Go build. */
@@ -45,6 +47,7 @@ export function binaryPaths(k8sVersion: string, cache = kubeCacheDir()): KubeBin
     kubectl: join(k8s, "kubectl"),
     kwok: join(kwok, "kwok"),
     kwokStages: join(kwok, "default-stages.yaml"),
+    kwokPortForwardCrd: join(kwok, "crd-portforwards.yaml"),
   };
 }
 
@@ -67,7 +70,9 @@ async function missing(paths: KubeBinaries): Promise<string[]> {
     )
       absent.push(file);
   }
-  if (!(await Bun.file(paths.kwokStages).exists())) absent.push(paths.kwokStages);
+  for (const file of [paths.kwokStages, paths.kwokPortForwardCrd]) {
+    if (!(await Bun.file(file).exists())) absent.push(file);
+  }
   return absent;
 }
 

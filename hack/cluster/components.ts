@@ -129,6 +129,8 @@ export function componentSpecs(
         `--node-port=${ports.kwok}`,
         `--server-address=127.0.0.1:${ports.kwok}`,
         `--node-lease-duration-seconds=${NODE_LEASE_SECONDS}`,
+        // PortForward objects in the cluster (CRD installed by the harness) say where a pod port leads.
+        "--enable-crds=PortForward",
       ],
     },
   };

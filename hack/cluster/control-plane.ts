@@ -3,6 +3,7 @@
 import { rmSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { parse } from "yaml";
 import { AdminApi } from "./api.ts";
 import { ensureBinaries } from "./binaries.ts";
 import {
@@ -159,10 +160,11 @@ export class ControlPlane {
       await cluster.startComponent("kube-apiserver");
       await cluster.waitFor("kube-apiserver /readyz", deadline, () => api.ready(), ["etcd", "kube-apiserver"]);
       log(`kube-apiserver ready at ${server} (${elapsed()})`);
-      for (const name of ["kube-controller-manager", "kube-scheduler", "kwok"] as const) {
-        await cluster.startComponent(name);
-      }
+      await cluster.startComponent("kube-controller-manager");
+      await cluster.startComponent("kube-scheduler");
       await cluster.createNodes();
+      await cluster.installPortForwardCrd(deadline);
+      await cluster.startComponent("kwok");
       await cluster.waitFor("the default ServiceAccount", deadline, async () => {
         const reply = await api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default");
         return reply.status === 200;
@@ -381,6 +383,23 @@ export class ControlPlane {
     await writeState(this.layout.stateFile, this.state);
     const groups = Object.values(this.state.processes).map((record) => record?.pid);
     await writeFile(this.layout.pidsFile, `${groups.filter((pid) => pid !== undefined).join("\n")}\n`);
+  }
+
+  /** kwok watches PortForward objects from its start, so their CRD must be served before kwok runs. */
+  private async installPortForwardCrd(deadline: number): Promise<void> {
+    const crd = parse((await readFile(this.state.binaries.kwokPortForwardCrd, "utf8")).replace(/^---\n/, "")) as {
+      metadata: { name: string };
+    };
+    const path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    const created = await this.api.request("POST", path, crd);
+    if (created.status !== 201 && created.status !== 409) {
+      throw new Error(`installing kwok's PortForward CRD answered ${created.status}: ${JSON.stringify(created.body)}`);
+    }
+    await this.waitFor("kwok's PortForward CRD to be established", deadline, async () => {
+      const reply = await this.api.request("GET", `${path}/${crd.metadata.name}`);
+      const conditions = (reply.body as { status?: { conditions?: { type: string; status: string }[] } }).status;
+      return conditions?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
+    });
   }
 
   private async createNodes(): Promise<void> {

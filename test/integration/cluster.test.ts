@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+import { portForward, routePodPort } from "../harness/simulated-pods.ts";
 
 interface KubeObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
@@ -201,6 +202,36 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
       expect(logs).toContain("scone local cluster: simulated container started");
       const exec = await kubectlOk(["exec", "-n", ns, pod.metadata.name, "--", "echo", `hello-${suffix}`]);
       expect(exec.trim()).toBe(`hello-${suffix}`);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "port-forwards a simulated pod's port to a server of the test (kwok PortForward)",
+    async () => {
+      const ns = await namespace("harness-forward");
+      const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(`pong-${suffix}`) });
+      if (server.port === undefined) throw new Error("Bun.serve did not report its port");
+      try {
+        await kubectlOk(["run", "web", "-n", ns, "--image=example.invalid/web:1", "--port=8080", "--labels=app=web"]);
+        await runningPodOn(ns, "app=web");
+        await routePodPort(cluster, { namespace: ns, pod: "web", port: 8080, target: { port: server.port } });
+        const forward = await portForward(cluster, ns, "web", 8080);
+        try {
+          // kwok picks up the PortForward object through a watch: the first attempt may come before it.
+          const body = await eventually("the forwarded port to answer", async () => {
+            const response = await fetch(`http://127.0.0.1:${forward.localPort}/`, {
+              signal: AbortSignal.timeout(3000),
+            });
+            return response.ok ? response.text() : undefined;
+          });
+          expect(body).toBe(`pong-${suffix}`);
+        } finally {
+          await forward.stop();
+        }
+      } finally {
+        server.stop(true);
+      }
     },
     TEST_TIMEOUT_MS,
   );
