@@ -114,7 +114,7 @@ export async function serveApi(
       url,
       stateDir,
       cluster: Boolean(cluster),
-      clientCertificates: Boolean(tls?.ca),
+      mtlsGate: Boolean(tls?.ca),
     });
     let stopping: Promise<void> | undefined;
     return {

@@ -94,16 +94,17 @@ const statusField = (o: KubeObject, field: "state" | "phase"): unknown =>
 
 /** Objects matching the filter after the cursor, ordered by namespace then name (limit + 1 of them, to see if more follow). */
 export function selectResources(objects: readonly KubeObject[], filter: ResourceFilter, limit: number): KubeObject[] {
-  return objects
-    .filter(
-      (o) =>
-        (filter.namespace === undefined || o.metadata?.namespace === filter.namespace) &&
-        (filter.state === undefined || statusField(o, "state") === filter.state) &&
-        (filter.phase === undefined || statusField(o, "phase") === filter.phase) &&
-        (filter.after === undefined || keyOf(o) > filter.after),
-    )
-    .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))
-    .slice(0, limit + 1);
+  const matching: [string, KubeObject][] = [];
+  for (const o of objects) {
+    const key = keyOf(o);
+    if (filter.namespace !== undefined && o.metadata?.namespace !== filter.namespace) continue;
+    if (filter.state !== undefined && statusField(o, "state") !== filter.state) continue;
+    if (filter.phase !== undefined && statusField(o, "phase") !== filter.phase) continue;
+    if (filter.after !== undefined && key <= filter.after) continue;
+    matching.push([key, o]);
+  }
+  matching.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return matching.slice(0, limit + 1).map(([, o]) => o);
 }
 
 export function resourceRoutes(cache: ResourceCache | undefined) {

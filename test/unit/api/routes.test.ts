@@ -291,5 +291,6 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/api/v1/history"]?.get?.security).toEqual([{ bearer: [] }]);
     const page = await (await api.request("/reference")).text();
     expect(page).toContain("/api/v1/operations/{id}");
+    expect(page).toContain("<td>operate</td>");
   });
 });
