@@ -21,6 +21,17 @@ export interface OperatorOptions {
 /** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
 export const LEADER_ELECTION_LEASE = "61d57791.scone.cloud";
 
+/** History rows name the kind a controller reconciles, as users write it (`scone operator history LAS/las`). */
+const CONTROLLER_KINDS: Record<string, string> = {
+  las: "LAS",
+  sgxplugin: "SGXPlugin",
+  cas: "CAS",
+  signedpolicy: "SignedPolicy",
+  encryptedpolicy: "EncryptedPolicy",
+  vault: "Vault",
+  scone: "Scone",
+};
+
 export async function runOperator(opts: OperatorOptions): Promise<void> {
   const log = createLogger({ level: resolveLogLevel(opts.logLevel), sink: process.stdout, component: "operator" });
   const [
@@ -98,7 +109,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     log,
     operatorNamespace: namespace,
     serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
-    recordHistory: history.historyRecorder(db, (c) => c, log),
+    recordHistory: history.historyRecorder(db, (c) => CONTROLLER_KINDS[c] ?? c, log),
   };
   manager.readiness.add("informers", () => {
     const h = informers.health();

@@ -108,11 +108,11 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
     cluster = await sharedCluster();
     state = mkdtempSync(join(tmpdir(), "scone-op-"));
     await cluster.kubectl(["create", "namespace", "modes-test"]);
-  });
+  }, 120_000);
   afterAll(async () => {
     await cluster.kubectl(["delete", "namespace", "modes-test", "--wait=false"]);
     rmSync(state, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   const startOperator = async (kubeconfig: string, extra: string[] = []) => {
     const [probe, metrics] = [await freePort(), await freePort()];

@@ -5,7 +5,7 @@ import type { V1Container, V1DaemonSet, V1Toleration } from "@kubernetes/client-
 import { sgxPluginWebhookDefaults } from "../../resources/defaults.ts";
 import type { SGXPlugin } from "../../resources/sgx-plugin.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "./node-facts.ts";
-import { canonicalResources } from "./quantity.ts";
+import { canonicalResources } from "../../runtime/quantity.ts";
 
 export const SGXPLUGIN_DAEMONSET = "sgxplugin";
 export const SGXPLUGIN_APP = "sgxplugin";

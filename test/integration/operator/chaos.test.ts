@@ -84,12 +84,12 @@ spec:
     await kubectl(["apply", "--server-side", "-f", "-"], renderCrdManifests());
     await kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
     await cluster.kubectl(["create", "namespace", NS]);
-  });
+  }, 120_000);
   afterAll(async () => {
     await cluster.kubectl(["delete", "las", "las", "--wait=false"]);
     await cluster.kubectl(["delete", "sgxplugin", "sgxplugin", "--wait=false"]);
     rmSync(state, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   test("SIGKILL at random moments across 20 changes ends in exactly the intended objects", async () => {
     const seed = Number(process.env.SCONE_CHAOS_SEED ?? Date.now() % 100000);

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { canonicalQuantity, canonicalResources } from "../../../../src/operator/sgxplugin/quantity.ts";
+import { canonicalQuantity, canonicalResources } from "../../../src/runtime/quantity.ts";
 
 test("quantities come out in the API server's canonical form", () => {
   const cases: [string, string][] = [
