@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
 import { type ApiEnv, newRouter } from "./env.ts";
 import { toProblem } from "./errors.ts";
+import { accessLog } from "./middleware/access-log.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, limitBody } from "./middleware/body-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { problem, problemResponse } from "./problem.ts";
@@ -26,8 +27,11 @@ export interface ApiDeps {
   /** The versioned API; without it only health, version and the document are served. */
   readonly v1?: ApiV1Deps;
   readonly bodyLimitBytes?: number;
-  /** Where unexpected handler errors are reported (message only, never a stack); stderr JSON by default. */
-  readonly log?: Pick<Logger, "error">;
+  /**
+   * Unexpected handler errors go to error (message only, never a stack), one line per request to debug.
+   * Default: errors as JSON on stderr, no request lines.
+   */
+  readonly log?: Pick<Logger, "error" | "debug" | "isEnabled">;
 }
 
 const VersionSchema = z
@@ -68,8 +72,10 @@ const versionRoute = createRoute({
   responses: { 200: { description: "version", content: { "application/json": { schema: VersionSchema } } } },
 });
 
-const stderrLog: Pick<Logger, "error"> = {
+const stderrLog: Pick<Logger, "error" | "debug" | "isEnabled"> = {
   error: (msg, fields) => console.error(JSON.stringify({ level: "error", component: "api", msg, ...fields })),
+  debug: () => {},
+  isEnabled: (level) => level === "error",
 };
 
 export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
@@ -77,6 +83,7 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = newRouter();
   app.openAPIRegistry.register("Problem", ProblemSchema);
   app.use("*", requestId());
+  app.use("*", accessLog(log));
   app.use("*", limitBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
 
   app.openapi(healthzRoute, (c) => c.text("ok\n", 200));

@@ -44,6 +44,8 @@ export interface TestApi {
   tokens: Record<TokenScope, string>;
   clock: { now: number };
   errors: string[];
+  /** Access-log lines (JSON fields), one per request. */
+  requests: string[];
   request(
     path: string,
     init?: { token?: string; method?: string; body?: unknown; headers?: Record<string, string> },
@@ -62,9 +64,14 @@ export function testApi(opts: { runners?: OperationRunners; cache?: boolean; sta
   const cache = new FakeCache();
   const executor = new OperationExecutor(store.db, opts.runners ?? {}, quietLog, () => clock.now);
   const errors: string[] = [];
+  const requests: string[] = [];
   const app = createApiApp({
     readiness: { checks: () => ({ store: { ok: true } }) },
-    log: { error: (msg, fields) => errors.push(`${msg} ${JSON.stringify(fields)}`) },
+    log: {
+      error: (msg, fields) => errors.push(`${msg} ${JSON.stringify(fields)}`),
+      debug: (_msg, fields) => requests.push(JSON.stringify(fields)),
+      isEnabled: () => true,
+    },
     v1: {
       db: store.db,
       executor,
@@ -80,6 +87,7 @@ export function testApi(opts: { runners?: OperationRunners; cache?: boolean; sta
     tokens,
     clock,
     errors,
+    requests,
     request: (path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };
       if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;

@@ -24,6 +24,26 @@ describe("request id", () => {
   });
 });
 
+describe("access log", () => {
+  test("one line per request with status and caller name; never the token or the query", async () => {
+    await api.request("/api/v1/history?kind=CAS", { token: api.tokens.read, headers: { "x-request-id": "abc" } });
+    await api.request("/api/v1/history");
+    expect(api.requests.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        method: "GET",
+        path: "/api/v1/history",
+        status: 200,
+        requestId: "abc",
+        caller: "t-read",
+      }),
+      expect.objectContaining({ path: "/api/v1/history", status: 401 }),
+    ]);
+    const all = api.requests.join("\n");
+    expect(all).not.toContain(api.tokens.read);
+    expect(all).not.toContain("kind=CAS");
+  });
+});
+
 describe("authentication", () => {
   test("no token: 401 problem with WWW-Authenticate: Bearer", async () => {
     const res = await api.request("/api/v1/history");

@@ -71,6 +71,34 @@ describe("operations routes", () => {
     expect(list.items.map((o) => o.id)).toEqual([accepted.id]);
   });
 
+  test("provision params get their defaults; secrets are passed as Secret references, which the store accepts", async () => {
+    api = testApi({ runners: { provision: { run: async () => undefined } } });
+    const res = await api.request("/api/v1/operations", {
+      token: api.tokens.operate,
+      method: "POST",
+      body: {
+        kind: "provision",
+        namespace: "prod",
+        name: "cas",
+        params: { version: "6.0.6", dcapKeyRef: { name: "dcap", key: "apiKey" } },
+      },
+    });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as Op).params).toEqual({
+      version: "6.0.6",
+      backup: true,
+      dcapKeyRef: { name: "dcap", key: "apiKey" },
+    });
+    // A clear key in params is refused by the schema (strict) before it could be stored.
+    const clear = await api.request("/api/v1/operations", {
+      token: api.tokens.operate,
+      method: "POST",
+      body: { kind: "provision", namespace: "prod", name: "cas2", params: { dcapApiKey: "0123" } },
+    });
+    expect(clear.status).toBe(400);
+    expect((await problemOf(clear)).errors?.[0]?.field).toStartWith("body.params");
+  });
+
   test("a failing runner fails the operation with its message only", async () => {
     api = testApi({
       runners: {
