@@ -38,7 +38,20 @@ async function up(): Promise<number> {
       console.log(`KUBECONFIG=${existing.kubeconfigPath}`);
       return 0;
     }
-    say(`the cluster in ${dir} is unhealthy (${problems.join("; ")}): replacing it`);
+    say(`the cluster in ${dir} is unhealthy (${problems.join("; ")}): restarting what stopped`);
+    const revived = await existing.revive().then(
+      async () => (await existing.problems()).length === 0,
+      (error: unknown) => {
+        say(`could not restart it (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
+        return false;
+      },
+    );
+    if (revived && existing.k8sVersion === version) {
+      say(`running again at ${existing.server} (Kubernetes ${existing.k8sVersion}), data kept`);
+      console.log(`KUBECONFIG=${existing.kubeconfigPath}`);
+      return 0;
+    }
+    say("replacing it with a new cluster");
     await existing.stop();
   } else if (!isClusterDirOrEmpty(dir)) {
     say(`${dir} exists and is not a cluster directory; set SCONE_CLUSTER_DIR to a new or empty directory`);
