@@ -97,11 +97,12 @@ export class OperationExecutor {
         this.log.info("operation paused; it resumes at the next start", { id: current.id, step: current.currentStep });
         return;
       }
-      if (err instanceof StoreConflictError) {
+      if (err instanceof StoreConflictError && getOperation(this.db, current.id)?.version !== current.version) {
         // Someone else wrote the operation: do not fight over it.
         this.log.warn("operation changed by another writer; leaving it", { id: current.id, error: err.message });
         return;
       }
+      // Any other conflict is the runner's own misuse (e.g. it swallowed a step's error and finished): fail it.
       this.fail(getOperation(this.db, current.id) ?? current, messageOf(err));
     }
   }

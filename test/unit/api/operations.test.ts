@@ -124,6 +124,33 @@ describe("operations routes", () => {
     expect(op.error).toBe("CAS refused the snapshot");
   });
 
+  test("a runner that swallows a step's error cannot succeed: the operation fails naming the open step", async () => {
+    api = testApi({
+      runners: {
+        evict: {
+          async run(_op, report) {
+            await report
+              .step("drain", async () => {
+                throw new Error("node busy");
+              })
+              .catch(() => {});
+            return { moved: true };
+          },
+        },
+      },
+    });
+    const res = await api.request("/api/v1/operations", {
+      token: api.tokens.operate,
+      method: "POST",
+      body: { kind: "evict", namespace: "prod", name: "cas" },
+    });
+    const { id } = (await res.json()) as Op;
+    await api.executor.idle();
+    const op = (await (await api.request(`/api/v1/operations/${id}`, { token: api.tokens.read })).json()) as Op;
+    expect(op.phase).toBe("failed");
+    expect(op.error).toContain('step "drain" is still in progress');
+  });
+
   test("params are validated per kind with field paths; kinds without a runner are 501", async () => {
     api = testApi({ runners: { upgrade: countingRunner().runner } });
     const post = (body: unknown) =>
