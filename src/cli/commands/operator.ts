@@ -70,7 +70,7 @@ const install = command({
       type: "string",
       valueHint: "HOST:PORT",
       description:
-        "The operator runs as a local process ('scone operator', e.g. on KWOK clusters): no Deployment; webhooks call https://HOST:PORT",
+        "The operator runs as a local process (e.g. on KWOK clusters): no Deployment; the webhooks call https://HOST:PORT, where 'scone operator --webhook-mode url --webhook-port PORT' serves them",
     },
     wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
     verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
