@@ -1,6 +1,6 @@
 // `scone api`: the REST API server, and its bearer tokens.
 import { command, group, lazyRun } from "../define.ts";
-import { checkDuration, checkFile, checkPort, together } from "../globals.ts";
+import { checkDuration, checkFile, checkPort, requires, together } from "../globals.ts";
 import type { SconeCommand } from "../spec.ts";
 
 export const API_PLAIN_PORT = 8080;
@@ -77,9 +77,20 @@ export const apiCommand: SconeCommand = command({
       description: "TLS private key (PEM), with --tls-cert",
       check: checkFile("tls-key"),
     },
+    "tls-client-ca": {
+      type: "string",
+      valueHint: "FILE",
+      description: "Require client certificates signed by this CA (a gate; identity stays in the bearer token)",
+      check: checkFile("tls-client-ca"),
+    },
+    "bootstrap-token-file": {
+      type: "string",
+      valueHint: "FILE",
+      description: "Write a first admin token here (0600) when the store has no token yet",
+    },
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
-  checks: (values) => together(values, ["tls-cert", "tls-key"]),
+  checks: (values) => together(values, ["tls-cert", "tls-key"]) ?? requires(values, "tls-client-ca", "tls-cert"),
   notes: ["Plain HTTP unless --tls-cert/--tls-key are given; keep the default host 127.0.0.1 for plain HTTP."],
   subCommands: { token },
   run: lazyRun(() => import("../run/api.ts")),

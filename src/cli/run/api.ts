@@ -27,5 +27,9 @@ export async function run(ctx: SconeContext): Promise<void> {
     tlsCert,
     tlsKey,
     logLevel: str(a["log-level"]),
+    kubeconfig: str(a.kubeconfig),
+    context: str(a.context),
+    tlsClientCa: str(a["tls-client-ca"]),
+    bootstrapTokenFile: str(a["bootstrap-token-file"]),
   });
 }
