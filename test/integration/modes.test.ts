@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KubeClient } from "../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+import { installCrds } from "./operator/context.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const present = existsSync(BINARY);
@@ -108,6 +110,7 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
     cluster = await sharedCluster();
     state = mkdtempSync(join(tmpdir(), "scone-op-"));
     await cluster.kubectl(["create", "namespace", "modes-test"]);
+    await installCrds(await KubeClient.load({ kubeconfig: cluster.kubeconfigPath }));
   }, 120_000);
   afterAll(async () => {
     await cluster.kubectl(["delete", "namespace", "modes-test", "--wait=false"]);
@@ -146,7 +149,14 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
       expect(connected.user).toBe("scone-admin");
       await op.out.waitFor(/became leader/);
       expect((await waitFor(`http://127.0.0.1:${op.probe}/healthz`)).status).toBe(200);
-      expect((await fetch(`http://127.0.0.1:${op.probe}/readyz`)).status).toBe(200);
+      // Ready once every informer has listed its kind (the CRDs are installed in beforeAll).
+      const deadline = Date.now() + 30_000;
+      let ready = await fetch(`http://127.0.0.1:${op.probe}/readyz`);
+      while (ready.status !== 200 && Date.now() < deadline) {
+        await Bun.sleep(200);
+        ready = await fetch(`http://127.0.0.1:${op.probe}/readyz`);
+      }
+      expect(await ready.text()).toContain("readyz check passed");
       const metrics = await (await fetch(`http://127.0.0.1:${op.metrics}/metrics`)).text();
       expect(metrics).toContain("process_resident_memory_bytes");
       const held = await cluster.kubectl([
