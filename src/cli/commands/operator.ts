@@ -61,6 +61,11 @@ const install = command({
       description: "Image repository (default: registry.scontain.com/scone.cloud)",
     },
     "image-prefix": { type: "string", valueHint: "PREFIX", description: "Prefix of the image names" },
+    "operator-image": {
+      type: "string",
+      valueHint: "IMAGE",
+      description: "Full operator image reference (overrides registry, prefix and version for the operator)",
+    },
     registry: {
       type: "string",
       valueHint: "HOST",
@@ -126,6 +131,7 @@ const install = command({
   notes: [
     "The operator namespace is -n/--namespace (default: scone-system), as upstream.",
     "Without --reconcile or --update it only reports what differs: exit code 0 when nothing differs, 3 when something does.",
+    "Unlike upstream 6.x, an existing vaults.services.scone.cloud CRD does not stop the install: scone still serves Vault (a warning says so).",
     "Example: scone operator install --reconcile --update --dcap-api $DCAP_KEY --username U --access-token T --email E",
   ],
   run: lazyRun(() => import("../run/operator-install.ts")),

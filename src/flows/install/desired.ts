@@ -81,6 +81,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     version: o.version,
     imageRegistry: o.imageRegistry,
     imagePrefix: o.imagePrefix,
+    ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
   });
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";

@@ -124,6 +124,8 @@ export async function planAgainstCluster(
       });
     }
   }
+  // What is deleted first is created afresh, so the plan says so.
+  for (const d of deletions) observed.set(refKey(refOfObject(d.object)), undefined);
   const input: PlanInput = {
     desired: desired.items,
     observed,

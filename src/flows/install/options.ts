@@ -29,6 +29,8 @@ export interface InstallFlowOptions {
   readonly version: string;
   readonly imageRegistry: string;
   readonly imagePrefix: string;
+  /** Full operator image reference (overrides registry, prefix and version for the operator only). */
+  readonly operatorImage: string | undefined;
   readonly credentials: RegistryCredentials | undefined;
   readonly onlyOperator: boolean;
   readonly sgxPlugin: boolean;
@@ -145,6 +147,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     version: str(a["set-version"]) ?? DEFAULT_SCONE_SERVICE_VERSION,
     imageRegistry,
     imagePrefix: str(a["image-prefix"]) ?? "",
+    operatorImage: str(a["operator-image"]),
     credentials: username && accessToken && email ? { registry, username, accessToken, email } : undefined,
     onlyOperator: a["only-operator"] === true,
     sgxPlugin: a.sgxplugin !== false,

@@ -121,7 +121,8 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
   });
 
   test("--reconcile creates everything; LAS and SGXPlugin as upstream's manifests", async () => {
-    webhooks = await serveWebhooks(admin, NS, port);
+    // Its first check fails until install creates the namespace; it retries on its own (log kept out of the output).
+    webhooks = await serveWebhooks(admin, NS, port, []);
     const r = await install([...local(), "--access-token", TOKEN_1, "--reconcile"]);
     expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
     expect(r.stderr).not.toMatch(/warning|error/i);
@@ -174,6 +175,15 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     expect(report.stdout).not.toMatch(/^(create|update|delete)/m);
   });
 
+  test("--update re-applies everything that exists", async () => {
+    const r = await install([...local(), "--access-token", TOKEN_1, "--update", "-o", "json"]);
+    expect(r.code).toBe(0);
+    const o = parse(r);
+    expect(o.mode).toBe("update");
+    expect(o.steps.length).toBeGreaterThan(10);
+    expect(o.steps.filter((s) => s.action !== "update")).toEqual([]);
+  });
+
   test("a new --access-token replaces both pull secrets and nothing else; neither token is printed", async () => {
     const r = await install([...local(), "--access-token", TOKEN_2, "--reconcile", "-o", "json", "--verbose"]);
     expect(r.code).toBe(0);
@@ -207,7 +217,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     expect(Object.keys(doc.auths)).toEqual(["mirror.local"]);
   });
 
-  test("service mode, --only-operator: the Deployment's image follows the mirror; no LAS or SGXPlugin step; idempotent", async () => {
+  test("service mode, --only-operator, over an upstream Deployment: replaced, image from the mirror, Available (--wait), no LAS or SGXPlugin step, idempotent", async () => {
     const args = [
       "--only-operator",
       "--access-token",
@@ -221,14 +231,38 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
       "json",
     ];
     try {
-      const r = await install(args, NS_SERVICE);
+      // What the upstream helm chart left: its Deployment is replaced, not patched (its pod fields would survive).
+      await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS_SERVICE } });
+      const upstreamLabels = { "control-plane": "controller-manager", "app.kubernetes.io/managed-by": "Helm" };
+      await admin.create({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "scone-controller-manager", namespace: NS_SERVICE, labels: upstreamLabels },
+        spec: {
+          selector: { matchLabels: { "control-plane": "controller-manager" } },
+          template: {
+            metadata: { labels: upstreamLabels },
+            spec: { containers: [{ name: "manager", image: "registry.scontain.com/scone.cloud/k8soperators:6.0.6" }] },
+          },
+        },
+      } as KubeObject);
+      const r = await install([...args, "--wait"], NS_SERVICE);
       expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
       const o = parse(r);
+      expect(actions(o)).toEqual(
+        expect.arrayContaining([
+          "delete Deployment/scone-controller-manager",
+          "create Deployment/scone-controller-manager",
+        ]),
+      );
       expect(o.steps.some((s) => s.kind === "LAS" || s.kind === "SGXPlugin")).toBe(false);
       const deployment = await get<V1Deployment>("Deployment", "scone-controller-manager", NS_SERVICE, "apps/v1");
       expect(deployment?.spec?.template.spec?.containers.map((c) => c.image)).toEqual([
         "mirror.local/scone/osc-k8soperators:6.0.6",
       ]);
+      expect(deployment?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("scone");
+      // --wait: KWOK reports the pod ready, so the Deployment became Available before install returned.
+      expect(deployment?.status?.conditions?.find((c) => c.type === "Available")?.status).toBe("True");
       expect(await get("Service", "scone-webhook-service", NS_SERVICE, "v1")).toBeDefined();
       const again = parse(await install(args, NS_SERVICE));
       expect(again.steps.filter((s) => s.action !== "unchanged")).toEqual([]);

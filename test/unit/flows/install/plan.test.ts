@@ -13,7 +13,10 @@ import {
   refOfObject,
 } from "../../../../src/flows/install/plan.ts";
 import { outcomeJson, stepLines, summaryLine } from "../../../../src/flows/install/report.ts";
+import { listImages } from "../../../../src/install/images.ts";
+import { renderInstallManifests } from "../../../../src/install/manifests.ts";
 import type { KubeObject } from "../../../../src/kube/types.ts";
+import { renderCrds } from "../../../../src/resources/crds.ts";
 import { withAppliedHash } from "../../../../src/runtime/drift.ts";
 
 const TOKEN = "tok-SECRET-0123456789abcdef";
@@ -179,6 +182,25 @@ describe("desired state", () => {
     const images = JSON.stringify(d.items).match(/"image":"[^"]+"/g) ?? [];
     expect(images.length).toBe(3);
     for (const i of images) expect(i).toMatch(/"image":"mirror\.local\/scone\/osc-[a-z0-9-]+:6\.1\.0"/);
+  });
+
+  test("GitOps parity: `scone manifests all` and `scone images` with the same flags give what install applies", () => {
+    const mirror = { "image-registry": "mirror.local/scone", "image-prefix": "osc-", "set-version": "6.1.0" };
+    const d = desiredOf({ ...flags, ...mirror, namespace: "ops" });
+    const objects = (...phases: string[]) => d.items.filter((i) => phases.includes(i.phase)).map((i) => i.object);
+    expect(objects("namespaces", "operator")).toEqual(
+      renderInstallManifests({
+        namespace: "ops",
+        version: "6.1.0",
+        imageRegistry: "mirror.local/scone",
+        imagePrefix: "osc-",
+      }),
+    );
+    expect(objects("crds")).toEqual(renderCrds() as unknown as KubeObject[]);
+    const listed = listImages("6.1.0", "mirror.local/scone", "osc-").map((i) => i.image);
+    const applied = [...JSON.stringify(d.items).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1]);
+    expect(applied.length).toBe(3);
+    for (const image of applied) expect(listed).toContain(image as string);
   });
 
   test("LAS and SGXPlugin as upstream's las.yaml / sgxplugin.yaml; the node selector goes to the plugin", () => {
