@@ -91,14 +91,21 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     add("namespaces", [renderNamespace(resolved, labels)]);
   }
 
-  if (o.credentials) add("pull-secrets", renderPullSecrets(o.namespace, o.credentials, labels));
-  else {
-    for (const name of PULL_SECRET_NAMES)
-      required.push({
-        phase: "pull-secrets",
-        ref: { apiVersion: "v1", kind: "Secret", namespace: o.namespace, name },
-        hint: "pass --username, --access-token and --email to create it",
-      });
+  // Upstream's image-pull-secret operator copied them into annotated namespaces; scone writes them itself.
+  const secretNamespaces = [
+    o.namespace,
+    ...(o.serviceNamespace && o.serviceNamespace !== o.namespace ? [o.serviceNamespace] : []),
+  ];
+  for (const namespace of secretNamespaces) {
+    if (o.credentials) add("pull-secrets", renderPullSecrets(namespace, o.credentials, labels));
+    else {
+      for (const name of PULL_SECRET_NAMES)
+        required.push({
+          phase: "pull-secrets",
+          ref: { apiVersion: "v1", kind: "Secret", namespace, name },
+          hint: "pass --username, --access-token and --email to create it",
+        });
+    }
   }
 
   add("crds", renderCrds() as unknown as KubeObject[]);

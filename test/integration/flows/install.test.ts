@@ -30,6 +30,7 @@ interface JsonOutcome {
 const suffix = Math.random().toString(36).slice(2, 7);
 const NS = `inst-${suffix}`;
 const NS_SERVICE = `inst-svc-${suffix}`;
+const NS_APPS = `inst-apps-${suffix}`;
 const TOKEN_1 = `first-token-${suffix}-abcdef`;
 const TOKEN_2 = `second-token-${suffix}-uvwxyz`;
 const BASE = "base.scone.cloud/v1beta1";
@@ -65,6 +66,8 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
       "0123456789abcdef0123456789abcdef",
       "--timeout",
       "60",
+      "--create",
+      NS_APPS,
       ...extra,
     ]);
   const local = () => ["--local-operator", `127.0.0.1:${port}`];
@@ -83,6 +86,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     await webhooks?.stop();
     await removeInstall(admin, NS);
     await removeInstall(admin, NS_SERVICE);
+    await removeInstall(admin, NS_APPS);
   }, 120_000);
 
   test("report mode on an empty cluster: everything to create, exit code 3, nothing written", async () => {
@@ -137,6 +141,9 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     const secret = await get<V1Secret>("Secret", "scone-operator-pull", NS, "v1");
     expect(secret?.type).toBe("kubernetes.io/dockerconfigjson");
     expect(await get("Secret", "sconeapps", NS, "v1")).toBeDefined();
+    // --create: the service namespace, with the pull secrets CAS and applications use.
+    expect(await get("Namespace", NS_APPS, undefined, "v1")).toBeDefined();
+    expect(await get("Secret", "sconeapps", NS_APPS, "v1")).toBeDefined();
     expect(
       await get("ClusterRole", `scone-manager-role-${NS}`, undefined, "rbac.authorization.k8s.io/v1"),
     ).toBeDefined();
@@ -188,9 +195,11 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     const r = await install([...local(), "--access-token", TOKEN_2, "--reconcile", "-o", "json", "--verbose"]);
     expect(r.code).toBe(0);
     const changed = parse(r).steps.filter((s) => s.action !== "unchanged");
-    expect(changed.map((s) => `${s.action} ${s.kind}/${s.name}`)).toEqual([
-      "update Secret/scone-operator-pull",
-      "update Secret/sconeapps",
+    expect(changed.map((s) => `${s.action} ${s.kind}/${s.namespace}/${s.name}`)).toEqual([
+      `update Secret/${NS}/scone-operator-pull`,
+      `update Secret/${NS}/sconeapps`,
+      `update Secret/${NS_APPS}/scone-operator-pull`,
+      `update Secret/${NS_APPS}/sconeapps`,
     ]);
     for (const name of ["scone-operator-pull", "sconeapps"]) {
       const s = await get<V1Secret>("Secret", name, NS, "v1");

@@ -223,6 +223,17 @@ describe("desired state", () => {
       "scone-system",
       "apps",
     ]);
+    // The service namespace gets the pull secrets too (upstream's secret operator copied them there).
+    expect(
+      d.items
+        .filter((i) => i.object.kind === "Secret")
+        .map((i) => `${i.object.metadata?.namespace}/${i.object.metadata?.name}`),
+    ).toEqual([
+      "scone-system/scone-operator-pull",
+      "scone-system/sconeapps",
+      "apps/scone-operator-pull",
+      "apps/sconeapps",
+    ]);
   });
 
   test("the DCAP key falls back to the existing LAS's; without any, a warning", () => {
