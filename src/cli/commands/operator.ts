@@ -127,6 +127,7 @@ const install = command({
       },
     },
   },
+  globals: ["kubeconfig", "context", "namespace", "log-level", "output"],
   checks: installChecks,
   notes: [
     "The operator namespace is -n/--namespace (default: scone-system), as upstream.",
