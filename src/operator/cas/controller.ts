@@ -43,7 +43,14 @@ import { CAS_GAUGES, casMetricValues } from "./metrics.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_FINALIZER, CAS_TYPE, names } from "./names.ts";
 import { isNodeReady, REGISTRATION_PREFIX, zoneOf } from "./nodes.ts";
 import { type CasProbe, type CasProbeResult, PROBE_TIMEOUT_MS, probeWithTimeout } from "./probe.ts";
-import { POD_DELETION_BACKOFF_MS, placementFor, planRelocation, type Relocation, zoneOfVolume } from "./relocation.ts";
+import {
+  currentPlacement,
+  POD_DELETION_BACKOFF_MS,
+  placementFor,
+  planRelocation,
+  type Relocation,
+  zoneOfVolume,
+} from "./relocation.ts";
 import { casSettings, type RenderOptions } from "./settings.ts";
 import { type CasObserved, deriveCasStatus, migrationOf } from "./status.ts";
 import { planUpgrade } from "./upgrade.ts";
@@ -252,10 +259,12 @@ export function registerCasController(
 
     // Where CAS may run.
     const key = keyOf(cas);
+    const pinned = currentPlacement(stsBefore);
     const lostProbe = planRelocation({
       cas,
       pod,
       nodes: nodeList,
+      ...(pinned ? { pinned } : {}),
       volumeZone: undefined,
       lastKnownZone: (node) => lastZone.get(node),
       lostSinceMs: lostSince.get(key),
@@ -270,6 +279,7 @@ export function registerCasController(
         cas,
         pod,
         nodes: nodeList,
+        ...(pinned ? { pinned } : {}),
         volumeZone: await volumeZone(cas, rctx),
         lastKnownZone: (node) => lastZone.get(node),
         lostSinceMs: lostSince.get(key),

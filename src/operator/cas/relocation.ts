@@ -26,6 +26,8 @@ export interface RelocationInput {
   readonly cas: CAS;
   readonly pod: V1Pod | undefined;
   readonly nodes: readonly V1Node[];
+  /** The nodes the StatefulSet is pinned to now (currentPlacement), if any. */
+  readonly pinned?: readonly string[];
   /** Zone of the database volume (PV) if known; else the last zone seen on the old node. */
   readonly volumeZone: string | undefined;
   readonly lastKnownZone: (node: string) => string | undefined;
@@ -35,10 +37,7 @@ export interface RelocationInput {
   readonly backoffMs: number;
 }
 
-/** Why the pod's node cannot run it any more, or undefined when it can (or the pod has no node yet). */
-export function lostNodeReason(pod: V1Pod | undefined, nodes: readonly V1Node[]): string | undefined {
-  const nodeName = pod?.spec?.nodeName;
-  if (!nodeName) return undefined;
+const nodeTrouble = (nodeName: string, nodes: readonly V1Node[]): string | undefined => {
   const node = nodes.find((n) => nodeNameOf(n) === nodeName);
   if (!node) return `node ${nodeName} no longer exists`;
   if (!isNodeReady(node)) {
@@ -46,20 +45,44 @@ export function lostNodeReason(pod: V1Pod | undefined, nodes: readonly V1Node[])
     return `node ${nodeName} is not Ready (${ready?.reason ?? ready?.status ?? "no status"})`;
   }
   return undefined;
+};
+
+/** Why the pod's node cannot run it any more, or undefined when it can (or the pod has no node yet). */
+export function lostNodeReason(pod: V1Pod | undefined, nodes: readonly V1Node[]): string | undefined {
+  const nodeName = pod?.spec?.nodeName;
+  return nodeName ? nodeTrouble(nodeName, nodes) : undefined;
+}
+
+/**
+ * The node CAS is leaving and why: the pod's node when it is lost; or, for a pod not yet placed, the node it is
+ * pinned to when every pinned node is unusable (it was pinned there by an earlier loss with nowhere to go).
+ */
+function lostNode(input: RelocationInput): { node: string; why: string } | undefined {
+  const nodeName = input.pod?.spec?.nodeName;
+  if (nodeName) {
+    const why = nodeTrouble(nodeName, input.nodes);
+    return why === undefined ? undefined : { node: nodeName, why };
+  }
+  const pinned = input.pinned ?? [];
+  const troubles = pinned.map((n) => nodeTrouble(n, input.nodes));
+  if (pinned.length === 0 || troubles.some((t) => t === undefined)) return undefined;
+  return { node: pinned[0] ?? "", why: `CAS is pinned to ${troubles.join(", ")}` };
 }
 
 export function planRelocation(input: RelocationInput): Relocation {
-  const { pod, nodes } = input;
-  const nodeName = pod?.spec?.nodeName;
-  const why = lostNodeReason(pod, nodes);
-  if (!nodeName || why === undefined) return { kind: "placed", ...(nodeName ? { node: nodeName } : {}) };
-  const oldNode = nodes.find((n) => nodeNameOf(n) === nodeName);
-  const zone = input.volumeZone ?? zoneOf(oldNode) ?? input.lastKnownZone(nodeName);
-  const eligibility = eligibleNodes(input.cas, nodes, { name: nodeName, ...(zone === undefined ? {} : { zone }) });
-  if (eligibility.eligible.length === 0) return { kind: "stuck", node: nodeName, why, eligibility };
+  const lost = lostNode(input);
+  const nodeName = input.pod?.spec?.nodeName;
+  if (!lost) return { kind: "placed", ...(nodeName ? { node: nodeName } : {}) };
+  const oldNode = input.nodes.find((n) => nodeNameOf(n) === lost.node);
+  const zone = input.volumeZone ?? zoneOf(oldNode) ?? input.lastKnownZone(lost.node);
+  const eligibility = eligibleNodes(input.cas, input.nodes, {
+    name: lost.node,
+    ...(zone === undefined ? {} : { zone }),
+  });
+  if (eligibility.eligible.length === 0) return { kind: "stuck", node: lost.node, why: lost.why, eligibility };
   const since = input.lostSinceMs ?? input.nowMs;
   const waitMs = Math.max(0, since + input.backoffMs - input.nowMs);
-  return { kind: "moving", node: nodeName, why, eligibility, deletePod: waitMs === 0, waitMs };
+  return { kind: "moving", node: lost.node, why: lost.why, eligibility, deletePod: waitMs === 0, waitMs };
 }
 
 /** The node names the StatefulSet's pod template is pinned to now (matchFields metadata.name), if any. */
@@ -70,9 +93,14 @@ export function currentPlacement(sts: V1StatefulSet | undefined): string[] | und
   return field?.values ? [...field.values] : undefined;
 }
 
-/** Pinning changes only when CAS must move; otherwise the pinning of an earlier move stays (no needless restart). */
+/**
+ * Pinning changes only when CAS must move; otherwise the pinning of an earlier move stays (no needless restart).
+ * With nowhere to go CAS is pinned to the node it left, so that a recreated pod waits for that node (or for an
+ * eligible one) instead of starting where its database cannot be opened.
+ */
 export function placementFor(relocation: Relocation, sts: V1StatefulSet | undefined): readonly string[] | undefined {
   if (relocation.kind === "moving") return relocation.eligibility.eligible;
+  if (relocation.kind === "stuck") return currentPlacement(sts) ?? [relocation.node];
   return currentPlacement(sts);
 }
 

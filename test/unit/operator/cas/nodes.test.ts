@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { eligibleNodes, migrationCandidates, registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
-import { currentPlacement, planRelocation, zoneOfVolume } from "../../../../src/operator/cas/relocation.ts";
+import {
+  currentPlacement,
+  placementFor,
+  planRelocation,
+  zoneOfVolume,
+} from "../../../../src/operator/cas/relocation.ts";
 import { renderCasStatefulSet } from "../../../../src/operator/cas/render.ts";
 import { clusterNodes, node, opts, readyPod, registered, SGX_LABELS, upstreamCas } from "./fixtures.ts";
 
@@ -111,6 +116,24 @@ describe("planRelocation", () => {
         "sgx-node-2",
         "sgx-node-3",
       ]);
+  });
+
+  test("a pending pod pinned to a gone node moves once an eligible node appears; stuck CAS is pinned to the node it left", async () => {
+    const cas = await upstreamCas("cas.yaml");
+    const gone = clusterNodes(cas).filter((n) => n.metadata?.name !== "sgx-node-1");
+    const pending = { ...readyPod("sgx-node-1", undefined, false), spec: { containers: [] } };
+    const r = await base({ pod: pending, nodes: gone, pinned: ["sgx-node-1"], nowMs: 61_000 });
+    expect(r).toMatchObject({
+      kind: "moving",
+      node: "sgx-node-1",
+      deletePod: true,
+      why: "CAS is pinned to node sgx-node-1 no longer exists",
+    });
+    expect(placementFor(r, undefined)).toEqual(["sgx-node-2"]);
+    expect(await base({ pod: pending, nodes: gone })).toEqual({ kind: "placed" });
+    const stuck = await base({ nodes: clusterNodes(cas, { registered: ["sgx-node-1"], notReady: ["sgx-node-1"] }) });
+    expect(stuck.kind).toBe("stuck");
+    expect(placementFor(stuck, undefined)).toEqual(["sgx-node-1"]);
   });
 
   test("pinning is read back from a rendered StatefulSet", async () => {
