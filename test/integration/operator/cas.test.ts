@@ -230,6 +230,40 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     expect(condition(up, "CASReachable")?.status).toBe("True");
   }, 120_000);
 
+  test("a new image waits for n/n migration (UpgradeBlocked, the running image kept), then rolls out", async () => {
+    const NEW = "registry.scontain.com/scone.cloud/cas:6.1.0";
+    const casImage = async () =>
+      (
+        await client.get<V1StatefulSet>({ apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: NAME })
+      ).spec?.template.spec?.containers.find((c) => c.name === "cas")?.image;
+    await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: null } } });
+    await waitCas("migration 2/3", (c) => c.status?.migrationNodeRatio === "2/3");
+    await client.patch(CAS_REF, { spec: { image: NEW } }, "merge", { fieldManager: TEST_MANAGER });
+    const blocked = await waitCas("UpgradeBlocked", (c) => condition(c, "UpgradeBlocked")?.status === "True");
+    expect(condition(blocked, "UpgradeBlocked")?.reason).toBe("MigrationIncomplete");
+    expect(condition(blocked, "UpgradeBlocked")?.message).toContain("migration is 2/3");
+    expect(await casImage()).toBe(IMAGE);
+    await waitFor("an UpgradeBlocked Event", async () =>
+      (await events()).some((e) => e.reason === "UpgradeBlocked") ? true : undefined,
+    );
+    await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: snapshotAt } } });
+    await waitFor("the new CAS image in the StatefulSet", async () => ((await casImage()) === NEW ? true : undefined));
+    await waitFor(
+      "pod on the new image",
+      async () => {
+        const p = await pod();
+        const ready = p?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        return ready && p?.spec?.containers.find((c) => c.name === "cas")?.image === NEW ? true : undefined;
+      },
+      120_000,
+    );
+    const done = await waitCas("HEALTHY after the upgrade", (c) => c.status?.state === "HEALTHY");
+    expect(condition(done, "UpgradeBlocked")?.status).toBe("False");
+    const metrics = op.ctx.manager.metrics.render();
+    expect(metrics).toContain(`scone_cas_state{cr_name="${NAME}",cr_namespace="${NS}"} 1`);
+    expect(metrics).toContain(`scone_cas_phase{cr_name="${NAME}",cr_namespace="${NS}"} 0.875`);
+  }, 240_000);
+
   test("a lost node: no eligible node → a clear reason; once one is registered, CAS moves there (same zone)", async () => {
     const from = (await pod())?.spec?.nodeName ?? "";
     const other = from === "sgx-node-1" ? "sgx-node-2" : "sgx-node-1";
@@ -287,5 +321,6 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
       (e) => e.reason === "DatabaseKept",
     );
     expect(kept?.message).toContain(`database-${NAME}-0`);
+    expect(op.ctx.manager.metrics.render()).not.toContain(`cr_namespace="${NS}"`);
   }, 60_000);
 });
