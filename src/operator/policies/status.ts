@@ -1,0 +1,192 @@
+// What a reconcile decided about a policy (an Outcome) → the status to write and the Event to record (pure).
+//
+// status.state values (SCONE does not enumerate them; ours):
+//   Pending     accepted by the API server, not yet looked at (or waiting for its first submission)
+//   Synced      the CAS holds this policy's version: status.hash is the CAS's hash of it
+//   Rejected    refused (by the operator's checks, or by the CAS) and never registered; fix the resource
+//   Conflict    the CAS's current version is not the one this policy expects (changed at the CAS by someone
+//               else, or a stale predecessor): reported with both hashes, never overwritten
+//   Superseded  another policy resource registered a newer version naming this one's hash as predecessor
+//   Error       the operator could not submit it (no owner identity for the CAS, CAS unreachable, attestation
+//               failed); retried
+// Conditions: SignatureValid (SignedPolicy) / EncryptionKeyValid (EncryptedPolicy), and Synced.
+import type { PolicyStatus } from "../../resources/policies.ts";
+import { type Condition, type ConditionInput, findCondition, setConditions } from "../../runtime/conditions.ts";
+import type { PolicyProblem } from "./verify.ts";
+
+export type PolicyState = "Pending" | "Synced" | "Rejected" | "Conflict" | "Superseded" | "Error";
+export const POLICY_STATES: readonly PolicyState[] = [
+  "Pending",
+  "Synced",
+  "Rejected",
+  "Conflict",
+  "Superseded",
+  "Error",
+];
+
+export const SYNCED = "Synced";
+export type ValidityCondition = "SignatureValid" | "EncryptionKeyValid";
+
+export type ErrorReason = "NoOwnerIdentity" | "CasUnavailable" | "AttestationFailed" | "CasError";
+
+export type PolicyOutcome =
+  /** The operator's own checks refused it: nothing was sent. */
+  | { readonly kind: "invalid"; readonly problems: readonly PolicyProblem[] }
+  /** The CAS refused it (400/403/404…): its words. Validity was checked by the operator. */
+  | { readonly kind: "casRejected"; readonly message: string }
+  | {
+      readonly kind: "synced";
+      readonly hash: string;
+      /** The version it replaced (null: created). Undefined: unknown (encrypted policies). */
+      readonly predecessor: string | null | undefined;
+      readonly action: "Created" | "Updated" | "Adopted";
+      readonly casAddress: string;
+    }
+  | {
+      readonly kind: "conflict";
+      readonly reason: "ChangedAtCas" | "StalePredecessor" | "SessionExists";
+      /** The CAS's current hash, when it said. */
+      readonly currentHash: string | undefined;
+      /** The hash this policy expected to be current (its status.hash or its predecessor). */
+      readonly expectedHash: string | undefined;
+      readonly message: string;
+    }
+  | { readonly kind: "superseded"; readonly by: string; readonly byHash: string }
+  | { readonly kind: "error"; readonly reason: ErrorReason; readonly message: string };
+
+export interface StatusInput {
+  readonly previous: PolicyStatus | undefined;
+  readonly outcome: PolicyOutcome;
+  readonly generation: number | undefined;
+  readonly validity: ValidityCondition;
+  readonly now: Date;
+}
+
+function validityCondition(outcome: PolicyOutcome, validity: ValidityCondition): ConditionInput | undefined {
+  if (outcome.kind === "invalid") {
+    const first = outcome.problems[0];
+    return {
+      type: validity,
+      status: "False",
+      reason: first?.reason ?? "Invalid",
+      message: outcome.problems.map((p) => p.message).join("; "),
+    };
+  }
+  // An error before the CAS was asked (e.g. no identity) leaves an encryption key unverified.
+  if (outcome.kind === "error" && validity === "EncryptionKeyValid") return undefined;
+  const verified =
+    validity === "SignatureValid" ? "every signature verifies over spec.policy" : "spec.encryptionKey is the CAS's";
+  if (outcome.kind === "superseded" || outcome.kind === "conflict") return undefined;
+  return { type: validity, status: "True", reason: "Verified", message: verified };
+}
+
+function syncedCondition(outcome: PolicyOutcome): ConditionInput {
+  switch (outcome.kind) {
+    case "invalid":
+      return { type: SYNCED, status: "False", reason: "NotSubmitted", message: "refused by the operator; not sent" };
+    case "casRejected":
+      return { type: SYNCED, status: "False", reason: "CasRejected", message: outcome.message };
+    case "synced":
+      return {
+        type: SYNCED,
+        status: "True",
+        reason: outcome.action,
+        message: `registered at ${outcome.casAddress} as ${outcome.hash}${
+          outcome.predecessor ? ` (predecessor ${outcome.predecessor})` : ""
+        }`,
+      };
+    case "conflict":
+      return { type: SYNCED, status: "False", reason: "Conflict", message: outcome.message };
+    case "superseded":
+      return {
+        type: SYNCED,
+        status: "False",
+        reason: "Superseded",
+        message: `replaced by ${outcome.by} (hash ${outcome.byHash})`,
+      };
+    case "error":
+      return { type: SYNCED, status: "False", reason: outcome.reason, message: outcome.message };
+  }
+}
+
+export function stateOf(outcome: PolicyOutcome): PolicyState {
+  switch (outcome.kind) {
+    case "invalid":
+    case "casRejected":
+      return "Rejected";
+    case "synced":
+      return "Synced";
+    case "conflict":
+      return "Conflict";
+    case "superseded":
+      return "Superseded";
+    case "error":
+      return "Error";
+  }
+}
+
+/** The status after `outcome`: hash/predecessor/revision move only when a submission was accepted. */
+export function nextPolicyStatus(input: StatusInput): PolicyStatus {
+  const { previous, outcome, generation, validity, now } = input;
+  const conditions: ConditionInput[] = [];
+  const valid = validityCondition(outcome, validity);
+  if (valid) conditions.push(valid);
+  conditions.push(syncedCondition(outcome));
+  const synced = outcome.kind === "synced";
+  const revision = synced
+    ? String(
+        outcome.action === "Adopted" ? Number(previous?.revision ?? "0") || 1 : Number(previous?.revision ?? "0") + 1,
+      )
+    : previous?.revision;
+  const predecessor = synced ? (outcome.predecessor ?? "") : previous?.predecessor;
+  return {
+    state: stateOf(outcome),
+    hash: synced ? outcome.hash : (previous?.hash ?? ""),
+    ...(predecessor !== undefined ? { predecessor } : {}),
+    ...(revision !== undefined ? { revision } : {}),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions: setConditions(previous?.conditions as Condition[] | undefined, conditions, generation, now),
+  };
+}
+
+export interface PolicyEvent {
+  readonly type: "Normal" | "Warning";
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** The Event for a transition (state or Synced reason changed); undefined when nothing changed. */
+export function transitionEvent(
+  previous: PolicyStatus | undefined,
+  next: PolicyStatus,
+  outcome: PolicyOutcome,
+): PolicyEvent | undefined {
+  const before = findCondition(previous?.conditions as Condition[] | undefined, SYNCED);
+  const after = findCondition(next.conditions as Condition[] | undefined, SYNCED);
+  const samePlace = previous?.state === next.state && before?.reason === after?.reason;
+  if (samePlace && before?.message === after?.message) return undefined;
+  switch (outcome.kind) {
+    case "invalid": {
+      const signers = outcome.problems.flatMap((p) => (p.signer ? [p.signer] : []));
+      return {
+        type: "Warning",
+        reason: outcome.problems[0]?.reason === "WrongEncryptionKey" ? "EncryptionKeyMismatch" : "SignatureInvalid",
+        message: `refused, not sent to the CAS${signers.length > 0 ? ` (signer ${[...new Set(signers)].join(", ")})` : ""}: ${outcome.problems.map((p) => p.message).join("; ")}`,
+      };
+    }
+    case "casRejected":
+      return { type: "Warning", reason: "CasRejected", message: outcome.message };
+    case "synced":
+      return { type: "Normal", reason: outcome.action, message: after?.message ?? "" };
+    case "conflict":
+      return {
+        type: "Warning",
+        reason: "Conflict",
+        message: `${outcome.message} (CAS current hash ${outcome.currentHash ?? "unknown"}, expected ${outcome.expectedHash ?? "none"})`,
+      };
+    case "superseded":
+      return { type: "Normal", reason: "Superseded", message: after?.message ?? "" };
+    case "error":
+      return { type: "Warning", reason: outcome.reason, message: outcome.message };
+  }
+}
