@@ -1,8 +1,9 @@
 // The production CasProbe: asks the CAS over its REST API (src/cas/client.ts). Attestation uses spec.nonce and the
 // CAS key hash the CAS printed on its console ("CAS key hash …", last field — what `kubectl provision` reads); the
 // attested report names the TLS CA that the provisioned check then pins. Provisioned = the session `provisioned`
-// is readable (its access policy reads ANY; §3.2). The CAS API offers no snapshot facts, so this probe reports
-// none (the status then stays "Initializing" instead of guessing "Failed").
+// is readable (its access policy reads ANY; §3.2). Snapshot progress comes from GET /healthz [inferred: SCONE
+// documents no such endpoint]; a CAS without it reports none (the status then stays "Initializing", never a guessed
+// "Failed").
 import type { KubeClient } from "../../kube/client.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { CAS_CONTAINER, DEFAULT_CLIENT_PORT, names } from "./names.ts";
@@ -60,8 +61,8 @@ export function casClientProbe(kube: KubeClient, options: CasClientProbeOptions 
     async probe(cas: CAS, signal: AbortSignal): Promise<CasProbeResult> {
       // Loaded on first use: the CAS client pulls in crypto code the rest of the operator does not need.
       const { attestCas, CasClient, newNonce } = await import("../../cas/client.ts");
-      const { CasAttestationError } = await import("../../cas/attestation.ts");
       const { CasNotFoundError, CasUnavailableError, CasError } = await import("../../cas/errors.ts");
+      const { CasAttestationError } = await import("../../cas/attestation.ts");
       const address = resolve(cas);
       const timeoutMs = options.timeoutMs ?? 20_000;
       const casKeyHash = await keyHashOf(cas, signal);
@@ -71,6 +72,7 @@ export function casClientProbe(kube: KubeClient, options: CasClientProbeOptions 
           casKeyHash: casKeyHash ?? "",
           nonce: cas.spec?.nonce ?? newNonce(),
           timeoutMs,
+          signal,
         });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -84,7 +86,7 @@ export function casClientProbe(kube: KubeClient, options: CasClientProbeOptions 
         }
         return { reachable: false, error: message };
       }
-      const { report, caCertPem } = attested;
+      const { report, evidence, caCertPem } = attested;
       const client = new CasClient({
         url: address.url,
         caCertPem,
@@ -93,18 +95,23 @@ export function casClientProbe(kube: KubeClient, options: CasClientProbeOptions 
       });
       let provisioned: Provisioned;
       try {
-        await client.readSession("provisioned");
+        await client.readSession("provisioned", undefined, { signal });
         provisioned = "Yes";
       } catch (err) {
         if (err instanceof CasUnavailableError) return { reachable: false, error: err.message };
         provisioned = err instanceof CasNotFoundError ? "No" : report.provisioned ? "Yes" : "No";
       }
+      // Snapshot progress [inferred endpoint /healthz]; a CAS without it simply reports none.
+      const health = await client.health({ signal }).catch(() => undefined);
+      const snapshots = health?.snapshots;
       return {
         reachable: true,
         version: report.version,
         provisioned,
         attestable: true,
-        ...(cas.spec?.nonce ? { dcapReport: JSON.stringify(report) } : {}),
+        ...(cas.spec?.nonce ? { dcapReport: JSON.stringify(evidence) } : {}),
+        ...(snapshots?.last_snapshot_at ? { snapshotTimestamp: snapshots.last_snapshot_at } : {}),
+        ...(snapshots?.last_checkup_at ? { snapshotCheckupTimestamp: snapshots.last_checkup_at } : {}),
       };
     },
   };
