@@ -1,0 +1,181 @@
+// The status of a Scone resource after each kind of reconcile (pure): phase and lastSuccessPhase from the state
+// machine, the deployed spec hash and version, the retry count, and the Ready / Progressing / Degraded conditions
+// (plus OperatorPlacement: where spec.operatorNodeSelector went). lastUpdate moves only when something else in the
+// status changes, so a steady state writes nothing.
+import type { SconePhase, SconeStatus } from "../../resources/scone.ts";
+import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
+import { canonicalJson } from "../../runtime/drift.ts";
+import { lastSuccessPhaseAfter } from "./phase.ts";
+
+/** The service state of one stack component, as its own resource reports it. */
+export interface ComponentState {
+  readonly name: string;
+  /** HEALTHY / PENDING / UNHEALTHY, or undefined before its controller reported. */
+  readonly state: string | undefined;
+  readonly detail?: string;
+}
+
+export type Placement =
+  | { readonly kind: "applied"; readonly deployment: string }
+  | { readonly kind: "recorded"; readonly reason: string }
+  | { readonly kind: "none" };
+
+export type SconeOutcome =
+  | {
+      readonly kind: "progress";
+      /** The phase being worked in (Creating / Updating / Repairing / Error for a retry). */
+      readonly phase: SconePhase;
+    }
+  | {
+      readonly kind: "deployed";
+      readonly specHash: string;
+      readonly version: string;
+      readonly components: readonly ComponentState[];
+      readonly placement: Placement;
+      /** The BackupScheduled condition (backup-schedule.ts). */
+      readonly backup?: ConditionInput;
+    }
+  | { readonly kind: "failed"; readonly error: string; readonly retryCount: number; readonly waiting: boolean }
+  | { readonly kind: "unmanaged" };
+
+export interface StatusInput {
+  readonly previous: SconeStatus | undefined;
+  readonly generation: number | undefined;
+  readonly now: Date;
+}
+
+const PHASE_MESSAGES: Partial<Record<SconePhase, string>> = {
+  Creating: "installing LAS, SGX plugin and CAS",
+  Updating: "applying a changed spec",
+  Repairing: "applying the changed spec after an error",
+  Error: "retrying after an error",
+};
+
+function describeComponents(components: readonly ComponentState[]): string {
+  return components
+    .map((c) => `${c.name} ${c.state ?? "not reported yet"}${c.detail ? ` (${c.detail})` : ""}`)
+    .join(", ");
+}
+
+function placementCondition(p: Placement): ConditionInput | undefined {
+  if (p.kind === "applied")
+    return {
+      type: "OperatorPlacement",
+      status: "True",
+      reason: "Applied",
+      message: `operatorNodeSelector applied to Deployment ${p.deployment}`,
+    };
+  if (p.kind === "recorded")
+    return { type: "OperatorPlacement", status: "False", reason: "Recorded", message: p.reason };
+  return undefined;
+}
+
+function conditionsFor(outcome: SconeOutcome, phase: SconePhase): ConditionInput[] {
+  switch (outcome.kind) {
+    case "unmanaged":
+      return [
+        {
+          type: "Ready",
+          status: "Unknown",
+          reason: "Unmanaged",
+          message: "managementState is Unmanaged: the operator changes nothing in the stack",
+        },
+        { type: "Progressing", status: "False", reason: "Unmanaged", message: "hands off" },
+        { type: "Degraded", status: "False", reason: "Unmanaged", message: "" },
+      ];
+    case "progress":
+      return [
+        { type: "Ready", status: "False", reason: phase, message: PHASE_MESSAGES[phase] ?? phase },
+        { type: "Progressing", status: "True", reason: phase, message: PHASE_MESSAGES[phase] ?? phase },
+      ];
+    case "failed":
+      return [
+        { type: "Ready", status: "False", reason: "Error", message: outcome.error },
+        outcome.waiting
+          ? { type: "Progressing", status: "False", reason: "WaitingForChange", message: outcome.error }
+          : {
+              type: "Progressing",
+              status: "True",
+              reason: "Retrying",
+              message: `attempt ${outcome.retryCount} failed; retrying`,
+            },
+        {
+          type: "Degraded",
+          status: "True",
+          reason: outcome.waiting ? "WaitingForChange" : "ReconcileFailed",
+          message: outcome.error,
+        },
+      ];
+    case "deployed": {
+      const text = describeComponents(outcome.components);
+      const unhealthy = outcome.components.filter((c) => c.state === "UNHEALTHY");
+      const settling = outcome.components.some((c) => c.state !== "HEALTHY");
+      const placement = placementCondition(outcome.placement);
+      return [
+        { type: "Ready", status: "True", reason: "Deployed", message: text },
+        settling
+          ? { type: "Progressing", status: "True", reason: "ComponentsSettling", message: text }
+          : { type: "Progressing", status: "False", reason: "Deployed", message: "" },
+        unhealthy.length > 0
+          ? {
+              type: "Degraded",
+              status: "True",
+              reason: "ComponentUnhealthy",
+              message: describeComponents(unhealthy),
+            }
+          : { type: "Degraded", status: "False", reason: "Deployed", message: "" },
+        ...(placement ? [placement] : []),
+        ...(outcome.backup ? [outcome.backup] : []),
+      ];
+    }
+  }
+}
+
+function phaseOf(outcome: SconeOutcome, previous: SconePhase): SconePhase {
+  switch (outcome.kind) {
+    case "progress":
+      return outcome.phase;
+    case "deployed":
+      return "Running";
+    case "failed":
+      return "Error";
+    case "unmanaged":
+      return previous;
+  }
+}
+
+/** The new status; returns the previous object itself when nothing but lastUpdate would change. */
+export function sconeStatusAfter(outcome: SconeOutcome, input: StatusInput): SconeStatus {
+  const prev = input.previous ?? {};
+  const prevPhase = prev.phase ?? "Empty";
+  const phase = phaseOf(outcome, prevPhase);
+  let conditions: Condition[] = setConditions(
+    prev.conditions as Condition[] | undefined,
+    conditionsFor(outcome, phase),
+    input.generation,
+    input.now,
+  );
+  if (outcome.kind === "deployed" && outcome.placement.kind === "none")
+    conditions = conditions.filter((c) => c.type !== "OperatorPlacement");
+  const lastSuccessPhase = lastSuccessPhaseAfter(prevPhase, phase, prev.lastSuccessPhase);
+  const next: SconeStatus = {
+    ...prev,
+    phase,
+    conditions,
+    ...(input.generation === undefined ? {} : { observedGeneration: input.generation }),
+    ...(lastSuccessPhase ? { lastSuccessPhase } : {}),
+  };
+  if (outcome.kind === "deployed") {
+    next.deployedSpec = outcome.specHash;
+    next.deployedVersion = outcome.version;
+    next.retryCount = 0;
+  } else if (outcome.kind === "failed") {
+    next.retryCount = outcome.retryCount;
+  } else if (outcome.kind === "progress" && phase === "Repairing") {
+    next.retryCount = 0;
+  }
+  const { lastUpdate: _a, ...a } = next;
+  const { lastUpdate: _b, ...b } = prev;
+  if (canonicalJson(a) === canonicalJson(b)) return prev;
+  return { ...next, lastUpdate: input.now.toISOString().replace(/\.\d{3}Z$/, "Z") };
+}
