@@ -1,0 +1,106 @@
+// BackupTarget on S3 (any S3-compatible server), through Bun's built-in client (Bun.S3Client, SigV4), path-style
+// requests when an endpoint is given. A PUT is atomic in S3: an object is visible only once completely written.
+import { BackupTargetError, messageOf } from "./errors.ts";
+import { joinKey } from "./layout.ts";
+import type { S3Credentials } from "./s3-credentials.ts";
+import type { BackupTarget } from "./target.ts";
+
+function s3CodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+export class S3Target implements BackupTarget {
+  private readonly client: Bun.S3Client;
+
+  constructor(
+    readonly bucket: string,
+    /** Key prefix without leading or trailing "/" ("" = bucket root). */
+    readonly prefix: string,
+    private readonly credentials: S3Credentials,
+  ) {
+    this.client = new Bun.S3Client({
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+      region: credentials.region,
+      endpoint: credentials.endpoint,
+      bucket,
+      virtualHostedStyle: false,
+    });
+  }
+
+  get location(): string {
+    return this.prefix === "" ? `s3://${this.bucket}` : `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  locationOf(key: string): string {
+    const k = joinKey(this.prefix, key);
+    return k === "" ? `s3://${this.bucket}` : `s3://${this.bucket}/${k}`;
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const k = joinKey(this.prefix, key);
+    await this.call("write", k, () => this.client.write(k, data, { type: "application/octet-stream" }));
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    const k = joinKey(this.prefix, key);
+    try {
+      return await this.client.file(k).bytes();
+    } catch (error) {
+      if (s3CodeOf(error) === "NoSuchKey") return null;
+      throw this.wrap("read", k, error);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const base = joinKey(this.prefix, prefix);
+    // A trailing "/" keeps "ns/cas-1" from matching "ns/cas-10/…".
+    const query = base === "" ? "" : `${base}/`;
+    const keys: string[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.call("list", query, () =>
+        this.client.list({ prefix: query, ...(continuationToken ? { continuationToken } : {}) }),
+      );
+      for (const entry of page.contents ?? []) {
+        const rel = this.prefix === "" ? entry.key : entry.key.slice(this.prefix.length + 1);
+        keys.push(rel);
+      }
+      continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
+    } while (continuationToken);
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    const k = joinKey(this.prefix, key);
+    try {
+      await this.client.delete(k);
+    } catch (error) {
+      if (s3CodeOf(error) === "NoSuchKey") return;
+      throw this.wrap("delete", k, error);
+    }
+  }
+
+  private async call<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.wrap(op, key, error);
+    }
+  }
+
+  private wrap(op: string, key: string, error: unknown): BackupTargetError {
+    const code = s3CodeOf(error);
+    const where = `s3://${this.bucket}/${key}`;
+    const hint =
+      code === "NoSuchBucket"
+        ? ": create the bucket first or fix the bucket name"
+        : code === "SignatureDoesNotMatch" || code === "InvalidAccessKeyId" || code === "AccessDenied"
+          ? ` (credentials from ${this.credentials.origin})`
+          : "";
+    const message = `S3 ${op} ${where} failed: ${code ? `${code}: ` : ""}${messageOf(error)}${hint}`;
+    return new BackupTargetError(this.credentials.redact(message), code);
+  }
+}
