@@ -28,12 +28,12 @@ export interface PolicyOwner {
 
 export const ownerSecretName = (casName: string): string => `${OWNER_SECRET_PREFIX}${casName}`;
 
-/** Parses the `allowed-signers` text: signer strings separated by newlines, commas or spaces; `ANY` = no list. */
+/** Parses `allowed-signers`: signer strings separated by newlines, commas or spaces, `#` comments; `ANY` = no list. */
 export function parseAllowedSigners(text: string | undefined): readonly string[] | "ANY" {
   const entries = (text ?? "")
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter((s) => s !== "" && !s.startsWith("#"));
+    .split("\n")
+    .flatMap((line) => (line.split("#")[0] ?? "").split(/[\s,]+/))
+    .filter((s) => s !== "");
   return entries.includes("ANY") ? "ANY" : entries;
 }
 
