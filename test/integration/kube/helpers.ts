@@ -32,6 +32,10 @@ export async function waitFor<T>(
 export async function freshNamespace(client: KubeClient, prefix: string): Promise<string> {
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  // Pods are refused until the controller-manager has made the namespace's default ServiceAccount.
+  await waitFor(`serviceaccount ${name}/default`, () =>
+    client.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: name, name: "default" }),
+  );
   return name;
 }
 

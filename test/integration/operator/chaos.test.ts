@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderCrdManifests } from "../../../src/resources/crds.ts";
+import { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { installCrds } from "./context.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
 const present = existsSync(BINARY);
@@ -81,8 +82,7 @@ spec:
   beforeAll(async () => {
     cluster = await sharedCluster();
     state = mkdtempSync(join(tmpdir(), "scone-chaos-"));
-    await kubectl(["apply", "--server-side", "-f", "-"], renderCrdManifests());
-    await kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+    await installCrds(await KubeClient.load({ kubeconfig: cluster.kubeconfigPath }));
     await cluster.kubectl(["create", "namespace", NS]);
   }, 120_000);
   afterAll(async () => {
