@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { V1Node } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -196,10 +197,19 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
       { namespace: NS, labelSelector: "app.kubernetes.io/name=las" },
     );
     expect(lasPods.items.length).toBe(SGX_NODES.length);
+    // Node labels: a node patch with the installed rights (and what the deletion test sees removed).
+    await waitFor(
+      "the LAS node labels",
+      async () =>
+        (await admin.list<V1Node>({ apiVersion: "v1", kind: "Node" })).items.filter(
+          (n) => n.metadata?.labels?.["las.scontain.com/capable"] === "true",
+        ).length === SGX_NODES.length,
+      60_000,
+    );
     expect(forbiddenLines()).toEqual([]);
   }, 240_000);
 
-  test("deleting them: the operator removes its finalizers and the DaemonSets go", async () => {
+  test("deleting them: the operator runs its finalizers with the installed rights (node labels removed)", async () => {
     for (const [kind, name] of [
       ["LAS", "las"],
       ["SGXPlugin", "sgxplugin"],
@@ -211,10 +221,14 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
         60_000,
       );
     }
+    // The LAS finalizer took its node labels off (a node patch with the installed rights). The DaemonSets are
+    // left to the garbage collector, which in a fresh cluster notices a new CRD's deletions only after ~30 s.
     await waitFor(
-      "the DaemonSets to be gone",
+      "the LAS node labels to be removed",
       async () =>
-        (await admin.list({ apiVersion: "apps/v1", kind: "DaemonSet" }, { namespace: NS })).items.length === 0,
+        (await admin.list<V1Node>({ apiVersion: "v1", kind: "Node" })).items.every(
+          (n) => n.metadata?.labels?.["las.scontain.com/capable"] === undefined,
+        ),
       60_000,
     );
     expect(forbiddenLines()).toEqual([]);
