@@ -226,6 +226,21 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     expect(Object.keys(doc.auths)).toEqual(["mirror.local"]);
   });
 
+  test("an SGXPlugin of another name is replaced by sgxplugin (one plugin per cluster, as upstream)", async () => {
+    await admin.delete({ apiVersion: BASE, kind: "SGXPlugin", name: "sgxplugin" });
+    await admin.create({ apiVersion: BASE, kind: "SGXPlugin", metadata: { name: "my-plugin" }, spec: {} });
+    const mirror = ["--image-registry", "mirror.local/scone", "--image-prefix", "osc-", "--set-version", "6.0.7"];
+    const r = await install([...local(), "--access-token", TOKEN_2, "--reconcile", ...mirror, "-o", "json"]);
+    expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+    expect(
+      parse(r)
+        .steps.filter((s) => s.action !== "unchanged")
+        .map((s) => `${s.action} ${s.kind}/${s.name}`),
+    ).toEqual(["delete SGXPlugin/my-plugin", "create SGXPlugin/sgxplugin"]);
+    expect(await get("SGXPlugin", "my-plugin")).toBeUndefined();
+    expect(await imageOf("SGXPlugin", "sgxplugin")).toBe("mirror.local/scone/osc-sgx-plugin:6.0.7");
+  });
+
   test("service mode, --only-operator, over an upstream Deployment: replaced, image from the mirror, Available (--wait), no LAS or SGXPlugin step, idempotent", async () => {
     const args = [
       "--only-operator",
