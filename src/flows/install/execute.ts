@@ -285,7 +285,8 @@ export async function runInstall(
 
   const afterPhase = async (phase: InstallPhase) => {
     if (phase === "crds") {
-      progress.waiting("CRDs to be Established");
+      // Checked on every run (a few GETs): a CRD someone else changed may not be served yet.
+      if (steps.some((s) => s.phase === "crds" && isWrite(s))) progress.waiting("CRDs to be Established");
       await waitForCrdsEstablished(client, crdNames, o.timeoutSeconds);
     }
     if (phase === "operator" && o.wait && deployment) {

@@ -8,6 +8,7 @@ import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
+import { UPSTREAM_CRD_TAKEOVER_PATCH } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { binaryPresent, freePort, type RunResult, removeInstall, scone, serveWebhooks } from "./helpers.ts";
 
@@ -87,6 +88,17 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     await removeInstall(admin, NS);
     await removeInstall(admin, NS_SERVICE);
     await removeInstall(admin, NS_APPS);
+    // Should the takeover test have failed half-way, the shared Vault CRD must not keep a conversion webhook.
+    await admin
+      .patch(
+        {
+          apiVersion: "apiextensions.k8s.io/v1",
+          kind: "CustomResourceDefinition",
+          name: "vaults.services.scone.cloud",
+        },
+        UPSTREAM_CRD_TAKEOVER_PATCH,
+      )
+      .catch(() => undefined);
   }, 120_000);
 
   test("report mode on an empty cluster: everything to create, exit code 3, nothing written", async () => {
@@ -239,6 +251,40 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     ).toEqual(["delete SGXPlugin/my-plugin", "create SGXPlugin/sgxplugin"]);
     expect(await get("SGXPlugin", "my-plugin")).toBeUndefined();
     expect(await imageOf("SGXPlugin", "sgxplugin")).toBe("mirror.local/scone/osc-sgx-plugin:6.0.7");
+  });
+
+  test("a CRD left by the upstream chart (conversion webhook, cert-manager injection) is taken over; Vault warns, not refuses", async () => {
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      name: "vaults.services.scone.cloud",
+    };
+    await admin.patch(crd, {
+      metadata: {
+        labels: { "app.kubernetes.io/part-of": null },
+        annotations: { "cert-manager.io/inject-ca-from": `${NS}/scone-serving-cert` },
+      },
+      spec: {
+        conversion: {
+          strategy: "Webhook",
+          webhook: {
+            clientConfig: { service: { name: "scone-webhook-service", namespace: NS, path: "/convert" } },
+            conversionReviewVersions: ["v1"],
+          },
+        },
+      },
+    });
+    const mirror = ["--image-registry", "mirror.local/scone", "--image-prefix", "osc-", "--set-version", "6.0.7"];
+    const r = await install([...local(), "--access-token", TOKEN_2, "--reconcile", ...mirror, "-o", "json"]);
+    expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+    const o = parse(r);
+    expect(o.warnings.join("\n")).toContain("vaults.services.scone.cloud exists");
+    const step = o.steps.find((s) => s.name === crd.name);
+    expect(step?.action).toBe("update");
+    const after = await admin.get<KubeObject & { spec: { conversion: Record<string, unknown> } }>(crd);
+    expect(after.spec.conversion).toEqual({ strategy: "None" });
+    expect(after.metadata?.annotations?.["cert-manager.io/inject-ca-from"]).toBeUndefined();
+    expect(after.metadata?.labels?.["app.kubernetes.io/part-of"]).toBe("scone");
   });
 
   test("service mode, --only-operator, over an upstream Deployment: replaced, image from the mirror, Available (--wait), no LAS or SGXPlugin step, idempotent", async () => {
