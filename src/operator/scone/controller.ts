@@ -129,12 +129,13 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       ...(detail ? { detail } : {}),
     });
     const cas = casList.get(namespace, STACK_NAMES.cas) as Stateful | undefined;
-    const out = [
+    return [
       state("SGXPlugin", pluginList.get(STACK_NAMES.sgxPlugin) as Stateful | undefined),
       state("LAS", lasList.get(STACK_NAMES.las) as Stateful | undefined),
+      ...(cas
+        ? [{ ...state(`CAS ${namespace}/${STACK_NAMES.cas}`, cas, cas.status?.phase), informational: true }]
+        : []),
     ];
-    if (cas) out.push(state(`CAS ${namespace}/${STACK_NAMES.cas}`, cas, cas.status?.phase));
-    return out;
   };
 
   /** spec.operatorNodeSelector on the operator Deployment when it runs in the cluster; else only recorded. */

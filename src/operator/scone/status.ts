@@ -13,6 +13,8 @@ export interface ComponentState {
   /** HEALTHY / PENDING / UNHEALTHY, or undefined before its controller reported. */
   readonly state: string | undefined;
   readonly detail?: string;
+  /** Reported but not waited for (an unprovisioned CAS stays PENDING until its owner provisions it). */
+  readonly informational?: boolean;
 }
 
 export type Placement =
@@ -109,7 +111,7 @@ function conditionsFor(outcome: SconeOutcome, phase: SconePhase): ConditionInput
     case "deployed": {
       const text = describeComponents(outcome.components);
       const unhealthy = outcome.components.filter((c) => c.state === "UNHEALTHY");
-      const settling = outcome.components.some((c) => c.state !== "HEALTHY");
+      const settling = outcome.components.some((c) => !c.informational && c.state !== "HEALTHY");
       const placement = placementCondition(outcome.placement);
       return [
         { type: "Ready", status: "True", reason: "Deployed", message: text },

@@ -1,0 +1,288 @@
+// The Scone stack controller on the real local cluster (API server, controller-manager, KWOK nodes), with the LAS,
+// SGXPlugin and CAS controllers running too (the CAS one with a fake CasProbe: an unprovisioned CAS):
+// Empty → Creating → Running with LAS/SGXPlugin HEALTHY and the CAS created; a spec change → Updating → Running;
+// a node selector the API server refuses on the operator Deployment → Error, retried, waiting after 5 attempts;
+// a fix → Repairing → Running; Unmanaged leaves hand-made changes alone (Managed reverts them); skipCas removes the
+// CAS but not its PVCs; deleting the stack removes LAS, SGXPlugin and CAS and keeps the PVCs.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { CoreV1Event, V1Deployment, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { KubeClient } from "../../../src/kube/client.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
+import { registerCasController } from "../../../src/operator/cas/controller.ts";
+import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
+import { registerLasController } from "../../../src/operator/las/controller.ts";
+import { registerSconeController, SCONE_FINALIZER } from "../../../src/operator/scone/controller.ts";
+import {
+  SCONE_TYPE,
+  STACK_CAS_TYPE,
+  STACK_LAS_TYPE,
+  STACK_SGXPLUGIN_TYPE,
+} from "../../../src/operator/scone/render.ts";
+import { registerSgxPluginController } from "../../../src/operator/sgxplugin/controller.ts";
+import type { CAS } from "../../../src/resources/cas.ts";
+import type { LAS } from "../../../src/resources/las.ts";
+import type { Scone } from "../../../src/resources/scone.ts";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../kube/helpers.ts";
+import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
+
+const NS = `scone-stack-${Math.random().toString(36).slice(2, 8)}`;
+const NAME = "stack-test";
+const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
+const ALL_NODES = [...SGX_NODES, "plain-node-1"];
+const TEST_MANAGER = "scone-stack-test";
+const SCONE_REF = { ...SCONE_TYPE, name: NAME };
+const LAS_REF = { ...STACK_LAS_TYPE, name: "las" };
+const PLUGIN_REF = { ...STACK_SGXPLUGIN_TYPE, name: "sgxplugin" };
+const CAS_REF = { ...STACK_CAS_TYPE, namespace: NS, name: "cas" };
+const OPERATOR_REF = { apiVersion: "apps/v1", kind: "Deployment", namespace: NS, name: "scone-controller-manager" };
+const CLAIMS = ["database-cas-0", "database-snapshots-cas-0"];
+
+class UnprovisionedCas implements CasProbe {
+  async probe(): Promise<CasProbeResult> {
+    return { reachable: true, version: "6.0.6", provisioned: "No", attestable: true };
+  }
+}
+
+describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
+  let cluster: LocalCluster;
+  let op: TestOperator;
+  let client: KubeClient;
+  /** Every phase the Scone went through, in order, as the watch delivered them (repeats collapsed). */
+  const phases: string[] = [];
+
+  const getScone = () => client.get<Scone>(SCONE_REF);
+  const cond = (s: Scone, type: string) => s.status?.conditions?.find((c) => c.type === type);
+  const waitScone = (what: string, ok: (s: Scone) => boolean, timeoutMs = 90_000) =>
+    waitFor(
+      what,
+      async () => {
+        const s = await getScone();
+        return ok(s) ? s : undefined;
+      },
+      timeoutMs,
+    ).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; status: ${JSON.stringify((await getScone()).status)}`);
+    });
+  const patchSpec = (spec: Record<string, unknown>) =>
+    client.patch(SCONE_REF, { spec }, "merge", { fieldManager: TEST_MANAGER });
+  /** The phases seen from now on, once `done` holds. */
+  const phasesDuring = async (change: () => Promise<unknown>, done: (s: Scone) => boolean) => {
+    const from = phases.length;
+    await change();
+    await waitScone("the change to settle", done);
+    await waitFor(
+      "the watch to deliver the last phase",
+      () => phases.at(-1) === "Running" || phases.at(-1) === "Error",
+    );
+    return phases.slice(from);
+  };
+  const events = async (reason: string): Promise<CoreV1Event[]> =>
+    (await client.list<CoreV1Event>({ apiVersion: "v1", kind: "Event" }, { namespace: "default" })).items.filter(
+      (e) => e.involvedObject.kind === "Scone" && e.involvedObject.name === NAME && e.reason === reason,
+    );
+  const claims = async () =>
+    (
+      await client.list<V1PersistentVolumeClaim>({ apiVersion: "v1", kind: "PersistentVolumeClaim" }, { namespace: NS })
+    ).items
+      .map((c) => c.metadata?.name ?? "")
+      .sort();
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath, operatorNamespace: NS });
+    client = op.client;
+    await installCrds(client);
+    await ensureNamespace(client, NS);
+    registerSgxPluginController(op.ctx);
+    registerLasController(op.ctx, { readLogs: false });
+    registerCasController(op.ctx, new UnprovisionedCas(), { healthyRecheckMs: 2_000, unhealthyRecheckMs: 2_000 });
+    registerSconeController(op.ctx, { retryBaseMs: 200 });
+    op.ctx.informers.informer<KubeObject>({ type: SCONE_TYPE }).addHandlers({
+      add: (o) => record(o as Scone),
+      update: (_a, b) => record(b as Scone),
+    });
+    const record = (s: Scone) => {
+      if (s.metadata.name !== NAME) return;
+      const p = s.status?.phase ?? "Empty";
+      if (phases.at(-1) !== p) phases.push(p);
+    };
+    await op.start();
+  }, 300_000);
+
+  afterAll(async () => {
+    await op?.stop();
+    if (!client) return;
+    // Leave the shared cluster as the harness made it: no stack objects, SGX nodes labelled as before.
+    for (const ref of [SCONE_REF, LAS_REF, PLUGIN_REF, CAS_REF]) {
+      await client
+        .patch(ref, { metadata: { finalizers: null } }, "merge", { fieldManager: TEST_MANAGER })
+        .catch(() => {});
+      await client.deleteIfExists(ref).catch(() => false);
+    }
+    for (const n of ALL_NODES)
+      await client
+        .patch(
+          { apiVersion: "v1", kind: "Node", name: n },
+          {
+            metadata: {
+              labels: {
+                "las.scontain.com/capable": null,
+                "las.scontain.com/ok": null,
+                "sgx.intel.com/capable": SGX_NODES.includes(n) ? "true" : null,
+              },
+            },
+          },
+          "merge",
+          { fieldManager: TEST_MANAGER },
+        )
+        .catch(() => {});
+    await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
+  }, 120_000);
+
+  test("Empty → Creating → Running: SGXPlugin and LAS HEALTHY, an unprovisioned CAS created", async () => {
+    await client.create({
+      ...SCONE_TYPE,
+      metadata: { name: NAME },
+      spec: { serviceVersion: "6.0.6" },
+    } as KubeObject);
+    const running = await waitScone(
+      "Running with LAS and SGXPlugin HEALTHY",
+      (s) => {
+        return s.status?.phase === "Running" && cond(s, "Progressing")?.reason === "Deployed";
+      },
+      150_000,
+    );
+    expect(phases.slice(0, 3)).toEqual(["Empty", "Creating", "Running"]);
+    expect(running.metadata.finalizers).toContain(SCONE_FINALIZER);
+    expect(running.status).toMatchObject({
+      deployedVersion: "6.0.6",
+      lastSuccessPhase: "Creating",
+      retryCount: 0,
+      observedGeneration: running.metadata.generation,
+    });
+    expect(running.status?.deployedSpec).toMatch(/^[0-9a-f]{16}$/);
+    expect(cond(running, "Ready")).toMatchObject({ status: "True", reason: "Deployed" });
+    expect(cond(running, "Ready")?.message).toContain("LAS HEALTHY");
+    expect(cond(running, "BackupScheduled")?.reason).toBe("NoBackupTarget");
+
+    const las = await client.get<LAS>(LAS_REF);
+    expect(las.spec?.image).toBe("registry.scontain.com/scone.cloud/las:6.0.6");
+    expect(las.spec?.namespace).toBe(NS);
+    expect(las.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Scone", name: NAME, uid: running.metadata.uid });
+    const cas = await client.get<CAS>(CAS_REF);
+    expect(cas.spec?.nonce).toMatch(/^[0-9a-f]{32}$/);
+    expect(cas.spec?.["backup-controller"]?.enabled).toBe(false);
+    expect(cas.spec?.nodeSelector?.["las.scontain.com/ok"]).toBe("true");
+    expect((await events("CasCreated")).length).toBe(1);
+  }, 200_000);
+
+  test("a spec change: Updating → Running; LAS and SGXPlugin move to the new version, the CAS is left to its owner", async () => {
+    const seen = await phasesDuring(
+      () => patchSpec({ serviceVersion: "6.0.5" }),
+      (s) => s.status?.phase === "Running" && s.status.deployedVersion === "6.0.5",
+    );
+    expect(seen).toEqual(["Updating", "Running"]);
+    const s = await getScone();
+    expect(s.status?.lastSuccessPhase).toBe("Updating");
+    expect((await client.get<LAS>(LAS_REF)).spec?.image).toBe("registry.scontain.com/scone.cloud/las:6.0.5");
+    expect((await client.get<{ spec: { image: string } } & KubeObject>(PLUGIN_REF)).spec.image).toBe(
+      "registry.scontain.com/scone.cloud/sgx-plugin:6.0.5",
+    );
+    // Upgrading CAS is owner-only (`scone cas provision --upgrade`): the stack does not touch it.
+    expect((await client.get<CAS>(CAS_REF)).spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
+  }, 120_000);
+
+  test("a node selector the API server refuses: Error, 5 attempts, then it waits; a fix repairs it", async () => {
+    // The in-cluster operator Deployment (replicas 0: only its pod template matters here).
+    await client.create({
+      ...OPERATOR_REF,
+      metadata: { name: OPERATOR_REF.name, namespace: NS },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: "scone-controller" } },
+        template: {
+          metadata: { labels: { app: "scone-controller" } },
+          spec: { containers: [{ name: "manager", image: "registry.scontain.com/scone.cloud/k8soperators:6.0.5" }] },
+        },
+      },
+    } as KubeObject);
+    const before = await getScone();
+    await patchSpec({ operatorNodeSelector: { "bad key!": "x" } });
+    const waiting = await waitScone("waiting after 5 failed attempts", (s) => s.status?.retryCount === 5, 60_000);
+    expect(waiting.status?.phase).toBe("Error");
+    expect(waiting.status?.deployedVersion).toBe("6.0.5");
+    expect(waiting.status?.deployedSpec).toBe(before.status?.deployedSpec as string);
+    // Running → Updating (the change) → Error: the phase before Error.
+    expect(waiting.status?.lastSuccessPhase).toBe("Updating");
+    const degraded = cond(waiting, "Degraded");
+    expect(degraded?.reason).toBe("WaitingForChange");
+    expect(degraded?.message).toContain("waiting for a change after 5 failed attempts: operatorNodeSelector:");
+    expect(degraded?.message).toContain("bad key!");
+    // It waits: no further attempt without a change.
+    await Bun.sleep(3_000);
+    const still = await getScone();
+    expect(still.status?.retryCount).toBe(5);
+    expect(still.metadata.resourceVersion).toBe(waiting.metadata.resourceVersion);
+
+    const seen = await phasesDuring(
+      () => patchSpec({ operatorNodeSelector: { "bad key!": null, pool: "ops" } }),
+      (s) => s.status?.phase === "Running" && s.metadata.generation === s.status.observedGeneration,
+    );
+    expect(seen).toEqual(["Repairing", "Running"]);
+    const repaired = await getScone();
+    expect(repaired.status?.retryCount).toBe(0);
+    expect(repaired.status?.lastSuccessPhase).toBe("Repairing");
+    expect(cond(repaired, "OperatorPlacement")).toMatchObject({ status: "True", reason: "Applied" });
+    const dep = await client.get<V1Deployment>(OPERATOR_REF);
+    expect(dep.spec?.template.spec?.nodeSelector).toEqual({ pool: "ops" });
+    expect(dep.spec?.template.spec?.containers[0]?.image).toContain("k8soperators");
+  }, 150_000);
+
+  test("Unmanaged leaves hand-made changes alone; Managed again reverts them", async () => {
+    await patchSpec({ managementState: "Unmanaged" });
+    await waitScone("Unmanaged reported", (s) => cond(s, "Ready")?.reason === "Unmanaged");
+    const handMade = "registry.scontain.com/scone.cloud/las:hand-made";
+    await client.patch(LAS_REF, { spec: { image: handMade } }, "merge", { fieldManager: TEST_MANAGER });
+    await Bun.sleep(3_000);
+    expect((await client.get<LAS>(LAS_REF)).spec?.image).toBe(handMade);
+    expect((await getScone()).status?.phase).toBe("Running");
+
+    await patchSpec({ managementState: "Managed" });
+    await waitFor("the LAS image to be restored", async () =>
+      (await client.get<LAS>(LAS_REF)).spec?.image === "registry.scontain.com/scone.cloud/las:6.0.5" ? true : undefined,
+    );
+    await waitScone(
+      "Running and Ready again",
+      (s) => s.status?.phase === "Running" && cond(s, "Ready")?.status === "True",
+    );
+  }, 120_000);
+
+  test("skipCas removes the CAS resource but keeps its PVCs; unset, a CAS comes back", async () => {
+    // The CAS controller's StatefulSet → the controller-manager creates the claims.
+    await waitFor("the CAS claims", async () => ((await claims()).length === 2 ? true : undefined), 90_000);
+    await patchSpec({ skipCas: true });
+    await waitFor("the CAS to be gone", async () => ((await client.tryGet(CAS_REF)) ? undefined : true), 90_000);
+    expect(await claims()).toEqual(CLAIMS);
+    const removed = await events("CasRemoved");
+    expect(removed[0]?.message).toContain("PVCs");
+    const s = await waitScone(
+      "Running without CAS",
+      (x) => x.status?.phase === "Running" && cond(x, "BackupScheduled")?.reason === "NoCas",
+    );
+    expect(cond(s, "Ready")?.message).not.toContain("CAS");
+
+    await patchSpec({ skipCas: false });
+    await waitFor("a CAS again", async () => ((await client.tryGet(CAS_REF)) ? true : undefined), 60_000);
+  }, 200_000);
+
+  test("deleting the stack removes LAS, SGXPlugin and CAS, keeps the PVCs, then the Scone goes", async () => {
+    await client.delete(SCONE_REF);
+    await waitFor("the Scone to be gone", async () => ((await client.tryGet(SCONE_REF)) ? undefined : true), 90_000);
+    for (const ref of [LAS_REF, PLUGIN_REF, CAS_REF])
+      await waitFor(`${ref.kind} to be gone`, async () => ((await client.tryGet(ref)) ? undefined : true), 90_000);
+    expect(await claims()).toEqual(CLAIMS);
+    const uninstalled = await events("Uninstalled");
+    expect(uninstalled[0]?.message).toContain("kept: the CAS database PVCs");
+  }, 200_000);
+});
