@@ -4,8 +4,9 @@
 // named by path, never shown.
 import type { KubeObject, ObjectRef } from "../../kube/types.ts";
 import { UPSTREAM_CRD_TAKEOVER_PATCH } from "../../resources/crds.ts";
-import { isUpToDate, withAppliedHash } from "../../runtime/drift.ts";
+import { APPLIED_HASH_ANNOTATION, isUpToDate, withAppliedHash } from "../../runtime/drift.ts";
 import { INSTALL_PHASES, type InstallPhase } from "./desired.ts";
+import { AUTH_HASH_ANNOTATION } from "./pull-secrets.ts";
 
 export type StepAction = "create" | "update" | "unchanged" | "delete" | "patch" | "missing";
 
@@ -70,9 +71,21 @@ const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const child = (path: string, key: string) =>
   SIMPLE_KEY.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
 
-/** Paths whose values are secrets: shown by name only. */
+/** Paths whose values are secrets (or hashes of them, which say nothing to a reader): shown by name only. */
 export function isSecretPath(kind: string | undefined, path: string): boolean {
-  return (kind === "Secret" && /^(data|stringData)\b/.test(path)) || /(^|\.)dcapKey$/.test(path);
+  return (
+    (kind === "Secret" && /^(data|stringData)\b/.test(path)) ||
+    /(^|\.)dcapKey$/.test(path) ||
+    path.includes(AUTH_HASH_ANNOTATION)
+  );
+}
+
+const APPLIED_HASH_PATH = `metadata.annotations[${JSON.stringify(APPLIED_HASH_ANNOTATION)}]`;
+
+/** The applied-hash annotation changes with every other change; it is only worth naming when alone. */
+function withoutHashNoise(changes: FieldChange[]): FieldChange[] {
+  const rest = changes.filter((c) => c.path !== APPLIED_HASH_PATH);
+  return rest.length > 0 ? rest : changes;
 }
 
 const scalarEqual = (a: unknown, b: unknown) =>
@@ -170,7 +183,7 @@ function applyStep(
     phase,
     action: "update",
     ref,
-    changes: fieldDiff(want, observed, object.kind),
+    changes: withoutHashNoise(fieldDiff(want, observed, object.kind)),
     apply: want,
     ...(takeover
       ? { mergePatchFirst: UPSTREAM_CRD_TAKEOVER_PATCH, reason: "installed by the upstream chart: taken over" }

@@ -70,7 +70,8 @@ export function summaryLine(outcome: InstallOutcome): string {
   const done = outcome.mode !== "report";
   for (const action of ["create", "update", "delete", "patch", "missing", "unchanged"] as const) {
     const n = count(s, action);
-    if (n > 0) parts.push(`${n} ${done ? PAST[action] : action === "unchanged" ? "unchanged" : `to ${action}`}`);
+    const planned = action === "unchanged" || action === "missing" ? action : `to ${action}`;
+    if (n > 0) parts.push(`${n} ${done ? PAST[action] : planned}`);
   }
   const tail = !done && outcome.differs ? "; run again with --reconcile to apply" : "";
   return `${parts.join(", ")}${tail}`;

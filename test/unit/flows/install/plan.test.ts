@@ -101,8 +101,11 @@ describe("planInstall", () => {
     const steps = planInstall({ desired: after.items, observed: clusterHolding(before.items.map((i) => i.object)) });
     const secrets = steps.filter((s) => s.ref.kind === "Secret");
     expect(secrets.map((s) => s.action)).toEqual(["update", "update"]);
-    const data = secrets[0]?.changes.find((c) => c.path.startsWith("data"));
-    expect(data).toEqual({ path: 'data[".dockerconfigjson"]' });
+    // Named without values; the applied-hash annotation, which follows every change, is left out.
+    expect(secrets[0]?.changes).toEqual([
+      { path: 'metadata.annotations["scone.cloud/registry-auth-hash"]' },
+      { path: 'data[".dockerconfigjson"]' },
+    ]);
     expect(steps.filter((s) => s.action !== "unchanged").map((s) => s.ref.kind)).toEqual(["Secret", "Secret"]);
   });
 
