@@ -34,7 +34,7 @@ export async function readState(file: string): Promise<ClusterState | undefined>
 }
 
 export async function writeState(file: string, state: ClusterState): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
+  const temporary = `${file}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
   await rename(temporary, file);
 }

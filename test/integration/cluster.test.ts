@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+import { addSimulatedNode, removeSimulatedNode } from "../harness/simulated-nodes.ts";
 import { portForward, routePodPort } from "../harness/simulated-pods.ts";
 
 interface KubeObject {
@@ -144,6 +145,27 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
         sgxNode("sgx-node-3", "zone-b"),
       ]);
       for (const node of nodes) expect(Number(node.status?.allocatable?.cpu)).toBeGreaterThan(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "adds and removes an extra simulated node without touching the shared ones",
+    async () => {
+      const name = `extra-sgx-${suffix}`;
+      await addSimulatedNode(cluster, { name, zone: "zone-c", sgx: true });
+      try {
+        const node = await getJson<KubeObject>(["get", "node", name]);
+        expect(node.metadata.labels?.["topology.kubernetes.io/zone"]).toBe("zone-c");
+        expect(node.status?.allocatable?.["sgx.intel.com/enclave"]).toBe("20");
+        expect(node.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+      } finally {
+        await removeSimulatedNode(cluster, name);
+      }
+      await eventually("the extra node to be gone", async () => {
+        const result = await cluster.kubectl(["get", "node", name]);
+        return result.code !== 0 ? true : undefined;
+      });
     },
     TEST_TIMEOUT_MS,
   );
