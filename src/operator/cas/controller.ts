@@ -37,8 +37,10 @@ import {
   writeStatus,
 } from "../reconcile-kit.ts";
 import { cacheOwned, ResourceGauges, waitForCaches } from "../sgxplugin/controller-support.ts";
+import { isPodReady } from "../sgxplugin/node-facts.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned, watchPrimary } from "../wiring.ts";
 import { renderCasObjects } from "./desired.ts";
+import { keepImmutableClaims } from "./immutable.ts";
 import { CAS_GAUGES, casMetricValues } from "./metrics.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_FINALIZER, CAS_TYPE, names } from "./names.ts";
 import { isNodeReady, REGISTRATION_PREFIX, zoneOf } from "./nodes.ts";
@@ -224,8 +226,13 @@ export function registerCasController(
     if (reachable?.status === "False" && cond(before, "CASReachable")?.status !== "False")
       ev.record(cas, "Warning", "CASUnreachable", reachable.message);
     const blocked = cond(after, "UpgradeBlocked");
-    if (blocked?.status === "True" && cond(before, "UpgradeBlocked")?.reason !== blocked.reason)
-      ev.record(cas, "Warning", "UpgradeBlocked", blocked.message);
+    if (blocked && cond(before, "UpgradeBlocked")?.reason !== blocked.reason) {
+      if (blocked.status === "True") ev.record(cas, "Warning", "UpgradeBlocked", blocked.message);
+      else if (blocked.reason === "UpgradeForced") ev.record(cas, "Warning", "UpgradeForced", blocked.message);
+    }
+    const applied = cond(after, "SpecApplied");
+    if (applied?.status === "False" && cond(before, "SpecApplied")?.status !== "False")
+      ev.record(cas, "Warning", applied.reason, applied.message);
     const node = cond(after, "NodeHealthy");
     if (node?.status === "False" && cond(before, "NodeHealthy")?.reason !== node.reason)
       ev.record(cas, "Warning", node.reason, node.message);
@@ -251,12 +258,6 @@ export function registerCasController(
     const nodeList = nodes.list() as V1Node[];
     const stsBefore = statefulSets.get(ns, n.statefulSet) as V1StatefulSet | undefined;
     const pod = casPods.get(ns, n.pod) as V1Pod | undefined;
-    const podReady = pod?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
-    const probeResult: CasProbeResult | undefined =
-      podReady && !pod?.metadata?.deletionTimestamp
-        ? await probeWithTimeout(probe, cas, rctx.signal, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS)
-        : undefined;
-
     // Where CAS may run.
     const key = keyOf(cas);
     const pinned = currentPlacement(stsBefore);
@@ -287,6 +288,12 @@ export function registerCasController(
         backoffMs,
       });
     }
+
+    // Ask CAS only when its pod runs on a live node (a lost node's pod still shows its last, Ready, status).
+    const probeResult: CasProbeResult | undefined =
+      pod && isPodReady(pod) && relocation.kind === "placed"
+        ? await probeWithTimeout(probe, cas, rctx.signal, options.probeTimeoutMs ?? PROBE_TIMEOUT_MS)
+        : undefined;
 
     // Which images run.
     const observedBase = {
@@ -319,6 +326,11 @@ export function registerCasController(
 
     // Apply.
     const desired = renderCasObjects(cas, opts, plan);
+    const immutable = keepImmutableClaims(
+      desired.owned.find((o) => o.kind === "StatefulSet") as V1StatefulSet,
+      stsBefore,
+    );
+    desired.owned = desired.owned.map((o) => (o.kind === "StatefulSet" ? immutable.statefulSet : o));
     const applied = await applyOwned(ctx.kit, cas, desired.owned, rctx);
     const ownedNow = ownedInformers.flatMap((inf) => ownedBy(inf.list(ns), cas));
     await pruneOwned(ctx.kit, ownedNow, desired.owned, rctx);
@@ -361,6 +373,7 @@ export function registerCasController(
         observedBase.podDisruptionBudget,
       upgrade,
       relocation,
+      ...(immutable.refused ? { refusedChange: immutable.refused } : {}),
       podDeletionBackoff: formatDuration(backoffMs),
     };
     const status = deriveCasStatus(cas, observed, probeResult, t, opts);

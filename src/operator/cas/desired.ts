@@ -21,7 +21,7 @@ import { casSettings, type RenderOptions } from "./settings.ts";
 
 export interface DesiredCasObjects {
   /** Namespaced objects, owned by the CAS (ownerReferences: garbage-collected with it). */
-  readonly owned: KubeObject[];
+  owned: KubeObject[];
   /** Cluster-scoped objects (the backup controller's node permissions), removed by the finalizer. */
   readonly cluster: KubeObject[];
 }

@@ -16,7 +16,7 @@ import type { ServiceState } from "../../resources/common-fields.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
 import { newestMs, PROGRESS_DEADLINE_MS } from "../sgxplugin/health.ts";
 import { isPodReady } from "../sgxplugin/node-facts.ts";
-import { CAS_CONTAINER } from "./names.ts";
+import { CAS_CONTAINER, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
 import { describeRejections, isRegisteredFor, migrationCandidates, nodeNameOf, type RejectedNode } from "./nodes.ts";
 import type { CasProbeResult, Provisioned } from "./probe.ts";
 import type { Relocation } from "./relocation.ts";
@@ -39,6 +39,8 @@ export interface CasObserved {
   /** The controller's decisions this round (absent in a plain status computation). */
   readonly upgrade?: UpgradePlan;
   readonly relocation?: Relocation;
+  /** A spec change the API server cannot apply to the running objects (immutable.ts). */
+  readonly refusedChange?: string;
   /** Backoff before deleting a stuck pod, as a duration ("60s"). */
   readonly podDeletionBackoff?: string;
 }
@@ -177,7 +179,9 @@ export function deriveCasStatus(
   const previous = cas.status;
   const generation = cas.metadata.generation;
   const { statefulSet: sts, pod } = observed;
-  const podReady = pod !== undefined && isPodReady(pod);
+  // A pod on a lost node keeps showing its last status (Ready): it does not count as running.
+  const nodeLost = observed.relocation !== undefined && observed.relocation.kind !== "placed";
+  const podReady = pod !== undefined && isPodReady(pod) && !nodeLost;
   const problems: Problem[] = [];
   const settling =
     now.getTime() -
@@ -367,17 +371,32 @@ export function deriveCasStatus(
       },
     ),
     relocationCondition(observed.relocation, pod),
+    observed.refusedChange
+      ? { type: "SpecApplied", status: "False", reason: "ImmutableField", message: observed.refusedChange }
+      : {
+          type: "SpecApplied",
+          status: "True",
+          reason: "Applied",
+          message: "no spec change was refused by the API server",
+        },
     upgrade?.blocked
       ? { type: "UpgradeBlocked", status: "True", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
-      : {
-          type: "UpgradeBlocked",
-          status: "False",
-          reason: upgrade && upgrade.step !== "none" ? "Upgrading" : "NoUpgradePending",
-          message:
-            upgrade && upgrade.step !== "none"
-              ? `upgrade in progress: ${upgrade.step}`
-              : "CAS runs the image of spec.image",
-        },
+      : upgrade?.forced
+        ? {
+            type: "UpgradeBlocked",
+            status: "False",
+            reason: "UpgradeForced",
+            message: `${FORCE_UPGRADE_ANNOTATION}=true: upgrading without the safety checks (${upgrade.forced})`,
+          }
+        : {
+            type: "UpgradeBlocked",
+            status: "False",
+            reason: upgrade && upgrade.step !== "none" ? "Upgrading" : "NoUpgradePending",
+            message:
+              upgrade && upgrade.step !== "none"
+                ? `upgrade in progress: ${upgrade.step}`
+                : "CAS runs the image of spec.image",
+          },
   ];
 
   // The report stays as long as it answers the current nonce (a new report per probe would write status each time).

@@ -17,6 +17,8 @@ export interface UpgradePlan extends CasRenderPlan {
   readonly step: UpgradeStep;
   /** Why the CAS image is held back (reason code and message); undefined when it is not. */
   readonly blocked?: { readonly reason: string; readonly message: string };
+  /** Rolled out although unsafe, because of the force annotation: what would have held it back. */
+  readonly forced?: string;
 }
 
 export interface UpgradeInput {
@@ -69,32 +71,48 @@ export function planUpgrade(input: UpgradeInput): UpgradePlan {
     backupControllerImage: s.backupController.image,
     safetyServiceImage: holdSafety,
     step,
-    blocked: { reason, message: `CAS keeps running ${running}: ${message}` },
+    blocked: {
+      reason,
+      message: message.startsWith("upgrading") ? message : `CAS keeps running ${running}: ${message}`,
+    },
   });
 
-  if (!s.forceUpgrade) {
-    if (!s.backupController.enabled)
-      return hold(
-        "none",
-        "BackupControllerDisabled",
-        `upgrading to ${target} needs registered backups (enable spec.backup-controller) or the annotation ${FORCE_UPGRADE_ANNOTATION}=true`,
-      );
-    if (!deploymentRolledOut(input.backupController, s.backupController.image))
-      return hold(
-        "backup-controller",
-        "WaitingForBackupController",
-        `waiting for the backup controller to run ${s.backupController.image} before upgrading to ${target}`,
-      );
-    if (!input.migrationComplete)
-      return hold(
-        "backup-controller",
-        "MigrationIncomplete",
-        `migration is ${input.migrationRatio}; every migration node must have a registered backup before upgrading to ${target} (or set ${FORCE_UPGRADE_ANNOTATION}=true)`,
-      );
-  }
+  const gate = upgradeGate(input, running);
+  if (gate && !s.forceUpgrade) return hold(gate.step, gate.reason, gate.message);
+  const forced = gate ? { forced: gate.message } : {};
   // CAS goes now; the safety service follows once CAS runs the new image.
   const casDone = input.pod !== undefined && isPodReady(input.pod) && podCasImage(input.pod) === target;
-  return casDone ? { ...all, step: "safety-service" } : { ...all, safetyServiceImage: holdSafety, step: "cas" };
+  return casDone
+    ? { ...all, step: "safety-service", ...forced }
+    : { ...all, safetyServiceImage: holdSafety, step: "cas", ...forced };
+}
+
+/** What makes an upgrade of a provisioned CAS unsafe right now (undefined: it is safe). */
+function upgradeGate(
+  input: UpgradeInput,
+  running: string,
+): { step: UpgradeStep; reason: string; message: string } | undefined {
+  const s = input.settings;
+  const target = s.image;
+  if (!s.backupController.enabled)
+    return {
+      step: "none",
+      reason: "BackupControllerDisabled",
+      message: `upgrading ${running} to ${target} needs registered backups (enable spec.backup-controller) or the annotation ${FORCE_UPGRADE_ANNOTATION}=true`,
+    };
+  if (!deploymentRolledOut(input.backupController, s.backupController.image))
+    return {
+      step: "backup-controller",
+      reason: "WaitingForBackupController",
+      message: `waiting for the backup controller to run ${s.backupController.image} before upgrading to ${target}`,
+    };
+  if (!input.migrationComplete)
+    return {
+      step: "backup-controller",
+      reason: "MigrationIncomplete",
+      message: `migration is ${input.migrationRatio}; every migration node must have a registered backup before upgrading to ${target} (or set ${FORCE_UPGRADE_ANNOTATION}=true)`,
+    };
+  return undefined;
 }
 
 const podCasImage = (pod: V1Pod): string | undefined =>

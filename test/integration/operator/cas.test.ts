@@ -264,6 +264,19 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     expect(metrics).toContain(`scone_cas_phase{cr_name="${NAME}",cr_namespace="${NS}"} 0.875`);
   }, 240_000);
 
+  test("a change the API server cannot make (database size) is refused in a condition; status stays current", async () => {
+    await client.patch(CAS_REF, { spec: { persistence: { size: "5Gi" } } }, "merge", { fieldManager: TEST_MANAGER });
+    // Still reconciled: the status keeps following the CAS (HEALTHY) instead of every apply failing.
+    const refused = await waitCas(
+      "SpecApplied False while HEALTHY",
+      (c) => condition(c, "SpecApplied")?.status === "False" && c.status?.state === "HEALTHY",
+    );
+    expect(condition(refused, "SpecApplied")?.message).toContain("instead of database 5Gi");
+    expect(refused.status?.observedGeneration).toBe(refused.metadata.generation);
+    await client.patch(CAS_REF, { spec: { persistence: { size: null } } }, "merge", { fieldManager: TEST_MANAGER });
+    await waitCas("SpecApplied True", (c) => condition(c, "SpecApplied")?.status === "True");
+  }, 60_000);
+
   test("a lost node: no eligible node → a clear reason; once one is registered, CAS moves there (same zone)", async () => {
     const from = (await pod())?.spec?.nodeName ?? "";
     const other = from === "sgx-node-1" ? "sgx-node-2" : "sgx-node-1";

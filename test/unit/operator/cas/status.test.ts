@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { casMetricValues } from "../../../../src/operator/cas/metrics.ts";
 import type { CasProbeResult } from "../../../../src/operator/cas/probe.ts";
+import { planRelocation } from "../../../../src/operator/cas/relocation.ts";
 import { type CasObserved, deriveCasStatus } from "../../../../src/operator/cas/status.ts";
 import type { CAS, CASStatus } from "../../../../src/resources/cas.ts";
 import {
@@ -302,6 +303,27 @@ describe("deriveCasStatus: fields", () => {
     );
     expect(down.safetyServiceStatus).toBe("Unhealthy");
     expect(down.state).toBe("UNHEALTHY");
+  });
+
+  test("a pod on a lost node does not count as running, even though it still shows Ready", async () => {
+    const cas = await full();
+    const nodes = clusterNodes(cas, { registered: ["sgx-node-1"] }).filter((n) => n.metadata?.name !== "sgx-node-1");
+    const relocation = planRelocation({
+      cas,
+      pod: readyPod("sgx-node-1"),
+      nodes,
+      volumeZone: "zone-a",
+      lastKnownZone: () => undefined,
+      lostSinceMs: 0,
+      nowMs: 0,
+      backoffMs: 0,
+    });
+    const s = deriveCasStatus(cas, healthyObserved(cas, { nodes, relocation }), undefined, LATER, opts);
+    expect([s.state, s.readyReplicas, s.replicaAlert]).toEqual(["UNHEALTHY", 0, 1]);
+    expect(cond(s, "Ready")?.reason).toBe("NoEligibleNode");
+    expect(cond(s, "NodeHealthy")).toMatchObject({ status: "False", reason: "NoEligibleNode" });
+    expect(cond(s, "NodeHealthy")?.message).toContain("node sgx-node-1 no longer exists");
+    expect(cond(s, "NodeHealthy")?.message).toContain("sgx-node-2: no backup CAS registered");
   });
 
   test("metrics use upstream's encodings", async () => {

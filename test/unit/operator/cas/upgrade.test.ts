@@ -85,5 +85,7 @@ describe("planUpgrade", () => {
     );
     expect(forced.casImage).toBe(NEW);
     expect(forced.blocked).toBeUndefined();
+    expect(forced.forced).toContain("needs registered backups");
+    expect(planUpgrade(input(await upgrading({ force: true }))).forced).toBeUndefined(); // safe anyway
   });
 });
