@@ -290,3 +290,36 @@ describe("fieldDiff", () => {
     ]);
   });
 });
+
+describe("report lines", () => {
+  const ns = { apiVersion: "v1", kind: "Namespace", name: "scone-system" };
+  const step = (action: PlanStep["action"], extra: Partial<PlanStep> = {}): PlanStep => ({
+    phase: "namespaces",
+    action,
+    ref: ns,
+    changes: [],
+    ...extra,
+  });
+
+  test("plain lines without colour; changes named inline, listed with --verbose", () => {
+    const update = step("update", { changes: [{ path: "metadata.labels.a", from: '"1"', to: '"2"' }] });
+    expect(stepLines(update, { done: false, verbose: false, colour: false })).toEqual([
+      "update     Namespace scone-system (1 field: metadata.labels.a)",
+    ]);
+    expect(stepLines(update, { done: true, verbose: true, colour: false })).toEqual([
+      "updated    Namespace scone-system",
+      '    metadata.labels.a: "1" → "2"',
+    ]);
+    expect(stepLines(update, { done: true, verbose: false, colour: true })[0]).toContain("\x1b[33m");
+  });
+
+  test("the summary counts by action and tells report mode how to apply", () => {
+    const steps = [step("create"), step("create"), step("missing"), step("unchanged")];
+    expect(summaryLine({ mode: "report", steps, warnings: [], differs: true })).toBe(
+      "2 to create, 1 missing, 1 unchanged; run again with --reconcile to apply",
+    );
+    expect(summaryLine({ mode: "reconcile", steps, warnings: [], differs: true })).toBe(
+      "2 created, 1 missing, 1 unchanged",
+    );
+  });
+});
