@@ -19,7 +19,8 @@ async function start(): Promise<{ server: S3Server; dir: string }> {
   // Loaded here, not at the top: test/preload.ts imports this file in every run, unit runs included.
   const { startS3Server } = await import("../../hack/s3/server.ts");
   const dir = await mkdtemp(join(tmpdir(), "scone-test-s3-"));
-  const server = await startS3Server({ dataDir: join(dir, "data"), ownerPid: process.pid });
+  // The data dir is the temp dir itself, so the watchdog removes all of it should this process die.
+  const server = await startS3Server({ dataDir: dir, ownerPid: process.pid });
   return { server, dir };
 }
 

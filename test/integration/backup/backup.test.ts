@@ -1,0 +1,289 @@
+// Backups end to end, without a cluster: the CAS simulator writes real database snapshots, scone backs them up to
+// a directory and to a real S3 server (versitygw on loopback, test/harness/s3.ts), lists, verifies and fetches
+// them as restore sources; a CAS simulator started from a restored set has the original identity. Corrupted and
+// incomplete sets in S3 are refused; retention deletes exactly the planned backups; a backup killed midway leaves
+// no manifest and is marked failed by the next run.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchSimulator, type RunningSimulator } from "../../../sim/cas/launch.ts";
+import { BackupVerificationError } from "../../../src/backup/errors.ts";
+import { listBackups, listTargetBackups } from "../../../src/backup/list.ts";
+import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
+import { sha256Hex } from "../../../src/backup/manifest.ts";
+import { openTarget } from "../../../src/backup/open-target.ts";
+import { resolveRestoreSource } from "../../../src/backup/restore-source.ts";
+import { applyRetention, executeRetention } from "../../../src/backup/retention.ts";
+import { runBackup } from "../../../src/backup/run.ts";
+import { type S3Credentials, s3CredentialsFromEnv } from "../../../src/backup/s3-credentials.ts";
+import { DirectorySnapshotSource } from "../../../src/backup/snapshot-source.ts";
+import { verifyBackup } from "../../../src/backup/verify.ts";
+import { getBackup } from "../../../src/store/backups.ts";
+import { openStore, type Store } from "../../../src/store/open.ts";
+import { type SharedS3, sharedS3 } from "../../harness/s3.ts";
+
+const TIMEOUT = 60_000;
+const BUCKET = "scone-backup-it";
+const DAY = 86_400_000;
+const root = mkdtempSync(join(tmpdir(), "scone-backup-it-"));
+const snapshotDir = join(root, "snapshots");
+let sim: RunningSimulator;
+let s3: SharedS3;
+let credentials: S3Credentials;
+let store: Store;
+const cas = { namespace: "prod", name: "cas", version: "6.0.6" };
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Raw S3 access for the tests' own tampering (bypasses the BackupTarget). */
+function rawBucket(): Bun.S3Client {
+  return new Bun.S3Client({
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    region: s3.region,
+    endpoint: s3.endpoint,
+    bucket: BUCKET,
+  });
+}
+
+function backupToS3(prefix: string, now?: () => number) {
+  return runBackup({
+    cas,
+    source: new DirectorySnapshotSource(snapshotDir),
+    target: openTarget(`s3://${BUCKET}/${prefix}`, { credentials }),
+    store,
+    ...(now ? { now } : {}),
+  });
+}
+
+beforeAll(async () => {
+  [s3, sim] = await Promise.all([
+    sharedS3(),
+    launchSimulator({ dataDir: join(root, "db"), snapshotDir, snapshotInterval: "300ms" }),
+  ]);
+  await s3.bucket(BUCKET);
+  // Credentials the way an operator passes them: AWS_* variables.
+  credentials = s3CredentialsFromEnv({
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+    AWS_ENDPOINT_URL: s3.endpoint,
+  });
+  store = openStore({ stateDir: join(root, "state") });
+  await waitFor("the first snapshot", () =>
+    existsSync(join(snapshotDir, "last-completed", "cas.key-store")) ? true : undefined,
+  );
+}, TIMEOUT);
+
+afterAll(async () => {
+  store?.close();
+  if (sim && sim.process.exitCode === null) await sim.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("backups of a simulated CAS", () => {
+  test(
+    "to a directory: the set holds the snapshot's bytes and verifies",
+    async () => {
+      const record = await runBackup({
+        cas,
+        source: new DirectorySnapshotSource(snapshotDir),
+        target: new LocalDirectoryTarget(join(root, "local-backups")),
+        store,
+      });
+      expect(record).toMatchObject({ phase: "completed", error: null });
+      expect(record.target).toBe(join(root, "local-backups", "prod", "cas", record.id));
+      const snapshot = join(snapshotDir, record.snapshotMarker ?? "");
+      expect(realpathSync(snapshot)).toStartWith(realpathSync(snapshotDir));
+      expect(record.files["cas.db"]?.sha256).toBe(sha256Hex(readFileSync(join(snapshot, "cas.db"))));
+      expect(await verifyBackup(record.target)).toMatchObject({ ok: true, problems: [] });
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "to S3: listed in the catalog and in the bucket, verified, fetched back as a restore source",
+    async () => {
+      const record = await backupToS3("clusters/eu");
+      expect(record.phase).toBe("completed");
+      expect(record.target).toBe(`s3://${BUCKET}/clusters/eu/prod/cas/${record.id}`);
+
+      expect(listBackups({ store, namespace: "prod", name: "cas", phase: "completed" }).map((b) => b.id)).toContain(
+        record.id,
+      );
+      const inBucket = await listTargetBackups(openTarget(`s3://${BUCKET}/clusters/eu`, { credentials }));
+      expect(inBucket).toEqual([
+        expect.objectContaining({ namespace: "prod", name: "cas", id: record.id, location: record.target }),
+      ]);
+      expect(inBucket[0]?.manifest?.files).toEqual(record.files);
+      const keys = (await rawBucket().list({ prefix: `clusters/eu/prod/cas/${record.id}/` })).contents?.map(
+        (c) => c.key,
+      );
+      expect(keys?.sort()).toEqual(
+        ["backup.json", "cas.db", "cas.key-store"].map((f) => `clusters/eu/prod/cas/${record.id}/${f}`),
+      );
+
+      expect(await verifyBackup(record.target, { credentials })).toMatchObject({ ok: true, location: record.target });
+      const byId = await resolveRestoreSource(record.id, { store, credentials, tempDir: root });
+      const byUrl = await resolveRestoreSource(record.target, { credentials, tempDir: root });
+      expect(byUrl.manifest).toEqual(byId.manifest);
+      expect(readFileSync(join(byId.dir, "cas.db"))).toEqual(readFileSync(join(byUrl.dir, "cas.db")));
+      await Promise.all([byId.cleanup(), byUrl.cleanup()]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a CAS started from a restored S3 backup has the original CAS identity",
+    async () => {
+      const record = await backupToS3("restore");
+      const source = await resolveRestoreSource(record.id, { store, credentials, tempDir: root });
+      const restoredData = join(root, "restored-db");
+      mkdirSync(restoredData, { mode: 0o700 });
+      for (const f of ["cas.db", "cas.key-store"]) cpSync(join(source.dir, f), join(restoredData, f));
+      await source.cleanup();
+      const restored = await launchSimulator({ dataDir: restoredData });
+      try {
+        expect(restored.casKeyHash).toBe(sim.casKeyHash);
+        expect(restored.sessionEncryptionKey).toBe(sim.sessionEncryptionKey);
+      } finally {
+        await restored.stop();
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a corrupted object in S3 is refused, by verify and as a restore source",
+    async () => {
+      const record = await backupToS3("corrupt");
+      const key = `corrupt/prod/cas/${record.id}/cas.db`;
+      const bytes = await rawBucket().file(key).bytes();
+      bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+      await rawBucket().write(key, bytes);
+
+      const verified = await verifyBackup(record.target, { credentials });
+      expect(verified.ok).toBe(false);
+      expect(verified.problems).toEqual([expect.stringMatching(/^cas\.db sha256 is .* \(corrupted\)$/)]);
+      const error = await resolveRestoreSource(record.id, { store, credentials, tempDir: root }).catch((e) => e);
+      expect(error).toBeInstanceOf(BackupVerificationError);
+      expect((error as Error).message).toContain("(corrupted)");
+
+      await rawBucket().write(key, bytes.subarray(0, 10));
+      expect((await verifyBackup(record.target, { credentials })).problems[0]).toContain("(truncated)");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a set in S3 without its manifest (an interrupted upload) is refused",
+    async () => {
+      const record = await backupToS3("incomplete");
+      await rawBucket().delete(`incomplete/prod/cas/${record.id}/backup.json`);
+      const verified = await verifyBackup(record.target, { credentials });
+      expect(verified).toMatchObject({ ok: false });
+      expect(verified.problems[0]).toStartWith("no backup.json manifest (cas.db, cas.key-store present");
+      await expect(resolveRestoreSource(record.target, { credentials, tempDir: root })).rejects.toBeInstanceOf(
+        BackupVerificationError,
+      );
+      const listed = await listTargetBackups(openTarget(`s3://${BUCKET}/incomplete`, { credentials }));
+      expect(listed).toEqual([expect.objectContaining({ id: record.id, manifest: null })]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "retention deletes the planned backups from S3 and the catalog, and keeps the rest restorable",
+    async () => {
+      // A CAS of its own so the other tests' backups do not take part.
+      const retained = { ...cas, name: "cas-ret" };
+      const now = Date.now();
+      const ids: string[] = [];
+      for (const daysAgo of [4, 3, 2, 1, 0]) {
+        const at = now - daysAgo * DAY;
+        const record = await runBackup({
+          cas: retained,
+          source: new DirectorySnapshotSource(snapshotDir),
+          target: openTarget(`s3://${BUCKET}/retention`, { credentials }),
+          store,
+          now: () => at,
+        });
+        expect(record.phase).toBe("completed");
+        ids.push(record.id);
+      }
+      const catalog = listBackups({ store, namespace: "prod", name: "cas-ret" });
+      const plan = applyRetention(catalog, { keepDays: 1.5, keepLast: 1 }, now);
+      expect(plan.remove.map((d) => d.record.id).sort()).toEqual(ids.slice(0, 3).sort());
+
+      const result = await executeRetention(plan.remove, { store, open: { credentials } });
+      expect(result).toEqual({ deleted: plan.remove.map((d) => d.record.id), failed: [] });
+      for (const id of ids.slice(0, 3)) expect(getBackup(store.db, id)).toBeNull();
+      const left = await listTargetBackups(openTarget(`s3://${BUCKET}/retention`, { credentials }));
+      expect(left.map((b) => b.id).sort()).toEqual(ids.slice(3).sort());
+      const objects = (await rawBucket().list({ prefix: "retention/" })).contents ?? [];
+      expect(objects).toHaveLength(6);
+      for (const id of ids.slice(3)) {
+        const record = getBackup(store.db, id);
+        expect(await verifyBackup(record?.target ?? "", { credentials })).toMatchObject({ ok: true });
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a backup process killed midway leaves a running row and no manifest; the next run marks it failed",
+    async () => {
+      const stateDir = join(root, "crash-state");
+      const target = `s3://${BUCKET}/crash`;
+      const child = Bun.spawn(
+        [process.execPath, join(import.meta.dir, "crash-child.ts"), stateDir, snapshotDir, target],
+        {
+          env: {
+            ...process.env,
+            AWS_ACCESS_KEY_ID: s3.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+            AWS_ENDPOINT_URL: s3.endpoint,
+          },
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
+      expect(await child.exited).not.toBe(0);
+      expect(child.signalCode).toBe("SIGKILL");
+
+      const crashStore = openStore({ stateDir });
+      try {
+        const [crashed] = listBackups({ store: crashStore, namespace: "prod", name: "cas" });
+        expect(crashed).toMatchObject({ phase: "running", stoppedAt: null });
+        const objects = (await rawBucket().list({ prefix: "crash/" })).contents?.map((c) => c.key) ?? [];
+        expect(objects).toEqual([`crash/prod/cas/${crashed?.id}/cas.db`]);
+
+        const next = await runBackup({
+          cas,
+          source: new DirectorySnapshotSource(snapshotDir),
+          target: openTarget(target, { credentials }),
+          store: crashStore,
+          staleAfterMs: 0,
+        });
+        expect(next.phase).toBe("completed");
+        const old = getBackup(crashStore.db, crashed?.id ?? "");
+        expect(old?.phase).toBe("failed");
+        expect(old?.error).toStartWith("abandoned: still running after");
+        const after = (await rawBucket().list({ prefix: "crash/" })).contents?.map((c) => c.key).sort() ?? [];
+        expect(after).toEqual(["backup.json", "cas.db", "cas.key-store"].map((f) => `crash/prod/cas/${next.id}/${f}`));
+      } finally {
+        crashStore.close();
+      }
+    },
+    TIMEOUT,
+  );
+});
