@@ -2,7 +2,11 @@
 // in order, with upstream's waits: CRDs Established before anything uses them, the operator's webhooks serving
 // (caBundle set) before LAS/SGXPlugin are written, and with --wait the operator Deployment Available.
 
-import { mutatingWebhookConfigurationName, validatingWebhookConfigurationName } from "../../install/names.ts";
+import {
+  DEPLOYMENT_NAME,
+  mutatingWebhookConfigurationName,
+  validatingWebhookConfigurationName,
+} from "../../install/names.ts";
 import { isForeign, upstreamTakeoverSteps } from "../../install/takeover.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { KubeApiError, NotFoundError } from "../../kube/errors.ts";
@@ -99,12 +103,24 @@ export async function planAgainstCluster(
   }
 
   const takeover = o.localOperator ? [] : upstreamTakeoverSteps(o.namespace);
+  const inClusterOperator: ObjectRef = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace: o.namespace,
+    name: DEPLOYMENT_NAME,
+  };
   const refs = [
     ...desired.items.map((d) => refOfObject(d.object)),
     ...desired.required.map((r) => r.ref),
     ...takeover.map((t) => t.ref),
+    ...(o.localOperator ? [inClusterOperator] : []),
   ];
   const observed = await observeAll(client, refs);
+  if (o.localOperator && observed.get(refKey(inClusterOperator))) {
+    warnings.push(
+      `${describeRef(inClusterOperator)} exists, but --local-operator sends the webhooks to ${o.localOperator.host}:${o.localOperator.port}: delete it (kubectl -n ${o.namespace} delete deployment ${DEPLOYMENT_NAME}) unless you mean to go back to it`,
+    );
+  }
 
   const deletions: NonNullable<PlanInput["deletions"]>[number][] = [];
   const patches: NonNullable<PlanInput["patches"]>[number][] = [];
