@@ -15,8 +15,7 @@ import type {
 } from "@kubernetes/client-node";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
-import type { CAS, CASStatus } from "../../resources/cas.ts";
-import type { Condition } from "../../runtime/conditions.ts";
+import type { CAS } from "../../resources/cas.ts";
 import {
   Controller,
   type ReconcileContext,
@@ -40,6 +39,7 @@ import { cacheOwned, ResourceGauges, waitForCaches } from "../sgxplugin/controll
 import { isPodReady } from "../sgxplugin/node-facts.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned, watchPrimary } from "../wiring.ts";
 import { renderCasObjects } from "./desired.ts";
+import { transitionEvents } from "./events.ts";
 import { keepImmutableClaims } from "./immutable.ts";
 import { CAS_GAUGES, casMetricValues } from "./metrics.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_FINALIZER, CAS_TYPE, names } from "./names.ts";
@@ -203,41 +203,6 @@ export function registerCasController(
     return pv ? zoneOfVolume(pv) : undefined;
   }
 
-  function recordTransitions(cas: CAS, before: CASStatus | undefined, after: CASStatus) {
-    const ev = ctx.kit.events;
-    const cond = (s: CASStatus | undefined, type: string) =>
-      (s?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
-    if (before?.state !== after.state) {
-      if (after.state === "HEALTHY") ev.record(cas, "Normal", "Healthy", `CAS ${cas.metadata.name} is HEALTHY`);
-      else if (after.state === "UNHEALTHY")
-        ev.record(
-          cas,
-          "Warning",
-          "Unhealthy",
-          `CAS ${cas.metadata.name} is UNHEALTHY: ${cond(after, "Degraded")?.message ?? "see status.conditions"}`,
-        );
-    }
-    if (before?.provisioned !== "Yes" && after.provisioned === "Yes")
-      ev.record(cas, "Normal", "Provisioned", `CAS ${cas.metadata.name} is provisioned`);
-    const attested = cond(after, "Attested");
-    if (attested?.status === "False" && cond(before, "Attested")?.status !== "False")
-      ev.record(cas, "Warning", "AttestationFailed", attested.message);
-    const reachable = cond(after, "CASReachable");
-    if (reachable?.status === "False" && cond(before, "CASReachable")?.status !== "False")
-      ev.record(cas, "Warning", "CASUnreachable", reachable.message);
-    const blocked = cond(after, "UpgradeBlocked");
-    if (blocked && cond(before, "UpgradeBlocked")?.reason !== blocked.reason) {
-      if (blocked.status === "True") ev.record(cas, "Warning", "UpgradeBlocked", blocked.message);
-      else if (blocked.reason === "UpgradeForced") ev.record(cas, "Warning", "UpgradeForced", blocked.message);
-    }
-    const applied = cond(after, "SpecApplied");
-    if (applied?.status === "False" && cond(before, "SpecApplied")?.status !== "False")
-      ev.record(cas, "Warning", applied.reason, applied.message);
-    const node = cond(after, "NodeHealthy");
-    if (node?.status === "False" && cond(before, "NodeHealthy")?.reason !== node.reason)
-      ev.record(cas, "Warning", node.reason, node.message);
-  }
-
   const reconcile = async (req: ReconcileRequest, rctx: ReconcileContext): Promise<ReconcileResult | undefined> => {
     await waitForCaches(caches, rctx.signal);
     const found = casList.get(req.namespace ?? "", req.name) as CAS | undefined;
@@ -378,7 +343,7 @@ export function registerCasController(
     };
     const status = deriveCasStatus(cas, observed, probeResult, t, opts);
     await writeStatus(ctx.kit, cas, status, rctx);
-    recordTransitions(cas, cas.status, status);
+    for (const e of transitionEvents(name, cas.status, status)) ctx.kit.events.record(cas, e.type, e.reason, e.message);
     gauges.set(cas, casMetricValues(status));
 
     if (relocation.kind === "moving" && !relocation.deletePod)

@@ -83,16 +83,12 @@ const leastHealthy = (a: SafetyHealth, b: SafetyHealth): SafetyHealth =>
   HEALTH_ORDER.indexOf(a) <= HEALTH_ORDER.indexOf(b) ? a : b;
 
 /** The snapshot state: failed when no check happened within two intervals (plus a minute of slack). */
-export function snapshotStatusOf(
-  s: CasSettings,
-  checkedAt: string | undefined,
-  now: Date,
-): { status: SnapshotStatus; overdue?: number } {
+export function snapshotStatusOf(s: CasSettings, checkedAt: string | undefined, now: Date): { status: SnapshotStatus } {
   if (!s.snapshots.enabled) return { status: "Disabled" };
   if (!checkedAt) return { status: "Initializing" };
   const ageSeconds = (now.getTime() - Date.parse(checkedAt)) / 1000;
   const limit = 2 * (Number.isFinite(s.snapshots.intervalSeconds) ? s.snapshots.intervalSeconds : 60) + 60;
-  if (ageSeconds > limit) return { status: "Failed", overdue: Math.floor(ageSeconds) };
+  if (ageSeconds > limit) return { status: "Failed" };
   return { status: s.snapshots.persistence.enabled ? "Persisted" : "Ephemeral" };
 }
 
@@ -284,7 +280,8 @@ export function deriveCasStatus(
   if (snapshots.status === "Failed")
     problems.push({
       reason: "SnapshotFailure",
-      message: `no database snapshot check for ${snapshots.overdue} s (interval ${s.snapshots.interval})`,
+      // The time of the last check, not the age: the message must not change while nothing else does.
+      message: `no database snapshot check since ${snapshotCheckupTimestamp} (interval ${s.snapshots.interval})`,
       severity: "unhealthy",
     });
 

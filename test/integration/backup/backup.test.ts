@@ -34,16 +34,6 @@ let credentials: S3Credentials;
 let store: Store;
 const cas = { namespace: "prod", name: "cas", version: "6.0.6" };
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Raw S3 access for the tests' own tampering (bypasses the BackupTarget). */
 function rawBucket(): Bun.S3Client {
   return new Bun.S3Client({
@@ -79,9 +69,12 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL: s3.endpoint,
   });
   store = openStore({ stateDir: join(root, "state") });
-  await waitFor("the first snapshot", () =>
-    existsSync(join(snapshotDir, "last-completed", "cas.key-store")) ? true : undefined,
-  );
+  // The simulator writes its database at start; the first snapshot follows within one interval.
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(join(snapshotDir, "last-completed", "cas.key-store"))) {
+    if (Date.now() > deadline) throw new Error(`no CAS snapshot in ${snapshotDir} after 20 s`);
+    await Bun.sleep(100);
+  }
 }, TIMEOUT);
 
 afterAll(async () => {

@@ -203,6 +203,10 @@ describe("deriveCasStatus: fields", () => {
       opts,
     );
     expect(second).toEqual(first);
+    // Also while failing: messages name times, not ages.
+    const stale = answering({ snapshotCheckupTimestamp: "2025-12-29T00:00:00Z" });
+    const failed = deriveCasStatus(cas, healthyObserved(cas), stale, LATER, opts);
+    expect(deriveCasStatus({ ...cas, status: failed }, healthyObserved(cas), stale, later, opts)).toEqual(failed);
   });
 
   test("a new nonce takes the new report", async () => {
