@@ -13,6 +13,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../flows/helpers.ts";
+import { waitFor } from "../kube/helpers.ts";
 
 const SAMPLES = "/work/shared/reference/upstream-samples/operator-samples";
 const NS = `rbac-${Math.random().toString(36).slice(2, 7)}`;
@@ -23,21 +24,6 @@ const ALL_NODES = [...SGX_NODES, "plain-node-1"];
 const FORBIDDEN = /forbidden|\b403\b/i;
 
 if (!binaryPresent) console.warn("rbac.test.ts skipped: the compiled binary is missing — run 'make build' first");
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ""}`);
-    await Bun.sleep(500);
-  }
-}
 
 /** Collects a stream's lines (the operator logs JSON lines on stdout). */
 function collect(stream: ReadableStream<Uint8Array>, into: string[]): void {
