@@ -94,6 +94,29 @@ describe("casClientProbe against the CAS simulator", () => {
   );
 
   test(
+    "the address resolver's release runs after each probe; a resolver that fails reports why",
+    async () => {
+      let released = 0;
+      const probe = casClientProbe(noKube, {
+        resolveAddress: async () => ({ url: sim.url, release: async () => void released++ }),
+        casKeyHash: async () => sim.casKeyHash,
+      });
+      expect((await probe.probe(cas, signal)).reachable).toBe(true);
+      expect(released).toBe(1);
+      const failing = casClientProbe(noKube, {
+        resolveAddress: () => {
+          throw new Error("port-forward to cas-0 refused");
+        },
+      });
+      expect(await failing.probe(cas, signal)).toEqual({
+        reachable: false,
+        error: "no address for CAS: port-forward to cas-0 refused",
+      });
+    },
+    TIMEOUT,
+  );
+
+  test(
     "a wrong or unknown CAS key hash: reachable but not attestable, with the reason",
     async () => {
       const wrong = await probeWith(sim.softwareKeyHash).probe(cas, signal);
