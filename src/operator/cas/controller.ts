@@ -16,6 +16,7 @@ import type {
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import type { CAS } from "../../resources/cas.ts";
+import { validate } from "../../resources/validation.ts";
 import {
   Controller,
   type ReconcileContext,
@@ -83,6 +84,12 @@ export interface CasControllerOptions {
   readonly probeTimeoutMs?: number;
   readonly now?: () => Date;
 }
+
+/** Spec problems the admission webhook refuses; without webhooks (or for older objects) the status names them. */
+const specIssues = (cas: CAS): string[] =>
+  validate("CAS", { apiVersion: cas.apiVersion, kind: cas.kind, spec: cas.spec })
+    .filter((i) => i.field.startsWith("spec"))
+    .map((i) => `${i.field}: ${i.message}`);
 
 const formatDuration = (ms: number): string => `${Math.round(ms / 1000)}s`;
 
@@ -339,6 +346,7 @@ export function registerCasController(
       upgrade,
       relocation,
       ...(immutable.refused ? { refusedChange: immutable.refused } : {}),
+      specIssues: specIssues(cas),
       podDeletionBackoff: formatDuration(backoffMs),
     };
     const status = deriveCasStatus(cas, observed, probeResult, t, opts);

@@ -41,6 +41,8 @@ export interface CasObserved {
   readonly relocation?: Relocation;
   /** A spec change the API server cannot apply to the running objects (immutable.ts). */
   readonly refusedChange?: string;
+  /** What is wrong with the spec ("field: message"), when the admission webhook did not refuse it. */
+  readonly specIssues?: readonly string[];
   /** Backoff before deleting a stuck pod, as a duration ("60s"). */
   readonly podDeletionBackoff?: string;
 }
@@ -235,6 +237,9 @@ export function deriveCasStatus(
       severity: "waiting",
     });
 
+  if (observed.specIssues?.length)
+    problems.push({ reason: "InvalidSpec", message: observed.specIssues.join("; "), severity: "unhealthy" });
+
   // Disruption budget.
   const disruptions = observed.podDisruptionBudget?.status?.disruptionsAllowed;
   const podDisruptionBudgetAlert = observed.podDisruptionBudget ? Math.min(1, Math.max(0, disruptions ?? 0)) : 1;
@@ -368,14 +373,16 @@ export function deriveCasStatus(
       },
     ),
     relocationCondition(observed.relocation, pod),
-    observed.refusedChange
-      ? { type: "SpecApplied", status: "False", reason: "ImmutableField", message: observed.refusedChange }
-      : {
-          type: "SpecApplied",
-          status: "True",
-          reason: "Applied",
-          message: "no spec change was refused by the API server",
-        },
+    observed.specIssues?.length
+      ? { type: "SpecApplied", status: "False", reason: "InvalidSpec", message: observed.specIssues.join("; ") }
+      : observed.refusedChange
+        ? { type: "SpecApplied", status: "False", reason: "ImmutableField", message: observed.refusedChange }
+        : {
+            type: "SpecApplied",
+            status: "True",
+            reason: "Applied",
+            message: "no spec change was refused by the API server",
+          },
     upgrade?.blocked
       ? { type: "UpgradeBlocked", status: "True", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
       : upgrade?.forced

@@ -330,6 +330,16 @@ describe("deriveCasStatus: fields", () => {
     expect(cond(s, "NodeHealthy")?.message).toContain("sgx-node-2: no backup CAS registered");
   });
 
+  test("a spec the webhook would refuse is named in SpecApplied and makes the CAS UNHEALTHY", async () => {
+    const cas = await full();
+    const specIssues = ["spec.backup-controller.session: required when spec.backup-controller.enabled is true"];
+    const s = deriveCasStatus(cas, healthyObserved(cas, { specIssues }), answering(), LATER, opts);
+    expect(s.state).toBe("UNHEALTHY");
+    expect(cond(s, "SpecApplied")).toMatchObject({ status: "False", reason: "InvalidSpec", message: specIssues[0] });
+    const ok = deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts);
+    expect(cond(ok, "SpecApplied")?.status).toBe("True");
+  });
+
   test("metrics use upstream's encodings", async () => {
     const cas = await full();
     const m = casMetricValues(deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts));
