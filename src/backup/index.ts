@@ -14,6 +14,7 @@ export * from "./retention.ts";
 export * from "./run.ts";
 export * from "./s3-credentials.ts";
 export * from "./s3-target.ts";
+export * from "./schedule.ts";
 export * from "./snapshot-source.ts";
 export * from "./tar.ts";
 export * from "./target.ts";
