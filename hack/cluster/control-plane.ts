@@ -6,19 +6,12 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { AdminApi } from "./api.ts";
 import { ensureBinaries } from "./binaries.ts";
-import {
-  type ClusterPorts,
-  type ComponentSpec,
-  componentSpecs,
-  etcdClientUrl,
-  FIRST_SERVICE_IP,
-} from "./components.ts";
+import { type ClusterPorts, type ComponentSpec, componentSpecs, etcdClientUrl } from "./components.ts";
 import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
+import { writeClusterFiles } from "./files.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
-import { criLogLines, renderKwokConfig, SIMULATED_LOG_LINES } from "./kwok-config.ts";
 import { type ClusterLayout, COMPONENTS, type ComponentName, clusterLayout } from "./layout.ts";
 import { nodeManifest, SIMULATED_NODES } from "./nodes.ts";
-import { createClusterPki, writePki } from "./pki.ts";
 import { freePorts } from "./ports.ts";
 import {
   isRunning,
@@ -105,39 +98,11 @@ export class ControlPlane {
       throw new Error(`${dir} already holds a cluster (state.json); stop it first (bun hack/cluster.ts down)`);
     }
     const binaries = await ensureBinaries(opts.k8sVersion, log);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await mkdir(layout.execWorkDir, { recursive: true });
 
     const [etcdClient, etcdPeer, apiserver, kwok] = await freePorts(4);
     const ports: ClusterPorts = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok! };
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    const pki = await createClusterPki(FIRST_SERVICE_IP);
-    await writePki(join(dir, "pki"), pki);
-    const kubeconfigs: [string, string, "admin" | "controller-manager" | "scheduler" | "kwok"][] = [
-      [layout.adminKubeconfig, "scone-admin", "admin"],
-      [layout.controllerManagerKubeconfig, "kube-controller-manager", "controller-manager"],
-      [layout.schedulerKubeconfig, "kube-scheduler", "scheduler"],
-      [layout.kwokKubeconfig, "kwok", "kwok"],
-    ];
-    for (const [path, name, cert] of kubeconfigs) {
-      const pair = pki.certs[cert];
-      await writeKubeconfig(path, {
-        name,
-        server,
-        caPem: pki.caCertPem,
-        credentials: { clientCertPem: pair.certPem, clientKeyPem: pair.keyPem },
-      });
-    }
-    await writeFile(layout.simulatedContainerLog, criLogLines(SIMULATED_LOG_LINES));
-    await writeFile(
-      layout.kwokConfig,
-      renderKwokConfig({
-        stagesYaml: await readFile(binaries.kwokStages, "utf8"),
-        containerLogFile: layout.simulatedContainerLog,
-        execWorkDir: layout.execWorkDir,
-      }),
-    );
-
+    const pki = await writeClusterFiles(layout, binaries, server);
     const state: ClusterState = {
       format: 1,
       k8sVersion: opts.k8sVersion,

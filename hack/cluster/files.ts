@@ -1,0 +1,50 @@
+// Everything a new cluster directory holds before the first process starts: certificates, kubeconfigs, kwok's
+// configuration and the log file its simulated containers serve.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { KubeBinaries } from "./binaries.ts";
+import { FIRST_SERVICE_IP } from "./components.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { criLogLines, renderKwokConfig, SIMULATED_LOG_LINES } from "./kwok-config.ts";
+import type { ClusterLayout } from "./layout.ts";
+import { type CertName, type ClusterPki, createClusterPki, writePki } from "./pki.ts";
+
+/** Which client certificate each component's kubeconfig carries. */
+function componentKubeconfigs(layout: ClusterLayout): [path: string, user: string, cert: CertName][] {
+  return [
+    [layout.adminKubeconfig, "scone-admin", "admin"],
+    [layout.controllerManagerKubeconfig, "kube-controller-manager", "controller-manager"],
+    [layout.schedulerKubeconfig, "kube-scheduler", "scheduler"],
+    [layout.kwokKubeconfig, "kwok", "kwok"],
+  ];
+}
+
+export async function writeClusterFiles(
+  layout: ClusterLayout,
+  binaries: KubeBinaries,
+  server: string,
+): Promise<ClusterPki> {
+  await mkdir(layout.dir, { recursive: true, mode: 0o700 });
+  await mkdir(layout.execWorkDir, { recursive: true });
+  const pki = await createClusterPki(FIRST_SERVICE_IP);
+  await writePki(join(layout.dir, "pki"), pki);
+  for (const [path, name, cert] of componentKubeconfigs(layout)) {
+    const pair = pki.certs[cert];
+    await writeKubeconfig(path, {
+      name,
+      server,
+      caPem: pki.caCertPem,
+      credentials: { clientCertPem: pair.certPem, clientKeyPem: pair.keyPem },
+    });
+  }
+  await writeFile(layout.simulatedContainerLog, criLogLines(SIMULATED_LOG_LINES));
+  await writeFile(
+    layout.kwokConfig,
+    renderKwokConfig({
+      stagesYaml: await readFile(binaries.kwokStages, "utf8"),
+      containerLogFile: layout.simulatedContainerLog,
+      execWorkDir: layout.execWorkDir,
+    }),
+  );
+  return pki;
+}
