@@ -2,11 +2,11 @@
 // backup.json (the manifest) is written last, so a set without it is an incomplete upload, never a backup.
 
 /** The CAS database file, as in /var/mnt/cas-database-snapshots/last-completed. */
-export const DB_FILE = "cas.db";
+export const CAS_DB_FILE = "cas.db";
 /** The CAS key store (holds the database key, sealed), same directory. */
-export const KEY_STORE_FILE = "cas.key-store";
+export const CAS_KEY_STORE_FILE = "cas.key-store";
 /** The files a backup set must hold besides its manifest; a restore needs both. */
-export const SNAPSHOT_FILES = [DB_FILE, KEY_STORE_FILE] as const;
+export const SNAPSHOT_FILES = [CAS_DB_FILE, CAS_KEY_STORE_FILE] as const;
 export type SnapshotFile = (typeof SNAPSHOT_FILES)[number];
 export const MANIFEST_FILE = "backup.json";
 

@@ -92,6 +92,25 @@ describe("runBackup", () => {
     expect(store.sqlite.query("SELECT count(*) AS n FROM backup_catalog").get()).toEqual({ n: 1 });
   });
 
+  test("two backups of one CAS started together: one completes, the other is refused", async () => {
+    const store = tempStore();
+    const snap = snapshotRoot();
+    const target = new LocalDirectoryTarget(tempDir());
+    const start = () =>
+      runBackup({ cas, source: new DirectorySnapshotSource(snap.root), target, store }).then(
+        (record) => record.phase,
+        (error: unknown) => (error instanceof BackupInProgressError ? "refused" : String(error)),
+      );
+    expect((await Promise.all([start(), start()])).sort()).toEqual(["completed", "refused"]);
+    // Another CAS is not held up by it.
+    const other = { ...cas, name: "cas-2" };
+    const both = await Promise.all([
+      runBackup({ cas, source: new DirectorySnapshotSource(snap.root), target, store }),
+      runBackup({ cas: other, source: new DirectorySnapshotSource(snap.root), target, store }),
+    ]);
+    expect(both.map((r) => r.phase)).toEqual(["completed", "completed"]);
+  });
+
   test("a crashed backup (running row, data files, no manifest) is marked failed and its files removed", async () => {
     const store = tempStore();
     const root = tempDir();
