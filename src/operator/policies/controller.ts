@@ -7,7 +7,7 @@
 // Conflict with both hashes, never overwritten. A steady state costs no write: one cheap read of the session's
 // current hash per `recheckMs`, and none at all when nothing is due. States: see status.ts; identity: owner.ts.
 import { CasAuthError, CasConflictError, CasError, CasNotFoundError, CasUnavailableError } from "../../cas/errors.ts";
-import { type SignedSession, sessionHash } from "../../cas/session.ts";
+import { parseSession, type SignedSession, sessionHash } from "../../cas/session.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
@@ -38,7 +38,7 @@ import {
 } from "./cas-port.ts";
 import { type OwnerLookup, ownerIdentitySource, type PolicyOwner } from "./owner.ts";
 import { nextPolicyStatus, type PolicyOutcome, transitionEvent, type ValidityCondition } from "./status.ts";
-import { checkEncryptedPolicyFormat, encryptionKeyProblem, verifySignedPolicy } from "./verify.ts";
+import { checkEncryptedPolicyFormat, encryptionKeyProblem, untrustedSigners, verifySignedPolicy } from "./verify.ts";
 
 export const SIGNED_POLICY_TYPE: TypeRef = { apiVersion: apiVersionOf(signedPolicyDefinition), kind: "SignedPolicy" };
 export const ENCRYPTED_POLICY_TYPE: TypeRef = {
@@ -67,6 +67,15 @@ const DEFAULT_RETRY_MS = 30_000;
 
 const nameOf = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The session name of a policy text that was verified before (undefined if it no longer parses). */
+function sessionNameOf(text: string): string | undefined {
+  try {
+    return parseSession(text).name;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The production deps: owner identity from `scone-owner-<cas>` Secrets (or a mounted file), attested CAS clients. */
 export function defaultPolicyDeps(
@@ -275,7 +284,6 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     key: string,
     o: Loaded<SignedPolicy>,
     status: PolicyStatus,
-    sessionName: string | undefined,
     rctx: ReconcileContext,
   ): Promise<ReconcileResult | undefined> => {
     const superseded = supersededOutcome(o, status);
@@ -283,9 +291,11 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       await finish(key, o, superseded, "SignatureValid", rctx);
       return undefined;
     }
-    if (status.state !== "Synced" || !sessionName) return undefined;
+    if (status.state !== "Synced") return undefined;
     const due = (lastChecked.get(key) ?? 0) + recheckMs - Date.now();
     if (due > 0) return { requeueAfterMs: due };
+    const sessionName = sessionNameOf(o.spec.policy);
+    if (!sessionName) return undefined;
     lastChecked.set(key, Date.now());
     const found = await ownerOrOutcome(o.spec.casAddress, rctx);
     if ("outcome" in found) return { requeueAfterMs: recheckMs };
@@ -331,8 +341,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const reason = findCondition(status?.conditions, "Synced")?.reason;
     const validityReason = findCondition(status?.conditions, "SignatureValid")?.reason;
     if (current && (status.state === "Synced" || (status.state === "Conflict" && reason === "Conflict"))) {
-      const verified = await verifySignedPolicy(o.spec);
-      return steadySigned(key, o, status, verified.sessionName, rctx);
+      return steadySigned(key, o, status, rctx);
     }
     if (current && (status.state === "Superseded" || status.state === "Conflict")) return undefined;
     if (current && status.state === "Rejected" && validityReason !== "UntrustedSigner" && reason !== "CasRejected") {
@@ -352,13 +361,10 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       await finish(key, o, found.outcome, "SignatureValid", rctx);
       return resultFor(found.outcome);
     }
-    const trusted = await verifySignedPolicy(
-      o.spec,
-      found.owner.trustedSigners ? { trustedSigners: found.owner.trustedSigners } : {},
-    );
-    if (!trusted.ok) {
-      await finish(key, o, { kind: "invalid", problems: trusted.problems }, "SignatureValid", rctx);
-      return resultFor({ kind: "invalid", problems: trusted.problems }, true);
+    const untrusted = found.owner.trustedSigners ? untrustedSigners(verified.signers, found.owner.trustedSigners) : [];
+    if (untrusted.length > 0) {
+      await finish(key, o, { kind: "invalid", problems: untrusted }, "SignatureValid", rctx);
+      return resultFor({ kind: "invalid", problems: untrusted }, true);
     }
     // 3. Submit; the CAS enforces the predecessor rule atomically.
     let outcome: PolicyOutcome;
@@ -460,7 +466,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     new Controller({
       name,
       reconcile,
-      workers: deps.workers ?? 4,
+      workers: deps.workers ?? 8,
       metrics: ctx.manager.metrics,
       onRecord: ctx.recordHistory,
     });

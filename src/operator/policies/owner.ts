@@ -9,6 +9,7 @@
 //   casAddress its cas_db lists (external CASes, or clusters that prefer a mounted Secret volume).
 // The identity is never logged and never stored anywhere else; only `source` (where it came from) is printed.
 
+import type { AttestationReport } from "../../cas/attestation.ts";
 import { type CasDbEntry, type CliConfig, parseCliConfig, sessionSigner } from "../../cas/identity.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import type { KubeObject } from "../../kube/types.ts";
@@ -61,6 +62,42 @@ export function casDbEntryFor(config: CliConfig, casAddress: string): CasDbEntry
     if (sameCasAddress(address, casAddress) || sameCasAddress(entry.url, casAddress)) return entry;
   }
   return undefined;
+}
+
+/** The cas_db entry for a CAS attested at `casAddress`: its key hash pins the CAS for the operator's attestations. */
+export function casDbEntryOfAttestation(
+  casAddress: string,
+  attested: { readonly report: AttestationReport; readonly caCertPem: string },
+  now = new Date(),
+): CasDbEntry {
+  const { report } = attested;
+  return {
+    url: casAddress,
+    chain: attested.caCertPem,
+    cas_key_hash: report.cas_key_hash,
+    software_key_hash: report.software_key_hash,
+    session_encryption_key: report.session_encryption_key,
+    version: report.version,
+    attested_at: now.toISOString(),
+  };
+}
+
+/** The Secret the operator reads a CAS's owner identity from (holds private keys: apply it, never print it). */
+export function ownerSecret(
+  cas: { readonly name: string; readonly namespace: string },
+  config: CliConfig,
+  allowedSigners?: readonly string[],
+): KubeObject & { type: string; stringData: Record<string, string> } {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: ownerSecretName(cas.name), namespace: cas.namespace },
+    type: "Opaque",
+    stringData: {
+      [OWNER_CONFIG_KEY]: JSON.stringify(config),
+      ...(allowedSigners ? { [ALLOWED_SIGNERS_KEY]: allowedSigners.join("\n") } : {}),
+    },
+  };
 }
 
 type SecretObject = KubeObject & { data?: Record<string, string> };

@@ -142,19 +142,7 @@ export async function verifySignedPolicy(
     }
   }
 
-  const trusted = options.trustedSigners;
-  if (trusted !== undefined) {
-    for (const signer of signers) {
-      if (!trusted.includes(signer)) {
-        problems.push({
-          reason: "UntrustedSigner",
-          field: "spec.signatures",
-          signer,
-          message: `signer ${signer} is not trusted for this CAS — only the CAS owner's session-signing key and the allowed signers configured for it may register policies`,
-        });
-      }
-    }
-  }
+  if (options.trustedSigners !== undefined) problems.push(...untrustedSigners(signers, options.trustedSigners));
 
   return {
     ok: problems.length === 0,
@@ -163,6 +151,18 @@ export async function verifySignedPolicy(
     ...(sessionName !== undefined ? { sessionName } : {}),
     ...(predecessor !== undefined ? { predecessor } : {}),
   };
+}
+
+/** One UntrustedSigner problem per valid signer missing from the trust list. */
+export function untrustedSigners(signers: readonly string[], trusted: readonly string[]): PolicyProblem[] {
+  return signers
+    .filter((signer) => !trusted.includes(signer))
+    .map((signer) => ({
+      reason: "UntrustedSigner",
+      field: "spec.signatures",
+      signer,
+      message: `signer ${signer} is not trusted for this CAS — only the CAS owner's session-signing key and the allowed signers configured for it may register policies`,
+    }));
 }
 
 const SEALED_VERSION = 0x01;

@@ -29,7 +29,7 @@ import {
   registerPolicyControllers,
   SIGNED_POLICY_TYPE,
 } from "../../../src/operator/policies/controller.ts";
-import { ownerIdentitySource, ownerSecretName } from "../../../src/operator/policies/owner.ts";
+import { casDbEntryOfAttestation, ownerIdentitySource, ownerSecret } from "../../../src/operator/policies/owner.ts";
 import type { EncryptedPolicy, PolicyStatus, SignedPolicy, SignedPolicySpec } from "../../../src/resources/policies.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
@@ -149,30 +149,13 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
       casKeyHash: sim.casKeyHash,
       ownerConfig: '[audit_log]\nmode = "signed"\n',
     });
-    owner = withCas(owner, CAS_ADDRESS, {
-      url: CAS_ADDRESS,
-      chain: attested.caCertPem,
-      cas_key_hash: sim.casKeyHash,
-      software_key_hash: sim.softwareKeyHash,
-      session_encryption_key: attested.report.session_encryption_key,
-      version: attested.report.version,
-      attested_at: new Date().toISOString(),
-    });
+    owner = withCas(owner, CAS_ADDRESS, casDbEntryOfAttestation(CAS_ADDRESS, attested));
 
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     client = op.client;
     await installCrds(client);
     await ensureNamespace(client, NS);
-    await client.apply(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: ownerSecretName("cas"), namespace: NS },
-        type: "Opaque",
-        stringData: { "config.json": JSON.stringify(owner) },
-      } as KubeObject,
-      { fieldManager: "scone-test", force: true },
-    );
+    await client.apply(ownerSecret({ name: "cas", namespace: NS }, owner), { fieldManager: "scone-test", force: true });
 
     const real = attestedCasClients({ resolve: mappedResolver({ [CAS_ADDRESS]: { url: sim.url } }) });
     const spy: PolicyCasFactory = async (address, who) => {
