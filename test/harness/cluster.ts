@@ -2,7 +2,7 @@
 // scheduler, kwok with 4 simulated nodes). One cluster per `bun test` process: started lazily by the first caller,
 // stopped by test/preload.ts after every file has run, and on SIGINT/SIGTERM. A watchdog process kills it should
 // this process die without either (SIGKILL).
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ControlPlane } from "../../hack/cluster/control-plane.ts";
@@ -88,6 +88,10 @@ export async function startLocalCluster(k8sVersion?: string): Promise<LocalClust
     k8sVersion: k8sVersion ?? requestedK8sVersion(),
     ownerPid: process.pid,
     log: (line) => console.error(`[local cluster] ${line}`),
+  }).catch(async (error: unknown) => {
+    // The error carries the components' log tails; a temporary directory per failed start would only pile up.
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   });
   running.add(plane);
   const cluster = wrap(plane);
@@ -103,10 +107,19 @@ let shared: Promise<LocalCluster> | undefined;
  * later file.
  */
 export async function sharedCluster(): Promise<LocalCluster> {
-  shared ??= startLocalCluster();
-  const cluster = await shared;
-  await planes.get(cluster)?.revive();
-  return cluster;
+  // A failed start is not memoized, and a caller that was waiting for it tries once more itself: the failure is
+  // often bun killing the processes of a hook that timed out (5 s by default), not a broken cluster.
+  for (let attempt = 1; ; attempt++) {
+    const pending = (shared ??= startLocalCluster());
+    try {
+      const cluster = await pending;
+      await planes.get(cluster)?.revive();
+      return cluster;
+    } catch (error) {
+      if (shared === pending) shared = undefined;
+      if (attempt >= 2) throw error;
+    }
+  }
 }
 
 /** Stops the shared cluster if one was started (test/preload.ts afterAll). */
