@@ -1,5 +1,14 @@
 // The backup layer's public surface (for `scone cas backup|backups|restore` and the operator's scheduled backups).
-// Import it lazily: it pulls in the store (drizzle).
+// Import it lazily: it pulls in the store (drizzle). Typical calls:
+//   backup:   runBackup({ cas: backupSubjectOf(casResource), source: new PodSnapshotSource({ namespace, name,
+//               exec: (o) => execInPod(conn, o) }), target: openTarget(to ?? defaultBackupLocation(stateDir),
+//               { credentials }), store })  → catalog record (completed | failed); throws BackupInProgressError
+//   backups:  listBackups({ store, namespace, name }); listTargetBackups(openTarget(url, { credentials }))
+//   verify:   verifyBackup(idOrLocation's record.target | location, { credentials }) → { ok, problems }
+//   restore:  resolveRestoreSource(idOrDirOrUrl, { store, credentials }) → { dir, manifest, cleanup } or throws
+//             BackupVerificationError — before anything is created
+//   schedule: backupDue(catalog, cas, scheduleOf(scone.spec.backup), now); applyRetention + executeRetention
+//   credentials: s3CredentialsFromEnv() or s3CredentialsFromKubeSecret(kube, { namespace, name })
 export * from "./errors.ts";
 export * from "./layout.ts";
 export * from "./list.ts";
@@ -16,6 +25,7 @@ export * from "./s3-credentials.ts";
 export * from "./s3-target.ts";
 export * from "./schedule.ts";
 export * from "./snapshot-source.ts";
+export * from "./source.ts";
 export * from "./tar.ts";
 export * from "./target.ts";
 export * from "./verify.ts";

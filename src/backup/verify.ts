@@ -3,7 +3,8 @@
 import type { BackupFiles } from "../store/schema.ts";
 import { joinKey, MANIFEST_FILE, SNAPSHOT_FILES } from "./layout.ts";
 import { type BackupManifest, checkFiles, parseManifest } from "./manifest.ts";
-import { type OpenTargetOptions, openSetAt } from "./open-target.ts";
+import { openSetAt } from "./open-target.ts";
+import { type LocateOptions, locateBackup } from "./source.ts";
 import { type BackupTarget, readSetFiles } from "./target.ts";
 
 /** What the caller already knows about the backup (e.g. from its catalog row): the set must agree. */
@@ -72,9 +73,7 @@ export interface VerifyResult {
   manifest?: BackupManifest;
 }
 
-export interface VerifyOptions extends OpenTargetOptions {
-  expected?: ExpectedBackup;
-}
+export interface VerifyOptions extends LocateOptions {}
 
 /** Reads a set (its manifest and both snapshot files, plus any other file the manifest lists). */
 export async function readBackupSet(handle: BackupSetHandle): Promise<SetContents> {
@@ -89,15 +88,24 @@ export async function readBackupSet(handle: BackupSetHandle): Promise<SetContent
 }
 
 /**
- * Verifies a backup set at a location (directory or s3:// URL of the set itself) or through an open target.
- * Never throws for a bad backup: the reasons are in `problems`. Throws for bad input or an unreachable target.
+ * Verifies a backup set given as a catalog id (with `store`), a location (directory or s3:// URL of the set
+ * itself) or an open target. Never throws for a bad backup: the reasons are in `problems`. Throws for bad input
+ * (unknown id, missing directory) or an unreachable target.
  */
 export async function verifyBackup(
   source: string | BackupSetHandle,
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
-  const handle = typeof source === "string" ? openSetAt(source, { field: "--from", ...options }) : source;
+  let handle: BackupSetHandle;
+  let expected: ExpectedBackup | undefined = options.expected;
+  if (typeof source === "string") {
+    const located = await locateBackup(source, options);
+    handle = openSetAt(located.location, { field: "--from", ...options });
+    expected = located.expected;
+  } else {
+    handle = source;
+  }
   const location = handle.target.locationOf(handle.set);
-  const { problems, manifest } = checkBackupSet(await readBackupSet(handle), options.expected);
+  const { problems, manifest } = checkBackupSet(await readBackupSet(handle), expected);
   return { ok: problems.length === 0, problems, location, ...(manifest ? { manifest } : {}) };
 }

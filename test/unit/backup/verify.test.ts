@@ -34,6 +34,13 @@ describe("verifyBackup", () => {
     expect(result).toMatchObject({ ok: true, problems: [], location: dir, manifest: { id: record.id } });
   });
 
+  test("a catalog id verifies against the set and the catalog row", async () => {
+    const { record, store, dir } = await backupSet();
+    expect(await verifyBackup(record.id, { store })).toMatchObject({ ok: true, location: dir });
+    rmSync(join(dir, "cas.db"));
+    expect(await verifyBackup(record.id, { store })).toMatchObject({ ok: false, problems: ["cas.db is missing"] });
+  });
+
   test("a missing key store is refused", async () => {
     const { dir } = await backupSet();
     rmSync(join(dir, "cas.key-store"));
@@ -68,7 +75,9 @@ describe("verifyBackup", () => {
         "no backup.json manifest (cas.db, cas.key-store present: an incomplete or interrupted backup); only a complete scone backup can be restored",
       ],
     });
-    expect((await verifyBackup(join(tempDir(), "nothing"))).problems[0]).toStartWith("no backup.json manifest;");
+    const empty = tempDir("empty-set");
+    expect((await verifyBackup(empty)).problems[0]).toStartWith("no backup.json manifest;");
+    await expect(verifyBackup(join(empty, "missing"))).rejects.toBeInstanceOf(BackupInputError);
   });
 
   test("a manifest that disagrees with what the caller knows is refused", () => {
