@@ -55,6 +55,7 @@ export interface PolicyControllerDeps {
   readonly recheckMs?: number;
   /** Retry delay while no owner identity is configured or the CAS cannot be reached (default 30 s). */
   readonly retryMs?: number;
+  /** Reconciles in parallel per kind (default 8: most of a reconcile is waiting for the CAS and the API server). */
   readonly workers?: number;
 }
 
@@ -80,7 +81,7 @@ function sessionNameOf(text: string): string | undefined {
 /** The production deps: owner identity from `scone-owner-<cas>` Secrets (or a mounted file), attested CAS clients. */
 export function defaultPolicyDeps(
   ctx: Pick<OperatorContext, "client">,
-  options: { resolve?: CasAddressResolver; identityFile?: string; recheckMs?: number } = {},
+  options: { resolve?: CasAddressResolver; identityFile?: string | undefined; recheckMs?: number } = {},
 ): PolicyControllerDeps {
   return {
     identityFor: ownerIdentitySource(ctx.client, options.identityFile ? { identityFile: options.identityFile } : {}),
