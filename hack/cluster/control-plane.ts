@@ -33,6 +33,8 @@ export interface StartOptions {
   readonly ownerPid?: number;
   /** Upper bound for the whole start, binaries already built. */
   readonly timeoutMs?: number;
+  /** Called before the first process starts, so an exit handler can kill a cluster that is still starting. */
+  readonly onLaunching?: (cluster: ControlPlane) => void;
 }
 
 export interface KubectlResult {
@@ -118,6 +120,7 @@ export class ControlPlane {
       keyPem: pki.certs.admin.keyPem,
     });
     const cluster = new ControlPlane(layout, state, api, pki.caCertPem, log);
+    opts.onLaunching?.(cluster);
     const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
     try {
       if (opts.ownerPid !== undefined) await cluster.startWatchdog(opts.ownerPid);

@@ -88,12 +88,13 @@ export async function startLocalCluster(k8sVersion?: string): Promise<LocalClust
     k8sVersion: k8sVersion ?? requestedK8sVersion(),
     ownerPid: process.pid,
     log: (line) => console.error(`[local cluster] ${line}`),
+    // Tracked from its first process on: bun may end the run while a start is still waiting (hook timeout).
+    onLaunching: (starting) => running.add(starting),
   }).catch(async (error: unknown) => {
     // The error carries the components' log tails; a temporary directory per failed start would only pile up.
     await rm(dir, { recursive: true, force: true });
     throw error;
   });
-  running.add(plane);
   const cluster = wrap(plane);
   planes.set(cluster, plane);
   return cluster;
