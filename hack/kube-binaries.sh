@@ -55,10 +55,12 @@ build_kwok() {
     mkdir -p "$out"
     GOBIN="$out" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@v$KWOK_VERSION"
   fi
-  [ -s "$out/default-stages.yaml" ] && [ -s "$out/crd-portforwards.yaml" ] && return
+  [ -s "$out/default-stages.yaml" ] && [ -s "$out/crd-portforwards.yaml" ] && [ -s "$out/crd-logs.yaml" ] \
+    && [ -s "$out/crd-execs.yaml" ] && return
   # The kwok binary ships no lifecycle of its own: kwokctl feeds it the stages below through --config. Take them
   # from the same module release (the files kwokctl embeds), so Nodes become Ready and Pods Running as with kwokctl.
-  # The PortForward CRD lets tests point a simulated pod's port at a local server (kwok --enable-crds=PortForward).
+  # The PortForward CRD lets tests point a simulated pod's port at a local server (kwok --enable-crds=PortForward);
+  # the Logs and Exec CRDs let sim/kwok-cas route one pod's `kubectl logs`/`exec` to its own files and directory.
   local src; src=$(cd "$out" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   local stages="node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
     pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml"
@@ -66,6 +68,11 @@ build_kwok() {
   mv "$out/default-stages.yaml.tmp" "$out/default-stages.yaml"
   cat "$src/kustomize/crd/bases/kwok.x-k8s.io_portforwards.yaml" >"$out/crd-portforwards.yaml.tmp"
   mv "$out/crd-portforwards.yaml.tmp" "$out/crd-portforwards.yaml"
+  local kind
+  for kind in logs execs; do
+    cat "$src/kustomize/crd/bases/kwok.x-k8s.io_$kind.yaml" >"$out/crd-$kind.yaml.tmp"
+    mv "$out/crd-$kind.yaml.tmp" "$out/crd-$kind.yaml"
+  done
 }
 
 outputs() {
@@ -75,7 +82,8 @@ all_cached() {
   local k="$CACHE/k8s-v$K8S_VERSION" w="$CACHE/kwok-v$KWOK_VERSION" f
   for f in "$k/kube-apiserver" "$k/kube-controller-manager" "$k/kube-scheduler" "$k/kubectl" \
     "$CACHE/etcd-v$ETCD_VERSION/etcd" "$w/kwok" "$w/kwokctl"; do [ -x "$f" ] || return 1; done
-  [ -s "$w/default-stages.yaml" ] && [ -s "$w/crd-portforwards.yaml" ]
+  [ -s "$w/default-stages.yaml" ] && [ -s "$w/crd-portforwards.yaml" ] && [ -s "$w/crd-logs.yaml" ] \
+    && [ -s "$w/crd-execs.yaml" ]
 }
 # Everything there already: answer at once, without waiting for another version's build to release the lock.
 if all_cached; then outputs; exit 0; fi

@@ -20,6 +20,9 @@ export interface KubeBinaries {
   readonly kwokStages: string;
   /** kwok's PortForward CRD, likewise extracted: tests route a simulated pod's port to a local server with it. */
   readonly kwokPortForwardCrd: string;
+  /** kwok's Logs and Exec CRDs: per-pod `kubectl logs`/`exec` routes (sim/kwok-cas uses them for CAS pods). */
+  readonly kwokLogsCrd: string;
+  readonly kwokExecCrd: string;
 }
 
 /** The version asked for through SCONE_K8S_VERSION, checked so a typo fails here and not in a Go build. */
@@ -48,6 +51,8 @@ export function binaryPaths(k8sVersion: string, cache = kubeCacheDir()): KubeBin
     kwok: join(kwok, "kwok"),
     kwokStages: join(kwok, "default-stages.yaml"),
     kwokPortForwardCrd: join(kwok, "crd-portforwards.yaml"),
+    kwokLogsCrd: join(kwok, "crd-logs.yaml"),
+    kwokExecCrd: join(kwok, "crd-execs.yaml"),
   };
 }
 
@@ -70,7 +75,7 @@ async function missing(paths: KubeBinaries): Promise<string[]> {
     )
       absent.push(file);
   }
-  for (const file of [paths.kwokStages, paths.kwokPortForwardCrd]) {
+  for (const file of [paths.kwokStages, paths.kwokPortForwardCrd, paths.kwokLogsCrd, paths.kwokExecCrd]) {
     if (!(await Bun.file(file).exists())) absent.push(file);
   }
   return absent;

@@ -1,4 +1,5 @@
 // The command line of each control-plane process. Pure: paths and ports in, argv out.
+import { join } from "node:path";
 import type { KubeBinaries } from "./binaries.ts";
 import type { ClusterLayout, ComponentName } from "./layout.ts";
 
@@ -14,6 +15,7 @@ export interface ComponentSpec {
   readonly name: ComponentName;
   readonly binary: string;
   readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export const SERVICE_CIDR = "10.96.0.0/16";
@@ -24,6 +26,7 @@ export const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.lo
 export const KWOK_NODE_ANNOTATION = { key: "kwok.x-k8s.io/node", value: "fake" } as const;
 /** kwok renews each node's Lease at this period; the node lifecycle controller's grace period is above it. */
 const NODE_LEASE_SECONDS = 40;
+const KWOK_CAS_EXEC_BIN = join(import.meta.dir, "..", "..", "sim", "kwok-cas", "exec-bin");
 
 export function etcdClientUrl(ports: ClusterPorts): string {
   return `http://127.0.0.1:${ports.etcdClient}`;
@@ -129,9 +132,13 @@ export function componentSpecs(
         `--node-port=${ports.kwok}`,
         `--server-address=127.0.0.1:${ports.kwok}`,
         `--node-lease-duration-seconds=${NODE_LEASE_SECONDS}`,
-        // PortForward objects in the cluster (CRD installed by the harness) say where a pod port leads.
-        "--enable-crds=PortForward",
+        // PortForward, Logs and Exec objects in the cluster (CRDs installed by the harness) say where a pod's port,
+        // log and exec lead; the ClusterLogs/ClusterExec defaults of kwok.yaml serve every other pod.
+        "--enable-crds=PortForward,Logs,Exec",
       ],
+      // `kubectl exec` of a simulated pod runs on this host; sim/kwok-cas's shims come first on PATH so a CAS pod's
+      // absolute mount paths (/etc/cas/db, ...) map into that pod's directory. Elsewhere they run commands unchanged.
+      env: { PATH: `${KWOK_CAS_EXEC_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` },
     },
   };
 }

@@ -133,7 +133,7 @@ export class ControlPlane {
       await cluster.startComponent("kube-controller-manager");
       await cluster.startComponent("kube-scheduler");
       await cluster.createNodes();
-      await cluster.installPortForwardCrd(deadline);
+      await cluster.installKwokCrds(deadline);
       await cluster.startComponent("kwok");
       await cluster.waitFor("the default ServiceAccount", deadline, async () => {
         const reply = await api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default");
@@ -206,6 +206,7 @@ export class ControlPlane {
     const record = launchDetached({
       binary: spec.binary,
       args: spec.args,
+      env: spec.env,
       logFile: this.layout.log(name),
       cwd: this.layout.dir,
     });
@@ -391,16 +392,23 @@ export class ControlPlane {
   }
 
   /** kwok watches PortForward objects from its start, so their CRD must be served before kwok runs. */
-  private async installPortForwardCrd(deadline: number): Promise<void> {
-    const crd = parse((await readFile(this.state.binaries.kwokPortForwardCrd, "utf8")).replace(/^---\n/, "")) as {
+  private async installKwokCrds(deadline: number): Promise<void> {
+    const { kwokPortForwardCrd, kwokLogsCrd, kwokExecCrd } = this.state.binaries;
+    for (const file of [kwokPortForwardCrd, kwokLogsCrd, kwokExecCrd]) await this.installKwokCrd(file, deadline);
+  }
+
+  private async installKwokCrd(file: string, deadline: number): Promise<void> {
+    const crd = parse((await readFile(file, "utf8")).replace(/^---\n/, "")) as {
       metadata: { name: string };
     };
     const path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
     const created = await this.api.request("POST", path, crd);
     if (created.status !== 201 && created.status !== 409) {
-      throw new Error(`installing kwok's PortForward CRD answered ${created.status}: ${JSON.stringify(created.body)}`);
+      throw new Error(
+        `installing kwok's CRD ${crd.metadata.name} answered ${created.status}: ${JSON.stringify(created.body)}`,
+      );
     }
-    await this.waitFor("kwok's PortForward CRD to be established", deadline, async () => {
+    await this.waitFor(`kwok's CRD ${crd.metadata.name} to be established`, deadline, async () => {
       const reply = await this.api.request("GET", `${path}/${crd.metadata.name}`);
       const conditions = (reply.body as { status?: { conditions?: { type: string; status: string }[] } }).status;
       return conditions?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;

@@ -15,6 +15,8 @@ export interface LaunchSpec {
   readonly args: readonly string[];
   readonly logFile: string;
   readonly cwd: string;
+  /** Added to (and overriding) this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function procStat(pid: number): { state: string; startTicks: string } | undefined {
@@ -33,6 +35,7 @@ export function launchDetached(spec: LaunchSpec): ProcessRecord {
   try {
     const child = spawn(spec.binary, [...spec.args], {
       cwd: spec.cwd,
+      env: spec.env ? { ...process.env, ...spec.env } : process.env,
       detached: true, // setsid: own session and process group, survives our exit and our terminal's signals
       stdio: ["ignore", log, log],
     });

@@ -1,0 +1,245 @@
+// The CAS pod runtime for KWOK: watches pods labelled app.kubernetes.io/name=cas and, for each one on a KWOK node,
+// runs a CAS simulator as if it were the pod's `cas` container, and creates the kwok Logs/Exec/PortForward objects
+// that route `kubectl logs/exec/port-forward` (through the API server) to it. Per pod key, work is serialized.
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { KubeClient } from "../../src/kube/client.ts";
+import { loadKubeConfig } from "../../src/kube/config.ts";
+import { clientListWatch, Informer } from "../../src/kube/informer.ts";
+import { registerResource } from "../../src/kube/resources.ts";
+import { objectKey } from "../../src/kube/types.ts";
+import { registrationAnnotation } from "../../src/operator/cas/nodes.ts";
+import { CasInstance } from "./instance.ts";
+import { KWOK_API_VERSION, KWOK_KINDS, type RunningEndpoints, renderKwokObjects } from "./kwok-objects.ts";
+import { type PodPaths, podDir, podPaths } from "./layout.ts";
+import {
+  CAS_APP_SELECTOR,
+  type CasPodPlan,
+  INSTANCE_LABEL,
+  KWOK_NODE_ANNOTATION,
+  planCasPod,
+  samePlan,
+} from "./plan.ts";
+import { buildPodRoot } from "./pod-root.ts";
+
+export const FIELD_MANAGER = "scone-kwok-cas";
+/** Snapshot interval when the pod's env sets none: short, so tests see snapshots soon. */
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 3_000;
+
+export interface CasPodRuntimeOptions {
+  readonly kubeconfig: string;
+  readonly stateDir: string;
+  readonly defaultSnapshotIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SimulatedCasPod {
+  readonly plan: CasPodPlan;
+  readonly paths: PodPaths;
+  /** Ports of the running simulator on 127.0.0.1; undefined while it is not running. */
+  readonly endpoints: RunningEndpoints | undefined;
+}
+
+export interface CasPodRuntime {
+  /** The pods currently simulated, by `namespace/name`. */
+  pods(): ReadonlyMap<string, SimulatedCasPod>;
+  /** Resolves once the pod `namespace/name` has a running simulator whose kwok objects are applied. */
+  waitForPod(key: string, timeoutMs?: number): Promise<SimulatedCasPod>;
+  stop(): Promise<void>;
+}
+
+for (const { kind, plural } of KWOK_KINDS)
+  registerResource({ apiVersion: KWOK_API_VERSION, kind, plural, namespaced: true });
+
+interface Entry {
+  readonly plan: CasPodPlan;
+  readonly paths: PodPaths;
+  readonly instance: CasInstance;
+  applied: boolean;
+}
+
+export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<CasPodRuntime> {
+  const log = opts.log ?? ((line: string) => console.error(`[kwok-cas] ${line}`));
+  const client = KubeClient.fromConnection(await loadKubeConfig({ kubeconfig: opts.kubeconfig }), {
+    fieldManager: FIELD_MANAGER,
+  });
+  const defaultInterval = opts.defaultSnapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS;
+  const entries = new Map<string, Entry>();
+  const chains = new Map<string, Promise<void>>();
+  const queued = new Set<string>();
+  const waiters = new Set<() => void>();
+  let stopped = false;
+
+  const informer = new Informer<V1Pod>(
+    clientListWatch(client, { type: { apiVersion: "v1", kind: "Pod" }, labelSelector: CAS_APP_SELECTOR }),
+    { name: "kwok-cas-pods", stripManagedFields: true, resyncMs: 30_000 },
+  );
+
+  const notify = () => {
+    for (const w of waiters) w();
+  };
+
+  const applyObjects = async (entry: Entry): Promise<void> => {
+    const objects = renderKwokObjects({
+      plan: entry.plan,
+      root: entry.paths.root,
+      casLog: entry.paths.casLog,
+      auditContainerLog: entry.paths.auditContainerLog,
+      endpoints: entry.instance.current,
+    });
+    for (const obj of objects) await client.apply(obj, { force: true });
+    entry.applied = true;
+  };
+
+  const deleteObjects = async (namespace: string, name: string): Promise<void> => {
+    for (const { kind } of KWOK_KINDS) {
+      await client.deleteIfExists({ apiVersion: KWOK_API_VERSION, kind, namespace, name }).catch((err: unknown) => {
+        log(`deleting ${kind} ${namespace}/${name}: ${(err as Error).message}`);
+      });
+    }
+  };
+
+  const nodeFacts = async (plan: { node: string; namespace: string; instance: string }) => {
+    const node = await client.tryGet<V1Node>({ apiVersion: "v1", kind: "Node", name: plan.node });
+    const annotations = node?.metadata?.annotations ?? {};
+    return {
+      isKwok: annotations[KWOK_NODE_ANNOTATION] !== undefined,
+      registered: (annotations[registrationAnnotation(plan.namespace, plan.instance)] ?? "") !== "",
+    };
+  };
+
+  const retire = async (key: string, entry: Entry, removeDir: boolean): Promise<void> => {
+    entries.delete(key);
+    await entry.instance.stop();
+    if (removeDir) rmSync(entry.paths.dir, { recursive: true, force: true });
+  };
+
+  const reconcile = async (key: string): Promise<void> => {
+    if (stopped) return;
+    const pod = informer.get(key);
+    const current = entries.get(key);
+    const nodeName = pod?.spec?.nodeName;
+    const facts =
+      pod && nodeName
+        ? await nodeFacts({
+            node: nodeName,
+            namespace: pod.metadata?.namespace ?? "default",
+            instance: pod.metadata?.labels?.[INSTANCE_LABEL] ?? "",
+          })
+        : undefined;
+    const outcome = pod
+      ? planCasPod(pod, facts?.isKwok ?? false, defaultInterval)
+      : { run: false as const, why: "deleted" };
+    if (!outcome.run) {
+      if (current) {
+        log(`${key}: stopping CAS (${outcome.why})`);
+        // The pod's own directory (emptyDirs, logs) goes with the pod; PVC directories stay.
+        await retire(key, current, !pod || pod.metadata?.uid !== current.plan.uid);
+        const [namespace, name] = key.split("/") as [string, string];
+        await deleteObjects(namespace, name);
+        notify();
+      }
+      return;
+    }
+    const plan = outcome.plan;
+    if (current && samePlan(current.plan, plan)) {
+      if (!current.applied) {
+        await applyObjects(current);
+        notify();
+      }
+      return;
+    }
+    if (current) {
+      log(`${key}: pod changed (uid/node/spec); restarting CAS`);
+      await retire(key, current, current.plan.uid !== plan.uid);
+    }
+    const paths = podPaths(opts.stateDir, plan);
+    buildPodRoot(plan, paths);
+    let entry: Entry;
+    const instance = new CasInstance({
+      plan,
+      paths,
+      nodeHasRegisteredBackup: facts?.registered ?? false,
+      log,
+      onEndpoints: () => {
+        // Ports changed (restart) or the CAS went away: re-point the PortForward, in this key's queue.
+        if (entries.get(key) === entry) {
+          entry.applied = false;
+          enqueue(key);
+        }
+      },
+    });
+    entry = { plan, paths, instance, applied: false };
+    entries.set(key, entry);
+    log(`${key}: starting CAS ${plan.version} on node ${plan.node}`);
+    await instance.start();
+    await applyObjects(entry);
+    notify();
+  };
+
+  const enqueue = (key: string): void => {
+    if (queued.has(key) || stopped) return;
+    queued.add(key);
+    const previous = chains.get(key) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      queued.delete(key);
+      try {
+        await reconcile(key);
+      } catch (err) {
+        log(`${key}: ${(err as Error).message}; retrying in 2 s`);
+        setTimeout(() => enqueue(key), 2_000);
+      }
+    });
+    chains.set(key, next);
+  };
+
+  informer.addHandlers({
+    add: (pod) => enqueue(objectKey(pod)),
+    update: (_old, pod) => enqueue(objectKey(pod)),
+    delete: (pod) => enqueue(objectKey(pod)),
+  });
+  informer.start();
+  await informer.waitForSync();
+
+  return {
+    pods() {
+      const view = new Map<string, SimulatedCasPod>();
+      for (const [key, e] of entries) view.set(key, { plan: e.plan, paths: e.paths, endpoints: e.instance.current });
+      return view;
+    },
+    waitForPod(key, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const e = entries.get(key);
+          if (e?.applied && e.instance.current) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve({ plan: e.plan, paths: e.paths, endpoints: e.instance.current });
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`CAS pod ${key} did not get a running simulator within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      stopped = true;
+      await informer.stop();
+      await Promise.all(chains.values());
+      for (const [key, entry] of [...entries]) {
+        await retire(key, entry, false);
+        const [namespace, name] = key.split("/") as [string, string];
+        await deleteObjects(namespace, name);
+      }
+    },
+  };
+}
+
+/** The directory of one pod's instances (all UIDs), for callers that clean up after a test. */
+export function podInstancesDir(stateDir: string, namespace: string, pod: string): string {
+  return dirname(podDir(stateDir, namespace, pod, "x"));
+}

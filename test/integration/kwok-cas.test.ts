@@ -1,0 +1,335 @@
+// CAS pods on the KWOK cluster are backed by the CAS simulator (sim/kwok-cas), and everything reaches it through the
+// API server only, as it would reach a real CAS from outside a cluster: `kubectl logs -c cas|audit`, port-forward
+// (kubectl's and scone's own src/kube/port-forward.ts) and exec (kubectl's and src/kube/exec.ts).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
+import { attestCas, CasClient } from "../../src/cas/client.ts";
+import { generateCliConfig, identityPem } from "../../src/cas/identity.ts";
+import type { ClusterConnection } from "../../src/kube/config.ts";
+import { loadKubeConfig } from "../../src/kube/config.ts";
+import { NotFoundError } from "../../src/kube/errors.ts";
+import { ExecError, execInPod } from "../../src/kube/exec.ts";
+import { PortForwardError, startPortForward } from "../../src/kube/port-forward.ts";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+import { portForward } from "../harness/simulated-pods.ts";
+
+const TIMEOUT = 90_000;
+const NAME = "cas";
+const POD = `${NAME}-0`;
+const ns = `kwok-cas-${Math.random().toString(36).slice(2, 8)}`;
+const key = `${ns}/${POD}`;
+
+/** A pod shaped like the one src/operator/cas/render.ts puts in the CAS StatefulSet (PVC-backed database). */
+function casPod(node: string, snapshotClaim = true) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: POD,
+      namespace: ns,
+      labels: { "app.kubernetes.io/name": "cas", "app.kubernetes.io/instance": NAME },
+    },
+    spec: {
+      nodeName: node,
+      containers: [
+        {
+          name: "cas",
+          image: "registry.scontain.com/scone.cloud/cas:6.0.6",
+          ports: [
+            { name: "client", containerPort: 8081 },
+            { name: "enclave", containerPort: 18765 },
+          ],
+          env: [
+            { name: "CAS_DATABASE_SNAPSHOTS_INTERVAL", value: "1s" },
+            { name: "CAS_DATABASE_SNAPSHOTS_DIRECTORY", value: "/var/mnt/cas-database-snapshots" },
+          ],
+          volumeMounts: [
+            { name: "database", mountPath: "/etc/cas/db" },
+            { name: "audit-log", mountPath: "/var/log/cas/audit" },
+            { name: "database-snapshots", mountPath: "/var/mnt/cas-database-snapshots" },
+          ],
+        },
+        {
+          name: "audit",
+          image: "registry.scontain.com/scone.cloud/cas:6.0.6",
+          command: ["tail", "-n", "+1", "-F", "/var/log/cas/audit/cas_audit.log"],
+          volumeMounts: [{ name: "audit-log", mountPath: "/var/log/cas/audit", readOnly: true }],
+        },
+      ],
+      volumes: [
+        { name: "database", persistentVolumeClaim: { claimName: `database-${POD}` } },
+        { name: "audit-log", emptyDir: {} },
+        snapshotClaim
+          ? { name: "database-snapshots", persistentVolumeClaim: { claimName: `database-snapshots-${POD}` } }
+          : { name: "database-snapshots", emptyDir: {} },
+      ],
+    },
+  };
+}
+
+/** Names of the members of a POSIX tar archive (ustar headers: name in the first 100 bytes of each 512-byte block). */
+function tarNames(archive: Uint8Array): string[] {
+  const names: string[] = [];
+  let at = 0;
+  while (at + 512 <= archive.length) {
+    const header = archive.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const name = new TextDecoder().decode(header.subarray(0, 100)).replace(/\0.*$/s, "");
+    const size = Number.parseInt(new TextDecoder().decode(header.subarray(124, 136)).replace(/\0.*$/s, "").trim(), 8);
+    names.push(name);
+    at += 512 + Math.ceil((Number.isNaN(size) ? 0 : size) / 512) * 512;
+  }
+  return names;
+}
+
+const lastField = (text: string, label: string): string | undefined =>
+  text
+    .split("\n")
+    .find((l) => l.includes(label))
+    ?.trim()
+    .split(/\s+/)
+    .at(-1);
+
+async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(250);
+  }
+}
+
+describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulator", () => {
+  let cluster: LocalCluster;
+  let conn: ClusterConnection;
+  let runtime: CasPodRuntime;
+  let stateDir: string;
+  let casKeyHash = "";
+  const logs: string[] = [];
+
+  const kubectl = async (args: string[], stdin?: string) => {
+    const result = await cluster.kubectl(["-n", ns, ...args], stdin === undefined ? undefined : { stdin });
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`);
+    return result.stdout;
+  };
+
+  /** A CasClient through scone's own port-forward (the way the CLI and an out-of-cluster operator reach CAS). */
+  const withCas = async <T>(fn: (url: string) => Promise<T>): Promise<T> => {
+    const forward = await startPortForward(conn, { namespace: ns, pod: POD, port: 8081 });
+    try {
+      return await fn(`https://127.0.0.1:${forward.localPort}`);
+    } finally {
+      await forward.close();
+    }
+  };
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+    stateDir = await mkdtemp(join(tmpdir(), "scone-kwok-cas-"));
+    runtime = await startCasPodRuntime({
+      kubeconfig: cluster.kubeconfigPath,
+      stateDir,
+      log: (line) => logs.push(line),
+    });
+    await cluster.kubectl(["create", "namespace", ns]);
+    await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-1")));
+    await runtime.waitForPod(key);
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]);
+    await runtime?.stop();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  }, TIMEOUT);
+
+  test(
+    "kubectl logs -c cas shows the CAS console with the key hash and provisioning token lines",
+    async () => {
+      const console = await waitUntil("the console", async () => {
+        const text = await kubectl(["logs", POD, "-c", "cas"]);
+        return text.includes("CAS provisioning token") ? text : undefined;
+      });
+      casKeyHash = lastField(console, "CAS key hash") ?? "";
+      expect(casKeyHash.length).toBeGreaterThan(40);
+      expect(lastField(console, "CAS provisioning token")).toMatch(/^[0-9a-f]{32}$/);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "kubectl port-forward reaches the simulator's client API",
+    async () => {
+      const forward = await portForward(cluster, ns, POD, 8081);
+      try {
+        const attested = await attestCas(`https://127.0.0.1:${forward.localPort}`, { casKeyHash });
+        expect(attested.report.provisioned).toBe(false);
+        expect(attested.report.version).toBe("6.0.6");
+      } finally {
+        await forward.stop();
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "provisioning through scone's port-forward; the audit container's log shows it",
+    async () => {
+      const console = await kubectl(["logs", POD, "-c", "cas"]);
+      const token = lastField(console, "CAS provisioning token") ?? "";
+      const owner = await generateCliConfig("kwok-cas-owner");
+      await withCas(async (url) => {
+        const { caCertPem } = await attestCas(url, { casKeyHash });
+        // The certificate names the Service; through a port-forward the client checks that name.
+        const client = new CasClient({ url, caCertPem, identity: identityPem(owner), serverName: `${NAME}.${ns}.svc` });
+        await client.provision({ token, casKeyHash, ownerConfig: '[audit_log]\nmode = "signed"\nsink = "file"\n' });
+        expect((await client.health()).provisioned).toBe(true);
+      });
+      const audit = await waitUntil("the provisioned audit entry", async () => {
+        const text = await kubectl(["logs", POD, "-c", "audit"]);
+        return text.includes('"event":"provisioned"') ? text : undefined;
+      });
+      const events = audit
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { event: string }).event);
+      expect(events).toContain("cas_started");
+      expect(events).toContain("provisioned");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "exec in the cas container sees the pod's mounts: tar of the last completed snapshot holds both files",
+    async () => {
+      const listing = await waitUntil("a snapshot with the provisioned database", async () => {
+        const out = await kubectl([
+          "exec",
+          POD,
+          "-c",
+          "cas",
+          "--",
+          "ls",
+          "/var/mnt/cas-database-snapshots/last-completed",
+        ]);
+        return out.includes("cas.db") && out.includes("cas.key-store") ? out : undefined;
+      });
+      expect(listing.split("\n").filter(Boolean).sort()).toEqual(["cas.db", "cas.key-store"]);
+      const tar = await execInPod(conn, {
+        namespace: ns,
+        pod: POD,
+        container: "cas",
+        command: ["tar", "-C", "/var/mnt/cas-database-snapshots/last-completed", "-cf", "-", "."],
+      });
+      expect(tar.exitCode).toBe(0);
+      expect(tarNames(tar.stdout).sort()).toEqual(["./", "./cas.db", "./cas.key-store"]);
+      const failing = await execInPod(conn, {
+        namespace: ns,
+        pod: POD,
+        container: "cas",
+        command: ["ls", "/etc/cas/db/no-such-file"],
+      });
+      expect(failing.exitCode).not.toBe(0);
+      expect(failing.stderr).toContain("no-such-file");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a deleted and re-created pod keeps the provisioned database (PVC), on the same node",
+    async () => {
+      await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=60s"]);
+      await waitUntil("the simulator to stop", async () => (runtime.pods().has(key) ? undefined : true));
+      await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-1")));
+      await runtime.waitForPod(key);
+      const console = await waitUntil("the new console", async () => {
+        const text = await kubectl(["logs", POD, "-c", "cas"]);
+        return text.includes("CAS key hash") ? text : undefined;
+      });
+      expect(lastField(console, "CAS key hash")).toBe(casKeyHash);
+      expect(console).not.toContain("CAS provisioning token");
+      const health = await withCas(async (url) => {
+        const { caCertPem, report } = await attestCas(url, { casKeyHash });
+        expect(report.provisioned).toBe(true);
+        return new CasClient({ url, caCertPem, serverName: "localhost" }).health();
+      });
+      expect(health.provisioned).toBe(true);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "moved to a node without a registered backup, the CAS cannot unseal its database; with one it can",
+    async () => {
+      await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=60s"]);
+      await waitUntil("the simulator to stop", async () => (runtime.pods().has(key) ? undefined : true));
+      await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-2")));
+      const refused = await waitUntil("the refusal in the console", async () => {
+        const text = await kubectl(["logs", POD, "-c", "cas"]);
+        return text.includes("cannot unseal") ? text : undefined;
+      });
+      expect(refused).toContain("sealed to node sgx-node-1");
+      const errors: Error[] = [];
+      const forward = await startPortForward(conn, {
+        namespace: ns,
+        pod: POD,
+        port: 8081,
+        onError: (e) => errors.push(e),
+      });
+      try {
+        await expect(
+          attestCas(`https://127.0.0.1:${forward.localPort}`, { casKeyHash, timeoutMs: 5_000 }),
+        ).rejects.toThrow();
+        await waitUntil("the port-forward error", async () => (errors.length > 0 ? true : undefined));
+        expect(errors[0]).toBeInstanceOf(PortForwardError);
+      } finally {
+        await forward.close();
+      }
+
+      const annotation = `cas.scone.cloud/backup-registered-${ns}.${NAME}=${new Date().toISOString()}`;
+      await cluster.kubectl(["annotate", "node", "sgx-node-2", annotation, "--overwrite"]);
+      try {
+        await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=60s"]);
+        await waitUntil("the pod to go", async () => (runtime.pods().has(key) ? undefined : true));
+        await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-2")));
+        await runtime.waitForPod(key);
+        const report = await withCas(async (url) => (await attestCas(url, { casKeyHash })).report);
+        expect(report.provisioned).toBe(true);
+      } finally {
+        await cluster.kubectl(["annotate", "node", "sgx-node-2", `cas.scone.cloud/backup-registered-${ns}.${NAME}-`]);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "API errors come back typed: a missing pod is NotFound for port-forward and exec",
+    async () => {
+      const errors: Error[] = [];
+      const forward = await startPortForward(conn, {
+        namespace: ns,
+        pod: "missing-0",
+        port: 8081,
+        onError: (e) => errors.push(e),
+      });
+      try {
+        await fetch(`http://127.0.0.1:${forward.localPort}/`).catch(() => undefined);
+        await waitUntil("the tunnel error", async () => (errors.length > 0 ? true : undefined));
+        expect(errors[0]).toBeInstanceOf(NotFoundError);
+      } finally {
+        await forward.close();
+      }
+      await expect(execInPod(conn, { namespace: ns, pod: "missing-0", command: ["true"] })).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+      await expect(
+        execInPod(conn, { namespace: ns, pod: POD, container: "cas", command: ["no-such-command-kwok-cas"] }),
+      ).rejects.toBeInstanceOf(ExecError);
+    },
+    TIMEOUT,
+  );
+});
