@@ -293,6 +293,8 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       return undefined;
     }
     if (status.state !== "Synced") return undefined;
+    // First sight after a (re)start: spread the checks over one interval instead of reading every session at once.
+    if (!lastChecked.has(key)) lastChecked.set(key, Date.now() - Math.random() * recheckMs);
     const due = (lastChecked.get(key) ?? 0) + recheckMs - Date.now();
     if (due > 0) return { requeueAfterMs: due };
     const sessionName = sessionNameOf(o.spec.policy);

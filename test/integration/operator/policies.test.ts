@@ -350,6 +350,29 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
   );
 
   test(
+    "editing a Synced policy in place to a new version (signed with its predecessor) updates it: revision 2",
+    async () => {
+      await create(await signedPolicy("inplace", session("inplace")));
+      const v1 = await stateOf(() => getSigned("inplace"), "Synced");
+      const h1 = v1.status?.hash ?? "";
+      const next = await signedPolicy("inplace", session("inplace", h1).replace("app.py", "app2.py"));
+      await client.patch({ ...SIGNED_POLICY_TYPE, namespace: NS, name: "inplace" }, { spec: next.spec }, "merge");
+      const v2 = await waitFor("generation 2 Synced", async () => {
+        const o = await getSigned("inplace");
+        return o.status?.observedGeneration === 2 && o.status.state === "Synced" ? o : undefined;
+      });
+      expect(v2.status).toMatchObject({ predecessor: h1, revision: "2" });
+      expect(v2.status?.hash).toBe((await ownerCas.readSession("inplace")).hash);
+      expect(v2.status?.hash).not.toBe(h1);
+      expect(calls.filter((c) => c.endsWith(" inplace") && !c.startsWith("read"))).toEqual([
+        "create inplace",
+        "update inplace",
+      ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     "without an owner identity for the CAS the policy waits in Error, nothing is sent",
     async () => {
       const elsewhere = "https://cas.no-owner-here:8081";
