@@ -45,6 +45,8 @@ export interface BackupRunnerOptions {
   readonly maxSleepMs?: number;
   /** Wait after a failed backup before the next attempt (default 5 min, at most the interval). */
   readonly failureRetryMs?: number;
+  /** Whether the stack's CAS can be backed up now (provisioned: an unprovisioned CAS has no database to save). */
+  readonly casReady?: (scone: Scone) => boolean;
 }
 
 /** Stacks whose CAS is the operator's to back up: Managed, not being deleted, a CAS installed. */
@@ -87,7 +89,8 @@ export class StackBackupRunner implements Runnable {
   async runDue(): Promise<number> {
     const maxSleep = this.o.maxSleepMs ?? 60_000;
     let sleep = maxSleep;
-    for (const scone of backupCandidates(this.o.scones.list() as Scone[])) {
+    const ready = this.o.casReady ?? (() => true);
+    for (const scone of backupCandidates(this.o.scones.list() as Scone[]).filter(ready)) {
       const name = scone.metadata.name ?? "";
       const interval = scone.spec?.backup?.interval ?? 14400;
       const now = this.now();

@@ -51,8 +51,10 @@ export interface SconeControllerOptions {
   readonly retryBaseMs?: number;
   /** Failed attempts in a row before the controller waits for a change (default SCONE_MAX_RETRIES). */
   readonly maxRetries?: number;
-  /** The effect of scheduled backups (src/backup); without it, backups are reported as not taken. */
+  /** The effect of scheduled backups (catalogBackupPort over src/backup); without it, none are taken. */
   readonly backups?: StackBackupPort;
+  /** Wait after a failed scheduled backup (default 5 min). */
+  readonly backupRetryMs?: number;
   readonly imageRepo?: string;
   readonly imagePrefix?: string;
   readonly now?: () => Date;
@@ -325,6 +327,9 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
         events: kit.events,
         log: ctx.log.child({ component: "scone-backups" }),
         namespace,
+        casReady: () =>
+          (casList.get(namespace, STACK_NAMES.cas) as Stateful | undefined)?.status?.provisioned === "Yes",
+        ...(options.backupRetryMs !== undefined ? { failureRetryMs: options.backupRetryMs } : {}),
       }),
     );
   }

@@ -1,0 +1,75 @@
+// The StackBackupPort over src/backup: a backup = runBackup of the stack's CAS (snapshot fetched by exec from pod
+// cas-0, written to the target, recorded in the catalog); retention = applyRetention + executeRetention over the
+// catalog. Target: the bucket of spec.backup.s3Creds (the credentials copy's `bucket` key, prefix scone-backups),
+// else <operator state dir>/backups. Loaded lazily: src/backup pulls in the store.
+import type { KubeClient } from "../../kube/client.ts";
+import type { StoreDb } from "../../store/open.ts";
+import type { StackBackupPort, StackBackupRequest } from "./backup-runner.ts";
+
+export interface CatalogBackupPortOptions {
+  readonly kube: KubeClient;
+  readonly store: { readonly db: StoreDb };
+  /** The operator's state directory (local backups go to <stateDir>/backups). */
+  readonly stateDir: string;
+  readonly now?: () => number;
+}
+
+/** Prefix of the stack's backups inside the bucket. */
+export const BUCKET_PREFIX = "scone-backups";
+
+export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort {
+  const load = () => import("../../backup/index.ts");
+
+  const targetOf = async (req: StackBackupRequest) => {
+    const b = await load();
+    if (!req.credentialsSecret) return { target: b.openTarget(b.defaultBackupLocation(o.stateDir)), open: {} };
+    const credentials = await b.s3CredentialsFromKubeSecret(o.kube, req.credentialsSecret);
+    if (!credentials.bucket)
+      throw new Error(
+        `Secret ${req.credentialsSecret.namespace}/${req.credentialsSecret.name} (from spec.backup.s3Creds) has no key bucket: add the bucket name`,
+      );
+    return {
+      target: b.openTarget(`s3://${credentials.bucket}/${BUCKET_PREFIX}`, { credentials }),
+      open: { credentials },
+    };
+  };
+
+  return {
+    async runBackup(req, signal) {
+      const b = await load();
+      const { execInPod } = await import("../../kube/exec.ts");
+      const cas = await o.kube.get<import("../../resources/cas.ts").CAS>({
+        apiVersion: "services.scone.cloud/v1beta1",
+        kind: "CAS",
+        namespace: req.casNamespace,
+        name: req.casName,
+      });
+      const { target } = await targetOf(req);
+      const source = new b.PodSnapshotSource({
+        namespace: req.casNamespace,
+        name: req.casName,
+        exec: (e) => execInPod(o.kube.transport.connection, { ...e, signal }),
+      });
+      const record = await b.runBackup({
+        cas: b.backupSubjectOf(cas),
+        source,
+        target,
+        store: o.store,
+        ...(o.now ? { now: o.now } : {}),
+      });
+      if (record.phase !== "completed") throw new Error(record.error ?? `backup ${record.id} ended ${record.phase}`);
+      return { id: record.id, completedAt: new Date(record.stoppedAt ?? record.startedAt) };
+    },
+
+    async applyRetention(req) {
+      const b = await load();
+      const { listBackups } = await import("../../store/backups.ts");
+      const catalog = listBackups(o.store.db, { namespace: req.casNamespace, name: req.casName, limit: 1000 });
+      const plan = b.applyRetention(catalog, { keepDays: req.retentionDays }, (o.now ?? Date.now)());
+      const { open } = await targetOf(req);
+      const result = await b.executeRetention(plan.remove, { store: o.store, open });
+      if (result.failed.length > 0) throw new Error(result.failed.map((f) => `${f.id}: ${f.error}`).join("; "));
+      return { removed: result.deleted.length };
+    },
+  };
+}
