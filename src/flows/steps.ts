@@ -17,7 +17,7 @@ export interface Step<C> {
    */
   done(ctx: C): Promise<boolean | string>;
   /** Brings the effect about; may return a short detail for the report (never a secret). */
-  run(ctx: C): Promise<string | undefined | void>;
+  run(ctx: C): Promise<string | undefined>;
 }
 
 export type StepOutcome = "done" | "skipped" | "failed";
@@ -56,7 +56,11 @@ function message(err: unknown): string {
 }
 
 /** Runs the steps in order; stops at the first failure (recorded, returned in `error`). */
-export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: RunStepsOptions = {}): Promise<StepsResult> {
+export async function runSteps<C>(
+  steps: readonly Step<C>[],
+  ctx: C,
+  options: RunStepsOptions = {},
+): Promise<StepsResult> {
   const now = options.now ?? (() => new Date());
   const records: StepRecord[] = [];
   for (const step of steps) {
@@ -128,10 +132,7 @@ export class Journal {
   /** Opens the journal at `path`, keeping earlier runs' entries of the same operation. */
   static async open(path: string, operation: string): Promise<Journal> {
     const earlier = await readJournal(path);
-    return new Journal(
-      path,
-      earlier && earlier.operation === operation ? earlier : { operation, entries: [] },
-    );
+    return new Journal(path, earlier && earlier.operation === operation ? earlier : { operation, entries: [] });
   }
 
   get entries(): readonly JournalEntry[] {

@@ -1,6 +1,6 @@
 // `scone cas …`: the CAS lifecycle. `provision` mirrors the flags of the upstream `kubectl provision cas`
 // plugin (SCONE-INTERFACE §10.1) so scripts can switch by changing the command name only.
-import { command, group } from "../define.ts";
+import { command, group, lazyRun } from "../define.ts";
 import { casNameProblem, checkHex32, checkPort, checkVersion, exclusive, requires } from "../globals.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { type FlagValues, notImplemented, type SconeArgDef } from "../spec.ts";
@@ -17,17 +17,10 @@ function checkUrl(flag: string): (value: string) => string | undefined {
     /^https?:\/\/\S+$/.test(value) ? undefined : `invalid value '${value}' for --${flag}: expected an http(s):// URL`;
 }
 
-/** Flags that pick what `provision` does instead of a full provisioning; at most one may be given. */
-export const PROVISION_MODES = [
-  "is-provisioned",
-  "verify",
-  "print-public-keys",
-  "preprovision-only",
-  "postprovision-only",
-  "local-backup",
-  "upgrade",
-  "cas-database-recovery",
-] as const;
+// The mode flags are the flow's (light module: no I/O at load).
+import { PROVISION_MODES } from "../../flows/provision/options.ts";
+
+export { PROVISION_MODES };
 
 export function provisionChecks(values: FlagValues): string | undefined {
   return (
@@ -177,7 +170,7 @@ const provision = command({
       "upstream meaning of `-o` applies.",
     "Example: scone cas provision mycas -n prod --dcap-api $DCAP_KEY --wait",
   ],
-  run: notImplemented(TRACKING_ISSUE.casProvision),
+  run: lazyRun(() => import("../run/cas-provision.ts")),
 });
 
 const upgrade = command({

@@ -1,0 +1,132 @@
+// `scone cas provision NAME -n NS` (and `kubectl provision cas NAME …`): flags → the provisioning flow
+// (src/flows/provision), progress on stderr (a spinner with elapsed time per step on a terminal, one plain line per
+// step otherwise), results on stdout (exports, public keys, the verify sentence) so `eval "$(…)"` works, and with
+// `-o json` one JSON document with every step and its outcome.
+import type { StepRecord } from "../../flows/steps.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const MARK: Record<StepRecord["outcome"], string> = { done: "✓", skipped: "·", failed: "✗" };
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** One finished step as a line (also the plain, non-terminal progress format). */
+export function stepLine(record: StepRecord): string {
+  const detail = record.detail ? `: ${record.detail}` : "";
+  return `${MARK[record.outcome]} ${record.title}${detail} (${record.outcome === "skipped" ? "skipped, " : ""}${seconds(record.elapsedMs)})`;
+}
+
+interface ProgressSink {
+  start(step: { name: string; title: string }): void;
+  finish(record: StepRecord): void;
+  stop(): void;
+}
+
+function terminalProgress(out: NodeJS.WriteStream): ProgressSink {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let frame = 0;
+  const clear = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    out.write("\r\x1b[2K");
+  };
+  return {
+    start(step) {
+      clear();
+      const t0 = performance.now();
+      const draw = () => {
+        frame = (frame + 1) % SPINNER.length;
+        out.write(`\r\x1b[2K${SPINNER[frame]} ${step.title} ${seconds(performance.now() - t0)}`);
+      };
+      draw();
+      timer = setInterval(draw, 100);
+    },
+    finish(record) {
+      clear();
+      out.write(`${stepLine(record)}\n`);
+    },
+    stop: clear,
+  };
+}
+
+function plainProgress(out: NodeJS.WritableStream): ProgressSink {
+  return {
+    start() {},
+    finish(record) {
+      out.write(`${stepLine(record)}\n`);
+    },
+    stop() {},
+  };
+}
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const [
+    { provisionOptionsFromFlags, ProvisionOptionError },
+    { runProvision },
+    { realProvisionPorts },
+    { KubeClient },
+  ] = await Promise.all([
+    import("../../flows/provision/options.ts"),
+    import("../../flows/provision/flow.ts"),
+    import("../../flows/provision/ports.ts"),
+    import("../../kube/client.ts"),
+  ]);
+  const a = ctx.args as Record<string, unknown>;
+  let options: ReturnType<typeof provisionOptionsFromFlags>;
+  try {
+    options = provisionOptionsFromFlags(a, {
+      ...(process.env.TARGET_MOUNT_DIR ? { TARGET_MOUNT_DIR: process.env.TARGET_MOUNT_DIR } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ProvisionOptionError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+  const json = a.output === "json";
+  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const sink: ProgressSink = json
+    ? { start() {}, finish() {}, stop() {} }
+    : process.stderr.isTTY
+      ? terminalProgress(process.stderr)
+      : plainProgress(process.stderr);
+
+  const ports = realProvisionPorts(client, options, {
+    warn: (message) => process.stderr.write(`warning: ${message}\n`),
+  });
+  const stopOnSignal = () => {
+    sink.stop();
+    process.exit(130);
+  };
+  process.once("SIGINT", stopOnSignal);
+  let outcome: Awaited<ReturnType<typeof runProvision>>;
+  try {
+    outcome = await runProvision(options, ports, { progress: { start: sink.start, finish: sink.finish } });
+  } finally {
+    sink.stop();
+    process.off("SIGINT", stopOnSignal);
+  }
+
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          name: outcome.name,
+          namespace: outcome.namespace,
+          mode: outcome.mode,
+          ok: outcome.ok,
+          steps: outcome.steps,
+          ...(outcome.publicKeys ? { publicKeys: outcome.publicKeys } : {}),
+          output: outcome.output,
+          ...(outcome.error ? { error: outcome.error } : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    for (const line of outcome.output) process.stdout.write(`${line}\n`);
+  }
+  if (outcome.exitCode !== 0) throw new CliError(outcome.error ?? "failed", outcome.exitCode);
+}

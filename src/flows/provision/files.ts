@@ -1,0 +1,75 @@
+// The files under `$TARGET_DIR` (default ~/.cas), named as upstream names them (SCONE-INTERFACE §10.3), and the one
+// way scone writes them: directories 0700, files 0600 (they hold owner keys and sessions with keys), atomically.
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+export interface TargetFiles {
+  readonly dir: string;
+  readonly identityDir: string;
+  readonly ownerConfigDir: string;
+  /** The owner's CLI config (`SCONE_CLI_CONFIG`): identity key + certificate, cas_db, signing seed. */
+  readonly cliConfig: string;
+  readonly baseOwnerIdentity: string;
+  readonly ownerIdentity: string;
+  readonly casOwnerSession: string;
+  readonly backupControllerSession: string;
+  readonly provisionedSession: string;
+  readonly ownerConfig: string;
+  readonly provisioningStep: string;
+  readonly patch: string;
+  readonly manifest: string;
+  /** scone's progress journal of this CAS's provisioning (no secrets). */
+  readonly journal: string;
+}
+
+export function targetFiles(target: string, p: { name: string; namespace: string; version: string }): TargetFiles {
+  const identityDir = join(target, "identity");
+  const ownerConfigDir = join(target, "owner-config");
+  const prefix = join(ownerConfigDir, `cas-${p.namespace}-${p.name}-${p.version}`);
+  return {
+    dir: target,
+    identityDir,
+    ownerConfigDir,
+    cliConfig: join(identityDir, "config.json"),
+    baseOwnerIdentity: join(identityDir, "base-owner-identity.json"),
+    // upstream: owner_id_<svc>_<ns>.json, the Service being named like the CAS
+    ownerIdentity: join(identityDir, `owner_id_${p.name}_${p.namespace}.json`),
+    casOwnerSession: join(identityDir, `cas-owner-session-${p.name}-${p.namespace}.yaml`),
+    backupControllerSession: join(identityDir, "backup-controller-session-cas-owner_primary-backup.yaml"),
+    provisionedSession: join(identityDir, "provisioned.yaml"),
+    ownerConfig: join(ownerConfigDir, "config.toml"),
+    provisioningStep: `${prefix}-provisioning-step.yaml`,
+    patch: `${prefix}-patch.json`,
+    manifest: `${prefix}-manifest.yaml`,
+    journal: join(target, "journal", `provision-${p.namespace}-${p.name}.json`),
+  };
+}
+
+/** Writes `text` atomically with mode 0600, creating missing directories 0700. */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+/** The file's text, or undefined when it does not exist. */
+export async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** Writes only when the content differs (a rerun leaves files and their times alone). Returns whether it wrote. */
+export async function writePrivateFileIfChanged(path: string, text: string): Promise<boolean> {
+  if ((await readIfExists(path)) === text) {
+    await chmod(path, 0o600);
+    return false;
+  }
+  await writePrivateFile(path, text);
+  return true;
+}

@@ -1,0 +1,167 @@
+// What `scone cas provision` (and `kubectl provision cas`) was asked to do, from the command's flags. Pure: no I/O,
+// so the CLI, the API's operation runner and tests build options the same way.
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
+
+export type ProvisionMode =
+  | "provision"
+  | "is-provisioned"
+  | "verify"
+  | "print-public-keys"
+  | "preprovision-only"
+  | "postprovision-only"
+  | "local-backup"
+  | "upgrade"
+  | "cas-database-recovery";
+
+export interface ProvisionOptions {
+  readonly name: string;
+  readonly namespace: string;
+  readonly mode: ProvisionMode;
+  /** `$TARGET_DIR`: identities, owner config, journal (default ~/.cas). */
+  readonly target: string;
+  readonly version: string;
+  readonly imageRepo?: string;
+  /** `--image-overwrite`: a non-standard CAS image. */
+  readonly imageOverwrite?: string;
+  /** `--nonce`; random when absent (only used when the CAS is created). */
+  readonly nonce?: string;
+  readonly dcapKey?: string;
+  /** `--owner-config FILE`: used instead of the rendered owner config. */
+  readonly ownerConfigFile?: string;
+  readonly webhook?: string;
+  readonly backup: boolean;
+  readonly wait: boolean;
+  /** `--filename FILE`: replaces the post-provisioning JSON patch. */
+  readonly patchFile?: string;
+  /** `--manifests-dir DIR`: local directory with upstream's files, read instead of the embedded ones. */
+  readonly manifestsDir?: string;
+  /** `--cas-address ADDR[:PORT]`: reach the CAS there instead of through a port-forward. */
+  readonly casAddress?: string;
+  readonly casClientPort?: number;
+  readonly localCasClientPort?: number;
+  /** `--postprovision-owner-identity FILE`: the owner identity (CLI config) for --postprovision-only. */
+  readonly postprovisionOwnerIdentity?: string;
+  /** `--upgrade VER` / `--cas-database-recovery DIR` (owned by `scone cas upgrade` / `scone cas restore`). */
+  readonly upgradeTo?: string;
+  readonly recoveryDir?: string;
+  /** How long to wait for the pod, the CAS and HEALTHY (default 600 s). */
+  readonly timeoutSeconds: number;
+}
+
+export class ProvisionOptionError extends Error {
+  override readonly name = "ProvisionOptionError";
+}
+
+/** Flags that pick what `provision` does instead of a full provisioning; at most one may be given. */
+export const PROVISION_MODES = [
+  "is-provisioned",
+  "verify",
+  "print-public-keys",
+  "preprovision-only",
+  "postprovision-only",
+  "local-backup",
+  "upgrade",
+  "cas-database-recovery",
+] as const satisfies readonly Exclude<ProvisionMode, "provision">[];
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function port(value: unknown, flag: string): number | undefined {
+  const text = str(value);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) {
+    throw new ProvisionOptionError(`invalid value '${text}' for --${flag}: expected a port number between 1 and 65535`);
+  }
+  return n;
+}
+
+/** `~/x` → the home directory's x (shells do not expand a tilde after `=`). */
+function expandHome(path: string, home: string): string {
+  return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
+}
+
+export interface OptionEnv {
+  readonly home?: string;
+  /** Upstream's container variable: the target directory as mounted. */
+  readonly TARGET_MOUNT_DIR?: string;
+}
+
+/** Flags (citty's parsed values) → options; throws ProvisionOptionError naming the flag and the fix. */
+export function provisionOptionsFromFlags(
+  flags: Readonly<Record<string, unknown>>,
+  env: OptionEnv = {},
+): ProvisionOptions {
+  const name = str(flags.name);
+  if (!name) throw new ProvisionOptionError("missing CAS NAME: scone cas provision NAME -n NAMESPACE");
+  const given = PROVISION_MODES.filter((m) => flags[m] !== undefined && flags[m] !== false);
+  if (given.length > 1) {
+    throw new ProvisionOptionError(`${given.map((m) => `--${m}`).join(" and ")} cannot be used together`);
+  }
+  const home = env.home ?? homedir();
+  const target = resolve(expandHome(str(flags.target) ?? env.TARGET_MOUNT_DIR ?? join(home, ".cas"), home));
+  const backup = flags.backup !== false;
+  const wait = flags.wait === true;
+  if (wait && !backup) throw new ProvisionOptionError("--wait cannot be used with --no-backup (as upstream)");
+  const manifestsDir = str(flags["manifests-dir"]);
+  if (manifestsDir && /^https?:\/\//.test(manifestsDir)) {
+    throw new ProvisionOptionError(
+      `--manifests-dir ${manifestsDir}: scone embeds upstream's manifests and does not download them; give a local directory or leave the flag out`,
+    );
+  }
+  for (const flag of ["owner-config", "filename"]) {
+    const value = str(flags[flag]);
+    if (value && /^https?:\/\//.test(value)) {
+      throw new ProvisionOptionError(
+        `--${flag} ${value}: scone reads local files only; download it first (e.g. curl -fsSLO ${value})`,
+      );
+    }
+  }
+  const timeout = str(flags.timeout);
+  const options: ProvisionOptions = {
+    name,
+    namespace: str(flags.namespace) ?? "default",
+    mode: given[0] ?? "provision",
+    target,
+    version: str(flags["set-version"]) ?? DEFAULT_SCONE_SERVICE_VERSION,
+    backup,
+    wait,
+    timeoutSeconds: timeout && /^\d+$/.test(timeout) ? Number(timeout) : 600,
+    ...opt(
+      "imageRepo",
+      str(flags["image-registry"])
+        ?.replace(/^https?:\/\//, "")
+        .replace(/\/+$/, ""),
+    ),
+    ...opt("imageOverwrite", str(flags["image-overwrite"])),
+    ...opt("nonce", str(flags.nonce)?.toLowerCase()),
+    ...opt("dcapKey", str(flags["dcap-api"])),
+    ...opt(
+      "ownerConfigFile",
+      str(flags["owner-config"]) && resolve(expandHome(str(flags["owner-config"]) as string, home)),
+    ),
+    ...opt("webhook", str(flags.webhook)),
+    ...opt("patchFile", str(flags.filename)),
+    ...opt("manifestsDir", manifestsDir),
+    ...opt("casAddress", str(flags["cas-address"])),
+    ...opt("casClientPort", port(flags["cas-client-port"], "cas-client-port")),
+    ...opt("localCasClientPort", port(flags["local-cas-client-port"], "local-cas-client-port")),
+    ...opt("postprovisionOwnerIdentity", str(flags["postprovision-owner-identity"])),
+    ...opt("upgradeTo", str(flags.upgrade)),
+    ...opt("recoveryDir", str(flags["cas-database-recovery"])),
+  };
+  if (options.nonce !== undefined && !/^[0-9a-f]{32}$/.test(options.nonce)) {
+    throw new ProvisionOptionError(
+      `invalid value '${options.nonce}' for --nonce: expected exactly 32 hexadecimal characters`,
+    );
+  }
+  return options;
+}
+
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,382 @@
+// The provisioning flow against the CAS simulator process (loopback) and an in-memory cluster: each step's `done`
+// predicate observes the world, so a run stopped anywhere continues without repeating an effect; files are 0600;
+// no secret reaches the output, the progress lines or the journal.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchSimulator, type RunningSimulator } from "../../../../sim/cas/launch.ts";
+import { attestCas, CasClient } from "../../../../src/cas/client.ts";
+import { identityPem, readCliConfig } from "../../../../src/cas/identity.ts";
+import { ProvisionContext, type ProvisionPorts } from "../../../../src/flows/provision/context.ts";
+import { targetFiles } from "../../../../src/flows/provision/files.ts";
+import { runProvision, stepsFor } from "../../../../src/flows/provision/flow.ts";
+import { type ProvisionOptions, provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
+import {
+  applicablePatch,
+  attestStep,
+  casPodStep,
+  createCasStep,
+  databaseVolumeStep,
+  enableFeaturesStep,
+  ownerIdentityStep,
+  patchApplied,
+  provisionStep,
+  sameSessionContent,
+  sessionStep,
+} from "../../../../src/flows/provision/steps.ts";
+import { postProvisioningPatch } from "../../../../src/flows/provision/templates.ts";
+import { countOutcomes, Journal, readJournal, runSteps, type StepRecord } from "../../../../src/flows/steps.ts";
+import type { CAS } from "../../../../src/resources/cas.ts";
+import { FakeKube } from "./fake-world.ts";
+
+const TIMEOUT = 60_000;
+const NS = "prov";
+const NAME = "mycas";
+const root = mkdtempSync(join(tmpdir(), "scone-provision-flow-"));
+let sim: RunningSimulator;
+
+function putRunningPod(kube: FakeKube): void {
+  kube.put({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `${NAME}-0`, namespace: NS },
+    status: { phase: "Running" },
+  } as never);
+}
+
+/** The cluster's side: applying the CAS makes pod NAME-0 Running and Service NAME; the console is the simulator's. */
+function world(): { kube: FakeKube; ports: ProvisionPorts } {
+  const kube = new FakeKube();
+  kube.logs = () => sim.output.join("\n");
+  const realApply = kube.apply.bind(kube);
+  kube.apply = async (obj) => {
+    const applied = await realApply(obj);
+    if (obj.kind === "CAS") {
+      putRunningPod(kube);
+      kube.put({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: NAME, namespace: NS },
+        spec: { clusterIP: "10.96.0.42" },
+      } as never);
+    }
+    return applied;
+  };
+  const ports: ProvisionPorts = {
+    kube,
+    pollMs: 10,
+    openCasEndpoint: async () => ({ url: sim.url, description: sim.url, close: async () => {} }),
+  };
+  return { kube, ports };
+}
+
+function options(target: string, extra: Record<string, unknown> = {}): ProvisionOptions {
+  return provisionOptionsFromFlags(
+    {
+      name: NAME,
+      namespace: NS,
+      target,
+      nonce: "00112233445566778899aabbccddeeff",
+      "dcap-api": "d".repeat(32),
+      ...extra,
+    },
+    { home: root },
+  );
+}
+
+function context(target: string, ports: ProvisionPorts, extra: Record<string, unknown> = {}): ProvisionContext {
+  const o = options(target, extra);
+  return new ProvisionContext(o, targetFiles(o.target, o), ports);
+}
+
+beforeAll(async () => {
+  sim = await launchSimulator({ dataDir: join(root, "db") });
+}, TIMEOUT);
+
+afterAll(async () => {
+  await sim?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("provision flow (simulator + in-memory cluster)", () => {
+  const target = join(root, "target");
+  const { kube, ports } = world();
+  const lines: string[] = [];
+  const progress = { finish: (r: StepRecord) => lines.push(`${r.name} ${r.outcome} ${r.detail ?? ""}`) };
+
+  test(
+    "killed after creating the CAS: the rerun skips creation and provisions once",
+    async () => {
+      // First run: identity, volume check, CAS creation, then the process "dies".
+      const journal = await Journal.open(targetFiles(target, options(target)).journal, "provision");
+      const first = await runSteps(stepsFor(options(target)).slice(0, 3), context(target, ports), {
+        progress,
+        journal,
+      });
+      expect(first.ok).toBe(true);
+      expect(kube.writes).toEqual([`apply CAS/${NS}/${NAME}`]);
+
+      const outcome = await runProvision(options(target), ports, { progress });
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.ok).toBe(true);
+      const byName = Object.fromEntries(outcome.steps.map((s) => [s.name, s.outcome]));
+      expect(byName).toMatchObject({
+        "owner-identity": "skipped",
+        "database-volume": "skipped",
+        "create-cas": "skipped",
+        provision: "done",
+        "session-cas-owner": "done",
+        "session-cas-owner-primary-backup": "done",
+        "session-provisioned": "done",
+        "enable-features": "done",
+      });
+      expect(kube.writes).toEqual([`apply CAS/${NS}/${NAME}`, `patch CAS/${NS}/${NAME}`]);
+      expect(outcome.output).toEqual([
+        `PUBLIC CAS_KEY=${sim.casKeyHash}`,
+        `PUBLIC CAS_SOFTWARE_KEY=${sim.softwareKeyHash}`,
+        `PUBLIC CAS_SESSION_ENCRYPTION_KEY=${sim.sessionEncryptionKey}`,
+        "NONCE=00112233445566778899aabbccddeeff",
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  test("the CAS spec carries the upstream patch: backup controller session, probes", async () => {
+    const cas = await kube.get<CAS>({
+      apiVersion: "services.scone.cloud/v1beta1",
+      kind: "CAS",
+      namespace: NS,
+      name: NAME,
+    });
+    expect(cas.spec?.nonce).toBe("00112233445566778899aabbccddeeff");
+    expect(cas.spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
+    expect(cas.spec?.["backup-controller"]).toMatchObject({
+      enabled: true,
+      session: "cas-owner/primary-backup/register",
+      image: "registry.scontain.com/scone.cloud/backup-controller:6.0.6",
+    });
+    expect(cas.spec?.livenessProbe).toMatchObject({ enabled: true, failureThreshold: 5, timeoutSeconds: 60 });
+    expect(cas.spec?.startupProbe).toMatchObject({ enabled: true, initialDelaySeconds: 60, failureThreshold: 15 });
+  });
+
+  test(
+    "the owner reads the sessions back; the backup policy carries the owner identity naming this CAS",
+    async () => {
+      const owner = await readCliConfig(join(target, "identity", "config.json"));
+      const { caCertPem } = await attestCas(sim.url, { casKeyHash: sim.casKeyHash });
+      const client = new CasClient({ url: sim.url, caCertPem, identity: identityPem(owner) });
+      const policy = (await client.readSession("cas-owner/primary-backup")).session;
+      expect(policy).toContain("name: cas-owner/primary-backup");
+      expect(policy).toContain(`          "identity": ${JSON.stringify(owner.identity)}`);
+      expect(policy).toContain(`"${NAME}.${NS}:8081"`);
+      expect((await client.readSession("provisioned")).session).toContain("- ANY");
+      expect(owner.cas_db[`${NAME}.${NS}:8081`]?.cas_key_hash).toBe(sim.casKeyHash);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a second run observes every effect and repeats none",
+    async () => {
+      const writes = kube.writes.length;
+      const outcome = await runProvision(options(target), ports);
+      expect(outcome.ok).toBe(true);
+      for (const step of outcome.steps) {
+        if (["cas-pod", "attest"].includes(step.name))
+          expect(step.outcome).toBe("done"); // observations
+        else expect(`${step.name} ${step.outcome}`).toBe(`${step.name} skipped`);
+      }
+      expect(kube.writes.length).toBe(writes);
+      const journal = await readJournal(targetFiles(target, options(target)).journal);
+      expect(journal).toBeDefined();
+      const done = countOutcomes(journal as NonNullable<typeof journal>, "done");
+      expect(done.provision).toBe(1);
+      expect(done["create-cas"]).toBe(1);
+      expect(done["session-provisioned"]).toBe(1);
+    },
+    TIMEOUT,
+  );
+
+  test("identity, owner config, sessions and manifests are written 0600", async () => {
+    const files = targetFiles(target, options(target));
+    for (const path of [
+      files.cliConfig,
+      files.ownerIdentity,
+      files.baseOwnerIdentity,
+      files.ownerConfig,
+      files.casOwnerSession,
+      files.backupControllerSession,
+      files.provisionedSession,
+      files.provisioningStep,
+      files.manifest,
+      files.journal,
+    ]) {
+      expect(`${path} ${(statSync(path).mode & 0o777).toString(8)}`).toBe(`${path} 600`);
+    }
+    expect((statSync(files.identityDir).mode & 0o777).toString(8)).toBe("700");
+  });
+
+  test("no secret (token, private key, signing seed) in the output, progress lines or journal", async () => {
+    const files = targetFiles(target, options(target));
+    const owner = await readCliConfig(files.cliConfig);
+    const journal = await readFile(files.journal, "utf8");
+    const seen = [...lines, journal].join("\n");
+    const token = sim.provisioningToken as string;
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
+    expect(seen).not.toContain(token);
+    expect(seen).not.toContain(owner.session_signing_keypair_ed25519_seed);
+    expect(seen).not.toContain("PRIVATE KEY");
+    expect(seen).not.toContain(identityPem(owner).keyPem.split("\n")[1] as string);
+  });
+});
+
+describe("done predicates", () => {
+  test(
+    "session: different content is updated with the current hash as predecessor",
+    async () => {
+      const target = join(root, "target");
+      const { kube, ports } = world();
+      putRunningPod(kube);
+      const ctx = context(target, ports);
+      await ownerIdentityStep.done(ctx);
+      await createCasStep.done(ctx);
+      await casPodStep.run(ctx);
+      await attestStep.run(ctx);
+      const step = sessionStep("provisioned");
+      expect(await step.done(ctx)).toContain("same content");
+      // Someone changed it: the step is not done and updates (create would be refused).
+      const client = new CasClient({
+        url: sim.url,
+        caCertPem: ctx.attested?.caCertPem as string,
+        identity: identityPem(ctx.owner as never),
+      });
+      const current = await client.readSession("provisioned");
+      await client.updateSession(current.session.replace("- ANY", "- CREATOR"), current.hash);
+      expect(await step.done(ctx)).toBe(false);
+      expect(await step.run(ctx)).toContain("updated session provisioned");
+      expect(await step.done(ctx)).toContain("same content");
+    },
+    TIMEOUT,
+  );
+
+  test("provision: done when the attested CAS reports itself provisioned", async () => {
+    const { ports } = world();
+    const ctx = context(join(root, "t2"), ports);
+    ctx.attested = { report: { provisioned: true } } as never;
+    expect(await provisionStep.done(ctx)).toBe("the CAS is already provisioned");
+    ctx.attested = { report: { provisioned: false } } as never;
+    ctx.cas = { status: { provisioned: "Yes" } } as CAS;
+    expect(await provisionStep.done(ctx)).toBe("status.provisioned is Yes");
+    ctx.cas = { status: { provisioned: "No" } } as CAS;
+    expect(await provisionStep.done(ctx)).toBe(false);
+  });
+
+  test("create-cas: an existing CAS with another image is refused, naming the flags", async () => {
+    const { kube, ports } = world();
+    kube.put({
+      apiVersion: "services.scone.cloud/v1beta1",
+      kind: "CAS",
+      metadata: { name: NAME, namespace: NS },
+      spec: { image: "registry.scontain.com/scone.cloud/cas:5.9.0" },
+    } as never);
+    const ctx = context(join(root, "t3"), ports);
+    expect(createCasStep.done(ctx)).rejects.toThrow(/runs image .*cas:5\.9\.0, expected .*cas:6\.0\.6.*--set-version/);
+    const over = context(join(root, "t3"), ports, { "image-overwrite": "registry.scontain.com/scone.cloud/cas:5.9.0" });
+    expect(await createCasStep.done(over)).toContain("exists");
+  });
+
+  test("database-volume: a leftover claim without a CAS is refused, naming the claim and the ways out", async () => {
+    const { kube, ports } = world();
+    const ctx = context(join(root, "t4"), ports);
+    expect(await databaseVolumeStep.done(ctx)).toBe(false);
+    expect(await databaseVolumeStep.run(ctx)).toBe(`no claim database-${NAME}-0`);
+    kube.put({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: `database-${NAME}-0`, namespace: NS },
+    } as never);
+    expect(databaseVolumeStep.run(ctx)).rejects.toThrow(
+      new RegExp(
+        `PersistentVolumeClaim ${NS}/database-${NAME}-0 exists but CAS ${NAME} does not.*scone cas restore.*kubectl delete pvc`,
+      ),
+    );
+    kube.put({
+      apiVersion: "services.scone.cloud/v1beta1",
+      kind: "CAS",
+      metadata: { name: NAME, namespace: NS },
+    } as never);
+    expect(await databaseVolumeStep.done(ctx)).toBe("the CAS exists");
+  });
+
+  test("enable-features: missing parents become adds; done once every value is in place", async () => {
+    const ops = postProvisioningPatch({ backup: true, backupControllerImage: "r/backup-controller:6.0.6" });
+    const cas = { spec: { "backup-controller": { enabled: false } } };
+    const applicable = applicablePatch(cas, ops);
+    expect(applicable.slice(0, 4)).toEqual([
+      { op: "replace", path: "/spec/backup-controller/enabled", value: true },
+      { op: "add", path: "/spec/backup-controller/session", value: "cas-owner/primary-backup/register" },
+      { op: "add", path: "/spec/backup-controller/image", value: "r/backup-controller:6.0.6" },
+      { op: "add", path: "/spec/livenessProbe", value: {} },
+    ]);
+    expect(patchApplied(cas, ops)).toBe(false);
+    const { kube, ports } = world();
+    kube.put({
+      apiVersion: "services.scone.cloud/v1beta1",
+      kind: "CAS",
+      metadata: { name: NAME, namespace: NS },
+      ...cas,
+    } as never);
+    const ctx = context(join(root, "t5"), ports);
+    expect(await enableFeaturesStep.done(ctx)).toBe(false);
+    await enableFeaturesStep.run(ctx);
+    expect(await enableFeaturesStep.done(ctx)).toBe("the CAS spec carries them");
+    expect(kube.writes).toEqual([`patch CAS/${NS}/${NAME}`]);
+  });
+
+  test("session content equality ignores the predecessor and formatting, not the content", () => {
+    const a = 'name: x\nversion: "0.3.10"\npredecessor:\naccess_policy:\n  read: [ANY]\n';
+    const b = `name: x\npredecessor: ${"a".repeat(64)}\nversion: "0.3.10"\naccess_policy:\n  read:\n    - ANY\n`;
+    expect(sameSessionContent(a, b)).toBe(true);
+    expect(sameSessionContent(a, b.replace("ANY", "CREATOR"))).toBe(false);
+  });
+});
+
+describe("modes", () => {
+  test(
+    "--verify and --print-public-keys attest the provisioned CAS; --is-provisioned reads the status",
+    async () => {
+      const target = join(root, "target");
+      const { kube, ports } = world();
+      kube.put({
+        apiVersion: "services.scone.cloud/v1beta1",
+        kind: "CAS",
+        metadata: { name: NAME, namespace: NS },
+        spec: { nonce: "ffeeddccbbaa99887766554433221100" },
+        status: { provisioned: "No" },
+      } as never);
+      putRunningPod(kube);
+      const verify = await runProvision(options(target, { verify: true }), ports);
+      expect(verify.output).toEqual([`CAS '${NAME}' in namespace '${NS}' is attestable and provisioned.`]);
+      const keys = await runProvision(options(target, { "print-public-keys": true }), ports);
+      expect(keys.output.slice(0, 3)).toEqual([
+        `export CAS_KEY=${sim.casKeyHash}`,
+        `export CAS_SOFTWARE_KEY=${sim.softwareKeyHash}`,
+        `export CAS_SESSION_ENCRYPTION_KEY=${sim.sessionEncryptionKey}`,
+      ]);
+      expect(keys.output[3]).toStartWith("export CAS_CERT='-----BEGIN CERTIFICATE-----");
+      const no = await runProvision(options(target, { "is-provisioned": true }), ports);
+      expect([no.exitCode, no.error]).toEqual([1, `CAS '${NAME}' in namespace '${NS}' is not provisioned.`]);
+    },
+    TIMEOUT,
+  );
+
+  test("--upgrade and --cas-database-recovery point to their own commands", async () => {
+    const { ports } = world();
+    const up = await runProvision(options(join(root, "t6"), { upgrade: "6.0.7" }), ports);
+    expect(up.error).toContain("scone cas upgrade mycas -n prov --to 6.0.7");
+    const rec = await runProvision(options(join(root, "t6"), { "cas-database-recovery": "/x" }), ports);
+    expect(rec.error).toContain("scone cas restore");
+  });
+});

@@ -1,0 +1,136 @@
+// Golden renders of what upstream's kubectl-provision writes: the owner config (§10.2 step 9), the provisioning
+// manifest with the appended nonce, the backup policy with the indented owner identity, and the JSON patches.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import {
+  BACKUP_POLICY_YAML,
+  CAS_OWNER_YAML,
+  CAS_PROVISIONING_YAML,
+  postProvisioningPatch,
+  renderBackupPolicy,
+  renderOwnerConfig,
+  renderProvisioningManifest,
+  substitute,
+} from "../../../../src/flows/provision/templates.ts";
+
+const UPSTREAM = "/work/shared/reference/upstream-samples/manifests-6.0.6";
+const upstream = (file: string) => {
+  try {
+    return readFileSync(`${UPSTREAM}/${file}`, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+describe("embedded upstream files", () => {
+  test.each([
+    ["cas_provisioning.yaml", CAS_PROVISIONING_YAML],
+    ["backup_policy.yaml", BACKUP_POLICY_YAML],
+    ["cas-owner.yaml", CAS_OWNER_YAML],
+  ])("%s is upstream's text", (file, embedded) => {
+    const original = upstream(file);
+    if (original === undefined) return; // reference copy not on this machine
+    expect(embedded.trimEnd()).toBe(original.trimEnd());
+  });
+
+  test("the patches are upstream's operations (trailing commas and all)", () => {
+    for (const [file, backup] of [
+      ["cas_patch_probes_and_backup.json", true],
+      ["cas_patch_probes.json", false],
+    ] as const) {
+      const original = upstream(file);
+      if (original === undefined) continue;
+      const ops = parse(
+        substitute(original, { POLICY_NAME: "cas-owner/primary-backup", IMAGE_REPO: "r", IMAGE_PREFIX: "" }),
+      );
+      expect(postProvisioningPatch({ backup, backupControllerImage: "r/backup-controller:6.0.6" })).toEqual(ops);
+    }
+  });
+});
+
+describe("renders", () => {
+  test("owner config (golden)", () => {
+    expect(
+      renderOwnerConfig({
+        serviceName: "cas",
+        pod: "cas-0",
+        namespace: "prod",
+        clusterIp: "10.96.0.7",
+        dcapKey: "0123456789abcdef0123456789abcdef",
+      }),
+    ).toBe(`enclave_reconnect_timeout = "24h"
+[api_identity]
+common_name = "cas"
+alt_names = ["cas-0",  "cas-0.prod.svc.cluster.local", "cas-0.prod",  "cas.prod.svc.cluster.local", "cas.prod", "localhost", "10.96.0.7", "cas-instance", "host.docker.internal" ]
+
+[dcap]
+subscription_key = "0123456789abcdef0123456789abcdef"
+
+[audit_log]
+mode = "signed"
+sink = "file"
+
+`);
+  });
+
+  test("owner config with --webhook: network sink and url", () => {
+    const text = renderOwnerConfig({
+      serviceName: "cas",
+      pod: "cas-0",
+      namespace: "prod",
+      clusterIp: "",
+      dcapKey: "0".repeat(32),
+      webhook: 'https://audit.example/in?a="b"',
+    });
+    expect(text).toEndWith(`sink = "network"\nurl = "https://audit.example/in?a=\\"b\\""\n`);
+    const parsed = Bun.TOML.parse(text) as {
+      audit_log: { url: string; sink: string };
+      api_identity: { alt_names: string[] };
+    };
+    expect(parsed.audit_log).toEqual({
+      mode: "signed",
+      sink: "network",
+      url: 'https://audit.example/in?a="b"',
+    } as never);
+    expect(parsed.api_identity.alt_names).toContain("localhost");
+  });
+
+  test("provisioning manifest (golden): variables substituted, nonce appended under spec", () => {
+    const text = renderProvisioningManifest({
+      name: "cas",
+      namespace: "prod",
+      image: "registry.scontain.com/scone.cloud/cas:6.0.6",
+      nonce: "00112233445566778899aabbccddeeff",
+    });
+    expect(text).toStartWith(
+      "apiVersion: services.scone.cloud/v1beta1\nkind: CAS\nmetadata:\n  name: cas\n  namespace: prod\nspec:\n  image: registry.scontain.com/scone.cloud/cas:6.0.6\n",
+    );
+    expect(text).toEndWith(
+      '  nodeSelector:\n    las.scontain.com/ok: "true"\n  nonce: 00112233445566778899aabbccddeeff\n',
+    );
+    expect(parse(text).spec.nonce).toBe("00112233445566778899aabbccddeeff");
+    expect(parse(text).spec["backup-controller"]).toEqual({ enabled: false });
+  });
+
+  test("backup policy: owner identity indented 10 spaces under content, other $ left alone", () => {
+    const identity = JSON.stringify(
+      { identity: "KEY\nCERT", cas_db: {}, session_signing_keypair_ed25519_seed: "00" },
+      null,
+      2,
+    );
+    const text = renderBackupPolicy(identity);
+    expect(text).toContain('        content: |\n          {\n            "identity": "KEY\\nCERT",');
+    expect(text).toContain("#$PLATFORM_IDS");
+    expect(text).toContain("\\@\\@SCONE_LAS_ADDR");
+    const doc = parse(text);
+    expect(doc.name).toBe("cas-owner/primary-backup");
+    expect(JSON.parse(doc.images[0].injection_files[0].content)).toEqual(JSON.parse(identity));
+    expect(doc.services.map((s: { name: string }) => s.name)).toEqual(["register", "upgrade"]);
+  });
+
+  test("substitute replaces only the listed variables, in both spellings", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: envsubst syntax, not a template
+    expect(substitute("$A ${A} $B ${C} $", { A: "x", C: "z" })).toBe("x x $B z $");
+  });
+});
