@@ -84,7 +84,19 @@ export const policyCommand = group({
     }),
     encrypt: command({
       meta: { name: "encrypt", description: "Encrypt a policy for a CAS and print an EncryptedPolicy resource" },
-      args: { ...fileArgs, "encryption-key": encryptionKey, identity, "cas-address": casAddress, cas, name, output },
+      args: {
+        ...fileArgs,
+        "encryption-key": encryptionKey,
+        identity,
+        sign: {
+          type: "boolean",
+          description: "Sign the policy with the identity before encrypting (needed when it names creator.signer)",
+        },
+        "cas-address": casAddress,
+        cas,
+        name,
+        output,
+      },
       globals,
       checks: oneFile,
       notes: [

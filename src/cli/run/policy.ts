@@ -118,13 +118,12 @@ export interface SignInput extends ManifestInput {
   readonly config: CliConfig;
 }
 
-export async function signedPolicyManifest(
-  input: SignInput,
-): Promise<PolicyManifest<"SignedPolicy", SignedPolicySpec>> {
+/** The signed-session envelope of `text` (refused when creator.signer names another key). */
+async function signedSessionOf(text: string, config: CliConfig, source: string) {
   const { sessionSigner, sessionSigningSeed } = await import("../../cas/identity.ts");
   const { signSession } = await import("../../cas/session.ts");
-  const session = await sessionOf(input.text, input.source ?? "policy");
-  const signer = await sessionSigner(input.config);
+  const session = await sessionOf(text, source);
+  const signer = await sessionSigner(config);
   if (session.creatorSigner !== undefined && session.creatorSigner !== signer) {
     throw new CliError(
       `creator.signer is ${session.creatorSigner}, but this identity signs as ${signer}`,
@@ -132,11 +131,17 @@ export async function signedPolicyManifest(
       "Sign with the identity named in creator.signer, or change creator.signer to the output of `scone self show-session-signing-key`.",
     );
   }
-  const signed = await signSession(input.text, sessionSigningSeed(input.config));
+  return { name: session.name, signed: await signSession(text, sessionSigningSeed(config)) };
+}
+
+export async function signedPolicyManifest(
+  input: SignInput,
+): Promise<PolicyManifest<"SignedPolicy", SignedPolicySpec>> {
+  const { name, signed } = await signedSessionOf(input.text, input.config, input.source ?? "policy");
   return {
     apiVersion: API_VERSION,
     kind: "SignedPolicy",
-    metadata: metadataOf(input, session.name),
+    metadata: metadataOf(input, name),
     spec: { casAddress: input.casAddress, policy: signed.session, signatures: [...signed.signatures] },
   };
 }
@@ -145,13 +150,18 @@ export async function signedPolicyManifest(
 
 export interface EncryptInput extends ManifestInput {
   readonly encryptionKey: string;
+  /** Seal the signed-session JSON `{session, signatures}` (signed with this identity) instead of the bare text. */
+  readonly signWith?: CliConfig | undefined;
 }
 
 export async function encryptedPolicyManifest(
   input: EncryptInput,
 ): Promise<PolicyManifest<"EncryptedPolicy", EncryptedPolicySpec>> {
   const { sealToKey } = await import("../../cas/crypto.ts");
-  const session = await sessionOf(input.text, input.source ?? "policy");
+  const source = input.source ?? "policy";
+  const session = input.signWith
+    ? await signedSessionOf(input.text, input.signWith, source)
+    : { name: (await sessionOf(input.text, source)).name, signed: undefined };
   if (!/^[0-9a-fA-F]{64}$/.test(input.encryptionKey)) {
     throw new CliError(
       `invalid encryption key '${input.encryptionKey}': expected 64 hex characters (scone cas show-identification --session-encryption-key)`,
@@ -162,7 +172,11 @@ export async function encryptedPolicyManifest(
     apiVersion: API_VERSION,
     kind: "EncryptedPolicy",
     metadata: metadataOf(input, session.name),
-    spec: { casAddress: input.casAddress, encryptionKey: key, policy: await sealToKey(input.text, key) },
+    spec: {
+      casAddress: input.casAddress,
+      encryptionKey: key,
+      policy: await sealToKey(session.signed ? JSON.stringify(session.signed) : input.text, key),
+    },
   };
 }
 
@@ -297,7 +311,9 @@ export async function encrypt(ctx: SconeContext): Promise<void> {
   const given = str(ctx.args["encryption-key"]);
   const identityPath = str(ctx.args.identity);
   // The identity is needed only to look the key (and a default CAS) up; --encryption-key alone suffices.
-  const config = given && !identityPath ? undefined : await loadIdentity(identityPath ?? defaultIdentityPath());
+  const signed = ctx.args.sign === true;
+  const config =
+    given && !identityPath && !signed ? undefined : await loadIdentity(identityPath ?? defaultIdentityPath());
   const target = await targetOf(ctx, path, config);
   const casAddress = target.casAddress;
   let key = given;
@@ -312,7 +328,11 @@ export async function encrypt(ctx: SconeContext): Promise<void> {
       "Give --encryption-key HEX (scone cas show-identification --session-encryption-key), or attest that CAS with this identity.",
     );
   }
-  const manifest = await encryptedPolicyManifest({ ...target, encryptionKey: key });
+  const manifest = await encryptedPolicyManifest({
+    ...target,
+    encryptionKey: key,
+    signWith: signed ? config : undefined,
+  });
   process.stdout.write(await renderManifest(manifest, formatOf(ctx)));
 }
 

@@ -20,6 +20,7 @@ import {
   withCas,
 } from "../../../src/cas/identity.ts";
 import { parseSession, signSession } from "../../../src/cas/session.ts";
+import { encryptedPolicyManifest } from "../../../src/cli/run/policy.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { mappedResolver } from "../../../src/operator/policies/address.ts";
@@ -273,6 +274,19 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
       expect(condition(right, "EncryptionKeyValid")?.status).toBe("True");
       expect(right.status?.hash).toBe((await ownerCas.readSession("enc-right")).hash);
       expect(right.status?.revision).toBe("1");
+
+      // A policy naming creator.signer travels signed inside the box (scone policy encrypt --sign).
+      const signedInside = await encryptedPolicyManifest({
+        text: session("enc-signed"),
+        encryptionKey: sim.sessionEncryptionKey,
+        casAddress: CAS_ADDRESS,
+        name: "signed-inside",
+        namespace: NS,
+        signWith: owner,
+      });
+      await create(signedInside as KubeObject);
+      const inside = await stateOf(() => getEncrypted("signed-inside"), "Synced");
+      expect(inside.status?.hash).toBe((await ownerCas.readSession("enc-signed")).hash);
     },
     TEST_TIMEOUT_MS,
   );

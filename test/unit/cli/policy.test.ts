@@ -16,6 +16,7 @@ import {
   verifyManifestText,
 } from "../../../src/cli/run/policy.ts";
 import { CliError } from "../../../src/cli/spec.ts";
+import { verifySignedPolicy } from "../../../src/operator/policies/verify.ts";
 
 const ROOT = join(import.meta.dir, "../../..");
 let dir: string;
@@ -129,6 +130,20 @@ describe("scone policy (process)", () => {
 });
 
 describe("policy manifests (in process)", () => {
+  test("encrypt --sign seals the signed-session JSON, whose signature verifies over the exact text", async () => {
+    const cas = await newX25519KeyPair();
+    const manifest = await encryptedPolicyManifest({
+      text: policyText(signer),
+      encryptionKey: toHex(cas.publicKey),
+      casAddress: "https://cas.a:8081",
+      signWith: config,
+    });
+    const inner = JSON.parse(await openSealed(manifest.spec.policy, cas.privateKey));
+    expect(inner.session).toBe(policyText(signer));
+    const verdict = await verifySignedPolicy({ casAddress: "x", policy: inner.session, signatures: inner.signatures });
+    expect(verdict).toMatchObject({ ok: true, signers: [signer] });
+  });
+
   test("signing refuses a policy whose creator.signer is another key", async () => {
     const other = await sessionSigner(await generateCliConfig());
     const err = await signedPolicyManifest({ text: policyText(other), config, casAddress: "https://cas.a:8081" }).catch(
