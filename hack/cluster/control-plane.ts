@@ -338,16 +338,21 @@ export class ControlPlane {
     });
     if (dead.length === 0) return dead;
     this.log(`restarting ${dead.join(", ")}`);
-    const deadline = Date.now() + 90_000;
-    for (const name of dead) {
-      await this.stopComponent(name); // the rest of its process group, if any
-      if (name === "kwok") await this.releaseNodeLeases().catch(() => {}); // best effort: the API may be down
-      await this.startComponent(name);
-      if (name === "etcd") {
-        await this.waitFor("etcd /health", deadline, () => etcdHealthy(etcdClientUrl(this.state.ports)), ["etcd"]);
-      }
-      if (name === "kube-apiserver") {
-        await this.waitFor("kube-apiserver /readyz", deadline, () => this.api.ready(), ["etcd", "kube-apiserver"]);
+    if (dead.includes("etcd")) {
+      await this.stopComponent("etcd"); // the rest of its process group, if any
+      await this.startComponent("etcd");
+      const healthy = () => etcdHealthy(etcdClientUrl(this.state.ports));
+      await this.waitFor("etcd /health", Date.now() + 60_000, healthy, ["etcd"]);
+    }
+    if (dead.includes("kube-apiserver")) {
+      // Restarts the API clients as well, as after any apiserver restart (see launchApiServer).
+      await this.stopComponent("kube-apiserver");
+      await this.launchApiServer();
+    } else {
+      for (const name of API_CLIENTS.filter((client) => dead.includes(client))) {
+        await this.stopComponent(name);
+        if (name === "kwok") await this.releaseNodeLeases();
+        await this.startComponent(name);
       }
     }
     if (this.state.watchdog && !isRunning(this.state.watchdog) && this.state.ownerPid !== undefined) {
