@@ -73,7 +73,10 @@ export interface VerifyResult {
   manifest?: BackupManifest;
 }
 
-export interface VerifyOptions extends LocateOptions {}
+export interface VerifyOptions extends Omit<LocateOptions, "expected"> {
+  /** What the set must agree with (besides what the catalog row says, for ids). */
+  expected?: ExpectedBackup;
+}
 
 /** Reads a set (its manifest and both snapshot files, plus any other file the manifest lists). */
 export async function readBackupSet(handle: BackupSetHandle): Promise<SetContents> {
@@ -101,7 +104,7 @@ export async function verifyBackup(
   if (typeof source === "string") {
     const located = await locateBackup(source, options);
     handle = openSetAt(located.location, { field: "--from", ...options });
-    expected = located.expected;
+    expected = { ...options.expected, ...located.expected };
   } else {
     handle = source;
   }
