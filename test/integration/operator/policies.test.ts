@@ -37,6 +37,9 @@ import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator }
 
 const NS = "policies-it";
 const CAS_ADDRESS = `https://cas.${NS}:8081`;
+/** The same simulated CAS under a second name, whose owner Secret also trusts another signer. */
+const NS2 = "policies-it-trusting";
+const CAS2_ADDRESS = `https://cas.${NS2}:8081`;
 const START_TIMEOUT_MS = 300_000;
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -151,14 +154,18 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
       ownerConfig: '[audit_log]\nmode = "signed"\n',
     });
     owner = withCas(owner, CAS_ADDRESS, casDbEntryOfAttestation(CAS_ADDRESS, attested));
+    owner = withCas(owner, CAS2_ADDRESS, casDbEntryOfAttestation(CAS2_ADDRESS, attested));
 
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     client = op.client;
     await installCrds(client);
     await ensureNamespace(client, NS);
+    await ensureNamespace(client, NS2);
     await client.apply(ownerSecret({ name: "cas", namespace: NS }, owner), { fieldManager: "scone-test", force: true });
 
-    const real = attestedCasClients({ resolve: mappedResolver({ [CAS_ADDRESS]: { url: sim.url } }) });
+    const real = attestedCasClients({
+      resolve: mappedResolver({ [CAS_ADDRESS]: { url: sim.url }, [CAS2_ADDRESS]: { url: sim.url } }),
+    });
     const spy: PolicyCasFactory = async (address, who) => {
       const cas = await real(address, who);
       return {
@@ -192,7 +199,8 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
 
   afterAll(async () => {
     await op?.stop();
-    await client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => {});
+    for (const name of [NS, NS2])
+      await client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name }).catch(() => {});
     await sim?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
@@ -382,6 +390,37 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
         "create inplace",
         "update inplace",
       ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a signer listed in the CAS's allowed-signers is trusted; a session already holding this exact text is adopted",
+    async () => {
+      const strangerSeed = newSeed();
+      const stranger = (await signSession("x", strangerSeed)).signatures[0]?.signer ?? "";
+      await client.apply(ownerSecret({ name: "cas", namespace: NS2 }, owner, [stranger]), {
+        fieldManager: "scone-test",
+        force: true,
+      });
+      const text = session("trusted-stranger").replace(`signer: ${ownerSigner}`, `signer: ${stranger}`);
+      const trusted = await signedPolicy("trusted-stranger", text, strangerSeed, CAS2_ADDRESS);
+      trusted.metadata = { ...trusted.metadata, namespace: NS2 };
+      await create(trusted);
+      const ok = await stateOf(
+        () => client.get<SignedPolicy>({ ...SIGNED_POLICY_TYPE, namespace: NS2, name: "trusted-stranger" }),
+        "Synced",
+      );
+      expect(condition(ok, "Synced")?.reason).toBe("Created");
+
+      // The CAS already has exactly this version (e.g. our status write was lost before a restart): adopted.
+      const again = await signedPolicy("adopt-me", session("adopt-me"));
+      const { hash } = await ownerCas.createSession({ session: again.spec.policy, signatures: again.spec.signatures });
+      await create(again);
+      const adopted = await stateOf(() => getSigned("adopt-me"), "Synced");
+      expect(adopted.status).toMatchObject({ hash, revision: "1" });
+      expect(condition(adopted, "Synced")?.reason).toBe("Adopted");
+      expect((await sessionEvents("adopt-me")).map((e) => e.event)).toEqual(["session_created"]);
     },
     TEST_TIMEOUT_MS,
   );
