@@ -4,10 +4,10 @@
 //               exec: (o) => execInPod(conn, o) }), target: openTarget(to ?? defaultBackupLocation(stateDir),
 //               { credentials }), store })  → catalog record (completed | failed); throws BackupInProgressError
 //   backups:  listBackups({ store, namespace, name }); listTargetBackups(openTarget(url, { credentials }))
-//   verify:   verifyBackup(idOrLocation's record.target | location, { credentials }) → { ok, problems }
+//   verify:   verifyBackup(id | directory | s3 URL, { store, credentials }) → { ok, problems }
 //   restore:  resolveRestoreSource(idOrDirOrUrl, { store, credentials }) → { dir, manifest, cleanup } or throws
 //             BackupVerificationError — before anything is created
-//   schedule: backupDue(catalog, cas, scheduleOf(scone.spec.backup), now); applyRetention + executeRetention
+//   retention: applyRetention + executeRetention (scheduling: src/operator/scone/backup-schedule.ts)
 //   credentials: s3CredentialsFromEnv() or s3CredentialsFromKubeSecret(kube, { namespace, name })
 export * from "./errors.ts";
 export * from "./layout.ts";
@@ -23,7 +23,6 @@ export * from "./retention.ts";
 export * from "./run.ts";
 export * from "./s3-credentials.ts";
 export * from "./s3-target.ts";
-export * from "./schedule.ts";
 export * from "./snapshot-source.ts";
 export * from "./source.ts";
 export * from "./tar.ts";
