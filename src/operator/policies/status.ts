@@ -1,7 +1,8 @@
 // What a reconcile decided about a policy (an Outcome) → the status to write and the Event to record (pure).
 //
 // status.state values (SCONE does not enumerate them; ours):
-//   Pending     accepted by the API server, not yet looked at (or waiting for its first submission)
+//   (none)      not reconciled yet: the first reconcile writes one of the states below (a separate "Pending"
+//               write would double the API writes of a mass apply for a state nobody acts on)
 //   Synced      the CAS holds this policy's version: status.hash is the CAS's hash of it
 //   Rejected    refused (by the operator's checks, or by the CAS) and never registered; fix the resource
 //   Conflict    the CAS's current version is not the one this policy expects (changed at the CAS by someone
@@ -14,15 +15,8 @@ import type { PolicyStatus } from "../../resources/policies.ts";
 import { type Condition, type ConditionInput, findCondition, setConditions } from "../../runtime/conditions.ts";
 import type { PolicyProblem } from "./verify.ts";
 
-export type PolicyState = "Pending" | "Synced" | "Rejected" | "Conflict" | "Superseded" | "Error";
-export const POLICY_STATES: readonly PolicyState[] = [
-  "Pending",
-  "Synced",
-  "Rejected",
-  "Conflict",
-  "Superseded",
-  "Error",
-];
+export type PolicyState = "Synced" | "Rejected" | "Conflict" | "Superseded" | "Error";
+export const POLICY_STATES: readonly PolicyState[] = ["Synced", "Rejected", "Conflict", "Superseded", "Error"];
 
 export const SYNCED = "Synced";
 export type ValidityCondition = "SignatureValid" | "EncryptionKeyValid";
