@@ -44,7 +44,7 @@ import { transitionEvents } from "./events.ts";
 import { keepImmutableClaims } from "./immutable.ts";
 import { CAS_GAUGES, casMetricValues } from "./metrics.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_FINALIZER, CAS_TYPE, names } from "./names.ts";
-import { isNodeReady, REGISTRATION_PREFIX, zoneOf } from "./nodes.ts";
+import { isNodeReady, migrationCandidates, REGISTRATION_PREFIX, registrationOf, zoneOf } from "./nodes.ts";
 import { type CasProbe, type CasProbeResult, PROBE_TIMEOUT_MS, probeWithTimeout } from "./probe.ts";
 import {
   currentPlacement,
@@ -288,6 +288,7 @@ export function registerCasController(
       provisioned,
       migrationComplete: migration.desired > 0 && migration.num === migration.desired,
       migrationRatio: migration.ratio,
+      registrations: migrationCandidates(cas, nodeList).map((node) => registrationOf(node, cas)),
       statefulSet: stsBefore,
       pod,
       backupController: observedBase.backupController,

@@ -23,11 +23,14 @@ export function registrationAnnotation(namespace: string, name: string): string 
 
 const casId = (cas: CAS) => ({ namespace: cas.metadata.namespace ?? "", name: cas.metadata.name ?? "" });
 
-export const isRegisteredFor = (node: V1Node, cas: CAS): boolean => {
+/** The registration time recorded on `node` for this CAS (RFC 3339), if any. */
+export const registrationOf = (node: V1Node, cas: CAS): string | undefined => {
   const { namespace, name } = casId(cas);
   const value = node.metadata?.annotations?.[registrationAnnotation(namespace, name)];
-  return value !== undefined && value !== "";
+  return value === "" ? undefined : value;
 };
+
+export const isRegisteredFor = (node: V1Node, cas: CAS): boolean => registrationOf(node, cas) !== undefined;
 
 export const nodeNameOf = (n: V1Node): string => n.metadata?.name ?? "";
 export const zoneOf = (n: V1Node | undefined): string | undefined => n?.metadata?.labels?.[ZONE_LABEL];

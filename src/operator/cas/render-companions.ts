@@ -60,14 +60,15 @@ function mergeEnv(defaults: readonly V1EnvVar[], user: readonly V1EnvVar[] | und
  * the session/service whose attested CLI registers the backups (spec.backup-controller.session) [inferred: SCONE's
  * usual way to select a session]; SCONE_CAS_ADDR is this CAS.
  */
-export function backupControllerEnv(cas: CAS, opts: RenderOptions, plan?: CasRenderPlan): V1EnvVar[] {
+export function backupControllerEnv(cas: CAS, opts: RenderOptions): V1EnvVar[] {
   const s = casSettings(cas, opts);
-  const p = plan ?? desiredPlan(s);
   const bc = s.spec["backup-controller"];
   const defaults: V1EnvVar[] = [
     { name: "LAS_SELECTOR_LABEL", value: "app.kubernetes.io/name=las" },
     { name: "LAS_NAMESPACE", value: opts.operatorNamespace },
-    { name: "BACKUP_CAS_IMAGE", value: p.casImage },
+    // The target image, also while CAS still runs the old one: an upgrade first registers CAS instances of the new
+    // version (§10.4 step c), and only then may CAS itself move to it.
+    { name: "BACKUP_CAS_IMAGE", value: s.image },
     { name: "SCONE_LAS_ADDR", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
     { name: "BACKUP_CAS_CLIENT_PORT", value: String(s.clientPort) },
     { name: "BACKUP_CAS_ENCLAVE_PORT", value: String(s.enclavePort) },
@@ -115,7 +116,7 @@ export function renderBackupControllerDeployment(cas: CAS, opts: RenderOptions, 
               name: BACKUP_CONTROLLER_CONTAINER,
               image: p.backupControllerImage,
               imagePullPolicy: bc.imagePullPolicy ?? "Always",
-              env: backupControllerEnv(cas, opts, p),
+              env: backupControllerEnv(cas, opts),
               securityContext:
                 (bc.containerSecurityContext as V1SecurityContext | undefined) ?? DEFAULT_CONTAINER_SECURITY,
             },

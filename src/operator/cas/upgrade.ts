@@ -27,6 +27,8 @@ export interface UpgradeInput {
   /** Every migration node has a registered backup (numMigratableNodes == desiredNumMigratableNodes > 0). */
   readonly migrationComplete: boolean;
   readonly migrationRatio: string;
+  /** The registration times (annotation values) of the migration nodes; undefined where none. */
+  readonly registrations: readonly (string | undefined)[];
   readonly statefulSet: V1StatefulSet | undefined;
   readonly pod: V1Pod | undefined;
   readonly backupController: V1Deployment | undefined;
@@ -52,6 +54,17 @@ export function deploymentRolledOut(d: V1Deployment | undefined, image: string):
   const want = d.spec?.replicas ?? 1;
   return (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= 1 && (s.replicas ?? 0) <= want;
 }
+
+/** When the backup controller's current pods became available (the Deployment's completed rollout), if known. */
+export function rolloutCompletedMs(d: V1Deployment | undefined): number | undefined {
+  const c = d?.status?.conditions?.find((x) => x.type === "Progressing" && x.reason === "NewReplicaSetAvailable");
+  const t = c?.lastUpdateTime ?? c?.lastTransitionTime;
+  const ms = t === undefined ? Number.NaN : t instanceof Date ? t.getTime() : Date.parse(String(t));
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+const envValue = (d: V1Deployment | undefined, name: string): string | undefined =>
+  d?.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === name)?.value;
 
 export function planUpgrade(input: UpgradeInput): UpgradePlan {
   const s = input.settings;
@@ -100,17 +113,27 @@ function upgradeGate(
       reason: "BackupControllerDisabled",
       message: `upgrading ${running} to ${target} needs registered backups (enable spec.backup-controller) or the annotation ${FORCE_UPGRADE_ANNOTATION}=true`,
     };
-  if (!deploymentRolledOut(input.backupController, s.backupController.image))
+  const bc = input.backupController;
+  if (!deploymentRolledOut(bc, s.backupController.image) || envValue(bc, "BACKUP_CAS_IMAGE") !== target)
     return {
       step: "backup-controller",
       reason: "WaitingForBackupController",
-      message: `waiting for the backup controller to run ${s.backupController.image} before upgrading to ${target}`,
+      message: `waiting for the backup controller (${s.backupController.image}) to run with BACKUP_CAS_IMAGE ${target}`,
     };
   if (!input.migrationComplete)
     return {
       step: "backup-controller",
       reason: "MigrationIncomplete",
       message: `migration is ${input.migrationRatio}; every migration node must have a registered backup before upgrading to ${target} (or set ${FORCE_UPGRADE_ANNOTATION}=true)`,
+    };
+  // Registrations older than the backup controller's rollout were made for the old image.
+  const since = rolloutCompletedMs(bc);
+  const fresh = input.registrations.filter((t) => t !== undefined && since !== undefined && Date.parse(t) >= since);
+  if (fresh.length < input.registrations.length)
+    return {
+      step: "backup-controller",
+      reason: "WaitingForRegistrations",
+      message: `waiting for the backup controller to register ${target} on every migration node (${fresh.length} of ${input.registrations.length} registered since it started)`,
     };
   return undefined;
 }

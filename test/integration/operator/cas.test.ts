@@ -6,7 +6,14 @@
 //
 // The suite changes shared nodes (LAS labels, registration annotations, deletes one node): it restores them after.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import type {
+  CoreV1Event,
+  V1Deployment,
+  V1Node,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1StatefulSet,
+} from "@kubernetes/client-node";
 import { nodeManifest, SIMULATED_NODES } from "../../../hack/cluster/nodes.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -185,7 +192,11 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     await client.patch(CAS_REF, patch, "json", { fieldManager: TEST_MANAGER });
     await waitCas("phase EnablingMigration", (c) => c.status?.phase === "EnablingMigration");
     for (const n of SGX_NODES) await mergeNode(n, { metadata: { annotations: { [REG]: snapshotAt } } });
-    const cas = await waitCas("HEALTHY", (c) => c.status?.state === "HEALTHY");
+    // The safety service may still be starting its third replica (Alert does not keep CAS from HEALTHY).
+    const cas = await waitCas(
+      "HEALTHY with the safety service complete",
+      (c) => c.status?.state === "HEALTHY" && c.status.safetyServiceStatus === "Healthy",
+    );
     expect(cas.status).toMatchObject({
       phase: "HEALTHY",
       provisioned: "Yes",
@@ -239,14 +250,40 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: null } } });
     await waitCas("migration 2/3", (c) => c.status?.migrationNodeRatio === "2/3");
     await client.patch(CAS_REF, { spec: { image: NEW } }, "merge", { fieldManager: TEST_MANAGER });
-    const blocked = await waitCas("UpgradeBlocked", (c) => condition(c, "UpgradeBlocked")?.status === "True");
-    expect(condition(blocked, "UpgradeBlocked")?.reason).toBe("MigrationIncomplete");
+    // First the backup controller rolls out (WaitingForBackupController), then the missing node holds CAS back.
+    const blocked = await waitCas(
+      "UpgradeBlocked: MigrationIncomplete",
+      (c) => condition(c, "UpgradeBlocked")?.reason === "MigrationIncomplete",
+    );
+    expect(condition(blocked, "UpgradeBlocked")?.status).toBe("True");
     expect(condition(blocked, "UpgradeBlocked")?.message).toContain("migration is 2/3");
     expect(await casImage()).toBe(IMAGE);
     await waitFor("an UpgradeBlocked Event", async () =>
       (await events()).some((e) => e.reason === "UpgradeBlocked") ? true : undefined,
     );
-    await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: snapshotAt } } });
+    // The backup controller goes first: it rolls out with BACKUP_CAS_IMAGE = the new image ...
+    await waitFor("the backup controller rolled out for the new image", async () => {
+      const d = await client.get<V1Deployment>({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        namespace: NS,
+        name: `${NAME}-backup-controller`,
+      });
+      const env = d.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value;
+      const done = d.status?.conditions?.some((c) => c.type === "Progressing" && c.reason === "NewReplicaSetAvailable");
+      const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+      return env === NEW && done && current && d.status?.updatedReplicas === 1 ? true : undefined;
+    });
+    // ... and registers again; registrations from before its rollout do not count.
+    await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: new Date().toISOString() } } });
+    const waiting = await waitCas(
+      "WaitingForRegistrations",
+      (c) => condition(c, "UpgradeBlocked")?.reason === "WaitingForRegistrations",
+    );
+    expect(condition(waiting, "UpgradeBlocked")?.message).toContain("1 of 3 registered since it started");
+    expect(await casImage()).toBe(IMAGE);
+    for (const n of ["sgx-node-1", "sgx-node-2"])
+      await mergeNode(n, { metadata: { annotations: { [REG]: new Date().toISOString() } } });
     await waitFor("the new CAS image in the StatefulSet", async () => ((await casImage()) === NEW ? true : undefined));
     await waitFor(
       "pod on the new image",

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { V1Deployment } from "@kubernetes/client-node";
 import { casSettings } from "../../../../src/operator/cas/settings.ts";
 import { planUpgrade, type UpgradeInput } from "../../../../src/operator/cas/upgrade.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
@@ -24,15 +25,36 @@ async function upgrading(extra: { force?: boolean; backup?: boolean } = {}): Pro
   };
 }
 
+/** The backup controller after its rollout for `casTarget` completed at `at`. */
+function backupController(image: string, casTarget: string, at = "2026-01-01T12:00:00Z"): V1Deployment {
+  const d = deployment("cas-backup-controller", image, 1);
+  const container = d.spec?.template.spec?.containers[0];
+  if (container) container.env = [{ name: "BACKUP_CAS_IMAGE", value: casTarget }];
+  if (d.status)
+    d.status.conditions = [
+      {
+        type: "Progressing",
+        status: "True",
+        reason: "NewReplicaSetAvailable",
+        lastUpdateTime: new Date(at),
+        lastTransitionTime: new Date(at),
+      },
+    ];
+  return d;
+}
+
+const FRESH = ["2026-01-01T12:05:00Z", "2026-01-01T12:06:00Z", "2026-01-01T12:07:00Z"];
+
 function input(cas: CAS, over: Partial<UpgradeInput> = {}): UpgradeInput {
   return {
     settings: casSettings(cas, opts),
     provisioned: "Yes",
     migrationComplete: true,
     migrationRatio: "3/3",
+    registrations: FRESH,
     statefulSet: statefulSet(IMAGE),
     pod: readyPod("sgx-node-1", IMAGE),
-    backupController: deployment("cas-backup-controller", BC_NEW, 1),
+    backupController: backupController(BC_NEW, NEW),
     safetyService: deployment("cas-safety-service", SS_OLD, 3, 3),
     ...over,
   };
@@ -59,6 +81,21 @@ describe("planUpgrade", () => {
     expect(p).toMatchObject({ casImage: IMAGE, backupControllerImage: BC_NEW, safetyServiceImage: SS_OLD });
     expect(p.step).toBe("backup-controller");
     expect(p.blocked?.reason).toBe("WaitingForBackupController");
+  });
+
+  test("the backup controller must also register the new CAS image, after its own rollout", async () => {
+    const cas = await upgrading();
+    const oldEnv = planUpgrade(input(cas, { backupController: backupController(BC_NEW, IMAGE) }));
+    expect(oldEnv.blocked?.reason).toBe("WaitingForBackupController");
+    expect(oldEnv.blocked?.message).toContain(`BACKUP_CAS_IMAGE ${NEW}`);
+    const stale = planUpgrade(input(cas, { registrations: ["2026-01-01T11:00:00Z", ...FRESH.slice(1)] }));
+    expect(stale.casImage).toBe(IMAGE);
+    expect(stale.blocked?.reason).toBe("WaitingForRegistrations");
+    expect(stale.blocked?.message).toContain("2 of 3 registered since it started");
+    const unknownRollout = planUpgrade(
+      input(cas, { backupController: deployment("cas-backup-controller", BC_NEW, 1) }),
+    );
+    expect(unknownRollout.blocked?.reason).toBe("WaitingForBackupController");
   });
 
   test("then CAS, once migration is n/n; the safety service keeps its image until CAS runs the new one", async () => {
