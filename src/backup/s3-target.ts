@@ -10,6 +10,19 @@ function s3CodeOf(error: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** Errors of the connection, not of S3: the message should name the endpoint. */
+const NETWORK_CODES = new Set([
+  "ConnectionRefused",
+  "ConnectionClosed",
+  "ConnectionReset",
+  "FailedToOpenSocket",
+  "UnableToConnect",
+  "Timeout",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+]);
+
 export class S3Target implements BackupTarget {
   private readonly client: Bun.S3Client;
 
@@ -94,12 +107,15 @@ export class S3Target implements BackupTarget {
   private wrap(op: string, key: string, error: unknown): BackupTargetError {
     const code = s3CodeOf(error);
     const where = `s3://${this.bucket}/${key}`;
+    const endpoint = this.credentials.endpoint ?? `AWS S3 in ${this.credentials.region}`;
     const hint =
       code === "NoSuchBucket"
         ? ": create the bucket first or fix the bucket name"
         : code === "SignatureDoesNotMatch" || code === "InvalidAccessKeyId" || code === "AccessDenied"
           ? ` (credentials from ${this.credentials.origin})`
-          : "";
+          : code !== undefined && NETWORK_CODES.has(code)
+            ? ` (is ${endpoint} reachable? the endpoint comes from ${this.credentials.origin})`
+            : "";
     const message = `S3 ${op} ${where} failed: ${code ? `${code}: ` : ""}${messageOf(error)}${hint}`;
     return new BackupTargetError(this.credentials.redact(message), code);
   }
