@@ -23,8 +23,8 @@ import {
   TerminalError,
 } from "../../runtime/controller.ts";
 import { addFinalizer, applyOwned, hasFinalizer, refOfObject, removeFinalizer, writeStatus } from "../reconcile-kit.ts";
-import { cacheOwned, waitForCaches } from "../sgxplugin/controller-support.ts";
-import { MANAGED_SELECTOR, type OperatorContext, watchOwned, watchPrimary } from "../wiring.ts";
+import { cacheOwned, everyResource, primaryOf, waitForCaches } from "../sgxplugin/controller-support.ts";
+import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
 import { type StackBackupPort, StackBackupRunner } from "./backup-runner.ts";
 import { backupCondition } from "./backup-schedule.ts";
 import { PLACEMENT_FIELD_MANAGER, placementApply } from "./operator-placement.ts";
@@ -55,6 +55,8 @@ export interface SconeControllerOptions {
   readonly backups?: StackBackupPort;
   /** Wait after a failed scheduled backup (default 5 min). */
   readonly backupRetryMs?: number;
+  /** Longest wait between two looks at the backup schedule (default 60 s). */
+  readonly backupCheckMs?: number;
   readonly imageRepo?: string;
   readonly imagePrefix?: string;
   readonly now?: () => Date;
@@ -251,6 +253,13 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
     if (!found) return undefined;
     rctx.observed = { generation: found.metadata.generation, resourceVersion: found.metadata.resourceVersion };
     if (found.metadata.deletionTimestamp) return finalize(found, rctx);
+    // One stack per cluster: the objects have fixed names, two Scones would fight over them.
+    const primary = primaryOf(scones.list());
+    if (primary && primary.metadata?.name !== found.metadata.name) {
+      const message = `Scone ${primary.metadata?.name} is this cluster's stack; a second Scone is not reconciled`;
+      await setStatus(found, { kind: "refused", message }, rctx);
+      return undefined;
+    }
     const spec = effectiveSpec(found);
     if (spec.managementState === "Unmanaged") {
       await setStatus(found, { kind: "unmanaged" }, rctx);
@@ -315,7 +324,8 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
     onRecord: ctx.recordHistory,
     workers: 1,
   });
-  watchPrimary(controller, scones);
+  // Any Scone event may hand the stack over (the oldest is the primary): look at every Scone.
+  watchMapped(controller, scones, everyResource(scones));
   for (const inf of [lasList, pluginList, casList, secrets]) watchOwned(controller, inf, SCONE_TYPE, false);
   ctx.manager.addController(controller);
   if (options.backups) {
@@ -330,6 +340,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
         casReady: () =>
           (casList.get(namespace, STACK_NAMES.cas) as Stateful | undefined)?.status?.provisioned === "Yes",
         ...(options.backupRetryMs !== undefined ? { failureRetryMs: options.backupRetryMs } : {}),
+        ...(options.backupCheckMs !== undefined ? { maxSleepMs: options.backupCheckMs } : {}),
       }),
     );
   }

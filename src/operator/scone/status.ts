@@ -38,7 +38,9 @@ export type SconeOutcome =
       readonly backup?: ConditionInput;
     }
   | { readonly kind: "failed"; readonly error: string; readonly retryCount: number; readonly waiting: boolean }
-  | { readonly kind: "unmanaged" };
+  | { readonly kind: "unmanaged" }
+  /** Another Scone is this cluster's stack (the oldest one is reconciled). */
+  | { readonly kind: "refused"; readonly message: string };
 
 export interface StatusInput {
   readonly previous: SconeStatus | undefined;
@@ -84,6 +86,12 @@ function conditionsFor(outcome: SconeOutcome, phase: SconePhase): ConditionInput
         },
         { type: "Progressing", status: "False", reason: "Unmanaged", message: "hands off" },
         { type: "Degraded", status: "False", reason: "Unmanaged", message: "" },
+      ];
+    case "refused":
+      return [
+        { type: "Ready", status: "False", reason: "NotReconciled", message: outcome.message },
+        { type: "Progressing", status: "False", reason: "NotReconciled", message: outcome.message },
+        { type: "Degraded", status: "True", reason: "NotReconciled", message: outcome.message },
       ];
     case "progress":
       return [
@@ -142,6 +150,7 @@ function phaseOf(outcome: SconeOutcome, previous: SconePhase): SconePhase {
     case "failed":
       return "Error";
     case "unmanaged":
+    case "refused":
       return previous;
   }
 }

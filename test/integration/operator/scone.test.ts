@@ -11,6 +11,8 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
 import { registerLasController } from "../../../src/operator/las/controller.ts";
+import type { StackBackupPort, StackBackupRequest } from "../../../src/operator/scone/backup-runner.ts";
+import { LAST_BACKUP_ANNOTATION } from "../../../src/operator/scone/backup-schedule.ts";
 import { registerSconeController, SCONE_FINALIZER } from "../../../src/operator/scone/controller.ts";
 import {
   SCONE_TYPE,
@@ -38,9 +40,23 @@ const CAS_REF = { ...STACK_CAS_TYPE, namespace: NS, name: "cas" };
 const OPERATOR_REF = { apiVersion: "apps/v1", kind: "Deployment", namespace: NS, name: "scone-controller-manager" };
 const CLAIMS = ["database-cas-0", "database-snapshots-cas-0"];
 
-class UnprovisionedCas implements CasProbe {
+/** The CAS as the fake probe reports it: unprovisioned until a test provisions it. */
+class FakeCas implements CasProbe {
+  provisioned: "Yes" | "No" = "No";
   async probe(): Promise<CasProbeResult> {
-    return { reachable: true, version: "6.0.6", provisioned: "No", attestable: true };
+    return { reachable: true, version: "6.0.6", provisioned: this.provisioned, attestable: true };
+  }
+}
+
+/** Records the scheduled backups (src/backup's runBackup is tested with its own suite). */
+class RecordingBackups implements StackBackupPort {
+  readonly runs: StackBackupRequest[] = [];
+  async runBackup(req: StackBackupRequest) {
+    this.runs.push(req);
+    return { id: `bk-${this.runs.length}`, completedAt: new Date() };
+  }
+  async applyRetention() {
+    return { removed: 0 };
   }
 }
 
@@ -50,6 +66,8 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
   let client: KubeClient;
   /** Every phase the Scone went through, in order, as the watch delivered them (repeats collapsed). */
   const phases: string[] = [];
+  const fakeCas = new FakeCas();
+  const backups = new RecordingBackups();
 
   const getScone = () => client.get<Scone>(SCONE_REF);
   const cond = (s: Scone, type: string) => s.status?.conditions?.find((c) => c.type === type);
@@ -77,7 +95,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     );
     return phases.slice(from);
   };
-  const events = async (reason: string): Promise<CoreV1Event[]> =>
+  const eventsOf = async (reason: string): Promise<CoreV1Event[]> =>
     (await client.list<CoreV1Event>({ apiVersion: "v1", kind: "Event" }, { namespace: "default" })).items.filter(
       (e) => e.involvedObject.kind === "Scone" && e.involvedObject.name === NAME && e.reason === reason,
     );
@@ -94,10 +112,32 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     client = op.client;
     await installCrds(client);
     await ensureNamespace(client, NS);
+    // No storage provisioner here: one zone-a volume per CAS claim, pre-bound, so the CAS pod can run.
+    for (const claim of CLAIMS)
+      await client.create({
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: `${NS}-${claim}` },
+        spec: {
+          capacity: { storage: "1Gi" },
+          accessModes: ["ReadWriteOnce"],
+          persistentVolumeReclaimPolicy: "Retain",
+          storageClassName: "",
+          hostPath: { path: `/tmp/${NS}/${claim}` },
+          claimRef: { namespace: NS, name: claim },
+          nodeAffinity: {
+            required: {
+              nodeSelectorTerms: [
+                { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
+              ],
+            },
+          },
+        },
+      } as KubeObject);
     registerSgxPluginController(op.ctx);
     registerLasController(op.ctx, { readLogs: false });
-    registerCasController(op.ctx, new UnprovisionedCas(), { healthyRecheckMs: 2_000, unhealthyRecheckMs: 2_000 });
-    registerSconeController(op.ctx, { retryBaseMs: 200 });
+    registerCasController(op.ctx, fakeCas, { healthyRecheckMs: 1_000, unhealthyRecheckMs: 1_000 });
+    registerSconeController(op.ctx, { retryBaseMs: 200, backups, backupCheckMs: 500 });
     op.ctx.informers.informer<KubeObject>({ type: SCONE_TYPE }).addHandlers({
       add: (o) => record(o as Scone),
       update: (_a, b) => record(b as Scone),
@@ -114,7 +154,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     await op?.stop();
     if (!client) return;
     // Leave the shared cluster as the harness made it: no stack objects, SGX nodes labelled as before.
-    for (const ref of [SCONE_REF, LAS_REF, PLUGIN_REF, CAS_REF]) {
+    for (const ref of [SCONE_REF, { ...SCONE_TYPE, name: `${NAME}-2` }, LAS_REF, PLUGIN_REF, CAS_REF]) {
       await client
         .patch(ref, { metadata: { finalizers: null } }, "merge", { fieldManager: TEST_MANAGER })
         .catch(() => {});
@@ -138,6 +178,10 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
         )
         .catch(() => {});
     await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
+    for (const claim of CLAIMS)
+      await client
+        .deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` })
+        .catch(() => false);
   }, 120_000);
 
   test("Empty → Creating → Running: SGXPlugin and LAS HEALTHY, an unprovisioned CAS created", async () => {
@@ -164,7 +208,9 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(running.status?.deployedSpec).toMatch(/^[0-9a-f]{16}$/);
     expect(cond(running, "Ready")).toMatchObject({ status: "True", reason: "Deployed" });
     expect(cond(running, "Ready")?.message).toContain("LAS HEALTHY");
-    expect(cond(running, "BackupScheduled")?.reason).toBe("NoBackupTarget");
+    // The CAS is not provisioned yet: nothing to back up, the first backup is due as soon as it is.
+    expect(cond(running, "BackupScheduled")?.message).toContain("none completed yet, next due now");
+    expect(backups.runs).toEqual([]);
 
     const las = await client.get<LAS>(LAS_REF);
     expect(las.spec?.image).toBe("registry.scontain.com/scone.cloud/las:6.0.6");
@@ -174,7 +220,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(cas.spec?.nonce).toMatch(/^[0-9a-f]{32}$/);
     expect(cas.spec?.["backup-controller"]?.enabled).toBe(false);
     expect(cas.spec?.nodeSelector?.["las.scontain.com/ok"]).toBe("true");
-    expect((await events("CasCreated")).length).toBe(1);
+    expect((await eventsOf("CasCreated")).length).toBe(1);
   }, 200_000);
 
   test("a spec change: Updating → Running; LAS and SGXPlugin move to the new version, the CAS is left to its owner", async () => {
@@ -192,6 +238,39 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     // Upgrading CAS is owner-only (`scone cas provision --upgrade`): the stack does not touch it.
     expect((await client.get<CAS>(CAS_REF)).spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
   }, 120_000);
+
+  test("a provisioned CAS is backed up on schedule; the time is kept on the Scone and shown in status", async () => {
+    fakeCas.provisioned = "Yes";
+    const s = await waitScone("a completed backup in status", (x) =>
+      (cond(x, "BackupScheduled")?.message ?? "").includes("last completed"),
+    );
+    expect(backups.runs[0]).toEqual({ casNamespace: NS, casName: "cas", retentionDays: 10 });
+    const last = s.metadata.annotations?.[LAST_BACKUP_ANNOTATION] ?? "";
+    expect(Date.parse(last)).toBeGreaterThan(0);
+    // Interval 14400 s: no second backup now.
+    await Bun.sleep(1_500);
+    expect(backups.runs.length).toBe(1);
+    const events = await waitFor("the BackupCompleted Event", async () => {
+      const e = await eventsOf("BackupCompleted");
+      return e.length > 0 ? e : undefined;
+    });
+    expect(events[0]?.message).toContain(`CAS ${NS}/cas completed`);
+  }, 120_000);
+
+  test("a second Scone is not reconciled and says which one is", async () => {
+    await client.create({
+      ...SCONE_TYPE,
+      metadata: { name: `${NAME}-2` },
+      spec: { serviceVersion: "6.0.6" },
+    } as KubeObject);
+    const other = await waitFor("the second Scone's status", async () => {
+      const s = await client.get<Scone>({ ...SCONE_TYPE, name: `${NAME}-2` });
+      return cond(s, "Ready")?.reason === "NotReconciled" ? s : undefined;
+    });
+    expect(cond(other, "Ready")?.message).toContain(`Scone ${NAME} is this cluster's stack`);
+    expect(other.metadata.finalizers ?? []).toEqual([]);
+    await client.delete({ ...SCONE_TYPE, name: `${NAME}-2` });
+  }, 60_000);
 
   test("a node selector the API server refuses: Error, 5 attempts, then it waits; a fix repairs it", async () => {
     // The in-cluster operator Deployment (replicas 0: only its pod template matters here).
@@ -264,7 +343,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     await patchSpec({ skipCas: true });
     await waitFor("the CAS to be gone", async () => ((await client.tryGet(CAS_REF)) ? undefined : true), 90_000);
     expect(await claims()).toEqual(CLAIMS);
-    const removed = await events("CasRemoved");
+    const removed = await eventsOf("CasRemoved");
     expect(removed[0]?.message).toContain("PVCs");
     const s = await waitScone(
       "Running without CAS",
@@ -282,7 +361,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     for (const ref of [LAS_REF, PLUGIN_REF, CAS_REF])
       await waitFor(`${ref.kind} to be gone`, async () => ((await client.tryGet(ref)) ? undefined : true), 90_000);
     expect(await claims()).toEqual(CLAIMS);
-    const uninstalled = await events("Uninstalled");
+    const uninstalled = await eventsOf("Uninstalled");
     expect(uninstalled[0]?.message).toContain("kept: the CAS database PVCs");
   }, 200_000);
 });
