@@ -1,6 +1,6 @@
 // bun hack/cluster.ts up|down|status — the local development cluster (`make cluster`, `make cluster-down`).
-// `up` leaves the control plane running after it exits and prints `KUBECONFIG=<path>` as its last stdout line, so
-// `eval $(make -s cluster | tail -1)` points kubectl at it. Progress goes to stderr.
+// `up` leaves the control plane running after it exits and prints `export KUBECONFIG=<path>` as its last stdout
+// line, so `eval $(make -s cluster | tail -1)` points kubectl at it. Progress goes to stderr.
 // Directory: $SCONE_CLUSTER_DIR, default <repo>/.state/cluster. Version: $SCONE_K8S_VERSION (default 1.37.2).
 import { existsSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -13,6 +13,14 @@ import { isRunning } from "./cluster/process.ts";
 const REPO = resolve(import.meta.dir, "..");
 const dir = resolve(process.env.SCONE_CLUSTER_DIR ?? join(REPO, ".state", "cluster"));
 const say = (line: string) => console.error(`cluster: ${line}`);
+
+/**
+ * The last stdout line: `eval $(make -s cluster | tail -1)` must export the variable, which a bare assignment
+ * does only when KUBECONFIG is already exported in that shell.
+ */
+function printKubeconfig(path: string): void {
+  console.log(`export KUBECONFIG=${path}`);
+}
 
 /** A directory we may delete: absent, empty, or laid out by this harness (a start that failed early). */
 function isClusterDirOrEmpty(path: string): boolean {
@@ -35,7 +43,7 @@ async function up(): Promise<number> {
         return 1;
       }
       say(`reusing the running cluster at ${existing.server} (Kubernetes ${existing.k8sVersion})`);
-      console.log(`KUBECONFIG=${existing.kubeconfigPath}`);
+      printKubeconfig(existing.kubeconfigPath);
       return 0;
     }
     say(`the cluster in ${dir} is unhealthy (${problems.join("; ")}): restarting what stopped`);
@@ -48,7 +56,7 @@ async function up(): Promise<number> {
     );
     if (revived && existing.k8sVersion === version) {
       say(`running again at ${existing.server} (Kubernetes ${existing.k8sVersion}), data kept`);
-      console.log(`KUBECONFIG=${existing.kubeconfigPath}`);
+      printKubeconfig(existing.kubeconfigPath);
       return 0;
     }
     say("replacing it with a new cluster");
@@ -62,7 +70,7 @@ async function up(): Promise<number> {
   const began = performance.now();
   const cluster = await ControlPlane.start({ dir, k8sVersion: version, log: say });
   say(`started in ${((performance.now() - began) / 1000).toFixed(1)}s; logs: ${dir}/*.log; stop: make cluster-down`);
-  console.log(`KUBECONFIG=${cluster.kubeconfigPath}`);
+  printKubeconfig(cluster.kubeconfigPath);
   return 0;
 }
 
