@@ -145,3 +145,23 @@ describe("owner identity", () => {
     expect(casDbEntryFor(withDb, "https://cas.b:8081")).toBeUndefined();
   });
 });
+
+describe("outcomeOfCasError", () => {
+  test("CAS refusals become Rejected, transient failures Error (retried), missing setup NoOwnerIdentity", async () => {
+    const { outcomeOfCasError } = await import("../../../../src/operator/policies/controller.ts");
+    const { PolicySetupError } = await import("../../../../src/operator/policies/cas-port.ts");
+    const { CasAttestationError } = await import("../../../../src/cas/attestation.ts");
+    const errors = await import("../../../../src/cas/errors.ts");
+    const kindOf = (err: unknown) => {
+      const o = outcomeOfCasError(err);
+      return o.kind === "error" ? `error:${o.reason}` : o.kind;
+    };
+    expect(kindOf(new errors.CasRequestError("bad signature", 400))).toBe("casRejected");
+    expect(kindOf(new errors.CasAuthError("not allowed", 403))).toBe("casRejected");
+    expect(kindOf(new errors.CasNotFoundError("namespace missing", 404))).toBe("error:CasError");
+    expect(kindOf(new errors.CasUnavailableError("timeout", 0))).toBe("error:CasUnavailable");
+    expect(kindOf(new errors.CasError("boom", 500))).toBe("error:CasError");
+    expect(kindOf(new CasAttestationError("wrong key"))).toBe("error:AttestationFailed");
+    expect(kindOf(new PolicySetupError("no cas_db entry"))).toBe("error:NoOwnerIdentity");
+  });
+});
