@@ -1,0 +1,337 @@
+// `scone cas provision` end to end with the COMPILED binary: the local cluster (KWOK nodes), CAS pods backed by the
+// CAS simulator (sim/kwok-cas), and the operator's CAS controller in this process (reaching the CAS through a
+// port-forward, as an operator outside the cluster does). A run killed after creating the CAS and one killed after
+// provisioning are continued by the next run, which repeats nothing that took effect — the simulator's audit log
+// (`kubectl logs NAME-0 -c audit`) shows one provisioning and one creation per session. The kubectl-provision
+// personality (a symlink) provisions a second CAS the same way.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
+import type { KubeClient } from "../../../src/kube/client.ts";
+import { loadKubeConfig } from "../../../src/kube/config.ts";
+import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
+import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
+import { registerCasController } from "../../../src/operator/cas/controller.ts";
+import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import type { CAS } from "../../../src/resources/cas.ts";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../kube/helpers.ts";
+import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
+import { BINARY, binaryPresent } from "./helpers.ts";
+
+const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
+const NAME = "cas";
+const NAME2 = "cas2";
+const NONCE = "00112233445566778899aabbccddeeff";
+const DCAP = "0123456789abcdef0123456789abcdef";
+const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
+const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
+const MANAGER = "scone-provision-test";
+const TIMEOUT = 300_000;
+
+interface Audit {
+  event: string;
+  details?: { session?: string };
+}
+
+describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (compiled) on the KWOK cluster", () => {
+  let cluster: LocalCluster;
+  let op: TestOperator;
+  let client: KubeClient;
+  let runtime: CasPodRuntime;
+  const forwards: PortForward[] = [];
+  const root = mkdtempSync(join(tmpdir(), "scone-provision-it-"));
+  const target = join(root, "cas-home");
+  const audit: Audit[] = [];
+  let auditAbort: AbortController | undefined;
+
+  const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
+  const getCas = (name: string) => client.tryGet<CAS>(casRef(name));
+  const provisionArgs = (name: string) => [
+    "cas",
+    "provision",
+    name,
+    "-n",
+    NS,
+    "--kubeconfig",
+    cluster.kubeconfigPath,
+    "--target",
+    target,
+    "--dcap-api",
+    DCAP,
+    "--nonce",
+    NONCE,
+  ];
+
+  /** Runs the binary; with `killAfter`, SIGKILLs it as soon as the progress line of that step appears on stderr. */
+  async function run(
+    argv0: string,
+    args: string[],
+    opts: { killAfter?: string; env?: Record<string, string> } = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
+    const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn([argv0, ...args], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1", ...opts.env },
+      timeout: TIMEOUT,
+    });
+    let stderr = "";
+    let killed = false;
+    const reading = (async () => {
+      for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) {
+        stderr += chunk;
+        if (opts.killAfter && !killed && stderr.includes(`✓ ${opts.killAfter}`)) {
+          killed = true;
+          proc.kill("SIGKILL");
+        }
+      }
+    })();
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited, reading]);
+    return { code, stdout, stderr, killed };
+  }
+
+  /** What the backup controller would do on every SGX node once it runs: record a registered backup of this CAS. */
+  async function registerBackupsWhenEnabled(name: string): Promise<void> {
+    await waitFor(
+      `${name}: backup controller enabled`,
+      async () => (await getCas(name))?.spec?.["backup-controller"]?.enabled === true,
+      TIMEOUT,
+    );
+    const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    for (const node of SGX_NODES)
+      await client.patch(
+        { apiVersion: "v1", kind: "Node", name: node },
+        { metadata: { annotations: { [registrationAnnotation(NS, name)]: at } } },
+        "merge",
+        { fieldManager: MANAGER },
+      );
+  }
+
+  async function followAudit(name: string): Promise<void> {
+    await waitFor(
+      `${name}-0 running`,
+      async () => {
+        const pod = await client.tryGet<KubeObject & { status?: { phase?: string } }>({
+          apiVersion: "v1",
+          kind: "Pod",
+          namespace: NS,
+          name: `${name}-0`,
+        });
+        return pod?.status?.phase === "Running";
+      },
+      TIMEOUT,
+    );
+    await runtime.waitForPod(`${NS}/${name}-0`, 60_000);
+    auditAbort = new AbortController();
+    const stream = await client.followPodLogs(
+      { namespace: NS, name: `${name}-0` },
+      { container: "audit", signal: auditAbort.signal },
+    );
+    void (async () => {
+      let partial = "";
+      try {
+        const decoder = new TextDecoder();
+        for await (const chunk of stream) {
+          partial += decoder.decode(chunk, { stream: true });
+          const lines = partial.split("\n");
+          partial = lines.pop() ?? "";
+          for (const line of lines) {
+            try {
+              audit.push(JSON.parse(line) as Audit);
+            } catch {
+              // not an audit entry
+            }
+          }
+        }
+      } catch {
+        // aborted or the pod went away
+      }
+    })();
+  }
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
+    client = op.client;
+    await installCrds(client);
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    for (const n of SGX_NODES)
+      await client.patch({ apiVersion: "v1", kind: "Node", name: n }, { metadata: { labels: LAS_LABELS } }, "merge", {
+        fieldManager: MANAGER,
+      });
+    // No storage provisioner: one zone-a volume per claim, pre-bound, like a zonal disk.
+    for (const name of [NAME, NAME2])
+      for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
+        await client.create({
+          apiVersion: "v1",
+          kind: "PersistentVolume",
+          metadata: { name: `${NS}-${claim}` },
+          spec: {
+            capacity: { storage: "1Gi" },
+            accessModes: ["ReadWriteOnce"],
+            persistentVolumeReclaimPolicy: "Retain",
+            storageClassName: "",
+            hostPath: { path: `/tmp/${NS}/${claim}` },
+            claimRef: { namespace: NS, name: claim },
+            nodeAffinity: {
+              required: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
+                ],
+              },
+            },
+          },
+        } as KubeObject);
+    runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: join(root, "kwok-cas") });
+    // The operator outside the cluster reaches each CAS through a port-forward, as the CLI does.
+    const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+    const urls = new Map<string, string>();
+    for (const name of [NAME, NAME2]) {
+      const forward = await startPortForward(conn, { namespace: NS, pod: `${name}-0`, port: 8081 });
+      forwards.push(forward);
+      urls.set(name, `https://127.0.0.1:${forward.localPort}`);
+    }
+    const probe = casClientProbe(client, {
+      resolveAddress: (cas) => ({ url: urls.get(cas.metadata.name ?? "") ?? "", serverName: "localhost" }),
+      timeoutMs: 10_000,
+    });
+    registerCasController(op.ctx, probe, {
+      podDeletionBackoffMs: 2_000,
+      healthyRecheckMs: 1_000,
+      unhealthyRecheckMs: 500,
+    });
+    await op.start();
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    auditAbort?.abort();
+    await op?.stop();
+    for (const f of forwards) await f.close();
+    await runtime?.stop();
+    if (client) {
+      for (const n of SGX_NODES)
+        await client
+          .patch(
+            { apiVersion: "v1", kind: "Node", name: n },
+            {
+              metadata: {
+                labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null },
+                annotations: { [registrationAnnotation(NS, NAME)]: null, [registrationAnnotation(NS, NAME2)]: null },
+              },
+            },
+            "merge",
+            { fieldManager: MANAGER },
+          )
+          .catch(() => undefined);
+      for (const name of [NAME, NAME2])
+        await client
+          .patch(casRef(name), { metadata: { finalizers: null } }, "merge", { fieldManager: MANAGER })
+          .catch(() => undefined);
+      await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
+      for (const name of [NAME, NAME2])
+        for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
+          await client
+            .deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` })
+            .catch(() => false);
+    }
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+
+  test(
+    "killed after creating the CAS, killed after provisioning, then run to HEALTHY: nothing repeated",
+    async () => {
+      const first = await run(BINARY, provisionArgs(NAME), { killAfter: "Create the unprovisioned CAS" });
+      expect(first.killed).toBe(true);
+      expect((await getCas(NAME))?.spec?.nonce).toBe(NONCE);
+      await followAudit(NAME);
+
+      const second = await run(BINARY, provisionArgs(NAME), { killAfter: "Provision the CAS" });
+      expect(second.stderr).toMatch(/· Create the unprovisioned CAS: CAS \S+ exists \(skipped/);
+      expect(second.killed).toBe(true);
+
+      const registering = registerBackupsWhenEnabled(NAME);
+      const third = await run(BINARY, [...provisionArgs(NAME), "--wait"]);
+      await registering;
+      expect(third.stderr).toContain(
+        "· Provision the CAS (the owner identity becomes its owner): the CAS is already provisioned",
+      );
+      if (process.env.SCONE_TEST_SHOW) console.error(third.stderr);
+      expect(third.code).toBe(0);
+      expect(third.stdout).toContain("PUBLIC CAS_KEY=");
+      expect(third.stdout).toContain(`NONCE=${NONCE}`);
+
+      const table = await cluster.kubectl(["get", "cas", NAME, "-n", NS]);
+      expect(table.stdout).toMatch(/HEALTHY\s+HEALTHY\s+Yes\s+Yes/);
+
+      // The simulator's audit log: one provisioning, one creation per owner session, whatever the kills hit.
+      const provisioned = audit.filter((e) => e.event === "provisioned");
+      const created = audit.filter((e) => e.event === "session_created").map((e) => e.details?.session);
+      expect(provisioned.length).toBe(1);
+      expect(created.sort()).toEqual(["cas-owner", "cas-owner/primary-backup", "provisioned"]);
+      // Secrets stay out of what the command printed.
+      const owner = JSON.parse(await Bun.file(join(target, "identity", "config.json")).text()) as {
+        session_signing_keypair_ed25519_seed: string;
+      };
+      for (const out of [first, second, third]) {
+        expect(`${out.stdout}${out.stderr}`).not.toContain("PRIVATE KEY");
+        expect(`${out.stdout}${out.stderr}`).not.toContain(owner.session_signing_keypair_ed25519_seed);
+      }
+    },
+    TIMEOUT * 2,
+  );
+
+  test("identity and owner files are 0600", () => {
+    for (const file of [
+      "identity/config.json",
+      "identity/base-owner-identity.json",
+      `identity/owner_id_${NAME}_${NS}.json`,
+      `identity/cas-owner-session-${NAME}-${NS}.yaml`,
+      "identity/backup-controller-session-cas-owner_primary-backup.yaml",
+      "owner-config/config.toml",
+      `owner-config/cas-${NS}-${NAME}-6.0.6-manifest.yaml`,
+    ]) {
+      expect(`${file} ${(statSync(join(target, file)).mode & 0o777).toString(8)}`).toBe(`${file} 600`);
+    }
+  });
+
+  test(
+    "--verify, --is-provisioned and -o json of a provisioned CAS",
+    async () => {
+      const verify = await run(BINARY, [...provisionArgs(NAME), "--verify"]);
+      expect(verify.stdout).toBe(`CAS '${NAME}' in namespace '${NS}' is attestable and provisioned.\n`);
+      const is = await run(BINARY, [...provisionArgs(NAME), "--is-provisioned"]);
+      expect(is.code).toBe(0);
+      const json = await run(BINARY, [...provisionArgs(NAME), "-o", "json"]);
+      const doc = JSON.parse(json.stdout) as { ok: boolean; steps: { name: string; outcome: string }[] };
+      expect(doc.ok).toBe(true);
+      expect(doc.steps.find((s) => s.name === "provision")?.outcome).toBe("skipped");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "the kubectl-provision symlink syntax provisions a second CAS the same way",
+    async () => {
+      const bin = join(root, "bin");
+      Bun.spawnSync(["mkdir", "-p", bin]);
+      symlinkSync(BINARY, join(bin, "kubectl-provision"));
+      const registering = registerBackupsWhenEnabled(NAME2);
+      const out = await run(
+        join(bin, "kubectl-provision"),
+        ["cas", NAME2, "-n", NS, "--dcap-api", DCAP, "--wait", `--target=${target}`],
+        { env: { KUBECONFIG: cluster.kubeconfigPath } },
+      );
+      await registering;
+      expect(out.stderr).toContain("✓ Provision the CAS");
+      expect(out.code).toBe(0);
+      const table = await cluster.kubectl(["get", "cas", NAME2, "-n", NS]);
+      expect(table.stdout).toMatch(/HEALTHY\s+HEALTHY\s+Yes\s+Yes/);
+    },
+    TIMEOUT,
+  );
+});
