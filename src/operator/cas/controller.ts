@@ -210,6 +210,38 @@ export function registerCasController(
     return pv ? zoneOfVolume(pv) : undefined;
   }
 
+  /** Whether CAS must leave its node, and where to; the backoff clock starts when the loss is first seen. */
+  async function relocationOf(
+    cas: CAS,
+    pod: V1Pod | undefined,
+    sts: V1StatefulSet | undefined,
+    nodeList: readonly V1Node[],
+    nowMs: number,
+    rctx: ReconcileContext,
+  ): Promise<Relocation> {
+    const key = keyOf(cas);
+    const pinned = currentPlacement(sts);
+    const input = {
+      cas,
+      pod,
+      nodes: nodeList,
+      ...(pinned ? { pinned } : {}),
+      volumeZone: undefined,
+      lastKnownZone: (node: string) => lastZone.get(node),
+      lostSinceMs: lostSince.get(key),
+      nowMs,
+      backoffMs,
+    };
+    const first = planRelocation(input);
+    if (first.kind === "placed") {
+      lostSince.delete(key);
+      return first;
+    }
+    if (!lostSince.has(key)) lostSince.set(key, nowMs);
+    // The database volume's zone is read only now (one GET of its PV), when CAS has to move.
+    return planRelocation({ ...input, volumeZone: await volumeZone(cas, rctx), lostSinceMs: lostSince.get(key) });
+  }
+
   const reconcile = async (req: ReconcileRequest, rctx: ReconcileContext): Promise<ReconcileResult | undefined> => {
     await waitForCaches(caches, rctx.signal);
     const found = casList.get(req.namespace ?? "", req.name) as CAS | undefined;
@@ -230,36 +262,7 @@ export function registerCasController(
     const nodeList = nodes.list() as V1Node[];
     const stsBefore = statefulSets.get(ns, n.statefulSet) as V1StatefulSet | undefined;
     const pod = casPods.get(ns, n.pod) as V1Pod | undefined;
-    // Where CAS may run.
-    const key = keyOf(cas);
-    const pinned = currentPlacement(stsBefore);
-    const lostProbe = planRelocation({
-      cas,
-      pod,
-      nodes: nodeList,
-      ...(pinned ? { pinned } : {}),
-      volumeZone: undefined,
-      lastKnownZone: (node) => lastZone.get(node),
-      lostSinceMs: lostSince.get(key),
-      nowMs: t.getTime(),
-      backoffMs,
-    });
-    let relocation: Relocation = lostProbe;
-    if (lostProbe.kind === "placed") lostSince.delete(key);
-    else {
-      if (!lostSince.has(key)) lostSince.set(key, t.getTime());
-      relocation = planRelocation({
-        cas,
-        pod,
-        nodes: nodeList,
-        ...(pinned ? { pinned } : {}),
-        volumeZone: await volumeZone(cas, rctx),
-        lastKnownZone: (node) => lastZone.get(node),
-        lostSinceMs: lostSince.get(key),
-        nowMs: t.getTime(),
-        backoffMs,
-      });
-    }
+    const relocation = await relocationOf(cas, pod, stsBefore, nodeList, t.getTime(), rctx);
 
     // Ask CAS only when its pod runs on a live node (a lost node's pod still shows its last, Ready, status).
     const probeResult: CasProbeResult | undefined =
