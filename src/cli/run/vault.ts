@@ -46,6 +46,9 @@ export function vaultFlags(
   if (!vaultName) throw new CliError("missing vault NAME", EXIT_USAGE, "scone vault provision NAME -n NAMESPACE");
   const namespace = str(a.namespace) ?? "default";
   const target = str(a.target) ?? join(homedir(), ".cas");
+  const manifestFile = str(a.filename);
+  if (manifestFile && /^https?:\/\//.test(manifestFile))
+    throw new CliError(`-f ${manifestFile}: give a local file (manifests are not downloaded)`, EXIT_USAGE);
   const mrenclaves = str(a.mrenclave)
     ?.split(",")
     .map((m) => m.trim());
@@ -61,7 +64,7 @@ export function vaultFlags(
     configPath: env.SCONE_CLI_CONFIG ?? join(target, "config.json"),
     imageRepo: `${(str(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "")}/vault`,
     imageTag: str(a["set-version"]) ?? "",
-    manifestFile: str(a.filename),
+    manifestFile,
     mrenclaves,
     printPublicKeys: a["print-public-keys"] === true,
   };

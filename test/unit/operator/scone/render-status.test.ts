@@ -213,6 +213,15 @@ describe("status", () => {
     expect(cond(sick, "Degraded")).toMatchObject({ status: "True", reason: "ComponentUnhealthy" });
   });
 
+  test("a second Scone keeps its phase and is Degraded with the reason", () => {
+    const refused = sconeStatusAfter(
+      { kind: "refused", message: "Scone a is this cluster's stack" },
+      { previous: undefined, generation: 1, now },
+    );
+    expect(refused.phase).toBe("Empty");
+    expect(cond(refused, "Degraded")).toMatchObject({ status: "True", reason: "NotReconciled" });
+  });
+
   test("Unmanaged keeps the phase and says hands off", () => {
     const running = sconeStatusAfter(deployed, { previous: undefined, generation: 1, now });
     const off = sconeStatusAfter({ kind: "unmanaged" }, { previous: running, generation: 2, now });
