@@ -372,6 +372,36 @@ describe("modes", () => {
     TIMEOUT,
   );
 
+  test(
+    "--postprovision-only finds the sessions in place; --preprovision-only prints the console facts as exports",
+    async () => {
+      const target = join(root, "target");
+      const { kube, ports } = world();
+      kube.put({
+        apiVersion: "services.scone.cloud/v1beta1",
+        kind: "CAS",
+        metadata: { name: NAME, namespace: NS },
+        spec: { image: "registry.scontain.com/scone.cloud/cas:6.0.6" },
+      } as never);
+      putRunningPod(kube);
+      const post = await runProvision(options(target, { "postprovision-only": true }), ports);
+      expect(post.error).toBeUndefined();
+      expect(post.steps.filter((s) => s.name.startsWith("session-")).map((s) => s.outcome)).toEqual([
+        "skipped",
+        "skipped",
+        "skipped",
+      ]);
+      expect(post.steps.find((s) => s.name === "enable-features")?.outcome).toBe("done");
+      const pre = await runProvision(options(target, { "preprovision-only": true }), ports);
+      expect(pre.output).toEqual([
+        `export CAS_KEY_HASH=${sim.casKeyHash}`,
+        `export CAS_PROVISIONING_TOKEN=${sim.provisioningToken}`,
+      ]);
+      expect(pre.steps.map((s) => s.name)).toEqual(["database-volume", "create-cas", "cas-pod"]);
+    },
+    TIMEOUT,
+  );
+
   test("--upgrade and --cas-database-recovery point to their own commands", async () => {
     const { ports } = world();
     const up = await runProvision(options(join(root, "t6"), { upgrade: "6.0.7" }), ports);
