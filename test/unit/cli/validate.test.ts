@@ -162,7 +162,7 @@ describe("validateArgs on the real command tree", () => {
 
   test("required flags", () => {
     expect(errorOf(["cas", "upgrade", "x"])).toBe("missing required flag --to VERSION");
-    expect(errorOf(["policy", "sign"])).toBe("missing required flag --filename FILE");
+    expect(errorOf(["policy", "sign"])).toBe("missing the policy file: give FILE or --filename FILE");
   });
 });
 
