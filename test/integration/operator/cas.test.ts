@@ -314,6 +314,25 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     await waitCas("SpecApplied True", (c) => condition(c, "SpecApplied")?.status === "True");
   }, 60_000);
 
+  test("the optional NetworkPolicy is accepted by the API server, kept without writes, and removed when disabled", async () => {
+    const ref = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: NS, name: NAME };
+    const networkPolicy = { enabled: true, ingressNSMatchLabels: { team: "a" }, ingressPodMatchLabels: { app: "x" } };
+    await client.patch(CAS_REF, { spec: { networkPolicy } }, "merge", { fieldManager: TEST_MANAGER });
+    const np = await waitFor("NetworkPolicy", () =>
+      client.tryGet<KubeObject & { spec: { ingress: { from: unknown[] }[] } }>(ref),
+    );
+    expect(np.spec.ingress[0]?.from).toHaveLength(2);
+    const key = `${NS}/${NAME}`;
+    await waitFor("settled", async () => ((await controller.processKey(key)).actions.length === 0 ? true : undefined));
+    const before = op.writes.length;
+    expect((await controller.processKey(key)).actions).toEqual([]);
+    expect(op.writes.slice(before)).toEqual([]);
+    await client.patch(CAS_REF, { spec: { networkPolicy: { enabled: false } } }, "merge", {
+      fieldManager: TEST_MANAGER,
+    });
+    await waitFor("NetworkPolicy removed", async () => ((await client.tryGet(ref)) ? undefined : true));
+  }, 60_000);
+
   test("a lost node: no eligible node → a clear reason; once one is registered, CAS moves there (same zone)", async () => {
     const from = (await pod())?.spec?.nodeName ?? "";
     const other = from === "sgx-node-1" ? "sgx-node-2" : "sgx-node-1";
