@@ -1,9 +1,17 @@
 // `scone cas …`: the CAS lifecycle. `provision` mirrors the flags of the upstream `kubectl provision cas`
 // plugin (SCONE-INTERFACE §10.1) so scripts can switch by changing the command name only.
 import { command, group, lazyRun } from "../define.ts";
-import { casNameProblem, checkHex32, checkPort, checkVersion, exclusive, requires } from "../globals.ts";
-import { TRACKING_ISSUE } from "../issues.ts";
-import { type FlagValues, notImplemented, type SconeArgDef } from "../spec.ts";
+import {
+  casNameProblem,
+  checkDuration,
+  checkHex32,
+  checkPort,
+  checkPositiveInt,
+  checkVersion,
+  exclusive,
+  requires,
+} from "../globals.ts";
+import type { FlagValues, SconeArgDef } from "../spec.ts";
 
 const casName: SconeArgDef = {
   type: "positional",
@@ -173,6 +181,30 @@ const provision = command({
   run: lazyRun(() => import("../run/cas-provision.ts")),
 });
 
+const dayTwo = {
+  upgrade: () => import("../run/cas-upgrade.ts"),
+  backup: () => import("../run/cas-backup.ts"),
+  backups: () => import("../run/cas-backups.ts"),
+  restore: () => import("../run/cas-restore.ts"),
+  status: () => import("../run/cas-status.ts"),
+  evict: () => import("../run/cas-evict.ts"),
+  audit: () => import("../run/cas-audit.ts"),
+};
+
+const timeout: SconeArgDef = {
+  type: "string",
+  valueHint: "DURATION",
+  description: "How long to wait for each state the command waits for (e.g. 15m)",
+  check: checkDuration("timeout"),
+};
+
+const s3Secret: SconeArgDef = {
+  type: "string",
+  valueHint: "NS/NAME",
+  description:
+    "Secret with S3 credentials (keys accessKeyId, secretAccessKey, endpoint, region); default: AWS_* variables",
+};
+
 const upgrade = command({
   meta: { name: "upgrade", description: "Upgrade a CAS to another SCONE version" },
   args: {
@@ -184,25 +216,45 @@ const upgrade = command({
       description: "Target SCONE version",
       check: checkVersion("to"),
     },
-    force: { type: "boolean", description: "Upgrade even an unhealthy CAS" },
-    wait: { type: "boolean", description: "Wait until the CAS is HEALTHY again" },
+    force: { type: "boolean", description: "Upgrade even an unhealthy CAS or one with an unexpected image" },
+    timeout,
   },
-  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+  notes: [
+    "Upstream order: the backup controller first (image, BACKUP_CAS_IMAGE), wait until every migration node holds a " +
+      "registered backup of the new version, then the CAS image (and the safety service image), wait HEALTHY. " +
+      "The operator holds the CAS image back while that is unsafe (condition UpgradeBlocked). Rerun to continue.",
+    "Example: scone cas upgrade cas -n prod --to 6.0.7",
+  ],
+  run: lazyRun(dayTwo.upgrade),
 });
 
 const backup = command({
-  meta: { name: "backup", description: "Take a database snapshot of a CAS now" },
+  meta: { name: "backup", description: "Copy the last database snapshot of a CAS to a directory or S3, verified" },
   args: {
     name: casName,
-    wait: { type: "boolean", description: "Wait until the backup has completed" },
+    to: {
+      type: "string",
+      valueHint: "DIR|s3://BUCKET/PREFIX",
+      description: "Where the backup goes (default: <state dir>/backups)",
+    },
+    "s3-secret": s3Secret,
   },
-  run: notImplemented(TRACKING_ISSUE.casBackup),
+  notes: ["Example: scone cas backup cas -n prod --to s3://backups/cas --s3-secret prod/backup-s3"],
+  run: lazyRun(dayTwo.backup),
 });
 
 const backups = command({
-  meta: { name: "backups", description: "List the backups of a CAS" },
-  args: { name: casName },
-  run: notImplemented(TRACKING_ISSUE.casBackup),
+  meta: { name: "backups", description: "List the backups in the catalog (all CAS, or NAME's)" },
+  args: {
+    name: { ...casName, required: false },
+    limit: {
+      type: "string",
+      valueHint: "N",
+      description: "At most N rows (default 100)",
+      check: checkPositiveInt("limit"),
+    },
+  },
+  run: lazyRun(dayTwo.backups),
 });
 
 const restore = command({
@@ -213,17 +265,33 @@ const restore = command({
       type: "string",
       required: true,
       valueHint: "BACKUP",
-      description: "Backup to restore (see `scone cas backups`)",
+      description: "Backup id (see `scone cas backups`), backup directory, or s3:// URL of a backup",
     },
-    wait: { type: "boolean", description: "Wait until the new CAS is HEALTHY" },
+    "s3-secret": s3Secret,
+    "set-version": {
+      type: "string",
+      valueHint: "VERSION",
+      description: "SCONE version of the new CAS (default: the backed-up CAS's)",
+      check: checkVersion("set-version"),
+    },
+    "image-registry": {
+      type: "string",
+      valueHint: "URL",
+      description: "Image repository (default: registry.scontain.com/scone.cloud)",
+    },
+    timeout,
   },
-  run: notImplemented(TRACKING_ISSUE.casBackup),
+  notes: [
+    "The backup is fetched and its checksums verified before anything is created; the new CAS and its database " +
+      "volume must not exist. Rerun to continue an interrupted restore.",
+  ],
+  run: lazyRun(dayTwo.restore),
 });
 
 const status = command({
   meta: { name: "status", description: "Show the state of a CAS: phase, provisioning, backups, migration" },
   args: { name: casName },
-  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+  run: lazyRun(dayTwo.status),
 });
 
 const evict = command({
@@ -231,9 +299,14 @@ const evict = command({
   args: {
     name: casName,
     node: { type: "string", valueHint: "NODE", description: "Node to move away from (default: the current node)" },
-    wait: { type: "boolean", description: "Wait until the CAS is HEALTHY on another node" },
+    timeout,
   },
-  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+  notes: [
+    "Cordons the node, deletes pod NAME-0, waits until CAS is HEALTHY on another eligible node (same zone, " +
+      "registered for backup, LAS and SGX labels, schedulable), uncordons. Refuses, naming each node's reasons, " +
+      "when no node qualifies. Rerun to continue an interrupted move.",
+  ],
+  run: lazyRun(dayTwo.evict),
 });
 
 const audit = command({
@@ -241,8 +314,26 @@ const audit = command({
   args: {
     name: { ...casName, required: false, default: "cas" },
     follow: { type: "boolean", alias: "f", description: "Keep printing new entries" },
+    search: { type: "string", valueHint: "WORDS", description: "Search the indexed entries for these words" },
+    event: { type: "string", valueHint: "EVENT", description: "Only indexed entries of this event" },
+    from: { type: "string", valueHint: "TIME", description: "Only indexed entries at or after TIME (RFC 3339)" },
+    to: { type: "string", valueHint: "TIME", description: "Only indexed entries before TIME (RFC 3339)" },
+    limit: {
+      type: "string",
+      valueHint: "N",
+      description: "Search: at most N rows (default 50)",
+      check: checkPositiveInt("limit"),
+    },
   },
-  run: notImplemented(TRACKING_ISSUE.casLifecycle),
+  checks: (values) =>
+    values.follow === true && ["search", "event", "from", "to"].some((f) => typeof values[f] === "string")
+      ? "--follow reads the log; --search/--event/--from/--to query the index: use one or the other"
+      : undefined,
+  notes: [
+    "Reads `kubectl logs NAME-0 -c audit`, verifies the signature chain (exit 1 on a break) and indexes the entries " +
+      "in the state store; --search and the filters query that index.",
+  ],
+  run: lazyRun(dayTwo.audit),
 });
 
 export const casCommand = group({

@@ -1,0 +1,70 @@
+// `scone cas backup NAME -n NS [--to DIR|s3://bucket/prefix] [--s3-secret NS/NAME]`: copies the last completed
+// snapshot out of NAME-0, verifies and catalogs it (src/flows/backup). S3 credentials: the Secret, else AWS_* variables.
+import { CliError, type SconeContext } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** `NS/NAME` (or `NAME`, in the command's namespace) of --s3-secret. */
+export function secretRef(value: string, namespace: string): { namespace: string; name: string } {
+  const parts = value.split("/");
+  const ok = (p: string | undefined): p is string => p !== undefined && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(p);
+  if (parts.length === 1 && ok(parts[0])) return { namespace, name: parts[0] };
+  if (parts.length === 2 && ok(parts[0]) && ok(parts[1])) return { namespace: parts[0], name: parts[1] };
+  throw new CliError(`invalid value '${value}' for --s3-secret: expected NAMESPACE/NAME of a Secret`);
+}
+
+/** Kube client, S3 credentials (when the location needs them) and the exec port, for backup and restore. */
+export async function clusterPorts(a: SconeContext["args"], namespace: string, location: string | undefined) {
+  const [{ KubeClient }, { execInPod }, { isS3Location, s3CredentialsFromKubeSecret }] = await Promise.all([
+    import("../../kube/client.ts"),
+    import("../../kube/exec.ts"),
+    import("../../backup/index.ts"),
+  ]);
+  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const secret = str(a["s3-secret"]);
+  const credentials =
+    secret && (location === undefined || isS3Location(location) || location.startsWith("bk-"))
+      ? await s3CredentialsFromKubeSecret(kube, secretRef(secret, namespace))
+      : undefined;
+  const exec: import("../../flows/restore/flow.ts").RestoreExec = (o) => execInPod(kube.transport.connection, o);
+  return { kube, credentials, exec };
+}
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const a = ctx.args;
+  const name = str(a.name) ?? "cas";
+  const namespace = str(a.namespace) ?? "default";
+  const [backup, { runCasBackup }, { ownerFile }, { openStore }] = await Promise.all([
+    import("../../backup/index.ts"),
+    import("../../flows/backup/flow.ts"),
+    import("../../flows/backup/owner.ts"),
+    import("../../store/open.ts"),
+  ]);
+  const { resolveStateDir } = await import("../../store/state-dir.ts");
+  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
+  const location = str(a.to) ?? backup.defaultBackupLocation(stateDir);
+  const { kube, credentials, exec } = await clusterPorts(a, namespace, location);
+  let target: import("../../backup/target.ts").BackupTarget;
+  try {
+    target = backup.openTarget(location, { field: "--to", ...(credentials ? { credentials } : {}) });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+  const store = openStore({ stateDir });
+  const outcome = await runCasBackup(
+    { kube, exec },
+    { name, namespace, target, store, owner: ownerFile(stateDir, { namespace, name }) },
+  )
+    .catch((err: unknown) => {
+      const known = ["BackupRefusedError", "BackupInProgressError", "BackupNotPossibleError", "S3CredentialsError"];
+      if (err instanceof Error && known.includes(err.name)) throw new CliError(err.message);
+      throw err;
+    })
+    .finally(() => store.close());
+  if (a.output === "json") process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (!outcome.ok) throw new CliError(`backup of CAS ${namespace}/${name} failed: ${outcome.error ?? "unknown"}`);
+  if (a.output !== "json" && outcome.record) {
+    const r = outcome.record;
+    process.stdout.write(`${r.id} completed: ${r.target} (${r.sizeBytes ?? 0} bytes, verified)\n`);
+  }
+}

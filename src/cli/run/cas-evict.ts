@@ -1,0 +1,32 @@
+// `scone cas evict NAME -n NS [--node N] [--timeout D]`: flags → the node-move flow (src/flows/evict).
+import { parseDuration } from "../globals.ts";
+import { CliError, type SconeContext } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const a = ctx.args;
+  const [{ KubeClient }, { runEvict }, { printingProgress }] = await Promise.all([
+    import("../../kube/client.ts"),
+    import("../../flows/evict/flow.ts"),
+    import("../../flows/status/progress.ts"),
+  ]);
+  const name = str(a.name) ?? "cas";
+  const namespace = str(a.namespace) ?? "default";
+  const timeout = str(a.timeout);
+  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const json = a.output === "json";
+  const outcome = await runEvict(
+    kube,
+    {
+      name,
+      namespace,
+      ...(str(a.node) ? { node: str(a.node) } : {}),
+      ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
+    },
+    printingProgress((line) => process.stderr.write(`${line}\n`)),
+  );
+  if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (!outcome.ok) throw new CliError(outcome.error ?? "the move failed");
+  if (!json) process.stdout.write(`CAS ${namespace}/${name} moved from ${outcome.from} to ${outcome.to}\n`);
+}

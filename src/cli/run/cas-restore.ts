@@ -1,0 +1,55 @@
+// `scone cas restore NEWNAME -n NS --from BACKUP_ID|DIR|s3://…`: a new CAS from a verified backup (src/flows/restore).
+import { parseDuration } from "../globals.ts";
+import { CliError, type SconeContext } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const a = ctx.args;
+  const name = str(a.name) ?? "cas";
+  const namespace = str(a.namespace) ?? "default";
+  const from = str(a.from);
+  if (!from) throw new CliError("missing --from BACKUP", 1, "List backups with scone cas backups");
+  const [{ clusterPorts }, { runRestore }, { printingProgress }, backup, { DEFAULT_SCONE_SERVICE_VERSION }] =
+    await Promise.all([
+      import("./cas-backup.ts"),
+      import("../../flows/restore/flow.ts"),
+      import("../../flows/status/progress.ts"),
+      import("../../backup/index.ts"),
+      import("../../version.ts"),
+    ]);
+  const { existsSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { resolveStateDir } = await import("../../store/state-dir.ts");
+  const { DB_FILE, openStore } = await import("../../store/open.ts");
+  const { kube, credentials, exec } = await clusterPorts(a, namespace, from);
+  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
+  // A catalog id needs the catalog; a directory or s3:// URL does not (and must not create a state directory).
+  const store = existsSync(join(stateDir, DB_FILE)) ? openStore({ stateDir }) : undefined;
+  const timeout = str(a.timeout);
+  try {
+    const outcome = await runRestore(
+      {
+        kube,
+        exec,
+        resolveSource: (spec) =>
+          backup.resolveRestoreSource(spec, { ...(store ? { store } : {}), ...(credentials ? { credentials } : {}) }),
+      },
+      {
+        name,
+        namespace,
+        from,
+        defaultVersion: DEFAULT_SCONE_SERVICE_VERSION,
+        ...(str(a["set-version"]) ? { version: str(a["set-version"]) } : {}),
+        ...(str(a["image-registry"]) ? { imageRepo: str(a["image-registry"]) } : {}),
+        ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
+      },
+      printingProgress((line) => process.stderr.write(`${line}\n`)),
+    );
+    if (a.output === "json") process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+    if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed");
+    if (a.output !== "json") process.stdout.write(`CAS ${namespace}/${name} restored from ${outcome.backupId}\n`);
+  } finally {
+    store?.close();
+  }
+}

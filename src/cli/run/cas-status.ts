@@ -1,0 +1,40 @@
+// `scone cas status NAME -n NS`: the CAS resource, its pod and nodes, and (when this state directory has them) its
+// backups and recent reconciles, as text or JSON (src/flows/status).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { SconeContext } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const a = ctx.args;
+  const [{ KubeClient }, { observeCas }, { buildStatusReport, formatStatusReport }] = await Promise.all([
+    import("../../kube/client.ts"),
+    import("../../flows/status/observe.ts"),
+    import("../../flows/status/report.ts"),
+  ]);
+  const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
+  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const observed = await observeCas(kube, id);
+  const { resolveStateDir } = await import("../../store/state-dir.ts");
+  const { DB_FILE, openStore } = await import("../../store/open.ts");
+  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
+  let backups: import("../../store/backups.ts").BackupRecord[] = [];
+  let history: import("../../store/history.ts").ReconcileRecord[] = [];
+  // Reading must not create a state directory: without one there simply are no backups or history to show.
+  if (existsSync(join(stateDir, DB_FILE))) {
+    const store = openStore({ stateDir });
+    try {
+      const { listBackups } = await import("../../store/backups.ts");
+      const { listHistory } = await import("../../store/history.ts");
+      backups = listBackups(store.db, { ...id, limit: 5 });
+      history = listHistory(store.db, { kind: "CAS", ...id, limit: 5 });
+    } finally {
+      store.close();
+    }
+  }
+  const report = buildStatusReport(id, observed, backups, history);
+  if (a.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(formatStatusReport(report));
+  if (!report.exists) process.exitCode = 1;
+}

@@ -1,0 +1,29 @@
+// `scone cas upgrade NAME -n NS --to VERSION [--force] [--timeout D]`: flags → the upgrade flow (src/flows/upgrade).
+import { parseDuration } from "../globals.ts";
+import { CliError, type SconeContext } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const a = ctx.args;
+  const [{ KubeClient }, { runUpgrade }, { printingProgress }] = await Promise.all([
+    import("../../kube/client.ts"),
+    import("../../flows/upgrade/flow.ts"),
+    import("../../flows/status/progress.ts"),
+  ]);
+  const name = str(a.name) ?? "cas";
+  const namespace = str(a.namespace) ?? "default";
+  const to = str(a.to);
+  if (!to) throw new CliError("missing --to VERSION", 1, "scone cas upgrade NAME -n NS --to 6.0.7");
+  const timeout = str(a.timeout);
+  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const json = a.output === "json";
+  const outcome = await runUpgrade(
+    kube,
+    { name, namespace, to, force: a.force === true, ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}) },
+    printingProgress((line) => process.stderr.write(`${line}\n`)),
+  );
+  if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (!outcome.ok) throw new CliError(outcome.error ?? "the upgrade failed");
+  if (!json) process.stdout.write(`CAS ${namespace}/${name} upgraded from ${outcome.from} to ${to}\n`);
+}

@@ -1,0 +1,69 @@
+// Checks an audit log entry by entry as it streams in (`scone cas audit -f`), with src/cas/audit.ts's verifier: each
+// entry must follow the previous one (seq + 1, prev_signature) and carry a valid signature of the audit key. The key
+// comes from the log's `audit_log_enabled` entry, or — for a log that continues an indexed one (a restarted pod) — from
+// the index, like the predecessor signature. A break is reported for its entry; the entries after it are checked
+// against it, so one altered line is one break, not a broken tail.
+import { type AuditEntry, parseAuditLine, verifyAuditLog } from "../../cas/audit.ts";
+
+export interface ChainLookups {
+  /** Signature of the indexed entry `seq` of this CAS, if indexed. */
+  signatureOf(seq: number): string | undefined;
+  /** The audit public key announced in the index (latest audit_log_enabled), if any. */
+  auditKey(): string | undefined;
+}
+
+export type CheckedLine =
+  | {
+      readonly kind: "entry";
+      readonly entry: AuditEntry;
+      readonly raw: string;
+      readonly ok: boolean;
+      readonly problem?: string;
+    }
+  /** A line that is not JSON at all (container noise); not part of the chain. */
+  | { readonly kind: "other"; readonly raw: string }
+  /** JSON that is not an entry: a break the next entry is checked past. */
+  | { readonly kind: "malformed"; readonly raw: string; readonly problem: string };
+
+export class AuditChain {
+  private key: string | undefined;
+  private last: { seq: number; signature: string } | undefined;
+
+  constructor(private readonly lookups: ChainLookups = { signatureOf: () => undefined, auditKey: () => undefined }) {}
+
+  async check(rawLine: string): Promise<CheckedLine> {
+    const raw = rawLine.trim();
+    const parsed = parseAuditLine(raw);
+    if (typeof parsed === "string") {
+      return raw.startsWith("{") ? { kind: "malformed", raw, problem: parsed } : { kind: "other", raw };
+    }
+    const entry = parsed;
+    const announced = entry.event === "audit_log_enabled" ? entry.details.audit_public_key : undefined;
+    if (typeof announced === "string") this.key = announced;
+    this.key ??= this.lookups.auditKey();
+    const problem = await this.problemOf(entry, raw);
+    this.last = { seq: entry.seq, signature: entry.signature };
+    return problem === undefined
+      ? { kind: "entry", entry, raw, ok: true }
+      : { kind: "entry", entry, raw, ok: false, problem };
+  }
+
+  private async problemOf(entry: AuditEntry, raw: string): Promise<string | undefined> {
+    let predecessor: string | undefined;
+    if (this.last) {
+      if (entry.seq !== this.last.seq + 1) return `seq ${entry.seq} follows ${this.last.seq} (expected +1)`;
+      predecessor = this.last.signature;
+    } else if (entry.prev_signature !== null) {
+      predecessor = this.lookups.signatureOf(entry.seq - 1);
+      if (predecessor === undefined) {
+        return `the log starts at seq ${entry.seq} and entry ${entry.seq - 1} is not indexed: its link cannot be checked`;
+      }
+    }
+    if (this.key === undefined) return "no audit public key known (no audit_log_enabled entry in the log or the index)";
+    const result = await verifyAuditLog(raw, {
+      auditPublicKey: this.key,
+      ...(predecessor !== undefined ? { predecessor } : {}),
+    });
+    return result.ok ? undefined : result.reason;
+  }
+}

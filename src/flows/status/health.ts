@@ -1,0 +1,28 @@
+// Pure readings of a CAS's status that several flows wait for.
+import type { CAS } from "../../resources/cas.ts";
+
+/** The status describes the current spec (the operator has reconciled the latest generation). */
+export const statusIsCurrent = (cas: CAS): boolean =>
+  (cas.status?.observedGeneration ?? 0) >= (cas.metadata.generation ?? 0);
+
+export const isHealthy = (cas: CAS | undefined): boolean =>
+  cas !== undefined && statusIsCurrent(cas) && cas.status?.phase === "HEALTHY" && cas.status?.state === "HEALTHY";
+
+/** "phase EnablingMigration, state PENDING, migration 1/3" — what a wait reports while it is not there yet. */
+export function describeStatus(cas: CAS | undefined): string {
+  if (!cas) return "the CAS does not exist";
+  const s = cas.status;
+  if (!s) return "the CAS has no status yet (is the operator running?)";
+  const parts = [`phase ${s.phase ?? "-"}`, `state ${s.state ?? "-"}`];
+  if (s.migrationNodeRatio) parts.push(`migration ${s.migrationNodeRatio}`);
+  if (!statusIsCurrent(cas)) parts.push("status not yet updated for the latest spec");
+  const blocked = s.conditions?.find((c) => c.type === "UpgradeBlocked" && c.status === "True");
+  if (blocked) parts.push(`upgrade blocked (${blocked.reason}): ${blocked.message}`);
+  return parts.join(", ");
+}
+
+/** "n/n" with n > 0: every migration node has a registered backup. */
+export function migrationComplete(ratio: string | undefined): boolean {
+  const m = /^(\d+)\/(\d+)$/.exec(ratio ?? "");
+  return m !== null && m[1] === m[2] && Number(m[2]) > 0;
+}
