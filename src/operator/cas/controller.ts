@@ -41,6 +41,7 @@ import { isPodReady } from "../sgxplugin/node-facts.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned, watchPrimary } from "../wiring.ts";
 import { renderCasObjects } from "./desired.ts";
 import { transitionEvents } from "./events.ts";
+import { migrationOf } from "./facts.ts";
 import { keepImmutableClaims } from "./immutable.ts";
 import { CAS_GAUGES, casMetricValues } from "./metrics.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_FINALIZER, CAS_TYPE, names } from "./names.ts";
@@ -55,7 +56,7 @@ import {
   zoneOfVolume,
 } from "./relocation.ts";
 import { casSettings, type RenderOptions } from "./settings.ts";
-import { type CasObserved, deriveCasStatus, migrationOf } from "./status.ts";
+import { type CasObserved, deriveCasStatus } from "./status.ts";
 import { planUpgrade } from "./upgrade.ts";
 
 const T = (apiVersion: string, kind: string): TypeRef => ({ apiVersion, kind });
@@ -281,7 +282,7 @@ export function registerCasController(
       safetyServicePodDisruptionBudget: pdbs.get(ns, n.safetyService) as V1PodDisruptionBudget | undefined,
       nodes: nodeList,
     } satisfies CasObserved;
-    const migration = migrationOf(cas, s, observedBase);
+    const migration = migrationOf(cas, s, nodeList, observedBase.backupController);
     const provisioned =
       probeResult?.reachable && probeResult.provisioned && probeResult.provisioned !== "Unknown"
         ? probeResult.provisioned

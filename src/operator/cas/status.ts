@@ -16,15 +16,21 @@ import type { ServiceState } from "../../resources/common-fields.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
 import { newestMs, PROGRESS_DEADLINE_MS } from "../sgxplugin/health.ts";
 import { isPodReady } from "../sgxplugin/node-facts.ts";
+import {
+  deploymentHealth,
+  isRollingOut,
+  leastHealthy,
+  migrationOf,
+  pdbHealth,
+  podTrouble,
+  snapshotStatusOf,
+} from "./facts.ts";
 import { CAS_CONTAINER, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
-import { describeRejections, isRegisteredFor, migrationCandidates, nodeNameOf, type RejectedNode } from "./nodes.ts";
+import { describeRejections, type RejectedNode } from "./nodes.ts";
 import type { CasProbeResult, Provisioned } from "./probe.ts";
 import type { Relocation } from "./relocation.ts";
-import { type CasSettings, casSettings, type RenderOptions } from "./settings.ts";
+import { casSettings, type RenderOptions } from "./settings.ts";
 import type { UpgradePlan } from "./upgrade.ts";
-
-export type SafetyHealth = "Healthy" | "Alert" | "Unhealthy" | "Disabled" | "Unknown";
-export type SnapshotStatus = "Failed" | "Initializing" | "Ephemeral" | "Persisted" | "Disabled";
 
 /** What the operator observed of one CAS. */
 export interface CasObserved {
@@ -53,78 +59,6 @@ interface Problem {
   /** unhealthy at once; otherwise PENDING while settling, UNHEALTHY after the progress deadline. */
   readonly severity: "unhealthy" | "settling" | "waiting";
 }
-
-/** Why the pod is not ready, in a few words ("ImagePullBackOff", "Pending: 0/4 nodes are available …"). */
-export function podTrouble(pod: V1Pod | undefined): string {
-  if (!pod) return "pod does not exist";
-  if (pod.metadata?.deletionTimestamp) return `pod ${pod.metadata.name} is being deleted`;
-  const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting?.reason;
-  if (waiting) return `pod ${pod.metadata?.name}: ${waiting}`;
-  const unschedulable = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
-  if (unschedulable)
-    return `pod ${pod.metadata?.name} cannot be scheduled: ${unschedulable.message ?? unschedulable.reason}`;
-  return `pod ${pod.metadata?.name} is ${pod.status?.phase ?? "Pending"}, not ready`;
-}
-
-export function deploymentHealth(d: V1Deployment | undefined, desired: number, minimum: number): SafetyHealth {
-  if (!d) return "Unknown";
-  const available = d.status?.availableReplicas ?? 0;
-  if (available >= desired) return "Healthy";
-  return available >= minimum ? "Alert" : "Unhealthy";
-}
-
-export function pdbHealth(pdb: V1PodDisruptionBudget | undefined): SafetyHealth {
-  const s = pdb?.status;
-  if (!pdb || !s || (s.observedGeneration ?? 0) < (pdb.metadata?.generation ?? 0)) return "Unknown";
-  if ((s.currentHealthy ?? 0) < (s.desiredHealthy ?? 0)) return "Unhealthy";
-  return (s.disruptionsAllowed ?? 0) > 0 ? "Healthy" : "Alert";
-}
-
-const HEALTH_ORDER: readonly SafetyHealth[] = ["Unhealthy", "Unknown", "Alert", "Healthy", "Disabled"];
-const leastHealthy = (a: SafetyHealth, b: SafetyHealth): SafetyHealth =>
-  HEALTH_ORDER.indexOf(a) <= HEALTH_ORDER.indexOf(b) ? a : b;
-
-/** The snapshot state: failed when no check happened within two intervals (plus a minute of slack). */
-export function snapshotStatusOf(s: CasSettings, checkedAt: string | undefined, now: Date): { status: SnapshotStatus } {
-  if (!s.snapshots.enabled) return { status: "Disabled" };
-  if (!checkedAt) return { status: "Initializing" };
-  const ageSeconds = (now.getTime() - Date.parse(checkedAt)) / 1000;
-  const limit = 2 * (Number.isFinite(s.snapshots.intervalSeconds) ? s.snapshots.intervalSeconds : 60) + 60;
-  if (ageSeconds > limit) return { status: "Failed" };
-  return { status: s.snapshots.persistence.enabled ? "Persisted" : "Ephemeral" };
-}
-
-export interface Migration {
-  readonly num: number;
-  readonly desired: number;
-  readonly ratio: string;
-  readonly nodeAlert: number;
-  readonly controllerAlert: number;
-  readonly unregistered: readonly string[];
-}
-
-export function migrationOf(cas: CAS, s: CasSettings, observed: CasObserved): Migration {
-  if (!s.backupController.enabled)
-    return { num: 0, desired: 0, ratio: "Disabled", nodeAlert: 0, controllerAlert: 0, unregistered: [] };
-  const candidates = migrationCandidates(cas, observed.nodes);
-  const registered = candidates.filter((n) => isRegisteredFor(n, cas));
-  const available = observed.backupController?.status?.availableReplicas ?? 0;
-  const ratio = available < 1 && registered.length === 0 ? "Initializing" : `${registered.length}/${candidates.length}`;
-  return {
-    num: registered.length,
-    desired: candidates.length,
-    ratio,
-    nodeAlert: candidates.length - registered.length,
-    controllerAlert: Math.max(0, 1 - available),
-    unregistered: candidates.filter((n) => !isRegisteredFor(n, cas)).map(nodeNameOf),
-  };
-}
-
-const isRollingOut = (sts: V1StatefulSet): boolean => {
-  const st = sts.status;
-  if (!st || (st.observedGeneration ?? 0) < (sts.metadata?.generation ?? 0)) return true;
-  return st.updateRevision !== undefined && st.currentRevision !== st.updateRevision;
-};
 
 function conditionFor(
   type: string,
@@ -253,7 +187,7 @@ export function deriveCasStatus(
     });
 
   // Migration (backup registrations).
-  const migration = migrationOf(cas, s, observed);
+  const migration = migrationOf(cas, s, observed.nodes, observed.backupController);
   if (s.backupController.enabled) {
     if (migration.controllerAlert > 0)
       problems.push({
