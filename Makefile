@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat lint fmt bench demo cluster cluster-down kube-binaries clean
+.PHONY: all deps build test test-unit test-compat lint fmt bench demo cluster cluster-down kube-binaries s3-binaries clean
 
 all: build
 
@@ -18,12 +18,16 @@ build: deps
 	$(BUN) run build.ts
 
 # The whole suite against the newest Kubernetes release, then the integration tests against N-2.
-test: build kube-binaries
+test: build kube-binaries s3-binaries
 	$(BUN) test --timeout 120000
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
 test-unit: deps
 	SCONE_SKIP_CLUSTER=1 $(BUN) test test/unit
+
+# A real S3 server (versitygw) for the backup tests, built from the Go module proxy and cached like the kube binaries.
+s3-binaries:
+	bash hack/s3/s3-binaries.sh >/dev/null
 
 kube-binaries:
 	bash hack/kube-binaries.sh $(K8S_LATEST) >/dev/null
