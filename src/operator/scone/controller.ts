@@ -277,10 +277,11 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       if (wait > 0) return { requeueAfterMs: wait };
     }
 
-    let scone = found;
+    // Adding the finalizer is bookkeeping, not deploying: a conflict here is retried by the queue, not counted.
+    let scone = hasFinalizer(found, SCONE_FINALIZER)
+      ? found
+      : ((await addFinalizer(kit, found, SCONE_FINALIZER, rctx)) as Scone);
     try {
-      if (!hasFinalizer(scone, SCONE_FINALIZER))
-        scone = (await addFinalizer(kit, scone, SCONE_FINALIZER, rctx)) as Scone;
       let event: SconeEvent | undefined;
       if (phase === "Empty") event = "finalizerAdded";
       else if (phase === "Error") event = changed ? "specChanged" : "retry";
