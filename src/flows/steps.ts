@@ -42,6 +42,8 @@ export interface RunStepsOptions {
   readonly journal?: Journal;
   readonly progress?: StepsProgress;
   readonly now?: () => Date;
+  /** Cancels between steps (a running step finishes or fails on its own; its effect is observed next time). */
+  readonly signal?: AbortSignal;
 }
 
 export interface StepsResult {
@@ -49,6 +51,10 @@ export interface StepsResult {
   readonly steps: readonly StepRecord[];
   /** The first failure, rethrown by the caller when it wants to. */
   readonly error?: unknown;
+}
+
+export class StepsCancelledError extends Error {
+  override readonly name = "StepsCancelledError";
 }
 
 function message(err: unknown): string {
@@ -64,6 +70,9 @@ export async function runSteps<C>(
   const now = options.now ?? (() => new Date());
   const records: StepRecord[] = [];
   for (const step of steps) {
+    if (options.signal?.aborted) {
+      return { ok: false, steps: records, error: new StepsCancelledError(`cancelled before step ${step.name}`) };
+    }
     const started = now();
     const t0 = performance.now();
     options.progress?.start?.({ name: step.name, title: step.title });

@@ -6,6 +6,7 @@ import type { CliConfig } from "../../cas/identity.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import type { CAS } from "../../resources/cas.ts";
 import type { TargetFiles } from "./files.ts";
+import { loadManifests, type Manifests } from "./manifests.ts";
 import type { ProvisionOptions } from "./options.ts";
 
 /** The slice of KubeClient the flow uses (tests pass an in-memory fake). */
@@ -59,6 +60,7 @@ export class ProvisionContext {
   /** The owner identity JSON injected into the backup policy (pretty-printed). Secret. */
   ownerIdentityJson: string | undefined;
   private endpoint: CasEndpoint | undefined;
+  private loaded: Promise<Manifests> | undefined;
 
   constructor(
     readonly options: ProvisionOptions,
@@ -104,6 +106,12 @@ export class ProvisionContext {
   async readCas(): Promise<CAS | undefined> {
     this.cas = await this.kube.tryGet<CAS>(this.casRef);
     return this.cas;
+  }
+
+  /** Upstream's files: embedded, or from --manifests-dir. */
+  manifests(): Promise<Manifests> {
+    this.loaded ??= loadManifests(this.options.manifestsDir);
+    return this.loaded;
   }
 
   /** Opens the way to the CAS once per run. */

@@ -134,6 +134,20 @@ function shellQuote(value: string): string {
 
 export interface RunProvisionOptions {
   readonly progress?: StepsProgress;
+  /** Stops between steps (the API's operation cancel); a rerun continues where the world is. */
+  readonly signal?: AbortSignal;
+}
+
+/** Upstream flags that change nothing in scone, and why (told once per run, on the warning channel). */
+export function ignoredFlagNotes(o: ProvisionOptions): string[] {
+  const notes: string[] = [];
+  if (o.setTolerations)
+    notes.push("--set-tolerations is not used: scone attests the CAS against the key hash its console printed");
+  if (o.verifyImageSignatures)
+    notes.push(
+      "--verify-image-signatures is not used: scone runs no cosign; enforce image signatures with an admission policy",
+    );
+  return notes;
 }
 
 /** Runs the flow for `options.mode`. Never throws for a failed step: the outcome says what failed. */
@@ -168,17 +182,14 @@ export async function runProvision(
     return { ...base, ok: false, steps: [], output: [], exitCode: 2, error: message };
   }
   if (options.mode === "local-backup") return localBackup(ctx, base);
-  if (options.manifestsDir) {
-    ports.warn?.(
-      `--manifests-dir ${options.manifestsDir} is not read: scone provisions with its embedded copies of upstream's manifests`,
-    );
-  }
+  for (const note of ignoredFlagNotes(options)) ports.warn?.(note);
 
   const journal = options.mode === "provision" ? await Journal.open(files.journal, "provision") : undefined;
   try {
     const result = await runSteps(stepsFor(options), ctx, {
       ...(journal ? { journal } : {}),
       ...(run.progress ? { progress: run.progress } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
     });
     const keys = ctx.publicKeys();
     if (!result.ok) {

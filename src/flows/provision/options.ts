@@ -46,6 +46,9 @@ export interface ProvisionOptions {
   /** `--upgrade VER` / `--cas-database-recovery DIR` (owned by `scone cas upgrade` / `scone cas restore`). */
   readonly upgradeTo?: string;
   readonly recoveryDir?: string;
+  /** Upstream flags scone accepts but has no use for (reported as notes). */
+  readonly setTolerations?: string;
+  readonly verifyImageSignatures?: string;
   /** How long to wait for the pod, the CAS and HEALTHY (default 600 s). */
   readonly timeoutSeconds: number;
 }
@@ -110,7 +113,7 @@ export function provisionOptionsFromFlags(
   const manifestsDir = str(flags["manifests-dir"]);
   if (manifestsDir && /^https?:\/\//.test(manifestsDir)) {
     throw new ProvisionOptionError(
-      `--manifests-dir ${manifestsDir}: scone embeds upstream's manifests and does not download them; give a local directory or leave the flag out`,
+      `--manifests-dir ${manifestsDir}: scone does not download manifests (it embeds upstream's); give a local directory holding your copies, or leave the flag out`,
     );
   }
   for (const flag of ["owner-config", "filename"]) {
@@ -153,6 +156,8 @@ export function provisionOptionsFromFlags(
     ...opt("postprovisionOwnerIdentity", str(flags["postprovision-owner-identity"])),
     ...opt("upgradeTo", str(flags.upgrade)),
     ...opt("recoveryDir", str(flags["cas-database-recovery"])),
+    ...opt("setTolerations", str(flags["set-tolerations"])),
+    ...opt("verifyImageSignatures", str(flags["verify-image-signatures"])),
   };
   if (options.nonce !== undefined && !/^[0-9a-f]{32}$/.test(options.nonce)) {
     throw new ProvisionOptionError(

@@ -4,7 +4,7 @@
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { attestCas, CasClient } from "../../cas/client.ts";
 import { canonicalJson } from "../../cas/crypto.ts";
-import { CasConflictError, CasNotFoundError, CasUnavailableError } from "../../cas/errors.ts";
+import { CasAuthError, CasConflictError, CasNotFoundError, CasUnavailableError } from "../../cas/errors.ts";
 import {
   type CasDbEntry,
   type CliConfig,
@@ -18,18 +18,19 @@ import {
 import type { KubeObject } from "../../kube/types.ts";
 import { consoleField } from "../../operator/cas/client-probe.ts";
 import type { CAS } from "../../resources/cas.ts";
+import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
 import type { Step } from "../steps.ts";
 import type { ProvisionContext } from "./context.ts";
 import { readIfExists, writePrivateFile, writePrivateFileIfChanged } from "./files.ts";
+import { parsePatchFile, patchOf } from "./manifests.ts";
 import {
   backupControllerImage,
-  CAS_OWNER_YAML,
   casImage,
   casRecoveryImage,
   type JsonPatchOp,
   type OwnerSessionName,
+  POLICY_NAME,
   PROVISIONED_YAML,
-  postProvisioningPatch,
   renderBackupPolicy,
   renderOwnerConfig,
   renderProvisioningManifest,
@@ -149,12 +150,15 @@ export const createCasStep: ProvisionStep = {
     return `CAS ${ctx.options.namespace}/${ctx.options.name} exists`;
   },
   async run(ctx) {
-    const manifest = renderProvisioningManifest({
-      name: ctx.options.name,
-      namespace: ctx.options.namespace,
-      image: expectedImages(ctx)[0] as string,
-      nonce: ctx.options.nonce ?? randomNonce(),
-    });
+    const manifest = renderProvisioningManifest(
+      {
+        name: ctx.options.name,
+        namespace: ctx.options.namespace,
+        image: expectedImages(ctx)[0] as string,
+        nonce: ctx.options.nonce ?? randomNonce(),
+      },
+      (await ctx.manifests()).casProvisioning,
+    );
     await writePrivateFile(ctx.files.provisioningStep, manifest);
     const object = parseYaml(manifest) as KubeObject;
     ctx.cas = await ctx.kube.apply<CAS>(object as CAS, { fieldManager: PROVISION_FIELD_MANAGER });
@@ -432,11 +436,12 @@ export const ownerIdentityFilesStep: ProvisionStep = {
 };
 
 /** The session text scone uploads for `name`. */
-export function desiredSession(ctx: ProvisionContext, name: OwnerSessionName): string {
-  if (name === "cas-owner") return CAS_OWNER_YAML;
+export async function desiredSession(ctx: ProvisionContext, name: OwnerSessionName): Promise<string> {
+  const manifests = await ctx.manifests();
+  if (name === "cas-owner") return manifests.casOwner;
   if (name === "provisioned") return PROVISIONED_YAML;
   if (!ctx.ownerIdentityJson) throw new ProvisionError("internal: the owner identity file was not read");
-  return renderBackupPolicy(ctx.ownerIdentityJson);
+  return renderBackupPolicy(ctx.ownerIdentityJson, manifests.backupPolicy);
 }
 
 function sessionFile(ctx: ProvisionContext, name: OwnerSessionName): string {
@@ -459,15 +464,25 @@ export function sameSessionContent(a: string, b: string): boolean {
   }
 }
 
+/** A refusal of the owner's request means this identity does not own the CAS: say which identity and what to do. */
+function notOwner(ctx: ProvisionContext, err: unknown): unknown {
+  if (!(err instanceof CasAuthError)) return err;
+  const identity = ctx.options.postprovisionOwnerIdentity ?? ctx.files.cliConfig;
+  return new ProvisionError(
+    `the CAS refused the owner identity ${identity} (${err.message}): it was provisioned with another identity; ` +
+      "use that one (--target DIR, or --postprovision-owner-identity FILE with --postprovision-only)",
+  );
+}
+
 export function sessionStep(name: OwnerSessionName): ProvisionStep {
-  return {
+  const step: ProvisionStep = {
     name: `session-${name.replaceAll("/", "-")}`,
     title: `Session ${name}`,
     async done(ctx) {
       const client = await ownerCasClient(ctx);
       try {
         const current = await client.readSession(name);
-        return sameSessionContent(current.session, desiredSession(ctx, name))
+        return sameSessionContent(current.session, await desiredSession(ctx, name))
           ? `session ${name} exists with the same content`
           : false;
       } catch (err) {
@@ -476,7 +491,7 @@ export function sessionStep(name: OwnerSessionName): ProvisionStep {
       }
     },
     async run(ctx) {
-      const text = desiredSession(ctx, name);
+      const text = await desiredSession(ctx, name);
       await writePrivateFileIfChanged(sessionFile(ctx, name), text);
       const client = await ownerCasClient(ctx);
       let current: string | undefined;
@@ -492,6 +507,11 @@ export function sessionStep(name: OwnerSessionName): ProvisionStep {
       const { hash } = await client.updateSession(text, current);
       return `updated session ${name} (${hash.slice(0, 12)}…, predecessor ${current.slice(0, 12)}…)`;
     },
+  };
+  return {
+    ...step,
+    done: (ctx) => step.done(ctx).catch((err) => Promise.reject(notOwner(ctx, err))),
+    run: (ctx) => step.run(ctx).catch((err) => Promise.reject(notOwner(ctx, err))),
   };
 }
 
@@ -513,25 +533,32 @@ function valueAt(doc: unknown, path: string): unknown {
   return at;
 }
 
-/** The upstream JSON patch (or --filename's) for this CAS. */
+/** The upstream JSON patch (--filename's, or --manifests-dir's file, or the embedded operations). */
 export async function desiredPatch(ctx: ProvisionContext): Promise<JsonPatchOp[]> {
-  if (ctx.options.patchFile) {
-    const text = await readIfExists(ctx.options.patchFile);
-    if (text === undefined) throw new ProvisionError(`--filename ${ctx.options.patchFile}: no such file`);
-    // Upstream's files have trailing commas (kubectl's YAML parser accepts them); YAML flow syntax does too.
-    const ops = parseYaml(text) as unknown;
-    if (!Array.isArray(ops) || ops.some((op) => typeof op?.path !== "string" || !("value" in op))) {
-      throw new ProvisionError(
-        `--filename ${ctx.options.patchFile}: expected a JSON patch (a list of {op, path, value})`,
-      );
-    }
-    return ops as JsonPatchOp[];
-  }
   const choice = {
     version: ctx.options.version,
     ...(ctx.options.imageRepo ? { imageRepo: ctx.options.imageRepo } : {}),
   };
-  return postProvisioningPatch({ backup: ctx.options.backup, backupControllerImage: backupControllerImage(choice) });
+  const imageRepo = ctx.options.imageRepo ?? DEFAULT_IMAGE_REPO;
+  try {
+    if (ctx.options.patchFile) {
+      const text = await readIfExists(ctx.options.patchFile);
+      if (text === undefined) throw new ProvisionError(`--filename ${ctx.options.patchFile}: no such file`);
+      return parsePatchFile(text, `--filename ${ctx.options.patchFile}`, {
+        POLICY_NAME,
+        IMAGE_REPO: imageRepo,
+        IMAGE_PREFIX: "",
+      });
+    }
+    return patchOf(await ctx.manifests(), {
+      backup: ctx.options.backup,
+      imageRepo,
+      backupControllerImage: backupControllerImage(choice),
+    });
+  } catch (err) {
+    if (err instanceof ProvisionError) throw err;
+    throw new ProvisionError(errMessage(err));
+  }
 }
 
 /**

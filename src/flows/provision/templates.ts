@@ -177,14 +177,12 @@ export function backupControllerImage(choice: ImageChoice): string {
 }
 
 /** cas_provisioning.yaml with NAME/NAMESPACE/IMAGE substituted and `  nonce: $NONCE` appended, as upstream does. */
-export function renderProvisioningManifest(p: {
-  name: string;
-  namespace: string;
-  image: string;
-  nonce: string;
-}): string {
-  const body = substitute(CAS_PROVISIONING_YAML, { NAME: p.name, NAMESPACE: p.namespace, IMAGE: p.image });
-  return `${body}  nonce: ${p.nonce}\n`;
+export function renderProvisioningManifest(
+  p: { name: string; namespace: string; image: string; nonce: string },
+  template = CAS_PROVISIONING_YAML,
+): string {
+  const body = substitute(template, { NAME: p.name, NAMESPACE: p.namespace, IMAGE: p.image });
+  return `${body.trimEnd()}\n  nonce: ${p.nonce}\n`;
 }
 
 export interface OwnerConfigInput {
@@ -247,8 +245,12 @@ export function indentOwnerIdentity(json: string): string {
 }
 
 /** backup_policy.yaml with POLICY_NAME, SCONE_CLI_MRENCLAVE and OWNER_IDENTITY substituted (upstream's envsubst list). */
-export function renderBackupPolicy(ownerIdentityJson: string, mrenclave = SCONE_CLI_MRENCLAVE): string {
-  return substitute(BACKUP_POLICY_YAML, {
+export function renderBackupPolicy(
+  ownerIdentityJson: string,
+  template = BACKUP_POLICY_YAML,
+  mrenclave = SCONE_CLI_MRENCLAVE,
+): string {
+  return substitute(template, {
     POLICY_NAME,
     SCONE_CLI_MRENCLAVE: mrenclave,
     OWNER_IDENTITY: indentOwnerIdentity(ownerIdentityJson),

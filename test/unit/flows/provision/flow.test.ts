@@ -19,6 +19,7 @@ import {
   casPodStep,
   createCasStep,
   databaseVolumeStep,
+  desiredOwnerConfig,
   enableFeaturesStep,
   ownerIdentityStep,
   patchApplied,
@@ -333,6 +334,39 @@ describe("done predicates", () => {
     await enableFeaturesStep.run(ctx);
     expect(await enableFeaturesStep.done(ctx)).toBe("the CAS spec carries them");
     expect(kube.writes).toEqual([`patch CAS/${NS}/${NAME}`]);
+  });
+
+  test(
+    "sessions: a CAS owned by another identity is named as such, with the way out",
+    async () => {
+      const { kube, ports } = world();
+      putRunningPod(kube);
+      const ctx = context(join(root, "other-owner"), ports);
+      await ownerIdentityStep.run(ctx); // a fresh identity that does not own the simulator's CAS
+      await casPodStep.run(ctx);
+      await attestStep.run(ctx);
+      expect(sessionStep("cas-owner").done(ctx)).rejects.toThrow(
+        /refused the owner identity .*other-owner\/identity\/config\.json.*provisioned with another identity/,
+      );
+    },
+    TIMEOUT,
+  );
+
+  test("owner config: --dcap-api, else the LAS's dcapKey, else 32 zeros", async () => {
+    const { kube, ports } = world();
+    const key = async (extra: Record<string, unknown>) => {
+      const { text } = await desiredOwnerConfig(context(join(root, "t7"), ports, extra));
+      return (Bun.TOML.parse(text) as { dcap: { subscription_key: string } }).dcap.subscription_key;
+    };
+    expect(await key({})).toBe("d".repeat(32));
+    expect(await key({ "dcap-api": undefined })).toBe("0".repeat(32));
+    kube.put({
+      apiVersion: "base.scone.cloud/v1beta1",
+      kind: "LAS",
+      metadata: { name: "las" },
+      spec: { dcapKey: "l".repeat(32) },
+    } as never);
+    expect(await key({ "dcap-api": undefined })).toBe("l".repeat(32));
   });
 
   test("session content equality ignores the predecessor and formatting, not the content", () => {

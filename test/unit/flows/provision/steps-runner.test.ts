@@ -106,7 +106,7 @@ describe("provision options", () => {
       /local files only.*curl/,
     );
     expect(() => provisionOptionsFromFlags({ name: "cas", "manifests-dir": "https://x" })).toThrow(
-      /embeds upstream's manifests/,
+      /does not download manifests.*local directory/,
     );
     expect(() => provisionOptionsFromFlags({ name: "cas", nonce: "xyz" })).toThrow(/--nonce: expected exactly 32/);
   });

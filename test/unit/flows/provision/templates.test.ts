@@ -4,6 +4,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import {
+  EMBEDDED_MANIFESTS,
+  loadManifests,
+  parsePatchFile,
+  patchOf,
+} from "../../../../src/flows/provision/manifests.ts";
+import {
   BACKUP_POLICY_YAML,
   CAS_OWNER_YAML,
   CAS_PROVISIONING_YAML,
@@ -132,5 +138,41 @@ sink = "file"
   test("substitute replaces only the listed variables, in both spellings", () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: envsubst syntax, not a template
     expect(substitute("$A ${A} $B ${C} $", { A: "x", C: "z" })).toBe("x x $B z $");
+  });
+});
+
+describe("--manifests-dir", () => {
+  const choice = { imageRepo: "registry.scontain.com/scone.cloud", backupControllerImage: "x" };
+  test("files found there replace the embedded ones; the patches read there equal upstream's operations", async () => {
+    if (upstream("cas_patch_probes.json") === undefined) return;
+    const m = await loadManifests(UPSTREAM);
+    expect([...m.fromDir].sort()).toEqual([
+      "backup_policy.yaml",
+      "cas-owner.yaml",
+      "cas_patch_probes.json",
+      "cas_patch_probes_and_backup.json",
+      "cas_provisioning.yaml",
+    ]);
+    expect(patchOf(m, { ...choice, backup: false })).toEqual(patchOf(EMBEDDED_MANIFESTS, { ...choice, backup: false }));
+    expect(patchOf(m, { ...choice, backup: true }).at(2)).toEqual({
+      op: "replace",
+      path: "/spec/backup-controller/image",
+      value: "registry.scontain.com/scone.cloud/backup-controller:6.0.6",
+    });
+  });
+
+  test("a directory without the files keeps the embedded ones", async () => {
+    const m = await loadManifests("/nonexistent-dir");
+    expect(m.fromDir).toEqual([]);
+    expect(m.casProvisioning).toBe(CAS_PROVISIONING_YAML);
+  });
+
+  test("a patch file that is not a JSON patch is refused, naming the file", () => {
+    expect(() => parsePatchFile('{"op": "replace"}', "--filename p.json")).toThrow(
+      "--filename p.json: expected a JSON patch: a list of {op: add|replace, path, value}",
+    );
+    expect(() => parsePatchFile('[{"op": "remove", "path": "/x", "value": 1}]', "f")).toThrow(
+      /f: expected a JSON patch/,
+    );
   });
 });
