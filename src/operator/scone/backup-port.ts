@@ -12,6 +12,10 @@ export interface CatalogBackupPortOptions {
   /** The operator's state directory (local backups go to <stateDir>/backups). */
   readonly stateDir: string;
   readonly now?: () => number;
+  /** How commands run in the CAS pod (default: execInPod over the client's connection; tests run them locally). */
+  readonly exec?: import("../../backup/pod-snapshot-source.ts").PodExec;
+  /** Snapshot root inside the pod (default: the CAS's /var/mnt/cas-database-snapshots). */
+  readonly snapshotDir?: string;
 }
 
 /** Prefix of the stack's backups inside the bucket. */
@@ -48,7 +52,8 @@ export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort 
       const source = new b.PodSnapshotSource({
         namespace: req.casNamespace,
         name: req.casName,
-        exec: (e) => execInPod(o.kube.transport.connection, { ...e, signal }),
+        exec: o.exec ?? ((e) => execInPod(o.kube.transport.connection, { ...e, signal })),
+        ...(o.snapshotDir ? { snapshotDir: o.snapshotDir } : {}),
       });
       const record = await b.runBackup({
         cas: b.backupSubjectOf(cas),
