@@ -3,9 +3,10 @@
 // that route `kubectl logs/exec/port-forward` (through the API server) to it. Per pod key, work is serialized.
 import { rmSync } from "node:fs";
 import { dirname } from "node:path";
-import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
+import { AlreadyExistsError } from "../../src/kube/errors.ts";
 import { clientListWatch, Informer } from "../../src/kube/informer.ts";
 import { registerResource } from "../../src/kube/resources.ts";
 import { objectKey } from "../../src/kube/types.ts";
@@ -22,6 +23,7 @@ import {
   samePlan,
 } from "./plan.ts";
 import { buildPodRoot } from "./pod-root.ts";
+import { volumeForClaim } from "./volumes.ts";
 
 export const FIELD_MANAGER = "scone-kwok-cas";
 /** Snapshot interval when the pod's env sets none: short, so tests see snapshots soon. */
@@ -31,6 +33,8 @@ export interface CasPodRuntimeOptions {
   readonly kubeconfig: string;
   readonly stateDir: string;
   readonly defaultSnapshotIntervalMs?: number;
+  /** Create a PersistentVolume for each Pending CAS claim (the local cluster has no provisioner). Default true. */
+  readonly provisionVolumes?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -194,6 +198,30 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     chains.set(key, next);
   };
 
+  // Stand-in storage provisioner for CAS claims (volumes.ts).
+  const claims = new Informer<V1PersistentVolumeClaim>(
+    clientListWatch(client, {
+      type: { apiVersion: "v1", kind: "PersistentVolumeClaim" },
+      labelSelector: CAS_APP_SELECTOR,
+    }),
+    { name: "kwok-cas-claims", stripManagedFields: true },
+  );
+  const provision = (claim: V1PersistentVolumeClaim) => {
+    const volume = volumeForClaim(claim, opts.stateDir);
+    if (!volume || stopped) return;
+    client.create(volume).then(
+      () => log(`${objectKey(claim)}: created PersistentVolume ${volume.metadata?.name}`),
+      (err: unknown) => {
+        if (!(err instanceof AlreadyExistsError)) log(`${objectKey(claim)}: ${(err as Error).message}`);
+      },
+    );
+  };
+  claims.addHandlers({ add: provision, update: (_old, claim) => provision(claim) });
+  if (opts.provisionVolumes !== false) {
+    claims.start();
+    await claims.waitForSync();
+  }
+
   informer.addHandlers({
     add: (pod) => enqueue(objectKey(pod)),
     update: (_old, pod) => enqueue(objectKey(pod)),
@@ -229,6 +257,7 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     async stop() {
       stopped = true;
       await informer.stop();
+      await claims.stop();
       await Promise.all(chains.values());
       for (const [key, entry] of [...entries]) {
         await retire(key, entry, false);

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
+import { CLAIM_NAMESPACE_LABEL } from "../../sim/kwok-cas/volumes.ts";
 import { attestCas, CasClient } from "../../src/cas/client.ts";
 import { generateCliConfig, identityPem } from "../../src/cas/identity.ts";
 import type { ClusterConnection } from "../../src/kube/config.ts";
@@ -13,6 +14,8 @@ import { loadKubeConfig } from "../../src/kube/config.ts";
 import { NotFoundError } from "../../src/kube/errors.ts";
 import { ExecError, execInPod } from "../../src/kube/exec.ts";
 import { PortForwardError, startPortForward } from "../../src/kube/port-forward.ts";
+import { renderCasStatefulSet } from "../../src/operator/cas/render.ts";
+import type { CAS } from "../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { portForward } from "../harness/simulated-pods.ts";
 
@@ -144,6 +147,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   afterAll(async () => {
     await cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]);
     await runtime?.stop();
+    await cluster?.kubectl(["delete", "persistentvolumes", "-l", `${CLAIM_NAMESPACE_LABEL}=${ns}`, "--wait=false"]);
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }, TIMEOUT);
 
@@ -332,4 +336,56 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
     },
     TIMEOUT,
   );
+
+  test(
+    "the StatefulSet the CAS renderer makes: claims get volumes, the pod is scheduled and runs the simulator",
+    async () => {
+      const cas = {
+        apiVersion: "services.scone.cloud/v1beta1",
+        kind: "CAS",
+        metadata: { name: "rendered", namespace: ns },
+        spec: {
+          image: "registry.scontain.com/scone.cloud/cas:6.0.7",
+          databaseSnapshots: { enabled: true, interval: "1s", persistence: { enabled: true } },
+        },
+      } as CAS;
+      const sts = renderCasStatefulSet(cas, { serviceVersion: "6.0.7", operatorNamespace: "scone-system" });
+      // The CAS defaults select nodes labelled by LAS (none runs here): label one SGX node for this test.
+      const lasLabel = "las.scontain.com/capable";
+      const had = await cluster.kubectl([
+        "get",
+        "node",
+        "sgx-node-3",
+        "-o",
+        `jsonpath={.metadata.labels.${lasLabel.replaceAll(".", "\\.")}}`,
+      ]);
+      if (had.stdout !== "true")
+        await cluster.kubectl(["label", "node", "sgx-node-3", `${lasLabel}=true`, "--overwrite"]);
+      try {
+        await kubectl(["apply", "-f", "-"], JSON.stringify(sts));
+        await expectRenderedPodRuns();
+      } finally {
+        if (had.stdout !== "true") await cluster.kubectl(["label", "node", "sgx-node-3", `${lasLabel}-`]);
+      }
+    },
+    TIMEOUT,
+  );
+
+  /** The StatefulSet's pod on the labelled node, on PV-backed claims, running the image tag's simulator. */
+  async function expectRenderedPodRuns(): Promise<void> {
+    const pod = await runtime.waitForPod(`${ns}/rendered-0`);
+    expect(pod.plan.node).toBe("sgx-node-3");
+    expect(pod.plan.version).toBe("6.0.7");
+    expect(pod.plan.snapshots?.intervalMs).toBe(1_000);
+    expect(pod.plan.database.backing).toEqual({ kind: "pvc", claim: "database-rendered-0" });
+    const volumeName = await kubectl(["get", "pvc", "database-rendered-0", "-o", "jsonpath={.spec.volumeName}"]);
+    const hostPath = await cluster.kubectl(["get", "pv", volumeName, "-o", "jsonpath={.spec.hostPath.path}"]);
+    expect(hostPath.stdout).toBe(pod.paths.databaseDir);
+    const console = await waitUntil("the console", async () => {
+      const text = await kubectl(["logs", "rendered-0", "-c", "cas"]);
+      return text.includes("CAS provisioning token") ? text : undefined;
+    });
+    expect(console).toContain("CAS simulator 6.0.7");
+    await kubectl(["delete", "statefulset", "rendered", "--wait=true", "--timeout=60s"]);
+  }
 });
