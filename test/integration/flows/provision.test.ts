@@ -315,6 +315,45 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   );
 
   test(
+    "--local-backup copies the last completed snapshot through exec tar",
+    async () => {
+      // Snapshots every 2 s instead of upstream's 24 h, so the CAS has taken one.
+      await client.patch(casRef(NAME), { spec: { databaseSnapshots: { interval: "2s" } } }, "merge", {
+        fieldManager: MANAGER,
+      });
+      await waitFor(
+        "a database snapshot",
+        async () => {
+          const cas = await getCas(NAME);
+          return cas?.status?.snapshotTimestamp !== undefined && cas.status.phase === "HEALTHY";
+        },
+        TIMEOUT,
+      );
+      const cwd = join(root, "backup-cwd");
+      Bun.spawnSync(["mkdir", "-p", cwd]);
+      const proc = Bun.spawn([BINARY, ...provisionArgs(NAME), "--local-backup"], {
+        cwd,
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1" },
+      });
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      expect(`${code} ${stderr}`).toBe("0 ");
+      expect(stdout).toContain(`./cas-database-snapshots/${NAME}-${NS}-last-snapshot-db`);
+      const dir = join(cwd, "cas-database-snapshots", `${NAME}-${NS}-last-snapshot-db`);
+      for (const file of ["cas.db", "cas.key-store"]) {
+        expect(statSync(join(dir, file)).size).toBeGreaterThan(0);
+        expect((statSync(join(dir, file)).mode & 0o777).toString(8)).toBe("600");
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
     "the kubectl-provision symlink syntax provisions a second CAS the same way",
     async () => {
       const bin = join(root, "bin");
