@@ -176,7 +176,9 @@ export class ControlPlane {
     return found;
   }
 
+  /** Waits for a restart in progress (e.g. of a test that timed out), so the call meets a serving cluster. */
   async kubectl(args: string[], opts: { stdin?: string } = {}): Promise<KubectlResult> {
+    await this.queue;
     const child = Bun.spawn([this.kubectlBinary, `--kubeconfig=${this.kubeconfigPath}`, ...args], {
       stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
       stdout: "pipe",
@@ -291,6 +293,7 @@ export class ControlPlane {
 
   /** Writes a kubeconfig holding a bound token (TokenRequest, 1 h) of that ServiceAccount and returns its path. */
   async serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+    await this.queue;
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`;
     const reply = await this.api.request("POST", path, {
       apiVersion: "authentication.k8s.io/v1",

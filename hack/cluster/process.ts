@@ -1,7 +1,6 @@
 // Control-plane processes run detached in their own process groups, with output in a log file, so they outlive the
 // command that started them (`make cluster`) and can be stopped as a group (a component's own children included).
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 export interface ProcessRecord {
@@ -30,23 +29,26 @@ function procStat(pid: number): { state: string; startTicks: string } | undefine
   }
 }
 
+/**
+ * Starts the process through a shell that backgrounds it and exits, so it is not a child of this process: bun's
+ * test runner kills the child processes of a test that times out, and must not take the shared cluster with it.
+ * `setsid` makes it the leader of its own session and process group (pgid = pid), which survives our exit and our
+ * terminal's signals and can be stopped as a group.
+ */
 export function launchDetached(spec: LaunchSpec): ProcessRecord {
-  const log = openSync(spec.logFile, "a");
-  try {
-    const child = spawn(spec.binary, [...spec.args], {
-      cwd: spec.cwd,
-      env: spec.env ? { ...process.env, ...spec.env } : process.env,
-      detached: true, // setsid: own session and process group, survives our exit and our terminal's signals
-      stdio: ["ignore", log, log],
-    });
-    if (child.pid === undefined) throw new Error(`could not start ${spec.binary}`);
-    child.on("error", () => {}); // reported through the log and isRunning
-    child.unref();
-    const stat = procStat(child.pid);
-    return { pid: child.pid, startTicks: stat?.startTicks ?? "" };
-  } finally {
-    closeSync(log);
+  const script = 'log=$1; shift; setsid "$@" >>"$log" 2>&1 </dev/null & echo $!';
+  const launcher = Bun.spawnSync(["/bin/sh", "-c", script, "sh", spec.logFile, spec.binary, ...spec.args], {
+    cwd: spec.cwd,
+    env: spec.env ? { ...process.env, ...spec.env } : process.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const pid = Number(launcher.stdout.toString().trim());
+  if (launcher.exitCode !== 0 || !Number.isSafeInteger(pid) || pid <= 0) {
+    throw new Error(`could not start ${spec.binary}: ${launcher.stderr.toString().trim()}`);
   }
+  return { pid, startTicks: procStat(pid)?.startTicks ?? "" };
 }
 
 /** True while the recorded process (not a later one with the same pid) exists and has not exited. */
