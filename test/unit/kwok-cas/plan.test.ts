@@ -8,6 +8,7 @@ import { podPaths } from "../../../sim/kwok-cas/layout.ts";
 import { durationMs, imageTag, planCasPod } from "../../../sim/kwok-cas/plan.ts";
 import { podMounts } from "../../../sim/kwok-cas/pod-root.ts";
 import { unsealDecision } from "../../../sim/kwok-cas/sealing.ts";
+import { volumeForClaim } from "../../../sim/kwok-cas/volumes.ts";
 import { renderCasStatefulSet } from "../../../src/operator/cas/render.ts";
 import { opts, upstreamCas } from "../operator/cas/fixtures.ts";
 
@@ -155,5 +156,28 @@ describe("CRI log lines", () => {
     expect(s.push("c\nde\nf")).toEqual(["abc", "de"]);
     expect(s.flush()).toEqual(["f"]);
     expect(s.flush()).toEqual([]);
+  });
+});
+
+describe("stand-in provisioner", () => {
+  const claim = {
+    metadata: { name: "database-cas-0", namespace: "scone", uid: "c-1" },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "2Gi" } } },
+    status: { phase: "Pending" },
+  };
+  test('a Pending claim gets a PV pre-bound to it, class "", on the claim\'s directory', () => {
+    const pv = volumeForClaim(claim, "/state");
+    expect(pv?.metadata?.name).toBe("kwok-cas-scone-database-cas-0");
+    expect(pv?.spec).toMatchObject({
+      capacity: { storage: "2Gi" },
+      storageClassName: "",
+      persistentVolumeReclaimPolicy: "Retain",
+      hostPath: { path: "/state/volumes/scone/database-cas-0" },
+      claimRef: { namespace: "scone", name: "database-cas-0", uid: "c-1" },
+    });
+  });
+  test("bound or terminating claims get none", () => {
+    expect(volumeForClaim({ ...claim, spec: { ...claim.spec, volumeName: "pv" } }, "/state")).toBeUndefined();
+    expect(volumeForClaim({ ...claim, status: { phase: "Bound" } }, "/state")).toBeUndefined();
   });
 });
