@@ -18,13 +18,15 @@ export function stepLine(record: StepRecord): string {
   return `${MARK[record.outcome]} ${record.title}${detail} (${record.outcome === "skipped" ? "skipped, " : ""}${seconds(record.elapsedMs)})`;
 }
 
-interface ProgressSink {
+export interface ProgressSink {
   start(step: { name: string; title: string }): void;
   finish(record: StepRecord): void;
+  /** A warning line; on a terminal it goes above the spinner. */
+  warn(message: string): void;
   stop(): void;
 }
 
-function terminalProgress(out: NodeJS.WriteStream): ProgressSink {
+export function terminalProgress(out: { write(text: string): unknown }): ProgressSink {
   let timer: ReturnType<typeof setInterval> | undefined;
   let frame = 0;
   const clear = () => {
@@ -47,6 +49,9 @@ function terminalProgress(out: NodeJS.WriteStream): ProgressSink {
       clear();
       out.write(`${stepLine(record)}\n`);
     },
+    warn(message) {
+      out.write(`\r\x1b[2Kwarning: ${message}\n`); // the spinner redraws itself on its next tick
+    },
     stop: clear,
   };
 }
@@ -56,6 +61,9 @@ function plainProgress(out: NodeJS.WritableStream): ProgressSink {
     start() {},
     finish(record) {
       out.write(`${stepLine(record)}\n`);
+    },
+    warn(message) {
+      out.write(`warning: ${message}\n`);
     },
     stop() {},
   };
@@ -87,13 +95,13 @@ export async function run(ctx: SconeContext): Promise<void> {
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
   const sink: ProgressSink = json
-    ? { start() {}, finish() {}, stop() {} }
+    ? { start() {}, finish() {}, warn: (m) => process.stderr.write(`warning: ${m}\n`), stop() {} }
     : process.stderr.isTTY
       ? terminalProgress(process.stderr)
       : plainProgress(process.stderr);
 
   const ports = realProvisionPorts(client, options, {
-    warn: (message) => process.stderr.write(`warning: ${message}\n`),
+    warn: (message) => sink.warn(message),
   });
   const stopOnSignal = () => {
     sink.stop();
