@@ -5,7 +5,7 @@
 // so the caller gets the API server's own answer (403 Forbidden, 404 pod not found, ...) as a typed error: Bun's
 // WebSocket reports only that the upgrade failed.
 import type { ClusterConnection } from "./config.ts";
-import { type ApiStatus, errorFromStatus, KubeConnectionError, statusFromBody } from "./errors.ts";
+import { type ApiStatus, errorFromStatus, KubeConnectionError, statusFromBody, UnauthorizedError } from "./errors.ts";
 
 export interface ChannelSocketRequest {
   /** API path, e.g. /api/v1/namespaces/ns/pods/p/portforward */
@@ -119,8 +119,25 @@ async function diagnoseUpgradeFailure(conn: ClusterConnection, request: ChannelS
   }
 }
 
-/** Opens the socket; resolves once the upgrade succeeded, rejects with a typed error when it did not. */
+/**
+ * Opens the socket; resolves once the upgrade succeeded, rejects with a typed error when it did not. A 401 drops the
+ * cached credential (rotated service-account token, expired exec credential) and tries once more, as the Transport.
+ */
 export async function openChannelSocket(
+  conn: ClusterConnection,
+  request: ChannelSocketRequest,
+  handlers: ChannelSocketHandlers,
+): Promise<ChannelSocket> {
+  try {
+    return await openOnce(conn, request, handlers);
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError) || !conn.credentials) throw err;
+    conn.credentials.invalidate();
+    return openOnce(conn, request, handlers);
+  }
+}
+
+async function openOnce(
   conn: ClusterConnection,
   request: ChannelSocketRequest,
   handlers: ChannelSocketHandlers,

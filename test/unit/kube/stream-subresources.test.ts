@@ -34,6 +34,16 @@ beforeAll(() => {
       const url = new URL(req.url);
       seenAuth.push(req.headers.get("authorization") ?? "");
       const match = /^\/api\/v1\/namespaces\/ns\/pods\/([^/]+)\/(portforward|exec)$/.exec(url.pathname);
+      if (match?.[1] === "rotating" && req.headers.get("authorization") !== "Bearer fresh-token") {
+        const status = {
+          kind: "Status",
+          status: "Failure",
+          reason: "Unauthorized",
+          code: 401,
+          message: "Unauthorized",
+        };
+        return Response.json(status, { status: 401 });
+      }
       if (!match || match[1] === "forbidden") {
         const status = {
           kind: "Status",
@@ -225,6 +235,26 @@ describe("port-forward", () => {
       await roundTrip(forward.localPort, "x", 1);
       expect(errors[0]).toBeInstanceOf(ForbiddenError);
       expect(errors[0]?.message).not.toContain("test-token");
+    } finally {
+      await forward.close();
+    }
+  });
+
+  test("a 401 drops the cached credential and the tunnel is opened with a fresh one", async () => {
+    let invalidated = 0;
+    const rotating: ClusterConnection = {
+      ...conn,
+      credentials: {
+        get: async () => ({ token: invalidated > 0 ? "fresh-token" : "stale-token" }),
+        invalidate: () => {
+          invalidated += 1;
+        },
+      },
+    };
+    const forward = await startPortForward(rotating, { namespace: "ns", pod: "rotating", port: 8081 });
+    try {
+      expect(await roundTrip(forward.localPort, "hi", "echo:hi".length)).toBe("echo:hi");
+      expect(invalidated).toBe(1);
     } finally {
       await forward.close();
     }
