@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { AdminApi } from "./api.ts";
-import { ensureBinaries } from "./binaries.ts";
+import { ensureBinaries, type KubeBinaries } from "./binaries.ts";
 import { type ClusterPorts, type ComponentSpec, componentSpecs, etcdClientUrl } from "./components.ts";
 import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
 import { writeClusterFiles } from "./files.ts";
@@ -91,15 +91,29 @@ export class ControlPlane {
 
   /** Starts a new cluster in opts.dir (which must not hold one). Cleans up its processes if the start fails. */
   static async start(opts: StartOptions): Promise<ControlPlane> {
+    const dir = resolve(opts.dir);
+    if (await Bun.file(clusterLayout(dir).stateFile).exists()) {
+      throw new Error(`${dir} already holds a cluster (state.json); stop it first (bun hack/cluster.ts down)`);
+    }
+    const binaries = await ensureBinaries(opts.k8sVersion, opts.log ?? (() => {}));
+    // A free port is free when asked, not necessarily when the component binds it: another cluster starting at
+    // the same moment may take it. Such a start is repeated with new ports.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.startOnce(opts, dir, binaries);
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes("address already in use")) throw error;
+        opts.log?.(`a port was taken meanwhile; starting again with new ports`);
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  private static async startOnce(opts: StartOptions, dir: string, binaries: KubeBinaries): Promise<ControlPlane> {
     const log = opts.log ?? (() => {});
     const began = performance.now();
     const elapsed = () => `${((performance.now() - began) / 1000).toFixed(1)}s`;
-    const dir = resolve(opts.dir);
     const layout = clusterLayout(dir);
-    if (await Bun.file(layout.stateFile).exists()) {
-      throw new Error(`${dir} already holds a cluster (state.json); stop it first (bun hack/cluster.ts down)`);
-    }
-    const binaries = await ensureBinaries(opts.k8sVersion, log);
 
     const [etcdClient, etcdPeer, apiserver, kwok] = await freePorts(4);
     const ports: ClusterPorts = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok! };
