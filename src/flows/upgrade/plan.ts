@@ -107,7 +107,12 @@ export function checkUpgrade(input: UpgradeCheckInput): UpgradeCheck {
   const from = parsed.tag ?? (cas.status?.version && cas.status.version !== "unknown" ? cas.status.version : undefined);
   if (!from) return { action: "refuse", reasons: [`image ${image} has no tag: the current version is unknown`] };
   const targets = upgradeTargets(cas, to);
-  const resuming = backupControllerAtTarget(cas, targets) || casAtTarget(cas, targets);
+  const casSwitched = casAtTarget(cas, targets);
+  const reported = cas.status?.version;
+  const finished =
+    casSwitched && cas.status?.state === "HEALTHY" && (!reported || reported === "unknown" || reported === to);
+  // Switched images without a HEALTHY CAS on them yet: an earlier run stopped while waiting.
+  const resuming = !finished && (casSwitched || backupControllerAtTarget(cas, targets));
   const bc = cas.spec?.["backup-controller"];
 
   const hard: string[] = [];
@@ -124,7 +129,7 @@ export function checkUpgrade(input: UpgradeCheckInput): UpgradeCheck {
       ? { action: "refuse", reasons: hard }
       : { action: "upgrade", from, targets, resuming, forced: [] };
   }
-  if (from === to) hard.unshift(`the CAS already runs version ${to}: nothing to upgrade`);
+  if (finished || from === to) hard.unshift(`the CAS already runs version ${to}: nothing to upgrade`);
   if (from.startsWith("5.8.") && to.startsWith("5.8."))
     hard.push(`upgrades from 5.8.x to 5.8.x are not supported (${from} → ${to})`);
 
