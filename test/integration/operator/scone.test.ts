@@ -221,6 +221,9 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(cas.spec?.["backup-controller"]?.enabled).toBe(false);
     expect(cas.spec?.nodeSelector?.["las.scontain.com/ok"]).toBe("true");
     expect((await eventsOf("CasCreated")).length).toBe(1);
+    const table = await cluster.kubectl(["get", "scones"]);
+    expect(table.stdout).toMatch(/NAME\s+PHASE\s+VERSION\s+MANAGED\s+AGE/);
+    expect(table.stdout).toMatch(new RegExp(`${NAME}\\s+Running\\s+6\\.0\\.6\\s+Managed`));
   }, 200_000);
 
   test("a spec change: Updating → Running; LAS and SGXPlugin move to the new version, the CAS is left to its owner", async () => {

@@ -120,6 +120,21 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
         return now && now.metadata?.uid !== before.metadata?.uid ? true : undefined;
       });
     }, 60_000);
+
+    test("deleting the Vault removes its StatefulSet and Services (garbage collection)", async () => {
+      await client.delete(vaultRef("vault"));
+      for (const [kind, apiVersion, name] of [
+        ["StatefulSet", "apps/v1", "vault"],
+        ["Service", "v1", "vault"],
+        ["Service", "v1", "vault-internal"],
+      ] as const)
+        await waitFor(
+          `${kind} ${name} to be gone`,
+          async () => ((await client.tryGet({ apiVersion, kind, namespace: NS, name })) ? undefined : true),
+          // The garbage collector may take a while to see the owner gone (~40 s measured on a busy machine).
+          150_000,
+        );
+    }, 200_000);
   });
 
   describe("scone vault provision", () => {
