@@ -9,12 +9,14 @@ import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runti
 import { CLAIM_NAMESPACE_LABEL } from "../../sim/kwok-cas/volumes.ts";
 import { attestCas, CasClient } from "../../src/cas/client.ts";
 import { generateCliConfig, identityPem } from "../../src/cas/identity.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import type { ClusterConnection } from "../../src/kube/config.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { NotFoundError } from "../../src/kube/errors.ts";
 import { ExecError, execInPod } from "../../src/kube/exec.ts";
 import { PortForwardError, startPortForward } from "../../src/kube/port-forward.ts";
-import { renderCasStatefulSet } from "../../src/operator/cas/render.ts";
+import { resolveServiceTarget } from "../../src/kube/service-target.ts";
+import { renderCasService, renderCasStatefulSet } from "../../src/operator/cas/render.ts";
 import type { CAS } from "../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { portForward } from "../harness/simulated-pods.ts";
@@ -24,6 +26,7 @@ const NAME = "cas";
 const POD = `${NAME}-0`;
 const ns = `kwok-cas-${Math.random().toString(36).slice(2, 8)}`;
 const key = `${ns}/${POD}`;
+const renderOpts = { serviceVersion: "6.0.7", operatorNamespace: "scone-system" };
 
 /** A pod shaped like the one src/operator/cas/render.ts puts in the CAS StatefulSet (PVC-backed database). */
 function casPod(node: string, snapshotClaim = true) {
@@ -338,7 +341,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   );
 
   test(
-    "the StatefulSet the CAS renderer makes: claims get volumes, the pod is scheduled and runs the simulator",
+    "the StatefulSet and Service the CAS renderer makes: claims get volumes, the pod runs the simulator, the Service port-forwards",
     async () => {
       const cas = {
         apiVersion: "services.scone.cloud/v1beta1",
@@ -349,7 +352,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
           databaseSnapshots: { enabled: true, interval: "1s", persistence: { enabled: true } },
         },
       } as CAS;
-      const sts = renderCasStatefulSet(cas, { serviceVersion: "6.0.7", operatorNamespace: "scone-system" });
+      const sts = renderCasStatefulSet(cas, renderOpts);
       // The CAS defaults select nodes labelled by LAS (none runs here): label one SGX node for this test.
       const lasLabel = "las.scontain.com/capable";
       const had = await cluster.kubectl([
@@ -363,6 +366,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
         await cluster.kubectl(["label", "node", "sgx-node-3", `${lasLabel}=true`, "--overwrite"]);
       try {
         await kubectl(["apply", "-f", "-"], JSON.stringify(sts));
+        await kubectl(["apply", "-f", "-"], JSON.stringify(renderCasService(cas, renderOpts)));
         await expectRenderedPodRuns();
       } finally {
         if (had.stdout !== "true") await cluster.kubectl(["label", "node", "sgx-node-3", `${lasLabel}-`]);
@@ -386,6 +390,17 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
       return text.includes("CAS provisioning token") ? text : undefined;
     });
     expect(console).toContain("CAS simulator 6.0.7");
+    // What `kubectl port-forward service/rendered 8081` does: the Service's client port → the pod's named port.
+    const target = await resolveServiceTarget(KubeClient.fromConnection(conn), ns, "rendered", 8081);
+    expect(target).toEqual({ pod: "rendered-0", port: 8081 });
+    const forward = await startPortForward(conn, { namespace: ns, pod: target.pod, port: target.port });
+    try {
+      const keyHash = lastField(console, "CAS key hash") ?? "";
+      const { report } = await attestCas(`https://127.0.0.1:${forward.localPort}`, { casKeyHash: keyHash });
+      expect(report.version).toBe("6.0.7");
+    } finally {
+      await forward.close();
+    }
     await kubectl(["delete", "statefulset", "rendered", "--wait=true", "--timeout=60s"]);
   }
 });
