@@ -12,6 +12,11 @@ export interface Step<C> {
   /** What a person reads, e.g. "Create the unprovisioned CAS". */
   readonly title: string;
   /**
+   * The step only observes (reads the world into the context, no effect): it runs on every run, also when a
+   * record elsewhere (an operation store) says it ran before, because later steps need what it observed.
+   */
+  readonly observes?: boolean;
+  /**
    * Whether the effect is observed already. A string means "done" and says what was seen (shown as the skip reason).
    * Steps that only observe (no effect) return false and always run.
    */

@@ -78,6 +78,7 @@ export function stepsFor(o: ProvisionOptions): ProvisionStep[] {
 
 const requireCasStep: ProvisionStep = {
   name: "cas-exists",
+  observes: true,
   title: "Find the CAS",
   async done() {
     return false;
@@ -95,6 +96,7 @@ const requireCasStep: ProvisionStep = {
 
 const requireProvisionedStep: ProvisionStep = {
   name: "provisioned-check",
+  observes: true,
   title: "Check that the CAS is provisioned",
   async done(ctx) {
     return ctx.attested?.report.provisioned ? "the CAS is provisioned" : false;
@@ -108,6 +110,7 @@ const requireProvisionedStep: ProvisionStep = {
 
 const loadPostprovisionOwner: ProvisionStep = {
   name: "owner-identity",
+  observes: true,
   title: "Owner identity",
   async done() {
     return false;

@@ -188,6 +188,7 @@ export async function readConsole(ctx: ProvisionContext): Promise<{ keyHash: str
 
 export const casPodStep: ProvisionStep = {
   name: "cas-pod",
+  observes: true,
   title: "Wait for the CAS pod and read its key hash",
   async done() {
     return false; // observes only: the console is read on every run
@@ -224,6 +225,7 @@ export const casPodStep: ProvisionStep = {
 
 export const attestStep: ProvisionStep = {
   name: "attest",
+  observes: true,
   title: "Attest the CAS",
   async done() {
     return false; // observes only
@@ -319,24 +321,21 @@ export const ownerConfigStep: ProvisionStep = {
   },
 };
 
-function ownerOf(ctx: ProvisionContext): CliConfig {
-  if (!ctx.owner) throw new ProvisionError("internal: the owner identity was not loaded (step owner-identity)");
+/** The owner identity: as loaded by an earlier step of this run, else read from its file (a resumed run). */
+async function ownerOf(ctx: ProvisionContext): Promise<CliConfig> {
+  ctx.owner ??= await loadOwner(ctx.options.postprovisionOwnerIdentity ?? ctx.files.cliConfig);
   return ctx.owner;
 }
 
-function ownerClient(ctx: ProvisionContext, url: string, serverName?: string): CasClient {
-  if (!ctx.attested) throw new ProvisionError("internal: the CAS was not attested (step attest)");
-  return new CasClient({
-    url,
-    caCertPem: ctx.attested.caCertPem,
-    identity: identityPem(ownerOf(ctx)),
-    ...(serverName ? { serverName } : {}),
-  });
-}
-
 export async function ownerCasClient(ctx: ProvisionContext): Promise<CasClient> {
+  if (!ctx.attested) throw new ProvisionError("internal: the CAS was not attested (step attest)");
   const endpoint = await ctx.casEndpoint();
-  return ownerClient(ctx, endpoint.url, endpoint.serverName);
+  return new CasClient({
+    url: endpoint.url,
+    caCertPem: ctx.attested.caCertPem,
+    identity: identityPem(await ownerOf(ctx)),
+    ...(endpoint.serverName ? { serverName: endpoint.serverName } : {}),
+  });
 }
 
 function casDbEntry(ctx: ProvisionContext): CasDbEntry {
@@ -379,7 +378,7 @@ export const provisionStep: ProvisionStep = {
       if (!(err instanceof CasConflictError)) throw err;
       ctx.ports.warn?.(`the CAS answered that it is already provisioned: ${err.message}`);
     }
-    const config = withCas(ownerOf(ctx), ctx.clusterAddress, casDbEntry(ctx));
+    const config = withCas(await ownerOf(ctx), ctx.clusterAddress, casDbEntry(ctx));
     await writeCliConfig(ctx.files.cliConfig, config);
     ctx.owner = config;
     return `provisioned with owner config ${owner.source}`;
@@ -415,13 +414,13 @@ export const ownerIdentityFilesStep: ProvisionStep = {
       return false;
     }
     const entry = (doc.cas_db as Record<string, CasDbEntry> | undefined)?.[ctx.clusterAddress];
-    if (doc.identity !== ownerOf(ctx).identity || entry?.cas_key_hash !== ctx.attested?.report.cas_key_hash)
+    if (doc.identity !== (await ownerOf(ctx)).identity || entry?.cas_key_hash !== ctx.attested?.report.cas_key_hash)
       return false;
     ctx.ownerIdentityJson = text;
     return `${ctx.files.ownerIdentity} names this CAS`;
   },
   async run(ctx) {
-    const owner = ownerOf(ctx);
+    const owner = await ownerOf(ctx);
     const text = `${JSON.stringify(ownerIdentityDocument(owner, ctx.clusterAddress, casDbEntry(ctx)), null, 2)}\n`;
     if ((await readIfExists(ctx.files.baseOwnerIdentity)) === undefined) {
       await writePrivateFile(
@@ -440,7 +439,9 @@ export async function desiredSession(ctx: ProvisionContext, name: OwnerSessionNa
   const manifests = await ctx.manifests();
   if (name === "cas-owner") return manifests.casOwner;
   if (name === "provisioned") return PROVISIONED_YAML;
-  if (!ctx.ownerIdentityJson) throw new ProvisionError("internal: the owner identity file was not read");
+  ctx.ownerIdentityJson ??= await readIfExists(ctx.files.ownerIdentity);
+  if (!ctx.ownerIdentityJson)
+    throw new ProvisionError(`${ctx.files.ownerIdentity} is missing (step owner-identity-files)`);
   return renderBackupPolicy(ctx.ownerIdentityJson, manifests.backupPolicy);
 }
 
@@ -627,6 +628,7 @@ export const enableFeaturesStep: ProvisionStep = {
 
 export const waitHealthyStep: ProvisionStep = {
   name: "wait-healthy",
+  observes: true,
   title: "Wait until the CAS is HEALTHY",
   async done(ctx) {
     const cas = await ctx.readCas();

@@ -1,0 +1,92 @@
+// The flow as an API operation: effect steps go through report.step (recorded, skipped once recorded), observations
+// run every time, and a step the store never heard finish checks the world before acting.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchSimulator, type RunningSimulator } from "../../../../sim/cas/launch.ts";
+import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts";
+import { type OperationStepReport, runProvisionOperation } from "../../../../src/flows/provision/operation.ts";
+import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
+import { FakeKube } from "./fake-world.ts";
+
+const TIMEOUT = 60_000;
+const root = mkdtempSync(join(tmpdir(), "scone-provision-op-"));
+let sim: RunningSimulator;
+
+beforeAll(async () => {
+  sim = await launchSimulator({ dataDir: join(root, "db"), extraArgs: ["--audit-stdout"] });
+}, TIMEOUT);
+
+afterAll(async () => {
+  await sim?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** The operation store's view: steps recorded done; `crashIn` makes the step's effect happen, then "dies". */
+function report(done: Set<string>, crashIn?: string): OperationStepReport & { ran: string[] } {
+  const ran: string[] = [];
+  return {
+    ran,
+    signal: new AbortController().signal,
+    async step(name, run) {
+      if (done.has(name)) return;
+      ran.push(name);
+      await run({ interrupted: false, signal: this.signal });
+      if (name === crashIn) throw new Error(`crashed after ${name}`);
+      done.add(name);
+    },
+  };
+}
+
+test(
+  "a crash after the effect of provision: the resumed operation skips it by observation and finishes",
+  async () => {
+    const kube = new FakeKube();
+    kube.logs = () => sim.output.join("\n");
+    kube.put({
+      apiVersion: "services.scone.cloud/v1beta1",
+      kind: "CAS",
+      metadata: { name: "cas", namespace: "ns" },
+      spec: { nonce: "00112233445566778899aabbccddeeff" },
+    } as never);
+    kube.put({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "cas-0", namespace: "ns" },
+      status: { phase: "Running" },
+    } as never);
+    const ports: ProvisionPorts = {
+      kube,
+      pollMs: 10,
+      openCasEndpoint: async () => ({ url: sim.url, description: sim.url, close: async () => {} }),
+    };
+    const options = provisionOptionsFromFlags(
+      { name: "cas", namespace: "ns", target: join(root, "t") },
+      { home: root },
+    );
+    const store = new Set<string>();
+    const first = report(store, "provision");
+    expect(runProvisionOperation(options, ports, first)).rejects.toThrow("crashed after provision");
+    await Bun.sleep(0);
+    const second = report(store);
+    const result = await runProvisionOperation(options, ports, second);
+    expect(second.ran).toEqual([
+      "provision", // never recorded done: runs again, finds the CAS provisioned, does nothing
+      "owner-identity-files",
+      "session-cas-owner",
+      "session-cas-owner-primary-backup",
+      "session-provisioned",
+      "enable-features",
+    ]);
+    expect(result).toMatchObject({ casKey: sim.casKeyHash, nonce: "00112233445566778899aabbccddeeff" });
+    // Everything recorded: a third run only observes (and reads the owner identity from its file).
+    const third = report(store);
+    expect(await runProvisionOperation(options, ports, third)).toMatchObject({ casKey: sim.casKeyHash });
+    expect(third.ran).toEqual([]);
+    const events = sim.output.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event as string);
+    expect(events.filter((e) => e === "provisioned")).toEqual(["provisioned"]);
+    expect(events.filter((e) => e === "session_created").length).toBe(3);
+  },
+  TIMEOUT,
+);
