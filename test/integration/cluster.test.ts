@@ -342,3 +342,106 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
     TEST_TIMEOUT_MS,
   );
 });
+
+// The pure parts of the harness, checked without a cluster: what the requirements say each piece must carry.
+describe("local cluster building blocks", () => {
+  test("the per-cluster CA signs each component's certificate with the identity the API server maps", async () => {
+    await import("reflect-metadata");
+    const x509 = await import("@peculiar/x509");
+    const { createClusterPki } = await import("../../hack/cluster/pki.ts");
+    const pki = await createClusterPki("10.96.0.1");
+    const ca = new x509.X509Certificate(pki.caCertPem);
+    const subjects: Record<string, string> = {};
+    for (const [name, pair] of Object.entries(pki.certs)) {
+      const cert = new x509.X509Certificate(pair.certPem);
+      expect({ name, signedByCa: await cert.verify({ publicKey: ca.publicKey, signatureOnly: true }) }).toEqual({
+        name,
+        signedByCa: true,
+      });
+      subjects[name] = cert.subject;
+      expect(pair.keyPem).toStartWith("-----BEGIN PRIVATE KEY-----");
+    }
+    expect(subjects).toEqual({
+      apiserver: "CN=kube-apiserver",
+      admin: "CN=scone-admin, O=system:masters",
+      "controller-manager": "CN=system:kube-controller-manager",
+      scheduler: "CN=system:kube-scheduler",
+      kwok: "CN=kwok-controller, O=system:masters",
+      "apiserver-kubelet-client": "CN=kube-apiserver-kubelet-client, O=system:masters",
+    });
+    const serving = new x509.X509Certificate(pki.certs.apiserver.certPem);
+    const san = serving.getExtension(x509.SubjectAlternativeNameExtension);
+    const names = san?.names.items.map((item) => `${item.type}:${item.value}`) ?? [];
+    for (const expected of ["ip:127.0.0.1", "ip:10.96.0.1", "dns:localhost", "dns:kubernetes.default.svc"]) {
+      expect(names).toContain(expected);
+    }
+    expect(pki.serviceAccountPubPem).toStartWith("-----BEGIN PUBLIC KEY-----");
+  });
+
+  test("the API server keeps RBAC and the default admission chain; the controllers get the SA keys", async () => {
+    const { componentSpecs } = await import("../../hack/cluster/components.ts");
+    const { binaryPaths } = await import("../../hack/cluster/binaries.ts");
+    const { clusterLayout } = await import("../../hack/cluster/layout.ts");
+    const ports = { etcdClient: 40001, etcdPeer: 40002, apiserver: 40003, kwok: 40004 };
+    const specs = componentSpecs(binaryPaths("1.37.2", "/cache"), clusterLayout("/c"), ports);
+    const apiserver = specs["kube-apiserver"].args;
+    expect(apiserver).toContain("--authorization-mode=Node,RBAC");
+    expect(apiserver).toContain("--secure-port=40003");
+    expect(apiserver).toContain("--service-account-signing-key-file=/c/pki/sa.key");
+    expect(apiserver.filter((arg) => /^--(admission-control|disable-admission-plugins)=/.test(arg))).toEqual([]);
+    const kcm = specs["kube-controller-manager"].args;
+    for (const flag of [
+      "--use-service-account-credentials",
+      "--root-ca-file=/c/pki/ca.crt",
+      "--service-account-private-key-file=/c/pki/sa.key",
+    ]) {
+      expect(kcm).toContain(flag);
+    }
+    expect(specs.etcd.args).toContain("--unsafe-no-fsync");
+    expect(specs.kwok.args).toContain("--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake");
+    expect(specs.kwok.args).toContain("--server-address=127.0.0.1:40004");
+  });
+
+  test("kwok's config: the given Stages, then cluster-wide logs and exec", async () => {
+    const { parseAllDocuments } = await import("yaml");
+    const { renderKwokConfig, criLogLines } = await import("../../hack/cluster/kwok-config.ts");
+    const rendered = renderKwokConfig({
+      stagesYaml:
+        "---\nkind: Stage\nmetadata: {name: node-initialize}\n---\nkind: Stage\nmetadata: {name: pod-ready}\n",
+      containerLogFile: "/c/simulated-container.log",
+      execWorkDir: "/c/exec",
+    });
+    const docs = parseAllDocuments(rendered).map((doc) => doc.toJS() as { kind: string; spec?: unknown });
+    expect(docs.map((doc) => doc.kind)).toEqual(["Stage", "Stage", "ClusterLogs", "ClusterExec"]);
+    expect(docs[2]?.spec).toEqual({ logs: [{ logsFile: "/c/simulated-container.log" }] });
+    expect(docs[3]?.spec).toEqual({ execs: [{ local: { workDir: "/c/exec" } }] });
+    // kubelet's CRI log format, which kwok's log reader parses.
+    expect(criLogLines(["hello"], new Date("2026-01-02T03:04:05.678Z"))).toBe(
+      "2026-01-02T03:04:05.678000000Z stdout F hello\n",
+    );
+  });
+
+  test("three SGX nodes over two zones and one plain node; enclave capacity only where SGX is", async () => {
+    const { nodeManifest, SIMULATED_NODES } = await import("../../hack/cluster/nodes.ts");
+    const nodes = SIMULATED_NODES.map(nodeManifest);
+    const sgx = nodes.filter((node) => node.metadata?.labels?.["sgx.intel.com/capable"] === "true");
+    expect(sgx.map((node) => node.metadata?.labels?.["topology.kubernetes.io/zone"]).sort()).toEqual([
+      "zone-a",
+      "zone-a",
+      "zone-b",
+    ]);
+    for (const node of nodes) {
+      const enclave = sgx.includes(node) ? "20" : undefined;
+      expect(node.status?.capacity?.["sgx.intel.com/enclave"]).toBe(enclave);
+      expect(node.status?.allocatable?.["sgx.intel.com/enclave"]).toBe(enclave);
+      expect(node.metadata?.annotations?.["kwok.x-k8s.io/node"]).toBe("fake");
+    }
+  });
+
+  test("SCONE_K8S_VERSION must name a full release", async () => {
+    const { requestedK8sVersion } = await import("../../hack/cluster/binaries.ts");
+    expect(requestedK8sVersion({})).toBe("1.37.2");
+    expect(requestedK8sVersion({ SCONE_K8S_VERSION: "v1.35.4" })).toBe("1.35.4");
+    expect(() => requestedK8sVersion({ SCONE_K8S_VERSION: "1.37" })).toThrow("SCONE_K8S_VERSION=1.37");
+  });
+});
