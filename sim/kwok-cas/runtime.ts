@@ -48,7 +48,10 @@ export interface SimulatedCasPod {
 export interface CasPodRuntime {
   /** The pods currently simulated, by `namespace/name`. */
   pods(): ReadonlyMap<string, SimulatedCasPod>;
-  /** Resolves once the pod `namespace/name` has a running simulator whose kwok objects are applied. */
+  /**
+   * Resolves once the pod `namespace/name` has a running simulator whose kwok objects are applied. kwok learns of
+   * objects through its own watch, so a connection right after may still meet the previous route: retry it.
+   */
   waitForPod(key: string, timeoutMs?: number): Promise<SimulatedCasPod>;
   stop(): Promise<void>;
 }
@@ -85,15 +88,17 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
   };
 
   const applyObjects = async (entry: Entry): Promise<void> => {
+    const endpoints = entry.instance.current;
     const objects = renderKwokObjects({
       plan: entry.plan,
       root: entry.paths.root,
       casLog: entry.paths.casLog,
       auditContainerLog: entry.paths.auditContainerLog,
-      endpoints: entry.instance.current,
+      endpoints,
     });
     for (const obj of objects) await client.apply(obj, { force: true });
-    entry.applied = true;
+    // A restart during the apply changed the ports: not applied yet (its onEndpoints queued another apply).
+    entry.applied = entry.instance.current === endpoints;
   };
 
   const deleteObjects = async (namespace: string, name: string): Promise<void> => {

@@ -127,7 +127,12 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   const withCas = async <T>(fn: (url: string) => Promise<T>): Promise<T> => {
     const forward = await startPortForward(conn, { namespace: ns, pod: POD, port: 8081 });
     try {
-      return await fn(`https://127.0.0.1:${forward.localPort}`);
+      const url = `https://127.0.0.1:${forward.localPort}`;
+      // kwok sees a re-pointed PortForward through its watch: the first request may come a moment early.
+      await waitUntil("the port-forward to reach CAS", async () =>
+        (await fetch(`${url}/v1/version`, { tls: { rejectUnauthorized: false } })).ok ? true : undefined,
+      );
+      return await fn(url);
     } finally {
       await forward.close();
     }
@@ -242,6 +247,59 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
       });
       expect(failing.exitCode).not.toBe(0);
       expect(failing.stderr).toContain("no-such-file");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "kubectl logs -f -c audit follows the audit log; restart-cas restarts the CAS and the port moves with it",
+    async () => {
+      const { binaryPaths } = await import("../../hack/cluster/binaries.ts");
+      const follow = Bun.spawn(
+        [
+          binaryPaths(cluster.k8sVersion).kubectl,
+          `--kubeconfig=${cluster.kubeconfigPath}`,
+          "-n",
+          ns,
+          "logs",
+          "-f",
+          POD,
+          "-c",
+          "audit",
+        ],
+        { stdout: "pipe", stderr: "pipe" },
+      );
+      try {
+        const before = runtime.pods().get(key)?.endpoints?.clientPort;
+        let seen = "";
+        const reader = follow.stdout.getReader();
+        const startedTwice = (async () => {
+          for (;;) {
+            const chunk = await reader.read();
+            if (chunk.done) return false;
+            seen += new TextDecoder().decode(chunk.value);
+            if ((seen.match(/"event":"cas_started"/g) ?? []).length >= 2) return true;
+          }
+        })();
+        await waitUntil("the follower to print the log so far", async () =>
+          seen.includes("provisioned") ? true : undefined,
+        );
+        expect(await kubectl(["exec", POD, "-c", "cas", "--", "bash", "restart-cas"])).toContain(
+          "CAS restart requested",
+        );
+        expect(await Promise.race([startedTwice, Bun.sleep(30_000).then(() => false)])).toBe(true);
+        const after = await waitUntil("the restarted CAS", async () => {
+          const port = runtime.pods().get(key)?.endpoints?.clientPort;
+          return port !== undefined && port !== before ? port : undefined;
+        });
+        expect(after).not.toBe(before);
+        await runtime.waitForPod(key);
+        const report = await withCas(async (url) => (await attestCas(url, { casKeyHash })).report);
+        expect(report.provisioned).toBe(true);
+      } finally {
+        follow.kill();
+        await follow.exited;
+      }
     },
     TIMEOUT,
   );
