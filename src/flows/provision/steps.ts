@@ -100,6 +100,12 @@ export const databaseVolumeStep: ProvisionStep = {
     return (await ctx.readCas()) ? "the CAS exists" : false;
   },
   async run(ctx) {
+    const namespace = await ctx.kube.tryGet({ apiVersion: "v1", kind: "Namespace", name: ctx.options.namespace });
+    if (!namespace) {
+      throw new ProvisionError(
+        `namespace ${ctx.options.namespace} does not exist: create it (kubectl create namespace ${ctx.options.namespace}) or give another with -n`,
+      );
+    }
     const pvc = `database-${ctx.options.name}-0`;
     const found = await ctx.kube.tryGet({
       apiVersion: "v1",

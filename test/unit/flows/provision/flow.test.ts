@@ -48,9 +48,10 @@ function putRunningPod(kube: FakeKube): void {
 }
 
 /** The cluster's side: applying the CAS makes pod NAME-0 Running and Service NAME; the console is the simulator's. */
-function world(): { kube: FakeKube; ports: ProvisionPorts } {
+function world(withNamespace = true): { kube: FakeKube; ports: ProvisionPorts } {
   const kube = new FakeKube();
   kube.logs = () => sim.output.join("\n");
+  if (withNamespace) kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as never);
   const realApply = kube.apply.bind(kube);
   kube.apply = async (obj) => {
     const applied = await realApply(obj);
@@ -288,10 +289,12 @@ describe("done predicates", () => {
     expect(await createCasStep.done(over)).toContain("exists");
   });
 
-  test("database-volume: a leftover claim without a CAS is refused, naming the claim and the ways out", async () => {
-    const { kube, ports } = world();
+  test("database-volume: a missing namespace, or a leftover claim without a CAS, is refused with the way out", async () => {
+    const { kube, ports } = world(false);
     const ctx = context(join(root, "t4"), ports);
     expect(await databaseVolumeStep.done(ctx)).toBe(false);
+    expect(databaseVolumeStep.run(ctx)).rejects.toThrow(`namespace ${NS} does not exist: create it`);
+    kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as never);
     expect(await databaseVolumeStep.run(ctx)).toBe(`no claim database-${NAME}-0`);
     kube.put({
       apiVersion: "v1",
