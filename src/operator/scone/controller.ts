@@ -42,6 +42,7 @@ import {
   specHash,
 } from "./render.ts";
 import { type ComponentState, type Placement, type SconeOutcome, sconeStatusAfter } from "./status.ts";
+import { nodeAgentVersion } from "./upgrade.ts";
 
 export const SCONE_FINALIZER = "confidential.security.osc.t-systems.com/finalizer";
 const DEPLOYMENT_TYPE = { apiVersion: "apps/v1", kind: "Deployment" } as const;
@@ -63,7 +64,7 @@ export interface SconeControllerOptions {
   readonly newNonce?: () => string;
 }
 
-type Stateful = KubeObject & { status?: { state?: string; phase?: string; provisioned?: string } };
+type Stateful = KubeObject & { status?: { state?: string; phase?: string; provisioned?: string; version?: string } };
 
 const randomNonce = (): string =>
   Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -181,8 +182,16 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   };
 
   /** Applies the whole stack; throws a StepError naming the step that failed. */
-  const deploy = async (scone: Scone, rctx: ReconcileContext): Promise<Placement> => {
+  const deploy = async (
+    scone: Scone,
+    rctx: ReconcileContext,
+  ): Promise<{ placement: Placement; waitingFor?: string }> => {
     const spec = effectiveSpec(scone);
+    const installedCas = casList.get(namespace, STACK_NAMES.cas) as Stateful | undefined;
+    const agents = nodeAgentVersion(scone, spec.serviceVersion, installedCas?.status, {
+      namespace,
+      name: STACK_NAMES.cas,
+    });
     const existingLas = lasList.get(STACK_NAMES.las) as (KubeObject & { spec?: { dcapKey?: string } }) | undefined;
     const s3 = spec.backup?.s3Creds;
     let backupCredentials: V1Secret | undefined;
@@ -200,6 +209,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       ...(options.imagePrefix ? { imagePrefix: options.imagePrefix } : {}),
       ...(existingLas?.spec?.dcapKey ? { existingDcapKey: existingLas.spec.dcapKey } : {}),
       ...(backupCredentials ? { backupCredentials } : {}),
+      nodeAgentVersion: agents.version,
     };
     const desired = renderStack(scone, renderOpts);
     await step("applying SGXPlugin, LAS", () => applyOwned(kit, scone, desired, rctx));
@@ -217,7 +227,8 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       await step(`creating CAS ${namespace}/${STACK_NAMES.cas}`, () => applyOwned(kit, scone, [cas], rctx));
       kit.events.record(scone, "Normal", "CasCreated", `unprovisioned CAS ${namespace}/${STACK_NAMES.cas} created`);
     }
-    return place(scone, rctx);
+    const placement = await place(scone, rctx);
+    return agents.waitingFor ? { placement, waitingFor: agents.waitingFor } : { placement };
   };
 
   const finalize = async (scone: Scone, rctx: ReconcileContext): Promise<undefined> => {
@@ -289,7 +300,16 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       const working = event ? nextSconePhase(phase, event) : phase;
       if (working !== phase) scone = await setStatus(scone, { kind: "progress", phase: working }, rctx);
 
-      const placement = await deploy(scone, rctx);
+      const { placement, waitingFor } = await deploy(scone, rctx);
+      if (waitingFor) {
+        // Not done, not failed: the CAS owner upgrades the CAS; its status change wakes this controller.
+        await setStatus(
+          scone,
+          { kind: "progress", phase: working, waiting: { reason: "WaitingForCasUpgrade", message: waitingFor } },
+          rctx,
+        );
+        return { requeueAfterMs: 60_000 };
+      }
       const backup = backupCondition(scone, {
         runnerAvailable: backupsAvailable,
         casManaged: !spec.skipCas,

@@ -51,14 +51,16 @@ export interface StackRenderOptions {
   readonly existingDcapKey?: string;
   /** The secret spec.backup.s3Creds names, as read from its namespace. */
   readonly backupCredentials?: V1Secret;
+  /** The SCONE version of the LAS and SGX plugin images when not spec.serviceVersion (held back: upgrade.ts). */
+  readonly nodeAgentVersion?: string;
 }
 
 const PULL_ANNOTATION_OPERATOR = { "scone-operator/inject-pull-secret": "true" };
 const PULL_ANNOTATION_APPS = { "sconeapps/inject-pull-secret": "true" };
 
-function image(component: string, spec: SconeSpec, o: StackRenderOptions): string {
+function image(component: string, spec: SconeSpec, o: StackRenderOptions, version = spec.serviceVersion): string {
   return defaultImage(component, {
-    serviceVersion: spec.serviceVersion,
+    serviceVersion: version,
     imageRepo: o.imageRepo ?? DEFAULT_IMAGE_REPO,
     imagePrefix: o.imagePrefix ?? "",
   });
@@ -89,13 +91,13 @@ export function renderNodeAgents(scone: Scone, o: StackRenderOptions): KubeObjec
   const sgxPlugin = {
     ...STACK_SGXPLUGIN_TYPE,
     metadata: stackMeta(scone, STACK_NAMES.sgxPlugin),
-    spec: { image: image("sgx-plugin", spec, o), ...common },
+    spec: { image: image("sgx-plugin", spec, o, o.nodeAgentVersion), ...common },
   };
   const las = {
     ...STACK_LAS_TYPE,
     metadata: stackMeta(scone, STACK_NAMES.las),
     spec: {
-      image: image("las", spec, o),
+      image: image("las", spec, o, o.nodeAgentVersion),
       ...common,
       ...(o.existingDcapKey ? { dcapKey: o.existingDcapKey } : {}),
     },

@@ -27,6 +27,8 @@ export type SconeOutcome =
       readonly kind: "progress";
       /** The phase being worked in (Creating / Updating / Repairing / Error for a retry). */
       readonly phase: SconePhase;
+      /** What it waits for, when not simply working (e.g. WaitingForCasUpgrade). */
+      readonly waiting?: { readonly reason: string; readonly message: string };
     }
   | {
       readonly kind: "deployed";
@@ -93,11 +95,14 @@ function conditionsFor(outcome: SconeOutcome, phase: SconePhase): ConditionInput
         { type: "Progressing", status: "False", reason: "NotReconciled", message: outcome.message },
         { type: "Degraded", status: "True", reason: "NotReconciled", message: outcome.message },
       ];
-    case "progress":
+    case "progress": {
+      const reason = outcome.waiting?.reason ?? phase;
+      const message = outcome.waiting?.message ?? PHASE_MESSAGES[phase] ?? phase;
       return [
-        { type: "Ready", status: "False", reason: phase, message: PHASE_MESSAGES[phase] ?? phase },
-        { type: "Progressing", status: "True", reason: phase, message: PHASE_MESSAGES[phase] ?? phase },
+        { type: "Ready", status: "False", reason, message },
+        { type: "Progressing", status: "True", reason, message },
       ];
+    }
     case "failed":
       return [
         { type: "Ready", status: "False", reason: "Error", message: outcome.error },

@@ -43,8 +43,9 @@ const CLAIMS = ["database-cas-0", "database-snapshots-cas-0"];
 /** The CAS as the fake probe reports it: unprovisioned until a test provisions it. */
 class FakeCas implements CasProbe {
   provisioned: "Yes" | "No" = "No";
+  version = "6.0.5";
   async probe(): Promise<CasProbeResult> {
-    return { reachable: true, version: "6.0.6", provisioned: this.provisioned, attestable: true };
+    return { reachable: true, version: this.version, provisioned: this.provisioned, attestable: true };
   }
 }
 
@@ -260,6 +261,27 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(events[0]?.message).toContain(`CAS ${NS}/cas completed`);
   }, 120_000);
 
+  test("an upgrade waits for the provisioned CAS to be upgraded first, then LAS and SGX plugin follow", async () => {
+    await patchSpec({ serviceVersion: "6.0.7" });
+    const waiting = await waitScone(
+      "Updating, waiting for the CAS upgrade",
+      (s) => cond(s, "Progressing")?.reason === "WaitingForCasUpgrade",
+    );
+    expect(waiting.status?.phase).toBe("Updating");
+    expect(waiting.status?.deployedVersion).toBe("6.0.5");
+    expect(cond(waiting, "Progressing")?.message).toContain(`scone cas upgrade cas -n ${NS} --to 6.0.7`);
+    expect((await client.get<LAS>(LAS_REF)).spec?.image).toBe("registry.scontain.com/scone.cloud/las:6.0.5");
+
+    const seen = await phasesDuring(
+      async () => {
+        fakeCas.version = "6.0.7"; // what the owner's `scone cas upgrade` leads to
+      },
+      (s) => s.status?.phase === "Running" && s.status.deployedVersion === "6.0.7",
+    );
+    expect(seen).toEqual(["Running"]);
+    expect((await client.get<LAS>(LAS_REF)).spec?.image).toBe("registry.scontain.com/scone.cloud/las:6.0.7");
+  }, 120_000);
+
   test("a second Scone is not reconciled and says which one is", async () => {
     await client.create({
       ...SCONE_TYPE,
@@ -293,7 +315,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     await patchSpec({ operatorNodeSelector: { "bad key!": "x" } });
     const waiting = await waitScone("waiting after 5 failed attempts", (s) => s.status?.retryCount === 5, 60_000);
     expect(waiting.status?.phase).toBe("Error");
-    expect(waiting.status?.deployedVersion).toBe("6.0.5");
+    expect(waiting.status?.deployedVersion).toBe("6.0.7");
     expect(waiting.status?.deployedSpec).toBe(before.status?.deployedSpec as string);
     // Running → Updating (the change) → Error: the phase before Error.
     expect(waiting.status?.lastSuccessPhase).toBe("Updating");
@@ -332,7 +354,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
 
     await patchSpec({ managementState: "Managed" });
     await waitFor("the LAS image to be restored", async () =>
-      (await client.get<LAS>(LAS_REF)).spec?.image === "registry.scontain.com/scone.cloud/las:6.0.5" ? true : undefined,
+      (await client.get<LAS>(LAS_REF)).spec?.image === "registry.scontain.com/scone.cloud/las:6.0.7" ? true : undefined,
     );
     await waitScone(
       "Running and Ready again",

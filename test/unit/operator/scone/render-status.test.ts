@@ -14,6 +14,7 @@ import {
   specHash,
 } from "../../../../src/operator/scone/render.ts";
 import { sconeStatusAfter } from "../../../../src/operator/scone/status.ts";
+import { nodeAgentVersion } from "../../../../src/operator/scone/upgrade.ts";
 import type { Scone, SconeStatus } from "../../../../src/resources/scone.ts";
 import { validate } from "../../../../src/resources/validation.ts";
 import { expectGolden } from "../golden/render-golden.ts";
@@ -265,5 +266,35 @@ describe("backup schedule", () => {
       { ...scone({}, { name: "e", deletionTimestamp: new Date() }), status: deployed },
     ];
     expect(backupCandidates(list).map((s) => s.metadata.name)).toEqual(["scone"]);
+  });
+});
+
+describe("upgrade order: CAS first", () => {
+  const ref = { namespace: "scone-system", name: "cas" };
+  const at = (deployedVersion?: string) => ({ status: deployedVersion ? { deployedVersion } : {} });
+
+  test("a provisioned CAS on another version holds LAS and SGX plugin at the deployed version, naming the command", () => {
+    const v = nodeAgentVersion(at("6.0.5"), "6.0.7", { provisioned: "Yes", version: "6.0.5" }, ref);
+    expect(v.version).toBe("6.0.5");
+    expect(v.waitingFor).toContain("scone cas upgrade cas -n scone-system --to 6.0.7");
+  });
+
+  test("nothing holds them: upgraded CAS, unprovisioned or unknown CAS, no CAS, first install, same version", () => {
+    const go = (scone: { status: { deployedVersion?: string } }, cas?: { provisioned?: string; version?: string }) =>
+      nodeAgentVersion(scone, "6.0.7", cas, ref);
+    expect(go(at("6.0.5"), { provisioned: "Yes", version: "6.0.7" })).toEqual({ version: "6.0.7" });
+    expect(go(at("6.0.5"), { provisioned: "No", version: "6.0.5" })).toEqual({ version: "6.0.7" });
+    expect(go(at("6.0.5"), { provisioned: "Yes", version: "unknown" })).toEqual({ version: "6.0.7" });
+    expect(go(at("6.0.5"), undefined)).toEqual({ version: "6.0.7" });
+    expect(go(at(), { provisioned: "Yes", version: "6.0.5" })).toEqual({ version: "6.0.7" });
+    expect(go(at("6.0.7"), { provisioned: "Yes", version: "6.0.5" })).toEqual({ version: "6.0.7" });
+  });
+
+  test("the held version is what the LAS and SGX plugin images get", () => {
+    const [plugin, las] = renderStack(scone({ serviceVersion: "6.0.7" }), { ...opts, nodeAgentVersion: "6.0.5" }) as {
+      spec: { image: string };
+    }[];
+    expect(plugin?.spec.image).toEndWith("sgx-plugin:6.0.5");
+    expect(las?.spec.image).toEndWith("las:6.0.5");
   });
 });
