@@ -2,11 +2,12 @@
 // API server only, as it would reach a real CAS from outside a cluster: `kubectl logs -c cas|audit`, port-forward
 // (kubectl's and scone's own src/kube/port-forward.ts) and exec (kubectl's and src/kube/exec.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
 import { CLAIM_NAMESPACE_LABEL } from "../../sim/kwok-cas/volumes.ts";
+import { PodSnapshotSource } from "../../src/backup/pod-snapshot-source.ts";
 import { attestCas, CasClient } from "../../src/cas/client.ts";
 import { generateCliConfig, identityPem } from "../../src/cas/identity.ts";
 import { KubeClient } from "../../src/kube/client.ts";
@@ -247,6 +248,16 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
       });
       expect(failing.exitCode).not.toBe(0);
       expect(failing.stderr).toContain("no-such-file");
+      // The backup flow's own reader (readlink last-completed, then tar of that snapshot) through the same exec.
+      const into = await mkdtemp(join(tmpdir(), "scone-kwok-cas-backup-"));
+      try {
+        const source = new PodSnapshotSource({ namespace: ns, name: NAME, exec: (o) => execInPod(conn, o) });
+        const fetched = await source.fetch(into);
+        expect(fetched.marker ?? "").toStartWith("snapshot-"); // readlink of last-completed worked through the shim
+        for (const file of ["cas.db", "cas.key-store"]) expect((await stat(join(into, file))).size).toBeGreaterThan(0);
+      } finally {
+        await rm(into, { recursive: true, force: true });
+      }
     },
     TIMEOUT,
   );
