@@ -23,7 +23,13 @@ import {
   TerminalError,
 } from "../../runtime/controller.ts";
 import { addFinalizer, applyOwned, hasFinalizer, refOfObject, removeFinalizer, writeStatus } from "../reconcile-kit.ts";
-import { cacheOwned, everyResource, primaryOf, waitForCaches } from "../sgxplugin/controller-support.ts";
+import {
+  cacheOwned,
+  everyResource,
+  primaryOf,
+  ResourceGauges,
+  waitForCaches,
+} from "../sgxplugin/controller-support.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
 import { type StackBackupPort, StackBackupRunner } from "./backup-runner.ts";
 import { backupCondition } from "./backup-schedule.ts";
@@ -41,7 +47,14 @@ import {
   STACK_SGXPLUGIN_TYPE,
   specHash,
 } from "./render.ts";
-import { type ComponentState, type Placement, type SconeOutcome, sconeStatusAfter } from "./status.ts";
+import {
+  type ComponentState,
+  type Placement,
+  type SconeOutcome,
+  STACK_GAUGES,
+  sconeStatusAfter,
+  stackMetricValues,
+} from "./status.ts";
 import { nodeAgentVersion } from "./upgrade.ts";
 
 export const SCONE_FINALIZER = "confidential.security.osc.t-systems.com/finalizer";
@@ -107,6 +120,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   const caches: Informer<KubeObject>[] = [scones, lasList, pluginList, casList, secrets];
 
   const casRef: ObjectRef = { ...STACK_CAS_TYPE, namespace, name: STACK_NAMES.cas };
+  const gauges = new ResourceGauges(ctx.manager.metrics, STACK_GAUGES, {});
   const backupsAvailable = options.backups !== undefined;
 
   const setStatus = async (scone: Scone, outcome: SconeOutcome, rctx: ReconcileContext): Promise<Scone> => {
@@ -116,6 +130,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       now: now(),
     });
     await writeStatus(kit, scone, status, rctx);
+    gauges.set(scone, stackMetricValues(status));
     const before = scone.status?.phase ?? "Empty";
     if (status.phase && status.phase !== before)
       kit.events.record(
@@ -261,8 +276,12 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   const reconcile = async (req: ReconcileRequest, rctx: ReconcileContext): Promise<ReconcileResult | undefined> => {
     await waitForCaches(caches, rctx.signal);
     const found = scones.get(req.name) as Scone | undefined;
-    if (!found) return undefined;
+    if (!found) {
+      gauges.remove(req.name);
+      return undefined;
+    }
     rctx.observed = { generation: found.metadata.generation, resourceVersion: found.metadata.resourceVersion };
+    gauges.set(found, stackMetricValues(found.status ?? {}));
     if (found.metadata.deletionTimestamp) return finalize(found, rctx);
     // One stack per cluster: the objects have fixed names, two Scones would fight over them.
     const primary = primaryOf(scones.list());

@@ -195,3 +195,25 @@ export function sconeStatusAfter(outcome: SconeOutcome, input: StatusInput): Sco
   if (canonicalJson(a) === canonicalJson(b)) return prev;
   return { ...next, lastUpdate: input.now.toISOString().replace(/\.\d{3}Z$/, "Z") };
 }
+
+/** Gauges of the stack (labels cr_name, cr_namespace ""), for alert rules on a stack that stopped. */
+export const STACK_GAUGES = {
+  state: {
+    name: "scone_stack_state",
+    help: "State of the Scone stack: 1 Running, 0 Empty/Creating/Updating/Repairing, -1 Error.",
+  },
+  retryCount: { name: "scone_stack_retry_count", help: "Failed attempts in a row of the Scone stack." },
+  waiting: {
+    name: "scone_stack_waiting_for_change",
+    help: "1 when the stack stopped after its last allowed failure and waits for a change of the resource.",
+  },
+} as const;
+
+export function stackMetricValues(s: SconeStatus): Record<keyof typeof STACK_GAUGES, number> {
+  const waiting = s.conditions?.some((c) => c.type === "Degraded" && c.reason === "WaitingForChange") ?? false;
+  return {
+    state: s.phase === "Running" ? 1 : s.phase === "Error" ? -1 : 0,
+    retryCount: s.retryCount ?? 0,
+    waiting: waiting ? 1 : 0,
+  };
+}

@@ -323,6 +323,9 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(degraded?.reason).toBe("WaitingForChange");
     expect(degraded?.message).toContain("waiting for a change after 5 failed attempts: operatorNodeSelector:");
     expect(degraded?.message).toContain("bad key!");
+    const metrics = op.ctx.manager.metrics.render();
+    expect(metrics).toContain(`scone_stack_waiting_for_change{cr_name="${NAME}",cr_namespace=""} 1`);
+    expect(metrics).toContain(`scone_stack_retry_count{cr_name="${NAME}",cr_namespace=""} 5`);
     // It waits: no further attempt without a change.
     await Bun.sleep(3_000);
     const still = await getScone();
