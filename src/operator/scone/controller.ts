@@ -184,7 +184,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   /** Removes the stack's CAS resource (never its PVCs or backups) and says so. */
   const removeCas = async (scone: Scone, why: string, rctx: ReconcileContext): Promise<boolean> => {
     const cas = casList.get(namespace, STACK_NAMES.cas);
-    if (!isOwnedBy(cas, scone.metadata.uid)) return false;
+    if (!isOwnedBy(cas, scone.metadata.uid) || cas?.metadata?.deletionTimestamp) return false;
     if (!(await ctx.client.deleteIfExists(casRef, { signal: rctx.signal }))) return false;
     rctx.actions.push(`delete CAS ${namespace}/${STACK_NAMES.cas}`);
     kit.events.record(
@@ -346,7 +346,8 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
         },
         rctx,
       );
-      return undefined;
+      // The operator Deployment is not watched: look again now and then for the one the selector waits for.
+      return placement.kind === "recorded" ? { requeueAfterMs: 5 * 60_000 } : undefined;
     } catch (e) {
       const message = errorText(e);
       const { retryCount, waiting } = afterFailure(scone.status?.retryCount, maxRetries);
