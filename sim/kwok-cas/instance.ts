@@ -1,7 +1,7 @@
 // One simulated CAS container: the CAS simulator process for one pod instance, its console written as the `cas`
 // container's log, the audit log followed into the `audit` container's log, restarts like a kubelet's (after an
 // unexpected exit, with backoff; on `restart-cas`), and SIGTERM when the pod goes.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { consoleValue } from "../cas/launch.ts";
@@ -16,6 +16,33 @@ const SIMULATOR_MAIN = join(import.meta.dir, "..", "cas", "main.ts");
 const START_TIMEOUT_MS = 30_000;
 const BACKOFF_INITIAL_MS = 1_000;
 const BACKOFF_MAX_MS = 10_000;
+/** In the database dir: the simulator that has the database open (one writer per database, like one pod per RWO volume). */
+const PID_FILE = ".kwok-cas-simulator.pid";
+
+/**
+ * A simulator left running by a runtime that died (SIGKILL) still has this database open: stop it before a new one
+ * starts. Only a process whose command line is the simulator on this very database is touched.
+ */
+export function stopOrphanedSimulator(databaseDir: string): void {
+  const pidFile = join(databaseDir, PID_FILE);
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return; // gone
+  }
+  if (cmdline.includes(SIMULATOR_MAIN) && cmdline.includes(databaseDir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
 
 export interface InstanceOptions {
   readonly plan: CasPodPlan;
@@ -86,12 +113,14 @@ export class CasInstance {
       return undefined;
     }
     const fresh = !hasKeyStore(paths.databaseDir);
+    stopOrphanedSimulator(paths.databaseDir);
     const child = Bun.spawn([process.execPath, ...simulatorArgs(plan, paths)], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
     });
     this.child = child;
+    writeFileSync(join(paths.databaseDir, PID_FILE), `${child.pid}\n`);
     const seen: string[] = [];
     let announce: () => void = () => {};
     const announced = new Promise<void>((resolve) => {
@@ -182,6 +211,7 @@ export class CasInstance {
       child.kill("SIGTERM");
       const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
       if (!exited) child.kill("SIGKILL");
+      rmSync(join(this.opts.paths.databaseDir, PID_FILE), { force: true });
     }
     this.auditTail.stop();
   }

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launchSimulator } from "../../sim/cas/launch.ts";
+import { stopOrphanedSimulator } from "../../sim/kwok-cas/instance.ts";
 import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
 import { CLAIM_NAMESPACE_LABEL } from "../../sim/kwok-cas/volumes.ts";
 import { PodSnapshotSource } from "../../src/backup/pod-snapshot-source.ts";
@@ -472,4 +474,28 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
     }
     await kubectl(["delete", "statefulset", "rendered", "--wait=true", "--timeout=60s"]);
   }
+});
+
+describe("a simulator orphaned by a runtime that died", () => {
+  test(
+    "is stopped before a new one opens the same database; other processes are left alone",
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), "scone-kwok-cas-orphan-"));
+      const bystander = Bun.spawn(["sleep", "30"]);
+      try {
+        const sim = await launchSimulator({ dataDir });
+        await Bun.write(join(dataDir, ".kwok-cas-simulator.pid"), `${sim.process.pid}\n`);
+        stopOrphanedSimulator(dataDir);
+        expect(await sim.process.exited).not.toBe(0);
+        await Bun.write(join(dataDir, ".kwok-cas-simulator.pid"), `${bystander.pid}\n`);
+        stopOrphanedSimulator(dataDir);
+        await Bun.sleep(300); // a kill would have been noticed by now
+        expect(bystander.exitCode).toBeNull();
+      } finally {
+        bystander.kill();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT,
+  );
 });
