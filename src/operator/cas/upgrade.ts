@@ -84,13 +84,10 @@ export function planUpgrade(input: UpgradeInput): UpgradePlan {
     backupControllerImage: s.backupController.image,
     safetyServiceImage: holdSafety,
     step,
-    blocked: {
-      reason,
-      message: message.startsWith("upgrading") ? message : `CAS keeps running ${running}: ${message}`,
-    },
+    blocked: { reason, message: `CAS keeps running ${running}: ${message}` },
   });
 
-  const gate = upgradeGate(input, running);
+  const gate = upgradeGate(input);
   if (gate && !s.forceUpgrade) return hold(gate.step, gate.reason, gate.message);
   const forced = gate ? { forced: gate.message } : {};
   // CAS goes now; the safety service follows once CAS runs the new image.
@@ -101,17 +98,14 @@ export function planUpgrade(input: UpgradeInput): UpgradePlan {
 }
 
 /** What makes an upgrade of a provisioned CAS unsafe right now (undefined: it is safe). */
-function upgradeGate(
-  input: UpgradeInput,
-  running: string,
-): { step: UpgradeStep; reason: string; message: string } | undefined {
+function upgradeGate(input: UpgradeInput): { step: UpgradeStep; reason: string; message: string } | undefined {
   const s = input.settings;
   const target = s.image;
   if (!s.backupController.enabled)
     return {
       step: "none",
       reason: "BackupControllerDisabled",
-      message: `upgrading ${running} to ${target} needs registered backups (enable spec.backup-controller) or the annotation ${FORCE_UPGRADE_ANNOTATION}=true`,
+      message: `upgrading to ${target} needs registered backups (enable spec.backup-controller) or the annotation ${FORCE_UPGRADE_ANNOTATION}=true`,
     };
   const bc = input.backupController;
   if (!deploymentRolledOut(bc, s.backupController.image) || envValue(bc, "BACKUP_CAS_IMAGE") !== target)
