@@ -1,6 +1,6 @@
 // bun hack/cluster.ts up|down|status — the local development cluster (`make cluster`, `make cluster-down`).
-// `up` leaves the control plane running after it exits and prints `export KUBECONFIG=<path>` as its last stdout
-// line, so `eval $(make -s cluster | tail -1)` points kubectl at it. Progress goes to stderr.
+// `up` leaves the control plane running after it exits and prints `KUBECONFIG=<absolute path>` as its last stdout
+// line, so `eval $(make -s cluster | tail -1)` sets it. Progress goes to stderr.
 // Directory: $SCONE_CLUSTER_DIR, default <repo>/.state/cluster. Version: $SCONE_K8S_VERSION (default 1.37.2).
 import { existsSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -15,11 +15,12 @@ const dir = resolve(process.env.SCONE_CLUSTER_DIR ?? join(REPO, ".state", "clust
 const say = (line: string) => console.error(`cluster: ${line}`);
 
 /**
- * The last stdout line: `eval $(make -s cluster | tail -1)` must export the variable, which a bare assignment
- * does only when KUBECONFIG is already exported in that shell.
+ * The last stdout line, exactly `KUBECONFIG=<absolute path>` (the documented contract, easy to parse). A shell where
+ * KUBECONFIG is not exported yet needs `export KUBECONFIG` after the eval; stderr says so.
  */
 function printKubeconfig(path: string): void {
-  console.log(`export KUBECONFIG=${path}`);
+  say("point kubectl at it: eval $(make -s cluster | tail -1); export KUBECONFIG");
+  console.log(`KUBECONFIG=${path}`);
 }
 
 /** A directory we may delete: absent, empty, or laid out by this harness (a start that failed early). */
