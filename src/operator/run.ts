@@ -140,7 +140,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     );
   }
   const { registerControllers } = await import("./controllers.ts");
-  registerControllers(ctx);
+  registerControllers(ctx, { store: db, stateDir });
 
   const shutdown = (signal: string) => {
     log.info("shutting down", { signal });
