@@ -9,6 +9,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { type ChannelSocket, openChannelSocket } from "./channel-socket.ts";
 import type { ClusterConnection } from "./config.ts";
+import { Transport } from "./transport.ts";
 
 export const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
 const DATA_CHANNEL = 0;
@@ -26,8 +27,10 @@ export interface PortForwardOptions {
   readonly localPort?: number;
   /** Time allowed for each tunnel's WebSocket upgrade (default 30 s). */
   readonly connectTimeoutMs?: number;
-  /** A tunnel failed (upgrade refused, node could not reach the port, stream broke). Default: ignored. */
+  /** A tunnel failed (upgrade refused, node could not reach the port, stream broke). Also kept as `lastError`. */
   readonly onError?: (err: Error) => void;
+  /** Check first that the pod exists and is Running, as kubectl does (default true). */
+  readonly checkPod?: boolean;
 }
 
 export interface PortForward {
@@ -35,6 +38,8 @@ export interface PortForward {
   readonly localPort: number;
   /** Tunnels open right now. */
   readonly activeConnections: number;
+  /** The latest tunnel failure, to explain a connection the local client saw closed. */
+  readonly lastError: Error | undefined;
   /** Stops listening and closes every tunnel. */
   close(): Promise<void>;
 }
@@ -84,12 +89,27 @@ function flushToSocket(socket: TunnelSocket): void {
   if (t.wsClosed) socket.end();
 }
 
+/** kubectl's precondition: the pod exists (NotFoundError otherwise) and is Running. */
+async function requireRunningPod(conn: ClusterConnection, namespace: string, pod: string): Promise<void> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`;
+  const found = await new Transport(conn).requestJson<{ status?: { phase?: string } }>({ path });
+  const phase = found.status?.phase ?? "Unknown";
+  if (phase !== "Running") {
+    throw new PortForwardError(`port-forward: pod ${namespace}/${pod} is ${phase}, not Running`);
+  }
+}
+
 export async function startPortForward(conn: ClusterConnection, opts: PortForwardOptions): Promise<PortForward> {
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) {
     throw new RangeError(`port-forward: port ${opts.port} is not a TCP port (1-65535)`);
   }
+  if (opts.checkPod !== false) await requireRunningPod(conn, opts.namespace, opts.pod);
   const localAddress = opts.localAddress ?? "127.0.0.1";
-  const report = (err: Error) => opts.onError?.(err);
+  let lastError: Error | undefined;
+  const report = (err: Error) => {
+    lastError = err;
+    opts.onError?.(err);
+  };
   const live = new Set<TunnelSocket>();
   const path = `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/pods/${encodeURIComponent(opts.pod)}/portforward`;
 
@@ -197,6 +217,9 @@ export async function startPortForward(conn: ClusterConnection, opts: PortForwar
     localPort: listener.port,
     get activeConnections() {
       return live.size;
+    },
+    get lastError() {
+      return lastError;
     },
     async close() {
       listener.stop(true);

@@ -6,7 +6,7 @@ import type { Server, ServerWebSocket } from "bun";
 import { channelSocketUrl, decodeFrame, encodeFrame } from "../../../src/kube/channel-socket.ts";
 import type { ClusterConnection } from "../../../src/kube/config.ts";
 import { staticToken } from "../../../src/kube/credentials.ts";
-import { ForbiddenError } from "../../../src/kube/errors.ts";
+import { ForbiddenError, NotFoundError } from "../../../src/kube/errors.ts";
 import { ExecError, execInPod, exitCodeFromStatus } from "../../../src/kube/exec.ts";
 import { PortForwardError, PortPrefixStripper, startPortForward } from "../../../src/kube/port-forward.ts";
 
@@ -33,6 +33,20 @@ beforeAll(() => {
     fetch(req, srv) {
       const url = new URL(req.url);
       seenAuth.push(req.headers.get("authorization") ?? "");
+      const podGet = /^\/api\/v1\/namespaces\/ns\/pods\/([^/]+)$/.exec(url.pathname);
+      if (podGet) {
+        if (podGet[1] === "missing") {
+          const status = {
+            kind: "Status",
+            status: "Failure",
+            reason: "NotFound",
+            code: 404,
+            message: 'pods "missing" not found',
+          };
+          return Response.json(status, { status: 404 });
+        }
+        return Response.json({ kind: "Pod", status: { phase: podGet[1] === "pending" ? "Pending" : "Running" } });
+      }
       const match = /^\/api\/v1\/namespaces\/ns\/pods\/([^/]+)\/(portforward|exec)$/.exec(url.pathname);
       if (match?.[1] === "rotating" && req.headers.get("authorization") !== "Bearer fresh-token") {
         const status = {
@@ -234,6 +248,7 @@ describe("port-forward", () => {
     try {
       await roundTrip(forward.localPort, "x", 1);
       expect(errors[0]).toBeInstanceOf(ForbiddenError);
+      expect(forward.lastError).toBe(errors[0]);
       expect(errors[0]?.message).not.toContain("test-token");
     } finally {
       await forward.close();
@@ -258,6 +273,15 @@ describe("port-forward", () => {
     } finally {
       await forward.close();
     }
+  });
+
+  test("like kubectl, a missing or not running pod is refused before anything listens", async () => {
+    await expect(startPortForward(conn, { namespace: "ns", pod: "missing", port: 8081 })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(startPortForward(conn, { namespace: "ns", pod: "pending", port: 8081 })).rejects.toThrow(
+      "pod ns/pending is Pending, not Running",
+    );
   });
 
   test("bad ports are refused before anything is opened", async () => {
