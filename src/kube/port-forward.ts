@@ -29,7 +29,10 @@ export interface PortForwardOptions {
   readonly connectTimeoutMs?: number;
   /** A tunnel failed (upgrade refused, node could not reach the port, stream broke). Also kept as `lastError`. */
   readonly onError?: (err: Error) => void;
-  /** Check first that the pod exists and is Running, as kubectl does (default true). */
+  /**
+   * Check first that the pod exists and is Running, as kubectl does, and fail fast (default false: a forward may be
+   * opened before its pod exists and outlive the pod's restarts, since every connection opens its own tunnel).
+   */
   readonly checkPod?: boolean;
 }
 
@@ -103,7 +106,7 @@ export async function startPortForward(conn: ClusterConnection, opts: PortForwar
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) {
     throw new RangeError(`port-forward: port ${opts.port} is not a TCP port (1-65535)`);
   }
-  if (opts.checkPod !== false) await requireRunningPod(conn, opts.namespace, opts.pod);
+  if (opts.checkPod === true) await requireRunningPod(conn, opts.namespace, opts.pod);
   const localAddress = opts.localAddress ?? "127.0.0.1";
   let lastError: Error | undefined;
   const report = (err: Error) => {

@@ -387,16 +387,15 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   test(
     "API errors come back typed: a missing pod is NotFound for port-forward and exec",
     async () => {
-      await expect(startPortForward(conn, { namespace: ns, pod: "missing-0", port: 8081 })).rejects.toBeInstanceOf(
-        NotFoundError,
-      );
-      // Without the up-front check, the API server's answer to the upgrade itself comes back typed.
+      await expect(
+        startPortForward(conn, { namespace: ns, pod: "missing-0", port: 8081, checkPod: true }),
+      ).rejects.toBeInstanceOf(NotFoundError);
+      // Without the up-front check (the default), the API server's answer to the upgrade itself comes back typed.
       const errors: Error[] = [];
       const forward = await startPortForward(conn, {
         namespace: ns,
         pod: "missing-0",
         port: 8081,
-        checkPod: false,
         onError: (e) => errors.push(e),
       });
       try {

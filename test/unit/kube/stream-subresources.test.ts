@@ -276,12 +276,12 @@ describe("port-forward", () => {
   });
 
   test("like kubectl, a missing or not running pod is refused before anything listens", async () => {
-    await expect(startPortForward(conn, { namespace: "ns", pod: "missing", port: 8081 })).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
-    await expect(startPortForward(conn, { namespace: "ns", pod: "pending", port: 8081 })).rejects.toThrow(
-      "pod ns/pending is Pending, not Running",
-    );
+    await expect(
+      startPortForward(conn, { namespace: "ns", pod: "missing", port: 8081, checkPod: true }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      startPortForward(conn, { namespace: "ns", pod: "pending", port: 8081, checkPod: true }),
+    ).rejects.toThrow("pod ns/pending is Pending, not Running");
   });
 
   test("bad ports are refused before anything is opened", async () => {
