@@ -3,7 +3,7 @@
 // that route `kubectl logs/exec/port-forward` (through the API server) to it. Per pod key, work is serialized.
 import { rmSync } from "node:fs";
 import { dirname } from "node:path";
-import type { V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { AlreadyExistsError } from "../../src/kube/errors.ts";
@@ -211,17 +211,21 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     }),
     { name: "kwok-cas-claims", stripManagedFields: true },
   );
-  const provision = (claim: V1PersistentVolumeClaim) => {
-    const volume = volumeForClaim(claim, opts.stateDir);
-    if (!volume || stopped) return;
-    client.create(volume).then(
-      () => log(`${objectKey(claim)}: created PersistentVolume ${volume.metadata?.name}`),
-      (err: unknown) => {
-        if (!(err instanceof AlreadyExistsError)) log(`${objectKey(claim)}: ${(err as Error).message}`);
-      },
-    );
+  const provision = async (claim: V1PersistentVolumeClaim): Promise<void> => {
+    if (stopped || !volumeForClaim(claim, opts.stateDir)) return;
+    const volumes = await client.list<V1PersistentVolume>({ apiVersion: "v1", kind: "PersistentVolume" });
+    const volume = volumeForClaim(claim, opts.stateDir, volumes.items);
+    if (!volume) return;
+    try {
+      await client.create(volume);
+      log(`${objectKey(claim)}: created PersistentVolume ${volume.metadata?.name}`);
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+    }
   };
-  claims.addHandlers({ add: provision, update: (_old, claim) => provision(claim) });
+  const provisionLogged = (claim: V1PersistentVolumeClaim) =>
+    void provision(claim).catch((err: unknown) => log(`${objectKey(claim)}: ${(err as Error).message}`));
+  claims.addHandlers({ add: provisionLogged, update: (_old, claim) => provisionLogged(claim) });
   if (opts.provisionVolumes !== false) {
     claims.start();
     await claims.waitForSync();

@@ -14,11 +14,20 @@ export function volumeName(namespace: string, claim: string): string {
   return `kwok-cas-${namespace}-${claim}`.slice(0, 253);
 }
 
-/** The PV to create for a claim, or undefined when the claim needs none (bound, or being deleted). Pure. */
-export function volumeForClaim(claim: V1PersistentVolumeClaim, stateDir: string): V1PersistentVolume | undefined {
+/**
+ * The PV to create for a claim, or undefined when the claim needs none: bound, being deleted, or some PV already
+ * names it in its claimRef (a test or an admin made one, e.g. zonal; that one must win the binding). Pure.
+ */
+export function volumeForClaim(
+  claim: V1PersistentVolumeClaim,
+  stateDir: string,
+  volumes: readonly V1PersistentVolume[] = [],
+): V1PersistentVolume | undefined {
   const namespace = claim.metadata?.namespace ?? "default";
   const name = claim.metadata?.name ?? "";
   if (claim.spec?.volumeName || claim.metadata?.deletionTimestamp || claim.status?.phase === "Bound") return undefined;
+  const claimed = volumes.some((v) => v.spec?.claimRef?.namespace === namespace && v.spec.claimRef.name === name);
+  if (claimed) return undefined;
   return {
     apiVersion: "v1",
     kind: "PersistentVolume",

@@ -176,6 +176,12 @@ describe("stand-in provisioner", () => {
       claimRef: { namespace: "scone", name: "database-cas-0", uid: "c-1" },
     });
   });
+  test("a claim some PV already names (made by a test or an admin) gets none", () => {
+    const zonal = { spec: { claimRef: { namespace: "scone", name: "database-cas-0" } } };
+    const other = { spec: { claimRef: { namespace: "other", name: "database-cas-0" } } };
+    expect(volumeForClaim(claim, "/state", [other])).toBeDefined();
+    expect(volumeForClaim(claim, "/state", [other, zonal])).toBeUndefined();
+  });
   test("bound or terminating claims get none", () => {
     expect(volumeForClaim({ ...claim, spec: { ...claim.spec, volumeName: "pv" } }, "/state")).toBeUndefined();
     expect(volumeForClaim({ ...claim, status: { phase: "Bound" } }, "/state")).toBeUndefined();
