@@ -6,10 +6,11 @@ const str = (v: unknown): string | undefined => (typeof v === "string" && v !== 
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const [{ KubeClient }, { runEvict }, { printingProgress }] = await Promise.all([
+  const [{ KubeClient }, { runEvict }, { printingProgress }, { stepLine }] = await Promise.all([
     import("../../kube/client.ts"),
     import("../../flows/evict/flow.ts"),
     import("../../flows/status/progress.ts"),
+    import("./cas-provision.ts"),
   ]);
   const name = str(a.name) ?? "cas";
   const namespace = str(a.namespace) ?? "default";
@@ -24,7 +25,7 @@ export async function run(ctx: SconeContext): Promise<void> {
       ...(str(a.node) ? { node: str(a.node) } : {}),
       ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
     },
-    printingProgress((line) => process.stderr.write(`${line}\n`)),
+    printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
   );
   if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   if (!outcome.ok) throw new CliError(outcome.error ?? "the move failed");

@@ -10,14 +10,21 @@ export async function run(ctx: SconeContext): Promise<void> {
   const namespace = str(a.namespace) ?? "default";
   const from = str(a.from);
   if (!from) throw new CliError("missing --from BACKUP", 1, "List backups with scone cas backups");
-  const [{ clusterPorts }, { runRestore }, { printingProgress }, backup, { DEFAULT_SCONE_SERVICE_VERSION }] =
-    await Promise.all([
-      import("./cas-backup.ts"),
-      import("../../flows/restore/flow.ts"),
-      import("../../flows/status/progress.ts"),
-      import("../../backup/index.ts"),
-      import("../../version.ts"),
-    ]);
+  const [
+    { clusterPorts },
+    { runRestore },
+    { printingProgress },
+    { stepLine },
+    backup,
+    { DEFAULT_SCONE_SERVICE_VERSION },
+  ] = await Promise.all([
+    import("./cas-backup.ts"),
+    import("../../flows/restore/flow.ts"),
+    import("../../flows/status/progress.ts"),
+    import("./cas-provision.ts"),
+    import("../../backup/index.ts"),
+    import("../../version.ts"),
+  ]);
   const { existsSync } = await import("node:fs");
   const { join } = await import("node:path");
   const { resolveStateDir } = await import("../../store/state-dir.ts");
@@ -44,7 +51,7 @@ export async function run(ctx: SconeContext): Promise<void> {
         ...(str(a["image-registry"]) ? { imageRepo: str(a["image-registry"]) } : {}),
         ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
       },
-      printingProgress((line) => process.stderr.write(`${line}\n`)),
+      printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
     );
     if (a.output === "json") process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
     if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed");

@@ -187,9 +187,14 @@ const podStep: RestoreStep = {
       async () => {
         const pod = await readPod(ctx.ports.kube, ctx.options);
         if (!pod) return notYet("no pod yet (is the operator running?)");
-        return isPodReady(pod)
+        if (!isPodReady(pod)) return notYet(`phase ${pod.status?.phase ?? "-"}`);
+        // Ready is the pod's word; the CAS has started once its console names its key (what upstream reads too).
+        const log = await ctx.ports.kube
+          .podLogs({ namespace: ctx.options.namespace, name: podName(ctx.options) }, { container: "cas" })
+          .catch(() => "");
+        return log.includes("CAS key hash")
           ? reached(`on ${pod.spec?.nodeName ?? "?"}`)
-          : notYet(`phase ${pod.status?.phase ?? "-"}`);
+          : notYet('the CAS has not started yet (no "CAS key hash" on its console)');
       },
       waitOptions(ctx),
     );
@@ -213,12 +218,15 @@ const placeStep: RestoreStep = {
         mtime: Math.floor(Date.now() / 1000),
       })),
     );
+    const archive = writeTar(files);
     const result = await ctx.ports.exec({
       namespace: ctx.options.namespace,
       pod: podName(ctx.options),
       container: "cas",
-      command: ["tar", "-xf", "-", "-C", DATABASE_DIR],
-      stdin: writeTar(files),
+      // `head -c` ends the input after the archive: not every exec path closes stdin (v4 has no close signal), and
+      // tar would wait for end of file forever.
+      command: ["sh", "-c", `head -c ${archive.length} | tar -xf - -C ${DATABASE_DIR}`],
+      stdin: archive,
       timeoutMs: 120_000,
     });
     if (result.exitCode !== 0) {

@@ -7,7 +7,10 @@ import type { ObjectRef } from "../../kube/types.ts";
 import type { CAS } from "../../resources/cas.ts";
 
 /** The slice of KubeClient the day-2 flows use (tests pass an in-memory fake). */
-export type DayTwoKube = Pick<KubeClient, "get" | "tryGet" | "list" | "patch" | "delete" | "create" | "apply">;
+export type DayTwoKube = Pick<
+  KubeClient,
+  "get" | "tryGet" | "list" | "patch" | "delete" | "create" | "apply" | "podLogs"
+>;
 
 export const CAS_API_VERSION = "services.scone.cloud/v1beta1";
 /** Field manager of every write the day-2 flows make (visible in managedFields). */

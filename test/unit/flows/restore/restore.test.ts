@@ -136,7 +136,9 @@ describe("runRestore", () => {
           .map((f) => `${sha256Hex(files.get(f) as Uint8Array)}  /etc/cas/db/${f}`);
         return { exitCode: 0, stdout: new TextEncoder().encode(lines.join("\n")), stderr: "" };
       }
-      if (cmd === "tar") {
+      if (cmd === "sh" && args[1]?.includes("| tar -xf - -C /etc/cas/db")) {
+        const size = Number(/head -c (\d+)/.exec(args[1] ?? "")?.[1]);
+        expect(size).toBe(stdin?.length ?? -1);
         for (const e of readTar(stdin ?? new Uint8Array())) files.set(e.name, e.data);
         return { exitCode: 0, stdout: new Uint8Array(), stderr: "" };
       }
@@ -173,7 +175,10 @@ describe("runRestore", () => {
     expect(outcome).toMatchObject({ ok: true });
     expect(w.files.get("cas.db")).toEqual(DB);
     expect(w.files.get("cas.key-store")).toEqual(KEYS);
-    expect(w.calls.filter((c) => !c.startsWith("sha256sum"))).toEqual(["tar -xf - -C /etc/cas/db", "bash restart-cas"]);
+    expect(w.calls.filter((c) => !c.startsWith("sha256sum"))).toEqual([
+      expect.stringContaining("| tar -xf - -C /etc/cas/db"),
+      "bash restart-cas",
+    ]);
     const created = w.kube.writes[0]?.body as CAS;
     expect(created.spec?.image).toBe("registry.scontain.com/scone.cloud/cas-recovery:6.0.6");
     expect(created.metadata.annotations?.[RESTORED_FROM_ANNOTATION]).toBe(outcome.backupId);

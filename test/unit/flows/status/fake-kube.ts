@@ -114,6 +114,13 @@ export class FakeKube {
     return obj;
   }
 
+  /** Console of a pod's container, as `kubectl logs` shows it (tests set it); default: a started CAS. */
+  readonly logs = new Map<string, string>();
+
+  async podLogs(pod: { name: string; namespace: string }, options: { container?: string } = {}): Promise<string> {
+    return this.logs.get(`${pod.namespace}/${pod.name}/${options.container ?? ""}`) ?? "CAS key hash fake\n";
+  }
+
   async apply<T extends KubeObject>(obj: T): Promise<T> {
     const o = obj as unknown as Obj;
     const key = keyOf({ kind: o.kind ?? "", namespace: o.metadata.namespace, name: o.metadata.name });

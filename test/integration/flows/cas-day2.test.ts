@@ -1,0 +1,386 @@
+// The day-2 flows on the local cluster (kube-apiserver, scheduler, controller-manager, KWOK nodes) with CAS pods backed
+// by the CAS simulator (sim/kwok-cas), the operator's CAS controller in this process (reaching each CAS through a
+// port-forward, as an operator outside the cluster does) and the real S3 server: a CAS provisioned by the provisioning
+// flow is then looked at (status), audited, backed up to a directory and to S3, restored into a new CAS (keeping its
+// identity), upgraded, and moved to another node. The test plays the backup controller: it records a registered
+// backup on every SGX node once the backup controller is enabled.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { V1Deployment, V1Node } from "@kubernetes/client-node";
+import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
+import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
+import { resolveRestoreSource } from "../../../src/backup/restore-source.ts";
+import { S3Credentials } from "../../../src/backup/s3-credentials.ts";
+import { S3Target } from "../../../src/backup/s3-target.ts";
+import { readAuditLog, searchAuditIndex } from "../../../src/flows/audit/flow.ts";
+import { runCasBackup } from "../../../src/flows/backup/flow.ts";
+import { runEvict } from "../../../src/flows/evict/flow.ts";
+import { runProvision } from "../../../src/flows/provision/flow.ts";
+import { provisionOptionsFromFlags } from "../../../src/flows/provision/options.ts";
+import { realProvisionPorts } from "../../../src/flows/provision/ports.ts";
+import { type RestoreExec, runRestore } from "../../../src/flows/restore/flow.ts";
+import { observeCas } from "../../../src/flows/status/observe.ts";
+import { buildStatusReport } from "../../../src/flows/status/report.ts";
+import { runUpgrade } from "../../../src/flows/upgrade/flow.ts";
+import type { KubeClient } from "../../../src/kube/client.ts";
+import { loadKubeConfig } from "../../../src/kube/config.ts";
+import { execInPod } from "../../../src/kube/exec.ts";
+import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
+import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
+import { registerCasController } from "../../../src/operator/cas/controller.ts";
+import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import type { CAS } from "../../../src/resources/cas.ts";
+import { openStore, type Store } from "../../../src/store/open.ts";
+import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { sharedS3 } from "../../harness/s3.ts";
+import { waitFor } from "../kube/helpers.ts";
+import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
+
+const NS = `scone-day2-${Math.random().toString(36).slice(2, 8)}`;
+const NAME = "cas";
+const RESTORED = "restored";
+const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
+const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
+const MANAGER = "scone-day2-test";
+const BUCKET = "scone-day2-it";
+const TIMEOUT = 300_000;
+const WAIT = { timeoutMs: 180_000, pollMs: 500 };
+
+describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KWOK cluster", () => {
+  let cluster: LocalCluster;
+  let op: TestOperator;
+  let client: KubeClient;
+  let runtime: CasPodRuntime;
+  let store: Store;
+  let exec: RestoreExec;
+  let credentials: S3Credentials;
+  const forwards = new Map<string, PortForward>();
+  const root = mkdtempSync(join(tmpdir(), "scone-day2-it-"));
+  const backups: { dir?: string; s3?: string } = {};
+
+  const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
+  const getCas = (name: string) => client.tryGet<CAS>(casRef(name));
+  const consoleKeyHash = async (name: string) => {
+    const log = await client.podLogs({ namespace: NS, name: `${name}-0` }, { container: "cas" });
+    return log
+      .split("\n")
+      .filter((l) => l.includes("CAS key hash"))
+      .at(-1)
+      ?.trim()
+      .split(/\s+/)
+      .at(-1);
+  };
+  const register = async (name: string) => {
+    const at = new Date().toISOString();
+    for (const node of SGX_NODES)
+      await client.patch(
+        { apiVersion: "v1", kind: "Node", name: node },
+        { metadata: { annotations: { [registrationAnnotation(NS, name)]: at } } },
+        "merge",
+        { fieldManager: MANAGER },
+      );
+  };
+  const zoneAVolume = (claim: string) =>
+    ({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: `${NS}-${claim}` },
+      spec: {
+        capacity: { storage: "1Gi" },
+        accessModes: ["ReadWriteOnce"],
+        persistentVolumeReclaimPolicy: "Retain",
+        storageClassName: "",
+        hostPath: { path: `/tmp/${NS}/${claim}` },
+        claimRef: { namespace: NS, name: claim },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
+            ],
+          },
+        },
+      },
+    }) as KubeObject;
+
+  beforeAll(async () => {
+    cluster = await sharedCluster();
+    op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
+    client = op.client;
+    await installCrds(client);
+    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    for (const n of SGX_NODES)
+      await client.patch({ apiVersion: "v1", kind: "Node", name: n }, { metadata: { labels: LAS_LABELS } }, "merge", {
+        fieldManager: MANAGER,
+      });
+    // Zonal disks in zone-a (two SGX nodes there), so a move has somewhere to go.
+    for (const name of [NAME, RESTORED])
+      for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
+        await client.create(zoneAVolume(claim));
+    // Registered backups for both CAS on every SGX node: what the backup controller would record.
+    await register(NAME);
+    await register(RESTORED);
+    runtime = await startCasPodRuntime({
+      kubeconfig: cluster.kubeconfigPath,
+      stateDir: join(root, "kwok-cas"),
+      log: () => {},
+    });
+    const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+    exec = (o) => execInPod(conn, o);
+    const probe = casClientProbe(client, {
+      resolveAddress: async (cas) => {
+        const name = cas.metadata.name ?? "";
+        let forward = forwards.get(name);
+        if (!forward) {
+          forward = await startPortForward(conn, { namespace: NS, pod: `${name}-0`, port: 8081 });
+          forwards.set(name, forward);
+        }
+        return { url: `https://127.0.0.1:${forward.localPort}`, serverName: "localhost" };
+      },
+      timeoutMs: 10_000,
+    });
+    registerCasController(op.ctx, probe, {
+      podDeletionBackoffMs: 2_000,
+      healthyRecheckMs: 1_000,
+      unhealthyRecheckMs: 500,
+    });
+    await op.start();
+    store = openStore({ stateDir: join(root, "state") });
+    const s3 = await sharedS3();
+    await s3.bucket(BUCKET);
+    credentials = new S3Credentials(
+      { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, endpoint: s3.endpoint },
+      "test",
+    );
+
+    const options = provisionOptionsFromFlags({
+      name: NAME,
+      namespace: NS,
+      target: join(root, "cas-home"),
+      wait: true,
+    });
+    const provisioned = await runProvision(options, realProvisionPorts(client, options));
+    if (!provisioned.ok) throw new Error(`provisioning failed: ${provisioned.error}`);
+    // Snapshots every 2 s instead of upstream's 24 h, so there is one to back up.
+    await client.patch(casRef(NAME), { spec: { databaseSnapshots: { interval: "2s" } } }, "merge", {
+      fieldManager: MANAGER,
+    });
+    await waitFor(
+      "HEALTHY with a snapshot",
+      async () => {
+        const cas = await getCas(NAME);
+        return cas?.status?.phase === "HEALTHY" && cas.status.snapshotTimestamp !== undefined;
+      },
+      TIMEOUT,
+    );
+  }, TIMEOUT * 2);
+
+  afterAll(async () => {
+    await op?.stop();
+    for (const f of forwards.values()) await f.close();
+    await runtime?.stop();
+    store?.close();
+    if (client) {
+      for (const n of SGX_NODES)
+        await client
+          .patch(
+            { apiVersion: "v1", kind: "Node", name: n },
+            {
+              spec: { unschedulable: null },
+              metadata: {
+                labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null },
+                annotations: { [registrationAnnotation(NS, NAME)]: null, [registrationAnnotation(NS, RESTORED)]: null },
+              },
+            },
+            "merge",
+            { fieldManager: MANAGER },
+          )
+          .catch(() => undefined);
+      for (const name of [NAME, RESTORED, "never"])
+        await client
+          .patch(casRef(name), { metadata: { finalizers: null } }, "merge", { fieldManager: MANAGER })
+          .catch(() => undefined);
+      await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
+      for (const name of [NAME, RESTORED])
+        for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
+          await client
+            .deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` })
+            .catch(() => false);
+    }
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+
+  test("status: HEALTHY, provisioned, its node and the zone-a node it could move to", async () => {
+    const report = buildStatusReport(
+      { namespace: NS, name: NAME },
+      await observeCas(client, { namespace: NS, name: NAME }),
+      [],
+      [],
+    );
+    expect(report).toMatchObject({ phase: "HEALTHY", provisioned: "Yes", attestable: "Yes", version: "6.0.6" });
+    expect(report.pod.zone).toBe("zone-a");
+    expect(report.moveTargets.eligible).toHaveLength(1);
+    expect(report.moveTargets.rejected.find((r) => r.node === "sgx-node-3")?.reasons.join()).toContain(
+      "in zone zone-b",
+    );
+  });
+
+  test(
+    "audit: the log through the API server verifies, is indexed once, and is searchable",
+    async () => {
+      const first = await readAuditLog(client, { namespace: NS, name: NAME, follow: false, store });
+      expect(first.entries).toBeGreaterThan(3);
+      expect(first.breaks).toEqual([]);
+      expect(first.inserted).toBe(first.entries);
+      const again = await readAuditLog(client, { namespace: NS, name: NAME, follow: false, store });
+      expect(again.inserted).toBe(0);
+      // The audit volume is an emptyDir (as upstream's): this pod's log began when it started.
+      const started = searchAuditIndex(store.db, { namespace: NS, name: NAME, event: "cas_started", limit: 10 });
+      expect(started.entries.length).toBeGreaterThan(0);
+      expect(started.entries.every((e) => e.chainOk)).toBe(true);
+      const words = searchAuditIndex(store.db, { namespace: NS, name: NAME, words: "audit_log_enabled", limit: 10 });
+      expect(words.entries.map((e) => e.seq)).toEqual([0]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "backup to a directory and to S3: verified, catalogued",
+    async () => {
+      const toDir = await runCasBackup(
+        { kube: client, exec },
+        { namespace: NS, name: NAME, target: new LocalDirectoryTarget(join(root, "backups")), store },
+      );
+      expect(toDir).toMatchObject({ ok: true, problems: [], record: { phase: "completed" } });
+      backups.dir = toDir.record?.target;
+      const toS3 = await runCasBackup(
+        { kube: client, exec },
+        { namespace: NS, name: NAME, target: new S3Target(BUCKET, "day2", credentials), store },
+      );
+      expect(toS3).toMatchObject({ ok: true, record: { phase: "completed" } });
+      backups.s3 = toS3.record?.target;
+      expect(backups.s3).toStartWith(`s3://${BUCKET}/day2/${NS}/${NAME}/bk-`);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a corrupted backup is refused before anything is created",
+    async () => {
+      const copy = join(root, "corrupt");
+      await mkdir(copy);
+      for (const f of ["cas.db", "cas.key-store", "backup.json"])
+        await Bun.write(join(copy, f), Bun.file(join(backups.dir ?? "", f)));
+      await writeFile(join(copy, "cas.key-store"), "not the key store");
+      const outcome = await runRestore(
+        { kube: client, exec, resolveSource: (spec) => resolveRestoreSource(spec, { store }) },
+        { namespace: NS, name: "never", from: copy, defaultVersion: "6.0.6" },
+      );
+      expect(outcome).toMatchObject({ ok: false, refused: true });
+      expect(outcome.error).toContain("cas.key-store");
+      expect(await getCas("never")).toBeUndefined();
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "restore from S3 into a new CAS: same CAS identity, provisioned, image back to cas",
+    async () => {
+      const outcome = await runRestore(
+        { kube: client, exec, resolveSource: (spec) => resolveRestoreSource(spec, { store, credentials }) },
+        { namespace: NS, name: RESTORED, from: backups.s3 ?? "", defaultVersion: "6.0.6", ...WAIT },
+      );
+      if (!outcome.ok) console.error(JSON.stringify(outcome.steps, null, 1));
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.ok).toBe(true);
+      const restored = await getCas(RESTORED);
+      expect(restored?.spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
+      expect(restored?.status?.provisioned).toBe("Yes");
+      expect(await consoleKeyHash(RESTORED)).toBe(await consoleKeyHash(NAME));
+    },
+    TIMEOUT,
+  );
+
+  /** The backup controller's part: once a new backup-controller rollout is complete, register backups again. */
+  function playBackupController(name: string): () => void {
+    let stopped = false;
+    let seen = "";
+    void (async () => {
+      while (!stopped) {
+        const d = await client
+          .tryGet<V1Deployment & KubeObject>({
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            namespace: NS,
+            name: `${name}-backup-controller`,
+          })
+          .catch(() => undefined);
+        const c = d?.spec?.template?.spec?.containers[0];
+        const key = `${c?.image} ${c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value}`;
+        const s = d?.status;
+        const rolledOut =
+          s &&
+          (s.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0) &&
+          (s.updatedReplicas ?? 0) >= 1 &&
+          (s.availableReplicas ?? 0) >= 1;
+        if (rolledOut && key !== seen) {
+          await Bun.sleep(1100);
+          await register(name);
+          seen = key;
+        }
+        await Bun.sleep(500);
+      }
+    })();
+    return () => {
+      stopped = true;
+    };
+  }
+
+  test(
+    "upgrade 6.0.6 → 6.0.7: backup controller first, then CAS; HEALTHY on the new version",
+    async () => {
+      const stop = playBackupController(NAME);
+      const outcome = await runUpgrade(client, {
+        namespace: NS,
+        name: NAME,
+        to: "6.0.7",
+        force: false,
+        ...WAIT,
+      }).finally(stop);
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual([
+        "preconditions:done",
+        "backup-controller-session:done",
+        "backup-controller-image:done",
+        "wait-migration:done",
+        "cas-image:done",
+        "wait-healthy:done",
+      ]);
+      const cas = await getCas(NAME);
+      expect(cas?.status).toMatchObject({ phase: "HEALTHY", version: "6.0.7" });
+      expect(cas?.spec?.["backup-controller"]?.session).toBe("cas-owner/primary-backup/upgrade");
+      const again = await runUpgrade(client, { namespace: NS, name: NAME, to: "6.0.7", force: false });
+      expect(again).toMatchObject({ ok: false, refused: true });
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "evict: CAS moves to the other zone-a node, HEALTHY there, the old node schedulable again",
+    async () => {
+      const before = (await observeCas(client, { namespace: NS, name: NAME })).pod?.spec?.nodeName;
+      const outcome = await runEvict(client, { namespace: NS, name: NAME, ...WAIT });
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.from).toBe(before ?? "");
+      expect(outcome.to).not.toBe(before);
+      expect(["sgx-node-1", "sgx-node-2"]).toContain(outcome.to ?? "");
+      const old = await client.get<V1Node & KubeObject>({ apiVersion: "v1", kind: "Node", name: before ?? "" });
+      expect(old.spec?.unschedulable).toBeFalsy();
+      expect((await getCas(NAME))?.status?.phase).toBe("HEALTHY");
+    },
+    TIMEOUT,
+  );
+});
