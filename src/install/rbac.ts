@@ -67,7 +67,26 @@ export function managerRules(): ExplainedRule[] {
       },
       why: "CAS configuration, database and snapshot volumes, owner identities and pull secrets, CAS Services",
     },
-    { rule: { apiGroups: [""], resources: ["pods"], verbs: READ }, why: "pod health of LAS, SGX plugin and CAS" },
+    {
+      rule: { apiGroups: [""], resources: ["pods"], verbs: [...READ, "create", "delete"] },
+      why: "pod health of LAS, SGX plugin and CAS; delete a CAS pod stuck on a lost node; create is held so the backup controller's Role may grant it (RBAC forbids granting what one lacks)",
+    },
+    {
+      rule: { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
+      why: "the zone of the CAS database volume, before moving CAS",
+    },
+    {
+      rule: { apiGroups: [""], resources: ["serviceaccounts"], verbs: MANAGE },
+      why: "the backup controller's ServiceAccount",
+    },
+    {
+      rule: {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+        verbs: MANAGE,
+      },
+      why: "the backup controller's RBAC (it starts backup CAS pods on nodes); watched so the CAS controller's caches sync",
+    },
     {
       rule: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
       why: "CAS audit log and provisioning output",

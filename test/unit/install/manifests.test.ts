@@ -135,7 +135,7 @@ describe("install manifests", () => {
       ["scone-validating-webhook-configuration-scone-system"],
     ]);
     const pods = (role.rules ?? []).find((r) => r.resources?.includes("pods"));
-    expect(pods?.verbs).toEqual(["get", "list", "watch"]);
+    expect(pods?.verbs).toEqual(["get", "list", "watch", "create", "delete"]);
     const crs = (role.rules ?? [])
       .filter((r) => r.apiGroups?.includes("services.scone.cloud"))
       .flatMap((r) => r.resources);
