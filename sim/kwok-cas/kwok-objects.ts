@@ -57,7 +57,6 @@ export function renderKwokObjects(input: KwokObjectInput): KubeObject[] {
     metadata: meta(plan),
     spec: { execs: [{ local: { workDir: input.root } }] },
   };
-  const objects: KubeObject[] = [logs, exec];
   const portForward = {
     apiVersion: KWOK_API_VERSION,
     kind: "PortForward",
@@ -71,6 +70,7 @@ export function renderKwokObjects(input: KwokObjectInput): KubeObject[] {
         : [],
     },
   };
-  objects.push(portForward);
-  return objects;
+  // Logs last: kwok learns each kind through its own watch, and clients wait for the CAS console (the key hash line)
+  // before they exec or port-forward — by the time kwok serves this pod's console, it has seen the other two.
+  return [exec, portForward, logs];
 }

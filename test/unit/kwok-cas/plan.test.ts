@@ -100,19 +100,20 @@ describe("kwok objects of a running CAS pod", () => {
       auditContainerLog: "/a.log",
       endpoints: { clientPort: 40001, enclavePort: 40002 },
     }) as unknown as { kind: string; metadata: { name: string; ownerReferences: { uid: string }[] }; spec: unknown }[];
-    expect(objects.map((o) => o.kind)).toEqual(["Logs", "Exec", "PortForward"]);
+    // Logs last: once kwok serves the console, it has been given the exec and port routes.
+    expect(objects.map((o) => o.kind)).toEqual(["Exec", "PortForward", "Logs"]);
     for (const o of objects) {
       expect(o.metadata.name).toBe("cas-0");
       expect(o.metadata.ownerReferences[0]?.uid).toBe("uid-1");
     }
-    expect(objects[0]?.spec).toEqual({
+    expect(objects[2]?.spec).toEqual({
       logs: [
         { containers: ["cas"], logsFile: "/c.log", follow: true },
         { containers: ["audit"], logsFile: "/a.log", follow: true },
       ],
     });
-    expect(objects[1]?.spec).toEqual({ execs: [{ local: { workDir: "/r" } }] });
-    expect(objects[2]?.spec).toEqual({
+    expect(objects[0]?.spec).toEqual({ execs: [{ local: { workDir: "/r" } }] });
+    expect(objects[1]?.spec).toEqual({
       forwards: [
         { ports: [8081], target: { address: "127.0.0.1", port: 40001 } },
         { ports: [18765], target: { address: "127.0.0.1", port: 40002 } },
@@ -125,7 +126,7 @@ describe("kwok objects of a running CAS pod", () => {
       auditContainerLog: "/a",
       endpoints: undefined,
     });
-    expect((stopped[2] as { spec: { forwards: unknown[] } }).spec.forwards).toEqual([]);
+    expect((stopped[1] as { spec: { forwards: unknown[] } }).spec.forwards).toEqual([]);
   });
 });
 
