@@ -66,11 +66,27 @@ interface Entry {
   applied: boolean;
 }
 
+/** kwok serves per-pod routes only with --enable-crds=PortForward,Logs,Exec and their CRDs (hack/cluster does both). */
+async function requireKwokCrds(client: KubeClient): Promise<void> {
+  const crd = "apiextensions.k8s.io/v1";
+  for (const { plural } of KWOK_KINDS) {
+    const name = `${plural}.kwok.x-k8s.io`;
+    const found = await client.tryGet({ apiVersion: crd, kind: "CustomResourceDefinition", name });
+    if (!found) {
+      throw new Error(
+        `this cluster has no CRD ${name}: its kwok cannot route a pod's logs, exec and port-forward. ` +
+          "Clusters made by hack/cluster since kwok-cas have it: recreate the cluster (make cluster-down && make cluster).",
+      );
+    }
+  }
+}
+
 export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<CasPodRuntime> {
   const log = opts.log ?? ((line: string) => console.error(`[kwok-cas] ${line}`));
   const client = KubeClient.fromConnection(await loadKubeConfig({ kubeconfig: opts.kubeconfig }), {
     fieldManager: FIELD_MANAGER,
   });
+  await requireKwokCrds(client);
   const defaultInterval = opts.defaultSnapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS;
   const entries = new Map<string, Entry>();
   const chains = new Map<string, Promise<void>>();
