@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { V1Deployment, V1Node } from "@kubernetes/client-node";
+import type { V1Node } from "@kubernetes/client-node";
 import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
 import { resolveRestoreSource } from "../../../src/backup/restore-source.ts";
@@ -32,19 +32,25 @@ import { type PortForward, startPortForward } from "../../../src/kube/port-forwa
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
-import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedS3 } from "../../harness/s3.ts";
 import { waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
+import {
+  cleanNodes,
+  consoleKeyHash,
+  LAS_LABELS,
+  playBackupController,
+  registerBackups,
+  SGX_NODES,
+  zoneAVolume,
+} from "./day2-fixtures.ts";
 
 const NS = `scone-day2-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
 const RESTORED = "restored";
-const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
-const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const MANAGER = "scone-day2-test";
 const BUCKET = "scone-day2-it";
 const TIMEOUT = 300_000;
@@ -64,48 +70,6 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
 
   const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
   const getCas = (name: string) => client.tryGet<CAS>(casRef(name));
-  const consoleKeyHash = async (name: string) => {
-    const log = await client.podLogs({ namespace: NS, name: `${name}-0` }, { container: "cas" });
-    return log
-      .split("\n")
-      .filter((l) => l.includes("CAS key hash"))
-      .at(-1)
-      ?.trim()
-      .split(/\s+/)
-      .at(-1);
-  };
-  const register = async (name: string) => {
-    const at = new Date().toISOString();
-    for (const node of SGX_NODES)
-      await client.patch(
-        { apiVersion: "v1", kind: "Node", name: node },
-        { metadata: { annotations: { [registrationAnnotation(NS, name)]: at } } },
-        "merge",
-        { fieldManager: MANAGER },
-      );
-  };
-  const zoneAVolume = (claim: string) =>
-    ({
-      apiVersion: "v1",
-      kind: "PersistentVolume",
-      metadata: { name: `${NS}-${claim}` },
-      spec: {
-        capacity: { storage: "1Gi" },
-        accessModes: ["ReadWriteOnce"],
-        persistentVolumeReclaimPolicy: "Retain",
-        storageClassName: "",
-        hostPath: { path: `/tmp/${NS}/${claim}` },
-        claimRef: { namespace: NS, name: claim },
-        nodeAffinity: {
-          required: {
-            nodeSelectorTerms: [
-              { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
-            ],
-          },
-        },
-      },
-    }) as KubeObject;
-
   beforeAll(async () => {
     cluster = await sharedCluster();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
@@ -119,10 +83,10 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
     // Zonal disks in zone-a (two SGX nodes there), so a move has somewhere to go.
     for (const name of [NAME, RESTORED])
       for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
-        await client.create(zoneAVolume(claim));
+        await client.create(zoneAVolume(NS, claim));
     // Registered backups for both CAS on every SGX node: what the backup controller would record.
-    await register(NAME);
-    await register(RESTORED);
+    await registerBackups(client, NS, NAME);
+    await registerBackups(client, NS, RESTORED);
     runtime = await startCasPodRuntime({
       kubeconfig: cluster.kubeconfigPath,
       stateDir: join(root, "kwok-cas"),
@@ -184,21 +148,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
     await runtime?.stop();
     store?.close();
     if (client) {
-      for (const n of SGX_NODES)
-        await client
-          .patch(
-            { apiVersion: "v1", kind: "Node", name: n },
-            {
-              spec: { unschedulable: null },
-              metadata: {
-                labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null },
-                annotations: { [registrationAnnotation(NS, NAME)]: null, [registrationAnnotation(NS, RESTORED)]: null },
-              },
-            },
-            "merge",
-            { fieldManager: MANAGER },
-          )
-          .catch(() => undefined);
+      await cleanNodes(client, NS, [NAME, RESTORED]);
       for (const name of [NAME, RESTORED, "never"])
         await client
           .patch(casRef(name), { metadata: { finalizers: null } }, "merge", { fieldManager: MANAGER })
@@ -299,50 +249,15 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       const restored = await getCas(RESTORED);
       expect(restored?.spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
       expect(restored?.status?.provisioned).toBe("Yes");
-      expect(await consoleKeyHash(RESTORED)).toBe(await consoleKeyHash(NAME));
+      expect(await consoleKeyHash(client, NS, RESTORED)).toBe(await consoleKeyHash(client, NS, NAME));
     },
     TIMEOUT,
   );
 
-  /** The backup controller's part: once a new backup-controller rollout is complete, register backups again. */
-  function playBackupController(name: string): () => void {
-    let stopped = false;
-    let seen = "";
-    void (async () => {
-      while (!stopped) {
-        const d = await client
-          .tryGet<V1Deployment & KubeObject>({
-            apiVersion: "apps/v1",
-            kind: "Deployment",
-            namespace: NS,
-            name: `${name}-backup-controller`,
-          })
-          .catch(() => undefined);
-        const c = d?.spec?.template?.spec?.containers[0];
-        const key = `${c?.image} ${c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value}`;
-        const s = d?.status;
-        const rolledOut =
-          s &&
-          (s.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0) &&
-          (s.updatedReplicas ?? 0) >= 1 &&
-          (s.availableReplicas ?? 0) >= 1;
-        if (rolledOut && key !== seen) {
-          await Bun.sleep(1100);
-          await register(name);
-          seen = key;
-        }
-        await Bun.sleep(500);
-      }
-    })();
-    return () => {
-      stopped = true;
-    };
-  }
-
   test(
     "upgrade 6.0.6 → 6.0.7: backup controller first, then CAS; HEALTHY on the new version",
     async () => {
-      const stop = playBackupController(NAME);
+      const stop = playBackupController(client, NS, NAME);
       const outcome = await runUpgrade(client, {
         namespace: NS,
         name: NAME,

@@ -1,0 +1,113 @@
+// What the day-2 integration tests (cas-day2, e2e) need from the cluster besides scone: zonal disks (the local cluster
+// has no zones on the volumes the CAS runtime creates) and the backup controller's part — recording a registered
+// backup on every SGX node (scone's node annotation) once a backup-controller rollout completes, as the real one
+// does after `scone cas register-backup` on each node.
+import type { V1Deployment } from "@kubernetes/client-node";
+import type { KubeClient } from "../../../src/kube/client.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
+import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+
+export const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
+export const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
+const MANAGER = "scone-day2-test";
+
+/** A PersistentVolume pre-bound to `claim`, pinned to zone-a like a zonal disk. */
+export function zoneAVolume(namespace: string, claim: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: `${namespace}-${claim}` },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Retain",
+      storageClassName: "",
+      hostPath: { path: `/tmp/${namespace}/${claim}` },
+      claimRef: { namespace, name: claim },
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
+          ],
+        },
+      },
+    },
+  } as KubeObject;
+}
+
+export const casClaims = (name: string) => [`database-${name}-0`, `database-snapshots-${name}-0`];
+
+export async function registerBackups(client: KubeClient, namespace: string, name: string): Promise<void> {
+  const at = new Date().toISOString();
+  for (const node of SGX_NODES)
+    await client.patch(
+      { apiVersion: "v1", kind: "Node", name: node },
+      { metadata: { annotations: { [registrationAnnotation(namespace, name)]: at } } },
+      "merge",
+      { fieldManager: MANAGER },
+    );
+}
+
+/** Plays the backup controller of CAS namespace/name until the returned function is called. */
+export function playBackupController(client: KubeClient, namespace: string, name: string): () => void {
+  let stopped = false;
+  let seen = "";
+  void (async () => {
+    while (!stopped) {
+      const d = await client
+        .tryGet<V1Deployment & KubeObject>({
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          namespace,
+          name: `${name}-backup-controller`,
+        })
+        .catch(() => undefined);
+      const c = d?.spec?.template?.spec?.containers[0];
+      const key = `${c?.image} ${c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value}`;
+      const s = d?.status;
+      const rolledOut =
+        s !== undefined &&
+        (s.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0) &&
+        (s.updatedReplicas ?? 0) >= 1 &&
+        (s.availableReplicas ?? 0) >= 1;
+      if (rolledOut && key !== seen) {
+        await Bun.sleep(1100); // registrations must be later than the rollout's completion (seconds precision)
+        await registerBackups(client, namespace, name).catch(() => undefined);
+        seen = key;
+      }
+      await Bun.sleep(500);
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}
+
+/** Removes what the fixtures put on the shared nodes (labels, registrations, a cordon) for these CAS. */
+export async function cleanNodes(client: KubeClient, namespace: string, names: readonly string[]): Promise<void> {
+  const annotations = Object.fromEntries(names.map((n) => [registrationAnnotation(namespace, n), null]));
+  for (const node of SGX_NODES)
+    await client
+      .patch(
+        { apiVersion: "v1", kind: "Node", name: node },
+        {
+          spec: { unschedulable: null },
+          metadata: { labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null }, annotations },
+        },
+        "merge",
+        { fieldManager: MANAGER },
+      )
+      .catch(() => undefined);
+}
+
+/** The CAS key hash NAME-0 printed last on its console (a restarted CAS prints it again). */
+export async function consoleKeyHash(client: KubeClient, namespace: string, name: string): Promise<string | undefined> {
+  const log = await client.podLogs({ namespace, name: `${name}-0` }, { container: "cas" });
+  return log
+    .split("\n")
+    .filter((l) => l.includes("CAS key hash"))
+    .at(-1)
+    ?.trim()
+    .split(/\s+/)
+    .at(-1);
+}
