@@ -21,9 +21,10 @@ import { sharedS3 } from "../harness/s3.ts";
 import {
   casClaims,
   cleanNodes,
-  consoleKeyHash,
   LAS_LABELS,
   playBackupController,
+  RESTORED_AS_EXPECTED,
+  restoredFacts,
   SGX_NODES,
   zoneAVolume,
 } from "./flows/day2-fixtures.ts";
@@ -328,10 +329,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
         const second = ok(await scone(args));
         expect(second.stderr).toContain("· Create the new CAS with the recovery image");
         expect(second.stdout).toContain(`CAS ${NS}/${RESTORED} restored from ${ids.s3}`);
-        const restored = await getCas(RESTORED);
-        expect(restored?.spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
-        expect(restored?.status?.provisioned).toBe("Yes");
-        expect(await consoleKeyHash(admin, NS, RESTORED)).toBe(await consoleKeyHash(admin, NS, NAME));
+        expect(await restoredFacts(admin, NS, RESTORED, NAME)).toEqual(RESTORED_AS_EXPECTED);
       },
       TIMEOUT,
     );

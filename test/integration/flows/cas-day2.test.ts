@@ -40,10 +40,11 @@ import { waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
 import {
   cleanNodes,
-  consoleKeyHash,
   LAS_LABELS,
   playBackupController,
+  RESTORED_AS_EXPECTED,
   registerBackups,
+  restoredFacts,
   SGX_NODES,
   zoneAVolume,
 } from "./day2-fixtures.ts";
@@ -246,10 +247,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       if (!outcome.ok) console.error(JSON.stringify(outcome.steps, null, 1));
       expect(outcome.error).toBeUndefined();
       expect(outcome.ok).toBe(true);
-      const restored = await getCas(RESTORED);
-      expect(restored?.spec?.image).toBe("registry.scontain.com/scone.cloud/cas:6.0.6");
-      expect(restored?.status?.provisioned).toBe("Yes");
-      expect(await consoleKeyHash(client, NS, RESTORED)).toBe(await consoleKeyHash(client, NS, NAME));
+      expect(await restoredFacts(client, NS, RESTORED, NAME)).toEqual(RESTORED_AS_EXPECTED);
     },
     TIMEOUT,
   );

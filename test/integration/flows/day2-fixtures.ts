@@ -6,6 +6,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import type { CAS } from "../../../src/resources/cas.ts";
 
 export const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 export const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
@@ -111,3 +112,25 @@ export async function consoleKeyHash(client: KubeClient, namespace: string, name
     .split(/\s+/)
     .at(-1);
 }
+
+/** What a restore must have produced: the cas image again, provisioned, and the original CAS's key. */
+export async function restoredFacts(client: KubeClient, namespace: string, restored: string, original: string) {
+  const cas = await client.tryGet<CAS>({
+    apiVersion: "services.scone.cloud/v1beta1",
+    kind: "CAS",
+    namespace,
+    name: restored,
+  });
+  return {
+    image: cas?.spec?.image,
+    provisioned: cas?.status?.provisioned,
+    sameKeyHash:
+      (await consoleKeyHash(client, namespace, restored)) === (await consoleKeyHash(client, namespace, original)),
+  };
+}
+
+export const RESTORED_AS_EXPECTED = {
+  image: "registry.scontain.com/scone.cloud/cas:6.0.6",
+  provisioned: "Yes",
+  sameKeyHash: true,
+} as const;
