@@ -26,6 +26,11 @@ export interface AuditReadResult {
   readonly firstSeq?: number;
   readonly lastSeq?: number;
   readonly breaks: readonly AuditBreak[];
+  /**
+   * Entries whose seq is indexed already with ANOTHER signature: a different log (a new pod's log starts at seq 0
+   * again, its audit volume being an emptyDir). The index keys entries by seq, so these are not indexed.
+   */
+  readonly conflicts: number;
 }
 
 export interface AuditReadOptions extends CasId {
@@ -98,7 +103,9 @@ export async function* streamLines(stream: ReadableStream<Uint8Array>): AsyncGen
 export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions): Promise<AuditReadResult> {
   const cas = { namespace: options.namespace, name: options.name };
   const pod = { namespace: options.namespace, name: podName(options) };
-  const chain = new AuditChain(indexLookups(options.store.db, cas));
+  const lookups = indexLookups(options.store.db, cas);
+  const chain = new AuditChain(lookups);
+  let conflicts = 0;
   const breaks: AuditBreak[] = [];
   let pending: AuditEntryInput[] = [];
   let entries = 0;
@@ -127,6 +134,11 @@ export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions
       firstSeq ??= checked.entry.seq;
       lastSeq = checked.entry.seq;
       if (!checked.ok) breaks.push({ seq: checked.entry.seq, line: lineNo, problem: checked.problem ?? "broken" });
+      const indexed = lookups.signatureOf(checked.entry.seq);
+      if (indexed !== undefined && indexed !== checked.entry.signature) {
+        conflicts++;
+        continue;
+      }
       pending.push(toIndexEntry(cas, checked));
       if (pending.length >= BATCH) flush();
     }
@@ -151,6 +163,7 @@ export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions
     ...(firstSeq !== undefined ? { firstSeq } : {}),
     ...(lastSeq !== undefined ? { lastSeq } : {}),
     breaks,
+    conflicts,
   };
 }
 

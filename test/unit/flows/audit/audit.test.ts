@@ -121,6 +121,14 @@ describe("readAuditLog", () => {
     expect(found.head?.seq).toBe(5);
   });
 
+  test("a new log restarting at seq 0 (a new pod) is not mixed into the index of the old one: counted as conflicts", async () => {
+    const id = { namespace: "prod", name: "repod" };
+    await readAuditLog(logsOf((await signedLog(3)).lines.join("\n")), { ...id, follow: false, store });
+    const other = await signedLog(3, 0, null, new Uint8Array(32).fill(9));
+    const result = await readAuditLog(logsOf(other.lines.join("\n")), { ...id, follow: false, store });
+    expect(result).toMatchObject({ entries: 3, inserted: 0, conflicts: 3, breaks: [] });
+  });
+
   test("a break is reported with its seq and line, and indexed as broken", async () => {
     const { lines } = await signedLog(3);
     const text = lines.map((l, i) => (i === 1 ? l.replace("app-1", "app-Z") : l)).join("\n");
