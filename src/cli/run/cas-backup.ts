@@ -26,7 +26,7 @@ export async function clusterPorts(a: SconeContext["args"], namespace: string, l
     secret && (location === undefined || isS3Location(location) || location.startsWith("bk-"))
       ? await s3CredentialsFromKubeSecret(kube, secretRef(secret, namespace))
       : undefined;
-  const exec: import("../../flows/restore/flow.ts").RestoreExec = (o) => execInPod(kube.transport.connection, o);
+  const exec: import("../../flows/status/observe.ts").PodExec = (o) => execInPod(kube.transport.connection, o);
   return { kube, credentials, exec };
 }
 

@@ -6,8 +6,7 @@
 import type { BackupTarget } from "../../backup/target.ts";
 import type { BackupRecord } from "../../store/backups.ts";
 import type { StoreDb } from "../../store/open.ts";
-import type { RestoreExec } from "../restore/flow.ts";
-import { type CasId, casLabel, type DayTwoKube, readCas } from "../status/observe.ts";
+import { type CasId, casLabel, type DayTwoKube, type PodExec, readCas } from "../status/observe.ts";
 import { type OwnerFile, ownerIsGone } from "./owner.ts";
 
 export interface BackupFlowOptions extends CasId {
@@ -19,7 +18,7 @@ export interface BackupFlowOptions extends CasId {
 
 export interface BackupFlowPorts {
   readonly kube: DayTwoKube;
-  readonly exec: RestoreExec;
+  readonly exec: PodExec;
 }
 
 export interface BackupFlowOutcome {

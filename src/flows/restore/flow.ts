@@ -20,6 +20,7 @@ import {
   type DayTwoKube,
   databaseClaimName,
   isPodReady,
+  type PodExec,
   podName,
   podRunsImage,
   readCas,
@@ -39,19 +40,9 @@ import {
 } from "./plan.ts";
 import { writeTar } from "./tar-writer.ts";
 
-/** `kubectl exec` with stdin (src/kube/exec.ts's execInPod, bound to a connection). */
-export type RestoreExec = (options: {
-  namespace: string;
-  pod: string;
-  container?: string;
-  command: readonly string[];
-  stdin?: Uint8Array;
-  timeoutMs?: number;
-}) => Promise<{ exitCode: number; stdout: Uint8Array; stderr: string }>;
-
 export interface RestorePorts {
   readonly kube: DayTwoKube;
-  readonly exec: RestoreExec;
+  readonly exec: PodExec;
   /** Fetches and verifies the backup (src/backup resolveRestoreSource); throws for a bad or missing one. */
   resolveSource(from: string): Promise<RestoreSource>;
 }

@@ -12,6 +12,16 @@ export type DayTwoKube = Pick<
   "get" | "tryGet" | "list" | "patch" | "delete" | "create" | "apply" | "podLogs"
 >;
 
+/** `kubectl exec` with optional stdin (src/kube/exec.ts's execInPod bound to a connection; tests pass a fake). */
+export type PodExec = (options: {
+  namespace: string;
+  pod: string;
+  container?: string;
+  command: readonly string[];
+  stdin?: Uint8Array;
+  timeoutMs?: number;
+}) => Promise<{ exitCode: number; stdout: Uint8Array; stderr: string }>;
+
 export const CAS_API_VERSION = "services.scone.cloud/v1beta1";
 /** Field manager of every write the day-2 flows make (visible in managedFields). */
 export const DAY2_FIELD_MANAGER = "scone-cas";

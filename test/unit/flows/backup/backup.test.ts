@@ -6,9 +6,8 @@ import { LocalDirectoryTarget } from "../../../../src/backup/local-target.ts";
 import { sha256Hex } from "../../../../src/backup/manifest.ts";
 import { runCasBackup } from "../../../../src/flows/backup/flow.ts";
 import { ownerFile } from "../../../../src/flows/backup/owner.ts";
-import type { RestoreExec } from "../../../../src/flows/restore/flow.ts";
 import { writeTar } from "../../../../src/flows/restore/tar-writer.ts";
-import type { DayTwoKube } from "../../../../src/flows/status/observe.ts";
+import type { DayTwoKube, PodExec } from "../../../../src/flows/status/observe.ts";
 import { createBackup, getBackup } from "../../../../src/store/backups.ts";
 import { openStore, type Store } from "../../../../src/store/open.ts";
 import { FakeKube, healthyCas } from "../status/fake-kube.ts";
@@ -29,7 +28,7 @@ describe("runCasBackup", () => {
   });
 
   /** NAME-0's exec: readlink of last-completed, tar of the snapshot. */
-  const exec: RestoreExec = async ({ command }) => {
+  const exec: PodExec = async ({ command }) => {
     if (command[0] === "readlink")
       return { exitCode: 0, stdout: new TextEncoder().encode("snapshot-42\n"), stderr: "" };
     if (command[0] === "tar")

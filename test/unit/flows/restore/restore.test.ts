@@ -8,7 +8,7 @@ import { resolveRestoreSource } from "../../../../src/backup/restore-source.ts";
 import { runBackup } from "../../../../src/backup/run.ts";
 import { DirectorySnapshotSource } from "../../../../src/backup/snapshot-source.ts";
 import { readTar } from "../../../../src/backup/tar.ts";
-import { type RestoreExec, runRestore } from "../../../../src/flows/restore/flow.ts";
+import { runRestore } from "../../../../src/flows/restore/flow.ts";
 import {
   checkRestoreTarget,
   parseSha256sum,
@@ -16,7 +16,7 @@ import {
   restoreProgress,
 } from "../../../../src/flows/restore/plan.ts";
 import { writeTar } from "../../../../src/flows/restore/tar-writer.ts";
-import type { DayTwoKube } from "../../../../src/flows/status/observe.ts";
+import type { DayTwoKube, PodExec } from "../../../../src/flows/status/observe.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../../src/store/open.ts";
 import { casPod, FakeKube } from "../status/fake-kube.ts";
@@ -126,7 +126,7 @@ describe("runRestore", () => {
       const keys = files.get("cas.key-store");
       setStatus(keys && sha256Hex(keys) === sha256Hex(KEYS) ? "Yes" : "No");
     };
-    const exec: RestoreExec = async ({ command, stdin }) => {
+    const exec: PodExec = async ({ command, stdin }) => {
       calls.push(command.join(" "));
       const [cmd, ...args] = command;
       if (cmd === "sha256sum") {
