@@ -1,7 +1,9 @@
 // `make demo`: the compiled binary on an embedded local cluster. Starts the control plane (KWOK nodes, three with
-// SGX), installs the CRDs, runs `dist/scone operator` as a local process (KWOK runs no containers), creates the
-// SGX plugin and LAS, waits until they are HEALTHY, and prints what `kubectl get` shows. `--keep` leaves it running.
-import { existsSync, mkdirSync } from "node:fs";
+// SGX) and the CAS simulator behind CAS pods, runs `dist/scone operator` as a local process (KWOK runs no
+// containers), installs with `scone operator install`, provisions a CAS with `scone cas provision --wait`, and ends
+// with `kubectl get cas,las,sgxplugin -A`: everything HEALTHY, the CAS provisioned and attestable. `--keep` leaves
+// the cluster running.
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { requestedK8sVersion } from "./cluster/binaries.ts";
 import { ControlPlane } from "./cluster/control-plane.ts";
@@ -11,6 +13,18 @@ const SCONE = join(REPO, "dist", "scone");
 const dir = resolve(process.env.SCONE_DEMO_DIR ?? join(REPO, ".state", "demo"));
 const keep = process.argv.includes("--keep");
 const step = (s: string) => console.log(`\n==> ${s}`);
+
+const NS = "scone-system";
+
+/**
+ * Runs the compiled binary with its output shown as it comes; throws on a non-zero exit. Asynchronous on purpose:
+ * the CAS pod runtime and the backup controller run in this process and must keep reacting meanwhile.
+ */
+async function run(args: string[]): Promise<void> {
+  const p = Bun.spawn([SCONE, ...args], { stdout: "inherit", stderr: "inherit" });
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`scone ${args.join(" ")} exited ${code}`);
+}
 
 function scone(args: string[]): string {
   const r = Bun.spawnSync([SCONE, ...args], { stdout: "pipe", stderr: "inherit" });
@@ -36,25 +50,6 @@ async function waitForState(cp: ControlPlane, resource: string, want: string, ti
   throw new Error(`${resource} did not become ${want} within ${timeoutMs / 1000}s (last: ${last || "no status"})`);
 }
 
-const LAS = `apiVersion: base.scone.cloud/v1beta1
-kind: LAS
-metadata:
-  name: las
-spec:
-  namespace: scone-system
-  imagePullSecrets:
-    - name: scone-operator-pull
-`;
-const SGX_PLUGIN = `apiVersion: base.scone.cloud/v1beta1
-kind: SGXPlugin
-metadata:
-  name: sgxplugin
-spec:
-  namespace: scone-system
-  nodeSelector:
-    sgx.intel.com/capable: "true"
-`;
-
 async function main(): Promise<void> {
   if (!existsSync(SCONE)) throw new Error(`${SCONE} is missing: run 'make build' (make demo does)`);
   step("the binary");
@@ -62,25 +57,35 @@ async function main(): Promise<void> {
   process.stdout.write(scone(["--help"]).split("\n").slice(0, 14).join("\n"));
 
   step(`a local Kubernetes ${requestedK8sVersion()} control plane with KWOK nodes (${dir})`);
-  const old = await ControlPlane.attach(dir);
-  if (old) await old.stop();
+  mkdirSync(dir, { recursive: true });
+  // A fresh start every time: an earlier demo's cluster, CAS databases and owner identity would change the story.
+  for (const old of readdirSync(dir, { withFileTypes: true }).filter(
+    (e) => e.isDirectory() && e.name.startsWith("cluster"),
+  )) {
+    await (await ControlPlane.attach(join(dir, old.name)))?.stop();
+  }
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const cp = await ControlPlane.start({
-    dir: join(dir, "cluster"),
+    // A directory of this run's own: a watchdog of an earlier, killed demo may still be cleaning up its directory.
+    dir: join(dir, `cluster-${process.pid}`),
     k8sVersion: requestedK8sVersion(),
     log: (l) => console.log(`    ${l}`),
-    ...(keep ? {} : { ownerPid: process.pid }),
+    // No ownerPid watchdog: the finally block below stops the cluster (see the note in the closing report).
+
   });
   let operator: Bun.Subprocess | undefined;
+  const runtimes: { stop(): Promise<void> }[] = [];
   try {
     console.log(await kubectlOk(cp, ["get", "nodes", "-L", "sgx.intel.com/capable,topology.kubernetes.io/zone"]));
 
-    step("CRDs from `scone manifests crds`");
-    console.log(await kubectlOk(cp, ["apply", "--server-side", "-f", "-"], scone(["manifests", "crds"])));
-    await kubectlOk(cp, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
-    await kubectlOk(cp, ["create", "namespace", "scone-system"]);
+    step("the CAS simulator behind CAS pods, and the backup controller (KWOK runs no containers)");
+    const { startCasPodRuntime } = await import("../sim/kwok-cas/runtime.ts");
+    const { startBackupControllerSim } = await import("../sim/backup-controller/runtime.ts");
+    runtimes.push(await startCasPodRuntime({ kubeconfig: cp.kubeconfigPath, stateDir: join(dir, "cas-pods") }));
+    runtimes.push(await startBackupControllerSim({ kubeconfig: cp.kubeconfigPath }));
 
-    step("`scone operator` as a local process (KWOK runs no containers)");
+    step("`scone operator` as a local process, serving its webhooks on 127.0.0.1:18743");
     operator = Bun.spawn(
       [
         SCONE,
@@ -88,8 +93,12 @@ async function main(): Promise<void> {
         "--kubeconfig",
         cp.kubeconfigPath,
         "-n",
-        "scone-system",
+        NS,
         "--leader-elect",
+        "--webhook-mode",
+        "url",
+        "--webhook-port",
+        "18743",
         "--state-dir",
         join(dir, "operator-state"),
         "--probe-port",
@@ -101,10 +110,34 @@ async function main(): Promise<void> {
     );
     console.log(`    logs: ${join(dir, "operator.log")}`);
 
-    step("SGX plugin and LAS");
-    console.log(await kubectlOk(cp, ["apply", "-f", "-"], `${SGX_PLUGIN}---\n${LAS}`));
+    step("scone operator install --reconcile (namespace, CRDs, RBAC, webhooks, SGX plugin, LAS)");
+    run([
+      "operator",
+      "install",
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "-n",
+      NS,
+      "--local-operator",
+      "127.0.0.1:18743",
+      "--reconcile",
+    ]);
     await waitForState(cp, "sgxplugin/sgxplugin", "HEALTHY");
     await waitForState(cp, "las/las", "HEALTHY");
+
+    step("scone cas provision cas -n scone-system --wait (owner identity, attestation, sessions, backup controller)");
+    run([
+      "cas",
+      "provision",
+      "cas",
+      "-n",
+      NS,
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "--target",
+      join(dir, "cas-owner"),
+      "--wait",
+    ]);
 
     step("kubectl get cas,las,sgxplugin -A");
     console.log(await kubectlOk(cp, ["get", "cas,las,sgxplugin", "-A"]));
@@ -114,6 +147,7 @@ async function main(): Promise<void> {
   } finally {
     operator?.kill("SIGTERM");
     await operator?.exited;
+    for (const r of runtimes.reverse()) await r.stop();
     if (keep) console.log(`\nleft running: export KUBECONFIG=${cp.kubeconfigPath}`);
     else await cp.stop();
   }
