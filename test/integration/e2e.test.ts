@@ -68,12 +68,15 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     const common = () => ["--kubeconfig", cluster.kubeconfigPath, "--state-dir", stateDir];
 
     /** Runs the binary; with `killAfter`, SIGKILLs it as soon as that step's "✓ <title>" line appears on stderr. */
-    async function scone(args: string[], opts: { killAfter?: string; killWhen?: () => boolean } = {}): Promise<Run> {
+    async function scone(
+      args: string[],
+      opts: { killAfter?: string; killWhen?: () => boolean; env?: Record<string, string> } = {},
+    ): Promise<Run> {
       const proc = Bun.spawn([BINARY, ...args], {
         stdin: "ignore",
         stdout: "pipe",
         stderr: "pipe",
-        env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1", ...env },
+        env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1", ...(opts.env ?? env) },
         timeout: TIMEOUT,
       });
       let stderr = "";
@@ -278,10 +281,39 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
         const toS3 = ok(
           await scone(["cas", "backup", NAME, "-n", NS, ...common(), "--to", `s3://${BUCKET}/e2e`, "-o", "json"]),
         );
-        const s3 = JSON.parse(toS3.stdout) as { record: { id: string; target: string } };
-        ids.s3 = s3.record.id;
-        expect(s3.record.target).toStartWith(`s3://${BUCKET}/e2e/${NS}/${NAME}/bk-`);
+        const onS3 = JSON.parse(toS3.stdout) as { record: { id: string; target: string } };
+        ids.s3 = onS3.record.id;
+        expect(onS3.record.target).toStartWith(`s3://${BUCKET}/e2e/${NS}/${NAME}/bk-`);
 
+        // Credentials from a Secret instead of the environment (--s3-secret NS/NAME).
+        const s3 = await sharedS3();
+        await admin.create({
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "backup-s3", namespace: NS },
+          stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, endpoint: s3.endpoint },
+        } as KubeObject);
+        const viaSecret = await scone(
+          [
+            "cas",
+            "backup",
+            NAME,
+            "-n",
+            NS,
+            ...common(),
+            "--to",
+            `s3://${BUCKET}/secret`,
+            "--s3-secret",
+            `${NS}/backup-s3`,
+          ],
+          { env: {} },
+        );
+        expect(viaSecret.stdout).toMatch(/^bk-\S+ completed: s3:\/\/scone-e2e\/secret\//);
+        const noCredentials = await scone(["cas", "backup", NAME, "-n", NS, ...common(), "--to", `s3://${BUCKET}/x`], {
+          env: {},
+        });
+        expect(noCredentials.code).toBe(1);
+        expect(noCredentials.stderr).toContain("AWS_ACCESS_KEY_ID");
         const list = JSON.parse(
           ok(await scone(["cas", "backups", NAME, "-n", NS, ...common(), "-o", "json"])).stdout,
         ) as {
@@ -290,7 +322,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
           error: string | null;
         }[];
         const completed = list.filter((b) => b.phase === "completed").map((b) => b.id);
-        expect(completed).toEqual(expect.arrayContaining([dir.record.id, s3.record.id]));
+        expect(completed).toEqual(expect.arrayContaining([dir.record.id, onS3.record.id]));
         // The killed run left nothing running: it completed before the kill, or its row was given up.
         expect(list.filter((b) => b.phase === "running")).toEqual([]);
         if (killedRun.killed)

@@ -188,6 +188,21 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       expect(first.inserted).toBe(first.entries);
       const again = await readAuditLog(client, { namespace: NS, name: NAME, follow: false, store });
       expect(again.inserted).toBe(0);
+      // -f: the same log streamed (kubectl logs -f), stopped by the caller; nothing new to index.
+      const stop = new AbortController();
+      let lines = 0;
+      const followed = await readAuditLog(client, {
+        namespace: NS,
+        name: NAME,
+        follow: true,
+        store,
+        signal: stop.signal,
+        onLine: () => {
+          if (++lines >= first.entries) stop.abort();
+        },
+      });
+      expect(followed.entries).toBeGreaterThanOrEqual(first.entries);
+      expect(followed.breaks).toEqual([]);
       // The audit volume is an emptyDir (as upstream's): this pod's log began when it started.
       const started = searchAuditIndex(store.db, { namespace: NS, name: NAME, event: "cas_started", limit: 10 });
       expect(started.entries.length).toBeGreaterThan(0);

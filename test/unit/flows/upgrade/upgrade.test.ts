@@ -111,6 +111,16 @@ describe("checkUpgrade (upstream --upgrade preconditions)", () => {
     expect(checkUpgrade({ cas: old, to: "5.8.2", force: true })).toMatchObject({ action: "refuse" });
   });
 
+  test("CAS switched to the target but not HEALTHY yet: continued (waiting), not refused as done", () => {
+    const switching = healthyCas(NS, NAME, NEW) as unknown as CAS;
+    (switching.status as Record<string, unknown>).state = "PENDING";
+    (switching.status as Record<string, unknown>).version = "6.0.6";
+    expect(checkUpgrade({ cas: switching, to: "6.0.7", force: false })).toMatchObject({
+      action: "upgrade",
+      resuming: true,
+    });
+  });
+
   test("an upgrade under way is continued without the start preconditions (the CAS is in motion)", () => {
     const moving = cas({
       "backup-controller": {
