@@ -323,6 +323,14 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
         }[];
         const completed = list.filter((b) => b.phase === "completed").map((b) => b.id);
         expect(completed).toEqual(expect.arrayContaining([dir.record.id, onS3.record.id]));
+        // What the directory holds, read from the directory itself (no catalog): the same sets, with manifests.
+        const inDir = JSON.parse(
+          ok(await scone(["cas", "backups", "--from", join(root, "backups"), "-n", NS, "-o", "json"])).stdout,
+        ) as { id: string; manifest: unknown }[];
+        expect(inDir.map((b) => b.id)).toContain(dir.record.id);
+        expect(inDir.find((b) => b.id === dir.record.id)?.manifest).toMatchObject({
+          cas: { name: NAME, namespace: NS },
+        });
         // The killed run left nothing running: it completed before the kill, or its row was given up.
         expect(list.filter((b) => b.phase === "running")).toEqual([]);
         if (killedRun.killed)

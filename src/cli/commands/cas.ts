@@ -244,9 +244,15 @@ const backup = command({
 });
 
 const backups = command({
-  meta: { name: "backups", description: "List the backups in the catalog (all CAS, or NAME's)" },
+  meta: { name: "backups", description: "List the backups in the catalog (all CAS, or NAME's), or in a location" },
   args: {
     name: { ...casName, required: false },
+    from: {
+      type: "string",
+      valueHint: "DIR|s3://BUCKET/PREFIX",
+      description: "List the backup sets a directory or bucket holds (e.g. written elsewhere) instead of the catalog",
+    },
+    "s3-secret": s3Secret,
     limit: {
       type: "string",
       valueHint: "N",

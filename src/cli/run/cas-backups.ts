@@ -1,5 +1,5 @@
 // `scone cas backups [NAME] [-n NS]`: the backup catalog of this state directory, newest first (table or JSON).
-import type { SconeContext } from "../spec.ts";
+import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -13,6 +13,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     import("../../store/backups.ts"),
     import("../table.ts"),
   ]);
+  if (str(a.from)) return listLocation(a, str(a.from) as string, namespace, name);
   const { existsSync } = await import("node:fs");
   const { join } = await import("node:path");
   const { resolveStateDir } = await import("../../store/state-dir.ts");
@@ -45,6 +46,54 @@ export async function run(ctx: SconeContext): Promise<void> {
         formatTime(r.startedAt),
         r.sizeBytes === null ? "-" : String(r.sizeBytes),
         r.error ? `${r.target} (${r.error})` : r.target,
+      ]),
+    ),
+  );
+}
+
+/** `--from LOCATION`: the sets below <location>/<namespace>/<name>/, each with its manifest or marked incomplete. */
+async function listLocation(
+  a: SconeContext["args"],
+  location: string,
+  namespace: string | undefined,
+  name: string | undefined,
+): Promise<void> {
+  const [backup, { clusterPorts }, { renderTable }] = await Promise.all([
+    import("../../backup/index.ts"),
+    import("./cas-backup.ts"),
+    import("../table.ts"),
+  ]);
+  if (!backup.isS3Location(location)) {
+    const { existsSync } = await import("node:fs");
+    if (!existsSync(location)) throw new CliError(`--from ${location}: no such directory`);
+  }
+  const secret = typeof a["s3-secret"] === "string" && a["s3-secret"] !== "";
+  const credentials = secret ? (await clusterPorts(a, namespace ?? "default", location)).credentials : undefined;
+  let sets: Awaited<ReturnType<typeof backup.listTargetBackups>>;
+  try {
+    const target = backup.openTarget(location, { field: "--from", ...(credentials ? { credentials } : {}) });
+    sets = await backup.listTargetBackups(target, { ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+  if (a.output === "json") {
+    process.stdout.write(`${JSON.stringify(sets, null, 2)}\n`);
+    return;
+  }
+  if (sets.length === 0) {
+    process.stderr.write(`no backup sets in ${location}\n`);
+    return;
+  }
+  process.stdout.write(
+    renderTable(
+      ["ID", "NAMESPACE", "CAS", "CREATED", "VERSION", "LOCATION"],
+      sets.map((b) => [
+        b.id,
+        b.namespace,
+        b.name,
+        b.manifest ? b.manifest.created : "INCOMPLETE (no manifest)",
+        b.manifest?.cas.version ?? "-",
+        b.location,
       ]),
     ),
   );
