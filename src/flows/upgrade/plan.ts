@@ -121,6 +121,11 @@ export function checkUpgrade(input: UpgradeCheckInput): UpgradeCheck {
       "spec.backup-controller.session is not set: the backup controller cannot register backups of the new version (provision the CAS with the backup controller enabled)",
     );
   }
+  if (bc?.session && bc.enabled !== true) {
+    hard.push(
+      "spec.backup-controller.enabled is false: without registered backups of the new version the operator holds the new image back (enable the backup controller first)",
+    );
+  }
   if (!sameJson(cas.spec?.tolerations, bc?.tolerations)) {
     hard.push("spec.tolerations and spec.backup-controller.tolerations differ: make them equal first");
   }

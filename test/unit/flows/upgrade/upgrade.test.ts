@@ -107,6 +107,11 @@ describe("checkUpgrade (upstream --upgrade preconditions)", () => {
     const reasons = check.action === "refuse" ? check.reasons.join("\n") : "";
     expect(reasons).toContain("spec.backup-controller.session is not set");
     expect(reasons).toContain("spec.tolerations and spec.backup-controller.tolerations differ");
+    const disabled = cas({ "backup-controller": { enabled: false, session: "s/register" } });
+    expect(checkUpgrade({ cas: disabled, to: "6.0.7", force: true })).toMatchObject({
+      action: "refuse",
+      reasons: [expect.stringContaining("spec.backup-controller.enabled is false")],
+    });
     const old = healthyCas(NS, NAME, `${REPO}/cas:5.8.1`) as unknown as CAS;
     expect(checkUpgrade({ cas: old, to: "5.8.2", force: true })).toMatchObject({ action: "refuse" });
   });
