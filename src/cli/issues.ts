@@ -2,11 +2,6 @@
 // One table: when an issue is renumbered or closed, only this file changes.
 export const TRACKING_ISSUE = {
   operator: 4,
-  operatorInstall: 6,
   api: 7,
-  casProvision: 6,
-  casLifecycle: 6,
-  casBackup: 6,
-  policies: 8,
   vault: 8,
 } as const;

@@ -1,0 +1,140 @@
+// Reconcile throughput of the compiled operator for N CAS resources (default 500), each in its own namespace, as a
+// ratio to the API server's own write rate for the same objects, measured in the same run; and the operator's RSS
+// with them. Baseline: the objects the CAS controller writes for each CAS (ConfigMap, StatefulSet, Service,
+// PodDisruptionBudget, as rendered by src/operator/cas) applied directly, with as many writers as the controller
+// has workers. Operator: create the N CAS objects and time until every one has status.observedGeneration and its
+// StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
+// worst case for the probe). Figures only.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeClient } from "../src/kube/client.ts";
+import type { KubeObject } from "../src/kube/types.ts";
+import { renderCasObjects } from "../src/operator/cas/desired.ts";
+import type { CAS } from "../src/resources/cas.ts";
+import { renderCrds } from "../src/resources/crds.ts";
+
+const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../dist/scone");
+const N = Number(process.env.SCONE_BENCH_CAS ?? 500);
+const WRITERS = 2; // the CAS controller's workers (Controller default)
+const CAS_TYPE = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS" } as const;
+const ns = (i: number, set: string) => `bench-cas-${set}-${i}`;
+
+const rssMiB = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+};
+const cas = (namespace: string): CAS =>
+  ({
+    ...CAS_TYPE,
+    metadata: { name: "cas", namespace, uid: "00000000-0000-0000-0000-000000000000" },
+    spec: { nonce: "0123456789abcdef0123456789abcdef", persistence: { enabled: true } },
+  }) as unknown as CAS;
+
+async function pool<T>(items: readonly T[], workers: number, f: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < items.length) await f(items[next++] as T);
+    }),
+  );
+}
+
+if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run 'make build'`);
+let kubeconfig = process.env.SCONE_BENCH_KUBECONFIG;
+let stopCluster: (() => Promise<void>) | undefined;
+if (!kubeconfig) {
+  const { startLocalCluster } = await import("../test/harness/cluster.ts");
+  const cluster = await startLocalCluster();
+  kubeconfig = cluster.kubeconfigPath;
+  stopCluster = () => cluster.stop();
+}
+const client = await KubeClient.load({ kubeconfig, timeoutMs: 60_000 });
+const state = mkdtempSync(join(tmpdir(), "scone-bench-cas-"));
+let op: Bun.Subprocess | undefined;
+try {
+  for (const crd of renderCrds()) await client.apply(crd, { force: true });
+  await Bun.sleep(1500);
+  const idx = Array.from({ length: N }, (_, i) => i);
+  await pool(idx, 8, async (i) => {
+    for (const set of ["direct", "op"])
+      await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns(i, set) } }, { force: true });
+  });
+
+  // Baseline: the API server writing the same objects, WRITERS at a time.
+  const t0 = performance.now();
+  await pool(idx, WRITERS, async (i) => {
+    const c = cas(ns(i, "direct"));
+    for (const o of renderCasObjects(c, { serviceVersion: "6.0.6", operatorNamespace: "scone-system" }).owned)
+      await client.apply({ ...o, metadata: { ...o.metadata, ownerReferences: [] } } as KubeObject, {
+        force: true,
+        fieldManager: "bench",
+      });
+  });
+  const directMs = performance.now() - t0;
+  const objectsPerCas = renderCasObjects(cas("x"), { serviceVersion: "6.0.6", operatorNamespace: "scone-system" }).owned
+    .length;
+
+  op = Bun.spawn(
+    [
+      BINARY,
+      "operator",
+      "--kubeconfig",
+      kubeconfig,
+      "-n",
+      "scone-system",
+      "--state-dir",
+      state,
+      "--webhook-mode",
+      "off",
+      "--probe-port",
+      "18795",
+      "--metrics-port",
+      "18794",
+      "--log-level",
+      "error",
+    ],
+    { stdout: "ignore", stderr: "inherit", env: { ...process.env, KUBECONFIG: "" } },
+  );
+  await Bun.sleep(3000);
+  const rssBefore = rssMiB(op.pid);
+  const t1 = performance.now();
+  await pool(idx, 8, async (i) => {
+    const { metadata, ...rest } = cas(ns(i, "op"));
+    await client.create({ ...rest, metadata: { name: metadata.name, namespace: metadata.namespace } } as KubeObject);
+  });
+  const createdMs = performance.now() - t1;
+  const deadline = Date.now() + 30 * 60_000;
+  let done = 0;
+  while (Date.now() < deadline) {
+    const list = await client.listAll<KubeObject & { status?: { observedGeneration?: number } }>(CAS_TYPE);
+    done = list.items.filter(
+      (c) =>
+        c.metadata?.namespace?.startsWith("bench-cas-op-") &&
+        (c.status?.observedGeneration ?? 0) >= (c.metadata?.generation ?? 1),
+    ).length;
+    if (done >= N) break;
+    await Bun.sleep(500);
+  }
+  const opMs = performance.now() - t1;
+  const sts = (await client.listAll<KubeObject>({ apiVersion: "apps/v1", kind: "StatefulSet" })).items.filter((s) =>
+    s.metadata?.namespace?.startsWith("bench-cas-op-"),
+  ).length;
+  const rssAfter = rssMiB(op.pid);
+
+  const rate = (n: number, ms: number) => (n / (ms / 1000)).toFixed(1);
+  console.log(`CAS controller (compiled operator), ${N} CAS in ${N} namespaces, ${objectsPerCas} owned objects each`);
+  console.log(
+    `  API server, the same objects applied directly by ${WRITERS} writers: ${(directMs / 1000).toFixed(1)} s (${rate(N, directMs)} CAS/s, ${rate(N * objectsPerCas, directMs)} writes/s)`,
+  );
+  console.log(
+    `  operator: ${N} CAS created in ${(createdMs / 1000).toFixed(1)} s; ${done}/${N} reconciled (status written, ${sts} StatefulSets) after ${(opMs / 1000).toFixed(1)} s (${rate(done, opMs)} CAS/s)`,
+  );
+  console.log(`  ratio (operator CAS/s ÷ direct CAS/s): ${(done / opMs / (N / directMs)).toFixed(2)}`);
+  console.log(`  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS`);
+} finally {
+  op?.kill("SIGTERM");
+  await op?.exited;
+  rmSync(state, { recursive: true, force: true });
+  await stopCluster?.();
+}
