@@ -21,7 +21,10 @@ export interface ApiOptions {
   readonly context?: string;
   /** Write a first admin token to this file (0600) when the store has none. */
   readonly bootstrapTokenFile?: string;
-  /** Executors of long-running operations by kind; kinds without one answer 501. */
+  /**
+   * Executors of long-running operations by kind; kinds without one answer 501. Default: the CAS flows
+   * (operations/cas) when a cluster is configured, none otherwise.
+   */
   readonly runners?: OperationRunners;
   readonly bodyLimitBytes?: number;
 }
@@ -66,7 +69,18 @@ export async function serveApi(
     const cluster = await connectCluster(opts, log);
     if (cluster) cleanups.unshift(() => cluster.stop());
 
-    const executor = new OperationExecutor(store.db, opts.runners ?? {}, log.child({ component: "operations" }));
+    const opsLog = log.child({ component: "operations" });
+    const runners =
+      opts.runners ??
+      (cluster
+        ? (await import("./operations/cas/index.ts")).casOperationRunners({
+            client: cluster.client,
+            stateDir,
+            db: store.db,
+            log: opsLog,
+          })
+        : {});
+    const executor = new OperationExecutor(store.db, runners, opsLog);
     cleanups.unshift(() => executor.stop());
     const resumed = executor.resumeUnfinished();
     if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
@@ -137,6 +151,7 @@ async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): P
 }
 
 interface ClusterSide {
+  client: import("../kube/client.ts").KubeClient;
   cache: import("./resource-cache.ts").ResourceCache;
   readiness(): { ok: boolean; reason?: string };
   stop(): Promise<void>;
@@ -176,6 +191,7 @@ async function connectCluster(opts: ApiOptions, log: Logger): Promise<ClusterSid
   informers.start();
   log.info("watching SCONE resources", { server: client.transport.connection.server });
   return {
+    client,
     cache,
     readiness: () => {
       if (informers.hasSynced()) return { ok: true };

@@ -43,11 +43,19 @@ export const BackupParams = z.strictObject({
     .string()
     .min(1)
     .max(1024)
+    .regex(/^(s3:\/\/|\/)/, "an absolute directory on the API's host or an s3://bucket/prefix URL")
     .optional()
-    .openapi({ description: "Directory or s3:// URL (default: configured target)" }),
+    .openapi({
+      description:
+        "Absolute directory on the API's host or s3://bucket/prefix (credentials: the API's AWS_* variables); default <state-dir>/backups",
+    }),
 });
 export const RestoreParams = z.strictObject({
-  from: z.string().min(1).max(128).openapi({ description: "Backup id from GET /api/v1/backups" }),
+  // A catalog id only: a directory or URL would let a caller make the API read any path it can.
+  from: z
+    .string()
+    .regex(/^bk-[0-9a-z-]{1,124}$/, "a backup id (bk-…) from GET /api/v1/backups")
+    .openapi({ description: "Backup id from GET /api/v1/backups" }),
 });
 export const EvictParams = z.strictObject({
   node: z.string().min(1).max(253).optional().openapi({ description: "Node to move away from (default: current)" }),
