@@ -47,8 +47,11 @@ export function stopOrphanedSimulator(databaseDir: string): void {
 export interface InstanceOptions {
   readonly plan: CasPodPlan;
   readonly paths: PodPaths;
-  /** The pod's node holds a registered backup of this CAS (it may unseal a database sealed elsewhere). */
-  readonly nodeHasRegisteredBackup: boolean;
+  /**
+   * Whether the pod's node holds a registered backup of this CAS (it may unseal a database sealed elsewhere). Asked
+   * at every start: a registration made while the CAS crash-loops lets the next restart open the database.
+   */
+  readonly nodeHasRegisteredBackup: () => Promise<boolean>;
   /** Told whenever the simulator's ports change (started, restarted) or it stopped running (undefined). */
   readonly onEndpoints: (endpoints: RunningEndpoints | undefined) => void;
   readonly log: (line: string) => void;
@@ -72,6 +75,22 @@ export function simulatorArgs(plan: CasPodPlan, paths: PodPaths): string[] {
       ? ["--snapshot-dir", paths.snapshotDir, "--snapshot-interval", `${plan.snapshots.intervalMs}ms`]
       : []),
   ];
+}
+
+/**
+ * `work`'s result, or `late` after `ms`. The timer is cleared once the race is decided: a pending Bun.sleep would keep
+ * the process alive for the rest of its time after everything stopped (`make demo` lingered 30 s at its end).
+ */
+async function orTimeout<T, L>(work: Promise<T>, ms: number, late: L): Promise<T | L> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<L>((resolve) => {
+    timer = setTimeout(() => resolve(late), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export class CasInstance {
@@ -105,11 +124,13 @@ export class CasInstance {
       hasKeyStore: hasKeyStore(paths.databaseDir),
       sealedTo: readSealedTo(paths.databaseDir),
       node: plan.node,
-      nodeHasRegisteredBackup: this.opts.nodeHasRegisteredBackup,
+      nodeHasRegisteredBackup: await this.opts.nodeHasRegisteredBackup(),
     });
     if (!decision.open) {
-      this.casLog.write("stderr", [`CAS cannot start: ${decision.why}`]);
-      this.opts.log(`${plan.namespace}/${plan.pod}: not started: ${decision.why}`);
+      // A real CAS that cannot unseal exits, and the kubelet restarts it with a backoff: so does this one.
+      this.casLog.write("stderr", [`CAS cannot start: ${decision.why}; restarting in ${this.backoffMs} ms`]);
+      this.opts.log(`${plan.namespace}/${plan.pod}: not started: ${decision.why}; retrying in ${this.backoffMs} ms`);
+      this.scheduleRestart();
       return undefined;
     }
     const fresh = !hasKeyStore(paths.databaseDir);
@@ -143,11 +164,11 @@ export class CasInstance {
     void pump(child.stderr, "stderr");
     void child.exited.then((code) => this.onExit(child, code));
 
-    const outcome = await Promise.race([
-      announced.then(() => "ready" as const),
-      child.exited.then(() => "exited" as const),
-      Bun.sleep(START_TIMEOUT_MS).then(() => "timeout" as const),
-    ]);
+    const outcome = await orTimeout(
+      Promise.race([announced.then(() => "ready" as const), child.exited.then(() => "exited" as const)]),
+      START_TIMEOUT_MS,
+      "timeout" as const,
+    );
     if (outcome !== "ready") {
       if (outcome === "timeout") child.kill("SIGKILL");
       this.opts.log(`${plan.namespace}/${plan.pod}: CAS simulator did not start (${outcome}); see kubectl logs -c cas`);
@@ -171,6 +192,12 @@ export class CasInstance {
     const { plan } = this.opts;
     this.casLog.write("stderr", [`CAS exited with code ${code}; restarting in ${this.backoffMs} ms`]);
     this.opts.log(`${plan.namespace}/${plan.pod}: CAS simulator exited with ${code}; restarting`);
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping) return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => void this.restart(), this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
   }
@@ -209,7 +236,11 @@ export class CasInstance {
     this.endpoints = undefined;
     if (child) {
       child.kill("SIGTERM");
-      const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
+      const exited = await orTimeout(
+        child.exited.then(() => true),
+        10_000,
+        false,
+      );
       if (!exited) child.kill("SIGKILL");
       rmSync(join(this.opts.paths.databaseDir, PID_FILE), { force: true });
     }

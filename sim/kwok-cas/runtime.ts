@@ -185,7 +185,12 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     const instance = new CasInstance({
       plan,
       paths,
-      nodeHasRegisteredBackup: facts?.registered ?? false,
+      // An unreadable node counts as unregistered: the next restart asks again.
+      nodeHasRegisteredBackup: () =>
+        nodeFacts(plan).then(
+          (f) => f.registered,
+          () => false,
+        ),
       log,
       onEndpoints: () => {
         // Ports changed (restart) or the CAS went away: re-point the PortForward, in this key's queue.
