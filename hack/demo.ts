@@ -136,8 +136,12 @@ function cleanup(): Promise<void> {
     await operator?.exited;
     rmSync(OPERATOR_PID_FILE, { force: true });
     for (const r of runtimes.reverse()) await r.stop();
-    if (cp && keep) console.log(`\nleft running: export KUBECONFIG=${cp.kubeconfigPath}`);
-    else await cp?.stop();
+    if (cp && keep) {
+      // Only the cluster outlives the demo: the operator and the CAS simulator ended with it, so the CAS's status
+      // is no longer kept up to date. The next demo stops this cluster.
+      console.log(`\ncluster left running (the operator and CAS simulator stopped with the demo):`);
+      console.log(`export KUBECONFIG=${cp.kubeconfigPath}`);
+    } else await cp?.stop();
   })();
   return cleaning;
 }
