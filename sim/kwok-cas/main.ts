@@ -43,7 +43,7 @@ try {
   const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
-    runtime.stop().finally(() => process.exit(code));
+    void runtime.stop().finally(() => process.exit(code));
   };
   process.on("SIGINT", () => stop(130));
   process.on("SIGTERM", () => stop(143));
