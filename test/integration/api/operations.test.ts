@@ -20,7 +20,16 @@ import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { DB_FILE } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { casClaims, cleanNodes, LAS_LABELS, registerBackups, SGX_NODES, zoneAVolume } from "../flows/day2-fixtures.ts";
+import {
+  casClaims,
+  cleanNodes,
+  LAS_LABELS,
+  RESTORED_AS_EXPECTED,
+  registerBackups,
+  restoredFacts,
+  SGX_NODES,
+  zoneAVolume,
+} from "../flows/day2-fixtures.ts";
 import { BINARY, binaryPresent, freePort, scone } from "../flows/helpers.ts";
 import { waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
@@ -28,6 +37,7 @@ import { buildOperatorContext, installCrds, type TestOperator } from "../operato
 const NS = `scone-apiops-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
 const RESUMED = "cas2";
+const RESTORED = "restored";
 const DCAP_SECRET = { name: "dcap", key: "apiKey" };
 // Only in the Secret: the test looks for it where it must not be (the store, the API's answers).
 const DCAP_VALUE = "feedc0defeedc0defeedc0defeedc0de";
@@ -203,9 +213,11 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
         fieldManager: MANAGER,
       });
     // Volumes for the first CAS only: the second one's pod waits for its volumes until the restart test adds them.
-    for (const claim of casClaims(NAME)) await client.create(zoneAVolume(NS, claim));
+    for (const name of [NAME, RESTORED])
+      for (const claim of casClaims(name)) await client.create(zoneAVolume(NS, claim));
     // What the backup controller records on every SGX node (the CAS simulator records it too).
     await registerBackups(client, NS, NAME);
+    await registerBackups(client, NS, RESTORED);
     runtime = await startCasPodRuntime({
       kubeconfig: cluster.kubeconfigPath,
       stateDir: join(root, "kwok-cas"),
@@ -225,13 +237,13 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
     for (const f of forwards.values()) await f.close();
     await runtime?.stop();
     if (client) {
-      await cleanNodes(client, NS, [NAME, RESUMED]);
-      for (const name of [NAME, RESUMED])
+      await cleanNodes(client, NS, [NAME, RESUMED, RESTORED]);
+      for (const name of [NAME, RESUMED, RESTORED])
         await client
           .patch(casRef(name), { metadata: { finalizers: null } }, "merge", { fieldManager: MANAGER })
           .catch(() => undefined);
       await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
-      for (const name of [NAME, RESUMED])
+      for (const name of [NAME, RESUMED, RESTORED])
         for (const claim of casClaims(name))
           await client
             .deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` })
@@ -258,6 +270,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
   });
 
   let firstSteps: string[] = [];
+  let backupId = "";
 
   test(
     "POST provision → 202 + Location → succeeded; the CAS is HEALTHY; the DCAP key stays out of the store",
@@ -308,12 +321,57 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
       const done = await pollOperation(id, (o) => o.phase === "succeeded");
       figures.push(`backup operation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       expect(done.stepsDone).toEqual(["backup"]);
-      const backupId = done.result?.backupId;
+      backupId = String(done.result?.backupId);
       expect(backupId).toStartWith("bk-");
       expect(done.result?.target).toStartWith(join(stateDir, "backups"));
       const res = await call("GET", `/api/v1/backups?namespace=${NS}&name=${NAME}`, tokens.read);
       const { items } = (await res.json()) as { items: { id: string; phase: string }[] };
       expect(items.find((b) => b.id === backupId)?.phase).toBe("completed");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "POST restore from the backup's catalog id → succeeded: a new CAS with the original's identity",
+    async () => {
+      const t0 = performance.now();
+      const { id } = await post({ kind: "restore", namespace: NS, name: RESTORED, params: { from: backupId } });
+      const done = await pollOperation(id, (o) => o.phase === "succeeded");
+      figures.push(`restore operation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      expect(done.result).toEqual({ backupId });
+      expect(done.stepsDone).toEqual([
+        "fetch-verify",
+        "check-target",
+        "create-cas",
+        "wait-pod",
+        "place-snapshot",
+        "restart-cas",
+        "cas-image",
+        "wait-healthy",
+      ]);
+      expect(await restoredFacts(client, NS, RESTORED, NAME)).toEqual(RESTORED_AS_EXPECTED);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "POST evict → succeeded: CAS HEALTHY on the other zone-a node, the node uncordoned",
+    async () => {
+      const t0 = performance.now();
+      const { id } = await post({ kind: "evict", namespace: NS, name: NAME });
+      const done = await pollOperation(id, (o) => o.phase === "succeeded");
+      figures.push(`evict operation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      expect(done.stepsDone).toEqual(["plan", "mark", "cordon", "delete-pod", "wait-healthy", "uncordon", "unmark"]);
+      const from = String(done.result?.from);
+      expect(["sgx-node-1", "sgx-node-2"]).toContain(from);
+      expect(done.result?.to).toBe(from === "sgx-node-1" ? "sgx-node-2" : "sgx-node-1");
+      const node = await client.get<KubeObject & { spec?: { unschedulable?: boolean } }>({
+        apiVersion: "v1",
+        kind: "Node",
+        name: from,
+      });
+      expect(node.spec?.unschedulable).toBeFalsy();
+      expect((await getCas(NAME))?.status?.phase).toBe("HEALTHY");
     },
     TIMEOUT,
   );
