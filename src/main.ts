@@ -10,6 +10,6 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 });
 
 // No top-level await: the entry stays valid when bundled as CommonJS (`bun build --bytecode` defaults to it).
-runCli(process.argv.slice(2)).then((code) => {
+void runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -111,7 +111,8 @@ export async function sharedCluster(): Promise<LocalCluster> {
   // A failed start is not memoized, and a caller that was waiting for it tries once more itself: the failure is
   // often bun killing the processes of a hook that timed out (5 s by default), not a broken cluster.
   for (let attempt = 1; ; attempt++) {
-    const pending = (shared ??= startLocalCluster());
+    shared ??= startLocalCluster();
+    const pending = shared;
     try {
       const cluster = await pending;
       await planes.get(cluster)?.revive();

@@ -1,6 +1,7 @@
 // The steps of `scone cas provision` (upstream `kubectl provision cas`, SCONE-INTERFACE §10.2). Each `done` looks at
 // the world — the files under $TARGET, the CAS object, its pod's console, the CAS itself — so a run interrupted at
 // any point continues and never repeats an effect. Secrets (token, identity, keys) never appear in a step's detail.
+
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { attestCas, CasClient } from "../../cas/client.ts";
 import { canonicalJson } from "../../cas/crypto.ts";
@@ -19,6 +20,7 @@ import type { KubeObject } from "../../kube/types.ts";
 import { consoleField } from "../../operator/cas/client-probe.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
+import { statusIsCurrent } from "../status/health.ts";
 import type { Step } from "../steps.ts";
 import type { ProvisionContext } from "./context.ts";
 import { readIfExists, writePrivateFile, writePrivateFileIfChanged } from "./files.ts";
@@ -638,7 +640,9 @@ export const waitHealthyStep: ProvisionStep = {
   title: "Wait until the CAS is HEALTHY",
   async done(ctx) {
     const cas = await ctx.readCas();
-    return cas?.status?.phase === "HEALTHY" ? "phase HEALTHY" : false;
+    // Only a status computed for the current spec counts: right after enable-features the CAS may still report the
+    // HEALTHY it had before the backup controller was switched on.
+    return cas && statusIsCurrent(cas) && cas.status?.phase === "HEALTHY" ? "phase HEALTHY" : false;
   },
   async run(ctx) {
     let state = "no status yet";
@@ -650,7 +654,7 @@ export const waitHealthyStep: ProvisionStep = {
         const s = cas?.status;
         const notReady = s?.conditions?.find((c) => c.type === "Ready" && c.status !== "True");
         state = `phase ${s?.phase ?? "-"}, provisioned ${s?.provisioned ?? "-"}, attestable ${s?.attestable ?? "-"}, migration ${s?.migrationNodeRatio ?? "-"}${notReady?.message ? ` (${notReady.message})` : ""}`;
-        return s?.phase === "HEALTHY" ? true : undefined;
+        return cas && statusIsCurrent(cas) && s?.phase === "HEALTHY" ? true : undefined;
       },
       () => state,
     );

@@ -6,8 +6,8 @@ import type { V1Container, V1DaemonSet, V1EnvVar, V1Secret, V1Toleration } from 
 import { lasWebhookDefaults } from "../../resources/defaults.ts";
 import type { LAS } from "../../resources/las.ts";
 import { desiredHash } from "../../runtime/drift.ts";
-import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../sgxplugin/node-facts.ts";
 import { canonicalResources } from "../../runtime/quantity.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../sgxplugin/node-facts.ts";
 import { compact, type RenderOptions } from "../sgxplugin/render.ts";
 
 export type { RenderOptions } from "../sgxplugin/render.ts";

@@ -4,8 +4,8 @@
 import type { V1Container, V1DaemonSet, V1Toleration } from "@kubernetes/client-node";
 import { sgxPluginWebhookDefaults } from "../../resources/defaults.ts";
 import type { SGXPlugin } from "../../resources/sgx-plugin.ts";
-import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "./node-facts.ts";
 import { canonicalResources } from "../../runtime/quantity.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "./node-facts.ts";
 
 export const SGXPLUGIN_DAEMONSET = "sgxplugin";
 export const SGXPLUGIN_APP = "sgxplugin";
