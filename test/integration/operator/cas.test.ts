@@ -23,6 +23,7 @@ import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.t
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { sharedPath } from "../../harness/shared.ts";
 import { waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, installCrds, type TestOperator } from "./context.ts";
 
@@ -30,7 +31,7 @@ const NS = `scone-cas-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
 const NONCE = "00112233445566778899aabbccddeeff";
 const IMAGE = "registry.scontain.com/scone.cloud/cas:6.0.6";
-const SAMPLE = "/work/shared/reference/upstream-samples/manifests-6.0.6/cas_provisioning.yaml";
+const SAMPLE = sharedPath("reference", "upstream-samples", "manifests-6.0.6", "cas_provisioning.yaml");
 const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const CAS_REF = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name: NAME };

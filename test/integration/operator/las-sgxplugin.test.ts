@@ -14,9 +14,10 @@ import type { LAS } from "../../../src/resources/las.ts";
 import type { SGXPlugin } from "../../../src/resources/sgx-plugin.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { sharedPath } from "../../harness/shared.ts";
 import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
 
-const SAMPLES = "/work/shared/reference/upstream-samples/operator-samples";
+const SAMPLES = sharedPath("reference", "upstream-samples", "operator-samples");
 const NS = "scone-system";
 const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 const ALL_NODES = [...SGX_NODES, "plain-node-1"];

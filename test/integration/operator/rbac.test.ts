@@ -12,10 +12,11 @@ import { parse } from "yaml";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { sharedPath } from "../../harness/shared.ts";
 import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../flows/helpers.ts";
 import { waitFor } from "../kube/helpers.ts";
 
-const SAMPLES = "/work/shared/reference/upstream-samples/operator-samples";
+const SAMPLES = sharedPath("reference", "upstream-samples", "operator-samples");
 const NS = `rbac-${Math.random().toString(36).slice(2, 7)}`;
 const SERVICE_ACCOUNT = "scone-controller-manager";
 const BASE = "base.scone.cloud/v1beta1";

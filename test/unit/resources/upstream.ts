@@ -2,9 +2,10 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { sharedPath } from "../../harness/shared.ts";
 
-export const UPSTREAM_CRDS_DIR = process.env.SCONE_UPSTREAM_CRDS ?? "/work/shared/reference/upstream-crds";
-export const UPSTREAM_SAMPLES_DIR = process.env.SCONE_UPSTREAM_SAMPLES ?? "/work/shared/reference/upstream-samples";
+export const UPSTREAM_CRDS_DIR = process.env.SCONE_UPSTREAM_CRDS ?? sharedPath("reference", "upstream-crds");
+export const UPSTREAM_SAMPLES_DIR = process.env.SCONE_UPSTREAM_SAMPLES ?? sharedPath("reference", "upstream-samples");
 
 export function upstreamCrdFiles(): string[] {
   if (!existsSync(UPSTREAM_CRDS_DIR)) return [];

@@ -19,8 +19,9 @@ import {
   renderProvisioningManifest,
   substitute,
 } from "../../../../src/flows/provision/templates.ts";
+import { sharedPath } from "../../../harness/shared.ts";
 
-const UPSTREAM = "/work/shared/reference/upstream-samples/manifests-6.0.6";
+const UPSTREAM = sharedPath("reference", "upstream-samples", "manifests-6.0.6");
 const upstream = (file: string) => {
   try {
     return readFileSync(`${UPSTREAM}/${file}`, "utf8");

@@ -5,8 +5,9 @@ import { parse } from "yaml";
 import { registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
 import type { CasObserved } from "../../../../src/operator/cas/status.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
+import { sharedPath } from "../../../harness/shared.ts";
 
-export const SAMPLES = "/work/shared/reference/upstream-samples/manifests-6.0.6";
+export const SAMPLES = sharedPath("reference", "upstream-samples", "manifests-6.0.6");
 export const NONCE = "0123456789abcdef0123456789abcdef";
 export const IMAGE = "registry.scontain.com/scone.cloud/cas:6.0.6";
 export const opts = { serviceVersion: "6.0.6", operatorNamespace: "scone-system" };
