@@ -20,7 +20,7 @@ import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
+import { buildOperatorContext, createZonalVolume, installCrds, type TestOperator } from "../operator/context.ts";
 import { BINARY, binaryPresent } from "./helpers.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
@@ -167,26 +167,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     // No storage provisioner: one zone-a volume per claim, pre-bound, like a zonal disk.
     for (const name of [NAME, NAME2])
       for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
-        await client.create({
-          apiVersion: "v1",
-          kind: "PersistentVolume",
-          metadata: { name: `${NS}-${claim}` },
-          spec: {
-            capacity: { storage: "1Gi" },
-            accessModes: ["ReadWriteOnce"],
-            persistentVolumeReclaimPolicy: "Retain",
-            storageClassName: "",
-            hostPath: { path: `/tmp/${NS}/${claim}` },
-            claimRef: { namespace: NS, name: claim },
-            nodeAffinity: {
-              required: {
-                nodeSelectorTerms: [
-                  { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
-                ],
-              },
-            },
-          },
-        } as KubeObject);
+        await createZonalVolume(client, NS, claim);
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: join(root, "kwok-cas") });
     // The operator outside the cluster reaches each CAS through a port-forward, as the CLI does.
     const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });

@@ -90,3 +90,35 @@ export async function installCrds(client: KubeClient): Promise<void> {
 export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
   await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, { fieldManager: "scone-test" });
 }
+
+/**
+ * A pre-bound zone-a PersistentVolume for a CAS claim: the local cluster has no storage provisioner, and a zonal
+ * disk is what makes CAS moves zone-bound.
+ */
+export async function createZonalVolume(
+  client: KubeClient,
+  namespace: string,
+  claim: string,
+  zone = "zone-a",
+): Promise<void> {
+  await client.create({
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: `${namespace}-${claim}` },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      persistentVolumeReclaimPolicy: "Retain",
+      storageClassName: "",
+      hostPath: { path: `/tmp/${namespace}/${claim}` },
+      claimRef: { namespace, name: claim },
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: [zone] }] },
+          ],
+        },
+      },
+    },
+  } as KubeObject);
+}
