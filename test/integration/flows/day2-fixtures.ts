@@ -12,29 +12,7 @@ export const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 export const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const MANAGER = "scone-day2-test";
 
-/** A PersistentVolume pre-bound to `claim`, pinned to zone-a like a zonal disk. */
-export function zoneAVolume(namespace: string, claim: string): KubeObject {
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolume",
-    metadata: { name: `${namespace}-${claim}` },
-    spec: {
-      capacity: { storage: "1Gi" },
-      accessModes: ["ReadWriteOnce"],
-      persistentVolumeReclaimPolicy: "Retain",
-      storageClassName: "",
-      hostPath: { path: `/tmp/${namespace}/${claim}` },
-      claimRef: { namespace, name: claim },
-      nodeAffinity: {
-        required: {
-          nodeSelectorTerms: [
-            { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
-          ],
-        },
-      },
-    },
-  } as KubeObject;
-}
+export { zoneAVolume } from "../operator/context.ts";
 
 export const casClaims = (name: string) => [`database-${name}-0`, `database-snapshots-${name}-0`];
 

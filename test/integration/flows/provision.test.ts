@@ -20,7 +20,7 @@ import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, createZonalVolume, installCrds, type TestOperator } from "../operator/context.ts";
+import { buildOperatorContext, installCrds, type TestOperator, zoneAVolume } from "../operator/context.ts";
 import { BINARY, binaryPresent } from "./helpers.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
@@ -167,7 +167,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     // No storage provisioner: one zone-a volume per claim, pre-bound, like a zonal disk.
     for (const name of [NAME, NAME2])
       for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
-        await createZonalVolume(client, NS, claim);
+        await client.create(zoneAVolume(NS, claim));
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: join(root, "kwok-cas") });
     // The operator outside the cluster reaches each CAS through a port-forward, as the CLI does.
     const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });

@@ -25,7 +25,7 @@ import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedPath } from "../../harness/shared.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, createZonalVolume, installCrds, type TestOperator } from "./context.ts";
+import { buildOperatorContext, installCrds, type TestOperator, zoneAVolume } from "./context.ts";
 
 const NS = `scone-cas-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
@@ -86,7 +86,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     for (const n of SGX_NODES) await mergeNode(n, { metadata: { labels: LAS_LABELS } });
     // No storage provisioner here: one zone-a volume per claim, pre-bound, like a zonal disk.
     for (const claim of [`database-${NAME}-0`, `database-snapshots-${NAME}-0`])
-      await createZonalVolume(client, NS, claim);
+      await client.create(zoneAVolume(NS, claim));
     controller = registerCasController(op.ctx, fake, {
       podDeletionBackoffMs: 2_000,
       healthyRecheckMs: 1_000,

@@ -92,16 +92,11 @@ export async function ensureNamespace(client: KubeClient, name: string): Promise
 }
 
 /**
- * A pre-bound zone-a PersistentVolume for a CAS claim: the local cluster has no storage provisioner, and a zonal
- * disk is what makes CAS moves zone-bound.
+ * A PersistentVolume pre-bound to `claim`, pinned to zone-a like a zonal disk: the local cluster has no storage
+ * provisioner, and a zonal disk is what makes CAS moves zone-bound.
  */
-export async function createZonalVolume(
-  client: KubeClient,
-  namespace: string,
-  claim: string,
-  zone = "zone-a",
-): Promise<void> {
-  await client.create({
+export function zoneAVolume(namespace: string, claim: string): KubeObject {
+  return {
     apiVersion: "v1",
     kind: "PersistentVolume",
     metadata: { name: `${namespace}-${claim}` },
@@ -115,10 +110,10 @@ export async function createZonalVolume(
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [
-            { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: [zone] }] },
+            { matchExpressions: [{ key: "topology.kubernetes.io/zone", operator: "In", values: ["zone-a"] }] },
           ],
         },
       },
     },
-  } as KubeObject);
+  } as KubeObject;
 }

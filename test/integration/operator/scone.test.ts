@@ -26,7 +26,7 @@ import type { LAS } from "../../../src/resources/las.ts";
 import type { Scone } from "../../../src/resources/scone.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, createZonalVolume, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
+import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator, zoneAVolume } from "./context.ts";
 
 const NS = `scone-stack-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "stack-test";
@@ -114,7 +114,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     await installCrds(client);
     await ensureNamespace(client, NS);
     // No storage provisioner here: one zone-a volume per CAS claim, pre-bound, so the CAS pod can run.
-    for (const claim of CLAIMS) await createZonalVolume(client, NS, claim);
+    for (const claim of CLAIMS) await client.create(zoneAVolume(NS, claim));
     registerSgxPluginController(op.ctx);
     registerLasController(op.ctx, { readLogs: false });
     registerCasController(op.ctx, fakeCas, { healthyRecheckMs: 1_000, unhealthyRecheckMs: 1_000 });
