@@ -3,7 +3,7 @@
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { LAS, LASNode, LASStatus } from "../../resources/las.ts";
 import type { Condition } from "../../runtime/conditions.ts";
-import { assess, newestMs, type Problem } from "../sgxplugin/health.ts";
+import { assess, daemonSetProblems, newestMs, type Problem } from "../sgxplugin/health.ts";
 import {
   APP_NAME_LABEL,
   isContainerReady,
@@ -138,12 +138,7 @@ export function deriveLasStatus(
   const lasProbeAlert = observed ? list.filter((o) => o.probeAlert === 1).length : -1;
   const selected = observed ? observed.size : -1;
 
-  const problems: Problem[] = [];
-  if (!daemonSet)
-    problems.push({ reason: "Installing", message: "the LAS DaemonSet does not exist yet", waiting: true });
-  else if (!dsStatus) problems.push({ reason: "Installing", message: "the LAS DaemonSet reports no status yet" });
-  if (daemonSet && (!nodes || !pods))
-    problems.push({ reason: "Unobservable", message: "nodes or pods could not be read", unknown: true });
+  const problems: Problem[] = daemonSetProblems("LAS", daemonSet, Boolean(nodes && pods));
   if (selected === 0)
     problems.push({
       reason: "NoSGXNodes",

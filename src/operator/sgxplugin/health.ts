@@ -20,6 +20,22 @@ export interface Problem {
   readonly waiting?: boolean;
 }
 
+/** The problems every node-agent DaemonSet shares: not created yet, no status yet, or its nodes/pods unreadable. */
+export function daemonSetProblems(
+  what: string,
+  daemonSet: { status?: unknown } | undefined,
+  observable: boolean,
+): Problem[] {
+  const problems: Problem[] = [];
+  if (!daemonSet)
+    problems.push({ reason: "Installing", message: `the ${what} DaemonSet does not exist yet`, waiting: true });
+  else if (!daemonSet.status)
+    problems.push({ reason: "Installing", message: `the ${what} DaemonSet reports no status yet` });
+  if (daemonSet && !observable)
+    problems.push({ reason: "Unobservable", message: "nodes or pods could not be read", unknown: true });
+  return problems;
+}
+
 export interface Assessment {
   readonly state: ServiceState;
   readonly conditions: Condition[];

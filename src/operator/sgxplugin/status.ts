@@ -3,7 +3,7 @@
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { SGXPlugin, SGXPluginStatus } from "../../resources/sgx-plugin.ts";
 import type { Condition } from "../../runtime/conditions.ts";
-import { assess, newestMs, type Problem } from "./health.ts";
+import { assess, daemonSetProblems, newestMs, type Problem } from "./health.ts";
 import {
   APP_NAME_LABEL,
   enclaveUsageByNode,
@@ -82,12 +82,7 @@ export function deriveSgxPluginStatus(
       : -1;
   const deviceAlert = serving && usage ? serving.length - healthyServingReplicas : -1;
 
-  const problems: Problem[] = [];
-  if (!daemonSet)
-    problems.push({ reason: "Installing", message: "the plugin DaemonSet does not exist yet", waiting: true });
-  else if (!dsStatus) problems.push({ reason: "Installing", message: "the plugin DaemonSet reports no status yet" });
-  if (daemonSet && (!nodes || !pods))
-    problems.push({ reason: "Unobservable", message: "nodes or pods could not be read", unknown: true });
+  const problems: Problem[] = daemonSetProblems("plugin", daemonSet, Boolean(nodes && pods));
   if (servingReplicas === 0)
     problems.push({
       reason: "NoSGXNodes",
