@@ -12,11 +12,8 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { type CasPodRuntime, podInstancesDir, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
-import { loadKubeConfig } from "../../../src/kube/config.ts";
-import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
+import type { PortForward } from "../../../src/kube/port-forward.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
-import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { DB_FILE } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
@@ -32,7 +29,12 @@ import {
 } from "../flows/day2-fixtures.ts";
 import { BINARY, binaryPresent, freePort, scone } from "../flows/helpers.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
+import {
+  buildOperatorContext,
+  installCrds,
+  registerCasOverPortForwards,
+  type TestOperator,
+} from "../operator/context.ts";
 
 const NS = `scone-apiops-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
@@ -170,24 +172,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
     for (const f of forwards.values()) await f.close();
     forwards.clear();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
-    const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
-    const probe = casClientProbe(op.client, {
-      resolveAddress: async (cas) => {
-        const name = cas.metadata.name ?? "";
-        let forward = forwards.get(name);
-        if (!forward) {
-          forward = await startPortForward(conn, { namespace: NS, pod: `${name}-0`, port: 8081 });
-          forwards.set(name, forward);
-        }
-        return { url: `https://127.0.0.1:${forward.localPort}`, serverName: "localhost" };
-      },
-      timeoutMs: 10_000,
-    });
-    registerCasController(op.ctx, probe, {
-      podDeletionBackoffMs: 2_000,
-      healthyRecheckMs: 1_000,
-      unhealthyRecheckMs: 500,
-    });
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, forwards);
     await op.start();
   }
 

@@ -28,16 +28,19 @@ import { runUpgrade } from "../../../src/flows/upgrade/flow.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { execInPod } from "../../../src/kube/exec.ts";
-import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
+import type { PortForward } from "../../../src/kube/port-forward.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
-import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedS3 } from "../../harness/s3.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator } from "../operator/context.ts";
+import {
+  buildOperatorContext,
+  installCrds,
+  registerCasOverPortForwards,
+  type TestOperator,
+} from "../operator/context.ts";
 import {
   cleanNodes,
   LAS_LABELS,
@@ -95,23 +98,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
     });
     const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
     exec = (o) => execInPod(conn, o);
-    const probe = casClientProbe(client, {
-      resolveAddress: async (cas) => {
-        const name = cas.metadata.name ?? "";
-        let forward = forwards.get(name);
-        if (!forward) {
-          forward = await startPortForward(conn, { namespace: NS, pod: `${name}-0`, port: 8081 });
-          forwards.set(name, forward);
-        }
-        return { url: `https://127.0.0.1:${forward.localPort}`, serverName: "localhost" };
-      },
-      timeoutMs: 10_000,
-    });
-    registerCasController(op.ctx, probe, {
-      podDeletionBackoffMs: 2_000,
-      healthyRecheckMs: 1_000,
-      unhealthyRecheckMs: 500,
-    });
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, forwards);
     await op.start();
     store = openStore({ stateDir: join(root, "state") });
     const s3 = await sharedS3();

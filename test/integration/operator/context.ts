@@ -4,10 +4,13 @@
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { EventRecorder } from "../../../src/kube/events.ts";
+import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
 import { SharedInformers } from "../../../src/kube/shared-informers.ts";
 import { type RequestOptions, Transport } from "../../../src/kube/transport.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger, type LogLevel } from "../../../src/log.ts";
+import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
+import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import { Manager } from "../../../src/operator/manager.ts";
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
 import { renderCrds } from "../../../src/resources/crds.ts";
@@ -116,4 +119,34 @@ export function zoneAVolume(namespace: string, claim: string): KubeObject {
       },
     },
   } as KubeObject;
+}
+
+/**
+ * Registers the CAS controller the way an operator outside the cluster runs it: its probe reaches each CAS through
+ * an API-server port-forward to NAME-0, kept open in `forwards` (the caller closes them) for the test's speed.
+ */
+export async function registerCasOverPortForwards(
+  op: TestOperator,
+  kubeconfigPath: string,
+  namespace: string,
+  forwards: Map<string, PortForward>,
+): Promise<void> {
+  const conn = await loadKubeConfig({ kubeconfig: kubeconfigPath });
+  const probe = casClientProbe(op.client, {
+    resolveAddress: async (cas) => {
+      const name = cas.metadata.name ?? "";
+      let forward = forwards.get(name);
+      if (!forward) {
+        forward = await startPortForward(conn, { namespace, pod: `${name}-0`, port: 8081 });
+        forwards.set(name, forward);
+      }
+      return { url: `https://127.0.0.1:${forward.localPort}`, serverName: "localhost" };
+    },
+    timeoutMs: 10_000,
+  });
+  registerCasController(op.ctx, probe, {
+    podDeletionBackoffMs: 2_000,
+    healthyRecheckMs: 1_000,
+    unhealthyRecheckMs: 500,
+  });
 }
