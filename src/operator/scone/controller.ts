@@ -142,13 +142,14 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
     return { ...scone, status };
   };
 
-  const components = (): ComponentState[] => {
+  /** What the stack manages, as the caches show it; with skipCas a CAS still being deleted is no longer one. */
+  const components = (skipCas: boolean): ComponentState[] => {
     const state = (label: string, o: Stateful | undefined, detail?: string): ComponentState => ({
       name: label,
       state: o ? o.status?.state : "absent",
       ...(detail ? { detail } : {}),
     });
-    const cas = casList.get(namespace, STACK_NAMES.cas) as Stateful | undefined;
+    const cas = skipCas ? undefined : (casList.get(namespace, STACK_NAMES.cas) as Stateful | undefined);
     return [
       state("SGXPlugin", pluginList.get(STACK_NAMES.sgxPlugin) as Stateful | undefined),
       state("LAS", lasList.get(STACK_NAMES.las) as Stateful | undefined),
@@ -340,7 +341,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
           kind: "deployed",
           specHash: specHash(scone),
           version: spec.serviceVersion,
-          components: components(),
+          components: components(spec.skipCas === true),
           placement,
           backup,
         },
