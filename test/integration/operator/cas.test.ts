@@ -25,7 +25,7 @@ import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedPath } from "../../harness/shared.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator, zoneAVolume } from "./context.ts";
+import { buildOperatorContext, installCrds, type TestOperator, waitForMetrics, zoneAVolume } from "./context.ts";
 
 const NS = `scone-cas-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
@@ -74,6 +74,9 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     (await client.list<CoreV1Event>({ apiVersion: "v1", kind: "Event" }, { namespace: NS })).items.filter(
       (e) => e.involvedObject.name === NAME && e.involvedObject.kind === "CAS",
     );
+  /** Events are posted without holding up the reconcile, so a test awaits them like status. */
+  const waitForEvent = (reason: string) =>
+    waitFor(`a ${reason} Event`, async () => (await events()).find((e) => e.reason === reason));
   const pod = () => client.tryGet<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: NS, name: `${NAME}-0` });
 
   beforeAll(async () => {
@@ -191,7 +194,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     });
     const table = await cluster.kubectl(["get", "cas", NAME, "-n", NS]);
     expect(table.stdout).toMatch(/HEALTHY\s+HEALTHY\s+Yes\s+Yes\s+Persisted\s+3\/3\s+6\.0\.6/);
-    expect((await events()).map((e) => e.reason)).toContain("Provisioned");
+    await waitForEvent("Provisioned");
   }, 180_000);
 
   test("a steady state writes nothing", async () => {
@@ -240,9 +243,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     expect(condition(blocked, "UpgradeBlocked")?.status).toBe("True");
     expect(condition(blocked, "UpgradeBlocked")?.message).toContain("migration is 2/3");
     expect(await casImage()).toBe(IMAGE);
-    await waitFor("an UpgradeBlocked Event", async () =>
-      (await events()).some((e) => e.reason === "UpgradeBlocked") ? true : undefined,
-    );
+    await waitForEvent("UpgradeBlocked");
     // The backup controller goes first: it rolls out with BACKUP_CAS_IMAGE = the new image ...
     await waitFor("the backup controller rolled out for the new image", async () => {
       const d = await client.get<V1Deployment>({
@@ -276,11 +277,17 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
       },
       120_000,
     );
-    const done = await waitCas("HEALTHY after the upgrade", (c) => c.status?.state === "HEALTHY");
-    expect(condition(done, "UpgradeBlocked")?.status).toBe("False");
-    const metrics = op.ctx.manager.metrics.render();
-    expect(metrics).toContain(`scone_cas_state{cr_name="${NAME}",cr_namespace="${NS}"} 1`);
-    expect(metrics).toContain(`scone_cas_phase{cr_name="${NAME}",cr_namespace="${NS}"} 0.875`);
+    // CAS stayed HEALTHY while held back, so the first HEALTHY read may predate the restart: wait for the status
+    // (and the gauges) that follow the pod on the new image.
+    const done = await waitCas(
+      "HEALTHY after the upgrade, no longer blocked",
+      (c) => c.status?.state === "HEALTHY" && condition(c, "UpgradeBlocked")?.status === "False",
+    );
+    expect(["Upgrading", "NoUpgradePending"]).toContain(condition(done, "UpgradeBlocked")?.reason ?? "");
+    await waitForMetrics(op, [
+      `scone_cas_state{cr_name="${NAME}",cr_namespace="${NS}"} 1`,
+      `scone_cas_phase{cr_name="${NAME}",cr_namespace="${NS}"} 0.875`,
+    ]);
   }, 240_000);
 
   test("a change the API server cannot make (database size) is refused in a condition; status stays current", async () => {
@@ -351,7 +358,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     const healthy = await waitCas("HEALTHY on the new node", (c) => c.status?.state === "HEALTHY");
     expect(condition(healthy, "NodeHealthy")?.message).toBe(`CAS runs on node ${other}`);
     expect(healthy.status?.migrationNodeRatio).toBe("2/2");
-    expect((await events()).map((e) => e.reason)).toContain("NoEligibleNode");
+    await waitForEvent("NoEligibleNode");
     // The deleted node returns for the suites after this one.
     const spec = SIMULATED_NODES.find((s) => s.name === from);
     if (spec) await client.create(nodeManifest(spec) as V1Node);
@@ -368,10 +375,13 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
       name: `database-${NAME}-0`,
     });
     expect(pvc).toBeDefined();
-    const kept = (await client.list<CoreV1Event>({ apiVersion: "v1", kind: "Event" }, { namespace: NS })).items.find(
-      (e) => e.reason === "DatabaseKept",
+    // Events are posted without holding up the reconcile: await them like status.
+    const kept = await waitFor("a DatabaseKept Event", async () =>
+      (await client.list<CoreV1Event>({ apiVersion: "v1", kind: "Event" }, { namespace: NS })).items.find(
+        (e) => e.reason === "DatabaseKept",
+      ),
     );
-    expect(kept?.message).toContain(`database-${NAME}-0`);
+    expect(kept.message).toContain(`database-${NAME}-0`);
     expect(op.ctx.manager.metrics.render()).not.toContain(`cr_namespace="${NS}"`);
   }, 60_000);
 });

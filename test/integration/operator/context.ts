@@ -35,6 +35,24 @@ export interface TestOperator {
   stop(): Promise<void>;
 }
 
+/**
+ * The operator's metrics text once it holds every one of `lines`. Gauges follow the latest reconcile, which may run
+ * after the status a test waited for (a pod event right behind it), so metrics are awaited like status, not sampled.
+ */
+export async function waitForMetrics(op: TestOperator, lines: readonly string[], timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = op.ctx.manager.metrics.render();
+  while (!lines.every((l) => text.includes(l))) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `metrics never held ${lines.filter((l) => !text.includes(l)).join(" | ")}; last render:\n${text}`,
+      );
+    await Bun.sleep(100);
+    text = op.ctx.manager.metrics.render();
+  }
+  return text;
+}
+
 export interface BuildOptions {
   readonly kubeconfigPath: string;
   readonly operatorNamespace?: string;

@@ -26,7 +26,14 @@ import type { LAS } from "../../../src/resources/las.ts";
 import type { Scone } from "../../../src/resources/scone.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator, zoneAVolume } from "./context.ts";
+import {
+  buildOperatorContext,
+  ensureNamespace,
+  installCrds,
+  type TestOperator,
+  waitForMetrics,
+  zoneAVolume,
+} from "./context.ts";
 
 const NS = `scone-stack-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "stack-test";
@@ -303,9 +310,10 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(degraded?.reason).toBe("WaitingForChange");
     expect(degraded?.message).toContain("waiting for a change after 5 failed attempts: operatorNodeSelector:");
     expect(degraded?.message).toContain("bad key!");
-    const metrics = op.ctx.manager.metrics.render();
-    expect(metrics).toContain(`scone_stack_waiting_for_change{cr_name="${NAME}",cr_namespace=""} 1`);
-    expect(metrics).toContain(`scone_stack_retry_count{cr_name="${NAME}",cr_namespace=""} 5`);
+    await waitForMetrics(op, [
+      `scone_stack_waiting_for_change{cr_name="${NAME}",cr_namespace=""} 1`,
+      `scone_stack_retry_count{cr_name="${NAME}",cr_namespace=""} 5`,
+    ]);
     // It waits: no further attempt without a change.
     await Bun.sleep(3_000);
     const still = await getScone();
