@@ -19,6 +19,7 @@ function entry(i: number): AuditEntryInput {
   const sig = (i * 2654435761).toString(16).padStart(16, "0");
   return {
     namespace: "bench",
+    log: "bench-log",
     name: "cas",
     seq: i,
     ts: 1_700_000_000_000 + i * 10,

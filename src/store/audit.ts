@@ -7,6 +7,8 @@ import { clampLimit } from "./query.ts";
 export interface AuditEntryInput {
   namespace: string;
   name: string;
+  /** The audit log the entry belongs to (signature of the log's first entry); see logOfEntry in flows/audit. */
+  log: string;
   seq: number;
   ts: number;
   event: string;
@@ -26,14 +28,14 @@ export interface AuditEntry extends AuditEntryInput {
 
 export interface IngestResult {
   inserted: number;
-  /** Entries whose (namespace, name, seq) was already indexed. */
+  /** Entries whose (namespace, name, log, seq) was already indexed. */
   skipped: number;
 }
 
 const INSERT_SQL = `INSERT INTO audit_entries
-  (namespace, name, seq, ts, event, session, service, raw, signature, prev_signature, chain_ok)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (namespace, name, seq) DO NOTHING`;
+  (namespace, name, log, seq, ts, event, session, service, raw, signature, prev_signature, chain_ok)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (namespace, name, seq, log) DO NOTHING`;
 
 // One compiled statement per connection: preparing per batch would cost more than inserting a small batch.
 const insertStatements = new WeakMap<Database, Statement>();
@@ -41,7 +43,7 @@ const insertStatements = new WeakMap<Database, Statement>();
 /**
  * Inserts a batch in one transaction (the FTS index is kept in step by triggers). Re-ingesting an entry is a
  * no-op, so a crashed or repeated ingest can simply start again from the last seq it is unsure about.
- * Entries are inserted in (namespace, name, seq) order, so within one CAS the row id grows with seq.
+ * Entries are inserted in (namespace, name, seq) order, so within one log the row id grows with seq.
  */
 export function ingestEntries(db: StoreDb, entries: readonly AuditEntryInput[]): IngestResult {
   const sqlite = db.$client;
@@ -59,6 +61,7 @@ export function ingestEntries(db: StoreDb, entries: readonly AuditEntryInput[]):
       inserted += statement.run(
         e.namespace,
         e.name,
+        e.log,
         e.seq,
         e.ts,
         e.event,
@@ -86,7 +89,10 @@ function validateEntry(e: AuditEntryInput, i: number): void {
   if (e.name === "") throw new StoreInputError("name", `audit entry ${i}: name (the CAS) must not be empty`);
 }
 
-/** Last indexed entry of a CAS: where the next ingest continues and which signature the next entry must chain to. */
+/**
+ * Newest indexed entry of a CAS (by time, then seq: the head of its current log, whichever pod wrote it): where the
+ * next ingest continues and which signature the next entry must chain to.
+ */
 export function auditHead(
   db: StoreDb,
   cas: { namespace: string; name: string },
@@ -94,10 +100,23 @@ export function auditHead(
   return (
     db.$client
       .query<{ seq: number; signature: string }, [string, string]>(
-        "SELECT seq, signature FROM audit_entries WHERE namespace = ? AND name = ? ORDER BY seq DESC LIMIT 1",
+        "SELECT seq, signature FROM audit_entries WHERE namespace = ? AND name = ? ORDER BY ts DESC, seq DESC LIMIT 1",
       )
       .get(cas.namespace, cas.name) ?? null
   );
+}
+
+/** The indexed entries of a CAS at `seq`, one per log that has reached it (the unique index answers this). */
+export function indexedAt(
+  db: StoreDb,
+  cas: { namespace: string; name: string },
+  seq: number,
+): { log: string; signature: string }[] {
+  return db.$client
+    .query<{ log: string; signature: string }, [string, string, number]>(
+      "SELECT log, signature FROM audit_entries WHERE namespace = ? AND name = ? AND seq = ?",
+    )
+    .all(cas.namespace, cas.name, seq);
 }
 
 export interface AuditSearch {
@@ -125,6 +144,7 @@ interface AuditRow {
   id: number;
   namespace: string;
   name: string;
+  log: string;
   seq: number;
   ts: number;
   event: string;
@@ -194,6 +214,7 @@ function toEntry(r: AuditRow): AuditEntry {
     id: r.id,
     namespace: r.namespace,
     name: r.name,
+    log: r.log,
     seq: r.seq,
     ts: r.ts,
     event: r.event,

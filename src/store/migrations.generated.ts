@@ -52,4 +52,18 @@ export const EMBEDDED_MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nCREATE INDEX `audit_entries_cas_event_time_idx` ON `audit_entries` (`namespace`,`name`,`event`,`ts`,`seq`);",
     ],
   },
+  {
+    tag: "0003_audit_log_identity",
+    when: 1795440712625,
+    breakpoints: true,
+    hash: "666e75e04c9fa92710cbf32a6d3006c46a1880fc36dc4621154d5f29cfa7833a",
+    sql: [
+      "-- Audit entries are keyed by log as well as seq: a new CAS pod starts a new audit log at seq 0 (its audit volume is an\n-- emptyDir), and its entries were refused as conflicts with the old log's. Entries indexed before this migration\n-- belong to one log per CAS (conflicting ones were never indexed): that log is named by its first indexed entry.\n--\n-- The FTS update trigger fires only for the columns it indexes, so this backfill (and any later bookkeeping update)\n-- does not rewrite the full-text index.\nDROP TRIGGER `audit_entries_fts_au`;",
+      "\nCREATE TRIGGER `audit_entries_fts_au` AFTER UPDATE OF `event`, `session`, `service`, `raw` ON `audit_entries` BEGIN\n\tINSERT INTO `audit_entries_fts` (`audit_entries_fts`, rowid, `event`, `session`, `service`, `raw`)\n\tVALUES ('delete', old.`id`, old.`event`, old.`session`, old.`service`, old.`raw`);\n\tINSERT INTO `audit_entries_fts` (rowid, `event`, `session`, `service`, `raw`)\n\tVALUES (new.`id`, new.`event`, new.`session`, new.`service`, new.`raw`);\nEND;",
+      "\nALTER TABLE `audit_entries` ADD `log` text DEFAULT '' NOT NULL;",
+      "\nUPDATE `audit_entries` SET `log` = (\n\tSELECT f.`signature` FROM `audit_entries` f\n\tWHERE f.`namespace` = `audit_entries`.`namespace` AND f.`name` = `audit_entries`.`name`\n\tORDER BY f.`seq` LIMIT 1\n);",
+      "\nDROP INDEX `audit_entries_cas_seq_uq`;",
+      "\nCREATE UNIQUE INDEX `audit_entries_cas_seq_log_uq` ON `audit_entries` (`namespace`,`name`,`seq`,`log`);\n",
+    ],
+  },
 ];

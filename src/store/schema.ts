@@ -75,7 +75,12 @@ export const auditEntries = sqliteTable(
     id: integer("id").primaryKey(),
     namespace: text("namespace").notNull(),
     name: text("name").notNull(),
-    /** Sequence number of the entry in the CAS audit log. */
+    /**
+     * Which audit log the entry belongs to: the signature of the log's first entry (or of its first indexed entry).
+     * A new CAS pod starts a new log at seq 0, so seq alone does not name an entry.
+     */
+    log: text("log").notNull().default(""),
+    /** Sequence number of the entry in its audit log. */
     seq: integer("seq").notNull(),
     ts: integer("ts").notNull(),
     event: text("event").notNull(),
@@ -89,7 +94,8 @@ export const auditEntries = sqliteTable(
     chainOk: integer("chain_ok", { mode: "boolean" }).notNull(),
   },
   (t) => [
-    uniqueIndex("audit_entries_cas_seq_uq").on(t.namespace, t.name, t.seq),
+    // seq before log: the same index answers "which entries has this CAS at seq N" (predecessor lookups).
+    uniqueIndex("audit_entries_cas_seq_log_uq").on(t.namespace, t.name, t.seq, t.log),
     // Listing is newest first by (ts, seq); with these, a time window or an event filter is one backward range
     // scan that stops after a page, however old the window is.
     index("audit_entries_cas_time_idx").on(t.namespace, t.name, t.ts, t.seq),

@@ -12,6 +12,9 @@ const AuditEntrySchema = z
     id: z.number().int(),
     namespace: z.string(),
     name: z.string(),
+    log: z.string().openapi({
+      description: "The audit log of the entry (signature of its first entry): each CAS pod writes its own from seq 0",
+    }),
     seq: z.number().int(),
     ts: z.string(),
     event: z.string(),

@@ -88,11 +88,6 @@ export async function run(ctx: SconeContext): Promise<void> {
       `${result.entries} entries${range}: ${result.inserted} newly indexed, ${result.skipped} already indexed; ` +
         `${result.breaks.length === 0 ? "chain verified" : `${result.breaks.length} chain break(s)`}\n`,
     );
-    if (result.conflicts > 0) {
-      process.stderr.write(
-        `warning: ${result.conflicts} entries not indexed: the index holds other entries with the same seq (the log of an earlier pod)\n`,
-      );
-    }
   }
   if (result.breaks.length > 0) process.exitCode = 1;
 }

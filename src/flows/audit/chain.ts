@@ -6,8 +6,11 @@
 import { type AuditEntry, parseAuditLine, verifyAuditLog } from "../../cas/audit.ts";
 
 export interface ChainLookups {
-  /** Signature of the indexed entry `seq` of this CAS, if indexed. */
-  signatureOf(seq: number): string | undefined;
+  /**
+   * Signature of the indexed entry `seq` of this CAS, if indexed: the one equal to `expected` when several logs
+   * reached that seq (a restarted pod's log overlaps the old one), else any.
+   */
+  signatureOf(seq: number, expected?: string): string | undefined;
   /** The audit public key announced in the index (latest audit_log_enabled), if any. */
   auditKey(): string | undefined;
 }
@@ -54,7 +57,7 @@ export class AuditChain {
       if (entry.seq !== this.last.seq + 1) return `seq ${entry.seq} follows ${this.last.seq} (expected +1)`;
       predecessor = this.last.signature;
     } else if (entry.prev_signature !== null) {
-      predecessor = this.lookups.signatureOf(entry.seq - 1);
+      predecessor = this.lookups.signatureOf(entry.seq - 1, entry.prev_signature);
       if (predecessor === undefined) {
         return `the log starts at seq ${entry.seq} and entry ${entry.seq - 1} is not indexed: its link cannot be checked`;
       }

@@ -1,11 +1,20 @@
 // `scone cas audit NAME -n NS [-f]`: reads the audit log the way `kubectl logs NAME-0 -c audit [-f]` does (upstream
 // `kubectl audit`, §10.6), checks its chain entry by entry (chain.ts) and indexes the entries in the state store
-// (idempotent by seq: reading the same log twice inserts nothing new). `--search` queries that index.
+// (idempotent by log and seq: reading the same log twice inserts nothing new; a new pod's log is a log of its own,
+// log-identity.ts). `--search` queries that index.
 import type { KubeClient } from "../../kube/client.ts";
-import { type AuditEntryInput, type AuditPage, auditHead, ingestEntries, searchAudit } from "../../store/audit.ts";
+import {
+  type AuditEntryInput,
+  type AuditPage,
+  auditHead,
+  indexedAt,
+  ingestEntries,
+  searchAudit,
+} from "../../store/audit.ts";
 import type { StoreDb } from "../../store/open.ts";
 import { type CasId, podName } from "../status/observe.ts";
 import { AuditChain, type ChainLookups, type CheckedLine } from "./chain.ts";
+import { AuditLogIdentity } from "./log-identity.ts";
 
 export const AUDIT_CONTAINER = "audit";
 const BATCH = 200;
@@ -26,11 +35,6 @@ export interface AuditReadResult {
   readonly firstSeq?: number;
   readonly lastSeq?: number;
   readonly breaks: readonly AuditBreak[];
-  /**
-   * Entries whose seq is indexed already with ANOTHER signature: a different log (a new pod's log starts at seq 0
-   * again, its audit volume being an emptyDir). The index keys entries by seq, so these are not indexed.
-   */
-  readonly conflicts: number;
 }
 
 export interface AuditReadOptions extends CasId {
@@ -44,13 +48,9 @@ export interface AuditReadOptions extends CasId {
 /** Read-only lookups in the index for a log that continues an indexed one. */
 export function indexLookups(db: StoreDb, cas: CasId): ChainLookups {
   return {
-    signatureOf(seq) {
-      const row = db.$client
-        .query<{ signature: string }, [string, string, number]>(
-          "SELECT signature FROM audit_entries WHERE namespace = ? AND name = ? AND seq = ?",
-        )
-        .get(cas.namespace, cas.name, seq);
-      return row?.signature;
+    signatureOf(seq, expected) {
+      const rows = indexedAt(db, cas, seq);
+      return (rows.find((r) => r.signature === expected) ?? rows[0])?.signature;
     },
     auditKey() {
       const page = searchAudit(db, { ...cas, event: "audit_log_enabled", limit: 1 });
@@ -68,12 +68,13 @@ export function indexLookups(db: StoreDb, cas: CasId): ChainLookups {
 
 const text = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 
-export function toIndexEntry(cas: CasId, line: Extract<CheckedLine, { kind: "entry" }>): AuditEntryInput {
+export function toIndexEntry(cas: CasId, log: string, line: Extract<CheckedLine, { kind: "entry" }>): AuditEntryInput {
   const { entry } = line;
   const ts = Date.parse(entry.time);
   return {
     namespace: cas.namespace,
     name: cas.name,
+    log,
     seq: entry.seq,
     ts: Number.isFinite(ts) ? ts : 0,
     event: entry.event,
@@ -105,7 +106,7 @@ export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions
   const pod = { namespace: options.namespace, name: podName(options) };
   const lookups = indexLookups(options.store.db, cas);
   const chain = new AuditChain(lookups);
-  let conflicts = 0;
+  const logs = new AuditLogIdentity({ indexedAt: (seq) => indexedAt(options.store.db, cas, seq) });
   const breaks: AuditBreak[] = [];
   let pending: AuditEntryInput[] = [];
   let entries = 0;
@@ -134,12 +135,7 @@ export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions
       firstSeq ??= checked.entry.seq;
       lastSeq = checked.entry.seq;
       if (!checked.ok) breaks.push({ seq: checked.entry.seq, line: lineNo, problem: checked.problem ?? "broken" });
-      const indexed = lookups.signatureOf(checked.entry.seq);
-      if (indexed !== undefined && indexed !== checked.entry.signature) {
-        conflicts++;
-        continue;
-      }
-      pending.push(toIndexEntry(cas, checked));
+      pending.push(toIndexEntry(cas, logs.logOf(checked.entry), checked));
       if (pending.length >= BATCH) flush();
     }
     flush();
@@ -163,7 +159,6 @@ export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions
     ...(firstSeq !== undefined ? { firstSeq } : {}),
     ...(lastSeq !== undefined ? { lastSeq } : {}),
     breaks,
-    conflicts,
   };
 }
 

@@ -179,6 +179,7 @@ describe("audit", () => {
       ["login alice", "policy create", "login bob", "policy delete"].map((raw, seq) => ({
         namespace: "prod",
         name: "cas",
+        log: "s0",
         seq,
         ts: Date.parse("2026-11-23T08:00:00Z") + seq * 60_000,
         event: raw.split(" ")[0] ?? "",

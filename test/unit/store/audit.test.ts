@@ -11,6 +11,7 @@ function entry(seq: number, over: Partial<AuditEntryInput> = {}): AuditEntryInpu
   return {
     namespace: "prod",
     name: "cas",
+    log: "sig0",
     seq,
     ts: 1_000 + seq * 10,
     event,

@@ -118,6 +118,13 @@ describe("openStore migrations", () => {
       old.sqlite.run(
         "INSERT INTO audit_entries (namespace, name, seq, ts, event, session, raw, signature, prev_signature, chain_ok) VALUES ('ns', 'cas', 1, 1000, 'session_created', 'blue-whale', '{\"event\":\"session_created\"}', 'sig1', 'sig0', 1)",
       );
+      for (const [name, seq, sig] of [
+        ["cas", 2, "sig2"],
+        ["other", 5, "other5"],
+      ] as const)
+        old.sqlite.run(
+          `INSERT INTO audit_entries (namespace, name, seq, ts, event, raw, signature, prev_signature, chain_ok) VALUES ('ns', '${name}', ${seq}, ${1000 + seq}, 'session_read', '{}', '${sig}', 'x', 1)`,
+        );
       old.close();
 
       const store = openStore({ stateDir });
@@ -129,6 +136,17 @@ describe("openStore migrations", () => {
       // Entries indexed before the FTS migration are searchable after it.
       const found = searchAudit(store.db, { namespace: "ns", name: "cas", query: "blue-whale", limit: 10 });
       expect(found.entries.map((e) => e.seq)).toEqual([1]);
+      // Entries indexed before logs were told apart belong to one log per CAS, named by its first indexed entry.
+      const logs = store.sqlite
+        .query<{ name: string; seq: number; log: string }, []>(
+          "SELECT name, seq, log FROM audit_entries ORDER BY name, seq",
+        )
+        .all();
+      expect(logs).toEqual([
+        { name: "cas", seq: 1, log: "sig1" },
+        { name: "cas", seq: 2, log: "sig1" },
+        { name: "other", seq: 5, log: "other5" },
+      ]);
       store.close();
     });
   }

@@ -9,7 +9,13 @@ import { type AuditLogKube, readAuditLog, searchAuditIndex } from "../../../../s
 import { openStore, type Store } from "../../../../src/store/open.ts";
 
 /** A signed log like the simulator writes: audit_log_enabled announcing the key, then events. */
-async function signedLog(count: number, startSeq = 0, prev: string | null = null, seed = new Uint8Array(32).fill(7)) {
+async function signedLog(
+  count: number,
+  startSeq = 0,
+  prev: string | null = null,
+  seed = new Uint8Array(32).fill(7),
+  hour = 10,
+) {
   const key = await ed25519FromSeed(seed);
   const lines: string[] = [];
   let previous = prev;
@@ -19,7 +25,7 @@ async function signedLog(count: number, startSeq = 0, prev: string | null = null
     const entry: AuditEntry = await signAuditEntry(
       {
         seq,
-        time: new Date(Date.UTC(2026, 10, 23, 10, 0, seq)).toISOString(),
+        time: new Date(Date.UTC(2026, 10, 23, hour, 0, seq)).toISOString(),
         event: first ? "audit_log_enabled" : seq % 2 ? "session_created" : "session_read",
         details: first ? { audit_public_key: toHex(key.publicKey), mode: "signed" } : { session: `app-${seq}` },
         prev_signature: previous,
@@ -121,12 +127,24 @@ describe("readAuditLog", () => {
     expect(found.head?.seq).toBe(5);
   });
 
-  test("a new log restarting at seq 0 (a new pod) is not mixed into the index of the old one: counted as conflicts", async () => {
+  test("a new pod's log restarting at seq 0 is indexed as a log of its own; rereading either log inserts nothing", async () => {
     const id = { namespace: "prod", name: "repod" };
-    await readAuditLog(logsOf((await signedLog(3)).lines.join("\n")), { ...id, follow: false, store });
-    const other = await signedLog(3, 0, null, new Uint8Array(32).fill(9));
-    const result = await readAuditLog(logsOf(other.lines.join("\n")), { ...id, follow: false, store });
-    expect(result).toMatchObject({ entries: 3, inserted: 0, conflicts: 3, breaks: [] });
+    const before = await signedLog(3);
+    const after = await signedLog(3, 0, null, new Uint8Array(32).fill(9), 11);
+    const read = async (lines: readonly string[]) =>
+      readAuditLog(logsOf(lines.join("\n")), { ...id, follow: false, store });
+    expect(await read(before.lines)).toMatchObject({ entries: 3, inserted: 3, breaks: [] });
+    expect(await read(after.lines)).toMatchObject({ entries: 3, inserted: 3, skipped: 0, breaks: [] });
+    expect(await read(before.lines)).toMatchObject({ inserted: 0, skipped: 3 });
+    // The new pod's log, read again later from its middle: the same log, two new entries, chain verified.
+    const more = await signedLog(2, 3, after.last, new Uint8Array(32).fill(9), 11);
+    const tail = [...after.lines.slice(2), ...more.lines];
+    expect(await read(tail)).toMatchObject({ entries: 3, inserted: 2, skipped: 1, breaks: [] });
+    const page = searchAuditIndex(store.db, { ...id, limit: 20 });
+    expect(page.entries.map((e) => e.seq)).toEqual([4, 3, 2, 1, 0, 2, 1, 0]);
+    expect(new Set(page.entries.map((e) => e.log)).size).toBe(2);
+    expect(page.head?.seq).toBe(4);
+    expect(page.entries[0]?.log).toBe(page.entries[4]?.log);
   });
 
   test("a break is reported with its seq and line, and indexed as broken", async () => {
