@@ -4,7 +4,8 @@ import { checkVersion } from "../globals.ts";
 import type { SconeArgsDef } from "../spec.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
-export const MANIFEST_SETS = ["crds", "operator", "all"] as const;
+// Mirrors src/flows/install/manifests.ts (not imported: the command tree must not load the install flow).
+export const MANIFEST_SETS = ["crds", "operator", "sgxplugin", "las", "all"] as const;
 
 /** Where the images come from; shared by `images` and `manifests` so a mirror is named the same way. */
 const imageArgs: SconeArgsDef = {
@@ -29,19 +30,22 @@ export const versionCommand = command({
 });
 
 export const manifestsCommand = command({
-  meta: { name: "manifests", description: "Print Kubernetes manifests as YAML (crds, operator or all)" },
+  meta: {
+    name: "manifests",
+    description: "Print what 'scone operator install' applies, as YAML (crds, operator, sgxplugin, las or all)",
+  },
   args: {
     set: {
       type: "positional",
       required: false,
       default: "all",
-      valueHint: "crds|operator|all",
+      valueHint: "crds|operator|sgxplugin|las|all",
       choices: MANIFEST_SETS,
       description: "Which manifests",
       check: (v) =>
         (MANIFEST_SETS as readonly string[]).includes(v)
           ? undefined
-          : `unknown manifest set '${v}': expected crds, operator or all`,
+          : `unknown manifest set '${v}': expected ${MANIFEST_SETS.join(", ")}`,
     },
     ...imageArgs,
     "operator-image": {
@@ -49,11 +53,30 @@ export const manifestsCommand = command({
       valueHint: "IMAGE",
       description: "Full operator image reference (overrides registry, prefix and version for the operator)",
     },
+    sgxplugin: {
+      type: "boolean",
+      default: true,
+      description: "Include the SGX device plugin in 'all'",
+      negativeDescription: "Leave the SGX device plugin out of 'all'",
+    },
+    "node-selector": {
+      type: "string",
+      valueHint: "'KEY: \"VALUE\"'",
+      description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
+    },
+    "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
+    "local-operator": {
+      type: "string",
+      valueHint: "HOST:PORT",
+      description: "As for 'scone operator install': no operator Deployment; the webhooks call https://HOST:PORT",
+    },
   },
   globals: ["namespace"],
   notes: [
+    "The same objects 'scone operator install' applies with the same flags, in the order it applies them.",
     "crds: the CustomResourceDefinitions; operator: namespace, RBAC, Deployment, Services and webhook configurations " +
-      "of the operator (-n: its namespace, default scone-system); all: both, CRDs first.",
+      "of the operator (-n: its namespace, default scone-system); sgxplugin, las: the SGXPlugin and LAS resources; " +
+      "all: everything, CRDs first. Pull secrets are not rendered (they hold a token): a note on stderr names them.",
     "Example: scone manifests all --image-registry mirror.example.com/scone | kubectl apply --server-side -f -",
   ],
   run: lazyRun(() => import("../run/manifests.ts")),

@@ -1,33 +1,32 @@
-// `scone manifests [crds|operator|all]`: YAML on stdout, ready for `kubectl apply --server-side -f -`.
-// CRDs come from src/resources/crds.ts, the operator's objects from src/install/manifests.ts.
-import type { SconeContext } from "../spec.ts";
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-export async function crdManifests(): Promise<string> {
-  const { renderCrdManifests } = await import("../../resources/crds.ts");
-  return renderCrdManifests();
-}
-
-export async function operatorManifests(ctx: SconeContext): Promise<string> {
-  const { renderInstallYaml } = await import("../../install/manifests.ts");
-  const a = ctx.args;
-  return renderInstallYaml({
-    namespace: str(a.namespace),
-    version: str(a["set-version"]),
-    imageRegistry: str(a["image-registry"]),
-    imagePrefix: str(a["image-prefix"]),
-    operatorImage: str(a["operator-image"]),
-  });
-}
+// `scone manifests [crds|operator|sgxplugin|las|all]`: YAML on stdout, ready for `kubectl apply --server-side -f -`;
+// the objects are those `scone operator install` applies with the same flags (src/flows/install/manifests.ts).
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 export async function run(ctx: SconeContext): Promise<void> {
+  const [
+    { installOptionsFromFlags, InstallOptionError },
+    { manifestSet, manifestHeader, MANIFEST_SETS },
+    { toYamlDocuments },
+  ] = await Promise.all([
+    import("../../flows/install/options.ts"),
+    import("../../flows/install/manifests.ts"),
+    import("../../install/manifests.ts"),
+  ]);
   const given: unknown = ctx.args.set;
-  const set = typeof given === "string" ? given : "all";
-  const parts: string[] = [];
-  if (set === "crds" || set === "all") parts.push(await crdManifests());
-  if (set === "operator" || set === "all") parts.push(await operatorManifests(ctx));
-  process.stdout.write(parts.join(""));
+  const set = MANIFEST_SETS.find((s) => s === given) ?? "all";
+  let options: ReturnType<typeof installOptionsFromFlags>;
+  try {
+    options = installOptionsFromFlags(ctx.args);
+  } catch (e) {
+    if (e instanceof InstallOptionError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+  const rendered = manifestSet(set, options);
+  process.stdout.write(manifestHeader(set, options) + toYamlDocuments(rendered.objects));
+  for (const w of rendered.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const ref of rendered.notRendered)
+    process.stderr.write(
+      `note: ${ref.kind} ${ref.namespace}/${ref.name} is not rendered (it holds a registry token): create it with ` +
+        "'scone operator install --username U --access-token T --email E' or 'kubectl create secret docker-registry'\n",
+    );
 }
