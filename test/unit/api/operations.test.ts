@@ -215,11 +215,18 @@ describe("restart", () => {
     try {
       // First process: a finishes, b starts and the process "dies" inside b (b never returns, nothing more is
       // written; the store connection is simply abandoned).
-      const first = countingRunner({ duringB: () => new Promise<void>(() => {}) });
+      let insideB: () => void = () => {};
+      const reachedB = new Promise<void>((resolve) => (insideB = resolve));
+      const first = countingRunner({
+        duringB: () => {
+          insideB();
+          return new Promise<void>(() => {});
+        },
+      });
       const storeA = openStore({ stateDir: dir });
       const op = createOperation(storeA.db, { kind: "provision", namespace: "prod", name: "cas", createdBy: "t" });
       new OperationExecutor(storeA.db, { provision: first.runner }, quietLog).start(op);
-      for (let i = 0; i < 100 && getOperation(storeA.db, op.id)?.currentStep !== "b"; i++) await Bun.sleep(5);
+      await reachedB;
       expect(getOperation(storeA.db, op.id)).toMatchObject({ phase: "running", stepsDone: ["a"], currentStep: "b" });
       expect(first.runs).toEqual(["a", "b"]);
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { GoneError } from "../../../src/kube/errors.ts";
-import { diffRelist, Informer, type ListWatch } from "../../../src/kube/informer.ts";
+import { diffRelist, Informer, type InformerHealth, type ListWatch } from "../../../src/kube/informer.ts";
 import type { KubeLogger, WatchEvent } from "../../../src/kube/types.ts";
 
 interface Obj {
@@ -23,12 +23,13 @@ const obj = (name: string, rv: string, uid = `uid-${name}`, data?: string): Obj 
 
 const quiet: KubeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** Polls until `cond` holds; the limit is generous because a loaded CI machine may stall this process for seconds. */
 async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (cond()) return;
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(5);
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 type Step = WatchEvent<Obj> | Error | "end";
@@ -40,7 +41,10 @@ class FakeListWatch implements ListWatch<Obj> {
   watchFrom: string[] = [];
   private steps: Step[] = [];
   private wake: (() => void) | undefined;
-  hangOnOpen = false;
+  /** While set, every watch fails with it before opening (as a refused connection does). */
+  openError: Error | undefined;
+  /** Called when the informer asks for the next event, i.e. once it has applied the one before. */
+  onConsumed: ((step: WatchEvent<Obj>) => void) | undefined;
 
   listError: Error | undefined;
   goneForever = false;
@@ -60,7 +64,8 @@ class FakeListWatch implements ListWatch<Obj> {
     this.watchFrom.push(rv);
     if (this.goneForever)
       throw new GoneError({ code: 410, reason: "Expired", message: "too old" }, { method: "WATCH", path: "/x" });
-    if (!this.hangOnOpen) o.onOpen();
+    if (this.openError) throw this.openError;
+    o.onOpen();
     for (;;) {
       if (o.signal.aborted) throw o.signal.reason;
       const step = this.steps.shift();
@@ -74,6 +79,7 @@ class FakeListWatch implements ListWatch<Obj> {
       if (step === "end") return;
       if (step instanceof Error) throw step;
       yield structuredClone(step);
+      this.onConsumed?.(step);
     }
   }
 }
@@ -184,18 +190,18 @@ describe("Informer", () => {
 
   test("a failing watch shows in health() and is retried until it works again", async () => {
     const lw = new FakeListWatch();
+    // Watches fail until the test says otherwise, however many retries the backoff fits in before it looks.
+    lw.openError = new Error("connect ECONNREFUSED 127.0.0.1:6443");
     const { inf } = start(lw, { backoffInitialMs: 20, backoffMaxMs: 20 });
     await inf.waitForSync();
-    lw.hangOnOpen = true; // the next watches fail before opening
-    lw.push(new Error("connect ECONNREFUSED 127.0.0.1:6443"), new Error("connect ECONNREFUSED 127.0.0.1:6443"));
     await waitFor(() => inf.health().consecutiveFailures >= 2, "two failures");
     const h = inf.health();
     expect(h.healthy).toBe(false);
     expect(h.reason).toContain("ECONNREFUSED");
-    lw.hangOnOpen = false;
+    lw.openError = undefined;
     lw.push({ type: "ADDED", object: obj("x", "2") });
-    await waitFor(() => inf.health().healthy, "recovery");
-    expect(inf.get("ns", "x")).toBeDefined();
+    await waitFor(() => inf.health().healthy && inf.get("ns", "x") !== undefined, "recovery");
+    expect(inf.health().consecutiveFailures).toBe(0);
   });
 
   test("a failing initial list is reported as such and retried", async () => {
@@ -226,8 +232,15 @@ describe("Informer", () => {
     expect(inf.health().healthy).toBe(false);
     expect(inf.health().reason).toMatch(/^stale watch: no event or bookmark/);
     expect(inf.health().watchRestarts).toBeGreaterThanOrEqual(1);
+    // Health is read the moment the bookmark has been applied: polling for it could miss that window, since with
+    // no further events the next stale restart (60 ms later) reports the watch again.
+    let afterBookmark: InformerHealth | undefined;
+    lw.onConsumed = (step) => {
+      if (step.type === "BOOKMARK") afterBookmark ??= inf.health();
+    };
     lw.push({ type: "BOOKMARK", object: { metadata: { name: "", resourceVersion: "5" } } });
-    await waitFor(() => inf.health().healthy, "bookmark clears stale state");
+    await waitFor(() => afterBookmark !== undefined, "the bookmark to be applied");
+    expect(afterBookmark).toMatchObject({ healthy: true, resourceVersion: "5" });
   });
 
   test("a throwing handler does not stop other handlers or the informer", async () => {

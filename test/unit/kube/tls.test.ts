@@ -43,6 +43,9 @@ async function makeCa(name: string): Promise<Issued> {
   return { cert, keys, certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
 }
 
+/** Serial numbers of issued certificates: distinct per CA (not derived from the clock, where two could collide). */
+let nextSerial = 2;
+
 async function issue(ca: Issued, subject: string, usage: "server" | "client", dns: string[] = []): Promise<Issued> {
   const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const extensions: x509.Extension[] = [
@@ -55,7 +58,7 @@ async function issue(ca: Issued, subject: string, usage: "server" | "client", dn
   if (dns.length > 0)
     extensions.push(new x509.SubjectAlternativeNameExtension(dns.map((value) => ({ type: "dns" as const, value }))));
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: String(Date.now() % 1e9),
+    serialNumber: (nextSerial++).toString(16).padStart(2, "0"),
     subject: `CN=${subject}`,
     issuer: ca.cert.subject,
     notBefore: new Date(Date.now() - 60_000),

@@ -47,32 +47,51 @@ describe("controller", () => {
   });
 
   test("workers never reconcile the same key concurrently, and stop drains in-flight work", async () => {
+    // Each reconcile blocks until the test releases it, so what overlaps is decided here, not by timer speed.
     let inFlight = 0;
-    let maxInFlightSameKey = 0;
+    let maxInFlight = 0;
     let calls = 0;
+    const releases: (() => void)[] = [];
+    let entered: () => void = () => {};
+    const nextEntry = () => new Promise<void>((resolve) => (entered = resolve));
     const c = new Controller({
       name: "t",
       workers: 4,
       reconcile: async () => {
         inFlight++;
-        maxInFlightSameKey = Math.max(maxInFlightSameKey, inFlight);
+        maxInFlight = Math.max(maxInFlight, inFlight);
         calls++;
-        await Bun.sleep(5);
+        const released = new Promise<void>((resolve) => releases.push(resolve));
+        entered();
+        await released;
         inFlight--;
         return undefined;
       },
     });
     c.start();
-    for (let i = 0; i < 10; i++) {
-      c.enqueue({ namespace: "ns", name: "same" });
-      await Bun.sleep(1);
-    }
-    await Bun.sleep(30);
-    await c.stop();
-    expect(maxInFlightSameKey).toBe(1);
+    let firstEntry = nextEntry();
+    c.enqueue({ namespace: "ns", name: "same" });
+    await firstEntry;
+    // Re-added nine times while in flight: held back (no second worker takes it), coalesced into one more run.
+    for (let i = 0; i < 9; i++) c.enqueue({ namespace: "ns", name: "same" });
+    await Bun.sleep(0); // let idle workers run, were the key wrongly handed out
+    expect([calls, inFlight, c.queue.length]).toEqual([1, 1, 0]);
+    firstEntry = nextEntry();
+    releases.shift()?.();
+    await firstEntry;
+    expect([calls, inFlight]).toEqual([2, 1]);
+    // stop() waits for the reconcile in flight.
+    let stopped = false;
+    const stopping = c.stop().then(() => {
+      stopped = true;
+    });
+    await Bun.sleep(0);
+    expect(stopped).toBe(false);
+    releases.shift()?.();
+    await stopping;
+    expect(maxInFlight).toBe(1);
     expect(inFlight).toBe(0);
-    expect(calls).toBeGreaterThanOrEqual(2);
-    expect(calls).toBeLessThanOrEqual(10);
+    expect(calls).toBe(2);
   });
 
   test("metrics count results per controller", async () => {

@@ -284,7 +284,9 @@ describe("done predicates", () => {
       spec: { image: "registry.scontain.com/scone.cloud/cas:5.9.0" },
     } as never);
     const ctx = context(join(root, "t3"), ports);
-    expect(createCasStep.done(ctx)).rejects.toThrow(/runs image .*cas:5\.9\.0, expected .*cas:6\.0\.6.*--set-version/);
+    await expect(createCasStep.done(ctx)).rejects.toThrow(
+      /runs image .*cas:5\.9\.0, expected .*cas:6\.0\.6.*--set-version/,
+    );
     const over = context(join(root, "t3"), ports, { "image-overwrite": "registry.scontain.com/scone.cloud/cas:5.9.0" });
     expect(await createCasStep.done(over)).toContain("exists");
   });
@@ -293,7 +295,7 @@ describe("done predicates", () => {
     const { kube, ports } = world(false);
     const ctx = context(join(root, "t4"), ports);
     expect(await databaseVolumeStep.done(ctx)).toBe(false);
-    expect(databaseVolumeStep.run(ctx)).rejects.toThrow(`namespace ${NS} does not exist: create it`);
+    await expect(databaseVolumeStep.run(ctx)).rejects.toThrow(`namespace ${NS} does not exist: create it`);
     kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as never);
     expect(await databaseVolumeStep.run(ctx)).toBe(`no claim database-${NAME}-0`);
     kube.put({
@@ -301,7 +303,7 @@ describe("done predicates", () => {
       kind: "PersistentVolumeClaim",
       metadata: { name: `database-${NAME}-0`, namespace: NS },
     } as never);
-    expect(databaseVolumeStep.run(ctx)).rejects.toThrow(
+    await expect(databaseVolumeStep.run(ctx)).rejects.toThrow(
       new RegExp(
         `PersistentVolumeClaim ${NS}/database-${NAME}-0 exists but CAS ${NAME} does not.*scone cas restore.*kubectl delete pvc`,
       ),
@@ -348,7 +350,7 @@ describe("done predicates", () => {
       await ownerIdentityStep.run(ctx); // a fresh identity that does not own the simulator's CAS
       await casPodStep.run(ctx);
       await attestStep.run(ctx);
-      expect(sessionStep("cas-owner").done(ctx)).rejects.toThrow(
+      await expect(sessionStep("cas-owner").done(ctx)).rejects.toThrow(
         /refused the owner identity .*other-owner\/identity\/config\.json.*provisioned with another identity/,
       );
     },

@@ -14,6 +14,8 @@ import type { CAS } from "../../../../src/resources/cas.ts";
 import { NONCE, upstreamCas } from "./fixtures.ts";
 
 const TIMEOUT = 60_000;
+/** Per-request limit of the probes that should succeed: generous, the simulator shares a loaded CI machine. */
+const REQUEST_TIMEOUT = 20_000;
 const PROVISIONED_SESSION = `name: provisioned
 version: "0.3.10"
 predecessor:
@@ -38,7 +40,7 @@ const probeWith = (keyHash: string | undefined): CasProbe =>
   casClientProbe(noKube, {
     resolveAddress: () => ({ url: sim.url }),
     casKeyHash: async () => keyHash,
-    timeoutMs: 5_000,
+    timeoutMs: REQUEST_TIMEOUT,
   });
 
 beforeAll(async () => {
@@ -72,7 +74,12 @@ describe("casClientProbe against the CAS simulator", () => {
     "once provisioned with the `provisioned` session: Yes, with snapshot progress",
     async () => {
       const { caCertPem } = await attestCas(sim.url, { casKeyHash: sim.casKeyHash });
-      const ownerClient = new CasClient({ url: sim.url, caCertPem, identity: identityPem(owner), timeoutMs: 5_000 });
+      const ownerClient = new CasClient({
+        url: sim.url,
+        caCertPem,
+        identity: identityPem(owner),
+        timeoutMs: REQUEST_TIMEOUT,
+      });
       await ownerClient.provision({
         token: sim.provisioningToken ?? "",
         casKeyHash: sim.casKeyHash,
@@ -82,8 +89,10 @@ describe("casClientProbe against the CAS simulator", () => {
       // Upstream's rule: provisioned means the `provisioned` session is readable, which `kubectl provision` creates.
       expect((await probe.probe(cas, signal)).provisioned).toBe("No");
       await ownerClient.createSession(PROVISIONED_SESSION);
+      // The simulator checks for snapshots every 300 ms on its own timer: wait for the first check-up to show.
+      const deadline = Date.now() + 30_000;
       let r = await probe.probe(cas, signal);
-      for (let i = 0; i < 50 && !r.snapshotCheckupTimestamp; i++) {
+      while (!r.snapshotCheckupTimestamp && Date.now() < deadline) {
         await Bun.sleep(100);
         r = await probe.probe(cas, signal);
       }
