@@ -11,7 +11,7 @@ import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
 import { writeClusterFiles } from "./files.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { type ClusterLayout, COMPONENTS, type ComponentName, clusterLayout } from "./layout.ts";
-import { nodeManifest, SIMULATED_NODES } from "./nodes.ts";
+import { nodeManifest, SIMULATED_NODES, type SimulatedNodeSpec } from "./nodes.ts";
 import { freePorts } from "./ports.ts";
 import {
   isRunning,
@@ -266,6 +266,7 @@ export class ControlPlane {
     await this.releaseNodeLeases();
     for (const name of API_CLIENTS) await this.startComponent(name);
     await this.waitForControllerManager(deadline);
+    await this.waitForKwokLeases(deadline);
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
     this.log(
       `kube-apiserver ready again after ${seconds(ready - began)}, controllers serving after ${seconds(Date.now() - ready)}`,
@@ -289,6 +290,20 @@ export class ControlPlane {
       },
     );
     await this.api.request("DELETE", `/api/v1/namespaces/${name}`);
+  }
+
+  /**
+   * After releaseNodeLeases, the Leases kwok creates again show that the new kwok manages the simulated nodes:
+   * until then a new pod stays Pending and a node's status is nobody's (measured: up to 40 s without the release).
+   */
+  private async waitForKwokLeases(deadline: number): Promise<void> {
+    await this.waitFor(`kwok to renew the Leases of ${SIMULATED_NODES.length} simulated nodes`, deadline, async () => {
+      const reply = await this.api.request("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
+      const leases = (reply.body as { items?: { metadata?: { name?: string }; spec?: { holderIdentity?: string } }[] })
+        .items;
+      const held = new Set((leases ?? []).filter((l) => l.spec?.holderIdentity).map((l) => l.metadata?.name));
+      return SIMULATED_NODES.every((node) => held.has(node.name));
+    });
   }
 
   /**
@@ -370,12 +385,36 @@ export class ControlPlane {
         await this.stopComponent(name);
         if (name === "kwok") await this.releaseNodeLeases();
         await this.startComponent(name);
+        if (name === "kwok") await this.waitForKwokLeases(Date.now() + 60_000);
       }
     }
     if (this.state.watchdog && !isRunning(this.state.watchdog) && this.state.ownerPid !== undefined) {
       await this.startWatchdog(this.state.ownerPid);
     }
     return dead;
+  }
+
+  /**
+   * The four simulated nodes as the harness made them, all Ready: one a test deleted is created again, and one
+   * created again (by the harness or by a test's cleanup) is waited for, so the next test file meets the nodes
+   * every file expects. Labels and annotations are the tests' own business and stay as they are.
+   */
+  async ensureSimulatedNodes(timeoutMs = 90_000): Promise<void> {
+    await this.queue;
+    const listed = await this.api.request("GET", "/api/v1/nodes");
+    if (listed.status !== 200) throw new Error(`listing nodes answered ${listed.status}`);
+    const present = new Set(((listed.body as { items?: NodeLike[] }).items ?? []).map((n) => n.metadata?.name));
+    await this.createNodes(SIMULATED_NODES.filter((spec) => !present.has(spec.name)));
+    await this.waitFor(
+      `the ${SIMULATED_NODES.length} simulated nodes to be Ready`,
+      Date.now() + timeoutMs,
+      async () => {
+        const reply = await this.api.request("GET", "/api/v1/nodes");
+        const items = (reply.body as { items?: NodeLike[] }).items ?? [];
+        const ready = new Set(items.filter(nodeIsReady).map((node) => node.metadata?.name));
+        return SIMULATED_NODES.every((spec) => ready.has(spec.name));
+      },
+    );
   }
 
   /** Last resort from a process `exit` handler: SIGKILL every group, synchronously. */
@@ -447,9 +486,9 @@ export class ControlPlane {
     if (reply.status !== 200) throw new Error(`deleting the node Leases answered ${reply.status}`);
   }
 
-  private async createNodes(): Promise<void> {
+  private async createNodes(specs: readonly SimulatedNodeSpec[] = SIMULATED_NODES): Promise<void> {
     await Promise.all(
-      SIMULATED_NODES.map(async (spec) => {
+      specs.map(async (spec) => {
         const reply = await this.api.request("POST", "/api/v1/nodes", nodeManifest(spec));
         if (reply.status !== 201 && reply.status !== 409) {
           throw new Error(`creating node ${spec.name} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
@@ -466,6 +505,9 @@ export class ControlPlane {
     watched: readonly ComponentName[] = COMPONENTS,
   ): Promise<void> {
     for (;;) {
+      const ok = await check().catch(() => false);
+      // Checked after the probe too: an answer while a watched process is exiting (e.g. it lost its port to
+      // another server, which answered instead) is not the readiness asked for.
       for (const name of watched) {
         const record = this.state.processes[name];
         if (record && !isRunning(record)) {
@@ -473,7 +515,7 @@ export class ControlPlane {
           throw new Error(`${name} exited while waiting for ${what}; last lines of ${file}:\n${await logTail(file)}`);
         }
       }
-      if (await check().catch(() => false)) return;
+      if (ok) return;
       if (Date.now() > deadline) {
         const tails = await Promise.all(
           watched.map(async (name) => `--- ${this.layout.log(name)}\n${await logTail(this.layout.log(name), 10)}`),

@@ -3,9 +3,9 @@
 // Buckets are created with a SigV4-signed CreateBucket request (Bun's S3 client has no bucket operations).
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "../cluster/ports.ts";
 
 const HERE = import.meta.dir;
 
@@ -35,19 +35,6 @@ export async function s3ServerBinary(): Promise<string> {
   return path;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === "object" ? resolve(address.port) : reject(new Error("no TCP port")),
-      );
-    });
-  });
-}
-
 export interface StartS3ServerOptions {
   dataDir: string;
   /** Kill the server (and remove dataDir) when this process dies without stopping it. */
@@ -62,7 +49,8 @@ export async function startS3Server(options: StartS3ServerOptions): Promise<S3Se
   const accessKeyId = `scone${randomBytes(6).toString("hex")}`;
   const secretAccessKey = randomBytes(24).toString("base64url");
   const region = "us-east-1";
-  // The port can be taken between probing and binding: try a few.
+  // The port can be taken between probing and binding: try a few. (freePorts picks below the ephemeral range,
+  // where no bind(0) or outgoing connection of another process lands.)
   let lastError = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -99,7 +87,8 @@ export async function startS3Server(options: StartS3ServerOptions): Promise<S3Se
       }
     })();
     const endpoint = `http://127.0.0.1:${port}`;
-    const ready = await waitHealthy(endpoint, child, () => stderrTail, options.startTimeoutMs ?? 20_000);
+    // Generous: the first start on a busy CI machine also pays for loading the binary.
+    const ready = await waitHealthy(endpoint, child, () => stderrTail, options.startTimeoutMs ?? 60_000);
     if (ready !== true) {
       child.kill("SIGKILL");
       lastError = ready;
@@ -125,15 +114,16 @@ async function waitHealthy(
 ): Promise<true | string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
+    if (child.exitCode !== null || child.signalCode !== null) {
       await Bun.sleep(50); // let the last stderr chunk arrive
-      return `exited with ${child.exitCode}: ${stderr().trim()}`;
+      return `exited with ${child.exitCode ?? child.signalCode}: ${stderr().trim()}`;
     }
-    const ok = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) }).then(
+    const ok = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return true;
+    // An answer while our server has exited came from another one that holds the port: not ours.
+    if (ok && child.exitCode === null && child.signalCode === null) return true;
     await Bun.sleep(50);
   }
   return `no answer on ${endpoint}/health within ${timeoutMs} ms`;

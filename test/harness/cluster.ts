@@ -105,22 +105,31 @@ let shared: Promise<LocalCluster> | undefined;
 /**
  * The process-wide cluster (memoized); honours SCONE_K8S_VERSION. Components killed since the last call (bun kills
  * the child processes of a test that times out) are started again first, so one timeout does not fail every
- * later file.
+ * later file; the four simulated nodes are there and Ready when it resolves.
  */
 export async function sharedCluster(): Promise<LocalCluster> {
   // A failed start is not memoized, and a caller that was waiting for it tries once more itself: the failure is
-  // often bun killing the processes of a hook that timed out (5 s by default), not a broken cluster.
+  // often bun killing the processes of a hook that timed out (5 s by default), not a broken cluster. A cluster
+  // that cannot be revived is stopped and replaced the same way.
   for (let attempt = 1; ; attempt++) {
     shared ??= startLocalCluster();
     const pending = shared;
+    let cluster: LocalCluster;
     try {
-      const cluster = await pending;
+      cluster = await pending;
       await planes.get(cluster)?.revive();
-      return cluster;
     } catch (error) {
-      if (shared === pending) shared = undefined;
+      if (shared === pending) {
+        shared = undefined;
+        await (await pending.catch(() => undefined))?.stop().catch(() => undefined);
+      }
       if (attempt >= 2) throw error;
+      continue;
     }
+    // A file before this one may have deleted a harness node and created it again (not Ready yet). A failure here
+    // is not the cluster's: no replacement.
+    await planes.get(cluster)?.ensureSimulatedNodes();
+    return cluster;
   }
 }
 

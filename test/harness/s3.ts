@@ -13,28 +13,65 @@ export interface SharedS3 extends Pick<S3Server, "endpoint" | "accessKeyId" | "s
   stop(): Promise<void>;
 }
 
-let shared: Promise<{ server: S3Server; dir: string }> | undefined;
+interface Running {
+  readonly server: S3Server;
+  readonly dir: string;
+}
 
-async function start(): Promise<{ server: S3Server; dir: string }> {
+let shared: Promise<Running> | undefined;
+
+async function start(): Promise<Running> {
   // Loaded here, not at the top: test/preload.ts imports this file in every run, unit runs included.
   const { startS3Server } = await import("../../hack/s3/server.ts");
   const dir = await mkdtemp(join(tmpdir(), "scone-test-s3-"));
   // The data dir is the temp dir itself, so the watchdog removes all of it should this process die.
-  const server = await startS3Server({ dataDir: dir, ownerPid: process.pid });
+  const server = await startS3Server({ dataDir: dir, ownerPid: process.pid }).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   return { server, dir };
 }
 
+async function stopAndRemove(running: Running): Promise<void> {
+  await running.server.stop();
+  await rm(running.dir, { recursive: true, force: true });
+}
+
+/**
+ * The process-wide S3 server (memoized). A server that died since the last call is replaced by a new one (new
+ * endpoint, keys and data): bun kills the child processes of a test or hook that times out, and one timeout must
+ * not fail every later file. Callers create their buckets after this call, so they find them on the new server.
+ */
 export async function sharedS3(): Promise<SharedS3> {
-  shared ??= start();
-  const { server } = await shared;
-  return {
-    endpoint: server.endpoint,
-    accessKeyId: server.accessKeyId,
-    secretAccessKey: server.secretAccessKey,
-    region: server.region,
-    bucket: (name) => server.createBucket(name),
-    stop: stopSharedS3,
-  };
+  const { isRunning } = await import("../../hack/cluster/process.ts");
+  // A failed start is not memoized, and a caller that was waiting for it tries once more itself.
+  for (let attempt = 1; ; attempt++) {
+    shared ??= start();
+    const pending = shared;
+    let running: Running;
+    try {
+      running = await pending;
+    } catch (error) {
+      if (shared === pending) shared = undefined;
+      if (attempt >= 3) throw error;
+      continue;
+    }
+    const { server } = running;
+    if (!isRunning({ pid: server.pid, startTicks: "" })) {
+      if (shared === pending) shared = undefined;
+      await stopAndRemove(running);
+      if (attempt >= 3) throw new Error(`the S3 server (pid ${server.pid}) exited again right after its start`);
+      continue;
+    }
+    return {
+      endpoint: server.endpoint,
+      accessKeyId: server.accessKeyId,
+      secretAccessKey: server.secretAccessKey,
+      region: server.region,
+      bucket: (name) => server.createBucket(name),
+      stop: stopSharedS3,
+    };
+  }
 }
 
 /** Stops the shared S3 server if one was started (test/preload.ts afterAll). */
@@ -42,7 +79,5 @@ export async function stopSharedS3(): Promise<void> {
   const started = shared;
   shared = undefined;
   const running = await started?.catch(() => undefined);
-  if (!running) return;
-  await running.server.stop();
-  await rm(running.dir, { recursive: true, force: true });
+  if (running) await stopAndRemove(running);
 }

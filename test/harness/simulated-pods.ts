@@ -31,6 +31,8 @@ export async function routePodPort(cluster: LocalCluster, route: PodPortRoute): 
 
 export interface RunningPortForward {
   readonly localPort: number;
+  /** False once kubectl has exited (it may end on a failed stream, e.g. before kwok knows the pod's route). */
+  running(): boolean;
   stop(): Promise<void>;
 }
 
@@ -57,16 +59,24 @@ export async function portForward(
   );
   const reader = child.stdout.getReader();
   let seen = "";
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  // A kubectl that neither listens nor exits is ended at the deadline, which ends its output and this loop.
+  const giveUp = setTimeout(() => child.kill(), 30_000);
+  for (;;) {
     const chunk = await reader.read();
     if (chunk.done) break;
     seen += new TextDecoder().decode(chunk.value);
     const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen);
     if (match) {
-      reader.releaseLock();
+      clearTimeout(giveUp);
+      // kubectl writes a line per connection (stdout) and per failed stream (stderr): drained, so a long-lived
+      // forward never blocks on a full pipe.
+      void (async () => {
+        while (!(await reader.read()).done) {}
+      })().catch(() => undefined);
+      void new Response(child.stderr).arrayBuffer().catch(() => undefined);
       return {
         localPort: Number(match[1]),
+        running: () => child.exitCode === null && child.signalCode === null,
         stop: async () => {
           child.kill();
           await child.exited;
@@ -74,6 +84,7 @@ export async function portForward(
       };
     }
   }
+  clearTimeout(giveUp);
   child.kill();
   throw new Error(
     `kubectl port-forward ${namespace}/${pod}:${port} did not start: ${seen}${await new Response(child.stderr).text()}`,
