@@ -1,11 +1,12 @@
 // Tests of the local-cluster harness itself: what every other integration test relies on.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { SIMULATED_NODES } from "../../hack/cluster/nodes.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { addSimulatedNode, removeSimulatedNode } from "../harness/simulated-nodes.ts";
-import { portForward, routePodPort } from "../harness/simulated-pods.ts";
+import { portForward, type RunningPortForward, routePodPort } from "../harness/simulated-pods.ts";
 
 interface KubeObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
@@ -24,18 +25,31 @@ interface KubeconfigFile {
 }
 
 // Explicit per-test limits: bun's default is 5 s, and a timed-out test has its child processes killed by bun.
-const START_TIMEOUT_MS = 240_000;
-const TEST_TIMEOUT_MS = 90_000;
+// Above the sum of a test's waits (60 s each for what the scheduler, controllers or kwok do), so a slow machine
+// fails with the wait that timed out, not with a bare test timeout.
+const START_TIMEOUT_MS = 300_000;
+const TEST_TIMEOUT_MS = 150_000;
+/** Tests that restart the API server (up to 90 s each, see hack/cluster/control-plane.ts) and then wait. */
+const RESTART_TIMEOUT_MS = 360_000;
 
 const fromB64 = (text: string | undefined) => Buffer.from(text ?? "", "base64").toString();
 
 describe.skipIf(!clusterAvailable())("local cluster harness", () => {
   let cluster: LocalCluster;
   const suffix = Math.random().toString(36).slice(2, 7);
+  const namespaces: string[] = [];
 
   beforeAll(async () => {
     cluster = await sharedCluster();
   }, START_TIMEOUT_MS);
+
+  // The pods of these namespaces hold SGX capacity on the shared nodes: gone before the next file runs. Each
+  // deletion on its own, so one failing does not leave the rest.
+  afterAll(async () => {
+    await Promise.all(
+      namespaces.map((ns) => cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]).catch(() => undefined)),
+    );
+  }, 60_000);
 
   async function kubectlOk(args: string[], stdin?: string): Promise<string> {
     const result = await cluster.kubectl(args, stdin === undefined ? {} : { stdin });
@@ -57,9 +71,14 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
     }
   }
 
+  /** A new namespace, once pods can be created in it (the controller-manager made its default ServiceAccount). */
   async function namespace(prefix: string): Promise<string> {
     const name = `${prefix}-${suffix}`;
     await kubectlOk(["create", "namespace", name]);
+    namespaces.push(name);
+    await eventually(`ServiceAccount ${name}/default`, async () =>
+      (await cluster.kubectl(["get", "serviceaccount", "-n", name, "default"])).code === 0 ? true : undefined,
+    );
     return name;
   }
 
@@ -115,7 +134,16 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
   test(
     "runs 3 SGX nodes across two zones and 1 plain node, all Ready",
     async () => {
-      const nodes = (await getJson<{ items: KubeObject[] }>(["get", "nodes"])).items;
+      // The harness's nodes only: other files may add nodes of their own. Waited for, as a file before this one
+      // may have deleted a node and created it again (Ready once kwok initialises it).
+      const harnessNodes = new Set(SIMULATED_NODES.map((spec) => spec.name));
+      const nodes = await eventually("the harness's 4 nodes to be Ready", async () => {
+        const items = (await getJson<{ items: KubeObject[] }>(["get", "nodes"])).items.filter((node) =>
+          harnessNodes.has(node.metadata.name),
+        );
+        const ready = items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        return ready.length === harnessNodes.size ? items : undefined;
+      });
       const summary = nodes
         .map((node) => ({
           name: node.metadata.name,
@@ -238,10 +266,13 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
         await kubectlOk(["run", "web", "-n", ns, "--image=example.invalid/web:1", "--port=8080", "--labels=app=web"]);
         await runningPodOn(ns, "app=web");
         await routePodPort(cluster, { namespace: ns, pod: "web", port: 8080, target: { port: server.port } });
-        const forward = await portForward(cluster, ns, "web", 8080);
+        let forward: RunningPortForward | undefined;
         try {
-          // kwok picks up the PortForward object through a watch: the first attempt may come before it.
+          // kwok picks up the PortForward object through a watch: the first attempt may come before it, and a
+          // failed stream can end kubectl port-forward, so a forward that exited is started again.
           const body = await eventually("the forwarded port to answer", async () => {
+            if (forward && !forward.running()) forward = undefined;
+            forward ??= await portForward(cluster, ns, "web", 8080);
             const response = await fetch(`http://127.0.0.1:${forward.localPort}/`, {
               signal: AbortSignal.timeout(3000),
             });
@@ -249,7 +280,7 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
           });
           expect(body).toBe(`pong-${suffix}`);
         } finally {
-          await forward.stop();
+          await forward?.stop();
         }
       } finally {
         server.stop(true);
@@ -311,7 +342,7 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
       await kubectlOk(["run", "after-restart", "-n", ns, "--image=example.invalid/x:1", "--labels=app=after-restart"]);
       expect((await runningPodOn(ns, "app=after-restart")).status?.phase).toBe("Running");
     },
-    TEST_TIMEOUT_MS,
+    RESTART_TIMEOUT_MS,
   );
 
   test(
@@ -339,7 +370,7 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
       };
       expect({ type: firstEvent.type, code: firstEvent.object?.code }).toEqual({ type: "ERROR", code: 410 });
     },
-    TEST_TIMEOUT_MS,
+    RESTART_TIMEOUT_MS,
   );
 });
 
@@ -435,6 +466,23 @@ describe("local cluster building blocks", () => {
       expect(node.status?.capacity?.["sgx.intel.com/enclave"]).toBe(enclave);
       expect(node.status?.allocatable?.["sgx.intel.com/enclave"]).toBe(enclave);
       expect(node.metadata?.annotations?.["kwok.x-k8s.io/node"]).toBe("fake");
+    }
+  });
+
+  test("ports are picked below the kernel's ephemeral range, where no bind(0) or outgoing connection lands", async () => {
+    const { ephemeralRangeStart, pickablePorts, freePorts } = await import("../../hack/cluster/ports.ts");
+    expect(ephemeralRangeStart("32768\t60999\n")).toBe(32768);
+    expect(ephemeralRangeStart("garbage")).toBeUndefined();
+    expect(pickablePorts(32768)).toEqual({ from: 10_000, to: 32767 });
+    // Too few ports below the range: the OS picks (port 0) instead.
+    expect(pickablePorts(10_500)).toBeUndefined();
+    expect(pickablePorts(undefined)).toBeUndefined();
+    const ports = await freePorts(4);
+    expect(new Set(ports).size).toBe(4);
+    const pool = pickablePorts(ephemeralRangeStart(await Bun.file("/proc/sys/net/ipv4/ip_local_port_range").text()));
+    for (const port of ports) {
+      if (pool) expect(port >= pool.from && port <= pool.to).toBe(true);
+      else expect(port).toBeGreaterThan(0);
     }
   });
 

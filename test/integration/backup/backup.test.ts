@@ -24,6 +24,8 @@ import { openStore, type Store } from "../../../src/store/open.ts";
 import { type SharedS3, sharedS3 } from "../../harness/s3.ts";
 
 const TIMEOUT = 60_000;
+/** The S3 server's first start (up to 60 s on a busy machine), the simulator and its first snapshot. */
+const SETUP_TIMEOUT = 180_000;
 const BUCKET = "scone-backup-it";
 const DAY = 86_400_000;
 const root = mkdtempSync(join(tmpdir(), "scone-backup-it-"));
@@ -70,18 +72,23 @@ beforeAll(async () => {
   });
   store = openStore({ stateDir: join(root, "state") });
   // The simulator writes its database at start; the first snapshot follows within one interval.
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (!existsSync(join(snapshotDir, "last-completed", "cas.key-store"))) {
-    if (Date.now() > deadline) throw new Error(`no CAS snapshot in ${snapshotDir} after 20 s`);
+    if (Date.now() > deadline) throw new Error(`no CAS snapshot in ${snapshotDir} after 60 s`);
     await Bun.sleep(100);
   }
-}, TIMEOUT);
+}, SETUP_TIMEOUT);
 
+// Each step on its own: one failing must not leave the simulator running or the directory behind.
 afterAll(async () => {
-  store?.close();
-  if (sim && sim.process.exitCode === null) await sim.stop();
+  try {
+    store?.close();
+  } catch {
+    // already closed
+  }
+  if (sim && sim.process.exitCode === null) await sim.stop().catch(() => undefined);
   rmSync(root, { recursive: true, force: true });
-});
+}, 30_000);
 
 describe("backups of a simulated CAS", () => {
   test(

@@ -21,7 +21,8 @@ import { openStore, type Store } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedS3 } from "../../harness/s3.ts";
 
-const TIMEOUT = 90_000;
+// Above the sum of the waits below (pod 60 s, first snapshot 60 s) plus the backup itself, on a busy machine.
+const TIMEOUT = 180_000;
 const BUCKET = "scone-backup-pod-it";
 const ns = `backup-pod-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -74,16 +75,28 @@ describe.skipIf(!clusterAvailable())("a backup of a simulated CAS pod through th
       log: () => {},
     });
     store = openStore({ stateDir: join(root, "state") });
-    await cluster.kubectl(["create", "namespace", ns]);
+    const created = await cluster.kubectl(["create", "namespace", ns]);
+    if (created.code !== 0) throw new Error(`creating namespace ${ns}: ${created.stderr}`);
+    // A pod is refused until the controller-manager has made the namespace's default ServiceAccount.
+    const deadline = Date.now() + 60_000;
+    while ((await cluster.kubectl(["get", "serviceaccount", "-n", ns, "default"])).code !== 0) {
+      if (Date.now() > deadline) throw new Error(`no ServiceAccount ${ns}/default after 60 s`);
+      await Bun.sleep(200);
+    }
     const applied = await cluster.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(casPod) });
     if (applied.code !== 0) throw new Error(`creating pod cas-0: ${applied.stderr}`);
   }, TIMEOUT);
 
+  // Each step on its own: one failing must not leave the rest (the runtime's processes, the namespace) behind.
   afterAll(async () => {
-    store?.close();
-    await cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]);
-    await runtime?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
+    try {
+      store?.close();
+    } catch {
+      // already closed
+    }
+    await cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]).catch(() => undefined);
+    await runtime?.stop().catch(() => undefined);
+    if (root) await rm(root, { recursive: true, force: true }).catch(() => undefined);
   }, TIMEOUT);
 
   test(
@@ -92,9 +105,9 @@ describe.skipIf(!clusterAvailable())("a backup of a simulated CAS pod through th
       const pod = await runtime.waitForPod(`${ns}/cas-0`, 60_000);
       const snapshots = pod.paths.snapshotDir ?? "";
       expect(snapshots).not.toBe("");
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 60_000;
       while (!existsSync(join(snapshots, "last-completed", "cas.key-store"))) {
-        if (Date.now() > deadline) throw new Error(`no snapshot in ${snapshots} after 30 s`);
+        if (Date.now() > deadline) throw new Error(`no snapshot in ${snapshots} after 60 s`);
         await Bun.sleep(200);
       }
 

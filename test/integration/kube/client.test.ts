@@ -18,8 +18,9 @@ import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
 import { useTestNamespace, waitFor } from "./helpers.ts";
 
 const CM = { apiVersion: "v1", kind: "ConfigMap" } as const;
-// bun test ignores bunfig's timeout; RBAC and CRD propagation can take seconds on a busy machine.
-const SLOW = 60_000;
+// bun test ignores bunfig's timeout; RBAC and CRD propagation can take seconds on a busy machine. Above the 60 s
+// of one waitFor, so a slow machine fails with the wait that timed out, not with a bare test timeout.
+const SLOW = 120_000;
 
 describe.skipIf(!clusterAvailable())("kube client on a real API server", () => {
   const env = useTestNamespace("kube-client");
@@ -212,33 +213,39 @@ describe.skipIf(!clusterAvailable())("kube client on a real API server", () => {
           ],
         },
       } as KubeObject;
-      await admin.apply(crd);
-      await waitFor("the CRD to be established", async () => {
-        const got = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>({
-          apiVersion: "apiextensions.k8s.io/v1",
-          kind: "CustomResourceDefinition",
-          name: "gizmos.kubetest.scone.cloud",
-        });
-        return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") || undefined;
-      });
-      const gizmo = { apiVersion: "kubetest.scone.cloud/v1", kind: "Gizmo", metadata: { name: "g", namespace: ns } };
-      await waitFor("the Gizmo API to be served", () => admin.apply({ ...gizmo, spec: { size: 2 } } as KubeObject));
-      await admin.applyStatus({ ...gizmo, status: { phase: "Ready" } } as KubeObject);
-      const got = await admin.get<KubeObject & { spec?: { size?: number }; status?: { phase?: string } }>({
-        ...gizmo,
-        name: "g",
-        namespace: ns,
-      });
-      expect(got.spec?.size).toBe(2);
-      expect(got.status?.phase).toBe("Ready");
-      const invalid = await admin.apply({ ...gizmo, spec: { size: 0 } } as KubeObject).catch((e: unknown) => e);
-      expect(invalid).toBeInstanceOf(InvalidError);
-      expect((invalid as InvalidError).causes.map((c) => c.field)).toContain("spec.size");
-      await admin.delete({
+      const crdRef = {
         apiVersion: "apiextensions.k8s.io/v1",
         kind: "CustomResourceDefinition",
         name: "gizmos.kubetest.scone.cloud",
-      });
+      };
+      await admin.apply(crd);
+      try {
+        await waitFor("the CRD to be established", async () => {
+          const got = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>({
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            name: "gizmos.kubetest.scone.cloud",
+          });
+          return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") || undefined;
+        });
+        const gizmo = { apiVersion: "kubetest.scone.cloud/v1", kind: "Gizmo", metadata: { name: "g", namespace: ns } };
+        await waitFor("the Gizmo API to be served", () => admin.apply({ ...gizmo, spec: { size: 2 } } as KubeObject));
+        await admin.applyStatus({ ...gizmo, status: { phase: "Ready" } } as KubeObject);
+        const got = await admin.get<KubeObject & { spec?: { size?: number }; status?: { phase?: string } }>({
+          ...gizmo,
+          name: "g",
+          namespace: ns,
+        });
+        expect(got.spec?.size).toBe(2);
+        expect(got.status?.phase).toBe("Ready");
+        const invalid = await admin.apply({ ...gizmo, spec: { size: 0 } } as KubeObject).catch((e: unknown) => e);
+        expect(invalid).toBeInstanceOf(InvalidError);
+        expect((invalid as InvalidError).causes.map((c) => c.field)).toContain("spec.size");
+        await admin.delete(crdRef);
+      } finally {
+        // Cluster-wide: gone before the next file runs even when a check above fails.
+        await admin.deleteIfExists(crdRef).catch(() => false);
+      }
     },
     SLOW,
   );
@@ -309,8 +316,16 @@ describe.skipIf(!clusterAvailable())("kube client on a real API server", () => {
         { name: "logger", namespace: ns },
         { container: "app", signal: abort.signal },
       );
-      const first = await stream.getReader().read();
-      expect(new TextDecoder().decode(first.value)).toContain("scone local cluster");
+      // Read until the first line is complete: a chunk may end anywhere in it.
+      const reader = stream.getReader();
+      const decoder = new TextDecoder();
+      let followed = "";
+      while (!followed.includes("\n")) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        followed += decoder.decode(chunk.value, { stream: true });
+      }
+      expect(followed).toContain("scone local cluster");
       abort.abort();
     },
     SLOW,
