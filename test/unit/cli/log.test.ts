@@ -50,7 +50,7 @@ describe("redaction", () => {
   test("a secret never reaches the sink, in either format", () => {
     for (const format of ["json", "text"] as const) {
       const sink = capture();
-      createLogger({ sink, format, color: false }).info("provisioned", {
+      createLogger({ sink, format, level: "info", color: false }).info("provisioned", {
         casName: "c",
         provisioningToken: "SECRET-123",
       });
@@ -94,12 +94,20 @@ describe("formats", () => {
   });
 
   test("format follows the sink: JSON when not a terminal, text on a terminal", () => {
-    const pipe = capture(false);
-    createLogger({ sink: pipe, now: () => TIME }).info("a");
-    expect(JSON.parse(pipe.lines[0] as string).msg).toBe("a");
-    const tty = capture(true);
-    createLogger({ sink: tty, color: false, now: () => TIME }).info("a");
-    expect(tty.lines[0]).toBe("03:04:05.678 INFO  a\n");
+    // createLogger reads SCONE_LOG_FORMAT itself; unset it for this synchronous test (nothing else runs meanwhile)
+    // so the environment of the test run cannot decide the format.
+    const saved = process.env.SCONE_LOG_FORMAT;
+    delete process.env.SCONE_LOG_FORMAT;
+    try {
+      const pipe = capture(false);
+      createLogger({ sink: pipe, level: "info", now: () => TIME }).info("a");
+      expect(JSON.parse(pipe.lines[0] as string).msg).toBe("a");
+      const tty = capture(true);
+      createLogger({ sink: tty, level: "info", color: false, now: () => TIME }).info("a");
+      expect(tty.lines[0]).toBe("03:04:05.678 INFO  a\n");
+    } finally {
+      if (saved !== undefined) process.env.SCONE_LOG_FORMAT = saved;
+    }
   });
 });
 
@@ -117,7 +125,10 @@ describe("levels and children", () => {
 
   test("child binds component and fields; call fields win", () => {
     const sink = capture();
-    const log = createLogger({ sink, format: "json", now: () => TIME }).child({ component: "cas", cas: "c1" });
+    const log = createLogger({ sink, format: "json", level: "info", now: () => TIME }).child({
+      component: "cas",
+      cas: "c1",
+    });
     log.child({ step: 1 }).info("go", { cas: "c2" });
     expect(JSON.parse(sink.lines[0] as string)).toEqual({
       time: TIME.toISOString(),
@@ -133,6 +144,7 @@ describe("levels and children", () => {
     expect(resolveLogLevel("error", "debug")).toBe("error");
     expect(resolveLogLevel(undefined, "DEBUG")).toBe("debug");
     expect(resolveLogLevel(undefined, "loud")).toBe("info");
-    expect(resolveLogLevel(undefined, undefined)).toBe("info");
+    // An unset variable is passed as "": undefined would mean "read process.env", the environment of the test run.
+    expect(resolveLogLevel(undefined, "")).toBe("info");
   });
 });
