@@ -52,6 +52,9 @@ const WATCHDOG = resolve(import.meta.dir, "watchdog.sh");
 /** Components that only talk to the API server; restarted with it (see launchApiServer). */
 const API_CLIENTS = ["kube-controller-manager", "kube-scheduler", "kwok"] as const;
 
+/** A final answer inside a waitFor check (a request refused as invalid): ends the wait instead of asking again. */
+class HarnessError extends Error {}
+
 function nodeIsReady(node: NodeLike): boolean {
   return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
@@ -146,7 +149,7 @@ export class ControlPlane {
       log(`kube-apiserver ready at ${server} (${elapsed()})`);
       await cluster.startComponent("kube-controller-manager");
       await cluster.startComponent("kube-scheduler");
-      await cluster.createNodes();
+      await cluster.createNodes(SIMULATED_NODES, deadline);
       await cluster.installKwokCrds(deadline);
       await cluster.startComponent("kwok");
       await cluster.waitFor("the default ServiceAccount", deadline, async () => {
@@ -263,7 +266,7 @@ export class ControlPlane {
     // of their own, all of it is in etcd.
     const ready = Date.now();
     await Promise.all(API_CLIENTS.map((name) => this.stopComponent(name, 1000)));
-    await this.releaseNodeLeases();
+    await this.releaseNodeLeases(deadline);
     for (const name of API_CLIENTS) await this.startComponent(name);
     await this.waitForControllerManager(deadline);
     await this.waitForKwokLeases(deadline);
@@ -279,8 +282,10 @@ export class ControlPlane {
    */
   private async waitForControllerManager(deadline: number): Promise<void> {
     const name = `scone-harness-probe-${crypto.randomUUID().slice(0, 8)}`;
-    const created = await this.api.request("POST", "/api/v1/namespaces", { metadata: { name } });
-    if (created.status !== 201) throw new Error(`creating probe namespace ${name} answered ${created.status}`);
+    await this.waitFor(`probe namespace ${name} to be created`, deadline, async () => {
+      const created = await this.api.request("POST", "/api/v1/namespaces", { metadata: { name } });
+      return created.status === 201 || created.status === 409; // 409: an earlier attempt's answer was lost
+    });
     await this.waitFor(
       "kube-controller-manager to serve again (default ServiceAccount of a new namespace)",
       deadline,
@@ -289,7 +294,7 @@ export class ControlPlane {
         return reply.status === 200;
       },
     );
-    await this.api.request("DELETE", `/api/v1/namespaces/${name}`);
+    await this.api.request("DELETE", `/api/v1/namespaces/${name}`).catch(() => undefined);
   }
 
   /**
@@ -383,9 +388,10 @@ export class ControlPlane {
     } else {
       for (const name of API_CLIENTS.filter((client) => dead.includes(client))) {
         await this.stopComponent(name);
-        if (name === "kwok") await this.releaseNodeLeases();
+        const deadline = Date.now() + 60_000;
+        if (name === "kwok") await this.releaseNodeLeases(deadline);
         await this.startComponent(name);
-        if (name === "kwok") await this.waitForKwokLeases(Date.now() + 60_000);
+        if (name === "kwok") await this.waitForKwokLeases(deadline);
       }
     }
     if (this.state.watchdog && !isRunning(this.state.watchdog) && this.state.ownerPid !== undefined) {
@@ -401,20 +407,23 @@ export class ControlPlane {
    */
   async ensureSimulatedNodes(timeoutMs = 90_000): Promise<void> {
     await this.queue;
-    const listed = await this.api.request("GET", "/api/v1/nodes");
-    if (listed.status !== 200) throw new Error(`listing nodes answered ${listed.status}`);
-    const present = new Set(((listed.body as { items?: NodeLike[] }).items ?? []).map((n) => n.metadata?.name));
-    await this.createNodes(SIMULATED_NODES.filter((spec) => !present.has(spec.name)));
-    await this.waitFor(
-      `the ${SIMULATED_NODES.length} simulated nodes to be Ready`,
-      Date.now() + timeoutMs,
-      async () => {
-        const reply = await this.api.request("GET", "/api/v1/nodes");
-        const items = (reply.body as { items?: NodeLike[] }).items ?? [];
-        const ready = new Set(items.filter(nodeIsReady).map((node) => node.metadata?.name));
-        return SIMULATED_NODES.every((spec) => ready.has(spec.name));
-      },
+    const deadline = Date.now() + timeoutMs;
+    let present = new Set<string | undefined>();
+    await this.waitFor("the list of nodes", deadline, async () => {
+      const listed = await this.api.request("GET", "/api/v1/nodes");
+      present = new Set(((listed.body as { items?: NodeLike[] }).items ?? []).map((n) => n.metadata?.name));
+      return listed.status === 200;
+    });
+    await this.createNodes(
+      SIMULATED_NODES.filter((spec) => !present.has(spec.name)),
+      deadline,
     );
+    await this.waitFor(`the ${SIMULATED_NODES.length} simulated nodes to be Ready`, deadline, async () => {
+      const reply = await this.api.request("GET", "/api/v1/nodes");
+      const items = (reply.body as { items?: NodeLike[] }).items ?? [];
+      const ready = new Set(items.filter(nodeIsReady).map((node) => node.metadata?.name));
+      return SIMULATED_NODES.every((spec) => ready.has(spec.name));
+    });
   }
 
   /** Last resort from a process `exit` handler: SIGKILL every group, synchronously. */
@@ -463,12 +472,17 @@ export class ControlPlane {
       metadata: { name: string };
     };
     const path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-    const created = await this.api.request("POST", path, crd);
-    if (created.status !== 201 && created.status !== 409) {
-      throw new Error(
-        `installing kwok's CRD ${crd.metadata.name} answered ${created.status}: ${JSON.stringify(created.body)}`,
-      );
-    }
+    await this.waitFor(`kwok's CRD ${crd.metadata.name} to be created`, deadline, async () => {
+      const created = await this.api.request("POST", path, crd);
+      if (created.status === 201 || created.status === 409) return true;
+      // Only a refusal is final; a timeout or a server still starting is tried again.
+      if (created.status === 400 || created.status === 422) {
+        throw new HarnessError(
+          `installing kwok's CRD ${crd.metadata.name} answered ${created.status}: ${JSON.stringify(created.body)}`,
+        );
+      }
+      return false;
+    });
     await this.waitFor(`kwok's CRD ${crd.metadata.name} to be established`, deadline, async () => {
       const reply = await this.api.request("GET", `${path}/${crd.metadata.name}`);
       const conditions = (reply.body as { status?: { conditions?: { type: string; status: string }[] } }).status;
@@ -481,20 +495,25 @@ export class ControlPlane {
    * previous one (40 s): measured, a pod stayed Pending that long after a restart. Nothing else holds node Leases
    * here, so they can go; the new kwok creates them within a second.
    */
-  private async releaseNodeLeases(): Promise<void> {
-    const reply = await this.api.request("DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
-    if (reply.status !== 200) throw new Error(`deleting the node Leases answered ${reply.status}`);
+  private async releaseNodeLeases(deadline: number): Promise<void> {
+    await this.waitFor("the node Leases to be deleted", deadline, async () => {
+      const path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+      return (await this.api.request("DELETE", path)).status === 200;
+    });
   }
 
-  private async createNodes(specs: readonly SimulatedNodeSpec[] = SIMULATED_NODES): Promise<void> {
-    await Promise.all(
-      specs.map(async (spec) => {
+  /** Creates the nodes (one that exists already is fine), trying again until the deadline on errors. */
+  private async createNodes(specs: readonly SimulatedNodeSpec[], deadline: number): Promise<void> {
+    for (const spec of specs) {
+      await this.waitFor(`node ${spec.name} to be created`, deadline, async () => {
         const reply = await this.api.request("POST", "/api/v1/nodes", nodeManifest(spec));
-        if (reply.status !== 201 && reply.status !== 409) {
-          throw new Error(`creating node ${spec.name} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+        if (reply.status === 201 || reply.status === 409) return true;
+        if (reply.status === 400 || reply.status === 422) {
+          throw new HarnessError(`creating node ${spec.name} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
         }
-      }),
-    );
+        return false;
+      });
+    }
   }
 
   /** Polls check until true; fails fast with the log tail of a watched component that exits meanwhile. */
@@ -505,7 +524,10 @@ export class ControlPlane {
     watched: readonly ComponentName[] = COMPONENTS,
   ): Promise<void> {
     for (;;) {
-      const ok = await check().catch(() => false);
+      const ok = await check().catch((error: unknown) => {
+        if (error instanceof HarnessError) throw error;
+        return false; // not up yet, a timeout under load: asked again
+      });
       // Checked after the probe too: an answer while a watched process is exiting (e.g. it lost its port to
       // another server, which answered instead) is not the readiness asked for.
       for (const name of watched) {
