@@ -23,7 +23,7 @@ test: build kube-binaries s3-binaries
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
 test-unit: deps
-	SCONE_SKIP_CLUSTER=1 $(BUN) test test/unit
+	SCONE_SKIP_CLUSTER=1 $(BUN) test --timeout 120000 test/unit
 
 # A real S3 server (versitygw) for the backup tests, built from the Go module proxy and cached like the kube binaries.
 s3-binaries:
