@@ -48,6 +48,11 @@ export function launchDetached(spec: LaunchSpec): ProcessRecord {
   if (launcher.exitCode !== 0 || !Number.isSafeInteger(pid) || pid <= 0) {
     throw new Error(`could not start ${spec.binary}: ${launcher.stderr.toString().trim()}`);
   }
+  return recordOf(pid);
+}
+
+/** A record of a process running now (started by other means), to tell later whether it is still that one. */
+export function recordOf(pid: number): ProcessRecord {
   return { pid, startTicks: procStat(pid)?.startTicks ?? "" };
 }
 

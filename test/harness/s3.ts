@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ProcessRecord } from "../../hack/cluster/process.ts";
 import type { S3Server } from "../../hack/s3/server.ts";
 
 /** endpoint is http://127.0.0.1:PORT; use path-style requests. */
@@ -16,6 +17,8 @@ export interface SharedS3 extends Pick<S3Server, "endpoint" | "accessKeyId" | "s
 interface Running {
   readonly server: S3Server;
   readonly dir: string;
+  /** The server process, told apart from a later process that reuses its pid. */
+  readonly process: ProcessRecord;
 }
 
 let shared: Promise<Running> | undefined;
@@ -23,13 +26,14 @@ let shared: Promise<Running> | undefined;
 async function start(): Promise<Running> {
   // Loaded here, not at the top: test/preload.ts imports this file in every run, unit runs included.
   const { startS3Server } = await import("../../hack/s3/server.ts");
+  const { recordOf } = await import("../../hack/cluster/process.ts");
   const dir = await mkdtemp(join(tmpdir(), "scone-test-s3-"));
   // The data dir is the temp dir itself, so the watchdog removes all of it should this process die.
   const server = await startS3Server({ dataDir: dir, ownerPid: process.pid }).catch(async (error: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw error;
   });
-  return { server, dir };
+  return { server, dir, process: recordOf(server.pid) };
 }
 
 async function stopAndRemove(running: Running): Promise<void> {
@@ -57,7 +61,7 @@ export async function sharedS3(): Promise<SharedS3> {
       continue;
     }
     const { server } = running;
-    if (!isRunning({ pid: server.pid, startTicks: "" })) {
+    if (!isRunning(running.process)) {
       if (shared === pending) shared = undefined;
       await stopAndRemove(running);
       if (attempt >= 3) throw new Error(`the S3 server (pid ${server.pid}) exited again right after its start`);
