@@ -56,6 +56,14 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     import("../version.ts"),
   ]);
   const { resolveStateDir } = await import("../store/state-dir.ts");
+  const [{ registerResource }, { sconeResourceTypes }] = await Promise.all([
+    import("../kube/resources.ts"),
+    import("../resources/crds.ts"),
+  ]);
+  // Our own kinds need no discovery: right after `install` created the CRDs, discovery may not list a kind yet
+  // although it is served, and an admission review for it (the one-SGXPlugin rule lists SGXPlugins) failed with
+  // "does not serve kind" (seen in `make demo` on a loaded machine).
+  for (const t of sconeResourceTypes) registerResource(t);
 
   const client = await KubeClient.load({
     kubeconfig: opts.kubeconfig,
