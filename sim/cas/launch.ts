@@ -12,7 +12,7 @@ export interface LaunchOptions {
   readonly auditLog?: string;
   readonly version?: string;
   readonly extraArgs?: readonly string[];
-  /** How long to wait for the "listening" lines (default 30 s: key generation on a busy machine). */
+  /** How long to wait for the "listening" lines (default 60 s: key generation on a busy machine). */
   readonly startTimeoutMs?: number;
 }
 
@@ -78,12 +78,16 @@ export async function launchSimulator(opts: LaunchOptions): Promise<RunningSimul
       if (lines.some((l) => l.includes("CAS simulator admin listening on"))) resolveReady();
     }
   })();
-  const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
+  // A timer, not Bun.sleep: cleared once decided, so it does not keep a finished caller (a bench) alive.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
     ready.then(() => "ready" as const),
     child.exited.then(() => "exited" as const),
-    Bun.sleep(timeoutMs).then(() => "timeout" as const),
-  ]);
+    new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
   if (outcome !== "ready") {
     child.kill("SIGKILL");
     throw new Error(`CAS simulator did not start (${outcome}): ${stderr.trim() || output.join("\n")}`);

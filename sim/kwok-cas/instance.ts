@@ -126,6 +126,8 @@ export class CasInstance {
       node: plan.node,
       nodeHasRegisteredBackup: await this.opts.nodeHasRegisteredBackup(),
     });
+    // stop() may have run while the node was read: a simulator started now would outlive the pod (and the runtime).
+    if (this.stopping) return undefined;
     if (!decision.open) {
       // A real CAS that cannot unseal exits, and the kubelet restarts it with a backoff: so does this one.
       this.casLog.write("stderr", [`CAS cannot start: ${decision.why}; restarting in ${this.backoffMs} ms`]);

@@ -63,8 +63,16 @@ interface Entry {
   readonly plan: CasPodPlan;
   readonly paths: PodPaths;
   readonly instance: CasInstance;
-  applied: boolean;
+  /**
+   * The endpoints the applied kwok objects point at (undefined endpoints: a CAS not running), or NOT_APPLIED.
+   * Compared with the instance's current endpoints rather than kept as a flag: a restart publishes its new ports a
+   * moment before it reports them (onEndpoints), and a flag set for the stopped CAS would pass for the new one.
+   */
+  appliedFor: RunningEndpoints | undefined | typeof NOT_APPLIED;
 }
+
+const NOT_APPLIED = Symbol("not applied");
+const isApplied = (e: Entry): boolean => e.appliedFor === e.instance.current;
 
 /** kwok serves per-pod routes only with --enable-crds=PortForward,Logs,Exec and their CRDs (hack/cluster does both). */
 async function requireKwokCrds(client: KubeClient): Promise<void> {
@@ -113,8 +121,8 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
       endpoints,
     });
     for (const obj of objects) await client.apply(obj, { force: true });
-    // A restart during the apply changed the ports: not applied yet (its onEndpoints queued another apply).
-    entry.applied = entry.instance.current === endpoints;
+    // A restart during the apply changed the ports: isApplied stays false (its onEndpoints queued another apply).
+    entry.appliedFor = endpoints;
   };
 
   const deleteObjects = async (namespace: string, name: string): Promise<void> => {
@@ -169,7 +177,7 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     }
     const plan = outcome.plan;
     if (current && samePlan(current.plan, plan)) {
-      if (!current.applied) {
+      if (!isApplied(current)) {
         await applyObjects(current);
         notify();
       }
@@ -194,13 +202,10 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
       log,
       onEndpoints: () => {
         // Ports changed (restart) or the CAS went away: re-point the PortForward, in this key's queue.
-        if (entries.get(key) === entry) {
-          entry.applied = false;
-          enqueue(key);
-        }
+        if (entries.get(key) === entry) enqueue(key);
       },
     });
-    entry = { plan, paths, instance, applied: false };
+    entry = { plan, paths, instance, appliedFor: NOT_APPLIED };
     entries.set(key, entry);
     log(`${key}: starting CAS ${plan.version} on node ${plan.node}`);
     await instance.start();
@@ -270,7 +275,7 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
       return new Promise((resolve, reject) => {
         const check = () => {
           const e = entries.get(key);
-          if (e?.applied && e.instance.current) {
+          if (e && isApplied(e) && e.instance.current) {
             waiters.delete(check);
             clearTimeout(timer);
             resolve({ plan: e.plan, paths: e.paths, endpoints: e.instance.current });
