@@ -24,7 +24,7 @@ import type { CAS } from "../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { portForward } from "../harness/simulated-pods.ts";
 
-const TIMEOUT = 90_000;
+const TIMEOUT = 180_000;
 const NAME = "cas";
 const POD = `${NAME}-0`;
 const ns = `kwok-cas-${Math.random().toString(36).slice(2, 8)}`;
@@ -102,7 +102,7 @@ const lastField = (text: string, label: string): string | undefined =>
     .split(/\s+/)
     .at(-1);
 
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn().catch(() => undefined);
@@ -151,14 +151,22 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
       log: (line) => logs.push(line),
     });
     await cluster.kubectl(["create", "namespace", ns]);
+    // Pods are refused until the controller-manager has made the namespace's default ServiceAccount.
+    await waitUntil("the default ServiceAccount", async () =>
+      (await cluster.kubectl(["-n", ns, "get", "serviceaccount", "default"])).code === 0 ? true : undefined,
+    );
     await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-1")));
     await runtime.waitForPod(key);
   }, TIMEOUT);
 
   afterAll(async () => {
-    await cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]);
-    await runtime?.stop();
-    await cluster?.kubectl(["delete", "persistentvolumes", "-l", `${CLAIM_NAMESPACE_LABEL}=${ns}`, "--wait=false"]);
+    // Each step on its own: one that fails must not leave the others undone.
+    const step = (p: Promise<unknown> | undefined) => Promise.resolve(p).catch(() => undefined);
+    await step(cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]));
+    await step(runtime?.stop());
+    await step(
+      cluster?.kubectl(["delete", "persistentvolumes", "-l", `${CLAIM_NAMESPACE_LABEL}=${ns}`, "--wait=false"]),
+    );
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }, TIMEOUT);
 
@@ -179,6 +187,8 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   test(
     "kubectl port-forward reaches the simulator's client API",
     async () => {
+      // kwok learns of the pod's PortForward object through its own watch: wait until it routes (withCas does).
+      await withCas(async () => {});
       const forward = await portForward(cluster, ns, POD, 8081);
       try {
         const attested = await attestCas(`https://127.0.0.1:${forward.localPort}`, { casKeyHash });
@@ -283,7 +293,9 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
         { stdout: "pipe", stderr: "pipe" },
       );
       try {
-        const before = runtime.pods().get(key)?.endpoints?.clientPort;
+        // The running simulator's endpoints: a restart starts a new simulator, with endpoints of its own.
+        const before = runtime.pods().get(key)?.endpoints;
+        expect(before).toBeDefined();
         let seen = "";
         const reader = follow.stdout.getReader();
         const startedTwice = (async () => {
@@ -300,12 +312,12 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
         expect(await kubectl(["exec", POD, "-c", "cas", "--", "bash", "restart-cas"])).toContain(
           "CAS restart requested",
         );
-        expect(await Promise.race([startedTwice, Bun.sleep(30_000).then(() => false)])).toBe(true);
-        const after = await waitUntil("the restarted CAS", async () => {
-          const port = runtime.pods().get(key)?.endpoints?.clientPort;
-          return port !== undefined && port !== before ? port : undefined;
+        expect(await Promise.race([startedTwice, Bun.sleep(90_000).then(() => false)])).toBe(true);
+        // Waiting on the new simulator itself, not on a new port number (the OS may hand out the same port again).
+        await waitUntil("the restarted CAS", async () => {
+          const now = runtime.pods().get(key)?.endpoints;
+          return now !== undefined && now !== before ? now : undefined;
         });
-        expect(after).not.toBe(before);
         await runtime.waitForPod(key);
         const report = await withCas(async (url) => (await attestCas(url, { casKeyHash })).report);
         expect(report.provisioned).toBe(true);
@@ -320,7 +332,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   test(
     "a deleted and re-created pod keeps the provisioned database (PVC), on the same node",
     async () => {
-      await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=60s"]);
+      await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=120s"]);
       await waitUntil("the simulator to stop", async () => (runtime.pods().has(key) ? undefined : true));
       await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-1")));
       await runtime.waitForPod(key);
@@ -343,7 +355,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
   test(
     "moved to a node without a registered backup, the CAS cannot unseal its database; once one is registered, its next restart can",
     async () => {
-      await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=60s"]);
+      await kubectl(["delete", "pod", POD, "--wait=true", "--timeout=120s"]);
       await waitUntil("the simulator to stop", async () => (runtime.pods().has(key) ? undefined : true));
       await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-2")));
       const refused = await waitUntil("the refusal in the console", async () => {
@@ -450,7 +462,8 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
 
   /** The StatefulSet's pod on the labelled node, on PV-backed claims, running the image tag's simulator. */
   async function expectRenderedPodRuns(): Promise<void> {
-    const pod = await runtime.waitForPod(`${ns}/rendered-0`);
+    // The StatefulSet controller, the claims' volumes, the scheduler: allow a loaded machine its time.
+    const pod = await runtime.waitForPod(`${ns}/rendered-0`, 120_000);
     expect(pod.plan.node).toBe("sgx-node-3");
     expect(pod.plan.version).toBe("6.0.7");
     expect(pod.plan.snapshots?.intervalMs).toBe(1_000);
@@ -474,7 +487,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
     } finally {
       await forward.close();
     }
-    await kubectl(["delete", "statefulset", "rendered", "--wait=true", "--timeout=60s"]);
+    await kubectl(["delete", "statefulset", "rendered", "--wait=true", "--timeout=120s"]);
   }
 });
 
@@ -491,8 +504,11 @@ describe("a simulator orphaned by a runtime that died", () => {
         expect(await sim.process.exited).not.toBe(0);
         await Bun.write(join(dataDir, ".kwok-cas-simulator.pid"), `${bystander.pid}\n`);
         stopOrphanedSimulator(dataDir);
-        await Bun.sleep(300); // a kill would have been noticed by now
-        expect(bystander.exitCode).toBeNull();
+        // A kill would have been sent before stopOrphanedSimulator returned: the bystander then dies of our SIGTERM
+        // only if it was left alone (no timing involved).
+        bystander.kill("SIGTERM");
+        await bystander.exited;
+        expect(bystander.signalCode).toBe("SIGTERM");
       } finally {
         bystander.kill();
         await rm(dataDir, { recursive: true, force: true });

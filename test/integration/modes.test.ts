@@ -20,7 +20,7 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-async function waitFor(url: string, timeoutMs = 20_000): Promise<Response> {
+async function waitFor(url: string, timeoutMs = 60_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -55,7 +55,7 @@ function lines(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): {
   })();
   return {
     all,
-    async waitFor(re, ms = 30_000) {
+    async waitFor(re, ms = 60_000) {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
         const hit = all.find((l) => re.test(l));
@@ -106,15 +106,24 @@ describe.skipIf(!present)("scone api, copied alone into an empty directory", () 
 describe.skipIf(!present || !clusterAvailable())("scone operator against the real API server", () => {
   let cluster: LocalCluster;
   let state = "";
+  // A name of this run's own: every test file shares one cluster, and a namespace of an earlier file (or run) may
+  // still be terminating.
+  const ns = `modes-${Math.random().toString(36).slice(2, 8)}`;
+  /** kubectl that throws on failure (a set-up step that silently failed would surface later as a stranger error). */
+  const kubectl = async (args: string[]) => {
+    const r = await cluster.kubectl(args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r;
+  };
   beforeAll(async () => {
     cluster = await sharedCluster();
     state = mkdtempSync(join(tmpdir(), "scone-op-"));
-    await cluster.kubectl(["create", "namespace", "modes-test"]);
+    await kubectl(["create", "namespace", ns]);
     await installCrds(await KubeClient.load({ kubeconfig: cluster.kubeconfigPath }));
   }, 120_000);
   afterAll(async () => {
-    await cluster.kubectl(["delete", "namespace", "modes-test", "--wait=false"]);
-    rmSync(state, { recursive: true, force: true });
+    await cluster?.kubectl(["delete", "namespace", ns, "--wait=false"]).catch(() => undefined);
+    if (state) rmSync(state, { recursive: true, force: true });
   }, 120_000);
 
   const startOperator = async (kubeconfig: string, extra: string[] = []) => {
@@ -132,7 +141,7 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
         "--metrics-port",
         String(metrics),
         "-n",
-        "modes-test",
+        ns,
         "--webhook-mode",
         "off",
         ...extra,
@@ -150,7 +159,7 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
       await op.out.waitFor(/became leader/);
       expect((await waitFor(`http://127.0.0.1:${op.probe}/healthz`)).status).toBe(200);
       // Ready once every informer has listed its kind (the CRDs are installed in beforeAll).
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 60_000;
       let ready = await fetch(`http://127.0.0.1:${op.probe}/readyz`);
       while (ready.status !== 200 && Date.now() < deadline) {
         await Bun.sleep(200);
@@ -163,7 +172,7 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
         "get",
         "lease",
         "-n",
-        "modes-test",
+        ns,
         "61d57791.scone.cloud",
         "-o",
         "jsonpath={.spec.holderIdentity}",
@@ -177,7 +186,7 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
       "get",
       "lease",
       "-n",
-      "modes-test",
+      ns,
       "61d57791.scone.cloud",
       "-o",
       "jsonpath={.spec.holderIdentity}",
@@ -186,12 +195,12 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
   });
 
   test("with a service-account token: authenticates as the service account", async () => {
-    await cluster.kubectl(["create", "serviceaccount", "scone-probe", "-n", "modes-test"]);
-    const kubeconfig = await cluster.serviceAccountKubeconfig("modes-test", "scone-probe");
+    await kubectl(["create", "serviceaccount", "scone-probe", "-n", ns]);
+    const kubeconfig = await cluster.serviceAccountKubeconfig(ns, "scone-probe");
     const op = await startOperator(kubeconfig);
     try {
       const connected = JSON.parse(await op.out.waitFor(/connected to the API server/));
-      expect(connected.user).toBe("system:serviceaccount:modes-test:scone-probe");
+      expect(connected.user).toBe(`system:serviceaccount:${ns}:scone-probe`);
     } finally {
       op.proc.kill("SIGTERM");
     }
@@ -200,7 +209,7 @@ describe.skipIf(!present || !clusterAvailable())("scone operator against the rea
 
   test("with a wrong token: exits non-zero, saying the API server refused the credentials", async () => {
     const bad = join(state, "bad.kubeconfig");
-    const good = await Bun.file(await cluster.serviceAccountKubeconfig("modes-test", "scone-probe")).text();
+    const good = await Bun.file(await cluster.serviceAccountKubeconfig(ns, "scone-probe")).text();
     await Bun.write(bad, good.replace(/token: .*/, "token: not-a-valid-token"));
     const op = await startOperator(bad);
     const code = await op.proc.exited;

@@ -27,11 +27,42 @@ export async function registerBackups(client: KubeClient, namespace: string, nam
     );
 }
 
-/** Plays the backup controller of CAS namespace/name until the returned function is called. */
-export function playBackupController(client: KubeClient, namespace: string, name: string): () => void {
+/**
+ * When the backup controller Deployment's current rollout completed (its Progressing condition NewReplicaSetAvailable,
+ * seconds precision), or undefined while a rollout is under way: the controller saw the latest spec, every replica
+ * runs it and no pod of the previous ReplicaSet is left. `updatedReplicas >= 1 && availableReplicas >= 1` alone also
+ * holds in the middle of a rollout (the old pod still available, the new one not yet), and a registration made then
+ * is older than the completion the operator compares it with (src/operator/cas/upgrade.ts), and the upgrade would
+ * wait for ever once the new pod took longer than the player's pause to become available (a busy machine).
+ */
+export function backupControllerRolloutCompleted(d: V1Deployment | undefined): string | undefined {
+  const s = d?.status;
+  if (!d || !s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return undefined;
+  const want = d.spec?.replicas ?? 1;
+  const settled = (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= want && (s.replicas ?? 0) <= want;
+  const progressing = s.conditions?.find((c) => c.type === "Progressing");
+  if (!settled || progressing?.status !== "True" || progressing.reason !== "NewReplicaSetAvailable") return undefined;
+  const at = progressing.lastUpdateTime ?? progressing.lastTransitionTime;
+  return at === undefined ? undefined : at instanceof Date ? at.toISOString() : String(at);
+}
+
+/** A backup controller played by the test; stop() resolves once no registration can follow any more. */
+export interface PlayedBackupController {
+  stop(): Promise<void>;
+}
+
+/**
+ * Plays the backup controller of CAS namespace/name: after each completed rollout of its Deployment (a new image,
+ * BACKUP_CAS_IMAGE or a restart) it registers a backup on every SGX node, until stopped.
+ */
+export function startBackupControllerPlayer(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): PlayedBackupController {
   let stopped = false;
   let seen = "";
-  void (async () => {
+  const loop = (async () => {
     while (!stopped) {
       const d = await client
         .tryGet<V1Deployment & KubeObject>({
@@ -42,24 +73,34 @@ export function playBackupController(client: KubeClient, namespace: string, name
         })
         .catch(() => undefined);
       const c = d?.spec?.template?.spec?.containers[0];
-      const key = `${c?.image} ${c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value}`;
-      const s = d?.status;
-      const rolledOut =
-        s !== undefined &&
-        (s.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0) &&
-        (s.updatedReplicas ?? 0) >= 1 &&
-        (s.availableReplicas ?? 0) >= 1;
-      if (rolledOut && key !== seen) {
-        await Bun.sleep(1100); // registrations must be later than the rollout's completion (seconds precision)
-        await registerBackups(client, namespace, name).catch(() => undefined);
-        seen = key;
+      const completed = backupControllerRolloutCompleted(d);
+      const key = `${c?.image} ${c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value} ${completed}`;
+      if (completed !== undefined && key !== seen) {
+        // Registrations must not predate the completion: it has seconds precision, and our clock may lag a little.
+        await Bun.sleep(1100);
+        if (stopped) break; // a clean-up may already have removed the registrations: do not put them back
+        try {
+          await registerBackups(client, namespace, name);
+          seen = key;
+        } catch {
+          // The next round tries again (an API server busy or restarting).
+        }
       }
       await Bun.sleep(500);
     }
   })();
-  return () => {
-    stopped = true;
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
   };
+}
+
+/** startBackupControllerPlayer for callers that need not wait for the stop. */
+export function playBackupController(client: KubeClient, namespace: string, name: string): () => void {
+  const player = startBackupControllerPlayer(client, namespace, name);
+  return () => void player.stop();
 }
 
 /** Removes what the fixtures put on the shared nodes (labels, registrations, a cordon) for these CAS. */
