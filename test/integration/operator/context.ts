@@ -1,6 +1,7 @@
 // An in-process operator for integration tests: the same OperatorContext `scone operator` builds (shared
 // informers, informer-backed reader, Event recorder, Manager without leader election, ports 0), on a client whose
 // transport counts every write, so a test can assert that a steady state costs no write request.
+import { SGX_CAPABLE_LABEL, SIMULATED_NODES } from "../../../hack/cluster/nodes.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { EventRecorder } from "../../../src/kube/events.ts";
@@ -12,6 +13,7 @@ import { createLogger, type LogLevel } from "../../../src/log.ts";
 import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import { Manager } from "../../../src/operator/manager.ts";
+import { SGX_LABEL_MARKER } from "../../../src/operator/sgxplugin/node-labels.ts";
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
 import { renderCrds } from "../../../src/resources/crds.ts";
 
@@ -51,6 +53,74 @@ export async function waitForMetrics(op: TestOperator, lines: readonly string[],
     text = op.ctx.manager.metrics.render();
   }
   return text;
+}
+
+/**
+ * Waits until the operator's shared informer holds the object at the resourceVersion the API server returns (or
+ * both lack it). A controller decides on its cache, so a test that calls processKey or counts writes waits for
+ * the cache to have caught up with what the test just read, instead of hoping a quiet period was long enough.
+ * Only for types the registered controllers watch (this looks up their shared informer, it does not start one).
+ */
+export async function waitForCache(
+  op: TestOperator,
+  ref: { apiVersion: string; kind: string; namespace?: string; name: string },
+  timeoutMs = 60_000,
+): Promise<void> {
+  const informer = op.ctx.informers.informer<KubeObject>({ type: { apiVersion: ref.apiVersion, kind: ref.kind } });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const live = await op.client.tryGet<KubeObject>(ref);
+    const cached = ref.namespace === undefined ? informer.get(ref.name) : informer.get(ref.namespace, ref.name);
+    if (live?.metadata?.resourceVersion === cached?.metadata?.resourceVersion) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the informer of ${ref.kind} ${ref.name} stayed at resourceVersion ${cached?.metadata?.resourceVersion} ` +
+          `(API server: ${live?.metadata?.resourceVersion})`,
+      );
+    await Bun.sleep(100);
+  }
+}
+
+/**
+ * Puts the harness nodes' labels back as the harness made them (SGX nodes labelled sgx.intel.com/capable, no LAS
+ * labels, no plugin marker). The LAS and SGXPlugin controllers label nodes; a file that ran them leaves the
+ * cluster-wide nodes clean for the files after it. Each node is patched on its own: one failure skips no other.
+ */
+export async function restoreHarnessNodeLabels(client: KubeClient): Promise<void> {
+  await Promise.all(
+    SIMULATED_NODES.map((node) =>
+      client
+        .patch(
+          { apiVersion: "v1", kind: "Node", name: node.name },
+          {
+            metadata: {
+              labels: {
+                "las.scontain.com/capable": null,
+                "las.scontain.com/ok": null,
+                [SGX_CAPABLE_LABEL]: node.sgx ? "true" : null,
+              },
+              annotations: { [SGX_LABEL_MARKER]: null },
+            },
+          },
+          "merge",
+        )
+        .catch(() => {}),
+    ),
+  );
+}
+
+/**
+ * Runs every cleanup step even when one throws: an afterAll that stops halfway leaves the shared cluster dirty for
+ * the files after it. A failed step is reported on stderr, not thrown, so it does not hide the tests' own outcome.
+ */
+export async function cleanupSteps(steps: readonly (() => unknown)[]): Promise<void> {
+  for (const [i, step] of steps.entries()) {
+    try {
+      await step();
+    } catch (err) {
+      console.error(`cleanup step ${i + 1} of ${steps.length} failed: ${err instanceof Error ? err.message : err}`);
+    }
+  }
 }
 
 export interface BuildOptions {

@@ -15,10 +15,21 @@ import type { SGXPlugin } from "../../../src/resources/sgx-plugin.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedPath } from "../../harness/shared.ts";
-import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
+import {
+  buildOperatorContext,
+  cleanupSteps,
+  ensureNamespace,
+  installCrds,
+  restoreHarnessNodeLabels,
+  type TestOperator,
+  waitForCache,
+  waitForMetrics,
+} from "./context.ts";
 
 const SAMPLES = sharedPath("reference", "upstream-samples", "operator-samples");
-const NS = "scone-system";
+// The samples name upstream's scone-system; this suite's DaemonSets go to a namespace of its own, so nothing another
+// file left in scone-system (or still deletes there) is counted or adopted here.
+const NS = `las-plugin-${Math.random().toString(36).slice(2, 8)}`;
 const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 const ALL_NODES = [...SGX_NODES, "plain-node-1"];
 const START_TIMEOUT_MS = 300_000;
@@ -39,7 +50,11 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
   }
 }
 
-const sample = async <T>(file: string): Promise<T> => parse(await Bun.file(join(SAMPLES, file)).text()) as T;
+const sample = async (file: string): Promise<KubeObject & { spec: { namespace?: string } }> => {
+  const o = parse(await Bun.file(join(SAMPLES, file)).text()) as KubeObject & { spec: { namespace?: string } };
+  o.spec.namespace = NS;
+  return o;
+};
 
 describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
   let cluster: LocalCluster;
@@ -73,17 +88,33 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
     if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;
   };
-  const healthy = async (get: () => Promise<{ status?: { state?: string } } | undefined>) =>
-    (await get())?.status?.state === "HEALTHY";
-  /** Both resources HEALTHY and the informers' view settled (no controller write for a while). */
-  const settled = async () => {
-    await waitFor("LAS HEALTHY", () => healthy(getLas));
-    await waitFor("SGXPlugin HEALTHY", () => healthy(getPlugin));
+  /** HEALTHY for the current spec: a status from before the last spec change does not count. */
+  const currentlyHealthy = (o: LAS | SGXPlugin | undefined) =>
+    o?.status?.state === "HEALTHY" && o.status.observedGeneration === o.metadata.generation;
+  /**
+   * Both resources HEALTHY for their current generation with the DaemonSet figures caught up (HEALTHY follows the
+   * pods, the counts follow the DaemonSet status, which the DaemonSet controller updates later), no controller
+   * write for a while, and the informers holding what the API server holds. Returns the settled objects.
+   */
+  const settled = async (): Promise<{ las: LAS; plugin: SGXPlugin }> => {
+    await waitFor("LAS HEALTHY for its generation, every scheduled pod available", async () => {
+      const l = await getLas();
+      return currentlyHealthy(l) && l?.status?.numberAvailable === l?.status?.desiredNumberScheduled;
+    });
+    await waitFor("SGXPlugin HEALTHY for its generation, every scheduled pod ready", async () => {
+      const p = await getPlugin();
+      return currentlyHealthy(p) && p?.status?.readyReplicas === p?.status?.desiredReplicas;
+    });
     await waitFor("no writes for 2 s", async () => {
       const n = op.writes.length;
       await Bun.sleep(2000);
       return op.writes.length === n;
     });
+    await waitForCache(op, { ...LAS_TYPE, name: "las" });
+    await waitForCache(op, { ...SGXPLUGIN_TYPE, name: "sgxplugin" });
+    const [las, plugin] = [await getLas(), await getPlugin()];
+    if (!las || !plugin) throw new Error("LAS or SGXPlugin vanished while settling");
+    return { las, plugin };
   };
 
   beforeAll(async () => {
@@ -96,41 +127,38 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
     lasController = registerLasController(op.ctx);
     await op.start();
     for (const file of ["base_v1beta1_sgxplugin.yaml", "base_v1beta1_las.yaml"])
-      await client.apply(await sample<KubeObject>(file), { fieldManager: "kubectl", force: true });
+      await client.apply(await sample(file), { fieldManager: "kubectl", force: true });
   }, START_TIMEOUT_MS);
 
   afterAll(async () => {
-    // Leave the shared cluster as the harness made it: SGX nodes labelled, no LAS/SGXPlugin left behind.
-    await op?.stop();
-    if (!client) return;
-    for (const ref of [
+    // Leave the shared cluster as the harness made it: SGX nodes labelled, no LAS/SGXPlugin left behind. Every step
+    // runs even when one before it fails.
+    const refs = [
       { ...LAS_TYPE, name: "las" },
       { ...LAS_TYPE, name: "las-2" },
       { ...SGXPLUGIN_TYPE, name: "sgxplugin" },
-    ]) {
-      await client.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => {});
-      await client.deleteIfExists(ref).catch(() => {});
-    }
-    for (const n of ALL_NODES) {
-      const labels = {
-        "las.scontain.com/capable": null,
-        "las.scontain.com/ok": null,
-        "sgx.intel.com/capable": SGX_NODES.includes(n) ? "true" : null,
-      };
-      await client
-        .patch(
-          { apiVersion: "v1", kind: "Node", name: n },
-          { metadata: { labels, annotations: { [SGX_LABEL_MARKER]: null } } },
-          "merge",
-        )
-        .catch(() => {});
-    }
+    ];
+    await cleanupSteps([
+      () => op?.stop(),
+      ...refs.flatMap((ref) => [
+        () => client?.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => {}),
+        () => client?.deleteIfExists(ref),
+      ]),
+      () => client && restoreHarnessNodeLabels(client),
+      () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }),
+    ]);
   }, 60_000);
 
   test(
     "the upstream samples become HEALTHY: plugin on every selected node, LAS on the SGX nodes only",
     async () => {
       await settled();
+      // The plugin counts the devices the LAS pods hold once its pod informer has seen them scheduled, which may
+      // come after both resources turned HEALTHY: await that status like any other.
+      const plugin = await waitFor("the plugin counting the LAS pods' enclave devices", async () => {
+        const p = await getPlugin();
+        return SGX_NODES.every((n) => (p?.status?.usedSGXDevicesPerNode?.[n] ?? 0) >= 1) ? p : undefined;
+      });
       expect(runningNodes(await podsOf("sgxplugin"))).toEqual([...ALL_NODES].sort());
       expect(runningNodes(await podsOf("las"))).toEqual(SGX_NODES);
 
@@ -147,7 +175,6 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
       expect(las?.status?.nodes?.["sgx-node-1"]).toMatchObject({ isReady: true, hasDCAPQuote: true, lasProbeAlert: 0 });
       expect(las?.metadata.finalizers).toContain("base.scone.cloud/finalizer");
 
-      const plugin = await getPlugin();
       expect(plugin?.status).toMatchObject({
         state: "HEALTHY",
         desiredReplicas: 4,
@@ -178,7 +205,11 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
     "LAS node labels: capable and ok on the SGX nodes, none on the plain node",
     async () => {
       await settled();
-      const labels = await nodeLabels();
+      // The labels are written by the LAS reconcile after the pods' readiness, not with the status: awaited too.
+      const labels = await waitFor("the LAS labels on the SGX nodes", async () => {
+        const all = await nodeLabels();
+        return SGX_NODES.every((n) => all.get(n)?.["las.scontain.com/ok"] === "true") ? all : undefined;
+      });
       for (const n of SGX_NODES)
         expect(labels.get(n)).toMatchObject({ "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" });
       expect(labels.get("plain-node-1")?.["las.scontain.com/capable"]).toBeUndefined();
@@ -217,7 +248,7 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
     async () => {
       await settled();
       // The counter sees the controllers' writes (creating everything took some).
-      expect(op.writes.some((w) => w.startsWith("PATCH /apis/apps/v1/namespaces/scone-system/daemonsets/"))).toBe(true);
+      expect(op.writes.some((w) => w.startsWith(`PATCH /apis/apps/v1/namespaces/${NS}/daemonsets/`))).toBe(true);
       const before = op.writes.length;
       const records = [
         await lasController.processKey("las"),
@@ -230,14 +261,13 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
         expect(r.outcome === "success" || r.outcome === "requeue").toBe(true);
         expect(r.actions).toEqual([]);
       }
-      const metrics = op.ctx.manager.metrics.render();
-      expect(metrics).toContain('scone_las_state{cr_name="las",cr_namespace=""} 1');
-      expect(metrics).toContain('scone_las_desired_number_scheduled{cr_name="las",cr_namespace=""} 3');
-      expect(metrics).toContain('scone_sgxplugin_state{cr_name="sgxplugin",cr_namespace=""} 1');
-      expect(metrics).toContain('scone_sgxplugin_serving_replica_ratio{cr_name="sgxplugin",cr_namespace=""} 1');
-      expect(metrics).toContain(
+      await waitForMetrics(op, [
+        'scone_las_state{cr_name="las",cr_namespace=""} 1',
+        'scone_las_desired_number_scheduled{cr_name="las",cr_namespace=""} 3',
+        'scone_sgxplugin_state{cr_name="sgxplugin",cr_namespace=""} 1',
+        'scone_sgxplugin_serving_replica_ratio{cr_name="sgxplugin",cr_namespace=""} 1',
         'scone_sgxplugin_capacity_sgx_devices_per_node{cr_name="sgxplugin",cr_namespace="",node="sgx-node-2"} 20',
-      );
+      ]);
     },
     TEST_TIMEOUT_MS,
   );
@@ -253,13 +283,17 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
         return ds && ds.metadata?.uid !== old?.metadata?.uid && !ds.metadata?.deletionTimestamp ? ds : undefined;
       });
       expect(again.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "LAS", name: "las" });
-      // Cluster-scoped resources get their Events in "default".
+      // Cluster-scoped resources get their Events in "default" (where other files' LAS "las" left theirs: the uid
+      // tells this one).
+      const lasUid = (await getLas())?.metadata.uid;
       await waitFor("a DaemonSetRecreated Event on the LAS", async () => {
-        const events = await client.list<KubeObject & { reason?: string; involvedObject?: { kind?: string } }>(
-          { apiVersion: "v1", kind: "Event" },
-          { namespace: "default", fieldSelector: "involvedObject.name=las" },
+        const events = await client.list<
+          KubeObject & { reason?: string; involvedObject?: { kind?: string; uid?: string } }
+        >({ apiVersion: "v1", kind: "Event" }, { namespace: "default", fieldSelector: "involvedObject.name=las" });
+        return events.items.some(
+          (e) =>
+            e.reason === "DaemonSetRecreated" && e.involvedObject?.kind === "LAS" && e.involvedObject.uid === lasUid,
         );
-        return events.items.some((e) => e.reason === "DaemonSetRecreated" && e.involvedObject?.kind === "LAS");
       });
       await waitFor("LAS pods Running again on the SGX nodes", async () => {
         const pods = await podsOf("las");
@@ -300,7 +334,7 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
       );
       await waitFor("LAS HEALTHY at version 6.0.7", async () => {
         const las = await getLas();
-        return las?.status?.state === "HEALTHY" && las.status.version === "6.0.7";
+        return currentlyHealthy(las) && las?.status?.version === "6.0.7";
       });
       await settled();
       const before2 = op.writes.length;
@@ -327,12 +361,10 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
         const there = await client.tryGet({ ...ref, namespace: moved });
         return there !== undefined && (await getDs("las")) === undefined;
       });
-      await waitFor("LAS HEALTHY in the new namespace", () => healthy(getLas));
+      // The status before the move said HEALTHY too: only one for the moved spec counts.
+      await waitFor("LAS HEALTHY in the new namespace", async () => currentlyHealthy(await getLas()));
       await client.patch({ ...LAS_TYPE, name: "las" }, { spec: { namespace: NS } }, "merge");
-      await waitFor(
-        "back in scone-system",
-        async () => (await client.tryGet({ ...ref, namespace: moved })) === undefined,
-      );
+      await waitFor(`back in ${NS}`, async () => (await client.tryGet({ ...ref, namespace: moved })) === undefined);
       await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: moved });
       await settled();
     },
@@ -391,7 +423,7 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
   test(
     "the plugin labels an SGX node that lost its label, and on deletion removes only the labels it set",
     async () => {
-      await waitFor("SGXPlugin HEALTHY", () => healthy(getPlugin));
+      await waitFor("SGXPlugin HEALTHY", async () => currentlyHealthy(await getPlugin()));
       await client.patch(
         { apiVersion: "v1", kind: "Node", name: "sgx-node-3" },
         { metadata: { labels: { "sgx.intel.com/capable": null } } },

@@ -33,12 +33,14 @@ import {
 import { casDbEntryOfAttestation, ownerIdentitySource, ownerSecret } from "../../../src/operator/policies/owner.ts";
 import type { EncryptedPolicy, PolicyStatus, SignedPolicy, SignedPolicySpec } from "../../../src/resources/policies.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { buildOperatorContext, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
+import { buildOperatorContext, cleanupSteps, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
 
-const NS = "policies-it";
+// Namespaces of this run's own: the shared cluster outlives the file, and one still terminating must not be reused.
+const RUN = Math.random().toString(36).slice(2, 8);
+const NS = `policies-it-${RUN}`;
 const CAS_ADDRESS = `https://cas.${NS}:8081`;
 /** The same simulated CAS under a second name, whose owner Secret also trusts another signer. */
-const NS2 = "policies-it-trusting";
+const NS2 = `policies-it-trusting-${RUN}`;
 const CAS2_ADDRESS = `https://cas.${NS2}:8081`;
 const START_TIMEOUT_MS = 300_000;
 const TEST_TIMEOUT_MS = 120_000;
@@ -198,11 +200,13 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy controlle
   }, START_TIMEOUT_MS);
 
   afterAll(async () => {
-    await op?.stop();
-    for (const name of [NS, NS2])
-      await client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name }).catch(() => {});
-    await sim?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    // Every step runs even when one before it fails.
+    await cleanupSteps([
+      () => op?.stop(),
+      ...[NS, NS2].map((name) => () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name })),
+      () => sim?.stop(),
+      () => dir && rm(dir, { recursive: true, force: true }),
+    ]);
   }, 60_000);
 
   test(

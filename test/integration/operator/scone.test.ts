@@ -28,8 +28,10 @@ import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harnes
 import { waitFor } from "../kube/helpers.ts";
 import {
   buildOperatorContext,
+  cleanupSteps,
   ensureNamespace,
   installCrds,
+  restoreHarnessNodeLabels,
   type TestOperator,
   waitForMetrics,
   zoneAVolume,
@@ -37,8 +39,6 @@ import {
 
 const NS = `scone-stack-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "stack-test";
-const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
-const ALL_NODES = [...SGX_NODES, "plain-node-1"];
 const TEST_MANAGER = "scone-stack-test";
 const SCONE_REF = { ...SCONE_TYPE, name: NAME };
 const LAS_REF = { ...STACK_LAS_TYPE, name: "las" };
@@ -74,6 +74,8 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
   let client: KubeClient;
   /** Every phase the Scone went through, in order, as the watch delivered them (repeats collapsed). */
   const phases: string[] = [];
+  /** The Scone as the watch last delivered it: `phases` holds every phase up to this one. */
+  let lastSeen: Scone | undefined;
   const fakeCas = new FakeCas();
   const backups = new RecordingBackups();
 
@@ -92,17 +94,35 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     });
   const patchSpec = (spec: Record<string, unknown>) =>
     client.patch(SCONE_REF, { spec }, "merge", { fieldManager: TEST_MANAGER });
+  /**
+   * Waits until the watch has delivered a Scone for which `done` holds. The watch trails the direct reads, and the
+   * last phase recorded may be the one from before a change ("Running" before and after an update), so the wait
+   * is on the delivered object itself.
+   */
+  const watched = (what: string, done: (s: Scone) => boolean) =>
+    waitFor(`the watch to deliver ${what}`, () => (lastSeen !== undefined && done(lastSeen) ? lastSeen : undefined));
+  /** Waits until the watch has delivered the Scone the API server holds now (nothing of it still on the way). */
+  const watchCaughtUp = () =>
+    waitFor("the watch to deliver the current Scone", async () => {
+      const rv = (await getScone()).metadata.resourceVersion;
+      return lastSeen?.metadata.resourceVersion === rv ? true : undefined;
+    });
   /** The phases seen from now on, once `done` holds. */
   const phasesDuring = async (change: () => Promise<unknown>, done: (s: Scone) => boolean) => {
+    // Phases of the previous step still on their way would otherwise count as this change's.
+    await watchCaughtUp();
     const from = phases.length;
     await change();
     await waitScone("the change to settle", done);
-    await waitFor(
-      "the watch to deliver the last phase",
-      () => phases.at(-1) === "Running" || phases.at(-1) === "Error",
-    );
+    await watched("the settled Scone", done);
     return phases.slice(from);
   };
+  /** Events are posted without holding up the reconcile: awaited like status. */
+  const waitForEvents = (reason: string) =>
+    waitFor(`a ${reason} Event`, async () => {
+      const e = await eventsOf(reason);
+      return e.length > 0 ? e : undefined;
+    });
   const eventsOf = async (reason: string): Promise<CoreV1Event[]> =>
     (await client.list<CoreV1Event>({ apiVersion: "v1", kind: "Event" }, { namespace: "default" })).items.filter(
       (e) => e.involvedObject.kind === "Scone" && e.involvedObject.name === NAME && e.reason === reason,
@@ -132,44 +152,35 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     });
     const record = (s: Scone) => {
       if (s.metadata.name !== NAME) return;
+      lastSeen = s;
       const p = s.status?.phase ?? "Empty";
       if (phases.at(-1) !== p) phases.push(p);
     };
     await op.start();
+    // start() does not wait for the first LIST: a Scone created before it would reach the handlers with a phase
+    // already set, and "Empty" would be missing from `phases`.
+    await op.ctx.informers.waitForSync();
   }, 300_000);
 
   afterAll(async () => {
-    await op?.stop();
-    if (!client) return;
-    // Leave the shared cluster as the harness made it: no stack objects, SGX nodes labelled as before.
-    for (const ref of [SCONE_REF, { ...SCONE_TYPE, name: `${NAME}-2` }, LAS_REF, PLUGIN_REF, CAS_REF]) {
-      await client
-        .patch(ref, { metadata: { finalizers: null } }, "merge", { fieldManager: TEST_MANAGER })
-        .catch(() => {});
-      await client.deleteIfExists(ref).catch(() => false);
-    }
-    for (const n of ALL_NODES)
-      await client
-        .patch(
-          { apiVersion: "v1", kind: "Node", name: n },
-          {
-            metadata: {
-              labels: {
-                "las.scontain.com/capable": null,
-                "las.scontain.com/ok": null,
-                "sgx.intel.com/capable": SGX_NODES.includes(n) ? "true" : null,
-              },
-            },
-          },
-          "merge",
-          { fieldManager: TEST_MANAGER },
-        )
-        .catch(() => {});
-    await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
-    for (const claim of CLAIMS)
-      await client
-        .deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` })
-        .catch(() => false);
+    // Leave the shared cluster as the harness made it: no stack objects, SGX nodes labelled as before. Every step
+    // runs even when one before it fails.
+    const refs = [SCONE_REF, { ...SCONE_TYPE, name: `${NAME}-2` }, LAS_REF, PLUGIN_REF, CAS_REF];
+    await cleanupSteps([
+      () => op?.stop(),
+      ...refs.flatMap((ref) => [
+        () =>
+          client
+            ?.patch(ref, { metadata: { finalizers: null } }, "merge", { fieldManager: TEST_MANAGER })
+            .catch(() => {}),
+        () => client?.deleteIfExists(ref),
+      ]),
+      () => client && restoreHarnessNodeLabels(client),
+      () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }),
+      ...CLAIMS.map(
+        (claim) => () => client?.deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` }),
+      ),
+    ]);
   }, 120_000);
 
   test("Empty → Creating → Running: SGXPlugin and LAS HEALTHY, an unprovisioned CAS created", async () => {
@@ -178,13 +189,9 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
       metadata: { name: NAME },
       spec: { serviceVersion: "6.0.6" },
     } as KubeObject);
-    const running = await waitScone(
-      "Running with LAS and SGXPlugin HEALTHY",
-      (s) => {
-        return s.status?.phase === "Running" && cond(s, "Progressing")?.reason === "Deployed";
-      },
-      150_000,
-    );
+    const deployed = (s: Scone) => s.status?.phase === "Running" && cond(s, "Progressing")?.reason === "Deployed";
+    const running = await waitScone("Running with LAS and SGXPlugin HEALTHY", deployed, 150_000);
+    await watched("the Running Scone", deployed);
     expect(phases.slice(0, 3)).toEqual(["Empty", "Creating", "Running"]);
     expect(running.metadata.finalizers).toContain(SCONE_FINALIZER);
     expect(running.status).toMatchObject({
@@ -208,7 +215,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     expect(cas.spec?.nonce).toMatch(/^[0-9a-f]{32}$/);
     expect(cas.spec?.["backup-controller"]?.enabled).toBe(false);
     expect(cas.spec?.nodeSelector?.["las.scontain.com/ok"]).toBe("true");
-    expect((await eventsOf("CasCreated")).length).toBe(1);
+    expect((await waitForEvents("CasCreated")).length).toBe(1);
     const table = await cluster.kubectl(["get", "scones"]);
     expect(table.stdout).toMatch(/NAME\s+PHASE\s+VERSION\s+MANAGED\s+AGE/);
     expect(table.stdout).toMatch(new RegExp(`${NAME}\\s+Running\\s+6\\.0\\.6\\s+Managed`));
@@ -241,10 +248,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     // Interval 14400 s: no second backup now.
     await Bun.sleep(1_500);
     expect(backups.runs.length).toBe(1);
-    const events = await waitFor("the BackupCompleted Event", async () => {
-      const e = await eventsOf("BackupCompleted");
-      return e.length > 0 ? e : undefined;
-    });
+    const events = await waitForEvents("BackupCompleted");
     expect(events[0]?.message).toContain(`CAS ${NS}/cas completed`);
   }, 120_000);
 
@@ -359,7 +363,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     await patchSpec({ skipCas: true });
     await waitFor("the CAS to be gone", async () => ((await client.tryGet(CAS_REF)) ? undefined : true), 90_000);
     expect(await claims()).toEqual(CLAIMS);
-    const removed = await eventsOf("CasRemoved");
+    const removed = await waitForEvents("CasRemoved");
     expect(removed[0]?.message).toContain("PVCs");
     const s = await waitScone(
       "Running without CAS",
@@ -377,7 +381,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     for (const ref of [LAS_REF, PLUGIN_REF, CAS_REF])
       await waitFor(`${ref.kind} to be gone`, async () => ((await client.tryGet(ref)) ? undefined : true), 90_000);
     expect(await claims()).toEqual(CLAIMS);
-    const uninstalled = await eventsOf("Uninstalled");
+    const uninstalled = await waitForEvents("Uninstalled");
     expect(uninstalled[0]?.message).toContain("kept: the CAS database PVCs");
   }, 200_000);
 });

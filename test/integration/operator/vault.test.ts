@@ -24,7 +24,7 @@ import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator } from "./context.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
 
 const NS = `scone-vault-${Math.random().toString(36).slice(2, 8)}`;
 const TEST_MANAGER = "scone-vault-test";
@@ -51,10 +51,13 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
   }, 300_000);
 
   afterAll(async () => {
-    await op?.stop();
-    await sim?.stop();
-    rmSync(root, { recursive: true, force: true });
-    await client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
+    // Every step runs even when one before it fails.
+    await cleanupSteps([
+      () => op?.stop(),
+      () => sim?.stop(),
+      () => rmSync(root, { recursive: true, force: true }),
+      () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }),
+    ]);
   }, 60_000);
 
   describe("controller", () => {
@@ -119,7 +122,7 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
         const now = await client.tryGet<V1StatefulSet>(ref);
         return now && now.metadata?.uid !== before.metadata?.uid ? true : undefined;
       });
-    }, 60_000);
+    }, 150_000);
 
     test("deleting the Vault removes its StatefulSet and Services (garbage collection)", async () => {
       await client.delete(vaultRef("vault"));

@@ -17,7 +17,7 @@ import { ReadinessChecks } from "../../../src/operator/health.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { installCrds } from "./context.ts";
+import { cleanupSteps, installCrds } from "./context.ts";
 
 const SUITE = `scone-wh-${Math.random().toString(36).slice(2, 8)}`;
 const LABEL_KEY = "scone-test/webhooks";
@@ -78,21 +78,25 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
   }, 300_000);
 
   afterAll(async () => {
-    await webhooks?.stop();
-    for (const c of configs) {
-      await admin
-        ?.deleteIfExists({ apiVersion: c.apiVersion ?? "", kind: c.kind ?? "", name: c.metadata?.name ?? "" })
-        .catch(() => false);
-    }
-    const lasList = await admin
-      ?.list({ apiVersion: LAS_API, kind: "LAS" }, { labelSelector: `${LABEL_KEY}=${SUITE}` })
-      .catch(() => undefined);
-    for (const las of lasList?.items ?? []) {
-      await admin
-        .deleteIfExists({ apiVersion: LAS_API, kind: "LAS", name: las.metadata?.name ?? "" })
-        .catch(() => false);
-    }
-    await admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: SUITE }).catch(() => false);
+    // Every step runs even when one before it fails: the configurations are cluster-wide with failurePolicy Fail.
+    // The LAS objects go first, while the webhooks still serve (deletion is not admitted by them, but an API server
+    // that still caches a configuration must find the server answering).
+    await cleanupSteps([
+      async () => {
+        const lasList = await admin?.list(
+          { apiVersion: LAS_API, kind: "LAS" },
+          { labelSelector: `${LABEL_KEY}=${SUITE}` },
+        );
+        for (const las of lasList?.items ?? [])
+          await admin.deleteIfExists({ apiVersion: LAS_API, kind: "LAS", name: las.metadata?.name ?? "" });
+      },
+      ...configs.map(
+        (c) => () =>
+          admin?.deleteIfExists({ apiVersion: c.apiVersion ?? "", kind: c.kind ?? "", name: c.metadata?.name ?? "" }),
+      ),
+      () => webhooks?.stop(),
+      () => admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: SUITE }),
+    ]);
   }, 60_000);
 
   test("a LAS without image gets the versioned default image and the injected nodeSelector", async () => {
@@ -179,6 +183,9 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
         ),
       )),
     ];
+    // One check first, so a check a watch event queued before this test is not what the comparison sees; then a
+    // check in the steady state must write neither the Secret nor either configuration.
+    await webhooks.syncNow();
     const before = await versions();
     await webhooks.syncNow();
     expect(await versions()).toEqual(before);
@@ -209,11 +216,14 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
       const info = readCertInfo(crt);
       return info && info.notAfter.getTime() > Date.now() && crt !== servedBefore ? crt : undefined;
     });
-    const bundleAfter = await waitFor("new caBundle", async () => {
+    // The keeper writes the two configurations one after the other: await the new bundle in both.
+    const validatingName = configs[1]?.metadata?.name ?? "";
+    const bundleAfter = await waitFor("new caBundle in both configurations", async () => {
       const b = await caBundleOf("MutatingWebhookConfiguration", mutatingName);
-      return b !== undefined && b !== bundleBefore ? b : undefined;
+      const v = await caBundleOf("ValidatingWebhookConfiguration", validatingName);
+      return b !== undefined && b !== bundleBefore && v !== bundleBefore ? b : undefined;
     });
-    expect(await caBundleOf("ValidatingWebhookConfiguration", configs[1]?.metadata?.name ?? "")).toBe(bundleAfter);
+    expect(await caBundleOf("ValidatingWebhookConfiguration", validatingName)).toBe(bundleAfter);
     expect(Buffer.from(bundleAfter, "base64").toString()).not.toContain(oldCa.certPem.trim());
     await waitFor("the new certificate served", async () => webhooks.certificates?.serving.certPem === renewed);
 
@@ -228,5 +238,5 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
       return updated.spec.image === "mirror.local/las:6.0.6" ? updated.spec.image : undefined;
     });
     expect(image).toBe("mirror.local/las:6.0.6");
-  });
+  }, 200_000);
 });
