@@ -45,6 +45,7 @@ export interface KubectlResult {
 
 interface NodeLike {
   metadata?: { name?: string };
+  spec?: { taints?: { key?: string }[] };
   status?: { conditions?: { type?: string; status?: string }[] };
 }
 
@@ -57,6 +58,14 @@ class HarnessError extends Error {}
 
 function nodeIsReady(node: NodeLike): boolean {
   return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** Taints the node lifecycle controller sets while a node is not Ready, and lifts a moment after it is. */
+const NOT_READY_TAINTS = new Set(["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]);
+
+/** Ready, and the controller has caught up: no not-ready taint left to keep new pods off it. */
+function nodeIsSchedulable(node: NodeLike): boolean {
+  return nodeIsReady(node) && !(node.spec?.taints ?? []).some((t) => NOT_READY_TAINTS.has(t.key ?? ""));
 }
 
 export class ControlPlane {
@@ -156,11 +165,7 @@ export class ControlPlane {
         const reply = await api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default");
         return reply.status === 200;
       });
-      await cluster.waitFor(`${SIMULATED_NODES.length} Ready nodes`, deadline, async () => {
-        const reply = await api.request("GET", "/api/v1/nodes");
-        const items = (reply.body as { items?: NodeLike[] }).items ?? [];
-        return items.filter(nodeIsReady).length >= SIMULATED_NODES.length;
-      });
+      await cluster.waitForSimulatedNodes(deadline);
       log(`cluster ready: ${SIMULATED_NODES.length} nodes, Kubernetes ${opts.k8sVersion} (${elapsed()})`);
       return cluster;
     } catch (error) {
@@ -418,10 +423,16 @@ export class ControlPlane {
       SIMULATED_NODES.filter((spec) => !present.has(spec.name)),
       deadline,
     );
-    await this.waitFor(`the ${SIMULATED_NODES.length} simulated nodes to be Ready`, deadline, async () => {
+    await this.waitForSimulatedNodes(deadline);
+  }
+
+  /** Until every harness node is Ready and the controller has lifted its not-ready taints. */
+  private async waitForSimulatedNodes(deadline: number): Promise<void> {
+    const what = `the ${SIMULATED_NODES.length} simulated nodes to be Ready, without not-ready taints`;
+    await this.waitFor(what, deadline, async () => {
       const reply = await this.api.request("GET", "/api/v1/nodes");
       const items = (reply.body as { items?: NodeLike[] }).items ?? [];
-      const ready = new Set(items.filter(nodeIsReady).map((node) => node.metadata?.name));
+      const ready = new Set(items.filter(nodeIsSchedulable).map((node) => node.metadata?.name));
       return SIMULATED_NODES.every((spec) => ready.has(spec.name));
     });
   }
