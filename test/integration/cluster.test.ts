@@ -63,10 +63,16 @@ describe.skipIf(!clusterAvailable())("local cluster harness", () => {
 
   async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
     for (;;) {
-      const value = await probe().catch(() => undefined);
+      const value = await probe().catch((error: unknown) => {
+        lastError = error;
+        return undefined;
+      });
       if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
+      }
       await Bun.sleep(200);
     }
   }
