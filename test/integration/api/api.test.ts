@@ -11,6 +11,7 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { renderCrds } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { cleanupSteps } from "../operator/context.ts";
 
 const LAS_API = "base.scone.cloud/v1beta1";
 const quiet = createLogger({ level: "error", sink: { write() {} } });
@@ -71,9 +72,12 @@ describe.skipIf(!clusterAvailable())("scone api on a real API server", () => {
   }, 300_000);
 
   afterAll(async () => {
-    await api?.stop();
-    await admin?.deleteIfExists(lasRef).catch(() => false);
-    rmSync(stateDir, { recursive: true, force: true });
+    // Each step on its own: a cluster-wide LAS left behind would be seen by the LAS tests of later files.
+    await cleanupSteps([
+      () => api?.stop(),
+      () => admin?.deleteIfExists(lasRef),
+      () => rmSync(stateDir, { recursive: true, force: true }),
+    ]);
   }, 60_000);
 
   const get = (path: string) => fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });

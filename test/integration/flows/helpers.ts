@@ -1,12 +1,18 @@
-// Shared by the install and RBAC integration tests: the compiled binary, a free port, the admission webhooks a
-// locally run operator would serve (KWOK runs no operator pod), and removal of what an install made outside its
-// namespace (ClusterRole and binding, webhook configurations, LAS, SGXPlugin). CRDs stay: other tests use them.
-import { existsSync } from "node:fs";
+// Shared by the install, RBAC and CAS flow integration tests: the compiled binary, a free port, the admission
+// webhooks a locally run operator would serve (KWOK runs no operator pod), removal of what an install made outside
+// its namespace (ClusterRole and binding, webhook configurations, LAS, SGXPlugin; CRDs stay: other tests use them),
+// the CAS simulator's audit records, and the wait for a snapshot taken after a spec change.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { podInstancesDir } from "../../../sim/kwok-cas/runtime.ts";
+import { isHealthy } from "../../../src/flows/status/health.ts";
 import { CLUSTER_ROLE_BINDING_NAME, CLUSTER_ROLE_NAME } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { createLogger } from "../../../src/log.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
+import type { CAS } from "../../../src/resources/cas.ts";
+import { waitFor } from "../kube/helpers.ts";
+import { casClaims, cleanNodes } from "./day2-fixtures.ts";
 
 export const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
 export const binaryPresent = existsSync(BINARY);
@@ -65,17 +71,18 @@ const BASE = "base.scone.cloud/v1beta1";
 /** Deletes the cluster-scoped objects an install into `namespace` made, the LAS/SGXPlugin, then the namespace. */
 export async function removeInstall(admin: KubeClient, namespace: string): Promise<void> {
   const quiet = (p: Promise<unknown>) => p.catch(() => undefined);
-  for (const kind of ["LAS", "SGXPlugin"]) {
-    const list = await admin.list({ apiVersion: BASE, kind }).catch(() => undefined);
-    for (const o of list?.items ?? []) {
-      await quiet(admin.deleteIfExists({ apiVersion: BASE, kind, name: o.metadata?.name ?? "" }));
-    }
-  }
+  // The webhook configurations first (failurePolicy Fail): their server may be gone already.
   for (const kind of ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]) {
     const prefix = kind.startsWith("Mutating") ? "scone-mutating" : "scone-validating";
     await quiet(
       admin.deleteIfExists({ apiVersion: ADMISSION, kind, name: `${prefix}-webhook-configuration-${namespace}` }),
     );
+  }
+  for (const kind of ["LAS", "SGXPlugin"]) {
+    const list = await admin.list({ apiVersion: BASE, kind }).catch(() => undefined);
+    for (const o of list?.items ?? []) {
+      await quiet(admin.deleteIfExists({ apiVersion: BASE, kind, name: o.metadata?.name ?? "" }));
+    }
   }
   await quiet(
     admin.deleteIfExists({ apiVersion: RBAC, kind: "ClusterRole", name: `${CLUSTER_ROLE_NAME}-${namespace}` }),
@@ -88,4 +95,83 @@ export async function removeInstall(admin: KubeClient, namespace: string): Promi
     }),
   );
   await quiet(admin.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: namespace }));
+}
+
+export interface SimAuditEntry {
+  readonly event: string;
+  readonly details?: { readonly session?: string };
+}
+
+/**
+ * Every audit entry the CAS simulator wrote for pod `namespace/pod`, over all the pod's instances (a spec change
+ * replaces the pod, and the audit volume is per pod). Read from the simulator's files, which it writes before it
+ * answers a request, not from the `audit` container's log: that only tails them every 200 ms, and a replaced pod's
+ * log stream ends with the pod, so entries written just before a replacement could be missing from it.
+ */
+export function simAuditEntries(runtimeStateDir: string, namespace: string, pod: string): SimAuditEntry[] {
+  const instances = podInstancesDir(runtimeStateDir, namespace, pod);
+  if (!existsSync(instances)) return [];
+  return readdirSync(instances)
+    .map((uid) => join(instances, uid, "volumes", "audit-log", "cas_audit.log"))
+    .filter((file) => existsSync(file))
+    .flatMap((file) => readFileSync(file, "utf8").split("\n"))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as SimAuditEntry];
+      } catch {
+        return []; // not an entry (the empty rest after the last newline)
+      }
+    });
+}
+
+/**
+ * Waits until CAS `ref` is HEALTHY on a status computed for its latest spec (generation), with a snapshotTimestamp
+ * other than `before` (the one read before the spec change). A snapshot taken before the change would satisfy a
+ * plain "has a snapshot" — the status keeps it across pod restarts — while the changed pod template still rolls out.
+ */
+export async function waitForSnapshotAfterChange(
+  client: KubeClient,
+  ref: { apiVersion: string; kind: string; namespace: string; name: string },
+  before: string | undefined,
+  timeoutMs: number,
+): Promise<CAS> {
+  return waitFor(
+    `CAS ${ref.namespace}/${ref.name} HEALTHY with a snapshot newer than ${before ?? "none"}`,
+    async () => {
+      const cas = await client.tryGet<CAS>(ref);
+      const taken = cas?.status?.snapshotTimestamp;
+      return isHealthy(cas) && taken !== undefined && taken !== before ? cas : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Clean-up steps for the namespace of a CAS flow test, each to be run on its own (cleanupSteps): the nodes' LAS labels
+ * and backup registrations, each CAS's finalizer (no operator is left to remove it), the namespace, and the zone-a
+ * volumes made for the CAS claims.
+ */
+export function casNamespaceCleanup(
+  client: KubeClient | undefined,
+  namespace: string,
+  names: readonly string[],
+): (() => unknown)[] {
+  const fieldManager = "scone-test-cleanup";
+  const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace, name });
+  return [
+    () => client && cleanNodes(client, namespace, names),
+    ...names.map(
+      (name) => () =>
+        client
+          ?.patch(casRef(name), { metadata: { finalizers: null } }, "merge", { fieldManager })
+          .catch(() => undefined), // a CAS the test never made
+    ),
+    () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: namespace }),
+    ...names.flatMap((name) =>
+      casClaims(name).map(
+        (claim) => () =>
+          client?.deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${namespace}-${claim}` }),
+      ),
+    ),
+  ];
 }

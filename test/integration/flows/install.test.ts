@@ -10,6 +10,7 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { UPSTREAM_CRD_TAKEOVER_PATCH } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { cleanupSteps } from "../operator/context.ts";
 import { binaryPresent, freePort, type RunResult, removeInstall, scone, serveWebhooks } from "./helpers.ts";
 
 if (!binaryPresent) console.warn("install.test.ts skipped: the compiled binary is missing — run 'make build' first");
@@ -84,21 +85,24 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
   }, 300_000);
 
   afterAll(async () => {
-    await webhooks?.stop();
-    await removeInstall(admin, NS);
-    await removeInstall(admin, NS_SERVICE);
-    await removeInstall(admin, NS_APPS);
-    // Should the takeover test have failed half-way, the shared Vault CRD must not keep a conversion webhook.
-    await admin
-      .patch(
-        {
-          apiVersion: "apiextensions.k8s.io/v1",
-          kind: "CustomResourceDefinition",
-          name: "vaults.services.scone.cloud",
-        },
-        UPSTREAM_CRD_TAKEOVER_PATCH,
-      )
-      .catch(() => undefined);
+    // Each step on its own: webhook configurations (failurePolicy Fail) or a ClusterRole left behind by a step
+    // that never ran would break the LAS/SGXPlugin writes of later files.
+    await cleanupSteps([
+      () => webhooks?.stop(),
+      () => admin && removeInstall(admin, NS),
+      () => admin && removeInstall(admin, NS_SERVICE),
+      () => admin && removeInstall(admin, NS_APPS),
+      // Should the takeover test have failed half-way, the shared Vault CRD must not keep a conversion webhook.
+      () =>
+        admin?.patch(
+          {
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            name: "vaults.services.scone.cloud",
+          },
+          UPSTREAM_CRD_TAKEOVER_PATCH,
+        ),
+    ]);
   }, 120_000);
 
   test("report mode on an empty cluster: everything to create, exit code 3, nothing written", async () => {

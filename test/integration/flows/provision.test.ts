@@ -2,7 +2,7 @@
 // CAS simulator (sim/kwok-cas), and the operator's CAS controller in this process (reaching the CAS through a
 // port-forward, as an operator outside the cluster does). A run killed after creating the CAS and one killed after
 // provisioning are continued by the next run, which repeats nothing that took effect — the simulator's audit log
-// (`kubectl logs NAME-0 -c audit`) shows one provisioning and one creation per session. The kubectl-provision
+// (its files, over every pod NAME-0 had) shows one provisioning and one creation per session. The kubectl-provision
 // personality (a symlink) provisions a second CAS the same way.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
@@ -13,15 +13,20 @@ import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/ru
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
 import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator, zoneAVolume } from "../operator/context.ts";
-import { BINARY, binaryPresent } from "./helpers.ts";
+import {
+  buildOperatorContext,
+  cleanupSteps,
+  installCrds,
+  type TestOperator,
+  zoneAVolume,
+} from "../operator/context.ts";
+import { BINARY, binaryPresent, casNamespaceCleanup, simAuditEntries, waitForSnapshotAfterChange } from "./helpers.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
@@ -33,11 +38,6 @@ const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": 
 const MANAGER = "scone-provision-test";
 const TIMEOUT = 300_000;
 
-interface Audit {
-  event: string;
-  details?: { session?: string };
-}
-
 describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (compiled) on the KWOK cluster", () => {
   let cluster: LocalCluster;
   let op: TestOperator;
@@ -46,8 +46,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   const forwards: PortForward[] = [];
   const root = mkdtempSync(join(tmpdir(), "scone-provision-it-"));
   const target = join(root, "cas-home");
-  const audit: Audit[] = [];
-  let auditAbort: AbortController | undefined;
+  const runtimeDir = join(root, "kwok-cas");
 
   const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
   const getCas = (name: string) => client.tryGet<CAS>(casRef(name));
@@ -112,48 +111,6 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       );
   }
 
-  async function followAudit(name: string): Promise<void> {
-    await waitFor(
-      `${name}-0 running`,
-      async () => {
-        const pod = await client.tryGet<KubeObject & { status?: { phase?: string } }>({
-          apiVersion: "v1",
-          kind: "Pod",
-          namespace: NS,
-          name: `${name}-0`,
-        });
-        return pod?.status?.phase === "Running";
-      },
-      TIMEOUT,
-    );
-    await runtime.waitForPod(`${NS}/${name}-0`, 60_000);
-    auditAbort = new AbortController();
-    const stream = await client.followPodLogs(
-      { namespace: NS, name: `${name}-0` },
-      { container: "audit", signal: auditAbort.signal },
-    );
-    void (async () => {
-      let partial = "";
-      try {
-        const decoder = new TextDecoder();
-        for await (const chunk of stream) {
-          partial += decoder.decode(chunk, { stream: true });
-          const lines = partial.split("\n");
-          partial = lines.pop() ?? "";
-          for (const line of lines) {
-            try {
-              audit.push(JSON.parse(line) as Audit);
-            } catch {
-              // not an audit entry
-            }
-          }
-        }
-      } catch {
-        // aborted or the pod went away
-      }
-    })();
-  }
-
   beforeAll(async () => {
     cluster = await sharedCluster();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
@@ -168,7 +125,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     for (const name of [NAME, NAME2])
       for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
         await client.create(zoneAVolume(NS, claim));
-    runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: join(root, "kwok-cas") });
+    runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: runtimeDir });
     // The operator outside the cluster reaches each CAS through a port-forward, as the CLI does.
     const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
     const urls = new Map<string, string>();
@@ -190,37 +147,14 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   }, TIMEOUT);
 
   afterAll(async () => {
-    auditAbort?.abort();
-    await op?.stop();
-    for (const f of forwards) await f.close();
-    await runtime?.stop();
-    if (client) {
-      for (const n of SGX_NODES)
-        await client
-          .patch(
-            { apiVersion: "v1", kind: "Node", name: n },
-            {
-              metadata: {
-                labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null },
-                annotations: { [registrationAnnotation(NS, NAME)]: null, [registrationAnnotation(NS, NAME2)]: null },
-              },
-            },
-            "merge",
-            { fieldManager: MANAGER },
-          )
-          .catch(() => undefined);
-      for (const name of [NAME, NAME2])
-        await client
-          .patch(casRef(name), { metadata: { finalizers: null } }, "merge", { fieldManager: MANAGER })
-          .catch(() => undefined);
-      await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => false);
-      for (const name of [NAME, NAME2])
-        for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
-          await client
-            .deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${NS}-${claim}` })
-            .catch(() => false);
-    }
-    rmSync(root, { recursive: true, force: true });
+    // Each step on its own: one that throws must not leave the nodes labelled or the runtime running for later files.
+    await cleanupSteps([
+      () => op?.stop(),
+      ...forwards.map((f) => () => f.close()),
+      () => runtime?.stop(),
+      ...casNamespaceCleanup(client, NS, [NAME, NAME2]),
+      () => rmSync(root, { recursive: true, force: true }),
+    ]);
   }, 120_000);
 
   test(
@@ -229,7 +163,6 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       const first = await run(BINARY, provisionArgs(NAME), { killAfter: "Create the unprovisioned CAS" });
       expect(first.killed).toBe(true);
       expect((await getCas(NAME))?.spec?.nonce).toBe(NONCE);
-      await followAudit(NAME);
 
       const second = await run(BINARY, provisionArgs(NAME), { killAfter: "Provision the CAS" });
       expect(second.stderr).toMatch(/· Create the unprovisioned CAS: CAS \S+ exists \(skipped/);
@@ -250,10 +183,17 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       expect(table.stdout).toMatch(/HEALTHY\s+HEALTHY\s+Yes\s+Yes/);
 
       // The simulator's audit log: one provisioning, one creation per owner session, whatever the kills hit.
+      const sessions = ["cas-owner", "cas-owner/primary-backup", "provisioned"];
+      const audit = await waitFor("the provisioning and every session in the simulator's audit log", () => {
+        const entries = simAuditEntries(runtimeDir, NS, `${NAME}-0`);
+        const created = entries.filter((e) => e.event === "session_created").map((e) => e.details?.session);
+        const complete = entries.some((e) => e.event === "provisioned") && sessions.every((s) => created.includes(s));
+        return complete ? entries : undefined;
+      });
       const provisioned = audit.filter((e) => e.event === "provisioned");
       const created = audit.filter((e) => e.event === "session_created").map((e) => e.details?.session);
       expect(provisioned.length).toBe(1);
-      expect(created.sort()).toEqual(["cas-owner", "cas-owner/primary-backup", "provisioned"]);
+      expect(created.sort()).toEqual(sessions);
       // Secrets stay out of what the command printed.
       const owner = JSON.parse(await Bun.file(join(target, "identity", "config.json")).text()) as {
         session_signing_keypair_ed25519_seed: string;
@@ -298,18 +238,13 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   test(
     "--local-backup copies the last completed snapshot through exec tar",
     async () => {
-      // Snapshots every 2 s instead of upstream's 24 h, so the CAS has taken one.
+      // Snapshots every 2 s instead of upstream's 24 h, so the CAS has taken one. The change replaces the pod: the
+      // wait is for a snapshot of the CAS as changed, not one the status kept from before.
+      const before = (await getCas(NAME))?.status?.snapshotTimestamp;
       await client.patch(casRef(NAME), { spec: { databaseSnapshots: { interval: "2s" } } }, "merge", {
         fieldManager: MANAGER,
       });
-      await waitFor(
-        "a database snapshot",
-        async () => {
-          const cas = await getCas(NAME);
-          return cas?.status?.snapshotTimestamp !== undefined && cas.status.phase === "HEALTHY";
-        },
-        TIMEOUT,
-      );
+      await waitForSnapshotAfterChange(client, casRef(NAME), before, TIMEOUT);
       const cwd = join(root, "backup-cwd");
       Bun.spawnSync(["mkdir", "-p", cwd]);
       const proc = Bun.spawn([BINARY, ...provisionArgs(NAME), "--local-backup"], {

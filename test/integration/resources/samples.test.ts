@@ -2,7 +2,7 @@
 // the server stores what our applyDefaults() predicts, and invalid resources are refused with the field named —
 // the same field our validate() names.
 
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -15,6 +15,15 @@ import { UPSTREAM_CRDS_DIR, UPSTREAM_SAMPLES_DIR } from "../../unit/resources/up
 const NAMESPACE = "scone-samples";
 const FIELD_MANAGER = "scone-resources-test";
 const NONCE = "0123456789abcdef0123456789ABCDEF";
+/** kubectl arguments: the patch that lets our server-side apply take over the upstream chart's Vault CRD. */
+const TAKE_OVER_VAULT_CRD = [
+  "patch",
+  "crd",
+  "vaults.services.scone.cloud",
+  "--type=merge",
+  "-p",
+  JSON.stringify(UPSTREAM_CRD_TAKEOVER_PATCH),
+];
 
 /** The values the provisioning tool (envsubst) would fill in. */
 const VARS: Record<string, string> = {
@@ -139,14 +148,7 @@ describe.if(clusterAvailable())("our CRDs on a real API server", () => {
       const text = (await Bun.file(upstreamVault).text()).replaceAll(/\{\{[^}]*\}\}/g, "scone-system");
       const installed = await cluster.kubectl(["apply", "-f", "-"], { stdin: text });
       expect(installed.code).toBe(0);
-      const patched = await cluster.kubectl([
-        "patch",
-        "crd",
-        "vaults.services.scone.cloud",
-        "--type=merge",
-        "-p",
-        JSON.stringify(UPSTREAM_CRD_TAKEOVER_PATCH),
-      ]);
+      const patched = await cluster.kubectl(TAKE_OVER_VAULT_CRD);
       expect(patched.stderr).toBe("");
     }
     const applied = await cluster.kubectl(
@@ -169,6 +171,12 @@ describe.if(clusterAvailable())("our CRDs on a real API server", () => {
     const ns = await cluster.kubectl(["create", "namespace", NAMESPACE]);
     if (ns.code !== 0) expect(ns.stderr).toContain("AlreadyExists");
   }, 180_000);
+
+  // Should the set-up have stopped between installing upstream's Vault CRD and taking it over, the shared CRD must
+  // not keep its conversion webhook (no server answers it: every Vault read of a later file would fail).
+  afterAll(async () => {
+    await cluster?.kubectl(TAKE_OVER_VAULT_CRD).catch(() => undefined);
+  }, 60_000);
 
   test.skipIf(!haveSamples)(
     haveSamples
