@@ -5,7 +5,10 @@ import type { LocalCluster } from "./cluster.ts";
 
 export type { SimulatedNodeSpec };
 
-/** Creates a kwok-managed node shaped like the harness nodes and resolves once it is Ready. */
+/**
+ * Creates a kwok-managed node shaped like the harness nodes and resolves once it is Ready and the node lifecycle
+ * controller has lifted the not-ready taint it puts on a new node (until then the scheduler keeps pods off it).
+ */
 export async function addSimulatedNode(
   cluster: LocalCluster,
   spec: SimulatedNodeSpec,
@@ -21,6 +24,13 @@ export async function addSimulatedNode(
     `--timeout=${Math.ceil(timeoutMs / 1000)}s`,
   ]);
   if (ready.code !== 0) throw new Error(`node ${spec.name} did not become Ready: ${ready.stderr}`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const taints = await cluster.kubectl(["get", "node", spec.name, "-o", "jsonpath={.spec.taints[*].key}"]);
+    if (taints.code === 0 && !taints.stdout.includes("node.kubernetes.io/not-ready")) return;
+    if (Date.now() > deadline) throw new Error(`node ${spec.name} kept its not-ready taint: ${taints.stdout}`);
+    await Bun.sleep(200);
+  }
 }
 
 export async function removeSimulatedNode(cluster: LocalCluster, name: string): Promise<void> {
