@@ -26,7 +26,7 @@ import {
 } from "../../src/cas/identity.ts";
 import { sessionHash, signSession } from "../../src/cas/session.ts";
 
-const TIMEOUT = 60_000;
+const TIMEOUT = 120_000; // a test may start a simulator (up to 60 s on a loaded machine) and still do its work
 /** Requests expected to succeed get a timeout a loaded machine cannot reach; only the time-out tests use short ones. */
 const PATIENT_MS = 30_000;
 const OWNER_CONFIG = `enclave_reconnect_timeout = "24h"
@@ -91,7 +91,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (sim && sim.process.exitCode === null) await sim.stop();
   rmSync(root, { recursive: true, force: true });
-});
+}, TIMEOUT);
 
 describe("CAS simulator", () => {
   test(

@@ -156,7 +156,7 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
       (await cluster.kubectl(["-n", ns, "get", "serviceaccount", "default"])).code === 0 ? true : undefined,
     );
     await kubectl(["apply", "-f", "-"], JSON.stringify(casPod("sgx-node-1")));
-    await runtime.waitForPod(key);
+    await runtime.waitForPod(key, 120_000); // the first simulator of this process: a cold start on a loaded machine
   }, TIMEOUT);
 
   afterAll(async () => {
@@ -435,6 +435,8 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
         spec: {
           image: "registry.scontain.com/scone.cloud/cas:6.0.7",
           databaseSnapshots: { enabled: true, interval: "1s", persistence: { enabled: true } },
+          // sgx-node-3 and no other, whatever labels other test files left on the shared nodes.
+          nodeSelector: { "las.scontain.com/capable": "true", "kubernetes.io/hostname": "sgx-node-3" },
         },
       } as CAS;
       const sts = renderCasStatefulSet(cas, renderOpts);
