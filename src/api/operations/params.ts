@@ -37,6 +37,14 @@ export const ProvisionParams = z.strictObject({
 export const UpgradeParams = z.strictObject({
   to: sconeVersion.openapi({ description: "Target SCONE version" }),
   force: z.boolean().default(false).openapi({ description: "Upgrade even an unhealthy CAS" }),
+  backupMrenclave: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "64 lower-case hex digits")
+    .optional()
+    .openapi({
+      description:
+        "MRENCLAVE of the SCONE CLI in the new backup-controller image; the backup policy is updated to admit it (needs a CAS provisioned through this API)",
+    }),
 });
 export const BackupParams = z.strictObject({
   target: z

@@ -217,12 +217,30 @@ const upgrade = command({
       check: checkVersion("to"),
     },
     force: { type: "boolean", description: "Upgrade even an unhealthy CAS or one with an unexpected image" },
+    "backup-mrenclave": {
+      type: "string",
+      valueHint: "HEX",
+      description:
+        "MRENCLAVE of the SCONE CLI in the new backup-controller image (upstream: docker run -e SCONE_HASH=1 IMAGE cas); the backup policy is updated to admit it",
+      check: (v) =>
+        /^[0-9a-f]{64}$/.test(v)
+          ? undefined
+          : `invalid value '${v}' for --backup-mrenclave: expected 64 lower-case hex digits`,
+    },
+    target: {
+      type: "string",
+      valueHint: "DIR",
+      description: "With --backup-mrenclave: directory of the owner identity (default: ~/.cas)",
+    },
     timeout,
   },
   notes: [
-    "Upstream order: the backup controller first (image, BACKUP_CAS_IMAGE), wait until every migration node holds a " +
-      "registered backup of the new version, then the CAS image (and the safety service image), wait HEALTHY. " +
+    "Upstream order: the backup controller session (/upgrade), the backup policy (with --backup-mrenclave), the " +
+      "backup controller (image, BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of the " +
+      "new version, then the CAS image (and the safety service image), wait HEALTHY. " +
       "The operator holds the CAS image back while that is unsafe (condition UpgradeBlocked). Rerun to continue.",
+    "Without --backup-mrenclave the backup policy keeps its MRENCLAVE: if the new backup controller's CLI differs, " +
+      "its registrations fail and the operator keeps the old CAS image (UpgradeBlocked: WaitingForRegistrations).",
     "Example: scone cas upgrade cas -n prod --to 6.0.7",
   ],
   run: lazyRun(dayTwo.upgrade),

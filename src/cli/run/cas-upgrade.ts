@@ -19,10 +19,33 @@ export async function run(ctx: SconeContext): Promise<void> {
   const timeout = str(a.timeout);
   const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
   const json = a.output === "json";
+  const backupMrenclave = str(a["backup-mrenclave"]);
   const outcome = await runUpgrade(
     kube,
-    { name, namespace, to, force: a.force === true, ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}) },
+    {
+      name,
+      namespace,
+      to,
+      force: a.force === true,
+      ...(backupMrenclave ? { backupMrenclave } : {}),
+      ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
+    },
     printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
+    {
+      // The owner's identity and a port-forward to the CAS, as `scone cas provision --postprovision-only` uses them.
+      async openOwnerSessions() {
+        const [{ provisionOptionsFromFlags }, { openOwnerClient }, { realProvisionPorts }] = await Promise.all([
+          import("../../flows/provision/options.ts"),
+          import("../../flows/provision/flow.ts"),
+          import("../../flows/provision/ports.ts"),
+        ]);
+        const options = provisionOptionsFromFlags(
+          { name, namespace, target: a.target, "postprovision-only": true },
+          process.env.TARGET_MOUNT_DIR ? { TARGET_MOUNT_DIR: process.env.TARGET_MOUNT_DIR } : {},
+        );
+        return openOwnerClient(options, realProvisionPorts(kube, options));
+      },
+    },
   );
   if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   if (!outcome.ok) throw new CliError(outcome.error ?? "the upgrade failed");

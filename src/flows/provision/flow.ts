@@ -1,5 +1,7 @@
 // `scone cas provision`: picks the steps for the mode, runs them with the resumable-steps runner, and says what the
 // command prints. The same function serves the CLI and (later) the API's long-running operations.
+
+import type { CasClient } from "../../cas/client.ts";
 import { Journal, runSteps, type StepRecord, type StepsProgress } from "../steps.ts";
 import { type CasPublicKeys, ProvisionContext, type ProvisionPorts } from "./context.ts";
 import { targetFiles } from "./files.ts";
@@ -11,6 +13,7 @@ import {
   databaseVolumeStep,
   enableFeaturesStep,
   loadOwner,
+  ownerCasClient,
   ownerConfigStep,
   ownerIdentityFilesStep,
   ownerIdentityStep,
@@ -60,20 +63,18 @@ export function stepsFor(o: ProvisionOptions): ProvisionStep[] {
     case "preprovision-only":
       return [databaseVolumeStep, createCasStep, casPodStep];
     case "postprovision-only":
-      return [
-        loadPostprovisionOwner,
-        requireCasStep,
-        casPodStep,
-        attestStep,
-        requireProvisionedStep,
-        ...postProvisionSteps(o),
-      ];
+      return [...ownerChecks(), ...postProvisionSteps(o)];
     case "verify":
     case "print-public-keys":
       return [requireCasStep, casPodStep, attestStep];
     default:
       return [];
   }
+}
+
+/** The owner identity, the CAS, its pod, attested and provisioned: what acting as the owner of a CAS needs. */
+function ownerChecks(): ProvisionStep[] {
+  return [loadPostprovisionOwner, requireCasStep, casPodStep, attestStep, requireProvisionedStep];
 }
 
 const requireCasStep: ProvisionStep = {
@@ -280,4 +281,22 @@ async function localBackup(
     output: [`copied the last completed snapshot (${files.join(", ")}) to ./${into}`],
     exitCode: 0,
   };
+}
+
+/**
+ * The owner's client of a provisioned CAS (attested, with the owner identity of --target), for flows that change
+ * owner sessions after provisioning (the upgrade's backup-policy step). Runs the checks of --postprovision-only;
+ * `close` ends the port-forward.
+ */
+export async function openOwnerClient(
+  options: ProvisionOptions,
+  ports: ProvisionPorts,
+): Promise<{ client: CasClient; close(): Promise<void> }> {
+  const ctx = new ProvisionContext(options, targetFiles(options.target, options), ports);
+  const result = await runSteps(ownerChecks(), ctx, {});
+  if (!result.ok) {
+    await ctx.close();
+    throw result.error instanceof Error ? result.error : new ProvisionError(String(result.error));
+  }
+  return { client: await ownerCasClient(ctx), close: () => ctx.close() };
 }

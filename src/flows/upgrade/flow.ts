@@ -1,5 +1,6 @@
 // `scone cas upgrade NAME -n NS --to VERSION [--force]`, in upstream's order (§10.4): the backup controller first
-// (image, BACKUP_CAS_IMAGE, session suffix /upgrade), wait until every migration node holds a registered backup of
+// (session suffix /upgrade; with --backup-mrenclave the backup policy admits the new CLI, backup-policy.ts; image,
+// BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of
 // the new version and CAS is HEALTHY, then the CAS image (and the safety service image when set), wait HEALTHY.
 // Everything goes through the CAS resource: the operator's CAS controller rolls the images out and holds the CAS image
 // back while that is unsafe (condition UpgradeBlocked) — this flow waits for it and reports its reason, never
@@ -19,11 +20,14 @@ import {
 } from "../status/observe.ts";
 import { notYet, reached, waitUntil } from "../status/wait.ts";
 import { runSteps, type Step, type StepRecord, type StepsProgress } from "../steps.ts";
+import { admitsOnly, BACKUP_POLICY_SESSION, MRENCLAVE_PATTERN, withCliMrenclave } from "./backup-policy.ts";
 import { backupControllerAtTarget, casAtTarget, checkUpgrade, type UpgradeCheck } from "./plan.ts";
 
 export interface UpgradeOptions extends CasId {
   readonly to: string;
   readonly force: boolean;
+  /** MRENCLAVE of the SCONE CLI in the new backup-controller image, when it differs from the policy's (step b). */
+  readonly backupMrenclave?: string;
   /** Per wait (migration, CAS HEALTHY); default 15 min. */
   readonly timeoutMs?: number;
   readonly pollMs?: number;
@@ -33,10 +37,23 @@ export class UpgradeRefusedError extends Error {
   override readonly name = "UpgradeRefusedError";
 }
 
+/** The owner's session calls on the CAS (attested, owner identity), for the backup-policy step. */
+export interface OwnerSessions {
+  readSession(name: string): Promise<{ session: string; hash: string }>;
+  updateSession(session: string, predecessor: string): Promise<{ hash: string }>;
+}
+
+export interface UpgradePorts {
+  /** Opens the owner's connection to the CAS; needed only with backupMrenclave. */
+  openOwnerSessions?(): Promise<{ client: OwnerSessions; close(): Promise<void> }>;
+}
+
 interface UpgradeContext {
   readonly kube: DayTwoKube;
   readonly options: UpgradeOptions;
+  readonly ports: UpgradePorts;
   check?: Extract<UpgradeCheck, { action: "upgrade" }>;
+  owner?: { client: OwnerSessions; close(): Promise<void> };
 }
 
 type UpgradeStep = Step<UpgradeContext>;
@@ -94,6 +111,36 @@ const sessionStep: UpgradeStep = {
     const next = `${session.slice(0, -REGISTER_SUFFIX.length)}${UPGRADE_SUFFIX}`;
     await patchCas(ctx, { spec: { "backup-controller": { session: next } } });
     return `session ${next}`;
+  },
+};
+
+async function ownerSessions(ctx: UpgradeContext): Promise<OwnerSessions> {
+  if (!ctx.owner) {
+    if (!ctx.ports.openOwnerSessions)
+      throw new UpgradeRefusedError(
+        "--backup-mrenclave needs the CAS owner's identity, which this caller cannot reach",
+      );
+    ctx.owner = await ctx.ports.openOwnerSessions();
+  }
+  return ctx.owner.client;
+}
+
+const backupPolicyStep: UpgradeStep = {
+  name: "backup-policy",
+  title: "Admit the new backup controller's CLI in the backup policy",
+  async done(ctx) {
+    const mrenclave = ctx.options.backupMrenclave;
+    if (!mrenclave) return "the backup policy keeps its MRENCLAVE (no --backup-mrenclave)";
+    const current = await (await ownerSessions(ctx)).readSession(BACKUP_POLICY_SESSION);
+    return admitsOnly(current.session, mrenclave) ? `${BACKUP_POLICY_SESSION} admits ${mrenclave}` : false;
+  },
+  async run(ctx) {
+    const mrenclave = ctx.options.backupMrenclave ?? "";
+    const owner = await ownerSessions(ctx);
+    const current = await owner.readSession(BACKUP_POLICY_SESSION);
+    // The current hash as predecessor: a concurrent change makes CAS refuse the update instead of losing it.
+    const { hash } = await owner.updateSession(withCliMrenclave(current.session, mrenclave), current.hash);
+    return `${BACKUP_POLICY_SESSION} admits ${mrenclave} (${hash.slice(0, 12)}…, predecessor ${current.hash.slice(0, 12)}…)`;
   },
 };
 
@@ -188,6 +235,7 @@ const healthyStep: UpgradeStep = {
 export const UPGRADE_STEPS: readonly UpgradeStep[] = [
   checkStep,
   sessionStep,
+  backupPolicyStep,
   backupControllerStep,
   migrationStep,
   casImageStep,
@@ -207,9 +255,16 @@ export async function runUpgrade(
   kube: DayTwoKube,
   options: UpgradeOptions,
   progress?: StepsProgress,
+  ports: UpgradePorts = {},
 ): Promise<UpgradeOutcome> {
-  const ctx: UpgradeContext = { kube, options };
-  const result = await runSteps(UPGRADE_STEPS, ctx, progress ? { progress } : {});
+  if (options.backupMrenclave !== undefined && !MRENCLAVE_PATTERN.test(options.backupMrenclave)) {
+    const error = `backupMrenclave ${options.backupMrenclave}: expected 64 lower-case hex digits (the MRENCLAVE of the SCONE CLI in the new backup-controller image)`;
+    return { ok: false, steps: [], to: options.to, error, refused: true };
+  }
+  const ctx: UpgradeContext = { kube, options, ports };
+  const result = await runSteps(UPGRADE_STEPS, ctx, progress ? { progress } : {}).finally(() =>
+    ctx.owner?.close().catch(() => undefined),
+  );
   const base = { steps: result.steps, to: options.to, ...(ctx.check ? { from: ctx.check.from } : {}) };
   if (result.ok) return { ok: true, ...base };
   const refused = result.error instanceof UpgradeRefusedError;

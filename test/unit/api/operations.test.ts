@@ -165,6 +165,14 @@ describe("operations routes", () => {
     ]);
     expect(await fields({ kind: "upgrade", namespace: "prod", name: "cas", params: {} })).toEqual(["body.params.to"]);
     expect(
+      await fields({
+        kind: "upgrade",
+        namespace: "prod",
+        name: "cas",
+        params: { to: "6.0.7", backupMrenclave: "EF22" },
+      }),
+    ).toEqual(["body.params.backupMrenclave"]);
+    expect(
       await fields({ kind: "upgrade", namespace: "prod", name: "a-name-longer-than-15", params: { to: "6.0.6" } }),
     ).toEqual(["body.name"]);
     expect(await fields({ kind: "teleport", namespace: "prod", name: "cas" })).toEqual(["body.kind"]);

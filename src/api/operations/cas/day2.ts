@@ -6,7 +6,7 @@ import type { KubeClient } from "../../../kube/client.ts";
 import type { JsonObject } from "../../../store/schema.ts";
 import type { OperationRunner } from "../runner.ts";
 import type { CasRunnerDeps } from "./deps.ts";
-import { stoppableKube } from "./deps.ts";
+import { casOwnerDirectory, stoppableKube } from "./deps.ts";
 import { runReportedFlow } from "./progress.ts";
 
 export function upgradeRunner(deps: CasRunnerDeps): OperationRunner {
@@ -18,8 +18,30 @@ export function upgradeRunner(deps: CasRunnerDeps): OperationRunner {
       ]);
       const params = UpgradeParams.parse(op.params);
       const kube = stoppableKube(deps.client, report.signal);
+      const cas = { namespace: op.namespace, name: op.name };
+      const options = {
+        ...cas,
+        to: params.to,
+        force: params.force,
+        ...(params.backupMrenclave ? { backupMrenclave: params.backupMrenclave } : {}),
+      };
       const outcome = await runReportedFlow(report, (progress) =>
-        runUpgrade(kube, { namespace: op.namespace, name: op.name, to: params.to, force: params.force }, progress),
+        runUpgrade(kube, options, progress, {
+          // The owner identity the provision operation wrote for this CAS.
+          async openOwnerSessions() {
+            const [{ provisionOptionsFromFlags }, { openOwnerClient }, { realProvisionPorts }] = await Promise.all([
+              import("../../../flows/provision/options.ts"),
+              import("../../../flows/provision/flow.ts"),
+              import("../../../flows/provision/ports.ts"),
+            ]);
+            const owner = provisionOptionsFromFlags({
+              ...cas,
+              target: casOwnerDirectory(deps.stateDir, cas),
+              "postprovision-only": true,
+            });
+            return openOwnerClient(owner, { ...realProvisionPorts(deps.client, owner), kube });
+          },
+        }),
       );
       return { to: outcome.to, ...(outcome.from ? { from: outcome.from } : {}) };
     },

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { renderBackupPolicy, SCONE_CLI_MRENCLAVE } from "../../../../src/flows/provision/templates.ts";
 import type { DayTwoKube } from "../../../../src/flows/status/observe.ts";
-import { runUpgrade } from "../../../../src/flows/upgrade/flow.ts";
+import { admitsOnly, serviceMrenclaves, withCliMrenclave } from "../../../../src/flows/upgrade/backup-policy.ts";
+import { type OwnerSessions, runUpgrade } from "../../../../src/flows/upgrade/flow.ts";
 import { checkUpgrade, parseImage, siblingImage, upgradeTargets } from "../../../../src/flows/upgrade/plan.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { casPod, FakeKube, healthyCas } from "../status/fake-kube.ts";
@@ -220,6 +222,7 @@ describe("runUpgrade", () => {
     expect(second.ok).toBe(true);
     expect(second.steps.filter((s) => s.outcome === "skipped").map((s) => s.name)).toEqual([
       "backup-controller-session",
+      "backup-policy",
       "backup-controller-image",
     ]);
     expect(kube.writes.slice(before).map((w) => w.body)).toEqual([{ spec: { image: NEW } }]);
@@ -231,5 +234,109 @@ describe("runUpgrade", () => {
     expect(outcome.ok).toBe(false);
     expect(outcome.error).toContain("upgrade blocked (MigrationIncomplete): migration is 2/3");
     expect(outcome.error).toContain("to continue");
+  });
+});
+
+/** The owner's view of the CAS's backup policy session, with CAS's predecessor rule. */
+function fakeOwner(session: string) {
+  const state = { session, hash: "h0", updates: [] as { predecessor: string }[], closed: 0, concurrent: false };
+  const client: OwnerSessions = {
+    async readSession(name) {
+      expect(name).toBe("cas-owner/primary-backup");
+      return { session: state.session, hash: state.hash };
+    },
+    async updateSession(text, predecessor) {
+      if (state.concurrent || predecessor !== state.hash)
+        throw new Error(`predecessor ${predecessor} is not the current hash of the session (409)`);
+      state.updates.push({ predecessor });
+      state.session = text;
+      state.hash = `h${state.updates.length}`;
+      return { hash: state.hash };
+    },
+  };
+  const ports = {
+    async openOwnerSessions() {
+      return {
+        client,
+        close: async () => {
+          state.closed++;
+        },
+      };
+    },
+  };
+  return { state, ports };
+}
+
+const NEW_CLI = "ef2242460123456789abcdef0123456789abcdef0123456789abcdefd0054990";
+const OWNER_JSON = JSON.stringify({ identity: "-----BEGIN PRIVATE KEY-----\nxyz\n-----END PRIVATE KEY-----" }, null, 2);
+
+describe("backup policy MRENCLAVE (upstream step b)", () => {
+  test("the policy text: every MRENCLAVE list becomes the new one; the injected owner identity and the rest stay", () => {
+    const before = renderBackupPolicy(OWNER_JSON);
+    const after = withCliMrenclave(before, NEW_CLI);
+    expect(serviceMrenclaves(after)).toEqual(
+      new Map([
+        ["register", [NEW_CLI]],
+        ["upgrade", [NEW_CLI]],
+      ]),
+    );
+    expect(admitsOnly(after, NEW_CLI)).toBe(true);
+    expect(admitsOnly(before, NEW_CLI)).toBe(false);
+    expect(after).not.toContain(SCONE_CLI_MRENCLAVE);
+    expect(after).toContain("-----BEGIN PRIVATE KEY-----\\nxyz");
+    expect(after).toContain('command: "scone cas register-upgrade -SCG @@3"');
+    expect(() => withCliMrenclave(before, "ABC")).toThrow("64 lower-case hex digits");
+    expect(() => withCliMrenclave("name: x\nservices: []\n", NEW_CLI)).toThrow("no service that attests by MRENCLAVE");
+  });
+
+  test("with backupMrenclave: the policy is updated once, with its current hash as predecessor, before the backup controller moves", async () => {
+    const kube = cluster();
+    const owner = fakeOwner(renderBackupPolicy(OWNER_JSON));
+    const withPolicy = { ...opts, backupMrenclave: NEW_CLI };
+    // Killed right after the policy update, when it moves the backup controller.
+    const react = kube.react;
+    kube.react = (w, k) => {
+      react(w, k);
+      if (kube.writes.length === 1) k.failNext = "patch";
+    };
+    const first = await runUpgrade(asKube(kube), withPolicy, undefined, owner.ports);
+    expect(first.ok).toBe(false);
+    expect(owner.state.updates).toEqual([{ predecessor: "h0" }]);
+    expect(admitsOnly(owner.state.session, NEW_CLI)).toBe(true);
+    expect(owner.state.closed).toBe(1);
+    // The rerun finds the policy updated (no second update) and finishes the upgrade.
+    kube.react = react;
+    const again = await runUpgrade(asKube(kube), withPolicy, undefined, owner.ports);
+    expect(again.ok).toBe(true);
+    expect(again.steps.map((s) => [s.name, s.outcome]).slice(1, 4)).toEqual([
+      ["backup-controller-session", "skipped"],
+      ["backup-policy", "skipped"],
+      ["backup-controller-image", "done"],
+    ]);
+    expect(owner.state.updates).toHaveLength(1);
+  });
+
+  test("a concurrent change of the policy is refused by CAS: the upgrade stops before the backup controller moves", async () => {
+    const kube = cluster();
+    const owner = fakeOwner(renderBackupPolicy(OWNER_JSON));
+    owner.state.concurrent = true;
+    const outcome = await runUpgrade(asKube(kube), { ...opts, backupMrenclave: NEW_CLI }, undefined, owner.ports);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toContain("is not the current hash");
+    expect(kube.writes.map((w) => w.body)).toEqual([
+      { spec: { "backup-controller": { session: "cas-owner/primary-backup/upgrade" } } },
+    ]);
+    expect(owner.state.closed).toBe(1);
+  });
+
+  test("a malformed MRENCLAVE, or no way to the owner identity: refused, naming what is missing", async () => {
+    const kube = cluster();
+    const bad = await runUpgrade(asKube(kube), { ...opts, backupMrenclave: "xyz" });
+    expect(bad).toMatchObject({ ok: false, refused: true });
+    expect(bad.error).toContain("64 lower-case hex digits");
+    expect(kube.writes).toEqual([]);
+    const noOwner = await runUpgrade(asKube(kube), { ...opts, backupMrenclave: NEW_CLI });
+    expect(noOwner).toMatchObject({ ok: false, refused: true });
+    expect(noOwner.error).toContain("owner's identity");
   });
 });
