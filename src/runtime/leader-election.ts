@@ -60,6 +60,8 @@ export class LeaderElector {
   private observedAt = 0;
   private lastRenewAt = 0;
   private timer: TimerHandle | undefined;
+  /** The acquire-or-renew attempt under way (tick never rejects). */
+  private attempt: Promise<void> = Promise.resolve();
   private readonly clock: Clock;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
@@ -81,7 +83,7 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.attempt = this.tick();
   }
 
   /** One acquire-or-renew attempt; returns whether we hold the lease afterwards. Exposed for tests. */
@@ -123,7 +125,9 @@ export class LeaderElector {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = this.clock.setTimeout(() => void this.tick(), this.retryMs);
+    this.timer = this.clock.setTimeout(() => {
+      this.attempt = this.tick();
+    }, this.retryMs);
   }
 
   private async tick(): Promise<void> {
@@ -149,6 +153,9 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    // A renewal in flight would land between our read and our release: the release then conflicted and the lease
+    // stayed held for its whole duration (or the renewal, landing last, took it back).
+    await this.attempt;
     if (!this.leading) return;
     this.leading = false;
     try {

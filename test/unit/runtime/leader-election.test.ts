@@ -26,6 +26,19 @@ class MemoryLeaseStore implements LeaseStore {
   }
 }
 
+/** Holds each replace (while `hold` is set) until the test lets it through, to order concurrent writes. */
+class HeldReplaceStore extends MemoryLeaseStore {
+  hold = false;
+  readonly waiting: (() => void)[] = [];
+  override async replace(l: V1Lease): Promise<V1Lease> {
+    if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return super.replace(l);
+  }
+  releaseNext(): void {
+    this.waiting.shift()?.();
+  }
+}
+
 const elector = (store: LeaseStore, clock: FakeClock, identity: string, log: string[]) =>
   new LeaderElector(store, {
     namespace: "scone-system",
@@ -73,6 +86,27 @@ describe("leader election", () => {
     expect(store.lease?.spec?.holderIdentity).toBe("");
     expect(await b.tryAcquireOrRenew()).toBe(true);
     expect(log).toEqual(["a started"]);
+  });
+
+  test("a graceful stop during a renewal still releases the lease (the renewal lands first)", async () => {
+    const clock = new FakeClock(5_000);
+    const store = new HeldReplaceStore();
+    const a = elector(store, clock, "a", []);
+    a.start();
+    await Bun.sleep(1);
+    expect(a.isLeader()).toBe(true);
+    store.hold = true;
+    clock.advance(2_000); // the renewal reads the lease and waits in replace
+    await Bun.sleep(1);
+    expect(store.waiting.length).toBe(1);
+    const stopping = a.stop();
+    await Bun.sleep(1); // a stop that does not wait for the renewal reads the lease now, before the renewal lands
+    store.releaseNext();
+    await Bun.sleep(1);
+    store.hold = false;
+    for (const release of store.waiting.splice(0)) release();
+    await stopping;
+    expect(store.lease?.spec?.holderIdentity).toBe("");
   });
 
   test("the leader steps down when renewals fail past the renew deadline", async () => {
