@@ -59,7 +59,7 @@ export async function waitForMetrics(op: TestOperator, lines: readonly string[],
  * Waits until the operator's shared informer holds the object at the resourceVersion the API server returns (or
  * both lack it). A controller decides on its cache, so a test that calls processKey or counts writes waits for
  * the cache to have caught up with what the test just read, instead of hoping a quiet period was long enough.
- * Only for types the registered controllers watch (this looks up their shared informer, it does not start one).
+ * Only for types the registered controllers watch: for any other type this would start an informer of its own.
  */
 export async function waitForCache(
   op: TestOperator,

@@ -75,6 +75,25 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
       );
       return probe.spec?.image !== undefined;
     });
+    // ... and, on its own (each configuration is picked up separately), the validating one: a dry-run create that
+    // only our validating webhook refuses.
+    await waitFor("the API server to call the validating webhook", async () => {
+      const refused = await admin
+        .create(
+          {
+            apiVersion: CAS_API,
+            kind: "CAS",
+            metadata: { name: `${SUITE}-probe`, namespace: SUITE, labels: LABELS },
+            spec: { "backup-controller": { enabled: true } },
+          },
+          { dryRun: true },
+        )
+        .then(
+          () => false,
+          (err: unknown) => String(err).includes("vcas.kb.io"),
+        );
+      return refused || undefined;
+    });
   }, 300_000);
 
   afterAll(async () => {
