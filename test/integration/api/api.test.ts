@@ -108,8 +108,12 @@ describe.skipIf(!clusterAvailable())("scone api on a real API server", () => {
     } finally {
       await cluster.startApiServer();
     }
-    // And the cache catches up with writes made after the API server came back.
-    await admin.patch(lasRef, { metadata: { labels: { rev: "3" } } }, "merge");
+    // And the cache catches up with writes made after the API server came back. The write is retried: a kept-alive
+    // connection the restart closed may fail the first one.
+    await waitFor("rev 3 written", async () => {
+      await admin.patch(lasRef, { metadata: { labels: { rev: "3" } } }, "merge");
+      return true;
+    });
     await waitFor("rev 3 in the cache", async () => ((await lasLabel()) === "3" ? true : undefined), 120_000);
   }, 300_000);
 

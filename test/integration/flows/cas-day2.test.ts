@@ -266,6 +266,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       expect(outcome.steps.map((s) => `${s.name}:${s.outcome}`)).toEqual([
         "preconditions:done",
         "backup-controller-session:done",
+        "backup-policy:skipped", // no backupMrenclave: the backup policy session stays as it is
         "backup-controller-image:done",
         "wait-migration:done",
         "cas-image:done",
