@@ -171,14 +171,21 @@ spec:
   }, 360_000);
 
   test("two replicas never lead at once; the standby takes over when the leader is killed", async () => {
+    const logOf = (f: string) => Bun.file(join(state, f)).text();
+    const led = async (f: string) => (await logOf(f)).includes("became leader");
     const a = await operator(join(state, "a.log"), ["--leader-elect"]);
-    await Bun.sleep(1500);
-    const b = await operator(join(state, "b.log"), ["--leader-elect"]);
-    const led = async (f: string) => (await Bun.file(join(state, f)).text()).includes("became leader");
+    let b: Awaited<ReturnType<typeof operator>> | undefined;
     try {
+      // b starts once a leads: started after a fixed pause instead, b could win the lease from an a still starting
+      // on a slow machine, and the test would wait for a in vain.
       const deadline = Date.now() + 60_000;
       while (!(await led("a.log")) && Date.now() < deadline) await Bun.sleep(200);
       expect(await led("a.log")).toBe(true);
+      b = await operator(join(state, "b.log"), ["--leader-elect"]);
+      const contending = Date.now() + 60_000;
+      while (!(await logOf("b.log")).includes("waiting for leadership") && Date.now() < contending)
+        await Bun.sleep(200);
+      expect(await logOf("b.log")).toContain("waiting for leadership");
       await Bun.sleep(4000); // several of b's retry periods
       expect(await led("b.log")).toBe(false);
       a.kill("SIGKILL");
@@ -190,8 +197,8 @@ spec:
       expect(Date.now() - killedAt).toBeGreaterThan(10_000);
     } finally {
       a.kill("SIGKILL");
-      b.kill("SIGTERM");
-      await Promise.all([a.exited, b.exited]);
+      b?.kill("SIGTERM");
+      await Promise.all([a.exited, b?.exited]);
     }
-  }, 150_000);
+  }, 210_000);
 });
