@@ -6,7 +6,7 @@
 // wait by missing backup registrations); each new API process resumes it, and it completes with every step recorded
 // once and the simulator's audit log showing one provisioning and one creation per session.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -291,7 +291,11 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
       expect((statSync(identity).mode & 0o777).toString(8)).toBe("600");
       // The key was read from the Secret at run time: not in the params, not in the database.
       expect(JSON.stringify(done)).not.toContain(DCAP_VALUE);
-      expect(readFileSync(join(stateDir, DB_FILE)).includes(DCAP_VALUE)).toBe(false);
+      // WAL mode: the latest writes are in the -wal file until a checkpoint, so both files are searched.
+      const storeFiles = [DB_FILE, `${DB_FILE}-wal`].map((f) => join(stateDir, f)).filter((f) => existsSync(f));
+      expect(storeFiles).toContain(join(stateDir, DB_FILE));
+      for (const file of storeFiles)
+        expect(`${file}: ${readFileSync(file).includes(DCAP_VALUE)}`).toBe(`${file}: false`);
     },
     TIMEOUT,
   );
@@ -381,8 +385,10 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
       // Kill 1: the CAS exists and its pod waits for a volume, so the operation is running after create-cas.
       const held = await pollOperation(id, (o) => o.stepsDone.includes("create-cas"));
       expect(held.phase).toBe("running");
-      await waitFor("pod cas2-0 created (Pending)", () =>
-        client.tryGet({ apiVersion: "v1", kind: "Pod", namespace: NS, name: `${RESUMED}-0` }),
+      await waitFor(
+        "pod cas2-0 created (Pending)",
+        () => client.tryGet({ apiVersion: "v1", kind: "Pod", namespace: NS, name: `${RESUMED}-0` }),
+        TIMEOUT,
       );
       await killApi();
       // Without the operator nobody turns the CAS HEALTHY: the operation provisions, creates the sessions, enables
