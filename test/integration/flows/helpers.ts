@@ -97,6 +97,28 @@ export async function removeInstall(admin: KubeClient, namespace: string): Promi
   await quiet(admin.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: namespace }));
 }
 
+/**
+ * Deletes every LAS and SGXPlugin in the cluster (their finalizers first: no operator may be left to run them) and
+ * waits until they are gone, so a file that starts from an empty cluster does not depend on the files before it
+ * having cleaned up.
+ */
+export async function removeAllLasAndSgxPlugins(admin: KubeClient, timeoutMs = 60_000): Promise<void> {
+  const listAll = async () =>
+    (
+      await Promise.all(
+        ["LAS", "SGXPlugin"].map(async (kind) => {
+          const list = await admin.list({ apiVersion: BASE, kind }).catch(() => undefined); // no CRD yet: none
+          return (list?.items ?? []).map((o) => ({ apiVersion: BASE, kind, name: o.metadata?.name ?? "" }));
+        }),
+      )
+    ).flat();
+  for (const ref of await listAll()) {
+    await admin.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => undefined);
+    await admin.deleteIfExists(ref).catch(() => undefined);
+  }
+  await waitFor("no LAS or SGXPlugin left in the cluster", async () => (await listAll()).length === 0, timeoutMs);
+}
+
 export interface SimAuditEntry {
   readonly event: string;
   readonly details?: { readonly session?: string };

@@ -11,7 +11,15 @@ import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { UPSTREAM_CRD_TAKEOVER_PATCH } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { cleanupSteps } from "../operator/context.ts";
-import { binaryPresent, freePort, type RunResult, removeInstall, scone, serveWebhooks } from "./helpers.ts";
+import {
+  binaryPresent,
+  freePort,
+  type RunResult,
+  removeAllLasAndSgxPlugins,
+  removeInstall,
+  scone,
+  serveWebhooks,
+} from "./helpers.ts";
 
 if (!binaryPresent) console.warn("install.test.ts skipped: the compiled binary is missing — run 'make build' first");
 
@@ -81,6 +89,8 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
   beforeAll(async () => {
     cluster = await sharedCluster();
     admin = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
+    // The report-mode test expects an empty cluster: whatever LAS/SGXPlugin an earlier file left would change the plan.
+    await removeAllLasAndSgxPlugins(admin);
     port = await freePort();
   }, 300_000);
 
