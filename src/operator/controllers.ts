@@ -3,7 +3,7 @@
 import type { Store } from "../store/open.ts";
 import { casClientProbe } from "./cas/client-probe.ts";
 import { registerCasController } from "./cas/controller.ts";
-import { CasPortForwards } from "./cas-reach.ts";
+import { portForwardAddress } from "./cas-reach.ts";
 import { registerLasController } from "./las/controller.ts";
 import { defaultPolicyDeps, registerPolicyControllers } from "./policies/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
@@ -17,13 +17,10 @@ export function registerControllers(ctx: OperatorContext, deps: { store: Store; 
   registerLasController(ctx);
   // In a pod the CAS Service resolves; elsewhere the CAS is reached through the API server's port-forward.
   const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
-  let resolveAddress = {};
-  if (!inCluster) {
-    const forwards = new CasPortForwards(ctx.client);
-    ctx.manager.addAlways({ name: "cas-port-forwards", start: () => {}, stop: () => forwards.close() });
-    resolveAddress = { resolveAddress: forwards.resolve };
-  }
-  registerCasController(ctx, casClientProbe(ctx.client, resolveAddress));
+  registerCasController(
+    ctx,
+    casClientProbe(ctx.client, inCluster ? {} : { resolveAddress: portForwardAddress(ctx.client) }),
+  );
   registerPolicyControllers(ctx, defaultPolicyDeps(ctx, { identityFile: process.env.SCONE_POLICY_IDENTITY_FILE }));
   registerVaultController(ctx);
   registerSconeController(ctx, {
