@@ -1,4 +1,5 @@
 // Pure readings of a CAS's status that several flows wait for.
+import { runsOnNodeMessage } from "../../operator/cas/status.ts";
 import type { CAS } from "../../resources/cas.ts";
 
 /** The status describes the current spec (the operator has reconciled the latest generation). */
@@ -7,6 +8,15 @@ export const statusIsCurrent = (cas: CAS): boolean =>
 
 export const isHealthy = (cas: CAS | undefined): boolean =>
   cas !== undefined && statusIsCurrent(cas) && cas.status?.phase === "HEALTHY" && cas.status?.state === "HEALTHY";
+
+/**
+ * The status was computed for a CAS pod on `node` (NodeHealthy names the node): after a move, the status of the pod
+ * that left still reads HEALTHY until the operator has seen the new one.
+ */
+export const statusSeesNode = (cas: CAS | undefined, node: string): boolean =>
+  cas?.status?.conditions?.some(
+    (c) => c.type === "NodeHealthy" && c.status === "True" && c.message === runsOnNodeMessage(node),
+  ) === true;
 
 /** "phase EnablingMigration, state PENDING, migration 1/3" — what a wait reports while it is not there yet. */
 export function describeStatus(cas: CAS | undefined): string {

@@ -72,6 +72,9 @@ function conditionFor(
     : { type, status: "False", reason: reasons.bad, message: messages.bad };
 }
 
+/** The NodeHealthy message of a placed CAS; flows read it to know which pod a status describes. */
+export const runsOnNodeMessage = (node: string): string => `CAS runs on node ${node}`;
+
 function relocationCondition(r: Relocation | undefined, pod: V1Pod | undefined): ConditionInput {
   const rejected = (list: readonly RejectedNode[]) => (list.length ? ` Rejected: ${describeRejections(list)}.` : "");
   if (!r || r.kind === "placed")
@@ -79,7 +82,7 @@ function relocationCondition(r: Relocation | undefined, pod: V1Pod | undefined):
       type: "NodeHealthy",
       status: "True",
       reason: "NodeReady",
-      message: pod?.spec?.nodeName ? `CAS runs on node ${pod.spec.nodeName}` : "CAS is not placed on a node yet",
+      message: pod?.spec?.nodeName ? runsOnNodeMessage(pod.spec.nodeName) : "CAS is not placed on a node yet",
     };
   if (r.kind === "stuck")
     return {

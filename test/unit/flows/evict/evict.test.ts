@@ -14,20 +14,43 @@ const NODE_KEY = (n: string) => `Node//${n}`;
 
 /** Three zone-a nodes registered for backup, one zone-b; CAS runs on node-1. The fake scheduler puts a deleted
  * NAME-0 on the first schedulable zone-a node and the fake operator reports HEALTHY. */
-function cluster(opts: { register?: boolean; otherNodesCordoned?: boolean } = {}) {
+function cluster(opts: { register?: boolean; otherNodesCordoned?: boolean; operatorLags?: boolean } = {}) {
   const kube = new FakeKube();
   const reg = opts.register === false ? {} : { registeredFor: REG };
   kube.put(node("node-1", "zone-a", reg));
   kube.put(node("node-2", "zone-a", { ...reg, unschedulable: opts.otherNodesCordoned ?? false }));
   kube.put(node("node-3", "zone-b", reg));
-  kube.put(healthyCas(NS, NAME, IMAGE));
+  const casOn = (at: string) => {
+    const cas = healthyCas(NS, NAME, IMAGE);
+    return {
+      ...cas,
+      status: {
+        ...cas.status,
+        conditions: [
+          {
+            type: "NodeHealthy",
+            status: "True" as const,
+            reason: "NodeReady",
+            message: `CAS runs on node ${at}`,
+            lastTransitionTime: "2026-11-23T10:00:00Z",
+          },
+        ],
+      },
+    };
+  };
+  kube.put(casOn("node-1"));
   kube.put(casPod(NS, NAME, "node-1", IMAGE));
   kube.react = (write, k) => {
     if (write.verb !== "delete" || write.key !== `Pod/${NS}/${NAME}-0`) return;
     const target = ["node-1", "node-2"].find(
       (n) => !k.peek<{ spec: { unschedulable?: boolean } }>({ kind: "Node", name: n })?.spec.unschedulable,
     );
-    if (target) k.put(casPod(NS, NAME, target, IMAGE, "uid-2"));
+    if (!target) return;
+    k.put(casPod(NS, NAME, target, IMAGE, "uid-2"));
+    // The operator's status for the new pod (unless it lags: then HEALTHY still describes the pod that left).
+    if (opts.operatorLags) return;
+    const cas = k.peek<CAS>({ kind: "CAS", namespace: NS, name: NAME });
+    if (cas) k.put({ ...cas, status: { ...cas.status, conditions: casOn(target).status.conditions } });
   };
   return kube;
 }
@@ -186,6 +209,13 @@ describe("runEvict", () => {
     expect(kube.peek<{ spec: { unschedulable?: boolean } }>({ kind: "Node", name: "node-1" })?.spec.unschedulable).toBe(
       true,
     );
+  });
+
+  test("HEALTHY of the pod that left does not count: the wait names the stale status", async () => {
+    const kube = cluster({ operatorLags: true });
+    const outcome = await runEvict(asKube(kube), opts);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toContain("pod on node-2; the CAS status still describes the pod on node-1");
   });
 
   test("a CAS that does not come back HEALTHY times out naming what it sees, node still cordoned", async () => {
