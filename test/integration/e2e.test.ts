@@ -29,7 +29,7 @@ import {
   startBackupControllerPlayer,
   zoneAVolume,
 } from "./flows/day2-fixtures.ts";
-import { BINARY, binaryPresent, freePort, removeInstall } from "./flows/helpers.ts";
+import { BINARY, binaryPresent, freePort, removeInstall, simAuditEntries } from "./flows/helpers.ts";
 import { waitFor } from "./kube/helpers.ts";
 import { installCrds } from "./operator/context.ts";
 
@@ -425,12 +425,36 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     );
 
     test(
-      "scone cas upgrade --to 6.0.7, killed after the backup controller step, run again: HEALTHY on 6.0.7",
+      "scone cas upgrade --to 6.0.7 --backup-mrenclave, killed after the backup controller step, run again: HEALTHY on 6.0.7",
       async () => {
-        const args = ["cas", "upgrade", NAME, "-n", NS, ...common(), "--to", "6.0.7"];
+        // The new backup controller's CLI MRENCLAVE (upstream reads it from the image): the backup policy must admit it.
+        const newCli = "ef2242460123456789abcdef0123456789abcdef0123456789abcdefd0054990";
+        const policyUpdates = () =>
+          simAuditEntries(join(root, "kwok-cas"), NS, `${NAME}-0`).filter(
+            (e) => e.event === "session_updated" && e.details?.session === "cas-owner/primary-backup",
+          ).length;
+        const updatesBefore = policyUpdates();
+        const args = [
+          "cas",
+          "upgrade",
+          NAME,
+          "-n",
+          NS,
+          ...common(),
+          "--to",
+          "6.0.7",
+          "--backup-mrenclave",
+          newCli,
+          "--target",
+          casHome,
+        ];
         const first = await scone(args, { killAfter: "Point the backup controller at the new version" });
         expect(first.killed).toBe(true);
+        expect(first.stderr).toContain("Admit the new backup controller's CLI in the backup policy");
         const second = ok(await scone(args));
+        // The policy was updated once, by the killed run (owner identity of --target, predecessor = its hash).
+        expect(second.stderr).toContain("· Admit the new backup controller's CLI in the backup policy");
+        expect(policyUpdates()).toBe(updatesBefore + 1);
         expect(second.stderr).toContain("· Point the backup controller at the new version");
         expect(second.stdout).toContain(`CAS ${NS}/${NAME} upgraded from 6.0.6 to 6.0.7`);
         // The flow accepts a version the probe has not reported yet; the status names it a moment later.

@@ -1,10 +1,12 @@
 // The compiled binary's long-running modes against real things: `scone api` copied alone into an empty directory,
 // `scone operator` against the real API server with a client certificate and with a service-account token,
 // taking the leader Lease and releasing it on SIGTERM.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../hack/cluster/ports.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { installCrds } from "./operator/context.ts";
@@ -12,13 +14,6 @@ import { installCrds } from "./operator/context.ts";
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const present = existsSync(BINARY);
 if (!present) console.warn(`modes.test.ts skipped: ${BINARY} is missing — run 'make build' first`);
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() });
-  const p = s.port ?? 0;
-  s.stop(true);
-  return p;
-}
 
 async function waitFor(url: string, timeoutMs = 60_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs;

@@ -17,12 +17,8 @@ import { casClaims, cleanNodes } from "./day2-fixtures.ts";
 export const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
 export const binaryPresent = existsSync(BINARY);
 
-export async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const p = s.port ?? 0;
-  s.stop(true);
-  return p;
-}
+/** A loopback port below the ephemeral range (no bind(0) or outgoing connection takes it before its user binds). */
+export { freePort } from "../../../hack/cluster/ports.ts";
 
 export interface RunResult {
   readonly code: number;

@@ -1,10 +1,12 @@
 // The compiled operator under failure: killed with SIGKILL at random moments across 20 spec changes, then restarted,
 // it must end in exactly the intended objects (one DaemonSet per resource, the last image, one finalizer, one owner
 // reference); and two replicas started side by side must never lead at the same time.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../../hack/cluster/ports.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { cleanupSteps, installCrds, restoreHarnessNodeLabels } from "./context.ts";
@@ -15,13 +17,6 @@ const present = existsSync(BINARY);
 // run must not be the one this run creates.
 const NS = `chaos-system-${Math.random().toString(36).slice(2, 8)}`;
 const BASE = "base.scone.cloud/v1beta1";
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() });
-  const p = s.port ?? 0;
-  s.stop(true);
-  return p;
-}
 
 /** Deterministic pseudo-random kill points, so a failure can be replayed (seed printed). */
 function rng(seed: number): () => number {
