@@ -25,6 +25,7 @@ import {
   registerBackups,
   restoredFacts,
   SGX_NODES,
+  startBackupControllerPlayer,
   zoneAVolume,
 } from "../flows/day2-fixtures.ts";
 import {
@@ -372,6 +373,50 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
         return isHealthy(c) ? c : undefined;
       });
       expect(cas.status?.phase).toBe("HEALTHY");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "POST upgrade with backupMrenclave → succeeded: the backup policy admits the new CLI, HEALTHY on 6.0.7",
+    async () => {
+      const newCli = "ef2242460123456789abcdef0123456789abcdef0123456789abcdefd0054990";
+      const policyUpdates = () =>
+        simAuditEntries(join(root, "kwok-cas"), NS, `${NAME}-0`).filter(
+          (e) => e.event === "session_updated" && e.details?.session === "cas-owner/primary-backup",
+        ).length;
+      const updatesBefore = policyUpdates();
+      const player = startBackupControllerPlayer(client, NS, NAME);
+      try {
+        const t0 = performance.now();
+        const { id } = await post({
+          kind: "upgrade",
+          namespace: NS,
+          name: NAME,
+          params: { to: "6.0.7", backupMrenclave: newCli },
+        });
+        const done = await pollOperation(id, (o) => o.phase === "succeeded");
+        figures.push(`upgrade operation: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        expect(done.stepsDone).toEqual([
+          "preconditions",
+          "backup-controller-session",
+          "backup-policy",
+          "backup-controller-image",
+          "wait-migration",
+          "cas-image",
+          "wait-healthy",
+        ]);
+        expect(done.result).toMatchObject({ from: "6.0.6", to: "6.0.7" });
+      } finally {
+        await player.stop();
+      }
+      // The owner identity the provision operation kept in the state directory updated the policy, once.
+      expect(policyUpdates()).toBe(updatesBefore + 1);
+      const cas = await waitFor("HEALTHY on 6.0.7", async () => {
+        const c = await getCas(NAME);
+        return isHealthy(c) && c?.status?.version === "6.0.7" ? c : undefined;
+      });
+      expect(cas.spec?.image).toEndWith("/cas:6.0.7");
     },
     TIMEOUT,
   );
