@@ -29,7 +29,14 @@ import {
   startBackupControllerPlayer,
   zoneAVolume,
 } from "./flows/day2-fixtures.ts";
-import { BINARY, binaryPresent, freePort, removeInstall, simAuditEntries } from "./flows/helpers.ts";
+import {
+  BINARY,
+  backupPolicyUpdates,
+  binaryPresent,
+  freePort,
+  NEW_BACKUP_CLI_MRENCLAVE,
+  removeInstall,
+} from "./flows/helpers.ts";
 import { waitFor } from "./kube/helpers.ts";
 import { installCrds } from "./operator/context.ts";
 
@@ -427,12 +434,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     test(
       "scone cas upgrade --to 6.0.7 --backup-mrenclave, killed after the backup controller step, run again: HEALTHY on 6.0.7",
       async () => {
-        // The new backup controller's CLI MRENCLAVE (upstream reads it from the image): the backup policy must admit it.
-        const newCli = "ef2242460123456789abcdef0123456789abcdef0123456789abcdefd0054990";
-        const policyUpdates = () =>
-          simAuditEntries(join(root, "kwok-cas"), NS, `${NAME}-0`).filter(
-            (e) => e.event === "session_updated" && e.details?.session === "cas-owner/primary-backup",
-          ).length;
+        const newCli = NEW_BACKUP_CLI_MRENCLAVE;
+        const policyUpdates = () => backupPolicyUpdates(join(root, "kwok-cas"), NS, `${NAME}-0`);
         const updatesBefore = policyUpdates();
         const args = [
           "cas",

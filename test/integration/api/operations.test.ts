@@ -30,9 +30,11 @@ import {
 } from "../flows/day2-fixtures.ts";
 import {
   BINARY,
+  backupPolicyUpdates,
   binaryPresent,
   casNamespaceCleanup,
   freePort,
+  NEW_BACKUP_CLI_MRENCLAVE,
   scone,
   simAuditEntries,
   waitForSnapshotAfterChange,
@@ -380,11 +382,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
   test(
     "POST upgrade with backupMrenclave → succeeded: the backup policy admits the new CLI, HEALTHY on 6.0.7",
     async () => {
-      const newCli = "ef2242460123456789abcdef0123456789abcdef0123456789abcdefd0054990";
-      const policyUpdates = () =>
-        simAuditEntries(join(root, "kwok-cas"), NS, `${NAME}-0`).filter(
-          (e) => e.event === "session_updated" && e.details?.session === "cas-owner/primary-backup",
-        ).length;
+      const newCli = NEW_BACKUP_CLI_MRENCLAVE;
+      const policyUpdates = () => backupPolicyUpdates(join(root, "kwok-cas"), NS, `${NAME}-0`);
       const updatesBefore = policyUpdates();
       const player = startBackupControllerPlayer(client, NS, NAME);
       try {

@@ -142,6 +142,16 @@ export function simAuditEntries(runtimeStateDir: string, namespace: string, pod:
     });
 }
 
+/** A made-up MRENCLAVE for the new backup controller's CLI in upgrade tests (upstream reads it from the image). */
+export const NEW_BACKUP_CLI_MRENCLAVE = "ef2242460123456789abcdef0123456789abcdef0123456789abcdefd0054990";
+
+/** How many times the simulator updated the backup policy session (cas-owner/primary-backup) of pod `pod`. */
+export function backupPolicyUpdates(runtimeStateDir: string, namespace: string, pod: string): number {
+  return simAuditEntries(runtimeStateDir, namespace, pod).filter(
+    (e) => e.event === "session_updated" && e.details?.session === "cas-owner/primary-backup",
+  ).length;
+}
+
 /**
  * Waits until CAS `ref` is HEALTHY on a status computed for its latest spec (generation), with a snapshotTimestamp
  * other than `before` (the one read before the spec change). A snapshot taken before the change would satisfy a
