@@ -94,6 +94,8 @@ const checkStep: UpgradeStep = {
       throw new UpgradeRefusedError(`${casLabel(ctx.options)} cannot be upgraded: ${check.reasons.join("; ")}`);
     }
     ctx.check = check;
+    // Reach the owner before the first change: a missing identity must not leave the upgrade half-applied.
+    if (ctx.options.backupMrenclave) await ownerSessions(ctx);
     const forced = check.forced.length > 0 ? ` (forced: ${check.forced.join("; ")})` : "";
     return `${check.from} → ${ctx.options.to}${check.resuming ? ", continuing an upgrade in progress" : ""}${forced}`;
   },

@@ -338,5 +338,7 @@ describe("backup policy MRENCLAVE (upstream step b)", () => {
     const noOwner = await runUpgrade(asKube(kube), { ...opts, backupMrenclave: NEW_CLI });
     expect(noOwner).toMatchObject({ ok: false, refused: true });
     expect(noOwner.error).toContain("owner's identity");
+    // Checked before the first change: nothing half-applied.
+    expect(kube.writes).toEqual([]);
   });
 });
