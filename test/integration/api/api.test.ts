@@ -1,6 +1,7 @@
 // The REST API against the real API server: resources come from the informer cache (they still answer while
 // the API server is down, and catch up after it returns), the bootstrap token opens a fresh install, and the
 // client-certificate gate refuses a TLS client without a certificate.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,40 +10,12 @@ import { type RunningApi, serveApi } from "../../../src/api/run.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
-import { renderCrds } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { cleanupSteps } from "../operator/context.ts";
+import { waitFor } from "../kube/helpers.ts";
+import { cleanupSteps, installCrds } from "../operator/context.ts";
 
 const LAS_API = "base.scone.cloud/v1beta1";
 const quiet = createLogger({ level: "error", sink: { write() {} } });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-}
-
-async function installCrds(admin: KubeClient): Promise<void> {
-  for (const crd of renderCrds()) {
-    await admin.apply(crd as unknown as KubeObject, { force: true, fieldManager: "scone-test" });
-  }
-  for (const crd of renderCrds()) {
-    const ref = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name: crd.metadata.name };
-    await waitFor(`CRD ${crd.metadata.name} established`, async () => {
-      const got = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(ref);
-      return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") || undefined;
-    });
-  }
-}
 
 describe.skipIf(!clusterAvailable())("scone api on a real API server", () => {
   let cluster: LocalCluster;

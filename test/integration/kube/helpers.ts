@@ -12,7 +12,8 @@ export async function adminClient(cluster: LocalCluster): Promise<KubeClient> {
 
 export async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
+  // false counts as "not yet" like undefined, so predicates can be returned as they are.
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

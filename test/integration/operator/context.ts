@@ -16,6 +16,7 @@ import { Manager } from "../../../src/operator/manager.ts";
 import { SGX_LABEL_MARKER } from "../../../src/operator/sgxplugin/node-labels.ts";
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
 import { renderCrds } from "../../../src/resources/crds.ts";
+import { waitFor } from "../kube/helpers.ts";
 
 /** A transport that remembers every request that is not a read ("PATCH /api/v1/nodes/x"). */
 export class CountingTransport extends Transport {
@@ -42,17 +43,16 @@ export interface TestOperator {
  * after the status a test waited for (a pod event right behind it), so metrics are awaited like status, not sampled.
  */
 export async function waitForMetrics(op: TestOperator, lines: readonly string[], timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = op.ctx.manager.metrics.render();
-  while (!lines.every((l) => text.includes(l))) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `metrics never held ${lines.filter((l) => !text.includes(l)).join(" | ")}; last render:\n${text}`,
-      );
-    await Bun.sleep(100);
-    text = op.ctx.manager.metrics.render();
-  }
-  return text;
+  return waitFor(
+    "the operator's metrics",
+    () => {
+      const text = op.ctx.manager.metrics.render();
+      const missing = lines.filter((l) => !text.includes(l));
+      if (missing.length > 0) throw new Error(`metrics lack ${missing.join(" | ")}; last render:\n${text}`);
+      return text;
+    },
+    timeoutMs,
+  );
 }
 
 /**
@@ -67,18 +67,18 @@ export async function waitForCache(
   timeoutMs = 60_000,
 ): Promise<void> {
   const informer = op.ctx.informers.informer<KubeObject>({ type: { apiVersion: ref.apiVersion, kind: ref.kind } });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const live = await op.client.tryGet<KubeObject>(ref);
-    const cached = ref.namespace === undefined ? informer.get(ref.name) : informer.get(ref.namespace, ref.name);
-    if (live?.metadata?.resourceVersion === cached?.metadata?.resourceVersion) return;
-    if (Date.now() > deadline)
+  await waitFor(
+    `the informer of ${ref.kind} ${ref.name} at the API server's resourceVersion`,
+    async () => {
+      const live = await op.client.tryGet<KubeObject>(ref);
+      const cached = ref.namespace === undefined ? informer.get(ref.name) : informer.get(ref.namespace, ref.name);
+      if (live?.metadata?.resourceVersion === cached?.metadata?.resourceVersion) return true;
       throw new Error(
-        `the informer of ${ref.kind} ${ref.name} stayed at resourceVersion ${cached?.metadata?.resourceVersion} ` +
-          `(API server: ${live?.metadata?.resourceVersion})`,
+        `cached resourceVersion ${cached?.metadata?.resourceVersion}, API server ${live?.metadata?.resourceVersion}`,
       );
-    await Bun.sleep(100);
-  }
+    },
+    timeoutMs,
+  );
 }
 
 /**

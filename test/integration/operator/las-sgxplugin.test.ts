@@ -1,6 +1,7 @@
 // The SGXPlugin and LAS controllers against the real local cluster (3 SGX nodes + 1 plain node, run by kwok):
 // the upstream samples become HEALTHY, DaemonSets land on the right nodes, node labels follow, a deleted
 // DaemonSet comes back, an image change rolls out, a steady state writes nothing, deletion cleans up.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
@@ -15,6 +16,7 @@ import type { SGXPlugin } from "../../../src/resources/sgx-plugin.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedPath } from "../../harness/shared.ts";
+import { waitFor as pollFor } from "../kube/helpers.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
@@ -35,20 +37,9 @@ const ALL_NODES = [...SGX_NODES, "plain-node-1"];
 const START_TIMEOUT_MS = 300_000;
 const TEST_TIMEOUT_MS = 150_000;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ""}`);
-    await Bun.sleep(250);
-  }
-}
+/** The shared poll (kube/helpers.ts) with this file's default timeout. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined, timeoutMs = 90_000) =>
+  pollFor(what, probe, timeoutMs);
 
 const sample = async (file: string): Promise<KubeObject & { spec: { namespace?: string } }> => {
   const o = parse(await Bun.file(join(SAMPLES, file)).text()) as KubeObject & { spec: { namespace?: string } };

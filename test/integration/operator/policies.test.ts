@@ -3,6 +3,7 @@
 // untrusted and wrongly encrypted policies never reach the CAS (no call, no session, no audit entry); a valid one is
 // created with the CAS's hash; an update carries its predecessor; a change made directly at the CAS between two
 // reconciles is reported as Conflict with both hashes and is not overwritten.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -33,6 +34,7 @@ import {
 import { casDbEntryOfAttestation, ownerIdentitySource, ownerSecret } from "../../../src/operator/policies/owner.ts";
 import type { EncryptedPolicy, PolicyStatus, SignedPolicy, SignedPolicySpec } from "../../../src/resources/policies.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor as pollFor } from "../kube/helpers.ts";
 import { buildOperatorContext, cleanupSteps, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
 
 // Namespaces of this run's own: the shared cluster outlives the file, and one still terminating must not be reused.
@@ -45,20 +47,9 @@ const CAS2_ADDRESS = `https://cas.${NS2}:8081`;
 const START_TIMEOUT_MS = 300_000;
 const TEST_TIMEOUT_MS = 120_000;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ""}`);
-    await Bun.sleep(200);
-  }
-}
+/** The shared poll (kube/helpers.ts) with this file's default timeout. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined, timeoutMs = 60_000) =>
+  pollFor(what, probe, timeoutMs);
 
 type AuditEntry = { event: string; details: Record<string, unknown> };
 
