@@ -1,11 +1,10 @@
 // Local commands that need no cluster: version, manifests, completion, images.
+import { MANIFEST_SETS } from "../../flows/install/manifest-sets.ts";
 import { command, lazyRun } from "../define.ts";
 import { checkVersion } from "../globals.ts";
 import type { SconeArgsDef } from "../spec.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
-// Mirrors src/flows/install/manifests.ts (not imported: the command tree must not load the install flow).
-export const MANIFEST_SETS = ["crds", "operator", "sgxplugin", "las", "all"] as const;
 
 /** Where the images come from; shared by `images` and `manifests` so a mirror is named the same way. */
 const imageArgs: SconeArgsDef = {

@@ -34,16 +34,9 @@ export async function run(ctx: SconeContext): Promise<void> {
     {
       // The owner's identity and a port-forward to the CAS, as `scone cas provision --postprovision-only` uses them.
       async openOwnerSessions() {
-        const [{ provisionOptionsFromFlags }, { openOwnerClient }, { realProvisionPorts }] = await Promise.all([
-          import("../../flows/provision/options.ts"),
-          import("../../flows/provision/flow.ts"),
-          import("../../flows/provision/ports.ts"),
-        ]);
-        const options = provisionOptionsFromFlags(
-          { name, namespace, target: a.target, "postprovision-only": true },
-          process.env.TARGET_MOUNT_DIR ? { TARGET_MOUNT_DIR: process.env.TARGET_MOUNT_DIR } : {},
-        );
-        return openOwnerClient(options, realProvisionPorts(kube, options));
+        const { openOwnerClient } = await import("../../flows/provision/flow.ts");
+        const env = process.env.TARGET_MOUNT_DIR ? { TARGET_MOUNT_DIR: process.env.TARGET_MOUNT_DIR } : {};
+        return openOwnerClient(kube, { name, namespace, target: str(a.target) }, { env });
       },
     },
   );

@@ -1,17 +1,15 @@
 // `scone manifests [crds|operator|sgxplugin|las|all]`: YAML on stdout, ready for `kubectl apply --server-side -f -`;
 // the objects are those `scone operator install` applies with the same flags (src/flows/install/manifests.ts).
+import { MANIFEST_SETS } from "../../flows/install/manifest-sets.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 export async function run(ctx: SconeContext): Promise<void> {
-  const [
-    { installOptionsFromFlags, InstallOptionError },
-    { manifestSet, manifestHeader, MANIFEST_SETS },
-    { toYamlDocuments },
-  ] = await Promise.all([
-    import("../../flows/install/options.ts"),
-    import("../../flows/install/manifests.ts"),
-    import("../../install/manifests.ts"),
-  ]);
+  const [{ installOptionsFromFlags, InstallOptionError }, { manifestSet, manifestHeader }, { toYamlDocuments }] =
+    await Promise.all([
+      import("../../flows/install/options.ts"),
+      import("../../flows/install/manifests.ts"),
+      import("../../install/manifests.ts"),
+    ]);
   const given: unknown = ctx.args.set;
   const set = MANIFEST_SETS.find((s) => s === given) ?? "all";
   let options: ReturnType<typeof installOptionsFromFlags>;

@@ -4,10 +4,8 @@
 import type { ObjectRef } from "../../kube/types.ts";
 import { SCONE_VERSION } from "../../version.ts";
 import { type DesiredInstall, desiredInstall, type InstallPhase } from "./desired.ts";
+import type { ManifestSet } from "./manifest-sets.ts";
 import type { InstallFlowOptions } from "./options.ts";
-
-export const MANIFEST_SETS = ["crds", "operator", "sgxplugin", "las", "all"] as const;
-export type ManifestSet = (typeof MANIFEST_SETS)[number];
 
 const PHASES_OF: Record<ManifestSet, readonly InstallPhase[]> = {
   crds: ["crds"],

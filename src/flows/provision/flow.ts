@@ -1,11 +1,12 @@
 // `scone cas provision`: picks the steps for the mode, runs them with the resumable-steps runner, and says what the
 // command prints. The same function serves the CLI and (later) the API's long-running operations.
-
 import type { CasClient } from "../../cas/client.ts";
+import type { KubeClient } from "../../kube/client.ts";
 import { Journal, runSteps, type StepRecord, type StepsProgress } from "../steps.ts";
-import { type CasPublicKeys, ProvisionContext, type ProvisionPorts } from "./context.ts";
+import { type CasPublicKeys, ProvisionContext, type ProvisionKube, type ProvisionPorts } from "./context.ts";
 import { targetFiles } from "./files.ts";
-import type { ProvisionOptions } from "./options.ts";
+import { type OptionEnv, type ProvisionOptions, provisionOptionsFromFlags } from "./options.ts";
+import { realProvisionPorts } from "./ports.ts";
 import {
   attestStep,
   casPodStep,
@@ -284,14 +285,18 @@ async function localBackup(
 }
 
 /**
- * The owner's client of a provisioned CAS (attested, with the owner identity of --target), for flows that change
- * owner sessions after provisioning (the upgrade's backup-policy step). Runs the checks of --postprovision-only;
- * `close` ends the port-forward.
+ * The owner's client of a provisioned CAS (attested, with the owner identity in `target`, default ~/.cas), reached
+ * through a port-forward of `client`, for flows that change owner sessions after provisioning (the upgrade's
+ * backup-policy step, from the CLI and the API). Runs the checks of --postprovision-only; `close` ends the
+ * port-forward. `kube` replaces the client for reads (the API's stoppable one).
  */
 export async function openOwnerClient(
-  options: ProvisionOptions,
-  ports: ProvisionPorts,
+  client: KubeClient,
+  cas: { readonly name: string; readonly namespace: string; readonly target?: string | undefined },
+  opts: { readonly env?: OptionEnv; readonly kube?: ProvisionKube } = {},
 ): Promise<{ client: CasClient; close(): Promise<void> }> {
+  const options = provisionOptionsFromFlags({ ...cas, "postprovision-only": true }, opts.env);
+  const ports = { ...realProvisionPorts(client, options), ...(opts.kube ? { kube: opts.kube } : {}) };
   const ctx = new ProvisionContext(options, targetFiles(options.target, options), ports);
   const result = await runSteps(ownerChecks(), ctx, {});
   if (!result.ok) {

@@ -2,7 +2,7 @@
 // whose MRENCLAVE may differ from the old one; the backup policy session (cas-owner/primary-backup) only lets
 // enclaves with the listed MRENCLAVEs register, so it must name the new one before the new backup controller starts.
 // Upstream asks docker for that value; scone cannot, so the user passes it (--backup-mrenclave). Pure text work here.
-import { isMap, isSeq, parseDocument } from "yaml";
+import { isMap, isSeq, parse, parseDocument } from "yaml";
 import { POLICY_NAME } from "../provision/templates.ts";
 
 /** The session the backup controller attests against. */
@@ -13,7 +13,7 @@ export const MRENCLAVE_PATTERN = /^[0-9a-f]{64}$/;
 /** The MRENCLAVE lists of the policy's services, by service name. */
 export function serviceMrenclaves(session: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const services = parseDocument(session).toJS() as { services?: unknown } | null;
+  const services = parse(session) as { services?: unknown } | null;
   if (!services || !Array.isArray(services.services)) return out;
   for (const s of services.services as { name?: unknown; attestation?: { mrenclave?: unknown } }[]) {
     const list = s?.attestation?.mrenclave;

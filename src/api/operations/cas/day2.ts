@@ -29,17 +29,8 @@ export function upgradeRunner(deps: CasRunnerDeps): OperationRunner {
         runUpgrade(kube, options, progress, {
           // The owner identity the provision operation wrote for this CAS.
           async openOwnerSessions() {
-            const [{ provisionOptionsFromFlags }, { openOwnerClient }, { realProvisionPorts }] = await Promise.all([
-              import("../../../flows/provision/options.ts"),
-              import("../../../flows/provision/flow.ts"),
-              import("../../../flows/provision/ports.ts"),
-            ]);
-            const owner = provisionOptionsFromFlags({
-              ...cas,
-              target: casOwnerDirectory(deps.stateDir, cas),
-              "postprovision-only": true,
-            });
-            return openOwnerClient(owner, { ...realProvisionPorts(deps.client, owner), kube });
+            const { openOwnerClient } = await import("../../../flows/provision/flow.ts");
+            return openOwnerClient(deps.client, { ...cas, target: casOwnerDirectory(deps.stateDir, cas) }, { kube });
           },
         }),
       );
