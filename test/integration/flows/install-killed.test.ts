@@ -10,7 +10,15 @@ import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
 import { cleanupSteps } from "../operator/context.ts";
-import { BINARY, binaryPresent, freePort, removeInstall, scone, serveWebhooks } from "./helpers.ts";
+import {
+  BINARY,
+  binaryPresent,
+  freePort,
+  removeAllLasAndSgxPlugins,
+  removeInstall,
+  scone,
+  serveWebhooks,
+} from "./helpers.ts";
 
 const NS = `inst-kill-${Math.random().toString(36).slice(2, 7)}`;
 const BASE = "base.scone.cloud/v1beta1";
@@ -54,6 +62,8 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install k
     cluster = await sharedCluster();
     admin = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
     port = await freePort();
+    // The halfway check below expects no LAS or SGXPlugin: earlier files may have left theirs.
+    await removeAllLasAndSgxPlugins(admin);
   }, 300_000);
 
   afterAll(async () => {
