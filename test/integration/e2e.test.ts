@@ -21,13 +21,11 @@ import { sharedS3 } from "../harness/s3.ts";
 import {
   casClaims,
   cleanNodes,
-  LAS_LABELS,
   type PlayedBackupController,
+  prepareCasNodesAndVolumes,
   RESTORED_AS_EXPECTED,
   restoredFacts,
-  SGX_NODES,
   startBackupControllerPlayer,
-  zoneAVolume,
 } from "./flows/day2-fixtures.ts";
 import {
   BINARY,
@@ -148,12 +146,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
         () => admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: NS, name: "default" }),
         TIMEOUT,
       );
-      for (const n of SGX_NODES)
-        await admin.patch({ apiVersion: "v1", kind: "Node", name: n }, { metadata: { labels: LAS_LABELS } }, "merge", {
-          fieldManager: "scone-e2e",
-        });
-      for (const name of [NAME, RESTORED])
-        for (const claim of casClaims(name)) await admin.create(zoneAVolume(NS, claim));
+      await prepareCasNodesAndVolumes(admin, NS, [NAME, RESTORED]);
       runtime = await startCasPodRuntime({
         kubeconfig: cluster.kubeconfigPath,
         stateDir: join(root, "kwok-cas"),

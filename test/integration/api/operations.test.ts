@@ -20,11 +20,10 @@ import { DB_FILE } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import {
   casClaims,
-  LAS_LABELS,
+  prepareCasNodesAndVolumes,
   RESTORED_AS_EXPECTED,
   registerBackups,
   restoredFacts,
-  SGX_NODES,
   startBackupControllerPlayer,
   zoneAVolume,
 } from "../flows/day2-fixtures.ts";
@@ -210,13 +209,9 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
       metadata: { name: DCAP_SECRET.name, namespace: NS },
       stringData: { [DCAP_SECRET.key]: DCAP_VALUE },
     } as KubeObject);
-    for (const n of SGX_NODES)
-      await client.patch({ apiVersion: "v1", kind: "Node", name: n }, { metadata: { labels: LAS_LABELS } }, "merge", {
-        fieldManager: MANAGER,
-      });
-    // Volumes for the first CAS only: the second one's pod waits for its volumes until the restart test adds them.
-    for (const name of [NAME, RESTORED])
-      for (const claim of casClaims(name)) await client.create(zoneAVolume(NS, claim));
+    // Volumes for the first CAS and the restored one: the second one's pod waits for its volumes until the restart
+    // test adds them.
+    await prepareCasNodesAndVolumes(client, NS, [NAME, RESTORED]);
     // What the backup controller records on every SGX node (the CAS simulator records it too).
     await registerBackups(client, NS, NAME);
     await registerBackups(client, NS, RESTORED);

@@ -44,13 +44,11 @@ import {
   type TestOperator,
 } from "../operator/context.ts";
 import {
-  LAS_LABELS,
   playBackupController,
+  prepareCasNodesAndVolumes,
   RESTORED_AS_EXPECTED,
   registerBackups,
   restoredFacts,
-  SGX_NODES,
-  zoneAVolume,
 } from "./day2-fixtures.ts";
 import { casNamespaceCleanup, waitForSnapshotAfterChange } from "./helpers.ts";
 
@@ -82,14 +80,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
     client = op.client;
     await installCrds(client);
     await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    for (const n of SGX_NODES)
-      await client.patch({ apiVersion: "v1", kind: "Node", name: n }, { metadata: { labels: LAS_LABELS } }, "merge", {
-        fieldManager: MANAGER,
-      });
-    // Zonal disks in zone-a (two SGX nodes there), so a move has somewhere to go.
-    for (const name of [NAME, RESTORED])
-      for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
-        await client.create(zoneAVolume(NS, claim));
+    await prepareCasNodesAndVolumes(client, NS, [NAME, RESTORED]);
     // Registered backups for both CAS on every SGX node: what the backup controller would record.
     await registerBackups(client, NS, NAME);
     await registerBackups(client, NS, RESTORED);

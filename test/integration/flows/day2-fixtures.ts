@@ -12,9 +12,27 @@ export const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 export const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const MANAGER = "scone-day2-test";
 
-export { zoneAVolume } from "../operator/context.ts";
+import { zoneAVolume } from "../operator/context.ts";
+
+export { zoneAVolume };
 
 export const casClaims = (name: string) => [`database-${name}-0`, `database-snapshots-${name}-0`];
+
+/**
+ * Where every CAS flow test starts: the SGX nodes labelled as a healthy LAS labels them, and zonal disks in zone-a
+ * (two SGX nodes there, so a move has somewhere to go) for each claim of each CAS in `names`.
+ */
+export async function prepareCasNodesAndVolumes(
+  client: KubeClient,
+  namespace: string,
+  names: readonly string[],
+): Promise<void> {
+  for (const node of SGX_NODES)
+    await client.patch({ apiVersion: "v1", kind: "Node", name: node }, { metadata: { labels: LAS_LABELS } }, "merge", {
+      fieldManager: MANAGER,
+    });
+  for (const name of names) for (const claim of casClaims(name)) await client.create(zoneAVolume(namespace, claim));
+}
 
 export async function registerBackups(client: KubeClient, namespace: string, name: string): Promise<void> {
   const at = new Date().toISOString();

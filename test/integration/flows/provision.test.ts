@@ -19,13 +19,8 @@ import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  type TestOperator,
-  zoneAVolume,
-} from "../operator/context.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
+import { prepareCasNodesAndVolumes, SGX_NODES } from "./day2-fixtures.ts";
 import { BINARY, binaryPresent, casNamespaceCleanup, simAuditEntries, waitForSnapshotAfterChange } from "./helpers.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
@@ -33,8 +28,6 @@ const NAME = "cas";
 const NAME2 = "cas2";
 const NONCE = "00112233445566778899aabbccddeeff";
 const DCAP = "0123456789abcdef0123456789abcdef";
-const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
-const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const MANAGER = "scone-provision-test";
 const TIMEOUT = 300_000;
 
@@ -117,14 +110,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     client = op.client;
     await installCrds(client);
     await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    for (const n of SGX_NODES)
-      await client.patch({ apiVersion: "v1", kind: "Node", name: n }, { metadata: { labels: LAS_LABELS } }, "merge", {
-        fieldManager: MANAGER,
-      });
     // No storage provisioner: one zone-a volume per claim, pre-bound, like a zonal disk.
-    for (const name of [NAME, NAME2])
-      for (const claim of [`database-${name}-0`, `database-snapshots-${name}-0`])
-        await client.create(zoneAVolume(NS, claim));
+    await prepareCasNodesAndVolumes(client, NS, [NAME, NAME2]);
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: runtimeDir });
     // The operator outside the cluster reaches each CAS through a port-forward, as the CLI does.
     const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
