@@ -3,7 +3,7 @@
 import { type BackupRecord, listBackups as listCatalog } from "../store/backups.ts";
 import type { StoreDb } from "../store/open.ts";
 import type { BackupPhase } from "../store/schema.ts";
-import { joinKey, MANIFEST_FILE } from "./layout.ts";
+import { joinKey, MANIFEST_FILE, MAX_MANIFEST_BYTES } from "./layout.ts";
 import { type BackupManifest, parseManifest } from "./manifest.ts";
 import type { BackupTarget } from "./target.ts";
 
@@ -46,7 +46,7 @@ export async function listTargetBackups(
   }
   const out: TargetBackup[] = [];
   for (const [set, ref] of sets) {
-    const bytes = await target.get(joinKey(set, MANIFEST_FILE));
+    const bytes = await target.get(joinKey(set, MANIFEST_FILE), MAX_MANIFEST_BYTES + 1);
     const parsed = bytes === null ? null : parseManifest(new TextDecoder().decode(bytes));
     out.push({ ...ref, location: target.locationOf(set), manifest: parsed?.ok ? parsed.manifest : null });
   }

@@ -2,7 +2,7 @@
 // verify every byte before it creates anything. Pure: building, serializing, parsing, checking files against it.
 import { createHash } from "node:crypto";
 import type { BackupFiles } from "../store/schema.ts";
-import { SNAPSHOT_FILES } from "./layout.ts";
+import { MAX_MANIFEST_BYTES, MAX_SNAPSHOT_FILE_BYTES, SNAPSHOT_FILES } from "./layout.ts";
 
 export const MANIFEST_FORMAT = "scone-cas-backup/1";
 
@@ -42,8 +42,94 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const nullableString = (v: unknown): v is string | null => v === null || typeof v === "string";
 
-/** Parses backup.json and checks its shape; every problem found is reported, not just the first. */
+/** A name from outside, quoted and shortened for a message. */
+const quoted = (name: string): string => JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
+
+/**
+ * Object keys that occur twice in one JSON object of `text` (already known to be valid JSON). JSON.parse keeps
+ * the last of duplicates silently, so a manifest could show one checker one entry and another checker another.
+ */
+export function duplicateJsonKeys(text: string): string[] {
+  const duplicates: string[] = [];
+  // One entry per open container: the keys seen so far for an object, null for an array.
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) duplicates.push(key);
+        top.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (c === "{") {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === "[") {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+    } else if (c === ",") {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return duplicates;
+}
+
+function parseFiles(files: unknown, problems: string[]): BackupFiles {
+  const out: BackupFiles = {};
+  if (!isRecord(files)) {
+    problems.push("backup.json has no files map");
+    return out;
+  }
+  const known = new Set<string>(SNAPSHOT_FILES);
+  for (const name of Object.keys(files)) {
+    if (!known.has(name)) {
+      problems.push(
+        `backup.json lists ${quoted(name)}, which is not a backup file (a set holds exactly ${SNAPSHOT_FILES.join(" and ")})`,
+      );
+    }
+  }
+  for (const name of SNAPSHOT_FILES) {
+    if (!Object.hasOwn(files, name)) problems.push(`backup.json lists no ${name}`);
+  }
+  for (const name of SNAPSHOT_FILES) {
+    if (!Object.hasOwn(files, name)) continue;
+    const entry = files[name];
+    const valid =
+      isRecord(entry) &&
+      typeof entry.sha256 === "string" &&
+      /^[0-9a-f]{64}$/.test(entry.sha256) &&
+      Number.isSafeInteger(entry.size) &&
+      (entry.size as number) >= 0;
+    if (!valid) {
+      problems.push(`backup.json entry for ${name} needs sha256 (64 hex digits) and size (bytes)`);
+    } else if ((entry.size as number) > MAX_SNAPSHOT_FILE_BYTES) {
+      problems.push(
+        `backup.json says ${name} has ${entry.size} bytes, more than the ${MAX_SNAPSHOT_FILE_BYTES} allowed`,
+      );
+    } else {
+      out[name] = { sha256: entry.sha256 as string, size: entry.size as number };
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses backup.json and checks its shape; every problem found is reported, not just the first. The manifest comes
+ * from a bucket or directory others may write to: it must be at most 64 KiB, have no duplicate keys, and list
+ * exactly the known snapshot files (nothing else is ever read, written or compared because a manifest names it).
+ */
 export function parseManifest(text: string): ManifestParse {
+  if (text.length > MAX_MANIFEST_BYTES) {
+    return { ok: false, problems: [`backup.json is larger than ${MAX_MANIFEST_BYTES} bytes (not a scone manifest)`] };
+  }
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -52,6 +138,10 @@ export function parseManifest(text: string): ManifestParse {
   }
   if (!isRecord(data)) return { ok: false, problems: ["backup.json is not a JSON object"] };
   const problems: string[] = [];
+  const duplicates = duplicateJsonKeys(text);
+  if (duplicates.length > 0) {
+    problems.push(`backup.json names ${[...new Set(duplicates)].map(quoted).join(", ")} more than once`);
+  }
   if (data.format !== MANIFEST_FORMAT) {
     problems.push(`backup.json format is ${JSON.stringify(data.format)}; expected "${MANIFEST_FORMAT}"`);
   }
@@ -74,25 +164,23 @@ export function parseManifest(text: string): ManifestParse {
   }
   if (!isRecord(data.scone) || typeof data.scone.version !== "string")
     problems.push("backup.json has no scone version");
-  const files = data.files;
-  if (!isRecord(files)) {
-    problems.push("backup.json has no files map");
-  } else {
-    for (const name of SNAPSHOT_FILES) {
-      if (!(name in files)) problems.push(`backup.json lists no ${name}`);
-    }
-    for (const [name, entry] of Object.entries(files)) {
-      const valid =
-        isRecord(entry) &&
-        typeof entry.sha256 === "string" &&
-        /^[0-9a-f]{64}$/.test(entry.sha256) &&
-        Number.isSafeInteger(entry.size) &&
-        (entry.size as number) >= 0;
-      if (!valid) problems.push(`backup.json entry for ${name} needs sha256 (64 hex digits) and size (bytes)`);
-    }
-  }
+  const files = parseFiles(data.files, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, manifest: data as unknown as BackupManifest };
+  // Rebuilt from the checked fields: nothing else of the input travels on.
+  const c = cas as { namespace: string; name: string; version: string | null };
+  const s = snapshot as { marker: string | null; timestamp: string | null };
+  return {
+    ok: true,
+    manifest: {
+      format: MANIFEST_FORMAT,
+      id: data.id as string,
+      cas: { namespace: c.namespace, name: c.name, version: c.version },
+      snapshot: { marker: s.marker, timestamp: s.timestamp },
+      created: data.created as string,
+      scone: { version: (data.scone as { version: string }).version },
+      files,
+    },
+  };
 }
 
 /**

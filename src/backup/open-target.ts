@@ -1,6 +1,8 @@
 // Turns a location (directory or s3://bucket/prefix) into a BackupTarget. S3 credentials are taken as given, or
 // from the environment when none are passed.
 import { basename, dirname, join } from "node:path";
+import { BackupInputError } from "./errors.ts";
+import { unsafeKeyReason } from "./layout.ts";
 import { LocalDirectoryTarget } from "./local-target.ts";
 import { formatBackupLocation, parseBackupLocation } from "./location.ts";
 import { type S3Credentials, s3CredentialsFromEnv } from "./s3-credentials.ts";
@@ -35,7 +37,11 @@ export interface OpenedSet {
 export function openSetAt(location: string, options: OpenTargetOptions = {}): OpenedSet {
   const parsed = parseBackupLocation(location, options.field);
   if (parsed.kind === "directory") {
-    return { target: new LocalDirectoryTarget(dirname(parsed.path)), set: basename(parsed.path) };
+    const set = basename(parsed.path);
+    if (unsafeKeyReason(set) !== undefined || set === "") {
+      throw new BackupInputError(options.field ?? "location", `${location} does not name a backup set directory`);
+    }
+    return { target: new LocalDirectoryTarget(dirname(parsed.path)), set };
   }
   const cut = parsed.prefix.lastIndexOf("/");
   const parent = { ...parsed, prefix: cut === -1 ? "" : parsed.prefix.slice(0, cut) };

@@ -4,7 +4,7 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { BackupNotPossibleError } from "./errors.ts";
-import { LAST_COMPLETED, POD_SNAPSHOT_DIR, SNAPSHOT_FILES } from "./layout.ts";
+import { LAST_COMPLETED, MAX_SNAPSHOT_FILE_BYTES, POD_SNAPSHOT_DIR, SNAPSHOT_FILES } from "./layout.ts";
 import type { FetchedSnapshot, SnapshotSource } from "./snapshot-source.ts";
 import { readTar } from "./tar.ts";
 
@@ -15,6 +15,8 @@ export type PodExec = (options: {
   container?: string;
   command: readonly string[];
   timeoutMs?: number;
+  /** The most stdout the call may return (src/kube/exec.ts fails the call beyond it). */
+  maxOutputBytes?: number;
 }) => Promise<{ exitCode: number; stdout: Uint8Array; stderr: string }>;
 
 export interface PodSnapshotSourceOptions {
@@ -46,6 +48,8 @@ export class PodSnapshotSource implements SnapshotSource {
       container: this.options.container ?? "cas",
       command,
       timeoutMs: this.options.timeoutMs ?? 120_000,
+      // Two snapshot files at their largest, with the archive's headers: a pod sending more is refused.
+      maxOutputBytes: 2 * MAX_SNAPSHOT_FILE_BYTES + 64 * 1024,
     });
   }
 
@@ -63,12 +67,25 @@ export class PodSnapshotSource implements SnapshotSource {
       );
     }
     const entries = readTar(tar.stdout);
+    const unexpected = entries.filter((e) => !(SNAPSHOT_FILES as readonly string[]).includes(e.name));
+    if (unexpected.length > 0 || entries.length !== SNAPSHOT_FILES.length) {
+      const names = entries.map((e) => JSON.stringify(e.name.slice(0, 100))).join(", ");
+      throw new BackupNotPossibleError(
+        `${this.description}: the snapshot archive must hold exactly ${SNAPSHOT_FILES.join(" and ")}, once each; it holds ${names || "nothing"}`,
+      );
+    }
     let mtime: number | undefined;
     for (const name of SNAPSHOT_FILES) {
       const entry = entries.find((e) => e.name === name);
       if (!entry) throw new BackupNotPossibleError(`${this.description}: the snapshot archive holds no ${name}`);
+      if (entry.data.length > MAX_SNAPSHOT_FILE_BYTES) {
+        throw new BackupNotPossibleError(
+          `${this.description}: ${name} is larger than ${MAX_SNAPSHOT_FILE_BYTES} bytes`,
+        );
+      }
       const path = join(into, name);
-      await writeFile(path, entry.data, { mode: 0o600 });
+      // Created exclusively (never through a file or link already there), private from the first byte.
+      await writeFile(path, entry.data, { mode: 0o600, flag: "wx" });
       await chmod(path, 0o600);
       if (name === SNAPSHOT_FILES[0]) mtime = entry.mtime;
     }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BackupRecord } from "../store/backups.ts";
 import { BackupVerificationError } from "./errors.ts";
-import { MANIFEST_FILE } from "./layout.ts";
+import { MANIFEST_FILE, SNAPSHOT_FILES } from "./layout.ts";
 import type { BackupManifest } from "./manifest.ts";
 import { openSetAt } from "./open-target.ts";
 import { type LocateOptions, locateBackup } from "./source.ts";
@@ -37,17 +37,20 @@ export async function resolveRestoreSource(spec: string, options: ResolveRestore
   const handle = openSetAt(location, { field: "--from", ...options });
   const where = handle.target.locationOf(handle.set);
   const contents = await readBackupSet(handle);
+  // A fresh private directory (mkdtemp: 0700, unpredictable name); the only place anything is written before the
+  // set verifies, and only under the known file names — never a name the manifest brings.
   const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), "scone-restore-"));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await chmod(dir, 0o700);
-    const names = Object.keys(contents.files);
+    const names = SNAPSHOT_FILES;
     for (const name of names) {
       const bytes = contents.files[name];
-      if (bytes) await writeFile(join(dir, name), bytes, { mode: 0o600 });
+      if (bytes) await writeFile(join(dir, name), bytes, { mode: 0o600, flag: "wx" });
     }
-    if (contents.manifestText !== null)
-      await writeFile(join(dir, MANIFEST_FILE), contents.manifestText, { mode: 0o600 });
+    if (contents.manifestText !== null) {
+      await writeFile(join(dir, MANIFEST_FILE), contents.manifestText, { mode: 0o600, flag: "wx" });
+    }
     // Verify what landed on disk, not what was received: those are the bytes the restore will use.
     const onDisk: Record<string, Uint8Array | null> = {};
     for (const name of names) {

@@ -117,6 +117,8 @@ export async function executeRetention(
   for (const { record } of remove) {
     try {
       const { target, set } = openSetAt(record.target, options.open);
+      // A row's location ends in its own id (runBackup writes it so): anything else is not this backup's set.
+      if (set !== record.id) throw new BackupInputError("target", `${record.target} is not the set of ${record.id}`);
       await removeSet(target, set);
       deleteBackup(options.store.db, record.id);
       result.deleted.push(record.id);

@@ -1,7 +1,7 @@
 // BackupTarget on S3 (any S3-compatible server), through Bun's built-in client (Bun.S3Client, SigV4), path-style
 // requests when an endpoint is given. A PUT is atomic in S3: an object is visible only once completely written.
 import { BackupTargetError, messageOf } from "./errors.ts";
-import { joinKey } from "./layout.ts";
+import { checkKey, joinKey, MAX_SNAPSHOT_FILE_BYTES, unsafeKeyReason } from "./layout.ts";
 import type { S3Credentials } from "./s3-credentials.ts";
 import type { BackupTarget } from "./target.ts";
 
@@ -48,27 +48,39 @@ export class S3Target implements BackupTarget {
   }
 
   locationOf(key: string): string {
-    const k = joinKey(this.prefix, key);
+    const k = this.objectKey(key);
     return k === "" ? `s3://${this.bucket}` : `s3://${this.bucket}/${k}`;
   }
 
+  /**
+   * The full object key of a key below the prefix, checked first: the client resolves "." and ".." segments like a
+   * URL path, so `set/../../x` would read, write or delete an object outside the set.
+   */
+  private objectKey(key: string): string {
+    return joinKey(this.prefix, checkKey(key));
+  }
+
   async put(key: string, data: Uint8Array): Promise<void> {
-    const k = joinKey(this.prefix, key);
+    const k = this.objectKey(key);
     await this.call("write", k, () => this.client.write(k, data, { type: "application/octet-stream" }));
   }
 
-  async get(key: string): Promise<Uint8Array | null> {
-    const k = joinKey(this.prefix, key);
+  async get(key: string, limit = MAX_SNAPSHOT_FILE_BYTES): Promise<Uint8Array | null> {
+    const k = this.objectKey(key);
+    if (limit <= 0) return (await this.call("read", k, () => this.client.file(k).exists())) ? new Uint8Array(0) : null;
     try {
-      return await this.client.file(k).bytes();
+      // A range request: an object larger than `limit` is never transferred whole.
+      return await this.client.file(k).slice(0, limit).bytes();
     } catch (error) {
-      if (s3CodeOf(error) === "NoSuchKey") return null;
+      const code = s3CodeOf(error);
+      if (code === "NoSuchKey") return null;
+      if (code === "InvalidRange") return new Uint8Array(0); // the object exists and is empty
       throw this.wrap("read", k, error);
     }
   }
 
   async list(prefix: string): Promise<string[]> {
-    const base = joinKey(this.prefix, prefix);
+    const base = this.objectKey(prefix);
     // A trailing "/" keeps "ns/cas-1" from matching "ns/cas-10/…".
     const query = base === "" ? "" : `${base}/`;
     const keys: string[] = [];
@@ -78,8 +90,11 @@ export class S3Target implements BackupTarget {
         this.client.list({ prefix: query, ...(continuationToken ? { continuationToken } : {}) }),
       );
       for (const entry of page.contents ?? []) {
+        // Only keys the server was asked for, each safe to name again: a key holding ".." segments (which some
+        // servers accept) or one outside the prefix is never returned, so never read or deleted.
+        if (!entry.key.startsWith(query)) continue;
         const rel = this.prefix === "" ? entry.key : entry.key.slice(this.prefix.length + 1);
-        keys.push(rel);
+        if (unsafeKeyReason(rel) === undefined) keys.push(rel);
       }
       continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
     } while (continuationToken);
@@ -87,7 +102,7 @@ export class S3Target implements BackupTarget {
   }
 
   async delete(key: string): Promise<void> {
-    const k = joinKey(this.prefix, key);
+    const k = this.objectKey(key);
     try {
       await this.client.delete(k);
     } catch (error) {

@@ -1,6 +1,7 @@
 // The SnapshotSource port: copies the newest complete CAS database snapshot (cas.db + cas.key-store) into a local
 // directory. Implementations: a directory (the CAS simulator's --snapshot-dir, a mounted volume, tests) and the
 // CAS pod (pod-snapshot-source.ts).
+import { constants } from "node:fs";
 import { chmod, copyFile, realpath, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { BackupNotPossibleError, messageOf } from "./errors.ts";
@@ -38,7 +39,7 @@ export class DirectorySnapshotSource implements SnapshotSource {
       const from = join(snapshotDir, name);
       const to = join(into, name);
       try {
-        await copyFile(from, to);
+        await copyFile(from, to, constants.COPYFILE_EXCL); // never through a file or link already there
       } catch (error) {
         throw new BackupNotPossibleError(`cannot copy ${from}: ${messageOf(error)}`);
       }

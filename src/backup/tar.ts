@@ -1,5 +1,7 @@
 // Reads the tar stream `tar -cf -` writes (ustar, GNU and pax variants): regular files with name, mtime and bytes.
-// Enough to take the CAS snapshot files out of a pod without a tar binary on this side. Pure.
+// Enough to take the CAS snapshot files out of a pod without a tar binary on this side. Pure. The stream comes from
+// a pod (outside input): every header is checksummed, every size checked against what is there; malformed input
+// throws an Error starting "tar:" (test/fuzz/backup-tar.test.ts).
 
 export interface TarEntry {
   name: string;
@@ -22,6 +24,15 @@ function octal(header: Uint8Array, start: number, length: number, what: string):
   return text === "" ? 0 : Number.parseInt(text, 8);
 }
 
+/** The header checksum: the byte sum with the checksum field itself counted as spaces (POSIX ustar). */
+function checksumOk(header: Uint8Array): boolean {
+  const text = field(header, 148, 8).trim();
+  if (!/^[0-7]{1,7}$/.test(text)) return false;
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+  return sum === Number.parseInt(text, 8);
+}
+
 /** pax extended header records: "<len> key=value\n". Only `path` matters here. */
 function paxPath(data: Uint8Array): string | undefined {
   const text = new TextDecoder().decode(data);
@@ -37,6 +48,7 @@ export function readTar(archive: Uint8Array): TarEntry[] {
   while (at + BLOCK <= archive.length) {
     const header = archive.subarray(at, at + BLOCK);
     if (header.every((b) => b === 0)) return entries; // end-of-archive marker
+    if (!checksumOk(header)) throw new Error(`tar: header at byte ${at} has a wrong checksum (not a tar stream?)`);
     const size = octal(header, 124, 12, "size");
     const mtime = octal(header, 136, 12, "mtime");
     const type = String.fromCharCode(header[156] ?? 0);

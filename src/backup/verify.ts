@@ -1,7 +1,7 @@
 // Verification of a backup set: the manifest is there and well-formed, both snapshot files are there, and every
 // file has the size and sha256 the manifest records. A set failing any check is refused, with every reason.
 import type { BackupFiles } from "../store/schema.ts";
-import { joinKey, MANIFEST_FILE, SNAPSHOT_FILES } from "./layout.ts";
+import { joinKey, MANIFEST_FILE, MAX_MANIFEST_BYTES, SNAPSHOT_FILES } from "./layout.ts";
 import { type BackupManifest, checkFiles, parseManifest } from "./manifest.ts";
 import { openSetAt } from "./open-target.ts";
 import { type LocateOptions, locateBackup } from "./source.ts";
@@ -78,16 +78,20 @@ export interface VerifyOptions extends Omit<LocateOptions, "expected"> {
   expected?: ExpectedBackup;
 }
 
-/** Reads a set (its manifest and both snapshot files, plus any other file the manifest lists). */
+/**
+ * Reads a set: its manifest (at most 64 KiB) and the two snapshot files, each at most one byte more than the
+ * manifest records (enough to see it is larger). Without a valid manifest, only whether the files are there.
+ * Nothing the manifest names is read: the names are the known snapshot files.
+ */
 export async function readBackupSet(handle: BackupSetHandle): Promise<SetContents> {
-  const manifestBytes = await handle.target.get(joinKey(handle.set, MANIFEST_FILE));
+  const manifestBytes = await handle.target.get(joinKey(handle.set, MANIFEST_FILE), MAX_MANIFEST_BYTES + 1);
   const manifestText = manifestBytes === null ? null : new TextDecoder().decode(manifestBytes);
-  const names = new Set<string>(SNAPSHOT_FILES);
-  if (manifestText !== null) {
-    const parsed = parseManifest(manifestText);
-    if (parsed.ok) for (const name of Object.keys(parsed.manifest.files)) names.add(name);
+  const parsed = manifestText === null ? undefined : parseManifest(manifestText);
+  const limits: Record<string, number> = {};
+  for (const name of SNAPSHOT_FILES) {
+    limits[name] = parsed?.ok ? (parsed.manifest.files[name]?.size ?? 0) + 1 : 1;
   }
-  return { manifestText, files: await readSetFiles(handle.target, handle.set, [...names]) };
+  return { manifestText, files: await readSetFiles(handle.target, handle.set, limits) };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface DeleteOptions {
 
 export interface LogOptions {
   container?: string;
+  /** podLogs: the most bytes read from the start of the log (default 8 MiB); asked of the server and enforced here. */
+  limitBytes?: number;
   tailLines?: number;
   sinceSeconds?: number;
   timestamps?: boolean;
@@ -65,6 +67,34 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   json: "application/json-patch+json",
   strategic: "application/strategic-merge-patch+json",
 };
+
+export const DEFAULT_LOG_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** The first `limit` bytes of a response body; the rest is never read (the body is cancelled). */
+async function readAtMost(res: Response, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let filled = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  try {
+    while (filled < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const take = value.subarray(0, limit - filled);
+      chunks.push(take);
+      filled += take.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(filled);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
 
 /** The ref of an object in hand (kind, apiVersion and name must be set). */
 export function refOf(obj: KubeObject): ObjectRef {
@@ -289,14 +319,20 @@ export class KubeClient {
     };
   }
 
-  /** pods/log as text. */
+  /**
+   * pods/log as text, at most `limitBytes` of it: a pod decides what it logs, so the size is bounded both by the
+   * server (limitBytes) and here (the body is read only that far, within 60 s).
+   */
   async podLogs(pod: { name: string; namespace: string }, options: LogOptions = {}): Promise<string> {
-    return this.transport.requestText({
+    const limit = options.limitBytes ?? DEFAULT_LOG_LIMIT_BYTES;
+    const timeout = AbortSignal.timeout(60_000);
+    const res = await this.transport.stream({
       path: await this.logPath(pod),
       accept: "*/*", // the log endpoint answers 406 to text/plain; kubectl sends */* too
-      signal: options.signal,
-      query: this.logQuery(options, false),
+      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      query: { ...this.logQuery(options, false), limitBytes: limit },
     });
+    return new TextDecoder().decode(await readAtMost(res, limit));
   }
 
   /** pods/log?follow=true as a byte stream; abort `options.signal` to stop following. */

@@ -12,6 +12,8 @@ const STDOUT = 1;
 const STDERR = 2;
 const STATUS = 3;
 const CLOSE = 255;
+export const DEFAULT_MAX_EXEC_OUTPUT_BYTES = 64 * 1024 * 1024;
+const MAX_STDERR_BYTES = 64 * 1024;
 
 export interface ExecOptions {
   readonly namespace: string;
@@ -24,6 +26,11 @@ export interface ExecOptions {
   readonly stdin?: Uint8Array | string;
   /** Streamed stdout instead of collecting it in the result (large outputs such as tar archives). */
   readonly onStdout?: (chunk: Uint8Array) => void;
+  /**
+   * The most stdout bytes accepted (collected or streamed; default 64 MiB): a pod sending more fails the call
+   * with an ExecError instead of filling this process's memory. stderr keeps its first 64 KiB.
+   */
+  readonly maxOutputBytes?: number;
   /** Whole-call limit (default: none); aborts the command's stream, not necessarily the command. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -91,6 +98,12 @@ export async function execInPod(conn: ClusterConnection, opts: ExecOptions): Pro
 
   const stdout: Uint8Array[] = [];
   const stderr: Uint8Array[] = [];
+  const maxStdout = opts.maxOutputBytes ?? DEFAULT_MAX_EXEC_OUTPUT_BYTES;
+  let stdoutBytes = 0;
+  let stderrBytes = 0;
+  let overflow = false;
+  // Set once the socket is open (frames only arrive after that).
+  let closeSocket: () => void = () => {};
   let statusText = "";
   let settle: (outcome: { code: number; reason: string }) => void = () => {};
   const ended = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -106,17 +119,33 @@ export async function execInPod(conn: ClusterConnection, opts: ExecOptions): Pro
     { path, query, protocols: [...EXEC_PROTOCOLS], signal },
     {
       onFrame(channel, data) {
+        if (overflow) return;
         if (channel === STDOUT) {
+          stdoutBytes += data.byteLength;
+          if (stdoutBytes > maxStdout) {
+            // Stop reading at once: the pod decides how much it sends, this process how much it holds.
+            overflow = true;
+            stdout.length = 0;
+            closeSocket();
+            return;
+          }
           if (opts.onStdout) opts.onStdout(new Uint8Array(data));
           else stdout.push(new Uint8Array(data));
-        } else if (channel === STDERR) stderr.push(new Uint8Array(data));
-        else if (channel === STATUS) statusText += new TextDecoder().decode(data);
+        } else if (channel === STDERR) {
+          const room = MAX_STDERR_BYTES - stderrBytes;
+          if (room > 0) stderr.push(new Uint8Array(data).subarray(0, room));
+          stderrBytes += data.byteLength;
+        } else if (channel === STATUS && statusText.length < MAX_STDERR_BYTES) {
+          statusText += new TextDecoder().decode(data);
+        }
       },
       onClose(code, reason) {
         settle({ code, reason });
       },
     },
   );
+  closeSocket = () => ws.close(1000);
+  if (overflow) closeSocket();
   const onAbort = () => ws.close(1000);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -128,6 +157,11 @@ export async function execInPod(conn: ClusterConnection, opts: ExecOptions): Pro
       if (ws.protocol === "v5.channel.k8s.io") ws.send(CLOSE, new Uint8Array([STDIN]));
     }
     const closed = await ended;
+    if (overflow) {
+      throw new ExecError(
+        `exec: ${opts.command[0]} in ${opts.namespace}/${opts.pod} wrote more than ${maxStdout} bytes to stdout; output refused`,
+      );
+    }
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new ExecError("exec aborted");
     let status: unknown;
     try {

@@ -2,13 +2,25 @@
 // a directory and to a real S3 server (versitygw on loopback, test/harness/s3.ts), lists, verifies and fetches
 // them as restore sources; a CAS simulator started from a restored set has the original identity. Corrupted and
 // incomplete sets in S3 are refused; retention deletes exactly the planned backups; a backup killed midway leaves
-// no manifest and is marked failed by the next run.
+// no manifest and is marked failed by the next run. A bucket or directory others write to (hostile manifests,
+// keys with "..", planted links) never makes a restore write, or a retention delete, outside the set.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchSimulator, type RunningSimulator } from "../../../sim/cas/launch.ts";
-import { BackupVerificationError } from "../../../src/backup/errors.ts";
+import { BackupInputError, BackupVerificationError } from "../../../src/backup/errors.ts";
 import { listBackups, listTargetBackups } from "../../../src/backup/list.ts";
 import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
 import { sha256Hex } from "../../../src/backup/manifest.ts";
@@ -283,6 +295,143 @@ describe("backups of a simulated CAS", () => {
       } finally {
         crashStore.close();
       }
+    },
+    TIMEOUT,
+  );
+});
+
+/** Hostile variants of a set's backup.json: each must be refused. `db` is the cas.db entry of the real manifest. */
+function hostileManifests(manifest: Record<string, unknown>): [string, string][] {
+  const files = manifest.files as Record<string, unknown>;
+  const db = files["cas.db"];
+  const json = (m: unknown) => JSON.stringify(m, null, 2);
+  return [
+    ["../../x", json({ ...manifest, files: { ...files, "../../x": db } })],
+    ["/x", json({ ...manifest, files: { ...files, "/x": db } })],
+    ["extra", json({ ...manifest, files: { ...files, extra: db } })],
+    ["duplicate", json(manifest).replace('"files": {', `"files": {\n    "cas.db": ${JSON.stringify(db)},`)],
+    ["oversized", json({ ...manifest, files: { ...files, "cas.db": { ...(db as object), size: 2 ** 40 } } })],
+  ];
+}
+
+describe("a bucket or directory others write to", () => {
+  /** A fresh parent for restore temp dirs, below `root/temps-<label>`: nothing may appear beside `a`. */
+  function tempParent(label: string): { parent: string; base: string } {
+    const base = join(root, `temps-${label}`);
+    mkdirSync(join(base, "a"), { recursive: true });
+    return { parent: join(base, "a"), base };
+  }
+
+  test(
+    "S3: a manifest naming ../../x, /x, an unknown name, a name twice or an oversized file is refused; nothing written",
+    async () => {
+      const record = await backupToS3("hostile");
+      const setPrefix = `hostile/prod/cas/${record.id}`;
+      const manifest = JSON.parse(await rawBucket().file(`${setPrefix}/backup.json`).text());
+      const dbBytes = await rawBucket().file(`${setPrefix}/cas.db`).bytes();
+      // The objects those names point to exist with the recorded hash: only the name can stop them.
+      for (const key of ["hostile/prod/x", "x", `${setPrefix}/extra`]) await rawBucket().write(key, dbBytes);
+      for (const [label, text] of hostileManifests(manifest)) {
+        await rawBucket().write(`${setPrefix}/backup.json`, text);
+        const { parent, base } = tempParent(`s3-${label.replace(/\W/g, "")}`);
+        const error = await resolveRestoreSource(record.target, { credentials, tempDir: parent }).catch((e) => e);
+        expect(error).toBeInstanceOf(BackupVerificationError);
+        expect(readdirSync(parent)).toEqual([]);
+        expect(readdirSync(base)).toEqual(["a"]);
+        expect((await verifyBackup(record.target, { credentials })).ok).toBe(false);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "S3: no key outside the set is ever deleted, not by a key with '..' nor by retention among neighbours",
+    async () => {
+      const prefix = "neighbours";
+      const record = await runBackup({
+        cas: { ...cas, name: "cas-nb" },
+        source: new DirectorySnapshotSource(snapshotDir),
+        target: openTarget(`s3://${BUCKET}/${prefix}`, { credentials }),
+        store,
+      });
+      const neighbours = [
+        `${prefix}/victim`,
+        `${prefix}/prod/cas-nb/${record.id}x/cas.db`,
+        `${prefix}/prod/cas-nb/keep`,
+        `${prefix}/prod/cas-nb-2/${record.id}/cas.db`,
+      ];
+      for (const key of neighbours) await rawBucket().write(key, "neighbour");
+      const target = openTarget(`s3://${BUCKET}/${prefix}`, { credentials });
+      // Bun's client (like a URL) resolves "..": this key would name neighbours/victim.
+      const error = await target.delete(`prod/cas-nb/${record.id}/../../../victim`).catch((e) => e);
+      expect(error).toBeInstanceOf(BackupInputError);
+      expect((error as Error).message).toContain('has a "." or ".." segment; refused');
+
+      const result = await executeRetention([{ record, reason: "test" }], { store, open: { credentials } });
+      expect(result).toEqual({ deleted: [record.id], failed: [] });
+      const left = (await rawBucket().list({ prefix: `${prefix}/` })).contents?.map((c) => c.key).sort();
+      expect(left).toEqual([...neighbours].sort());
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "directory: the same hostile manifests are refused with nothing written outside a fresh temp dir",
+    async () => {
+      const record = await runBackup({
+        cas,
+        source: new DirectorySnapshotSource(snapshotDir),
+        target: new LocalDirectoryTarget(join(root, "hostile-dir")),
+        store,
+      });
+      const dir = record.target;
+      const manifest = JSON.parse(readFileSync(join(dir, "backup.json"), "utf8"));
+      writeFileSync(join(dir, "extra"), readFileSync(join(dir, "cas.db")));
+      for (const [label, text] of hostileManifests(manifest)) {
+        writeFileSync(join(dir, "backup.json"), text);
+        const { parent, base } = tempParent(`dir-${label.replace(/\W/g, "")}`);
+        const error = await resolveRestoreSource(dir, { tempDir: parent }).catch((e) => e);
+        expect(error).toBeInstanceOf(BackupVerificationError);
+        expect(readdirSync(parent)).toEqual([]);
+        expect(readdirSync(base)).toEqual(["a"]);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "directory: links planted in a set are not followed by retention or by the clean-up of a failed backup",
+    async () => {
+      const backups = join(root, "linked-dir");
+      const outside = join(root, "outside");
+      mkdirSync(outside, { recursive: true });
+      writeFileSync(join(outside, "precious"), "keep me");
+      const record = await runBackup({
+        cas,
+        source: new DirectorySnapshotSource(snapshotDir),
+        target: new LocalDirectoryTarget(backups),
+        store,
+      });
+      symlinkSync(outside, join(record.target, "sub"));
+      symlinkSync(join(outside, "precious"), join(record.target, "file-link"));
+      const result = await executeRetention([{ record, reason: "test" }], { store });
+      expect(result).toEqual({ deleted: [record.id], failed: [] });
+      expect(readdirSync(outside)).toEqual(["precious"]);
+      expect(readFileSync(join(outside, "precious"), "utf8")).toBe("keep me");
+      // What is left of the set is the two links themselves, never followed.
+      expect(readdirSync(record.target).sort()).toEqual(["file-link", "sub"]);
+
+      // A namespace directory replaced by a link: the backup fails and writes nothing where it points.
+      symlinkSync(outside, join(backups, "linked-ns"));
+      const failed = await runBackup({
+        cas: { ...cas, namespace: "linked-ns" },
+        source: new DirectorySnapshotSource(snapshotDir),
+        target: new LocalDirectoryTarget(backups),
+        store,
+      });
+      expect(failed.phase).toBe("failed");
+      expect(failed.error).toContain(`${join(backups, "linked-ns")} is a symbolic link`);
+      expect(readdirSync(outside)).toEqual(["precious"]);
     },
     TIMEOUT,
   );

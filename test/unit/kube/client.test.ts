@@ -230,7 +230,7 @@ describe("KubeClient requests", () => {
     expect(await client.podLogs({ name: "p", namespace: "ns" }, { container: "c", tailLines: 5 })).toBe(
       "line1\nline2\n",
     );
-    expect(seen[1]?.query).toEqual({ container: "c", tailLines: "5" });
+    expect(seen[1]?.query).toEqual({ container: "c", tailLines: "5", limitBytes: "8388608" });
   });
 });
 
