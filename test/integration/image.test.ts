@@ -1,10 +1,11 @@
 // The image `make image` builds runs: the amd64 root filesystem, unpacked from the layout as a runtime would,
 // runs `/scone version` as the non-root user under chroot (with /proc, as a container has): the binary finds its
 // loader and libraries inside the image. No container runtime is needed. The arm64 one cannot run here without
-// an emulator: its layer is checked for its aarch64 loader and libraries instead. Needs root (chroot, mount)
-// and, on first use, Debian's mirror for the pinned libc6 (cached under ~/.cache/scone/image).
+// an emulator: its layer is checked for its aarch64 loader and libraries, and it runs under qemu-user (Debian's
+// qemu-user-static, from PATH or downloaded) where that is at hand. Needs root (chroot, mount) and, on first
+// use, Debian's mirror for the pinned libc6 (cached under ~/.cache/scone/image).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -62,6 +63,24 @@ function runIn(rootfs: string, ...argv: string[]) {
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 
+/** qemu-aarch64-static from PATH, else from Debian's qemu-user-static package unpacked into the work dir. */
+function qemuAarch64(): string | undefined {
+  const onPath = Bun.which("qemu-aarch64-static");
+  if (onPath) return onPath;
+  const dir = join(work, "qemu");
+  mkdirSync(dir);
+  const download = Bun.spawnSync(["apt-get", "-q", "-o", "APT::Sandbox::User=root", "download", "qemu-user-static"], {
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const deb = readdirSync(dir).find((f) => f.endsWith(".deb"));
+  if (download.exitCode !== 0 || !deb) return undefined;
+  Bun.spawnSync(["dpkg-deb", "-x", join(dir, deb), join(dir, "root")]);
+  const path = join(dir, "root/usr/bin/qemu-aarch64-static");
+  return existsSync(path) ? path : undefined;
+}
+
 describe.skipIf(!isRoot)("scone's image, unpacked and run", () => {
   beforeAll(() => {
     const p = Bun.spawnSync([process.execPath, "run", join(ROOT, "hack/image/build-image.ts"), "--out", work], {
@@ -97,7 +116,7 @@ describe.skipIf(!isRoot)("scone's image, unpacked and run", () => {
     expect(broken.stderr).toContain("libm.so.6");
   });
 
-  test("arm64: the aarch64 loader and libraries, and no shell", () => {
+  test("arm64: the aarch64 loader and libraries, and no shell; `/scone version` runs under qemu-user", () => {
     const rootfs = unpack("arm64");
     const listing = Bun.spawnSync(["find", ".", "-type", "f", "-o", "-type", "l"], { cwd: rootfs, stdout: "pipe" })
       .stdout.toString()
@@ -116,5 +135,12 @@ describe.skipIf(!isRoot)("scone's image, unpacked and run", () => {
       "./scone",
       "./usr/share/doc/libc6/copyright",
     ]);
-  });
+    // The emulator goes into the rootfs (it is static) and runs the binary with the image's aarch64 loader.
+    const qemu = qemuAarch64();
+    if (!qemu) return console.warn("image.test.ts: no qemu-aarch64-static (nor Debian's mirror): arm64 not run");
+    Bun.spawnSync(["cp", qemu, join(rootfs, "qemu")]);
+    const r = runIn(rootfs, "/qemu", "/scone", "version");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toStartWith(`scone ${pkg.version} `);
+  }, 60_000);
 });
