@@ -104,8 +104,17 @@ function compile(arch: Arch, outDir: string): string {
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+function parseFlags(args: string[]) {
+  try {
+    return parseFlagsStrict(args);
+  } catch (e) {
+    fail(`${e instanceof Error ? e.message : e} (flags: see hack/image/README.md)`);
+  }
+}
+
+function parseFlagsStrict(args: string[]) {
+  return parseArgs({
+    args,
     options: {
       platforms: { type: "string", default: "linux/amd64,linux/arm64" },
       "image-registry": { type: "string" },
@@ -116,6 +125,10 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseFlags(process.argv.slice(2));
   const started = performance.now();
   const arches = parsePlatforms(values.platforms);
   const binaries = parseBinaries(values.binary);

@@ -72,5 +72,8 @@ describe("the image builder", () => {
     const p = build("f", "/bin/true", "--platforms", "linux/s390x");
     expect(p.code).toBe(2);
     expect(p.stderr).toContain('--platforms: "linux/s390x" is not linux/amd64 or linux/arm64');
+    const unknown = build("g", "/bin/true", "--registry", "x");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("build-image: Unknown option '--registry'");
   });
 });
