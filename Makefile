@@ -40,6 +40,12 @@ lint: deps
 fmt: deps
 	node_modules/.bin/biome check --write .
 
+# scone's OCI image for linux/amd64 and linux/arm64, built without a container engine (hack/image/README.md):
+# dist/image/oci and dist/image/scone-<version>.oci.tar; prints the index digest. Reproducible: same commit, same digest.
+.PHONY: image
+image: deps
+	$(BUN) run hack/image/build-image.ts
+
 bench: build kube-binaries
 	$(BUN) run bench/run.ts
 

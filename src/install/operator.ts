@@ -78,7 +78,8 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
               name: CONTAINER_NAME,
               image: o.operatorImage,
               imagePullPolicy: "IfNotPresent",
-              command: ["scone"],
+              // scone's image (hack/image) holds the binary at /scone and no PATH lookup: no shell, nothing else.
+              command: ["/scone"],
               args: [
                 "operator",
                 "--leader-elect",

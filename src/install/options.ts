@@ -1,6 +1,7 @@
 // Options of the install manifests and their defaults, resolved in one place.
 import { DEFAULT_IMAGE_REPO } from "../resources/defaults.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
+import { operatorImage } from "./images.ts";
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "./names.ts";
 
 /** How the API server reaches the admission webhooks. */
@@ -16,13 +17,13 @@ export type WebhookMode =
 export interface InstallOptions {
   /** Namespace of the operator (default scone-system). */
   readonly namespace?: string;
-  /** SCONE version: tag of the images and GLOBAL_SCONE_VERSION (default: the bundled one). */
+  /** SCONE version: tag of the SCONE service images and GLOBAL_SCONE_VERSION (default: the bundled one). */
   readonly version?: string;
   /** Registry and path of the images, e.g. a mirror (default registry.scontain.com/scone.cloud). */
   readonly imageRegistry?: string;
   /** Prefix of every image name in the registry. */
   readonly imagePrefix?: string;
-  /** Full operator image reference; overrides registry/prefix/version for the operator only. */
+  /** Full operator image reference; default: scone's own image (images.ts) under imageRegistry and imagePrefix. */
   readonly operatorImage?: string;
   /** Node selector of the operator pod (upstream chart value `nodeSelector`). */
   readonly nodeSelector?: Readonly<Record<string, string>>;
@@ -47,12 +48,6 @@ export interface ResolvedInstallOptions {
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
 }
 
-/**
- * Name of the operator image in the registry. Upstream's is k8soperators; scone's image keeps that name so an
- * air-gapped mirror's list of images does not change when scone replaces the upstream operator.
- */
-export const OPERATOR_IMAGE_NAME = "k8soperators";
-
 const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstallOptions {
@@ -69,7 +64,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     version,
     imageRegistry,
     imagePrefix,
-    operatorImage: opts.operatorImage ?? `${imageRegistry}/${imagePrefix}${OPERATOR_IMAGE_NAME}:${version}`,
+    operatorImage: opts.operatorImage ?? operatorImage(imageRegistry, imagePrefix),
     nodeSelector: { ...(opts.nodeSelector ?? {}) },
     webhook:
       webhook.mode === "service"

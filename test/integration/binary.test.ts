@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const present = existsSync(BINARY);
@@ -68,12 +69,14 @@ describe.skipIf(!present)("compiled scone binary, alone in an empty directory", 
     expect(all.stdout.indexOf("kind: CustomResourceDefinition")).toBeLessThan(all.stdout.indexOf("kind: Deployment"));
   });
 
-  test("images lists one reference per line, honouring a mirror", () => {
+  test("images lists one reference per line, honouring a mirror; scone's own image first, apart", () => {
     const r = scone("images", "--image-registry", "mirror.example/scone", "--set-version", "6.0.5");
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split("\n");
-    expect(lines).toContain("mirror.example/scone/cas:6.0.5");
-    expect(lines.every((l) => l.startsWith("mirror.example/scone/"))).toBe(true);
+    const [operator, blank, ...services] = r.stdout.trimEnd().split("\n");
+    expect(operator).toBe(`mirror.example/scone/scone:${pkg.version}`);
+    expect(blank).toBe("");
+    expect(services).toContain("mirror.example/scone/cas:6.0.5");
+    expect(services.every((l) => l.startsWith("mirror.example/scone/") && l.endsWith(":6.0.5"))).toBe(true);
   });
 
   test("a bad flag exits 1 with the did-you-mean and the help hint", () => {

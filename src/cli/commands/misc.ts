@@ -106,6 +106,10 @@ export const imagesCommand = command({
   meta: { name: "images", description: "List the container images a SCONE version uses (for air-gapped mirrors)" },
   args: imageArgs,
   globals: ["output"],
-  notes: ["Text output is one image per line, e.g. for: scone images | xargs -n1 docker pull"],
+  notes: [
+    "First scone's own operator image (tagged with scone's version; `make image` builds it), then, after a blank " +
+      "line, the SCONE service images it deploys (tagged with --set-version). JSON: {operator, services}.",
+    "Text output is one image per line, e.g. for: scone images | xargs -n1 docker pull",
+  ],
   run: lazyRun(() => import("../run/images.ts")),
 });

@@ -5,6 +5,7 @@
 // process; the Deployment's image is checked in service mode with --only-operator (which writes no LAS).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
+import pkg from "../../../package.json" with { type: "json" };
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
@@ -342,7 +343,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
       expect(o.steps.some((s) => s.kind === "LAS" || s.kind === "SGXPlugin")).toBe(false);
       const deployment = await get<V1Deployment>("Deployment", "scone-controller-manager", NS_SERVICE, "apps/v1");
       expect(deployment?.spec?.template.spec?.containers.map((c) => c.image)).toEqual([
-        "mirror.local/scone/osc-k8soperators:6.0.6",
+        `mirror.local/scone/osc-scone:${pkg.version}`,
       ]);
       expect(deployment?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("scone");
       // --wait: KWOK reports the pod ready, so the Deployment became Available before install returned.

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { V1ClusterRole, V1Deployment, V1MutatingWebhookConfiguration, V1Namespace } from "@kubernetes/client-node";
+import pkg from "../../../package.json" with { type: "json" };
 import { listImages } from "../../../src/install/images.ts";
 import { renderInstallManifests, toYamlDocuments } from "../../../src/install/manifests.ts";
 import { resolveInstallOptions } from "../../../src/install/options.ts";
@@ -72,8 +73,9 @@ describe("install manifests", () => {
     expect(pod?.metadata?.labels).toMatchObject({ app: "scone-controller", "control-plane": "controller-manager" });
     const c = pod?.spec?.containers[0];
     expect(c?.name).toBe("manager");
-    expect(c?.image).toBe("registry.scontain.com/scone.cloud/k8soperators:6.0.6");
-    expect([...(c?.command ?? []), ...(c?.args ?? [])].slice(0, 3)).toEqual(["scone", "operator", "--leader-elect"]);
+    // scone's own image (hack/image), tagged with scone's version, not the SCONE version of the services.
+    expect(c?.image).toBe(`registry.scontain.com/scone.cloud/scone:${pkg.version}`);
+    expect([...(c?.command ?? []), ...(c?.args ?? [])].slice(0, 3)).toEqual(["/scone", "operator", "--leader-elect"]);
     expect(c?.env).toContainEqual({
       name: "SCONE_OPERATOR_NAMESPACE",
       valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
@@ -149,9 +151,13 @@ describe("install manifests", () => {
 });
 
 describe("listImages", () => {
-  test("every image of a SCONE version, for mirroring", () => {
-    expect(listImages("6.0.6").map((i) => i.image)).toEqual([
-      "registry.scontain.com/scone.cloud/k8soperators:6.0.6",
+  test("scone's own operator image, apart from every image of a SCONE version", () => {
+    const images = listImages("6.0.6");
+    expect(images.operator).toEqual({
+      component: "operator",
+      image: `registry.scontain.com/scone.cloud/scone:${pkg.version}`,
+    });
+    expect(images.services.map((i) => i.image)).toEqual([
       "registry.scontain.com/scone.cloud/sgx-plugin:6.0.6",
       "registry.scontain.com/scone.cloud/las:6.0.6",
       "registry.scontain.com/scone.cloud/cas:6.0.6",
@@ -161,10 +167,18 @@ describe("listImages", () => {
       "registry.scontain.com/scone.cloud/sconecli:6.0.6",
     ]);
   });
-  test("a mirror and prefix apply to every image", () => {
-    expect(listImages("6.0.5", "mirror.local/scone/", "osc-")[3]).toEqual({
-      component: "cas",
-      image: "mirror.local/scone/osc-cas:6.0.5",
-    });
+  test("a mirror and prefix apply to every image, the operator's included", () => {
+    const images = listImages("6.0.5", "mirror.local/scone/", "osc-");
+    expect(images.services[2]).toEqual({ component: "cas", image: "mirror.local/scone/osc-cas:6.0.5" });
+    expect(images.operator.image).toBe(`mirror.local/scone/osc-scone:${pkg.version}`);
+  });
+  test("the installer renders the image `scone images` lists; --operator-image overrides it", () => {
+    const image = (o: Parameters<typeof renderInstallManifests>[0]) =>
+      find<V1Deployment>(renderInstallManifests(o), "Deployment").spec?.template.spec?.containers[0]?.image;
+    const mirror = { imageRegistry: "mirror.local/scone", imagePrefix: "osc-" };
+    expect(image(mirror)).toBe(listImages("6.0.5", "mirror.local/scone", "osc-").operator.image);
+    expect(image({ ...mirror, operatorImage: "example.com/my/scone@sha256:abc" })).toBe(
+      "example.com/my/scone@sha256:abc",
+    );
   });
 });

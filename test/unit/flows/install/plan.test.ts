@@ -2,6 +2,7 @@
 // fields an update names, --update, upstream CRD takeover, missing pull secrets; and that no printed form of a
 // plan (text lines, verbose lines, JSON) carries the registry token or the DCAP key.
 import { describe, expect, test } from "bun:test";
+import pkg from "../../../../package.json" with { type: "json" };
 import { desiredInstall, INSTALL_PHASES } from "../../../../src/flows/install/desired.ts";
 import { installOptionsFromFlags } from "../../../../src/flows/install/options.ts";
 import {
@@ -175,16 +176,27 @@ describe("desired state", () => {
     expect(kinds({ ...flags, sgxplugin: false })).not.toContain("SGXPlugin");
   });
 
-  test("every image follows --image-registry, --image-prefix and --set-version", () => {
+  test("every image follows --image-registry and --image-prefix; the SCONE ones --set-version", () => {
     const d = desiredOf({
       ...flags,
       "image-registry": "mirror.local/scone",
       "image-prefix": "osc-",
       "set-version": "6.1.0",
     });
-    const images = JSON.stringify(d.items).match(/"image":"[^"]+"/g) ?? [];
+    const images = [...JSON.stringify(d.items).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1]);
     expect(images.length).toBe(3);
-    for (const i of images) expect(i).toMatch(/"image":"mirror\.local\/scone\/osc-[a-z0-9-]+:6\.1\.0"/);
+    // scone's own operator image keeps scone's version (the version of the binary it runs).
+    expect(images).toContain(`mirror.local/scone/osc-scone:${pkg.version}`);
+    const services = images.filter((i) => !i?.includes("/osc-scone:"));
+    expect(services.length).toBe(2);
+    for (const i of services) expect(i).toMatch(/^mirror\.local\/scone\/osc-[a-z0-9-]+:6\.1\.0$/);
+  });
+
+  test("--operator-image replaces the operator image only", () => {
+    const d = desiredOf({ ...flags, "image-registry": "mirror.local/scone", "operator-image": "example.com/x:1" });
+    const images = [...JSON.stringify(d.items).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1]);
+    expect(images).toContain("example.com/x:1");
+    expect(images.filter((i) => i?.startsWith("mirror.local/scone/")).length).toBe(2);
   });
 
   test("GitOps parity: `scone manifests all` and `scone images` with the same flags give what install applies", () => {
@@ -200,7 +212,8 @@ describe("desired state", () => {
       }),
     );
     expect(objects("crds")).toEqual(renderCrds() as unknown as KubeObject[]);
-    const listed = listImages("6.1.0", "mirror.local/scone", "osc-").map((i) => i.image);
+    const list = listImages("6.1.0", "mirror.local/scone", "osc-");
+    const listed = [list.operator, ...list.services].map((i) => i.image);
     const applied = [...JSON.stringify(d.items).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1]);
     expect(applied.length).toBe(3);
     for (const image of applied) expect(listed).toContain(image as string);
