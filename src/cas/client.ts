@@ -1,6 +1,8 @@
 // scone's client for a CAS's REST API (client port 8081): HTTPS with the CAS's own CA pinned, the owner identity as
 // the TLS client certificate. Paths follow SCONE-INTERFACE §12.1; where SCONE documents none (provisioning, session
 // create/update, owner config) the client uses the simulator's [inferred] shapes, listed in sim/cas/README.md.
+
+import { trimTrailingSlashes } from "../runtime/text.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -89,10 +91,6 @@ export function newNonce(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
-}
-
 async function send(
   url: string,
   tls: BunFetchRequestInitTLS,
@@ -171,7 +169,7 @@ async function fetchReport(
 ): Promise<{ report: AttestationReport; evidence: SignedAttestationReport }> {
   const nonce = checkedNonce(opts.nonce);
   const { body } = await send(
-    `${trimSlash(baseUrl)}/v1/attest?nonce=${nonce}`,
+    `${trimTrailingSlashes(baseUrl)}/v1/attest?nonce=${nonce}`,
     tls,
     opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     "attest",
@@ -197,7 +195,7 @@ export class CasClient {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: CasClientOptions) {
-    this.baseUrl = trimSlash(options.url);
+    this.baseUrl = trimTrailingSlashes(options.url);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.tls = {
       ca: options.caCertPem,

@@ -73,6 +73,11 @@ export interface ExecClusterInfo {
 
 const EXEC_API_VERSIONS = new Set(["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"]);
 
+/** An exec plugin's output that is not a usable ExecCredential. */
+export class ExecCredentialError extends Error {
+  override readonly name = "ExecCredentialError";
+}
+
 /** The ExecCredential the plugin printed, validated. Pure, for tests. */
 export function parseExecCredential(
   stdout: string,
@@ -82,14 +87,15 @@ export function parseExecCredential(
   try {
     parsed = JSON.parse(stdout);
   } catch {
-    throw new Error("exec plugin did not print a JSON ExecCredential on stdout");
+    throw new ExecCredentialError("exec plugin did not print a JSON ExecCredential on stdout");
   }
-  if (typeof parsed !== "object" || parsed === null) throw new Error("exec plugin output is not an object");
+  if (typeof parsed !== "object" || parsed === null)
+    throw new ExecCredentialError("exec plugin output is not an object");
   const obj = parsed as { apiVersion?: unknown; kind?: unknown; status?: unknown };
   if (obj.kind !== "ExecCredential")
-    throw new Error(`exec plugin output has kind ${String(obj.kind)}, want ExecCredential`);
+    throw new ExecCredentialError(`exec plugin output has kind ${String(obj.kind)}, want ExecCredential`);
   if (obj.apiVersion !== expectedApiVersion) {
-    throw new Error(
+    throw new ExecCredentialError(
       `exec plugin answered apiVersion ${String(obj.apiVersion)}, the kubeconfig asked for ${expectedApiVersion}`,
     );
   }
@@ -101,15 +107,20 @@ export function parseExecCredential(
   if (typeof cert === "string" && cert !== "") credential.clientCertPem = cert;
   if (typeof key === "string" && key !== "") credential.clientKeyPem = key;
   if (!credential.token && !(credential.clientCertPem && credential.clientKeyPem)) {
-    throw new Error("exec plugin ExecCredential has neither status.token nor clientCertificateData+clientKeyData");
+    throw new ExecCredentialError(
+      "exec plugin ExecCredential has neither status.token nor clientCertificateData+clientKeyData",
+    );
   }
   if (Boolean(credential.clientCertPem) !== Boolean(credential.clientKeyPem)) {
-    throw new Error("exec plugin ExecCredential must set both clientCertificateData and clientKeyData, or neither");
+    throw new ExecCredentialError(
+      "exec plugin ExecCredential must set both clientCertificateData and clientKeyData, or neither",
+    );
   }
   const exp = status.expirationTimestamp;
   if (typeof exp === "string" && exp !== "") {
     const expiresAt = Date.parse(exp);
-    if (Number.isNaN(expiresAt)) throw new Error(`exec plugin expirationTimestamp ${exp} is not an RFC 3339 time`);
+    if (Number.isNaN(expiresAt))
+      throw new ExecCredentialError(`exec plugin expirationTimestamp ${exp} is not an RFC 3339 time`);
     return { credential, expiresAt };
   }
   return { credential };
