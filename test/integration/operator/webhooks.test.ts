@@ -189,6 +189,19 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
     expect(r.stderr).toContain(`only one LAS per cluster is allowed: LAS "${SUITE}-las" already exists`);
   });
 
+  test("the CA key is stored in its own Secret, not beside the serving key", async () => {
+    const secret = (name: string) => admin.get<V1Secret>({ apiVersion: "v1", kind: "Secret", namespace: SUITE, name });
+    expect(Object.keys((await secret(WEBHOOK_CERT_SECRET)).data ?? {}).sort()).toEqual([
+      "ca.crt",
+      "tls.crt",
+      "tls.key",
+    ]);
+    const ca = await secret(WEBHOOK_CA_SECRET);
+    expect(Buffer.from(ca.data?.["ca.key"] ?? "", "base64").toString()).toBe(
+      webhooks.certificates?.ca.keyPem ?? "missing",
+    );
+  });
+
   test("a steady state writes nothing", async () => {
     const secretRef = { apiVersion: "v1", kind: "Secret", namespace: SUITE, name: WEBHOOK_CERT_SECRET };
     const versions = async () => [
