@@ -7,6 +7,7 @@ import { casKeyHashOf, signReport } from "../../src/cas/attestation.ts";
 import { type AuditEntry, parseAuditLine, signAuditEntry, verifyAuditLog } from "../../src/cas/audit.ts";
 import { type Ed25519KeyPair, ed25519FromSeed, toHex } from "../../src/cas/crypto.ts";
 import { AuditChain } from "../../src/flows/audit/chain.ts";
+import { streamLines } from "../../src/flows/audit/flow.ts";
 import { fuzzParams } from "./parser-runs.ts";
 
 let key: Ed25519KeyPair;
@@ -161,4 +162,49 @@ describe("audit log signature spelling (regression)", () => {
       line: lines.length,
     });
   });
+});
+
+describe("streamLines (fuzz)", () => {
+  const streamOf = (chunks: Uint8Array[]) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const c of chunks) controller.enqueue(c);
+        controller.close();
+      },
+    });
+  const collect = async (chunks: Uint8Array[]) => {
+    const out: string[][] = [];
+    for await (const lines of streamLines(streamOf(chunks))) out.push(lines);
+    return out;
+  };
+
+  test("any text cut into any chunks (even inside a UTF-8 character) gives back its lines", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: fc.constantFrom("a", "\n", " ", "é", "€", "𝄞", "{"), maxLength: 60 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (text, cuts) => {
+          const bytes = new TextEncoder().encode(text);
+          const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks = [0, ...at].map((start, i) => bytes.slice(start, [...at, bytes.length][i]));
+          const expected = text.split("\n");
+          const last = expected.pop() ?? "";
+          if (last.trim() !== "") expected.push(last);
+          const got = await collect(chunks);
+          expect(got.every((lines) => lines.length > 0)).toBe(true);
+          expect(got.flat()).toEqual(expected);
+        },
+      ),
+      fuzzParams(),
+    );
+  });
+
+  // Each chunk re-split everything received since the last newline: a 16 MiB line in 1 KiB chunks scanned
+  // ~130 GB. Now each chunk is searched once.
+  test("a long line without a newline, in small chunks, is read in linear time", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(1024));
+    const chunks = Array.from({ length: 16 * 1024 }, () => chunk);
+    const got = await collect([...chunks, new TextEncoder().encode("\nend")]);
+    expect(got.flat().map((l) => l.length)).toEqual([16 * 1024 * 1024, 3]);
+  }, 20_000);
 });
