@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat lint fmt bench demo cluster cluster-down kube-binaries s3-binaries clean
+.PHONY: all deps build test test-unit test-compat fuzz lint fmt bench demo cluster cluster-down kube-binaries s3-binaries clean
 
 all: build
 
@@ -23,7 +23,12 @@ test: build kube-binaries s3-binaries
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
 test-unit: deps
-	SCONE_SKIP_CLUSTER=1 $(BUN) test --timeout 120000 test/unit
+	SCONE_SKIP_CLUSTER=1 $(BUN) test --timeout 120000 test/unit test/fuzz
+
+# The parser fuzzers (test/fuzz, part of `make test` at a bounded count) run long: FUZZ_RUNS per property.
+FUZZ_RUNS ?= 20000
+fuzz: deps
+	SCONE_SKIP_CLUSTER=1 SCONE_FUZZ_RUNS=$(FUZZ_RUNS) $(BUN) test --timeout 0 test/fuzz
 
 # A real S3 server (versitygw) for the backup tests, built from the Go module proxy and cached like the kube binaries.
 s3-binaries:

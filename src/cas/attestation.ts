@@ -3,6 +3,7 @@
 // SGX to produce, so the simulated report is a JSON document signed with the CAS key (Ed25519). What the client checks
 // is the same in spirit: the CAS key hash it was told out of band (the console line) signs a report that echoes its
 // fresh nonce and names the TLS CA the client will pin from then on.
+import { nestsDeeperThan } from "../runtime/json-depth.ts";
 import {
   canonicalJson,
   type Ed25519KeyPair,
@@ -69,6 +70,8 @@ const STRING_FIELDS = [
   "timestamp",
 ] as const;
 
+const MAX_REPORT_DEPTH = 32;
+
 /** Shape check of an untrusted report body. */
 export function parseSignedReport(value: unknown): SignedAttestationReport {
   if (!isRecord(value) || !isRecord(value.report) || typeof value.signature !== "string") {
@@ -79,6 +82,10 @@ export function parseSignedReport(value: unknown): SignedAttestationReport {
     if (typeof report[field] !== "string") throw new CasAttestationError(`attestation: report.${field} missing`);
   }
   if (typeof report.provisioned !== "boolean") throw new CasAttestationError("attestation: report.provisioned missing");
+  // The signature check walks the whole report recursively (canonicalJson): refuse what would overflow the stack.
+  if (nestsDeeperThan(report, MAX_REPORT_DEPTH)) {
+    throw new CasAttestationError(`attestation: report nested deeper than ${MAX_REPORT_DEPTH} levels`);
+  }
   return { report: report as unknown as AttestationReport, signature: value.signature };
 }
 

@@ -5,6 +5,7 @@
 // signature = Ed25519(audit key, canonicalJson({seq,time,event,details,prev_signature})), 128 hex.
 // The first entry of a log is `audit_log_enabled` carrying the audit public key; `audit_log_attestation_report`
 // carries a CAS-signed report naming the same key, so a verifier that knows the CAS key hash can anchor the chain.
+import { nestsDeeperThan } from "../runtime/json-depth.ts";
 import { parseSignedReport, verifyReport } from "./attestation.ts";
 import { canonicalJson, type Ed25519KeyPair, ed25519Sign, ed25519Verify, fromHex } from "./crypto.ts";
 
@@ -33,6 +34,14 @@ export async function signAuditEntry(entry: UnsignedAuditEntry, key: Ed25519KeyP
   return { ...entry, signature: await ed25519Sign(key, auditSigningPayload(entry)) };
 }
 
+/** How deeply `details` may nest: signing walks it recursively (canonicalJson). CAS details nest 3–4 levels. */
+export const MAX_DETAILS_DEPTH = 64;
+const AUDIT_KEY_HEX = /^[0-9a-fA-F]{64}$/;
+const BAD_AUDIT_KEY = "expected 64 hex characters (an Ed25519 public key)";
+const SIGNATURE_HEX = /^[0-9a-f]{128}$/;
+const BAD_SIGNATURE = "expected 128 lower-case hex characters (an Ed25519 signature)";
+const isSignatureHex = (value: unknown): value is string => typeof value === "string" && SIGNATURE_HEX.test(value);
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -50,8 +59,12 @@ export function parseAuditLine(line: string): AuditEntry | string {
   if (typeof value.time !== "string") return "time: missing";
   if (typeof value.event !== "string" || value.event === "") return "event: missing";
   if (!isRecord(value.details)) return "details: not an object";
-  if (value.prev_signature !== null && typeof value.prev_signature !== "string") return "prev_signature: invalid";
-  if (typeof value.signature !== "string") return "signature: missing";
+  if (nestsDeeperThan(value.details, MAX_DETAILS_DEPTH))
+    return `details: nested deeper than ${MAX_DETAILS_DEPTH} levels`;
+  // One spelling per signature (lower-case hex, as signed): entries are linked and indexed by these strings, so
+  // an upper-case copy of a signature would verify yet name another entry.
+  if (value.prev_signature !== null && !isSignatureHex(value.prev_signature)) return `prev_signature: ${BAD_SIGNATURE}`;
+  if (!isSignatureHex(value.signature)) return `signature: ${BAD_SIGNATURE}`;
   return {
     seq: value.seq,
     time: value.time,
@@ -103,6 +116,9 @@ export function auditLines(text: string): { line: number; text: string }[] {
  */
 export async function verifyAuditLog(text: string, opts: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
   const lines = auditLines(text);
+  if (opts.auditPublicKey !== undefined && !AUDIT_KEY_HEX.test(opts.auditPublicKey)) {
+    return fail(lines[0]?.line ?? 0, `audit public key: ${BAD_AUDIT_KEY}`);
+  }
   let key: Uint8Array | undefined = opts.auditPublicKey ? fromHex(opts.auditPublicKey, "audit public key") : undefined;
   let previous: AuditEntry | undefined;
   let firstSeq: number | undefined;
@@ -131,6 +147,7 @@ export async function verifyAuditLog(text: string, opts: AuditVerifyOptions = {}
       if (entry.event !== "audit_log_enabled" || typeof announced !== "string") {
         return fail(line, "no audit public key: the log does not start with audit_log_enabled; pass the key");
       }
+      if (!AUDIT_KEY_HEX.test(announced)) return fail(line, `audit_public_key: ${BAD_AUDIT_KEY}`);
       key = fromHex(announced, "audit_public_key");
     }
     if (!(await ed25519Verify(key, auditSigningPayload(entry), entry.signature))) {

@@ -1,6 +1,19 @@
 // scone's client for a CAS's REST API (client port 8081): HTTPS with the CAS's own CA pinned, the owner identity as
 // the TLS client certificate. Paths follow SCONE-INTERFACE §12.1; where SCONE documents none (provisioning, session
 // create/update, owner config) the client uses the simulator's [inferred] shapes, listed in sim/cas/README.md.
+
+import { trimTrailingSlashes } from "../runtime/text.ts";
+import {
+  type CasHealth,
+  parseHashAnswer,
+  parseHealthAnswer,
+  parseProvisionAnswer,
+  parseSessionAnswer,
+  parseValueAnswer,
+  parseValuesAnswer,
+  parseVersionAnswer,
+  type SecretValue,
+} from "./answers.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -10,9 +23,11 @@ import {
   verifyReport,
 } from "./attestation.ts";
 import { toHex } from "./crypto.ts";
-import { CasError, CasRequestError, CasUnavailableError, errorFromResponse } from "./errors.ts";
+import { CasRequestError, CasUnavailableError, errorFromResponse } from "./errors.ts";
 import type { IdentityPem } from "./identity.ts";
 import { isSignedSession, type SignedSession, withPredecessor } from "./session.ts";
+
+export type { CasHealth, SecretValue } from "./answers.ts";
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -32,13 +47,6 @@ export interface CasClientOptions {
 export interface SessionVersion {
   readonly session: string;
   readonly hash: string;
-}
-
-export interface SecretValue {
-  readonly kind: string;
-  readonly value: string;
-  readonly expires: string | null;
-  readonly renew: string | null;
 }
 
 export interface ProvisionRequest {
@@ -69,28 +77,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** `GET /healthz` [inferred]: liveness plus what an operator's status shows without attesting. */
-export interface CasHealth {
-  readonly status: string;
-  readonly version: string;
-  readonly provisioned: boolean;
-  readonly snapshots: {
-    readonly enabled: boolean;
-    readonly last_snapshot_at: string | null;
-    readonly last_checkup_at: string | null;
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 export function newNonce(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(16)));
-}
-
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
 }
 
 async function send(
@@ -171,7 +159,7 @@ async function fetchReport(
 ): Promise<{ report: AttestationReport; evidence: SignedAttestationReport }> {
   const nonce = checkedNonce(opts.nonce);
   const { body } = await send(
-    `${trimSlash(baseUrl)}/v1/attest?nonce=${nonce}`,
+    `${trimTrailingSlashes(baseUrl)}/v1/attest?nonce=${nonce}`,
     tls,
     opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     "attest",
@@ -197,7 +185,7 @@ export class CasClient {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: CasClientOptions) {
-    this.baseUrl = trimSlash(options.url);
+    this.baseUrl = trimTrailingSlashes(options.url);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.tls = {
       ca: options.caCertPem,
@@ -216,9 +204,7 @@ export class CasClient {
   }
 
   async version(opts: CallOptions = {}): Promise<string> {
-    const { body } = await this.request("/v1/version", "version", opts);
-    if (!isRecord(body) || typeof body.version !== "string") throw new CasError("version: unexpected response", 200);
-    return body.version;
+    return parseVersionAnswer((await this.request("/v1/version", "version", opts)).body);
   }
 
   /** Attests over the pinned channel and checks that the report still names the pinned CA. */
@@ -237,11 +223,7 @@ export class CasClient {
 
   /** Liveness, provisioning state and snapshot progress. [inferred endpoint: GET /healthz] */
   async health(opts: CallOptions = {}): Promise<CasHealth> {
-    const { body } = await this.request("/healthz", "health", opts);
-    if (!isRecord(body) || typeof body.provisioned !== "boolean" || !isRecord(body.snapshots)) {
-      throw new CasError("health: unexpected response", 200);
-    }
-    return body as unknown as CasHealth;
+    return parseHealthAnswer((await this.request("/healthz", "health", opts)).body);
   }
 
   /** Makes this client's identity the CAS owner. [inferred endpoint: POST /v1/provision] */
@@ -251,10 +233,7 @@ export class CasClient {
       method: "POST",
       body: { token: request.token, cas_key_hash: request.casKeyHash, owner_config: request.ownerConfig },
     });
-    if (!isRecord(body) || typeof body.owner_key_hash !== "string") {
-      throw new CasError("provision: unexpected response", 200);
-    }
-    return { ownerKeyHash: body.owner_key_hash };
+    return parseProvisionAnswer(body);
   }
 
   /** Replaces the owner config (owner only). [inferred endpoint: PUT /v1/owner/config] */
@@ -278,8 +257,7 @@ export class CasClient {
       body: session,
       contentType: typeof session === "string" ? "application/x-yaml" : "application/json",
     });
-    if (!isRecord(body) || typeof body.hash !== "string") throw new CasError(`${what}: unexpected response`, 200);
-    return { hash: body.hash };
+    return parseHashAnswer(body, what);
   }
 
   /** Creates a session (YAML text or signed JSON). The session must not carry a predecessor. [inferred endpoint] */
@@ -305,27 +283,20 @@ export class CasClient {
   /** The active version, or the version with `hash`; needs read permission under the session's access policy. */
   async readSession(name: string, hash?: string, opts: CallOptions = {}): Promise<SessionVersion> {
     const query = hash === undefined ? "" : `?hash=${encodeURIComponent(hash)}`;
-    const { body } = await this.request(`/v1/sessions/${sessionPath(name)}${query}`, `read session ${name}`, opts);
-    if (!isRecord(body) || typeof body.session !== "string" || typeof body.hash !== "string") {
-      throw new CasError(`read session ${name}: unexpected response`, 200);
-    }
-    return { session: body.session, hash: body.hash };
+    const what = `read session ${name}`;
+    return parseSessionAnswer((await this.request(`/v1/sessions/${sessionPath(name)}${query}`, what, opts)).body, what);
   }
 
   /** The `export_public` secrets of a session (no identity needed). */
   async values(session: string): Promise<Record<string, SecretValue>> {
-    const { body } = await this.request(`/v1/values/session=${sessionPath(session)}`, `values of ${session}`);
-    if (!isRecord(body) || !isRecord(body.values)) throw new CasError(`values of ${session}: unexpected response`, 200);
-    return body.values as Record<string, SecretValue>;
+    const what = `values of ${session}`;
+    return parseValuesAnswer((await this.request(`/v1/values/session=${sessionPath(session)}`, what)).body, what);
   }
 
   async value(session: string, secret: string): Promise<SecretValue> {
     const path = `/v1/values/session=${sessionPath(session)},secret=${encodeURIComponent(secret)}`;
-    const { body } = await this.request(path, `value ${session}/${secret}`);
-    if (!isRecord(body) || typeof body.value !== "string") {
-      throw new CasError(`value ${session}/${secret}: unexpected response`, 200);
-    }
-    return body as unknown as SecretValue;
+    const what = `value ${session}/${secret}`;
+    return parseValueAnswer((await this.request(path, what)).body, what);
   }
 
   /** Uploads an encrypted session (create or update, decided by the predecessor inside). */
@@ -334,10 +305,7 @@ export class CasClient {
       method: "PUT",
       body: upload,
     });
-    if (!isRecord(body) || typeof body.hash !== "string") {
-      throw new CasError("upload encrypted session: unexpected response", 200);
-    }
-    return { hash: body.hash };
+    return parseHashAnswer(body, "upload encrypted session");
   }
 }
 

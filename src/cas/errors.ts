@@ -49,14 +49,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** How much of an error body reaches the error (and the logs): the CAS, or whatever answers, is outside input. */
+const MAX_MESSAGES = 10;
+const MAX_MESSAGE_CHARS = 200;
+
 /** The typed error for a non-2xx response with (possibly non-JSON) body `body`. */
 export function errorFromResponse(status: number, body: unknown, what: string): CasError {
-  const messages =
+  const messages = (
     isRecord(body) && Array.isArray(body.msg)
-      ? body.msg.map(String)
+      ? body.msg.slice(0, MAX_MESSAGES).map((m) => (typeof m === "string" ? m : (JSON.stringify(m) ?? String(m))))
       : typeof body === "string" && body !== ""
         ? [body]
-        : [];
+        : []
+  ).map((m) => (m.length > MAX_MESSAGE_CHARS ? `${m.slice(0, MAX_MESSAGE_CHARS)}…` : m));
   const message = `${what}: CAS answered ${status}${messages.length > 0 ? ` — ${messages.join("; ")}` : ""}`;
   if (status === 401 || status === 403) return new CasAuthError(message, status, messages);
   if (status === 404) return new CasNotFoundError(message, status, messages);

@@ -2,7 +2,8 @@
 // Shape per SCONE-INTERFACE §12.2: `identity` (PEM PKCS#8 key + X.509 certificate), `cas_db` (address → attested CAS),
 // `default_cas`, `session_signing_keypair_ed25519_seed`. The file holds private keys: written 0600, never logged —
 // use describeIdentity() for anything printed.
-import { chmod, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writePrivateFile } from "../runtime/private-file.ts";
 import { loadX509 } from "../x509.ts";
 import { ed25519FromSeed, fromHex, keyHashOfPem, newSeed, signerOfEd25519, toHex } from "./crypto.ts";
 
@@ -167,10 +168,7 @@ export async function readCliConfig(path: string): Promise<CliConfig> {
 
 /** Writes the config atomically with mode 0600 (it holds private keys). */
 export async function writeCliConfig(path: string, config: CliConfig): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** The config with `cas_db[address]` set (and made the default when there is none yet). */

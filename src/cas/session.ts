@@ -77,7 +77,7 @@ function stringList(value: unknown, field: string): string[] | undefined {
 function parseYaml(text: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parse(text, { logLevel: "error" }); // warnings about user text are not ours to print
   } catch (err) {
     throw new SessionFormatError(`session: not valid YAML (${err instanceof Error ? err.message : String(err)})`);
   }

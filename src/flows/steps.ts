@@ -3,8 +3,8 @@
 // how to bring it about (`run`). A rerun after a crash therefore continues where the world is, and a step whose
 // effect happened is never repeated — even when the crash came after the effect but before the journal was written.
 // The journal (a JSON file) only reports progress: which steps ran, were skipped, failed, and how long they took.
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writePrivateFile } from "../runtime/private-file.ts";
 
 export interface Step<C> {
   /** Stable identifier (journal, `-o json`), e.g. "create-cas". */
@@ -173,10 +173,7 @@ export class Journal {
   }
 
   private async save(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    await writeFile(tmp, `${JSON.stringify(this.doc, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.path);
+    await writePrivateFile(this.path, `${JSON.stringify(this.doc, null, 2)}\n`);
   }
 }
 

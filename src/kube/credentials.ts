@@ -73,6 +73,11 @@ export interface ExecClusterInfo {
 
 const EXEC_API_VERSIONS = new Set(["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"]);
 
+/** An exec plugin's output that is not a usable ExecCredential. */
+export class ExecCredentialError extends Error {
+  override readonly name = "ExecCredentialError";
+}
+
 /** The ExecCredential the plugin printed, validated. Pure, for tests. */
 export function parseExecCredential(
   stdout: string,
@@ -82,14 +87,15 @@ export function parseExecCredential(
   try {
     parsed = JSON.parse(stdout);
   } catch {
-    throw new Error("exec plugin did not print a JSON ExecCredential on stdout");
+    throw new ExecCredentialError("exec plugin did not print a JSON ExecCredential on stdout");
   }
-  if (typeof parsed !== "object" || parsed === null) throw new Error("exec plugin output is not an object");
+  if (typeof parsed !== "object" || parsed === null)
+    throw new ExecCredentialError("exec plugin output is not an object");
   const obj = parsed as { apiVersion?: unknown; kind?: unknown; status?: unknown };
   if (obj.kind !== "ExecCredential")
-    throw new Error(`exec plugin output has kind ${String(obj.kind)}, want ExecCredential`);
+    throw new ExecCredentialError(`exec plugin output has kind ${String(obj.kind)}, want ExecCredential`);
   if (obj.apiVersion !== expectedApiVersion) {
-    throw new Error(
+    throw new ExecCredentialError(
       `exec plugin answered apiVersion ${String(obj.apiVersion)}, the kubeconfig asked for ${expectedApiVersion}`,
     );
   }
@@ -101,23 +107,57 @@ export function parseExecCredential(
   if (typeof cert === "string" && cert !== "") credential.clientCertPem = cert;
   if (typeof key === "string" && key !== "") credential.clientKeyPem = key;
   if (!credential.token && !(credential.clientCertPem && credential.clientKeyPem)) {
-    throw new Error("exec plugin ExecCredential has neither status.token nor clientCertificateData+clientKeyData");
+    throw new ExecCredentialError(
+      "exec plugin ExecCredential has neither status.token nor clientCertificateData+clientKeyData",
+    );
   }
   if (Boolean(credential.clientCertPem) !== Boolean(credential.clientKeyPem)) {
-    throw new Error("exec plugin ExecCredential must set both clientCertificateData and clientKeyData, or neither");
+    throw new ExecCredentialError(
+      "exec plugin ExecCredential must set both clientCertificateData and clientKeyData, or neither",
+    );
   }
   const exp = status.expirationTimestamp;
   if (typeof exp === "string" && exp !== "") {
     const expiresAt = Date.parse(exp);
-    if (Number.isNaN(expiresAt)) throw new Error(`exec plugin expirationTimestamp ${exp} is not an RFC 3339 time`);
+    if (Number.isNaN(expiresAt))
+      throw new ExecCredentialError(`exec plugin expirationTimestamp ${exp} is not an RFC 3339 time`);
     return { credential, expiresAt };
   }
   return { credential };
 }
 
 /**
+ * Variables of scone's own environment a plugin never sees: they hand secrets or settings to scone alone, and
+ * neither kubectl nor any credential plugin reads them. SCONE_* is scone's namespace (log level, state dir, CLI
+ * config, …; any future SCONE_*_TOKEN included); DCAP_KEY is the Intel DCAP API key the kubectl-provision
+ * personality takes from the environment. AWS_* (S3 backups) and everything else pass, as under kubectl: the
+ * same user environment is what `aws eks get-token` and other plugins authenticate with.
+ */
+export function isSconeOnlyVariable(name: string): boolean {
+  return name.toUpperCase().startsWith("SCONE_") || name.toUpperCase() === "DCAP_KEY";
+}
+
+/**
+ * The plugin's environment, as kubectl builds it: the caller's environment (less scone's own variables), then the
+ * kubeconfig's `env` list (which may set any name, SCONE_* too: the kubeconfig's author chose it), then
+ * KUBERNETES_EXEC_INFO. Pure, for tests.
+ */
+export function execPluginEnv(
+  parent: Readonly<Record<string, string | undefined>>,
+  configured: readonly { name: string; value: string }[],
+  info: unknown,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) if (v !== undefined && !isSconeOnlyVariable(k)) env[k] = v;
+  for (const { name, value } of configured) env[name] = value;
+  env.KUBERNETES_EXEC_INFO = JSON.stringify(info);
+  return env;
+}
+
+/**
  * Runs a kubeconfig `exec` plugin and caches its credential until expirationTimestamp (or until a 401).
- * The plugin sees our environment plus its configured env, and KUBERNETES_EXEC_INFO describing the request.
+ * The plugin sees the environment execPluginEnv builds (ours less scone's own variables, its configured env and
+ * KUBERNETES_EXEC_INFO describing the request).
  */
 export function execCredential(
   exec: ExecConfig,
@@ -141,10 +181,7 @@ export function execCredential(
     const spec: Record<string, unknown> = { interactive };
     if (exec.provideClusterInfo) spec.cluster = cluster;
     const info = { apiVersion: exec.apiVersion, kind: "ExecCredential", spec };
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    for (const { name, value } of exec.env) env[name] = value;
-    env.KUBERNETES_EXEC_INFO = JSON.stringify(info);
+    const env = execPluginEnv(process.env, exec.env, info);
     let proc: ReturnType<typeof Bun.spawn<"inherit" | "ignore", "pipe", "pipe">>;
     try {
       proc = Bun.spawn([exec.command, ...exec.args], {

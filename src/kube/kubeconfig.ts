@@ -2,6 +2,7 @@
 // Pure apart from the lazy import: reading files and building a connection is config.ts's job.
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { trimTrailingSlashes } from "../runtime/text.ts";
 import type { ExecConfig } from "./credentials.ts";
 
 /** Parsed kubeconfig; relative paths are already resolved against the file that named them. */
@@ -42,6 +43,11 @@ export interface KubeConfig {
   sources: string[];
 }
 
+/** A kubeconfig that cannot be used: the message names the file, the field and what it must be. */
+export class KubeConfigError extends Error {
+  override readonly name = "KubeConfigError";
+}
+
 type Obj = Record<string, unknown>;
 
 function isObj(v: unknown): v is Obj {
@@ -67,7 +73,7 @@ class FieldReader {
     return v;
   }
   fail(key: string, what: string): Error {
-    return new Error(`kubeconfig ${this.source}: ${this.where}.${key} ${what}`);
+    return new KubeConfigError(`kubeconfig ${this.source}: ${this.where}.${key} ${what}`);
   }
 }
 
@@ -80,13 +86,13 @@ function resolvePath(path: string | undefined, baseDir: string): string | undefi
 function namedEntries(doc: Obj, listKey: string, itemKey: string, source: string): [string, FieldReader][] {
   const list = doc[listKey];
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) throw new Error(`kubeconfig ${source}: ${listKey} must be a list`);
+  if (!Array.isArray(list)) throw new KubeConfigError(`kubeconfig ${source}: ${listKey} must be a list`);
   return list.map((entry, i) => {
     if (!isObj(entry) || typeof entry.name !== "string" || entry.name === "") {
-      throw new Error(`kubeconfig ${source}: ${listKey}[${i}].name must be a non-empty string`);
+      throw new KubeConfigError(`kubeconfig ${source}: ${listKey}[${i}].name must be a non-empty string`);
     }
     const body = entry[itemKey] ?? {};
-    if (!isObj(body)) throw new Error(`kubeconfig ${source}: ${listKey}[${i}].${itemKey} must be a mapping`);
+    if (!isObj(body)) throw new KubeConfigError(`kubeconfig ${source}: ${listKey}[${i}].${itemKey} must be a mapping`);
     return [entry.name, new FieldReader(source, `${listKey}[${entry.name}].${itemKey}`, body)];
   });
 }
@@ -133,12 +139,12 @@ export async function parseKubeConfig(text: string, source: string): Promise<Kub
   const { parse } = await import("yaml");
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parse(text, { logLevel: "error" });
   } catch (err) {
-    throw new Error(`kubeconfig ${source}: not valid YAML: ${(err as Error).message}`);
+    throw new KubeConfigError(`kubeconfig ${source}: not valid YAML: ${(err as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (!isObj(doc)) throw new Error(`kubeconfig ${source}: top level must be a mapping`);
+  if (!isObj(doc)) throw new KubeConfigError(`kubeconfig ${source}: top level must be a mapping`);
   const baseDir = dirname(resolve(source));
   const config: KubeConfig = { clusters: new Map(), users: new Map(), contexts: new Map(), sources: [source] };
 
@@ -146,7 +152,7 @@ export async function parseKubeConfig(text: string, source: string): Promise<Kub
     const server = r.str("server");
     if (!server) throw r.fail("server", "is required (https://host:port of the API server)");
     config.clusters.set(name, {
-      server: server.replace(/\/+$/, ""),
+      server: trimTrailingSlashes(server),
       certificateAuthority: resolvePath(r.str("certificate-authority"), baseDir),
       certificateAuthorityData: r.str("certificate-authority-data"),
       insecureSkipTlsVerify: r.bool("insecure-skip-tls-verify"),
@@ -209,18 +215,23 @@ export function selectContext(config: KubeConfig, contextName?: string): Selecte
   const name = contextName ?? config.currentContext;
   const known = [...config.contexts.keys()];
   if (!name) {
-    throw new Error(
+    throw new KubeConfigError(
       `kubeconfig ${where}: no current-context set; pass --context (one of: ${known.join(", ") || "none defined"})`,
     );
   }
   const ctx = config.contexts.get(name);
   if (!ctx) {
-    throw new Error(`kubeconfig ${where}: context "${name}" not found; known contexts: ${known.join(", ") || "none"}`);
+    throw new KubeConfigError(
+      `kubeconfig ${where}: context "${name}" not found; known contexts: ${known.join(", ") || "none"}`,
+    );
   }
   const cluster = config.clusters.get(ctx.cluster);
   if (!cluster)
-    throw new Error(`kubeconfig ${where}: context "${name}" names cluster "${ctx.cluster}", which is not defined`);
+    throw new KubeConfigError(
+      `kubeconfig ${where}: context "${name}" names cluster "${ctx.cluster}", which is not defined`,
+    );
   const user = ctx.user === "" ? {} : config.users.get(ctx.user);
-  if (!user) throw new Error(`kubeconfig ${where}: context "${name}" names user "${ctx.user}", which is not defined`);
+  if (!user)
+    throw new KubeConfigError(`kubeconfig ${where}: context "${name}" names user "${ctx.user}", which is not defined`);
   return { contextName: name, cluster, user, namespace: ctx.namespace ?? "default" };
 }

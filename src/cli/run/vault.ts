@@ -187,12 +187,8 @@ export async function run(ctx: SconeContext): Promise<void> {
         },
         loadState,
         saveState: async (state) => {
-          const { mkdir, writeFile, rename, chmod } = await import("node:fs/promises");
-          await mkdir(flags.target, { recursive: true, mode: 0o700 });
-          const tmp = `${statePath}.tmp-${process.pid}`;
-          await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-          await chmod(tmp, 0o600);
-          await rename(tmp, statePath);
+          const { writePrivateFile } = await import("../../runtime/private-file.ts");
+          await writePrivateFile(statePath, `${JSON.stringify(state, null, 2)}\n`);
         },
       },
       (line) => {

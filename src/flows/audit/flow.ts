@@ -87,15 +87,23 @@ export function toIndexEntry(cas: CasId, log: string, line: Extract<CheckedLine,
   };
 }
 
-/** Splits a byte stream into lines (the last, unterminated part is kept for the next chunk). */
+/**
+ * Splits a byte stream into lines (the last, unterminated part is kept for the next chunk). Only the new chunk is
+ * searched for a newline, so a long line arriving in many chunks costs linear time, not quadratic.
+ */
 export async function* streamLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
   let rest = "";
   for await (const chunk of stream) {
-    rest += decoder.decode(chunk, { stream: true });
-    const parts = rest.split("\n");
-    rest = parts.pop() ?? "";
-    if (parts.length > 0) yield parts;
+    const text = decoder.decode(chunk, { stream: true });
+    const newline = text.lastIndexOf("\n");
+    if (newline < 0) {
+      rest += text;
+      continue;
+    }
+    const parts = (rest + text.slice(0, newline)).split("\n");
+    rest = text.slice(newline + 1);
+    yield parts;
   }
   rest += decoder.decode();
   if (rest.trim() !== "") yield [rest];

@@ -1,7 +1,8 @@
 // The files under `$TARGET_DIR` (default ~/.cas), named as upstream names them (SCONE-INTERFACE §10.3), and the one
 // way scone writes them: directories 0700, files 0600 (they hold owner keys and sessions with keys), atomically.
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { chmod, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writePrivateFile } from "../../runtime/private-file.ts";
 
 export interface TargetFiles {
   readonly dir: string;
@@ -45,14 +46,8 @@ export function targetFiles(target: string, p: { name: string; namespace: string
   };
 }
 
-/** Writes `text` atomically with mode 0600, creating missing directories 0700. */
-export async function writePrivateFile(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
-}
+/** Writes `text` atomically with mode 0600 through an exclusive temp file, creating missing directories 0700. */
+export { writePrivateFile };
 
 /** The file's text, or undefined when it does not exist. */
 export async function readIfExists(path: string): Promise<string | undefined> {

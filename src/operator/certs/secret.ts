@@ -1,6 +1,8 @@
-// The Secret `webhook-server-cert` that holds the webhook certificates, and the decision of what to put in it.
-// Layout: tls.crt / tls.key (serving pair, as kubernetes.io/tls wants), ca.crt (the CA bundle clients trust: the
-// current CA first), ca.key (the CA's key, so renewing the serving certificate does not change caBundle).
+// The Secrets that hold the webhook certificates, and the decision of what to put in them.
+// `webhook-server-cert` (kubernetes.io/tls): tls.crt / tls.key (the serving pair) and ca.crt (the CA bundle clients
+// trust, current CA first). `scone-webhook-ca` (Opaque): ca.crt / ca.key, the CA that signs the serving certificate.
+// The CA key is kept apart so that whatever is given the serving pair (a mount, a copy, a backup of that Secret)
+// cannot mint certificates; it is persisted at all so renewing the serving certificate leaves caBundle alone.
 import type { V1Secret } from "@kubernetes/client-node";
 import {
   type CertInfo,
@@ -17,6 +19,8 @@ import { nextCaBundle, planRenewal, type RenewalPlan, renewalTime } from "./rene
 
 /** Upstream's name (cert-manager wrote it there); the chart mounted it into the manager pod. */
 export const WEBHOOK_CERT_SECRET = "webhook-server-cert";
+/** The webhook CA's certificate and key; only the operator reads it. */
+export const WEBHOOK_CA_SECRET = "scone-webhook-ca";
 export const CA_COMMON_NAME = "scone-webhook-ca";
 export const RENEW_AFTER_ANNOTATION = "scone.cloud/renew-after";
 export const NOT_AFTER_ANNOTATION = "scone.cloud/not-after";
@@ -35,53 +39,97 @@ const decode = (b64: string | undefined): string | undefined =>
   b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8");
 const encode = (text: string): string => Buffer.from(text, "utf8").toString("base64");
 
-/** The PEM texts stored in a Secret (any of them may be missing). */
+/** The PEM texts stored in the two Secrets (any of them may be missing). */
 export interface StoredPems {
+  /** ca.crt of the serving Secret: the bundle clients trust. */
   readonly caBundle?: string;
+  /** The CA certificate whose key is caKey. */
+  readonly caCert?: string;
   readonly caKey?: string;
   readonly cert?: string;
   readonly key?: string;
 }
 
-export function pemsOfSecret(secret: V1Secret | undefined): StoredPems {
-  const data = secret?.data ?? {};
+/**
+ * What the serving Secret and the CA Secret hold. A serving Secret written by an older scone carries the CA key
+ * itself (ca.key, with the CA at the head of ca.crt): that CA is adopted until it is moved to the CA Secret.
+ */
+export function pemsOfSecrets(serving: V1Secret | undefined, caSecret: V1Secret | undefined): StoredPems {
+  const data = serving?.data ?? {};
+  const caData = caSecret?.data ?? {};
   const pems: { -readonly [K in keyof StoredPems]: StoredPems[K] } = {};
   const caBundle = decode(data["ca.crt"]);
-  const caKey = decode(data["ca.key"]);
   const cert = decode(data["tls.crt"]);
   const key = decode(data["tls.key"]);
+  let caCert = decode(caData["ca.crt"]);
+  let caKey = decode(caData["ca.key"]);
+  if (!caCert || !caKey) {
+    caCert = caBundle ? splitPemBundle(caBundle)[0] : undefined;
+    caKey = decode(data["ca.key"]);
+  }
   if (caBundle) pems.caBundle = caBundle;
+  if (caCert) pems.caCert = caCert;
   if (caKey) pems.caKey = caKey;
   if (cert) pems.cert = cert;
   if (key) pems.key = key;
   return pems;
 }
 
+function managedMetadata(name: string, namespace: string, base: V1Secret | undefined, annotations = {}) {
+  return {
+    ...(base?.metadata ?? {}),
+    name,
+    namespace,
+    labels: { ...(base?.metadata?.labels ?? {}), "app.kubernetes.io/managed-by": "scone" },
+    annotations: { ...(base?.metadata?.annotations ?? {}), ...annotations },
+  };
+}
+
+/** The serving Secret: the serving pair and the CA bundle, never the CA key. */
 export function secretOf(namespace: string, certs: WebhookCertificates, base?: V1Secret): V1Secret {
   const servingInfo = readCertInfo(certs.serving.certPem);
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      ...(base?.metadata ?? {}),
-      name: WEBHOOK_CERT_SECRET,
-      namespace,
-      labels: { ...(base?.metadata?.labels ?? {}), "app.kubernetes.io/managed-by": "scone" },
-      annotations: {
-        ...(base?.metadata?.annotations ?? {}),
-        [RENEW_AFTER_ANNOTATION]: certs.renewAt.toISOString(),
-        ...(servingInfo ? { [NOT_AFTER_ANNOTATION]: servingInfo.notAfter.toISOString() } : {}),
-      },
-    },
+    metadata: managedMetadata(WEBHOOK_CERT_SECRET, namespace, base, {
+      [RENEW_AFTER_ANNOTATION]: certs.renewAt.toISOString(),
+      ...(servingInfo ? { [NOT_AFTER_ANNOTATION]: servingInfo.notAfter.toISOString() } : {}),
+    }),
     type: "kubernetes.io/tls",
     data: {
       "ca.crt": encode(certs.caBundlePem),
-      "ca.key": encode(certs.ca.keyPem),
       "tls.crt": encode(certs.serving.certPem),
       "tls.key": encode(certs.serving.keyPem),
     },
   };
 }
+
+/** The CA Secret: the CA certificate and its key. */
+export function caSecretOf(namespace: string, ca: PemPair, base?: V1Secret): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: managedMetadata(WEBHOOK_CA_SECRET, namespace, base),
+    type: "Opaque",
+    data: { "ca.crt": encode(ca.certPem), "ca.key": encode(ca.keyPem) },
+  };
+}
+
+/** Whether `stored` already holds exactly the data of `wanted` (so writing it would change nothing). */
+export function sameSecretData(stored: V1Secret | undefined, wanted: V1Secret): boolean {
+  const a = stored?.data ?? {};
+  const b = wanted.data ?? {};
+  const keys = Object.keys(b);
+  return (
+    stored !== undefined &&
+    stored.type === wanted.type &&
+    Object.keys(a).length === keys.length &&
+    keys.every((k) => a[k] === b[k])
+  );
+}
+
+const samePem = (a: string | undefined, b: string | undefined): boolean =>
+  a !== undefined && b !== undefined && a.trim() === b.trim();
 
 /** The stored certificates, checked: which are usable and which must be replaced. */
 export interface Assessment {
@@ -93,7 +141,7 @@ export interface Assessment {
 
 /** Looks at what is stored and decides (key checks are async: they sign and verify). */
 export async function assess(pems: StoredPems, now: Date, sans: SubjectAltNames): Promise<Assessment> {
-  const caPem = pems.caBundle ? splitPemBundle(pems.caBundle)[0] : undefined;
+  const caPem = pems.caCert;
   const caInfo = caPem ? readCertInfo(caPem) : undefined;
   const ca = caPem
     ? { info: caInfo, keyMatches: pems.caKey !== undefined && (await keyMatchesCert(pems.caKey, caPem)) }
@@ -108,7 +156,21 @@ export async function assess(pems: StoredPems, now: Date, sans: SubjectAltNames)
         }
       : undefined;
   const plan = planRenewal({ ca, serving }, now, sans);
-  if (plan.ca || plan.serving || !caPem || !caInfo || !servingInfo || !pems.caKey || !pems.cert || !pems.key) {
+  const bundleHead = pems.caBundle ? splitPemBundle(pems.caBundle)[0] : undefined;
+  // A bundle not led by the CA (another replica rotated the CA and has not written the serving Secret yet) is
+  // rewritten, keeping the CAs it lists.
+  const bundleCurrent = samePem(bundleHead, caPem);
+  if (
+    plan.ca ||
+    plan.serving ||
+    !bundleCurrent ||
+    !caPem ||
+    !caInfo ||
+    !servingInfo ||
+    !pems.caKey ||
+    !pems.cert ||
+    !pems.key
+  ) {
     return { plan, caInfo };
   }
   return {
@@ -146,10 +208,18 @@ export async function renew(
         : [];
     caBundlePem = nextCaBundle(ca.certPem, previous, now);
   } else {
-    const caPem = splitPemBundle(pems.caBundle ?? "")[0] ?? "";
+    const caPem = pems.caCert ?? "";
     ca = { certPem: caPem, keyPem: pems.caKey ?? "" };
     caInfo = assessment.caInfo;
-    caBundlePem = pems.caBundle ?? caPem;
+    const bundle = splitPemBundle(pems.caBundle ?? "");
+    caBundlePem =
+      pems.caBundle && samePem(bundle[0], caPem)
+        ? pems.caBundle
+        : nextCaBundle(
+            caPem,
+            bundle.filter((pem) => !samePem(pem, caPem)).map((pem) => ({ pem, info: readCertInfo(pem) })),
+            now,
+          );
   }
   const serving =
     plan.serving || !pems.cert || !pems.key

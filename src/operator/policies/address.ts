@@ -1,6 +1,7 @@
 // spec.casAddress → which CAS (name, namespace) it names, and where to connect to it.
 // The upstream CRs use `https://<cas>.<namespace>:8081` (also seen: `.svc`, `.svc.cluster.local`): inside the
 // cluster that name resolves through the pod's DNS search path; tests map it to a simulator's loopback port.
+import { trimTrailingSlashes } from "../../runtime/text.ts";
 
 export interface CasRef {
   /** Name of the CAS resource / Service. */
@@ -38,14 +39,14 @@ export function casRefOfAddress(casAddress: string): CasRef | undefined {
 }
 
 /** Production resolver: connect to the address as written (cluster DNS resolves it). */
-export const inClusterResolver: CasAddressResolver = (casAddress) => ({ url: casAddress.replace(/\/+$/, "") });
+export const inClusterResolver: CasAddressResolver = (casAddress) => ({ url: trimTrailingSlashes(casAddress) });
 
 /** A resolver with fixed entries (tests, port-forwards) falling back to `fallback`. */
 export function mappedResolver(
   entries: Readonly<Record<string, ResolvedCasAddress>>,
   fallback: CasAddressResolver = inClusterResolver,
 ): CasAddressResolver {
-  return (casAddress) => entries[casAddress.replace(/\/+$/, "")] ?? fallback(casAddress);
+  return (casAddress) => entries[trimTrailingSlashes(casAddress)] ?? fallback(casAddress);
 }
 
 /** Addresses compare without a trailing slash and with a lower-case host. */
@@ -53,9 +54,9 @@ export function sameCasAddress(a: string, b: string): boolean {
   const norm = (s: string) => {
     try {
       const u = new URL(s);
-      return `${u.protocol}//${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, "")}`;
+      return `${u.protocol}//${u.host.toLowerCase()}${trimTrailingSlashes(u.pathname)}`;
     } catch {
-      return s.replace(/\/+$/, "");
+      return trimTrailingSlashes(s);
     }
   };
   return norm(a) === norm(b);

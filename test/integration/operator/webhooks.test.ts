@@ -12,7 +12,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { createCa, createServingCert, readCertInfo } from "../../../src/operator/certs/pki.ts";
-import { secretOf, WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
+import { caSecretOf, secretOf, WEBHOOK_CA_SECRET, WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
 import { ReadinessChecks } from "../../../src/operator/health.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
@@ -189,6 +189,19 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
     expect(r.stderr).toContain(`only one LAS per cluster is allowed: LAS "${SUITE}-las" already exists`);
   });
 
+  test("the CA key is stored in its own Secret, not beside the serving key", async () => {
+    const secret = (name: string) => admin.get<V1Secret>({ apiVersion: "v1", kind: "Secret", namespace: SUITE, name });
+    expect(Object.keys((await secret(WEBHOOK_CERT_SECRET)).data ?? {}).sort()).toEqual([
+      "ca.crt",
+      "tls.crt",
+      "tls.key",
+    ]);
+    const ca = await secret(WEBHOOK_CA_SECRET);
+    expect(Buffer.from(ca.data?.["ca.key"] ?? "", "base64").toString()).toBe(
+      webhooks.certificates?.ca.keyPem ?? "missing",
+    );
+  });
+
   test("a steady state writes nothing", async () => {
     const secretRef = { apiVersion: "v1", kind: "Secret", namespace: SUITE, name: WEBHOOK_CERT_SECRET };
     const versions = async () => [
@@ -223,6 +236,9 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
       { dns: ["x"], ips: ["127.0.0.1"] },
       { now: longAgo, validityMs: 10 * 24 * 3600 * 1000 },
     );
+    // The CA Secret first (as the keeper writes), so the keeper never sees a CA whose serving Secret is newer.
+    const caRef = { apiVersion: "v1", kind: "Secret", namespace: SUITE, name: WEBHOOK_CA_SECRET };
+    await admin.replace(caSecretOf(SUITE, oldCa, await admin.get<V1Secret>(caRef)));
     const current = await admin.get<V1Secret>(secretRef);
     await admin.replace(
       secretOf(SUITE, { ca: oldCa, caBundlePem: oldCa.certPem, serving: oldServing, renewAt: longAgo }, current),

@@ -109,6 +109,57 @@ describe("exec credential plugin", () => {
     ).toThrow(/not supported/);
   });
 
+  test("the plugin gets the user's environment without scone's own variables (SCONE_*, DCAP_KEY)", async () => {
+    const envDump = join(dir, "env.out");
+    const dumper = join(dir, "dump-env.sh");
+    writeFileSync(
+      dumper,
+      `#!/bin/sh\nenv > "${envDump}"\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`,
+    );
+    chmodSync(dumper, 0o755);
+    const held = {
+      SCONE_API_TOKEN: "scone-secret-token",
+      SCONE_LOG_LEVEL: "debug",
+      DCAP_KEY: "dcap-secret",
+      AWS_ACCESS_KEY_ID: "AKIA-user",
+      HOME_LIKE_VAR: "kept",
+    };
+    const saved = Object.fromEntries(Object.keys(held).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, held);
+    try {
+      const source = execCredential(
+        {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: dumper,
+          args: [],
+          env: [{ name: "SCONE_MODE", value: "set-by-kubeconfig" }],
+          interactiveMode: "Never",
+          provideClusterInfo: false,
+        },
+        { server: "https://k:6443" },
+      );
+      expect(await source.get()).toEqual({ token: "t" });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    const seen = new Map(
+      readFileSync(envDump, "utf8")
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
+    );
+    expect(seen.has("SCONE_API_TOKEN")).toBe(false);
+    expect(seen.has("SCONE_LOG_LEVEL")).toBe(false);
+    expect(seen.has("DCAP_KEY")).toBe(false);
+    expect(seen.get("AWS_ACCESS_KEY_ID")).toBe("AKIA-user");
+    expect(seen.get("HOME_LIKE_VAR")).toBe("kept");
+    expect(seen.get("SCONE_MODE")).toBe("set-by-kubeconfig");
+    expect(seen.has("KUBERNETES_EXEC_INFO")).toBe(true);
+  });
+
   test("a kubeconfig exec user with a relative command resolves next to the kubeconfig", async () => {
     reset();
     writeFileSync(

@@ -17,7 +17,7 @@ import {
   servingRenewalReason,
   webhookSans,
 } from "../../../src/operator/certs/renewal.ts";
-import { assess, pemsOfSecret, renew, secretOf } from "../../../src/operator/certs/secret.ts";
+import { assess, caSecretOf, pemsOfSecrets, renew, secretOf } from "../../../src/operator/certs/secret.ts";
 
 const DAY = 24 * 3600 * 1000;
 const T0 = new Date("2026-01-01T00:00:00Z");
@@ -118,14 +118,12 @@ describe("renewal decisions", async () => {
 
 describe("the Secret's contents", () => {
   test("empty → new CA and serving certificate; stored → kept; serving due → renewed from the same CA", async () => {
-    const empty = await assess(pemsOfSecret(undefined), T0, SANS);
+    const empty = await assess(pemsOfSecrets(undefined, undefined), T0, SANS);
     expect(empty.plan).toEqual({ ca: "missing", serving: "CA replaced" });
     const first = await renew({}, empty, T0, SANS);
     const secret = secretOf("scone-system", first);
     expect(secret.type).toBe("kubernetes.io/tls");
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(["ca.crt", "ca.key", "tls.crt", "tls.key"]);
-
-    const stored = pemsOfSecret(secret);
+    const stored = pemsOfSecrets(secret, caSecretOf("scone-system", first.ca));
     const later = await assess(stored, at(30), SANS);
     expect(later.plan).toEqual({ ca: undefined, serving: undefined });
     expect(later.current?.serving.certPem).toBe(first.serving.certPem);
@@ -144,7 +142,7 @@ describe("the Secret's contents", () => {
 
   test("a planned CA rotation keeps trusting the old CA; a broken CA is dropped", async () => {
     const first = await renew({}, await assess({}, T0, SANS), T0, SANS);
-    const stored = pemsOfSecret(secretOf("ns", first));
+    const stored = pemsOfSecrets(secretOf("ns", first), caSecretOf("ns", first.ca));
     const rotation = await assess(stored, at(365 * 7), SANS);
     const rotated = await renew(stored, rotation, at(365 * 7), SANS);
     expect(splitPemBundle(rotated.caBundlePem)).toHaveLength(2);
