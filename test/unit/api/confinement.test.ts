@@ -317,3 +317,34 @@ describe("secret-bearing fields are redacted below admin", () => {
     expect(vault.spec.server.extraEnvironmentVars.AWS_SECRET_ACCESS_KEY).toBe("k");
   });
 });
+
+describe("the runners check again when they run", () => {
+  test("a backup stored with a target outside the root (older version, other flags) fails without touching it", async () => {
+    const { backupRunner } = await import("../../../src/api/operations/cas/backup.ts");
+    const { OperationExecutor } = await import("../../../src/api/operations/executor.ts");
+    const { getOperation } = await import("../../../src/store/operations.ts");
+    const { quietLog } = await import("./helpers.ts");
+    const a = open();
+    const deps = {
+      // Never reached: the refusal comes before any cluster call.
+      client: {} as import("../../../src/kube/client.ts").KubeClient,
+      stateDir: a.dir,
+      db: a.store.db,
+      log: quietLog,
+      confine: confinement({ backupRoot: join(a.dir, "backups") }),
+    };
+    const executor = new OperationExecutor(a.store.db, { backup: backupRunner(deps) }, quietLog);
+    const op = createOperation(a.store.db, {
+      kind: "backup",
+      namespace: "prod",
+      name: "cas",
+      params: { target: "/etc" },
+      createdBy: "older-scone",
+    });
+    expect(executor.resumeUnfinished()).toBe(1);
+    await executor.idle();
+    const failed = getOperation(a.store.db, op.id);
+    expect(failed?.phase).toBe("failed");
+    expect(failed?.error).toContain("params.target /etc is outside the backup root");
+  });
+});
