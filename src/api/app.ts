@@ -108,8 +108,18 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
         "Errors are RFC 9457 problem details (application/problem+json).",
     },
   };
-  app.doc31("/openapi.json", openapiConfig);
-  app.get("/reference", (c) => c.html(renderReferencePage(app.getOpenAPI31Document(openapiConfig))));
+  // Built once, on the first request (every route is registered by then): generating the document walks every
+  // schema, far too much work to repeat per request on unauthenticated routes.
+  let documents: { json: string; html: string } | undefined;
+  const built = () => {
+    if (!documents) {
+      const doc = app.getOpenAPI31Document(openapiConfig);
+      documents = { json: JSON.stringify(doc), html: renderReferencePage(doc) };
+    }
+    return documents;
+  };
+  app.get("/openapi.json", (c) => c.body(built().json, 200, { "content-type": "application/json" }));
+  app.get("/reference", (c) => c.html(built().html));
 
   app.notFound((c) => problemResponse(problem(404, "Not found", `no route for ${c.req.method} ${c.req.path}`)));
   // Never leak stack traces: the client gets the problem, the log gets the message of unexpected errors.

@@ -6,6 +6,7 @@
 // and what it may do still comes from its bearer token. Use one client CA per class of clients.
 import { existsSync, readFileSync } from "node:fs";
 import { createLogger, type Logger, resolveLogLevel } from "../log.ts";
+import { isLoopbackHost } from "./loopback.ts";
 import type { OperationRunners } from "./operations/runner.ts";
 
 export interface ApiOptions {
@@ -27,6 +28,12 @@ export interface ApiOptions {
    */
   readonly runners?: OperationRunners;
   readonly bodyLimitBytes?: number;
+  /** Local backup targets and restored local backups must be under it (default: <state-dir>/backups). */
+  readonly backupRoot?: string;
+  /** s3://bucket[/prefix] locations backups may go to and restores come from (default: none). */
+  readonly s3Allow?: readonly string[];
+  /** Serve plain HTTP on a non-loopback address (refused otherwise). */
+  readonly insecure?: boolean;
 }
 
 export interface RunningApi {
@@ -48,14 +55,33 @@ export async function serveApi(
   if (opts.tlsClientCa && !opts.tlsCert) {
     throw new Error("--tls-client-ca needs --tls-cert and --tls-key: client certificates only exist over HTTPS");
   }
-  const [{ resolveStateDir }, { openStore }, { createApiApp }, { OperationExecutor }] = await Promise.all([
+  if (!opts.tlsCert && !opts.insecure && !isLoopbackHost(opts.host)) {
+    throw new Error(
+      `refusing plain HTTP on ${opts.host}: bearer tokens would cross the network in clear; pass --tls-cert and --tls-key, or --insecure to accept that`,
+    );
+  }
+  const [
+    { resolveStateDir },
+    { openStore },
+    { createApiApp },
+    { OperationExecutor },
+    { confinement },
+    { defaultBackupLocation },
+  ] = await Promise.all([
     import("../store/state-dir.ts"),
     import("../store/open.ts"),
     import("./app.ts"),
     import("./operations/executor.ts"),
+    import("./operations/confine.ts"),
+    import("../backup/open-target.ts"),
   ]);
 
   const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "api" });
+  // Before the store opens: a bad --backup-root or --s3-allow is a usage error, nothing is started.
+  const confine = confinement({
+    backupRoot: opts.backupRoot ?? defaultBackupLocation(stateDir),
+    s3Allow: opts.s3Allow ?? [],
+  });
   const store = openStore({ stateDir });
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
@@ -78,6 +104,7 @@ export async function serveApi(
             stateDir,
             db: store.db,
             log: opsLog,
+            confine,
           })
         : {});
     const executor = new OperationExecutor(store.db, runners, opsLog);
@@ -101,7 +128,7 @@ export async function serveApi(
           return checks;
         },
       },
-      v1: { db: store.db, executor, ...(cluster ? { resources: cluster.cache } : {}) },
+      v1: { db: store.db, executor, confine, ...(cluster ? { resources: cluster.cache } : {}) },
     });
 
     const tls =
@@ -129,6 +156,8 @@ export async function serveApi(
       stateDir,
       cluster: Boolean(cluster),
       mtlsGate: Boolean(tls?.ca),
+      backupRoot: confine.backupRoot,
+      s3Allow: opts.s3Allow?.length ?? 0,
     });
     let stopping: Promise<void> | undefined;
     return {

@@ -74,6 +74,26 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/**
+ * Free text in a query string (search words, states, events): at most `max` characters and no control characters.
+ * A NUL would end the string early inside SQLite's full-text parser, which then fails as an internal error.
+ */
+export function queryText(max: number) {
+  // .refine, not .regex: the documented schema stays a plain bounded string.
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !hasControlCharacter(s), "must not contain control characters (NUL, tab, newline, …)");
+}
+
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 

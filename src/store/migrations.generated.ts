@@ -66,4 +66,11 @@ export const EMBEDDED_MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nCREATE UNIQUE INDEX `audit_entries_cas_seq_log_uq` ON `audit_entries` (`namespace`,`name`,`seq`,`log`);\n",
     ],
   },
+  {
+    tag: "0004_token_namespaces",
+    when: 1796637397599,
+    breakpoints: true,
+    hash: "ef7ff4a59c1109e70e603181cdceab46ce681f31d5c68aad42d30b2c57cacfda",
+    sql: ["ALTER TABLE `api_tokens` ADD `namespaces` text;"],
+  },
 ];

@@ -119,6 +119,8 @@ export const apiTokens = sqliteTable("api_tokens", {
   expiresAt: integer("expires_at"),
   revokedAt: integer("revoked_at"),
   lastUsedAt: integer("last_used_at"),
+  /** Namespaces the token may act in; null = every namespace (and the cluster-scoped kinds). */
+  namespaces: text("namespaces", { mode: "json" }).$type<string[]>(),
 });
 
 export const OPERATION_KINDS = ["provision", "upgrade", "backup", "restore", "evict"] as const;

@@ -25,7 +25,33 @@ export interface CreateTokenInput {
   name: string;
   scope: TokenScope;
   expiresAt?: number | null;
+  /** Limit the token to these namespaces (read and operate only); absent or empty: every namespace. */
+  namespaces?: readonly string[] | null;
   now?: number;
+}
+
+const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Sorted, de-duplicated namespaces, or null for "every namespace"; throws naming the field for a bad one. */
+function tokenNamespaces(input: CreateTokenInput): string[] | null {
+  const given = input.namespaces ?? [];
+  if (given.length === 0) return null;
+  for (const ns of given) {
+    if (!NAMESPACE_PATTERN.test(ns)) {
+      throw new StoreInputError(
+        "namespaces",
+        `namespace ${JSON.stringify(ns)} is invalid: a namespace is a DNS label (lower-case letters, digits and '-', at most 63)`,
+      );
+    }
+  }
+  // An admin token creates tokens, so a namespace limit on it would be escaped by creating an unlimited one.
+  if (input.scope === "admin") {
+    throw new StoreInputError(
+      "namespaces",
+      "an admin token cannot be limited to namespaces (it manages every token); limit read or operate tokens",
+    );
+  }
+  return [...new Set(given)].sort();
 }
 
 /** Creates a token; `token` is the only copy of the clear token, show it to the user once. */
@@ -46,6 +72,7 @@ export function createToken(db: StoreDb, input: CreateTokenInput): { token: stri
   if (input.expiresAt != null && input.expiresAt <= now) {
     throw new StoreInputError("expiresAt", "token expiry must be in the future");
   }
+  const namespaces = tokenNamespaces(input);
   const existing = db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.name, input.name)).get();
   if (existing) {
     throw new StoreConflictError(
@@ -64,6 +91,7 @@ export function createToken(db: StoreDb, input: CreateTokenInput): { token: stri
       prefix: token.slice(0, DISPLAY_CHARS),
       createdAt: now,
       expiresAt: input.expiresAt ?? null,
+      namespaces,
     })
     .returning()
     .get();

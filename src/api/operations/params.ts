@@ -2,7 +2,7 @@
 // secret values — operations are stored in clear, so secrets are passed as references to Kubernetes Secrets.
 import { z } from "@hono/zod-openapi";
 import type { OperationKind } from "../../store/schema.ts";
-import { namespaceField } from "../schemas.ts";
+import { namespaceField, objectNameField } from "../schemas.ts";
 
 /** A CAS name: a DNS label of at most 15 characters (upstream's limit, the name ends up in SGX-bound identifiers). */
 const casName = z
@@ -16,9 +16,17 @@ const sconeVersion = z
   .string()
   .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "a SCONE version looks like 6.0.6")
   .openapi({ example: "6.0.6" });
+// The name is an object name and the key a Secret data key: nothing that could make the API path leave the
+// operation's namespace (confine.ts keeps the rest of the confinement).
 const secretKeyRef = z
-  .strictObject({ name: z.string().min(1).max(253), key: z.string().min(1).max(253) })
-  .openapi({ description: "A key of a Secret in the operation's namespace" });
+  .strictObject({
+    name: objectNameField,
+    key: z
+      .string()
+      .regex(/^[-._a-zA-Z0-9]{1,253}$/, "a Secret key: letters, digits, '-', '_' and '.', at most 253")
+      .refine((k) => k !== "." && k !== "..", "a Secret key is not . or .."),
+  })
+  .openapi({ description: "A key of a Secret in the operation's namespace (never another namespace)" });
 
 export const ProvisionParams = z.strictObject({
   version: sconeVersion.optional().openapi({ description: "SCONE version of the CAS images" }),

@@ -4,8 +4,18 @@ import { type AuditEntry, searchAudit } from "../../store/audit.ts";
 import type { StoreDb } from "../../store/open.ts";
 import { newRouter } from "../env.ts";
 import { withFieldPrefix } from "../errors.ts";
+import { requireNamespace } from "../namespaces.ts";
 import { fieldProblem } from "../problem.ts";
-import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
+import {
+  iso,
+  NextCursor,
+  namespaceField,
+  objectNameField,
+  PageQuery,
+  problemResponses,
+  queryText,
+  secured,
+} from "../schemas.ts";
 
 const AuditEntrySchema = z
   .object({
@@ -43,12 +53,8 @@ const route = createRoute({
     query: z.object({
       namespace: namespaceField,
       name: objectNameField.openapi({ description: "CAS name" }),
-      q: z
-        .string()
-        .max(256)
-        .optional()
-        .openapi({ description: "Words that must all occur; a trailing * matches a prefix" }),
-      event: z.string().max(128).optional(),
+      q: queryText(256).optional().openapi({ description: "Words that must all occur; a trailing * matches a prefix" }),
+      event: queryText(128).optional(),
       from: time("Entries at or after this time"),
       to: time("Entries before this time"),
       ...PageQuery,
@@ -67,25 +73,40 @@ const route = createRoute({
 
 const render = (e: AuditEntry) => ({ ...e, ts: iso(e.ts) });
 
+/** A search text the full-text index still cannot parse is the caller's input, not a server fault: 400 on query.q. */
+function searchOrRefuse<T>(q: string | undefined, search: () => T): T {
+  try {
+    return search();
+  } catch (err) {
+    if (q !== undefined && err instanceof Error && err.name === "SQLiteError") {
+      throw fieldProblem("query.q", "is not a search the index can run: give words, a trailing * matches a prefix");
+    }
+    throw err;
+  }
+}
+
 export function auditRoutes(db: StoreDb) {
   return newRouter().openapi(route, (c) => {
     const { namespace, name, q, event, from, to, limit, cursor } = c.req.valid("query");
+    requireNamespace(c.get("caller"), namespace);
     const fromMs = from === undefined ? undefined : Date.parse(from);
     const toMs = to === undefined ? undefined : Date.parse(to);
     if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
       throw fieldProblem("query.to", "must be later than query.from");
     }
     const result = withFieldPrefix("query", () =>
-      searchAudit(db, {
-        namespace,
-        name,
-        limit,
-        ...(q === undefined ? {} : { query: q }),
-        ...(event === undefined ? {} : { event }),
-        ...(fromMs === undefined ? {} : { from: fromMs }),
-        ...(toMs === undefined ? {} : { to: toMs }),
-        ...(cursor === undefined ? {} : { cursor }),
-      }),
+      searchOrRefuse(q, () =>
+        searchAudit(db, {
+          namespace,
+          name,
+          limit,
+          ...(q === undefined ? {} : { query: q }),
+          ...(event === undefined ? {} : { event }),
+          ...(fromMs === undefined ? {} : { from: fromMs }),
+          ...(toMs === undefined ? {} : { to: toMs }),
+          ...(cursor === undefined ? {} : { cursor }),
+        }),
+      ),
     );
     return c.json({ items: result.entries.map(render), nextCursor: result.nextCursor }, 200);
   });

@@ -5,6 +5,7 @@ import type { StoreDb } from "../../store/open.ts";
 import { BACKUP_METHODS, BACKUP_PHASES } from "../../store/schema.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
+import { listNamespaces } from "../namespaces.ts";
 import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
 import { backupsPage } from "../store-pages.ts";
 
@@ -54,9 +55,10 @@ const render = (b: BackupRecord) => ({ ...b, startedAt: iso(b.startedAt), stoppe
 
 export function backupRoutes(db: StoreDb) {
   return newRouter().openapi(route, (c) => {
-    const { limit, cursor, ...filter } = c.req.valid("query");
+    const { limit, cursor, namespace, ...filter } = c.req.valid("query");
     const after = decodeCursor(cursor, Position);
-    const rows = backupsPage(db, { ...filter, limit: limit + 1, ...(after ? { after } : {}) });
+    const namespaces = listNamespaces(c.get("caller"), namespace);
+    const rows = backupsPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
     const result = page(rows, limit, (last) => ({ t: last.startedAt, id: last.id }));
     return c.json({ items: result.items.map(render), nextCursor: result.nextCursor }, 200);
   });

@@ -1,11 +1,22 @@
 // GET /history: the reconcile history the operator records, newest first.
 import { createRoute, z } from "@hono/zod-openapi";
-import { listHistory, type ReconcileRecord } from "../../store/history.ts";
+import type { ReconcileRecord } from "../../store/history.ts";
 import type { StoreDb } from "../../store/open.ts";
 import { RECONCILE_RESULTS } from "../../store/schema.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
-import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
+import { listNamespaces } from "../namespaces.ts";
+import {
+  iso,
+  NextCursor,
+  namespaceField,
+  objectNameField,
+  PageQuery,
+  problemResponses,
+  queryText,
+  secured,
+} from "../schemas.ts";
+import { historyPage } from "../store-pages.ts";
 
 const ReconcileSchema = z
   .object({
@@ -32,7 +43,7 @@ const route = createRoute({
   summary: "Reconcile history: what was asked, what was done, how long it took, how it ended",
   request: {
     query: z.object({
-      kind: z.string().max(64).optional().openapi({ description: "Controller kind, e.g. CAS, LAS, SGXPlugin" }),
+      kind: queryText(64).optional().openapi({ description: "Controller kind, e.g. CAS, LAS, SGXPlugin" }),
       namespace: namespaceField.optional(),
       name: objectNameField.optional(),
       ...PageQuery,
@@ -55,13 +66,10 @@ const render = (r: ReconcileRecord) => ({ ...r, startedAt: iso(r.startedAt) });
 
 export function historyRoutes(db: StoreDb) {
   return newRouter().openapi(route, (c) => {
-    const { limit, cursor, ...filter } = c.req.valid("query");
+    const { limit, cursor, namespace, ...filter } = c.req.valid("query");
     const after = decodeCursor(cursor, Position);
-    const rows = listHistory(db, {
-      ...filter,
-      limit: limit + 1,
-      ...(after ? { before: { startedAt: after.t, id: after.id } } : {}),
-    });
+    const namespaces = listNamespaces(c.get("caller"), namespace);
+    const rows = historyPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
     const result = page(rows, limit, (last) => ({ t: last.startedAt, id: last.id }));
     return c.json({ items: result.items.map(render), nextCursor: result.nextCursor }, 200);
   });

@@ -7,6 +7,7 @@ import { verifyToken } from "../../store/tokens.ts";
 import type { ApiEnv } from "../env.ts";
 import { auditCalls } from "../middleware/audit-calls.ts";
 import { authenticate, type TokenVerifier } from "../middleware/authenticate.ts";
+import { type Confinement, NOTHING_ALLOWED } from "../operations/confine.ts";
 import type { OperationExecutor } from "../operations/executor.ts";
 import type { ResourceCache } from "../resource-cache.ts";
 import { auditRoutes } from "./audit.ts";
@@ -26,6 +27,8 @@ export interface ApiV1Deps {
   /** Defaults to the store's verifyToken (hash lookup, expiry and revocation checked). */
   readonly verifyToken?: TokenVerifier;
   readonly now?: () => number;
+  /** Where operation parameters may point (backup root, S3 allow-list); default: no location at all. */
+  readonly confine?: Confinement;
 }
 
 export function mountV1(app: OpenAPIHono<ApiEnv>, deps: ApiV1Deps): void {
@@ -46,6 +49,6 @@ export function mountV1(app: OpenAPIHono<ApiEnv>, deps: ApiV1Deps): void {
   app.route(API_V1, historyRoutes(deps.db));
   app.route(API_V1, backupRoutes(deps.db));
   app.route(API_V1, auditRoutes(deps.db));
-  app.route(API_V1, operationRoutes(deps.db, deps.executor));
+  app.route(API_V1, operationRoutes(deps.db, deps.executor, deps.confine ?? NOTHING_ALLOWED));
   app.route(API_V1, tokenRoutes(deps.db, now));
 }

@@ -6,6 +6,9 @@ import { type JsonObject, OPERATION_KINDS, OPERATION_PHASES } from "../../store/
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
 import { withFieldPrefix } from "../errors.ts";
+import { listNamespaces, requireNamespace } from "../namespaces.ts";
+import { admitOperation } from "../operations/admit.ts";
+import type { Confinement } from "../operations/confine.ts";
 import type { OperationExecutor } from "../operations/executor.ts";
 import { NewOperationSchema } from "../operations/params.ts";
 import { ApiProblem } from "../problem.ts";
@@ -98,13 +101,14 @@ export function renderOperation(op: OperationRecord) {
   return { ...rest, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
 }
 
-export function operationRoutes(db: StoreDb, executor: OperationExecutor) {
+export function operationRoutes(db: StoreDb, executor: OperationExecutor, confine: Confinement) {
   return newRouter()
-    .openapi(createOperationRoute, (c) => {
+    .openapi(createOperationRoute, async (c) => {
       const body = c.req.valid("json");
       if (!executor.has(body.kind)) {
         throw new ApiProblem(501, "Not implemented", `${body.kind} operations are not implemented yet in this API`);
       }
+      await admitOperation(body, c.get("caller"), { db, confine });
       const [unfinished] = listOperations(db, {
         namespace: body.namespace,
         name: body.name,
@@ -136,12 +140,14 @@ export function operationRoutes(db: StoreDb, executor: OperationExecutor) {
       const { id } = c.req.valid("param");
       const op = getOperation(db, id);
       if (!op) throw new ApiProblem(404, "Not found", `operation ${id} not found`);
+      requireNamespace(c.get("caller"), op.namespace);
       return c.json(renderOperation(op), 200);
     })
     .openapi(listOperationsRoute, (c) => {
-      const { limit, cursor, ...filter } = c.req.valid("query");
+      const { limit, cursor, namespace, ...filter } = c.req.valid("query");
       const after = decodeCursor(cursor, Position);
-      const rows = operationsPage(db, { ...filter, limit: limit + 1, ...(after ? { after } : {}) });
+      const namespaces = listNamespaces(c.get("caller"), namespace);
+      const rows = operationsPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
       const result = page(rows, limit, (last) => ({ t: last.createdAt, id: last.id }));
       return c.json({ items: result.items.map(renderOperation), nextCursor: result.nextCursor }, 200);
     });

@@ -2,11 +2,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { KubeObject } from "../../kube/types.ts";
 import type { SconeKind } from "../../resources/kinds.ts";
+import type { TokenInfo } from "../../store/tokens.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
+import { listNamespaces, requireClusterWide, requireNamespace } from "../namespaces.ts";
 import { ApiProblem } from "../problem.ts";
+import { redactResource } from "../redact.ts";
 import { RESOURCE_KIND_NAMES, RESOURCE_KINDS, type ResourceCache } from "../resource-cache.ts";
-import { NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
+import {
+  NextCursor,
+  namespaceField,
+  objectNameField,
+  PageQuery,
+  problemResponses,
+  queryText,
+  secured,
+} from "../schemas.ts";
 
 const KindParam = z.enum(RESOURCE_KIND_NAMES).openapi({
   param: { name: "kind", in: "path" },
@@ -23,7 +34,10 @@ const ResourceSchema = z
     spec: z.record(z.string(), z.unknown()).optional(),
     status: z.record(z.string(), z.unknown()).optional(),
   })
-  .openapi("Resource", { description: "The object as the informer cache holds it (managedFields stripped)" });
+  .openapi("Resource", {
+    description:
+      'The object as the informer cache holds it (managedFields stripped). Below scope admin, secret-bearing fields (LAS spec.dcapKey, CAS spec.ownerConfig, Vault spec.server.extraEnvironmentVars values, the last-applied-configuration annotation) read "<redacted>"',
+  });
 
 const ResourceListSchema = z
   .object({ kind: z.string(), items: z.array(ResourceSchema), nextCursor: NextCursor })
@@ -31,12 +45,8 @@ const ResourceListSchema = z
 
 const ListQuery = z.object({
   namespace: namespaceField.optional().openapi({ description: "Only objects in this namespace" }),
-  state: z
-    .string()
-    .max(64)
-    .optional()
-    .openapi({ description: "Only objects whose .status.state is this, e.g. HEALTHY" }),
-  phase: z.string().max(64).optional().openapi({ description: "Only objects whose .status.phase is this" }),
+  state: queryText(64).optional().openapi({ description: "Only objects whose .status.state is this, e.g. HEALTHY" }),
+  phase: queryText(64).optional().openapi({ description: "Only objects whose .status.phase is this" }),
   ...PageQuery,
 });
 
@@ -81,7 +91,8 @@ const getNamespacedRoute = createRoute({
 });
 
 export interface ResourceFilter {
-  namespace?: string;
+  /** Only objects in one of these namespaces (undefined: all). */
+  namespaces?: readonly string[];
   state?: string;
   phase?: string;
   /** Key (namespace/name) of the last object of the previous page. */
@@ -97,7 +108,7 @@ export function selectResources(objects: readonly KubeObject[], filter: Resource
   const matching: [string, KubeObject][] = [];
   for (const o of objects) {
     const key = keyOf(o);
-    if (filter.namespace !== undefined && o.metadata?.namespace !== filter.namespace) continue;
+    if (filter.namespaces !== undefined && !filter.namespaces.includes(o.metadata?.namespace ?? "")) continue;
     if (filter.state !== undefined && statusField(o, "state") !== filter.state) continue;
     if (filter.phase !== undefined && statusField(o, "phase") !== filter.phase) continue;
     if (filter.after !== undefined && key <= filter.after) continue;
@@ -126,22 +137,31 @@ export function resourceRoutes(cache: ResourceCache | undefined) {
     if (!obj) throw new ApiProblem(404, "Not found", `${what} not found`);
     return obj;
   };
+  // Admins see secret-bearing fields; read and operate tokens see "<redacted>" (redact.ts).
+  const shown = (caller: TokenInfo, kind: SconeKind, obj: KubeObject) =>
+    (caller.scope === "admin" ? obj : redactResource(kind, obj)) as z.infer<typeof ResourceSchema>;
 
   return newRouter()
     .openapi(listRoute, (c) => {
       const { kind: plural } = c.req.valid("param");
-      const { limit, cursor, ...filter } = c.req.valid("query");
-      const { kind, cache } = ready(plural);
+      const { limit, cursor, namespace, ...filter } = c.req.valid("query");
+      const caller = c.get("caller");
+      const { kind, namespaced, cache } = ready(plural);
+      if (!namespaced) requireClusterWide(caller, kind);
+      const namespaces = listNamespaces(caller, namespace);
       const after = decodeCursor(cursor, Position)?.k;
-      const rows = selectResources(cache.list(kind), { ...filter, ...(after === undefined ? {} : { after }) }, limit);
-      const result = page(rows, limit, (last) => ({ k: keyOf(last) }));
-      return c.json(
-        { kind, items: result.items as z.infer<typeof ResourceSchema>[], nextCursor: result.nextCursor },
-        200,
+      const rows = selectResources(
+        cache.list(kind),
+        { ...filter, ...(namespaces === undefined ? {} : { namespaces }), ...(after === undefined ? {} : { after }) },
+        limit,
       );
+      const result = page(rows, limit, (last) => ({ k: keyOf(last) }));
+      const items = result.items.map((o) => shown(caller, kind, o));
+      return c.json({ kind, items, nextCursor: result.nextCursor }, 200);
     })
     .openapi(getClusterScopedRoute, (c) => {
       const { kind: plural, name } = c.req.valid("param");
+      const caller = c.get("caller");
       const { kind, namespaced, cache } = ready(plural);
       if (namespaced) {
         throw new ApiProblem(
@@ -150,15 +170,17 @@ export function resourceRoutes(cache: ResourceCache | undefined) {
           `${kind} is namespaced: use /api/v1/namespaces/{namespace}/resources/${plural}/${name}`,
         );
       }
-      return c.json(found(cache.get(kind, undefined, name), `${kind} ${name}`) as z.infer<typeof ResourceSchema>, 200);
+      requireClusterWide(caller, kind);
+      return c.json(shown(caller, kind, found(cache.get(kind, undefined, name), `${kind} ${name}`)), 200);
     })
     .openapi(getNamespacedRoute, (c) => {
       const { namespace, kind: plural, name } = c.req.valid("param");
+      const caller = c.get("caller");
       const { kind, namespaced, cache } = ready(plural);
       if (!namespaced) {
         throw new ApiProblem(404, "Not found", `${kind} is cluster-scoped: use /api/v1/resources/${plural}/${name}`);
       }
-      const obj = found(cache.get(kind, namespace, name), `${kind} ${namespace}/${name}`);
-      return c.json(obj as z.infer<typeof ResourceSchema>, 200);
+      requireNamespace(caller, namespace);
+      return c.json(shown(caller, kind, found(cache.get(kind, namespace, name), `${kind} ${namespace}/${name}`)), 200);
     });
 }

@@ -6,7 +6,7 @@ import { createToken, listTokens, revokeToken, type TokenInfo } from "../../stor
 import { newRouter } from "../env.ts";
 import { withFieldPrefix } from "../errors.ts";
 import { ApiProblem, fieldProblem } from "../problem.ts";
-import { iso, problemResponses, secured } from "../schemas.ts";
+import { iso, namespaceField, problemResponses, secured } from "../schemas.ts";
 import { parseTtl, TtlError } from "../ttl.ts";
 
 const TokenInfoSchema = z
@@ -14,6 +14,10 @@ const TokenInfoSchema = z
     name: z.string(),
     scope: z.enum(TOKEN_SCOPES),
     prefix: z.string().openapi({ description: "First characters of the token, to tell tokens apart" }),
+    namespaces: z
+      .array(z.string())
+      .nullable()
+      .openapi({ description: "Namespaces the token is limited to; null = every namespace" }),
     state: z.enum(["active", "expired", "revoked"]),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
@@ -48,6 +52,10 @@ const createTokenRoute = createRoute({
             name: z.string().min(1).max(63).openapi({ example: "ci-deploy" }),
             scope: z.enum(TOKEN_SCOPES),
             ttl: z.string().max(16).optional().openapi({ description: "Lifetime, e.g. 30m, 12h, 7d (default: none)" }),
+            namespaces: z.array(namespaceField).max(100).optional().openapi({
+              description:
+                "Limit the token to these namespaces (read and operate only): other namespaces and cluster-scoped kinds answer 403",
+            }),
           }),
         },
       },
@@ -96,6 +104,7 @@ export function renderToken(t: TokenInfo, now: number) {
     name: t.name,
     scope: t.scope,
     prefix: t.prefix,
+    namespaces: t.namespaces,
     state: tokenState(t, now),
     createdAt: iso(t.createdAt),
     expiresAt: iso(t.expiresAt),
@@ -107,7 +116,7 @@ export function renderToken(t: TokenInfo, now: number) {
 export function tokenRoutes(db: StoreDb, now: () => number = Date.now) {
   return newRouter()
     .openapi(createTokenRoute, (c) => {
-      const { name, scope, ttl } = c.req.valid("json");
+      const { name, scope, ttl, namespaces } = c.req.valid("json");
       const at = now();
       let expiresAt: number | null = null;
       try {
@@ -116,7 +125,9 @@ export function tokenRoutes(db: StoreDb, now: () => number = Date.now) {
         if (err instanceof TtlError) throw fieldProblem("body.ttl", err.message);
         throw err;
       }
-      const { token, info } = withFieldPrefix("body", () => createToken(db, { name, scope, expiresAt, now: at }));
+      const { token, info } = withFieldPrefix("body", () =>
+        createToken(db, { name, scope, expiresAt, namespaces: namespaces ?? null, now: at }),
+      );
       c.header("Location", `/api/v1/tokens/${encodeURIComponent(info.name)}`);
       c.header("Cache-Control", "no-store");
       return c.json({ ...renderToken(info, at), token }, 201);

@@ -1,9 +1,16 @@
 // `scone api`: the REST API server, and its bearer tokens.
+import { isLoopbackHost } from "../../api/loopback.ts";
 import { command, group, lazyRun } from "../define.ts";
-import { checkDuration, checkFile, checkPort, requires, together } from "../globals.ts";
+import { checkDuration, checkFile, checkPort, dnsLabelProblem, requires, together } from "../globals.ts";
 import type { SconeCommand } from "../spec.ts";
 
 export const API_PLAIN_PORT = 8080;
+
+function plainHttpProblem(values: import("../spec.ts").FlagValues): string | undefined {
+  const host = typeof values.host === "string" ? values.host : "127.0.0.1";
+  if (values["tls-cert"] || values.insecure === true || isLoopbackHost(host)) return undefined;
+  return `refusing plain HTTP on ${host}: bearer tokens would cross the network in clear; pass --tls-cert and --tls-key, or --insecure to accept that`;
+}
 export const API_TLS_PORT = 8443;
 
 /** The store's token scopes (src/store/schema.ts TOKEN_SCOPES, not imported: it would load drizzle at start-up). */
@@ -32,9 +39,22 @@ const tokenCreate = command({
       description: "Lifetime, e.g. 24h or 30d (default: no expiry)",
       check: checkDuration("ttl"),
     },
+    namespace: {
+      type: "string",
+      alias: "n",
+      valueHint: "NS",
+      description: "Limit the token to this namespace (repeatable, or NS1,NS2; read and operate tokens only)",
+      check: (value) => {
+        const bad = value.split(",").find((ns) => dnsLabelProblem(ns.trim()) !== undefined);
+        return bad === undefined ? undefined : `invalid value '${bad}' for --namespace: ${dnsLabelProblem(bad.trim())}`;
+      },
+    },
   },
   globals: TOKEN_GLOBALS,
-  notes: ["The token goes to stdout and nowhere else; the state directory must be the one `scone api` uses."],
+  notes: [
+    "The token goes to stdout and nowhere else; the state directory must be the one `scone api` uses.",
+    "A token with --namespace acts only there: other namespaces and cluster-scoped kinds (LAS, SGX plugins) answer 403.",
+  ],
   run: lazyRun(async () => ({ run: (await tokens()).create })),
 });
 const tokenList = command({
@@ -88,10 +108,33 @@ export const apiCommand: SconeCommand = command({
       valueHint: "FILE",
       description: "Write a first admin token here (0600) when the store has no token yet",
     },
+    "backup-root": {
+      type: "string",
+      valueHint: "DIR",
+      description:
+        "Local backup targets (and restores of local backups) must be under this absolute directory (default: <state-dir>/backups)",
+      check: (value) =>
+        value.startsWith("/") ? undefined : `invalid value '${value}' for --backup-root: give an absolute directory`,
+    },
+    "s3-allow": {
+      type: "string",
+      valueHint: "S3URL",
+      description: "Allow backups to and restores from s3://bucket[/prefix] (repeatable; default: no S3 location)",
+    },
+    insecure: {
+      type: "boolean",
+      description: "Serve plain HTTP on an address other than loopback (bearer tokens then cross the network in clear)",
+    },
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
-  checks: (values) => together(values, ["tls-cert", "tls-key"]) ?? requires(values, "tls-client-ca", "tls-cert"),
-  notes: ["Plain HTTP unless --tls-cert/--tls-key are given; keep the default host 127.0.0.1 for plain HTTP."],
+  checks: (values) =>
+    together(values, ["tls-cert", "tls-key"]) ??
+    requires(values, "tls-client-ca", "tls-cert") ??
+    plainHttpProblem(values),
+  notes: [
+    "Plain HTTP unless --tls-cert/--tls-key are given; plain HTTP on an address other than loopback needs --insecure.",
+    "Operations are confined: backup directories under --backup-root, S3 only under --s3-allow, restores only into the namespace the backup came from (admin tokens excepted).",
+  ],
   subCommands: { token },
   run: lazyRun(() => import("../run/api.ts")),
 });

@@ -2,6 +2,7 @@
 import { API_PLAIN_PORT, API_TLS_PORT } from "../commands/api.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { NotImplementedError, type SconeContext } from "../spec.ts";
+import { repeatedFlag } from "./api-flags.ts";
 import { isModuleMissing } from "./optional-module.ts";
 
 function str(value: unknown): string | undefined {
@@ -31,5 +32,8 @@ export async function run(ctx: SconeContext): Promise<void> {
     context: str(a.context),
     tlsClientCa: str(a["tls-client-ca"]),
     bootstrapTokenFile: str(a["bootstrap-token-file"]),
+    backupRoot: str(a["backup-root"]),
+    s3Allow: repeatedFlag(ctx.rawArgs, "s3-allow"),
+    insecure: a.insecure === true,
   });
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiApp } from "../../../src/api/app.ts";
+import { type Confinement, confinement } from "../../../src/api/operations/confine.ts";
 import { OperationExecutor } from "../../../src/api/operations/executor.ts";
 import type { OperationRunners } from "../../../src/api/operations/runner.ts";
 import type { ResourceCache } from "../../../src/api/resource-cache.ts";
@@ -37,6 +38,8 @@ export class FakeCache implements ResourceCache {
 }
 
 export interface TestApi {
+  /** The state directory (the default backup root is its backups/). */
+  dir: string;
   store: Store;
   app: ReturnType<typeof createApiApp>;
   executor: OperationExecutor;
@@ -53,8 +56,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export function testApi(opts: { runners?: OperationRunners; cache?: boolean; stateDir?: string } = {}): TestApi {
+export function testApi(
+  opts: { runners?: OperationRunners; cache?: boolean; stateDir?: string; confine?: Confinement } = {},
+): TestApi {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "scone-api-unit-"));
+  // As `scone api` does by default: local backups under <state-dir>/backups, no S3.
+  const confine = opts.confine ?? confinement({ backupRoot: join(dir, "backups") });
   const store = openStore({ stateDir: dir });
   const clock = { now: Date.parse("2026-11-23T10:00:00Z") };
   const tokens = {} as Record<TokenScope, string>;
@@ -76,10 +83,12 @@ export function testApi(opts: { runners?: OperationRunners; cache?: boolean; sta
       db: store.db,
       executor,
       now: () => clock.now,
+      confine,
       ...(opts.cache === false ? {} : { resources: cache }),
     },
   });
   return {
+    dir,
     store,
     app,
     executor,

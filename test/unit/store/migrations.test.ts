@@ -136,7 +136,12 @@ describe("openStore migrations", () => {
       // Entries indexed before the FTS migration are searchable after it.
       const found = searchAudit(store.db, { namespace: "ns", name: "cas", query: "blue-whale", limit: 10 });
       expect(found.entries.map((e) => e.seq)).toEqual([1]);
-      // Entries indexed before logs were told apart belong to one log per CAS, named by its first indexed entry.
+      // Entries indexed before logs were told apart belong to one log per CAS, named by its first indexed entry
+      // (rows written by a binary that already had 0003 carry the log their writer gave them).
+      if (tags.includes("0003_audit_log_identity")) {
+        store.close();
+        return;
+      }
       const logs = store.sqlite
         .query<{ name: string; seq: number; log: string }, []>(
           "SELECT name, seq, log FROM audit_entries ORDER BY name, seq",

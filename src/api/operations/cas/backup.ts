@@ -4,6 +4,7 @@
 // killed midway leaves a `running` row; the owner file (same as the CLI's) lets the rerun give it up at once.
 import type { BackupRecord } from "../../../store/backups.ts";
 import type { OperationRecord } from "../../../store/operations.ts";
+import { refuseBackupLocation } from "../confine.ts";
 import type { OperationRunner } from "../runner.ts";
 import { podExec } from "./day2.ts";
 import { type CasRunnerDeps, stoppableKube } from "./deps.ts";
@@ -25,10 +26,12 @@ export function backupRunner(deps: CasRunnerDeps): OperationRunner {
 
       await report.step("backup", async ({ interrupted }) => {
         if (interrupted && takenByThisOperation()) return;
-        // S3 credentials come from the API's environment (AWS_* variables): never from the request.
-        const target = backup.openTarget(params.target ?? backup.defaultBackupLocation(deps.stateDir), {
-          field: "params.target",
-        });
+        // S3 credentials come from the API's environment (AWS_* variables): never from the request. The target is
+        // checked again here: the operation may have been stored before a restart changed --backup-root/--s3-allow.
+        const location = params.target ?? deps.confine.backupRoot ?? backup.defaultBackupLocation(deps.stateDir);
+        const refused = refuseBackupLocation(deps.confine, location);
+        if (refused) throw new Error(`params.target ${refused}`);
+        const target = backup.openTarget(location, { field: "params.target" });
         const outcome = await runCasBackup(
           { kube: stoppableKube(deps.client, report.signal), exec: await podExec(deps.client) },
           { ...cas, target, store: { db: deps.db }, owner: ownerFile(deps.stateDir, cas) },

@@ -66,19 +66,34 @@ export function evictRunner(deps: CasRunnerDeps): OperationRunner {
 export function restoreRunner(deps: CasRunnerDeps): OperationRunner {
   return {
     async run(op, report) {
-      const [{ RestoreParams }, { runRestore }, { resolveRestoreSource }, { DEFAULT_SCONE_SERVICE_VERSION }] =
-        await Promise.all([
-          import("../params.ts"),
-          import("../../../flows/restore/flow.ts"),
-          import("../../../backup/restore-source.ts"),
-          import("../../../version.ts"),
-        ]);
+      const [
+        { RestoreParams },
+        { runRestore },
+        { resolveRestoreSource },
+        { DEFAULT_SCONE_SERVICE_VERSION },
+        { getBackup },
+        { refuseBackupLocation },
+      ] = await Promise.all([
+        import("../params.ts"),
+        import("../../../flows/restore/flow.ts"),
+        import("../../../backup/restore-source.ts"),
+        import("../../../version.ts"),
+        import("../../../store/backups.ts"),
+        import("../confine.ts"),
+      ]);
       const params = RestoreParams.parse(op.params);
       const ports = {
         kube: stoppableKube(deps.client, report.signal),
         exec: await podExec(deps.client),
-        // Catalog ids only (params.ts): S3 credentials, when the set is on S3, come from the API's AWS_* variables.
-        resolveSource: (spec: string) => resolveRestoreSource(spec, { store: { db: deps.db } }),
+        // Catalog ids only (params.ts), stored where this API may read (checked again: the confinement may have
+        // changed since the POST). S3 credentials, when the set is on S3, come from the API's AWS_* variables.
+        resolveSource: (spec: string) => {
+          const record = getBackup(deps.db, spec);
+          if (!record) throw new Error(`params.from: no backup ${spec} in the catalog`);
+          const refused = refuseBackupLocation(deps.confine, record.target);
+          if (refused) throw new Error(`params.from: backup ${spec} is stored where this API may not read: ${refused}`);
+          return resolveRestoreSource(spec, { store: { db: deps.db } });
+        },
       };
       const outcome = await runReportedFlow(report, (progress) =>
         runRestore(

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { KubeClient } from "../../../kube/client.ts";
 import type { Logger } from "../../../log.ts";
 import type { StoreDb } from "../../../store/open.ts";
+import type { Confinement } from "../confine.ts";
 import { OperationStopped } from "../runner.ts";
 
 export interface CasRunnerDeps {
@@ -11,6 +12,8 @@ export interface CasRunnerDeps {
   readonly stateDir: string;
   readonly db: StoreDb;
   readonly log: Logger;
+  /** Checked again when an operation runs: it may have been stored by an older version or before a restart. */
+  readonly confine: Confinement;
 }
 
 /**

@@ -59,6 +59,10 @@ async function secretValue(
     name: ref.name,
   });
   if (!secret) throw new Error(`params.dcapKeyRef: Secret ${namespace}/${ref.name} does not exist`);
+  // Only the CAS's own namespace: a name that slipped past the schema must not have reached another object.
+  if (secret.kind !== "Secret" || secret.metadata?.namespace !== namespace || secret.metadata?.name !== ref.name) {
+    throw new Error(`params.dcapKeyRef: ${ref.name} is not a Secret of namespace ${namespace}`);
+  }
   const encoded = secret.data?.[ref.key];
   if (encoded === undefined)
     throw new Error(`params.dcapKeyRef: Secret ${namespace}/${ref.name} has no key ${ref.key}`);

@@ -1,0 +1,50 @@
+// The gate of POST /api/v1/operations after the schema: may this caller start this operation on these
+// parameters? The namespace must be one of the token's, a backup target must be inside the confinement, and a
+// restore must name a completed catalog backup that was stored inside the confinement and — unless the caller is
+// an admin — was taken in the namespace it is restored into. Throws the problem; returns nothing when allowed.
+import type { StoreDb } from "../../store/open.ts";
+import type { TokenInfo } from "../../store/tokens.ts";
+import { requireNamespace } from "../namespaces.ts";
+import { ApiProblem, fieldProblem } from "../problem.ts";
+import { type Confinement, refuseBackupLocation } from "./confine.ts";
+import type { NewOperationBody } from "./params.ts";
+
+export interface AdmitDeps {
+  readonly db: StoreDb;
+  readonly confine: Confinement;
+}
+
+export async function admitOperation(
+  body: NewOperationBody,
+  caller: Pick<TokenInfo, "name" | "scope" | "namespaces">,
+  deps: AdmitDeps,
+): Promise<void> {
+  requireNamespace(caller, body.namespace);
+  if (body.kind === "backup" && body.params.target !== undefined) {
+    const refused = refuseBackupLocation(deps.confine, body.params.target);
+    if (refused) throw fieldProblem("body.params.target", `params.target ${refused}`);
+  }
+  if (body.kind === "restore") {
+    const record = await restorableBackup(deps, body.params.from);
+    if (record.namespace !== body.namespace && caller.scope !== "admin") {
+      throw new ApiProblem(
+        403,
+        "Forbidden",
+        `backup ${record.id} was taken in namespace "${record.namespace}"; it restores only into "${record.namespace}" (an admin token may restore it into "${body.namespace}")`,
+      );
+    }
+  }
+}
+
+/** The catalog row of a restore's `from`, refused (naming body.params.from) unless it is usable and confined. */
+async function restorableBackup(deps: AdmitDeps, id: string) {
+  const { getBackup } = await import("../../store/backups.ts");
+  const record = getBackup(deps.db, id);
+  if (!record) throw fieldProblem("body.params.from", `no backup ${id} in the catalog (GET /api/v1/backups)`);
+  if (record.phase !== "completed") {
+    throw fieldProblem("body.params.from", `backup ${id} is ${record.phase}; only completed backups restore`);
+  }
+  const refused = refuseBackupLocation(deps.confine, record.target);
+  if (refused) throw fieldProblem("body.params.from", `backup ${id} is stored where this API may not read: ${refused}`);
+  return record;
+}
