@@ -1,7 +1,9 @@
-// Connects an endpoint to its pure handler, looking up the one fact validation needs from the cluster: the
-// existing objects of a singleton kind (LAS, SGXPlugin), read live so two creates in a row cannot both pass.
+// Connects an endpoint to its pure handler, looking up the facts validation needs from the cluster, live so two
+// writes in a row cannot both pass on a stale cache: the existing objects of a singleton kind (LAS, SGXPlugin),
+// and the labels of the object's namespace (its allowances), read only when the object asks for such a right.
 import type { WebhookDefaultsOptions } from "../../resources/defaults.ts";
-import type { AdmissionReview } from "./admission.ts";
+import { type AdmissionPolicy, requestedRights } from "../admission/policy.ts";
+import { type AdmissionReview, deny } from "./admission.ts";
 import type { WebhookKind } from "./endpoints.ts";
 import { type ExistingObject, mutateAdmission, SINGLETON_KINDS, validateAdmission } from "./handlers.ts";
 import type { AdmissionHandler } from "./http.ts";
@@ -10,6 +12,10 @@ export interface DispatchOptions {
   readonly defaults: WebhookDefaultsOptions;
   /** The existing objects of a cluster-scoped singleton kind. */
   readonly listExisting: (kind: WebhookKind) => Promise<readonly ExistingObject[]>;
+  /** The cluster admin's admission policy (allowed registries). */
+  readonly policy: AdmissionPolicy;
+  /** Labels of a namespace (undefined: it does not exist). */
+  readonly namespaceLabels: (namespace: string) => Promise<Readonly<Record<string, string>> | undefined>;
 }
 
 export function admissionDispatcher(opts: DispatchOptions): AdmissionHandler {
@@ -17,6 +23,22 @@ export function admissionDispatcher(opts: DispatchOptions): AdmissionHandler {
     if (endpoint.type === "mutating") return mutateAdmission(endpoint.kind, review, opts.defaults);
     const needsExisting = review.request?.operation === "CREATE" && SINGLETON_KINDS.has(endpoint.kind);
     const existing = needsExisting ? await opts.listExisting(endpoint.kind) : [];
-    return validateAdmission(endpoint.kind, review, { existing });
+    const namespace = review.request?.namespace;
+    let namespaceLabels: Readonly<Record<string, string>> | undefined;
+    if (namespace && requestedRights(endpoint.kind, review.request?.object).length > 0) {
+      try {
+        namespaceLabels = await opts.namespaceLabels(namespace);
+      } catch (e) {
+        // Fail closed: without the labels no allowance can be confirmed.
+        const why = e instanceof Error ? e.message : String(e);
+        return deny(
+          review,
+          `cannot read the labels of namespace ${namespace} to check its allowances: ${why}`,
+          500,
+          "InternalError",
+        );
+      }
+    }
+    return validateAdmission(endpoint.kind, review, { existing, policy: opts.policy, namespaceLabels });
   };
 }

@@ -3,6 +3,7 @@
 // Patch; validation answers every field problem at once, named by path, plus the rules no schema can express.
 import { applyWebhookDefaults, type WebhookDefaultsOptions } from "../../resources/defaults.ts";
 import { type ValidationIssue, validate } from "../../resources/validation.ts";
+import { type AdmissionPolicy, policyIssues } from "../admission/policy.ts";
 import { type AdmissionReview, allow, deny } from "./admission.ts";
 import type { WebhookKind } from "./endpoints.ts";
 import { diffJsonPatch } from "./json-patch.ts";
@@ -56,6 +57,10 @@ export interface ExistingObject {
 export interface ValidationFacts {
   /** Existing objects of the request's kind (looked up for singleton kinds only). */
   readonly existing?: readonly ExistingObject[];
+  /** The cluster admin's admission policy; without it, no policy rule is checked. */
+  readonly policy?: AdmissionPolicy;
+  /** Labels of the object's namespace (its allowances), when the object asks for rights that need one. */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
 }
 
 /** `spec.nonce: must be 32 hexadecimal characters; got "x"; spec.foo: …` */
@@ -159,6 +164,7 @@ export function validateAdmission(
     if (singleton) issues.push(singleton);
   }
   issues.push(...validate(kind, object), ...admissionOnlyIssues(kind, object));
+  if (facts.policy) issues.push(...policyIssues(kind, object, facts.policy, facts.namespaceLabels));
   if (issues.length === 0) return allow(review);
   return deny(
     review,
