@@ -27,7 +27,7 @@
 // device-plugin hostPaths are rendered by the operator, not taken from the spec). Their fields are the admin's
 // choice and are not checked here.
 import type { ValidationIssue } from "../../resources/validation.ts";
-import { type ImageSource, imageRefusal } from "./registries.ts";
+import { type ImageSource, imageRefusal, resolveAllowedRegistries } from "./registries.ts";
 
 export const ALLOW_PRIVILEGED_LABEL = "scone.cloud/allow-privileged";
 export const ALLOW_HOST_PORTS_LABEL = "scone.cloud/allow-host-ports";
@@ -41,6 +41,11 @@ export const TENANT_KINDS: ReadonlySet<string> = new Set(["CAS", "Vault"]);
 export interface AdmissionPolicy {
   readonly allowedRegistries: readonly ImageSource[];
 }
+
+/** The policy without an admin list: the SCONE registry and the operator's image repository (`imageRepo`). */
+export const defaultAdmissionPolicy = (imageRepo?: string): AdmissionPolicy => ({
+  allowedRegistries: resolveAllowedRegistries(undefined, imageRepo),
+});
 
 /** A right a resource asks for, at a field. */
 export interface RequestedRight {

@@ -2,8 +2,9 @@
 // writes in a row cannot both pass on a stale cache: the existing objects of a singleton kind (LAS, SGXPlugin),
 // and the labels of the object's namespace (its allowances), read only when the object asks for such a right.
 import type { WebhookDefaultsOptions } from "../../resources/defaults.ts";
-import { type AdmissionPolicy, requestedRights } from "../admission/policy.ts";
-import { type AdmissionReview, deny } from "./admission.ts";
+import { admissionIssues, type NamespaceLabels } from "../admission/namespace.ts";
+import type { AdmissionPolicy } from "../admission/policy.ts";
+import type { AdmissionReview } from "./admission.ts";
 import type { WebhookKind } from "./endpoints.ts";
 import { type ExistingObject, mutateAdmission, SINGLETON_KINDS, validateAdmission } from "./handlers.ts";
 import type { AdmissionHandler } from "./http.ts";
@@ -15,7 +16,7 @@ export interface DispatchOptions {
   /** The cluster admin's admission policy (allowed registries). */
   readonly policy: AdmissionPolicy;
   /** Labels of a namespace (undefined: it does not exist). */
-  readonly namespaceLabels: (namespace: string) => Promise<Readonly<Record<string, string>> | undefined>;
+  readonly namespaceLabels: NamespaceLabels;
 }
 
 export function admissionDispatcher(opts: DispatchOptions): AdmissionHandler {
@@ -23,22 +24,11 @@ export function admissionDispatcher(opts: DispatchOptions): AdmissionHandler {
     if (endpoint.type === "mutating") return mutateAdmission(endpoint.kind, review, opts.defaults);
     const needsExisting = review.request?.operation === "CREATE" && SINGLETON_KINDS.has(endpoint.kind);
     const existing = needsExisting ? await opts.listExisting(endpoint.kind) : [];
-    const namespace = review.request?.namespace;
-    let namespaceLabels: Readonly<Record<string, string>> | undefined;
-    if (namespace && requestedRights(endpoint.kind, review.request?.object).length > 0) {
-      try {
-        namespaceLabels = await opts.namespaceLabels(namespace);
-      } catch (e) {
-        // Fail closed: without the labels no allowance can be confirmed.
-        const why = e instanceof Error ? e.message : String(e);
-        return deny(
-          review,
-          `cannot read the labels of namespace ${namespace} to check its allowances: ${why}`,
-          500,
-          "InternalError",
-        );
-      }
-    }
-    return validateAdmission(endpoint.kind, review, { existing, policy: opts.policy, namespaceLabels });
+    const request = review.request;
+    const writes = request?.operation === "CREATE" || request?.operation === "UPDATE";
+    const policyIssues = writes
+      ? await admissionIssues(endpoint.kind, request?.object, request?.namespace, opts.policy, opts.namespaceLabels)
+      : [];
+    return validateAdmission(endpoint.kind, review, { existing, policyIssues });
   };
 }

@@ -3,7 +3,6 @@
 // Patch; validation answers every field problem at once, named by path, plus the rules no schema can express.
 import { applyWebhookDefaults, type WebhookDefaultsOptions } from "../../resources/defaults.ts";
 import { type ValidationIssue, validate } from "../../resources/validation.ts";
-import { type AdmissionPolicy, policyIssues } from "../admission/policy.ts";
 import { type AdmissionReview, allow, deny } from "./admission.ts";
 import type { WebhookKind } from "./endpoints.ts";
 import { diffJsonPatch } from "./json-patch.ts";
@@ -57,10 +56,8 @@ export interface ExistingObject {
 export interface ValidationFacts {
   /** Existing objects of the request's kind (looked up for singleton kinds only). */
   readonly existing?: readonly ExistingObject[];
-  /** The cluster admin's admission policy; without it, no policy rule is checked. */
-  readonly policy?: AdmissionPolicy;
-  /** Labels of the object's namespace (its allowances), when the object asks for rights that need one. */
-  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** What the cluster admin's admission policy refuses in the object (src/operator/admission). */
+  readonly policyIssues?: readonly ValidationIssue[];
 }
 
 /** `spec.nonce: must be 32 hexadecimal characters; got "x"; spec.foo: …` */
@@ -164,7 +161,7 @@ export function validateAdmission(
     if (singleton) issues.push(singleton);
   }
   issues.push(...validate(kind, object), ...admissionOnlyIssues(kind, object));
-  if (facts.policy) issues.push(...policyIssues(kind, object, facts.policy, facts.namespaceLabels));
+  issues.push(...(facts.policyIssues ?? []));
   if (issues.length === 0) return allow(review);
   return deny(
     review,

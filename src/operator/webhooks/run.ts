@@ -10,8 +10,7 @@ import { clientListWatch, Informer } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { Logger } from "../../log.ts";
 import { namespaceLabelsReader } from "../admission/namespace.ts";
-import type { AdmissionPolicy } from "../admission/policy.ts";
-import { resolveAllowedRegistries } from "../admission/registries.ts";
+import { type AdmissionPolicy, defaultAdmissionPolicy } from "../admission/policy.ts";
 import { caBundleTargets, syncCaBundles } from "../certs/ca-bundle.ts";
 import { ensureWebhookCertificates } from "../certs/ensure.ts";
 import { readCertInfo, type SubjectAltNames } from "../certs/pki.ts";
@@ -117,7 +116,7 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
     log,
     handle: admissionDispatcher({
       listExisting,
-      policy: opts.policy ?? { allowedRegistries: resolveAllowedRegistries(undefined, opts.imageRepo) },
+      policy: opts.policy ?? defaultAdmissionPolicy(opts.imageRepo),
       namespaceLabels: namespaceLabelsReader(ctx.client),
       defaults: {
         serviceVersion: ctx.serviceVersion,

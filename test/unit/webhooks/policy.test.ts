@@ -290,6 +290,8 @@ describe("the validating webhook", () => {
     });
     const r = await handle(endpoint, reviewOf(cas({ tolerations: [{ operator: "Exists" }] })));
     expect(r.response?.allowed).toBe(false);
-    expect(r.response?.status?.message).toContain("cannot read the labels of namespace team-a");
+    expect(r.response?.status?.message).toContain(
+      "metadata.namespace: cannot read the labels of namespace team-a to check its allowances (the operator needs get on namespaces): namespaces is forbidden",
+    );
   });
 });
