@@ -6,7 +6,7 @@ import { admissionIssues, type NamespaceLabels } from "../admission/namespace.ts
 import type { AdmissionPolicy } from "../admission/policy.ts";
 import type { AdmissionReview } from "./admission.ts";
 import type { WebhookKind } from "./endpoints.ts";
-import { type ExistingObject, mutateAdmission, SINGLETON_KINDS, validateAdmission } from "./handlers.ts";
+import { type ExistingObject, mutateAdmission, SINGLETON_KINDS, specChanged, validateAdmission } from "./handlers.ts";
 import type { AdmissionHandler } from "./http.ts";
 
 export interface DispatchOptions {
@@ -25,8 +25,11 @@ export function admissionDispatcher(opts: DispatchOptions): AdmissionHandler {
     const needsExisting = review.request?.operation === "CREATE" && SINGLETON_KINDS.has(endpoint.kind);
     const existing = needsExisting ? await opts.listExisting(endpoint.kind) : [];
     const request = review.request;
-    const writes = request?.operation === "CREATE" || request?.operation === "UPDATE";
-    const policyIssues = writes
+    // Only writes that validateAdmission looks at (an UPDATE of metadata only passes untouched).
+    const checked =
+      request?.operation === "CREATE" ||
+      (request?.operation === "UPDATE" && specChanged(request.object, request.oldObject));
+    const policyIssues = checked
       ? await admissionIssues(endpoint.kind, request?.object, request?.namespace, opts.policy, opts.namespaceLabels)
       : [];
     return validateAdmission(endpoint.kind, review, { existing, policyIssues });

@@ -278,6 +278,28 @@ describe("the validating webhook", () => {
     expect(reads).toEqual([]);
   });
 
+  test("a metadata-only update (the operator removing its finalizer) passes without a namespace read", async () => {
+    if (!endpoint) throw new Error("no CAS endpoint");
+    const reads: string[] = [];
+    const object = cas({ containerSecurityContextCAS: { privileged: true } });
+    const base = reviewOf(object);
+    const update: AdmissionReview = {
+      ...base,
+      ...(base.request
+        ? {
+            request: {
+              ...base.request,
+              operation: "UPDATE",
+              oldObject: { ...object, metadata: { ...object.metadata, finalizers: ["f"] } },
+            },
+          }
+        : {}),
+    };
+    const r = await dispatcher({}, reads)(endpoint, update);
+    expect(r.response?.allowed).toBe(true);
+    expect(reads).toEqual([]);
+  });
+
   test("fails closed when the namespace cannot be read", async () => {
     if (!endpoint) throw new Error("no CAS endpoint");
     const handle = admissionDispatcher({
