@@ -66,6 +66,10 @@ export function parseAllowedRegistries(text: string, flag = "--allowed-registrie
   return items.map((s) => parseRegistryEntry(s, flag));
 }
 
+/** Whether entry `a` allows everything below `e`: the same host, and `e`'s path at or below `a`'s. */
+const covers = (a: ImageSource, e: ImageSource): boolean =>
+  a.host === e.host && (a.path === "" || e.path === a.path || e.path.startsWith(`${a.path}/`));
+
 /**
  * The effective allow-list: the admin's list (default: the SCONE registry), plus the registry the operator itself
  * takes default images from (--image-registry / SCONE_IMAGE_REGISTRY), which the mutating webhook writes into
@@ -77,13 +81,8 @@ export function resolveAllowedRegistries(
 ): ImageSource[] {
   const list = [...(configured ?? [parseRegistryEntry(SCONE_REGISTRY)])];
   list.push(repositoryEntry(imageRepo || DEFAULT_IMAGE_REPO));
-  const seen = new Set<string>();
-  return list.filter((e) => {
-    const key = formatEntry(e);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  // An entry below another (registry.scontain.com/scone.cloud under registry.scontain.com) adds nothing.
+  return list.filter((e, i) => !list.some((a, j) => covers(a, e) && (!covers(e, a) || j < i)));
 }
 
 /** The entry of an image repository setting such as --image-registry (Docker's rule: "myorg" is docker.io/myorg). */
@@ -100,9 +99,6 @@ export const formatEntry = (e: ImageSource): string => (e.path ? `${e.host}/${e.
 export function imageRefusal(image: string, allowed: readonly ImageSource[]): string | undefined {
   const src = imageSource(image);
   if ("error" in src) return `"${image}" is not an image reference: it ${src.error}`;
-  const ok = allowed.some(
-    (a) => a.host === src.host && (a.path === "" || src.path === a.path || src.path.startsWith(`${a.path}/`)),
-  );
-  if (ok) return undefined;
+  if (allowed.some((a) => covers(a, src))) return undefined;
   return `image "${image}" is from ${src.host}${src.host === "docker.io" && !image.startsWith("docker.io") ? " (no registry named: Docker Hub)" : ""}, which the cluster admin does not allow (allowed: ${allowed.map(formatEntry).join(", ")}); use an image from an allowed registry, or ask the admin to add it with 'scone operator install --allowed-registries'`;
 }

@@ -13,6 +13,7 @@ import {
   requestedRights,
 } from "../../../src/operator/admission/policy.ts";
 import {
+  formatEntry,
   imageRefusal,
   imageSource,
   parseAllowedRegistries,
@@ -62,6 +63,11 @@ describe("allowed registries", () => {
     expect(imageRefusal("registry.scontain.com:444/scone.cloud/cas:1", allowed)).toContain("does not allow");
     expect(imageRefusal("evil.io/cas:1", allowed)).toContain("allowed: registry.scontain.com, mirror.local:5000/scone");
     expect(imageRefusal("cas:1", allowed)).toContain("Docker Hub");
+    // The default repository lies below the SCONE registry: listed once.
+    expect(resolveAllowedRegistries(undefined, undefined).map(formatEntry)).toEqual(["registry.scontain.com"]);
+    expect(resolveAllowedRegistries(parseAllowedRegistries("a.io/x,a.io,a.io"), "a.io/x/y").map(formatEntry)).toEqual([
+      "a.io",
+    ]);
   });
 
   test("an admin list replaces the SCONE registry; the operator's image repository still passes", () => {
