@@ -11,9 +11,10 @@
 //   admin's own choice.
 // - rights a pod gets only if the namespace carries an allowance label. Namespaces are cluster-scoped, so a tenant
 //   with rights inside a namespace cannot label it; only a cluster admin can:
-//     scone.cloud/allow-privileged: "true"   privileged: true, Windows hostProcess, procMount Unmasked, and
-//                                            capabilities.add beyond the runtime's defaults (Pod Security
-//                                            "baseline") and the operator's own default (SYS_RAWIO for CAS)
+//     scone.cloud/allow-privileged: "true"   privileged: true, Windows hostProcess, procMount Unmasked, seccomp
+//                                            or AppArmor Unconfined, and capabilities.add beyond the runtime's
+//                                            defaults (Pod Security "baseline") and the operator's own default
+//                                            (SYS_RAWIO for CAS)
 //     scone.cloud/allow-host-ports: "true"   containers[].ports[].hostPort (Vault init containers)
 //     scone.cloud/allow-tolerate-all: "true" a toleration with operator Exists and no key: it tolerates every
 //                                            taint, so the pod lands on control-plane and dedicated nodes
@@ -21,6 +22,10 @@
 // emptyDir, ConfigMap and PVC volumes for them; the API server drops or, with kubectl's strict field validation,
 // refuses unknown fields), so there is no allowance for them. allowPrivilegeEscalation is not gated: Pod Security
 // "baseline" allows it and it is Kubernetes' default when unset.
+//
+// Vault has no webhook (upstream has none): its controller alone applies the policy. A controller re-checks on every
+// reconcile; revoking an allowance stops further applies, but what already runs keeps its rights until the spec is
+// fixed or the admin removes it.
 //
 // LAS and SGXPlugin are not tenant resources: they are cluster-scoped, so only a cluster admin can create them
 // (the installer does), and as node agents they legitimately need node access (the SGX plugin's /dev and kubelet
@@ -80,33 +85,39 @@ const strAt = (o: unknown, key: string): string | undefined =>
 
 const normalCapability = (c: string): string => c.toUpperCase().replace(/^CAP_/, "");
 
+const privileged = (field: string, what: string): RequestedRight => ({
+  field,
+  allowance: ALLOW_PRIVILEGED_LABEL,
+  what,
+});
+
+/** Settings a pod and a container securityContext share: host process, unconfined seccomp and AppArmor. */
+function sharedRights(sc: Obj, field: string): RequestedRight[] {
+  const out: RequestedRight[] = [];
+  if (objAt(sc, "windowsOptions")?.hostProcess === true)
+    out.push(privileged(`${field}.windowsOptions.hostProcess`, "a Windows host process"));
+  for (const profile of ["seccompProfile", "appArmorProfile"])
+    if (strAt(objAt(sc, profile), "type") === "Unconfined")
+      out.push(privileged(`${field}.${profile}.type`, `an unconfined ${profile.replace("Profile", "")} profile`));
+  return out;
+}
+
 /** Rights asked for by a container securityContext at `field`; `defaults` are capabilities the operator adds itself. */
 function containerRights(sc: unknown, field: string, defaults: readonly string[] = []): RequestedRight[] {
   if (!isObject(sc)) return [];
-  const out: RequestedRight[] = [];
-  const privileged = (f: string, what: string) => out.push({ field: f, allowance: ALLOW_PRIVILEGED_LABEL, what });
-  if (sc.privileged === true) privileged(`${field}.privileged`, "a privileged container");
-  if (sc.procMount === "Unmasked") privileged(`${field}.procMount`, "an unmasked /proc");
-  if (objAt(sc, "windowsOptions")?.hostProcess === true)
-    privileged(`${field}.windowsOptions.hostProcess`, "a Windows host process");
+  const out = sharedRights(sc, field);
+  if (sc.privileged === true) out.push(privileged(`${field}.privileged`, "a privileged container"));
+  if (sc.procMount === "Unmasked") out.push(privileged(`${field}.procMount`, "an unmasked /proc"));
   const ok = new Set([...BASELINE_CAPABILITIES, ...defaults]);
   listAt(objAt(sc, "capabilities"), "add").forEach((c, i) => {
     if (typeof c === "string" && !ok.has(normalCapability(c)))
-      privileged(`${field}.capabilities.add[${i}]`, `the capability ${c}`);
+      out.push(privileged(`${field}.capabilities.add[${i}]`, `the capability ${c}`));
   });
   return out;
 }
 
 function podRights(psc: unknown, field: string): RequestedRight[] {
-  return objAt(psc, "windowsOptions")?.hostProcess === true
-    ? [
-        {
-          field: `${field}.windowsOptions.hostProcess`,
-          allowance: ALLOW_PRIVILEGED_LABEL,
-          what: "a Windows host process",
-        },
-      ]
-    : [];
+  return isObject(psc) ? sharedRights(psc, field) : [];
 }
 
 function tolerationRights(list: unknown, field: string): RequestedRight[] {

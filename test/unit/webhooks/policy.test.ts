@@ -89,7 +89,6 @@ describe("rights of tenant resources", () => {
   const risky = cas({
     image: "evil.io/cas:1",
     containerSecurityContextCAS: { privileged: true, capabilities: { add: ["SYS_RAWIO", "CAP_SYS_ADMIN"] } },
-    containerSecurityContextAudit: { capabilities: { add: ["NET_BIND_SERVICE"] } },
     tolerations: [{ operator: "Exists" }, { key: "dedicated", operator: "Exists" }],
     "backup-controller": {
       enabled: true,
@@ -104,6 +103,11 @@ describe("rights of tenant resources", () => {
       image: "docker.io/library/busybox",
       podSecurityContext: { windowsOptions: { hostProcess: true } },
     },
+    podSecurityContext: { seccompProfile: { type: "Unconfined" } },
+    containerSecurityContextAudit: {
+      appArmorProfile: { type: "Unconfined" },
+      capabilities: { add: ["NET_BIND_SERVICE"] },
+    },
   });
 
   test("every disallowed image and right is named by its field", () => {
@@ -113,6 +117,8 @@ describe("rights of tenant resources", () => {
       "spec.backup-controller.env[0].value",
       "spec.containerSecurityContextCAS.privileged",
       "spec.containerSecurityContextCAS.capabilities.add[1]",
+      "spec.containerSecurityContextAudit.appArmorProfile.type",
+      "spec.podSecurityContext.seccompProfile.type",
       "spec.safetyService.podSecurityContext.windowsOptions.hostProcess",
       "spec.tolerations[0]",
       "spec.backup-controller.tolerations[0]",
