@@ -86,6 +86,7 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
                 `--metrics-port=${METRICS_PORT}`,
                 `--probe-port=${PROBE_PORT}`,
                 `--state-dir=${STATE_DIR}`,
+                ...(o.allowedRegistries ? [`--allowed-registries=${o.allowedRegistries.join(",")}`] : []),
               ],
               env: [
                 { name: "SCONE_OPERATOR_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

@@ -27,6 +27,8 @@ export interface InstallOptions {
   readonly operatorImage?: string;
   /** Node selector of the operator pod (upstream chart value `nodeSelector`). */
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Registries tenant resources may take images from (`scone operator --allowed-registries`); unset: its default. */
+  readonly allowedRegistries?: readonly string[];
   readonly webhook?: WebhookMode;
   /**
    * Limit the webhooks to objects with these labels (objectSelector). Unset in production; tests sharing a
@@ -42,6 +44,7 @@ export interface ResolvedInstallOptions {
   readonly imagePrefix: string;
   readonly operatorImage: string;
   readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly allowedRegistries: readonly string[] | undefined;
   readonly webhook:
     | { readonly mode: "service" }
     | { readonly mode: "url"; readonly host: string; readonly port: number };
@@ -66,6 +69,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     imagePrefix,
     operatorImage: opts.operatorImage ?? operatorImage(imageRegistry, imagePrefix),
     nodeSelector: { ...(opts.nodeSelector ?? {}) },
+    allowedRegistries: opts.allowedRegistries?.length ? [...opts.allowedRegistries] : undefined,
     webhook:
       webhook.mode === "service"
         ? { mode: "service" }

@@ -72,6 +72,10 @@ export function managerRules(): ExplainedRule[] {
       why: "pod health of LAS, SGX plugin and CAS; delete a CAS pod stuck on a lost node; create is held so the backup controller's Role may grant it (RBAC forbids granting what one lacks)",
     },
     {
+      rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+      why: "the admission policy: a namespace's allowance labels (scone.cloud/allow-*), read when a CAS or Vault asks for such a right",
+    },
+    {
       rule: { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
       why: "the zone of the CAS database volume, before moving CAS",
     },

@@ -16,6 +16,8 @@ export interface OperatorOptions {
   /** Default: service inside a pod, url (https://127.0.0.1:PORT) for a local process. */
   readonly webhookMode?: "service" | "url" | "off";
   readonly webhookHost?: string;
+  /** --allowed-registries: registries tenant resources may take images from (default the SCONE registry). */
+  readonly allowedRegistries?: string;
 }
 
 /** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
@@ -34,6 +36,14 @@ const CONTROLLER_KINDS: Record<string, string> = {
 
 export async function runOperator(opts: OperatorOptions): Promise<void> {
   const log = createLogger({ level: resolveLogLevel(opts.logLevel), sink: process.stdout, component: "operator" });
+  // Settings first: a bad flag fails before anything connects.
+  const { parseAllowedRegistries, resolveAllowedRegistries, formatEntry } = await import("./admission/registries.ts");
+  const admissionPolicy = {
+    allowedRegistries: resolveAllowedRegistries(
+      opts.allowedRegistries === undefined ? undefined : parseAllowedRegistries(opts.allowedRegistries),
+      process.env.SCONE_IMAGE_REGISTRY,
+    ),
+  };
   const [
     { KubeClient },
     { SharedInformers },
@@ -118,7 +128,11 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     operatorNamespace: namespace,
     serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
     recordHistory: history.historyRecorder(db, (c) => CONTROLLER_KINDS[c] ?? c, log),
+    admissionPolicy,
   };
+  log.info("tenant resources may run images from", {
+    allowedRegistries: admissionPolicy.allowedRegistries.map(formatEntry),
+  });
   manager.readiness.add("informers", () => {
     const h = informers.health();
     const bad = h.informers.filter((i) => !i.healthy);
@@ -142,6 +156,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
         port: opts.webhookPort ?? 9443,
         mode: webhookMode,
         ...(opts.webhookHost ? { host: opts.webhookHost } : {}),
+        policy: admissionPolicy,
         ...(process.env.SCONE_IMAGE_REGISTRY ? { imageRepo: process.env.SCONE_IMAGE_REGISTRY } : {}),
         ...(process.env.SCONE_IMAGE_PREFIX ? { imagePrefix: process.env.SCONE_IMAGE_PREFIX } : {}),
       }),

@@ -8,6 +8,7 @@ import type { SharedInformers } from "../kube/shared-informers.ts";
 import type { KubeObject, ObjectRef, TypeRef } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
 import type { Controller, ReconcileRecord, ReconcileRequest } from "../runtime/controller.ts";
+import type { AdmissionPolicy } from "./admission/policy.ts";
 import type { Manager } from "./manager.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, type ObjectReader, type ReconcileKit } from "./reconcile-kit.ts";
 
@@ -25,6 +26,8 @@ export interface OperatorContext {
   /** SCONE version used for images that name no tag (upstream GLOBAL_SCONE_VERSION). */
   readonly serviceVersion: string;
   readonly recordHistory: (r: ReconcileRecord) => void;
+  /** What tenant resources may run (allowed registries); default: the SCONE registry only. */
+  readonly admissionPolicy?: AdmissionPolicy;
 }
 
 const typeKey = (t: TypeRef): string => `${t.apiVersion}/${t.kind}`;

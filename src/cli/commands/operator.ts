@@ -1,8 +1,27 @@
 // `scone operator` runs the operator (in a pod or locally); `scone operator install` mirrors the upstream
 // `operator_controller` installer flags (SCONE-INTERFACE §11); `scone operator history` reads the store.
+import { parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { command, lazyRun } from "../define.ts";
 import { checkNamespace, checkPort, checkPositiveInt, checkVersion, exclusive, together } from "../globals.ts";
 import type { FlagValues, SconeCommand } from "../spec.ts";
+
+function allowedRegistriesProblem(value: string): string | undefined {
+  try {
+    parseAllowedRegistries(value);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** Shared by `scone operator` and `scone operator install` (which passes it on to the operator Deployment). */
+const ALLOWED_REGISTRIES_FLAG = {
+  type: "string",
+  valueHint: "HOST[/PATH],…",
+  description:
+    "Registries CAS and Vault resources may take images from (default: registry.scontain.com); the --image-registry mirror is always allowed",
+  check: allowedRegistriesProblem,
+} as const;
 
 const PLUGIN_HINT =
   "scone is its own kubectl plugin: link it as kubectl-provision, e.g. 'ln -s \"$(command -v scone)\" ~/.local/bin/kubectl-provision'";
@@ -77,6 +96,7 @@ const install = command({
       description:
         "The operator runs as a local process (e.g. on KWOK clusters): no Deployment; the webhooks call https://HOST:PORT, where 'scone operator --webhook-mode url --webhook-port PORT' serves them",
     },
+    "allowed-registries": ALLOWED_REGISTRIES_FLAG,
     wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
     verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
     debug: { type: "boolean", description: "Debug output (same as --log-level debug)" },
@@ -196,6 +216,7 @@ export const operatorCommand: SconeCommand = command({
       valueHint: "HOST",
       description: "Address the API server calls in url mode (default 127.0.0.1)",
     },
+    "allowed-registries": ALLOWED_REGISTRIES_FLAG,
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
   notes: [

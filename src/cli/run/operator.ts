@@ -31,5 +31,6 @@ export async function run(ctx: SconeContext): Promise<void> {
         ? a["webhook-mode"]
         : undefined,
     webhookHost: str(a["webhook-host"]),
+    allowedRegistries: str(a["allowed-registries"]),
   });
 }

@@ -82,6 +82,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     imageRegistry: o.imageRegistry,
     imagePrefix: o.imagePrefix,
     ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
+    ...(o.allowedRegistries ? { allowedRegistries: o.allowedRegistries } : {}),
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
   });
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";

@@ -2,6 +2,7 @@
 // upstream operator_controller's (SCONE-INTERFACE §11) plus the air-gapped mirror flags `scone images` and
 // `scone manifests` share, so all three agree on every image reference.
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "../../install/names.ts";
+import { formatEntry, parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
 
@@ -38,6 +39,8 @@ export interface InstallFlowOptions {
   readonly dcapKey: string | undefined;
   /** Webhooks call a locally run operator at this address instead of the in-cluster Service (no Deployment). */
   readonly localOperator: { readonly host: string; readonly port: number } | undefined;
+  /** --allowed-registries, passed to the operator Deployment; undefined: the operator's default. */
+  readonly allowedRegistries: readonly string[] | undefined;
   readonly wait: boolean;
   readonly timeoutSeconds: number;
   readonly verbose: boolean;
@@ -140,6 +143,18 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
   const selector = str(a["node-selector"]);
   const local = str(a["local-operator"]);
   const timeout = str(a.timeout);
+  const registries = str(a["allowed-registries"]);
+  if (registries !== undefined && local !== undefined) {
+    throw new InstallOptionError(
+      "--allowed-registries configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --allowed-registries' instead",
+    );
+  }
+  let allowedRegistries: string[] | undefined;
+  try {
+    allowedRegistries = registries === undefined ? undefined : parseAllowedRegistries(registries).map(formatEntry);
+  } catch (e) {
+    throw new InstallOptionError(e instanceof Error ? e.message : String(e));
+  }
   return {
     namespace: str(a.namespace) ?? DEFAULT_NAMESPACE,
     serviceNamespace: str(a.create),
@@ -154,6 +169,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     nodeSelector: selector === undefined ? undefined : parseNodeSelector(selector),
     dcapKey: str(a["dcap-api"]),
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
+    allowedRegistries,
     wait: a.wait === true,
     timeoutSeconds: timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(timeout),
     verbose: a.verbose === true || a.debug === true,

@@ -24,6 +24,7 @@ import {
   type ReconcileResult,
 } from "../../runtime/controller.ts";
 import { isUpToDate, withAppliedHash } from "../../runtime/drift.ts";
+import { refusedAtReconcile } from "../admission/namespace.ts";
 import {
   addFinalizer,
   applyOwned,
@@ -301,21 +302,28 @@ export function registerCasController(
     const placement = placementFor(relocation, stsBefore);
     const plan = { ...upgrade, ...(placement ? { placement } : {}) };
 
-    // Apply.
-    const desired = renderCasObjects(cas, opts, plan);
-    const immutable = keepImmutableClaims(
-      desired.owned.find((o) => o.kind === "StatefulSet") as V1StatefulSet,
-      stsBefore,
-    );
-    desired.owned = desired.owned.map((o) => (o.kind === "StatefulSet" ? immutable.statefulSet : o));
-    const applied = await applyOwned(ctx.kit, cas, desired.owned, rctx);
-    const ownedNow = ownedInformers.flatMap((inf) => ownedBy(inf.list(ns), cas));
-    await pruneOwned(ctx.kit, ownedNow, desired.owned, rctx);
-    await applyClusterScoped(desired.cluster, rctx);
-    await deleteClusterScoped(cas, desired.cluster, rctx);
+    // Apply, unless the admission policy refuses the spec (created or changed while the webhook was not
+    // called): nothing is rendered from it then; objects from an earlier, allowed spec are left as they are.
+    const refused = await refusedAtReconcile(ctx, "CAS", cas, rctx.signal);
+    let applied: KubeObject[] = [];
+    let refusedChange: string | undefined;
+    if (refused.length === 0) {
+      const desired = renderCasObjects(cas, opts, plan);
+      const immutable = keepImmutableClaims(
+        desired.owned.find((o) => o.kind === "StatefulSet") as V1StatefulSet,
+        stsBefore,
+      );
+      desired.owned = desired.owned.map((o) => (o.kind === "StatefulSet" ? immutable.statefulSet : o));
+      refusedChange = immutable.refused;
+      applied = await applyOwned(ctx.kit, cas, desired.owned, rctx);
+      const ownedNow = ownedInformers.flatMap((inf) => ownedBy(inf.list(ns), cas));
+      await pruneOwned(ctx.kit, ownedNow, desired.owned, rctx);
+      await applyClusterScoped(desired.cluster, rctx);
+      await deleteClusterScoped(cas, desired.cluster, rctx);
+    }
 
     // Move off a lost node: the pod cannot finish terminating without its kubelet, so it is removed at once.
-    if (relocation.kind === "moving" && relocation.deletePod && pod) {
+    if (refused.length === 0 && relocation.kind === "moving" && relocation.deletePod && pod) {
       await ctx.client.deleteIfExists(refOfObject(pod), {
         gracePeriodSeconds: 0,
         preconditions: { uid: pod.metadata?.uid ?? "" },
@@ -350,8 +358,9 @@ export function registerCasController(
         observedBase.podDisruptionBudget,
       upgrade,
       relocation,
-      ...(immutable.refused ? { refusedChange: immutable.refused } : {}),
+      ...(refusedChange ? { refusedChange } : {}),
       specIssues: specIssues(cas),
+      ...(refused.length > 0 ? { notAllowed: refused } : {}),
       podDeletionBackoff: formatDuration(backoffMs),
     };
     const status = deriveCasStatus(cas, observed, probeResult, t, opts);

@@ -49,6 +49,8 @@ export interface CasObserved {
   readonly refusedChange?: string;
   /** What is wrong with the spec ("field: message"), when the admission webhook did not refuse it. */
   readonly specIssues?: readonly string[];
+  /** What the admission policy refuses in the spec (nothing was applied from it), field by field. */
+  readonly notAllowed?: readonly string[];
   /** Backoff before deleting a stuck pod, as a duration ("60s"). */
   readonly podDeletionBackoff?: string;
 }
@@ -174,6 +176,8 @@ export function deriveCasStatus(
       severity: "waiting",
     });
 
+  if (observed.notAllowed?.length)
+    problems.push({ reason: "NotAllowed", message: observed.notAllowed.join("; "), severity: "unhealthy" });
   if (observed.specIssues?.length)
     problems.push({ reason: "InvalidSpec", message: observed.specIssues.join("; "), severity: "unhealthy" });
 
@@ -310,16 +314,18 @@ export function deriveCasStatus(
       },
     ),
     relocationCondition(observed.relocation, pod),
-    observed.specIssues?.length
-      ? { type: "SpecApplied", status: "False", reason: "InvalidSpec", message: observed.specIssues.join("; ") }
-      : observed.refusedChange
-        ? { type: "SpecApplied", status: "False", reason: "ImmutableField", message: observed.refusedChange }
-        : {
-            type: "SpecApplied",
-            status: "True",
-            reason: "Applied",
-            message: "no spec change was refused by the API server",
-          },
+    observed.notAllowed?.length
+      ? { type: "SpecApplied", status: "False", reason: "NotAllowed", message: observed.notAllowed.join("; ") }
+      : observed.specIssues?.length
+        ? { type: "SpecApplied", status: "False", reason: "InvalidSpec", message: observed.specIssues.join("; ") }
+        : observed.refusedChange
+          ? { type: "SpecApplied", status: "False", reason: "ImmutableField", message: observed.refusedChange }
+          : {
+              type: "SpecApplied",
+              status: "True",
+              reason: "Applied",
+              message: "no spec change was refused by the API server",
+            },
     upgrade?.blocked
       ? { type: "UpgradeBlocked", status: "True", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
       : upgrade?.forced

@@ -6,6 +6,7 @@ import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type Vault, vaultDefinition } from "../../resources/vault.ts";
 import { Controller, type ReconcileContext, type ReconcileRequest } from "../../runtime/controller.ts";
+import { refusedAtReconcile } from "../admission/namespace.ts";
 import { applyOwned, pruneOwned, writeStatus } from "../reconcile-kit.ts";
 import { cacheOwned, RECHECK_MS, recordStateTransition, waitForCaches } from "../sgxplugin/controller-support.ts";
 import { failedConditions } from "../sgxplugin/health.ts";
@@ -40,20 +41,9 @@ export function registerVaultController(ctx: OperatorContext, options: VaultCont
     const vault = vaults.get(req.namespace ?? "", req.name) as Vault | undefined;
     if (!vault || vault.metadata.deletionTimestamp) return undefined;
     rctx.observed = { generation: vault.metadata.generation, resourceVersion: vault.metadata.resourceVersion };
-    const desired = renderVaultObjects(vault);
-    let sts: V1StatefulSet;
-    try {
-      [sts] = (await applyOwned(ctx.kit, vault, desired, rctx)) as [V1StatefulSet];
-    } catch (e) {
-      // A refused apply (missing namespace, quota, admission) shows in status, then retries with backoff.
-      const message = `applying the Vault's objects failed: ${e instanceof Error ? e.message : String(e)}`;
-      const conditions = failedConditions(
-        "ApplyFailed",
-        message,
-        vault.status?.conditions,
-        vault.metadata.generation,
-        now(),
-      );
+    // Status and a Warning event saying why nothing was applied; the event only when the status changed.
+    const fail = async (reason: string, message: string) => {
+      const conditions = failedConditions(reason, message, vault.status?.conditions, vault.metadata.generation, now());
       const failed = {
         ...vault.status,
         state: "UNHEALTHY" as const,
@@ -61,7 +51,21 @@ export function registerVaultController(ctx: OperatorContext, options: VaultCont
         conditions,
       };
       if (await writeStatus(ctx.kit, vault, failed, rctx).catch(() => false))
-        ctx.kit.events.record(vault, "Warning", "ApplyFailed", message);
+        ctx.kit.events.record(vault, "Warning", reason, message);
+    };
+    // The admission policy (Vault has no webhook): nothing is rendered from a spec it refuses.
+    const refused = await refusedAtReconcile(ctx, "Vault", vault, rctx.signal);
+    if (refused.length > 0) {
+      await fail("NotAllowed", refused.join("; "));
+      return { requeueAfterMs: options.recheckMs ?? RECHECK_MS };
+    }
+    const desired = renderVaultObjects(vault);
+    let sts: V1StatefulSet;
+    try {
+      [sts] = (await applyOwned(ctx.kit, vault, desired, rctx)) as [V1StatefulSet];
+    } catch (e) {
+      // A refused apply (missing namespace, quota, admission) shows in status, then retries with backoff.
+      await fail("ApplyFailed", `applying the Vault's objects failed: ${e instanceof Error ? e.message : String(e)}`);
       throw e;
     }
     await pruneOwned(

@@ -56,6 +56,8 @@ export interface ExistingObject {
 export interface ValidationFacts {
   /** Existing objects of the request's kind (looked up for singleton kinds only). */
   readonly existing?: readonly ExistingObject[];
+  /** What the cluster admin's admission policy refuses in the object (src/operator/admission). */
+  readonly policyIssues?: readonly ValidationIssue[];
 }
 
 /** `spec.nonce: must be 32 hexadecimal characters; got "x"; spec.foo: …` */
@@ -159,6 +161,7 @@ export function validateAdmission(
     if (singleton) issues.push(singleton);
   }
   issues.push(...validate(kind, object), ...admissionOnlyIssues(kind, object));
+  issues.push(...(facts.policyIssues ?? []));
   if (issues.length === 0) return allow(review);
   return deny(
     review,

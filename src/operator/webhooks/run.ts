@@ -9,6 +9,8 @@ import type { KubeClient } from "../../kube/client.ts";
 import { clientListWatch, Informer } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { Logger } from "../../log.ts";
+import { namespaceLabelsReader } from "../admission/namespace.ts";
+import { type AdmissionPolicy, defaultAdmissionPolicy } from "../admission/policy.ts";
 import { caBundleTargets, syncCaBundles } from "../certs/ca-bundle.ts";
 import { ensureWebhookCertificates } from "../certs/ensure.ts";
 import { readCertInfo, type SubjectAltNames } from "../certs/pki.ts";
@@ -46,6 +48,8 @@ export interface WebhooksOptions {
   /** Image registry/prefix of defaulted images (air-gapped mirrors). */
   readonly imageRepo?: string;
   readonly imagePrefix?: string;
+  /** What tenant resources may run (allowed registries); default: the SCONE registry and imageRepo's. */
+  readonly policy?: AdmissionPolicy;
   /** Only objects with these labels count for the one-LAS/one-SGXPlugin rule (match the configurations' objectSelector). */
   readonly instanceLabelSelector?: string;
   /** Re-check period even without events; shortened to the renewal time when that is sooner. Default 10 min. */
@@ -112,6 +116,8 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
     log,
     handle: admissionDispatcher({
       listExisting,
+      policy: opts.policy ?? defaultAdmissionPolicy(opts.imageRepo),
+      namespaceLabels: namespaceLabelsReader(ctx.client),
       defaults: {
         serviceVersion: ctx.serviceVersion,
         operatorNamespace: namespace,

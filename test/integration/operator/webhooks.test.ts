@@ -7,24 +7,22 @@
 // carry, and everything is deleted in afterAll.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
-import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { createCa, createServingCert, readCertInfo } from "../../../src/operator/certs/pki.ts";
 import { caSecretOf, secretOf, WEBHOOK_CA_SECRET, WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
 import { ReadinessChecks } from "../../../src/operator/health.ts";
-import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
+import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
 import { cleanupSteps, installCrds } from "./context.ts";
+import { CAS_API, LAS_API, type SuiteWebhooks, startSuiteWebhooks } from "./webhooks-fixture.ts";
 
 const SUITE = `scone-wh-${Math.random().toString(36).slice(2, 8)}`;
 const LABEL_KEY = "scone-test/webhooks";
 const LABELS = { [LABEL_KEY]: SUITE };
 const FIELD_MANAGER = "scone-webhooks-test";
-const LAS_API = "base.scone.cloud/v1beta1";
-const CAS_API = "services.scone.cloud/v1beta1";
 
 const yamlOf = (o: unknown): string => JSON.stringify(o); // kubectl reads JSON as YAML
 
@@ -33,18 +31,11 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
   let admin: KubeClient;
   let webhooks: RunningWebhooks;
   let configs: KubeObject[] = [];
+  let suiteWebhooks: SuiteWebhooks;
   const readiness = new ReadinessChecks();
   const log = createLogger({ level: "warn", sink: process.stderr, component: "webhooks-test" });
 
-  const caBundleOf = async (kind: string, name: string): Promise<string | undefined> => {
-    const c = await admin.tryGet<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>({
-      apiVersion: "admissionregistration.k8s.io/v1",
-      kind,
-      name,
-    });
-    const bundles = new Set((c?.webhooks ?? []).map((w) => w.clientConfig?.caBundle ?? ""));
-    return bundles.size === 1 ? [...bundles][0] || undefined : undefined;
-  };
+  const caBundleOf = (kind: string, name: string) => suiteWebhooks.caBundleOf(kind, name);
 
   beforeAll(async () => {
     cluster = await sharedCluster();
@@ -52,48 +43,9 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
     await installCrds(admin);
     await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: SUITE } });
 
-    webhooks = await startWebhooks(
-      { client: admin, log, operatorNamespace: SUITE, serviceVersion: "6.0.6", manager: { readiness } },
-      { port: 0, mode: "url", host: "127.0.0.1", instanceLabelSelector: `${LABEL_KEY}=${SUITE}` },
-    );
-    await webhooks.serving;
-    configs = renderInstallManifests({
-      namespace: SUITE,
-      version: "6.0.6",
-      webhook: { mode: "url", host: "127.0.0.1", port: webhooks.port },
-      webhookObjectSelector: LABELS,
-    }).filter((o) => o.kind?.endsWith("WebhookConfiguration"));
-    for (const c of configs) await admin.apply(c);
-    // The keeper sees the new configurations (watch) and fills in caBundle.
-    for (const c of configs)
-      await waitFor(`caBundle of ${c.metadata?.name}`, () => caBundleOf(c.kind ?? "", c.metadata?.name ?? ""));
-    // The API server picks configurations up asynchronously: wait until a dry-run create is mutated.
-    await waitFor("the API server to call the mutating webhook", async () => {
-      const probe = await admin.create<KubeObject & { spec?: { image?: string } }>(
-        { apiVersion: LAS_API, kind: "LAS", metadata: { name: `${SUITE}-probe`, labels: LABELS }, spec: {} },
-        { dryRun: true },
-      );
-      return probe.spec?.image !== undefined;
-    });
-    // ... and, on its own (each configuration is picked up separately), the validating one: a dry-run create that
-    // only our validating webhook refuses.
-    await waitFor("the API server to call the validating webhook", async () => {
-      const refused = await admin
-        .create(
-          {
-            apiVersion: CAS_API,
-            kind: "CAS",
-            metadata: { name: `${SUITE}-probe`, namespace: SUITE, labels: LABELS },
-            spec: { "backup-controller": { enabled: true } },
-          },
-          { dryRun: true },
-        )
-        .then(
-          () => false,
-          (err: unknown) => String(err).includes("vcas.kb.io"),
-        );
-      return refused || undefined;
-    });
+    suiteWebhooks = await startSuiteWebhooks(admin, SUITE, LABEL_KEY, { log, readiness });
+    webhooks = suiteWebhooks.webhooks;
+    configs = suiteWebhooks.configs;
   }, 300_000);
 
   afterAll(async () => {
@@ -109,11 +61,7 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
         for (const las of lasList?.items ?? [])
           await admin.deleteIfExists({ apiVersion: LAS_API, kind: "LAS", name: las.metadata?.name ?? "" });
       },
-      ...configs.map(
-        (c) => () =>
-          admin?.deleteIfExists({ apiVersion: c.apiVersion ?? "", kind: c.kind ?? "", name: c.metadata?.name ?? "" }),
-      ),
-      () => webhooks?.stop(),
+      () => suiteWebhooks?.stop(),
       () => admin?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: SUITE }),
     ]);
   }, 60_000);

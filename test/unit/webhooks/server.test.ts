@@ -1,6 +1,7 @@
 // The webhook server shell: HTTP refusals (no cluster needed), and the TLS certificate swapped without a restart.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createLogger } from "../../../src/log.ts";
+import { resolveAllowedRegistries } from "../../../src/operator/admission/registries.ts";
 import { createCa, createServingCert } from "../../../src/operator/certs/pki.ts";
 import type { AdmissionReview } from "../../../src/operator/webhooks/admission.ts";
 import { admissionDispatcher } from "../../../src/operator/webhooks/dispatch.ts";
@@ -28,6 +29,8 @@ const handler = webhookFetchHandler({
   maxBodyBytes: 64 * 1024,
   handle: admissionDispatcher({
     defaults: { serviceVersion: "6.0.6" },
+    policy: { allowedRegistries: resolveAllowedRegistries(undefined, undefined) },
+    namespaceLabels: async () => ({}),
     listExisting: async (kind) => {
       lookups.push(kind);
       return [{ name: "las", terminating: false }];
@@ -70,6 +73,8 @@ describe("HTTP", () => {
       log,
       handle: admissionDispatcher({
         defaults: {},
+        policy: { allowedRegistries: resolveAllowedRegistries(undefined, undefined) },
+        namespaceLabels: async () => ({}),
         listExisting: async () => {
           throw new Error("API server unreachable");
         },
