@@ -6,6 +6,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { EventRecorder } from "../../../src/kube/events.ts";
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
+import { registerResource } from "../../../src/kube/resources.ts";
 import { SharedInformers } from "../../../src/kube/shared-informers.ts";
 import { type RequestOptions, Transport } from "../../../src/kube/transport.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -15,7 +16,7 @@ import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import { Manager } from "../../../src/operator/manager.ts";
 import { SGX_LABEL_MARKER } from "../../../src/operator/sgxplugin/node-labels.ts";
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
-import { renderCrds } from "../../../src/resources/crds.ts";
+import { renderCrds, sconeResourceTypes } from "../../../src/resources/crds.ts";
 import { waitFor } from "../kube/helpers.ts";
 
 /** A transport that remembers every request that is not a read ("PATCH /api/v1/nodes/x"). */
@@ -175,6 +176,9 @@ export async function installCrds(client: KubeClient): Promise<void> {
       await Bun.sleep(100);
     }
   }
+  // Established does not mean discovery lists the kind yet; the operator registers its own kinds instead of
+  // discovering them (src/operator/run.ts), and so do the tests that run its controllers in process.
+  for (const t of sconeResourceTypes) registerResource(t);
 }
 
 /** Creates the namespace unless it exists. */
