@@ -7,10 +7,9 @@ import fc from "fast-check";
 import type { OperationRunner } from "../../src/api/operations/runner.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { type TestApi, testApi } from "../unit/api/helpers.ts";
+import { fuzzParams } from "./parser-runs.ts";
 
-const RUNS = Number(process.env.SCONE_FUZZ_RUNS ?? 200);
-const SEED = Number(process.env.SCONE_FUZZ_SEED ?? 11);
-const params = { numRuns: RUNS, seed: SEED };
+const params = fuzzParams();
 
 let api: TestApi;
 beforeAll(() => {

@@ -10,11 +10,9 @@ import {
   parseManifest,
   serializeManifest,
 } from "../../src/backup/manifest.ts";
+import { fuzzParams } from "./parser-runs.ts";
 
-const settings = {
-  numRuns: Number(process.env.SCONE_FUZZ_RUNS ?? 300),
-  seed: Number(process.env.SCONE_FUZZ_SEED ?? 11),
-};
+const settings = fuzzParams(1.5);
 
 const entry = fc.record({
   sha256: fc.stringMatching(/^[0-9a-f]{64}$/),

@@ -5,11 +5,9 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { readTar } from "../../src/backup/tar.ts";
 import { writeTar } from "../../src/flows/restore/tar-writer.ts";
+import { fuzzParams } from "./parser-runs.ts";
 
-const settings = {
-  numRuns: Number(process.env.SCONE_FUZZ_RUNS ?? 200),
-  seed: Number(process.env.SCONE_FUZZ_SEED ?? 11),
-};
+const settings = fuzzParams();
 
 const fileName = fc
   .string({ minLength: 1, maxLength: 40, unit: "grapheme-ascii" })
