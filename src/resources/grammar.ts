@@ -133,6 +133,12 @@ export const namespaceName: Grammar = dnsLabel(63);
 export const hex32: Grammar = (value) =>
   /^[0-9a-fA-F]{32}$/.test(value) ? undefined : "expected exactly 32 hexadecimal characters";
 
+/** An API key or token as a header carries it (Intel's DCAP keys are 32 hex characters; other forms are tolerated). */
+export const apiKey: Grammar = (value) =>
+  /^[A-Za-z0-9._~+/=-]{1,256}$/.test(value)
+    ? undefined
+    : 'expected an API key: at most 256 letters, digits, ".", "_", "~", "+", "/", "=" and "-"';
+
 /** HOST[:PORT] of a server (no scheme, no path). */
 export const hostPort: Grammar = (value) => {
   const m = HOST_PORT_RE.exec(value);

@@ -20,7 +20,7 @@ import type { KubeObject } from "../../kube/types.ts";
 import { consoleField } from "../../operator/cas/client-probe.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
-import { grammarProblem, hex32, imageReference, shown } from "../../resources/grammar.ts";
+import { apiKey, grammarProblem, imageReference, shown } from "../../resources/grammar.ts";
 import { validate } from "../../resources/validation.ts";
 import { statusIsCurrent } from "../status/health.ts";
 import type { Step } from "../steps.ts";
@@ -301,7 +301,7 @@ async function dcapKeyOf(ctx: ProvisionContext): Promise<string> {
     .catch(() => undefined);
   const key = las?.spec?.dcapKey;
   if (typeof key !== "string" || key === "") return ZERO_DCAP_KEY;
-  const problem = grammarProblem("LAS las spec.dcapKey", key, hex32, { secret: true });
+  const problem = grammarProblem("LAS las spec.dcapKey", key, apiKey, { secret: true });
   if (problem) throw new ProvisionError(`${problem}; fix the LAS, or give --dcap-api`);
   return key;
 }

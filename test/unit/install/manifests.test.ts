@@ -144,7 +144,9 @@ describe("install manifests", () => {
   });
 
   test("a bad namespace is refused with the fix", () => {
-    expect(() => resolveInstallOptions({ namespace: "Scone_System" })).toThrow(/lower-case letters, digits and "-"/);
+    expect(() => resolveInstallOptions({ namespace: "Scone_System" })).toThrow(
+      /for --namespace: must consist of lower-case letters, digits and '-'/,
+    );
   });
 });
 
