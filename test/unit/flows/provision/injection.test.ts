@@ -18,8 +18,7 @@ import { createCasStep } from "../../../../src/flows/provision/steps.ts";
 import { FakeKube } from "./fake-world.ts";
 
 /** What the attacker sends as the registry: the rest of the CAS spec they want. */
-export const INJECTED_REGISTRY =
-  "evil.example/x:1\n  tolerations:\n    - operator: Exists\n  nodeSelector:\n    kubernetes.io/hostname: master\n#";
+const INJECTED_REGISTRY = "evil.example/x:1\n  tolerations:\n    - operator: Exists\n#";
 
 const root = mkdtempSync(join(tmpdir(), "scone-injection-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -131,7 +131,7 @@ sink = "file"
   });
 
   // Issue 11 item 2: upstream pastes IMAGE into the text, so a registry with a newline adds keys to the CAS spec
-  // (here: a privileged-looking toleration of every taint). The value must stay the value of spec.image.
+  // (here: a toleration of every taint). The value must stay the value of spec.image.
   test("a value with a newline and YAML stays the value of its field (no keys added)", () => {
     const attack = {
       ...VALID,
