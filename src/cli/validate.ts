@@ -1,7 +1,30 @@
 // Finding the command an argv names, and checking argv against that command's declared flags.
 // citty accepts unknown flags silently and its messages lack the command path, so scone checks first and
 // hands citty only argv that is known to be valid. Pure functions: argv in, a verdict out.
+import {
+  type Grammar,
+  grammarProblem,
+  imagePrefix,
+  imageReference,
+  imageRegistry,
+  registryHost,
+  sconeVersion,
+} from "../resources/grammar.ts";
 import type { FlagValues, SconeArgDef, SconeCommand } from "./spec.ts";
+
+/**
+ * Flags that mean the same wherever a command declares them, with the grammar their value must have: these values end
+ * up in image references and manifests, so every command refuses a bad one here, naming the flag, before it runs.
+ */
+export const FLAG_GRAMMARS: Readonly<Record<string, Grammar>> = {
+  "image-registry": imageRegistry,
+  "image-prefix": imagePrefix,
+  "image-overwrite": imageReference,
+  "operator-image": imageReference,
+  registry: registryHost,
+  "set-version": sconeVersion,
+  upgrade: sconeVersion,
+};
 
 export interface Resolved {
   /** The command reached, e.g. the `provision` command for `cas provision`. */
@@ -226,6 +249,11 @@ export function validateArgs(cmd: SconeCommand, argv: readonly string[]): Valida
     }
     if (def.check && typeof value === "string") {
       const problem = def.check(value);
+      if (problem) return { ok: false, message: problem };
+    }
+    const grammar = Object.hasOwn(FLAG_GRAMMARS, key) ? FLAG_GRAMMARS[key] : undefined;
+    if (grammar && def.type !== "positional" && typeof value === "string") {
+      const problem = grammarProblem(`--${key}`, value, grammar);
       if (problem) return { ok: false, message: problem };
     }
     if (def.type !== "positional" && def.required && !isSet(value)) {

@@ -1,5 +1,15 @@
 // Options of the install manifests and their defaults, resolved in one place.
 import { DEFAULT_IMAGE_REPO } from "../resources/defaults.ts";
+import {
+  type Grammar,
+  grammarProblem,
+  imageReference,
+  namespaceName,
+  normalizeRegistry,
+  imagePrefix as prefixGrammar,
+  imageRegistry as registryGrammar,
+  sconeVersion,
+} from "../resources/grammar.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
 import { operatorImage } from "./images.ts";
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "./names.ts";
@@ -51,15 +61,21 @@ export interface ResolvedInstallOptions {
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
 }
 
-const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
+function refuseInvalid(flag: string, value: string | undefined, grammar: Grammar): void {
+  const problem = value === undefined ? undefined : grammarProblem(flag, value, grammar);
+  if (problem) throw new Error(problem);
+}
 
 export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstallOptions {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  if (!NAMESPACE_PATTERN.test(namespace) || namespace.length > 63) {
-    throw new Error(`namespace "${namespace}" is not a valid namespace name: use lower-case letters, digits and "-"`);
-  }
+  refuseInvalid("--namespace", namespace, namespaceName);
+  refuseInvalid("--set-version", opts.version, sconeVersion);
+  refuseInvalid("--image-registry", opts.imageRegistry, registryGrammar);
+  refuseInvalid("--image-prefix", opts.imagePrefix, prefixGrammar);
+  refuseInvalid("--operator-image", opts.operatorImage, imageReference);
   const version = opts.version ?? DEFAULT_SCONE_SERVICE_VERSION;
-  const imageRegistry = (opts.imageRegistry ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "");
+  const imageRegistry = normalizeRegistry(opts.imageRegistry ?? DEFAULT_IMAGE_REPO);
   const imagePrefix = opts.imagePrefix ?? "";
   const webhook = opts.webhook ?? { mode: "service" };
   return {

@@ -3,7 +3,7 @@
 // prints its seed and path: rerun with that seed to reproduce it).
 import type { Parameters } from "fast-check";
 
-const DEFAULT_RUNS = 200;
+export const DEFAULT_RUNS = 200;
 const DEFAULT_SEED = 11;
 
 function intFromEnv(name: string, fallback: number): number {

@@ -1,8 +1,22 @@
 // The body of POST /api/v1/operations: one shape per kind, strict (an unknown field is a 400 naming it), with no
 // secret values — operations are stored in clear, so secrets are passed as references to Kubernetes Secrets.
 import { z } from "@hono/zod-openapi";
+import {
+  dataKey,
+  dnsSubdomain,
+  type Grammar,
+  imageRegistry,
+  sconeVersion as versionGrammar,
+} from "../../resources/grammar.ts";
 import type { OperationKind } from "../../store/schema.ts";
-import { namespaceField, objectNameField } from "../schemas.ts";
+import { namespaceField } from "../schemas.ts";
+
+/** A string valid by `grammar` (resources/grammar.ts, the same checks as the CLI's flags); the 400 says what is valid. */
+const grammatical = (grammar: Grammar) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = grammar(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** A CAS name: a DNS label of at most 15 characters (upstream's limit, the name ends up in SGX-bound identifiers). */
 const casName = z
@@ -12,25 +26,17 @@ const casName = z
     "a CAS name is a DNS label of at most 15 characters starting with a letter",
   )
   .openapi({ example: "cas" });
-const sconeVersion = z
-  .string()
-  .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "a SCONE version looks like 6.0.6")
-  .openapi({ example: "6.0.6" });
-// The name is an object name and the key a Secret data key: nothing that could make the API path leave the
-// operation's namespace (confine.ts keeps the rest of the confinement).
+const sconeVersion = grammatical(versionGrammar).openapi({ example: "6.0.6" });
 const secretKeyRef = z
-  .strictObject({
-    name: objectNameField,
-    key: z
-      .string()
-      .regex(/^[-._a-zA-Z0-9]{1,253}$/, "a Secret key: letters, digits, '-', '_' and '.', at most 253")
-      .refine((k) => k !== "." && k !== "..", "a Secret key is not . or .."),
-  })
+  .strictObject({ name: grammatical(dnsSubdomain), key: grammatical(dataKey) })
   .openapi({ description: "A key of a Secret in the operation's namespace (never another namespace)" });
 
 export const ProvisionParams = z.strictObject({
   version: sconeVersion.optional().openapi({ description: "SCONE version of the CAS images" }),
-  imageRegistry: z.string().min(1).max(256).optional(),
+  imageRegistry: grammatical(imageRegistry).optional().openapi({
+    description: "Registry of the CAS images, HOST[:PORT][/PATH] (default registry.scontain.com/scone.cloud)",
+    example: "mirror.example.com:5000/scone",
+  }),
   nonce: z
     .string()
     .regex(/^[0-9A-Fa-f]{32}$/, "32 hex characters")
@@ -74,7 +80,7 @@ export const RestoreParams = z.strictObject({
     .openapi({ description: "Backup id from GET /api/v1/backups" }),
 });
 export const EvictParams = z.strictObject({
-  node: z.string().min(1).max(253).optional().openapi({ description: "Node to move away from (default: current)" }),
+  node: grammatical(dnsSubdomain).optional().openapi({ description: "Node to move away from (default: current)" }),
 });
 
 const target = <K extends OperationKind>(kind: K, nameDescription: string) => ({

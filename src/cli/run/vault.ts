@@ -3,6 +3,7 @@
 // `scone session create` does upstream) and a state file under --target (OWNER_ID and uploaded sessions, 0600).
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { dnsLabel, grammarProblem } from "../../resources/grammar.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { CliError, EXIT_USAGE, NotImplementedError, type SconeContext } from "../spec.ts";
 
@@ -44,6 +45,8 @@ export function vaultFlags(
 ): VaultFlags {
   const vaultName = str(a.name);
   if (!vaultName) throw new CliError("missing vault NAME", EXIT_USAGE, "scone vault provision NAME -n NAMESPACE");
+  const nameProblem = grammarProblem("vault NAME", vaultName, dnsLabel());
+  if (nameProblem) throw new CliError(nameProblem, EXIT_USAGE);
   const namespace = str(a.namespace) ?? "default";
   const target = str(a.target) ?? join(homedir(), ".cas");
   const manifestFile = str(a.filename);
@@ -134,7 +137,6 @@ export async function run(ctx: SconeContext): Promise<void> {
     SCONE_CAS_ADDR: `${flags.cas.name}.${flags.cas.namespace}`,
     OWNER_ID: ownerId,
   });
-  const { parse } = await import("yaml");
   const result = await provision
     .provisionVault(
       {
@@ -145,7 +147,7 @@ export async function run(ctx: SconeContext): Promise<void> {
         mrenclaves: flags.mrenclaves ?? [...sessions.DEFAULT_VAULT_MRENCLAVES],
         manifest: (ownerId) => {
           const v = vars(ownerId);
-          if (manifestText) return parse(sessions.substituteVariables(manifestText, v)) as Record<string, unknown>;
+          if (manifestText) return sessions.manifestWithVariables(manifestText, v);
           return sessions.vaultManifest({
             vaultName: v.VAULT_NAME as string,
             namespace: v.NAMESPACE as string,

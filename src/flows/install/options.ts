@@ -4,6 +4,18 @@
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "../../install/names.ts";
 import { formatEntry, parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
+import {
+  apiKey,
+  type Grammar,
+  grammarProblem,
+  imagePrefix,
+  imageReference,
+  imageRegistry,
+  namespaceName,
+  normalizeRegistry,
+  registryHost,
+  sconeVersion,
+} from "../../resources/grammar.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
 
 /** Registry of the pull secrets when neither --registry nor --image-registry names one (upstream REGISTRY). */
@@ -132,14 +144,28 @@ type FlagValues = Readonly<Record<string, unknown>>;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
+/**
+ * The flag's value when valid by its grammar, else an InstallOptionError naming the flag: every value that reaches an
+ * image reference, a manifest or a pull secret is checked before anything is applied.
+ */
+function checked(a: FlagValues, flag: string, grammar: Grammar, secret = false): string | undefined {
+  const value = str(a[flag]);
+  if (value === undefined) return undefined;
+  const problem = grammarProblem(`--${flag}`, value, grammar, { secret });
+  if (problem) throw new InstallOptionError(problem);
+  return value;
+}
+
 /** The options from the parsed flags (validated by the CLI for shape; here for meaning). */
 export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
-  const imageRegistry = (str(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "");
+  const givenRegistry = checked(a, "image-registry", imageRegistry);
+  const imageRegistryValue = givenRegistry === undefined ? DEFAULT_IMAGE_REPO : normalizeRegistry(givenRegistry);
   const username = str(a.username);
   const accessToken = str(a["access-token"]);
   const email = str(a.email);
   const registry =
-    str(a.registry) ?? (str(a["image-registry"]) ? registryHostOf(imageRegistry) : DEFAULT_PULL_REGISTRY);
+    checked(a, "registry", registryHost) ??
+    (givenRegistry ? registryHostOf(imageRegistryValue) : DEFAULT_PULL_REGISTRY);
   const selector = str(a["node-selector"]);
   const local = str(a["local-operator"]);
   const timeout = str(a.timeout);
@@ -156,18 +182,18 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     throw new InstallOptionError(e instanceof Error ? e.message : String(e));
   }
   return {
-    namespace: str(a.namespace) ?? DEFAULT_NAMESPACE,
-    serviceNamespace: str(a.create),
+    namespace: checked(a, "namespace", namespaceName) ?? DEFAULT_NAMESPACE,
+    serviceNamespace: checked(a, "create", namespaceName),
     mode: a.update === true ? "update" : a.reconcile === true ? "reconcile" : "report",
-    version: str(a["set-version"]) ?? DEFAULT_SCONE_SERVICE_VERSION,
-    imageRegistry,
-    imagePrefix: str(a["image-prefix"]) ?? "",
-    operatorImage: str(a["operator-image"]),
+    version: checked(a, "set-version", sconeVersion) ?? DEFAULT_SCONE_SERVICE_VERSION,
+    imageRegistry: imageRegistryValue,
+    imagePrefix: checked(a, "image-prefix", imagePrefix) ?? "",
+    operatorImage: checked(a, "operator-image", imageReference),
     credentials: username && accessToken && email ? { registry, username, accessToken, email } : undefined,
     onlyOperator: a["only-operator"] === true,
     sgxPlugin: a.sgxplugin !== false,
     nodeSelector: selector === undefined ? undefined : parseNodeSelector(selector),
-    dcapKey: str(a["dcap-api"]),
+    dcapKey: checked(a, "dcap-api", apiKey, true),
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,
     wait: a.wait === true,

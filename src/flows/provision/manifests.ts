@@ -3,6 +3,7 @@
 // can pin its own versions without scone downloading anything.
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { fillValues } from "../../resources/envsubst.ts";
 import { readIfExists } from "./files.ts";
 import {
   BACKUP_POLICY_YAML,
@@ -11,7 +12,6 @@ import {
   type JsonPatchOp,
   POLICY_NAME,
   postProvisioningPatch,
-  substitute,
 } from "./templates.ts";
 
 export interface Manifests {
@@ -56,8 +56,9 @@ export async function loadManifests(dir: string | undefined): Promise<Manifests>
 }
 
 /**
- * A JSON patch file's operations after upstream's envsubst (POLICY_NAME, IMAGE_REPO, IMAGE_PREFIX). Upstream's files
- * have trailing commas, which kubectl's YAML parser accepts; YAML flow syntax accepts them too.
+ * A JSON patch file's operations with upstream's envsubst variables (POLICY_NAME, IMAGE_REPO, IMAGE_PREFIX) filled in
+ * after parsing, inside string values only. Upstream's files have trailing commas, which kubectl's YAML parser
+ * accepts; YAML flow syntax accepts them too.
  */
 export function parsePatchFile(
   text: string,
@@ -66,7 +67,7 @@ export function parsePatchFile(
 ): JsonPatchOp[] {
   let ops: unknown;
   try {
-    ops = parseYaml(substitute(text, vars));
+    ops = fillValues(parseYaml(text), vars);
   } catch (err) {
     throw new Error(`${source}: not a JSON patch (${err instanceof Error ? err.message : String(err)})`);
   }

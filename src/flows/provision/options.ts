@@ -2,6 +2,19 @@
 // so the CLI, the API's operation runner and tests build options the same way.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import {
+  casName,
+  type Grammar,
+  grammarProblem,
+  hex32,
+  httpUrl,
+  imageReference,
+  imageRegistry,
+  namespaceName,
+  normalizeRegistry,
+  sconeVersion,
+  serverAddress,
+} from "../../resources/grammar.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
 
 export type ProvisionMode =
@@ -126,45 +139,54 @@ export function provisionOptionsFromFlags(
   }
   const timeout = str(flags.timeout);
   const options: ProvisionOptions = {
-    name,
-    namespace: str(flags.namespace) ?? "default",
+    name: checked("CAS NAME", name, casName) as string,
+    namespace: checked("--namespace", str(flags.namespace), namespaceName) ?? "default",
     mode: given[0] ?? "provision",
     target,
-    version: str(flags["set-version"]) ?? DEFAULT_SCONE_SERVICE_VERSION,
+    version: checked("--set-version", str(flags["set-version"]), sconeVersion) ?? DEFAULT_SCONE_SERVICE_VERSION,
     backup,
     wait,
     timeoutSeconds: timeout && /^\d+$/.test(timeout) ? Number(timeout) : 600,
     ...opt(
       "imageRepo",
-      str(flags["image-registry"])
-        ?.replace(/^https?:\/\//, "")
-        .replace(/\/+$/, ""),
+      checked("--image-registry", str(flags["image-registry"]), imageRegistry, { normalize: normalizeRegistry }),
     ),
-    ...opt("imageOverwrite", str(flags["image-overwrite"])),
-    ...opt("nonce", str(flags.nonce)?.toLowerCase()),
-    ...opt("dcapKey", str(flags["dcap-api"])),
+    ...opt("imageOverwrite", checked("--image-overwrite", str(flags["image-overwrite"]), imageReference)),
+    ...opt("nonce", checked("--nonce", str(flags.nonce)?.toLowerCase(), hex32)),
+    ...opt("dcapKey", checked("--dcap-api", str(flags["dcap-api"]), hex32, { secret: true })),
     ...opt(
       "ownerConfigFile",
       str(flags["owner-config"]) && resolve(expandHome(str(flags["owner-config"]) as string, home)),
     ),
-    ...opt("webhook", str(flags.webhook)),
+    ...opt("webhook", checked("--webhook", str(flags.webhook), httpUrl)),
     ...opt("patchFile", str(flags.filename)),
     ...opt("manifestsDir", manifestsDir),
-    ...opt("casAddress", str(flags["cas-address"])),
+    ...opt("casAddress", checked("--cas-address", str(flags["cas-address"]), serverAddress)),
     ...opt("casClientPort", port(flags["cas-client-port"], "cas-client-port")),
     ...opt("localCasClientPort", port(flags["local-cas-client-port"], "local-cas-client-port")),
     ...opt("postprovisionOwnerIdentity", str(flags["postprovision-owner-identity"])),
-    ...opt("upgradeTo", str(flags.upgrade)),
+    ...opt("upgradeTo", checked("--upgrade", str(flags.upgrade), sconeVersion)),
     ...opt("recoveryDir", str(flags["cas-database-recovery"])),
     ...opt("setTolerations", str(flags["set-tolerations"])),
     ...opt("verifyImageSignatures", str(flags["verify-image-signatures"])),
   };
-  if (options.nonce !== undefined && !/^[0-9a-f]{32}$/.test(options.nonce)) {
-    throw new ProvisionOptionError(
-      `invalid value '${options.nonce}' for --nonce: expected exactly 32 hexadecimal characters`,
-    );
-  }
   return options;
+}
+
+/**
+ * The value when valid by its grammar (after `normalize`), else a ProvisionOptionError naming the flag: every value
+ * that reaches a manifest, an image reference or a session is checked here, before any step runs.
+ */
+function checked(
+  flag: string,
+  value: string | undefined,
+  grammar: Grammar,
+  opts: { readonly secret?: boolean; readonly normalize?: (v: string) => string } = {},
+): string | undefined {
+  if (value === undefined) return undefined;
+  const problem = grammarProblem(flag, value, grammar, opts);
+  if (problem) throw new ProvisionOptionError(problem);
+  return opts.normalize ? opts.normalize(value) : value;
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -20,6 +20,8 @@ import type { KubeObject } from "../../kube/types.ts";
 import { consoleField } from "../../operator/cas/client-probe.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
+import { apiKey, grammarProblem, imageReference, shown } from "../../resources/grammar.ts";
+import { validate } from "../../resources/validation.ts";
 import { statusIsCurrent } from "../status/health.ts";
 import type { Step } from "../steps.ts";
 import type { ProvisionContext } from "./context.ts";
@@ -148,6 +150,16 @@ export function checkCasImage(ctx: ProvisionContext, cas: CAS): void {
   );
 }
 
+/** The CAS as the CRD's schema sees it: a template from --manifests-dir must still give a valid CAS. */
+function refuseInvalidCas(cas: CAS): void {
+  const issues = validate("CAS", cas);
+  if (issues.length > 0) {
+    throw new ProvisionError(
+      `the provisioning manifest is not a valid CAS: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
+    );
+  }
+}
+
 export const createCasStep: ProvisionStep = {
   name: "create-cas",
   title: "Create the unprovisioned CAS",
@@ -158,18 +170,25 @@ export const createCasStep: ProvisionStep = {
     return `CAS ${ctx.options.namespace}/${ctx.options.name} exists`;
   },
   async run(ctx) {
+    const image = expectedImages(ctx)[0] as string;
+    const problem = imageReference(image);
+    if (problem) {
+      throw new ProvisionError(
+        `the CAS image ${shown(image)} (from --image-registry, --set-version or --image-overwrite) is not valid: ${problem}`,
+      );
+    }
     const manifest = renderProvisioningManifest(
       {
         name: ctx.options.name,
         namespace: ctx.options.namespace,
-        image: expectedImages(ctx)[0] as string,
+        image,
         nonce: ctx.options.nonce ?? randomNonce(),
       },
       (await ctx.manifests()).casProvisioning,
     );
-    await writePrivateFile(ctx.files.provisioningStep, manifest);
-    const object = parseYaml(manifest) as KubeObject;
-    ctx.cas = await ctx.kube.apply<CAS>(object as CAS, { fieldManager: PROVISION_FIELD_MANAGER });
+    refuseInvalidCas(manifest.object);
+    await writePrivateFile(ctx.files.provisioningStep, manifest.text);
+    ctx.cas = await ctx.kube.apply<CAS>(manifest.object, { fieldManager: PROVISION_FIELD_MANAGER });
     return `created CAS ${ctx.options.namespace}/${ctx.options.name} (copy: ${ctx.files.provisioningStep})`;
   },
 };
@@ -281,7 +300,10 @@ async function dcapKeyOf(ctx: ProvisionContext): Promise<string> {
     })
     .catch(() => undefined);
   const key = las?.spec?.dcapKey;
-  return typeof key === "string" && key !== "" ? key : ZERO_DCAP_KEY;
+  if (typeof key !== "string" || key === "") return ZERO_DCAP_KEY;
+  const problem = grammarProblem("LAS las spec.dcapKey", key, apiKey, { secret: true });
+  if (problem) throw new ProvisionError(`${problem}; fix the LAS, or give --dcap-api`);
+  return key;
 }
 
 /** The owner config to provision with: `--owner-config FILE`, else upstream's template. */

@@ -1,7 +1,14 @@
 // The files upstream's `kubectl provision cas` downloads from scontain/manifests (6.0.6, SCONE-INTERFACE §9) and the
 // text it writes inline (§10.2), embedded so provisioning needs no network, docker or envsubst. Rendering is pure:
 // the same inputs give byte-identical text (golden tests), and only the variables upstream substitutes are replaced.
+// Upstream pastes the values into the text; scone parses the text first and fills them in as values of string
+// scalars (resources/envsubst.ts), then serializes once, so no value can add keys to a manifest or session.
+import { type Document, isMap, parseDocument } from "yaml";
+import type { CAS } from "../../resources/cas.ts";
 import { defaultImage } from "../../resources/defaults.ts";
+import { fillDocument, substitute } from "../../resources/envsubst.ts";
+
+export { substitute };
 
 /** Upstream's policy namespace for the backup controller's session (`POLICY_NAME`). */
 export const POLICY_NAME = "cas-owner/primary-backup";
@@ -136,14 +143,6 @@ access_policy:
     - CREATOR
 `;
 
-/** `envsubst '$A $B'`: replaces `$NAME` and `${NAME}` of the listed variables only, leaving every other `$` alone. */
-export function substitute(template: string, vars: Readonly<Record<string, string>>): string {
-  return template.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, braced, bare) => {
-    const name = (braced ?? bare) as string;
-    return Object.hasOwn(vars, name) ? (vars[name] as string) : whole;
-  });
-}
-
 export interface ImageChoice {
   /** `--image-registry` (default registry.scontain.com/scone.cloud). */
   readonly imageRepo?: string;
@@ -176,13 +175,38 @@ export function backupControllerImage(choice: ImageChoice): string {
   });
 }
 
-/** cas_provisioning.yaml with NAME/NAMESPACE/IMAGE substituted and `  nonce: $NONCE` appended, as upstream does. */
+/** Options of every text serialized from a parsed template: no folding (upstream's one-line lists stay on one line). */
+const TEXT_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
+
+/** A template as a YAML document; `source` names it in the error (a file of --manifests-dir may be anything). */
+function parseTemplate(text: string, source: string): Document {
+  const doc = parseDocument(text);
+  const error = doc.errors[0];
+  if (error) throw new Error(`${source}: not valid YAML (${error.message.split("\n")[0]})`);
+  if (!isMap(doc.contents)) throw new Error(`${source}: expected a YAML mapping`);
+  return doc;
+}
+
+export interface RenderedManifest<T> {
+  /** The object to send: the parsed template, its variables filled in as values. */
+  readonly object: T;
+  /** The same object serialized (the copy upstream keeps on disk), with the template's comments and layout. */
+  readonly text: string;
+}
+
+/**
+ * cas_provisioning.yaml with NAME, NAMESPACE and IMAGE filled in and spec.nonce set (upstream appends
+ * `  nonce: $NONCE` to the text, which lands under spec).
+ */
 export function renderProvisioningManifest(
   p: { name: string; namespace: string; image: string; nonce: string },
   template = CAS_PROVISIONING_YAML,
-): string {
-  const body = substitute(template, { NAME: p.name, NAMESPACE: p.namespace, IMAGE: p.image });
-  return `${body.trimEnd()}\n  nonce: ${p.nonce}\n`;
+): RenderedManifest<CAS> {
+  const doc = parseTemplate(template, "cas_provisioning.yaml");
+  fillDocument(doc, { NAME: p.name, NAMESPACE: p.namespace, IMAGE: p.image });
+  if (!isMap(doc.get("spec"))) throw new Error("cas_provisioning.yaml: expected a CAS with a spec mapping");
+  doc.setIn(["spec", "nonce"], p.nonce);
+  return { object: doc.toJS() as CAS, text: doc.toString(TEXT_OPTIONS) };
 }
 
 export interface OwnerConfigInput {
@@ -244,17 +268,29 @@ export function indentOwnerIdentity(json: string): string {
     .join("\n");
 }
 
-/** backup_policy.yaml with POLICY_NAME, SCONE_CLI_MRENCLAVE and OWNER_IDENTITY substituted (upstream's envsubst list). */
+const MRENCLAVE_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * backup_policy.yaml with POLICY_NAME, SCONE_CLI_MRENCLAVE and OWNER_IDENTITY filled in (upstream's envsubst list).
+ * The template is not YAML before substitution: `$OWNER_IDENTITY` stands unindented in a block scalar, relying on the
+ * 10 spaces of the pasted text. Only that fixed placeholder is indented in the text; the identity itself is filled
+ * in after parsing, as the value of the block scalar.
+ */
 export function renderBackupPolicy(
   ownerIdentityJson: string,
   template = BACKUP_POLICY_YAML,
   mrenclave = SCONE_CLI_MRENCLAVE,
 ): string {
-  return substitute(template, {
-    POLICY_NAME,
-    SCONE_CLI_MRENCLAVE: mrenclave,
-    OWNER_IDENTITY: indentOwnerIdentity(ownerIdentityJson),
-  });
+  if (!MRENCLAVE_RE.test(mrenclave))
+    throw new Error(`SCONE CLI MRENCLAVE ${mrenclave}: expected 64 lower-case hex digits`);
+  const placeholder = "$OWNER_IDENTITY";
+  const text = template.replace(
+    /^[ \t]*\$(?:\{OWNER_IDENTITY\}|OWNER_IDENTITY)[ \t]*$/gm,
+    indentOwnerIdentity(placeholder),
+  );
+  const doc = parseTemplate(text, "backup_policy.yaml");
+  fillDocument(doc, { POLICY_NAME, SCONE_CLI_MRENCLAVE: mrenclave, OWNER_IDENTITY: ownerIdentityJson.trimEnd() });
+  return doc.toString(TEXT_OPTIONS);
 }
 
 export interface JsonPatchOp {

@@ -148,15 +148,12 @@ const createStep: RestoreStep = {
     return (await readCas(ctx.ports.kube, ctx.options)) ? `${casLabel(ctx.options)} exists` : false;
   },
   async run(ctx) {
-    const { parse } = await import("yaml");
-    const manifest = parse(
-      renderProvisioningManifest({
-        name: ctx.options.name,
-        namespace: ctx.options.namespace,
-        image: images(ctx).recovery,
-        nonce: randomNonce(),
-      }),
-    ) as CAS;
+    const manifest = renderProvisioningManifest({
+      name: ctx.options.name,
+      namespace: ctx.options.namespace,
+      image: images(ctx).recovery,
+      nonce: randomNonce(),
+    }).object;
     manifest.metadata.annotations = {
       ...manifest.metadata.annotations,
       [RESTORED_FROM_ANNOTATION]: source(ctx).manifest.id,

@@ -8,6 +8,10 @@
 // are plausible reconstructions in CAS session language 0.3.10: one session per name, the MRENCLAVEs of the vault
 // images in a session of their own, access for the uploader (CREATOR) only.
 
+import { Document, parse } from "yaml";
+import { fillValues } from "../../resources/envsubst.ts";
+import { dnsLabel, grammarProblem, namespaceName, shown } from "../../resources/grammar.ts";
+
 /** MRENCLAVEs of the vault images: placeholders until the real image measurements are configured [I]. */
 export const DEFAULT_VAULT_MRENCLAVES: readonly string[] = [
   "0000000000000000000000000000000000000000000000000000000000000000",
@@ -36,88 +40,124 @@ export const vaultSessionNames = (ownerId: string) => ({
   verifier: `vault-verifier-${ownerId}`,
 });
 
-const CREATOR_ONLY = `access_policy:
-  read:
-    - CREATOR
-  update:
-    - CREATOR
-`;
+const CREATOR_ONLY = { access_policy: { read: ["CREATOR"], update: ["CREATOR"] } };
 
-const TOLERATE = `security:
-  attestation:
-    tolerate: [outdated-tcb, software-hardening-needed, insecure-configuration, insecure-igpu, aepic-leak]
-    ignore_advisories: "*"
-`;
+const TOLERATE = {
+  security: {
+    attestation: {
+      tolerate: ["outdated-tcb", "software-hardening-needed", "insecure-configuration", "insecure-igpu", "aepic-leak"],
+      ignore_advisories: "*",
+    },
+  },
+};
 
-const attestation = (mrenclaves: readonly string[]) =>
-  `    attestation:\n      mrenclave:\n${mrenclaves.map((m) => `        - ${m}`).join("\n")}\n`;
+/** A session as text: built as an object, serialized once (no input is pasted into YAML), with a leading comment. */
+function sessionText(comment: string, session: Record<string, unknown>): string {
+  const doc = new Document(session);
+  doc.commentBefore = ` ${comment}`;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The inputs reach session texts and URLs: each must be what its name says (refused otherwise, naming it). */
+function checkInput(input: VaultSessionInput): void {
+  const problem =
+    grammarProblem("vault NAME", input.vaultName, dnsLabel()) ??
+    grammarProblem("--namespace", input.namespace, namespaceName) ??
+    (/^\d{1,12}$/.test(input.ownerId) ? undefined : `invalid OWNER_ID ${shown(input.ownerId)}: expected digits`) ??
+    input.mrenclaves
+      .map((m) =>
+        /^[0-9a-f]{64}$/.test(m) ? undefined : `invalid MRENCLAVE ${shown(m)}: expected 64 lower-case hex digits`,
+      )
+      .find((p) => p !== undefined);
+  if (problem) throw new Error(problem);
+}
 
 /** The sessions in upload order (the ones others name come first). */
 export function vaultSessions(input: VaultSessionInput): NamedSession[] {
+  checkInput(input);
   const n = vaultSessionNames(input.ownerId);
   const addr = `https://${input.vaultName}.${input.namespace}.svc:8200`;
-  const service = (extraEnv: string) => `services:
-  - name: dev
-    image_name: vault
-${attestation(input.mrenclaves)}    command: vault server -config=/etc/vault/config.hcl
-    environment:
-      VAULT_ADDR: "${addr}"
-${extraEnv}    pwd: /
-`;
+  const attestation = { mrenclave: [...input.mrenclaves] };
+  const service = (extraEnv: Record<string, string>) => ({
+    services: [
+      {
+        name: "dev",
+        image_name: "vault",
+        attestation,
+        command: "vault server -config=/etc/vault/config.hcl",
+        environment: { VAULT_ADDR: addr, ...extraEnv },
+        pwd: "/",
+      },
+    ],
+  });
+  const session = (name: string) => ({ name, version: "0.3.10" });
   return [
     {
       name: n.mrenclaves,
       source: "vault-image-mrenclaves.yaml",
-      text: `name: ${n.mrenclaves}
-version: "0.3.10"
-# [I] reconstructed: the MRENCLAVEs of the vault images, for the sessions below and for audits.
-secrets:
-${input.mrenclaves.map((m, i) => `  - name: VAULT_MRENCLAVE_${i}\n    kind: ascii\n    value: "${m}"\n    export_public: true`).join("\n")}
-${CREATOR_ONLY}`,
+      text: sessionText(
+        "[I] reconstructed: the MRENCLAVEs of the vault images, for the sessions below and for audits.",
+        {
+          ...session(n.mrenclaves),
+          secrets: input.mrenclaves.map((m, i) => ({
+            name: `VAULT_MRENCLAVE_${i}`,
+            kind: "ascii",
+            value: m,
+            export_public: true,
+          })),
+          ...CREATOR_ONLY,
+        },
+      ),
     },
     {
       name: n.initParent,
       source: "vault-policy.yaml",
-      text: `name: ${n.initParent}
-version: "0.3.10"
-# [I] reconstructed: vault-init registers the vault with its parent session.
-${service('      VAULT_INIT_ROLE: "register"\n')}${CREATOR_ONLY}${TOLERATE}`,
+      text: sessionText("[I] reconstructed: vault-init registers the vault with its parent session.", {
+        ...session(n.initParent),
+        ...service({ VAULT_INIT_ROLE: "register" }),
+        ...CREATOR_ONLY,
+        ...TOLERATE,
+      }),
     },
     {
       name: n.initAuto,
       source: "vault-policy.yaml",
-      text: `name: ${n.initAuto}
-version: "0.3.10"
-# [I] reconstructed: vault-init initialises and unseals vault; its CA is public (kubectl provision --print-public-keys).
-${service('      VAULT_INIT_ROLE: "auto-provision"\n      VAULT_CA: "$$SCONE::VAULT_CA.crt$$"\n')}secrets:
-  - name: VAULT_CA
-    kind: x509-ca
-    export_public: true
-  - name: VAULT_UNSEAL_KEY
-    kind: ascii
-    size: 44
-${CREATOR_ONLY}${TOLERATE}`,
+      text: sessionText(
+        "[I] reconstructed: vault-init initialises and unseals vault; its CA is public (kubectl provision --print-public-keys).",
+        {
+          ...session(n.initAuto),
+          ...service({ VAULT_INIT_ROLE: "auto-provision", VAULT_CA: "$$SCONE::VAULT_CA.crt$$" }),
+          secrets: [
+            { name: "VAULT_CA", kind: "x509-ca", export_public: true },
+            { name: "VAULT_UNSEAL_KEY", kind: "ascii", size: 44 },
+          ],
+          ...CREATOR_ONLY,
+          ...TOLERATE,
+        },
+      ),
     },
     {
       name: n.vault,
       source: "vault-policy.yaml",
-      text: `name: ${n.vault}
-version: "0.3.10"
-# [I] reconstructed: the vault server itself.
-${service(`      VAULT_CLUSTER_ADDR: "https://${input.vaultName}.${input.namespace}.svc:8201"\n`)}${CREATOR_ONLY}${TOLERATE}`,
+      text: sessionText("[I] reconstructed: the vault server itself.", {
+        ...session(n.vault),
+        ...service({ VAULT_CLUSTER_ADDR: `https://${input.vaultName}.${input.namespace}.svc:8201` }),
+        ...CREATOR_ONLY,
+        ...TOLERATE,
+      }),
     },
     {
       name: n.verifier,
       source: "vault-verify-policy.yaml",
-      text: `name: ${n.verifier}
-version: "0.3.10"
-# [I] reconstructed: the verifier pod (kubectl provision vault --verify) decrypts status.initStatement.
-services:
-  - name: verify
-    image_name: vault-verifier
-${attestation(input.mrenclaves)}    command: vault-verify
-    pwd: /
-${CREATOR_ONLY}${TOLERATE}`,
+      text: sessionText(
+        "[I] reconstructed: the verifier pod (kubectl provision vault --verify) decrypts status.initStatement.",
+        {
+          ...session(n.verifier),
+          services: [{ name: "verify", image_name: "vault-verifier", attestation, command: "vault-verify", pwd: "/" }],
+          ...CREATOR_ONLY,
+          ...TOLERATE,
+        },
+      ),
     },
   ];
 }
@@ -165,13 +205,18 @@ export function vaultManifest(v: VaultManifestInput): Record<string, unknown> {
   };
 }
 
-/** Fills `$VAR` / `${VAR}` in a user's manifest (`-f`), like upstream's envsubst; `$(VAR)` stays for Kubernetes. */
-export function substituteVariables(text: string, vars: Readonly<Record<string, string>>): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, braced, bare) => {
-    const name = (braced ?? bare) as string;
-    return name in vars ? (vars[name] as string) : whole;
-  });
+/**
+ * A user's manifest (`-f`) with `$VAR` / `${VAR}` filled in like upstream's envsubst, but inside string values of the
+ * parsed manifest only (a value cannot add keys); `$(VAR)` stays for Kubernetes.
+ */
+export function manifestWithVariables(text: string, vars: Readonly<Record<string, string>>): Record<string, unknown> {
+  const doc = parse(text) as unknown;
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
+    throw new Error("-f: expected one YAML mapping (a Vault manifest)");
+  return fillValues(doc, vars) as Record<string, unknown>;
 }
+
+export { substitute as substituteVariables } from "../../resources/envsubst.ts";
 
 /** Upstream OWNER_ID=$RANDOM$RANDOM: two numbers 0..32767, concatenated. */
 export function newOwnerId(random: () => number = () => crypto.getRandomValues(new Uint16Array(1))[0] ?? 0): string {

@@ -206,3 +206,37 @@ describe("file flags", () => {
     expect(check(["policy", "verify", "-f", import.meta.path]).verdict.ok).toBe(true);
   });
 });
+
+// Issue 11 item 2: values that end up in image references and manifests are refused by their grammar on every
+// command that takes them, naming the flag, before the command runs.
+describe("flag grammars", () => {
+  const INJECTED = "evil.example/x\n  tolerations:\n    - operator: Exists";
+  test.each([
+    [["cas", "provision", "cas", "--image-registry", INJECTED], "--image-registry"],
+    [["cas", "restore", "new", "--from", "/b", "--image-registry", "a b"], "--image-registry"],
+    [["operator", "install", "--image-prefix", "osc-\nx: y"], "--image-prefix"],
+    [["operator", "install", "--registry", "reg.example/path"], "--registry"],
+    [["operator", "install", "--operator-image", "op:1\nkind: Pod"], "--operator-image"],
+    [["images", "--image-prefix", "Upper-"], "--image-prefix"],
+    [["cas", "provision", "cas", "--image-overwrite", "cas:6.0.6 --privileged"], "--image-overwrite"],
+    [["cas", "provision", "cas", "--set-version", "6.0.6+build"], "--set-version"],
+  ])("%j is refused naming %s", (argv, flag) => {
+    expect(errorOf(argv)).toStartWith("invalid value ");
+    expect(errorOf(argv)).toContain(` for ${flag}: expected`);
+  });
+
+  test("the newline is shown escaped, so the message is one line", () => {
+    expect(errorOf(["cas", "provision", "cas", "--image-registry", INJECTED])).not.toContain("\n");
+  });
+
+  test("valid mirrors, prefixes and references pass", () => {
+    for (const argv of [
+      ["cas", "provision", "cas", "--image-registry", "https://mirror.local:5000/scone/"],
+      ["cas", "provision", "cas", "--image-overwrite", `mirror.local:5000/scone/cas:6.0.6@sha256:${"a".repeat(64)}`],
+      ["operator", "install", "--image-prefix", "osc-", "--registry", "mirror.local:5000"],
+      ["images", "--image-registry", "[::1]:5000/scone", "--set-version", "7.0.0-alpha.2"],
+    ]) {
+      expect(check(argv).verdict.ok).toBe(true);
+    }
+  });
+});

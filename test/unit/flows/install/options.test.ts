@@ -80,3 +80,30 @@ describe("installOptionsFromFlags", () => {
     expect(registryHostOf("myorg/scone")).toBe("docker.io");
   });
 });
+
+describe("installOptionsFromFlags: values that reach image references and manifests are checked by their grammar", () => {
+  test.each([
+    ["image-registry", "mirror.local/scone\n  x: y"],
+    ["image-prefix", "osc-\nkind: Pod"],
+    ["registry", "mirror.local/scone"],
+    ["set-version", "6.0.6\n"],
+    ["operator-image", "op:1 --privileged"],
+    ["namespace", "Scone"],
+    ["create", "apps\n"],
+  ])("--%s %j is refused naming the flag", (flag, value) => {
+    expect(() => installOptionsFromFlags({ [flag]: value })).toThrow(InstallOptionError);
+    expect(() => installOptionsFromFlags({ [flag]: value })).toThrow(` for --${flag}: `);
+  });
+
+  test("a DCAP key with a newline is refused without showing it", () => {
+    expect(() => installOptionsFromFlags({ "dcap-api": "key\nmore" })).toThrow(
+      /^invalid value for --dcap-api: expected an API key/,
+    );
+  });
+
+  test("a mirror with scheme, port and trailing slash is accepted and normalized", () => {
+    expect(installOptionsFromFlags({ "image-registry": "https://mirror.local:5000/scone/" }).imageRegistry).toBe(
+      "mirror.local:5000/scone",
+    );
+  });
+});

@@ -369,9 +369,19 @@ describe("done predicates", () => {
       apiVersion: "base.scone.cloud/v1beta1",
       kind: "LAS",
       metadata: { name: "las" },
-      spec: { dcapKey: "l".repeat(32) },
+      spec: { dcapKey: "c".repeat(32) },
     } as never);
-    expect(await key({ "dcap-api": undefined })).toBe("l".repeat(32));
+    expect(await key({ "dcap-api": undefined })).toBe("c".repeat(32));
+    // The LAS field reaches the owner config only when it is a key; the refusal names the field, not the value.
+    kube.put({
+      apiVersion: "base.scone.cloud/v1beta1",
+      kind: "LAS",
+      metadata: { name: "las" },
+      spec: { dcapKey: 'k"\n[audit_log]\nsink = "x' },
+    } as never);
+    const refused = key({ "dcap-api": undefined });
+    await expect(refused).rejects.toThrow("invalid value for LAS las spec.dcapKey: expected an API key");
+    await expect(refused).rejects.not.toThrow("audit_log");
   });
 
   test("session content equality ignores the predecessor and formatting, not the content", () => {

@@ -13,10 +13,12 @@ import {
   BACKUP_POLICY_YAML,
   CAS_OWNER_YAML,
   CAS_PROVISIONING_YAML,
+  indentOwnerIdentity,
   postProvisioningPatch,
   renderBackupPolicy,
   renderOwnerConfig,
   renderProvisioningManifest,
+  SCONE_CLI_MRENCLAVE,
   substitute,
 } from "../../../../src/flows/provision/templates.ts";
 import { sharedPath } from "../../../harness/shared.ts";
@@ -103,21 +105,45 @@ sink = "file"
     expect(parsed.api_identity.alt_names).toContain("localhost");
   });
 
-  test("provisioning manifest (golden): variables substituted, nonce appended under spec", () => {
-    const text = renderProvisioningManifest({
-      name: "cas",
-      namespace: "prod",
-      image: "registry.scontain.com/scone.cloud/cas:6.0.6",
-      nonce: "00112233445566778899aabbccddeeff",
-    });
-    expect(text).toStartWith(
-      "apiVersion: services.scone.cloud/v1beta1\nkind: CAS\nmetadata:\n  name: cas\n  namespace: prod\nspec:\n  image: registry.scontain.com/scone.cloud/cas:6.0.6\n",
+  const VALID = {
+    name: "cas",
+    namespace: "prod",
+    image: "registry.scontain.com/scone.cloud/cas:6.0.6",
+    nonce: "00112233445566778899aabbccddeeff",
+  };
+  /** Upstream: envsubst into the text, then `echo "  nonce: $NONCE" >>`. */
+  const upstreamRender = (p: typeof VALID) =>
+    parse(
+      `${substitute(CAS_PROVISIONING_YAML, { NAME: p.name, NAMESPACE: p.namespace, IMAGE: p.image }).trimEnd()}\n  nonce: ${p.nonce}\n`,
     );
-    expect(text).toEndWith(
-      '  nodeSelector:\n    las.scontain.com/ok: "true"\n  nonce: 00112233445566778899aabbccddeeff\n',
+
+  test("provisioning manifest (golden): variables filled in, nonce under spec; the object is upstream's", () => {
+    const { object, text } = renderProvisioningManifest(VALID);
+    // Byte for byte upstream's envsubst text, but for the one double space yaml's printer makes single.
+    const upstreamText = substitute(CAS_PROVISIONING_YAML, { NAME: "cas", NAMESPACE: "prod", IMAGE: VALID.image });
+    expect(text).toBe(
+      `${upstreamText.replace('inject-pull-secret:  "true"', 'inject-pull-secret: "true"').trimEnd()}\n  nonce: ${VALID.nonce}\n`,
     );
-    expect(parse(text).spec.nonce).toBe("00112233445566778899aabbccddeeff");
-    expect(parse(text).spec["backup-controller"]).toEqual({ enabled: false });
+    expect(text).toContain("  image: registry.scontain.com/scone.cloud/cas:6.0.6\n");
+    expect(object).toEqual(upstreamRender(VALID));
+    expect(parse(text)).toEqual(object);
+    expect(object.spec?.["backup-controller"]).toEqual({ enabled: false });
+  });
+
+  // Issue 11 item 2: upstream pastes IMAGE into the text, so a registry with a newline adds keys to the CAS spec
+  // (here: a toleration of every taint). The value must stay the value of spec.image.
+  test("a value with a newline and YAML stays the value of its field (no keys added)", () => {
+    const attack = {
+      ...VALID,
+      image: 'evil.example/x\n  tolerations:\n    - operator: Exists\n  nodeName: "master"\n#/cas:6.0.6',
+      namespace: "prod\n  labels: {a: b}",
+    };
+    const { object, text } = renderProvisioningManifest(attack);
+    expect(Object.keys(object.spec ?? {})).toEqual(Object.keys(upstreamRender(VALID).spec));
+    expect(object.spec?.image).toBe(attack.image);
+    expect(object.metadata.namespace).toBe(attack.namespace);
+    expect(Object.keys(object.metadata)).toEqual(["name", "namespace"]);
+    expect(parse(text)).toEqual(object);
   });
 
   test("backup policy: owner identity indented 10 spaces under content, other $ left alone", () => {
@@ -134,6 +160,14 @@ sink = "file"
     expect(doc.name).toBe("cas-owner/primary-backup");
     expect(JSON.parse(doc.images[0].injection_files[0].content)).toEqual(JSON.parse(identity));
     expect(doc.services.map((s: { name: string }) => s.name)).toEqual(["register", "upgrade"]);
+    // Byte for byte what upstream's envsubst makes of the same (valid) values.
+    const pasted = substitute(BACKUP_POLICY_YAML, {
+      POLICY_NAME: "cas-owner/primary-backup",
+      SCONE_CLI_MRENCLAVE,
+      OWNER_IDENTITY: indentOwnerIdentity(identity),
+    });
+    expect(doc).toEqual(parse(pasted));
+    expect(text).toBe(pasted);
   });
 
   test("substitute replaces only the listed variables, in both spellings", () => {

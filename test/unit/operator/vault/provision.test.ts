@@ -9,6 +9,7 @@ import {
 } from "../../../../src/operator/vault/provision.ts";
 import {
   casNotReadyReason,
+  manifestWithVariables,
   newOwnerId,
   substituteVariables,
   vaultManifest,
@@ -136,6 +137,22 @@ describe("sessions and manifest", () => {
     const auto = parseSession(sessions.find((s) => s.name === "vault-init-auto-42")?.text ?? "");
     expect(auto.secrets.find((x) => x.name === "VAULT_CA")?.exportPublic).toBe(true);
     expect(sessions.map((s) => s.name)).toContain("vault-42");
+  });
+
+  test("a vault name or namespace with YAML in it is refused, naming it; the sessions are built, not pasted", () => {
+    const base = { ownerId: "42", vaultName: "v", namespace: "ns", mrenclaves: ["b".repeat(64)] };
+    expect(() => vaultSessions({ ...base, vaultName: 'v.x:1"\n    VAULT_DEV: "1' })).toThrow(/for vault NAME: /);
+    expect(() => vaultSessions({ ...base, namespace: "ns\nservices: []" })).toThrow(/for --namespace: /);
+    expect(() => vaultSessions({ ...base, mrenclaves: ["b".repeat(63)] })).toThrow(/MRENCLAVE/);
+    expect(() => vaultFlags({ name: "V\nx: y" })).toThrow(/invalid value "V\\nx: y" for vault NAME/);
+    const vault = parseSession(vaultSessions(base).find((s) => s.name === "vault-42")?.text ?? "");
+    expect(vault.name).toBe("vault-42");
+  });
+
+  test("a -f manifest gets its variables as values: a value with YAML in it adds no key", () => {
+    const m = manifestWithVariables("kind: Vault\nmetadata:\n  name: $VAULT_NAME\n", { VAULT_NAME: "v\n  labels: {}" });
+    expect(m).toEqual({ kind: "Vault", metadata: { name: "v\n  labels: {}" } });
+    expect(() => manifestWithVariables("- a\n", {})).toThrow("-f: expected one YAML mapping");
   });
 
   test("the manifest is upstream's template, valid as a Vault", () => {
