@@ -11,7 +11,9 @@
 
 import type { AttestationReport } from "../../cas/attestation.ts";
 import { type CasDbEntry, type CliConfig, parseCliConfig, sessionSigner } from "../../cas/identity.ts";
+import { secretsGrantHint } from "../../install/rbac.ts";
 import type { KubeClient } from "../../kube/client.ts";
+import { ForbiddenError } from "../../kube/errors.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { casRefOfAddress, sameCasAddress } from "./address.ts";
 
@@ -110,6 +112,8 @@ export interface OwnerSourceOptions {
   readonly identityFile?: string;
   /** How long a Secret read is reused (default 10 s): 1,000 policies for one CAS cost one read, not 1,000. */
   readonly cacheMs?: number;
+  /** Named in the fix when the operator may not read the Secret (default scone-system). */
+  readonly operatorNamespace?: string;
 }
 
 export type OwnerLookup = (casAddress: string, signal?: AbortSignal) => Promise<PolicyOwner | undefined>;
@@ -121,10 +125,12 @@ export function ownerIdentitySource(client: KubeClient, options: OwnerSourceOpti
   let fileOwner: Promise<PolicyOwner> | undefined;
 
   const fromSecret = async (namespace: string, name: string, signal?: AbortSignal) => {
-    const secret = await client.tryGet<SecretObject>(
-      { apiVersion: "v1", kind: "Secret", namespace, name },
-      signal ? { signal } : {},
-    );
+    const secret = await client
+      .tryGet<SecretObject>({ apiVersion: "v1", kind: "Secret", namespace, name }, signal ? { signal } : {})
+      .catch((err: unknown) => {
+        if (err instanceof ForbiddenError) throw new Error(secretsGrantHint(namespace, options.operatorNamespace));
+        throw err;
+      });
     const configText = decodeBase64(secret?.data?.[OWNER_CONFIG_KEY]);
     if (!secret || configText === undefined) return undefined;
     return ownerFromConfigText(
