@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_NAMESPACE, NAMESPACE_ROLE_BINDING_NAME } from "../src/install/names.ts";
-import { describeRoles, type ExplainedRule, secretsGrantHint } from "../src/install/rbac.ts";
+import { describeRoles, type ExplainedRule, localOperatorRules, secretsGrantHint } from "../src/install/rbac.ts";
 
 export const RBAC_DOC = join(import.meta.dir, "..", "docs", "RBAC.md");
 
@@ -45,6 +45,16 @@ export function rbacMarkdown(namespace = DEFAULT_NAMESPACE): string {
     );
   }
   lines.push(
+    "## Only for an operator outside the cluster (`--local-operator`)",
+    "",
+    `Added to ClusterRole \`${describeRoles(namespace)[0]?.name}\`:`,
+    "",
+    "| resources [API groups] | verbs | used by | why |",
+    "|---|---|---|---|",
+    ...localOperatorRules().map(
+      (r) => `| ${cell(resourcesOf(r))} | ${cell(r.rule.verbs.join(", "))} | ${cell(r.by)} | ${cell(r.why)} |`,
+    ),
+    "",
     "## Opting a namespace in",
     "",
     "The operator reads a CAS owner identity (`scone-owner-<cas>`, for SignedPolicy and EncryptedPolicy), the Scone",

@@ -145,6 +145,20 @@ export function managerRules(): ExplainedRule[] {
 }
 
 /**
+ * Only for an operator that runs outside the cluster (`--local-operator`): it reaches a CAS through the API server's
+ * port-forward instead of the CAS Service (src/operator/cas-reach.ts). An in-cluster install does not get it.
+ */
+export function localOperatorRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] },
+      by: "cas, policies (operator outside the cluster)",
+      why: "reach the CAS client port of NAME-0 through the API server, as kubectl provision does",
+    },
+  ];
+}
+
+/**
  * The rules of ClusterRole scone-manager-namespace-role: Secrets, only in namespaces where it is bound. The install
  * binds it in the operator's namespace; a namespace with a CAS whose policies the operator registers, or with the
  * s3Creds of the Scone stack, or with a LAS outside the operator's namespace, is opted in by binding it there.
@@ -249,7 +263,7 @@ export interface RoleDescription {
 }
 
 /** Every role of an install in `namespace`, in the order they are applied. */
-export function describeRoles(namespace: string): RoleDescription[] {
+export function describeRoles(namespace: string, options: { localOperator?: boolean } = {}): RoleDescription[] {
   const operator = `ServiceAccount ${namespace}/${SERVICE_ACCOUNT_NAME}`;
   return [
     {
@@ -258,7 +272,11 @@ export function describeRoles(namespace: string): RoleDescription[] {
       subject: operator,
       boundWhere: "cluster-wide (ClusterRoleBinding)",
       // The webhook configurations are named after the namespace, so two operators in two namespaces need two roles.
-      rules: [...managerRules(), ...webhookConfigurationRules(namespace)],
+      rules: [
+        ...managerRules(),
+        ...webhookConfigurationRules(namespace),
+        ...(options.localOperator ? localOperatorRules() : []),
+      ],
     },
     {
       kind: "ClusterRole",
@@ -301,7 +319,11 @@ export function describeRoles(namespace: string): RoleDescription[] {
 const RBAC_API = "rbac.authorization.k8s.io/v1";
 
 /** The install's roles and the bindings of the operator's own roles (the backup controllers' are bound per CAS). */
-export function renderRbac(namespace: string, labels: Record<string, string>): KubeObject[] {
+export function renderRbac(
+  namespace: string,
+  labels: Record<string, string>,
+  options: { localOperator?: boolean } = {},
+): KubeObject[] {
   const subjects = [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT_NAME, namespace }];
   const meta = (name: string, namespaced: boolean) => ({
     name,
@@ -309,7 +331,7 @@ export function renderRbac(namespace: string, labels: Record<string, string>): K
     labels: { ...labels },
   });
   const objects: KubeObject[] = [];
-  for (const d of describeRoles(namespace)) {
+  for (const d of describeRoles(namespace, options)) {
     const role: V1ClusterRole | V1Role = {
       apiVersion: RBAC_API,
       kind: d.kind,

@@ -83,6 +83,13 @@ describe("the operator's installed rights", () => {
     ]);
   });
 
+  test("pods/portforward only for an operator outside the cluster (--local-operator)", () => {
+    expect(grants(clusterWide, "pods/portforward", "create")).toBe(false);
+    const local = renderInstallManifests({ namespace: NS, webhook: { mode: "url", port: 19443 } });
+    const manager = local.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "scone-manager-role");
+    expect(grants((manager as V1ClusterRole).rules ?? [], "pods/portforward", "create")).toBe(true);
+  });
+
   test("no right to create or change Roles or ClusterRoles; the operator creates no role at run time", () => {
     for (const resource of ["roles", "clusterroles"])
       for (const verb of ["create", "update", "patch", "delete", "get", "list", "watch"])
