@@ -69,7 +69,7 @@ function sconeResourceRules(): ExplainedRule[] {
 
 /** The rules of ClusterRole scone-manager-role (bound cluster-wide). */
 export function managerRules(): ExplainedRule[] {
-  const crdNames = SCONE_KINDS.map((k) => `${resourceDefinitions[k].plural}.${resourceDefinitions[k].group}`).sort();
+  // No customresourcedefinitions: the operator never reads them (the installer, with the user's rights, does).
   return [
     ...sconeResourceRules(),
     {
@@ -130,16 +130,6 @@ export function managerRules(): ExplainedRule[] {
       rule: { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: MANAGE },
       by: "cas",
       why: "CAS NetworkPolicy (spec.networkPolicy)",
-    },
-    {
-      rule: {
-        apiGroups: ["apiextensions.k8s.io"],
-        resources: ["customresourcedefinitions"],
-        resourceNames: crdNames,
-        verbs: READ,
-      },
-      by: "startup",
-      why: "check that the scone CRDs are installed and current",
     },
   ];
 }
