@@ -81,6 +81,8 @@ export function componentSpecs(
         // A loopback advertise address is not a valid Endpoints address; nothing in-cluster dials the apiserver.
         "--endpoint-reconciler-type=none",
         "--profiling=false",
+        `--audit-policy-file=${layout.auditPolicy}`,
+        `--audit-log-path=${layout.auditLog}`,
       ],
     },
     "kube-controller-manager": {
