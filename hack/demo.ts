@@ -180,13 +180,30 @@ async function main(): Promise<void> {
 
   // Free ports, not fixed ones: a second demo, a test run or anything else on this machine may hold any fixed port.
   const [webhookPort, probePort, metricsPort] = (await freePorts(3)).map(String) as [string, string, string];
-  step(`\`scone operator\` as a local process, serving its webhooks on 127.0.0.1:${webhookPort}`);
+  const install = (...extra: string[]) =>
+    run([
+      "operator",
+      "install",
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "-n",
+      NS,
+      "--local-operator",
+      `127.0.0.1:${webhookPort}`,
+      "--reconcile",
+      ...extra,
+    ]);
+  step("scone operator install --only-operator --reconcile (namespace, CRDs, RBAC, webhook configurations)");
+  await install("--only-operator");
+
+  // With the installed ServiceAccount's token only: the demo shows the installed RBAC is all the operator needs.
+  step(`\`scone operator\` as a local process with the installed ServiceAccount, webhooks on 127.0.0.1:${webhookPort}`);
   started.operator = Bun.spawn(
     [
       SCONE,
       "operator",
       "--kubeconfig",
-      cp.kubeconfigPath,
+      await cp.serviceAccountKubeconfig(NS, "scone-controller-manager"),
       "-n",
       NS,
       "--leader-elect",
@@ -206,18 +223,8 @@ async function main(): Promise<void> {
   writeFileSync(OPERATOR_PID_FILE, `${started.operator.pid}\n`);
   console.log(`    logs: ${join(dir, "operator.log")}`);
 
-  step("scone operator install --reconcile (namespace, CRDs, RBAC, webhooks, SGX plugin, LAS)");
-  await run([
-    "operator",
-    "install",
-    "--kubeconfig",
-    cp.kubeconfigPath,
-    "-n",
-    NS,
-    "--local-operator",
-    `127.0.0.1:${webhookPort}`,
-    "--reconcile",
-  ]);
+  step("scone operator install --reconcile (SGX plugin, LAS)");
+  await install();
   await waitForState(cp, "sgxplugin/sgxplugin", "HEALTHY");
   await waitForState(cp, "las/las", "HEALTHY");
 

@@ -141,9 +141,9 @@ export function managerRules(): ExplainedRule[] {
 export function localOperatorRules(): ExplainedRule[] {
   return [
     {
-      rule: { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] },
+      rule: { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create", "get"] },
       by: "cas, policies (operator outside the cluster)",
-      why: "reach the CAS client port of NAME-0 through the API server, as kubectl provision does",
+      why: "reach the CAS client port of NAME-0 through the API server, as kubectl provision does (a WebSocket upgrade is authorized as get and create)",
     },
   ];
 }
@@ -167,9 +167,9 @@ export function namespaceRules(): ExplainedRule[] {
 export function stackRules(): ExplainedRule[] {
   return [
     {
-      rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"] },
+      rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
       by: "scone",
-      why: "scheduled backups of the Scone stack's CAS (cas-0 in the operator's namespace) read the snapshot in the pod",
+      why: "scheduled backups of the Scone stack's CAS (cas-0 in the operator's namespace) read the snapshot in the pod (a WebSocket upgrade is authorized as get and create)",
     },
   ];
 }
