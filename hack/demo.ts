@@ -5,6 +5,7 @@
 // just printed: any other outcome exits non-zero with the reason. `--keep` leaves the cluster running.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { auditEventsOf, forbiddenRequests } from "./cluster/audit.ts";
 import { requestedK8sVersion } from "./cluster/binaries.ts";
 import { ControlPlane } from "./cluster/control-plane.ts";
 import { freePorts } from "./cluster/ports.ts";
@@ -252,6 +253,11 @@ async function main(): Promise<void> {
     las: await statusOf(cp, ["las/las"]),
     sgxplugin: await statusOf(cp, ["sgxplugin/sgxplugin"]),
   });
+  // The operator ran with the installed RBAC only: the API server refused it nothing (its audit log says).
+  const refused = forbiddenRequests(
+    auditEventsOf(readFileSync(cp.layout.auditLog, "utf8"), `system:serviceaccount:${NS}:scone-controller-manager`),
+  );
+  problems.push(...refused.map((r) => `the API server refused the operator (403): ${r}`));
   if (problems.length > 0) throw new Error(`the end state is not the promised one:\n  ${problems.join("\n  ")}`);
   console.log("demo ok: CAS HEALTHY, provisioned and attestable; LAS and SGXPlugin HEALTHY");
 }

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1ClusterRoleBinding, V1Node, V1PolicyRule, V1RoleBinding } from "@kubernetes/client-node";
 import { parse } from "yaml";
+import { type AuditEvent, auditEventsOf, forbiddenRequests } from "../../../hack/cluster/audit.ts";
 import { clusterLayout } from "../../../hack/cluster/layout.ts";
 import { describeRoles } from "../../../src/install/rbac.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
@@ -49,14 +50,6 @@ const NOT_EXERCISED: Record<string, string> = {
   "scone-manager-role-NS: pods/portforward": "the CAS probe needs a CAS answering behind cas-0 (no simulator here)",
   "scone-manager-stack-role: pods/exec": "the Scone stack's scheduled backups (scone.test.ts)",
 };
-
-/** One line of the API server's audit log (metadata level). */
-interface AuditEvent {
-  verb: string;
-  user: { username: string };
-  objectRef?: { resource?: string; subresource?: string; namespace?: string; apiGroup?: string; name?: string };
-  responseStatus?: { code?: number };
-}
 
 const usedBy = (rule: V1PolicyRule, e: AuditEvent, namespace: string | undefined): boolean => {
   const o = e.objectRef;
@@ -341,13 +334,9 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
   test("the audit log: every installed rule of the operator was used by a request, or is listed with the reason", async () => {
     const user = `system:serviceaccount:${NS}:${SERVICE_ACCOUNT}`;
     const text = await Bun.file(clusterLayout(cluster.dir).auditLog).text();
-    const events = text
-      .split("\n")
-      .filter((l) => l.includes(user))
-      .map((l) => JSON.parse(l) as AuditEvent)
-      .filter((e) => e.user.username === user);
+    const events = auditEventsOf(text, user);
     expect(events.length).toBeGreaterThan(50);
-    expect(events.filter((e) => e.responseStatus?.code === 403)).toEqual([]);
+    expect(forbiddenRequests(events)).toEqual([]);
     const unused: string[] = [];
     for (const role of describeRoles(NS, { localOperator: true })) {
       if (!role.subject.includes(SERVICE_ACCOUNT)) continue;
