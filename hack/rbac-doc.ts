@@ -65,6 +65,17 @@ export function rbacMarkdown(namespace = DEFAULT_NAMESPACE): string {
     secretsGrantHint("team-a", namespace),
     "```",
     "",
+    "## Upgrading from a release that created roles at run time",
+    "",
+    "Older releases created a Role `NAME-backup-controller` per CAS and a ClusterRole and ClusterRoleBinding",
+    "`scone-cas-backup-controller-NS-NAME`. The operator replaces the bindings (the old ClusterRoleBinding is found by",
+    "its subject and deleted); it may no longer delete roles, so the old Role goes with its CAS and the old",
+    "ClusterRoles stay, bound to nobody, until an administrator deletes them:",
+    "",
+    "```",
+    "kubectl delete clusterrole -l app.kubernetes.io/component=backup-controller,app.kubernetes.io/managed-by=scone-operator",
+    "```",
+    "",
   );
   return lines.join("\n");
 }

@@ -32,6 +32,8 @@ const FORBIDDEN = /forbidden|\b403\b/i;
 const CAS_API = "services.scone.cloud/v1beta1";
 const RBAC_API = "rbac.authorization.k8s.io/v1";
 const BACKUP_BINDING = `scone-cas-backup-controller-${NS}.cas`;
+const LEGACY_BINDING = `scone-cas-backup-controller-${NS}-cas`;
+const OTHER_BINDING = `scone-cas-backup-controller-${NS}-other-cas`;
 
 /**
  * Rules this scenario cannot use, and why; any other rule without a request in the audit log fails the last test.
@@ -180,7 +182,9 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
             .catch(() => {}),
         );
       },
-      () => admin?.deleteIfExists({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: BACKUP_BINDING }),
+      ...[BACKUP_BINDING, LEGACY_BINDING, OTHER_BINDING].map(
+        (name) => () => admin?.deleteIfExists({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name }),
+      ),
       finalize("LAS", "las"),
       finalize("SGXPlugin", "sgxplugin"),
       async () => {
@@ -259,6 +263,24 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
         "backup-controller": { enabled: true, session: "cas-backup" },
       },
     };
+    // A binding an older release made (name NS-NAME, ambiguous) and one of another CAS with the same instance label:
+    // the operator removes the first, recognised by its subject, and leaves the second alone.
+    const legacy = (name: string, subjectNamespace: string) => ({
+      apiVersion: RBAC_API,
+      kind: "ClusterRoleBinding",
+      metadata: {
+        name,
+        labels: { "app.kubernetes.io/managed-by": "scone-operator", "app.kubernetes.io/instance": "cas" },
+      },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: `scone-backup-controller-node-role-${NS}`,
+      },
+      subjects: [{ kind: "ServiceAccount", name: "cas-backup-controller", namespace: subjectNamespace }],
+    });
+    await admin.create(legacy(LEGACY_BINDING, NS));
+    await admin.create(legacy(OTHER_BINDING, `${NS}-other`));
     await waitFor(
       "kubectl apply CAS",
       async () => {
@@ -283,6 +305,11 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
         name: "cas-backup-controller-pods",
       }),
     );
+    await waitFor(
+      "the older release's binding to be removed",
+      async () => !(await admin.tryGet({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: LEGACY_BINDING })),
+    );
+    expect(await admin.tryGet({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: OTHER_BINDING })).toBeDefined();
     expect(roleBinding.roleRef).toMatchObject({ kind: "ClusterRole", name: `scone-backup-controller-role-${NS}` });
     // What the bindings give the backup controller: pods in its namespace only, nodes cluster-wide.
     const canI = async (...args: string[]) =>
