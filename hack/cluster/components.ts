@@ -83,6 +83,8 @@ export function componentSpecs(
         "--profiling=false",
         `--audit-policy-file=${layout.auditPolicy}`,
         `--audit-log-path=${layout.auditLog}`,
+        "--audit-log-maxsize=100", // MB; only ServiceAccounts outside kube-system are logged (files.ts)
+        "--audit-log-maxbackup=1",
       ],
     },
     "kube-controller-manager": {

@@ -35,6 +35,11 @@ rules:
   - level: None
 `;
 
+/** Also before each kube-apiserver start: a cluster made by an older release has no policy file yet. */
+export async function writeAuditPolicy(layout: ClusterLayout): Promise<void> {
+  await writeFile(layout.auditPolicy, AUDIT_POLICY);
+}
+
 export async function writeClusterFiles(
   layout: ClusterLayout,
   binaries: KubeBinaries,
@@ -53,7 +58,7 @@ export async function writeClusterFiles(
       credentials: { clientCertPem: pair.certPem, clientKeyPem: pair.keyPem },
     });
   }
-  await writeFile(layout.auditPolicy, AUDIT_POLICY);
+  await writeAuditPolicy(layout);
   await writeFile(layout.simulatedContainerLog, criLogLines(SIMULATED_LOG_LINES));
   await writeFile(
     layout.kwokConfig,
