@@ -4,6 +4,7 @@
 // impersonate, and the operator creates no Role or ClusterRole at run time: the backup controllers' ClusterRoles
 // are installed here, and the operator only binds them (which RBAC allows for rights the operator holds itself).
 import type { V1ClusterRole, V1ClusterRoleBinding, V1PolicyRule, V1Role, V1RoleBinding } from "@kubernetes/client-node";
+import { ForbiddenError } from "../kube/errors.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { resourceDefinitions, SCONE_KINDS } from "../resources/kinds.ts";
 import {
@@ -360,4 +361,11 @@ export function secretsGrantHint(namespace: string, operatorNamespace = DEFAULT_
     `${NAMESPACE_ROLE_BINDING_NAME} -n ${namespace} --clusterrole=${role} ` +
     `--serviceaccount=${operatorNamespace}:${SERVICE_ACCOUNT_NAME}`
   );
+}
+
+/** The fix for a 403 on Secrets (the operator may use them only where granted); undefined for any other error. */
+export function secretsForbiddenHint(err: unknown, operatorNamespace?: string): string | undefined {
+  if (!(err instanceof ForbiddenError)) return undefined;
+  const namespace = /\/namespaces\/([^/]+)\/secrets(?:[/?]|$)/.exec(err.path)?.[1];
+  return namespace ? secretsGrantHint(namespace, operatorNamespace) : undefined;
 }

@@ -11,9 +11,8 @@
 
 import type { AttestationReport } from "../../cas/attestation.ts";
 import { type CasDbEntry, type CliConfig, parseCliConfig, sessionSigner } from "../../cas/identity.ts";
-import { secretsGrantHint } from "../../install/rbac.ts";
+import { secretsForbiddenHint } from "../../install/rbac.ts";
 import type { KubeClient } from "../../kube/client.ts";
-import { ForbiddenError } from "../../kube/errors.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { casRefOfAddress, sameCasAddress } from "./address.ts";
 
@@ -128,8 +127,8 @@ export function ownerIdentitySource(client: KubeClient, options: OwnerSourceOpti
     const secret = await client
       .tryGet<SecretObject>({ apiVersion: "v1", kind: "Secret", namespace, name }, signal ? { signal } : {})
       .catch((err: unknown) => {
-        if (err instanceof ForbiddenError) throw new Error(secretsGrantHint(namespace, options.operatorNamespace));
-        throw err;
+        const hint = secretsForbiddenHint(err, options.operatorNamespace);
+        throw hint ? new Error(hint) : err;
       });
     const configText = decodeBase64(secret?.data?.[OWNER_CONFIG_KEY]);
     if (!secret || configText === undefined) return undefined;

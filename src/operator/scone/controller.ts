@@ -12,8 +12,7 @@
 //   - Unmanaged: no change at all to the stack (manual CAS recovery), only the status says so.
 import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
 import { DEPLOYMENT_NAME } from "../../install/names.ts";
-import { secretsGrantHint } from "../../install/rbac.ts";
-import { ForbiddenError } from "../../kube/errors.ts";
+import { secretsForbiddenHint } from "../../install/rbac.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, ObjectRef } from "../../kube/types.ts";
 import { SCONE_MAX_RETRIES, type Scone, type SconePhase } from "../../resources/scone.ts";
@@ -219,8 +218,8 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
         const found = await ctx.client
           .tryGet<V1Secret>({ ...SECRET_TYPE, namespace: s3.namespace, name: s3.secret })
           .catch((err: unknown) => {
-            if (err instanceof ForbiddenError) throw new Error(secretsGrantHint(s3.namespace, namespace));
-            throw err;
+            const hint = secretsForbiddenHint(err, namespace);
+            throw hint ? new Error(hint) : err;
           });
         if (!found) throw new Error(`Secret ${s3.namespace}/${s3.secret} not found; create it or remove s3Creds`);
         return found;

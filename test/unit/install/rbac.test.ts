@@ -6,7 +6,8 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1PolicyRule, V1Role, V1RoleB
 import fc from "fast-check";
 import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import { installClusterName } from "../../../src/install/names.ts";
-import { describeRoles } from "../../../src/install/rbac.ts";
+import { describeRoles, secretsForbiddenHint } from "../../../src/install/rbac.ts";
+import { ForbiddenError } from "../../../src/kube/errors.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { renderCasObjects } from "../../../src/operator/cas/desired.ts";
 import { backupControllerClusterBindingName } from "../../../src/operator/cas/names.ts";
@@ -170,5 +171,25 @@ describe("cluster-scoped names are collision-free", () => {
     expect(installClusterName("scone-backup-controller-role", "x")).not.toBe(
       installClusterName("scone-backup-controller-node-role", "scone-system"),
     );
+  });
+});
+
+describe("a 403 on Secrets names the RoleBinding that grants them", () => {
+  const forbidden = (path: string) =>
+    new ForbiddenError({ code: 403, reason: "Forbidden", message: "forbidden" }, { method: "PATCH", path });
+
+  test("for a Secret read or applied in a namespace not opted in", () => {
+    for (const path of ["/api/v1/namespaces/team-a/secrets/las-dcap", "/api/v1/namespaces/team-a/secrets?x=1"])
+      expect(secretsForbiddenHint(forbidden(path), "scone-ops")).toBe(
+        "the operator may not use Secrets in namespace team-a; grant them there with: kubectl create rolebinding " +
+          "scone-manager-namespace-rolebinding -n team-a --clusterrole=scone-manager-namespace-role-scone-ops " +
+          "--serviceaccount=scone-ops:scone-controller-manager",
+      );
+  });
+
+  test("not for other kinds, other errors", () => {
+    expect(secretsForbiddenHint(forbidden("/api/v1/namespaces/team-a/secretstores/x"))).toBeUndefined();
+    expect(secretsForbiddenHint(forbidden("/apis/apps/v1/namespaces/team-a/daemonsets/las"))).toBeUndefined();
+    expect(secretsForbiddenHint(new Error("/api/v1/namespaces/team-a/secrets/x"))).toBeUndefined();
   });
 });
