@@ -5,6 +5,7 @@
 // just printed: any other outcome exits non-zero with the reason. `--keep` leaves the cluster running.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { auditEventsOf, forbiddenRequests } from "./cluster/audit.ts";
 import { requestedK8sVersion } from "./cluster/binaries.ts";
 import { ControlPlane } from "./cluster/control-plane.ts";
 import { freePorts } from "./cluster/ports.ts";
@@ -180,13 +181,30 @@ async function main(): Promise<void> {
 
   // Free ports, not fixed ones: a second demo, a test run or anything else on this machine may hold any fixed port.
   const [webhookPort, probePort, metricsPort] = (await freePorts(3)).map(String) as [string, string, string];
-  step(`\`scone operator\` as a local process, serving its webhooks on 127.0.0.1:${webhookPort}`);
+  const install = (...extra: string[]) =>
+    run([
+      "operator",
+      "install",
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "-n",
+      NS,
+      "--local-operator",
+      `127.0.0.1:${webhookPort}`,
+      "--reconcile",
+      ...extra,
+    ]);
+  step("scone operator install --only-operator --reconcile (namespace, CRDs, RBAC, webhook configurations)");
+  await install("--only-operator");
+
+  // With the installed ServiceAccount's token only: the demo shows the installed RBAC is all the operator needs.
+  step(`\`scone operator\` as a local process with the installed ServiceAccount, webhooks on 127.0.0.1:${webhookPort}`);
   started.operator = Bun.spawn(
     [
       SCONE,
       "operator",
       "--kubeconfig",
-      cp.kubeconfigPath,
+      await cp.serviceAccountKubeconfig(NS, "scone-controller-manager"),
       "-n",
       NS,
       "--leader-elect",
@@ -206,18 +224,8 @@ async function main(): Promise<void> {
   writeFileSync(OPERATOR_PID_FILE, `${started.operator.pid}\n`);
   console.log(`    logs: ${join(dir, "operator.log")}`);
 
-  step("scone operator install --reconcile (namespace, CRDs, RBAC, webhooks, SGX plugin, LAS)");
-  await run([
-    "operator",
-    "install",
-    "--kubeconfig",
-    cp.kubeconfigPath,
-    "-n",
-    NS,
-    "--local-operator",
-    `127.0.0.1:${webhookPort}`,
-    "--reconcile",
-  ]);
+  step("scone operator install --reconcile (SGX plugin, LAS)");
+  await install();
   await waitForState(cp, "sgxplugin/sgxplugin", "HEALTHY");
   await waitForState(cp, "las/las", "HEALTHY");
 
@@ -245,6 +253,11 @@ async function main(): Promise<void> {
     las: await statusOf(cp, ["las/las"]),
     sgxplugin: await statusOf(cp, ["sgxplugin/sgxplugin"]),
   });
+  // The operator ran with the installed RBAC only: the API server refused it nothing (its audit log says).
+  const refused = forbiddenRequests(
+    auditEventsOf(readFileSync(cp.layout.auditLog, "utf8"), `system:serviceaccount:${NS}:scone-controller-manager`),
+  );
+  problems.push(...refused.map((r) => `the API server refused the operator (403): ${r}`));
   if (problems.length > 0) throw new Error(`the end state is not the promised one:\n  ${problems.join("\n  ")}`);
   console.log("demo ok: CAS HEALTHY, provisioned and attestable; LAS and SGXPlugin HEALTHY");
 }

@@ -81,6 +81,10 @@ export function componentSpecs(
         // A loopback advertise address is not a valid Endpoints address; nothing in-cluster dials the apiserver.
         "--endpoint-reconciler-type=none",
         "--profiling=false",
+        `--audit-policy-file=${layout.auditPolicy}`,
+        `--audit-log-path=${layout.auditLog}`,
+        "--audit-log-maxsize=100", // MB; only ServiceAccounts outside kube-system are logged (files.ts)
+        "--audit-log-maxbackup=1",
       ],
     },
     "kube-controller-manager": {

@@ -8,7 +8,7 @@ import { AdminApi } from "./api.ts";
 import { ensureBinaries, type KubeBinaries } from "./binaries.ts";
 import { type ClusterPorts, type ComponentSpec, componentSpecs, etcdClientUrl } from "./components.ts";
 import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
-import { writeClusterFiles } from "./files.ts";
+import { writeAuditPolicy, writeClusterFiles } from "./files.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { type ClusterLayout, COMPONENTS, type ComponentName, clusterLayout } from "./layout.ts";
 import { nodeManifest, SIMULATED_NODES, type SimulatedNodeSpec } from "./nodes.ts";
@@ -226,6 +226,7 @@ export class ControlPlane {
   }
 
   async startComponent(name: ComponentName): Promise<void> {
+    if (name === "kube-apiserver") await writeAuditPolicy(this.layout);
     const spec: ComponentSpec = componentSpecs(this.state.binaries, this.layout, this.state.ports)[name];
     const record = launchDetached({
       binary: spec.binary,

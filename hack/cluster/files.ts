@@ -19,6 +19,27 @@ function componentKubeconfigs(layout: ClusterLayout): [path: string, user: strin
   ];
 }
 
+/**
+ * Who did what, for ServiceAccounts outside kube-system (the controller-manager's are there): metadata only (verb,
+ * resource, namespace, user, answer), one line per finished request. test/integration/operator/rbac.test.ts reads
+ * it to see which rules the operator's requests used.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: None
+    userGroups: ["system:serviceaccounts:kube-system"]
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+`;
+
+/** Also before each kube-apiserver start: a cluster made by an older release has no policy file yet. */
+export async function writeAuditPolicy(layout: ClusterLayout): Promise<void> {
+  await writeFile(layout.auditPolicy, AUDIT_POLICY);
+}
+
 export async function writeClusterFiles(
   layout: ClusterLayout,
   binaries: KubeBinaries,
@@ -37,6 +58,7 @@ export async function writeClusterFiles(
       credentials: { clientCertPem: pair.certPem, clientKeyPem: pair.keyPem },
     });
   }
+  await writeAuditPolicy(layout);
   await writeFile(layout.simulatedContainerLog, criLogLines(SIMULATED_LOG_LINES));
   await writeFile(
     layout.kwokConfig,

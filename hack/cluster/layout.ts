@@ -22,6 +22,9 @@ export interface ClusterLayout {
   /** Working directory of commands run by `kubectl exec` into a simulated pod. */
   readonly execWorkDir: string;
   readonly serviceAccountKubeconfigs: string;
+  /** kube-apiserver's audit policy and log: requests of ServiceAccounts outside kube-system (the RBAC test reads it). */
+  readonly auditPolicy: string;
+  readonly auditLog: string;
   readonly log: (component: ComponentName) => string;
 }
 
@@ -40,6 +43,8 @@ export function clusterLayout(dir: string): ClusterLayout {
     simulatedContainerLog: join(dir, "simulated-container.log"),
     execWorkDir: join(dir, "exec"),
     serviceAccountKubeconfigs: join(dir, "serviceaccounts"),
+    auditPolicy: join(dir, "audit-policy.yaml"),
+    auditLog: join(dir, "audit.log"),
     log: (component) => join(dir, `${component}.log`),
   };
 }

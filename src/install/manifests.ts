@@ -23,7 +23,7 @@ export function renderInstallManifests(opts: InstallOptions = {}): KubeObject[] 
   return [
     renderNamespace(o, labels),
     renderServiceAccount(o, labels),
-    ...renderRbac(o.namespace, labels),
+    ...renderRbac(o.namespace, labels, { localOperator: !inCluster }),
     // With url-mode webhooks the operator is a local process: no pod to run, no Service to route to.
     ...(inCluster ? [...renderServices(o, labels), renderDeployment(o, labels)] : []),
     ...renderWebhookConfigurations(o, labels),

@@ -6,6 +6,16 @@ export const DEPLOYMENT_NAME = "scone-controller-manager";
 export const SERVICE_ACCOUNT_NAME = "scone-controller-manager";
 export const CLUSTER_ROLE_NAME = "scone-manager-role";
 export const CLUSTER_ROLE_BINDING_NAME = "scone-manager-rolebinding";
+/** ClusterRole of the operator's rights inside a namespace (Secrets): bound by RoleBindings, never cluster-wide. */
+export const NAMESPACE_ROLE_NAME = "scone-manager-namespace-role";
+/** RoleBinding of NAMESPACE_ROLE_NAME in the operator's namespace (installed); tenants add one to opt a namespace in. */
+export const NAMESPACE_ROLE_BINDING_NAME = "scone-manager-namespace-rolebinding";
+/** Role (operator namespace only): pods/exec into the Scone stack's CAS for its scheduled backups. */
+export const STACK_ROLE_NAME = "scone-manager-stack-role";
+export const STACK_ROLE_BINDING_NAME = "scone-manager-stack-rolebinding";
+/** The backup controllers' static ClusterRoles (installed; the operator only binds them, per CAS). */
+export const BACKUP_CONTROLLER_ROLE_NAME = "scone-backup-controller-role";
+export const BACKUP_CONTROLLER_NODE_ROLE_NAME = "scone-backup-controller-node-role";
 export const LEADER_ELECTION_ROLE_NAME = "scone-leader-election-role";
 export const LEADER_ELECTION_ROLE_BINDING_NAME = "scone-leader-election-rolebinding";
 export const WEBHOOK_SERVICE_NAME = "scone-webhook-service";
@@ -29,6 +39,13 @@ export const INJECT_PULL_SECRET_ANNOTATIONS = {
   "scone-operator/inject-pull-secret": "true",
   "sconeapps/inject-pull-secret": "true",
 } as const;
+
+/**
+ * A cluster-scoped name of the install in `namespace`: the default namespace keeps upstream's name, others add
+ * "-NAMESPACE". No base is another base followed by "-", so two installs never share a name.
+ */
+export const installClusterName = (base: string, namespace: string): string =>
+  namespace === DEFAULT_NAMESPACE ? base : `${base}-${namespace}`;
 
 /** One webhook configuration per operator namespace, so two operators in two namespaces do not collide. */
 export const mutatingWebhookConfigurationName = (namespace: string): string =>

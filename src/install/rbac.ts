@@ -1,15 +1,27 @@
-// The operator's permissions, least privilege: each rule says which part of the operator needs it. Upstream's role
-// also grants helm's needs (clusterroles, serviceaccounts, full pods, namespaces); scone renders objects itself
-// and needs none of those.
+// The operator's permissions, least privilege: each rule says which controller needs it and why (docs/RBAC.md is
+// generated from these, hack/rbac-doc.ts). Upstream's role also grants helm's needs (clusterroles, full pods,
+// namespaces); scone renders objects itself and needs none of those. Nothing here grants "*", escalate, bind or
+// impersonate, and the operator creates no Role or ClusterRole at run time: the backup controllers' ClusterRoles
+// are installed here, and the operator only binds them (which RBAC allows for rights the operator holds itself).
 import type { V1ClusterRole, V1ClusterRoleBinding, V1PolicyRule, V1Role, V1RoleBinding } from "@kubernetes/client-node";
+import { ForbiddenError } from "../kube/errors.ts";
+import type { KubeObject } from "../kube/types.ts";
 import { resourceDefinitions, SCONE_KINDS } from "../resources/kinds.ts";
 import {
+  BACKUP_CONTROLLER_NODE_ROLE_NAME,
+  BACKUP_CONTROLLER_ROLE_NAME,
   CLUSTER_ROLE_BINDING_NAME,
   CLUSTER_ROLE_NAME,
+  DEFAULT_NAMESPACE,
+  installClusterName,
   LEADER_ELECTION_ROLE_BINDING_NAME,
   LEADER_ELECTION_ROLE_NAME,
   mutatingWebhookConfigurationName,
+  NAMESPACE_ROLE_BINDING_NAME,
+  NAMESPACE_ROLE_NAME,
   SERVICE_ACCOUNT_NAME,
+  STACK_ROLE_BINDING_NAME,
+  STACK_ROLE_NAME,
   validatingWebhookConfigurationName,
 } from "./names.ts";
 
@@ -17,9 +29,11 @@ const READ = ["get", "list", "watch"];
 /** Objects the operator renders and owns: read, create, change, delete (never deletecollection). */
 const MANAGE = ["create", "delete", "get", "list", "patch", "update", "watch"];
 
-/** A rule with the reason it exists (the reason is not rendered; it documents the table and is tested for). */
+/** A rule with who needs it and why (not rendered into the object; they make docs/RBAC.md). */
 export interface ExplainedRule {
   readonly rule: V1PolicyRule;
+  /** The part of the operator (or the backup controller) that makes these requests. */
+  readonly by: string;
   readonly why: string;
 }
 
@@ -32,17 +46,21 @@ function sconeResourceRules(): ExplainedRule[] {
   const rules: ExplainedRule[] = [];
   for (const [group, plurals] of [...byGroup].sort(([a], [b]) => a.localeCompare(b))) {
     const sorted = [...plurals].sort();
+    const by = `the ${sorted.join(", ")} controllers`;
     rules.push(
       {
         rule: { apiGroups: [group], resources: sorted, verbs: MANAGE },
+        by,
         why: "reconcile the scone resources; the Scone stack kind creates and deletes CAS, LAS and SGXPlugin objects",
       },
       {
         rule: { apiGroups: [group], resources: sorted.map((p) => `${p}/status`), verbs: ["get", "patch", "update"] },
+        by,
         why: "write status and conditions",
       },
       {
         rule: { apiGroups: [group], resources: sorted.map((p) => `${p}/finalizers`), verbs: ["update"] },
+        by,
         why: "add and remove finalizers; ownerReferences with blockOwnerDeletion need it too",
       },
     );
@@ -50,76 +68,141 @@ function sconeResourceRules(): ExplainedRule[] {
   return rules;
 }
 
-/** The rules of ClusterRole scone-manager-role. */
+/** The rules of ClusterRole scone-manager-role (bound cluster-wide). */
 export function managerRules(): ExplainedRule[] {
-  const crdNames = SCONE_KINDS.map((k) => `${resourceDefinitions[k].plural}.${resourceDefinitions[k].group}`).sort();
+  // No customresourcedefinitions: the operator never reads them (the installer, with the user's rights, does).
   return [
     ...sconeResourceRules(),
     {
       rule: { apiGroups: ["apps"], resources: ["daemonsets", "deployments", "statefulsets"], verbs: MANAGE },
-      why: "LAS and SGX plugin DaemonSets, CAS StatefulSet, backup controller and safety service Deployments",
+      by: "las, sgxplugin, cas, vault, scone",
+      why: "LAS and SGX plugin DaemonSets, CAS and Vault StatefulSets, backup controller and safety service Deployments; scone sets the operator Deployment's node selector",
     },
     {
-      rule: {
-        apiGroups: [""],
-        resources: ["configmaps", "persistentvolumeclaims", "secrets", "services"],
-        verbs: MANAGE,
-      },
-      why: "CAS configuration, database and snapshot volumes, owner identities and pull secrets, CAS Services",
+      rule: { apiGroups: [""], resources: ["configmaps", "persistentvolumeclaims", "services"], verbs: MANAGE },
+      by: "cas, vault",
+      why: "CAS configuration, CAS and Vault Services and volumes (PVCs are watched for their zone and kept on deletion)",
     },
     {
       rule: { apiGroups: [""], resources: ["pods"], verbs: [...READ, "create", "delete"] },
-      why: "pod health of LAS, SGX plugin and CAS; delete a CAS pod stuck on a lost node; create is held so the backup controller's Role may grant it (RBAC forbids granting what one lacks)",
+      by: "las, sgxplugin, cas, vault",
+      why: "pod health of LAS, SGX plugin, CAS and Vault; delete a CAS pod stuck on a lost node. create: never used by a request; RBAC lets the operator bind the installed backup controller ClusterRole (which creates backup CAS pods) in a CAS namespace only while it holds these rights itself (bind is not granted)",
+    },
+    {
+      rule: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+      by: "las, cas",
+      why: "the QE public keys in LAS logs; the CAS state line in the CAS log. Also held so the backup controller ClusterRole may be bound",
     },
     {
       rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+      by: "webhooks, cas, vault",
       why: "the admission policy: a namespace's allowance labels (scone.cloud/allow-*), read when a CAS or Vault asks for such a right",
     },
     {
       rule: { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
+      by: "cas",
       why: "the zone of the CAS database volume, before moving CAS",
     },
     {
       rule: { apiGroups: [""], resources: ["serviceaccounts"], verbs: MANAGE },
+      by: "cas",
       why: "the backup controller's ServiceAccount",
     },
     {
       rule: {
         apiGroups: ["rbac.authorization.k8s.io"],
-        resources: ["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+        resources: ["rolebindings", "clusterrolebindings"],
         verbs: MANAGE,
       },
-      why: "the backup controller's RBAC (it starts backup CAS pods on nodes); watched so the CAS controller's caches sync",
-    },
-    {
-      rule: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-      why: "CAS audit log and provisioning output",
-    },
-    {
-      rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create"] },
-      why: "CAS provisioning and snapshots run in the CAS pod",
+      by: "cas",
+      why: "bind the installed backup controller ClusterRoles to a CAS's backup controller (a RoleBinding in the CAS namespace, a ClusterRoleBinding for nodes); the API server allows a binding only to rights the operator holds itself. No Role or ClusterRole is created at run time",
     },
     {
       rule: { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch", "watch"] },
-      why: "SGX capacity and the las.scontain.com node labels",
+      by: "sgxplugin, las, cas",
+      why: "SGX capacity, the las.scontain.com node labels, the backup controller's registrations; patch also held so the backup controller's node ClusterRole may be bound",
     },
-    { rule: { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] }, why: "events on the resources" },
+    {
+      rule: { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      by: "every controller",
+      why: "events on the resources",
+    },
     {
       rule: { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: MANAGE },
+      by: "cas",
       why: "CAS and safety service PodDisruptionBudgets",
     },
     {
       rule: { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: MANAGE },
+      by: "cas",
       why: "CAS NetworkPolicy (spec.networkPolicy)",
     },
+  ];
+}
+
+/**
+ * Only for an operator that runs outside the cluster (`--local-operator`): it reaches a CAS through the API server's
+ * port-forward instead of the CAS Service (src/operator/cas-reach.ts). An in-cluster install does not get it.
+ */
+export function localOperatorRules(): ExplainedRule[] {
+  return [
     {
-      rule: {
-        apiGroups: ["apiextensions.k8s.io"],
-        resources: ["customresourcedefinitions"],
-        resourceNames: crdNames,
-        verbs: READ,
-      },
-      why: "check that the scone CRDs are installed and current",
+      rule: { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create", "get"] },
+      by: "cas, policies (operator outside the cluster)",
+      why: "reach the CAS client port of NAME-0 through the API server, as kubectl provision does (a WebSocket upgrade is authorized as get and create)",
+    },
+  ];
+}
+
+/**
+ * The rules of ClusterRole scone-manager-namespace-role: Secrets, only in namespaces where it is bound. The install
+ * binds it in the operator's namespace; a namespace with a CAS whose policies the operator registers, or with the
+ * s3Creds of the Scone stack, or with a LAS outside the operator's namespace, is opted in by binding it there.
+ */
+export function namespaceRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: [""], resources: ["secrets"], verbs: MANAGE },
+      by: "webhooks, las, scone, policies",
+      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the CAS owner identity scone-owner-<cas> of policies",
+    },
+  ];
+}
+
+/** The rules of Role scone-manager-stack-role in the operator's namespace. */
+export function stackRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+      by: "scone",
+      why: "scheduled backups of the Scone stack's CAS (cas-0 in the operator's namespace) read the snapshot in the pod (a WebSocket upgrade is authorized as get and create)",
+    },
+  ];
+}
+
+/** The backup controller's rights in its CAS's namespace (ClusterRole scone-backup-controller-role, bound per CAS). */
+export function backupControllerRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: [""], resources: ["pods"], verbs: ["create", "delete", "get", "list", "watch"] },
+      by: "backup controller",
+      why: "run and remove the ephemeral backup CAS pods that register this CAS on other SGX nodes",
+    },
+    {
+      rule: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+      by: "backup controller",
+      why: "the registration result in a backup CAS pod's log",
+    },
+  ];
+}
+
+/** The backup controller's cluster-wide rights (ClusterRole scone-backup-controller-node-role, bound per CAS). */
+export function backupControllerNodeRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch", "watch"] },
+      by: "backup controller",
+      why: "find the SGX nodes with LAS and annotate them with its registrations (cas.scone.cloud/backup-*)",
     },
   ];
 }
@@ -134,6 +217,7 @@ export function webhookConfigurationRules(namespace: string): ExplainedRule[] {
         resourceNames: [mutatingWebhookConfigurationName(namespace)],
         verbs: ["get", "list", "patch", "watch"],
       },
+      by: "webhooks",
       why: "keep caBundle current (list/watch by metadata.name field selector)",
     },
     {
@@ -143,6 +227,7 @@ export function webhookConfigurationRules(namespace: string): ExplainedRule[] {
         resourceNames: [validatingWebhookConfigurationName(namespace)],
         verbs: ["get", "list", "patch", "watch"],
       },
+      by: "webhooks",
       why: "keep caBundle current (list/watch by metadata.name field selector)",
     },
   ];
@@ -156,6 +241,7 @@ export function leaderElectionRules(): ExplainedRule[] {
         resources: ["leases"],
         verbs: ["create", "get", "list", "patch", "update", "watch"],
       },
+      by: "manager",
       why: "leader election Lease",
     },
   ];
@@ -163,41 +249,128 @@ export function leaderElectionRules(): ExplainedRule[] {
 
 const rulesOf = (rules: readonly ExplainedRule[]): V1PolicyRule[] => rules.map((r) => structuredClone(r.rule));
 
+/** One role of the install, with its rules explained and where it is bound (what docs/RBAC.md lists). */
+export interface RoleDescription {
+  readonly kind: "ClusterRole" | "Role";
+  readonly name: string;
+  readonly subject: string;
+  readonly boundWhere: string;
+  readonly rules: readonly ExplainedRule[];
+}
+
+/** Every role of an install in `namespace`, in the order they are applied. */
+export function describeRoles(namespace: string, options: { localOperator?: boolean } = {}): RoleDescription[] {
+  const operator = `ServiceAccount ${namespace}/${SERVICE_ACCOUNT_NAME}`;
+  return [
+    {
+      kind: "ClusterRole",
+      name: installClusterName(CLUSTER_ROLE_NAME, namespace),
+      subject: operator,
+      boundWhere: "cluster-wide (ClusterRoleBinding)",
+      // The webhook configurations are named after the namespace, so two operators in two namespaces need two roles.
+      rules: [
+        ...managerRules(),
+        ...webhookConfigurationRules(namespace),
+        ...(options.localOperator ? localOperatorRules() : []),
+      ],
+    },
+    {
+      kind: "ClusterRole",
+      name: installClusterName(NAMESPACE_ROLE_NAME, namespace),
+      subject: operator,
+      boundWhere: `RoleBinding in ${namespace}; add one in each namespace to opt in (see below)`,
+      rules: namespaceRules(),
+    },
+    {
+      kind: "Role",
+      name: LEADER_ELECTION_ROLE_NAME,
+      subject: operator,
+      boundWhere: `RoleBinding in ${namespace}`,
+      rules: leaderElectionRules(),
+    },
+    {
+      kind: "Role",
+      name: STACK_ROLE_NAME,
+      subject: operator,
+      boundWhere: `RoleBinding in ${namespace}`,
+      rules: stackRules(),
+    },
+    {
+      kind: "ClusterRole",
+      name: installClusterName(BACKUP_CONTROLLER_ROLE_NAME, namespace),
+      subject: "ServiceAccount NS/CAS-backup-controller of each CAS with backup-controller.enabled",
+      boundWhere: "by the operator: RoleBinding CAS-backup-controller-pods in the CAS namespace",
+      rules: backupControllerRules(),
+    },
+    {
+      kind: "ClusterRole",
+      name: installClusterName(BACKUP_CONTROLLER_NODE_ROLE_NAME, namespace),
+      subject: "ServiceAccount NS/CAS-backup-controller of each CAS with backup-controller.enabled",
+      boundWhere: "by the operator: ClusterRoleBinding scone-cas-backup-controller-NS.CAS",
+      rules: backupControllerNodeRules(),
+    },
+  ];
+}
+
+const RBAC_API = "rbac.authorization.k8s.io/v1";
+
+/** The install's roles and the bindings of the operator's own roles (the backup controllers' are bound per CAS). */
 export function renderRbac(
   namespace: string,
   labels: Record<string, string>,
-): [V1ClusterRole, V1ClusterRoleBinding, V1Role, V1RoleBinding] {
+  options: { localOperator?: boolean } = {},
+): KubeObject[] {
   const subjects = [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT_NAME, namespace }];
-  // The webhook configurations are named after the namespace, so two operators in two namespaces need two roles.
-  const clusterRoleName = namespace === "scone-system" ? CLUSTER_ROLE_NAME : `${CLUSTER_ROLE_NAME}-${namespace}`;
-  const clusterRoleBindingName =
-    namespace === "scone-system" ? CLUSTER_ROLE_BINDING_NAME : `${CLUSTER_ROLE_BINDING_NAME}-${namespace}`;
-  return [
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: clusterRoleName, labels: { ...labels } },
-      rules: rulesOf([...managerRules(), ...webhookConfigurationRules(namespace)]),
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: clusterRoleBindingName, labels: { ...labels } },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRoleName },
-      subjects,
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: LEADER_ELECTION_ROLE_NAME, namespace, labels: { ...labels } },
-      rules: rulesOf(leaderElectionRules()),
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: LEADER_ELECTION_ROLE_BINDING_NAME, namespace, labels: { ...labels } },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: LEADER_ELECTION_ROLE_NAME },
-      subjects,
-    },
-  ];
+  const meta = (name: string, namespaced: boolean) => ({
+    name,
+    ...(namespaced ? { namespace } : {}),
+    labels: { ...labels },
+  });
+  const objects: KubeObject[] = [];
+  for (const d of describeRoles(namespace, options)) {
+    const role: V1ClusterRole | V1Role = {
+      apiVersion: RBAC_API,
+      kind: d.kind,
+      metadata: meta(d.name, d.kind === "Role"),
+      rules: rulesOf(d.rules),
+    };
+    objects.push(role as KubeObject);
+  }
+  const roleRef = (kind: string, name: string) => ({ apiGroup: "rbac.authorization.k8s.io", kind, name });
+  const clusterRoleBinding: V1ClusterRoleBinding = {
+    apiVersion: RBAC_API,
+    kind: "ClusterRoleBinding",
+    metadata: meta(installClusterName(CLUSTER_ROLE_BINDING_NAME, namespace), false),
+    roleRef: roleRef("ClusterRole", installClusterName(CLUSTER_ROLE_NAME, namespace)),
+    subjects,
+  };
+  const roleBindings: V1RoleBinding[] = [
+    [NAMESPACE_ROLE_BINDING_NAME, roleRef("ClusterRole", installClusterName(NAMESPACE_ROLE_NAME, namespace))],
+    [LEADER_ELECTION_ROLE_BINDING_NAME, roleRef("Role", LEADER_ELECTION_ROLE_NAME)],
+    [STACK_ROLE_BINDING_NAME, roleRef("Role", STACK_ROLE_NAME)],
+  ].map(([name, ref]) => ({
+    apiVersion: RBAC_API,
+    kind: "RoleBinding",
+    metadata: meta(name as string, true),
+    roleRef: ref as V1RoleBinding["roleRef"],
+    subjects,
+  }));
+  return [...objects, clusterRoleBinding as KubeObject, ...(roleBindings as KubeObject[])];
+}
+
+/** The fix to name when the operator was refused Secrets in `namespace` (it may use them only where granted). */
+export function secretsGrantHint(namespace: string, operatorNamespace = DEFAULT_NAMESPACE): string {
+  const role = installClusterName(NAMESPACE_ROLE_NAME, operatorNamespace);
+  return (
+    `the operator may not use Secrets in namespace ${namespace}; grant them there with: kubectl create rolebinding ` +
+    `${NAMESPACE_ROLE_BINDING_NAME} -n ${namespace} --clusterrole=${role} ` +
+    `--serviceaccount=${operatorNamespace}:${SERVICE_ACCOUNT_NAME}`
+  );
+}
+
+/** The fix for a 403 on Secrets (the operator may use them only where granted); undefined for any other error. */
+export function secretsForbiddenHint(err: unknown, operatorNamespace?: string): string | undefined {
+  if (!(err instanceof ForbiddenError)) return undefined;
+  const namespace = /\/namespaces\/([^/]+)\/secrets(?:[/?]|$)/.exec(err.path)?.[1];
+  return namespace ? secretsGrantHint(namespace, operatorNamespace) : undefined;
 }

@@ -46,7 +46,9 @@ export class InformerReader implements ObjectReader {
   }
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     const scope = this.scopes.get(typeKey(ref));
-    if (!scope) return this.client.tryGet<T>(ref);
+    // A kind cached in one namespace only (Secrets: the operator may read them only where it is granted them).
+    if (!scope || (scope.namespace !== undefined && ref.namespace !== scope.namespace))
+      return this.client.tryGet<T>(ref);
     const inf = this.informers.informer<T>(scope);
     if (!inf.hasSynced()) return this.client.tryGet<T>(ref);
     return ref.namespace ? inf.get(ref.namespace, ref.name) : inf.get(ref.name);

@@ -5,6 +5,7 @@
 // secret; the finalizer says so in an Event. (Upstream documents no deletion of the database either; `kubectl
 // provision` refuses to create a CAS while database-NAME-0 exists, so removing it is the user's explicit act.)
 import type {
+  V1ClusterRoleBinding,
   V1Deployment,
   V1Node,
   V1PersistentVolume,
@@ -68,9 +69,7 @@ const CONFIGMAP = T("v1", "ConfigMap");
 const SERVICE_ACCOUNT = T("v1", "ServiceAccount");
 const PDB = T("policy/v1", "PodDisruptionBudget");
 const NETWORK_POLICY = T("networking.k8s.io/v1", "NetworkPolicy");
-const ROLE = T("rbac.authorization.k8s.io/v1", "Role");
 const ROLE_BINDING = T("rbac.authorization.k8s.io/v1", "RoleBinding");
-const CLUSTER_ROLE = T("rbac.authorization.k8s.io/v1", "ClusterRole");
 const CLUSTER_ROLE_BINDING = T("rbac.authorization.k8s.io/v1", "ClusterRoleBinding");
 const POD = T("v1", "Pod");
 const PVC = T("v1", "PersistentVolumeClaim");
@@ -129,10 +128,9 @@ export function registerCasController(
     owned(CONFIGMAP),
     owned(NETWORK_POLICY),
     owned(SERVICE_ACCOUNT),
-    owned(ROLE),
     owned(ROLE_BINDING),
   ];
-  const clusterInformers = [owned(CLUSTER_ROLE), owned(CLUSTER_ROLE_BINDING)];
+  const clusterInformers = [owned(CLUSTER_ROLE_BINDING)];
   const casPods = ctx.informers.informer<KubeObject>({ type: POD, labelSelector: `${APP_NAME_LABEL}=${CAS_APP}` });
   const casPvcs = ctx.informers.informer<KubeObject>({ type: PVC, labelSelector: `${APP_NAME_LABEL}=${CAS_APP}` });
   const nodes = ctx.informers.informer<KubeObject>({ type: NODE });
@@ -169,13 +167,21 @@ export function registerCasController(
     }
   }
 
+  /**
+   * The backup controller's ClusterRoleBindings of this CAS that are no longer wanted. Recognised by their subject
+   * (namespace and name, exact), not by their name: names of older releases (scone-cas-backup-controller-NS-NAME)
+   * were ambiguous, and those bindings are removed here too.
+   */
   async function deleteClusterScoped(cas: CAS, keep: readonly KubeObject[], rctx: ReconcileContext) {
     const wanted = new Set(keep.map((o) => `${o.kind}/${o.metadata?.name}`));
-    const instance = (o: KubeObject) =>
+    const serviceAccount = names(cas.metadata.name ?? "").backupController;
+    const ofThisCas = (o: KubeObject) =>
       o.metadata?.labels?.[APP_INSTANCE_LABEL] === cas.metadata.name &&
-      o.metadata?.name?.startsWith(`scone-cas-backup-controller-${cas.metadata.namespace}-`);
+      (o as V1ClusterRoleBinding).subjects?.some(
+        (s) => s.kind === "ServiceAccount" && s.namespace === cas.metadata.namespace && s.name === serviceAccount,
+      );
     for (const inf of clusterInformers)
-      for (const o of inf.list().filter(instance)) {
+      for (const o of inf.list().filter(ofThisCas)) {
         if (wanted.has(`${o.kind}/${o.metadata?.name}`)) continue;
         if (await ctx.client.deleteIfExists(refOfObject(o), { signal: rctx.signal }))
           rctx.actions.push(`delete ${o.kind} ${o.metadata?.name}`);

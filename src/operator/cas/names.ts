@@ -2,8 +2,9 @@
 // Upstream names only the pod (NAME-0), its PVC (database-NAME-0) and the selectors; the other object names are
 // ours [inferred], chosen so `kubectl get all -l app.kubernetes.io/instance=NAME` shows one CAS's pieces:
 //   StatefulSet NAME · Service NAME · PodDisruptionBudget NAME · NetworkPolicy NAME · ConfigMap NAME-config
-//   Deployment NAME-backup-controller (+ ServiceAccount, Role, RoleBinding of that name; ClusterRole and
-//   ClusterRoleBinding scone-cas-backup-controller-NS-NAME) · Deployment and PodDisruptionBudget NAME-safety-service
+//   Deployment NAME-backup-controller (+ ServiceAccount of that name, RoleBinding NAME-backup-controller-pods and
+//   ClusterRoleBinding scone-cas-backup-controller-NS.NAME, binding the installed ClusterRoles) · Deployment and
+//   PodDisruptionBudget NAME-safety-service
 //   PVCs database-NAME-0 and database-snapshots-NAME-0 (made by the StatefulSet controller; kept on deletion).
 import type { TypeRef } from "../../kube/types.ts";
 import { casDefinition } from "../../resources/cas.ts";
@@ -61,9 +62,14 @@ export const names = (name: string) => ({
   databasePvc: `${DATABASE_VOLUME}-${name}-0`,
   snapshotsPvc: `${SNAPSHOTS_VOLUME}-${name}-0`,
   backupController: `${name}-backup-controller`,
+  backupControllerPods: `${name}-backup-controller-pods`,
   safetyService: `${name}-safety-service`,
 });
 
-/** Cluster-scoped names must be unique across namespaces. */
-export const backupControllerClusterRoleName = (namespace: string, name: string): string =>
-  `scone-cas-backup-controller-${namespace}-${name}`;
+/**
+ * The backup controller's ClusterRoleBinding. Cluster-scoped, so it names the namespace too, separated by ".": a
+ * namespace (a DNS label) never contains one, so NS.NAME is unambiguous where NS-NAME was not (team-a/prod and
+ * team/a-prod both gave team-a-prod).
+ */
+export const backupControllerClusterBindingName = (namespace: string, name: string): string =>
+  `scone-cas-backup-controller-${namespace}.${name}`;

@@ -2,18 +2,21 @@
 // other SGX nodes so that CAS can move when its node fails (§3.1, §12.5), with the permissions it needs; and the
 // safety service with its PodDisruptionBudget, which keeps enough registered nodes from being drained at once.
 import type {
-  V1ClusterRole,
   V1ClusterRoleBinding,
   V1Deployment,
   V1EnvVar,
   V1PodDisruptionBudget,
   V1PodSecurityContext,
-  V1Role,
   V1RoleBinding,
   V1SecurityContext,
   V1ServiceAccount,
   V1Toleration,
 } from "@kubernetes/client-node";
+import {
+  BACKUP_CONTROLLER_NODE_ROLE_NAME,
+  BACKUP_CONTROLLER_ROLE_NAME,
+  installClusterName,
+} from "../../install/names.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { SGX_ENCLAVE_RESOURCE } from "../../resources/defaults.ts";
 import { compact } from "../sgxplugin/render.ts";
@@ -23,7 +26,7 @@ import {
   APP_NAME_LABEL,
   BACKUP_CONTROLLER_APP,
   BACKUP_CONTROLLER_CONTAINER,
-  backupControllerClusterRoleName,
+  backupControllerClusterBindingName,
   MIGRATION_NODE_LABELS,
   names,
   SAFETY_SERVICE_APP,
@@ -127,52 +130,51 @@ export function renderBackupControllerDeployment(cas: CAS, opts: RenderOptions, 
   };
 }
 
+/** Label on the backup controller's ClusterRoleBinding: which namespace its CAS is in (the name is not parsed). */
+export const CAS_NAMESPACE_LABEL = "scone.cloud/cas-namespace";
+
 /**
  * The backup controller's identity and permissions: in its namespace it runs and removes the ephemeral backup CAS
- * pods and reads their logs; cluster-wide it reads nodes and annotates them with its registrations (nodes.ts).
- * The cluster-scoped pair cannot be owned by a namespaced CAS: the controller deletes it in its finalizer.
+ * pods and reads their logs; cluster-wide it reads nodes and annotates them with its registrations (nodes.ts). The
+ * rules live in two ClusterRoles the install ships (src/install/rbac.ts); the operator only binds them, so it needs
+ * no right to create roles. The ClusterRoleBinding cannot be owned by a namespaced CAS: the finalizer deletes it.
  */
 export function renderBackupControllerRbac(cas: CAS, opts: RenderOptions) {
   const s = casSettings(cas, opts);
   const n = names(s.name);
   const labels = companionLabels(BACKUP_CONTROLLER_APP, s.name, "backup-controller");
-  const clusterName = backupControllerClusterRoleName(s.namespace, s.name);
   const subject = { kind: "ServiceAccount", name: n.backupController, namespace: s.namespace };
   const serviceAccount: V1ServiceAccount = {
     apiVersion: "v1",
     kind: "ServiceAccount",
     metadata: { name: n.backupController, namespace: s.namespace, labels },
   };
-  const role: V1Role = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: n.backupController, namespace: s.namespace, labels },
-    rules: [
-      { apiGroups: [""], resources: ["pods"], verbs: ["create", "delete", "get", "list", "watch"] },
-      { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-    ],
-  };
   const roleBinding: V1RoleBinding = {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "RoleBinding",
-    metadata: { name: n.backupController, namespace: s.namespace, labels },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n.backupController },
+    metadata: { name: n.backupControllerPods, namespace: s.namespace, labels },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: installClusterName(BACKUP_CONTROLLER_ROLE_NAME, opts.operatorNamespace),
+    },
     subjects: [subject],
-  };
-  const clusterRole: V1ClusterRole = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRole",
-    metadata: { name: clusterName, labels },
-    rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch"] }],
   };
   const clusterRoleBinding: V1ClusterRoleBinding = {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRoleBinding",
-    metadata: { name: clusterName, labels },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterName },
+    metadata: {
+      name: backupControllerClusterBindingName(s.namespace, s.name),
+      labels: { ...labels, [CAS_NAMESPACE_LABEL]: s.namespace },
+    },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: installClusterName(BACKUP_CONTROLLER_NODE_ROLE_NAME, opts.operatorNamespace),
+    },
     subjects: [subject],
   };
-  return { namespaced: [serviceAccount, role, roleBinding], cluster: [clusterRole, clusterRoleBinding] };
+  return { namespaced: [serviceAccount, roleBinding], cluster: [clusterRoleBinding] };
 }
 
 /** Spread over `podAntiAffinityTopologyKey` (one replica per node by default), sized by desiredReplicas. */

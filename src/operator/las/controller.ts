@@ -55,7 +55,13 @@ export function registerLasController(ctx: OperatorContext, options: LasControll
   const opts = { serviceVersion: ctx.serviceVersion, operatorNamespace: ctx.operatorNamespace };
   const resources = ctx.informers.informer<KubeObject>({ type: LAS_TYPE });
   const daemonSets = cacheOwned(ctx, { type: DAEMONSET_TYPE, labelSelector: MANAGED_SELECTOR });
-  const secrets = cacheOwned(ctx, { type: SECRET_TYPE, labelSelector: MANAGED_SELECTOR });
+  // Secrets are cached in the operator's namespace only: the operator may read Secrets only where it is granted them
+  // (docs/RBAC.md); the key Secret of a LAS in another namespace is read directly.
+  const secrets = cacheOwned(ctx, {
+    type: SECRET_TYPE,
+    namespace: ctx.operatorNamespace,
+    labelSelector: MANAGED_SELECTOR,
+  });
   const nodes = ctx.informers.informer<KubeObject>({ type: NODE_TYPE });
   const pods = ctx.informers.informer<KubeObject>({ type: POD_TYPE, labelSelector: `${APP_NAME_LABEL}=${LAS_APP}` });
   const gauges = new ResourceGauges(ctx.manager.metrics, SCALAR, {});

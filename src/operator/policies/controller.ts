@@ -80,11 +80,14 @@ function sessionNameOf(text: string): string | undefined {
 
 /** The production deps: owner identity from `scone-owner-<cas>` Secrets (or a mounted file), attested CAS clients. */
 export function defaultPolicyDeps(
-  ctx: Pick<OperatorContext, "client">,
+  ctx: Pick<OperatorContext, "client"> & Partial<Pick<OperatorContext, "operatorNamespace">>,
   options: { resolve?: CasAddressResolver; identityFile?: string | undefined; recheckMs?: number } = {},
 ): PolicyControllerDeps {
   return {
-    identityFor: ownerIdentitySource(ctx.client, options.identityFile ? { identityFile: options.identityFile } : {}),
+    identityFor: ownerIdentitySource(ctx.client, {
+      ...(options.identityFile ? { identityFile: options.identityFile } : {}),
+      ...(ctx.operatorNamespace ? { operatorNamespace: ctx.operatorNamespace } : {}),
+    }),
     casClientFor: attestedCasClients(options.resolve ? { resolve: options.resolve } : {}),
     ...(options.recheckMs !== undefined ? { recheckMs: options.recheckMs } : {}),
   };

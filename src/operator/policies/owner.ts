@@ -11,6 +11,7 @@
 
 import type { AttestationReport } from "../../cas/attestation.ts";
 import { type CasDbEntry, type CliConfig, parseCliConfig, sessionSigner } from "../../cas/identity.ts";
+import { secretsForbiddenHint } from "../../install/rbac.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { casRefOfAddress, sameCasAddress } from "./address.ts";
@@ -110,6 +111,8 @@ export interface OwnerSourceOptions {
   readonly identityFile?: string;
   /** How long a Secret read is reused (default 10 s): 1,000 policies for one CAS cost one read, not 1,000. */
   readonly cacheMs?: number;
+  /** Named in the fix when the operator may not read the Secret (default scone-system). */
+  readonly operatorNamespace?: string;
 }
 
 export type OwnerLookup = (casAddress: string, signal?: AbortSignal) => Promise<PolicyOwner | undefined>;
@@ -121,10 +124,12 @@ export function ownerIdentitySource(client: KubeClient, options: OwnerSourceOpti
   let fileOwner: Promise<PolicyOwner> | undefined;
 
   const fromSecret = async (namespace: string, name: string, signal?: AbortSignal) => {
-    const secret = await client.tryGet<SecretObject>(
-      { apiVersion: "v1", kind: "Secret", namespace, name },
-      signal ? { signal } : {},
-    );
+    const secret = await client
+      .tryGet<SecretObject>({ apiVersion: "v1", kind: "Secret", namespace, name }, signal ? { signal } : {})
+      .catch((err: unknown) => {
+        const hint = secretsForbiddenHint(err, options.operatorNamespace);
+        throw hint ? new Error(hint) : err;
+      });
     const configText = decodeBase64(secret?.data?.[OWNER_CONFIG_KEY]);
     if (!secret || configText === undefined) return undefined;
     return ownerFromConfigText(

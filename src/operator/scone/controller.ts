@@ -12,6 +12,7 @@
 //   - Unmanaged: no change at all to the stack (manual CAS recovery), only the status says so.
 import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
 import { DEPLOYMENT_NAME } from "../../install/names.ts";
+import { secretsForbiddenHint } from "../../install/rbac.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, ObjectRef } from "../../kube/types.ts";
 import { SCONE_MAX_RETRIES, type Scone, type SconePhase } from "../../resources/scone.ts";
@@ -116,7 +117,8 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   const lasList = cacheKind(STACK_LAS_TYPE);
   const pluginList = cacheKind(STACK_SGXPLUGIN_TYPE);
   const casList = cacheKind(STACK_CAS_TYPE);
-  const secrets = cacheOwned(ctx, { type: SECRET_TYPE, labelSelector: MANAGED_SELECTOR });
+  // The stack's Secret lives in the operator's namespace, the only one where the operator may read Secrets by default.
+  const secrets = cacheOwned(ctx, { type: SECRET_TYPE, namespace, labelSelector: MANAGED_SELECTOR });
   const caches: Informer<KubeObject>[] = [scones, lasList, pluginList, casList, secrets];
 
   const casRef: ObjectRef = { ...STACK_CAS_TYPE, namespace, name: STACK_NAMES.cas };
@@ -213,7 +215,12 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
     let backupCredentials: V1Secret | undefined;
     if (s3) {
       backupCredentials = await step("spec.backup.s3Creds", async () => {
-        const found = await ctx.client.tryGet<V1Secret>({ ...SECRET_TYPE, namespace: s3.namespace, name: s3.secret });
+        const found = await ctx.client
+          .tryGet<V1Secret>({ ...SECRET_TYPE, namespace: s3.namespace, name: s3.secret })
+          .catch((err: unknown) => {
+            const hint = secretsForbiddenHint(err, namespace);
+            throw hint ? new Error(hint) : err;
+          });
         if (!found) throw new Error(`Secret ${s3.namespace}/${s3.secret} not found; create it or remove s3Creds`);
         return found;
       });

@@ -5,6 +5,7 @@
 //   not the oldest of its kind → say so in status · else finalizer, apply owned objects (skipping up-to-date ones),
 //   prune leftovers, derive status and labels, patch labels and status only where they differ, Events, gauges.
 import type { V1DaemonSet, V1Node } from "@kubernetes/client-node";
+import { secretsForbiddenHint } from "../../install/rbac.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
@@ -98,7 +99,9 @@ export function nodeAgentReconciler<R extends NodeAgentResource<S>, S extends No
       const [ds] = await applyOwned(ctx.kit, res, desired, rctx);
       return ds as V1DaemonSet;
     } catch (e) {
-      const message = `applying the ${k.kind}'s objects failed: ${e instanceof Error ? e.message : String(e)}`;
+      // A LAS key Secret outside the namespaces where the operator may use Secrets: name the RoleBinding to add.
+      const cause = secretsForbiddenHint(e, ctx.operatorNamespace) ?? (e instanceof Error ? e.message : String(e));
+      const message = `applying the ${k.kind}'s objects failed: ${cause}`;
       await reportFailure(res, "ApplyFailed", message, rctx).catch(() => {});
       throw e;
     }

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { podInstancesDir } from "../../../sim/kwok-cas/runtime.ts";
 import { isHealthy } from "../../../src/flows/status/health.ts";
-import { CLUSTER_ROLE_BINDING_NAME, CLUSTER_ROLE_NAME } from "../../../src/install/names.ts";
+import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { createLogger } from "../../../src/log.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
@@ -80,16 +80,10 @@ export async function removeInstall(admin: KubeClient, namespace: string): Promi
       await quiet(admin.deleteIfExists({ apiVersion: BASE, kind, name: o.metadata?.name ?? "" }));
     }
   }
-  await quiet(
-    admin.deleteIfExists({ apiVersion: RBAC, kind: "ClusterRole", name: `${CLUSTER_ROLE_NAME}-${namespace}` }),
-  );
-  await quiet(
-    admin.deleteIfExists({
-      apiVersion: RBAC,
-      kind: "ClusterRoleBinding",
-      name: `${CLUSTER_ROLE_BINDING_NAME}-${namespace}`,
-    }),
-  );
+  // The install's cluster-scoped RBAC (namespaced objects go with the namespace).
+  for (const o of renderInstallManifests({ namespace }))
+    if ((o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding") && o.metadata?.name)
+      await quiet(admin.deleteIfExists({ apiVersion: RBAC, kind: o.kind, name: o.metadata.name }));
   await quiet(admin.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: namespace }));
 }
 

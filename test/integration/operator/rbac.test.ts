@@ -1,14 +1,20 @@
 // The installed RBAC is enough, and what the operator really uses: `scone operator install` sets up a namespace,
 // then the compiled `scone operator` runs as a local process with ONLY a token of the installed ServiceAccount
 // (the API server enforces RBAC), serves its webhooks (URL mode) and brings the upstream LAS and SGXPlugin samples
-// to HEALTHY, then cleans them up on deletion. Any permission the ClusterRole lacks shows as a Forbidden answer:
-// the operator's log is checked for one, besides the states that need every write to succeed.
+// to HEALTHY, binds the installed backup controller roles for a CAS (which the API server allows only for rights
+// the operator holds: it has no bind), then cleans them up on deletion. Any permission the roles lack shows as a
+// Forbidden answer: the operator's log is checked for one, besides the states that need every write to succeed.
+// Last, the API server's audit log (hack/cluster/files.ts) shows which rules the operator's requests used: every
+// rule is used, or listed below with the reason this scenario cannot use it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { V1Node } from "@kubernetes/client-node";
+import type { V1ClusterRoleBinding, V1Node, V1PolicyRule, V1RoleBinding } from "@kubernetes/client-node";
 import { parse } from "yaml";
+import { type AuditEvent, auditEventsOf, forbiddenRequests } from "../../../hack/cluster/audit.ts";
+import { clusterLayout } from "../../../hack/cluster/layout.ts";
+import { describeRoles } from "../../../src/install/rbac.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
@@ -23,6 +29,42 @@ const SERVICE_ACCOUNT = "scone-controller-manager";
 const BASE = "base.scone.cloud/v1beta1";
 const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 const FORBIDDEN = /forbidden|\b403\b/i;
+const CAS_API = "services.scone.cloud/v1beta1";
+const RBAC_API = "rbac.authorization.k8s.io/v1";
+const BACKUP_BINDING = `scone-cas-backup-controller-${NS}.cas`;
+const LEGACY_BINDING = `scone-cas-backup-controller-${NS}-cas`;
+const OTHER_BINDING = `scone-cas-backup-controller-${NS}-other-cas`;
+
+/**
+ * Rules this scenario cannot use, and why; any other rule without a request in the audit log fails the last test.
+ * Keyed "role: resources".
+ */
+const NOT_EXERCISED: Record<string, string> = {
+  "scone-manager-role-NS: las/finalizers, sgxplugins/finalizers":
+    "checked by the API server on ownerReferences with blockOwnerDeletion (OwnerReferencesPermissionEnforcement), not requested",
+  "scone-manager-role-NS: encryptedpolicies/finalizers, signedpolicies/finalizers": "as above",
+  "scone-manager-role-NS: scones/finalizers": "as above",
+  "scone-manager-role-NS: cas/finalizers, vaults/finalizers": "as above",
+  "scone-manager-role-NS: encryptedpolicies/status, signedpolicies/status":
+    "no policy here (policies.test.ts registers them; it needs the CAS simulator)",
+  "scone-manager-role-NS: scones/status": "no Scone stack here (scone.test.ts)",
+  "scone-manager-role-NS: persistentvolumes": "read only when CAS must leave a lost node (cas.test.ts)",
+  "scone-manager-role-NS: pods/portforward": "the CAS probe needs a CAS answering behind cas-0 (no simulator here)",
+  "scone-manager-stack-role: pods/exec": "the Scone stack's scheduled backups (scone.test.ts)",
+};
+
+const usedBy = (rule: V1PolicyRule, e: AuditEvent, namespace: string | undefined): boolean => {
+  const o = e.objectRef;
+  if (!o?.resource) return false;
+  const resource = o.subresource ? `${o.resource}/${o.subresource}` : o.resource;
+  return (
+    (rule.apiGroups ?? []).includes(o.apiGroup ?? "") &&
+    (rule.resources ?? []).includes(resource) &&
+    rule.verbs.includes(e.verb) &&
+    (!rule.resourceNames?.length || rule.resourceNames.includes(o.name ?? "")) &&
+    (namespace === undefined || o.namespace === namespace)
+  );
+};
 
 if (!binaryPresent) console.warn("rbac.test.ts skipped: the compiled binary is missing — run 'make build' first");
 
@@ -124,6 +166,25 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
       );
     };
     await cleanupSteps([
+      async () => {
+        await admin?.deleteIfExists({ apiVersion: CAS_API, kind: "CAS", namespace: NS, name: "cas" });
+        await waitFor(
+          "CAS cas to be gone",
+          async () => !(await admin.tryGet({ apiVersion: CAS_API, kind: "CAS", namespace: NS, name: "cas" })),
+          45_000,
+        ).catch(() =>
+          admin
+            .patch(
+              { apiVersion: CAS_API, kind: "CAS", namespace: NS, name: "cas" },
+              { metadata: { finalizers: null } },
+              "merge",
+            )
+            .catch(() => {}),
+        );
+      },
+      ...[BACKUP_BINDING, LEGACY_BINDING, OTHER_BINDING].map(
+        (name) => () => admin?.deleteIfExists({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name }),
+      ),
       finalize("LAS", "las"),
       finalize("SGXPlugin", "sgxplugin"),
       async () => {
@@ -192,6 +253,86 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
     expect(forbiddenLines()).toEqual([]);
   }, 240_000);
 
+  test("a CAS's backup controller: the operator binds the installed roles without holding bind", async () => {
+    const cas = {
+      apiVersion: CAS_API,
+      kind: "CAS",
+      metadata: { name: "cas", namespace: NS },
+      spec: {
+        image: "registry.scontain.com/scone.cloud/cas:6.0.6",
+        "backup-controller": { enabled: true, session: "cas-backup" },
+      },
+    };
+    // A binding an older release made (name NS-NAME, ambiguous) and one of another CAS with the same instance label:
+    // the operator removes the first, recognised by its subject, and leaves the second alone.
+    const legacy = (name: string, subjectNamespace: string) => ({
+      apiVersion: RBAC_API,
+      kind: "ClusterRoleBinding",
+      metadata: {
+        name,
+        labels: { "app.kubernetes.io/managed-by": "scone-operator", "app.kubernetes.io/instance": "cas" },
+      },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: `scone-backup-controller-node-role-${NS}`,
+      },
+      subjects: [{ kind: "ServiceAccount", name: "cas-backup-controller", namespace: subjectNamespace }],
+    });
+    await admin.create(legacy(LEGACY_BINDING, NS));
+    await admin.create(legacy(OTHER_BINDING, `${NS}-other`));
+    await waitFor(
+      "kubectl apply CAS",
+      async () => {
+        const r = await cluster.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(cas) });
+        if (r.code !== 0) throw new Error(r.stderr);
+        return true;
+      },
+      60_000,
+    );
+    const binding = await waitFor(
+      `ClusterRoleBinding ${BACKUP_BINDING}`,
+      () =>
+        admin.tryGet<V1ClusterRoleBinding>({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: BACKUP_BINDING }),
+      90_000,
+    );
+    expect(binding.roleRef.name).toBe(`scone-backup-controller-node-role-${NS}`);
+    const roleBinding = await waitFor("RoleBinding cas-backup-controller-pods", () =>
+      admin.tryGet<V1RoleBinding>({
+        apiVersion: RBAC_API,
+        kind: "RoleBinding",
+        namespace: NS,
+        name: "cas-backup-controller-pods",
+      }),
+    );
+    await waitFor(
+      "the older release's binding to be removed",
+      async () => !(await admin.tryGet({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: LEGACY_BINDING })),
+    );
+    expect(await admin.tryGet({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: OTHER_BINDING })).toBeDefined();
+    expect(roleBinding.roleRef).toMatchObject({ kind: "ClusterRole", name: `scone-backup-controller-role-${NS}` });
+    // What the bindings give the backup controller: pods in its namespace only, nodes cluster-wide.
+    const canI = async (...args: string[]) =>
+      (
+        await cluster.kubectl(["auth", "can-i", ...args, `--as=system:serviceaccount:${NS}:cas-backup-controller`])
+      ).stdout.trim();
+    expect(await canI("create", "pods", "-n", NS)).toBe("yes");
+    expect(await canI("create", "pods", "-n", "default")).toBe("no");
+    expect(await canI("patch", "nodes")).toBe("yes");
+    expect(await canI("get", "secrets", "-n", NS)).toBe("no");
+    expect(forbiddenLines()).toEqual([]);
+
+    await admin.deleteIfExists({ apiVersion: CAS_API, kind: "CAS", namespace: NS, name: "cas" });
+    await waitFor(
+      "the CAS finalizer to remove the ClusterRoleBinding",
+      async () =>
+        !(await admin.tryGet({ apiVersion: RBAC_API, kind: "ClusterRoleBinding", name: BACKUP_BINDING })) &&
+        !(await admin.tryGet({ apiVersion: CAS_API, kind: "CAS", namespace: NS, name: "cas" })),
+      60_000,
+    );
+    expect(forbiddenLines()).toEqual([]);
+  }, 180_000);
+
   test("deleting them: the operator runs its finalizers with the installed rights (node labels removed)", async () => {
     for (const [kind, name] of [
       ["LAS", "las"],
@@ -216,4 +357,23 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
     );
     expect(forbiddenLines()).toEqual([]);
   }, 180_000);
+
+  test("the audit log: every installed rule of the operator was used by a request, or is listed with the reason", async () => {
+    const user = `system:serviceaccount:${NS}:${SERVICE_ACCOUNT}`;
+    const text = await Bun.file(clusterLayout(cluster.dir).auditLog).text();
+    const events = auditEventsOf(text, user);
+    expect(events.length).toBeGreaterThan(50);
+    expect(forbiddenRequests(events)).toEqual([]);
+    const unused: string[] = [];
+    for (const role of describeRoles(NS, { localOperator: true })) {
+      if (!role.subject.includes(SERVICE_ACCOUNT)) continue;
+      // A Role, or a ClusterRole bound by a RoleBinding: only requests in the operator's namespace count.
+      const namespace = role.kind === "Role" || role.boundWhere.startsWith("RoleBinding") ? NS : undefined;
+      for (const { rule } of role.rules)
+        if (!events.some((e) => usedBy(rule, e, namespace)))
+          unused.push(`${role.name.replace(NS, "NS")}: ${(rule.resources ?? []).join(", ")}`);
+    }
+    // Exactly the listed ones: a rule added without a use fails, and so does a listed rule this scenario now uses.
+    expect(unused.sort()).toEqual(Object.keys(NOT_EXERCISED).sort());
+  });
 });
