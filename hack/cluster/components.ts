@@ -18,9 +18,10 @@ export interface ComponentSpec {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export const SERVICE_CIDR = "10.96.0.0/16";
+/** Inside 198.18.0.0/15 like every address of the local cluster (never 10/8, 172.16/12, 192.168/16). */
+export const SERVICE_CIDR = "198.19.0.0/20";
 /** The `kubernetes` Service's ClusterIP: the first address of SERVICE_CIDR; it is a SAN of the serving cert. */
-export const FIRST_SERVICE_IP = "10.96.0.1";
+export const FIRST_SERVICE_IP = "198.19.0.1";
 export const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
 /** kwok manages only nodes carrying this annotation, so a node created for another purpose stays untouched. */
 export const KWOK_NODE_ANNOTATION = { key: "kwok.x-k8s.io/node", value: "fake" } as const;
@@ -32,10 +33,21 @@ export function etcdClientUrl(ports: ClusterPorts): string {
   return `http://127.0.0.1:${ports.etcdClient}`;
 }
 
+/**
+ * Where kube-apiserver listens. Loopback unless the cluster has a real node, whose pods must reach the API server:
+ * then the node's address (on lo), advertised in the `kubernetes` Service's endpoints.
+ */
+export interface ApiServerAddress {
+  readonly address: string;
+  readonly inClusterEndpoints: boolean;
+}
+export const LOOPBACK_API_SERVER: ApiServerAddress = { address: "127.0.0.1", inClusterEndpoints: false };
+
 export function componentSpecs(
   bin: KubeBinaries,
   layout: ClusterLayout,
   ports: ClusterPorts,
+  apiserverAddress: ApiServerAddress = LOOPBACK_API_SERVER,
 ): Record<ComponentName, ComponentSpec> {
   const pki = layout.pki;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -60,8 +72,8 @@ export function componentSpecs(
       binary: bin.kubeApiserver,
       args: [
         `--etcd-servers=${etcdClientUrl(ports)}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        `--bind-address=${apiserverAddress.address}`,
+        `--advertise-address=${apiserverAddress.address}`,
         `--secure-port=${ports.apiserver}`,
         `--tls-cert-file=${pki.cert("apiserver")}`,
         `--tls-private-key-file=${pki.key("apiserver")}`,
@@ -78,8 +90,8 @@ export function componentSpecs(
         // Simulated nodes all report 127.0.0.1 with kwok's port as their kubelet endpoint.
         "--kubelet-preferred-address-types=InternalIP",
         "--allow-privileged=true",
-        // A loopback advertise address is not a valid Endpoints address; nothing in-cluster dials the apiserver.
-        "--endpoint-reconciler-type=none",
+        // A loopback advertise address is not a valid Endpoints address; only a real node's pods dial the apiserver.
+        `--endpoint-reconciler-type=${apiserverAddress.inClusterEndpoints ? "lease" : "none"}`,
         "--profiling=false",
       ],
     },
