@@ -15,7 +15,7 @@ for c in /sys/fs/cgroup/*/kubepods; do
   [ -d "$c" ] && find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null; done
 done
 for p in /proc/[0-9]*; do
-  if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-address $CONTAINERD_SOCKET"; then kill -9 "${p#/proc/}" 2>/dev/null; fi
+  if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "-address $CONTAINERD_SOCKET"; then kill -9 "${p#/proc/}" 2>/dev/null; fi
 done
 
 # 2. Mounts under our directories (rootfs overlays, volume tmpfs, netns files), deepest first; lazily if busy.
