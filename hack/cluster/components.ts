@@ -34,20 +34,24 @@ export function etcdClientUrl(ports: ClusterPorts): string {
 }
 
 /**
- * Where kube-apiserver listens. Loopback unless the cluster has a real node, whose pods must reach the API server:
- * then the node's address (on lo), advertised in the `kubernetes` Service's endpoints.
+ * The cluster's addresses where they depend on a real node. Without one, kube-apiserver listens on loopback and
+ * kwok keeps its default pod CIDR (nothing routes there). With one, whose pods must reach the API server and
+ * simulated pods: the node's address (on lo), advertised in the `kubernetes` Service's endpoints, and simulated
+ * pods get addresses from 198.18.0.0/15 that a test can put on lo (RealNode.exposeSimulatedPod).
  */
-export interface ApiServerAddress {
-  readonly address: string;
+export interface ClusterNetwork {
+  readonly apiserverAddress: string;
   readonly inClusterEndpoints: boolean;
+  /** kwok's --cidr (first address/prefix, kwok's format), when not its default. */
+  readonly simulatedPodCidr?: string;
 }
-export const LOOPBACK_API_SERVER: ApiServerAddress = { address: "127.0.0.1", inClusterEndpoints: false };
+export const LOOPBACK_NETWORK: ClusterNetwork = { apiserverAddress: "127.0.0.1", inClusterEndpoints: false };
 
 export function componentSpecs(
   bin: KubeBinaries,
   layout: ClusterLayout,
   ports: ClusterPorts,
-  apiserverAddress: ApiServerAddress = LOOPBACK_API_SERVER,
+  network: ClusterNetwork = LOOPBACK_NETWORK,
 ): Record<ComponentName, ComponentSpec> {
   const pki = layout.pki;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -72,8 +76,8 @@ export function componentSpecs(
       binary: bin.kubeApiserver,
       args: [
         `--etcd-servers=${etcdClientUrl(ports)}`,
-        `--bind-address=${apiserverAddress.address}`,
-        `--advertise-address=${apiserverAddress.address}`,
+        `--bind-address=${network.apiserverAddress}`,
+        `--advertise-address=${network.apiserverAddress}`,
         `--secure-port=${ports.apiserver}`,
         `--tls-cert-file=${pki.cert("apiserver")}`,
         `--tls-private-key-file=${pki.key("apiserver")}`,
@@ -91,7 +95,7 @@ export function componentSpecs(
         "--kubelet-preferred-address-types=InternalIP",
         "--allow-privileged=true",
         // A loopback advertise address is not a valid Endpoints address; only a real node's pods dial the apiserver.
-        `--endpoint-reconciler-type=${apiserverAddress.inClusterEndpoints ? "lease" : "none"}`,
+        `--endpoint-reconciler-type=${network.inClusterEndpoints ? "lease" : "none"}`,
         "--profiling=false",
       ],
     },
@@ -147,6 +151,7 @@ export function componentSpecs(
         // PortForward, Logs and Exec objects in the cluster (CRDs installed by the harness) say where a pod's port,
         // log and exec lead; the ClusterLogs/ClusterExec defaults of kwok.yaml serve every other pod.
         "--enable-crds=PortForward,Logs,Exec",
+        ...(network.simulatedPodCidr ? [`--cidr=${network.simulatedPodCidr}`] : []),
       ],
       // `kubectl exec` of a simulated pod runs on this host; sim/kwok-cas's shims come first on PATH so a CAS pod's
       // absolute mount paths (/etc/cas/db, ...) map into that pod's directory. Elsewhere they run commands unchanged.

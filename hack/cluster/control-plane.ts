@@ -7,18 +7,18 @@ import { parse } from "yaml";
 import { AdminApi } from "./api.ts";
 import { ensureBinaries, type KubeBinaries } from "./binaries.ts";
 import {
-  type ApiServerAddress,
+  type ClusterNetwork,
   type ClusterPorts,
   type ComponentSpec,
   componentSpecs,
   etcdClientUrl,
-  LOOPBACK_API_SERVER,
+  LOOPBACK_NETWORK,
 } from "./components.ts";
 import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
 import { writeClusterFiles } from "./files.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { type ClusterLayout, COMPONENTS, type ComponentName, clusterLayout } from "./layout.ts";
-import { NODE_IP } from "./node/addresses.ts";
+import { NODE_IP, SIMULATED_POD_CIDR } from "./node/addresses.ts";
 import { ensureNodeBinaries, type NodeBinaries } from "./node/binaries.ts";
 import { claimHost, mountsUnder } from "./node/host.ts";
 import { nodeLayout } from "./node/layout.ts";
@@ -146,10 +146,10 @@ export class ControlPlane {
     const [etcdClient, etcdPeer, apiserver, kwok] = await freePorts(4);
     const ports: ClusterPorts = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok! };
     // A real node's pods reach the API server at the node's address; without one it stays on loopback.
-    const apiserverAddress: ApiServerAddress = nodeBinaries
-      ? { address: NODE_IP, inClusterEndpoints: true }
-      : LOOPBACK_API_SERVER;
-    const server = `https://${apiserverAddress.address}:${ports.apiserver}`;
+    const network: ClusterNetwork = nodeBinaries
+      ? { apiserverAddress: NODE_IP, inClusterEndpoints: true, simulatedPodCidr: SIMULATED_POD_CIDR }
+      : LOOPBACK_NETWORK;
+    const server = `https://${network.apiserverAddress}:${ports.apiserver}`;
     const pki = await writeClusterFiles(layout, binaries, server, nodeBinaries ? [NODE_IP] : []);
     const state: ClusterState = {
       format: 1,
@@ -159,7 +159,7 @@ export class ControlPlane {
       binaries,
       startedAt: new Date().toISOString(),
       processes: {},
-      ...(nodeBinaries ? { apiserverAddress, node: await RealNode.newState(nodeBinaries) } : {}),
+      ...(nodeBinaries ? { network, node: await RealNode.newState(nodeBinaries) } : {}),
     };
     const api = new AdminApi(server, {
       caPem: pki.caCertPem,
@@ -264,12 +264,9 @@ export class ControlPlane {
   }
 
   async startComponent(name: ComponentName): Promise<void> {
-    const spec: ComponentSpec = componentSpecs(
-      this.state.binaries,
-      this.layout,
-      this.state.ports,
-      this.state.apiserverAddress,
-    )[name];
+    const spec: ComponentSpec = componentSpecs(this.state.binaries, this.layout, this.state.ports, this.state.network)[
+      name
+    ];
     const record = launchDetached({
       binary: spec.binary,
       args: spec.args,

@@ -2,7 +2,7 @@
 // `down`, a second `up`) can find and judge it.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { KubeBinaries } from "./binaries.ts";
-import type { ApiServerAddress, ClusterPorts } from "./components.ts";
+import type { ClusterNetwork, ClusterPorts } from "./components.ts";
 import type { ComponentName } from "./layout.ts";
 import type { RealNodeState } from "./node/real-node.ts";
 import type { ProcessRecord } from "./process.ts";
@@ -19,7 +19,7 @@ export interface ClusterState {
   watchdog?: ProcessRecord;
   ownerPid?: number;
   /** Set for a cluster with a real node: where kube-apiserver listens, and the node's ports and processes. */
-  readonly apiserverAddress?: ApiServerAddress;
+  readonly network?: ClusterNetwork;
   readonly node?: RealNodeState;
 }
 

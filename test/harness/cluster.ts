@@ -19,6 +19,8 @@ export interface RealNodeHandle {
   importArchive(archive: string): Promise<void>;
   /** Pushes an OCI image layout (one image) to the registry as repository:tag; returns the pullable reference. */
   pushLayout(layoutDir: string, repositoryAndTag: string): Promise<string>;
+  /** Puts a simulated (KWOK) pod's IP on lo so a server bound there is that pod for the real node; returns the undo. */
+  exposeSimulatedPod(podIp: string): Promise<() => Promise<void>>;
 }
 
 export interface LocalCluster {
@@ -133,6 +135,7 @@ async function realNodeHandle(node: NonNullable<ControlPlane["realNode"]>): Prom
     busyboxImage: BUSYBOX_IMAGE,
     importArchive: (archive) => node.importArchive(archive),
     pushLayout: (layoutDir, repositoryAndTag) => node.pushLayout(layoutDir, repositoryAndTag),
+    exposeSimulatedPod: (podIp) => node.exposeSimulatedPod(podIp),
   };
 }
 

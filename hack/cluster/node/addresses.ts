@@ -6,6 +6,10 @@ export const NODE_IP = "198.19.255.1";
 /** Every pod network of the cluster (kube-proxy's cluster CIDR); the real node's pods get POD_SUBNET from it. */
 export const CLUSTER_POD_CIDR = "198.18.0.0/16";
 export const POD_SUBNET = "198.18.1.0/24";
+/** Simulated (KWOK) pods' addresses, kwok's --cidr format; a test may put one on lo to serve the pod's ports. */
+export const SIMULATED_POD_CIDR = "198.18.2.1/24";
+/** The prefix the teardown removes from lo: every simulated pod address a test left there. */
+export const SIMULATED_POD_PREFIX = "198.18.2.";
 export const POD_GATEWAY = "198.18.1.1";
 /** Pods route only this range (pods, services, the node): nothing they send leaves the machine. */
 export const POD_ROUTED_RANGE = "198.18.0.0/15";

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { BRIDGE, NODE_IP } from "./addresses.ts";
+import { BRIDGE, NODE_IP, SIMULATED_POD_PREFIX } from "./addresses.ts";
 import { KUBELET_LOG_LINKS, type NodeLayout, SHIM_SOCKET_DIR } from "./layout.ts";
 
 export const TEARDOWN_SCRIPT = resolve(import.meta.dir, "teardown.sh");
@@ -26,6 +26,7 @@ export function teardownEnv(layout: NodeLayout, kubeProxy: string, sysctls: Reco
     CONTAINERD_SOCKET: layout.containerdSocket,
     KUBE_PROXY: kubeProxy,
     NODE_IP,
+    SIMULATED_POD_PREFIX,
     BRIDGE,
     SHIM_SOCKET_DIR,
     LOG_LINKS: KUBELET_LOG_LINKS,

@@ -9,7 +9,7 @@ import { issueCertificate, type KeyPairPem, type LeafSpec } from "../pki.ts";
 import { freePorts } from "../ports.ts";
 import { isRunning, killProcessGroupSync, launchDetached, type ProcessRecord, stopProcessGroup } from "../process.ts";
 import { HarnessError, waitForReady } from "../wait.ts";
-import { NODE_IP, NODE_NAME } from "./addresses.ts";
+import { NODE_IP, NODE_NAME, SIMULATED_POD_PREFIX } from "./addresses.ts";
 import type { NodeBinaries } from "./binaries.ts";
 import {
   BUSYBOX_IMAGE,
@@ -144,6 +144,27 @@ export class RealNode {
     const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
     if (code !== 0) throw new Error(`crane push ${layoutDir} ${reference} failed: ${stderr.trim()}`);
     return reference;
+  }
+
+  /**
+   * Puts a simulated (KWOK) pod's address on lo, so a server the test binds there answers the real node's pods at
+   * the pod IP and through its Services (kube-proxy routes to it like to any endpoint). Returns the undo; the
+   * teardown removes whatever a test left.
+   */
+  async exposeSimulatedPod(podIp: string): Promise<() => Promise<void>> {
+    const octets = podIp.split(".");
+    if (!podIp.startsWith(SIMULATED_POD_PREFIX) || octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o))) {
+      throw new Error(`pod IP ${podIp}: expected a simulated pod's address (${SIMULATED_POD_PREFIX}x)`);
+    }
+    const ip = async (verb: "add" | "del") => {
+      const child = Bun.spawn(["ip", "addr", verb, `${podIp}/32`, "dev", "lo"], { stdout: "ignore", stderr: "pipe" });
+      const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+      if (code !== 0 && !(verb === "add" && stderr.includes("File exists"))) {
+        throw new Error(`ip addr ${verb} ${podIp}/32 dev lo: ${stderr.trim()}`);
+      }
+    };
+    await ip("add");
+    return () => ip("del");
   }
 
   /** Names of node components not running (for ControlPlane.problems). */

@@ -177,6 +177,61 @@ describe.skipIf(!clusterAvailable() || !realNodeTestsEnabled())("real node", () 
   );
 
   test(
+    "a simulated pod on a KWOK node answers real-node pods at its pod IP and through its Service",
+    async () => {
+      const labels = { app: "simulated-cas" };
+      await admin.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "simulated-cas", namespace: ns, labels },
+        spec: {
+          nodeSelector: { [SGX_CAPABLE_LABEL]: "true" },
+          containers: [{ name: "cas", image: "registry.invalid/cas:simulated", ports: [{ containerPort: 8081 }] }],
+        },
+      });
+      const podIp = await waitFor("kwok to give the simulated pod an IP", async () => {
+        const pod = await admin.get<PodView & { apiVersion: string; kind: string }>({
+          apiVersion: "v1",
+          kind: "Pod",
+          namespace: ns,
+          name: "simulated-cas",
+        });
+        return pod.status?.phase === "Running" ? pod.status.podIP : undefined;
+      });
+      expect(inBenchmarkRange(podIp)).toBe(true);
+      const unexpose = await node.exposeSimulatedPod(podIp);
+      // The "simulator": a server on the pod's own address, as a CAS simulator would listen.
+      const server = Bun.serve({ hostname: podIp, port: 8081, fetch: () => new Response("simulated CAS\n") });
+      try {
+        await admin.create({
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "cas", namespace: ns },
+          spec: { selector: labels, ports: [{ name: "api", port: 18765, targetPort: 8081 }] },
+        });
+        await admin.create(podOn("cas-client", node.busyboxImage, "Never", "exec sleep 3600"));
+        await running("cas-client");
+        // HTTP/1.0 over busybox nc (its static wget crashes here with SIGSEGV): the body ends the answer.
+        const fetchFrom = async (host: string, port: number) => {
+          const script = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${host} ${port}`;
+          const answer = await kubectl(["exec", "cas-client", "--", "sh", "-c", script]);
+          return answer.includes("simulated CAS") ? answer : undefined;
+        };
+        expect(await fetchFrom(podIp, 8081)).toEndWith("simulated CAS\n");
+        // The endpoint controller and kube-proxy pick the Service up asynchronously.
+        const viaService = await waitFor("the Service to lead to the simulated pod", () =>
+          fetchFrom(`cas.${ns}.svc.cluster.local`, 18765),
+        );
+        expect(viaService).toStartWith("HTTP/1.1 200");
+      } finally {
+        await server.stop(true);
+        await unexpose();
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
     "cluster DNS resolves kubernetes.default.svc.cluster.local from a pod, and the pod reaches the API server",
     async () => {
       await admin.create(podOn("dns-client", node.busyboxImage, "Never", "exec sleep 3600"));

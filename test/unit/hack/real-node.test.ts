@@ -105,10 +105,13 @@ describe("real node configuration", () => {
     const plain = componentSpecs(binaryPaths("1.37.2", "/cache"), clusterLayout("/c"), cp)["kube-apiserver"].args;
     expect(plain).toContain("--bind-address=127.0.0.1");
     expect(plain).toContain("--endpoint-reconciler-type=none");
-    const withNode = componentSpecs(binaryPaths("1.37.2", "/cache"), clusterLayout("/c"), cp, {
-      address: NODE_IP,
+    const specs = componentSpecs(binaryPaths("1.37.2", "/cache"), clusterLayout("/c"), cp, {
+      apiserverAddress: NODE_IP,
       inClusterEndpoints: true,
-    })["kube-apiserver"].args;
+      simulatedPodCidr: "198.18.2.1/24",
+    });
+    const withNode = specs["kube-apiserver"].args;
+    expect(specs.kwok.args).toContain("--cidr=198.18.2.1/24");
     expect(withNode).toContain(`--bind-address=${NODE_IP}`);
     expect(withNode).toContain(`--advertise-address=${NODE_IP}`);
     expect(withNode).toContain("--endpoint-reconciler-type=lease");
