@@ -117,6 +117,12 @@ export class ControlPlane {
     if (await Bun.file(clusterLayout(dir).stateFile).exists()) {
       throw new Error(`${dir} already holds a cluster (state.json); stop it first (bun hack/cluster.ts down)`);
     }
+    if (opts.realNode && process.getuid?.() !== 0) {
+      throw new Error(
+        "a real node needs root (kubelet, containerd, the pod network, an address on lo): run as root, " +
+          "or leave SCONE_REAL_NODE unset for the KWOK nodes only",
+      );
+    }
     const binaries = await ensureBinaries(opts.k8sVersion, opts.log ?? (() => {}));
     const nodeBinaries = opts.realNode ? await ensureNodeBinaries(opts.k8sVersion, opts.log ?? (() => {})) : undefined;
     // A free port is free when asked, not necessarily when the component binds it: another cluster starting at

@@ -25,7 +25,7 @@ import {
   SANDBOX_IMAGE,
 } from "./configs.ts";
 import { coreDnsObjects } from "./dns-objects.ts";
-import { runTeardown } from "./host.ts";
+import { runTeardown, TEARDOWN_SCRIPT } from "./host.ts";
 import { NODE_COMPONENTS, type NodeComponent, type NodeLayout } from "./layout.ts";
 import { writeBusyboxArchive } from "./oci-image.ts";
 
@@ -198,7 +198,7 @@ export class RealNode {
       delete this.state.processes[name];
       await save();
     }
-    const child = Bun.spawn(["/bin/sh", join(import.meta.dir, "teardown.sh"), this.layout.teardownEnv], {
+    const child = Bun.spawn(["/bin/sh", TEARDOWN_SCRIPT, this.layout.teardownEnv], {
       stdout: "ignore",
       stderr: "ignore",
     });
