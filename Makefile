@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat fuzz lint fmt bench demo cluster cluster-down kube-binaries s3-binaries clean
+.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries clean
 
 all: build
 
@@ -38,6 +38,16 @@ kube-binaries:
 	bash hack/kube-binaries.sh $(K8S_LATEST) >/dev/null
 	bash hack/kube-binaries.sh $(K8S_OLDEST) >/dev/null
 
+# The real worker node (kubelet, kube-proxy, containerd, runc, CoreDNS, crane) and its Debian packages; root.
+node-binaries:
+	bash hack/node-deps.sh
+	bash hack/node-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
+
+# Opt-in, not part of `test`: a cluster with a real node (root, one per machine) and the tests of that node.
+test-realnode: deps node-binaries
+	bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
+	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
+
 lint: deps
 	node_modules/.bin/tsc --noEmit
 	node_modules/.bin/biome check .
@@ -58,8 +68,10 @@ bench: build kube-binaries
 demo: build kube-binaries
 	$(BUN) run hack/demo.ts
 
+# SCONE_REAL_NODE=1 make cluster: also a real worker node beside the KWOK nodes (root; README "Local cluster").
 cluster: deps
 	@bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
+	@if [ "$${SCONE_REAL_NODE:-0}" = 1 ]; then bash hack/node-deps.sh && bash hack/node-binaries.sh $(SCONE_K8S_VERSION) >/dev/null; fi
 	@$(BUN) run hack/cluster.ts up
 
 cluster-down: deps

@@ -2,12 +2,14 @@
 // `up` leaves the control plane running after it exits and prints `KUBECONFIG=<absolute path>` as its last stdout
 // line, so `eval $(make -s cluster | tail -1)` sets it. Progress goes to stderr.
 // Directory: $SCONE_CLUSTER_DIR, default <repo>/.state/cluster. Version: $SCONE_K8S_VERSION (default 1.37.2).
+// SCONE_REAL_NODE=1: also a real worker node (kubelet, containerd, kube-proxy, cluster DNS, registry); root only.
 import { existsSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { requestedK8sVersion } from "./cluster/binaries.ts";
+import { requestedK8sVersion, requestedRealNode } from "./cluster/binaries.ts";
 import { ControlPlane } from "./cluster/control-plane.ts";
 import { COMPONENTS } from "./cluster/layout.ts";
+import { NODE_COMPONENTS } from "./cluster/node/layout.ts";
 import { isRunning } from "./cluster/process.ts";
 
 const REPO = resolve(import.meta.dir, "..");
@@ -32,10 +34,18 @@ function isClusterDirOrEmpty(path: string): boolean {
 
 async function up(): Promise<number> {
   const version = requestedK8sVersion();
+  const realNode = requestedRealNode();
   const existing = await ControlPlane.attach(dir);
   if (existing) {
     const problems = await existing.problems();
     if (problems.length === 0) {
+      if ((existing.realNode !== undefined) !== realNode) {
+        say(
+          `${dir} runs a cluster ${existing.realNode ? "with" : "without"} a real node: run \`make cluster-down\` ` +
+            `first or set SCONE_CLUSTER_DIR to another directory`,
+        );
+        return 1;
+      }
       if (existing.k8sVersion !== version) {
         say(
           `${dir} runs Kubernetes ${existing.k8sVersion}, not ${version}: run \`make cluster-down\` first ` +
@@ -69,7 +79,7 @@ async function up(): Promise<number> {
   await rm(dir, { recursive: true, force: true });
   say(`starting Kubernetes ${version} in ${dir}`);
   const began = performance.now();
-  const cluster = await ControlPlane.start({ dir, k8sVersion: version, log: say });
+  const cluster = await ControlPlane.start({ dir, k8sVersion: version, log: say, realNode });
   say(`started in ${((performance.now() - began) / 1000).toFixed(1)}s; logs: ${dir}/*.log; stop: make cluster-down`);
   printKubeconfig(cluster.kubeconfigPath);
   return 0;
@@ -98,8 +108,13 @@ async function status(): Promise<number> {
   console.log(`server      ${existing.server}`);
   console.log(`kubernetes  ${existing.k8sVersion}`);
   console.log(`kubeconfig  ${existing.kubeconfigPath}`);
-  for (const name of COMPONENTS) {
-    const record = existing.processes[name];
+  const records = [
+    ...COMPONENTS.map((name) => [name, existing.processes[name]] as const),
+    ...NODE_COMPONENTS.filter(() => existing.realNode).map(
+      (name) => [`${name} (node)`, existing.realNode?.state.processes[name]] as const,
+    ),
+  ];
+  for (const [name, record] of records) {
     const state = record
       ? isRunning(record)
         ? `running (pid ${record.pid})`

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries the test cluster runs, from the Go module proxy, and caches them per version.
 #   hack/kube-binaries.sh [K8S_VERSION]   → prints the bin directory on its last line
-# k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces its staging modules with ./staging paths), so each
-# tool is built as a dependency of a small wrapper module that supplies the published staging versions itself.
+# The kube commands are built as dependencies of a wrapper module (hack/kube-wrapper.sh says why).
 set -euo pipefail
+# shellcheck source=hack/kube-wrapper.sh
+. "$(dirname "$0")/kube-wrapper.sh"
 K8S_VERSION=${1:-${SCONE_K8S_VERSION:-1.37.2}}
 ETCD_VERSION=${SCONE_ETCD_VERSION:-3.7.3}
 KWOK_VERSION=${SCONE_KWOK_VERSION:-0.8.0}
@@ -13,27 +14,10 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 log() { echo "kube-binaries: $*" >&2; }
 
 build_kube() { # control plane + kubectl for one Kubernetes version
-  local v=$1 out="$CACHE/k8s-v$1" minor=${1#1.}
+  local v=$1 out="$CACHE/k8s-v$1"
   if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ] && [ -x "$out/kubectl" ]; then return; fi
   log "building Kubernetes v$v (first time on this machine: several minutes)"
-  local work; work=$(mktemp -d "$CACHE/.build-k8s-XXXX")
-  (
-    cd "$work"
-    go mod init local.invalid/kube-bin >/dev/null 2>&1
-    local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@v$v" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-    for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => \./staging/.*|\1|p' "$gomod"); do
-      go mod edit -replace="$m=$m@v0.$minor"
-    done
-    go get "k8s.io/kubernetes@v$v" >/dev/null 2>&1 || go get "k8s.io/kubernetes@v$v"
-    local ldf="-s -w -X k8s.io/component-base/version.gitVersion=v$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
-    ldf="$ldf -X k8s.io/client-go/pkg/version.gitVersion=v$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=${minor%%.*}"
-    mkdir -p bin
-    go build -trimpath -ldflags "$ldf" -o bin/ \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-    mkdir -p "$out" && mv bin/* "$out/"
-  )
-  rm -rf "$work"
+  kube_wrapper_build "$v" "$out" "$CACHE" cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl
 }
 
 build_etcd() {

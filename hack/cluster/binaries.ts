@@ -34,6 +34,14 @@ export function requestedK8sVersion(env: Record<string, string | undefined> = pr
   return version;
 }
 
+/** SCONE_REAL_NODE=1 (or true): the cluster gets a real worker node too. Anything else but unset/0/false fails. */
+export function requestedRealNode(env: Record<string, string | undefined> = process.env): boolean {
+  const value = (env.SCONE_REAL_NODE ?? "").trim().toLowerCase();
+  if (value === "" || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true") return true;
+  throw new Error(`SCONE_REAL_NODE=${env.SCONE_REAL_NODE}: expected 1 (a real node) or 0 (KWOK nodes only)`);
+}
+
 export function kubeCacheDir(env: Record<string, string | undefined> = process.env): string {
   return env.SCONE_KUBE_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "scone", "kube");
 }

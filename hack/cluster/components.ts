@@ -18,9 +18,10 @@ export interface ComponentSpec {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export const SERVICE_CIDR = "10.96.0.0/16";
+/** Inside 198.18.0.0/15 like every address of the local cluster (never 10/8, 172.16/12, 192.168/16). */
+export const SERVICE_CIDR = "198.19.0.0/20";
 /** The `kubernetes` Service's ClusterIP: the first address of SERVICE_CIDR; it is a SAN of the serving cert. */
-export const FIRST_SERVICE_IP = "10.96.0.1";
+export const FIRST_SERVICE_IP = "198.19.0.1";
 export const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
 /** kwok manages only nodes carrying this annotation, so a node created for another purpose stays untouched. */
 export const KWOK_NODE_ANNOTATION = { key: "kwok.x-k8s.io/node", value: "fake" } as const;
@@ -32,10 +33,25 @@ export function etcdClientUrl(ports: ClusterPorts): string {
   return `http://127.0.0.1:${ports.etcdClient}`;
 }
 
+/**
+ * The cluster's addresses where they depend on a real node. Without one, kube-apiserver listens on loopback and
+ * kwok keeps its default pod CIDR (nothing routes there). With one, whose pods must reach the API server and
+ * simulated pods: the node's address (on lo), advertised in the `kubernetes` Service's endpoints, and simulated
+ * pods get addresses from 198.18.0.0/15 that a test can put on lo (RealNode.exposeSimulatedPod).
+ */
+export interface ClusterNetwork {
+  readonly apiserverAddress: string;
+  readonly inClusterEndpoints: boolean;
+  /** kwok's --cidr (first address/prefix, kwok's format), when not its default. */
+  readonly simulatedPodCidr?: string;
+}
+export const LOOPBACK_NETWORK: ClusterNetwork = { apiserverAddress: "127.0.0.1", inClusterEndpoints: false };
+
 export function componentSpecs(
   bin: KubeBinaries,
   layout: ClusterLayout,
   ports: ClusterPorts,
+  network: ClusterNetwork = LOOPBACK_NETWORK,
 ): Record<ComponentName, ComponentSpec> {
   const pki = layout.pki;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -60,8 +76,8 @@ export function componentSpecs(
       binary: bin.kubeApiserver,
       args: [
         `--etcd-servers=${etcdClientUrl(ports)}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        `--bind-address=${network.apiserverAddress}`,
+        `--advertise-address=${network.apiserverAddress}`,
         `--secure-port=${ports.apiserver}`,
         `--tls-cert-file=${pki.cert("apiserver")}`,
         `--tls-private-key-file=${pki.key("apiserver")}`,
@@ -78,8 +94,8 @@ export function componentSpecs(
         // Simulated nodes all report 127.0.0.1 with kwok's port as their kubelet endpoint.
         "--kubelet-preferred-address-types=InternalIP",
         "--allow-privileged=true",
-        // A loopback advertise address is not a valid Endpoints address; nothing in-cluster dials the apiserver.
-        "--endpoint-reconciler-type=none",
+        // A loopback advertise address is not a valid Endpoints address; only a real node's pods dial the apiserver.
+        `--endpoint-reconciler-type=${network.inClusterEndpoints ? "lease" : "none"}`,
         "--profiling=false",
         `--audit-policy-file=${layout.auditPolicy}`,
         `--audit-log-path=${layout.auditLog}`,
@@ -139,6 +155,7 @@ export function componentSpecs(
         // PortForward, Logs and Exec objects in the cluster (CRDs installed by the harness) say where a pod's port,
         // log and exec lead; the ClusterLogs/ClusterExec defaults of kwok.yaml serve every other pod.
         "--enable-crds=PortForward,Logs,Exec",
+        ...(network.simulatedPodCidr ? [`--cidr=${network.simulatedPodCidr}`] : []),
       ],
       // `kubectl exec` of a simulated pod runs on this host; sim/kwok-cas's shims come first on PATH so a CAS pod's
       // absolute mount paths (/etc/cas/db, ...) map into that pod's directory. Elsewhere they run commands unchanged.

@@ -6,22 +6,28 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { AdminApi } from "./api.ts";
 import { ensureBinaries, type KubeBinaries } from "./binaries.ts";
-import { type ClusterPorts, type ComponentSpec, componentSpecs, etcdClientUrl } from "./components.ts";
+import {
+  type ClusterNetwork,
+  type ClusterPorts,
+  type ComponentSpec,
+  componentSpecs,
+  etcdClientUrl,
+  LOOPBACK_NETWORK,
+} from "./components.ts";
 import { compactToCurrentRevision, etcdHealthy } from "./etcd.ts";
 import { writeAuditPolicy, writeClusterFiles } from "./files.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { type ClusterLayout, COMPONENTS, type ComponentName, clusterLayout } from "./layout.ts";
+import { NODE_IP, SIMULATED_POD_CIDR } from "./node/addresses.ts";
+import { ensureNodeBinaries, type NodeBinaries } from "./node/binaries.ts";
+import { claimHost, mountsUnder } from "./node/host.ts";
+import { nodeLayout } from "./node/layout.ts";
+import { type NodeHost, RealNode } from "./node/real-node.ts";
 import { nodeManifest, SIMULATED_NODES, type SimulatedNodeSpec } from "./nodes.ts";
 import { freePorts } from "./ports.ts";
-import {
-  isRunning,
-  killProcessGroupSync,
-  launchDetached,
-  logTail,
-  type ProcessRecord,
-  stopProcessGroup,
-} from "./process.ts";
+import { isRunning, killProcessGroupSync, launchDetached, type ProcessRecord, stopProcessGroup } from "./process.ts";
 import { type ClusterState, readState, writeState } from "./state.ts";
+import { HarnessError, waitForReady } from "./wait.ts";
 
 export type Log = (line: string) => void;
 
@@ -35,6 +41,8 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** Called before the first process starts, so an exit handler can kill a cluster that is still starting. */
   readonly onLaunching?: (cluster: ControlPlane) => void;
+  /** Also a real worker node (kubelet, containerd, kube-proxy, cluster DNS, local registry); root only. */
+  readonly realNode?: boolean;
 }
 
 export interface KubectlResult {
@@ -52,9 +60,6 @@ interface NodeLike {
 const WATCHDOG = resolve(import.meta.dir, "watchdog.sh");
 /** Components that only talk to the API server; restarted with it (see launchApiServer). */
 const API_CLIENTS = ["kube-controller-manager", "kube-scheduler", "kwok"] as const;
-
-/** A final answer inside a waitFor check (a request refused as invalid): ends the wait instead of asking again. */
-class HarnessError extends Error {}
 
 function nodeIsReady(node: NodeLike): boolean {
   return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -75,7 +80,12 @@ export class ControlPlane {
     readonly api: AdminApi,
     readonly caPem: string,
     private readonly log: Log,
-  ) {}
+  ) {
+    this.realNode = state.node ? new RealNode(nodeLayout(layout.dir), state.node) : undefined;
+  }
+
+  /** The real worker node, when the cluster was started with one. */
+  readonly realNode: RealNode | undefined;
 
   /** Serializes lifecycle changes: a test that timed out may still be restarting while the next one revives. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -107,12 +117,19 @@ export class ControlPlane {
     if (await Bun.file(clusterLayout(dir).stateFile).exists()) {
       throw new Error(`${dir} already holds a cluster (state.json); stop it first (bun hack/cluster.ts down)`);
     }
+    if (opts.realNode && process.getuid?.() !== 0) {
+      throw new Error(
+        "a real node needs root (kubelet, containerd, the pod network, an address on lo): run as root, " +
+          "or leave SCONE_REAL_NODE unset for the KWOK nodes only",
+      );
+    }
     const binaries = await ensureBinaries(opts.k8sVersion, opts.log ?? (() => {}));
+    const nodeBinaries = opts.realNode ? await ensureNodeBinaries(opts.k8sVersion, opts.log ?? (() => {})) : undefined;
     // A free port is free when asked, not necessarily when the component binds it: another cluster starting at
     // the same moment may take it. Such a start is repeated with new ports.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await ControlPlane.startOnce(opts, dir, binaries);
+        return await ControlPlane.startOnce(opts, dir, binaries, nodeBinaries);
       } catch (error) {
         if (attempt >= 3 || !String(error).includes("address already in use")) throw error;
         opts.log?.(`a port was taken meanwhile; starting again with new ports`);
@@ -121,7 +138,12 @@ export class ControlPlane {
     }
   }
 
-  private static async startOnce(opts: StartOptions, dir: string, binaries: KubeBinaries): Promise<ControlPlane> {
+  private static async startOnce(
+    opts: StartOptions,
+    dir: string,
+    binaries: KubeBinaries,
+    nodeBinaries: NodeBinaries | undefined,
+  ): Promise<ControlPlane> {
     const log = opts.log ?? (() => {});
     const began = performance.now();
     const elapsed = () => `${((performance.now() - began) / 1000).toFixed(1)}s`;
@@ -129,8 +151,12 @@ export class ControlPlane {
 
     const [etcdClient, etcdPeer, apiserver, kwok] = await freePorts(4);
     const ports: ClusterPorts = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, kwok: kwok! };
-    const server = `https://127.0.0.1:${ports.apiserver}`;
-    const pki = await writeClusterFiles(layout, binaries, server);
+    // A real node's pods reach the API server at the node's address; without one it stays on loopback.
+    const network: ClusterNetwork = nodeBinaries
+      ? { apiserverAddress: NODE_IP, inClusterEndpoints: true, simulatedPodCidr: SIMULATED_POD_CIDR }
+      : LOOPBACK_NETWORK;
+    const server = `https://${network.apiserverAddress}:${ports.apiserver}`;
+    const pki = await writeClusterFiles(layout, binaries, server, nodeBinaries ? [NODE_IP] : []);
     const state: ClusterState = {
       format: 1,
       k8sVersion: opts.k8sVersion,
@@ -139,6 +165,7 @@ export class ControlPlane {
       binaries,
       startedAt: new Date().toISOString(),
       processes: {},
+      ...(nodeBinaries ? { network, node: await RealNode.newState(nodeBinaries) } : {}),
     };
     const api = new AdminApi(server, {
       caPem: pki.caCertPem,
@@ -150,6 +177,11 @@ export class ControlPlane {
     const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
     try {
       if (opts.ownerPid !== undefined) await cluster.startWatchdog(opts.ownerPid);
+      if (cluster.realNode) {
+        await claimHost(cluster.realNode.layout, dir, cluster.realNode.state.binaries.kubeProxy, (owner) =>
+          ControlPlane.isLive(owner),
+        );
+      }
       await cluster.startComponent("etcd");
       await cluster.waitFor("etcd to answer /health", deadline, () => etcdHealthy(etcdClientUrl(ports)), ["etcd"]);
       log(`etcd up (${elapsed()})`);
@@ -166,9 +198,13 @@ export class ControlPlane {
         return reply.status === 200;
       });
       await cluster.waitForSimulatedNodes(deadline);
-      log(`cluster ready: ${SIMULATED_NODES.length} nodes, Kubernetes ${opts.k8sVersion} (${elapsed()})`);
+      // The node has its own time budget: containerd, images, DNS and kubelet come on top of the control plane.
+      await cluster.realNode?.start(cluster.nodeHost(), Date.now() + (opts.timeoutMs ?? 180_000));
+      const nodes = SIMULATED_NODES.length + (cluster.realNode ? 1 : 0);
+      log(`cluster ready: ${nodes} nodes, Kubernetes ${opts.k8sVersion} (${elapsed()})`);
       return cluster;
     } catch (error) {
+      await cluster.realNode?.stop(() => cluster.saveState());
       await cluster.stopComponents();
       if (cluster.state.watchdog) await stopProcessGroup(cluster.state.watchdog, 1000);
       throw error;
@@ -187,6 +223,13 @@ export class ControlPlane {
     return new ControlPlane(layout, state, api, caPem!, log);
   }
 
+  /** True when the cluster recorded in dir still has a running process (another real node's owner, say). */
+  static async isLive(dir: string): Promise<boolean> {
+    const state = await readState(clusterLayout(resolve(dir)).stateFile).catch(() => undefined);
+    const records = [...Object.values(state?.processes ?? {}), ...Object.values(state?.node?.processes ?? {})];
+    return records.some((record) => record !== undefined && isRunning(record));
+  }
+
   /** Problems found: a component not running, the API server not ready. Empty when healthy. */
   async problems(): Promise<string[]> {
     const found: string[] = [];
@@ -194,6 +237,7 @@ export class ControlPlane {
       const record = this.state.processes[name];
       if (!record || !isRunning(record)) found.push(`${name} is not running`);
     }
+    found.push(...(this.realNode?.problems() ?? []));
     if (found.length === 0 && !(await this.api.ready())) found.push(`kube-apiserver ${this.server}/readyz is not ok`);
     return found;
   }
@@ -227,7 +271,9 @@ export class ControlPlane {
 
   async startComponent(name: ComponentName): Promise<void> {
     if (name === "kube-apiserver") await writeAuditPolicy(this.layout);
-    const spec: ComponentSpec = componentSpecs(this.state.binaries, this.layout, this.state.ports)[name];
+    const spec: ComponentSpec = componentSpecs(this.state.binaries, this.layout, this.state.ports, this.state.network)[
+      name
+    ];
     const record = launchDetached({
       binary: spec.binary,
       args: spec.args,
@@ -359,7 +405,11 @@ export class ControlPlane {
   /** Stops every process and removes the cluster directory. */
   stop(): Promise<void> {
     return this.exclusive(async () => {
+      await this.realNode?.stop(() => this.saveState());
       await this.stopComponents();
+      // Never through a mount the teardown could not remove (a volume could be a host directory).
+      const mounted = mountsUnder(this.layout.dir);
+      if (mounted.length > 0) throw new Error(`not removing ${this.layout.dir}: still mounted: ${mounted.join(", ")}`);
       // The directory goes before the watchdog: should this process die in between, the watchdog still cleans up.
       await rm(this.layout.dir, { recursive: true, force: true });
       if (this.state.watchdog) await stopProcessGroup(this.state.watchdog, 1000);
@@ -375,6 +425,13 @@ export class ControlPlane {
   }
 
   private async reviveNow(): Promise<ComponentName[]> {
+    const dead = await this.reviveControlPlane();
+    const deadOnNode = this.realNode ? await this.realNode.revive(this.nodeHost()) : [];
+    if (deadOnNode.length > 0) this.log(`restarted on the real node: ${deadOnNode.join(", ")}`);
+    return dead;
+  }
+
+  private async reviveControlPlane(): Promise<ComponentName[]> {
     const dead = COMPONENTS.filter((name) => {
       const record = this.state.processes[name];
       return !record || !isRunning(record);
@@ -441,6 +498,7 @@ export class ControlPlane {
   /** Last resort from a process `exit` handler: SIGKILL every group, synchronously. */
   killSync(): void {
     for (const record of Object.values(this.state.processes)) if (record) killProcessGroupSync(record);
+    for (const record of Object.values(this.state.node?.processes ?? {})) if (record) killProcessGroupSync(record);
   }
 
   /**
@@ -449,7 +507,21 @@ export class ControlPlane {
    */
   destroySync(): void {
     this.killSync();
-    rmSync(this.layout.dir, { recursive: true, force: true });
+    this.realNode?.destroySync();
+    if (mountsUnder(this.layout.dir).length === 0) rmSync(this.layout.dir, { recursive: true, force: true });
+  }
+
+  /** What the real node needs of this control plane. */
+  private nodeHost(): NodeHost {
+    return {
+      server: this.server,
+      caPem: this.caPem,
+      caCertFile: this.layout.pki.caCert,
+      caKeyFile: this.layout.pki.caKey,
+      api: this.api,
+      save: () => this.saveState(),
+      log: this.log,
+    };
   }
 
   private async stopComponents(): Promise<void> {
@@ -469,7 +541,8 @@ export class ControlPlane {
 
   private async saveState(): Promise<void> {
     await writeState(this.layout.stateFile, this.state);
-    const groups = Object.values(this.state.processes).map((record) => record?.pid);
+    const records = [...Object.values(this.state.processes), ...Object.values(this.state.node?.processes ?? {})];
+    const groups = records.map((record) => record?.pid);
     await writeFile(this.layout.pidsFile, `${groups.filter((pid) => pid !== undefined).join("\n")}\n`);
   }
 
@@ -529,34 +602,14 @@ export class ControlPlane {
   }
 
   /** Polls check until true; fails fast with the log tail of a watched component that exits meanwhile. */
-  private async waitFor(
+  private waitFor(
     what: string,
     deadline: number,
     check: () => Promise<boolean>,
     watched: readonly ComponentName[] = COMPONENTS,
   ): Promise<void> {
-    for (;;) {
-      const ok = await check().catch((error: unknown) => {
-        if (error instanceof HarnessError) throw error;
-        return false; // not up yet, a timeout under load: asked again
-      });
-      // Checked after the probe too: an answer while a watched process is exiting (e.g. it lost its port to
-      // another server, which answered instead) is not the readiness asked for.
-      for (const name of watched) {
-        const record = this.state.processes[name];
-        if (record && !isRunning(record)) {
-          const file = this.layout.log(name);
-          throw new Error(`${name} exited while waiting for ${what}; last lines of ${file}:\n${await logTail(file)}`);
-        }
-      }
-      if (ok) return;
-      if (Date.now() > deadline) {
-        const tails = await Promise.all(
-          watched.map(async (name) => `--- ${this.layout.log(name)}\n${await logTail(this.layout.log(name), 10)}`),
-        );
-        throw new Error(`timed out waiting for ${what}\n${tails.join("\n")}`);
-      }
-      await Bun.sleep(150);
-    }
+    return waitForReady(what, deadline, check, () =>
+      watched.map((name) => ({ name, record: this.state.processes[name], logFile: this.layout.log(name) })),
+    );
   }
 }

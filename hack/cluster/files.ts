@@ -44,10 +44,11 @@ export async function writeClusterFiles(
   layout: ClusterLayout,
   binaries: KubeBinaries,
   server: string,
+  extraApiserverIps: readonly string[] = [],
 ): Promise<ClusterPki> {
   await mkdir(layout.dir, { recursive: true, mode: 0o700 });
   await mkdir(layout.execWorkDir, { recursive: true });
-  const pki = await createClusterPki(FIRST_SERVICE_IP);
+  const pki = await createClusterPki(FIRST_SERVICE_IP, new Date(), extraApiserverIps);
   await writePki(join(layout.dir, "pki"), pki);
   for (const [path, name, cert] of componentKubeconfigs(layout)) {
     const pair = pki.certs[cert];

@@ -27,14 +27,17 @@ export interface ClusterPki {
   readonly serviceAccountPubPem: string;
 }
 
-interface LeafSpec {
+export interface LeafSpec {
   readonly subject: string;
   readonly server?: { dns: readonly string[]; ips: readonly string[] };
   readonly client: boolean;
 }
 
 /** What each certificate says about its holder: the API server maps CN to the user, O to its groups. */
-export function leafSpecs(firstServiceIp: string): Record<CertName, LeafSpec> {
+export function leafSpecs(
+  firstServiceIp: string,
+  extraApiserverIps: readonly string[] = [],
+): Record<CertName, LeafSpec> {
   return {
     apiserver: {
       subject: "CN=kube-apiserver",
@@ -46,7 +49,7 @@ export function leafSpecs(firstServiceIp: string): Record<CertName, LeafSpec> {
           "kubernetes.default.svc",
           "kubernetes.default.svc.cluster.local",
         ],
-        ips: ["127.0.0.1", firstServiceIp],
+        ips: ["127.0.0.1", firstServiceIp, ...extraApiserverIps],
       },
       client: false,
     },
@@ -77,16 +80,60 @@ async function generateKeyPair(): Promise<CryptoKeyPair> {
   return (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
 }
 
-export async function createClusterPki(firstServiceIp: string, now = new Date()): Promise<ClusterPki> {
+async function issueLeaf(
+  ca: x509.X509Certificate,
+  caKey: CryptoKey,
+  spec: LeafSpec,
+  validity: { notBefore: Date; notAfter: Date },
+): Promise<KeyPairPem> {
+  const keys = await generateKeyPair();
+  const usages: string[] = [];
+  if (spec.server) usages.push(x509.ExtendedKeyUsage.serverAuth);
+  if (spec.client) usages.push(x509.ExtendedKeyUsage.clientAuth);
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension(usages),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
+  ];
+  if (spec.server) {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        ...spec.server.dns.map((value) => ({ type: "dns" as const, value })),
+        ...spec.server.ips.map((value) => ({ type: "ip" as const, value })),
+      ]),
+    );
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: spec.subject,
+    issuer: ca.subject,
+    ...validity,
+    signingAlgorithm: SIGNING,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions,
+  });
+  return { certPem: cert.toString("pem"), keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+function validityFrom(now: Date): { notBefore: Date; notAfter: Date } {
+  // notBefore an hour back: tolerate small clock differences.
+  return { notBefore: new Date(now.getTime() - 3600_000), notAfter: new Date(now.getTime() + VALIDITY_MS) };
+}
+
+export async function createClusterPki(
+  firstServiceIp: string,
+  now = new Date(),
+  extraApiserverIps: readonly string[] = [],
+): Promise<ClusterPki> {
   x509.cryptoProvider.set(crypto);
-  const notBefore = new Date(now.getTime() - 3600_000); // tolerate small clock differences
-  const notAfter = new Date(now.getTime() + VALIDITY_MS);
+  const validity = validityFrom(now);
   const caKeys = await generateKeyPair();
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: "CN=scone-local-cluster-ca",
-    notBefore,
-    notAfter,
+    ...validity,
     signingAlgorithm: SIGNING,
     keys: caKeys,
     extensions: [
@@ -95,40 +142,9 @@ export async function createClusterPki(firstServiceIp: string, now = new Date())
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const authorityKeyId = await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey);
-
   const certs = {} as Record<CertName, KeyPairPem>;
-  for (const [name, spec] of Object.entries(leafSpecs(firstServiceIp)) as [CertName, LeafSpec][]) {
-    const keys = await generateKeyPair();
-    const usages: string[] = [];
-    if (spec.server) usages.push(x509.ExtendedKeyUsage.serverAuth);
-    if (spec.client) usages.push(x509.ExtendedKeyUsage.clientAuth);
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(usages),
-      authorityKeyId,
-    ];
-    if (spec.server) {
-      extensions.push(
-        new x509.SubjectAlternativeNameExtension([
-          ...spec.server.dns.map((value) => ({ type: "dns" as const, value })),
-          ...spec.server.ips.map((value) => ({ type: "ip" as const, value })),
-        ]),
-      );
-    }
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: spec.subject,
-      issuer: ca.subject,
-      notBefore,
-      notAfter,
-      signingAlgorithm: SIGNING,
-      publicKey: keys.publicKey,
-      signingKey: caKeys.privateKey,
-      extensions,
-    });
-    certs[name] = { certPem: cert.toString("pem"), keyPem: await privateKeyPem(keys.privateKey) };
+  for (const [name, spec] of Object.entries(leafSpecs(firstServiceIp, extraApiserverIps)) as [CertName, LeafSpec][]) {
+    certs[name] = await issueLeaf(ca, caKeys.privateKey, spec, validity);
   }
 
   const saKeys = await generateKeyPair();
@@ -142,6 +158,14 @@ export async function createClusterPki(firstServiceIp: string, now = new Date())
       "PUBLIC KEY",
     ),
   };
+}
+
+/** A further certificate from an existing cluster CA (the real node's components join after the control plane). */
+export async function issueCertificate(caCertPem: string, caKeyPem: string, spec: LeafSpec): Promise<KeyPairPem> {
+  x509.cryptoProvider.set(crypto);
+  const ca = new x509.X509Certificate(caCertPem);
+  const caKey = await crypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(caKeyPem), EC, false, ["sign"]);
+  return issueLeaf(ca, caKey, spec, validityFrom(new Date()));
 }
 
 /** Where writePki put each file. */

@@ -2,8 +2,9 @@
 // `down`, a second `up`) can find and judge it.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { KubeBinaries } from "./binaries.ts";
-import type { ClusterPorts } from "./components.ts";
+import type { ClusterNetwork, ClusterPorts } from "./components.ts";
 import type { ComponentName } from "./layout.ts";
+import type { RealNodeState } from "./node/real-node.ts";
 import type { ProcessRecord } from "./process.ts";
 
 export interface ClusterState {
@@ -17,6 +18,9 @@ export interface ClusterState {
   /** Kills the cluster when the process that owns it dies without stopping it (test runs). */
   watchdog?: ProcessRecord;
   ownerPid?: number;
+  /** Set for a cluster with a real node: where kube-apiserver listens, and the node's ports and processes. */
+  readonly network?: ClusterNetwork;
+  readonly node?: RealNodeState;
 }
 
 export async function readState(file: string): Promise<ClusterState | undefined> {

@@ -8,4 +8,7 @@ while kill -0 "$owner" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
 for g in $(cat "$dir/pgids"); do kill -TERM "-$g" 2>/dev/null; done
 sleep 3
 for g in $(cat "$dir/pgids"); do kill -KILL "-$g" 2>/dev/null; done
-rm -rf "$dir"
+# A real node leaves containers, mounts, a bridge, iptables rules and an address on lo: node/teardown.sh removes them.
+[ -f "$dir/node/teardown.env" ] && sh "$(dirname "$0")/node/teardown.sh" "$dir/node/teardown.env"
+# --one-file-system: never through a mount the teardown could not remove.
+rm -rf --one-file-system "$dir"

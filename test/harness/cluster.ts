@@ -7,12 +7,30 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ControlPlane } from "../../hack/cluster/control-plane.ts";
 
+/** The real worker node of a cluster started with { realNode: true } (test/integration/realnode). */
+export interface RealNodeHandle {
+  readonly name: string; // the Node object's name
+  readonly ip: string; // its InternalIP (on lo)
+  /** host:port of the local OCI registry (plain HTTP on loopback) the node pulls from. */
+  readonly registry: string;
+  /** Imported into containerd's k8s.io namespace: busybox with `sh` (and the pinned pause image). */
+  readonly busyboxImage: string;
+  /** `ctr images import` of an OCI archive (tar of an OCI image layout). */
+  importArchive(archive: string): Promise<void>;
+  /** Pushes an OCI image layout (one image) to the registry as repository:tag; returns the pullable reference. */
+  pushLayout(layoutDir: string, repositoryAndTag: string): Promise<string>;
+  /** Puts a simulated (KWOK) pod's IP on lo so a server bound there is that pod for the real node; returns the undo. */
+  exposeSimulatedPod(podIp: string): Promise<() => Promise<void>>;
+}
+
 export interface LocalCluster {
   readonly kubeconfigPath: string; // admin kubeconfig, client-certificate auth
   readonly server: string; // https://127.0.0.1:PORT
   readonly k8sVersion: string; // e.g. "1.37.2"
   readonly dir: string; // cluster dir (certs, logs, data)
   readonly caPem: string; // cluster CA certificate (PEM)
+  /** Set when the cluster was started with a real node. */
+  readonly realNode?: RealNodeHandle;
   kubectl(args: string[], opts?: { stdin?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Stops and starts kube-apiserver on the same port; resolves when /readyz is ok. */
   restartApiServer(): Promise<void>;
@@ -52,9 +70,10 @@ function installExitHandlers(): void {
   });
 }
 
-function wrap(plane: ControlPlane): LocalCluster {
+function wrap(plane: ControlPlane, realNode: RealNodeHandle | undefined): LocalCluster {
   let stopped: Promise<void> | undefined;
   return {
+    ...(realNode ? { realNode } : {}),
     kubeconfigPath: plane.kubeconfigPath,
     server: plane.server,
     k8sVersion: plane.k8sVersion,
@@ -75,8 +94,13 @@ function wrap(plane: ControlPlane): LocalCluster {
   };
 }
 
+export interface StartClusterOptions {
+  /** Also a real worker node (kubelet, containerd, kube-proxy, DNS, registry): root only, one per machine. */
+  readonly realNode?: boolean;
+}
+
 /** A new cluster of its own in a temporary directory (most tests want sharedCluster instead). */
-export async function startLocalCluster(k8sVersion?: string): Promise<LocalCluster> {
+export async function startLocalCluster(k8sVersion?: string, options: StartClusterOptions = {}): Promise<LocalCluster> {
   if (!clusterAvailable()) throw new Error("SCONE_SKIP_CLUSTER=1: no local cluster in this run");
   // Loaded here, not at the top: unit-test runs preload this file and must not pay for the PKI libraries.
   const { ControlPlane } = await import("../../hack/cluster/control-plane.ts");
@@ -90,14 +114,53 @@ export async function startLocalCluster(k8sVersion?: string): Promise<LocalClust
     log: (line) => console.error(`[local cluster] ${line}`),
     // Tracked from its first process on: bun may end the run while a start is still waiting (hook timeout).
     onLaunching: (starting) => running.add(starting),
+    realNode: options.realNode ?? false,
   }).catch(async (error: unknown) => {
     // The error carries the components' log tails; a temporary directory per failed start would only pile up.
     await rm(dir, { recursive: true, force: true });
     throw error;
   });
-  const cluster = wrap(plane);
+  const cluster = wrap(plane, plane.realNode ? await realNodeHandle(plane.realNode) : undefined);
   planes.set(cluster, plane);
   return cluster;
+}
+
+async function realNodeHandle(node: NonNullable<ControlPlane["realNode"]>): Promise<RealNodeHandle> {
+  const { NODE_IP, NODE_NAME } = await import("../../hack/cluster/node/addresses.ts");
+  const { BUSYBOX_IMAGE } = await import("../../hack/cluster/node/configs.ts");
+  return {
+    name: NODE_NAME,
+    ip: NODE_IP,
+    registry: node.registry,
+    busyboxImage: BUSYBOX_IMAGE,
+    importArchive: (archive) => node.importArchive(archive),
+    pushLayout: (layoutDir, repositoryAndTag) => node.pushLayout(layoutDir, repositoryAndTag),
+    exposeSimulatedPod: (podIp) => node.exposeSimulatedPod(podIp),
+  };
+}
+
+/** Alias with options first: startCluster({ realNode: true }). */
+export function startCluster(options: StartClusterOptions & { k8sVersion?: string } = {}): Promise<LocalCluster> {
+  return startLocalCluster(options.k8sVersion, options);
+}
+
+let sharedRealNode: Promise<LocalCluster> | undefined;
+
+/**
+ * The process-wide cluster with a real node (memoized; the realnode test files share it, a real node being
+ * machine-wide). Separate from sharedCluster, whose callers expect the KWOK nodes only. Stopped with it.
+ */
+export async function realNodeCluster(): Promise<LocalCluster> {
+  sharedRealNode ??= startCluster({ realNode: true });
+  const pending = sharedRealNode;
+  try {
+    const cluster = await pending;
+    await planes.get(cluster)?.revive();
+    return cluster;
+  } catch (error) {
+    if (sharedRealNode === pending) sharedRealNode = undefined;
+    throw error;
+  }
 }
 
 let shared: Promise<LocalCluster> | undefined;
@@ -134,8 +197,16 @@ export async function sharedCluster(): Promise<LocalCluster> {
 }
 
 /** Stops the shared cluster if one was started (test/preload.ts afterAll). */
-export async function stopSharedCluster(): Promise<void> {
-  const started = shared;
-  shared = undefined;
+/** Stops the real-node cluster if one was started; the next realNodeCluster() starts a new one. */
+export async function stopRealNodeCluster(): Promise<void> {
+  const started = sharedRealNode;
+  sharedRealNode = undefined;
   if (started) await (await started.catch(() => undefined))?.stop();
+}
+
+export async function stopSharedCluster(): Promise<void> {
+  const started = [shared, sharedRealNode];
+  shared = undefined;
+  sharedRealNode = undefined;
+  for (const cluster of started) if (cluster) await (await cluster.catch(() => undefined))?.stop();
 }
