@@ -11,7 +11,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { manifestSet } from "../../src/flows/install/manifests.ts";
 import { installOptionsFromFlags } from "../../src/flows/install/options.ts";
 import { operatorImage } from "../../src/install/images.ts";
-import { OPERATOR_PULL_SECRET } from "../../src/install/names.ts";
+import { DEFAULT_NAMESPACE, OPERATOR_PULL_SECRET } from "../../src/install/names.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 
 export const CHART_DIR = join(import.meta.dir, "../../charts/scone-operator");
@@ -140,6 +140,31 @@ function templatiseDeployment(d: Record<string, unknown>, markers: Markers): voi
   pod.nodeSelector = markers.add({ kind: "block", value: "$.Values.nodeSelector" });
   pod.tolerations = markers.add({ kind: "block", value: "$.Values.tolerations" });
   pod.affinity = markers.add({ kind: "block", value: "$.Values.affinity" });
+}
+
+/**
+ * scone names some objects differently in its default namespace (the ClusterRole keeps upstream's name there).
+ * `other` is the same object rendered in that namespace: where a string differs by more than the namespace, the
+ * chart chooses between the two with `eq $.Release.Namespace "<default>"`. Anything else that differs in shape is
+ * a branch the generator does not know: it stops rather than emit a chart that renders something else.
+ */
+function namespaceBranches(node: unknown, other: unknown, markers: Markers, path: string): unknown {
+  if (typeof node === "string" && typeof other === "string") {
+    if (node.replaceAll(SENTINEL.namespace, DEFAULT_NAMESPACE) === other) return node;
+    const cond = `(eq $.Release.Namespace ${goString(DEFAULT_NAMESPACE)})`;
+    return markers.add({
+      kind: "inline",
+      expr: `ternary (${expressionOf(other)}) (${expressionOf(node)}) ${cond} | toJson`,
+    });
+  }
+  if (Array.isArray(node) && Array.isArray(other) && node.length === other.length)
+    return node.map((item, i) => namespaceBranches(item, other[i], markers, `${path}[${i}]`));
+  if (isRecord(node) && isRecord(other) && same(Object.keys(node), Object.keys(other)))
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, namespaceBranches(v, other[k], markers, `${path}.${k}`)]),
+    );
+  if (same(node, other)) return node;
+  throw new Error(`${path} differs in shape in the namespace ${DEFAULT_NAMESPACE}: the generator has no rule for it`);
 }
 
 const MARKER_LINE = /^(\s*)(- )?(?:([^:\s][^:]*): )?(HELMMARKER\d{4})$/;
@@ -284,14 +309,14 @@ function helpers(): string {
 
 /** Every file of the chart, by path relative to the chart directory. Pure. */
 export function chartFiles(): Map<string, string> {
-  const options = installOptionsFromFlags(SENTINEL_FLAGS);
-  const rendered = manifestSet("all", options);
+  const rendered = manifestSet("all", installOptionsFromFlags(SENTINEL_FLAGS));
+  const inDefault = manifestSet("all", installOptionsFromFlags({ ...SENTINEL_FLAGS, namespace: DEFAULT_NAMESPACE }));
   const markers = new Markers();
   const files = new Map<string, string>();
   const templates = new Map<string, string[]>();
   let deployment: KubeObject | undefined;
 
-  for (const object of rendered.objects) {
+  for (const [i, object] of rendered.objects.entries()) {
     const name = object.metadata?.name ?? "";
     if (object.kind === "CustomResourceDefinition") {
       const text = JSON.stringify(object);
@@ -300,7 +325,12 @@ export function chartFiles(): Map<string, string> {
       files.set(`crds/${name}.yaml`, HEADER + stringify(object, { lineWidth: 0 }));
       continue;
     }
-    const copy = structuredClone(object) as Record<string, unknown>;
+    const copy = namespaceBranches(
+      structuredClone(object),
+      inDefault.objects[i],
+      markers,
+      `${object.kind}/${name}`,
+    ) as Record<string, unknown>;
     if (object.kind === "Deployment") {
       deployment = structuredClone(object);
       templatiseDeployment(copy, markers);
