@@ -291,4 +291,18 @@ describe.skipIf(!clusterAvailable())("helm install of charts/scone-operator on t
       expect(bundles.every((b) => b === bundle)).toBe(true);
     }
   }, 300_000);
+
+  test("helm uninstall removes the operator's objects and keeps the CRDs (and with them every CAS)", async () => {
+    const r = helmRun(["uninstall", RELEASE, "--wait", "--timeout", "3m"]);
+    expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+    expect(await operatorDeployment()).toBeUndefined();
+    expect(await admin.tryGet(webhookConfig("MutatingWebhookConfiguration"))).toBeUndefined();
+    expect(await admin.tryGet(webhookConfig("ValidatingWebhookConfiguration"))).toBeUndefined();
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      name: "cas.services.scone.cloud",
+    };
+    expect(await admin.tryGet(crd)).toBeDefined();
+  }, 300_000);
 });
