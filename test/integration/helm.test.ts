@@ -196,6 +196,20 @@ describe("charts/scone-operator with helm", () => {
     expectSameObjects(rendered, expected);
   });
 
+  test("a value with YAML in it stays one string: no field can be smuggled into the objects", () => {
+    const prefix = 'osc-"\n      hostNetwork: true\n#';
+    const dcapKey = "k\n  privileged: true";
+    const rendered = template("scone-system", { image: { prefix }, las: { enabled: true, dcapKey } });
+    const d = byKey(rendered).get("Deployment scone-system/scone-controller-manager") as V1Deployment;
+    const pod = d.spec?.template.spec;
+    expect(pod?.hostNetwork).toBeUndefined();
+    expect(pod?.containers[0]?.image).toStartWith(`registry.scontain.com/scone.cloud/${prefix}scone:`);
+    expect(pod?.containers[0]?.env).toContainEqual({ name: "SCONE_IMAGE_PREFIX", value: prefix });
+    const las = byKey(rendered).get("LAS -/las") as KubeObject & { spec: Record<string, unknown> };
+    expect(las.spec.dcapKey).toBe(dcapKey);
+    expect(las.spec.privileged).toBeUndefined();
+  });
+
   test("helm lint passes; unknown values and wrong types are refused, naming the value", () => {
     const ok = helmRun(["lint", "--strict", CHART]);
     expect(`${ok.code}\n${ok.stdout}${ok.stderr}`).toMatch(/^0\n[\s\S]*1 chart\(s\) linted, 0 chart\(s\) failed/);
