@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries clean
+.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries chart clean
 
 all: build
 
@@ -18,7 +18,7 @@ build: deps
 	$(BUN) run build.ts
 
 # The whole suite against the newest Kubernetes release, then the integration tests against N-2.
-test: build kube-binaries s3-binaries
+test: build kube-binaries s3-binaries helm-binaries
 	$(BUN) test --timeout 120000
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
@@ -33,6 +33,14 @@ fuzz: deps
 # A real S3 server (versitygw) for the backup tests, built from the Go module proxy and cached like the kube binaries.
 s3-binaries:
 	bash hack/s3/s3-binaries.sh >/dev/null
+
+# helm v4 for the chart tests (test/integration/helm.test.ts), from the Go module proxy, cached the same way.
+helm-binaries:
+	bash hack/helm-binaries.sh >/dev/null
+
+# charts/scone-operator, generated from the desired state `scone manifests` prints (docs/helm.md); commit the result.
+chart: deps
+	$(BUN) run hack/chart/generate.ts
 
 kube-binaries:
 	bash hack/kube-binaries.sh $(K8S_LATEST) >/dev/null
