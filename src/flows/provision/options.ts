@@ -23,6 +23,8 @@ export interface ProvisionOptions {
   readonly target: string;
   readonly version: string;
   readonly imageRepo?: string;
+  /** `--image-prefix` (upstream IMAGE_PREFIX): prefix of the image names, e.g. "osc-". */
+  readonly imagePrefix?: string;
   /** `--image-overwrite`: a non-standard CAS image. */
   readonly imageOverwrite?: string;
   /** `--nonce`; random when absent (only used when the CAS is created). */
@@ -140,6 +142,7 @@ export function provisionOptionsFromFlags(
         ?.replace(/^https?:\/\//, "")
         .replace(/\/+$/, ""),
     ),
+    ...opt("imagePrefix", str(flags["image-prefix"])),
     ...opt("imageOverwrite", str(flags["image-overwrite"])),
     ...opt("nonce", str(flags.nonce)?.toLowerCase()),
     ...opt("dcapKey", str(flags["dcap-api"])),
