@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject, ObjectRef } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
+import { sconeResourceTypes } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { cleanupSteps, installCrds } from "../operator/context.ts";
 import { binaryPresent, freePort, removeAllLasAndSgxPlugins, removeInstall, scone, serveWebhooks } from "./helpers.ts";
@@ -35,6 +36,22 @@ const CAS: ObjectRef = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS"
 const CAS_CRD: ObjectRef = { apiVersion: CRD, kind: "CustomResourceDefinition", name: "cas.services.scone.cloud" };
 const PVC: ObjectRef = { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: NS, name: "database-cas-0" };
 const NAMESPACE: ObjectRef = { apiVersion: "v1", kind: "Namespace", name: NS };
+
+/** Removes the finalizers of every SCONE resource in the cluster. */
+async function stripAllFinalizers(admin: KubeClient): Promise<void> {
+  for (const type of sconeResourceTypes) {
+    const list = await admin.list(type).catch(() => undefined);
+    for (const o of list?.items ?? []) {
+      if ((o.metadata?.finalizers ?? []).length === 0) continue;
+      const ref = {
+        ...type,
+        name: o.metadata?.name ?? "",
+        ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
+      };
+      await admin.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => undefined);
+    }
+  }
+}
 
 describe.skipIf(!binaryPresent || !clusterAvailable())(
   "scone operator uninstall (compiled) on a real API server",
@@ -87,6 +104,18 @@ describe.skipIf(!binaryPresent || !clusterAvailable())(
       expect(r.stderr).toContain("would refuse");
       expect(r.stderr).toContain(`CAS ${NS}/cas`);
       for (const ref of [MUTATING, VALIDATING, CLUSTER_ROLE, SA, LAS]) expect(await exists(ref)).toBe(true);
+      // -o json: the same plan, the resources that block and what is kept.
+      const json = await uninstall(["-o", "json"]);
+      expect(json.code).toBe(3);
+      const o = JSON.parse(json.stdout) as { steps: { action: string; kind: string }[]; kept: string[] };
+      expect(o).toMatchObject({ mode: "report", refused: true });
+      expect((o as unknown as { blockers: unknown[] }).blockers).toContainEqual({
+        kind: "CAS",
+        name: "cas",
+        namespace: NS,
+      });
+      expect(o.steps.filter((s) => s.action === "delete").map((s) => s.kind)).toContain("ClusterRoleBinding");
+      expect(o.kept.join(" ")).toContain("PersistentVolumeClaim");
     });
 
     test("--yes refuses while a CAS exists, before deleting anything", async () => {
@@ -118,6 +147,8 @@ describe.skipIf(!binaryPresent || !clusterAvailable())(
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("deletes every CAS");
       expect(await exists(CAS_CRD)).toBe(true);
+      // No operator runs here: finalizers that files before this one left on their resources would hold the CRDs.
+      await stripAllFinalizers(admin);
       const r = await uninstall(["--yes", "--crds", "--force"]);
       expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
       expect(r.stdout).toMatch(/^deleted +CustomResourceDefinition cas\.services\.scone\.cloud/m);
