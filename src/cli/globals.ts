@@ -110,6 +110,14 @@ export function checkVersion(flag: string): (value: string) => string | undefine
       : `invalid value '${value}' for --${flag}: expected a SCONE version such as 6.0.6`;
 }
 
+/** An image name prefix as a registry path allows it: "osc-", "scone/", "team/pfx-" (may be empty-free only). */
+export function checkImagePrefix(flag: string): (value: string) => string | undefined {
+  return (value) =>
+    /^[a-z0-9]([a-z0-9._/-]*)$/.test(value) && !value.includes("//")
+      ? undefined
+      : `invalid value '${value}' for --${flag}: expected lower-case letters, digits, '.', '_', '-' and '/', e.g. 'osc-' or 'mirror/'`;
+}
+
 /** A DNS-1123 label (namespaces, CAS names). */
 export function dnsLabelProblem(value: string, maxLength = 63): string | undefined {
   if (value.length > maxLength) return `is longer than ${maxLength} characters`;

@@ -39,6 +39,7 @@ const VALUE_FLAGS = new Set([
   "--webhook",
   "--manifests-dir",
   "--image-registry",
+  "--image-prefix",
   "-f",
   "--filename",
   "--image-overwrite",
@@ -68,6 +69,7 @@ const ENV_FLAGS: [env: string, flag: string, aliases: string[]][] = [
   ["DCAP_KEY", "--dcap-api", ["-d"]],
   ["VERSION", "--set-version", []],
   ["IMAGE_REPO", "--image-registry", []],
+  ["IMAGE_PREFIX", "--image-prefix", []],
   ["TARGET_DIR", "--target", []],
   ["MANIFESTS_URL", "--manifests-dir", []],
 ];

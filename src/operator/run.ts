@@ -2,6 +2,7 @@
 // the manager (probes, metrics, informers, leader election, controllers) until SIGTERM/SIGINT.
 import { hostname } from "node:os";
 import { createLogger, resolveLogLevel } from "../log.ts";
+import { imageMirrorFromEnv } from "../resources/defaults.ts";
 
 export interface OperatorOptions {
   readonly kubeconfig?: string;
@@ -127,6 +128,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     log,
     operatorNamespace: namespace,
     serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
+    imageMirror: imageMirrorFromEnv(process.env),
     recordHistory: history.historyRecorder(db, (c) => CONTROLLER_KINDS[c] ?? c, log),
     admissionPolicy,
   };
@@ -157,8 +159,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
         mode: webhookMode,
         ...(opts.webhookHost ? { host: opts.webhookHost } : {}),
         policy: admissionPolicy,
-        ...(process.env.SCONE_IMAGE_REGISTRY ? { imageRepo: process.env.SCONE_IMAGE_REGISTRY } : {}),
-        ...(process.env.SCONE_IMAGE_PREFIX ? { imagePrefix: process.env.SCONE_IMAGE_PREFIX } : {}),
+        ...ctx.imageMirror,
       }),
     );
   }

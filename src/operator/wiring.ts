@@ -7,6 +7,7 @@ import type { Informer, InformerScope } from "../kube/informer.ts";
 import type { SharedInformers } from "../kube/shared-informers.ts";
 import type { KubeObject, ObjectRef, TypeRef } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
+import type { ImageMirror } from "../resources/defaults.ts";
 import type { Controller, ReconcileRecord, ReconcileRequest } from "../runtime/controller.ts";
 import type { AdmissionPolicy } from "./admission/policy.ts";
 import type { Manager } from "./manager.ts";
@@ -25,6 +26,8 @@ export interface OperatorContext {
   readonly operatorNamespace: string;
   /** SCONE version used for images that name no tag (upstream GLOBAL_SCONE_VERSION). */
   readonly serviceVersion: string;
+  /** Registry and prefix of every image the operator renders (imageMirrorFromEnv); default: upstream's. */
+  readonly imageMirror?: ImageMirror;
   readonly recordHistory: (r: ReconcileRecord) => void;
   /** What tenant resources may run (allowed registries); default: the SCONE registry only. */
   readonly admissionPolicy?: AdmissionPolicy;

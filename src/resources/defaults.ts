@@ -38,6 +38,22 @@ function resolve(opts: WebhookDefaultsOptions): Options {
   };
 }
 
+/** Where every SCONE image comes from: a registry path and a name prefix (a mirror in air-gapped clusters). */
+export interface ImageMirror {
+  readonly imageRepo?: string;
+  readonly imagePrefix?: string;
+}
+
+/**
+ * The mirror the operator was installed with: SCONE_IMAGE_REGISTRY/SCONE_IMAGE_PREFIX on its Deployment
+ * (src/install/operator.ts), else upstream's IMAGE_REPO/IMAGE_PREFIX. Every renderer in the operator takes this.
+ */
+export function imageMirrorFromEnv(env: Readonly<Record<string, string | undefined>>): ImageMirror {
+  const repo = env.SCONE_IMAGE_REGISTRY || env.IMAGE_REPO;
+  const prefix = env.SCONE_IMAGE_PREFIX || env.IMAGE_PREFIX;
+  return { ...(repo ? { imageRepo: repo } : {}), ...(prefix ? { imagePrefix: prefix } : {}) };
+}
+
 /** `image` with `version` as tag when it has neither tag nor digest ("…/cas" → "…/cas:6.0.6"). */
 export function imageWithTag(image: string, version: string): string {
   if (image.includes("@")) return image;

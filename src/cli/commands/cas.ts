@@ -5,6 +5,7 @@ import {
   casNameProblem,
   checkDuration,
   checkHex32,
+  checkImagePrefix,
   checkPort,
   checkPositiveInt,
   checkVersion,
@@ -38,6 +39,13 @@ export function provisionChecks(values: FlagValues): string | undefined {
     (values.wait === true && values.backup === false ? "--wait cannot be used with --no-backup" : undefined)
   );
 }
+
+const imagePrefixArg: SconeArgDef = {
+  type: "string",
+  valueHint: "PREFIX",
+  description: "Prefix of the image names in the registry, e.g. 'osc-' (as scone operator install --image-prefix)",
+  check: checkImagePrefix("image-prefix"),
+};
 
 export const provisionArgs: Record<string, SconeArgDef> = {
   name: casName,
@@ -81,6 +89,7 @@ export const provisionArgs: Record<string, SconeArgDef> = {
     valueHint: "URL",
     description: "Image repository (default: registry.scontain.com/scone.cloud)",
   },
+  "image-prefix": imagePrefixArg,
   "set-version": {
     type: "string",
     valueHint: "VERSION",
@@ -303,6 +312,7 @@ const restore = command({
       valueHint: "URL",
       description: "Image repository (default: registry.scontain.com/scone.cloud)",
     },
+    "image-prefix": imagePrefixArg,
     timeout,
   },
   notes: [

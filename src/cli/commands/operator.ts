@@ -158,6 +158,33 @@ const install = command({
   run: lazyRun(() => import("../run/operator-install.ts")),
 });
 
+const uninstall = command({
+  meta: { name: "uninstall", description: "Remove what 'scone operator install' created: operator, webhooks, RBAC" },
+  args: {
+    yes: { type: "boolean", alias: "y", description: "Delete (default: only report what would be deleted)" },
+    crds: {
+      type: "boolean",
+      description:
+        "Delete the CRDs too: this deletes every SCONE resource (CAS, LAS, Vault, policies, Scone) with them",
+    },
+    force: { type: "boolean", description: "Go on although SCONE resources exist (with --crds: delete them)" },
+    verbose: { type: "boolean", alias: "v", description: "Also list what is already absent" },
+    timeout: {
+      type: "string",
+      valueHint: "SECONDS",
+      description: "How long to wait for LAS, SGXPlugin and CRDs to be deleted (default 120)",
+      check: checkPositiveInt("timeout"),
+    },
+  },
+  globals: ["kubeconfig", "context", "namespace", "log-level", "output"],
+  notes: [
+    "Webhook configurations go first, then install's LAS and SGXPlugin (and with --crds the CRDs) while the operator still runs their finalizers, then the operator and its RBAC.",
+    "Refuses, before deleting anything, while SCONE resources exist, unless --force. Kept always: the namespace, its pull secrets and every PersistentVolumeClaim (CAS volumes), even with --crds.",
+    "Without --yes it only reports: exit code 0 when nothing is left to remove, 3 when something is.",
+  ],
+  run: lazyRun(() => import("../run/operator-uninstall.ts")),
+});
+
 const history = command({
   meta: { name: "history", description: "Show what the operator did: one row per reconcile, newest first" },
   args: {
@@ -222,6 +249,6 @@ export const operatorCommand: SconeCommand = command({
   notes: [
     "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n names the operator's own namespace (its Lease, webhook certificate, default namespace of LAS and SGX plugin pods; default SCONE_OPERATOR_NAMESPACE, then the context's).",
   ],
-  subCommands: { install, history },
+  subCommands: { install, uninstall, history },
   run: lazyRun(() => import("../run/operator.ts")),
 });

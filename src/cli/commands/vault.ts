@@ -1,6 +1,6 @@
 // `scone vault provision`: the deprecated SCONE Vault flow (upstream ≤ 6.0.0), kept for the plugin syntax.
 import { command, group, lazyRun } from "../define.ts";
-import { checkVersion } from "../globals.ts";
+import { checkImagePrefix, checkVersion } from "../globals.ts";
 
 export const vaultCommand = group({
   meta: { name: "vault", description: "Provision a SCONE Vault (deprecated upstream after 6.0.0)" },
@@ -36,6 +36,12 @@ export const vaultCommand = group({
           check: checkVersion("set-version"),
         },
         "image-registry": { type: "string", valueHint: "URL", description: "Image repository" },
+        "image-prefix": {
+          type: "string",
+          valueHint: "PREFIX",
+          description: "Prefix of the image name in the registry, e.g. 'osc-' (the image is REGISTRY/PREFIXvault)",
+          check: checkImagePrefix("image-prefix"),
+        },
         "manifests-dir": {
           type: "string",
           valueHint: "DIR|URL",

@@ -49,6 +49,7 @@ export async function run(ctx: SconeContext): Promise<void> {
         defaultVersion: DEFAULT_SCONE_SERVICE_VERSION,
         ...(str(a["set-version"]) ? { version: str(a["set-version"]) } : {}),
         ...(str(a["image-registry"]) ? { imageRepo: str(a["image-registry"]) } : {}),
+        ...(str(a["image-prefix"]) ? { imagePrefix: str(a["image-prefix"]) } : {}),
         ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
       },
       printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),

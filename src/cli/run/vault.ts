@@ -65,7 +65,7 @@ export function vaultFlags(
     casAddress: str(a["cas-address"])?.replace(/\/+$/, ""),
     target,
     configPath: env.SCONE_CLI_CONFIG ?? join(target, "config.json"),
-    imageRepo: `${(str(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "")}/vault`,
+    imageRepo: `${(str(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "")}/${str(a["image-prefix"]) ?? ""}vault`,
     imageTag: str(a["set-version"]) ?? "",
     manifestFile,
     mrenclaves,

@@ -1,5 +1,6 @@
 // How an install's steps read: one plain line per step (a pipe or CI log gets the same text as a terminal, which
 // only adds colour), field changes under a step with --verbose, a closing summary, and the JSON of `-o json`.
+import type { ObjectRef } from "../../kube/types.ts";
 import type { InstallOutcome } from "./execute.ts";
 import { describeRef, type PlanStep, type StepAction } from "./plan.ts";
 
@@ -84,13 +85,25 @@ export function outcomeJson(outcome: InstallOutcome): unknown {
     differs: outcome.differs,
     warnings: outcome.warnings,
     steps: outcome.steps.map((s) => ({
-      phase: s.phase,
-      action: s.action,
-      kind: s.ref.kind,
-      name: s.ref.name,
-      ...(s.ref.namespace ? { namespace: s.ref.namespace } : {}),
-      ...(s.reason ? { reason: s.reason } : {}),
+      ...stepJson(s),
       ...(s.changes.length > 0 ? { changes: s.changes } : {}),
     })),
+  };
+}
+
+/** One step of `-o json` (install's and uninstall's): what is done to which object, and why. */
+export function stepJson(s: {
+  readonly phase: string;
+  readonly action: string;
+  readonly ref: ObjectRef;
+  readonly reason?: string;
+}): Record<string, unknown> {
+  return {
+    phase: s.phase,
+    action: s.action,
+    kind: s.ref.kind,
+    name: s.ref.name,
+    ...(s.ref.namespace ? { namespace: s.ref.namespace } : {}),
+    ...(s.reason ? { reason: s.reason } : {}),
   };
 }

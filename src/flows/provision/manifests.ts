@@ -90,6 +90,8 @@ export function parsePatchFile(
 export interface PatchChoice {
   readonly backup: boolean;
   readonly imageRepo: string;
+  /** Upstream's IMAGE_PREFIX in the patch files (default none). */
+  readonly imagePrefix?: string;
   readonly backupControllerImage: string;
 }
 
@@ -98,5 +100,9 @@ export function patchOf(m: Manifests, p: PatchChoice): JsonPatchOp[] {
   const file = p.backup ? m.patchProbesAndBackup : m.patchProbes;
   if (file === undefined) return postProvisioningPatch(p);
   const name = p.backup ? "cas_patch_probes_and_backup.json" : "cas_patch_probes.json";
-  return parsePatchFile(file, `--manifests-dir ${name}`, { POLICY_NAME, IMAGE_REPO: p.imageRepo, IMAGE_PREFIX: "" });
+  return parsePatchFile(file, `--manifests-dir ${name}`, {
+    POLICY_NAME,
+    IMAGE_REPO: p.imageRepo,
+    IMAGE_PREFIX: p.imagePrefix ?? "",
+  });
 }

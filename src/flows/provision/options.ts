@@ -8,6 +8,7 @@ import {
   grammarProblem,
   hex32,
   httpUrl,
+  imagePrefix as imagePrefixGrammar,
   imageReference,
   imageRegistry,
   namespaceName,
@@ -36,6 +37,8 @@ export interface ProvisionOptions {
   readonly target: string;
   readonly version: string;
   readonly imageRepo?: string;
+  /** `--image-prefix` (upstream IMAGE_PREFIX): prefix of the image names, e.g. "osc-". */
+  readonly imagePrefix?: string;
   /** `--image-overwrite`: a non-standard CAS image. */
   readonly imageOverwrite?: string;
   /** `--nonce`; random when absent (only used when the CAS is created). */
@@ -151,6 +154,7 @@ export function provisionOptionsFromFlags(
       "imageRepo",
       checked("--image-registry", str(flags["image-registry"]), imageRegistry, { normalize: normalizeRegistry }),
     ),
+    ...opt("imagePrefix", checked("--image-prefix", str(flags["image-prefix"]), imagePrefixGrammar)),
     ...opt("imageOverwrite", checked("--image-overwrite", str(flags["image-overwrite"]), imageReference)),
     ...opt("nonce", checked("--nonce", str(flags.nonce)?.toLowerCase(), hex32)),
     ...opt("dcapKey", checked("--dcap-api", str(flags["dcap-api"]), hex32, { secret: true })),

@@ -31,6 +31,7 @@ import {
   backupControllerImage,
   casImage,
   casRecoveryImage,
+  imageChoice,
   type JsonPatchOp,
   type OwnerSessionName,
   POLICY_NAME,
@@ -132,10 +133,7 @@ export const databaseVolumeStep: ProvisionStep = {
 // ---- 3. unprovisioned CAS ---------------------------------------------------------------------------------------------
 
 function expectedImages(ctx: ProvisionContext): string[] {
-  const choice = {
-    version: ctx.options.version,
-    ...(ctx.options.imageRepo ? { imageRepo: ctx.options.imageRepo } : {}),
-  };
+  const choice = imageChoice(ctx.options);
   return ctx.options.imageOverwrite ? [ctx.options.imageOverwrite] : [casImage(choice), casRecoveryImage(choice)];
 }
 
@@ -566,10 +564,7 @@ function valueAt(doc: unknown, path: string): unknown {
 
 /** The upstream JSON patch (--filename's, or --manifests-dir's file, or the embedded operations). */
 export async function desiredPatch(ctx: ProvisionContext): Promise<JsonPatchOp[]> {
-  const choice = {
-    version: ctx.options.version,
-    ...(ctx.options.imageRepo ? { imageRepo: ctx.options.imageRepo } : {}),
-  };
+  const choice = imageChoice(ctx.options);
   const imageRepo = ctx.options.imageRepo ?? DEFAULT_IMAGE_REPO;
   try {
     if (ctx.options.patchFile) {
@@ -578,12 +573,13 @@ export async function desiredPatch(ctx: ProvisionContext): Promise<JsonPatchOp[]
       return parsePatchFile(text, `--filename ${ctx.options.patchFile}`, {
         POLICY_NAME,
         IMAGE_REPO: imageRepo,
-        IMAGE_PREFIX: "",
+        IMAGE_PREFIX: ctx.options.imagePrefix ?? "",
       });
     }
     return patchOf(await ctx.manifests(), {
       backup: ctx.options.backup,
       imageRepo,
+      imagePrefix: ctx.options.imagePrefix ?? "",
       backupControllerImage: backupControllerImage(choice),
     });
   } catch (err) {

@@ -151,6 +151,15 @@ export interface ImageChoice {
   readonly version: string;
 }
 
+/** The image choice of a provision or restore: its version, --image-registry and --image-prefix. */
+export function imageChoice(o: { version: string; imageRepo?: string; imagePrefix?: string }): ImageChoice {
+  return {
+    version: o.version,
+    ...(o.imageRepo ? { imageRepo: o.imageRepo } : {}),
+    ...(o.imagePrefix ? { imagePrefix: o.imagePrefix } : {}),
+  };
+}
+
 export function casImage(choice: ImageChoice): string {
   return defaultImage("cas", {
     serviceVersion: choice.version,

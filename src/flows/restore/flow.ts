@@ -10,7 +10,7 @@ import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { RestoreSource } from "../../backup/restore-source.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { CAS } from "../../resources/cas.ts";
-import { casImage, casRecoveryImage, renderProvisioningManifest } from "../provision/templates.ts";
+import { casImage, casRecoveryImage, imageChoice, renderProvisioningManifest } from "../provision/templates.ts";
 import { describeStatus, statusIsCurrent } from "../status/health.ts";
 import {
   type CasId,
@@ -53,6 +53,7 @@ export interface RestoreOptions extends CasId {
   readonly version?: string;
   readonly defaultVersion: string;
   readonly imageRepo?: string;
+  readonly imagePrefix?: string;
   readonly timeoutMs?: number;
   readonly pollMs?: number;
 }
@@ -78,7 +79,7 @@ const versionOf = (ctx: RestoreContext): string =>
   ctx.options.version ?? source(ctx).manifest.cas.version ?? ctx.options.defaultVersion;
 
 const images = (ctx: RestoreContext) => {
-  const choice = { version: versionOf(ctx), ...(ctx.options.imageRepo ? { imageRepo: ctx.options.imageRepo } : {}) };
+  const choice = imageChoice({ ...ctx.options, version: versionOf(ctx) });
   return { recovery: casRecoveryImage(choice), cas: casImage(choice) };
 };
 

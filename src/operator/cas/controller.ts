@@ -109,7 +109,11 @@ export function registerCasController(
   probe: CasProbe,
   options: CasControllerOptions = {},
 ): Controller {
-  const opts: RenderOptions = { serviceVersion: ctx.serviceVersion, operatorNamespace: ctx.operatorNamespace };
+  const opts: RenderOptions = {
+    serviceVersion: ctx.serviceVersion,
+    operatorNamespace: ctx.operatorNamespace,
+    ...(ctx.imageMirror ? { imageMirror: ctx.imageMirror } : {}),
+  };
   const now = options.now ?? (() => new Date());
   const backoffMs = options.podDeletionBackoffMs ?? POD_DELETION_BACKOFF_MS;
   const healthyRecheckMs = options.healthyRecheckMs ?? 30_000;

@@ -1,7 +1,7 @@
 // The effective settings of a CAS: its spec with the upstream defaults of §3.1 filled in (pure). Renderers, status
 // and the upgrade planner read these instead of repeating `?? default` everywhere.
 import type { CAS, CASSpec } from "../../resources/cas.ts";
-import { casWebhookDefaults, defaultImage } from "../../resources/defaults.ts";
+import { casWebhookDefaults, defaultImage, type ImageMirror } from "../../resources/defaults.ts";
 import {
   DEFAULT_CLIENT_PORT,
   DEFAULT_DATABASE_DIR,
@@ -15,6 +15,8 @@ export interface RenderOptions {
   readonly serviceVersion: string;
   /** Namespace of the operator and of the LAS pods (LAS_NAMESPACE of the backup controller). */
   readonly operatorNamespace: string;
+  /** Registry and prefix of the images a CAS names none of (the operator's mirror). */
+  readonly imageMirror?: ImageMirror;
 }
 
 export interface ProbeSettings {
@@ -97,7 +99,8 @@ const probe = (
 });
 
 export function casSettings(cas: CAS, opts: RenderOptions): CasSettings {
-  const { spec = {} } = casWebhookDefaults(cas, { serviceVersion: opts.serviceVersion });
+  const images = { serviceVersion: opts.serviceVersion, ...opts.imageMirror };
+  const { spec = {} } = casWebhookDefaults(cas, images);
   const bc = spec["backup-controller"];
   const bcEnabled = bc?.enabled === true;
   const ss = spec.safetyService;
@@ -106,7 +109,7 @@ export function casSettings(cas: CAS, opts: RenderOptions): CasSettings {
     name: cas.metadata.name ?? "",
     namespace: cas.metadata.namespace ?? "",
     spec,
-    image: spec.image ?? defaultImage("cas", { serviceVersion: opts.serviceVersion }),
+    image: spec.image ?? defaultImage("cas", images),
     imagePullPolicy: spec.imagePullPolicy ?? "Always",
     clientPort: spec.service?.clientPort ?? DEFAULT_CLIENT_PORT,
     enclavePort: spec.service?.enclavePort ?? DEFAULT_ENCLAVE_PORT,
@@ -123,13 +126,13 @@ export function casSettings(cas: CAS, opts: RenderOptions): CasSettings {
     startup: probe(spec.startupProbe, 15, false),
     backupController: {
       enabled: bcEnabled,
-      image: bc?.image ?? defaultImage("backup-controller", { serviceVersion: opts.serviceVersion }),
+      image: bc?.image ?? defaultImage("backup-controller", images),
       session: bc?.session ?? "",
     },
     safetyService: {
       // §3.1: enabled by default only when the section is absent and the backup controller is on.
       enabled: ss === undefined ? bcEnabled : ss.enabled === true,
-      image: ss?.image ?? defaultImage("cas-safety-service", { serviceVersion: opts.serviceVersion }),
+      image: ss?.image ?? defaultImage("cas-safety-service", images),
       desiredReplicas: ss?.desiredReplicas ?? 3,
       minReplicas: ss?.minReplicas ?? 2,
       topologyKey: ss?.podAntiAffinityTopologyKey ?? "kubernetes.io/hostname",

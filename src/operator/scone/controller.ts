@@ -109,6 +109,9 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   const maxRetries = options.maxRetries ?? SCONE_MAX_RETRIES;
   const retryBaseMs = options.retryBaseMs ?? 5_000;
   const newNonce = options.newNonce ?? randomNonce;
+  // The mirror the operator runs with (SCONE_IMAGE_REGISTRY/PREFIX), unless the caller names another.
+  const imageRepo = options.imageRepo ?? ctx.imageMirror?.imageRepo;
+  const imagePrefix = options.imagePrefix ?? ctx.imageMirror?.imagePrefix;
   const kit = ctx.kit;
 
   const scones = ctx.informers.informer<KubeObject>({ type: SCONE_TYPE });
@@ -228,8 +231,8 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
     const renderOpts = {
       namespace,
       casNonce: "",
-      ...(options.imageRepo ? { imageRepo: options.imageRepo } : {}),
-      ...(options.imagePrefix ? { imagePrefix: options.imagePrefix } : {}),
+      ...(imageRepo ? { imageRepo } : {}),
+      ...(imagePrefix ? { imagePrefix } : {}),
       ...(existingLas?.spec?.dcapKey ? { existingDcapKey: existingLas.spec.dcapKey } : {}),
       ...(backupCredentials ? { backupCredentials } : {}),
       nodeAgentVersion: agents.version,

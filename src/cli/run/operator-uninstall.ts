@@ -1,0 +1,66 @@
+// `scone operator uninstall`: flags → the uninstall flow (src/flows/uninstall), its steps printed as install's are.
+// Exit codes as install's: 0 = nothing to remove (or everything was removed), 3 = report mode found something to
+// remove, 1 = refused (SCONE resources exist, no --force) or failed.
+import { CliError, type SconeContext } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export async function run(ctx: SconeContext): Promise<void> {
+  const [
+    { runUninstall, UninstallRefused },
+    { refusalMessage },
+    report,
+    { EXIT_DIFFERS },
+    { DEFAULT_NAMESPACE },
+    { KubeClient },
+  ] = await Promise.all([
+    import("../../flows/uninstall/execute.ts"),
+    import("../../flows/uninstall/plan.ts"),
+    import("../../flows/uninstall/report.ts"),
+    import("../../flows/install/report.ts"),
+    import("../../install/names.ts"),
+    import("../../kube/client.ts"),
+  ]);
+  const a = ctx.args;
+  const json = a.output === "json";
+  const verbose = a.verbose === true;
+  const timeout = str(a.timeout);
+  const options = {
+    namespace: str(a.namespace) ?? DEFAULT_NAMESPACE,
+    crds: a.crds === true,
+    force: a.force === true,
+    mode: a.yes === true ? ("delete" as const) : ("report" as const),
+    timeoutSeconds: timeout === undefined ? 120 : Number(timeout),
+  };
+  const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const out = (line: string) => {
+    if (!json) process.stdout.write(`${line}\n`);
+  };
+  if (options.crds) process.stderr.write(`warning: ${report.CRD_WARNING}\n`);
+  let plan: Awaited<ReturnType<typeof runUninstall>>;
+  try {
+    plan = await runUninstall(client, options, {
+      step: (step, done) => {
+        if (step.action !== "absent" || verbose) out(report.uninstallStepLine(step, done));
+      },
+      waiting: (what) => {
+        if (!json) process.stderr.write(`waiting for ${what} to be deleted (up to ${options.timeoutSeconds}s)\n`);
+      },
+    });
+  } catch (e) {
+    if (e instanceof UninstallRefused) throw new CliError(e.message);
+    throw e;
+  }
+  const done = options.mode === "delete";
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report.uninstallJson(plan, options.mode), null, 2)}\n`);
+  } else {
+    for (const line of report.keptLines(plan)) out(line);
+    out(report.uninstallSummary(plan, done));
+  }
+  if (!done && plan.refused)
+    process.stderr.write(`warning: --yes would refuse: ${refusalMessage(plan, options.crds)}\n`);
+  if (!done && plan.steps.some((s) => s.action === "delete")) {
+    throw new CliError("something would be removed (exit code 3); run again with --yes to remove it", EXIT_DIFFERS);
+  }
+}
