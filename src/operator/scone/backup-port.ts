@@ -63,6 +63,15 @@ export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort 
       return { id: record.id, completedAt: new Date(record.stoppedAt ?? record.startedAt) };
     },
 
+    async refreshCatalog(req) {
+      const b = await load();
+      const done = await b.refreshCatalog(o.store, await targetOf(req), {
+        namespace: req.casNamespace,
+        name: req.casName,
+      });
+      return { added: done.added.length, removed: done.removed.length };
+    },
+
     async applyRetention(req) {
       const b = await load();
       // Decided from the target's listing (a restarted or second operator sees the same sets), not the cache.
