@@ -13,6 +13,8 @@ export interface CatalogRebuild {
   entries: CatalogEntry[];
   /** Sets that are no catalog row, with the reason (incomplete upload, a manifest naming another set). */
   skipped: { location: string; reason: string }[];
+  /** When the listing began (ms): a backup completed later may be missing from it. */
+  listedAt: number;
 }
 
 /** The set's key, or why it is not a valid one. */
@@ -38,8 +40,8 @@ export function notACatalogEntry(set: TargetBackup): string | undefined {
 }
 
 /** Pure: the catalog rows of a target's listing. */
-export function rebuildCatalog(sets: readonly TargetBackup[]): CatalogRebuild {
-  const out: CatalogRebuild = { entries: [], skipped: [] };
+export function rebuildCatalog(sets: readonly TargetBackup[], listedAt: number): CatalogRebuild {
+  const out: CatalogRebuild = { entries: [], skipped: [], listedAt };
   for (const set of sets) {
     const reason = notACatalogEntry(set);
     const m = set.manifest;
@@ -89,7 +91,8 @@ export interface CatalogRefresh extends CatalogRebuild, CatalogSync {}
 
 /** Lists `target` below the filter and rebuilds its catalog rows (no store involved). */
 export async function readCatalogOf(target: BackupTarget, filter: CasFilter = {}): Promise<CatalogRebuild> {
-  return rebuildCatalog(await listTargetBackups(target, filter));
+  const listedAt = Date.now();
+  return rebuildCatalog(await listTargetBackups(target, filter), listedAt);
 }
 
 /** Makes the catalog agree with a rebuilt listing of `target`: one transaction. */
@@ -99,7 +102,7 @@ export function storeCatalogOf(
   filter: CasFilter,
   rebuilt: CatalogRebuild,
 ): CatalogRefresh {
-  return { ...rebuilt, ...syncCatalog(db, rebuilt.entries, rowOfTarget(target, filter)) };
+  return { ...rebuilt, ...syncCatalog(db, rebuilt.entries, rowOfTarget(target, filter), rebuilt.listedAt) };
 }
 
 /**

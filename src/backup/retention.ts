@@ -162,8 +162,9 @@ export interface TargetRetentionResult extends RetentionResult {
 export async function applyTargetRetention(options: TargetRetentionOptions): Promise<TargetRetentionResult> {
   const { target, cas, policy, now, store } = options;
   checkRetentionPolicy(policy);
-  const listed = rebuildCatalog(await listTargetBackups(target, cas)).entries;
-  syncCatalog(store.db, listed, rowOfTarget(target, cas));
+  const listedAt = Date.now();
+  const listed = rebuildCatalog(await listTargetBackups(target, cas), listedAt).entries;
+  syncCatalog(store.db, listed, rowOfTarget(target, cas), listedAt);
   const listedIds = new Set(listed.map((r) => r.id));
   const attempts = listBackups(store.db, { ...cas, limit: 1000 }).filter(
     (r) => r.phase !== "completed" && !listedIds.has(r.id),

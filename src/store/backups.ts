@@ -135,11 +135,13 @@ export interface CatalogSync {
  * removes the completed rows that `inScope` says belong to the listed part of the target but that the listing no
  * longer holds (deleted elsewhere: another replica's retention, a person). Rows it already has are left as they
  * are (this machine's record of its own backups has the same fields, or more); other phases are never touched.
+ * `listedAt`: when the listing began; a backup completed since then is missing from it, and is kept.
  */
 export function syncCatalog(
   db: StoreDb,
   entries: readonly CatalogEntry[],
   inScope: (row: BackupRecord) => boolean,
+  listedAt: number,
 ): CatalogSync {
   const sync: CatalogSync = { added: [], removed: [] };
   const listed = new Set(entries.map((e) => e.id));
@@ -155,7 +157,7 @@ export function syncCatalog(
     }
     const completed = db.select().from(backupCatalog).where(eq(backupCatalog.phase, "completed")).all();
     for (const row of completed) {
-      if (listed.has(row.id) || !inScope(row)) continue;
+      if (listed.has(row.id) || !inScope(row) || (row.stoppedAt ?? row.startedAt) >= listedAt) continue;
       deleteBackup(db, row.id);
       sync.removed.push(row.id);
     }

@@ -37,10 +37,16 @@ const listed = (id: string, manifest: BackupManifest | null, where = { namespace
 
 describe("rebuildCatalog (pure)", () => {
   test("each set with a manifest becomes a completed row holding the manifest's fields, newest first", () => {
-    const { entries, skipped } = rebuildCatalog([
-      listed("bk-a", manifestOf("bk-a")),
-      listed("bk-b", manifestOf("bk-b", { created: "2026-11-24T12:00:00.000Z", started: "2026-11-24T11:00:00.000Z" })),
-    ]);
+    const { entries, skipped } = rebuildCatalog(
+      [
+        listed("bk-a", manifestOf("bk-a")),
+        listed(
+          "bk-b",
+          manifestOf("bk-b", { created: "2026-11-24T12:00:00.000Z", started: "2026-11-24T11:00:00.000Z" }),
+        ),
+      ],
+      NOW,
+    );
     expect(skipped).toEqual([]);
     expect(entries.map((e) => e.id)).toEqual(["bk-b", "bk-a"]);
     expect(entries[1]).toEqual({
@@ -61,7 +67,7 @@ describe("rebuildCatalog (pure)", () => {
 
   test("a set written by the previous format (no started) is listed, started at its creation time", () => {
     const { started: _, ...previous } = manifestOf("bk-old");
-    const [entry] = rebuildCatalog([listed("bk-old", previous)]).entries;
+    const [entry] = rebuildCatalog([listed("bk-old", previous)], NOW).entries;
     expect(entry?.startedAt).toBe(Date.parse(previous.created));
   });
 
@@ -73,7 +79,7 @@ describe("rebuildCatalog (pure)", () => {
       listed("bk-y", manifestOf("bk-z")),
       listed("BK-Bad", manifestOf("BK-Bad")),
     ];
-    const { entries, skipped } = rebuildCatalog(sets);
+    const { entries, skipped } = rebuildCatalog(sets, NOW);
     expect(entries).toEqual([]);
     expect(skipped.map((s) => s.reason)).toEqual([
       "no readable backup.json (incomplete or interrupted backup)",
