@@ -1,12 +1,13 @@
 // The catalog rebuilt from a target's listing (pure), and retention decided from the listing with an empty cache
 // (a local directory target: a fresh state store must remove exactly what the store that wrote the sets would).
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { notACatalogEntry, rebuildCatalog, refreshCatalog } from "../../../src/backup/catalog.ts";
 import type { TargetBackup } from "../../../src/backup/list.ts";
 import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
 import { type BackupManifest, describeFiles, MANIFEST_FORMAT } from "../../../src/backup/manifest.ts";
+import { resolveRestoreSource } from "../../../src/backup/restore-source.ts";
 import { applyTargetRetention } from "../../../src/backup/retention.ts";
 import { runBackup } from "../../../src/backup/run.ts";
 import { DirectorySnapshotSource } from "../../../src/backup/snapshot-source.ts";
@@ -158,6 +159,31 @@ describe("catalog from a directory target", () => {
       .map((r) => r.id)
       .sort();
     expect(left).toEqual([ids[1] as string, failed.id, "bk-e", other].sort());
+  });
+
+  test("a set written by the previous format (no started) is listed by a fresh store and restores by its id", async () => {
+    const root = tempDir("target");
+    const snap = snapshotRoot();
+    const target = new LocalDirectoryTarget(root);
+    const cas = { namespace: "prod", name: "cas", version: "6.0.6" };
+    const written = await runBackup({
+      cas,
+      source: new DirectorySnapshotSource(snap.root),
+      target,
+      store: tempStore(),
+    });
+    const path = join(root, "prod", "cas", written.id, "backup.json");
+    const { started: _, ...previous } = JSON.parse(readFileSync(path, "utf8")) as BackupManifest;
+    writeFileSync(path, JSON.stringify(previous));
+    const fresh = tempStore();
+    expect((await refreshCatalog(fresh, target)).added).toEqual([written.id]);
+    const restored = await resolveRestoreSource(written.id, { store: fresh, tempDir: tempDir("restore") });
+    try {
+      expect(new Uint8Array(readFileSync(join(restored.dir, "cas.db")))).toEqual(snap.db);
+      expect(new Uint8Array(readFileSync(join(restored.dir, "cas.key-store")))).toEqual(snap.keyStore);
+    } finally {
+      await restored.cleanup();
+    }
   });
 
   test("retention with an empty cache removes exactly the expired sets of that CAS, nothing else", async () => {
