@@ -9,6 +9,7 @@
 //             BackupVerificationError — before anything is created
 //   retention: applyRetention + executeRetention (scheduling: src/operator/scone/backup-schedule.ts)
 //   credentials: s3CredentialsFromEnv() or s3CredentialsFromKubeSecret(kube, { namespace, name })
+export * from "./catalog.ts";
 export * from "./errors.ts";
 export * from "./layout.ts";
 export * from "./list.ts";

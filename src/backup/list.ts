@@ -31,6 +31,9 @@ export interface TargetBackup {
   manifest: BackupManifest | null;
 }
 
+/** Manifest reads in flight at once while listing a target. */
+const MANIFEST_READS = 16;
+
 /** Backup sets found in a target (below <namespace>/<name>/<id>/), newest id first. */
 export async function listTargetBackups(
   target: BackupTarget,
@@ -44,11 +47,18 @@ export async function listTargetBackups(
     if (filter.name !== undefined && name !== filter.name) continue;
     sets.set(`${namespace}/${name}/${id}`, { namespace, name, id });
   }
+  const refs = [...sets];
   const out: TargetBackup[] = [];
-  for (const [set, ref] of sets) {
-    const bytes = await target.get(joinKey(set, MANIFEST_FILE), MAX_MANIFEST_BYTES + 1);
-    const parsed = bytes === null ? null : parseManifest(new TextDecoder().decode(bytes));
-    out.push({ ...ref, location: target.locationOf(set), manifest: parsed?.ok ? parsed.manifest : null });
-  }
-  return out.sort((a, b) => b.id.localeCompare(a.id));
+  // A few manifest reads at a time: a catalog rebuilt from thousands of sets in S3 waits on round trips, not CPU.
+  let next = 0;
+  const worker = async () => {
+    while (next < refs.length) {
+      const [set, ref] = refs[next++] as [string, { namespace: string; name: string; id: string }];
+      const bytes = await target.get(joinKey(set, MANIFEST_FILE), MAX_MANIFEST_BYTES + 1);
+      const parsed = bytes === null ? null : parseManifest(new TextDecoder().decode(bytes));
+      out.push({ ...ref, location: target.locationOf(set), manifest: parsed?.ok ? parsed.manifest : null });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFEST_READS, refs.length) }, worker));
+  return out.sort((a, b) => b.id.localeCompare(a.id) || a.location.localeCompare(b.location));
 }

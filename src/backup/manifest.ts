@@ -15,6 +15,11 @@ export interface BackupManifest {
   snapshot: { marker: string | null; timestamp: string | null };
   /** ISO 8601 time the manifest was written (the backup completed). */
   created: string;
+  /**
+   * ISO 8601 time the backup started (added within format 1: a manifest written before has none, and a catalog
+   * rebuilt from it uses `created`). Lets a catalog rebuilt from the target hold the same times as the original.
+   */
+  started?: string;
   scone: { version: string };
   files: BackupFiles;
 }
@@ -162,6 +167,10 @@ export function parseManifest(text: string): ManifestParse {
   if (typeof data.created !== "string" || Number.isNaN(Date.parse(data.created))) {
     problems.push("backup.json created is not an ISO 8601 time");
   }
+  const started = data.started;
+  if (started !== undefined && (typeof started !== "string" || Number.isNaN(Date.parse(started)))) {
+    problems.push("backup.json started is not an ISO 8601 time");
+  }
   if (!isRecord(data.scone) || typeof data.scone.version !== "string")
     problems.push("backup.json has no scone version");
   const files = parseFiles(data.files, problems);
@@ -177,6 +186,7 @@ export function parseManifest(text: string): ManifestParse {
       cas: { namespace: c.namespace, name: c.name, version: c.version },
       snapshot: { marker: s.marker, timestamp: s.timestamp },
       created: data.created as string,
+      ...(typeof started === "string" ? { started } : {}),
       scone: { version: (data.scone as { version: string }).version },
       files,
     },

@@ -5,11 +5,14 @@
 //   - keepDays D: every backup that finished within the last D days
 //   - a failed backup newer than the newest completed one (evidence of the current failure streak)
 //   - pending and running backups (never touched here)
-import { type BackupRecord, deleteBackup, updateBackup } from "../store/backups.ts";
+import { type BackupRecord, deleteBackup, listBackups, syncCatalog, updateBackup } from "../store/backups.ts";
 import type { StoreDb } from "../store/open.ts";
+import { rebuildCatalog, rowOfTarget } from "./catalog.ts";
 import { BackupInputError, messageOf } from "./errors.ts";
+import { setKey } from "./layout.ts";
+import { listTargetBackups } from "./list.ts";
 import { type OpenTargetOptions, openSetAt } from "./open-target.ts";
-import { removeSet } from "./target.ts";
+import { type BackupTarget, removeSet } from "./target.ts";
 
 export interface RetentionPolicy {
   /** Keep backups that finished within this many days (the Scone resource's spec.backup.retention). */
@@ -130,6 +133,54 @@ export async function executeRetention(
       } catch {
         // The row changed meanwhile (or is gone); nothing to mark.
       }
+    }
+  }
+  return result;
+}
+
+export interface TargetRetentionOptions {
+  /** The target the CAS's backups are written to (its root). */
+  target: BackupTarget;
+  cas: { namespace: string; name: string };
+  policy: RetentionPolicy;
+  now: number;
+  /** The catalog cache: brought in line with the listing, and the source of the failed attempts (no set). */
+  store: { db: StoreDb };
+}
+
+export interface TargetRetentionResult extends RetentionResult {
+  plan: RetentionPlan;
+}
+
+/**
+ * Retention decided from what the target holds, not from the cache: the CAS's sets are listed and their
+ * manifests parsed (a fresh store, a second replica, a restarted pod decide alike). Only a whole set whose
+ * manifest parsed and names this CAS at this path is removed; incomplete sets, foreign objects and other CAS's
+ * sets are never candidates. Failed attempts (catalog rows only; their partial files were removed when they
+ * failed) count as before.
+ */
+export async function applyTargetRetention(options: TargetRetentionOptions): Promise<TargetRetentionResult> {
+  const { target, cas, policy, now, store } = options;
+  checkRetentionPolicy(policy);
+  const listedAt = Date.now();
+  const listed = rebuildCatalog(await listTargetBackups(target, cas), listedAt).entries;
+  syncCatalog(store.db, listed, rowOfTarget(target, cas), listedAt);
+  const listedIds = new Set(listed.map((r) => r.id));
+  const attempts = listBackups(store.db, { ...cas, limit: 1000 }).filter(
+    (r) => r.phase !== "completed" && !listedIds.has(r.id),
+  );
+  const plan = applyRetention([...listed, ...attempts], policy, now);
+  const result: TargetRetentionResult = { plan, deleted: [], failed: [] };
+  for (const { record } of plan.remove) {
+    try {
+      // A failed attempt is a catalog row only: its partial files went when it failed (or with the next backup),
+      // and nothing without a parsed manifest is deleted here.
+      if (listedIds.has(record.id))
+        await removeSet(target, setKey({ namespace: record.namespace, name: record.name, id: record.id }));
+      deleteBackup(store.db, record.id);
+      result.deleted.push(record.id);
+    } catch (error) {
+      result.failed.push({ id: record.id, error: `retention could not delete the backup files: ${messageOf(error)}` });
     }
   }
   return result;

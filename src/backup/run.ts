@@ -122,6 +122,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupRecord
       cas: { namespace: cas.namespace, name: cas.name, version: cas.version ?? null },
       snapshot: { marker: snapshot.marker, timestamp: snapshot.timestamp },
       created: new Date(clock()).toISOString(),
+      started: new Date(record.startedAt).toISOString(),
       scone: { version: SCONE_VERSION },
       files: described,
     };

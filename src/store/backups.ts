@@ -121,3 +121,47 @@ export function lastCompletedBackup(db: StoreDb, cas: { namespace: string; name:
 export function deleteBackup(db: StoreDb, id: string): boolean {
   return db.$client.query("DELETE FROM backup_catalog WHERE id = ?").run(id).changes > 0;
 }
+
+/** A completed backup as found in a target (its manifest), for the catalog cache. */
+export type CatalogEntry = BackupRecord & { phase: "completed" };
+
+export interface CatalogSync {
+  added: string[];
+  removed: string[];
+}
+
+/**
+ * Makes the catalog agree with one target's listing, in one transaction: adds the completed sets it lacks, and
+ * removes the completed rows that `inScope` says belong to the listed part of the target but that the listing no
+ * longer holds (deleted elsewhere: another replica's retention, a person). Rows it already has are left as they
+ * are (this machine's record of its own backups has the same fields, or more); other phases are never touched.
+ * `listedAt`: when the listing began; a backup completed since then is missing from it, and is kept.
+ */
+export function syncCatalog(
+  db: StoreDb,
+  entries: readonly CatalogEntry[],
+  inScope: (row: BackupRecord) => boolean,
+  listedAt: number,
+): CatalogSync {
+  const sync: CatalogSync = { added: [], removed: [] };
+  const listed = new Set(entries.map((e) => e.id));
+  const tx = db.$client.transaction(() => {
+    for (const entry of entries) {
+      const row = db
+        .insert(backupCatalog)
+        .values(entry)
+        .onConflictDoNothing()
+        .returning({ id: backupCatalog.id })
+        .get();
+      if (row) sync.added.push(entry.id);
+    }
+    const completed = db.select().from(backupCatalog).where(eq(backupCatalog.phase, "completed")).all();
+    for (const row of completed) {
+      if (listed.has(row.id) || !inScope(row) || (row.stoppedAt ?? row.startedAt) >= listedAt) continue;
+      deleteBackup(db, row.id);
+      sync.removed.push(row.id);
+    }
+  });
+  tx.immediate();
+  return sync;
+}

@@ -280,6 +280,11 @@ const backups = command({
       description: "List the backup sets a directory or bucket holds (e.g. written elsewhere) instead of the catalog",
     },
     "s3-secret": s3Secret,
+    refresh: {
+      type: "boolean",
+      description:
+        "Rebuild the catalog from the backup sets in --from (default: <state dir>/backups) first, then list it",
+    },
     limit: {
       type: "string",
       valueHint: "N",

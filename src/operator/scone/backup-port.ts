@@ -1,6 +1,6 @@
 // The StackBackupPort over src/backup: a backup = runBackup of the stack's CAS (snapshot fetched by exec from pod
-// cas-0, written to the target, recorded in the catalog); retention = applyRetention + executeRetention over the
-// catalog. Target: the bucket of spec.backup.s3Creds (the credentials copy's `bucket` key, prefix scone-backups),
+// cas-0, written to the target, recorded in the catalog); retention = applyTargetRetention over the
+// target's listing. Target: the bucket of spec.backup.s3Creds (the credentials copy's `bucket` key, prefix scone-backups),
 // else <operator state dir>/backups. Loaded lazily: src/backup pulls in the store.
 import type { KubeClient } from "../../kube/client.ts";
 import type { StoreDb } from "../../store/open.ts";
@@ -26,16 +26,13 @@ export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort 
 
   const targetOf = async (req: StackBackupRequest) => {
     const b = await load();
-    if (!req.credentialsSecret) return { target: b.openTarget(b.defaultBackupLocation(o.stateDir)), open: {} };
+    if (!req.credentialsSecret) return b.openTarget(b.defaultBackupLocation(o.stateDir));
     const credentials = await b.s3CredentialsFromKubeSecret(o.kube, req.credentialsSecret);
     if (!credentials.bucket)
       throw new Error(
         `Secret ${req.credentialsSecret.namespace}/${req.credentialsSecret.name} (from spec.backup.s3Creds) has no key bucket: add the bucket name`,
       );
-    return {
-      target: b.openTarget(`s3://${credentials.bucket}/${BUCKET_PREFIX}`, { credentials }),
-      open: { credentials },
-    };
+    return b.openTarget(`s3://${credentials.bucket}/${BUCKET_PREFIX}`, { credentials });
   };
 
   return {
@@ -48,7 +45,7 @@ export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort 
         namespace: req.casNamespace,
         name: req.casName,
       });
-      const { target } = await targetOf(req);
+      const target = await targetOf(req);
       const source = new b.PodSnapshotSource({
         namespace: req.casNamespace,
         name: req.casName,
@@ -66,13 +63,26 @@ export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort 
       return { id: record.id, completedAt: new Date(record.stoppedAt ?? record.startedAt) };
     },
 
+    async refreshCatalog(req) {
+      const b = await load();
+      const done = await b.refreshCatalog(o.store, await targetOf(req), {
+        namespace: req.casNamespace,
+        name: req.casName,
+      });
+      return { added: done.added.length, removed: done.removed.length };
+    },
+
     async applyRetention(req) {
       const b = await load();
-      const { listBackups } = await import("../../store/backups.ts");
-      const catalog = listBackups(o.store.db, { namespace: req.casNamespace, name: req.casName, limit: 1000 });
-      const plan = b.applyRetention(catalog, { keepDays: req.retentionDays }, (o.now ?? Date.now)());
-      const { open } = await targetOf(req);
-      const result = await b.executeRetention(plan.remove, { store: o.store, open });
+      // Decided from the target's listing (a restarted or second operator sees the same sets), not the cache.
+      const target = await targetOf(req);
+      const result = await b.applyTargetRetention({
+        target,
+        cas: { namespace: req.casNamespace, name: req.casName },
+        policy: { keepDays: req.retentionDays },
+        now: (o.now ?? Date.now)(),
+        store: o.store,
+      });
       if (result.failed.length > 0) throw new Error(result.failed.map((f) => `${f.id}: ${f.error}`).join("; "));
       return { removed: result.deleted.length };
     },

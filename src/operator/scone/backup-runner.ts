@@ -31,6 +31,14 @@ export interface StackBackupRequest {
 export interface StackBackupPort {
   runBackup(req: StackBackupRequest, signal: AbortSignal): Promise<{ readonly id: string; readonly completedAt: Date }>;
   applyRetention(req: StackBackupRequest, signal: AbortSignal): Promise<{ readonly removed: number }>;
+  /**
+   * Fills the catalog (a cache) from the target's listing: run once per stack when the runner starts, so a restarted
+   * or new operator lists the backups its predecessor took.
+   */
+  refreshCatalog?(
+    req: StackBackupRequest,
+    signal: AbortSignal,
+  ): Promise<{ readonly added: number; readonly removed: number }>;
 }
 
 export interface BackupRunnerOptions {
@@ -67,6 +75,8 @@ export class StackBackupRunner implements Runnable {
   private wake: () => void = () => {};
   /** After a failure: no new attempt before this time (per stack). */
   private readonly failedUntil = new Map<string, number>();
+  /** Stacks whose catalog was filled from their target since this runner started. */
+  private readonly refreshed = new Set<string>();
 
   constructor(private readonly o: BackupRunnerOptions) {}
 
@@ -92,6 +102,7 @@ export class StackBackupRunner implements Runnable {
     const ready = this.o.casReady ?? (() => true);
     for (const scone of backupCandidates(this.o.scones.list() as Scone[]).filter(ready)) {
       const name = scone.metadata.name ?? "";
+      await this.refresh(scone);
       const interval = scone.spec?.backup?.interval ?? 14400;
       const now = this.now();
       const blocked = this.failedUntil.get(name) ?? 0;
@@ -104,6 +115,22 @@ export class StackBackupRunner implements Runnable {
       sleep = Math.min(sleep, interval * 1000);
     }
     return Math.max(sleep, 100);
+  }
+
+  /** Once per stack: the catalog from the target (a failure is logged and retried on the next pass). */
+  private async refresh(scone: Scone): Promise<void> {
+    const name = scone.metadata.name ?? "";
+    if (this.refreshed.has(name) || !this.o.port.refreshCatalog) return;
+    try {
+      const done = await this.o.port.refreshCatalog(this.request(scone), this.abort.signal);
+      this.refreshed.add(name);
+      this.o.log.info("backup catalog filled from the target", { scone: name, ...done });
+    } catch (e) {
+      this.o.log.warn("backup catalog refresh failed", {
+        scone: name,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
   }
 
   private request(scone: Scone): StackBackupRequest {

@@ -77,3 +77,21 @@ describe("manifest", () => {
     expect(problems[0]).toMatch(/^cas\.db sha256 is [0-9a-f]{12}…, the manifest says [0-9a-f]{12}… \(corrupted\)$/);
   });
 });
+
+describe("manifest: the start time added within format 1", () => {
+  test("a manifest with started round-trips; one written before (no started) still parses, without it", () => {
+    const m = { ...manifest(), started: "2026-11-23T11:59:30.000Z" };
+    expect(parseManifest(serializeManifest(m))).toEqual({ ok: true, manifest: m });
+    const previous = serializeManifest(manifest());
+    expect(previous).not.toContain("started");
+    const parsed = parseManifest(previous);
+    expect(parsed.ok && "started" in parsed.manifest).toBe(false);
+  });
+
+  test("a started that is not an ISO 8601 time is refused naming the field", () => {
+    for (const started of ["yesterday", 5, null]) {
+      const parsed = parseManifest(JSON.stringify({ ...manifest(), started }));
+      expect(parsed).toEqual({ ok: false, problems: ["backup.json started is not an ISO 8601 time"] });
+    }
+  });
+});

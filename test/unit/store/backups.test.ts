@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import {
+  type CatalogEntry,
   createBackup,
   deleteBackup,
   getBackup,
   lastCompletedBackup,
   listBackups,
+  syncCatalog,
   updateBackup,
 } from "../../../src/store/backups.ts";
 import { StoreConflictError, StoreInputError, StoreNotFoundError } from "../../../src/store/errors.ts";
@@ -51,5 +53,54 @@ describe("backup catalog", () => {
     expect(deleteBackup(store.db, ids[1] as string)).toBe(true);
     expect(deleteBackup(store.db, ids[1] as string)).toBe(false);
     expect(lastCompletedBackup(store.db, cas)?.id).toBe(ids[0] as string);
+  });
+});
+
+describe("syncCatalog: the catalog made to agree with a target's listing", () => {
+  const entry = (id: string, stoppedAt: number): CatalogEntry => ({
+    id,
+    ...cas,
+    phase: "completed",
+    method: "snapshot-copy",
+    target: `/t/prod/cas/${id}`,
+    startedAt: stoppedAt - 1000,
+    stoppedAt,
+    sizeBytes: 3,
+    files: { "cas.db": { sha256: "ab".repeat(32), size: 3 } },
+    snapshotMarker: "snap",
+    error: null,
+  });
+  const inTarget = (row: { target: string }) => row.target.startsWith("/t/");
+
+  test("adds listed sets, removes this target's completed rows the listing lacks, keeps everything else", () => {
+    const store = tempStore();
+    const gone = createBackup(store.db, { ...cas, target: "/t/prod/cas/bk-gone", phase: "running", id: "bk-gone" });
+    updateBackup(store.db, gone.id, { phase: "completed", stoppedAt: 1000 });
+    const other = createBackup(store.db, { ...cas, target: "/u/prod/cas/bk-u", phase: "running", id: "bk-u" });
+    updateBackup(store.db, other.id, { phase: "completed", stoppedAt: 1000 });
+    const failed = createBackup(store.db, { ...cas, target: "/t/prod/cas/bk-f", phase: "running", id: "bk-f" });
+    updateBackup(store.db, failed.id, { phase: "failed", stoppedAt: 1000 });
+    const sync = syncCatalog(store.db, [entry("bk-a", 2000)], inTarget, 5000);
+    expect(sync).toEqual({ added: ["bk-a"], removed: ["bk-gone"] });
+    expect(getBackup(store.db, "bk-a")).toEqual(entry("bk-a", 2000));
+    expect(
+      listBackups(store.db, { limit: 10 })
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(["bk-a", "bk-f", "bk-u"]);
+    // Listed again: nothing added, nothing removed; an existing row is not overwritten.
+    expect(syncCatalog(store.db, [{ ...entry("bk-a", 2000), sizeBytes: 99 }], inTarget, 6000)).toEqual({
+      added: [],
+      removed: [],
+    });
+    expect(getBackup(store.db, "bk-a")?.sizeBytes).toBe(3);
+  });
+
+  test("a backup completed after the listing began is not removed for missing from it", () => {
+    const store = tempStore();
+    const late = createBackup(store.db, { ...cas, target: "/t/prod/cas/bk-late", phase: "running", id: "bk-late" });
+    updateBackup(store.db, late.id, { phase: "completed", stoppedAt: 7000 });
+    expect(syncCatalog(store.db, [], inTarget, 5000).removed).toEqual([]);
+    expect(syncCatalog(store.db, [], inTarget, 8000).removed).toEqual(["bk-late"]);
   });
 });

@@ -61,6 +61,12 @@ describe("catalogBackupPort", () => {
     expect(existsSync(dir)).toBe(false);
     const left = listBackups(store.db, { namespace: "scone-system", name: "cas", limit: 100 });
     expect(left.map((b) => b.id)).toEqual([second.id]);
+
+    // A restarted operator with an empty store (same backup volume) lists what its predecessor took.
+    const fresh = tempStore();
+    const restarted = catalogBackupPort({ kube: kubeWith("Yes"), store: fresh, stateDir, now: () => now });
+    expect(await restarted.refreshCatalog?.(req, signal)).toEqual({ added: 1, removed: 0 });
+    expect(listBackups(fresh.db, { limit: 100 })).toEqual(left);
   });
 
   test("an unprovisioned CAS is refused with the reason; nothing is recorded as completed", async () => {

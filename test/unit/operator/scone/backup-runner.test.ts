@@ -27,6 +27,13 @@ class RecordingPort implements StackBackupPort {
     this.calls.push(`retention ${req.retentionDays}`);
     return { removed: 2 };
   }
+  readonly refreshes: string[] = [];
+  refreshFails = false;
+  async refreshCatalog(req: StackBackupRequest) {
+    this.refreshes.push(`${req.casNamespace}/${req.casName}`);
+    if (this.refreshFails) throw new Error("bucket unreachable");
+    return { added: 1, removed: 0 };
+  }
 }
 
 function setup(spec: Partial<NonNullable<Scone["spec"]>> = {}, annotations: Record<string, string> = {}) {
@@ -81,6 +88,18 @@ describe("StackBackupRunner", () => {
     t.advance(30 * 60_000);
     await t.runner.runDue();
     expect(t.port.calls.length).toBe(4);
+  });
+
+  test("the catalog is filled from the target once per stack when the runner starts, even when no backup is due", async () => {
+    const t = setup({}, { [LAST_BACKUP_ANNOTATION]: "2026-01-01T11:59:00Z" });
+    t.port.refreshFails = true;
+    await t.runner.runDue();
+    t.port.refreshFails = false;
+    await t.runner.runDue();
+    await t.runner.runDue();
+    // The failed refresh is retried on the next pass, and not repeated once done; no backup was due.
+    expect(t.port.refreshes).toEqual(["scone-system/cas", "scone-system/cas"]);
+    expect(t.port.calls).toEqual([]);
   });
 
   test("the bucket credentials copy is used when s3Creds is set", async () => {

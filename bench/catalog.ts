@@ -1,0 +1,79 @@
+// Catalog rebuild time for N backup sets in S3 (issue 14: a fresh laptop, a second replica or a restarted pod
+// refills the catalog from the target). Starts its own S3 server (versitygw, hack/s3), writes N sets of prod/cas
+// (tiny data files, a real manifest each) and times listing + manifest reads + the store transaction into a fresh
+// state store. N: SCONE_BENCH_SETS (default 200; the issue's figure is for 10000). Figures only.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startS3Server } from "../hack/s3/server.ts";
+import { readCatalogOf, storeCatalogOf } from "../src/backup/catalog.ts";
+import { describeFiles, MANIFEST_FORMAT, serializeManifest } from "../src/backup/manifest.ts";
+import { openTarget } from "../src/backup/open-target.ts";
+import { s3CredentialsFromEnv } from "../src/backup/s3-credentials.ts";
+import { newId } from "../src/store/ids.ts";
+import { openStore } from "../src/store/open.ts";
+
+const N = Number(process.env.SCONE_BENCH_SETS ?? 200);
+if (!Number.isSafeInteger(N) || N < 1) throw new Error(`SCONE_BENCH_SETS must be a whole number ≥ 1, not ${N}`);
+const WRITERS = 16;
+const BUCKET = "bench-catalog";
+
+const root = mkdtempSync(join(tmpdir(), "scone-bench-catalog-"));
+const server = await startS3Server({ dataDir: join(root, "s3"), ownerPid: process.pid });
+try {
+  await server.createBucket(BUCKET);
+  const credentials = s3CredentialsFromEnv({
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_REGION: server.region,
+    AWS_ENDPOINT_URL: server.endpoint,
+  });
+  const target = openTarget(`s3://${BUCKET}/backups`, { credentials });
+  const db = new TextEncoder().encode("database");
+  const keys = new TextEncoder().encode("keys");
+  const files = describeFiles({ "cas.db": db, "cas.key-store": keys });
+  const start = Date.now() - N * 60_000;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      while (next < N) {
+        const i = next++;
+        const at = start + i * 60_000;
+        const id = newId("bk", at);
+        const set = `prod/cas/${id}`;
+        await target.put(`${set}/cas.db`, db);
+        await target.put(`${set}/cas.key-store`, keys);
+        const manifest = {
+          format: MANIFEST_FORMAT,
+          id,
+          cas: { namespace: "prod", name: "cas", version: "6.0.6" },
+          snapshot: { marker: `snapshot-${i}`, timestamp: null },
+          created: new Date(at + 1000).toISOString(),
+          started: new Date(at).toISOString(),
+          scone: { version: "bench" },
+          files,
+        } as const;
+        await target.put(`${set}/backup.json`, new TextEncoder().encode(serializeManifest(manifest)));
+      }
+    }),
+  );
+  const writeMs = performance.now() - t0;
+
+  const store = openStore({ stateDir: join(root, "state") });
+  const t1 = performance.now();
+  const rebuilt = await readCatalogOf(target);
+  const t2 = performance.now();
+  const stored = storeCatalogOf(store.db, target, {}, rebuilt);
+  const t3 = performance.now();
+  store.close();
+  if (stored.added.length !== N) throw new Error(`expected ${N} rows added, got ${stored.added.length}`);
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  console.log(`backup sets in S3:            ${N} (${3 * N} objects, written in ${s(writeMs)})`);
+  console.log(`list + read manifests:        ${s(t2 - t1)}`);
+  console.log(`store transaction:            ${s(t3 - t2)}`);
+  console.log(`catalog rebuild total:        ${s(t3 - t1)} (${((t3 - t1) / N).toFixed(2)} ms per set)`);
+} finally {
+  await server.stop();
+  rmSync(root, { recursive: true, force: true });
+}
