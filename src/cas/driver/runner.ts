@@ -1,0 +1,263 @@
+// How a SCONE CLI command runs: the `CliRunner` port and its two shells — a local binary (upstream's `--no-docker`)
+// and an exec into a long-lived CLI pod (one per CAS, in the CAS's namespace; commands by exec, not a pod per call).
+// Both follow CLI §1 [crate: pub/runner.rs]: inputs go through files (stdin never written), SCONE_CONFIG_ID is
+// removed, SCONE_CLI_CONFIG names the config, stdout is the result and stderr the error text.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
+import type { ExecOptions, ExecResult } from "../../kube/exec.ts";
+import type { CliArg, CliInputFile } from "./commands.ts";
+
+export interface CliRunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliRunner {
+  /** Human-readable: which CLI this is (for messages). */
+  readonly description: string;
+  run(
+    argv: readonly CliArg[],
+    env: Readonly<Record<string, string>>,
+    files: readonly CliInputFile[],
+  ): Promise<CliRunResult>;
+}
+
+/** stdout a CLI answer may have (session bodies, audit logs printed with --print-log); more fails the call. */
+export const DEFAULT_MAX_STDOUT_BYTES = 16 * 1024 * 1024;
+/** stderr kept (the head, where the CLI names the failure). */
+export const MAX_STDERR_BYTES = 64 * 1024;
+
+/** The CLI could not be run at all, or said more than the driver accepts. */
+export class CliRunError extends Error {
+  override readonly name = "CliRunError";
+}
+
+const INPUT_NAME = /^[a-z0-9][a-z0-9-]{0,63}\.(json|yml|toml|log)$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
+
+function checkFiles(files: readonly CliInputFile[]): void {
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (!INPUT_NAME.test(f.name)) throw new CliRunError(`input file name ${JSON.stringify(f.name)} is not a bare name`);
+    if (seen.has(f.name)) throw new CliRunError(`input file ${f.name} given twice`);
+    seen.add(f.name);
+  }
+}
+
+function resolveArgs(
+  argv: readonly CliArg[],
+  dir: string,
+  files: readonly CliInputFile[],
+  join2: (a: string, b: string) => string,
+) {
+  return argv.map((a) => {
+    if (typeof a === "string") return a;
+    if (!files.some((f) => f.name === a.inputFile))
+      throw new CliRunError(`argv names input file ${a.inputFile}, which is not given`);
+    return join2(dir, a.inputFile);
+  });
+}
+
+/**
+ * The environment of one call: the caller's extra variables, then SCONE_CLI_CONFIG; SCONE_CONFIG_ID never (CLI §1).
+ * Unlike the crate, which passes its whole environment on, only PATH and HOME are inherited: scone's own process
+ * may hold credentials (API tokens, S3 keys) the CLI has no business seeing.
+ */
+export function cliEnvironment(
+  inherited: Readonly<Record<string, string | undefined>>,
+  extra: Readonly<Record<string, string>>,
+  configPath: string | undefined,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ["PATH", "HOME"]) {
+    const v = inherited[k];
+    if (v !== undefined) env[k] = v;
+  }
+  for (const [k, v] of Object.entries(extra)) {
+    if (!ENV_NAME.test(k)) throw new CliRunError(`environment name ${JSON.stringify(k)} is not valid`);
+    if (v.includes("\0")) throw new CliRunError(`environment ${k} holds a NUL byte`);
+    env[k] = v;
+  }
+  // CLI §1: set only when the client has a config.
+  if (configPath !== undefined) env.SCONE_CLI_CONFIG = configPath;
+  delete env.SCONE_CONFIG_ID;
+  return env;
+}
+
+async function readBounded(stream: ReadableStream<Uint8Array>, max: number, onOverflow: () => void, keepHead: boolean) {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let overflow = false;
+  for await (const chunk of stream) {
+    if (overflow) continue;
+    if (bytes + chunk.length > max) {
+      if (keepHead) chunks.push(chunk.subarray(0, max - bytes));
+      else onOverflow();
+      bytes = max;
+      overflow = true;
+      continue;
+    }
+    chunks.push(chunk);
+    bytes += chunk.length;
+  }
+  return { text: Buffer.concat(chunks).toString("utf8"), overflow };
+}
+
+export interface LocalCliRunnerOptions {
+  /** The SCONE CLI binary (`--scone-cli PATH`); argv[0] may be a list, e.g. ["bun", "sim/scone-cli/main.ts"]. */
+  readonly binary: readonly string[];
+  /** SCONE_CLI_CONFIG: `<target>/identity/config.json` (SCONE-INTERFACE §10.3). */
+  readonly configPath?: string;
+  /** Variables every call gets (e.g. SCONE_CLI_RETRIES); names checked. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Parent for the private per-call directory (default the system temp dir). */
+  readonly tempRoot?: string;
+  readonly maxStdoutBytes?: number;
+  /** Whole-call limit; the crate has none (CLI §1), scone kills a CLI that hangs longer (default 10 minutes). */
+  readonly timeoutMs?: number;
+  /** Inherited PATH/HOME source (tests). */
+  readonly inherit?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Runs a local SCONE CLI binary with Bun.spawn, no shell. */
+export class LocalCliRunner implements CliRunner {
+  readonly description: string;
+  constructor(private readonly o: LocalCliRunnerOptions) {
+    if (o.binary.length === 0 || o.binary.some((b) => b === "")) throw new CliRunError("the CLI binary is empty");
+    this.description = `local SCONE CLI ${o.binary.join(" ")}`;
+  }
+
+  async run(argv: readonly CliArg[], env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+    checkFiles(files);
+    // 0700 directory with an unpredictable name; each input created exclusively with 0600 (never through a planted
+    // file or link), removed with the directory whatever the outcome.
+    const dir = await mkdtemp(join(this.o.tempRoot ?? tmpdir(), "scone-cli-"));
+    try {
+      for (const f of files) {
+        const handle = await open(join(dir, f.name), "wx", 0o600);
+        try {
+          await handle.writeFile(f.content);
+        } finally {
+          await handle.close();
+        }
+      }
+      const args = resolveArgs(argv, dir, files, join);
+      const child = Bun.spawn([...this.o.binary, ...args], {
+        env: cliEnvironment(this.o.inherit ?? process.env, { ...this.o.env, ...env }, this.o.configPath),
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const timer = setTimeout(() => child.kill("SIGKILL"), this.o.timeoutMs ?? 600_000);
+      try {
+        const max = this.o.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES;
+        const [out, err, exitCode] = await Promise.all([
+          readBounded(child.stdout, max, () => child.kill("SIGKILL"), false),
+          readBounded(child.stderr, MAX_STDERR_BYTES, () => {}, true),
+          child.exited,
+        ]);
+        if (out.overflow)
+          throw new CliRunError(`${this.description} wrote more than ${max} bytes to stdout; output refused`);
+        if (child.signalCode === "SIGKILL" && !out.overflow) {
+          throw new CliRunError(`${this.description} did not finish within ${this.o.timeoutMs ?? 600_000} ms; killed`);
+        }
+        return { exitCode, stdout: out.text, stderr: err.text };
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The slice of src/kube/exec.ts's execInPod the pod runner needs (bound to a connection by the caller). */
+export type CliPodExec = (
+  options: Pick<ExecOptions, "namespace" | "pod" | "container" | "command" | "stdin" | "timeoutMs" | "maxOutputBytes">,
+) => Promise<ExecResult>;
+
+export interface PodCliRunnerOptions {
+  readonly exec: CliPodExec;
+  readonly namespace: string;
+  /** The long-lived CLI pod of this CAS (image `sconecli`, SCONE-INTERFACE §10.1 images). */
+  readonly pod: string;
+  readonly container?: string;
+  /** CLI §1: `/opt/scone/bin/rust-cli` in the image [crate: pub/engine.rs]; `scone` on PATH also works. */
+  readonly binary?: string;
+  /** SCONE_CLI_CONFIG inside the pod (the owner state mounted there). */
+  readonly configPath?: string;
+  /** Where per-call directories go inside the pod (default /tmp). */
+  readonly tempRoot?: string;
+  readonly timeoutMs?: number;
+  readonly maxStdoutBytes?: number;
+}
+
+/**
+ * Runs the CLI in a CLI pod by exec, as the sconecli container does for kubectl-provision (SCONE-INTERFACE §10.2
+ * step 10). Per call: `mkdir -m 700` a fresh random directory (fails if anything is there), each input by
+ * `set -C; cat > path` with umask 077 (exclusive, 0600), then `env -u SCONE_CONFIG_ID SCONE_CLI_CONFIG=… <cli> …`,
+ * then `rm -rf` of the directory. Environment values travel in the exec's argv, which servers echo in errors: they
+ * must never be secrets (SCONE_CLI_CONFIG is a path).
+ */
+export class PodCliRunner implements CliRunner {
+  readonly description: string;
+  constructor(private readonly o: PodCliRunnerOptions) {
+    this.description = `SCONE CLI in pod ${o.namespace}/${o.pod}`;
+  }
+
+  private exec(command: string[], stdin?: Uint8Array, maxOutputBytes?: number) {
+    return this.o.exec({
+      namespace: this.o.namespace,
+      pod: this.o.pod,
+      ...(this.o.container ? { container: this.o.container } : {}),
+      command,
+      ...(stdin ? { stdin } : {}),
+      timeoutMs: this.o.timeoutMs ?? 600_000,
+      maxOutputBytes: maxOutputBytes ?? 64 * 1024,
+    });
+  }
+
+  private async step(what: string, command: string[], stdin?: Uint8Array): Promise<void> {
+    const r = await this.exec(command, stdin);
+    if (r.exitCode !== 0) {
+      throw new CliRunError(
+        `${this.description}: ${what} failed (exit ${r.exitCode}): ${r.stderr.slice(0, 300).trim()}`,
+      );
+    }
+  }
+
+  async run(argv: readonly CliArg[], env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+    checkFiles(files);
+    const dir = posix.join(this.o.tempRoot ?? "/tmp", `scone-cli-${randomBytes(12).toString("hex")}`);
+    const vars = cliEnvironment({}, env, this.o.configPath);
+    await this.step("creating the call's directory", ["mkdir", "-m", "700", "--", dir]);
+    try {
+      for (const f of files) {
+        const bytes = typeof f.content === "string" ? new TextEncoder().encode(f.content) : f.content;
+        await this.step(
+          `writing ${f.name}`,
+          ["sh", "-c", 'set -C && umask 077 && cat > "$1"', "sh", posix.join(dir, f.name)],
+          bytes,
+        );
+      }
+      const args = resolveArgs(argv, dir, files, posix.join);
+      const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+      const r = await this.exec(
+        ["env", "-u", "SCONE_CONFIG_ID", ...assignments, this.o.binary ?? "/opt/scone/bin/rust-cli", ...args],
+        undefined,
+        this.o.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES,
+      );
+      return {
+        exitCode: r.exitCode,
+        stdout: new TextDecoder().decode(r.stdout),
+        stderr: r.stderr.slice(0, MAX_STDERR_BYTES),
+      };
+    } finally {
+      // Best effort: a failed cleanup must not hide the command's outcome; the names are random and private.
+      await this.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// The import check of sim/: which imports it finds, which it refuses, and that the stand-in CLI passes it today.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { findOffenders, importsOf, offencesOf } from "../../../hack/lint-sim-imports.ts";
+
+const root = mkdtempSync(join(tmpdir(), "lint-sim-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("lint-sim-imports", () => {
+  test("static, multi-line, type-only, re-export, side-effect, dynamic and require imports are found; comments are not", () => {
+    const src = [
+      'import { a } from "./a.ts";',
+      "import {",
+      "  b,",
+      '} from "../../src/cas/session.ts";',
+      'import type { C } from "../../src/cas/crypto.ts";',
+      'export { d } from "../../src/operator/cas/names.ts";',
+      'import "../../src/x509.ts";',
+      'const e = await import("../../src/cas/audit.ts");',
+      'const f = require("../../src/operator/certs/pki.ts");',
+      '// import { g } from "../../src/cas/client.ts";',
+      '/* export * from "../../src/cas/identity.ts" */',
+    ].join("\n");
+    expect(importsOf(src)).toEqual([
+      { specifier: "./a.ts", line: 1 },
+      { specifier: "../../src/cas/session.ts", line: 4 },
+      { specifier: "../../src/cas/crypto.ts", line: 5 },
+      { specifier: "../../src/operator/cas/names.ts", line: 6 },
+      { specifier: "../../src/x509.ts", line: 7 },
+      { specifier: "../../src/cas/audit.ts", line: 8 },
+      { specifier: "../../src/operator/certs/pki.ts", line: 9 },
+    ]);
+    expect(offencesOf("sim/cas/x.ts", src).map((o) => o.target)).toEqual([
+      "src/cas/session.ts",
+      "src/cas/crypto.ts",
+      "src/operator/cas/names.ts",
+      "src/x509.ts",
+      "src/cas/audit.ts",
+      "src/operator/certs/pki.ts",
+    ]);
+  });
+
+  test("kube plumbing is allowed to simulators, but nothing from src/ to the stand-in CLI", () => {
+    const src =
+      'import { KubeClient } from "../../src/kube/client.ts";\nimport { x } from "../../src/operator/cas/controller.ts";';
+    expect(offencesOf("sim/kwok-cas/runtime.ts", src)).toEqual([]);
+    expect(offencesOf("sim/scone-cli/main.ts", src).map((o) => `${o.line} ${o.target}`)).toEqual([
+      "1 src/kube/client.ts",
+      "2 src/operator/cas/controller.ts",
+    ]);
+    // A package or a node: import is not src/.
+    expect(offencesOf("sim/scone-cli/main.ts", 'import { parse } from "yaml";\nimport "node:fs";')).toEqual([]);
+  });
+
+  test("findOffenders walks sim/ of a tree", () => {
+    const put = (path: string, text: string) => {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    };
+    put("sim/good/a.ts", 'import { b } from "./b.ts";');
+    put("sim/bad/deep/c.ts", 'import { s } from "../../../src/cas/session.ts";');
+    put("src/cas/session.ts", "export const s = 1;");
+    expect(findOffenders(root).map((o) => `${o.file}:${o.line} ${o.target}`)).toEqual([
+      "sim/bad/deep/c.ts:1 src/cas/session.ts",
+    ]);
+  });
+
+  test("the repository's stand-in SCONE CLI imports nothing from src/", () => {
+    const offenders = findOffenders(join(import.meta.dir, "../../..")).filter((o) =>
+      o.file.startsWith("sim/scone-cli/"),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
