@@ -17,13 +17,16 @@ import type { KubeObject } from "../../src/kube/types.ts";
 export const CHART_DIR = join(import.meta.dir, "../../charts/scone-operator");
 export const CHART_NAME = "scone-operator";
 
-/** What the generator renders in place of each value; valid where scone validates (the namespace pattern). */
+/**
+ * What the generator renders in place of each value: each valid by the grammar scone checks the flag with
+ * (src/resources/grammar.ts), and all sharing the "helmsentinel" stem the leftover check looks for.
+ */
 const SENTINEL = {
   namespace: "helmsentinelnamespace",
-  version: "HELMSENTINELVERSION",
-  registry: "HELMSENTINELREGISTRY",
-  prefix: "HELMSENTINELPREFIX",
-  operatorImage: "HELMSENTINELOPERATORIMAGE",
+  version: "0.0.0-helmsentinelversion",
+  registry: "helmsentinelregistry",
+  prefix: "helmsentinelprefix",
+  operatorImage: "helmsentineloperatorimage",
   dcapKey: "HELMSENTINELDCAPKEY",
   selectorKey: "helmsentinelselector",
 } as const;
@@ -36,7 +39,9 @@ const EXPRESSION: Readonly<Record<string, string>> = {
   [SENTINEL.prefix]: "$.Values.image.prefix",
   [SENTINEL.operatorImage]: '(include "scone-operator.operatorImage" $)',
 };
-const SENTINELS = Object.keys(EXPRESSION).join("|");
+const SENTINELS = Object.keys(EXPRESSION)
+  .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+  .join("|");
 const hasSentinel = (text: string) => new RegExp(SENTINELS).test(text);
 
 /** The flags `scone manifests all` is rendered with; each sentinel is later replaced by its template. */
@@ -320,7 +325,7 @@ export function chartFiles(): Map<string, string> {
     const name = object.metadata?.name ?? "";
     if (object.kind === "CustomResourceDefinition") {
       const text = JSON.stringify(object);
-      if (text.includes("HELMSENTINEL") || text.includes(SENTINEL.namespace))
+      if (/helmsentinel/i.test(text) || text.includes(SENTINEL.namespace))
         throw new Error(`CRD ${name} depends on a value: it cannot live in crds/ (helm does not template it)`);
       files.set(`crds/${name}.yaml`, HEADER + stringify(object, { lineWidth: 0 }));
       continue;

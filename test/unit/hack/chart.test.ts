@@ -63,7 +63,7 @@ describe("the generated chart", () => {
   });
 
   test("values inside strings become one JSON-quoted expression, literal parts as Go strings", () => {
-    expect(expressionOf("HELMSENTINELREGISTRY/HELMSENTINELPREFIXlas:HELMSENTINELVERSION")).toBe(
+    expect(expressionOf("helmsentinelregistry/helmsentinelprefixlas:0.0.0-helmsentinelversion")).toBe(
       'print (include "scone-operator.registry" $) "/" $.Values.image.prefix "las:" $.Values.sconeVersion',
     );
     expect(expressionOf("helmsentinelnamespace")).toBe("$.Release.Namespace");
