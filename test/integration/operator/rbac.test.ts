@@ -261,8 +261,12 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
       spec: {
         image: "registry.scontain.com/scone.cloud/cas:6.0.6",
         "backup-controller": { enabled: true, session: "cas-backup" },
+        // A right the namespace must grant (admission policy): the operator reads the namespace's labels.
+        tolerations: [{ operator: "Exists" }],
       },
     };
+    const labelled = await cluster.kubectl(["label", "namespace", NS, "scone.cloud/allow-tolerate-all=true"]);
+    expect(labelled.stderr).toBe("");
     // A binding an older release made (name NS-NAME, ambiguous) and one of another CAS with the same instance label:
     // the operator removes the first, recognised by its subject, and leaves the second alone.
     const legacy = (name: string, subjectNamespace: string) => ({
