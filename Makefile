@@ -59,6 +59,7 @@ test-realnode: deps node-binaries
 lint: deps
 	node_modules/.bin/tsc --noEmit
 	node_modules/.bin/biome check .
+	$(BUN) hack/lint-sim-imports.ts
 
 fmt: deps
 	node_modules/.bin/biome check --write .

@@ -1,17 +1,20 @@
 // The CAS backup controller, simulated for KWOK clusters (tests and `make demo`). The real one runs in the
 // backup-controller Deployment, starts an ephemeral backup CAS on every eligible node and registers it with
 // `scone cas register-backup`; upstream keeps the registrations to itself, and scone records them as a node
-// annotation (src/operator/cas/nodes.ts, inferred). KWOK runs no containers, so this process does the
+// annotation (inferred; sim/kwok-cas/registration.ts states the simulators' side). KWOK runs no containers, so this process does the
 // registering: for every backup-controller Deployment (label app.kubernetes.io/name=bc) with an available replica,
 // it annotates each schedulable, Ready node matching the Deployment's SELECTOR_LABELS. Test/demo code only.
 import type { V1Deployment, V1Node } from "@kubernetes/client-node";
 import { KubeClient } from "../../src/kube/client.ts";
 import { SharedInformers } from "../../src/kube/shared-informers.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { isNodeReady, registrationAnnotation } from "../../src/operator/cas/nodes.ts";
+import { backupRegistrationKey } from "../kwok-cas/registration.ts";
 
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" } as const;
 const NODE = { apiVersion: "v1", kind: "Node" } as const;
+
+const isReady = (n: V1Node): boolean =>
+  (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
 /** Nodes the backup controller would register on (pure): selector labels match, schedulable, Ready. */
 export function nodesToRegister(deployment: V1Deployment, nodes: readonly V1Node[]): string[] {
@@ -24,7 +27,7 @@ export function nodesToRegister(deployment: V1Deployment, nodes: readonly V1Node
     selector = {};
   }
   return nodes
-    .filter((n) => !n.spec?.unschedulable && isNodeReady(n))
+    .filter((n) => !n.spec?.unschedulable && isReady(n))
     .filter((n) => Object.entries(selector).every(([k, v]) => n.metadata?.labels?.[k] === v))
     .map((n) => n.metadata?.name ?? "")
     .filter((name) => name !== "");
@@ -54,7 +57,7 @@ export async function startBackupControllerSim(opts: {
       const instance = d.metadata?.labels?.["app.kubernetes.io/instance"];
       const namespace = d.metadata?.namespace;
       if (!instance || !namespace) continue;
-      const key = registrationAnnotation(namespace, instance);
+      const key = backupRegistrationKey(namespace, instance);
       for (const name of nodesToRegister(d, nodes.list())) {
         const node = nodes.get(name);
         if (node?.metadata?.annotations?.[key]) continue;

@@ -1,9 +1,9 @@
 // Routes of the simulated CAS client API (port 8081). Documented paths (SCONE-INTERFACE §12.1) are marked [V];
 // paths SCONE does not document are marked [inferred] and listed in sim/cas/README.md.
-import { NONCE_PATTERN } from "../../src/cas/attestation.ts";
-import { keyHashOfSpki } from "../../src/cas/crypto.ts";
 import { type Caller, type CasCore, fail } from "./core.ts";
 import type { HttpRequest, HttpResponse } from "./http.ts";
+import { keyHashOfSpki } from "./principals.ts";
+import { NONCE_PATTERN } from "./report.ts";
 
 const decoder = new TextDecoder();
 

@@ -1,9 +1,50 @@
-// Appends signed, chained entries to cas_audit.log (schema and verifier: src/cas/audit.ts). Entries are written in
-// the order they are logged: signing is async, so writes go through one promise chain. A restarted simulator
-// continues the chain of the existing file (same audit key from the key store, next seq, prev = last signature).
+// Appends signed, chained entries to cas_audit.log (README "Audit log schema", the simulator's own format: one JSON
+// object per line, {seq, time, event, details, prev_signature, signature} in that order, signature =
+// Ed25519(audit key, canonical JSON of the entry without its signature); seq counts up by one and prev_signature is
+// the previous entry's signature, null on the first). Entries are written in the order they are logged through one
+// promise chain. A restarted simulator continues the chain of the existing file (same audit key from the key store,
+// next seq, prev = last signature).
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { type AuditEntry, auditLines, parseAuditLine, signAuditEntry } from "../../src/cas/audit.ts";
-import type { Ed25519KeyPair } from "../../src/cas/crypto.ts";
+import { canonicalJson } from "./codec.ts";
+import { type SigningKey, signHex } from "./keys-ed25519.ts";
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly time: string;
+  readonly event: string;
+  readonly details: Record<string, unknown>;
+  readonly prev_signature: string | null;
+  readonly signature: string;
+}
+
+/** One signed entry (what is signed excludes `signature` itself). */
+export function auditEntry(fields: Omit<AuditEntry, "signature">, key: SigningKey): AuditEntry {
+  const { seq, time, event, details, prev_signature } = fields;
+  const signature = signHex(key, canonicalJson({ seq, time, event, details, prev_signature }));
+  return { seq, time, event, details, prev_signature, signature };
+}
+
+/** Where an existing log's chain ends: its last line's seq and signature; a reason when that line is unreadable. */
+export function chainEnd(text: string): { seq: number; signature: string } | undefined | string {
+  const last = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .at(-1);
+  if (last === undefined) return undefined;
+  let entry: { seq?: unknown; signature?: unknown };
+  try {
+    entry = JSON.parse(last) as typeof entry;
+  } catch {
+    return "not JSON";
+  }
+  if (typeof entry !== "object" || entry === null) return "not a JSON object";
+  if (typeof entry.seq !== "number" || !Number.isSafeInteger(entry.seq) || entry.seq < 0) return "seq: not an integer";
+  if (typeof entry.signature !== "string" || !/^[0-9a-f]{128}$/.test(entry.signature)) {
+    return "signature: expected 128 lower-case hex characters (an Ed25519 signature)";
+  }
+  return { seq: entry.seq, signature: entry.signature };
+}
 
 export class AuditLog {
   private seq: number;
@@ -15,11 +56,10 @@ export class AuditLog {
 
   constructor(
     private readonly path: string | undefined,
-    private readonly key: Ed25519KeyPair,
+    private readonly key: SigningKey,
     private readonly toStdout: boolean,
   ) {
-    const last = path && existsSync(path) ? auditLines(readFileSync(path, "utf8")).at(-1) : undefined;
-    const entry = last ? parseAuditLine(last.text) : undefined;
+    const entry = path && existsSync(path) ? chainEnd(readFileSync(path, "utf8")) : undefined;
     if (typeof entry === "string") throw new Error(`audit log ${path}: last line unreadable (${entry})`);
     this.seq = entry ? entry.seq + 1 : 0;
     this.prevSignature = entry ? entry.signature : null;
@@ -34,7 +74,7 @@ export class AuditLog {
   log(event: string, details: Record<string, unknown>): Promise<void> {
     if (!this.enabled) return Promise.resolve();
     const write = async (): Promise<void> => {
-      const entry: AuditEntry = await signAuditEntry(
+      const entry = auditEntry(
         { seq: this.seq, time: new Date().toISOString(), event, details, prev_signature: this.prevSignature },
         this.key,
       );

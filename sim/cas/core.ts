@@ -3,21 +3,24 @@
 // (status + body) directly, since that is all the API layer does with it. Error bodies are `{"msg": [...]}`, the
 // documented CAS shape (sconedocs Exercise1); 409s also carry `current_hash` [inferred].
 import { timingSafeEqual } from "node:crypto";
-import { type AttestationReport, type SignedAttestationReport, signReport } from "../../src/cas/attestation.ts";
-import { ed25519OfSigner, ed25519Verify, openSealed, principalOfPublicKeyPem, toHex } from "../../src/cas/crypto.ts";
-import {
-  isSignedSession,
-  parentNamespace,
-  parseSession,
-  type SessionDocument,
-  SessionFormatError,
-  type SessionSignature,
-  sessionHash,
-} from "../../src/cas/session.ts";
 import type { AuditLog } from "./audit-log.ts";
+import { hex } from "./codec.ts";
 import type { HttpResponse } from "./http.ts";
 import type { CasKeys } from "./keys.ts";
+import { verifyHex } from "./keys-ed25519.ts";
+import { keyOfSigner, principalOfPem } from "./principals.ts";
+import { type Report, type SignedReport, signedReport } from "./report.ts";
+import { openSealedBox } from "./sealed-box.ts";
 import { publicKindOf, resolveSecrets, SecretKindError } from "./secrets.ts";
+import {
+  hashOfSession,
+  namespaceOf,
+  type ParsedSession,
+  readSession,
+  SessionFormatError,
+  type SessionSignature,
+  signedEnvelope,
+} from "./session-doc.ts";
 import type { CasDb, StoredSecret, StoredSession, StoredVersion } from "./store.ts";
 
 export function fail(status: number, ...msg: string[]): HttpResponse {
@@ -51,7 +54,7 @@ export function allowedBy(
     }
     if (entry.startsWith("signer:")) {
       try {
-        if (principals.includes(principalOfPublicKeyPem(entry.slice("signer:".length)))) return true;
+        if (principals.includes(principalOfPem(entry.slice("signer:".length)))) return true;
       } catch {
         // an unreadable PEM in a policy matches nobody
       }
@@ -166,20 +169,20 @@ export class CasCore {
 
   // --- identity / attestation ---------------------------------------------------------------------------------------
 
-  async report(nonce: string): Promise<SignedAttestationReport> {
-    const report: AttestationReport = {
+  async report(nonce: string): Promise<SignedReport> {
+    const report: Report = {
       nonce: nonce.toLowerCase(),
       cas_key_hash: this.keys.casKeyHash,
-      cas_public_key: toHex(this.keys.casKey.publicKey),
+      cas_public_key: hex(this.keys.casKey.publicKey),
       software_key_hash: this.keys.softwareKeyHash,
       session_encryption_key: this.keys.sessionEncryptionKey,
-      audit_public_key: toHex(this.keys.auditKey.publicKey),
+      audit_public_key: hex(this.keys.auditKey.publicKey),
       ca_certificate: this.keys.store.tls.ca_cert,
       version: this.version,
       provisioned: this.db.owner !== null,
       timestamp: new Date().toISOString(),
     };
-    return signReport(report, this.keys.casKey);
+    return signedReport(report, this.keys.casKey);
   }
 
   // --- provisioning -------------------------------------------------------------------------------------------------
@@ -261,25 +264,26 @@ export class CasCore {
       } catch {
         envelope = undefined;
       }
-      if (isSignedSession(envelope)) {
-        text = envelope.session;
-        signatures = envelope.signatures;
+      const signed = signedEnvelope(envelope);
+      if (signed) {
+        text = signed.session;
+        signatures = signed.signatures;
       }
     }
-    let doc: SessionDocument;
+    let doc: ParsedSession;
     let hash: string;
     try {
-      doc = parseSession(text);
-      hash = sessionHash(text);
+      doc = readSession(text);
+      hash = hashOfSession(text);
     } catch (err) {
       if (err instanceof SessionFormatError) return fail(400, err.message);
       throw err;
     }
     const signers: string[] = [];
     for (const [i, s] of signatures.entries()) {
-      const key = ed25519OfSigner(s.signer);
+      const key = keyOfSigner(s.signer);
       if (!key) return fail(400, `signatures[${i}].signer: not a session-signing key (signer string)`);
-      if (!(await ed25519Verify(key, text, s.signature))) {
+      if (!verifyHex(key, text, s.signature)) {
         return fail(400, `signatures[${i}].signature: does not verify over the session text for signer ${s.signer}`);
       }
       signers.push(s.signer);
@@ -318,7 +322,7 @@ export class CasCore {
   }
 
   private applyCreate(
-    doc: SessionDocument,
+    doc: ParsedSession,
     version: StoredVersion,
     principals: readonly string[],
     secrets: Record<string, StoredSecret>,
@@ -328,12 +332,12 @@ export class CasCore {
         response: fail(400, `predecessor: must be absent when creating session ${doc.name} (it does not exist yet)`),
       };
     }
-    const parent = parentNamespace(doc.name);
+    const parent = namespaceOf(doc.name);
     if (parent !== undefined) {
       const namespace = this.db.sessions[parent];
       if (!namespace)
         return { response: fail(404, `namespace ${parent} does not exist: create session ${parent} first`) };
-      const policy = parseSession(this.current(namespace).text).accessPolicy;
+      const policy = readSession(this.current(namespace).text).accessPolicy;
       if (!allowedBy(policy.createSessions, principals, namespace.creator)) {
         return {
           response: fail(403, `not allowed to create sessions in namespace ${parent} (access_policy.create_sessions)`),
@@ -347,7 +351,7 @@ export class CasCore {
   }
 
   private applyUpdate(
-    doc: SessionDocument,
+    doc: ParsedSession,
     version: StoredVersion,
     principals: readonly string[],
     existing: StoredSession,
@@ -366,7 +370,7 @@ export class CasCore {
         `predecessor ${doc.predecessor} is not the current version of ${doc.name}, ${existing.current} (lost update prevented)`,
       );
     }
-    const policy = parseSession(this.current(existing).text).accessPolicy;
+    const policy = readSession(this.current(existing).text).accessPolicy;
     if (!allowedBy(policy.update, principals, existing.creator)) {
       return { response: fail(403, `not allowed to update session ${doc.name} (access_policy.update)`) };
     }
@@ -386,7 +390,7 @@ export class CasCore {
   async readSession(caller: Caller, name: string, hash: string | null): Promise<HttpResponse> {
     const session = this.db.sessions[name];
     if (!session) return fail(404, `session ${name} not found`);
-    const policy = parseSession(this.current(session).text).accessPolicy;
+    const policy = readSession(this.current(session).text).accessPolicy;
     const principals = caller.keyHash ? [caller.keyHash] : [];
     if (!allowedBy(policy.read, principals, session.creator)) {
       return fail(403, `not allowed to read session ${name} (access_policy.read)`);
@@ -413,7 +417,7 @@ export class CasCore {
     }
     let text: string;
     try {
-      text = await openSealed(upload.encrypted_session, this.keys.sessionEncryptionPrivate);
+      text = openSealedBox(upload.encrypted_session, this.keys.sessionEncryptionPrivate);
     } catch (err) {
       return fail(400, err instanceof Error ? err.message : String(err));
     }
@@ -432,7 +436,7 @@ export class CasCore {
       );
     const session = this.db.sessions[sessionName];
     if (!session) return notVisible(secretName ?? sessionName);
-    const doc = parseSession(this.current(session).text);
+    const doc = readSession(this.current(session).text);
     const publicNames = new Set(doc.secrets.filter((s) => s.exportPublic).map((s) => s.name));
     const render = (name: string): unknown => {
       const secret = session.secrets[name];
@@ -450,7 +454,7 @@ export class CasCore {
   isPublicSecret(sessionName: string, secretName: string): boolean {
     const session = this.db.sessions[sessionName];
     if (!session?.secrets[secretName]) return false;
-    return parseSession(this.current(session).text).secrets.some((s) => s.name === secretName && s.exportPublic);
+    return readSession(this.current(session).text).secrets.some((s) => s.name === secretName && s.exportPublic);
   }
 
   // --- enclave side [simulated] -------------------------------------------------------------------------------------
@@ -459,7 +463,7 @@ export class CasCore {
   async attestService(sessionName: string, serviceName: string): Promise<HttpResponse> {
     const session = this.db.sessions[sessionName];
     if (!session) return fail(404, `session ${sessionName} not found`);
-    const service = parseSession(this.current(session).text).services.find((s) => s.name === serviceName);
+    const service = readSession(this.current(session).text).services.find((s) => s.name === serviceName);
     if (!service) return fail(404, `service ${serviceName} not found in session ${sessionName}`);
     const environment: Record<string, string> = {};
     for (const [key, value] of Object.entries(service.environment)) {

@@ -6,7 +6,7 @@
 //                                       with rejectUnauthorized:false (the handshake still proves key possession).
 // So: node:tls + this parser. One request per connection (`connection: close`), which is all a CAS client needs.
 import { createServer, type TLSSocket } from "node:tls";
-import { spkiOfCertificate } from "../../src/cas/crypto.ts";
+import { spkiOfCertificate } from "./principals.ts";
 
 export interface HttpRequest {
   readonly method: string;

@@ -4,12 +4,12 @@
 //   bun sim/cas/main.ts --listen 127.0.0.1:8081 --enclave-listen 127.0.0.1:18765 --data-dir DIR \
 //     --snapshot-dir DIR --snapshot-interval 60s --version 6.0.6 --audit-log FILE [--admin-listen 127.0.0.1:PORT]
 
-import { newNonce } from "../../src/cas/client.ts";
-import { toHex } from "../../src/cas/crypto.ts";
+import { randomBytes } from "node:crypto";
 import { startAdminServer } from "./admin.ts";
 import { createRouter } from "./api.ts";
 import { ArgsError, parseArgs, type SimArgs } from "./args.ts";
 import { AuditLog } from "./audit-log.ts";
+import { hex } from "./codec.ts";
 import { CasCore, parseOwnerConfig } from "./core.ts";
 import { startEnclaveServer } from "./enclave.ts";
 import { Gate, type HttpRequest, startTlsHttpServer } from "./http.ts";
@@ -42,12 +42,12 @@ async function run(args: SimArgs): Promise<void> {
   }
   if (audit.fresh) {
     await audit.log("audit_log_enabled", {
-      audit_public_key: toHex(keys.auditKey.publicKey),
+      audit_public_key: hex(keys.auditKey.publicKey),
       cas_key_hash: keys.casKeyHash,
       mode: "signed",
     });
   }
-  await audit.log("audit_log_attestation_report", { report: await core.report(newNonce()) });
+  await audit.log("audit_log_attestation_report", { report: await core.report(randomBytes(16).toString("hex")) });
   await audit.log("cas_started", { version: args.version, cas_key_hash: keys.casKeyHash, recovered });
 
   // Console lines in the shape SCONE's tooling parses: the value is the LAST whitespace-separated field.

@@ -1,8 +1,8 @@
 // Secret values the simulated CAS generates for a session's `secrets:` (real CAS generates them inside the enclave).
 // Values survive session updates as long as the secret keeps its name and kind, as applications rely on that.
 import { generateKeyPairSync, randomBytes, randomInt } from "node:crypto";
-import type { SessionSecret } from "../../src/cas/session.ts";
-import { createCa } from "../../src/operator/certs/pki.ts";
+import { selfSignedCa } from "./certificates.ts";
+import type { SessionSecret } from "./session-doc.ts";
 import type { StoredSecret } from "./store.ts";
 
 const ASCII = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -24,7 +24,7 @@ async function generate(secret: SessionSecret): Promise<string> {
     case "x509":
     case "x509-ca":
       // [simulated] a self-signed certificate; real CAS can also sign with an x509-ca secret (issuer:) — not modelled.
-      return (await createCa(secret.name, { now: new Date() })).certPem;
+      return (await selfSignedCa(secret.name)).certPem;
     default:
       throw new SecretKindError(
         `secrets.${secret.name}: kind "${secret.kind}" needs an explicit value in the simulator (it generates ascii, binary, private-key, x509, x509-ca)`,

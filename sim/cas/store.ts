@@ -9,7 +9,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { SessionSignature } from "../../src/cas/session.ts";
+import type { SessionSignature } from "./session-doc.ts";
 
 export const DB_FILE = "cas.db";
 export const KEY_STORE_FILE = "cas.key-store";

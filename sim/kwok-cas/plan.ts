@@ -8,16 +8,16 @@ import {
   CAS_APP,
   CAS_CONTAINER,
   DATABASE_VOLUME,
-  AUDIT_LOG_DIR as DEFAULT_AUDIT_DIR,
+  DEFAULT_AUDIT_DIR,
   DEFAULT_CLIENT_PORT,
   DEFAULT_DATABASE_DIR,
   DEFAULT_ENCLAVE_PORT,
   DEFAULT_SNAPSHOT_DIR,
-  APP_INSTANCE_LABEL as INSTANCE_LABEL,
+  INSTANCE_LABEL,
   SNAPSHOTS_VOLUME,
-} from "../../src/operator/cas/names.ts";
+} from "./cas-names.ts";
 
-export { APP_INSTANCE_LABEL as INSTANCE_LABEL, AUDIT_CONTAINER, CAS_CONTAINER } from "../../src/operator/cas/names.ts";
+export { AUDIT_CONTAINER, CAS_CONTAINER, INSTANCE_LABEL } from "./cas-names.ts";
 export const CAS_APP_SELECTOR = `${APP_NAME_LABEL}=${CAS_APP}`;
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 const AUDIT_VOLUME = "audit-log";

@@ -10,7 +10,6 @@ import { AlreadyExistsError } from "../../src/kube/errors.ts";
 import { clientListWatch, Informer } from "../../src/kube/informer.ts";
 import { registerResource } from "../../src/kube/resources.ts";
 import { objectKey } from "../../src/kube/types.ts";
-import { registrationAnnotation } from "../../src/operator/cas/nodes.ts";
 import { CasInstance } from "./instance.ts";
 import { KWOK_API_VERSION, KWOK_KINDS, type RunningEndpoints, renderKwokObjects } from "./kwok-objects.ts";
 import { type PodPaths, podDir, podPaths } from "./layout.ts";
@@ -23,6 +22,7 @@ import {
   samePlan,
 } from "./plan.ts";
 import { buildPodRoot } from "./pod-root.ts";
+import { backupRegistrationKey } from "./registration.ts";
 import { volumeForClaim } from "./volumes.ts";
 
 export const FIELD_MANAGER = "scone-kwok-cas";
@@ -138,7 +138,7 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     const annotations = node?.metadata?.annotations ?? {};
     return {
       isKwok: annotations[KWOK_NODE_ANNOTATION] !== undefined,
-      registered: (annotations[registrationAnnotation(plan.namespace, plan.instance)] ?? "") !== "",
+      registered: (annotations[backupRegistrationKey(plan.namespace, plan.instance)] ?? "") !== "",
     };
   };
 

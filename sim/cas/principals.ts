@@ -1,0 +1,35 @@
+// Who a caller is to the simulated CAS (README "Identity", "Key hash format", "Signed sessions"): a public key,
+// named by its key hash base58(0x01 ‖ sha256(SPKI DER) ‖ checksum4), or — for an Ed25519 session-signing key — by
+// its signer string base58(0xED ‖ raw key ‖ checksum4), which carries the key so a signature can be checked.
+import { createPublicKey, X509Certificate } from "node:crypto";
+import { base58Check, fromBase58Check, sha256 } from "./codec.ts";
+import { ed25519OfSpki, ed25519SpkiOf } from "./keys-ed25519.ts";
+
+const KEY_HASH_TAG = 0x01;
+const SIGNER_TAG = 0xed;
+
+export const keyHashOfSpki = (spki: Uint8Array): string => base58Check(KEY_HASH_TAG, sha256(spki));
+
+/** Key hash of a raw Ed25519 public key (the CAS key hash and software key hash on the console). */
+export const keyHashOfEd25519 = (publicKey: Uint8Array): string => keyHashOfSpki(ed25519SpkiOf(publicKey));
+
+/** The public key (SPKI DER) a certificate carries, given as PEM text or DER bytes. */
+export function spkiOfCertificate(cert: string | Uint8Array): Uint8Array {
+  const parsed = new X509Certificate(typeof cert === "string" ? cert : Buffer.from(cert));
+  return new Uint8Array(parsed.publicKey.export({ type: "spki", format: "der" }));
+}
+
+/** The raw Ed25519 key a signer string encodes, or undefined when it is not one. */
+export const keyOfSigner = (signer: string): Uint8Array | undefined => fromBase58Check(signer, SIGNER_TAG, 32);
+
+/**
+ * The principal a PEM (public key, private key or certificate) in an access policy's `signer:` entry stands for:
+ * its signer string when it is an Ed25519 key, else its key hash. Throws on unreadable PEM.
+ */
+export function principalOfPem(pem: string): string {
+  const spki = pem.includes("BEGIN CERTIFICATE")
+    ? spkiOfCertificate(pem)
+    : new Uint8Array(createPublicKey(pem).export({ type: "spki", format: "der" }));
+  const ed25519 = ed25519OfSpki(spki);
+  return ed25519 ? base58Check(SIGNER_TAG, ed25519) : keyHashOfSpki(spki);
+}
