@@ -1,8 +1,9 @@
 // Which process runs the backups of one CAS from this state directory: a small file holding its pid. The catalog row
 // of a backup killed midway stays `running`; when the file names a process that no longer exists, the next backup
 // gives that row up at once (the catalog's stale age, 30 min, is for processes that vanished without a trace).
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { writePrivateFile } from "../../runtime/private-file.ts";
 
 export interface OwnerFile {
   readonly path: string;
@@ -15,8 +16,7 @@ export function ownerFile(stateDir: string, cas: { namespace: string; name: stri
   return {
     path,
     async claim() {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await writeFile(path, `${process.pid}\n`, { mode: 0o600 });
+      await writePrivateFile(path, `${process.pid}\n`);
       return async () => {
         const text = await readFile(path, "utf8").catch(() => "");
         if (Number(text.trim()) === process.pid) await rm(path, { force: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ownerFile, ownerIsGone, pidIsGone } from "../../../../src/flows/backup/owner.ts";
@@ -19,6 +19,20 @@ describe("backup owner file", () => {
     expect(pidIsGone(123, fail("EPERM"))).toBe(false);
     expect(pidIsGone(123, () => {})).toBe(false);
     expect(pidIsGone(0, fail("ESRCH"))).toBe(false);
+  });
+
+  test("a claim never writes through a link planted at its path (the pid file is created exclusively, 0600)", async () => {
+    const owner = ownerFile(dir, { namespace: "planted", name: "cas" });
+    const victim = join(dir, "victim");
+    await writeFile(victim, "untouched\n");
+    await mkdir(join(dir, "backup-owners"), { recursive: true, mode: 0o700 });
+    await symlink(victim, owner.path);
+    const release = await owner.claim();
+    expect(await readFile(victim, "utf8")).toBe("untouched\n");
+    const st = await lstat(owner.path);
+    expect(st.isSymbolicLink()).toBe(false);
+    expect(st.mode & 0o777).toBe(0o600);
+    await release();
   });
 
   test("a claim writes this pid and its release removes it; a dead owner is seen as gone", async () => {
