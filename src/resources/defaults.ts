@@ -4,6 +4,7 @@
 
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
 import type { CAS } from "./cas.ts";
+import { grammarProblem, imagePrefix, imageRegistry } from "./grammar.ts";
 import type { LAS } from "./las.ts";
 import type { SGXPlugin } from "./sgx-plugin.ts";
 
@@ -49,8 +50,15 @@ export interface ImageMirror {
  * (src/install/operator.ts), else upstream's IMAGE_REPO/IMAGE_PREFIX. Every renderer in the operator takes this.
  */
 export function imageMirrorFromEnv(env: Readonly<Record<string, string | undefined>>): ImageMirror {
-  const repo = env.SCONE_IMAGE_REGISTRY || env.IMAGE_REPO;
-  const prefix = env.SCONE_IMAGE_PREFIX || env.IMAGE_PREFIX;
+  const repoVar = env.SCONE_IMAGE_REGISTRY ? "SCONE_IMAGE_REGISTRY" : "IMAGE_REPO";
+  const prefixVar = env.SCONE_IMAGE_PREFIX ? "SCONE_IMAGE_PREFIX" : "IMAGE_PREFIX";
+  const repo = env[repoVar];
+  const prefix = env[prefixVar];
+  // The values reach every image the operator renders: refused at start, naming the variable, like the flags.
+  const problem =
+    (repo ? grammarProblem(repoVar, repo, imageRegistry) : undefined) ??
+    (prefix ? grammarProblem(prefixVar, prefix, imagePrefix) : undefined);
+  if (problem) throw new Error(problem);
   return { ...(repo ? { imageRepo: repo } : {}), ...(prefix ? { imagePrefix: prefix } : {}) };
 }
 

@@ -35,6 +35,13 @@ describe("the operator's image mirror", () => {
     expect(imageMirrorFromEnv({})).toEqual({});
   });
 
+  test("a registry or prefix that is not valid by its grammar is refused at start, naming the variable", () => {
+    expect(() => imageMirrorFromEnv({ SCONE_IMAGE_REGISTRY: "a.example/x\nprivileged: true" })).toThrow(
+      /SCONE_IMAGE_REGISTRY/,
+    );
+    expect(() => imageMirrorFromEnv({ IMAGE_PREFIX: "osc-\n  tolerations:" })).toThrow(/IMAGE_PREFIX/);
+  });
+
   test("the Scone stack's SGXPlugin, LAS and CAS name mirrored images", () => {
     const scone = { apiVersion: "x/v1", kind: "Scone", metadata: { name: "s" }, spec: {} } as Scone;
     const o = { namespace: "scone-system", casNonce: "0".repeat(32), imageRepo: MIRROR, imagePrefix: PREFIX };
