@@ -259,6 +259,8 @@ describe.skipIf(!clusterAvailable())("helm install of charts/scone-operator on t
       "install",
       RELEASE,
       CHART,
+      // The suite shares one cluster: other files created the CRDs with their own field managers (docs/helm.md).
+      "--force-conflicts",
       "--create-namespace",
       "--wait",
       "--timeout",
