@@ -56,6 +56,8 @@ export interface InstallFlowOptions {
   /** --allowed-registries, passed to the operator Deployment; undefined: the operator's default. */
   readonly allowedRegistries: readonly string[] | undefined;
   readonly wait: boolean;
+  /** Prove the operator image pullable by a pod before changing the CRDs or the operator (--no-pull-check: off). */
+  readonly pullCheck: boolean;
   readonly timeoutSeconds: number;
   readonly verbose: boolean;
 }
@@ -177,6 +179,11 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
       "--operator-node-selector places the operator Deployment, which --local-operator does not install: leave one of them out",
     );
   }
+  if (a["pull-check"] === false && local !== undefined) {
+    throw new InstallOptionError(
+      "--no-pull-check skips the pull check of the operator image, which --local-operator does not install: leave one of them out",
+    );
+  }
   if (registries !== undefined && local !== undefined) {
     throw new InstallOptionError(
       "--allowed-registries configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --allowed-registries' instead",
@@ -206,6 +213,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,
     wait: a.wait === true,
+    pullCheck: a["pull-check"] !== false,
     timeoutSeconds: timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(timeout),
     verbose: a.verbose === true || a.debug === true,
   };
