@@ -418,7 +418,7 @@ export async function runInstall(
   } catch (e) {
     if (!guarded || !rollback) throw e;
     const why = e instanceof Error ? e.message : String(e);
-    progress.warn(`the new operator did not start (${why}): restoring what the install removed or changed`);
+    progress.warn("the new operator did not become Available: restoring what the install removed or changed");
     const failed = await restoreOperatorPhase(client, rollback, o.timeoutSeconds);
     const left = failed.map((f) => `${describeRef(f.action.ref)}: ${f.error}`).join("; ");
     throw new Error(
