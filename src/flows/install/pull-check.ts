@@ -171,6 +171,14 @@ export async function runPullCheck(
   const ref = { apiVersion: "v1", kind: "Pod", namespace: pod.metadata?.namespace ?? "", name };
   const deadline = Date.now() + timeoutSeconds * 1000;
   let last = "not created";
+  // A pull-check pod a killed install left behind (completed, or stuck on its image) goes first.
+  const leftovers = await client.list(
+    { apiVersion: "v1", kind: "Pod" },
+    { namespace: ref.namespace, labelSelector: `${PULL_CHECK_LABEL.key}=${PULL_CHECK_LABEL.value}` },
+  );
+  for (const p of leftovers.items) {
+    await client.deleteIfExists({ ...ref, name: p.metadata?.name ?? "" }, { gracePeriodSeconds: 0 }).catch(() => false);
+  }
   try {
     for (;;) {
       try {

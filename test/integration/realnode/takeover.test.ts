@@ -22,6 +22,7 @@ import {
 } from "./takeover-helpers.ts";
 
 const TIMEOUT = 300_000;
+const PULL_CHECK_LABELS = { "app.kubernetes.io/managed-by": "scone", "app.kubernetes.io/component": "pull-check" };
 const enabled = clusterAvailable() && realNodeTestsEnabled() && binaryPresent;
 if (realNodeTestsEnabled() && !binaryPresent) console.warn("takeover.test.ts skipped: no dist/scone (make build)");
 
@@ -184,6 +185,17 @@ describe.skipIf(!enabled)("taking over an upstream install on the real node", ()
     async () => {
       const { ns, objects } = await upstreamInstall();
       const before = await uids(objects);
+      // What a killed install would leave: a completed pull-check pod. The next run removes it.
+      await admin.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "scone-pull-check-leftover", namespace: ns, labels: PULL_CHECK_LABELS },
+        spec: {
+          restartPolicy: "Never",
+          nodeSelector: { "kubernetes.io/hostname": node.name },
+          containers: [{ name: "pull-check", image: node.busyboxImage, imagePullPolicy: "Never", command: ["true"] }],
+        },
+      } as KubeObject);
       const r = await install(ns, ["--timeout", "180"]);
       expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
       expect(r.stdout).toContain(`pulled     image ${sconeImage} (pull-check pod on node ${node.name})`);
