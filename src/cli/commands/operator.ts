@@ -67,6 +67,11 @@ const install = command({
       valueHint: "'KEY: \"VALUE\"'",
       description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
     },
+    "operator-node-selector": {
+      type: "string",
+      valueHint: "'KEY: \"VALUE\"'",
+      description: "Node selector of the operator pods (upstream chart value nodeSelector; also KEY=VALUE,KEY2=VALUE2)",
+    },
     "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
     "set-version": {
       type: "string",
@@ -98,6 +103,13 @@ const install = command({
     },
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
     wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
+    "pull-check": {
+      type: "boolean",
+      default: true,
+      description:
+        "Before changing the CRDs or the operator, prove the operator image pullable with a pod on a node where the operator may run",
+      negativeDescription: "Skip that check (e.g. when only simulated nodes would run the pod, which proves nothing)",
+    },
     verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
     debug: { type: "boolean", description: "Debug output (same as --log-level debug)" },
     timeout: {

@@ -32,6 +32,9 @@ export async function run(ctx: SconeContext): Promise<void> {
         for (const line of report.stepLines(step, { done, verbose: options.verbose, colour }))
           process.stdout.write(`${line}\n`);
       },
+      pullCheck: (check) => {
+        if (!json) process.stdout.write(`${report.pullCheckLine(check)}\n`);
+      },
       warn: (message) => process.stderr.write(`warning: ${message}\n`),
       waiting: (what) => {
         if (!json) process.stderr.write(`waiting for ${what} (up to ${options.timeoutSeconds}s)\n`);

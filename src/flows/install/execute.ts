@@ -1,6 +1,9 @@
 // The thin shell around the planner: read what the cluster has, plan, and (unless only reporting) run the steps
 // in order, with upstream's waits: CRDs Established before anything uses them, the operator's webhooks serving
 // (caBundle set) before LAS/SGXPlugin are written, and with --wait the operator Deployment Available.
+// Before the CRDs and the operator change, the operator image is proven pullable (pull-check.ts); a takeover of an
+// existing install waits for the new Deployment and, if it does not become Available, puts back what the operator
+// phase removed or changed (rollback.ts).
 
 import {
   DEPLOYMENT_NAME,
@@ -22,7 +25,18 @@ import {
   SGXPLUGIN_TYPE,
 } from "./desired.ts";
 import type { InstallFlowOptions } from "./options.ts";
-import { describeRef, isWrite, type PlanInput, type PlanStep, planInstall, refKey, refOfObject } from "./plan.ts";
+import {
+  describeRef,
+  isWrite,
+  type Observed,
+  type PlanInput,
+  type PlanStep,
+  planInstall,
+  refKey,
+  refOfObject,
+} from "./plan.ts";
+import { deploymentImage, runPullCheck } from "./pull-check.ts";
+import { describeRollback, isTakeover, restoreOperatorPhase, rollbackPlan } from "./rollback.ts";
 
 export const INSTALL_FIELD_MANAGER = "scone-install";
 const VAULT_CRD = "vaults.services.scone.cloud";
@@ -36,6 +50,16 @@ export interface InstallProgress {
   warn(message: string): void;
   /** A wait began. */
   waiting(what: string): void;
+  /** The pull check of the operator image was planned, skipped or passed. */
+  pullCheck(check: PullCheckOutcome): void;
+}
+
+/** planned: report mode (or not reached); "not needed": the Deployment is not written. */
+export interface PullCheckOutcome {
+  readonly image: string;
+  readonly state: "planned" | "skipped" | "pulled" | "not needed";
+  /** pulled: the node the pull-check pod ran on. */
+  readonly node?: string;
 }
 
 export interface InstallOutcome {
@@ -44,6 +68,8 @@ export interface InstallOutcome {
   readonly warnings: readonly string[];
   /** Whether anything differs from the desired state (before running the steps). */
   readonly differs: boolean;
+  /** Absent when no operator Deployment is installed (--local-operator). */
+  readonly pullCheck?: PullCheckOutcome;
 }
 
 /** The kind is not served (its CRD is absent): for our purposes the object is not there. */
@@ -84,7 +110,7 @@ export async function observeAll(
 export async function planAgainstCluster(
   client: KubeClient,
   o: InstallFlowOptions,
-): Promise<{ desired: DesiredInstall; input: PlanInput; steps: PlanStep[]; warnings: string[] }> {
+): Promise<{ desired: DesiredInstall; input: PlanInput; steps: PlanStep[]; warnings: string[]; before: Observed }> {
   for (const t of sconeResourceTypes) registerResource(t);
   const warnings: string[] = [];
   const [existingLas, sgxPlugins, vaultCrd] = await Promise.all([
@@ -140,7 +166,8 @@ export async function planAgainstCluster(
       });
     }
   }
-  // What is deleted first is created afresh, so the plan says so.
+  // Every object as it was, for a rollback; then what is deleted first is created afresh, so the plan says so.
+  const before: Observed = new Map(observed);
   for (const d of deletions) observed.set(refKey(refOfObject(d.object)), undefined);
   const input: PlanInput = {
     desired: desired.items,
@@ -150,7 +177,7 @@ export async function planAgainstCluster(
     deletions,
     patches,
   };
-  return { desired, input, steps: planInstall(input), warnings };
+  return { desired, input, steps: planInstall(input), warnings, before };
 }
 
 // ---- waits ----
@@ -276,6 +303,30 @@ async function runStepRetrying(client: KubeClient, step: PlanStep, retryUntil: n
 }
 
 const CR_PHASES: readonly InstallPhase[] = ["sgxplugin", "las"];
+/** Phases that run before the pull check: the pod needs the namespace and the pull secrets. */
+const BEFORE_PULL_CHECK: readonly InstallPhase[] = ["namespaces", "pull-secrets"];
+
+/** What the pull check will do (pure): only when the operator Deployment is written. */
+export function plannedPullCheck(
+  o: Pick<InstallFlowOptions, "pullCheck">,
+  deployment: KubeObject | undefined,
+  steps: readonly PlanStep[],
+): PullCheckOutcome | undefined {
+  if (!deployment) return undefined;
+  const image = deploymentImage(deployment);
+  const key = refKey(refOfObject(deployment));
+  const written = steps.some((s) => refKey(s.ref) === key && (s.action === "create" || s.action === "update"));
+  if (!written) return { image, state: "not needed" };
+  return { image, state: o.pullCheck ? "planned" : "skipped" };
+}
+
+/** A simulated (KWOK) node "runs" any image: a pull check there proves nothing, and the user should know. */
+async function simulatedNodeWarning(client: KubeClient, node: string | undefined): Promise<string | undefined> {
+  if (!node) return undefined;
+  const obj = await client.tryGet({ apiVersion: "v1", kind: "Node", name: node }).catch(() => undefined);
+  if (obj?.metadata?.annotations?.["kwok.x-k8s.io/node"] === undefined) return undefined;
+  return `the pull-check pod ran on the simulated (KWOK) node ${node}, which "runs" any image: the check proves nothing there (place the operator on real nodes with --operator-node-selector)`;
+}
 
 /** Plans, then (unless mode is report) runs the steps. Throws on the first failed step. */
 export async function runInstall(
@@ -283,21 +334,33 @@ export async function runInstall(
   o: InstallFlowOptions,
   { progress }: ExecuteOptions,
 ): Promise<InstallOutcome> {
-  const { desired, steps, warnings } = await planAgainstCluster(client, o);
+  const { desired, steps, warnings, before } = await planAgainstCluster(client, o);
   for (const w of warnings) progress.warn(w);
   const differs = steps.some((s) => s.action !== "unchanged");
+  const deployment = desired.items.find((d) => d.object.kind === "Deployment")?.object;
+  let pullCheck = plannedPullCheck(o, deployment, steps);
+  const outcome = (): InstallOutcome => ({
+    mode: o.mode,
+    steps,
+    warnings,
+    differs,
+    ...(pullCheck ? { pullCheck } : {}),
+  });
   if (o.mode === "report") {
+    if (pullCheck && pullCheck.state !== "not needed") progress.pullCheck(pullCheck);
     for (const s of steps) progress.step(s, false);
-    return { mode: o.mode, steps, warnings, differs };
+    return outcome();
   }
 
   const crdNames = desired.items
     .filter((d) => d.object.kind === "CustomResourceDefinition")
     .map((d) => d.object.metadata?.name ?? "");
-  const deployment = desired.items.find((d) => d.object.kind === "Deployment")?.object;
   const hasWebhooks = desired.items.some((d) => d.object.kind === "MutatingWebhookConfiguration");
+  // A takeover must not leave the old operator deleted behind a new one that never runs: wait, and roll back.
+  const rollback = isTakeover(steps) ? rollbackPlan(steps, before) : undefined;
   let webhooksChecked = false;
   let lastPhase: InstallPhase | undefined;
+  let guarded = false;
 
   const afterPhase = async (phase: InstallPhase) => {
     if (phase === "crds") {
@@ -305,32 +368,66 @@ export async function runInstall(
       if (steps.some((s) => s.phase === "crds" && isWrite(s))) progress.waiting("CRDs to be Established");
       await waitForCrdsEstablished(client, crdNames, o.timeoutSeconds);
     }
-    if (phase === "operator" && o.wait && deployment) {
+    if (phase === "operator" && (o.wait || rollback) && deployment) {
       progress.waiting(`${describeRef(refOfObject(deployment))} to be Available`);
       await waitForDeploymentAvailable(client, refOfObject(deployment), o.timeoutSeconds);
     }
   };
 
-  for (const step of steps) {
-    if (lastPhase !== undefined && step.phase !== lastPhase) await afterPhase(lastPhase);
-    lastPhase = step.phase;
-    if (step.action === "missing") progress.warn(`${describeRef(step.ref)} is missing: ${step.reason ?? ""}`);
-    if (!isWrite(step)) {
-      progress.step(step, false);
-      continue;
+  const checkImage = async () => {
+    if (!deployment || pullCheck?.state !== "planned") return;
+    progress.waiting(`the pull check of ${pullCheck.image}`);
+    const { node } = await runPullCheck(client, deployment, o.timeoutSeconds);
+    pullCheck = { image: pullCheck.image, state: "pulled", ...(node ? { node } : {}) };
+    progress.pullCheck(pullCheck);
+    const simulated = await simulatedNodeWarning(client, node);
+    if (simulated) {
+      warnings.push(simulated);
+      progress.warn(simulated);
     }
-    let retryUntil: number | undefined;
-    if (CR_PHASES.includes(step.phase) && hasWebhooks) {
-      if (!webhooksChecked) {
-        progress.waiting("the operator to serve its admission webhooks");
-        await waitForWebhooksServed(client, o.namespace, o.timeoutSeconds);
-        webhooksChecked = true;
+  };
+  if (pullCheck?.state === "skipped") progress.pullCheck(pullCheck);
+
+  try {
+    for (const step of steps) {
+      if (lastPhase !== undefined && step.phase !== lastPhase) {
+        await afterPhase(lastPhase);
+        if (lastPhase === "operator") guarded = false;
       }
-      retryUntil = Date.now() + o.timeoutSeconds * 1000;
+      if (!BEFORE_PULL_CHECK.includes(step.phase)) await checkImage();
+      if (rollback && step.phase === "operator") guarded = true;
+      lastPhase = step.phase;
+      if (step.action === "missing") progress.warn(`${describeRef(step.ref)} is missing: ${step.reason ?? ""}`);
+      if (!isWrite(step)) {
+        progress.step(step, false);
+        continue;
+      }
+      let retryUntil: number | undefined;
+      if (CR_PHASES.includes(step.phase) && hasWebhooks) {
+        if (!webhooksChecked) {
+          progress.waiting("the operator to serve its admission webhooks");
+          await waitForWebhooksServed(client, o.namespace, o.timeoutSeconds);
+          webhooksChecked = true;
+        }
+        retryUntil = Date.now() + o.timeoutSeconds * 1000;
+      }
+      await runStepRetrying(client, step, retryUntil);
+      progress.step(step, true);
     }
-    await runStepRetrying(client, step, retryUntil);
-    progress.step(step, true);
+    if (lastPhase !== undefined) await afterPhase(lastPhase);
+  } catch (e) {
+    if (!guarded || !rollback) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    progress.warn("the new operator did not become Available: restoring what the install removed or changed");
+    const failed = await restoreOperatorPhase(client, rollback, o.timeoutSeconds);
+    const left = failed.map((f) => `${describeRef(f.action.ref)}: ${f.error}`).join("; ");
+    throw new Error(
+      `the operator (${pullCheck?.image ?? "its image"}) did not become Available: ${why}. ${
+        failed.length === 0
+          ? `The previous operator was restored: ${describeRollback(rollback)}`
+          : `Restoring the previous operator failed for ${left} (the rest: ${describeRollback(rollback.filter((a) => !failed.some((f) => f.action === a)))})`
+      }`,
+    );
   }
-  if (lastPhase !== undefined) await afterPhase(lastPhase);
-  return { mode: o.mode, steps, warnings, differs };
+  return outcome();
 }

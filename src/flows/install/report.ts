@@ -1,7 +1,7 @@
 // How an install's steps read: one plain line per step (a pipe or CI log gets the same text as a terminal, which
 // only adds colour), field changes under a step with --verbose, a closing summary, and the JSON of `-o json`.
 import type { ObjectRef } from "../../kube/types.ts";
-import type { InstallOutcome } from "./execute.ts";
+import type { InstallOutcome, PullCheckOutcome } from "./execute.ts";
 import { describeRef, type PlanStep, type StepAction } from "./plan.ts";
 
 /** Exit code of report mode when something differs from the desired state (0: nothing differs). */
@@ -64,6 +64,20 @@ function count(steps: readonly PlanStep[], action: StepAction): number {
   return steps.filter((s) => s.action === action).length;
 }
 
+/** The pull check's line, in the step column layout: what it will prove, that it passed (and where), or skipped. */
+export function pullCheckLine(check: PullCheckOutcome): string {
+  switch (check.state) {
+    case "planned":
+      return `${"check".padEnd(WIDTH)} image ${check.image} (a pod pulls it on a node where the operator may run, before the CRDs and the operator change; --no-pull-check skips this)`;
+    case "pulled":
+      return `${"pulled".padEnd(WIDTH)} image ${check.image}${check.node ? ` (pull-check pod on node ${check.node})` : ""}`;
+    case "skipped":
+      return `${"skipped".padEnd(WIDTH)} the pull check of image ${check.image} (--no-pull-check)`;
+    default:
+      return `${"unchanged".padEnd(WIDTH)} image ${check.image} (the operator Deployment is not changed: no pull check)`;
+  }
+}
+
 /** The closing line: what was (or would be) done. */
 export function summaryLine(outcome: InstallOutcome): string {
   const s = outcome.steps;
@@ -84,6 +98,7 @@ export function outcomeJson(outcome: InstallOutcome): unknown {
     mode: outcome.mode,
     differs: outcome.differs,
     warnings: outcome.warnings,
+    ...(outcome.pullCheck ? { pullCheck: outcome.pullCheck } : {}),
     steps: outcome.steps.map((s) => ({
       ...stepJson(s),
       ...(s.changes.length > 0 ? { changes: s.changes } : {}),
