@@ -82,8 +82,8 @@ function conditionFor(
     : { type, status: "False", reason: reasons.bad, message: messages.bad };
 }
 
-/** The NodeHealthy message of a placed CAS; flows read it to know which pod a status describes. */
-export const runsOnNodeMessage = (node: string): string => `CAS runs on node ${node}`;
+/** The NodeHealthy message of a placed CAS, for humans (flows read status.observedPodUID instead). */
+const runsOnNodeMessage = (node: string): string => `CAS runs on node ${node}`;
 
 function relocationCondition(r: Relocation | undefined, pod: V1Pod | undefined): ConditionInput {
   const rejected = (list: readonly RejectedNode[]) => (list.length ? ` Rejected: ${describeRejections(list)}.` : "");
@@ -357,6 +357,7 @@ export function deriveCasStatus(
     ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
     conditions: setConditions(previous?.conditions as Condition[] | undefined, conditions, generation, now),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
+    ...(pod?.metadata?.uid ? { observedPodUID: pod.metadata.uid } : {}),
     readyReplicas: sts ? (podReady ? 1 : 0) : -1,
     replicaAlert: sts ? 1 - (podReady ? 1 : 0) : -1,
     podDisruptionBudgetAlert: podDisruptionBudgetAlertOf(observed.podDisruptionBudget),
