@@ -21,6 +21,7 @@ import {
   deploymentHealth,
   isRollingOut,
   leastHealthy,
+  type Migration,
   migrationOf,
   pdbHealth,
   type SnapshotStatus,
@@ -274,6 +275,42 @@ function isSettling(cas: CAS, observed: CasObserved, now: Date): boolean {
   return now.getTime() - since < PROGRESS_DEADLINE_MS;
 }
 
+/** version, and the DCAP report with the nonce it answers. */
+function versionFields(
+  s: CasSettings,
+  answered: CasProbeResult | undefined,
+  previous: CASStatus | undefined,
+  pod: V1Pod | undefined,
+): Pick<CASStatus, "version" | "nonce" | "dcapReport"> {
+  // The report stays as long as it answers the current nonce (a new report per probe would write status each time).
+  const nonce = s.spec.nonce;
+  const keepReport = previous?.dcapReport && previous.nonce === nonce;
+  const dcapReport = keepReport ? previous.dcapReport : answered ? answered.dcapReport : previous?.dcapReport;
+  const version = answered?.version ?? previous?.version ?? "unknown";
+  const imageVersion = containerImageTag(pod);
+  return {
+    version: version === "unknown" && imageVersion ? imageVersion : version,
+    ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
+  };
+}
+
+const migrationFields = (
+  m: Migration,
+): Pick<
+  CASStatus,
+  | "numMigratableNodes"
+  | "desiredNumMigratableNodes"
+  | "migrationNodeRatio"
+  | "migrationNodeAlert"
+  | "migrationControllerReplicaAlert"
+> => ({
+  numMigratableNodes: m.num,
+  desiredNumMigratableNodes: m.desired,
+  migrationNodeRatio: m.ratio,
+  migrationNodeAlert: m.nodeAlert,
+  migrationControllerReplicaAlert: m.controllerAlert,
+});
+
 /** The snapshot fields of the status (§3.2). */
 function snapshotFields(s: CasSettings, snapshots: ReturnType<typeof snapshotFacts>): Partial<CASStatus> {
   return {
@@ -342,30 +379,19 @@ export function deriveCasStatus(
     specAppliedCondition(observed),
     upgradeBlockedCondition(observed.upgrade),
   ];
-  // The report stays as long as it answers the current nonce (a new report per probe would write status each time).
-  const nonce = s.spec.nonce;
-  const keepReport = previous?.dcapReport && previous.nonce === nonce;
-  const dcapReport = keepReport ? previous.dcapReport : answered ? answered.dcapReport : previous?.dcapReport;
-  const version = answered?.version ?? previous?.version ?? "unknown";
-  const imageVersion = containerImageTag(pod);
   return {
     state,
     phase: casPhase(phaseFacts, state, migrating),
     provisioned: facts.provisioned,
     attestable: facts.attested === true ? "Yes" : "Failure",
-    version: version === "unknown" && imageVersion ? imageVersion : version,
-    ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
+    ...versionFields(s, answered, previous, pod),
     conditions: setConditions(previous?.conditions as Condition[] | undefined, conditions, generation, now),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(pod?.metadata?.uid ? { observedPodUID: pod.metadata.uid } : {}),
     readyReplicas: sts ? (podReady ? 1 : 0) : -1,
     replicaAlert: sts ? 1 - (podReady ? 1 : 0) : -1,
     podDisruptionBudgetAlert: podDisruptionBudgetAlertOf(observed.podDisruptionBudget),
-    numMigratableNodes: migration.num,
-    desiredNumMigratableNodes: migration.desired,
-    migrationNodeRatio: migration.ratio,
-    migrationNodeAlert: migration.nodeAlert,
-    migrationControllerReplicaAlert: migration.controllerAlert,
+    ...migrationFields(migration),
     ...(observed.podDeletionBackoff ? { mainPodDeletionAttemptBackoffTime: observed.podDeletionBackoff } : {}),
     ...snapshotFields(s, snapshots),
     ...safetyServiceFields(s, observed, ss),
