@@ -270,6 +270,10 @@ export const casStatus = obj(
     }),
     numMigratableNodes: int({ minimum: 0, description: "Nodes with a registered backup CAS." }),
     observedGeneration: int64({ minimum: 0, description: "The metadata.generation this status describes." }),
+    observedPodUID: str({
+      description:
+        "The metadata.uid of the CAS pod (NAME-0) this status describes; absent while there is none. Clients read the pod's node from the pod itself.",
+    }),
     phase: enumStr(CAS_PHASES, { description: "The phase of the CAS." }),
     podDisruptionBudgetAlert: int({
       minimum: 0,

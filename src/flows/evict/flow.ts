@@ -2,7 +2,7 @@
 // node, uncordon. Every step observes the cluster (node cordoned? pod still there? marker annotation?), so a run killed
 // after the cordon is continued by the next one, and a successful run never leaves the node cordoned.
 import type { V1Node } from "@kubernetes/client-node";
-import { describeStatus, isHealthy, statusSeesNode } from "../status/health.ts";
+import { describeStatus, isHealthy, statusSeesPod } from "../status/health.ts";
 import {
   type CasId,
   casLabel,
@@ -128,7 +128,7 @@ const waitStep: EvictStep = {
         if (at === from) return notYet(`pod ${podName(ctx.options)} still runs on ${from}`);
         if (!isPodReady(pod)) return notYet(`pod ${podName(ctx.options)} on ${at} is not Ready yet`);
         const cas = await readCas(ctx.kube, ctx.options);
-        if (!statusSeesNode(cas, at)) return notYet(`pod on ${at}; the CAS status still describes the pod on ${from}`);
+        if (!statusSeesPod(cas, pod)) return notYet(`pod on ${at}; the CAS status still describes the pod on ${from}`);
         return isHealthy(cas) ? reached(at) : notYet(`pod on ${at}; ${describeStatus(cas)}`);
       },
       { timeoutMs: ctx.options.timeoutMs ?? 600_000, pollMs: ctx.options.pollMs ?? 1000 },

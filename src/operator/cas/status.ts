@@ -12,6 +12,7 @@ import type {
   V1StatefulSet,
 } from "@kubernetes/client-node";
 import type { CAS, CASPhase, CASStatus } from "../../resources/cas.ts";
+import { CAS_CONDITION, CAS_REASON as R } from "../../resources/cas-conditions.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
 import { newestMs, PROGRESS_DEADLINE_MS } from "../sgxplugin/health.ts";
@@ -20,16 +21,31 @@ import {
   deploymentHealth,
   isRollingOut,
   leastHealthy,
+  type Migration,
   migrationOf,
   pdbHealth,
-  podTrouble,
+  type SnapshotStatus,
   snapshotStatusOf,
 } from "./facts.ts";
 import { CAS_CONTAINER, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
 import { describeRejections, type RejectedNode } from "./nodes.ts";
 import type { CasProbeResult, Provisioned } from "./probe.ts";
+import {
+  disruptionBudgetProblems,
+  failingProblems,
+  migrationProblems,
+  type ProbeFacts,
+  type Problem,
+  podDisruptionBudgetAlertOf,
+  podProblems,
+  probeProblems,
+  type SafetyServiceFacts,
+  safetyServiceProblems,
+  snapshotProblems,
+  specProblems,
+} from "./problems.ts";
 import type { Relocation } from "./relocation.ts";
-import { casSettings, type RenderOptions } from "./settings.ts";
+import { type CasSettings, casSettings, type RenderOptions } from "./settings.ts";
 import type { UpgradePlan } from "./upgrade.ts";
 
 /** What the operator observed of one CAS. */
@@ -55,13 +71,6 @@ export interface CasObserved {
   readonly podDeletionBackoff?: string;
 }
 
-interface Problem {
-  readonly reason: string;
-  readonly message: string;
-  /** unhealthy at once; otherwise PENDING while settling, UNHEALTHY after the progress deadline. */
-  readonly severity: "unhealthy" | "settling" | "waiting";
-}
-
 function conditionFor(
   type: string,
   ok: boolean | undefined,
@@ -74,30 +83,255 @@ function conditionFor(
     : { type, status: "False", reason: reasons.bad, message: messages.bad };
 }
 
-/** The NodeHealthy message of a placed CAS; flows read it to know which pod a status describes. */
-export const runsOnNodeMessage = (node: string): string => `CAS runs on node ${node}`;
+/** The NodeHealthy message of a placed CAS, for humans (flows read status.observedPodUID instead). */
+const runsOnNodeMessage = (node: string): string => `CAS runs on node ${node}`;
 
 function relocationCondition(r: Relocation | undefined, pod: V1Pod | undefined): ConditionInput {
   const rejected = (list: readonly RejectedNode[]) => (list.length ? ` Rejected: ${describeRejections(list)}.` : "");
+  const type = CAS_CONDITION.NodeHealthy;
   if (!r || r.kind === "placed")
     return {
-      type: "NodeHealthy",
+      type,
       status: "True",
-      reason: "NodeReady",
+      reason: R.NodeReady,
       message: pod?.spec?.nodeName ? runsOnNodeMessage(pod.spec.nodeName) : "CAS is not placed on a node yet",
     };
   if (r.kind === "stuck")
     return {
-      type: "NodeHealthy",
+      type,
       status: "False",
-      reason: "NoEligibleNode",
+      reason: R.NoEligibleNode,
       message: `${r.why}; no node can take CAS over (a node must be registered for backup, in the zone of the database volume, labelled las.scontain.com/capable=true, las.scontain.com/ok=true, sgx.intel.com/capable=true, schedulable and Ready).${rejected(r.eligibility.rejected)}`,
     };
   return {
-    type: "NodeHealthy",
+    type,
     status: "False",
-    reason: "Relocating",
+    reason: R.Relocating,
     message: `${r.why}; moving CAS to one of ${r.eligibility.eligible.join(", ")}.${rejected(r.eligibility.rejected)}`,
+  };
+}
+
+/** What CAS answered this round, and what the status keeps of earlier rounds when it did not. */
+function probeFacts(probe: CasProbeResult | undefined, podReady: boolean, previous: CASStatus | undefined) {
+  // An unreachable CAS keeps the last known provisioning and version.
+  const reachable = podReady ? probe?.reachable === true : undefined;
+  const answered = reachable === true && probe !== undefined ? probe : undefined;
+  const provisioned: Provisioned =
+    answered?.provisioned && answered.provisioned !== "Unknown"
+      ? answered.provisioned
+      : ((previous?.provisioned as Provisioned | undefined) ?? "Unknown");
+  const facts: ProbeFacts = {
+    asked: podReady && probe !== undefined,
+    reachable,
+    error: probe?.error,
+    attested: answered ? answered.attestable === true : undefined,
+    attestationReason: probe?.attestationReason,
+    provisioned,
+  };
+  return { facts, answered };
+}
+
+function safetyServiceFacts(s: CasSettings, observed: CasObserved): SafetyServiceFacts {
+  if (!s.safetyService.enabled) return { status: "Disabled", deployment: "Disabled", pdb: "Disabled" };
+  const deployment = deploymentHealth(
+    observed.safetyService,
+    s.safetyService.desiredReplicas,
+    s.safetyService.minReplicas,
+  );
+  const pdb = pdbHealth(observed.safetyServicePodDisruptionBudget);
+  return { status: leastHealthy(deployment, pdb), deployment, pdb };
+}
+
+/** The snapshot times CAS reported (or the status kept) and the resulting snapshot state. */
+function snapshotFacts(
+  s: CasSettings,
+  answered: CasProbeResult | undefined,
+  previous: CASStatus | undefined,
+  now: Date,
+) {
+  const timestamp = answered?.snapshotTimestamp ?? previous?.snapshotTimestamp;
+  const checkupTimestamp =
+    (answered ? (answered.snapshotCheckupTimestamp ?? answered.snapshotTimestamp) : undefined) ??
+    previous?.snapshotCheckupTimestamp;
+  return { timestamp, checkupTimestamp, status: snapshotStatusOf(s, checkupTimestamp, now).status };
+}
+
+/** The phase of §3.2, from the most specific failure down to HEALTHY. */
+function casPhase(
+  p: { provisioned: Provisioned; answered: boolean; attested: boolean | undefined; snapshots: SnapshotStatus },
+  state: ServiceState,
+  migrating: boolean,
+): CASPhase {
+  if (p.provisioned !== "Yes") return p.provisioned === "No" && p.answered ? "Unprovisioned" : "Uninitialized";
+  if (p.attested !== true) return "AttestationFailure";
+  if (p.snapshots === "Failed") return "SnapshotFailure";
+  if (state === "UNHEALTHY") return "UNHEALTHY";
+  if (migrating) return "EnablingMigration";
+  return state === "PENDING" ? "Provisioned" : "HEALTHY";
+}
+
+/** Ready, Progressing and Degraded from the problems found and the rollout. */
+function summaryConditions(
+  state: ServiceState,
+  problems: readonly Problem[],
+  failing: readonly Problem[],
+  rollingOut: boolean,
+  upgrade: UpgradePlan | undefined,
+): ConditionInput[] {
+  const first = failing[0] ?? problems[0];
+  const { Ready, Progressing, Degraded } = CAS_CONDITION;
+  return [
+    state === "HEALTHY"
+      ? { type: Ready, status: "True", reason: R.Healthy, message: "CAS is provisioned, attestable and answering" }
+      : {
+          type: Ready,
+          status: "False",
+          reason: first?.reason ?? R.RollingOut,
+          message: first?.message ?? "the CAS StatefulSet is rolling out",
+        },
+    rollingOut
+      ? { type: Progressing, status: "True", reason: R.RollingOut, message: "the CAS StatefulSet is rolling out" }
+      : upgrade?.blocked
+        ? { type: Progressing, status: "False", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
+        : {
+            type: Progressing,
+            status: "False",
+            reason: R.RolloutComplete,
+            message: "CAS runs the current pod template",
+          },
+    failing.length > 0
+      ? {
+          type: Degraded,
+          status: "True",
+          reason: failing[0]?.reason ?? R.Unhealthy,
+          message: failing.map((p) => p.message).join("; "),
+        }
+      : { type: Degraded, status: "False", reason: R.AsExpected, message: "no problem detected" },
+  ];
+}
+
+/** CASReachable and Attested: what CAS answered. */
+function probeConditions(p: ProbeFacts): ConditionInput[] {
+  return [
+    conditionFor(
+      CAS_CONDITION.CASReachable,
+      p.reachable,
+      { ok: R.Answering, bad: R.NotAnswering, unknown: R.PodNotReady },
+      {
+        ok: "CAS answers on its client port",
+        bad: `CAS does not answer: ${p.error ?? "no answer"}`,
+        unknown: "the CAS pod is not ready, so CAS was not asked",
+      },
+    ),
+    conditionFor(
+      CAS_CONDITION.Attested,
+      p.attested,
+      { ok: R.Attested, bad: R.AttestationFailed, unknown: R.NotAsked },
+      {
+        ok: "CAS was attested with spec.nonce",
+        bad: `CAS cannot be attested: ${p.attestationReason ?? "no reason given"}`,
+        unknown: "CAS could not be asked for an attestation report",
+      },
+    ),
+  ];
+}
+
+function specAppliedCondition(observed: CasObserved): ConditionInput {
+  const type = CAS_CONDITION.SpecApplied;
+  if (observed.notAllowed?.length)
+    return { type, status: "False", reason: R.NotAllowed, message: observed.notAllowed.join("; ") };
+  if (observed.specIssues?.length)
+    return { type, status: "False", reason: R.InvalidSpec, message: observed.specIssues.join("; ") };
+  if (observed.refusedChange)
+    return { type, status: "False", reason: R.ImmutableField, message: observed.refusedChange };
+  return { type, status: "True", reason: R.Applied, message: "no spec change was refused by the API server" };
+}
+
+function upgradeBlockedCondition(upgrade: UpgradePlan | undefined): ConditionInput {
+  const type = CAS_CONDITION.UpgradeBlocked;
+  if (upgrade?.blocked)
+    return { type, status: "True", reason: upgrade.blocked.reason, message: upgrade.blocked.message };
+  if (upgrade?.forced)
+    return {
+      type,
+      status: "False",
+      reason: R.UpgradeForced,
+      message: `${FORCE_UPGRADE_ANNOTATION}=true: upgrading without the safety checks (${upgrade.forced})`,
+    };
+  return upgrade && upgrade.step !== "none"
+    ? { type, status: "False", reason: R.Upgrading, message: `upgrade in progress: ${upgrade.step}` }
+    : { type, status: "False", reason: R.NoUpgradePending, message: "CAS runs the image of spec.image" };
+}
+
+/** Created, or its StatefulSet or pod (re)created, within the progress deadline: pod problems are PENDING. */
+function isSettling(cas: CAS, observed: CasObserved, now: Date): boolean {
+  const { statefulSet: sts, pod } = observed;
+  const since = newestMs([
+    cas.metadata.creationTimestamp,
+    sts?.metadata?.creationTimestamp,
+    pod?.metadata?.creationTimestamp,
+    pod?.status?.startTime,
+  ]);
+  return now.getTime() - since < PROGRESS_DEADLINE_MS;
+}
+
+/** version, and the DCAP report with the nonce it answers. */
+function versionFields(
+  s: CasSettings,
+  answered: CasProbeResult | undefined,
+  previous: CASStatus | undefined,
+  pod: V1Pod | undefined,
+): Pick<CASStatus, "version" | "nonce" | "dcapReport"> {
+  // The report stays as long as it answers the current nonce (a new report per probe would write status each time).
+  const nonce = s.spec.nonce;
+  const keepReport = previous?.dcapReport && previous.nonce === nonce;
+  const dcapReport = keepReport ? previous.dcapReport : answered ? answered.dcapReport : previous?.dcapReport;
+  const version = answered?.version ?? previous?.version ?? "unknown";
+  const imageVersion = containerImageTag(pod);
+  return {
+    version: version === "unknown" && imageVersion ? imageVersion : version,
+    ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
+  };
+}
+
+const migrationFields = (
+  m: Migration,
+): Pick<
+  CASStatus,
+  | "numMigratableNodes"
+  | "desiredNumMigratableNodes"
+  | "migrationNodeRatio"
+  | "migrationNodeAlert"
+  | "migrationControllerReplicaAlert"
+> => ({
+  numMigratableNodes: m.num,
+  desiredNumMigratableNodes: m.desired,
+  migrationNodeRatio: m.ratio,
+  migrationNodeAlert: m.nodeAlert,
+  migrationControllerReplicaAlert: m.controllerAlert,
+});
+
+/** The snapshot fields of the status (§3.2). */
+function snapshotFields(s: CasSettings, snapshots: ReturnType<typeof snapshotFacts>): Partial<CASStatus> {
+  return {
+    snapshotStatus: snapshots.status,
+    ...(snapshots.timestamp ? { snapshotTimestamp: snapshots.timestamp } : {}),
+    ...(snapshots.checkupTimestamp ? { snapshotCheckupTimestamp: snapshots.checkupTimestamp } : {}),
+    ...(s.snapshots.enabled && Number.isFinite(s.snapshots.intervalSeconds)
+      ? { snapshotConfiguredInterval: Math.round(s.snapshots.intervalSeconds) }
+      : {}),
+  };
+}
+
+/** The safety service fields of the status (§3.2). */
+function safetyServiceFields(s: CasSettings, observed: CasObserved, ss: SafetyServiceFacts): Partial<CASStatus> {
+  return {
+    safetyServiceActiveStatus:
+      s.safetyService.enabled &&
+      (observed.safetyService?.status?.availableReplicas ?? 0) >= s.safetyService.minReplicas,
+    safetyServiceStatus: ss.status,
+    safetyServiceDeploymentStatus: ss.deployment,
+    safetyServicePDBStatus: ss.pdb,
   };
 }
 
@@ -115,275 +349,53 @@ export function deriveCasStatus(
   const s = casSettings(cas, opts);
   const previous = cas.status;
   const generation = cas.metadata.generation;
-  const { statefulSet: sts, pod } = observed;
+  const { statefulSet: sts, pod, relocation } = observed;
   // A pod on a lost node keeps showing its last status (Ready): it does not count as running.
-  const nodeLost = observed.relocation !== undefined && observed.relocation.kind !== "placed";
+  const nodeLost = relocation !== undefined && relocation.kind !== "placed";
   const podReady = pod !== undefined && isPodReady(pod) && !nodeLost;
-  const problems: Problem[] = [];
-  const settling =
-    now.getTime() -
-      newestMs([
-        cas.metadata.creationTimestamp,
-        sts?.metadata?.creationTimestamp,
-        pod?.metadata?.creationTimestamp,
-        pod?.status?.startTime,
-      ]) <
-    PROGRESS_DEADLINE_MS;
-
-  // The CAS pod.
-  const readyReplicas = sts ? (podReady ? 1 : 0) : -1;
-  const replicaAlert = sts ? 1 - (podReady ? 1 : 0) : -1;
-  if (!sts)
-    problems.push({ reason: "Installing", message: "the CAS StatefulSet does not exist yet", severity: "settling" });
-  else if (!podReady) {
-    const r = observed.relocation;
-    if (r && r.kind !== "placed")
-      problems.push({
-        reason: r.kind === "stuck" ? "NoEligibleNode" : "NodeLost",
-        message: r.kind === "stuck" ? `${r.why}; no eligible node to move CAS to` : `${r.why}; moving CAS`,
-        severity: "unhealthy",
-      });
-    else problems.push({ reason: "PodNotReady", message: podTrouble(pod), severity: "settling" });
-  }
-
-  // What the CAS said. An unreachable CAS keeps the last known provisioning and version.
-  const reachable = podReady ? probe?.reachable === true : undefined;
-  if (podReady && probe && !probe.reachable)
-    problems.push({
-      reason: "CASUnreachable",
-      message: `CAS does not answer: ${probe.error ?? "no answer"}`,
-      severity: "unhealthy",
-    });
-  const answered = reachable === true && probe !== undefined;
-  const provisioned: Provisioned =
-    answered && probe.provisioned && probe.provisioned !== "Unknown"
-      ? probe.provisioned
-      : ((previous?.provisioned as Provisioned | undefined) ?? "Unknown");
-  const attested = answered ? probe.attestable === true : undefined;
-  if (answered && !probe.attestable)
-    problems.push({
-      reason: "AttestationFailed",
-      message: `CAS cannot be attested: ${probe.attestationReason ?? "no reason given"}`,
-      severity: "unhealthy",
-    });
-  if (provisioned !== "Yes")
-    problems.push({
-      reason: "NotProvisioned",
-      message:
-        provisioned === "No"
-          ? "CAS is not provisioned yet: run `scone cas provision` (or `kubectl provision cas`)"
-          : "whether CAS is provisioned is not known yet",
-      severity: "waiting",
-    });
-
-  if (observed.notAllowed?.length)
-    problems.push({ reason: "NotAllowed", message: observed.notAllowed.join("; "), severity: "unhealthy" });
-  if (observed.specIssues?.length)
-    problems.push({ reason: "InvalidSpec", message: observed.specIssues.join("; "), severity: "unhealthy" });
-
-  // Disruption budget.
-  const disruptions = observed.podDisruptionBudget?.status?.disruptionsAllowed;
-  const podDisruptionBudgetAlert = observed.podDisruptionBudget ? Math.min(1, Math.max(0, disruptions ?? 0)) : 1;
-  if (podDisruptionBudgetAlert > 0)
-    problems.push({
-      reason: "EvictionAllowed",
-      message: observed.podDisruptionBudget
-        ? "the CAS PodDisruptionBudget allows an eviction"
-        : "the CAS PodDisruptionBudget does not exist",
-      severity: "settling",
-    });
-
-  // Migration (backup registrations).
+  const { facts, answered } = probeFacts(probe, podReady, previous);
   const migration = migrationOf(cas, s, observed.nodes, observed.backupController);
-  if (s.backupController.enabled) {
-    if (migration.controllerAlert > 0)
-      problems.push({
-        reason: "BackupControllerUnavailable",
-        message: "the backup controller is not running",
-        severity: "settling",
-      });
-    if (migration.desired === 0)
-      problems.push({
-        reason: "NoMigrationNodes",
-        message:
-          "no node is schedulable and labelled las.scontain.com/capable, las.scontain.com/ok and sgx.intel.com/capable",
-        severity: "waiting",
-      });
-    else if (migration.nodeAlert > 0)
-      problems.push({
-        reason: "EnablingMigration",
-        message: `${migration.nodeAlert} of ${migration.desired} nodes have no registered backup CAS yet: ${migration.unregistered.join(", ")}`,
-        severity: "waiting",
-      });
-  }
-
-  // Snapshots.
-  const snapshotTimestamp = (answered ? probe.snapshotTimestamp : undefined) ?? previous?.snapshotTimestamp;
-  const snapshotCheckupTimestamp =
-    (answered ? (probe.snapshotCheckupTimestamp ?? probe.snapshotTimestamp) : undefined) ??
-    previous?.snapshotCheckupTimestamp;
-  const snapshots = snapshotStatusOf(s, snapshotCheckupTimestamp, now);
-  if (snapshots.status === "Failed")
-    problems.push({
-      reason: "SnapshotFailure",
-      // The time of the last check, not the age: the message must not change while nothing else does.
-      message: `no database snapshot check since ${snapshotCheckupTimestamp} (interval ${s.snapshots.interval})`,
-      severity: "unhealthy",
-    });
-
-  // Safety service.
-  const ssEnabled = s.safetyService.enabled;
-  const ssDeployment = ssEnabled
-    ? deploymentHealth(observed.safetyService, s.safetyService.desiredReplicas, s.safetyService.minReplicas)
-    : "Disabled";
-  const ssPdb = ssEnabled ? pdbHealth(observed.safetyServicePodDisruptionBudget) : "Disabled";
-  const ssStatus = leastHealthy(ssDeployment, ssPdb);
-  if (ssStatus === "Unhealthy" || ssStatus === "Unknown")
-    problems.push({
-      reason: "SafetyServiceUnhealthy",
-      message: `the safety service is ${ssStatus} (Deployment ${ssDeployment}, PodDisruptionBudget ${ssPdb})`,
-      severity: "settling",
-    });
-
-  // State.
-  const failing = problems.filter((p) => p.severity === "unhealthy" || (p.severity === "settling" && !settling));
+  const snapshots = snapshotFacts(s, answered, previous, now);
+  const ss = safetyServiceFacts(s, observed);
+  const problems = [
+    ...podProblems({ statefulSet: sts, pod, podReady, relocation }),
+    ...probeProblems(facts),
+    ...specProblems(observed.notAllowed, observed.specIssues),
+    ...disruptionBudgetProblems(observed.podDisruptionBudget),
+    ...migrationProblems(s.backupController.enabled, migration),
+    ...snapshotProblems(snapshots.status, snapshots.checkupTimestamp, s.snapshots.interval),
+    ...safetyServiceProblems(ss),
+  ];
+  const failing = failingProblems(problems, isSettling(cas, observed, now));
   const rollingOut = sts ? isRollingOut(sts) : true;
   const state: ServiceState =
     failing.length > 0 ? "UNHEALTHY" : problems.length > 0 || rollingOut ? "PENDING" : "HEALTHY";
-
-  // Phase (§3.2).
-  const attestable = attested === true ? "Yes" : "Failure";
-  let phase: CASPhase;
-  if (provisioned !== "Yes") phase = provisioned === "No" && answered ? "Unprovisioned" : "Uninitialized";
-  else if (attestable === "Failure") phase = "AttestationFailure";
-  else if (snapshots.status === "Failed") phase = "SnapshotFailure";
-  else if (state === "UNHEALTHY") phase = "UNHEALTHY";
-  else if (s.backupController.enabled && (migration.nodeAlert > 0 || migration.desired === 0))
-    phase = "EnablingMigration";
-  else if (state === "PENDING") phase = "Provisioned";
-  else phase = "HEALTHY";
-
-  // Conditions.
-  const first = failing[0] ?? problems[0];
-  const upgrade = observed.upgrade;
+  const migrating = s.backupController.enabled && (migration.nodeAlert > 0 || migration.desired === 0);
+  const phaseFacts = { ...facts, answered: answered !== undefined, snapshots: snapshots.status };
   const conditions: ConditionInput[] = [
-    state === "HEALTHY"
-      ? { type: "Ready", status: "True", reason: "Healthy", message: "CAS is provisioned, attestable and answering" }
-      : {
-          type: "Ready",
-          status: "False",
-          reason: first?.reason ?? "RollingOut",
-          message: first?.message ?? "the CAS StatefulSet is rolling out",
-        },
-    rollingOut
-      ? { type: "Progressing", status: "True", reason: "RollingOut", message: "the CAS StatefulSet is rolling out" }
-      : upgrade?.blocked
-        ? { type: "Progressing", status: "False", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
-        : {
-            type: "Progressing",
-            status: "False",
-            reason: "RolloutComplete",
-            message: "CAS runs the current pod template",
-          },
-    failing.length > 0
-      ? {
-          type: "Degraded",
-          status: "True",
-          reason: failing[0]?.reason ?? "Unhealthy",
-          message: failing.map((p) => p.message).join("; "),
-        }
-      : { type: "Degraded", status: "False", reason: "AsExpected", message: "no problem detected" },
-    conditionFor(
-      "CASReachable",
-      reachable,
-      { ok: "Answering", bad: "NotAnswering", unknown: "PodNotReady" },
-      {
-        ok: "CAS answers on its client port",
-        bad: `CAS does not answer: ${probe?.error ?? "no answer"}`,
-        unknown: "the CAS pod is not ready, so CAS was not asked",
-      },
-    ),
-    conditionFor(
-      "Attested",
-      attested,
-      { ok: "Attested", bad: "AttestationFailed", unknown: "NotAsked" },
-      {
-        ok: "CAS was attested with spec.nonce",
-        bad: `CAS cannot be attested: ${probe?.attestationReason ?? "no reason given"}`,
-        unknown: "CAS could not be asked for an attestation report",
-      },
-    ),
-    relocationCondition(observed.relocation, pod),
-    observed.notAllowed?.length
-      ? { type: "SpecApplied", status: "False", reason: "NotAllowed", message: observed.notAllowed.join("; ") }
-      : observed.specIssues?.length
-        ? { type: "SpecApplied", status: "False", reason: "InvalidSpec", message: observed.specIssues.join("; ") }
-        : observed.refusedChange
-          ? { type: "SpecApplied", status: "False", reason: "ImmutableField", message: observed.refusedChange }
-          : {
-              type: "SpecApplied",
-              status: "True",
-              reason: "Applied",
-              message: "no spec change was refused by the API server",
-            },
-    upgrade?.blocked
-      ? { type: "UpgradeBlocked", status: "True", reason: upgrade.blocked.reason, message: upgrade.blocked.message }
-      : upgrade?.forced
-        ? {
-            type: "UpgradeBlocked",
-            status: "False",
-            reason: "UpgradeForced",
-            message: `${FORCE_UPGRADE_ANNOTATION}=true: upgrading without the safety checks (${upgrade.forced})`,
-          }
-        : {
-            type: "UpgradeBlocked",
-            status: "False",
-            reason: upgrade && upgrade.step !== "none" ? "Upgrading" : "NoUpgradePending",
-            message:
-              upgrade && upgrade.step !== "none"
-                ? `upgrade in progress: ${upgrade.step}`
-                : "CAS runs the image of spec.image",
-          },
+    ...summaryConditions(state, problems, failing, rollingOut, observed.upgrade),
+    ...probeConditions(facts),
+    relocationCondition(relocation, pod),
+    specAppliedCondition(observed),
+    upgradeBlockedCondition(observed.upgrade),
   ];
-
-  // The report stays as long as it answers the current nonce (a new report per probe would write status each time).
-  const nonce = s.spec.nonce;
-  const keepReport = previous?.dcapReport && previous.nonce === nonce;
-  const dcapReport = keepReport ? previous.dcapReport : answered ? probe.dcapReport : previous?.dcapReport;
-  const version = (answered ? probe.version : undefined) ?? previous?.version ?? "unknown";
-  const imageVersion = containerImageTag(pod);
-
-  const status: CASStatus = {
+  return {
     state,
-    phase,
-    provisioned,
-    attestable,
-    version: version === "unknown" && imageVersion ? imageVersion : version,
-    ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
+    phase: casPhase(phaseFacts, state, migrating),
+    provisioned: facts.provisioned,
+    attestable: facts.attested === true ? "Yes" : "Failure",
+    ...versionFields(s, answered, previous, pod),
     conditions: setConditions(previous?.conditions as Condition[] | undefined, conditions, generation, now),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
-    readyReplicas,
-    replicaAlert,
-    podDisruptionBudgetAlert,
-    numMigratableNodes: migration.num,
-    desiredNumMigratableNodes: migration.desired,
-    migrationNodeRatio: migration.ratio,
-    migrationNodeAlert: migration.nodeAlert,
-    migrationControllerReplicaAlert: migration.controllerAlert,
+    ...(pod?.metadata?.uid ? { observedPodUID: pod.metadata.uid } : {}),
+    readyReplicas: sts ? (podReady ? 1 : 0) : -1,
+    replicaAlert: sts ? 1 - (podReady ? 1 : 0) : -1,
+    podDisruptionBudgetAlert: podDisruptionBudgetAlertOf(observed.podDisruptionBudget),
+    ...migrationFields(migration),
     ...(observed.podDeletionBackoff ? { mainPodDeletionAttemptBackoffTime: observed.podDeletionBackoff } : {}),
-    snapshotStatus: snapshots.status,
-    ...(snapshotTimestamp ? { snapshotTimestamp } : {}),
-    ...(snapshotCheckupTimestamp ? { snapshotCheckupTimestamp } : {}),
-    ...(s.snapshots.enabled && Number.isFinite(s.snapshots.intervalSeconds)
-      ? { snapshotConfiguredInterval: Math.round(s.snapshots.intervalSeconds) }
-      : {}),
-    safetyServiceActiveStatus:
-      ssEnabled && (observed.safetyService?.status?.availableReplicas ?? 0) >= s.safetyService.minReplicas,
-    safetyServiceStatus: ssStatus,
-    safetyServiceDeploymentStatus: ssDeployment,
-    safetyServicePDBStatus: ssPdb,
+    ...snapshotFields(s, snapshots),
+    ...safetyServiceFields(s, observed, ss),
   };
-  return status;
 }
 
 /** The tag of the CAS container's image, a fallback version before CAS answered. */

@@ -7,11 +7,12 @@ import { diffSchemas } from "./schema-diff.ts";
 import { readUpstreamCrd, UPSTREAM_CRDS_DIR, upstreamCrdFiles } from "./upstream.ts";
 
 /**
- * Fields of ours that upstream lacks, on purpose: observedGeneration in every status (stale-status detection)
- * and the standard status.conditions where upstream has none (LAS and the policies).
+ * Fields of ours that upstream lacks, on purpose: observedGeneration in every status (stale-status detection),
+ * the standard status.conditions where upstream has none (LAS and the policies) and the CAS's observedPodUID
+ * (which pod a status describes, for `scone cas evict`).
  */
 const ALLOWED_EXTRA: Record<string, readonly string[]> = {
-  "cas.services.scone.cloud": ["status.observedGeneration"],
+  "cas.services.scone.cloud": ["status.observedGeneration", "status.observedPodUID"],
   "las.base.scone.cloud": ["status.observedGeneration", "status.conditions"],
   "sgxplugins.base.scone.cloud": ["status.observedGeneration"],
   "signedpolicies.cas.scone.cloud": ["status.observedGeneration", "status.conditions"],

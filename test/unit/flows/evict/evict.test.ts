@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { runEvict } from "../../../../src/flows/evict/flow.ts";
 import { EVICT_ANNOTATION, planEviction, readEvictMarker } from "../../../../src/flows/evict/plan.ts";
+import { statusSeesPod } from "../../../../src/flows/status/health.ts";
 import type { DayTwoKube } from "../../../../src/flows/status/observe.ts";
 import { registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
@@ -20,25 +21,12 @@ function cluster(opts: { register?: boolean; otherNodesCordoned?: boolean; opera
   kube.put(node("node-1", "zone-a", reg));
   kube.put(node("node-2", "zone-a", { ...reg, unschedulable: opts.otherNodesCordoned ?? false }));
   kube.put(node("node-3", "zone-b", reg));
-  const casOn = (at: string) => {
+  // The operator's status names the pod it describes by UID (the node is read from the pod).
+  const casSeeing = (podUID: string) => {
     const cas = healthyCas(NS, NAME, IMAGE);
-    return {
-      ...cas,
-      status: {
-        ...cas.status,
-        conditions: [
-          {
-            type: "NodeHealthy",
-            status: "True" as const,
-            reason: "NodeReady",
-            message: `CAS runs on node ${at}`,
-            lastTransitionTime: "2026-11-23T10:00:00Z",
-          },
-        ],
-      },
-    };
+    return { ...cas, status: { ...cas.status, observedPodUID: podUID } };
   };
-  kube.put(casOn("node-1"));
+  kube.put(casSeeing("uid-1"));
   kube.put(casPod(NS, NAME, "node-1", IMAGE));
   kube.react = (write, k) => {
     if (write.verb !== "delete" || write.key !== `Pod/${NS}/${NAME}-0`) return;
@@ -50,7 +38,7 @@ function cluster(opts: { register?: boolean; otherNodesCordoned?: boolean; opera
     // The operator's status for the new pod (unless it lags: then HEALTHY still describes the pod that left).
     if (opts.operatorLags) return;
     const cas = k.peek<CAS>({ kind: "CAS", namespace: NS, name: NAME });
-    if (cas) k.put({ ...cas, status: { ...cas.status, conditions: casOn(target).status.conditions } });
+    if (cas) k.put({ ...cas, status: { ...cas.status, observedPodUID: "uid-2" } });
   };
   return kube;
 }
@@ -129,6 +117,24 @@ describe("planEviction", () => {
   test("a malformed marker is no marker", () => {
     const cas = { metadata: { annotations: { [EVICT_ANNOTATION]: "node-1" } } } as unknown as CAS;
     expect(readEvictMarker(cas)).toBeUndefined();
+  });
+});
+
+describe("statusSeesPod", () => {
+  const pod = casPod(NS, NAME, "node-2", IMAGE, "uid-2") as never;
+  const cas = (status: Record<string, unknown>) => ({ ...healthyCas(NS, NAME, IMAGE), status }) as unknown as CAS;
+  test("the status describes the pod whose UID it names, whatever a condition message says", () => {
+    expect(statusSeesPod(cas({ observedPodUID: "uid-2" }), pod)).toBe(true);
+    const staleButNamingTheNode = cas({
+      observedPodUID: "uid-1",
+      conditions: [{ type: "NodeHealthy", status: "True", reason: "NodeReady", message: "CAS runs on node node-2" }],
+    });
+    expect(statusSeesPod(staleButNamingTheNode, pod)).toBe(false);
+  });
+  test("no UID on either side is not a match", () => {
+    expect(statusSeesPod(cas({}), pod)).toBe(false);
+    expect(statusSeesPod(cas({ observedPodUID: "uid-2" }), undefined)).toBe(false);
+    expect(statusSeesPod(undefined, pod)).toBe(false);
   });
 });
 

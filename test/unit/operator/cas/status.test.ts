@@ -340,6 +340,14 @@ describe("deriveCasStatus: fields", () => {
     expect(cond(ok, "SpecApplied")?.status).toBe("True");
   });
 
+  test("observedPodUID names the pod the status describes (evict reads it), absent without a pod", async () => {
+    const cas = await full();
+    const s = deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts);
+    expect(s.observedPodUID).toBe("u-pod");
+    const none = deriveCasStatus(cas, healthyObserved(cas, { pod: undefined }), undefined, LATER, opts);
+    expect(none.observedPodUID).toBeUndefined();
+  });
+
   test("metrics use upstream's encodings", async () => {
     const cas = await full();
     const m = casMetricValues(deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts));
