@@ -1,6 +1,6 @@
 // `scone cas audit NAME -n NS [-f]` (upstream `kubectl audit cas`): prints the audit log of NAME-0, verifies its
-// chain and indexes it in the state store. `--search "words" [--event E] [--from T] [--to T]` queries that index.
-import { CliError, type SconeContext } from "../spec.ts";
+// chain and indexes it in the state store. `--search "words" [--event E] [--since T] [--until T]` queries that index.
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -8,7 +8,10 @@ function time(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new CliError(`invalid value '${value}' for --${flag}: expected a time such as 2026-11-23T10:00:00Z`);
+    throw new CliError(
+      `invalid value '${value}' for --${flag}: expected a time such as 2026-11-23T10:00:00Z`,
+      EXIT_USAGE,
+    );
   }
   return ms;
 }
@@ -18,10 +21,10 @@ export async function run(ctx: SconeContext): Promise<void> {
   const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
   const [{ withStore }, audit] = await Promise.all([import("./store-access.ts"), import("../../flows/audit/flow.ts")]);
   const json = a.output === "json";
-  const searching = ["search", "event", "from", "to"].some((f) => str(a[f]) !== undefined);
+  const searching = ["search", "event", "since", "until"].some((f) => str(a[f]) !== undefined);
   if (searching) {
-    const from = time("from", str(a.from));
-    const to = time("to", str(a.to));
+    const from = time("since", str(a.since));
+    const to = time("until", str(a.until));
     const { renderTable, formatTime } = await import("../table.ts");
     const page = await withStore(
       a["state-dir"],

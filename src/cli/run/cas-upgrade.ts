@@ -1,6 +1,6 @@
-// `scone cas upgrade NAME -n NS --to VERSION [--force] [--timeout D]`: flags → the upgrade flow (src/flows/upgrade).
+// `scone cas upgrade NAME -n NS --to-version VERSION [--force] [--timeout D]`: flags → the upgrade flow (src/flows/upgrade).
 import { parseDuration } from "../globals.ts";
-import { CliError, type SconeContext } from "../spec.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -14,8 +14,9 @@ export async function run(ctx: SconeContext): Promise<void> {
   ]);
   const name = str(a.name) ?? "cas";
   const namespace = str(a.namespace) ?? "default";
-  const to = str(a.to);
-  if (!to) throw new CliError("missing --to VERSION", 1, "scone cas upgrade NAME -n NS --to 6.0.7");
+  const to = str(a["to-version"]);
+  if (!to)
+    throw new CliError("missing --to-version VERSION", EXIT_USAGE, "scone cas upgrade NAME -n NS --to-version 6.0.7");
   const timeout = str(a.timeout);
   const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
   const json = a.output === "json";

@@ -1,6 +1,7 @@
 // `scone operator uninstall`: flags → the uninstall flow (src/flows/uninstall), its steps printed as install's are.
 // Exit codes as install's: 0 = nothing to remove (or everything was removed), 3 = report mode found something to
 // remove, 1 = refused (SCONE resources exist, no --force) or failed.
+import { durationSeconds } from "../duration.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -30,7 +31,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     crds: a.crds === true,
     force: a.force === true,
     mode: a.yes === true ? ("delete" as const) : ("report" as const),
-    timeoutSeconds: timeout === undefined ? 120 : Number(timeout),
+    timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? 120,
   };
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
   const out = (line: string) => {

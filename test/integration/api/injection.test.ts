@@ -94,7 +94,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("a registry with YAML in 
     const out = await scone(["cas", "provision", "cas", ...where, "--image-registry", INJECTED_REGISTRY]);
     // First: before the fix, this is where the CAS with the injected toleration shows.
     expect(await casList()).toEqual([]);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(2);
     expect(out.stderr).toContain('invalid value "evil.example/x:1\\n  tolerations:');
     expect(out.stderr).toContain("for --image-registry: expected a registry HOST[:PORT][/PATH]");
     expect(existsSync(target)).toBe(false);

@@ -161,7 +161,7 @@ describe("validateArgs on the real command tree", () => {
   });
 
   test("required flags", () => {
-    expect(errorOf(["cas", "upgrade", "x"])).toBe("missing required flag --to VERSION");
+    expect(errorOf(["cas", "upgrade", "x"])).toBe("missing required flag --to-version VERSION");
     expect(errorOf(["policy", "sign"])).toBe("missing the policy file: give FILE or --filename FILE");
   });
 });
