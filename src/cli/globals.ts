@@ -4,7 +4,7 @@ import { LOG_LEVELS } from "../log.ts";
 import { durationProblem } from "./duration.ts";
 import type { FlagValues, SconeArgDef, SconeArgsDef } from "./spec.ts";
 
-export const OUTPUT_FORMATS = ["text", "json"] as const;
+export const OUTPUT_FORMATS = ["text", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const GLOBAL_ARGS = {

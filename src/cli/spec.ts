@@ -41,6 +41,11 @@ export interface SconeCommand extends CommandDef<SconeArgsDef> {
    * message naming the current one (a flag keeps one meaning across commands, so the old one cannot stay an alias).
    */
   renamed?: Readonly<Record<string, string>>;
+  /**
+   * Why this command has no `-o`: every command that prints data takes `-o text|json|yaml`, the rest say why not
+   * (checked by test/unit/cli/conventions.test.ts, so a new command has to choose).
+   */
+  printsNoData?: string;
   /** The global flags that make sense for this command (default: all of them). */
   globals?: readonly string[];
 }

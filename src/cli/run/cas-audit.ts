@@ -1,5 +1,7 @@
 // `scone cas audit NAME -n NS [-f]` (upstream `kubectl audit cas`): prints the audit log of NAME-0, verifies its
 // chain and indexes it in the state store. `--search "words" [--event E] [--since T] [--until T]` queries that index.
+
+import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -20,7 +22,7 @@ export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
   const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
   const [{ withStore }, audit] = await Promise.all([import("./store-access.ts"), import("../../flows/audit/flow.ts")]);
-  const json = a.output === "json";
+  const data = isData(a.output) ? a.output : undefined;
   const searching = ["search", "event", "since", "until"].some((f) => str(a[f]) !== undefined);
   if (searching) {
     const from = time("since", str(a.since));
@@ -40,8 +42,8 @@ export async function run(ctx: SconeContext): Promise<void> {
         }),
       "no audit index (run scone cas audit NAME first)",
     );
-    if (json) {
-      process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+    if (data) {
+      process.stdout.write(renderData(data, page));
       return;
     }
     process.stdout.write(
@@ -75,7 +77,7 @@ export async function run(ctx: SconeContext): Promise<void> {
       store,
       signal: stop.signal,
       onLine: (line) => {
-        if (json) return;
+        if (data) return;
         process.stdout.write(`${line.raw}\n`);
         if (line.kind === "entry" && !line.ok)
           process.stderr.write(`chain break at seq ${line.entry.seq}: ${line.problem}\n`);
@@ -84,7 +86,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     })
     .finally(() => store.close());
   process.off("SIGINT", onSignal);
-  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (data) process.stdout.write(renderData(data, result));
   else {
     const range = result.entries > 0 ? ` (seq ${result.firstSeq}..${result.lastSeq})` : "";
     process.stderr.write(

@@ -1,5 +1,7 @@
 // `scone cas backup NAME -n NS [--to DIR|s3://bucket/prefix] [--s3-secret NS/NAME]`: copies the last completed
 // snapshot out of NAME-0, verifies and catalogs it (src/flows/backup). S3 credentials: the Secret, else AWS_* variables.
+
+import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -61,9 +63,9 @@ export async function run(ctx: SconeContext): Promise<void> {
       throw err;
     })
     .finally(() => store.close());
-  if (a.output === "json") process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (isData(a.output)) process.stdout.write(renderData(a.output, outcome));
   if (!outcome.ok) throw new CliError(`backup of CAS ${namespace}/${name} failed: ${outcome.error ?? "unknown"}`);
-  if (a.output !== "json" && outcome.record) {
+  if (!isData(a.output) && outcome.record) {
     const r = outcome.record;
     process.stdout.write(`${r.id} completed: ${r.target} (${r.sizeBytes ?? 0} bytes, verified)\n`);
   }

@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { CliConfig } from "../../cas/identity.ts";
 import type { EncryptedPolicySpec, SignedPolicySpec } from "../../resources/policies.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const API_VERSION = "cas.scone.cloud/v1beta1";
@@ -349,9 +350,7 @@ export async function verify(ctx: SconeContext): Promise<void> {
     ...(trustedSigners ? { trustedSigners } : {}),
     ...(encryptionKey ? { encryptionKey } : {}),
   });
-  process.stdout.write(
-    ctx.args.output === "json" ? `${JSON.stringify(verdicts, null, 2)}\n` : renderVerdicts(verdicts),
-  );
+  process.stdout.write(isData(ctx.args.output) ? renderData(ctx.args.output, verdicts) : renderVerdicts(verdicts));
   const bad = verdicts.filter((v) => !v.ok);
   if (bad.length > 0) {
     const signers = [...new Set(bad.flatMap((v) => v.problems.flatMap((p) => (p.signer ? [p.signer] : []))))];

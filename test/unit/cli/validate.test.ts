@@ -112,7 +112,9 @@ describe("validateArgs on the real command tree", () => {
     );
     expect(errorOf(["api", "--port", "0"])).toContain("--port: expected a port number between 1 and 65535");
     expect(errorOf(["api", "--port", "80a"])).toContain("--port");
-    expect(errorOf(["version", "-o", "yaml"])).toBe("invalid value 'yaml' for --output: expected one of text, json");
+    expect(errorOf(["version", "-o", "xml"])).toBe(
+      "invalid value 'xml' for --output: expected one of text, json, yaml",
+    );
     expect(errorOf(["cas", "status", "x", "-n", "Bad_NS"])).toContain("--namespace");
     expect(errorOf(["cas", "provision", "x", "--upgrade", "latest"])).toContain("expected a SCONE version");
     expect(errorOf(["cas", "provision", "sixteen-chars-xx"])).toContain("longer than 15 characters");
