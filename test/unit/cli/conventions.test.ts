@@ -119,6 +119,7 @@ describe("CLI conventions, on every command of the tree", () => {
   test("exit codes: 0 ok, 1 failure, 2 usage, 3 differs", async () => {
     expect([EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_DIFFERS]).toEqual([0, 1, 2, 3]);
     expect(INSTALL_EXIT_DIFFERS).toBe(EXIT_DIFFERS);
+    expect(help({ path: [], cmd: rootCommand })).toContain("Exit codes: 0 ok, 1 failure, 2 usage");
     const io = { stdout: () => {}, stderr: () => {}, env: {}, stdoutIsTTY: false };
     expect(await runCli(["version", "--timeout", "5m"], io)).toBe(EXIT_USAGE);
     expect(await runCli(["cas", "upgrade", "x", "--to", "6.0.7"], io)).toBe(EXIT_USAGE);
