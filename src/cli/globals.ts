@@ -1,9 +1,10 @@
 // Flags every command accepts (where they make sense), and the value checks shared by several commands.
 import { statSync } from "node:fs";
 import { LOG_LEVELS } from "../log.ts";
-import type { FlagValues, SconeArgsDef } from "./spec.ts";
+import { durationProblem } from "./duration.ts";
+import type { FlagValues, SconeArgDef, SconeArgsDef } from "./spec.ts";
 
-export const OUTPUT_FORMATS = ["text", "json"] as const;
+export const OUTPUT_FORMATS = ["text", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const GLOBAL_ARGS = {
@@ -85,21 +86,16 @@ export function checkFile(flag: string): (value: string) => string | undefined {
   };
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+export { parseDuration } from "./duration.ts";
 
-/** `90m`, `24h`, `30d` → milliseconds; undefined when not a duration. */
-export function parseDuration(value: string): number | undefined {
-  const m = /^(\d+)([smhd])$/.exec(value);
-  if (!m) return undefined;
-  const ms = Number(m[1]) * (DURATION_UNITS_MS[m[2] as string] as number);
-  return ms > 0 ? ms : undefined;
+/** A duration flag (see duration.ts): `90s`, `5m`, `1h30m`, `500ms`, `30d`, or a bare number of seconds. */
+export function checkDuration(flag: string): (value: string) => string | undefined {
+  return (value) => durationProblem(flag, value);
 }
 
-export function checkDuration(flag: string): (value: string) => string | undefined {
-  return (value) =>
-    parseDuration(value) === undefined
-      ? `invalid value '${value}' for --${flag}: expected a duration such as 90m, 24h or 30d`
-      : undefined;
+/** `--timeout`: one spelling, one meaning (a duration) on every command that waits. */
+export function timeoutArg(description: string): SconeArgDef {
+  return { type: "string", valueHint: "DURATION", description, check: checkDuration("timeout") };
 }
 
 /** SCONE versions look like 6.0.6 or 7.0.0-alpha.2. */

@@ -1,6 +1,6 @@
 // The CLI driver: pick the personality, find the command, print help, validate, then let citty parse and
 // run it. Messages name the command (`scone cas provision: …`); output goes to stdout, messages to stderr.
-// Exit codes: 0 ok, 1 usage or runtime error, 2 not implemented yet.
+// Exit codes (spec.ts): 0 ok, 1 failure, 2 usage, 3 differs.
 import { runCommand } from "citty";
 import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
 import { rootCommand } from "./commands/root.ts";

@@ -36,16 +36,32 @@ export interface SconeCommand extends CommandDef<SconeArgsDef> {
   checks?: (values: FlagValues) => string | undefined;
   /** Extra paragraphs printed at the end of `--help` (examples, compatibility notes). */
   notes?: string[];
+  /**
+   * Flags this command once spelled differently: old name → current name. The old spelling is refused with a
+   * message naming the current one (a flag keeps one meaning across commands, so the old one cannot stay an alias).
+   */
+  renamed?: Readonly<Record<string, string>>;
+  /**
+   * Why this command has no `-o`: every command that prints data takes `-o text|json|yaml`, the rest say why not
+   * (checked by test/unit/cli/conventions.test.ts, so a new command has to choose).
+   */
+  printsNoData?: string;
   /** The global flags that make sense for this command (default: all of them). */
   globals?: readonly string[];
 }
 
 export type SconeContext = CommandContext<SconeArgsDef>;
 
-/** Exit codes: 1 = usage or runtime error, 2 = command exists but is not implemented yet. */
-export const EXIT_USAGE = 1;
+/**
+ * Exit codes, the same for every command (docs/cli.md): 0 ok, 1 failure, 2 usage (bad flags or arguments: nothing
+ * was done), 3 differs (a report found something to change, e.g. `scone operator install` without --update).
+ */
+export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
-export const EXIT_NOT_IMPLEMENTED = 2;
+export const EXIT_USAGE = 2;
+export const EXIT_DIFFERS = 3;
+/** A command this binary was built without is a failure to run it, not a fourth kind of outcome. */
+export const EXIT_NOT_IMPLEMENTED = EXIT_FAILURE;
 
 /** Thrown by commands; the driver prints `scone <cmd>: <message>` on stderr and exits with `exitCode`. */
 export class CliError extends Error {

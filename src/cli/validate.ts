@@ -152,6 +152,10 @@ export function flagSpellings(cmd: SconeCommand): string[] {
 
 function unknownFlag(cmd: SconeCommand, token: string): ValidationError {
   const name = token.replace(/^--?/, "").split("=")[0] as string;
+  const current = cmd.renamed && Object.hasOwn(cmd.renamed, name) ? cmd.renamed[name] : undefined;
+  if (current !== undefined && token.startsWith("--")) {
+    return { ok: false, message: `--${name} is now --${current} here: use --${current}` };
+  }
   const suggestion = closest(name, flagSpellings(cmd));
   return {
     ok: false,

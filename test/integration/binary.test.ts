@@ -79,23 +79,23 @@ describe.skipIf(!present)("compiled scone binary, alone in an empty directory", 
     expect(services.every((l) => l.startsWith("mirror.example/scone/") && l.endsWith(":6.0.5"))).toBe(true);
   });
 
-  test("a bad flag exits 1 with the did-you-mean and the help hint", () => {
+  test("a bad flag exits 2 (usage) with the did-you-mean and the help hint", () => {
     const r = scone("cas", "provision", "mycas", "--foo");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("scone cas provision: unknown flag --foo (did you mean --force?)");
     expect(r.stderr).toContain("Run 'scone cas provision --help' for usage.");
   });
 
-  test("a missing argument exits 1", () => {
+  test("a missing argument exits 2 (usage)", () => {
     const r = scone("cas", "provision");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("scone cas provision: missing argument NAME");
   });
 
-  test("a command not implemented yet exits 2 and says so", () => {
+  test("a command not implemented yet fails (exit 1) and says so", () => {
     // The upstream vault flow's --verify (a verifier pod decrypting the init statement) is not built yet.
     const r = scone("vault", "provision", "myvault", "--verify");
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/scone vault provision: not implemented yet \(tracked in issue 8\)/);
   });
 
@@ -111,7 +111,7 @@ describe.skipIf(!present)("compiled scone binary, alone in an empty directory", 
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     const nonce = run("./kubectl-provision", ["cas", "mycas", "-n", "ns", "--nonce", "xyz"]);
-    expect(nonce.code).toBe(1);
+    expect(nonce.code).toBe(2);
     expect(nonce.stderr).toContain("kubectl provision: invalid value 'xyz' for --nonce");
   });
 

@@ -425,7 +425,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     );
 
     test(
-      "scone cas upgrade --to 6.0.7 --backup-mrenclave, killed after the backup controller step, run again: HEALTHY on 6.0.7",
+      "scone cas upgrade --to-version 6.0.7 --backup-mrenclave, killed after the backup controller step, run again: HEALTHY on 6.0.7",
       async () => {
         const newCli = NEW_BACKUP_CLI_MRENCLAVE;
         const policyUpdates = () => backupPolicyUpdates(join(root, "kwok-cas"), NS, `${NAME}-0`);
@@ -437,7 +437,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
           "-n",
           NS,
           ...common(),
-          "--to",
+          "--to-version",
           "6.0.7",
           "--backup-mrenclave",
           newCli,

@@ -127,6 +127,7 @@ export const apiCommand: SconeCommand = command({
     },
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
+  printsNoData: "it serves the REST API until stopped",
   checks: (values) =>
     together(values, ["tls-cert", "tls-key"]) ??
     requires(values, "tls-client-ca", "tls-cert") ??

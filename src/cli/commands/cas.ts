@@ -3,7 +3,6 @@
 import { command, group, lazyRun } from "../define.ts";
 import {
   casNameProblem,
-  checkDuration,
   checkHex32,
   checkImagePrefix,
   checkPort,
@@ -11,6 +10,7 @@ import {
   checkVersion,
   exclusive,
   requires,
+  timeoutArg,
 } from "../globals.ts";
 import type { FlagValues, SconeArgDef } from "../spec.ts";
 
@@ -78,6 +78,7 @@ export const provisionArgs: Record<string, SconeArgDef> = {
     check: checkUrl("webhook"),
   },
   wait: { type: "boolean", description: "Wait until the CAS is HEALTHY" },
+  timeout: timeoutArg("How long each wait of the provisioning may take, e.g. 90s or 10m (default 10m)"),
   nonce: {
     type: "string",
     valueHint: "HEX32",
@@ -200,12 +201,7 @@ const dayTwo = {
   audit: () => import("../run/cas-audit.ts"),
 };
 
-const timeout: SconeArgDef = {
-  type: "string",
-  valueHint: "DURATION",
-  description: "How long to wait for each state the command waits for (e.g. 15m)",
-  check: checkDuration("timeout"),
-};
+const timeout = timeoutArg("How long to wait for each state the command waits for, e.g. 90s or 15m");
 
 const s3Secret: SconeArgDef = {
   type: "string",
@@ -218,12 +214,12 @@ const upgrade = command({
   meta: { name: "upgrade", description: "Upgrade a CAS to another SCONE version" },
   args: {
     name: casName,
-    to: {
+    "to-version": {
       type: "string",
       required: true,
       valueHint: "VERSION",
       description: "Target SCONE version",
-      check: checkVersion("to"),
+      check: checkVersion("to-version"),
     },
     force: { type: "boolean", description: "Upgrade even an unhealthy CAS or one with an unexpected image" },
     "backup-mrenclave": {
@@ -243,6 +239,8 @@ const upgrade = command({
     },
     timeout,
   },
+  // --to names a destination elsewhere (`scone cas backup --to`); upstream spells the version `kubectl provision --upgrade`.
+  renamed: { to: "to-version" },
   notes: [
     "Upstream order: the backup controller session (/upgrade), the backup policy (with --backup-mrenclave), the " +
       "backup controller (image, BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of the " +
@@ -250,7 +248,7 @@ const upgrade = command({
       "The operator holds the CAS image back while that is unsafe (condition UpgradeBlocked). Rerun to continue.",
     "Without --backup-mrenclave the backup policy keeps its MRENCLAVE: if the new backup controller's CLI differs, " +
       "its registrations fail and the operator keeps the old CAS image (UpgradeBlocked: WaitingForRegistrations).",
-    "Example: scone cas upgrade cas -n prod --to 6.0.7",
+    "Example: scone cas upgrade cas -n prod --to-version 6.0.7",
   ],
   run: lazyRun(dayTwo.upgrade),
 });
@@ -355,8 +353,8 @@ const audit = command({
     follow: { type: "boolean", alias: "f", description: "Keep printing new entries" },
     search: { type: "string", valueHint: "WORDS", description: "Search the indexed entries for these words" },
     event: { type: "string", valueHint: "EVENT", description: "Only indexed entries of this event" },
-    from: { type: "string", valueHint: "TIME", description: "Only indexed entries at or after TIME (RFC 3339)" },
-    to: { type: "string", valueHint: "TIME", description: "Only indexed entries before TIME (RFC 3339)" },
+    since: { type: "string", valueHint: "TIME", description: "Only indexed entries at or after TIME (RFC 3339)" },
+    until: { type: "string", valueHint: "TIME", description: "Only indexed entries before TIME (RFC 3339)" },
     limit: {
       type: "string",
       valueHint: "N",
@@ -365,9 +363,11 @@ const audit = command({
     },
   },
   checks: (values) =>
-    values.follow === true && ["search", "event", "from", "to"].some((f) => typeof values[f] === "string")
-      ? "--follow reads the log; --search/--event/--from/--to query the index: use one or the other"
+    values.follow === true && ["search", "event", "since", "until"].some((f) => typeof values[f] === "string")
+      ? "--follow reads the log; --search/--event/--since/--until query the index: use one or the other"
       : undefined,
+  // --from/--to name backup locations elsewhere; upstream `kubectl audit` has no time filters.
+  renamed: { from: "since", to: "until" },
   notes: [
     "Reads `kubectl logs NAME-0 -c audit`, verifies the signature chain (exit 1 on a break) and indexes the entries " +
       "in the state store; --search and the filters query that index.",

@@ -75,7 +75,7 @@ export const manifestsCommand = command({
       description: "As for 'scone operator install': no operator Deployment; the webhooks call https://HOST:PORT",
     },
   },
-  globals: ["namespace"],
+  globals: ["namespace", "output"],
   notes: [
     "The same objects 'scone operator install' applies with the same flags, in the order it applies them.",
     "crds: the CustomResourceDefinitions; operator: namespace, RBAC, Deployment, Services and webhook configurations " +
@@ -99,6 +99,7 @@ export const completionCommand = command({
     },
   },
   globals: [],
+  printsNoData: "it prints a shell script, not data",
   notes: [
     "bash: source <(scone completion bash)",
     "zsh:  scone completion zsh > ~/.zfunc/_scone   (with ~/.zfunc in fpath; or: source <(scone completion zsh))",

@@ -2,7 +2,15 @@
 // `operator_controller` installer flags (SCONE-INTERFACE §11); `scone operator history` reads the store.
 import { parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { command, lazyRun } from "../define.ts";
-import { checkNamespace, checkPort, checkPositiveInt, checkVersion, exclusive, together } from "../globals.ts";
+import {
+  checkNamespace,
+  checkPort,
+  checkPositiveInt,
+  checkVersion,
+  exclusive,
+  timeoutArg,
+  together,
+} from "../globals.ts";
 import type { FlagValues, SconeCommand } from "../spec.ts";
 
 function allowedRegistriesProblem(value: string): string | undefined {
@@ -112,12 +120,7 @@ const install = command({
     },
     verbose: { type: "boolean", alias: "v", description: "Verbose output (same as --log-level debug)" },
     debug: { type: "boolean", description: "Debug output (same as --log-level debug)" },
-    timeout: {
-      type: "string",
-      valueHint: "SECONDS",
-      description: "Timeout of each wait in seconds (default 120)",
-      check: checkPositiveInt("timeout"),
-    },
+    timeout: timeoutArg("How long each wait may take, e.g. 90s or 5m (default 2m)"),
     plugin: {
       type: "boolean",
       description: "Upstream: install the kubectl-provision plugin",
@@ -181,12 +184,7 @@ const uninstall = command({
     },
     force: { type: "boolean", description: "Go on although SCONE resources exist (with --crds: delete them)" },
     verbose: { type: "boolean", alias: "v", description: "Also list what is already absent" },
-    timeout: {
-      type: "string",
-      valueHint: "SECONDS",
-      description: "How long to wait for LAS, SGXPlugin and CRDs to be deleted (default 120)",
-      check: checkPositiveInt("timeout"),
-    },
+    timeout: timeoutArg("How long to wait for LAS, SGXPlugin and CRDs to be deleted, e.g. 5m (default 2m)"),
   },
   globals: ["kubeconfig", "context", "namespace", "log-level", "output"],
   notes: [
@@ -258,6 +256,7 @@ export const operatorCommand: SconeCommand = command({
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
   },
   globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
+  printsNoData: "it runs the operator until stopped; its log goes to stderr",
   notes: [
     "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n names the operator's own namespace (its Lease, webhook certificate, default namespace of LAS and SGX plugin pods; default SCONE_OPERATOR_NAMESPACE, then the context's).",
   ],

@@ -25,8 +25,8 @@ const fileArgs = {
 const output: SconeArgsDef[string] = {
   type: "enum",
   alias: "o",
-  options: ["yaml", "json"],
-  description: "Manifest format (default: yaml)",
+  options: ["text", "json", "yaml"],
+  description: "Manifest format: text and yaml print the YAML manifest (default), json the same object as JSON",
 };
 const identity = {
   type: "string",
@@ -111,7 +111,7 @@ export const policyCommand = group({
         ...fileArgs,
         identity: { ...identity, description: "Also require every signer to be this identity's session-signing key" },
         "encryption-key": { ...encryptionKey, description: "Also require an EncryptedPolicy to use this key" },
-        output: { type: "enum", alias: "o", options: ["text", "json"], description: "Output format" },
+        output: { type: "enum", alias: "o", options: ["text", "json", "yaml"], description: "Output format" },
       },
       globals: ["log-level"],
       checks: oneFile,

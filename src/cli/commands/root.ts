@@ -25,5 +25,9 @@ export const rootCommand: SconeCommand = group({
     completion: completionCommand,
     version: versionCommand,
   },
-  notes: ["Through a symlink named kubectl-provision, scone answers the upstream `kubectl provision` syntax."],
+  notes: [
+    "Through a symlink named kubectl-provision, scone answers the upstream `kubectl provision` syntax.",
+    "Exit codes: 0 ok, 1 failure, 2 usage (nothing was done), 3 differs (a report found something to change). " +
+      "Durations: 90s, 5m, 1h30m (a bare number is seconds). Conventions: docs/cli.md.",
+  ],
 });

@@ -1,5 +1,6 @@
 // `scone api token create|list|revoke`: thin shells over src/store/tokens.ts on the API's state directory.
 import { parseDuration } from "../globals.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 import { formatTime, renderTable } from "../table.ts";
 import { repeatedFlag } from "./api-flags.ts";
@@ -19,12 +20,11 @@ function tokenState(t: TokenInfo, now: number): string {
 }
 
 export function renderTokenList(tokens: readonly TokenInfo[], output: string | undefined, now: number): string {
-  if (output === "json")
-    return `${JSON.stringify(
+  if (isData(output))
+    return renderData(
+      output,
       tokens.map((t) => ({ ...t, state: tokenState(t, now) })),
-      null,
-      2,
-    )}\n`;
+    );
   if (tokens.length === 0) return "No tokens.\n";
   // The NAMESPACES column only when some token is limited: most installations never limit one.
   const limited = tokens.some((t) => (t.namespaces ?? null) !== null);
@@ -59,8 +59,8 @@ export async function create(ctx: SconeContext): Promise<void> {
       return asCliError(error);
     }
   });
-  if (ctx.args.output === "json") {
-    process.stdout.write(`${JSON.stringify({ token, ...info }, null, 2)}\n`);
+  if (isData(ctx.args.output)) {
+    process.stdout.write(renderData(ctx.args.output, { token, ...info }));
     return;
   }
   process.stdout.write(`${token}\n`);
@@ -80,6 +80,6 @@ export async function revoke(ctx: SconeContext): Promise<void> {
   const name = str(ctx.args.name) ?? "";
   const revoked = await withStore(ctx.args["state-dir"], "api", (store) => revokeToken(store.db, name));
   if (!revoked) throw new CliError(`no token named '${name}'`, 1, "Run 'scone api token list' to see the tokens.");
-  if (ctx.args.output === "json") process.stdout.write(`${JSON.stringify(revoked, null, 2)}\n`);
+  if (isData(ctx.args.output)) process.stdout.write(renderData(ctx.args.output, revoked));
   else process.stdout.write(`revoked token '${revoked.name}' (at ${formatTime(revoked.revokedAt)})\n`);
 }

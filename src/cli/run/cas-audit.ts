@@ -1,6 +1,8 @@
 // `scone cas audit NAME -n NS [-f]` (upstream `kubectl audit cas`): prints the audit log of NAME-0, verifies its
-// chain and indexes it in the state store. `--search "words" [--event E] [--from T] [--to T]` queries that index.
-import { CliError, type SconeContext } from "../spec.ts";
+// chain and indexes it in the state store. `--search "words" [--event E] [--since T] [--until T]` queries that index.
+
+import { isData, renderData } from "../output.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -8,7 +10,10 @@ function time(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new CliError(`invalid value '${value}' for --${flag}: expected a time such as 2026-11-23T10:00:00Z`);
+    throw new CliError(
+      `invalid value '${value}' for --${flag}: expected a time such as 2026-11-23T10:00:00Z`,
+      EXIT_USAGE,
+    );
   }
   return ms;
 }
@@ -17,11 +22,11 @@ export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
   const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
   const [{ withStore }, audit] = await Promise.all([import("./store-access.ts"), import("../../flows/audit/flow.ts")]);
-  const json = a.output === "json";
-  const searching = ["search", "event", "from", "to"].some((f) => str(a[f]) !== undefined);
+  const data = isData(a.output) ? a.output : undefined;
+  const searching = ["search", "event", "since", "until"].some((f) => str(a[f]) !== undefined);
   if (searching) {
-    const from = time("from", str(a.from));
-    const to = time("to", str(a.to));
+    const from = time("since", str(a.since));
+    const to = time("until", str(a.until));
     const { renderTable, formatTime } = await import("../table.ts");
     const page = await withStore(
       a["state-dir"],
@@ -37,8 +42,8 @@ export async function run(ctx: SconeContext): Promise<void> {
         }),
       "no audit index (run scone cas audit NAME first)",
     );
-    if (json) {
-      process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+    if (data) {
+      process.stdout.write(renderData(data, page));
       return;
     }
     process.stdout.write(
@@ -72,7 +77,7 @@ export async function run(ctx: SconeContext): Promise<void> {
       store,
       signal: stop.signal,
       onLine: (line) => {
-        if (json) return;
+        if (data) return;
         process.stdout.write(`${line.raw}\n`);
         if (line.kind === "entry" && !line.ok)
           process.stderr.write(`chain break at seq ${line.entry.seq}: ${line.problem}\n`);
@@ -81,7 +86,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     })
     .finally(() => store.close());
   process.off("SIGINT", onSignal);
-  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (data) process.stdout.write(renderData(data, result));
   else {
     const range = result.entries > 0 ? ` (seq ${result.firstSeq}..${result.lastSeq})` : "";
     process.stderr.write(

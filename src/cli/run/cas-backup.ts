@@ -1,6 +1,8 @@
 // `scone cas backup NAME -n NS [--to DIR|s3://bucket/prefix] [--s3-secret NS/NAME]`: copies the last completed
 // snapshot out of NAME-0, verifies and catalogs it (src/flows/backup). S3 credentials: the Secret, else AWS_* variables.
-import { CliError, type SconeContext } from "../spec.ts";
+
+import { isData, renderData } from "../output.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -10,7 +12,7 @@ export function secretRef(value: string, namespace: string): { namespace: string
   const ok = (p: string | undefined): p is string => p !== undefined && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(p);
   if (parts.length === 1 && ok(parts[0])) return { namespace, name: parts[0] };
   if (parts.length === 2 && ok(parts[0]) && ok(parts[1])) return { namespace: parts[0], name: parts[1] };
-  throw new CliError(`invalid value '${value}' for --s3-secret: expected NAMESPACE/NAME of a Secret`);
+  throw new CliError(`invalid value '${value}' for --s3-secret: expected NAMESPACE/NAME of a Secret`, EXIT_USAGE);
 }
 
 /** Kube client, S3 credentials (when the location needs them) and the exec port, for backup and restore. */
@@ -61,9 +63,9 @@ export async function run(ctx: SconeContext): Promise<void> {
       throw err;
     })
     .finally(() => store.close());
-  if (a.output === "json") process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (isData(a.output)) process.stdout.write(renderData(a.output, outcome));
   if (!outcome.ok) throw new CliError(`backup of CAS ${namespace}/${name} failed: ${outcome.error ?? "unknown"}`);
-  if (a.output !== "json" && outcome.record) {
+  if (!isData(a.output) && outcome.record) {
     const r = outcome.record;
     process.stdout.write(`${r.id} completed: ${r.target} (${r.sizeBytes ?? 0} bytes, verified)\n`);
   }

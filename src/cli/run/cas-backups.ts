@@ -1,6 +1,8 @@
 // `scone cas backups [NAME] [-n NS]`: the backup catalog of this state directory, newest first (table or JSON).
 // The catalog is a cache: `--refresh` rebuilds it from the sets a target holds (their manifests), so a fresh
 // state directory lists what the target has.
+
+import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -30,8 +32,8 @@ export async function run(ctx: SconeContext): Promise<void> {
         }),
       )
     : [];
-  if (a.output === "json") {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  if (isData(a.output)) {
+    process.stdout.write(renderData(a.output, rows));
     return;
   }
   if (rows.length === 0) {
@@ -114,8 +116,8 @@ async function listLocation(
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err));
   }
-  if (a.output === "json") {
-    process.stdout.write(`${JSON.stringify(sets, null, 2)}\n`);
+  if (isData(a.output)) {
+    process.stdout.write(renderData(a.output, sets));
     return;
   }
   if (sets.length === 0) {

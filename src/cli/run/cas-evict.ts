@@ -1,5 +1,6 @@
 // `scone cas evict NAME -n NS [--node N] [--timeout D]`: flags → the node-move flow (src/flows/evict).
 import { parseDuration } from "../globals.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -16,7 +17,7 @@ export async function run(ctx: SconeContext): Promise<void> {
   const namespace = str(a.namespace) ?? "default";
   const timeout = str(a.timeout);
   const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
-  const json = a.output === "json";
+  const data = isData(a.output) ? a.output : undefined;
   const outcome = await runEvict(
     kube,
     {
@@ -27,7 +28,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     },
     printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
   );
-  if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (data) process.stdout.write(renderData(data, outcome));
   if (!outcome.ok) throw new CliError(outcome.error ?? "the move failed");
-  if (!json) process.stdout.write(`CAS ${namespace}/${name} moved from ${outcome.from} to ${outcome.to}\n`);
+  if (!data) process.stdout.write(`CAS ${namespace}/${name} moved from ${outcome.from} to ${outcome.to}\n`);
 }

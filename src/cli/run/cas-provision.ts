@@ -1,8 +1,9 @@
 // `scone cas provision NAME -n NS` (and `kubectl provision cas NAME …`): flags → the provisioning flow
 // (src/flows/provision), progress on stderr (a spinner with elapsed time per step on a terminal, one plain line per
 // step otherwise), results on stdout (exports, public keys, the verify sentence) so `eval "$(…)"` works, and with
-// `-o json` one JSON document with every step and its outcome.
+// `-o json`/`-o yaml` one document with every step and its outcome.
 import type { StepRecord } from "../../flows/steps.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -91,10 +92,10 @@ export async function run(ctx: SconeContext): Promise<void> {
     if (e instanceof ProvisionOptionError) throw new CliError(e.message, EXIT_USAGE);
     throw e;
   }
-  const json = a.output === "json";
+  const data = isData(a.output) ? a.output : undefined;
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
-  const sink: ProgressSink = json
+  const sink: ProgressSink = data
     ? { start() {}, finish() {}, warn: (m) => process.stderr.write(`warning: ${m}\n`), stop() {} }
     : process.stderr.isTTY
       ? terminalProgress(process.stderr)
@@ -116,22 +117,18 @@ export async function run(ctx: SconeContext): Promise<void> {
     process.off("SIGINT", stopOnSignal);
   }
 
-  if (json) {
+  if (data) {
     process.stdout.write(
-      `${JSON.stringify(
-        {
-          name: outcome.name,
-          namespace: outcome.namespace,
-          mode: outcome.mode,
-          ok: outcome.ok,
-          steps: outcome.steps,
-          ...(outcome.publicKeys ? { publicKeys: outcome.publicKeys } : {}),
-          output: outcome.output,
-          ...(outcome.error ? { error: outcome.error } : {}),
-        },
-        null,
-        2,
-      )}\n`,
+      renderData(data, {
+        name: outcome.name,
+        namespace: outcome.namespace,
+        mode: outcome.mode,
+        ok: outcome.ok,
+        steps: outcome.steps,
+        ...(outcome.publicKeys ? { publicKeys: outcome.publicKeys } : {}),
+        output: outcome.output,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      }),
     );
   } else {
     for (const line of outcome.output) process.stdout.write(`${line}\n`);

@@ -1,5 +1,6 @@
 // `scone cas restore NEWNAME -n NS --from BACKUP_ID|DIR|s3://…`: a new CAS from a verified backup (src/flows/restore).
 import { parseDuration } from "../globals.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -54,9 +55,9 @@ export async function run(ctx: SconeContext): Promise<void> {
       },
       printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
     );
-    if (a.output === "json") process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+    if (isData(a.output)) process.stdout.write(renderData(a.output, outcome));
     if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed");
-    if (a.output !== "json") process.stdout.write(`CAS ${namespace}/${name} restored from ${outcome.backupId}\n`);
+    if (!isData(a.output)) process.stdout.write(`CAS ${namespace}/${name} restored from ${outcome.backupId}\n`);
   } finally {
     store?.close();
   }

@@ -2,6 +2,7 @@
 // backups and recent reconciles, as text or JSON (src/flows/status).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { isData, renderData } from "../output.ts";
 import type { SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -34,7 +35,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     }
   }
   const report = buildStatusReport(id, observed, backups, history);
-  if (a.output === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (isData(a.output)) process.stdout.write(renderData(a.output, report));
   else process.stdout.write(formatStatusReport(report));
   if (!report.exists) process.exitCode = 1;
 }

@@ -1,6 +1,7 @@
-// `scone cas upgrade NAME -n NS --to VERSION [--force] [--timeout D]`: flags → the upgrade flow (src/flows/upgrade).
+// `scone cas upgrade NAME -n NS --to-version VERSION [--force] [--timeout D]`: flags → the upgrade flow (src/flows/upgrade).
 import { parseDuration } from "../globals.ts";
-import { CliError, type SconeContext } from "../spec.ts";
+import { isData, renderData } from "../output.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -14,11 +15,12 @@ export async function run(ctx: SconeContext): Promise<void> {
   ]);
   const name = str(a.name) ?? "cas";
   const namespace = str(a.namespace) ?? "default";
-  const to = str(a.to);
-  if (!to) throw new CliError("missing --to VERSION", 1, "scone cas upgrade NAME -n NS --to 6.0.7");
+  const to = str(a["to-version"]);
+  if (!to)
+    throw new CliError("missing --to-version VERSION", EXIT_USAGE, "scone cas upgrade NAME -n NS --to-version 6.0.7");
   const timeout = str(a.timeout);
   const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
-  const json = a.output === "json";
+  const data = isData(a.output) ? a.output : undefined;
   const backupMrenclave = str(a["backup-mrenclave"]);
   const outcome = await runUpgrade(
     kube,
@@ -40,7 +42,7 @@ export async function run(ctx: SconeContext): Promise<void> {
       },
     },
   );
-  if (json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  if (data) process.stdout.write(renderData(data, outcome));
   if (!outcome.ok) throw new CliError(outcome.error ?? "the upgrade failed");
-  if (!json) process.stdout.write(`CAS ${namespace}/${name} upgraded from ${outcome.from} to ${to}\n`);
+  if (!data) process.stdout.write(`CAS ${namespace}/${name} upgraded from ${outcome.from} to ${to}\n`);
 }

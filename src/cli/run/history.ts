@@ -1,4 +1,6 @@
 // `scone operator history [KIND[/NAME]]`: the reconcile rows the operator recorded in its state store.
+
+import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 import { formatTime, renderTable } from "../table.ts";
 import { withStore } from "./store-access.ts";
@@ -28,7 +30,7 @@ export function parseResourceRef(ref: string, kinds: readonly KindNames[]): { ki
 }
 
 export function renderHistory(rows: readonly ReconcileRecord[], output: string | undefined): string {
-  if (output === "json") return `${JSON.stringify(rows, null, 2)}\n`;
+  if (isData(output)) return renderData(output, rows);
   if (rows.length === 0) return "No reconciles recorded.\n";
   return renderTable(
     ["STARTED", "KIND", "OBJECT", "RESULT", "DURATION", "TRIGGER", "ACTIONS", "ERROR"],

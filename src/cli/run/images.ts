@@ -1,6 +1,8 @@
 // `scone images`: the image list comes from src/install/images.ts (what the installer and reconcilers deploy).
 // scone's own operator image comes first, apart from the SCONE service images it deploys: in text, a blank line
 // between them (still one reference per line for `xargs -n1 docker pull`); in JSON, two keys.
+
+import { isData, renderData } from "../output.ts";
 import type { SconeContext } from "../spec.ts";
 
 function str(value: unknown): string | undefined {
@@ -12,8 +14,8 @@ export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
   const images = listImages(str(a["set-version"]), str(a["image-registry"]), str(a["image-prefix"]));
   process.stdout.write(
-    a.output === "json"
-      ? `${JSON.stringify(images, null, 2)}\n`
+    isData(a.output)
+      ? renderData(a.output, images)
       : `${images.operator.image}\n\n${images.services.map((i) => `${i.image}\n`).join("")}`,
   );
 }

@@ -1,6 +1,7 @@
-// `scone manifests [crds|operator|sgxplugin|las|all]`: YAML on stdout, ready for `kubectl apply --server-side -f -`;
+// `scone manifests [crds|operator|sgxplugin|las|all] [-o text|yaml|json]`: YAML (or a JSON List) on stdout, ready for `kubectl apply --server-side -f -`;
 // the objects are those `scone operator install` applies with the same flags (src/flows/install/manifests.ts).
 import { MANIFEST_SETS } from "../../flows/install/manifest-sets.ts";
+import { renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 export async function run(ctx: SconeContext): Promise<void> {
@@ -20,7 +21,12 @@ export async function run(ctx: SconeContext): Promise<void> {
     throw e;
   }
   const rendered = manifestSet(set, options);
-  process.stdout.write(manifestHeader(set, options) + toYamlDocuments(rendered.objects));
+  // -o json: the same objects as one kubectl-style List (kubectl apply -f accepts it too).
+  process.stdout.write(
+    ctx.args.output === "json"
+      ? renderData("json", { apiVersion: "v1", kind: "List", items: rendered.objects })
+      : manifestHeader(set, options) + toYamlDocuments(rendered.objects),
+  );
   for (const w of rendered.warnings) process.stderr.write(`warning: ${w}\n`);
   for (const ref of rendered.notRendered)
     process.stderr.write(

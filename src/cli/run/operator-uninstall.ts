@@ -1,6 +1,8 @@
 // `scone operator uninstall`: flags → the uninstall flow (src/flows/uninstall), its steps printed as install's are.
 // Exit codes as install's: 0 = nothing to remove (or everything was removed), 3 = report mode found something to
 // remove, 1 = refused (SCONE resources exist, no --force) or failed.
+import { durationSeconds } from "../duration.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -22,7 +24,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     import("../../kube/client.ts"),
   ]);
   const a = ctx.args;
-  const json = a.output === "json";
+  const data = isData(a.output) ? a.output : undefined;
   const verbose = a.verbose === true;
   const timeout = str(a.timeout);
   const options = {
@@ -30,11 +32,11 @@ export async function run(ctx: SconeContext): Promise<void> {
     crds: a.crds === true,
     force: a.force === true,
     mode: a.yes === true ? ("delete" as const) : ("report" as const),
-    timeoutSeconds: timeout === undefined ? 120 : Number(timeout),
+    timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? 120,
   };
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
   const out = (line: string) => {
-    if (!json) process.stdout.write(`${line}\n`);
+    if (!data) process.stdout.write(`${line}\n`);
   };
   if (options.crds) process.stderr.write(`warning: ${report.CRD_WARNING}\n`);
   let plan: Awaited<ReturnType<typeof runUninstall>>;
@@ -44,7 +46,7 @@ export async function run(ctx: SconeContext): Promise<void> {
         if (step.action !== "absent" || verbose) out(report.uninstallStepLine(step, done));
       },
       waiting: (what) => {
-        if (!json) process.stderr.write(`waiting for ${what} to be deleted (up to ${options.timeoutSeconds}s)\n`);
+        if (!data) process.stderr.write(`waiting for ${what} to be deleted (up to ${options.timeoutSeconds}s)\n`);
       },
     });
   } catch (e) {
@@ -52,8 +54,8 @@ export async function run(ctx: SconeContext): Promise<void> {
     throw e;
   }
   const done = options.mode === "delete";
-  if (json) {
-    process.stdout.write(`${JSON.stringify(report.uninstallJson(plan, options.mode), null, 2)}\n`);
+  if (data) {
+    process.stdout.write(renderData(data, report.uninstallJson(plan, options.mode)));
   } else {
     for (const line of report.keptLines(plan)) out(line);
     out(report.uninstallSummary(plan, done));

@@ -6,7 +6,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { CliConfig } from "../../cas/identity.ts";
 import type { EncryptedPolicySpec, SignedPolicySpec } from "../../resources/policies.ts";
-import { CliError, type SconeContext } from "../spec.ts";
+import { isData, renderData } from "../output.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const API_VERSION = "cas.scone.cloud/v1beta1";
 const CAS_CLIENT_PORT = 8081;
@@ -61,7 +62,7 @@ export function casAddressOf(
   if (flags.cas) return `https://${flags.cas}.${flags.namespace ?? "default"}:${CAS_CLIENT_PORT}`;
   const fallback = config?.default_cas;
   if (fallback) return (config?.cas_db[fallback]?.url ?? fallback).replace(/\/+$/, "");
-  throw new CliError("no CAS given", 1, "Give --cas-address URL, or --cas NAME -n NAMESPACE.");
+  throw new CliError("no CAS given", EXIT_USAGE, "Give --cas-address URL, or --cas NAME -n NAMESPACE.");
 }
 
 async function readText(path: string, what: string): Promise<string> {
@@ -278,7 +279,7 @@ export function renderVerdicts(verdicts: readonly ManifestVerdict[]): string {
 
 function policyFile(ctx: SconeContext): string {
   const path = str(ctx.args.file) ?? str(ctx.args.filename);
-  if (!path) throw new CliError("missing the policy file", 1, "Give it as FILE or with --filename FILE.");
+  if (!path) throw new CliError("missing the policy file", EXIT_USAGE, "Give it as FILE or with --filename FILE.");
   return path;
 }
 
@@ -349,9 +350,7 @@ export async function verify(ctx: SconeContext): Promise<void> {
     ...(trustedSigners ? { trustedSigners } : {}),
     ...(encryptionKey ? { encryptionKey } : {}),
   });
-  process.stdout.write(
-    ctx.args.output === "json" ? `${JSON.stringify(verdicts, null, 2)}\n` : renderVerdicts(verdicts),
-  );
+  process.stdout.write(isData(ctx.args.output) ? renderData(ctx.args.output, verdicts) : renderVerdicts(verdicts));
   const bad = verdicts.filter((v) => !v.ok);
   if (bad.length > 0) {
     const signers = [...new Set(bad.flatMap((v) => v.problems.flatMap((p) => (p.signer ? [p.signer] : []))))];

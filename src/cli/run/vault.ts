@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { dnsLabel, grammarProblem } from "../../resources/grammar.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
+import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, NotImplementedError, type SconeContext } from "../spec.ts";
 
 const CAS_CLIENT_PORT = 8081;
@@ -194,17 +195,15 @@ export async function run(ctx: SconeContext): Promise<void> {
         },
       },
       (line) => {
-        if (a.output !== "json") process.stderr.write(`${line}\n`);
+        if (!isData(a.output)) process.stderr.write(`${line}\n`);
       },
     )
     .catch((e: unknown) => {
       if (e instanceof provision.VaultProvisionError) throw new CliError(e.message);
       throw e;
     });
-  if (a.output === "json")
-    process.stdout.write(
-      `${JSON.stringify({ vault: flags.vaultName, namespace: flags.namespace, ...result }, null, 2)}\n`,
-    );
+  if (isData(a.output))
+    process.stdout.write(renderData(a.output, { vault: flags.vaultName, namespace: flags.namespace, ...result }));
   else
     process.stdout.write(
       `vault ${flags.namespace}/${flags.vaultName}: OWNER_ID ${result.ownerId}, ${result.sessions.length} sessions (${result.sessions.filter((s) => s.created).length} created), Vault applied\n`,

@@ -1,4 +1,4 @@
-// `scone version [-o json]`.
+// `scone version [-o text|json|yaml]`.
 import { SCONE_COMMIT, SCONE_VERSION } from "../../version.ts";
 import type { SconeContext } from "../spec.ts";
 
@@ -12,7 +12,13 @@ export function renderVersion(output: string | undefined): string {
   return `scone ${info.version} (commit ${info.commit}, bun ${info.bun})\n`;
 }
 
-export function run(ctx: SconeContext): void {
+export async function run(ctx: SconeContext): Promise<void> {
   const output = ctx.args.output;
+  // yaml is loaded only when asked for: `scone version` stays the lightest start-up path.
+  if (output === "yaml") {
+    const { renderData } = await import("../output.ts");
+    process.stdout.write(renderData(output, versionInfo()));
+    return;
+  }
   process.stdout.write(renderVersion(typeof output === "string" ? output : undefined));
 }

@@ -1,6 +1,8 @@
 // What `scone operator install` was asked to do, resolved from its flags in one place (pure). The flags are
 // upstream operator_controller's (SCONE-INTERFACE §11) plus the air-gapped mirror flags `scone images` and
 // `scone manifests` share, so all three agree on every image reference.
+
+import { durationProblem, durationSeconds } from "../../cli/duration.ts";
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "../../install/names.ts";
 import { formatEntry, parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
@@ -173,6 +175,8 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
   const operatorSelector = str(a["operator-node-selector"]);
   const local = str(a["local-operator"]);
   const timeout = str(a.timeout);
+  const timeoutProblem = timeout === undefined ? undefined : durationProblem("timeout", timeout);
+  if (timeoutProblem) throw new InstallOptionError(timeoutProblem);
   const registries = str(a["allowed-registries"]);
   if (operatorSelector !== undefined && local !== undefined) {
     throw new InstallOptionError(
@@ -214,7 +218,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     allowedRegistries,
     wait: a.wait === true,
     pullCheck: a["pull-check"] !== false,
-    timeoutSeconds: timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(timeout),
+    timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? DEFAULT_TIMEOUT_SECONDS,
     verbose: a.verbose === true || a.debug === true,
   };
 }

@@ -181,7 +181,7 @@ export async function runProvision(
   if (options.mode === "upgrade" || options.mode === "cas-database-recovery") {
     const command =
       options.mode === "upgrade"
-        ? `scone cas upgrade ${options.name} -n ${options.namespace} --to ${options.upgradeTo ?? "VERSION"}`
+        ? `scone cas upgrade ${options.name} -n ${options.namespace} --to-version ${options.upgradeTo ?? "VERSION"}`
         : `scone cas restore ${options.name} -n ${options.namespace} --from BACKUP`;
     const message = `--${options.mode} is not part of scone cas provision: use ${command}`;
     return { ...base, ok: false, steps: [], output: [], exitCode: 2, error: message };

@@ -2,6 +2,7 @@
 // so the CLI, the API's operation runner and tests build options the same way.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { durationProblem, durationSeconds } from "../../cli/duration.ts";
 import {
   casName,
   type Grammar,
@@ -141,6 +142,8 @@ export function provisionOptionsFromFlags(
     }
   }
   const timeout = str(flags.timeout);
+  const timeoutProblem = timeout === undefined ? undefined : durationProblem("timeout", timeout);
+  if (timeoutProblem) throw new ProvisionOptionError(timeoutProblem);
   const options: ProvisionOptions = {
     name: checked("CAS NAME", name, casName) as string,
     namespace: checked("--namespace", str(flags.namespace), namespaceName) ?? "default",
@@ -149,7 +152,7 @@ export function provisionOptionsFromFlags(
     version: checked("--set-version", str(flags["set-version"]), sconeVersion) ?? DEFAULT_SCONE_SERVICE_VERSION,
     backup,
     wait,
-    timeoutSeconds: timeout && /^\d+$/.test(timeout) ? Number(timeout) : 600,
+    timeoutSeconds: (timeout ? durationSeconds(timeout) : undefined) ?? 600,
     ...opt(
       "imageRepo",
       checked("--image-registry", str(flags["image-registry"]), imageRegistry, { normalize: normalizeRegistry }),

@@ -1,4 +1,4 @@
-// `scone cas upgrade NAME -n NS --to VERSION [--force]`, in upstream's order (§10.4): the backup controller first
+// `scone cas upgrade NAME -n NS --to-version VERSION [--force]`, in upstream's order (§10.4): the backup controller first
 // (session suffix /upgrade; with --backup-mrenclave the backup policy admits the new CLI, backup-policy.ts; image,
 // BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of
 // the new version and CAS is HEALTHY, then the CAS image (and the safety service image when set), wait HEALTHY.
@@ -273,6 +273,6 @@ export async function runUpgrade(
   const error = result.error instanceof Error ? result.error.message : String(result.error);
   const hint = refused
     ? ""
-    : `; rerun scone cas upgrade ${options.name} -n ${options.namespace} --to ${options.to} to continue`;
+    : `; rerun scone cas upgrade ${options.name} -n ${options.namespace} --to-version ${options.to} to continue`;
   return { ok: false, ...base, error: `${error}${hint}`, ...(refused ? { refused: true } : {}) };
 }

@@ -34,6 +34,6 @@ export function nodeAgentVersion(
   if (!holds) return { version: target };
   return {
     version: deployed,
-    waitingFor: `CAS ${casRef.namespace}/${casRef.name} runs ${casVersion}: upgrade it first (scone cas upgrade ${casRef.name} -n ${casRef.namespace} --to ${target}); LAS and SGX plugin stay at ${deployed} until then`,
+    waitingFor: `CAS ${casRef.namespace}/${casRef.name} runs ${casVersion}: upgrade it first (scone cas upgrade ${casRef.name} -n ${casRef.namespace} --to-version ${target}); LAS and SGX plugin stay at ${deployed} until then`,
   };
 }

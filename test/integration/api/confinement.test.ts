@@ -196,7 +196,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api confinement (c
 
   test("plain HTTP on a non-loopback address is refused unless --insecure", async () => {
     const out = await scone(["api", "--host", "0.0.0.0", "--state-dir", join(root, "other")]);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(2);
     expect(out.stderr).toContain("refusing plain HTTP on 0.0.0.0");
     expect(out.stderr).toContain("--insecure");
   });

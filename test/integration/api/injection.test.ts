@@ -1,7 +1,7 @@
 // Issue 11 item 2 on the real cluster, with the COMPILED binary: a registry value with a newline and YAML keys (the
 // rest of a CAS spec: a toleration of every taint) was pasted into the provisioning manifest, so an operate
 // token could create a CAS whose pod runs anywhere. Now `POST /api/v1/operations` answers 400 naming
-// params.imageRegistry, `scone cas provision --image-registry` exits 1 naming the flag, and neither creates a CAS,
+// params.imageRegistry, `scone cas provision --image-registry` exits 2 (usage) naming the flag, and neither creates a CAS,
 // an operation or a file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -88,13 +88,13 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("a registry with YAML in 
     expect(await casList()).toEqual([]);
   });
 
-  test("the CLI: exit 1 naming --image-registry before anything happens; no CAS, no target directory", async () => {
+  test("the CLI: exit 2 (usage) naming --image-registry before anything happens; no CAS, no target directory", async () => {
     const target = join(root, "cas-home");
     const where = ["-n", NS, "--kubeconfig", cluster.kubeconfigPath, "--target", target];
     const out = await scone(["cas", "provision", "cas", ...where, "--image-registry", INJECTED_REGISTRY]);
     // First: before the fix, this is where the CAS with the injected toleration shows.
     expect(await casList()).toEqual([]);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(2);
     expect(out.stderr).toContain('invalid value "evil.example/x:1\\n  tolerations:');
     expect(out.stderr).toContain("for --image-registry: expected a registry HOST[:PORT][/PATH]");
     expect(existsSync(target)).toBe(false);

@@ -260,7 +260,7 @@ describe.skipIf(!clusterAvailable())("Scone stack controller", () => {
     );
     expect(waiting.status?.phase).toBe("Updating");
     expect(waiting.status?.deployedVersion).toBe("6.0.5");
-    expect(cond(waiting, "Progressing")?.message).toContain(`scone cas upgrade cas -n ${NS} --to 6.0.7`);
+    expect(cond(waiting, "Progressing")?.message).toContain(`scone cas upgrade cas -n ${NS} --to-version 6.0.7`);
     expect((await client.get<LAS>(LAS_REF)).spec?.image).toBe("registry.scontain.com/scone.cloud/las:6.0.5");
 
     const seen = await phasesDuring(

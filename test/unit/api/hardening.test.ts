@@ -80,7 +80,7 @@ describe("plain HTTP off loopback", () => {
 
   test("`scone api --host 0.0.0.0` without TLS is refused, naming --insecure", async () => {
     const { code, out } = await cli(["api", "--host", "0.0.0.0", "--state-dir", "/nonexistent"]);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(out).toContain("refusing plain HTTP on 0.0.0.0");
     expect(out).toContain("--insecure");
   });

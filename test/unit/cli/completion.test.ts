@@ -66,7 +66,7 @@ describe.skipIf(!bash)("bash completion (run in bash)", () => {
     expect(bashComplete(["scone", "operator", "install", "--on"])).toEqual(["--only-operator", "--only-plugin"]);
   });
   test("enum values and positional choices", () => {
-    expect(bashComplete(["scone", "version", "-o", ""])).toEqual(["text", "json"]);
+    expect(bashComplete(["scone", "version", "-o", ""])).toEqual(["text", "json", "yaml"]);
     expect(bashComplete(["scone", "cas", "status", "x", "--log-level", "w"])).toEqual(["warn"]);
     expect(bashComplete(["scone", "completion", ""])).toEqual(["bash", "zsh", "fish"]);
     expect(bashComplete(["scone", "manifests", "c"])).toEqual(["crds"]);
@@ -84,7 +84,7 @@ describe("zsh and fish scripts", () => {
     expect(zsh.startsWith("#compdef scone\n")).toBe(true);
     expect(zsh).toContain("'cas/provision') cmdpath='cas_provision';;");
     expect(zsh).toContain("'--nonce:Provisioning nonce, 32 hex characters (default: random)'");
-    expect(zsh).toContain("--output|-o) compadd -- 'text' 'json'; return;;");
+    expect(zsh).toContain("--output|-o) compadd -- 'text' 'json' 'yaml'; return;;");
     expect(zsh).toContain("--namespace|-n) _message 'NS'; return;;");
     expect(zsh).toContain("--kubeconfig) _files; return;;");
     expect(zsh).toContain("compdef _scone scone");
@@ -96,7 +96,7 @@ describe("zsh and fish scripts", () => {
     );
     expect(fish).toContain("complete -c scone -n '__scone_path_is cas_provision' -l nonce -x");
     expect(fish).toContain("complete -c scone -n '__scone_path_is cas_provision' -l target -r -F");
-    expect(fish).toContain("-n '__scone_path_is cas_provision' -l output -s o -x -a 'text json'");
+    expect(fish).toContain("-n '__scone_path_is cas_provision' -l output -s o -x -a 'text json yaml'");
     expect(fish).toContain("-n '__scone_path_is completion' -a 'bash zsh fish'");
   });
   test("an apostrophe in a description is escaped for the shell", () => {

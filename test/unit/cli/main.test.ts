@@ -30,26 +30,28 @@ describe("runCli", () => {
     expect(r.stderr).toBe("");
   });
 
-  test("unknown flag: exit 1, message with the command path and a hint", async () => {
+  test("unknown flag: exit 2 (usage), message with the command path and a hint", async () => {
     const r = await cli(["cas", "provision", "x", "--foo"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
       "scone cas provision: unknown flag --foo (did you mean --force?)\nRun 'scone cas provision --help' for usage.\n",
     );
   });
 
-  test("missing argument and missing command exit 1", async () => {
-    expect((await cli(["cas", "provision"])).stderr).toContain("scone cas provision: missing argument NAME");
+  test("missing argument and missing command exit 2 (usage)", async () => {
+    const missing = await cli(["cas", "provision"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("scone cas provision: missing argument NAME");
     const group = await cli(["cas"]);
-    expect(group.code).toBe(1);
+    expect(group.code).toBe(2);
     expect(group.stderr).toContain("scone cas: missing command (one of: provision, upgrade,");
   });
 
-  test("not implemented commands exit 2 and say where they are tracked", async () => {
+  test("not implemented commands fail (exit 1) and say where they are tracked", async () => {
     // The upstream vault flow's --verify (a verifier pod decrypting the init statement) is not built yet.
     const r = await cli(["vault", "provision", "myvault", "--verify"]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/scone vault provision: not implemented yet \(tracked in issue 8\)\n$/);
     const docker = await cli(["cas", "provision", "mycas", "--no-docker", "--is-provisioned"]);
     expect(docker.stderr).toMatch(/scone cas provision: note: --no-docker is accepted and ignored/);
@@ -67,11 +69,11 @@ describe("runCli", () => {
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect((await cli(["--help"], asPlugin)).stdout).toContain("kubectl provision SVC [NAME] [options]");
     const nonce = await cli(["cas", "mycas", "-n", "ns", "--nonce", "xyz"], asPlugin);
-    expect(nonce.code).toBe(1);
+    expect(nonce.code).toBe(2);
     expect(nonce.stderr).toContain("kubectl provision: invalid value 'xyz' for --nonce");
     expect(nonce.stderr).toContain("Run 'kubectl provision --help' for usage.");
     const long = await cli(["cas", "name-is-too-long-for-cas"], asPlugin);
-    expect(long.code).toBe(1);
+    expect(long.code).toBe(2);
     expect(long.stderr).toContain("at most 15 characters");
   });
 

@@ -104,7 +104,7 @@ describe("scone policy (process)", () => {
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout).spec.casAddress).toBe("https://cas.team:8081");
     const missing = scone(["policy", "sign", "--identity", identityPath]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("give FILE or --filename FILE");
   });
 

@@ -141,6 +141,10 @@ describe("scone api token (on a real store)", () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain(token);
     expect(JSON.parse(listed.stdout)).toMatchObject([{ name: "ci", scope: "operate", state: "active" }]);
+    // -o yaml serializes the same object as -o json.
+    const asYaml = await cli(["api", "token", "list", "--state-dir", dir, "-o", "yaml"]);
+    expect(asYaml.code).toBe(0);
+    expect(Bun.YAML.parse(asYaml.stdout)).toEqual(JSON.parse(listed.stdout));
 
     expect((await cli(["api", "token", "create", "ci", "--state-dir", dir])).stderr).toContain("already exists");
     expect((await cli(["api", "token", "revoke", "ci", "--state-dir", dir])).code).toBe(0);

@@ -112,7 +112,9 @@ describe("validateArgs on the real command tree", () => {
     );
     expect(errorOf(["api", "--port", "0"])).toContain("--port: expected a port number between 1 and 65535");
     expect(errorOf(["api", "--port", "80a"])).toContain("--port");
-    expect(errorOf(["version", "-o", "yaml"])).toBe("invalid value 'yaml' for --output: expected one of text, json");
+    expect(errorOf(["version", "-o", "xml"])).toBe(
+      "invalid value 'xml' for --output: expected one of text, json, yaml",
+    );
     expect(errorOf(["cas", "status", "x", "-n", "Bad_NS"])).toContain("--namespace");
     expect(errorOf(["cas", "provision", "x", "--upgrade", "latest"])).toContain("expected a SCONE version");
     expect(errorOf(["cas", "provision", "sixteen-chars-xx"])).toContain("longer than 15 characters");
@@ -161,7 +163,7 @@ describe("validateArgs on the real command tree", () => {
   });
 
   test("required flags", () => {
-    expect(errorOf(["cas", "upgrade", "x"])).toBe("missing required flag --to VERSION");
+    expect(errorOf(["cas", "upgrade", "x"])).toBe("missing required flag --to-version VERSION");
     expect(errorOf(["policy", "sign"])).toBe("missing the policy file: give FILE or --filename FILE");
   });
 });

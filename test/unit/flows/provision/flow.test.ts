@@ -454,7 +454,7 @@ describe("modes", () => {
   test("--upgrade and --cas-database-recovery point to their own commands", async () => {
     const { ports } = world();
     const up = await runProvision(options(join(root, "t6"), { upgrade: "6.0.7" }), ports);
-    expect(up.error).toContain("scone cas upgrade mycas -n prov --to 6.0.7");
+    expect(up.error).toContain("scone cas upgrade mycas -n prov --to-version 6.0.7");
     const rec = await runProvision(options(join(root, "t6"), { "cas-database-recovery": "/x" }), ports);
     expect(rec.error).toContain("scone cas restore");
   });

@@ -276,7 +276,7 @@ describe("upgrade order: CAS first", () => {
   test("a provisioned CAS on another version holds LAS and SGX plugin at the deployed version, naming the command", () => {
     const v = nodeAgentVersion(at("6.0.5"), "6.0.7", { provisioned: "Yes", version: "6.0.5" }, ref);
     expect(v.version).toBe("6.0.5");
-    expect(v.waitingFor).toContain("scone cas upgrade cas -n scone-system --to 6.0.7");
+    expect(v.waitingFor).toContain("scone cas upgrade cas -n scone-system --to-version 6.0.7");
   });
 
   test("nothing holds them: upgraded CAS, unprovisioned or unknown CAS, no CAS, first install, same version", () => {
