@@ -63,6 +63,11 @@ export const manifestsCommand = command({
       valueHint: "'KEY: \"VALUE\"'",
       description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
     },
+    "operator-node-selector": {
+      type: "string",
+      valueHint: "'KEY: \"VALUE\"'",
+      description: "Node selector of the operator pods (upstream chart value nodeSelector; also KEY=VALUE,KEY2=VALUE2)",
+    },
     "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
     "local-operator": {
       type: "string",

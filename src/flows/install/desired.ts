@@ -83,6 +83,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     imagePrefix: o.imagePrefix,
     ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
     ...(o.allowedRegistries ? { allowedRegistries: o.allowedRegistries } : {}),
+    ...(o.operatorNodeSelector ? { nodeSelector: o.operatorNodeSelector } : {}),
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
   });
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";

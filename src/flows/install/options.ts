@@ -48,6 +48,8 @@ export interface InstallFlowOptions {
   readonly onlyOperator: boolean;
   readonly sgxPlugin: boolean;
   readonly nodeSelector: Readonly<Record<string, string>> | undefined;
+  /** --operator-node-selector: where the operator pods run (upstream chart value `nodeSelector`). */
+  readonly operatorNodeSelector: Readonly<Record<string, string>> | undefined;
   readonly dcapKey: string | undefined;
   /** Webhooks call a locally run operator at this address instead of the in-cluster Service (no Deployment). */
   readonly localOperator: { readonly host: string; readonly port: number } | undefined;
@@ -83,8 +85,7 @@ function labelKeyProblem(key: string): string | undefined {
  * YAML mapping: `'sgx.intel.com/capable: "true"'`, several lines, or flow style `'{a: "1", b: "2"}'`. kubectl's
  * `k=v,k2=v2` is accepted too. Scalars become strings (a bare `true` would be refused by the CRD schema).
  */
-export function parseNodeSelector(text: string): Record<string, string> {
-  const flag = "--node-selector";
+export function parseNodeSelector(text: string, flag = "--node-selector"): Record<string, string> {
   const trimmed = text.trim();
   if (trimmed === "") throw new InstallOptionError(`${flag} is empty: give 'KEY: "VALUE"', e.g. 'sgx: "true"'`);
   let parsed: unknown;
@@ -167,9 +168,15 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     checked(a, "registry", registryHost) ??
     (givenRegistry ? registryHostOf(imageRegistryValue) : DEFAULT_PULL_REGISTRY);
   const selector = str(a["node-selector"]);
+  const operatorSelector = str(a["operator-node-selector"]);
   const local = str(a["local-operator"]);
   const timeout = str(a.timeout);
   const registries = str(a["allowed-registries"]);
+  if (operatorSelector !== undefined && local !== undefined) {
+    throw new InstallOptionError(
+      "--operator-node-selector places the operator Deployment, which --local-operator does not install: leave one of them out",
+    );
+  }
   if (registries !== undefined && local !== undefined) {
     throw new InstallOptionError(
       "--allowed-registries configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --allowed-registries' instead",
@@ -193,6 +200,8 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     onlyOperator: a["only-operator"] === true,
     sgxPlugin: a.sgxplugin !== false,
     nodeSelector: selector === undefined ? undefined : parseNodeSelector(selector),
+    operatorNodeSelector:
+      operatorSelector === undefined ? undefined : parseNodeSelector(operatorSelector, "--operator-node-selector"),
     dcapKey: checked(a, "dcap-api", apiKey, true),
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,

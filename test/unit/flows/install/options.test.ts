@@ -74,6 +74,18 @@ describe("installOptionsFromFlags", () => {
     expect(o.timeoutSeconds).toBe(7);
     expect(o.localOperator).toEqual({ host: "127.0.0.1", port: 1234 });
   });
+  test("--operator-node-selector is parsed like --node-selector, its errors name it, and it needs the Deployment", () => {
+    expect(
+      installOptionsFromFlags({ "operator-node-selector": "kubernetes.io/hostname=n1" }).operatorNodeSelector,
+    ).toEqual({ "kubernetes.io/hostname": "n1" });
+    expect(installOptionsFromFlags({}).operatorNodeSelector).toBeUndefined();
+    expect(() => installOptionsFromFlags({ "operator-node-selector": 'a: "has space"' })).toThrow(
+      /^--operator-node-selector: /,
+    );
+    expect(() =>
+      installOptionsFromFlags({ "operator-node-selector": "a=b", "local-operator": "127.0.0.1:1234" }),
+    ).toThrow(/--operator-node-selector places the operator Deployment/);
+  });
   test("registryHostOf: Docker's rule for the first path component", () => {
     expect(registryHostOf("registry.scontain.com/scone.cloud")).toBe("registry.scontain.com");
     expect(registryHostOf("localhost/scone")).toBe("localhost");

@@ -219,6 +219,23 @@ describe("desired state", () => {
     for (const image of applied) expect(listed).toContain(image as string);
   });
 
+  test("--operator-node-selector places the operator pods only; --node-selector the plugin only", () => {
+    const d = desiredOf({
+      ...flags,
+      "operator-node-selector": "kubernetes.io/hostname=n1",
+      "node-selector": "sgx=yes",
+    });
+    const deployment = d.items.find((i) => i.object.kind === "Deployment")?.object as
+      | { spec?: { template?: { spec?: { nodeSelector?: Record<string, string> } } } }
+      | undefined;
+    expect(deployment?.spec?.template?.spec?.nodeSelector).toEqual({ "kubernetes.io/hostname": "n1" });
+    const plugin = d.items.find((i) => i.object.kind === "SGXPlugin")?.object as { spec?: Record<string, unknown> };
+    expect(plugin.spec?.nodeSelector).toEqual({ sgx: "yes" });
+    const plain = desiredOf({ ...flags, "node-selector": "sgx=yes" }).items.find((i) => i.object.kind === "Deployment")
+      ?.object as { spec?: { template?: { spec?: Record<string, unknown> } } } | undefined;
+    expect(plain?.spec?.template?.spec).not.toHaveProperty("nodeSelector");
+  });
+
   test("LAS and SGXPlugin as upstream's las.yaml / sgxplugin.yaml; the node selector goes to the plugin", () => {
     const d = desiredOf({ ...flags, "node-selector": 'sgx.intel.com/capable: "true"', create: "apps" });
     const spec = (kind: string) =>
