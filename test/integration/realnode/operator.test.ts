@@ -10,12 +10,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { FIRST_SERVICE_IP } from "../../../hack/cluster/components.ts";
+import { startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { DEPLOYMENT_NAME, mutatingWebhookConfigurationName, WEBHOOK_SERVICE_NAME } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
+import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
+import {
+  casClaims,
+  cleanNodes,
+  prepareCasNodesAndVolumes,
+  startBackupControllerPlayer,
+} from "../flows/day2-fixtures.ts";
 import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../flows/helpers.ts";
 import { adminClient, waitFor } from "../kube/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
@@ -26,6 +34,7 @@ import {
   podOfHolder,
   readyOperatorPods,
 } from "./operator-helpers.ts";
+import { SimulatedPodBridge } from "./simulated-pod-bridge.ts";
 
 const TIMEOUT = 300_000;
 const SAMPLES = join(UPSTREAM_SAMPLES_DIR, "operator-samples");
@@ -90,6 +99,9 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
       240_000,
     );
     if (result.code !== 0) throw new Error(`install exited ${result.code}: ${result.stderr}\n${result.stdout}`);
+    // --wait ends once the Deployment is Available; kube-proxy routes the webhook Service to the pod a moment later
+    // (until then the API server's call is refused). The steps after this one write objects the webhooks admit.
+    await waitFor("the webhooks to answer through their Service", () => admittedLas().catch(() => undefined));
   }
 
   /** The LAS sample through the API server with dryRun=All: only the mutating webhook can have changed it. */
@@ -211,6 +223,77 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
     );
 
     test(
+      "a CAS on the KWOK nodes, provisioned with `scone cas provision --wait`, turns HEALTHY under the in-cluster operator",
+      async () => {
+        const casNs = `scone-cas-${Math.random().toString(36).slice(2, 8)}`;
+        const name = "cas";
+        const casRef = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: casNs, name };
+        const nodeRef = { apiVersion: "v1", kind: "Node", name: node.name };
+        const step = (p: Promise<unknown> | undefined) => Promise.resolve(p).catch(() => undefined);
+        await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: casNs } });
+        // The CAS companions (safety service) may run on any node: kept off the real node, which would try to pull
+        // them from registry.scontain.com (nothing leaves this machine). The operator pod keeps running there.
+        await admin.patch(nodeRef, { spec: { unschedulable: true } }, "merge");
+        const runtime = await startCasPodRuntime({
+          kubeconfig: cluster.kubeconfigPath,
+          stateDir: join(work, "kwok-cas"),
+          log: () => {},
+        });
+        // The in-cluster operator reaches CAS through its Service, i.e. at the pod IP: the simulator answers there.
+        const bridge = new SimulatedPodBridge(admin, node, casNs, `${name}-0`);
+        const player = startBackupControllerPlayer(admin, casNs, name);
+        try {
+          await waitFor(`serviceaccount ${casNs}/default`, () =>
+            admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: casNs, name: "default" }),
+          );
+          await prepareCasNodesAndVolumes(admin, casNs, [name]);
+          const provision = await scone(
+            [
+              "cas",
+              "provision",
+              name,
+              "-n",
+              casNs,
+              "--kubeconfig",
+              cluster.kubeconfigPath,
+              "--state-dir",
+              join(work, "cli-state"),
+              "--target",
+              join(work, "cas-home"),
+              "--dcap-api",
+              "0123456789abcdef0123456789abcdef",
+              "--wait",
+            ],
+            280_000,
+          );
+          if (provision.code !== 0) throw new Error(`provision exited ${provision.code}: ${provision.stderr}`);
+          const cas = await waitFor(
+            "CAS HEALTHY",
+            async () => {
+              const c = await admin.get<CAS>(casRef);
+              return c.status?.phase === "HEALTHY" ? c : undefined;
+            },
+            120_000,
+          );
+          expect(cas.status?.provisioned).toBe("Yes");
+          // The operator's probes came in at the pod IP (the CLI goes through port-forwards, never there).
+          expect(bridge.connections).toBeGreaterThan(0);
+        } finally {
+          await step(player.stop());
+          await step(bridge.stop());
+          await step(runtime.stop());
+          await step(admin.patch(nodeRef, { spec: { unschedulable: null } }, "merge"));
+          await step(cleanNodes(admin, casNs, [name]));
+          await step(admin.patch(casRef, { metadata: { finalizers: null } }, "merge"));
+          await step(admin.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: casNs }));
+          for (const claim of casClaims(name))
+            await step(admin.deleteIfExists({ apiVersion: "v1", kind: "PersistentVolume", name: `${casNs}-${claim}` }));
+        }
+      },
+      TIMEOUT,
+    );
+
+    test(
       "two replicas, one leader: deleting the leader's pod releases the Lease and another replica takes over at once",
       async () => {
         await admin.patch(
@@ -289,9 +372,7 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
         expect(pod?.spec?.nodeName).toBe(node.name);
         expect(pod?.spec?.containers?.[0]?.image).toBe(`${mirror}/scone:${tag}`);
         expect(pod?.status?.containerStatuses?.[0]?.imageID).toStartWith(`${mirror}/scone@sha256:`);
-        const admitted = await waitFor("the mirror install's webhooks to admit", () =>
-          admittedLas().catch(() => undefined),
-        );
+        const admitted = await admittedLas();
         expect(admitted.spec?.nodeSelector).toEqual({ "sgx.intel.com/capable": "true" });
       },
       TIMEOUT,
