@@ -52,7 +52,7 @@ node-binaries:
 	bash hack/node-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
 
 # Opt-in, not part of `test`: a cluster with a real node (root, one per machine) and the tests of that node.
-test-realnode: deps node-binaries
+test-realnode: build node-binaries
 	bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
 

@@ -19,6 +19,8 @@ export interface RealNodeHandle {
   importArchive(archive: string): Promise<void>;
   /** Pushes an OCI image layout (one image) to the registry as repository:tag; returns the pullable reference. */
   pushLayout(layoutDir: string, repositoryAndTag: string): Promise<string>;
+  /** SIGKILLs a container of a pod on this node (CRI id: pod status containerID without "containerd://"). */
+  killContainer(containerId: string): Promise<void>;
   /** Puts a simulated (KWOK) pod's IP on lo so a server bound there is that pod for the real node; returns the undo. */
   exposeSimulatedPod(podIp: string): Promise<() => Promise<void>>;
 }
@@ -136,6 +138,7 @@ async function realNodeHandle(node: NonNullable<ControlPlane["realNode"]>): Prom
     importArchive: (archive) => node.importArchive(archive),
     pushLayout: (layoutDir, repositoryAndTag) => node.pushLayout(layoutDir, repositoryAndTag),
     exposeSimulatedPod: (podIp) => node.exposeSimulatedPod(podIp),
+    killContainer: (containerId) => node.killContainer(containerId),
   };
 }
 

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { BRIDGE, NODE_IP, SIMULATED_POD_PREFIX } from "./addresses.ts";
+import { BRIDGE, CLUSTER_POD_CIDR, NODE_IP, SIMULATED_POD_PREFIX } from "./addresses.ts";
 import { KUBELET_LOG_LINKS, type NodeLayout, SHIM_SOCKET_DIR } from "./layout.ts";
 
 export const TEARDOWN_SCRIPT = resolve(import.meta.dir, "teardown.sh");
@@ -26,6 +26,7 @@ export function teardownEnv(layout: NodeLayout, kubeProxy: string, sysctls: Reco
     CONTAINERD_SOCKET: layout.containerdSocket,
     KUBE_PROXY: kubeProxy,
     NODE_IP,
+    CLUSTER_POD_CIDR,
     SIMULATED_POD_PREFIX,
     BRIDGE,
     SHIM_SOCKET_DIR,
@@ -99,6 +100,13 @@ export async function claimHost(
   const added = run(["ip", "addr", "add", `${NODE_IP}/32`, "dev", "lo"]);
   if (added.code !== 0 && !added.stderr.includes("File exists")) {
     throw new Error(`ip addr add ${NODE_IP}/32 dev lo failed: ${added.stderr} (the real node needs root)`);
+  }
+  // Pod addresses with no pod here (a KWOK pod's IP, not put on lo) would otherwise follow the default route out of
+  // the machine, and a connection to one would wait for its timeout: unreachable answers at once and keeps them in.
+  // The bridge's subnet and addresses on lo are more specific and still win.
+  const unreachable = run(["ip", "route", "add", "unreachable", CLUSTER_POD_CIDR]);
+  if (unreachable.code !== 0 && !unreachable.stderr.includes("File exists")) {
+    throw new Error(`ip route add unreachable ${CLUSTER_POD_CIDR} failed: ${unreachable.stderr}`);
   }
 }
 

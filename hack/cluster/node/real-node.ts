@@ -134,6 +134,17 @@ export class RealNode {
     if (result.code !== 0) throw new Error(`ctr images import ${archive} failed: ${result.stderr.trim()}`);
   }
 
+  /**
+   * SIGKILLs a container's task through containerd, as `crictl stop --timeout 0` or the OOM killer would: no SIGTERM,
+   * so the process gets no chance to clean up. `containerId` is the CRI id (pod status `containerID` without the
+   * `containerd://` scheme); the kubelet then restarts the container by the pod's restartPolicy.
+   */
+  async killContainer(containerId: string): Promise<void> {
+    if (!/^[0-9a-f]{64}$/.test(containerId)) throw new Error(`container id ${containerId}: expected 64 hex digits`);
+    const result = await this.ctr(["tasks", "kill", "--signal", "SIGKILL", containerId]);
+    if (result.code !== 0) throw new Error(`ctr tasks kill ${containerId} failed: ${result.stderr.trim()}`);
+  }
+
   /** Pushes an OCI image layout directory (one image) to the local registry; returns the full reference. */
   async pushLayout(layoutDir: string, repositoryAndTag: string): Promise<string> {
     const reference = `${this.registry}/${repositoryAndTag}`;

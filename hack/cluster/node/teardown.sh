@@ -8,7 +8,7 @@ set -u
 env_file=$1
 [ -f "$env_file" ] || exit 0
 # shellcheck disable=SC1090
-. "$env_file"   # NODE_DIR RUNTIME_DIR CONTAINERD_SOCKET KUBE_PROXY NODE_IP SIMULATED_POD_PREFIX BRIDGE SHIM_SOCKET_DIR LOG_LINKS SYSCTLS
+. "$env_file"   # NODE_DIR RUNTIME_DIR CONTAINERD_SOCKET KUBE_PROXY NODE_IP CLUSTER_POD_CIDR SIMULATED_POD_PREFIX BRIDGE SHIM_SOCKET_DIR LOG_LINKS SYSCTLS
 
 # 1. Containers (every process in kubepods cgroups: one real node per machine) and the containerd shims of our socket.
 for c in /sys/fs/cgroup/*/kubepods; do
@@ -44,6 +44,7 @@ for ipt in iptables ip6tables; do
 done
 ip link del "$BRIDGE" 2>/dev/null
 ip addr del "$NODE_IP/32" dev lo 2>/dev/null
+ip route del unreachable "$CLUSTER_POD_CIDR" 2>/dev/null
 # Simulated pods' addresses a test put on lo (RealNode.exposeSimulatedPod).
 for a in $(ip -4 -o addr show dev lo | awk '{ print $4 }'); do
   case $a in "$SIMULATED_POD_PREFIX"*/32) ip addr del "$a" dev lo 2>/dev/null ;; esac

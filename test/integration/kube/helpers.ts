@@ -60,10 +60,39 @@ export function useTestNamespace(prefix: string): TestEnv {
   return env;
 }
 
-interface Pair {
+export interface Pair {
   upstream?: Socket<Pair>;
   pending: Uint8Array[];
   client: Socket<Pair>;
+}
+
+/**
+ * Connects a pair's client to host:port: what the client sent meanwhile (`pending`) goes first, the answers go back,
+ * and the client is ended when the upstream ends or cannot be reached. `onClose` runs when the upstream closes.
+ */
+export function connectUpstream(pair: Pair, hostname: string, port: number, onClose?: () => void): void {
+  void Bun.connect<Pair>({
+    hostname,
+    port,
+    data: pair,
+    socket: {
+      open(up) {
+        pair.upstream = up;
+        for (const chunk of pair.pending) up.write(chunk);
+        pair.pending = [];
+      },
+      data(_up, chunk) {
+        pair.client.write(chunk);
+      },
+      close() {
+        pair.client.end();
+        onClose?.();
+      },
+      error() {
+        pair.client.end();
+      },
+    },
+  }).catch(() => pair.client.end());
 }
 
 /** A TCP pass-through to the API server. block() drops every connection and refuses new ones until unblock(). */
@@ -87,28 +116,7 @@ export class CuttableProxy {
           const pair: Pair = { client, pending: [] };
           client.data = pair;
           pairs.add(pair);
-          void Bun.connect<Pair>({
-            hostname: upstreamHost,
-            port: upstreamPort,
-            data: pair,
-            socket: {
-              open(up) {
-                pair.upstream = up;
-                for (const chunk of pair.pending) up.write(chunk);
-                pair.pending = [];
-              },
-              data(_up, chunk) {
-                pair.client.write(chunk);
-              },
-              close() {
-                pair.client.end();
-                pairs.delete(pair);
-              },
-              error() {
-                pair.client.end();
-              },
-            },
-          }).catch(() => client.end());
+          connectUpstream(pair, upstreamHost, upstreamPort, () => pairs.delete(pair));
         },
         data(client, chunk) {
           const pair = client.data;

@@ -232,6 +232,20 @@ describe.skipIf(!clusterAvailable() || !realNodeTestsEnabled())("real node", () 
   );
 
   test(
+    "a pod IP with no pod behind it is unreachable at once from a pod: nothing follows the default route out",
+    async () => {
+      await admin.create(podOn("stray-client", node.busyboxImage, "Never", "exec sleep 3600"));
+      await running("stray-client");
+      // A simulated pod's address that no test put on lo (kwok hands out 198.18.2.x from .1 upwards).
+      const script = "nc -w 5 198.18.2.250 8081 </dev/null 2>&1; echo exit=$?";
+      const answer = await kubectl(["exec", "stray-client", "--", "sh", "-c", script]);
+      expect(answer).toContain("No route to host");
+      expect(answer.trim()).toEndWith("exit=1");
+    },
+    TIMEOUT,
+  );
+
+  test(
     "cluster DNS resolves kubernetes.default.svc.cluster.local from a pod, and the pod reaches the API server",
     async () => {
       await admin.create(podOn("dns-client", node.busyboxImage, "Never", "exec sleep 3600"));

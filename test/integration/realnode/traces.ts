@@ -1,6 +1,6 @@
 // What a real node leaves on the machine while it runs; after a stop (or the watchdog's teardown) none may remain.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { BRIDGE, NODE_IP, SIMULATED_POD_PREFIX } from "../../../hack/cluster/node/addresses.ts";
+import { BRIDGE, CLUSTER_POD_CIDR, NODE_IP, SIMULATED_POD_PREFIX } from "../../../hack/cluster/node/addresses.ts";
 import { KUBELET_LOG_LINKS, RUNTIME_DIR } from "../../../hack/cluster/node/layout.ts";
 
 function run(argv: string[]): string {
@@ -33,6 +33,7 @@ export function hostTraces(dir: string): string[] {
   const lo = run(["ip", "-4", "addr", "show", "dev", "lo"]);
   if (lo.includes(`${NODE_IP}/32`)) traces.push(`${NODE_IP} on lo`);
   if (lo.includes(`inet ${SIMULATED_POD_PREFIX}`)) traces.push("a simulated pod's address on lo");
+  if (run(["ip", "route", "show", CLUSTER_POD_CIDR]).includes("unreachable")) traces.push(`route ${CLUSTER_POD_CIDR}`);
   if (existsSync(`/sys/class/net/${BRIDGE}`)) traces.push(`bridge ${BRIDGE}`);
   for (const controller of readdirSync("/sys/fs/cgroup")) {
     if (existsSync(`/sys/fs/cgroup/${controller}/kubepods`)) traces.push(`cgroup ${controller}/kubepods`);
