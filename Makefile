@@ -17,9 +17,11 @@ deps: node_modules/.installed
 build: deps
 	$(BUN) run build.ts
 
-# The whole suite against the newest Kubernetes release, then the integration tests against N-2.
-test: build kube-binaries s3-binaries helm-binaries
+# The whole suite against the newest Kubernetes release, the real node's tests (root), then the integration tests
+# against N-2.
+test: build kube-binaries s3-binaries helm-binaries node-binaries
 	$(BUN) test --timeout 120000
+	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
 test-unit: deps
@@ -51,7 +53,7 @@ node-binaries:
 	bash hack/node-deps.sh
 	bash hack/node-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
 
-# Opt-in, not part of `test`: a cluster with a real node (root, one per machine) and the tests of that node.
+# A cluster with a real node (root, one per machine) and the tests of that node (also run by `make test`).
 test-realnode: build node-binaries
 	bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
