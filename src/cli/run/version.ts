@@ -1,6 +1,7 @@
 // `scone version [-o json]`.
 import { SCONE_COMMIT, SCONE_VERSION } from "../../version.ts";
 import type { SconeContext } from "../spec.ts";
+import { writeStdout } from "../stdout.ts";
 
 export function versionInfo(): { version: string; commit: string; bun: string } {
   return { version: SCONE_VERSION, commit: SCONE_COMMIT, bun: Bun.version };
@@ -14,5 +15,5 @@ export function renderVersion(output: string | undefined): string {
 
 export function run(ctx: SconeContext): void {
   const output = ctx.args.output;
-  process.stdout.write(renderVersion(typeof output === "string" ? output : undefined));
+  writeStdout(renderVersion(typeof output === "string" ? output : undefined));
 }
