@@ -74,6 +74,7 @@ describe("openStore migrations", () => {
       "api_audit",
       "api_tokens",
       "audit_entries",
+      "audit_text_index",
       "backup_catalog",
       "operations",
       "reconcile_history",
