@@ -3,12 +3,8 @@
 // exitCode instead of exit(): long-running commands (operator, api) keep the process alive by themselves.
 import { runCli } from "./cli/main.ts";
 
-// `scone manifests crds | head` closes the pipe early; that is the reader's choice, not an error.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
-});
-
+// process.stdout is not touched here: building it costs more than the rest of `scone version` (see cli/stdout.ts;
+// a command's run installs the EPIPE guard that `scone manifests crds | head` needs).
 // No top-level await: the entry stays valid when bundled as CommonJS (`bun build --bytecode` defaults to it).
 void runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

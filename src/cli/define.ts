@@ -2,6 +2,7 @@
 // load its implementation module only when the command actually runs (start-up speed).
 import { ALL_GLOBALS, pickGlobals } from "./globals.ts";
 import type { SconeCommand, SconeContext } from "./spec.ts";
+import { guardStdoutPipe } from "./stdout.ts";
 
 export function command(def: SconeCommand): SconeCommand {
   return { ...def, args: { ...pickGlobals(def.globals ?? ALL_GLOBALS), ...def.args } };
@@ -14,6 +15,10 @@ export function group(def: Omit<SconeCommand, "run"> & { subCommands: Record<str
 
 export type RunModule = { run: (ctx: SconeContext) => unknown };
 
+/** The implementations write to process.stdout, so its EPIPE guard is installed before one loads. */
 export function lazyRun(load: () => Promise<RunModule>): (ctx: SconeContext) => Promise<unknown> {
-  return async (ctx) => (await load()).run(ctx);
+  return async (ctx) => {
+    guardStdoutPipe();
+    return (await load()).run(ctx);
+  };
 }

@@ -1,7 +1,6 @@
 // The CLI driver: pick the personality, find the command, print help, validate, then let citty parse and
 // run it. Messages name the command (`scone cas provision: …`); output goes to stdout, messages to stderr.
 // Exit codes (spec.ts): 0 ok, 1 failure, 2 usage, 3 differs.
-import { runCommand } from "citty";
 import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
 import { rootCommand } from "./commands/root.ts";
 import { helpColour, renderHelp } from "./help.ts";
@@ -12,6 +11,7 @@ import {
   translateKubectlProvisionArgs,
 } from "./kubectl-provision.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, type SconeCommand } from "./spec.ts";
+import { stdoutIsTerminal, writeStdout } from "./stdout.ts";
 import { resolveCommand, validateArgs, wantsHelp } from "./validate.ts";
 
 export interface CliIo {
@@ -25,10 +25,13 @@ export interface CliIo {
 
 export function processIo(): CliIo {
   return {
-    stdout: (t) => process.stdout.write(t),
+    stdout: writeStdout,
     stderr: (t) => process.stderr.write(t),
     env: process.env,
-    stdoutIsTTY: process.stdout.isTTY,
+    // Asked only when help decides on colour.
+    get stdoutIsTTY() {
+      return stdoutIsTerminal();
+    },
     argv0: process.argv0,
     execPath: process.execPath,
   };
@@ -102,6 +105,8 @@ async function runScone(
   // The subcommands were resolved above; citty only parses the leaf's flags and runs it.
   const leaf: SconeCommand = { ...command, subCommands: undefined };
   try {
+    // citty (and the node:util it loads, ≈1 ms) only once a command runs: help and usage errors do without.
+    const { runCommand } = await import("citty");
     await runCommand(leaf, { rawArgs: [...rest] });
     return 0;
   } catch (error) {

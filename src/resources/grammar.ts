@@ -3,7 +3,11 @@
 // flag/parameter/field named before anything happens. Each check answers the problem (a phrase saying what a valid
 // value looks like) or undefined. Pure; no I/O. The patterns follow the OCI distribution reference grammar
 // (github.com/distribution/reference regexp.go) and Kubernetes' DNS-1123 names; versions are the CRDs' pattern.
-import { SERVICE_VERSION_PATTERN } from "./scone.ts";
+/**
+ * The CRDs' pattern for a SCONE release: 6.0.6, 5.9.0-rc.9, 7.0.0-alpha.2. Defined here, not in scone.ts, so the CLI's flag checks load without
+ * the resource schemas (building them is a millisecond of every `scone` start).
+ */
+export const SERVICE_VERSION_PATTERN = "^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$";
 
 /** A value's problem, phrased as what a valid value looks like; undefined when the value is valid. */
 export type Grammar = (value: string) => string | undefined;

@@ -4,10 +4,11 @@
 
 import { conditions } from "./core-types.ts";
 import { ageColumn, type CustomResource, type ResourceDefinition, stringMap } from "./definition.ts";
+import { SERVICE_VERSION_PATTERN } from "./grammar.ts";
 import { bool, enumStr, type Infer, int32, int64, obj, str } from "./schema.ts";
 
-/** A SCONE release: 6.0.6, 5.9.0-rc.9, 7.0.0-alpha.2. */
-export const SERVICE_VERSION_PATTERN = "^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$";
+// A SCONE release (6.0.6, 5.9.0-rc.9, 7.0.0-alpha.2): the pattern lives with the other grammars.
+export { SERVICE_VERSION_PATTERN };
 
 export const SCONE_PHASES = ["Empty", "Creating", "Running", "Updating", "Error", "Repairing"] as const;
 export type SconePhase = (typeof SCONE_PHASES)[number];

@@ -73,4 +73,19 @@ export const EMBEDDED_MIGRATIONS: readonly EmbeddedMigration[] = [
     hash: "ef7ff4a59c1109e70e603181cdceab46ce681f31d5c68aad42d30b2c57cacfda",
     sql: ["ALTER TABLE `api_tokens` ADD `namespaces` text;"],
   },
+  {
+    tag: "0005_audit_text_deferred",
+    when: 1796642074512,
+    breakpoints: true,
+    hash: "d4bee090b815bb2110d10d4558815967bb079ce0ae765c861396aa858a7b5244",
+    sql: [
+      "CREATE TABLE `audit_text_index` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`indexed_through` integer NOT NULL\n);\n",
+      "\n-- Text indexing leaves the per-row insert trigger: ingest stores entries, and indexAuditText (src/store/audit.ts) adds\n-- every entry above indexed_through to audit_entries_fts in one INSERT … SELECT before each text search. Entries\n-- indexed so far (all of them, by the old trigger) are marked as indexed.\nDROP TRIGGER `audit_entries_fts_ai`;",
+      "\nINSERT INTO `audit_text_index` (`id`, `indexed_through`) VALUES (1, (SELECT coalesce(max(`id`), 0) FROM `audit_entries`));",
+      "\n-- Only entries the index holds may be removed from it (a 'delete' of text it never held corrupts FTS5). Deleting the\n-- newest entries lowers the mark to the newest id left, because SQLite may hand their ids to the next inserts.\nDROP TRIGGER `audit_entries_fts_ad`;",
+      "\nCREATE TRIGGER `audit_entries_fts_ad` AFTER DELETE ON `audit_entries` BEGIN\n\tINSERT INTO `audit_entries_fts` (`audit_entries_fts`, rowid, `event`, `session`, `service`, `raw`)\n\tSELECT 'delete', old.`id`, old.`event`, old.`session`, old.`service`, old.`raw`\n\tWHERE old.`id` <= (SELECT `indexed_through` FROM `audit_text_index` WHERE `id` = 1);\n\tUPDATE `audit_text_index` SET `indexed_through` = (SELECT coalesce(max(`id`), 0) FROM `audit_entries`)\n\tWHERE `id` = 1 AND `indexed_through` > (SELECT coalesce(max(`id`), 0) FROM `audit_entries`);\nEND;",
+      "\nDROP TRIGGER `audit_entries_fts_au`;",
+      "\nCREATE TRIGGER `audit_entries_fts_au` AFTER UPDATE OF `event`, `session`, `service`, `raw` ON `audit_entries`\nWHEN old.`id` <= (SELECT `indexed_through` FROM `audit_text_index` WHERE `id` = 1) BEGIN\n\tINSERT INTO `audit_entries_fts` (`audit_entries_fts`, rowid, `event`, `session`, `service`, `raw`)\n\tVALUES ('delete', old.`id`, old.`event`, old.`session`, old.`service`, old.`raw`);\n\tINSERT INTO `audit_entries_fts` (rowid, `event`, `session`, `service`, `raw`)\n\tVALUES (new.`id`, new.`event`, new.`session`, new.`service`, new.`raw`);\nEND;\n",
+    ],
+  },
 ];

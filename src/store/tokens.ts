@@ -1,5 +1,5 @@
 // API tokens. The clear token is returned once by createToken and never stored: the table keeps its sha256.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { asc, eq, sql } from "drizzle-orm";
 import { StoreConflictError, StoreInputError } from "./errors.ts";
 import { newId, randomBase32 } from "./ids.ts";
@@ -18,7 +18,8 @@ export type TokenRow = typeof apiTokens.$inferSelect;
 export type TokenInfo = Omit<TokenRow, "tokenHash">;
 
 export function hashToken(clear: string): string {
-  return createHash("sha256").update(clear, "utf8").digest("hex");
+  // Bun's one-shot SHA-256: the same digest as node:crypto's createHash, in a third of the time (every API request).
+  return Bun.SHA256.hash(clear, "hex");
 }
 
 export interface CreateTokenInput {
@@ -98,7 +99,6 @@ export function createToken(db: StoreDb, input: CreateTokenInput): { token: stri
   return { token, info: withoutHash(row) };
 }
 
-/** The token's row if the token exists, is not revoked and not expired; else null. Refreshes last_used_at. */
 // Every API request verifies its token: a prepared statement per database (rebuilding the drizzle query cost ≈30 µs
 // a call, most of an authenticated request's time).
 const byHash = new WeakMap<StoreDb, ReturnType<typeof prepareLookup>>();
@@ -117,9 +117,32 @@ function lookupByHash(db: StoreDb): ReturnType<typeof prepareLookup> {
   return q;
 }
 
-export function verifyToken(db: StoreDb, clear: string, now: number = Date.now()): TokenInfo | null {
-  if (!clear.startsWith(TOKEN_PREFIX)) return null;
-  const hash = hashToken(clear);
+/**
+ * How long a token's row, once read, answers for it without reading the store again (the lookup was ≈40% of an
+ * API read). The bound for a revocation made by another process (`scone api token revoke`, a second API): the token
+ * stops working within this time. Revoking through this process (revokeToken on the same StoreDb) is immediate;
+ * expiry is checked against the clock on every call.
+ */
+export const TOKEN_RECHECK_MS = 1000;
+/** Tokens remembered per store; beyond, the oldest is forgotten (an unknown token is never remembered). */
+const MAX_REMEMBERED = 1024;
+
+interface Remembered {
+  info: TokenInfo;
+  readAt: number;
+}
+const remembered = new WeakMap<StoreDb, Map<string, Remembered>>();
+function rememberedOf(db: StoreDb): Map<string, Remembered> {
+  let cache = remembered.get(db);
+  if (!cache) {
+    cache = new Map();
+    remembered.set(db, cache);
+  }
+  return cache;
+}
+
+/** The row of the token with this hash, without the hash; null when there is none. */
+function readToken(db: StoreDb, hash: string): TokenInfo | null {
   // Looking up by hash reveals nothing about the clear token through timing (a preimage would be needed); the
   // constant-time comparison below keeps the final decision free of early-exit string compares as well.
   const row = lookupByHash(db).get({ hash });
@@ -127,13 +150,38 @@ export function verifyToken(db: StoreDb, clear: string, now: number = Date.now()
   const stored = Buffer.from(row.tokenHash, "hex");
   const given = Buffer.from(hash, "hex");
   if (stored.length !== given.length || !timingSafeEqual(stored, given)) return null;
-  if (row.revokedAt !== null && row.revokedAt <= now) return null;
-  if (row.expiresAt !== null && row.expiresAt <= now) return null;
-  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
-    db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id)).run();
-    row.lastUsedAt = now;
+  return frozen(withoutHash(row));
+}
+
+/** Callers share the remembered object: frozen, so none can change what the next request sees. */
+function frozen(info: TokenInfo): TokenInfo {
+  if (info.namespaces) Object.freeze(info.namespaces);
+  return Object.freeze(info);
+}
+
+/** The token's row if the token exists, is not revoked and not expired; else null. Refreshes last_used_at. */
+export function verifyToken(db: StoreDb, clear: string, now: number = Date.now()): TokenInfo | null {
+  if (!clear.startsWith(TOKEN_PREFIX)) return null;
+  const hash = hashToken(clear);
+  const cache = rememberedOf(db);
+  let entry = cache.get(hash);
+  // A clock that went back (now < readAt) reads again rather than trusting an entry from "the future".
+  if (entry === undefined || now < entry.readAt || now - entry.readAt >= TOKEN_RECHECK_MS) {
+    cache.delete(hash);
+    const info = readToken(db, hash);
+    if (info === null) return null;
+    entry = { info, readAt: now };
+    if (cache.size >= MAX_REMEMBERED) cache.delete(cache.keys().next().value as string);
+    cache.set(hash, entry);
   }
-  return withoutHash(row);
+  const { info } = entry;
+  if (info.revokedAt !== null && info.revokedAt <= now) return null;
+  if (info.expiresAt !== null && info.expiresAt <= now) return null;
+  if (info.lastUsedAt === null || now - info.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, info.id)).run();
+    entry.info = frozen({ ...info, lastUsedAt: now });
+  }
+  return entry.info;
 }
 
 export function listTokens(db: StoreDb): TokenInfo[] {
@@ -146,6 +194,8 @@ export function revokeToken(db: StoreDb, name: string, now: number = Date.now())
   if (!row) return null;
   if (row.revokedAt !== null) return withoutHash(row);
   const updated = db.update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, row.id)).returning().get();
+  // This process stops accepting the token at once; other processes within TOKEN_RECHECK_MS.
+  rememberedOf(db).delete(row.tokenHash);
   return updated ? withoutHash(updated) : null;
 }
 

@@ -26,8 +26,8 @@ function checkUrl(flag: string): (value: string) => string | undefined {
     /^https?:\/\/\S+$/.test(value) ? undefined : `invalid value '${value}' for --${flag}: expected an http(s):// URL`;
 }
 
-// The mode flags are the flow's (light module: no I/O at load).
-import { PROVISION_MODES } from "../../flows/provision/options.ts";
+// The mode flags are the flow's (modes.ts: a constant only, so the command tree stays light to load).
+import { PROVISION_MODES } from "../../flows/provision/modes.ts";
 
 export { PROVISION_MODES };
 

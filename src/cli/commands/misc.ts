@@ -2,6 +2,7 @@
 import { MANIFEST_SETS } from "../../flows/install/manifest-sets.ts";
 import { command, lazyRun } from "../define.ts";
 import { checkVersion } from "../globals.ts";
+import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -25,7 +26,8 @@ const imageArgs: SconeArgsDef = {
 export const versionCommand = command({
   meta: { name: "version", description: "Print the version of scone" },
   globals: ["output"],
-  run: lazyRun(() => import("../run/version.ts")),
+  // Not lazy: the module is a few lines, and loading it with the tree keeps `scone version` at its floor.
+  run: runVersion,
 });
 
 export const manifestsCommand = command({

@@ -1,6 +1,7 @@
 // `scone version [-o text|json|yaml]`.
 import { SCONE_COMMIT, SCONE_VERSION } from "../../version.ts";
 import type { SconeContext } from "../spec.ts";
+import { writeStdout } from "../stdout.ts";
 
 export function versionInfo(): { version: string; commit: string; bun: string } {
   return { version: SCONE_VERSION, commit: SCONE_COMMIT, bun: Bun.version };
@@ -17,8 +18,8 @@ export async function run(ctx: SconeContext): Promise<void> {
   // yaml is loaded only when asked for: `scone version` stays the lightest start-up path.
   if (output === "yaml") {
     const { renderData } = await import("../output.ts");
-    process.stdout.write(renderData(output, versionInfo()));
+    writeStdout(renderData(output, versionInfo()));
     return;
   }
-  process.stdout.write(renderVersion(typeof output === "string" ? output : undefined));
+  writeStdout(renderVersion(typeof output === "string" ? output : undefined));
 }

@@ -7,6 +7,7 @@ import {
   type AuditEntryInput,
   type AuditPage,
   auditHead,
+  indexAuditText,
   indexedAt,
   ingestEntries,
   searchAudit,
@@ -160,6 +161,8 @@ export async function readAuditLog(kube: AuditLogKube, options: AuditReadOptions
     }
   }
   flush();
+  // The pull's entries join the full-text index now, in bulk, rather than in the user's next search.
+  indexAuditText(options.store.db);
   return {
     entries,
     inserted,

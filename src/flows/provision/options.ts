@@ -18,17 +18,9 @@ import {
   serverAddress,
 } from "../../resources/grammar.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
+import { PROVISION_MODES, type ProvisionMode } from "./modes.ts";
 
-export type ProvisionMode =
-  | "provision"
-  | "is-provisioned"
-  | "verify"
-  | "print-public-keys"
-  | "preprovision-only"
-  | "postprovision-only"
-  | "local-backup"
-  | "upgrade"
-  | "cas-database-recovery";
+export { PROVISION_MODES, type ProvisionMode };
 
 export interface ProvisionOptions {
   readonly name: string;
@@ -73,18 +65,6 @@ export interface ProvisionOptions {
 export class ProvisionOptionError extends Error {
   override readonly name = "ProvisionOptionError";
 }
-
-/** Flags that pick what `provision` does instead of a full provisioning; at most one may be given. */
-export const PROVISION_MODES = [
-  "is-provisioned",
-  "verify",
-  "print-public-keys",
-  "preprovision-only",
-  "postprovision-only",
-  "local-backup",
-  "upgrade",
-  "cas-database-recovery",
-] as const satisfies readonly Exclude<ProvisionMode, "provision">[];
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { type AuditEntryInput, auditHead, ingestEntries, searchAudit, toFtsQuery } from "../../../src/store/audit.ts";
+import {
+  type AuditEntryInput,
+  auditHead,
+  indexAuditText,
+  ingestEntries,
+  searchAudit,
+  toFtsQuery,
+} from "../../../src/store/audit.ts";
 import { StoreInputError } from "../../../src/store/errors.ts";
 import { cleanupTempStores, tempStore } from "./temp-store.ts";
 
@@ -128,6 +135,50 @@ describe("audit index", () => {
     expect(() => searchAudit(store.db, { namespace: "prod", name: "cas", limit: 2, cursor: "garbage" })).toThrow(
       StoreInputError,
     );
+  });
+
+  test("text indexing waits for the next text search, which finds every entry ingested before it", () => {
+    const store = tempStore();
+    const indexed = () =>
+      store.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM audit_entries_fts_docsize").get()?.n;
+    ingestEntries(
+      store.db,
+      range(1, 6).map((s) => entry(s)),
+    );
+    expect(indexed()).toBe(0);
+    // The bound: the very next text search sees all six, without any other call in between.
+    const hits = searchAudit(store.db, { namespace: "prod", name: "cas", query: "tenant", limit: 10 }).entries;
+    expect(hits.map((e) => e.seq)).toEqual(range(1, 6).reverse());
+    expect(indexed()).toBe(6);
+    ingestEntries(store.db, [entry(7, { session: "late-tenant" })]);
+    expect(searchAudit(store.db, { namespace: "prod", name: "cas", query: "late", limit: 10 }).entries).toHaveLength(1);
+    expect(indexAuditText(store.db)).toBe(0);
+  });
+
+  test("deleting indexed and not yet indexed entries keeps the text index sound", () => {
+    const store = tempStore();
+    ingestEntries(
+      store.db,
+      range(1, 4).map((s) => entry(s)),
+    );
+    expect(indexAuditText(store.db)).toBe(4);
+    ingestEntries(
+      store.db,
+      range(5, 8).map((s) => entry(s)),
+    );
+    // 4 is indexed, 8 is not and holds the newest id: the next insert may reuse that id.
+    store.sqlite.run("DELETE FROM audit_entries WHERE seq IN (4, 8)");
+    ingestEntries(store.db, [entry(9, { session: "after-delete" })]);
+    expect(searchAudit(store.db, { namespace: "prod", name: "cas", query: "after", limit: 10 }).entries).toHaveLength(
+      1,
+    );
+    expect(
+      searchAudit(store.db, { namespace: "prod", name: "cas", query: "tenant", limit: 20 }).entries.map((e) => e.seq),
+    ).toEqual([7, 6, 5, 3, 2, 1]);
+    // FTS5's own check compares the index with the content table.
+    expect(() =>
+      store.sqlite.run("INSERT INTO audit_entries_fts (audit_entries_fts, rank) VALUES ('integrity-check', 1)"),
+    ).not.toThrow();
   });
 
   test("entries round-trip with all fields", () => {

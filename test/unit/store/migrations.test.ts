@@ -74,6 +74,7 @@ describe("openStore migrations", () => {
       "api_audit",
       "api_tokens",
       "audit_entries",
+      "audit_text_index",
       "backup_catalog",
       "operations",
       "reconcile_history",
@@ -136,6 +137,10 @@ describe("openStore migrations", () => {
       // Entries indexed before the FTS migration are searchable after it.
       const found = searchAudit(store.db, { namespace: "ns", name: "cas", query: "blue-whale", limit: 10 });
       expect(found.entries.map((e) => e.seq)).toEqual([1]);
+      // ... exactly once: 0005 marks them as indexed, so the catch-up before that search did not add them again.
+      expect(() =>
+        store.sqlite.run("INSERT INTO audit_entries_fts (audit_entries_fts, rank) VALUES ('integrity-check', 1)"),
+      ).not.toThrow();
       // Entries indexed before logs were told apart belong to one log per CAS, named by its first indexed entry
       // (rows written by a binary that already had 0003 carry the log their writer gave them).
       if (tags.includes("0003_audit_log_identity")) {

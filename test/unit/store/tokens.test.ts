@@ -2,8 +2,16 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { StoreConflictError, StoreInputError } from "../../../src/store/errors.ts";
-import { createToken, hashToken, listTokens, revokeToken, verifyToken } from "../../../src/store/tokens.ts";
-import { cleanupTempStores, tempStore } from "./temp-store.ts";
+import {
+  createToken,
+  hashToken,
+  listTokens,
+  revokeToken,
+  TOKEN_RECHECK_MS,
+  type TokenInfo,
+  verifyToken,
+} from "../../../src/store/tokens.ts";
+import { cleanupTempStores, tempDir, tempStore } from "./temp-store.ts";
 
 afterEach(cleanupTempStores);
 
@@ -53,6 +61,35 @@ describe("api tokens", () => {
     // Revoking again keeps the first revocation time; unknown names give null.
     expect(revokeToken(store.db, "revoked", now + 99)?.revokedAt).toBe(now + 10);
     expect(revokeToken(store.db, "nobody", now)).toBeNull();
+  });
+
+  test("a token revoked by another process stops working within TOKEN_RECHECK_MS; expiry is exact", () => {
+    // Two connections to one state dir: the API's, and the CLI's `scone api token revoke` in another process.
+    const dir = join(tempDir(), "state");
+    const api = tempStore(dir);
+    const cli = tempStore(dir);
+    const now = 1_000_000;
+    const { token } = createToken(api.db, { name: "shared", scope: "read", now });
+    expect(verifyToken(api.db, token, now)?.name).toBe("shared");
+    expect(revokeToken(cli.db, "shared", now + 1)?.revokedAt).toBe(now + 1);
+    expect(verifyToken(api.db, token, now + TOKEN_RECHECK_MS)).toBeNull();
+    expect(verifyToken(api.db, token, now + 10 * TOKEN_RECHECK_MS)).toBeNull();
+
+    // Expiry is checked on every call, also while the token's row is remembered.
+    const short = createToken(api.db, { name: "short", scope: "read", expiresAt: now + 10, now });
+    expect(verifyToken(api.db, short.token, now + 9)?.name).toBe("short");
+    expect(verifyToken(api.db, short.token, now + 10)).toBeNull();
+  });
+
+  test("the remembered token cannot be changed by a caller", () => {
+    const store = tempStore();
+    const { token } = createToken(store.db, { name: "ns", scope: "read", namespaces: ["prod"], now: 0 });
+    const first = verifyToken(store.db, token, 1) as TokenInfo;
+    expect(() => {
+      (first as { scope: string }).scope = "admin";
+    }).toThrow();
+    expect(() => (first.namespaces as string[]).push("kube-system")).toThrow();
+    expect(verifyToken(store.db, token, 2)).toMatchObject({ scope: "read", namespaces: ["prod"] });
   });
 
   test("verifyToken records last use, at most once a minute", () => {
