@@ -1,47 +1,16 @@
-// Helpers of takeover.test.ts: scone's image from the compiled binary, minimal cert-manager CRDs (the local cluster
+// Helpers of takeover.test.ts (scone's image comes from operator-helpers.ts): minimal cert-manager CRDs (the local cluster
 // has none), and what an upstream (helm chart) install leaves in its namespace: the controller Deployment running
 // another image on the real node, cert-manager's Issuer and Certificate, the serving Secret, the controller-runtime
 // ConfigMap and a validating webhook configuration with cert-manager's CA-injection annotation.
-import { join, resolve } from "node:path";
 import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import { mutatingWebhookConfigurationName, validatingWebhookConfigurationName } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject, ObjectRef } from "../../../src/kube/types.ts";
-import { BINARY } from "../flows/helpers.ts";
 import { waitFor } from "../kube/helpers.ts";
 
-const ROOT = resolve(import.meta.dir, "../../..");
 const CRD_API = "apiextensions.k8s.io/v1";
 const ADMISSION = "admissionregistration.k8s.io/v1";
 export const CERT_MANAGER_API = "cert-manager.io/v1";
-
-/**
- * scone's image for this machine's architecture around dist/scone and this machine's libc (`--libc-root /`): what
- * `make image` builds, minus the second platform and Debian's pinned libc. Returns the archive and its reference.
- */
-export async function buildOperatorArchive(out: string): Promise<{ archive: string; reference: string }> {
-  const arch = process.arch === "arm64" ? "arm64" : "amd64";
-  const child = Bun.spawn(
-    [
-      process.execPath,
-      "run",
-      join(ROOT, "hack/image/build-image.ts"),
-      "--platforms",
-      `linux/${arch}`,
-      "--binary",
-      `linux/${arch}=${BINARY}`,
-      "--libc-root",
-      "/",
-      "--out",
-      out,
-    ],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
-  );
-  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
-  if (code !== 0) throw new Error(`build-image.ts failed (${code}): ${stderr.trim()}`);
-  const { reference } = (await Bun.file(join(out, "image.json")).json()) as { reference: string };
-  return { archive: join(out, `scone-${reference.slice(reference.lastIndexOf(":") + 1)}.oci.tar`), reference };
-}
 
 const CERT_MANAGER_KINDS = [
   { kind: "Certificate", plural: "certificates" },

@@ -12,8 +12,8 @@ import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeClust
 import { binaryPresent, type RunResult, removeInstall, scone } from "../flows/helpers.ts";
 import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
+import { buildOperatorImage } from "./operator-helpers.ts";
 import {
-  buildOperatorArchive,
   certManagerCrdNames,
   installCertManagerCrds,
   mutatingRef,
@@ -44,7 +44,7 @@ describe.skipIf(!enabled)("taking over an upstream install on the real node", ()
     node = cluster.realNode;
     admin = await adminClient(cluster);
     work = await mkdtemp(join(tmpdir(), "scone-takeover-test-"));
-    const built = await buildOperatorArchive(join(work, "image"));
+    const built = await buildOperatorImage(join(work, "image"));
     await node.importArchive(built.archive);
     sconeImage = built.reference;
     await installCertManagerCrds(admin);
