@@ -15,7 +15,7 @@ import type { KubeObject, ObjectRef } from "../../src/kube/types.ts";
 import { SCONE_TYPE } from "../../src/operator/scone/render.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { BINARY, binaryPresent, freePort, removeAllLasAndSgxPlugins, removeInstall, scone } from "./flows/helpers.ts";
-import { waitFor } from "./kube/helpers.ts";
+import { waitFor, waitForWebhooksAdmit } from "./kube/helpers.ts";
 import { cleanupSteps, restoreHarnessNodeLabels } from "./operator/context.ts";
 
 if (!binaryPresent) console.warn("mirror.test.ts skipped: the compiled binary is missing — run 'make build' first");
@@ -91,6 +91,13 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("every image scone deploy
       ...["--username", "u", "--access-token", `t-${suffix}`, "--email", "u@example.com"],
     ]);
     expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+    // The install (no --wait) returns before the operator has filled caBundle and listens.
+    await waitForWebhooksAdmit(admin, {
+      apiVersion: CAS_API,
+      kind: "CAS",
+      metadata: { name: "webhook-probe", namespace: NS },
+      spec: {},
+    } as KubeObject);
   }, 300_000);
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
+import type { KubeObject } from "../../../src/kube/types.ts";
 import { type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 
 export async function adminClient(cluster: LocalCluster): Promise<KubeClient> {
@@ -28,6 +29,28 @@ export async function waitFor<T>(
     await Bun.sleep(100);
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+}
+
+/**
+ * Until the API server can call the admission webhooks that match `probe`: a dry-run create of it answers without
+ * "failed calling webhook" (a refusal by the webhook counts: it answered). An install without --wait returns before
+ * the operator has filled caBundle and listens; an empty caBundle reads as "x509: certificate signed by unknown
+ * authority".
+ */
+export async function waitForWebhooksAdmit(client: KubeClient, probe: KubeObject, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `the admission webhooks to answer for ${probe.kind} ${probe.metadata?.namespace ?? ""}/${probe.metadata?.name ?? ""}`,
+    async () => {
+      try {
+        await client.create(probe, { dryRun: true });
+        return true;
+      } catch (e) {
+        if (/failed calling webhook|no endpoints available|connection refused/i.test(String(e))) throw e;
+        return true;
+      }
+    },
+    timeoutMs,
+  );
 }
 
 export async function freshNamespace(client: KubeClient, prefix: string): Promise<string> {
