@@ -75,8 +75,8 @@ image: deps
 bench: build kube-binaries
 	$(BUN) run bench/run.ts
 
-# The main job: the compiled binary on an embedded local cluster.
-demo: build kube-binaries
+# The main job: the compiled binary on an embedded local cluster, the operator in its pod on the real node (root).
+demo: build kube-binaries node-binaries
 	$(BUN) run hack/demo.ts
 
 # SCONE_REAL_NODE=1 make cluster: also a real worker node beside the KWOK nodes (root; README "Local cluster").

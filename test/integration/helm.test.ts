@@ -4,7 +4,6 @@
 // real API server creates the operator's objects with those fields. KWOK runs no containers: the Deployment
 // becomes Available through KWOK's simulated pod, not a running operator (that needs a real node).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,29 +19,10 @@ import type { KubeObject } from "../../src/kube/types.ts";
 import { caBundleTargets, syncCaBundles, type WebhookConfigurationLike } from "../../src/operator/certs/ca-bundle.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { removeInstall } from "./flows/helpers.ts";
+import { CHART, helmBinary, installArgs, run } from "./helm-helpers.ts";
 import { cleanupSteps } from "./operator/context.ts";
 
-const ROOT = join(import.meta.dir, "../..");
-const CHART = join(ROOT, "charts/scone-operator");
 const ADMISSION = "admissionregistration.k8s.io/v1";
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const run = (cmd: string, args: readonly string[], timeoutMs = 120_000): Run => {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, env: { ...process.env } });
-  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-};
-
-/** The helm binary, built on first use (flock'ed and cached by the script). */
-function helmBinary(): string {
-  const r = run("bash", ["hack/helm-binaries.sh"], 1_800_000);
-  if (r.code !== 0) throw new Error(`hack/helm-binaries.sh failed:\n${r.stderr}`);
-  return r.stdout.trim().split("\n").at(-1) ?? "";
-}
 
 const objectsOf = (yaml: string): KubeObject[] =>
   parseAllDocuments(yaml)
@@ -255,23 +235,16 @@ describe.skipIf(!clusterAvailable())("helm install of charts/scone-operator on t
   }, 180_000);
 
   test("install --wait: the objects exist with the values' fields and the Deployment is Available (simulated pod)", async () => {
-    const r = helmRun([
-      "install",
-      RELEASE,
-      CHART,
-      // The suite shares one cluster: other files created the CRDs with their own field managers (docs/helm.md).
-      "--force-conflicts",
-      "--create-namespace",
-      "--wait",
-      "--timeout",
-      "3m",
-      "--set",
-      "image.registry=mirror.example.com/scone",
-      "--set",
-      "image.prefix=osc-",
-      "--set-json",
-      'tolerations=[{"key":"dedicated","operator":"Equal","value":"scone","effect":"NoSchedule"}]',
-    ]);
+    const r = helmRun(
+      installArgs(RELEASE, [
+        "--set",
+        "image.registry=mirror.example.com/scone",
+        "--set",
+        "image.prefix=osc-",
+        "--set-json",
+        'tolerations=[{"key":"dedicated","operator":"Equal","value":"scone","effect":"NoSchedule"}]',
+      ]),
+    );
     expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
     const deployment = await operatorDeployment();
     const pod = deployment?.spec?.template.spec;

@@ -58,7 +58,7 @@ export class SimulatedPodBridge {
 
   constructor(
     private readonly admin: KubeClient,
-    private readonly node: RealNodeHandle,
+    private readonly node: Pick<RealNodeHandle, "exposeSimulatedPod">,
     private readonly namespace: string,
     private readonly pod: string,
   ) {

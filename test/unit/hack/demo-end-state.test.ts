@@ -1,6 +1,6 @@
 // The end state `make demo` promises, as hack/demo.ts checks it before it reports success.
 import { describe, expect, test } from "bun:test";
-import { endStateProblems } from "../../../hack/demo.ts";
+import { endStateProblems, operatorPodProblems } from "../../../hack/demo.ts";
 
 const healthy = {
   cas: { state: "HEALTHY", provisioned: "Yes", attestable: "Yes" },
@@ -26,5 +26,26 @@ describe("the demo's end state", () => {
       "CAS scone-system/cas: status.attestable is null, want Yes",
       "LAS las: status.state is null, want HEALTHY",
     ]);
+  });
+});
+
+describe("the demo's operator pod", () => {
+  const node = "scone-real-node";
+
+  test("Ready on the real node: no problem", () => {
+    expect(operatorPodProblems([{ name: "op-1", node, ready: true }], node)).toEqual([]);
+  });
+
+  test("missing, elsewhere or not Ready: each named", () => {
+    expect(operatorPodProblems([], node)).toEqual(["no operator pod in scone-system"]);
+    expect(
+      operatorPodProblems(
+        [
+          { name: "op-1", node: "sgx-node-1", ready: true },
+          { name: "op-2", node, ready: false },
+        ],
+        node,
+      ),
+    ).toEqual(["operator pod op-1 runs on sgx-node-1, want scone-real-node", "operator pod op-2 is not Ready"]);
   });
 });
