@@ -352,6 +352,44 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
       },
       TIMEOUT,
     );
+
+    test(
+      "scone operator uninstall: the operator's pods leave the real node; the CRDs and a CAS volume stay",
+      async () => {
+        // A claim named like a CAS database volume: uninstall never deletes PVCs.
+        const claim = {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: "database-kept-0", namespace: ns },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+        };
+        await admin.create(claim);
+        const r = await scone(
+          ["operator", "uninstall", "-n", ns, "--kubeconfig", cluster.kubeconfigPath, "--yes", "--force"],
+          TIMEOUT,
+        );
+        expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+        await waitFor(
+          "the operator pods to be gone from the real node",
+          async () =>
+            (
+              await admin.list(
+                { apiVersion: "v1", kind: "Pod" },
+                { namespace: ns, labelSelector: "control-plane=controller-manager" },
+              )
+            ).items.length === 0,
+          120_000,
+        );
+        const deployment = { apiVersion: "apps/v1", kind: "Deployment", namespace: ns, name: DEPLOYMENT_NAME };
+        expect(await admin.tryGet(deployment)).toBeUndefined();
+        const webhooks = { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration" };
+        expect(await admin.tryGet({ ...webhooks, name: mutatingWebhookConfigurationName(ns) })).toBeUndefined();
+        const crd = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" };
+        expect(await admin.tryGet({ ...crd, name: "cas.services.scone.cloud" })).toBeDefined();
+        expect(await admin.tryGet({ ...claim, namespace: ns, name: claim.metadata.name })).toBeDefined();
+      },
+      TIMEOUT,
+    );
   });
 
   describe("installed from the local registry (--image-registry)", () => {
