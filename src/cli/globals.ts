@@ -1,5 +1,6 @@
 // Flags every command accepts (where they make sense), and the value checks shared by several commands.
 import { LOG_LEVELS } from "../log.ts";
+import { casName, dnsLabel, grammarProblem, imagePrefix, sconeVersion } from "../resources/grammar.ts";
 import { durationProblem } from "./duration.ts";
 import type { FlagValues, SconeArgDef, SconeArgsDef } from "./spec.ts";
 
@@ -99,28 +100,22 @@ export function timeoutArg(description: string): SconeArgDef {
   return { type: "string", valueHint: "DURATION", description, check: checkDuration("timeout") };
 }
 
-/** SCONE versions look like 6.0.6 or 7.0.0-alpha.2. */
+// The value grammars are src/resources/grammar.ts's (the same checks as install options and API parameters); these
+// wrap them as flag checks.
+
+/** SCONE versions look like 6.0.6 or 7.0.0-alpha.2 (no build metadata: the version is an image tag). */
 export function checkVersion(flag: string): (value: string) => string | undefined {
-  return (value) =>
-    /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/.test(value)
-      ? undefined
-      : `invalid value '${value}' for --${flag}: expected a SCONE version such as 6.0.6`;
+  return (value) => grammarProblem(`--${flag}`, value, sconeVersion);
 }
 
-/** An image name prefix as a registry path allows it: "osc-", "scone/", "team/pfx-" (may be empty-free only). */
+/** An image name prefix as a registry path allows it: "osc-", "scone/", "team/pfx-". */
 export function checkImagePrefix(flag: string): (value: string) => string | undefined {
-  return (value) =>
-    /^[a-z0-9]([a-z0-9._/-]*)$/.test(value) && !value.includes("//")
-      ? undefined
-      : `invalid value '${value}' for --${flag}: expected lower-case letters, digits, '.', '_', '-' and '/', e.g. 'osc-' or 'mirror/'`;
+  return (value) => grammarProblem(`--${flag}`, value, imagePrefix);
 }
 
 /** A DNS-1123 label (namespaces, CAS names). */
 export function dnsLabelProblem(value: string, maxLength = 63): string | undefined {
-  if (value.length > maxLength) return `is longer than ${maxLength} characters`;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value))
-    return "must consist of lower-case letters, digits and '-', and start and end with a letter or digit";
-  return undefined;
+  return dnsLabel(maxLength)(value);
 }
 
 export function checkNamespace(value: string): string | undefined {
@@ -128,10 +123,9 @@ export function checkNamespace(value: string): string | undefined {
   return problem ? `invalid value '${value}' for --namespace: ${problem}` : undefined;
 }
 
-/** Upstream `kubectl provision` rejects CAS names longer than 15 characters (they end up in pod host names). */
-export const CAS_NAME_MAX = 15;
+export { CAS_NAME_MAX } from "../resources/grammar.ts";
 export function casNameProblem(name: string): string | undefined {
-  const problem = dnsLabelProblem(name, CAS_NAME_MAX);
+  const problem = casName(name);
   return problem ? `invalid CAS name '${name}': ${problem}` : undefined;
 }
 

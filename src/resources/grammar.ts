@@ -104,7 +104,7 @@ const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function dnsLabel(max = 63): Grammar {
   return (value) => {
     if (value.length === 0) return "must not be empty";
-    if (value.length > max) return `must be at most ${max} characters`;
+    if (value.length > max) return `is longer than ${max} characters`;
     return DNS_LABEL_RE.test(value)
       ? undefined
       : "must consist of lower-case letters, digits and '-', and start and end with a letter or digit";
