@@ -148,7 +148,7 @@ export function localOperatorRules(): ExplainedRule[] {
   return [
     {
       rule: { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create", "get"] },
-      by: "cas, policies (operator outside the cluster)",
+      by: "cas (operator outside the cluster)",
       why: "reach the CAS client port of NAME-0 through the API server, as kubectl provision does (a WebSocket upgrade is authorized as get and create)",
     },
   ];
@@ -156,15 +156,15 @@ export function localOperatorRules(): ExplainedRule[] {
 
 /**
  * The rules of ClusterRole scone-manager-namespace-role: Secrets, only in namespaces where it is bound. The install
- * binds it in the operator's namespace; a namespace with a CAS whose policies the operator registers, or with the
- * s3Creds of the Scone stack, or with a LAS outside the operator's namespace, is opted in by binding it there.
+ * binds it in the operator's namespace; a namespace with the s3Creds of the Scone stack, or with a LAS outside the
+ * operator's namespace, is opted in by binding it there.
  */
 export function namespaceRules(): ExplainedRule[] {
   return [
     {
       rule: { apiGroups: [""], resources: ["secrets"], verbs: MANAGE },
-      by: "webhooks, las, scone, policies",
-      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the CAS owner identity scone-owner-<cas> of policies",
+      by: "webhooks, las, scone",
+      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original)",
     },
   ];
 }

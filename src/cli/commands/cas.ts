@@ -199,6 +199,7 @@ const dayTwo = {
   status: () => import("../run/cas-status.ts"),
   evict: () => import("../run/cas-evict.ts"),
   audit: () => import("../run/cas-audit.ts"),
+  admitOperator: () => import("../run/cas-admit-operator.ts"),
 };
 
 const timeout = timeoutArg("How long to wait for each state the command waits for, e.g. 90s or 15m");
@@ -375,7 +376,60 @@ const audit = command({
   run: lazyRun(dayTwo.audit),
 });
 
+const admitOperator = command({
+  meta: {
+    name: "admit-operator",
+    description: "Admit the operator's SCONE CLI identity to a CAS, as its owner (for SignedPolicy/EncryptedPolicy)",
+  },
+  args: {
+    name: casName,
+    "operator-identity": {
+      type: "string",
+      required: true,
+      valueHint: "FILE",
+      description:
+        "The operator identity's SCONE CLI config (what the operator runs with as SCONE_OPERATOR_CLI_CONFIG)",
+    },
+    target: {
+      type: "string",
+      valueHint: "DIR",
+      description: "Directory of the owner identity: DIR/identity/config.json (default: ~/.cas)",
+    },
+    "scone-cli": {
+      type: "string",
+      valueHint: "PATH",
+      description: "The SCONE CLI binary (default: scone on PATH)",
+    },
+    session: {
+      type: "string",
+      valueHint: "NAME",
+      description: "The admission session to create or update (default: scone-operator)",
+      // SCONE-INTERFACE §12.3 session names; a leading '-' would read as an option of the CLI.
+      check: (value: string) =>
+        /^[A-Za-z0-9_.~][A-Za-z0-9_\-.~]{0,127}(\/[A-Za-z0-9_\-.~]{1,128})*$/.test(value)
+          ? undefined
+          : `invalid value '${value}' for --session: expected a session name (segments of A-Z a-z 0-9 _ - . ~ joined by /, not starting with -)`,
+    },
+  },
+  notes: [
+    "As the owner, creates or updates a session whose access_policy lists the operator identity's key hash under " +
+      "read and create_sessions (update stays CREATOR), then has the operator's CLI attest the CAS pinned to the key " +
+      "the owner attested. Run where the CAS Service NAME.NAMESPACE.svc resolves (the address both CLIs are given).",
+  ],
+  run: lazyRun(dayTwo.admitOperator),
+});
+
 export const casCommand = group({
   meta: { name: "cas", description: "Provision and operate SCONE CAS instances" },
-  subCommands: { provision, upgrade, backup, backups, restore, status, evict, audit },
+  subCommands: {
+    provision,
+    upgrade,
+    backup,
+    backups,
+    restore,
+    status,
+    evict,
+    audit,
+    "admit-operator": admitOperator,
+  },
 });
