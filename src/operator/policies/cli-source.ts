@@ -33,7 +33,7 @@ export class LocalCliSource implements CasDriverSource {
     this.description = `local SCONE CLI ${o.binary.join(" ")}`;
   }
 
-  async connect(cas: CasRef, identity: CliIdentity): Promise<CasConnection> {
+  async connect(cas: CasRef, identity: CliIdentity, _signal?: AbortSignal): Promise<CasConnection> {
     const configPath = identity.kind === "owner" ? identity.configPath : this.o.operatorConfigPath;
     const key = configPath ?? "";
     let driver = this.drivers.get(key);

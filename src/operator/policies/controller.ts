@@ -146,12 +146,28 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     }
   };
 
-  const resultFor = (outcome: PolicyOutcome): ReconcileResult | undefined => {
-    if (outcome.kind === "error") return { requeueAfterMs: retryMs };
+  /** When a policy in Error or refused by the CAS is due to be submitted again (not at our own status write). */
+  const retryAt = new Map<string, number>();
+  const resultFor = (key: string, outcome: PolicyOutcome): ReconcileResult | undefined => {
     // A CAS refusal may end when the owner admits the operator (admit-operator): look again, rarely.
-    if (outcome.kind === "casRejected")
-      return { requeueAfterMs: deps.casRejectedRetryMs ?? DEFAULT_CAS_REJECTED_RETRY_MS };
-    return undefined;
+    const delay =
+      outcome.kind === "error"
+        ? retryMs
+        : outcome.kind === "casRejected"
+          ? (deps.casRejectedRetryMs ?? DEFAULT_CAS_REJECTED_RETRY_MS)
+          : undefined;
+    if (delay === undefined) {
+      retryAt.delete(key);
+      return undefined;
+    }
+    retryAt.set(key, Date.now() + delay);
+    return { requeueAfterMs: delay };
+  };
+  /** A retry not due yet (the event was e.g. our own status write): wait for the timer instead. */
+  const notDue = (key: string, status: PolicyStatus, reason: string | undefined): ReconcileResult | undefined => {
+    if (status.state !== "Error" && !(status.state === "Rejected" && reason === "CasRejected")) return undefined;
+    const wait = (retryAt.get(key) ?? 0) - Date.now();
+    return wait > 0 ? { requeueAfterMs: wait } : undefined;
   };
 
   /**
@@ -203,6 +219,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const o = await readPolicy<SignedPolicy>(SIGNED_POLICY_TYPE, signedInformer, req, rctx);
     if (!o) {
       memos.delete(key);
+      retryAt.delete(key);
       return undefined;
     }
     observe(o, rctx);
@@ -217,6 +234,8 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     }
     if (current && (status.state === "Superseded" || status.state === "Conflict")) return undefined;
     if (current && status.state === "Rejected" && reason !== "CasRejected") return undefined;
+    const later = current ? notDue(key, status, reason) : undefined;
+    if (later) return later;
 
     // 1. The documented shape only (precheck.ts); nothing is sent when it is wrong.
     const pre = precheckSignedPolicy(o.spec);
@@ -231,7 +250,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     );
     await finish(key, o, outcome, "SignatureValid", rctx);
     if (outcome.kind === "synced") rctx.actions.push(`${outcome.action.toLowerCase()} session ${header.sessionName}`);
-    return resultFor(outcome);
+    return resultFor(key, outcome);
   };
 
   // --- EncryptedPolicy ----------------------------------------------------------------------------------------------
@@ -241,6 +260,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const o = await readPolicy<EncryptedPolicy>(ENCRYPTED_POLICY_TYPE, encryptedInformer, req, rctx);
     if (!o) {
       memos.delete(key);
+      retryAt.delete(key);
       return undefined;
     }
     observe(o, rctx);
@@ -254,6 +274,8 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     }
     if (current && (status.state === "Superseded" || status.state === "Conflict")) return undefined;
     if (current && status.state === "Rejected" && reason !== "CasRejected") return undefined;
+    const later = current ? notDue(key, status, reason) : undefined;
+    if (later) return later;
 
     const problems = precheckEncryptedPolicy(o.spec);
     if (problems.length > 0) {
@@ -265,7 +287,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     );
     await finish(key, o, outcome, "EncryptionKeyValid", rctx);
     if (outcome.kind === "synced") rctx.actions.push(`upload encrypted session ${outcome.hash}`);
-    return resultFor(outcome);
+    return resultFor(key, outcome);
   };
 
   // --- wiring -------------------------------------------------------------------------------------------------------

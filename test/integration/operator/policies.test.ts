@@ -10,7 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { CliArg, CliInputFile } from "../../../src/cas/driver/commands.ts";
-import { type CasRef, casServiceAddress } from "../../../src/cas/driver/reach.ts";
+import {
+  type CasDriverSource,
+  type CasRef,
+  type CliIdentity,
+  casServiceAddress,
+} from "../../../src/cas/driver/reach.ts";
 import type { CliRunner } from "../../../src/cas/driver/runner.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -68,6 +73,8 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
   let ownerConfig: string;
   /** Every CLI call the operator's identity made. */
   const calls: Call[] = [];
+  /** Every identity the controllers asked the source for. */
+  const identities: CliIdentity[] = [];
 
   const recording = (runner: CliRunner): CliRunner => ({
     description: runner.description,
@@ -129,7 +136,14 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
     client = op.client;
     await installCrds(client);
     await ensureNamespace(client, NS);
-    registerPolicyControllers(op.ctx, { source, retryMs: 500, workers: 2 });
+    const watched: CasDriverSource = {
+      description: source.description,
+      connect: (cas, identity, signal) => {
+        identities.push(identity);
+        return source.connect(cas, identity, signal);
+      },
+    };
+    registerPolicyControllers(op.ctx, { source: watched, retryMs: 500, workers: 2 });
     await op.start();
   }, 300_000);
 
@@ -235,6 +249,14 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
     },
     TEST_TIMEOUT_MS,
   );
+
+  test("the controllers reach CAS only as the operator's own identity, never the owner's, and read no Secret", async () => {
+    expect(identities.length).toBeGreaterThan(0);
+    expect(identities.filter((id) => id.kind !== "operator")).toEqual([]);
+    // The removed path read the owner identity from Secret scone-owner-<cas>; nothing of the kind is left.
+    const secrets = await client.list<KubeObject>({ apiVersion: "v1", kind: "Secret" }, { namespace: NS });
+    expect(secrets.items.map((o) => o.metadata?.name).filter((n) => n?.startsWith("scone-owner-"))).toEqual([]);
+  });
 
   test.skipIf(!SIGNS)(
     "a policy signed with the stand-in `scone session sign` is created, then updated with its predecessor",
