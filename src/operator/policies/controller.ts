@@ -7,7 +7,7 @@
 // back. A steady state costs no CLI call and no write. States: see status.ts.
 import type { CasTarget } from "../../cas/driver/commands.ts";
 import { SconeCliError } from "../../cas/driver/commands.ts";
-import type { CasConnection, CasDriverSource, CasRef } from "../../cas/driver/reach.ts";
+import type { CasConnection, CasDriverSource } from "../../cas/driver/reach.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
@@ -179,7 +179,12 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     rctx: ReconcileContext,
     submit: (conn: CasConnection, target: CasTarget) => Promise<PolicyOutcome>,
   ): Promise<PolicyOutcome> => {
-    const ref = casRefOfAddress(casAddress) as CasRef; // the pre-check refused any other address
+    // The pre-check refused any other address; kept total rather than cast.
+    const ref = casRefOfAddress(casAddress);
+    if (!ref) {
+      const message = `spec.casAddress: ${casAddress} does not name a CAS of this cluster`;
+      return { kind: "invalid", problems: [{ reason: "InvalidCasAddress", field: "spec.casAddress", message }] };
+    }
     let conn: CasConnection;
     try {
       conn = await deps.source.connect(ref, { kind: "operator" }, rctx.signal);

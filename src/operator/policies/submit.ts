@@ -27,9 +27,8 @@ export function outcomeOfDriverError(err: unknown): PolicyOutcome {
 }
 
 /**
- * Whether the session exists decides create or update (`session read`: exit 2 = none). A read the CAS refuses
- * (e.g. `access_policy.read: NONE`, as in the upstream sample) leaves only the text: a predecessor in it means an
- * update (SCONE-INTERFACE §12.3: a predecessor is forbidden on create), none means a create. The CAS decides.
+ * Whether the session exists (`session read`: exit 2 = none). A read the CAS refuses (e.g. `access_policy.read:
+ * NONE`, as in the upstream sample) tells nothing: "unknown".
  */
 async function existing(driver: CasDriver, target: CasTarget, name: string): Promise<"yes" | "no" | "unknown"> {
   try {
@@ -40,6 +39,11 @@ async function existing(driver: CasDriver, target: CasTarget, name: string): Pro
   }
 }
 
+/**
+ * A predecessor in the text means an update (SCONE-INTERFACE §12.3: forbidden on create). Otherwise `session
+ * create` — one CLI call for the common case, a new policy; when the CAS refuses it and `session read` shows the
+ * session exists, `session update` (the CAS enforces the predecessor rule). Any other refusal is the create's.
+ */
 export async function submitSignedPolicy(
   driver: CasDriver,
   target: CasTarget,
@@ -47,20 +51,23 @@ export async function submitSignedPolicy(
   header: { readonly sessionName: string; readonly predecessor: string | null },
 ): Promise<PolicyOutcome> {
   const body = signedSessionBody(spec);
+  const updated = async (predecessor: string | undefined): Promise<PolicyOutcome> => ({
+    kind: "synced",
+    hash: await driver.updateSession(target, body),
+    predecessor,
+    action: "Updated",
+    casAddress: spec.casAddress,
+  });
   try {
-    const exists = header.predecessor !== null ? "yes" : await existing(driver, target, header.sessionName);
-    if (exists === "yes") {
-      const hash = await driver.updateSession(target, body);
-      return {
-        kind: "synced",
-        hash,
-        predecessor: header.predecessor ?? undefined,
-        action: "Updated",
-        casAddress: spec.casAddress,
-      };
+    if (header.predecessor !== null) return await updated(header.predecessor);
+    try {
+      const hash = await driver.createSession(target, body);
+      return { kind: "synced", hash, predecessor: null, action: "Created", casAddress: spec.casAddress };
+    } catch (refused) {
+      if (!(refused instanceof SconeCliError)) throw refused;
+      if ((await existing(driver, target, header.sessionName)) !== "yes") throw refused;
+      return await updated(undefined);
     }
-    const hash = await driver.createSession(target, body);
-    return { kind: "synced", hash, predecessor: null, action: "Created", casAddress: spec.casAddress };
   } catch (err) {
     return outcomeOfDriverError(err);
   }

@@ -49,26 +49,14 @@ const spec = {
 };
 
 describe("submitSignedPolicy", () => {
-  test("a new session: read says none (exit 2), create gets the signed JSON; status.hash is what the CLI printed", async () => {
-    const runner = new FakeRunner({
-      "session read": { exitCode: 2, stderr: "session app not found" },
-      "session create": { stdout: `${H1}\n` },
-    });
+  test("a new session: one `session create` with the signed JSON; status.hash is what the CLI printed", async () => {
+    const runner = new FakeRunner({ "session create": { stdout: `${H1}\n` } });
     const outcome = await submitSignedPolicy(new CasDriver(runner), target, spec, {
       sessionName: "app",
       predecessor: null,
     });
-    expect(verbs(runner)).toEqual(["session read", "session create"]);
-    expect(runner.calls[0]?.argv).toEqual([
-      "session",
-      "read",
-      "--cas",
-      target.address,
-      "--cas-key",
-      target.casKey,
-      "app",
-    ]);
-    const create = runner.calls[1] as Call;
+    expect(verbs(runner)).toEqual(["session create"]);
+    const create = runner.calls[0] as Call;
     expect(create.argv.slice(2, 6)).toEqual(["--cas", target.address, "--cas-key", target.casKey]);
     expect(JSON.parse(create.files["session.json"] ?? "")).toEqual({
       session: spec.policy,
@@ -86,47 +74,55 @@ describe("submitSignedPolicy", () => {
     ).toMatchObject({ state: "Synced", hash: H1, predecessor: "" });
   });
 
-  test("an existing session is updated; a predecessor in the text goes straight to update", async () => {
-    const exists = new FakeRunner({ "session read": { stdout: "name: app\n" }, "session update": { stdout: H2 } });
-    const o1 = await submitSignedPolicy(new CasDriver(exists), target, spec, { sessionName: "app", predecessor: null });
-    expect(verbs(exists)).toEqual(["session read", "session update"]);
-    expect(o1).toMatchObject({ kind: "synced", hash: H2, action: "Updated" });
+  test("create refused and `session read` shows the session exists: `session update`", async () => {
+    const runner = new FakeRunner({
+      "session create": { exitCode: 1, stderr: "session app exists already" },
+      "session read": { stdout: "name: app\n" },
+      "session update": { stdout: H2 },
+    });
+    const o = await submitSignedPolicy(new CasDriver(runner), target, spec, { sessionName: "app", predecessor: null });
+    expect(verbs(runner)).toEqual(["session create", "session read", "session update"]);
+    expect(runner.calls[1]?.argv).toEqual([
+      "session",
+      "read",
+      "--cas",
+      target.address,
+      "--cas-key",
+      target.casKey,
+      "app",
+    ]);
+    expect(o).toMatchObject({ kind: "synced", hash: H2, action: "Updated" });
+  });
 
+  test("a predecessor in the text goes straight to update; status.predecessor is that hash", async () => {
     const next = new FakeRunner({ "session update": { stdout: `${H2}\n` } });
-    const o2 = await submitSignedPolicy(new CasDriver(next), target, spec, { sessionName: "app", predecessor: H1 });
+    const o = await submitSignedPolicy(new CasDriver(next), target, spec, { sessionName: "app", predecessor: H1 });
     expect(verbs(next)).toEqual(["session update"]);
-    expect(o2).toEqual({ kind: "synced", hash: H2, predecessor: H1, action: "Updated", casAddress: spec.casAddress });
+    expect(o).toEqual({ kind: "synced", hash: H2, predecessor: H1, action: "Updated", casAddress: spec.casAddress });
   });
 
-  test("a read the CAS refuses (access_policy.read: NONE) still submits: create, and the CAS decides", async () => {
-    const runner = new FakeRunner({
-      "session read": { exitCode: 1, stderr: "access denied" },
-      "session create": { stdout: H1 },
-    });
-    const o = await submitSignedPolicy(new CasDriver(runner), target, spec, { sessionName: "app", predecessor: null });
-    expect(verbs(runner)).toEqual(["session read", "session create"]);
-    expect(o.kind).toBe("synced");
-  });
-
-  test("the CAS's refusal is casRejected with the CLI's words, bounded", async () => {
+  test("the CAS's refusal is casRejected with the CLI's words, bounded; a refused or empty read does not hide it", async () => {
     const long = `signature does not verify for signer ${KEY} ${"x".repeat(5000)}`;
-    const runner = new FakeRunner({
-      "session read": { exitCode: 2 },
-      "session create": { exitCode: 1, stderr: long },
-    });
-    const o = await submitSignedPolicy(new CasDriver(runner), target, spec, { sessionName: "app", predecessor: null });
-    expect(o.kind).toBe("casRejected");
-    const message = o.kind === "casRejected" ? o.message : "";
-    expect(message).toContain("ERROR 50014-1029-7745");
-    expect(message).toContain(`signature does not verify for signer ${KEY}`);
-    expect(message.length).toBeLessThanOrEqual(MAX_CAS_MESSAGE + 1);
+    for (const read of [{ exitCode: 2 }, { exitCode: 1, stderr: "access denied (read: NONE)" }]) {
+      const runner = new FakeRunner({ "session create": { exitCode: 1, stderr: long }, "session read": read });
+      const o = await submitSignedPolicy(new CasDriver(runner), target, spec, {
+        sessionName: "app",
+        predecessor: null,
+      });
+      expect(verbs(runner)).toEqual(["session create", "session read"]);
+      expect(o.kind).toBe("casRejected");
+      const message = o.kind === "casRejected" ? o.message : "";
+      expect(message).toContain("ERROR 50014-1029-7745");
+      expect(message).toContain(`signature does not verify for signer ${KEY}`);
+      expect(message.length).toBeLessThanOrEqual(MAX_CAS_MESSAGE + 1);
+    }
   });
 
   test("a CLI that cannot run is an Error (retried), and an unreadable answer is one too", async () => {
-    const down = new FakeRunner({ "session read": new CliRunError("spawn failed") });
+    const down = new FakeRunner({ "session create": new CliRunError("spawn failed") });
     const o1 = await submitSignedPolicy(new CasDriver(down), target, spec, { sessionName: "app", predecessor: null });
     expect(o1).toMatchObject({ kind: "error", reason: "CasUnavailable" });
-    const odd = new FakeRunner({ "session read": { exitCode: 2 }, "session create": { stdout: "created!" } });
+    const odd = new FakeRunner({ "session create": { stdout: "created!" } });
     const o2 = await submitSignedPolicy(new CasDriver(odd), target, spec, { sessionName: "app", predecessor: null });
     expect(o2).toMatchObject({ kind: "error", reason: "CasError" });
   });
