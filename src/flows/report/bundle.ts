@@ -122,12 +122,12 @@ export function assembleBundle(input: ReportInput): { files: BundleFile[]; toc: 
       `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`,
     );
   }
-  const uids = new Set([input.cas, ...owned].map((o) => o.metadata?.uid).filter(Boolean));
+  // By uid, or by kind and name (the list is the namespace's): an Event may name its object without a uid.
+  const ours = [input.cas, ...owned];
+  const uids = new Set(ours.map((o) => o.metadata?.uid).filter(Boolean));
+  const kindNames = new Set(ours.map((o) => `${o.kind}/${o.metadata?.name}`));
   const events = input.events
-    .filter(
-      (e) =>
-        uids.has(e.involvedObject.uid) || (e.involvedObject.kind === "CAS" && e.involvedObject.name === input.name),
-    )
+    .filter((e) => uids.has(e.involvedObject.uid) || kindNames.has(`${e.involvedObject.kind}/${e.involvedObject.name}`))
     .sort((a, b) => eventTime(a).localeCompare(eventTime(b)))
     .slice(-EVENT_LIMIT)
     .map((e) => ({

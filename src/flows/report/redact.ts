@@ -18,8 +18,11 @@ export const SCRUB_MIN_LENGTH = 6;
 
 const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g;
-/** One word of 32+ token characters mixing letters and digits: API keys, bearer tokens, base64 blobs, hex keys. */
-const TOKEN_WORD = /^[A-Za-z0-9+/=_.~:-]{32,}$/;
+/**
+ * One word of 32+ token characters mixing letters and digits: API keys, bearer tokens, base64 blobs, hex keys. Not
+ * with "." or ":", which image references, host names and URLs have and these do not.
+ */
+const TOKEN_WORD = /^[A-Za-z0-9+/=_~-]{32,}$/;
 
 /** Whether a value looks like a credential by its shape alone (a private key, a JWT, a long token-like word). */
 export function looksLikeCredential(value: string): boolean {
