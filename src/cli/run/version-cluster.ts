@@ -5,7 +5,7 @@ import { observeClusterVersions } from "../../flows/versions/observe.ts";
 import { skewWarnings } from "../../flows/versions/skew.ts";
 import { SCONE_VERSION } from "../../version.ts";
 import { renderTable } from "../table.ts";
-import type { ClusterSide } from "./version.ts";
+import { type ClusterSide, notReachableLine } from "./version.ts";
 
 /** How long the cluster may take to answer: `scone version` is asked interactively and must not hang. */
 export const CLUSTER_TIMEOUT_MS = 5_000;
@@ -37,7 +37,7 @@ export async function readClusterSide(options: {
 }
 
 export function renderClusterSide(side: ClusterSide): string {
-  if (!side.reachable) return `cluster: not reachable, showing the client only (${side.reason})\n`;
+  if (!side.reachable) return notReachableLine(side.reason);
   const { versions, warnings } = side;
   let text = `kubernetes ${versions.kubernetes}\n`;
   if (versions.operators.length === 0) text += "operator: none found in the cluster\n";

@@ -31,6 +31,11 @@ export function renderVersion(output: string | undefined): string {
   return clientLine(info);
 }
 
+/** Here, not in version-cluster.ts: without a cluster nothing of the cluster part is loaded. */
+export function notReachableLine(reason: string): string {
+  return `cluster: not reachable, showing the client only (${reason})\n`;
+}
+
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /**
@@ -43,7 +48,9 @@ export async function noClusterReason(
 ): Promise<string | undefined> {
   if (flags.kubeconfig || str(env.KUBECONFIG) || env.KUBERNETES_SERVICE_HOST) return undefined;
   const home = str(env.HOME);
-  if (!home || (await Bun.file(`${home}/.kube/config`).exists())) return undefined;
+  // .size is a synchronous stat (0 when missing; an empty kubeconfig names no cluster either): exists() would
+  // wait on a thread-pool stat, ≈3 ms of every `scone version`.
+  if (!home || Bun.file(`${home}/.kube/config`).size > 0) return undefined;
   return "no kubeconfig found: pass --kubeconfig or set KUBECONFIG";
 }
 
@@ -72,6 +79,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     return;
   }
   let text = clientLine(versionInfo());
-  if (cluster) text += (await import("./version-cluster.ts")).renderClusterSide(cluster);
+  if (cluster && !cluster.reachable) text += notReachableLine(cluster.reason);
+  else if (cluster) text += (await import("./version-cluster.ts")).renderClusterSide(cluster);
   writeStdout(text);
 }

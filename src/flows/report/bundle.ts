@@ -8,6 +8,12 @@ import { redactObject, scrubText } from "./redact.ts";
 
 /** The most bytes of one container log put in a bundle (the newest part is kept). */
 export const LOG_LIMIT_BYTES = 1024 * 1024;
+/**
+ * What is read of one log to find its newest LOG_LIMIT_BYTES: the API server cuts at limitBytes from the start of
+ * the window tailLines selects, so the window is the last LOG_TAIL_LINES lines, read up to 4× the limit.
+ */
+export const LOG_FETCH_BYTES = 4 * LOG_LIMIT_BYTES;
+export const LOG_TAIL_LINES = 10_000;
 /** The most Events put in a bundle (the newest). */
 export const EVENT_LIMIT = 1000;
 

@@ -12,7 +12,7 @@ import { type CasId, casRef, observeCas } from "../status/observe.ts";
 import { buildStatusReport, formatStatusReport } from "../status/report.ts";
 import { OPERATOR_SELECTOR, observeClusterVersions } from "../versions/observe.ts";
 import { skewWarnings } from "../versions/skew.ts";
-import { LOG_LIMIT_BYTES, type LogCapture, type ReportInput } from "./bundle.ts";
+import { LOG_FETCH_BYTES, LOG_TAIL_LINES, type LogCapture, type ReportInput } from "./bundle.ts";
 import { secretValuesOf } from "./redact.ts";
 
 export type ReportKube = Pick<
@@ -59,10 +59,10 @@ async function podLogsOf(kube: ReportKube, pod: V1Pod, sinceSeconds: number | un
   for (const container of containers) {
     for (const previous of restarted(pod, container) ? [false, true] : [false]) {
       try {
-        // The server cuts at limitBytes from the start; tailLines first keeps that window on the newest lines.
+        // Bounded twice: what is read here (LOG_FETCH_BYTES), what goes in the bundle (bundle.ts, the newest part).
         const text = await kube.podLogs(
           { namespace, name },
-          { container, previous, sinceSeconds, limitBytes: LOG_LIMIT_BYTES, tailLines: 20_000 },
+          { container, previous, sinceSeconds, limitBytes: LOG_FETCH_BYTES, tailLines: LOG_TAIL_LINES },
         );
         out.push({ namespace, pod: name, container, previous, text });
       } catch (err) {
