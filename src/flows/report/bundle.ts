@@ -107,7 +107,11 @@ export function tailBytes(text: string, limit: number): { text: string; truncate
 const yaml = (value: unknown): string => stringify(value, { lineWidth: 0 });
 const eventTime = (e: CoreV1Event): string =>
   String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? "");
-const safeSegment = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, "_");
+/** A path segment from a name read from the cluster: never a separator, never "." or ".." (no escape on untar). */
+export const safeSegment = (s: string): string => {
+  const cleaned = s.replace(/[^A-Za-z0-9._-]/g, "_");
+  return /^\.*$/.test(cleaned) ? cleaned.replace(/\./g, "_") || "_" : cleaned;
+};
 
 /** The files of the bundle (paths relative to its top directory) and its table of contents. */
 export function assembleBundle(input: ReportInput): { files: BundleFile[]; toc: TableOfContents } {

@@ -8,6 +8,7 @@ import {
   EVENT_LIMIT,
   LOG_LIMIT_BYTES,
   type ReportInput,
+  safeSegment,
   selectOwned,
   tailBytes,
 } from "../../../../src/flows/report/bundle.ts";
@@ -249,6 +250,12 @@ describe("assembleBundle", () => {
     const ev = fileOf(files, "events.yaml") ?? "";
     expect(ev).not.toContain("message: event 4\n");
     expect(ev).toContain(`message: event ${EVENT_LIMIT + 4}\n`);
+  });
+
+  test("path segments from cluster names cannot escape the bundle's directory", () => {
+    expect([safeSegment(".."), safeSegment("."), safeSegment(""), safeSegment("a/../b"), safeSegment("cas-0")]).toEqual(
+      ["__", "_", "_", "a_.._b", "cas-0"],
+    );
   });
 
   test("tailBytes keeps short text whole", () => {
