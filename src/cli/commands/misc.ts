@@ -24,8 +24,21 @@ const imageArgs: SconeArgsDef = {
 };
 
 export const versionCommand = command({
-  meta: { name: "version", description: "Print the version of scone" },
-  globals: ["output"],
+  meta: {
+    name: "version",
+    description: "Print the version of scone and, when a cluster answers, of its operator and CRDs (warns on skew)",
+  },
+  args: {
+    client: { type: "boolean", description: "Only this client's version: do not ask the cluster" },
+  },
+  globals: ["kubeconfig", "context", "namespace", "output"],
+  notes: [
+    "With a kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config or in-cluster) it asks the cluster, for at most 5s, " +
+      "for the Kubernetes version, the scone operator Deployments (image tag = scone version) and scone's CRDs, and " +
+      "warns when an operator's minor version differs from this client's or CRDs are missing or older. No cluster " +
+      "or no answer: the client's version only, saying why, exit 0. -n: where to look for the operator when this " +
+      "user may not list Deployments cluster-wide (default scone-system).",
+  ],
   // Not lazy: the module is a few lines, and loading it with the tree keeps `scone version` at its floor.
   run: runVersion,
 });
