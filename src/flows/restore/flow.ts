@@ -56,6 +56,8 @@ export interface RestoreOptions extends CasId {
   readonly imagePrefix?: string;
   readonly timeoutMs?: number;
   readonly pollMs?: number;
+  /** The command that continues an interrupted restore (default: scone cas restore --from FROM NAME -n NS). */
+  readonly rerun?: string;
 }
 
 export class RestoreRefusedError extends Error {
@@ -331,7 +333,7 @@ export async function runRestore(
     const refused = failedAt === "fetch-verify" || result.error instanceof RestoreRefusedError;
     const hint = refused
       ? ""
-      : `; rerun scone cas restore --from ${options.from} ${options.name} -n ${options.namespace} to continue`;
+      : `; rerun ${options.rerun ?? `scone cas restore --from ${options.from} ${options.name} -n ${options.namespace}`} to continue`;
     return { ok: false, ...base, error: `${error}${hint}`, ...(refused ? { refused: true } : {}) };
   } finally {
     await ctx.source?.cleanup();
