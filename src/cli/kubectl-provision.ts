@@ -55,6 +55,14 @@ const VALUE_FLAGS = new Set([
   "--local-cas-client-port",
   "--postprovision-owner-identity",
   "--cas",
+  // scone's own: the global flags that take a value, --timeout, and vault's --mrenclave.
+  "--kubeconfig",
+  "--context",
+  "--state-dir",
+  "--log-level",
+  "--output",
+  "--timeout",
+  "--mrenclave",
 ]);
 
 /** Upstream spelling → scone spelling, where they differ. */

@@ -190,6 +190,9 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
       ]);
       expect(`${out.code} ${out.stderr}`).toStartWith("0 ");
       expect(out.stderr).toContain("✓ Restart CAS on the snapshot");
+      // The guide's --dcap-api is accepted, saying why it changes nothing here (and never showing the key).
+      expect(out.stderr).toContain("note: --dcap-api is not used by --cas-database-recovery");
+      expect(out.stderr).not.toContain(KEY);
       const cas = await getCas(NS2);
       expect(cas?.spec?.image).toBe(`${IMAGE}:6.0.6`);
       expect(cas?.status?.provisioned).toBe("Yes");

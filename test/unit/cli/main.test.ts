@@ -63,6 +63,20 @@ describe("runCli", () => {
     expect(docker.stderr).toMatch(/scone cas provision: note: --no-docker is accepted and ignored/);
   });
 
+  test("provision's day-2 modes refuse a flag they would drop, under both names, before touching a cluster", async () => {
+    const nonce = ["--nonce", "00112233445566778899aabbccddeeff", "--kubeconfig", "/nonexistent/kubeconfig"];
+    const scone = await cli(["cas", "provision", "cas", "-n", "ns", "--upgrade", "6.0.7", ...nonce]);
+    expect(scone.code).toBe(2);
+    expect(scone.stderr).toStartWith(
+      "scone cas provision: --nonce cannot be used with --upgrade: it applies to provisioning a CAS; drop it\n",
+    );
+    const plugin = await cli(["cas", "cas", "-n", "ns", "--cas-database-recovery", "/snap", ...nonce], {
+      argv0: "/usr/local/bin/kubectl-provision",
+    });
+    expect(plugin.code).toBe(2);
+    expect(plugin.stderr).toStartWith("kubectl provision: --nonce cannot be used with --cas-database-recovery");
+  });
+
   test("a failing command in verbose mode prints its message, type and causes, never stack frames", async () => {
     const r = await cli(["cas", "backup", "x", "--kubeconfig", "/nonexistent/kubeconfig", "--log-level", "debug"]);
     expect(r.code).toBe(1);
