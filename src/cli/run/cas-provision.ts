@@ -141,5 +141,6 @@ export async function run(ctx: SconeContext): Promise<void> {
   } else {
     for (const line of outcome.output) process.stdout.write(`${line}\n`);
   }
-  if (outcome.exitCode !== 0) throw new CliError(outcome.error ?? "failed", outcome.exitCode);
+  if (outcome.exitCode !== 0)
+    throw new CliError(outcome.error ?? "failed", outcome.exitCode, undefined, { cause: outcome.cause });
 }

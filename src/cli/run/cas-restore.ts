@@ -68,8 +68,9 @@ export async function run(ctx: SconeContext, override?: RestoreSourceOverride): 
       },
       printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
     );
-    if (isData(a.output)) process.stdout.write(renderData(a.output, outcome));
-    if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed");
+    const { cause, ...shown } = outcome;
+    if (isData(a.output)) process.stdout.write(renderData(a.output, shown));
+    if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed", 1, undefined, { cause });
     if (!isData(a.output)) process.stdout.write(`CAS ${namespace}/${name} restored from ${outcome.backupId}\n`);
   } finally {
     store?.close();

@@ -316,6 +316,8 @@ export interface RestoreOutcome {
   readonly error?: string;
   /** Refused before anything was created (bad backup, name taken). */
   readonly refused?: boolean;
+  /** The failed step's error itself, for the CLI's --verbose cause chain (not part of -o json). */
+  readonly cause?: unknown;
 }
 
 export async function runRestore(
@@ -334,7 +336,13 @@ export async function runRestore(
     const hint = refused
       ? ""
       : `; rerun ${options.rerun ?? `scone cas restore --from ${options.from} ${options.name} -n ${options.namespace}`} to continue`;
-    return { ok: false, ...base, error: `${error}${hint}`, ...(refused ? { refused: true } : {}) };
+    return {
+      ok: false,
+      ...base,
+      error: `${error}${hint}`,
+      ...(refused ? { refused: true } : {}),
+      cause: result.error,
+    };
   } finally {
     await ctx.source?.cleanup();
   }

@@ -254,5 +254,12 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
     expect(out.stderr).toContain("ECONNREFUSED");
     expect(out.stderr).not.toContain("$bunfs");
     expect(out.stderr).not.toMatch(/^\s+at /m);
+    // The guide's provisioning line: the failed step's error and what caused it.
+    const line = await kubectlProvision(["cas", "cas", "--verbose", "--namespace", NS, "--dcap-api", KEY], unreachable);
+    expect(line.code).toBe(1);
+    expect(line.stderr).toContain("caused by: KubeConnectionError: GET ");
+    expect(line.stderr).toContain("caused by: TypeError: ECONNREFUSED");
+    expect(line.stderr).not.toContain("$bunfs");
+    expect(line.stderr).not.toContain(KEY);
   });
 });
