@@ -198,9 +198,24 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
       expect(cas?.status?.provisioned).toBe("Yes");
       // Its database is the snapshot's: the key store the CAS runs on is the file given.
       expect(await podFileHash(NS2, "/etc/cas/db/cas.key-store")).toBe(sha256(join(snapshotDir, "cas.key-store")));
+      // The same line again finds the CAS it created from this snapshot and has nothing left to do.
+      const again = await kubectlProvision(["cas", "cas", "--cas-database-recovery", snapshotDir, "-n", NS2]);
+      expect(`${again.code} ${again.stderr}`).toStartWith("0 ");
+      expect(again.stderr).toContain("restored from snapshot-");
     },
     TIMEOUT,
   );
+
+  test("--cas-database-recovery of a directory with a planted link: refused, no CAS created", async () => {
+    const planted = join(root, "planted");
+    mkdirSync(planted);
+    writeFileSync(join(planted, "cas.db"), "db");
+    symlinkSync(join(home, ".cas", "identity", "config.json"), join(planted, "cas.key-store"));
+    const out = await kubectlProvision(["cas", "other", "--cas-database-recovery", planted, "-n", NS2]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${join(planted, "cas.key-store")} is a symbolic link`);
+    expect(await client.tryGet({ ...casRef(NS2), name: "other" })).toBeUndefined();
+  });
 
   test(
     "kubectl provision cas cas -n NS --upgrade 6.0.7: the upgrade flow, the CAS on cas:6.0.7",
