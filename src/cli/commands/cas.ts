@@ -115,17 +115,19 @@ export const provisionArgs: Record<string, SconeArgDef> = {
   },
   "local-backup": {
     type: "boolean",
-    description: "Copy the last completed database snapshot to ./cas-database-snapshots",
+    description:
+      "Back up the last completed database snapshot into ./cas-database-snapshots (scone cas backup --to there: a verified set with its manifest)",
   },
   "cas-database-recovery": {
     type: "string",
     valueHint: "DIR",
-    description: "Create a new CAS from a snapshot directory",
+    description:
+      "Create a new CAS from a snapshot directory (cas.db, cas.key-store) with the cas-recovery image (the flow of scone cas restore)",
   },
   upgrade: {
     type: "string",
     valueHint: "VERSION",
-    description: "Upgrade the CAS to this SCONE version",
+    description: "Upgrade the CAS to this SCONE version (the flow of scone cas upgrade --to-version)",
     check: checkVersion("upgrade"),
   },
   force: {
@@ -189,6 +191,8 @@ const provision = command({
     "Flags mirror the upstream `kubectl provision cas` plugin, with one difference: upstream's `-o` means " +
       "--owner-config, here `-o` is --output. Through the `kubectl-provision` name (a symlink to scone) the " +
       "upstream meaning of `-o` applies.",
+    "--upgrade, --local-backup and --cas-database-recovery run the flows of scone cas upgrade, backup and restore; " +
+      "flags those do not use are refused (--dcap-api is accepted with a note: it changes nothing there).",
     "Example: scone cas provision mycas -n prod --dcap-api $DCAP_KEY --wait",
   ],
   run: lazyRun(() => import("../run/cas-provision.ts")),
