@@ -214,8 +214,11 @@ const history = command({
       check: checkPositiveInt("limit"),
     },
   },
-  globals: ["namespace", "state-dir", "log-level", "output"],
-  notes: ["Reads the state directory `scone operator` writes (--state-dir, SCONE_STATE_DIR, default /var/lib/scone)."],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "output"],
+  notes: [
+    "Reads the cluster: the leader writes the last 20 outcomes of each resource to a ConfigMap beside it (scone-history-KIND-NAME; cluster-scoped kinds: in the operator's namespace), so every replica and a laptop see the same history. -n reads only that namespace.",
+    "With --state-dir it reads that state store instead (what `scone operator` recorded there, every reconcile).",
+  ],
   run: lazyRun(() => import("../run/history.ts")),
 });
 
