@@ -65,7 +65,7 @@ export function scrubSecrets(text: string): string {
     .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, "$1 [redacted]")
     .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, "$1[redacted]@")
     .replace(
-      /\b([A-Za-z_-]*(?:token|password|passwd|secret|api[-_]?key|access[-_]?key|private[-_]?key|credential)s?)(["']?\s*[=:]\s*["']?)[^\s"',;}]+/gi,
+      /\b([A-Za-z_-]{0,40}(?:token|password|passwd|secret|api[-_]?key|access[-_]?key|private[-_]?key|credential)s?)(["']?\s*[=:]\s*["']?)[^\s"',;}]+/gi,
       "$1$2[redacted]",
     )
     .replace(/[A-Za-z0-9+/_-]{40,}={0,2}/g, "[redacted]");
@@ -82,14 +82,16 @@ export interface ReconcileOutcome {
 
 /** The entry stored for one reconcile: bounded, scrubbed fields. */
 export function entryOf(r: ReconcileOutcome, by?: string): HistoryEntry {
-  const actions = r.actions.slice(0, MAX_ACTIONS).map((a) => clip(scrubSecrets(a), MAX_ACTION_CHARS));
+  // Scrubbed with context beyond what is kept (a secret cut at the end still matches), but not unbounded text.
+  const bounded = (t: string, max: number) => clip(scrubSecrets(t.slice(0, max * 4)), max);
+  const actions = r.actions.slice(0, MAX_ACTIONS).map((a) => bounded(a, MAX_ACTION_CHARS));
   if (r.actions.length > MAX_ACTIONS) actions.push(`… ${r.actions.length - MAX_ACTIONS} more`);
   return {
     startedAt: r.startedAt,
     durationMs: Math.max(0, Math.round(r.durationMs)),
     result: r.outcome,
     actions,
-    ...(r.error ? { error: clip(scrubSecrets(r.error), MAX_ERROR_CHARS) } : {}),
+    ...(r.error ? { error: bounded(r.error, MAX_ERROR_CHARS) } : {}),
     ...(r.generation === undefined ? {} : { generation: r.generation }),
     ...(by ? { by: clip(by, 253) } : {}),
   };

@@ -95,6 +95,9 @@ describe("the bounded reconcile record", () => {
     expect(e.error).toContain("CAS refused:");
     expect(e.actions[1]).toContain("s3.example.com/bucket");
     expect(scrubSecrets("created StatefulSet prod/cas")).toBe("created StatefulSet prod/cas");
+    // A secret across the cut at MAX_ERROR_CHARS is scrubbed before the cut: no prefix of it is kept.
+    const atCut = entryOf(outcome(1, { outcome: "error", error: `${"x ".repeat(240)}password=TOPSECRETVALUE123` }));
+    expect(atCut.error).not.toMatch(/TOPS/);
   });
 
   test("decoding checks what the cluster holds: malformed entries are dropped, texts re-bounded, junk refused", () => {
