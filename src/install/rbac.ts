@@ -80,8 +80,8 @@ export function managerRules(): ExplainedRule[] {
     },
     {
       rule: { apiGroups: [""], resources: ["configmaps", "persistentvolumeclaims", "services"], verbs: MANAGE },
-      by: "cas, vault",
-      why: "CAS configuration, CAS and Vault Services and volumes (PVCs are watched for their zone and kept on deletion)",
+      by: "cas, vault, every controller",
+      why: "CAS configuration, CAS and Vault Services and volumes (PVCs are watched for their zone and kept on deletion); the bounded reconcile history of each resource (a ConfigMap beside it, read by `scone operator history`)",
     },
     {
       rule: { apiGroups: [""], resources: ["pods"], verbs: [...READ, "create", "delete"] },

@@ -67,6 +67,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     import("../version.ts"),
   ]);
   const { resolveStateDir } = await import("../store/state-dir.ts");
+  const { ClusterHistory } = await import("./reconcile-history/recorder.ts");
   const [{ registerResource }, { sconeResourceTypes }] = await Promise.all([
     import("../kube/resources.ts"),
     import("../resources/crds.ts"),
@@ -116,6 +117,19 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     logger: kubeLog,
   });
   const reader = new wiring.InformerReader(informers, client);
+  const kindOf = (c: string) => CONTROLLER_KINDS[c] ?? c;
+  // Every reconcile: a row in this replica's store, and (bounded) in the cluster where every replica and the CLI
+  // read it (src/operator/reconcile-history).
+  const storeHistory = history.historyRecorder(db, kindOf, log);
+  const clusterHistory = new ClusterHistory({
+    client,
+    reader,
+    events: { record: (o, type, reason, message) => void recorder.record(o, type, reason, message) },
+    operatorNamespace: namespace,
+    by: identity,
+    kindOf,
+    log,
+  });
   const ctx: import("./wiring.ts").OperatorContext = {
     client,
     informers,
@@ -129,7 +143,10 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     operatorNamespace: namespace,
     serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
     imageMirror: imageMirrorFromEnv(process.env),
-    recordHistory: history.historyRecorder(db, (c) => CONTROLLER_KINDS[c] ?? c, log),
+    recordHistory: (r) => {
+      void storeHistory(r);
+      void clusterHistory.record(r);
+    },
     admissionPolicy,
   };
   log.info("tenant resources may run images from", {

@@ -4,6 +4,7 @@ import { command, lazyRun } from "../define.ts";
 import { checkVersion } from "../globals.ts";
 import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
+import { BACKUP_CLAIM_ARGS } from "./backup-claim-args.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -89,6 +90,7 @@ export const manifestsCommand = command({
       valueHint: "HOST:PORT",
       description: "As for 'scone operator install': no operator Deployment; the webhooks call https://HOST:PORT",
     },
+    ...BACKUP_CLAIM_ARGS,
   },
   globals: ["namespace", "output"],
   notes: [

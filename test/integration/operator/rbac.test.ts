@@ -253,6 +253,26 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
     expect(forbiddenLines()).toEqual([]);
   }, 240_000);
 
+  test("the operator's reconciles of them are in the cluster: `scone operator history` reads them from a laptop", async () => {
+    // The LAS is cluster-scoped: its history ConfigMap lives in the operator's namespace, written with the
+    // installed rights; the CLI is another process with only the admin kubeconfig.
+    const rows = await waitFor(
+      "scone operator history las/las to show a reconcile that changed something",
+      async () => {
+        const r = await scone(["operator", "history", "las/las", "--kubeconfig", cluster.kubeconfigPath, "-o", "json"]);
+        if (r.code !== 0) throw new Error(r.stderr);
+        const parsed = JSON.parse(r.stdout) as { kind: string; name: string; actions: string[] }[];
+        return parsed.some((row) => row.actions.length > 0) ? parsed : undefined;
+      },
+      60_000,
+    );
+    expect(rows.every((row) => row.kind === "LAS" && row.name === "las")).toBe(true);
+    expect(
+      await admin.tryGet({ apiVersion: "v1", kind: "ConfigMap", namespace: NS, name: "scone-history-las-las" }),
+    ).toBeDefined();
+    expect(forbiddenLines()).toEqual([]);
+  }, 120_000);
+
   test("a CAS's backup controller: the operator binds the installed roles without holding bind", async () => {
     const cas = {
       apiVersion: CAS_API,

@@ -58,6 +58,7 @@ describe("install manifests", () => {
       "RoleBinding",
       "Service",
       "Service",
+      "PersistentVolumeClaim",
       "Deployment",
       "MutatingWebhookConfiguration",
       "ValidatingWebhookConfiguration",
