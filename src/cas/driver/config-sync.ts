@@ -1,9 +1,9 @@
 // The SCONE CLI config (SCONE_CLI_CONFIG, CLI §7) is stateful: the identity and the attested CASes (`cas_db`). Calls
 // on one config run one at a time (two concurrent attests would each write their own copy), and a config that
 // travels to a CLI pod and back is written locally only if nobody changed it meanwhile, atomically, 0600 in 0700.
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { chmod, mkdir, readFile, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { writePrivateFile } from "../../runtime/private-file.ts";
 import type { CliArg } from "./commands.ts";
 
 /** Runs the tasks given for one key one after another (in call order); other keys are not held up. */
@@ -82,21 +82,5 @@ export async function writeBackConfig(path: string, expected: Uint8Array | undef
   const dir = dirname(path);
   await ensurePrivateDir(dir);
   if (!sameBytes(await readIfExists(path), expected)) throw new ConfigChangedError(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await open(tmp, "wx", 0o600);
-  try {
-    await handle.writeFile(next);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writePrivateFile(path, next);
 }

@@ -30,6 +30,11 @@ export const DEFAULT_MAX_STDOUT_BYTES = 16 * 1024 * 1024;
 /** stderr kept (the head, where the CLI names the failure). */
 export const MAX_STDERR_BYTES = 64 * 1024;
 
+/** The name the caller's CLI config has in a pod call's directory. */
+export const TRAVELLING_CONFIG = "config.json";
+/** A CLI config read back from a pod: the identity and the attested CASes, far below this. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
 /** The CLI could not be run at all, or said more than the driver accepts. */
 export class CliRunError extends Error {
   override readonly name = "CliRunError";
@@ -229,13 +234,46 @@ export class PodCliRunner implements CliRunner {
     }
   }
 
-  async run(argv: readonly CliArg[], env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+  run(argv: readonly CliArg[], env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+    return this.runWithConfig(argv, env, files);
+  }
+
+  /** A (small) file in the pod; undefined when there is none. */
+  async readFile(path: string): Promise<Uint8Array | undefined> {
+    const r = await this.exec(
+      ["sh", "-c", 'if [ -f "$1" ]; then cat -- "$1"; else exit 3; fi', "sh", path],
+      undefined,
+      MAX_CONFIG_BYTES,
+    );
+    if (r.exitCode === 3) return undefined;
+    if (r.exitCode !== 0)
+      throw new CliRunError(
+        `${this.description}: reading ${path} failed (exit ${r.exitCode}): ${r.stderr.slice(0, 300).trim()}`,
+      );
+    return r.stdout;
+  }
+
+  /**
+   * One call; with `config`, the caller's CLI config travels with it: written into the call's directory (when there
+   * is one; the CLI creates a missing config), named by SCONE_CLI_CONFIG, and with `readBack` read back after the
+   * call (`config` in the result: undefined when the CLI left none).
+   */
+  async runWithConfig(
+    argv: readonly CliArg[],
+    env: Readonly<Record<string, string>>,
+    files: readonly CliInputFile[],
+    config?: { readonly content: Uint8Array | undefined; readonly readBack: boolean },
+  ): Promise<CliRunResult & { readonly config?: Uint8Array }> {
     checkFiles(files);
+    if (config && files.some((f) => f.name === TRAVELLING_CONFIG))
+      throw new CliRunError(`input file name ${TRAVELLING_CONFIG} is taken by the CLI config`);
     const dir = posix.join(this.o.tempRoot ?? "/tmp", `scone-cli-${randomBytes(12).toString("hex")}`);
-    const vars = cliEnvironment({}, env, this.o.configPath);
+    const configPath = config ? posix.join(dir, TRAVELLING_CONFIG) : this.o.configPath;
+    const vars = cliEnvironment({}, env, configPath);
     await this.step("creating the call's directory", ["mkdir", "-m", "700", "--", dir]);
     try {
-      for (const f of files) {
+      const inputs = config?.content ? [{ name: TRAVELLING_CONFIG, content: config.content }, ...files] : files;
+      for (const f of inputs) {
         const bytes = typeof f.content === "string" ? new TextEncoder().encode(f.content) : f.content;
         await this.step(
           `writing ${f.name}`,
@@ -250,11 +288,15 @@ export class PodCliRunner implements CliRunner {
         undefined,
         this.o.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES,
       );
-      return {
+      const result = {
         exitCode: r.exitCode,
         stdout: new TextDecoder().decode(r.stdout),
         stderr: r.stderr.slice(0, MAX_STDERR_BYTES),
       };
+      if (!config?.readBack || configPath === undefined) return result;
+      // The config as the CLI left it; a missing file (the CLI failed before writing one) reads as none.
+      const back = await this.readFile(configPath);
+      return back === undefined ? result : { ...result, config: back };
     } finally {
       // Best effort: a failed cleanup must not hide the command's outcome; the names are random and private.
       await this.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
