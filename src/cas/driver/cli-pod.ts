@@ -62,8 +62,10 @@ const START = [
   "exec sleep 2147483647",
 ].join(" && ");
 
-export function renderCliPod(cas: CliPodOwner, image: string): V1Pod {
+export function renderCliPod(cas: CliPodOwner, image: string, nodeSelector?: Readonly<Record<string, string>>): V1Pod {
   const spec: V1Pod["spec"] = {
+    // The CLI needs no SGX: any node, unless the caller confines it (e.g. to nodes that run containers for real).
+    ...(nodeSelector && Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: "Always",
@@ -73,6 +75,8 @@ export function renderCliPod(cas: CliPodOwner, image: string): V1Pod {
       runAsNonRoot: true,
       runAsUser: CLI_UID,
       runAsGroup: CLI_UID,
+      // The identity Secret's file is root-owned: readable to the CLI user through its group only (0440).
+      fsGroup: CLI_UID,
       seccompProfile: { type: "RuntimeDefault" },
     },
     containers: [
@@ -104,8 +108,8 @@ export function renderCliPod(cas: CliPodOwner, image: string): V1Pod {
         secret: {
           secretName: operatorIdentitySecretName(cas.name),
           optional: true,
-          defaultMode: 0o400,
-          items: [{ key: IDENTITY_KEY, path: IDENTITY_KEY, mode: 0o400 }],
+          defaultMode: 0o440,
+          items: [{ key: IDENTITY_KEY, path: IDENTITY_KEY, mode: 0o440 }],
         },
       },
     ],

@@ -39,6 +39,8 @@ export interface PodSourceOptions {
   readonly exec: CliPodExec;
   /** The `sconecli` image for a CAS (src/install/images.ts naming; mirror-aware): see sconecliImage in source.ts. */
   readonly image: (cas: CAS) => string;
+  /** Node labels the CLI pods must run on (default: any node). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
   /** How long a new pod may take to become Ready (default 3 minutes: an image pull). */
   readonly startTimeoutMs?: number;
   /** Poll interval while waiting for Ready (default 500 ms). */
@@ -64,7 +66,7 @@ export class PodCasDriverSource implements CasDriverSource {
   async connect(cas: CasRef, identity: CliIdentity, signal?: AbortSignal): Promise<CasConnection> {
     const resource = await this.o.kube.get<CAS>({ ...CAS_TYPE, namespace: cas.namespace, name: cas.name }, { signal });
     const owner = ownerOf(resource);
-    const pod = await this.ensurePod(owner, renderCliPod(owner, this.o.image(resource)), signal);
+    const pod = await this.ensurePod(owner, renderCliPod(owner, this.o.image(resource), this.o.nodeSelector), signal);
     const base = new PodCliRunner({
       exec: this.o.exec,
       namespace: cas.namespace,

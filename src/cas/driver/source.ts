@@ -20,6 +20,8 @@ export interface CasDriverSourceOptions {
   readonly imageMirror?: ImageMirror;
   /** Tag of the sconecli image (default: the SCONE version scone deploys). */
   readonly serviceVersion?: string;
+  /** Node labels the CLI pods must run on (pod source; default any node). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Variables every local CLI call gets (e.g. SCONE_CLI_RETRIES); ignored by the pod. */
   readonly env?: Readonly<Record<string, string>>;
   readonly warn?: (message: string) => void;
@@ -64,6 +66,7 @@ export function casDriverSource(o: CasDriverSourceOptions): CasDriverSource {
     kube: o.kube,
     exec: async (options) => (await import("../../kube/exec.ts")).execInPod(conn, options),
     image: (_cas: CAS) => image,
+    ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
     ...(o.warn ? { warn: o.warn } : {}),
   });
 }

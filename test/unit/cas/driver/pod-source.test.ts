@@ -164,7 +164,11 @@ describe("renderCliPod", () => {
     expect(c?.image).toBe("mirror.local:5000/scone/osc-sconecli:6.0.6");
     expect(pod.spec?.imagePullSecrets).toEqual([{ name: "pull" }]);
     expect(pod.spec?.automountServiceAccountToken).toBe(false);
-    expect(pod.spec?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.spec?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      fsGroup: 1000,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     expect(c?.securityContext).toEqual({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -172,12 +176,12 @@ describe("renderCliPod", () => {
     });
   });
 
-  test("the operator identity Secret is mounted 0400 and copied into a private tmpfs at start; /tmp is a tmpfs", () => {
+  test("the operator identity Secret is mounted 0440 (group: the CLI user) and copied into a private tmpfs at start; /tmp is a tmpfs", () => {
     const secretVol = pod.spec?.volumes?.find((v) => v.secret);
     expect(secretVol?.secret).toMatchObject({
       secretName: "cas-sconecli-operator",
       optional: true,
-      defaultMode: 0o400,
+      defaultMode: 0o440,
     });
     expect(pod.spec?.volumes?.find((v) => v.name === "tmp")?.emptyDir?.medium).toBe("Memory");
     const start = c?.command?.[2] ?? "";
