@@ -1,14 +1,16 @@
 // Which CasDriverSource a process uses: the CLI, the API and the operator all call casDriverSource(). A local SCONE
 // CLI when one is named (`--scone-cli PATH`, upstream's `--no-docker`); otherwise — the default — the CLI pod per CAS.
-import { accessSync, constants, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { KubeClient } from "../../kube/client.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { defaultImage, type ImageMirror } from "../../resources/defaults.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
+import { sconeCliProblem } from "./cli-path.ts";
 import { LocalCasDriverSource } from "./local-source.ts";
 import { PodCasDriverSource } from "./pod-source.ts";
 import type { CasDriverSource } from "./reach.ts";
+
+export { sconeCliProblem };
 
 export interface CasDriverSourceOptions {
   readonly kube: KubeClient;
@@ -25,20 +27,6 @@ export interface CasDriverSourceOptions {
   /** Variables every local CLI call gets (e.g. SCONE_CLI_RETRIES); ignored by the pod. */
   readonly env?: Readonly<Record<string, string>>;
   readonly warn?: (message: string) => void;
-}
-
-/** What is wrong with a `--scone-cli` value (undefined: an existing executable regular file). */
-export function sconeCliProblem(path: string): string | undefined {
-  if (path.trim() === "") return "give the path of the SCONE CLI binary (e.g. /opt/scone/bin/rust-cli)";
-  try {
-    if (!statSync(path).isFile()) return "not a regular file; give the path of the SCONE CLI binary";
-    accessSync(path, constants.X_OK);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EACCES") return "not executable by this user (chmod +x it, or give another binary)";
-    return "no such file; give the path of an installed SCONE CLI (or omit --scone-cli to use the sconecli pod)";
-  }
 }
 
 /** The sconecli image (src/install/images.ts's naming): `<registry>/<prefix>sconecli:<version>`, mirror-aware. */
