@@ -1,6 +1,6 @@
 // The stand-in `sconecli` image for the local cluster's real node: the simulator's SCONE CLI (sim/scone-cli,
 // compiled with `bun build --compile`) at /opt/scone/bin/rust-cli, where the real image has it (SCONE-CLI.md §1),
-// plus what the pod source execs (sh, mkdir, cat, env, rm, sleep, test: busybox from Debian's busybox-static, which
+// plus what the pod source execs (sh, mkdir, cat, env, rm, sleep, test, wc: busybox from Debian's busybox-static, which
 // hack/node-deps.sh installs) and the loader and libraries the compiled CLI needs (from the machine's glibc, or
 // --libc-root). One linux/amd64 layer, written by hack/image's own OCI writer.
 //
@@ -20,7 +20,7 @@ import type { TarEntry } from "./tar.ts";
 /** The user the CLI pod runs as (src/cas/driver/cli-pod.ts: runAsUser 1000). */
 const CLI_UID = 1000;
 /** What PodCliRunner and the pod's start script exec, as busybox applets. */
-export const SCONECLI_APPLETS = ["sh", "mkdir", "cat", "env", "rm", "sleep", "test", "["] as const;
+export const SCONECLI_APPLETS = ["sh", "mkdir", "cat", "env", "rm", "sleep", "test", "[", "wc"] as const;
 export const BUSYBOX = "/bin/busybox";
 export const SIM_CLI = ".build/scone-cli-sim";
 

@@ -169,8 +169,14 @@ export class OwnerConfigRunner implements CliRunner {
         throw new CliRunError(`SCONE CLI config ${this.configPath} is larger than ${MAX_CONFIG_BYTES} bytes`);
       const readBack = changesConfig(argv, before !== undefined);
       const r = await this.pod.runWithConfig(argv, env, files, { content: before, readBack });
-      if (r.config !== undefined && !sameBytes(r.config, before))
+      if (r.config !== undefined && !sameBytes(r.config, before)) {
+        // CLI §7: the config is a JSON object; anything else (an empty or cut-off read) must not replace the file.
+        if (parsedObject(r.config) === undefined)
+          throw new CliRunError(
+            `${this.pod.description}: the CLI config read back is not a JSON object; ${this.configPath} left as it was`,
+          );
         await writeBackConfig(this.configPath, before, r.config);
+      }
       return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
     });
   }
@@ -241,13 +247,20 @@ export class OperatorIdentityRunner implements CliRunner {
 /** The same identity: the `identity` fields are equal (cas_db and default_cas change as CASes are attested). */
 export function isSameIdentity(a: Uint8Array, b: Uint8Array): boolean {
   const identity = (bytes: Uint8Array) => {
-    try {
-      const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { identity?: unknown };
-      return typeof parsed.identity === "string" ? parsed.identity : undefined;
-    } catch {
-      return undefined;
-    }
+    const id = parsedObject(bytes)?.identity;
+    return typeof id === "string" ? id : undefined;
   };
   const x = identity(a);
   return x !== undefined ? x === identity(b) : sameBytes(a, b);
+}
+
+function parsedObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

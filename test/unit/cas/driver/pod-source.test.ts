@@ -32,42 +32,53 @@ const KEY_HASH = "2".repeat(46);
 const dec = (b: Uint8Array | string | undefined) => (typeof b === "string" ? b : new TextDecoder().decode(b));
 
 /** A fake pod file system and CLI: `self show-key-hash` creates a config; `cas attest` adds to its cas_db. */
-function fakePod(opts: { failCli?: boolean; onCli?: () => void } = {}) {
+function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (config: string) => void } = {}) {
   const files = new Map<string, Uint8Array | string>();
   const calls: string[][] = [];
   const stdins: string[] = [];
+  const rmDir = (dir: string) => {
+    for (const k of [...files.keys()]) if (k.startsWith(`${dir}/`)) files.delete(k);
+  };
   const exec: CliPodExec = async (o) => {
     const cmd = [...o.command];
     calls.push(cmd);
     if (o.stdin !== undefined) stdins.push(dec(o.stdin));
     const ok = (stdout = "") => ({ exitCode: 0, stdout: new TextEncoder().encode(stdout), stderr: "" });
-    if (cmd[0] === "mkdir") return ok();
     if (cmd[0] === "rm") {
-      for (const k of [...files.keys()]) if (k.startsWith(`${cmd[3]}/`)) files.delete(k);
+      rmDir(cmd[3] as string);
       return ok();
     }
-    if (cmd[0] === "sh" && cmd[2]?.includes("cat >")) {
+    const script = cmd[2] ?? "";
+    if (script.includes("wc -c")) {
       files.set(cmd[4] as string, o.stdin ?? "");
       return ok();
     }
-    if (cmd[0] === "sh" && cmd[2]?.includes("if [ -f")) {
+    if (script.includes("if [ -f")) {
       const f = files.get(cmd[4] as string);
+      if (cmd[5]) rmDir(cmd[5]);
       return f === undefined ? { ...ok(), exitCode: 3 } : ok(dec(f));
     }
-    if (cmd[0] === "env") {
+    if (script.includes("shift 3")) {
+      const [dir, , clean] = cmd.slice(4, 7) as [string, string, string];
+      const cli = cmd.slice(7);
       if (opts.failCli) throw new ExecError("exec failed: container not found");
       opts.onCli?.();
-      const at = cmd.indexOf(CLI_BINARY);
-      const env = Object.fromEntries(cmd.slice(3, at).map((a) => a.split("=", 2) as [string, string]));
-      const args = cmd.slice(at + 1);
+      const at = cli.indexOf(CLI_BINARY);
+      const env = Object.fromEntries(cli.slice(3, at).map((a) => a.split("=", 2) as [string, string]));
+      const args = cli.slice(at + 1);
       const path = env.SCONE_CLI_CONFIG as string;
       const config = files.has(path)
         ? (JSON.parse(dec(files.get(path))) as { identity: string; cas_db: Record<string, string> })
         : { identity: `id-${Math.random()}`, cas_db: {} };
-      if (args[0] === "--version") return ok("scone 7.0.0\n");
-      if (args[0] === "cas" && args[1] === "attest") config.cas_db[args[2] as string] = "attested";
-      files.set(path, JSON.stringify(config));
-      return ok(`${KEY_HASH}\n`);
+      let out = `${KEY_HASH}\n`;
+      if (args[0] === "--version") out = "scone 7.0.0\n";
+      else {
+        if (args[0] === "cas" && args[1] === "attest") config.cas_db[args[2] as string] = "attested";
+        files.set(path, JSON.stringify(config));
+      }
+      opts.afterCli?.(path);
+      if (clean === "rm") rmDir(dir);
+      return ok(out);
     }
     throw new Error(`unexpected command ${cmd.join(" ")}`);
   };
@@ -286,6 +297,19 @@ describe("PodCasDriverSource", () => {
     );
     await expect(conn.driver.keyHash()).rejects.toBeInstanceOf(ConfigChangedError);
     expect(readFileSync(cfg, "utf8")).toBe('{"identity":"changed by upstream"}');
+  });
+
+  test("a config read back empty (a cut-off stream) does not replace the local file", async () => {
+    const k = fakeKube();
+    const cfg = join(root, "owner4", "config.json");
+    await Bun.write(cfg, '{"identity":"mine","cas_db":{}}');
+    const p = fakePod({ afterCli: (config) => p.files.set(config, "") });
+    const conn = await source(k.kube, p.exec).connect(
+      { namespace: "team", name: "cas" },
+      { kind: "owner", configPath: cfg },
+    );
+    await expect(conn.driver.attest({ address: conn.address, retries: 0 })).rejects.toThrow(/not a JSON object/);
+    expect(readFileSync(cfg, "utf8")).toBe('{"identity":"mine","cas_db":{}}');
   });
 
   test("exec failing: the call fails and the local config stays as it was", async () => {
