@@ -61,12 +61,22 @@ export class CliPodError extends Error {
 
 export class PodCasDriverSource implements CasDriverSource {
   readonly description = "SCONE CLI pod per CAS (image sconecli, by exec)";
+  /** Pod look-ups in flight per CAS: concurrent connects share one (else each would create a pod). */
+  private readonly inFlight = new Map<string, Promise<V1Pod>>();
   constructor(private readonly o: PodSourceOptions) {}
 
   async connect(cas: CasRef, identity: CliIdentity, signal?: AbortSignal): Promise<CasConnection> {
     const resource = await this.o.kube.get<CAS>({ ...CAS_TYPE, namespace: cas.namespace, name: cas.name }, { signal });
     const owner = ownerOf(resource);
-    const pod = await this.ensurePod(owner, renderCliPod(owner, this.o.image(resource), this.o.nodeSelector), signal);
+    const key = `${owner.namespace}/${owner.name}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.ensurePod(owner, renderCliPod(owner, this.o.image(resource), this.o.nodeSelector), signal);
+      this.inFlight.set(key, pending);
+      const forget = () => this.inFlight.delete(key);
+      pending.then(forget, forget);
+    }
+    const pod = await pending;
     const base = new PodCliRunner({
       exec: this.o.exec,
       namespace: cas.namespace,

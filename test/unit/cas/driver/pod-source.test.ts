@@ -338,6 +338,14 @@ describe("PodCasDriverSource", () => {
     expect(k.pods.length).toBe(1);
   });
 
+  test("concurrent first connections share one new pod", async () => {
+    const k = fakeKube();
+    const s = source(k.kube, fakePod().exec);
+    const ref = { namespace: "team", name: "cas" };
+    await Promise.all([s.connect(ref, { kind: "operator" }), s.connect(ref, { kind: "operator" })]);
+    expect(k.pods.length).toBe(1);
+  });
+
   test("a pod deleted between calls is recreated", async () => {
     const k = fakeKube();
     const s = source(k.kube, fakePod().exec);
