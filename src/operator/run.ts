@@ -19,6 +19,8 @@ export interface OperatorOptions {
   readonly webhookHost?: string;
   /** --allowed-registries: registries tenant resources may take images from (default the SCONE registry). */
   readonly allowedRegistries?: string;
+  /** --scone-cli: reach CAS with this local SCONE CLI (port-forward) instead of a sconecli pod per CAS. */
+  readonly sconeCli?: string;
 }
 
 /** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
@@ -38,6 +40,11 @@ const CONTROLLER_KINDS: Record<string, string> = {
 export async function runOperator(opts: OperatorOptions): Promise<void> {
   const log = createLogger({ level: resolveLogLevel(opts.logLevel), sink: process.stdout, component: "operator" });
   // Settings first: a bad flag fails before anything connects.
+  if (opts.sconeCli !== undefined) {
+    const { sconeCliProblem } = await import("../cas/driver/cli-path.ts");
+    const problem = sconeCliProblem(opts.sconeCli);
+    if (problem) throw new Error(`invalid value ${JSON.stringify(opts.sconeCli)} for --scone-cli: ${problem}`);
+  }
   const { parseAllowedRegistries, resolveAllowedRegistries, formatEntry } = await import("./admission/registries.ts");
   const admissionPolicy = {
     allowedRegistries: resolveAllowedRegistries(
@@ -130,6 +137,9 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     kindOf,
     log,
   });
+  const serviceVersion = process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION;
+  const imageMirror = imageMirrorFromEnv(process.env);
+  const { casDriverSource } = await import("../cas/driver/source.ts");
   const ctx: import("./wiring.ts").OperatorContext = {
     client,
     informers,
@@ -141,8 +151,16 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     },
     log,
     operatorNamespace: namespace,
-    serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
-    imageMirror: imageMirrorFromEnv(process.env),
+    serviceVersion,
+    imageMirror,
+    casDriverSource: casDriverSource({
+      kube: client,
+      stateDir,
+      imageMirror,
+      serviceVersion,
+      ...(opts.sconeCli !== undefined ? { sconeCli: opts.sconeCli } : {}),
+      warn: (message) => log.warn(message, { component: "cas-driver" }),
+    }),
     recordHistory: (r) => {
       void storeHistory(r);
       void clusterHistory.record(r);

@@ -260,7 +260,7 @@ export const operatorCommand: SconeCommand = command({
     },
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
   },
-  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "scone-cli"],
   printsNoData: "it runs the operator until stopped; its log goes to stderr",
   notes: [
     "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n names the operator's own namespace (its Lease, webhook certificate, default namespace of LAS and SGX plugin pods; default SCONE_OPERATOR_NAMESPACE, then the context's).",

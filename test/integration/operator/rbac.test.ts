@@ -51,6 +51,8 @@ const NOT_EXERCISED: Record<string, string> = {
   "scone-manager-role-NS: persistentvolumes": "read only when CAS must leave a lost node (cas.test.ts)",
   "scone-manager-role-NS: pods/portforward": "the CAS probe needs a CAS answering behind cas-0 (no simulator here)",
   "scone-manager-stack-role: pods/exec": "the Scone stack's scheduled backups (scone.test.ts)",
+  "scone-manager-cas-driver-role-NS: pods/exec":
+    "the SCONE CLI in a CAS's sconecli pod (no CAS here; realnode/sconecli.test.ts execs into one)",
 };
 
 const usedBy = (rule: V1PolicyRule, e: AuditEvent, namespace: string | undefined): boolean => {
