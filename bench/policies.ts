@@ -13,11 +13,11 @@ import { signSession } from "../src/cas/session.ts";
 import { clientListWatch, Informer } from "../src/kube/informer.ts";
 import type { KubeLogger, KubeObject } from "../src/kube/types.ts";
 import { admitOperator } from "../src/operator/policies/admit.ts";
-import { LocalCliSource } from "../src/operator/policies/cli-source.ts";
 import { registerPolicyControllers, SIGNED_POLICY_TYPE } from "../src/operator/policies/controller.ts";
 import type { SignedPolicy } from "../src/resources/policies.ts";
 import { buildOperatorContext, ensureNamespace, installCrds } from "../test/integration/operator/context.ts";
 import { provisionStandInCas } from "../test/integration/operator/stand-in-cas.ts";
+import { LocalCliSource } from "../test/integration/operator/stand-in-source.ts";
 
 const COUNT = Number(process.env.SCONE_BENCH_POLICIES ?? 1000);
 const CONCURRENCY = 16;

@@ -4,7 +4,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_NAMESPACE, NAMESPACE_ROLE_BINDING_NAME } from "../src/install/names.ts";
-import { describeRoles, type ExplainedRule, localOperatorRules, secretsGrantHint } from "../src/install/rbac.ts";
+import {
+  casDriverGrantHint,
+  describeRoles,
+  type ExplainedRule,
+  localOperatorRules,
+  secretsGrantHint,
+} from "../src/install/rbac.ts";
 
 export const RBAC_DOC = join(import.meta.dir, "..", "docs", "RBAC.md");
 
@@ -58,11 +64,19 @@ export function rbacMarkdown(namespace = DEFAULT_NAMESPACE): string {
     "## Opting a namespace in",
     "",
     "The operator reads the Scone stack's `spec.backup.s3Creds` Secret and a LAS's DCAP key Secret only where it may",
-    "use Secrets (SignedPolicy and EncryptedPolicy need none: the operator submits them as its own CLI identity). Outside the",
+    "use Secrets (no CAS owner identity: policies go to CAS as the operator's own CLI identity, below). Outside the",
     "operator's namespace it says so in the resource's status, with the fix:",
     "",
     "```",
     secretsGrantHint("team-a", namespace),
+    "```",
+    "",
+    "The operator reaches a CAS through the SCONE CLI in the CAS's `sconecli` pod, by exec (src/cas/driver), and keeps",
+    "its own CLI identity in a Secret `<cas>-sconecli-operator` there: a namespace whose CAS it probes or submits",
+    "policies to needs both the Secrets binding above and the exec binding (exec is never granted with Secrets):",
+    "",
+    "```",
+    casDriverGrantHint("team-a", namespace),
     "```",
     "",
     "## Upgrading from a release that created roles at run time",

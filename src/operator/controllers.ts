@@ -5,8 +5,7 @@ import { casClientProbe } from "./cas/client-probe.ts";
 import { registerCasController } from "./cas/controller.ts";
 import { portForwardAddress } from "./cas-reach.ts";
 import { registerLasController } from "./las/controller.ts";
-import { operatorCliSource } from "./policies/cli-source.ts";
-import { registerPolicyControllers } from "./policies/controller.ts";
+import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
 import { registerSconeController } from "./scone/controller.ts";
 import { registerSgxPluginController } from "./sgxplugin/controller.ts";
@@ -22,8 +21,8 @@ export function registerControllers(ctx: OperatorContext, deps: { store: Store; 
     ctx,
     casClientProbe(ctx.client, inCluster ? {} : { resolveAddress: portForwardAddress(ctx.client) }),
   );
-  // Policies reach CAS through the SCONE CLI as the operator's own identity (admitted by the owner).
-  registerPolicyControllers(ctx, { source: operatorCliSource(process.env) });
+  // Policies reach CAS through the CAS driver as the operator's own identity (admitted by the owner).
+  registerPolicyControllers(ctx, { source: ctx.casDriverSource ?? noCasDriver });
   registerVaultController(ctx);
   registerSconeController(ctx, {
     backups: catalogBackupPort({ kube: ctx.client, store: deps.store, stateDir: deps.stateDir }),

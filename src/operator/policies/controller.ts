@@ -8,6 +8,7 @@
 import type { CasTarget } from "../../cas/driver/commands.ts";
 import { SconeCliError } from "../../cas/driver/commands.ts";
 import type { CasConnection, CasDriverSource } from "../../cas/driver/reach.ts";
+import { CliRunError } from "../../cas/driver/runner.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
@@ -51,6 +52,14 @@ export interface PolicyControllerDeps {
   /** How long the CAS key the operator's CLI attested is reused per address (default 5 min). */
   readonly targetReuseMs?: number;
 }
+
+/** The source of an operator context without a CAS driver: every policy waits in Error, saying so. */
+export const noCasDriver: CasDriverSource = {
+  description: "no CAS driver",
+  connect: async () => {
+    throw new CliRunError("this operator was started without a CAS driver (casDriverSource); it cannot reach a CAS");
+  },
+};
 
 type AnyPolicy = SignedPolicy | EncryptedPolicy;
 /** A policy as read for a reconcile: its spec is there (the CRD requires it). */

@@ -20,7 +20,6 @@ import type { CliRunner } from "../../../src/cas/driver/runner.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { admitOperator } from "../../../src/operator/policies/admit.ts";
-import { LocalCliSource } from "../../../src/operator/policies/cli-source.ts";
 import {
   ENCRYPTED_POLICY_TYPE,
   registerPolicyControllers,
@@ -37,6 +36,7 @@ import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harnes
 import { waitFor as pollFor } from "../kube/helpers.ts";
 import { buildOperatorContext, cleanupSteps, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
 import { provisionStandInCas } from "./stand-in-cas.ts";
+import { LocalCliSource } from "./stand-in-source.ts";
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const NS = `policies-it-${RUN}`;

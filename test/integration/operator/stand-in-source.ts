@@ -1,16 +1,16 @@
-// A CasDriverSource over a local SCONE CLI binary (upstream's `--no-docker`), for the policy controllers and
-// `scone cas admit-operator` until the shared sources (src/cas/driver/*-source.ts) land: each identity has its own
-// CLI config (SCONE_CLI_CONFIG), the CAS is given by its Service name (`NAME.NAMESPACE.svc:8081`, which resolves
-// in a pod) unless the caller maps it elsewhere.
-import { CasDriver } from "../../cas/driver/driver.ts";
+// A CasDriverSource for tests over the stand-in SCONE CLI (sim/scone-cli), whose pretend CASes live in a state
+// directory and are named by the address they were created at: each identity has its own CLI config
+// (SCONE_CLI_CONFIG), and the CAS is given by its Service name (`NAME.NAMESPACE.svc:8081`). Production uses
+// src/cas/driver/source.ts (the sconecli pod, or a local CLI over a port-forward).
+import { CasDriver } from "../../../src/cas/driver/driver.ts";
 import {
   type CasConnection,
   type CasDriverSource,
   type CasRef,
   type CliIdentity,
   casServiceAddress,
-} from "../../cas/driver/reach.ts";
-import { CliRunError, type CliRunner, LocalCliRunner } from "../../cas/driver/runner.ts";
+} from "../../../src/cas/driver/reach.ts";
+import { type CliRunner, LocalCliRunner } from "../../../src/cas/driver/runner.ts";
 
 export interface LocalCliSourceOptions {
   /** The CLI, e.g. ["/usr/bin/scone"] or [bun, "sim/scone-cli/main.ts"]. */
@@ -48,29 +48,4 @@ export class LocalCliSource implements CasDriverSource {
     }
     return { driver, address: (this.o.address ?? casServiceAddress)(cas), release: async () => {} };
   }
-}
-
-/** A source that cannot reach any CAS, saying why (the operator was started without a SCONE CLI). */
-export function unavailableSource(reason: string): CasDriverSource {
-  return {
-    description: "no SCONE CLI",
-    connect: async () => {
-      throw new CliRunError(reason);
-    },
-  };
-}
-
-/**
- * The operator's source: SCONE_CLI (the CLI binary) and SCONE_OPERATOR_CLI_CONFIG (the operator identity's CLI
- * config); without SCONE_CLI every policy reports Error/CasUnavailable naming these variables.
- */
-export function operatorCliSource(env: Readonly<Record<string, string | undefined>>): CasDriverSource {
-  const binary = env.SCONE_CLI;
-  if (!binary) {
-    return unavailableSource(
-      "the operator has no SCONE CLI to reach a CAS with: set SCONE_CLI to the CLI binary and SCONE_OPERATOR_CLI_CONFIG to the operator identity's CLI config",
-    );
-  }
-  const operatorConfigPath = env.SCONE_OPERATOR_CLI_CONFIG;
-  return new LocalCliSource({ binary: [binary], ...(operatorConfigPath ? { operatorConfigPath } : {}) });
 }
