@@ -5,7 +5,7 @@
 // `session_signing_keypair_ed25519_seed` (upstream's plugin writes it into the owner identity, §7). What each field
 // holds beyond that is this stand-in's choice. Created on first use, 0600 in a 0700 directory.
 import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { selfSignedClientIdentity } from "../cas/certificates.ts";
@@ -74,8 +74,19 @@ export async function loadConfig(path: string): Promise<CliConfig> {
       default_cas: null,
       session_signing_keypair_ed25519_seed: randomBytes(32).toString("hex"),
     };
-    saveConfig(path, config);
-    return config;
+    // Two first calls at once (a driver asking for key hash and signing key together) must end with one identity:
+    // the file is linked into place only if none is there yet, otherwise the one that won is read.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    try {
+      linkSync(tmp, path);
+      return config;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
   let raw: Partial<CliConfig>;
   try {

@@ -299,3 +299,18 @@ describe("stand-in SCONE CLI against a simulated CAS", () => {
     expect(printed.out.trim().split("\n")).toEqual(lines);
   });
 });
+
+describe("stand-in SCONE CLI: first use", () => {
+  test("calls racing on a missing config end with one identity", async () => {
+    const config = join(root, "race", "config.json");
+    const runs = Array.from({ length: 4 }, () =>
+      Bun.spawn([process.execPath, MAIN, "self", "show-key-hash"], {
+        env: { PATH: process.env.PATH ?? "", SCONE_CLI_CONFIG: config },
+        stdout: "pipe",
+      }),
+    );
+    const hashes = await Promise.all(runs.map(async (r) => (await new Response(r.stdout).text()).trim()));
+    expect(new Set(hashes).size).toBe(1);
+    expect(identity("race").cli(["self", "show-key-hash"]).out.trim()).toBe(hashes[0] ?? "");
+  });
+});
