@@ -15,7 +15,7 @@ import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
 import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
-import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import { registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
@@ -94,11 +94,10 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       async () => (await getCas(name))?.spec?.["backup-controller"]?.enabled === true,
       TIMEOUT,
     );
-    const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     for (const node of SGX_NODES)
       await client.patch(
         { apiVersion: "v1", kind: "Node", name: node },
-        { metadata: { annotations: { [registrationAnnotation(NS, name)]: at } } },
+        { metadata: { labels: { [registrationLabel(NS, name, "6.0.6") ?? ""]: "true" } } },
         "merge",
         { fieldManager: MANAGER },
       );
