@@ -51,7 +51,6 @@ async function main(): Promise<void> {
   const cli = process.env.SCONE_BENCH_CLI
     ? [process.env.SCONE_BENCH_CLI]
     : [process.execPath, join(import.meta.dir, "../sim/scone-cli/main.ts")];
-  const env = { SCONE_CLI_SIM_STATE: join(dir, "world") };
   /** Duration of every CLI call the driver made, ms. */
   const latencies: number[] = [];
   const timed = (runner: CliRunner): CliRunner => ({
@@ -65,12 +64,28 @@ async function main(): Promise<void> {
       }
     },
   });
-  const source = new LocalCliSource({ binary: cli, operatorConfigPath: join(dir, "operator.json"), env, wrap: timed });
+  let casAddress = "";
+  const source = new LocalCliSource({
+    binary: cli,
+    operatorConfigPath: join(dir, "operator.json"),
+    address: () => casAddress,
+    wrap: timed,
+  });
+  let stopSim: (() => Promise<unknown>) | undefined;
   try {
     // The owner provisions the (stand-in) CAS and admits the operator's identity.
     const cas = { name: "cas", namespace: NS };
     const ownerConfigPath = join(dir, "owner", "config.json");
-    await provisionStandInCas({ cli, worldDir: env.SCONE_CLI_SIM_STATE, source, cas, ownerConfigPath });
+    const running = await provisionStandInCas({
+      dataDir: join(dir, "cas"),
+      source,
+      cas,
+      ownerConfigPath,
+      register: (_cas, address) => {
+        casAddress = address;
+      },
+    });
+    stopSim = () => running.sim.stop();
     const admitted = await admitOperator(source, { cas, ownerConfigPath });
     // The policies' signer (scone's own signing, as `scone policy sign` does; the CAS judges it).
     const author = await generateCliConfig("bench-author");
@@ -171,6 +186,7 @@ async function main(): Promise<void> {
         await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns });
     }
   } finally {
+    await stopSim?.();
     await rm(dir, { recursive: true, force: true });
     await stopCluster?.();
   }

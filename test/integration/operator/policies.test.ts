@@ -1,10 +1,9 @@
 // SignedPolicy and EncryptedPolicy controllers against the real API server, reaching CAS through the CAS driver:
-// the stand-in SCONE CLI (`bun sim/scone-cli/main.ts`, its pretend CAS in a state directory) as the operator's own
+// the stand-in SCONE CLI (`bun sim/scone-cli/main.ts`, reaching a simulated CAS on loopback) as the operator's own
 // identity, which the CAS owner admitted with admitOperator (the step behind `scone cas admit-operator`). The
 // upstream samples reach the CAS — the driver's `session create` runs with SCONE's JSON — and the CAS decides;
 // scone refuses only a spec without its documented fields, and says so differently from the CAS.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,7 +34,7 @@ import type {
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor as pollFor } from "../kube/helpers.ts";
 import { buildOperatorContext, cleanupSteps, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
-import { provisionStandInCas } from "./stand-in-cas.ts";
+import { provisionStandInCas, type StandInCas } from "./stand-in-cas.ts";
 import { LocalCliSource } from "./stand-in-source.ts";
 
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -48,12 +47,6 @@ const CAS2_ADDRESS = `https://cas2.${NS}:8081`;
 const STAND_IN = [process.execPath, join(import.meta.dir, "../../../sim/scone-cli/main.ts")];
 const SAMPLES = join(import.meta.dir, "../../unit/operator/policies/fixtures");
 const TEST_TIMEOUT_MS = 120_000;
-
-/** Whether the stand-in implements `session sign|encrypt` (h/sim-net adds them): exit 2 = unknown subcommand. */
-const standInHas = (verb: string) =>
-  spawnSync(STAND_IN[0] as string, [...STAND_IN.slice(1), "session", verb, "/nonexistent.yml"]).status !== 2;
-const SIGNS = standInHas("sign");
-const ENCRYPTS = standInHas("encrypt");
 
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined, timeoutMs = 60_000) =>
   pollFor(what, probe, timeoutMs);
@@ -71,6 +64,9 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
   let dir: string;
   let source: LocalCliSource;
   let ownerConfig: string;
+  /** The simulated CASes, by namespace/name, and the address each answers on. */
+  const cases = new Map<string, StandInCas>();
+  const keyOf = (cas: CasRef) => `${cas.namespace}/${cas.name}`;
   /** Every CLI call the operator's identity made. */
   const calls: Call[] = [];
   /** Every identity the controllers asked the source for. */
@@ -114,8 +110,18 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
       ).items.find((e) => e.reason === reason),
     );
 
-  const provisionedCas = (cas: CasRef) =>
-    provisionStandInCas({ cli: STAND_IN, worldDir: join(dir, "world"), source, cas, ownerConfigPath: ownerConfig });
+  const addresses = new Map<string, string>();
+  const provisionedCas = async (cas: CasRef) => {
+    const running = await provisionStandInCas({
+      dataDir: join(dir, cas.name),
+      source,
+      cas,
+      ownerConfigPath: ownerConfig,
+      register: (c, address) => addresses.set(keyOf(c), address),
+    });
+    cases.set(keyOf(cas), running);
+  };
+  const addressOf = (cas: CasRef) => addresses.get(keyOf(cas)) ?? casServiceAddress(cas);
 
   beforeAll(async () => {
     cluster = await sharedCluster();
@@ -124,7 +130,7 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
     source = new LocalCliSource({
       binary: STAND_IN,
       operatorConfigPath: join(dir, "operator", "config.json"),
-      env: { SCONE_CLI_SIM_STATE: join(dir, "world") },
+      address: (cas) => addressOf(cas),
       wrap: recording,
     });
     await provisionedCas(CAS);
@@ -151,6 +157,7 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
     await cleanupSteps([
       () => op?.stop(),
       () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }),
+      ...[...cases.values()].map((c) => () => c.sim.stop()),
       () => dir && rm(dir, { recursive: true, force: true }),
     ]);
   }, 60_000);
@@ -168,7 +175,7 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
         "session",
         "create",
         "--cas",
-        casServiceAddress(CAS),
+        addressOf(CAS),
         "--cas-key",
         upload?.argv[5] ?? "",
       ]);
@@ -245,7 +252,7 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
 
       await admitOperator(source, { cas: CAS2, ownerConfigPath: ownerConfig });
       await settled(() => getSigned("waits"), ["Synced", "Rejected"]);
-      expect(uploadsOf("waits-for-admission").map((c) => c.argv[3])).toEqual([casServiceAddress(CAS2)]);
+      expect(uploadsOf("waits-for-admission").map((c) => c.argv[3])).toEqual([addressOf(CAS2)]);
     },
     TEST_TIMEOUT_MS,
   );
@@ -255,7 +262,7 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
     expect(identities.filter((id) => id.kind !== "operator")).toEqual([]);
   });
 
-  test.skipIf(!SIGNS)(
+  test(
     "a policy signed with the stand-in `scone session sign` is created, then updated with its predecessor",
     async () => {
       const owner = await source.connect(CAS, { kind: "owner", configPath: ownerConfig });
@@ -286,7 +293,7 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
     TEST_TIMEOUT_MS,
   );
 
-  test.skipIf(!ENCRYPTS)(
+  test(
     "a policy encrypted with the stand-in `scone session encrypt` for this CAS is Synced",
     async () => {
       const owner = await source.connect(CAS, { kind: "owner", configPath: ownerConfig });

@@ -1,28 +1,36 @@
-// A pretend CAS of the stand-in SCONE CLI (sim/scone-cli, `sim-cas create`) at a CAS's Service address, provisioned
-// by the owner identity through the CAS driver — the setup the policy tests and bench/policies.ts share.
-import { spawnSync } from "node:child_process";
-import { parseProvisioningLines } from "../../../src/cas/driver/commands.ts";
-import { type CasDriverSource, type CasRef, casServiceAddress } from "../../../src/cas/driver/reach.ts";
+// A simulated CAS (sim/cas, on loopback) provisioned by the owner identity through the CAS driver and the stand-in
+// SCONE CLI (sim/scone-cli, which reaches it over the network) — the setup the policy tests and bench/policies.ts
+// share. The CAS is named by a CasRef; the stand-in source maps it to the simulator's `127.0.0.1:PORT`.
+import { join } from "node:path";
+import { launchSimulator, type RunningSimulator } from "../../../sim/cas/launch.ts";
+import type { CasDriverSource, CasRef } from "../../../src/cas/driver/reach.ts";
+
+export interface StandInCas {
+  readonly sim: RunningSimulator;
+  /** `host:port` as the CLI is given it. */
+  readonly address: string;
+}
 
 export async function provisionStandInCas(options: {
-  readonly cli: readonly string[];
-  /** SCONE_CLI_SIM_STATE: where the stand-in keeps its pretend CASes. */
-  readonly worldDir: string;
+  readonly dataDir: string;
   readonly source: CasDriverSource;
   readonly cas: CasRef;
   readonly ownerConfigPath: string;
-}): Promise<void> {
-  const { cli, cas } = options;
-  const created = spawnSync(cli[0] as string, [...cli.slice(1), "sim-cas", "create", casServiceAddress(cas)], {
-    env: { ...process.env, SCONE_CLI_SIM_STATE: options.worldDir },
+  /** Called with the address before the owner connects (the source maps the CAS to it). */
+  readonly register: (cas: CasRef, address: string) => void;
+}): Promise<StandInCas> {
+  const sim = await launchSimulator({
+    dataDir: join(options.dataDir, "db"),
+    auditLog: join(options.dataDir, "audit.log"),
   });
-  const lines = parseProvisioningLines(String(created.stdout));
-  if (!lines) throw new Error(`sim-cas create printed no console lines: ${String(created.stderr)}`);
-  const owner = await options.source.connect(cas, { kind: "owner", configPath: options.ownerConfigPath });
+  const address = new URL(sim.url).host;
+  options.register(options.cas, address);
+  const owner = await options.source.connect(options.cas, { kind: "owner", configPath: options.ownerConfigPath });
   await owner.driver.provision({
     address: owner.address,
-    casKeyHash: lines.casKeyHash,
-    token: lines.token,
+    casKeyHash: sim.casKeyHash,
+    token: sim.provisioningToken ?? "",
     ownerConfigToml: "",
   });
+  return { sim, address };
 }

@@ -1,7 +1,7 @@
-// A CasDriverSource for tests over the stand-in SCONE CLI (sim/scone-cli), whose pretend CASes live in a state
-// directory and are named by the address they were created at: each identity has its own CLI config
-// (SCONE_CLI_CONFIG), and the CAS is given by its Service name (`NAME.NAMESPACE.svc:8081`). Production uses
-// src/cas/driver/source.ts (the sconecli pod, or a local CLI over a port-forward).
+// A CasDriverSource for tests over the stand-in SCONE CLI (sim/scone-cli): each identity has its own CLI config
+// (SCONE_CLI_CONFIG), and each CAS one stable address (a simulator on loopback), so attestations (kept per address,
+// CLI §7) carry over from one connection to the next. Production uses src/cas/driver/source.ts (the sconecli pod,
+// or a local CLI over a port-forward).
 import { CasDriver } from "../../../src/cas/driver/driver.ts";
 import {
   type CasConnection,
