@@ -294,6 +294,37 @@ describe.skipIf(!clusterAvailable())("SignedPolicy and EncryptedPolicy through t
   );
 
   test(
+    "the admission counts: a third party's signed session under scone-operator/ is created, under a namespace that does not admit the operator it is the CAS's refusal",
+    async () => {
+      // A policy author who is neither the owner nor the operator, signing with the stand-in.
+      const author = await source.connect(CAS, { kind: "owner", configPath: join(dir, "author", "config.json") });
+      const owner = await source.connect(CAS, { kind: "owner", configPath: ownerConfig });
+      const { casKey } = await owner.driver.casKeys(owner.address);
+      // A namespace session whose create_sessions admits its creator (the owner) only.
+      await owner.driver.createSession(
+        { address: owner.address, casKey },
+        'version: "0.3.10"\nname: closed\naccess_policy:\n  read: [CREATOR]\n  update: [CREATOR]\n  create_sessions: [CREATOR]\n',
+      );
+      const specOf = async (name: string): Promise<SignedPolicySpec> => {
+        const out = JSON.parse(
+          await author.driver.signSession(
+            `version: "0.3.10"\nname: ${name}\nservices:\n  - name: app\n    command: app\n`,
+          ),
+        ) as { session: string; signatures: SignedPolicySpec["signatures"] };
+        return { casAddress: CAS_ADDRESS, policy: out.session, signatures: out.signatures };
+      };
+      await client.create(signed("admitted-ns", await specOf("scone-operator/app")));
+      await client.create(signed("closed-ns", await specOf("closed/app")));
+      const admitted = await settled(() => getSigned("admitted-ns"), ["Synced"]);
+      expect(condition(admitted, "Synced")?.reason).toBe("Created");
+      const closed = await settled(() => getSigned("closed-ns"), ["Rejected"]);
+      expect(condition(closed, "Synced")?.reason).toBe("CasRejected");
+      expect(condition(closed, "Synced")?.message).toContain("create_sessions");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     "a policy encrypted with the stand-in `scone session encrypt` for this CAS is Synced",
     async () => {
       const owner = await source.connect(CAS, { kind: "owner", configPath: ownerConfig });
