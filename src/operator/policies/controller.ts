@@ -89,7 +89,8 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
   /** The status each object was last given by us: the cache may lag behind our own write. */
   const memos = new Map<string, Memo>();
   /** The CAS key the operator's CLI attested, per CAS and address (session calls name it, CLI §3). */
-  const targets = new Map<string, { at: number; casKey: string }>();
+  // A promise: concurrent first reconciles of one CAS share one `show-identification` call.
+  const targets = new Map<string, { at: number; casKey: Promise<string> }>();
   const log = ctx.log.child({ component: "policies" });
 
   const allPolicies = (): AnyPolicy[] => [
@@ -205,20 +206,22 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     }
     try {
       const key = `${ref.namespace}/${ref.name}\u0000${conn.address}`;
-      const hit = targets.get(key);
-      let casKey = hit && Date.now() - hit.at < (deps.targetReuseMs ?? 5 * 60_000) ? hit.casKey : undefined;
-      if (casKey === undefined) {
-        try {
-          casKey = (await conn.driver.casKeys(conn.address)).casKey;
-        } catch (err) {
-          if (!(err instanceof SconeCliError)) return outcomeOfDriverError(err);
-          return {
-            kind: "error",
-            reason: "CasNotAttested",
-            message: `the operator's SCONE CLI identity (${deps.source.description}) has not attested CAS ${ref.namespace}/${ref.name} at ${conn.address}: the CAS owner admits the operator with \`scone cas admit-operator ${ref.name} -n ${ref.namespace}\` (${err.message.slice(0, 300)})`,
-          };
-        }
-        targets.set(key, { at: Date.now(), casKey });
+      let hit = targets.get(key);
+      if (!hit || Date.now() - hit.at >= (deps.targetReuseMs ?? 5 * 60_000)) {
+        hit = { at: Date.now(), casKey: conn.driver.casKeys(conn.address).then((k) => k.casKey) };
+        targets.set(key, hit);
+      }
+      let casKey: string;
+      try {
+        casKey = await hit.casKey;
+      } catch (err) {
+        if (targets.get(key) === hit) targets.delete(key); // not remembered: the next reconcile asks again
+        if (!(err instanceof SconeCliError)) return outcomeOfDriverError(err);
+        return {
+          kind: "error",
+          reason: "CasNotAttested",
+          message: `the operator's SCONE CLI identity (${deps.source.description}) has not attested CAS ${ref.namespace}/${ref.name} at ${conn.address}: the CAS owner admits the operator with \`scone cas admit-operator ${ref.name} -n ${ref.namespace}\` (${err.message.slice(0, 300)})`,
+        };
       }
       return await submit(conn, { address: conn.address, casKey });
     } finally {
