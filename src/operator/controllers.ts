@@ -5,7 +5,7 @@ import { casClientProbe } from "./cas/client-probe.ts";
 import { registerCasController } from "./cas/controller.ts";
 import { portForwardAddress } from "./cas-reach.ts";
 import { registerLasController } from "./las/controller.ts";
-import { defaultPolicyDeps, registerPolicyControllers } from "./policies/controller.ts";
+import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
 import { registerSconeController } from "./scone/controller.ts";
 import { registerSgxPluginController } from "./sgxplugin/controller.ts";
@@ -21,7 +21,8 @@ export function registerControllers(ctx: OperatorContext, deps: { store: Store; 
     ctx,
     casClientProbe(ctx.client, inCluster ? {} : { resolveAddress: portForwardAddress(ctx.client) }),
   );
-  registerPolicyControllers(ctx, defaultPolicyDeps(ctx, { identityFile: process.env.SCONE_POLICY_IDENTITY_FILE }));
+  // Policies reach CAS through the CAS driver as the operator's own identity (admitted by the owner).
+  registerPolicyControllers(ctx, { source: ctx.casDriverSource ?? noCasDriver });
   registerVaultController(ctx);
   registerSconeController(ctx, {
     backups: catalogBackupPort({ kube: ctx.client, store: deps.store, stateDir: deps.stateDir }),
