@@ -9,7 +9,7 @@ import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts"
 import { type OperationStepReport, runProvisionOperation } from "../../../../src/flows/provision/operation.ts";
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
 import { FakeKube } from "./fake-world.ts";
-import { standInCas, standInSource } from "./stand-in-source.ts";
+import { recordingCommands, standInCas, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const root = mkdtempSync(join(tmpdir(), "scone-provision-op-"));
@@ -63,18 +63,7 @@ test(
     const ports: ProvisionPorts = {
       kube,
       pollMs: 10,
-      casSource: standInSource(worldDir, (runner) => ({
-        description: runner.description,
-        run: (argv, env, files) => {
-          calls.push(
-            argv
-              .filter((a) => typeof a === "string")
-              .slice(0, 2)
-              .join(" "),
-          );
-          return runner.run(argv, env, files);
-        },
-      })),
+      casSource: standInSource(worldDir, recordingCommands(calls)),
     };
     const options = provisionOptionsFromFlags(
       { name: "cas", namespace: "ns", target: join(root, "t") },

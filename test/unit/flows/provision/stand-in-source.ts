@@ -41,6 +41,22 @@ export function standInSource(
   return source;
 }
 
+/** A runner wrapper that records each call's first two words ("cas provision", "session create"). */
+export function recordingCommands(calls: string[]): (runner: CliRunner) => CliRunner {
+  return (runner) => ({
+    description: runner.description,
+    run: (argv, env, files) => {
+      calls.push(
+        argv
+          .filter((a) => typeof a === "string")
+          .slice(0, 2)
+          .join(" "),
+      );
+      return runner.run(argv, env, files);
+    },
+  });
+}
+
 /** A pretend unprovisioned CAS at the Service address of `cas`; returns its console lines (as NAME-0 logs them). */
 export async function standInCas(world: string, cas: CasRef): Promise<string> {
   const r = await standInRunner(world).run(["sim-cas", "create", casServiceAddress(cas)], {}, []);

@@ -12,7 +12,6 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseProvisioningLines, UPSTREAM_TOLERATIONS, verifierFlags } from "../../../../src/cas/driver/commands.ts";
 import { casServiceAddress } from "../../../../src/cas/driver/reach.ts";
-import type { CliRunner } from "../../../../src/cas/driver/runner.ts";
 import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts";
 import { openOwnerClient, runProvision } from "../../../../src/flows/provision/flow.ts";
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
@@ -25,7 +24,7 @@ import {
 } from "../../../../src/flows/provision/templates.ts";
 import type { KubeClient } from "../../../../src/kube/client.ts";
 import { FakeKube } from "./fake-world.ts";
-import { standInCas, standInRunner, standInSource } from "./stand-in-source.ts";
+import { recordingCommands, standInCas, standInRunner, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const NS = "prov";
@@ -80,19 +79,7 @@ let before: Record<string, string> = {};
 const calls: string[] = [];
 
 function ports(): ProvisionPorts {
-  const counting = (runner: CliRunner): CliRunner => ({
-    description: runner.description,
-    run: (argv, env, files) => {
-      calls.push(
-        argv
-          .filter((a) => typeof a === "string")
-          .slice(0, 2)
-          .join(" "),
-      );
-      return runner.run(argv, env, files);
-    },
-  });
-  return { kube, pollMs: 10, casSource: standInSource(worldDir, counting) };
+  return { kube, pollMs: 10, casSource: standInSource(worldDir, recordingCommands(calls)) };
 }
 
 function options(extra: Record<string, unknown> = {}) {
