@@ -150,6 +150,13 @@ export function ignoredFlagNotes(o: ProvisionOptions): string[] {
     notes.push(
       "--set-tolerations is not used: scone attests with upstream's tolerance sets (SGX_TOLERATIONS, then SGX_STD_TOLERATIONS)",
     );
+  // The CAS driver source decides how the CLI reaches the CAS and gives the address (src/cas/driver/reach.ts).
+  if (o.casAddress)
+    notes.push(
+      "--cas-address is not used: the SCONE CLI reaches the CAS by its Service from the CLI pod, or through a port-forward with --scone-cli",
+    );
+  if (o.localCasClientPort)
+    notes.push("--local-cas-client-port is not used: the local SCONE CLI's port-forward takes a free port");
   if (o.verifyImageSignatures)
     notes.push(
       "--verify-image-signatures is not used: scone runs no cosign; enforce image signatures with an admission policy",

@@ -12,7 +12,7 @@ import { parseProvisioningLines } from "../../../../src/cas/driver/commands.ts";
 import { CasDriver } from "../../../../src/cas/driver/driver.ts";
 import { ProvisionContext, type ProvisionPorts } from "../../../../src/flows/provision/context.ts";
 import { targetFiles } from "../../../../src/flows/provision/files.ts";
-import { runProvision, stepsFor } from "../../../../src/flows/provision/flow.ts";
+import { ignoredFlagNotes, runProvision, stepsFor } from "../../../../src/flows/provision/flow.ts";
 import { type ProvisionOptions, provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
 import {
   applicablePatch,
@@ -418,6 +418,22 @@ describe("done predicates", () => {
 });
 
 describe("modes", () => {
+  test("flags the driver source makes moot are named as unused, each once", () => {
+    const notes = ignoredFlagNotes(
+      options(join(root, "t9"), {
+        "cas-address": "cas.prov:8081",
+        "local-cas-client-port": "18081",
+        "set-tolerations": "--accept-configuration-needed",
+      }),
+    );
+    expect(notes.map((n) => n.split(" ")[0])).toEqual([
+      "--set-tolerations",
+      "--cas-address",
+      "--local-cas-client-port",
+    ]);
+    expect(ignoredFlagNotes(options(join(root, "t9")))).toEqual([]);
+  });
+
   test(
     "--verify, --is-provisioned and --print-public-keys attest the CAS and read the session 'provisioned'",
     async () => {
