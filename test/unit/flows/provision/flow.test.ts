@@ -33,15 +33,16 @@ import { postProvisioningPatch } from "../../../../src/flows/provision/templates
 import { countOutcomes, Journal, readJournal, runSteps, type StepRecord } from "../../../../src/flows/steps.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { FakeKube } from "./fake-world.ts";
-import { standInCas, standInRunner, standInSource } from "./stand-in-source.ts";
+import { StandInWorld, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const NS = "prov";
 const NAME = "mycas";
-const ADDRESS = `${NAME}.${NS}.svc:8081`;
 const BASE58 = /^[1-9A-HJ-NP-Za-km-z]{40,60}$/;
 const root = mkdtempSync(join(tmpdir(), "scone-provision-flow-"));
-const worldDir = join(root, "world");
+const world = new StandInWorld(join(root, "world"));
+/** The address the CLI is given for the CAS. */
+const address = () => world.address({ namespace: NS, name: NAME });
 /** NAME-0's console as the pretend CAS prints it. */
 let consoleText = "";
 let casKeyHash = "";
@@ -57,7 +58,7 @@ function putRunningPod(kube: FakeKube, name = NAME): void {
 }
 
 /** The cluster's side: applying the CAS makes pod NAME-0 Running and Service NAME; the console is the pretend CAS's. */
-function world(withNamespace = true): { kube: FakeKube; ports: ProvisionPorts; warnings: string[] } {
+function cluster(withNamespace = true): { kube: FakeKube; ports: ProvisionPorts; warnings: string[] } {
   const kube = new FakeKube();
   kube.logs = () => consoleText;
   if (withNamespace) kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as never);
@@ -76,13 +77,13 @@ function world(withNamespace = true): { kube: FakeKube; ports: ProvisionPorts; w
     return applied;
   };
   const warnings: string[] = [];
-  const ports: ProvisionPorts = { kube, pollMs: 10, casSource: standInSource(worldDir), warn: (m) => warnings.push(m) };
+  const ports: ProvisionPorts = { kube, pollMs: 10, casSource: standInSource(world), warn: (m) => warnings.push(m) };
   return { kube, ports, warnings };
 }
 
 /** The owner's own driver on the pretend CAS (what a user runs with SCONE_CLI_CONFIG=<target>/identity/config.json). */
 function ownerDriver(target: string): CasDriver {
-  return new CasDriver(standInRunner(worldDir, join(target, "identity", "config.json")));
+  return new CasDriver(world.runner(join(target, "identity", "config.json")));
 }
 
 function options(target: string, extra: Record<string, unknown> = {}): ProvisionOptions {
@@ -105,19 +106,20 @@ function context(target: string, ports: ProvisionPorts, extra: Record<string, un
 }
 
 beforeAll(async () => {
-  consoleText = await standInCas(worldDir, { namespace: NS, name: NAME });
+  consoleText = await world.createCas({ namespace: NS, name: NAME });
   const facts = parseProvisioningLines(consoleText);
   if (!facts) throw new Error("no console facts");
   ({ casKeyHash, token } = facts);
 }, TIMEOUT);
 
-afterAll(() => {
+afterAll(async () => {
+  await world.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
 describe("provision flow (stand-in SCONE CLI + in-memory cluster)", () => {
   const target = join(root, "target");
-  const { kube, ports } = world();
+  const { kube, ports } = cluster();
   const lines: string[] = [];
   const progress = { finish: (r: StepRecord) => lines.push(`${r.name} ${r.outcome} ${r.detail ?? ""}`) };
 
@@ -181,7 +183,7 @@ describe("provision flow (stand-in SCONE CLI + in-memory cluster)", () => {
         cas_db: Record<string, unknown>;
       };
       const driver = ownerDriver(target);
-      const cas = { address: ADDRESS, casKey: casKeyHash };
+      const cas = { address: address(), casKey: casKeyHash };
       const policy = parseYaml((await driver.readSession(cas, "cas-owner/primary-backup")) ?? "") as {
         name: string;
         images: { injection_files: { content: string }[] }[];
@@ -194,7 +196,7 @@ describe("provision flow (stand-in SCONE CLI + in-memory cluster)", () => {
       expect(injected.identity).toBe(owner.identity);
       // The CLI's own entry for the attested address, under the address the backup controller uses.
       expect(Object.keys(injected.cas_db)).toEqual([`${NAME}.${NS}:8081`]);
-      expect(injected.cas_db[`${NAME}.${NS}:8081`]).toEqual(owner.cas_db[ADDRESS]);
+      expect(injected.cas_db[`${NAME}.${NS}:8081`]).toEqual(owner.cas_db[address()]);
       expect(await driver.readSession(cas, "provisioned")).toContain("- ANY");
     },
     TIMEOUT,
@@ -262,7 +264,7 @@ describe("done predicates", () => {
     "session: different content is updated with the current hash as predecessor",
     async () => {
       const target = join(root, "target");
-      const { kube, ports } = world();
+      const { kube, ports } = cluster();
       putRunningPod(kube);
       const ctx = context(target, ports);
       await ownerIdentityStep.done(ctx);
@@ -273,7 +275,7 @@ describe("done predicates", () => {
       expect(await step.done(ctx)).toContain("same content");
       // Someone changed it: the step is not done and updates with the active hash as predecessor (CLI-computed).
       const driver = ownerDriver(target);
-      const cas = { address: ADDRESS, casKey: casKeyHash };
+      const cas = { address: address(), casKey: casKeyHash };
       const current = (await driver.readSession(cas, "provisioned")) as string;
       const changed = await driver.updateSession(
         cas,
@@ -289,7 +291,7 @@ describe("done predicates", () => {
   );
 
   test("provision: done when the attested CAS reports itself provisioned", async () => {
-    const { ports } = world();
+    const { ports } = cluster();
     const ctx = context(join(root, "t2"), ports);
     ctx.attested = { casKey: casKeyHash, casSoftwareKey: null } as never;
     expect(await provisionStep.done(ctx)).toBe("the CAS is already provisioned (it attests)");
@@ -301,7 +303,7 @@ describe("done predicates", () => {
   });
 
   test("create-cas: an existing CAS with another image is refused, naming the flags", async () => {
-    const { kube, ports } = world();
+    const { kube, ports } = cluster();
     kube.put({
       apiVersion: "services.scone.cloud/v1beta1",
       kind: "CAS",
@@ -317,7 +319,7 @@ describe("done predicates", () => {
   });
 
   test("database-volume: a missing namespace, or a leftover claim without a CAS, is refused with the way out", async () => {
-    const { kube, ports } = world(false);
+    const { kube, ports } = cluster(false);
     const ctx = context(join(root, "t4"), ports);
     expect(await databaseVolumeStep.done(ctx)).toBe(false);
     await expect(databaseVolumeStep.run(ctx)).rejects.toThrow(`namespace ${NS} does not exist: create it`);
@@ -352,7 +354,7 @@ describe("done predicates", () => {
       { op: "add", path: "/spec/livenessProbe", value: {} },
     ]);
     expect(patchApplied(cas, ops)).toBe(false);
-    const { kube, ports } = world();
+    const { kube, ports } = cluster();
     kube.put({
       apiVersion: "services.scone.cloud/v1beta1",
       kind: "CAS",
@@ -369,7 +371,7 @@ describe("done predicates", () => {
   test(
     "sessions: a CAS owned by another identity is named as such, with the way out",
     async () => {
-      const { kube, ports } = world();
+      const { kube, ports } = cluster();
       putRunningPod(kube);
       const ctx = context(join(root, "other-owner"), ports);
       await casPodStep.run(ctx);
@@ -383,7 +385,7 @@ describe("done predicates", () => {
   );
 
   test("owner config: --dcap-api, else the LAS's dcapKey, else 32 zeros", async () => {
-    const { kube, ports } = world();
+    const { kube, ports } = cluster();
     const key = async (extra: Record<string, unknown>) => {
       const { text } = await desiredOwnerConfig(context(join(root, "t7"), ports, extra));
       return (Bun.TOML.parse(text) as { dcap: { subscription_key: string } }).dcap.subscription_key;
@@ -438,7 +440,7 @@ describe("modes", () => {
     "--verify, --is-provisioned and --print-public-keys attest the CAS and read the session 'provisioned'",
     async () => {
       const target = join(root, "target");
-      const { kube, ports, warnings } = world();
+      const { kube, ports, warnings } = cluster();
       kube.put({
         apiVersion: "services.scone.cloud/v1beta1",
         kind: "CAS",
@@ -466,7 +468,7 @@ describe("modes", () => {
     "--is-provisioned and --verify of an unprovisioned CAS: exit 1, the CLI's refusal named",
     async () => {
       const other = "othercas";
-      const otherConsole = await standInCas(worldDir, { namespace: NS, name: other });
+      const otherConsole = await world.createCas({ namespace: NS, name: other });
       const kube = new FakeKube();
       kube.logs = () => otherConsole;
       kube.put({
@@ -476,7 +478,7 @@ describe("modes", () => {
         status: { provisioned: "Yes" },
       } as never);
       putRunningPod(kube, other);
-      const ports: ProvisionPorts = { kube, pollMs: 10, casSource: standInSource(worldDir) };
+      const ports: ProvisionPorts = { kube, pollMs: 10, casSource: standInSource(world) };
       const opts = (extra: Record<string, unknown>) =>
         provisionOptionsFromFlags({ name: other, namespace: NS, target: join(root, "t8"), ...extra }, { home: root });
       const no = await runProvision(opts({ "is-provisioned": true }), ports);
@@ -494,7 +496,7 @@ describe("modes", () => {
     "--postprovision-only finds the sessions in place; --preprovision-only prints the console facts as exports",
     async () => {
       const target = join(root, "target");
-      const { kube, ports } = world();
+      const { kube, ports } = cluster();
       kube.put({
         apiVersion: "services.scone.cloud/v1beta1",
         kind: "CAS",
@@ -518,7 +520,7 @@ describe("modes", () => {
   );
 
   test("--upgrade and --cas-database-recovery point to their own commands", async () => {
-    const { ports } = world();
+    const { ports } = cluster();
     const up = await runProvision(options(join(root, "t6"), { upgrade: "6.0.7" }), ports);
     expect(up.error).toContain("scone cas upgrade mycas -n prov --to-version 6.0.7");
     const rec = await runProvision(options(join(root, "t6"), { "cas-database-recovery": "/x" }), ports);

@@ -9,20 +9,21 @@ import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts"
 import { type OperationStepReport, runProvisionOperation } from "../../../../src/flows/provision/operation.ts";
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
 import { FakeKube } from "./fake-world.ts";
-import { recordingCommands, standInCas, standInSource } from "./stand-in-source.ts";
+import { recordingCommands, StandInWorld, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const root = mkdtempSync(join(tmpdir(), "scone-provision-op-"));
-const worldDir = join(root, "world");
+const world = new StandInWorld(join(root, "world"));
 let consoleText = "";
 let casKeyHash = "";
 
 beforeAll(async () => {
-  consoleText = await standInCas(worldDir, { namespace: "ns", name: "cas" });
+  consoleText = await world.createCas({ namespace: "ns", name: "cas" });
   casKeyHash = parseProvisioningLines(consoleText)?.casKeyHash ?? "";
 }, TIMEOUT);
 
-afterAll(() => {
+afterAll(async () => {
+  await world.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -63,7 +64,7 @@ test(
     const ports: ProvisionPorts = {
       kube,
       pollMs: 10,
-      casSource: standInSource(worldDir, recordingCommands(calls)),
+      casSource: standInSource(world, recordingCommands(calls)),
     };
     const options = provisionOptionsFromFlags(
       { name: "cas", namespace: "ns", target: join(root, "t") },

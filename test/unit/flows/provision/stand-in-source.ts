@@ -1,6 +1,6 @@
 // Test-only CasDriverSource: the stand-in SCONE CLI (sim/scone-cli, written from SCONE-CLI.md without scone's code)
-// run locally by LocalCliRunner, its pretend CASes in a world directory of the test. The address is the CAS's Service
-// name, as a CLI pod would use it. Replaced by the production sources' tests once they exist.
+// run locally by LocalCliRunner against the pretend CASes of a StandInWorld. Each CAS has the address the CLI is
+// given (here its Service name, as from a CLI pod); the world keeps the stand-in's private state.
 import { join } from "node:path";
 import { parseProvisioningLines } from "../../../../src/cas/driver/commands.ts";
 import { CasDriver } from "../../../../src/cas/driver/driver.ts";
@@ -9,36 +9,48 @@ import { type CliRunner, LocalCliRunner } from "../../../../src/cas/driver/runne
 
 export const STAND_IN_CLI = [process.execPath, join(import.meta.dir, "../../../../sim/scone-cli/main.ts")];
 
-export function standInRunner(world: string, configPath?: string): LocalCliRunner {
-  return new LocalCliRunner({
-    binary: STAND_IN_CLI,
-    ...(configPath ? { configPath } : {}),
-    env: { SCONE_CLI_SIM_STATE: world },
-  });
+export class StandInWorld {
+  private readonly addresses = new Map<string, string>();
+  constructor(private readonly dir: string) {}
+
+  /** The address the CLI is given for `cas`. */
+  address(cas: CasRef): string {
+    return this.addresses.get(`${cas.namespace}/${cas.name}`) ?? casServiceAddress(cas);
+  }
+
+  runner(configPath?: string): LocalCliRunner {
+    return new LocalCliRunner({
+      binary: STAND_IN_CLI,
+      ...(configPath ? { configPath } : {}),
+      env: { SCONE_CLI_SIM_STATE: this.dir },
+    });
+  }
+
+  /** A pretend unprovisioned CAS; its console lines as NAME-0 logs them. */
+  async createCas(cas: CasRef): Promise<string> {
+    const address = casServiceAddress(cas);
+    const r = await this.runner().run(["sim-cas", "create", address], {}, []);
+    if (r.exitCode !== 0 || !parseProvisioningLines(r.stdout)) throw new Error(`sim-cas create: ${r.stderr}`);
+    this.addresses.set(`${cas.namespace}/${cas.name}`, address);
+    return r.stdout;
+  }
+
+  async stop(): Promise<void> {}
 }
 
-/** Connects with the stand-in; `connects` counts connections, `wrap` may replace the runner (fault injection). */
-export function standInSource(
-  world: string,
-  wrap: (runner: CliRunner) => CliRunner = (r) => r,
-): CasDriverSource & { connects: number; released: number } {
-  const source = {
+/** Connects with the stand-in; `wrap` may replace the runner (recording, fault injection). */
+export function standInSource(world: StandInWorld, wrap: (runner: CliRunner) => CliRunner = (r) => r): CasDriverSource {
+  return {
     description: "stand-in SCONE CLI (test)",
-    connects: 0,
-    released: 0,
-    async connect(cas: CasRef, identity: Parameters<CasDriverSource["connect"]>[1]) {
+    async connect(cas, identity) {
       if (identity.kind !== "owner") throw new Error("the test source knows owner identities only");
-      source.connects++;
       return {
-        driver: new CasDriver(wrap(standInRunner(world, identity.configPath))),
-        address: casServiceAddress(cas),
-        release: async () => {
-          source.released++;
-        },
+        driver: new CasDriver(wrap(world.runner(identity.configPath))),
+        address: world.address(cas),
+        release: async () => {},
       };
     },
   };
-  return source;
 }
 
 /** A runner wrapper that records each call's first two words ("cas provision", "session create"). */
@@ -55,11 +67,4 @@ export function recordingCommands(calls: string[]): (runner: CliRunner) => CliRu
       return runner.run(argv, env, files);
     },
   });
-}
-
-/** A pretend unprovisioned CAS at the Service address of `cas`; returns its console lines (as NAME-0 logs them). */
-export async function standInCas(world: string, cas: CasRef): Promise<string> {
-  const r = await standInRunner(world).run(["sim-cas", "create", casServiceAddress(cas)], {}, []);
-  if (r.exitCode !== 0 || !parseProvisioningLines(r.stdout)) throw new Error(`sim-cas create: ${r.stderr}`);
-  return r.stdout;
 }

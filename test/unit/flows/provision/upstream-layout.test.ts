@@ -11,7 +11,6 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseProvisioningLines, UPSTREAM_TOLERATIONS, verifierFlags } from "../../../../src/cas/driver/commands.ts";
-import { casServiceAddress } from "../../../../src/cas/driver/reach.ts";
 import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts";
 import { openOwnerClient, runProvision } from "../../../../src/flows/provision/flow.ts";
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
@@ -24,7 +23,7 @@ import {
 } from "../../../../src/flows/provision/templates.ts";
 import type { KubeClient } from "../../../../src/kube/client.ts";
 import { FakeKube } from "./fake-world.ts";
-import { recordingCommands, standInCas, standInRunner, standInSource } from "./stand-in-source.ts";
+import { recordingCommands, StandInWorld, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const NS = "prov";
@@ -32,14 +31,14 @@ const NAME = "mycas";
 const VERSION = "6.0.6";
 const NONCE = "00112233445566778899aabbccddeeff";
 const CAS = { namespace: NS, name: NAME };
-/** Where upstream's CLI reached the CAS. (Its port-forward address differs; the stand-in knows a CAS by one address.) */
-const ADDRESS = casServiceAddress(CAS);
 const CLUSTER_ADDRESS = `${NAME}.${NS}:8081`;
 const OLD_MRENCLAVE = "ebccfec4dcb2474851cfd944fcac0bb9e9a78020b816f4b41a5b89a6ec373d0b";
 const NEW_MRENCLAVE = "f".repeat(64);
 
 const root = mkdtempSync(join(tmpdir(), "scone-upstream-layout-"));
-const worldDir = join(root, "world");
+const world = new StandInWorld(join(root, "world"));
+/** Where upstream's CLI reached the CAS (its port-forward address differs; the stand-in knows a CAS by one address). */
+let ADDRESS = "";
 const target = join(root, "dot-cas");
 const id = (f: string) => join(target, "identity", f);
 const oc = (f: string) => join(target, "owner-config", f);
@@ -67,7 +66,7 @@ function writeUpstream(path: string, text: string): void {
 
 /** Upstream's CLI (the stand-in) with SCONE_CLI_CONFIG=config, argv as upstream's script passes it. */
 async function upstreamCli(config: string, argv: string[]): Promise<string> {
-  const r = await standInRunner(worldDir, config).run(argv, {}, []);
+  const r = await world.runner(config).run(argv, {}, []);
   if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 2).join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
@@ -79,7 +78,7 @@ let before: Record<string, string> = {};
 const calls: string[] = [];
 
 function ports(): ProvisionPorts {
-  return { kube, pollMs: 10, casSource: standInSource(worldDir, recordingCommands(calls)) };
+  return { kube, pollMs: 10, casSource: standInSource(world, recordingCommands(calls)) };
 }
 
 function options(extra: Record<string, unknown> = {}) {
@@ -98,7 +97,8 @@ function filesUnder(dir: string): string[] {
 
 beforeAll(async () => {
   // The unprovisioned CAS and its console (§10.2 step 7).
-  consoleText = await standInCas(worldDir, CAS);
+  consoleText = await world.createCas(CAS);
+  ADDRESS = world.address(CAS);
   const facts = parseProvisioningLines(consoleText);
   if (!facts) throw new Error("no console facts");
   casKeyHash = facts.casKeyHash;
@@ -205,7 +205,10 @@ beforeAll(async () => {
   before = Object.fromEntries(UPSTREAM_FILES.map((f) => [f, readFileSync(join(target, f), "utf8")]));
 }, TIMEOUT);
 
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(async () => {
+  await world.stop();
+  rmSync(root, { recursive: true, force: true });
+});
 
 describe("a ~/.cas written by upstream's kubectl-provision", () => {
   test(
@@ -252,7 +255,7 @@ describe("a ~/.cas written by upstream's kubectl-provision", () => {
       const owner = await openOwnerClient(
         {} as KubeClient,
         { ...CAS, target },
-        { kube, casSource: standInSource(worldDir) },
+        { kube, casSource: standInSource(world) },
       );
       try {
         const current = await owner.client.readSession("cas-owner/primary-backup");
