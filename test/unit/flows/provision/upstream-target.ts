@@ -52,8 +52,11 @@ export function writeUpstream(path: string, text: string): void {
   writeFileSync(path, text, { mode: 0o600 });
 }
 
-/** Steps 9–11: owner config, provisioning by the CLI, owner identity files, the three sessions. */
-export async function provisionAsUpstream(r: UpstreamRun): Promise<void> {
+/**
+ * Steps 9–11: owner config, provisioning by the CLI, owner identity files, the three sessions. Returns the CAS key
+ * the CLI reports (`cas show-identification --cas-key`, what session commands name).
+ */
+export async function provisionAsUpstream(r: UpstreamRun): Promise<string> {
   const id = (f: string) => join(r.target, "identity", f);
   const ownerConfig = join(r.target, "owner-config", "config.toml");
   const tolerations = verifierFlags(UPSTREAM_TOLERATIONS);
@@ -66,6 +69,7 @@ export async function provisionAsUpstream(r: UpstreamRun): Promise<void> {
     ...["with-attestation", ...tolerations],
   ]);
 
+  const casKey = (await r.cli(id("config.json"), ["cas", "show-identification", "--cas-key", r.address])).trim();
   const config = JSON.parse(readFileSync(id("config.json"), "utf8")) as Record<string, unknown>;
   const derived = {
     identity: config.identity,
@@ -97,8 +101,9 @@ export async function provisionAsUpstream(r: UpstreamRun): Promise<void> {
   for (const [file, text] of sessions) {
     writeUpstream(file, text);
     writeUpstream(id("session.tmp"), text);
-    await r.cli(id("config.json"), ["session", "create", "--cas", r.address, "--cas-key", r.casKeyHash, file]);
+    await r.cli(id("config.json"), ["session", "create", "--cas", r.address, "--cas-key", casKey, file]);
   }
+  return casKey;
 }
 
 /** Step 12's JSON patch, as the CAS spec carries it after `kubectl patch` (upstream's webhook defaults filled in). */
