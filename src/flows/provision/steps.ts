@@ -422,9 +422,8 @@ export const provisionStep: ProvisionStep = {
   name: "provision",
   title: "Provision the CAS (the owner identity becomes its owner)",
   async done(ctx) {
-    if (ctx.attested) return "the CAS is already provisioned (it attests)";
-    if (ctx.cas?.status?.provisioned === "Yes") return "status.provisioned is Yes";
-    return false;
+    // The CAS attesting is the signal; status.provisioned is the operator's view and may be stale.
+    return ctx.attested ? "the CAS is already provisioned (it attests)" : false;
   },
   async run(ctx) {
     const casKeyHash = await consoleKeyHash(ctx);
