@@ -38,6 +38,8 @@ export interface ProvisionOutcome {
   /** Exit code the command should end with (0 ok, 1 failure or "no" for --is-provisioned). */
   readonly exitCode: number;
   readonly error?: string;
+  /** The failed step's error itself, for the CLI's --verbose cause chain (not part of -o json). */
+  readonly cause?: unknown;
 }
 
 const postProvisionSteps = (o: ProvisionOptions): ProvisionStep[] => [
@@ -194,17 +196,21 @@ export async function runProvision(
       ...(run.signal ? { signal: run.signal } : {}),
     });
     const keys = ctx.publicKeys();
-    const failed = (error: string): ProvisionOutcome => ({
+    const failed = (error: string, cause?: unknown): ProvisionOutcome => ({
       ...base,
       ok: false,
       steps: result.steps,
       output: [],
       exitCode: 1,
       error,
+      ...(cause !== undefined ? { cause } : {}),
     });
     if (!result.ok) {
       const error = result.error instanceof Error ? result.error.message : String(result.error);
-      return failed(options.mode === "is-provisioned" ? `${casLabel} is not provisioned: ${error}` : error);
+      return failed(
+        options.mode === "is-provisioned" ? `${casLabel} is not provisioned: ${error}` : error,
+        result.error,
+      );
     }
     const output: string[] = [];
     if (options.mode === "preprovision-only") {

@@ -227,10 +227,12 @@ export async function registerCasOverPortForwards(
   const probe = casClientProbe(op.client, {
     resolveAddress: async (cas) => {
       const name = cas.metadata.name ?? "";
-      let forward = forwards.get(name);
+      // Keyed by namespace too: a test may run CAS of the same name in two namespaces.
+      const ns = cas.metadata.namespace ?? namespace;
+      let forward = forwards.get(`${ns}/${name}`);
       if (!forward) {
-        forward = await startPortForward(conn, { namespace, pod: `${name}-0`, port: 8081 });
-        forwards.set(name, forward);
+        forward = await startPortForward(conn, { namespace: ns, pod: `${name}-0`, port: 8081 });
+        forwards.set(`${ns}/${name}`, forward);
       }
       return { url: `https://127.0.0.1:${forward.localPort}`, serverName: "localhost" };
     },

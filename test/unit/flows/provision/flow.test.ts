@@ -376,7 +376,7 @@ describe("done predicates", () => {
       await ownerIdentityStep.run(ctx); // a fresh identity, created by the CLI, that does not own the CAS
       await attestStep.run(ctx);
       await expect(sessionStep("cas-owner").done(ctx)).rejects.toThrow(
-        /access to cas-owner denied.*owner identity used is .*other-owner\/identity\/config\.json.*provisioned with another identity/,
+        /session cas-owner.*owner identity used is .*other-owner\/identity\/config\.json.*provisioned with another identity/,
       );
     },
     TIMEOUT,

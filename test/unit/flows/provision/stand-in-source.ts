@@ -1,41 +1,48 @@
 // Test-only CasDriverSource: the stand-in SCONE CLI (sim/scone-cli, written from SCONE-CLI.md without scone's code)
-// run locally by LocalCliRunner against the pretend CASes of a StandInWorld. Each CAS has the address the CLI is
-// given (here its Service name, as from a CLI pod); the world keeps the stand-in's private state.
+// run locally by LocalCliRunner, reaching the simulated CASes (sim/cas processes on loopback ports) of a StandInWorld
+// over the network. Each CAS has the address the CLI is given: its simulator's loopback host:port.
 import { join } from "node:path";
+import { launchSimulator, type RunningSimulator } from "../../../../sim/cas/launch.ts";
 import { parseProvisioningLines } from "../../../../src/cas/driver/commands.ts";
 import { CasDriver } from "../../../../src/cas/driver/driver.ts";
-import { type CasDriverSource, type CasRef, casServiceAddress } from "../../../../src/cas/driver/reach.ts";
+import type { CasDriverSource, CasRef } from "../../../../src/cas/driver/reach.ts";
 import { type CliRunner, LocalCliRunner } from "../../../../src/cas/driver/runner.ts";
 
 export const STAND_IN_CLI = [process.execPath, join(import.meta.dir, "../../../../sim/scone-cli/main.ts")];
 
 export class StandInWorld {
   private readonly addresses = new Map<string, string>();
+  private readonly sims: RunningSimulator[] = [];
   constructor(private readonly dir: string) {}
 
-  /** The address the CLI is given for `cas`. */
+  /** The address the CLI is given for `cas` (created with createCas). */
   address(cas: CasRef): string {
-    return this.addresses.get(`${cas.namespace}/${cas.name}`) ?? casServiceAddress(cas);
+    const address = this.addresses.get(`${cas.namespace}/${cas.name}`);
+    if (!address) throw new Error(`no simulated CAS ${cas.namespace}/${cas.name}`);
+    return address;
   }
 
   runner(configPath?: string): LocalCliRunner {
     return new LocalCliRunner({
       binary: STAND_IN_CLI,
       ...(configPath ? { configPath } : {}),
-      env: { SCONE_CLI_SIM_STATE: this.dir },
+      env: { SCONE_CLI_RETRIES: "1" },
     });
   }
 
-  /** A pretend unprovisioned CAS; its console lines as NAME-0 logs them. */
+  /** A simulated unprovisioned CAS; its console lines as NAME-0 logs them. */
   async createCas(cas: CasRef): Promise<string> {
-    const address = casServiceAddress(cas);
-    const r = await this.runner().run(["sim-cas", "create", address], {}, []);
-    if (r.exitCode !== 0 || !parseProvisioningLines(r.stdout)) throw new Error(`sim-cas create: ${r.stderr}`);
-    this.addresses.set(`${cas.namespace}/${cas.name}`, address);
-    return r.stdout;
+    const sim = await launchSimulator({ dataDir: join(this.dir, `${cas.namespace}-${cas.name}`) });
+    this.sims.push(sim);
+    const text = sim.output.join("\n");
+    if (!parseProvisioningLines(text)) throw new Error(`no console lines in ${text}`);
+    this.addresses.set(`${cas.namespace}/${cas.name}`, sim.url.replace(/^https:\/\//, ""));
+    return text;
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    await Promise.all(this.sims.map((s) => s.stop()));
+  }
 }
 
 /** Connects with the stand-in; `wrap` may replace the runner (recording, fault injection). */
