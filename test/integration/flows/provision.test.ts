@@ -40,6 +40,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   const root = mkdtempSync(join(tmpdir(), "scone-provision-it-"));
   const target = join(root, "cas-home");
   const runtimeDir = join(root, "kwok-cas");
+  /** The stand-in SCONE CLI, compiled: what `--scone-cli PATH` (upstream's --no-docker) runs, over a port-forward. */
+  const sconeCli = join(root, "scone-cli-sim");
 
   const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
   const getCas = (name: string) => client.tryGet<CAS>(casRef(name));
@@ -57,6 +59,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     DCAP,
     "--nonce",
     NONCE,
+    "--scone-cli",
+    sconeCli,
   ];
 
   /** Runs the binary; with `killAfter`, SIGKILLs it as soon as the progress line of that step appears on stderr. */
@@ -104,6 +108,18 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   }
 
   beforeAll(async () => {
+    const build = Bun.spawn(
+      [
+        process.execPath,
+        "build",
+        "--compile",
+        join(import.meta.dir, "../../../sim/scone-cli/main.ts"),
+        "--outfile",
+        sconeCli,
+      ],
+      { stdout: "ignore", stderr: "pipe" },
+    );
+    if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`);
     cluster = await sharedCluster();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     client = op.client;
@@ -268,7 +284,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       const registering = registerBackupsWhenEnabled(NAME2);
       const out = await run(
         join(bin, "kubectl-provision"),
-        ["cas", NAME2, "-n", NS, "--dcap-api", DCAP, "--wait", `--target=${target}`],
+        ["cas", NAME2, "-n", NS, "--dcap-api", DCAP, "--wait", `--target=${target}`, "--scone-cli", sconeCli],
         { env: { KUBECONFIG: cluster.kubeconfigPath } },
       );
       await registering;
