@@ -21,7 +21,14 @@ import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harnes
 import { waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
 import { prepareCasNodesAndVolumes, SGX_NODES } from "./day2-fixtures.ts";
-import { BINARY, binaryPresent, casNamespaceCleanup, simAuditEntries, waitForSnapshotAfterChange } from "./helpers.ts";
+import {
+  BINARY,
+  binaryPresent,
+  buildStandInCli,
+  casNamespaceCleanup,
+  simAuditEntries,
+  waitForSnapshotAfterChange,
+} from "./helpers.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
@@ -108,18 +115,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   }
 
   beforeAll(async () => {
-    const build = Bun.spawn(
-      [
-        process.execPath,
-        "build",
-        "--compile",
-        join(import.meta.dir, "../../../sim/scone-cli/main.ts"),
-        "--outfile",
-        sconeCli,
-      ],
-      { stdout: "ignore", stderr: "pipe" },
-    );
-    if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`);
+    await buildStandInCli(sconeCli);
     cluster = await sharedCluster();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     client = op.client;
