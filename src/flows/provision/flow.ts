@@ -294,11 +294,11 @@ export interface OwnerSessionClient {
 export async function openOwnerClient(
   client: KubeClient,
   cas: { readonly name: string; readonly namespace: string; readonly target?: string | undefined },
-  opts: { readonly env?: OptionEnv; readonly kube?: ProvisionKube; readonly casSource?: CasDriverSource } = {},
+  opts: { readonly env?: OptionEnv; readonly kube?: ProvisionKube; readonly casSource: CasDriverSource },
 ): Promise<{ client: OwnerSessionClient; close(): Promise<void> }> {
   const options = provisionOptionsFromFlags({ ...cas, "postprovision-only": true }, opts.env);
   const ports = {
-    ...realProvisionPorts(client, options, opts.casSource ? { casSource: opts.casSource } : {}),
+    ...realProvisionPorts(client, options, { casSource: opts.casSource }),
     ...(opts.kube ? { kube: opts.kube } : {}),
   };
   const ctx = new ProvisionContext(options, targetFiles(options.target, options), ports);

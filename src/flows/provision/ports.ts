@@ -7,24 +7,14 @@ import type { KubeClient } from "../../kube/client.ts";
 import type { ProvisionPorts } from "./context.ts";
 import type { ProvisionOptions } from "./options.ts";
 
-/** Until a source is wired (the CLI pod or `--scone-cli PATH`): every connect says so instead of guessing a way. */
-const NO_SOURCE: CasDriverSource = {
-  description: "no SCONE CLI",
-  async connect() {
-    throw new Error("no SCONE CLI to reach the CAS with: scone talks to a CAS only through the SCONE CLI");
-  },
-};
-
 export function realProvisionPorts(
   client: KubeClient,
   _options: ProvisionOptions,
-  extra: Pick<ProvisionPorts, "warn"> & { readonly casSource?: CasDriverSource } = {},
+  extra: Pick<ProvisionPorts, "warn"> & { readonly casSource: CasDriverSource },
 ): ProvisionPorts {
-  const { casSource, ...rest } = extra;
   return {
     kube: client,
-    ...rest,
-    casSource: casSource ?? NO_SOURCE,
+    ...extra,
     async copySnapshot({ namespace, name, into }) {
       const [{ PodSnapshotSource }, { execInPod }, { SNAPSHOT_FILES }] = await Promise.all([
         import("../../backup/pod-snapshot-source.ts"),
