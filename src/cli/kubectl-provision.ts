@@ -63,6 +63,7 @@ const VALUE_FLAGS = new Set([
   "--output",
   "--timeout",
   "--mrenclave",
+  "--scone-cli",
 ]);
 
 /** Upstream spelling → scone spelling, where they differ. */

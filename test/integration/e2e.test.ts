@@ -31,6 +31,7 @@ import {
   BINARY,
   backupPolicyUpdates,
   binaryPresent,
+  buildStandInCli,
   freePort,
   NEW_BACKUP_CLI_MRENCLAVE,
   removeInstall,
@@ -68,6 +69,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     const root = mkdtempSync(join(tmpdir(), "scone-e2e-"));
     const stateDir = join(root, "state");
     const casHome = join(root, "cas-home");
+    /** The CAS driver of provision and upgrade: the compiled stand-in SCONE CLI (KWOK runs no sconecli pod). */
+    const sconeCli = join(root, "scone-cli-sim");
     let env: Record<string, string> = {};
     const ids: { dir?: string; s3?: string } = {};
 
@@ -136,6 +139,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     };
 
     beforeAll(async () => {
+      await buildStandInCli(sconeCli);
       cluster = await sharedCluster();
       admin = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
       await installCrds(admin);
@@ -269,6 +273,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
             "--dcap-api",
             DCAP,
             "--wait",
+            "--scone-cli",
+            sconeCli,
           ]),
         );
         expect(provision.stdout).toContain("PUBLIC CAS_KEY=");
@@ -443,6 +449,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
           newCli,
           "--target",
           casHome,
+          "--scone-cli",
+          sconeCli,
         ];
         const first = await scone(args, { killAfter: "Point the backup controller at the new version" });
         expect(first.killed).toBe(true);

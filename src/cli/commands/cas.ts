@@ -188,6 +188,8 @@ const provision = command({
   meta: { name: "provision", description: "Create, attest and provision a CAS (upstream: kubectl provision cas)" },
   args: provisionArgs,
   checks: provisionChecks,
+  // The CAS is reached through the CAS driver: the sconecli pod, or a local SCONE CLI (src/cli/run/cas-driver.ts).
+  globals: [...ALL_GLOBALS, "scone-cli"],
   notes: [
     "Flags mirror the upstream `kubectl provision cas` plugin, with one difference: upstream's `-o` means " +
       "--owner-config, here `-o` is --output. Through the `kubectl-provision` name (a symlink to scone) the " +
@@ -251,6 +253,7 @@ const upgrade = command({
   },
   // --to names a destination elsewhere (`scone cas backup --to`); upstream spells the version `kubectl provision --upgrade`.
   renamed: { to: "to-version" },
+  globals: [...ALL_GLOBALS, "scone-cli"],
   notes: [
     "Upstream order: the backup controller session (/upgrade), the backup policy (with --backup-mrenclave), the " +
       "backup controller (image, BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of the " +
