@@ -179,8 +179,8 @@ export const provisionArgs: Record<string, SconeArgDef> = {
     type: "boolean",
     default: true,
     description: "Upstream: run the SCONE CLI in docker",
-    negativeDescription: "Upstream: use a local SCONE CLI instead of docker",
-    upstream: { note: "--no-docker is accepted and ignored: scone needs no docker" },
+    negativeDescription:
+      "Use the local SCONE CLI (/opt/scone/bin/rust-cli, or scone on PATH) instead of the sconecli pod",
   },
 };
 
