@@ -167,7 +167,7 @@ export const provisionArgs: Record<string, SconeArgDef> = {
   "verify-image-signatures": {
     type: "string",
     valueHint: "PUBKEY",
-    description: "Cosign public key for a non-Scontain registry",
+    description: "Refused: scone verifies no image signatures yet (check them with cosign before provisioning)",
   },
   "image-signature-check": {
     type: "boolean",

@@ -148,10 +148,6 @@ export interface RunProvisionOptions {
 /** Upstream flags that change nothing in scone, and why (told once per run, on the warning channel). */
 export function ignoredFlagNotes(o: ProvisionOptions): string[] {
   const notes: string[] = [];
-  if (o.setTolerations)
-    notes.push(
-      "--set-tolerations is not used: scone attests with upstream's tolerance sets (SGX_TOLERATIONS, then SGX_STD_TOLERATIONS)",
-    );
   // The CAS driver source decides how the CLI reaches the CAS and gives the address (src/cas/driver/reach.ts).
   if (o.casAddress)
     notes.push(
@@ -159,10 +155,6 @@ export function ignoredFlagNotes(o: ProvisionOptions): string[] {
     );
   if (o.localCasClientPort)
     notes.push("--local-cas-client-port is not used: the local SCONE CLI's port-forward takes a free port");
-  if (o.verifyImageSignatures)
-    notes.push(
-      "--verify-image-signatures is not used: scone runs no cosign; enforce image signatures with an admission policy",
-    );
   return notes;
 }
 

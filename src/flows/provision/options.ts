@@ -1,7 +1,10 @@
 // What `scone cas provision` (and `kubectl provision cas`) was asked to do, from the command's flags. Pure: no I/O,
 // so the CLI, the API's operation runner and tests build options the same way.
+
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import type { VerifierSettings } from "../../cas/driver/commands.ts";
+import { TolerationsError, verifiersWithTolerations } from "../../cas/driver/tolerations.ts";
 import { durationProblem, durationSeconds } from "../../cli/duration.ts";
 import {
   casName,
@@ -55,9 +58,8 @@ export interface ProvisionOptions {
   /** `--upgrade VER` / `--cas-database-recovery DIR` (owned by `scone cas upgrade` / `scone cas restore`). */
   readonly upgradeTo?: string;
   readonly recoveryDir?: string;
-  /** Upstream flags scone accepts but has no use for (reported as notes). */
-  readonly setTolerations?: string;
-  readonly verifyImageSignatures?: string;
+  /** --set-tolerations: upstream's two attestation sets with these tolerance flags (src/cas/driver/tolerations.ts). */
+  readonly verifiers?: readonly VerifierSettings[];
   /** How long to wait for the pod, the CAS and HEALTHY (default 600 s). */
   readonly timeoutSeconds: number;
 }
@@ -124,6 +126,7 @@ export function provisionOptionsFromFlags(
   const timeout = str(flags.timeout);
   const timeoutProblem = timeout === undefined ? undefined : durationProblem("timeout", timeout);
   if (timeoutProblem) throw new ProvisionOptionError(timeoutProblem);
+  refuseImageSignatureKey(str(flags["verify-image-signatures"]));
   const options: ProvisionOptions = {
     name: checked("CAS NAME", name, casName) as string,
     namespace: checked("--namespace", str(flags.namespace), namespaceName) ?? "default",
@@ -154,8 +157,7 @@ export function provisionOptionsFromFlags(
     ...opt("postprovisionOwnerIdentity", str(flags["postprovision-owner-identity"])),
     ...opt("upgradeTo", checked("--upgrade", str(flags.upgrade), sconeVersion)),
     ...opt("recoveryDir", str(flags["cas-database-recovery"])),
-    ...opt("setTolerations", str(flags["set-tolerations"])),
-    ...opt("verifyImageSignatures", str(flags["verify-image-signatures"])),
+    ...opt("verifiers", tolerations(str(flags["set-tolerations"]))),
   };
   return options;
 }
@@ -174,6 +176,27 @@ function checked(
   const problem = grammarProblem(flag, value, grammar, opts);
   if (problem) throw new ProvisionOptionError(problem);
   return opts.normalize ? opts.normalize(value) : value;
+}
+
+/**
+ * A security flag is never accepted and ignored: scone does not verify image signatures yet (issue 15), so a key
+ * given to verify them with is refused rather than letting the user believe the images were checked.
+ */
+function refuseImageSignatureKey(value: string | undefined): void {
+  if (value === undefined) return;
+  throw new ProvisionOptionError(
+    "--verify-image-signatures is refused: scone does not verify image signatures yet; check them before provisioning (e.g. cosign verify --key KEY IMAGE, or an admission policy) and leave the flag out",
+  );
+}
+
+function tolerations(value: string | undefined): VerifierSettings[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return verifiersWithTolerations(value);
+  } catch (err) {
+    if (err instanceof TolerationsError) throw new ProvisionOptionError(err.message);
+    throw err;
+  }
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -344,7 +344,7 @@ export const attestStep: ProvisionStep = {
     const casKeyHash = await consoleKeyHash(ctx);
     const { driver, address } = await ctx.connection();
     try {
-      ctx.attested = await driver.attest({ address, casKeyHash });
+      ctx.attested = await driver.attest({ address, casKeyHash }, ctx.options.verifiers);
     } catch (err) {
       if (ctx.options.mode === "provision" && ctx.provisioningToken && err instanceof SconeCliError) {
         return "not attestable yet: the console shows a provisioning token (the CAS is not provisioned)";
@@ -439,7 +439,10 @@ export const provisionStep: ProvisionStep = {
     try {
       // CLI §4 `cas provision … with-attestation` (SCONE-INTERFACE §10.2 step 10); the CLI records the CAS in the
       // owner's config.json (cas_db), scone does not touch that file.
-      ctx.attested = await driver.provision({ address, casKeyHash, token, ownerConfigToml: owner.text });
+      ctx.attested = await driver.provision(
+        { address, casKeyHash, token, ownerConfigToml: owner.text },
+        ctx.options.verifiers,
+      );
     } catch (err) {
       throw refusedWithBoth("provision", ctx, err);
     } finally {
