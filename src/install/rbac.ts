@@ -142,7 +142,7 @@ export function managerRules(): ExplainedRule[] {
 
 /**
  * Only for an operator that runs outside the cluster (`--local-operator`): it reaches a CAS through the API server's
- * port-forward instead of the CAS Service (src/operator/cas-reach.ts). An in-cluster install does not get it.
+ * port-forward instead of the CAS Service (a local SCONE CLI, src/cas/driver/reach.ts). An in-cluster install does not get it.
  */
 export function localOperatorRules(): ExplainedRule[] {
   return [

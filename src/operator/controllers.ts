@@ -1,9 +1,9 @@
 // The controllers `scone operator` runs. Each kind's module registers its informers and controller.
 
+import type { CasDriverSource } from "../cas/driver/reach.ts";
 import type { Store } from "../store/open.ts";
-import { casClientProbe } from "./cas/client-probe.ts";
 import { registerCasController } from "./cas/controller.ts";
-import { portForwardAddress } from "./cas-reach.ts";
+import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
 import { registerLasController } from "./las/controller.ts";
 import { defaultPolicyDeps, registerPolicyControllers } from "./policies/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
@@ -12,14 +12,21 @@ import { registerSgxPluginController } from "./sgxplugin/controller.ts";
 import { registerVaultController } from "./vault/controller.ts";
 import type { OperatorContext } from "./wiring.ts";
 
-export function registerControllers(ctx: OperatorContext, deps: { store: Store; stateDir: string }): void {
+export interface ControllerDeps {
+  readonly store: Store;
+  readonly stateDir: string;
+  /** How the operator reaches a CAS (the SCONE CLI, src/cas/driver/reach.ts); without one, CAS status says so. */
+  readonly casDrivers?: CasDriverSource;
+}
+
+export function registerControllers(ctx: OperatorContext, deps: ControllerDeps): void {
   registerSgxPluginController(ctx);
   registerLasController(ctx);
-  // In a pod the CAS Service resolves; elsewhere the CAS is reached through the API server's port-forward.
-  const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
   registerCasController(
     ctx,
-    casClientProbe(ctx.client, inCluster ? {} : { resolveAddress: portForwardAddress(ctx.client) }),
+    deps.casDrivers
+      ? casDriverProbe(ctx.client, { source: deps.casDrivers })
+      : noCliProbe("the operator has no SCONE CLI to ask CAS with (a CLI pod, or --scone-cli PATH)"),
   );
   registerPolicyControllers(ctx, defaultPolicyDeps(ctx, { identityFile: process.env.SCONE_POLICY_IDENTITY_FILE }));
   registerVaultController(ctx);

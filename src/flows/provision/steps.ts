@@ -17,7 +17,7 @@ import {
   writeCliConfig,
 } from "../../cas/identity.ts";
 import type { KubeObject } from "../../kube/types.ts";
-import { consoleField } from "../../operator/cas/client-probe.ts";
+import { consoleField } from "../../operator/cas/console.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
 import { apiKey, grammarProblem, imageReference, shown } from "../../resources/grammar.ts";
