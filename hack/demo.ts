@@ -208,6 +208,9 @@ async function main(): Promise<void> {
   started.runtimes.push(bridge);
 
   step(`scone operator install --reconcile --wait: the operator pod on ${NODE_NAME}, SGX plugin, LAS`);
+  // No storage provisioner here: the operator's backup claim binds to a volume on this machine.
+  const { preboundBackupVolume } = await import("../test/harness/backup-volume.ts");
+  await preboundBackupVolume(await KubeClient.load({ kubeconfig: cp.kubeconfigPath }), NS);
   await run([
     "operator",
     "install",

@@ -4,7 +4,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_NAMESPACE, NAMESPACE_ROLE_BINDING_NAME } from "../src/install/names.ts";
-import { describeRoles, type ExplainedRule, localOperatorRules, secretsGrantHint } from "../src/install/rbac.ts";
+import {
+  casDriverGrantHint,
+  describeRoles,
+  type ExplainedRule,
+  localOperatorRules,
+  secretsGrantHint,
+} from "../src/install/rbac.ts";
 
 export const RBAC_DOC = join(import.meta.dir, "..", "docs", "RBAC.md");
 
@@ -63,6 +69,14 @@ export function rbacMarkdown(namespace = DEFAULT_NAMESPACE): string {
     "",
     "```",
     secretsGrantHint("team-a", namespace),
+    "```",
+    "",
+    "The operator reaches a CAS through the SCONE CLI in the CAS's `sconecli` pod, by exec (src/cas/driver), and keeps",
+    "its own CLI identity in a Secret `<cas>-sconecli-operator` there: a namespace whose CAS it probes or submits",
+    "policies to needs both the Secrets binding above and the exec binding (exec is never granted with Secrets):",
+    "",
+    "```",
+    casDriverGrantHint("team-a", namespace),
     "```",
     "",
     "## Upgrading from a release that created roles at run time",

@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import pkg from "../../package.json" with { type: "json" };
 import { manifestSet } from "../../src/flows/install/manifests.ts";
 import { installOptionsFromFlags } from "../../src/flows/install/options.ts";
+import { resolveBackupClaim, STORAGE_SIZE_PATTERN } from "../../src/install/backup-claim.ts";
 import { operatorImage } from "../../src/install/images.ts";
 import { DEFAULT_NAMESPACE, OPERATOR_PULL_SECRET } from "../../src/install/names.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
@@ -29,6 +30,10 @@ const SENTINEL = {
   operatorImage: "helmsentineloperatorimage",
   dcapKey: "HELMSENTINELDCAPKEY",
   selectorKey: "helmsentinelselector",
+  backupClaim: "helmsentinelbackupclaim",
+  backupClass: "helmsentinelbackupclass",
+  // A quantity (the flag's grammar), not one a chart's user would pick, and left as is by canonicalQuantity.
+  backupSize: "987654321Mi",
 } as const;
 
 /** The template expression of each sentinel inside a string (`$` is the root context, valid in every scope). */
@@ -38,6 +43,8 @@ const EXPRESSION: Readonly<Record<string, string>> = {
   [SENTINEL.registry]: '(include "scone-operator.registry" $)',
   [SENTINEL.prefix]: "$.Values.image.prefix",
   [SENTINEL.operatorImage]: '(include "scone-operator.operatorImage" $)',
+  [SENTINEL.backupClaim]: "$.Values.backups.claimName",
+  [SENTINEL.backupSize]: "$.Values.backups.size",
 };
 const SENTINELS = Object.keys(EXPRESSION)
   .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
@@ -53,6 +60,9 @@ const SENTINEL_FLAGS = {
   "operator-image": SENTINEL.operatorImage,
   "dcap-api": SENTINEL.dcapKey,
   "node-selector": `${SENTINEL.selectorKey}=x`,
+  "backup-claim": SENTINEL.backupClaim,
+  "backup-storage-size": SENTINEL.backupSize,
+  "backup-storage-class": SENTINEL.backupClass,
 };
 
 /** A Go string literal (JSON's escapes are a subset of Go's for the text scone renders). */
@@ -102,6 +112,10 @@ function templatise(node: unknown, markers: Markers, key?: string): unknown {
   if (typeof node === "string") {
     if (node === SENTINEL.dcapKey) return markers.add({ kind: "optional-scalar", value: "$.Values.las.dcapKey" });
     if (node.includes(SENTINEL.dcapKey)) throw new Error(`the DCAP key sentinel inside "${node}": not templatable`);
+    // No class: the cluster's default StorageClass (scone leaves storageClassName out).
+    if (node === SENTINEL.backupClass)
+      return markers.add({ kind: "optional-scalar", value: "$.Values.backups.storageClass" });
+    if (node.includes(SENTINEL.backupClass)) throw new Error(`the class sentinel inside "${node}": not templatable`);
     return hasSentinel(node) ? markers.add({ kind: "inline", expr: `${expressionOf(node)} | toJson` }) : node;
   }
   if (Array.isArray(node)) {
@@ -233,6 +247,7 @@ const kebab = (kind: string) => kind.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLo
 /** The chart's values, defaults from scone's own defaults, so `helm template` with no values is `scone manifests`. */
 function defaultValues(deployment: KubeObject): Record<string, unknown> {
   const defaults = installOptionsFromFlags({});
+  const claim = resolveBackupClaim(defaults.backupClaim);
   const spec = (deployment as unknown as { spec: { replicas: number; template: { spec: PodSpecLike } } }).spec;
   return {
     sconeVersion: defaults.version,
@@ -246,6 +261,7 @@ function defaultValues(deployment: KubeObject): Record<string, unknown> {
     namespace: { create: false },
     sgxplugin: { enabled: false, nodeSelector: {} },
     las: { enabled: false, dcapKey: "" },
+    backups: { claimName: claim.name, size: claim.size, storageClass: "" },
   };
 }
 
@@ -259,6 +275,9 @@ const VALUES_COMMENTS = `# Values of the scone operator chart. Each value matche
 #   sgxplugin.nodeSelector --node-selector   node selector of the SGX plugin
 #   las.enabled                              the LAS 'las'; off by default, see docs/helm.md
 #   las.dcapKey            --dcap-api        Intel DCAP/PCS API key of the LAS
+#   backups.claimName      --backup-claim    PersistentVolumeClaim of the operator's backups (kept by helm uninstall)
+#   backups.size           --backup-storage-size   size it requests
+#   backups.storageClass   --backup-storage-class  its StorageClass (empty: the cluster's default class)
 #   (release namespace)    -n                namespace of the operator
 # Only in the chart: replicas, resources, nodeSelector, tolerations, affinity (of the operator pod),
 # imagePullSecrets (of every pod; the secret must exist: scone operator install --username … creates it),
@@ -291,6 +310,11 @@ function valuesSchema(): Record<string, unknown> {
       namespace: obj({ create: { type: "boolean" } }),
       sgxplugin: obj({ enabled: { type: "boolean" }, nodeSelector: strMap }),
       las: obj({ enabled: { type: "boolean" }, dcapKey: str }),
+      backups: obj({
+        claimName: { type: "string", minLength: 1 },
+        size: { type: "string", pattern: STORAGE_SIZE_PATTERN },
+        storageClass: str,
+      }),
     }),
   };
 }

@@ -32,10 +32,20 @@ export const GLOBAL_ARGS = {
     description: "Log verbosity on stderr (or SCONE_LOG_LEVEL)",
   },
   output: { type: "enum", alias: "o", options: [...OUTPUT_FORMATS], description: "Output format" },
+  "scone-cli": {
+    type: "string",
+    valueHint: "PATH",
+    description:
+      "Run this local SCONE CLI (reaching CAS by port-forward) instead of the sconecli pod of the CAS (upstream: --no-docker)",
+  },
 } satisfies SconeArgsDef;
 
 export type GlobalFlag = keyof typeof GLOBAL_ARGS;
-export const ALL_GLOBALS = Object.keys(GLOBAL_ARGS) as GlobalFlag[];
+/**
+ * Globals a command gets unless it lists its own. Not --scone-cli: only a command that reaches a CAS through
+ * casDriverSource() (src/cas/driver/source.ts) lists it, so everywhere else it is refused as unknown.
+ */
+export const ALL_GLOBALS = (Object.keys(GLOBAL_ARGS) as GlobalFlag[]).filter((g) => g !== "scone-cli");
 /** Commands that do not talk to a cluster. */
 export const LOCAL_GLOBALS: readonly GlobalFlag[] = ["state-dir", "log-level", "output"];
 

@@ -3,5 +3,4 @@
 export const TRACKING_ISSUE = {
   operator: 4,
   api: 7,
-  vault: 8,
 } as const;

@@ -5,6 +5,7 @@
 // The one flag whose meaning differs: upstream `-o` is --owner-config (in scone, -o is --output).
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
 import { CAS_NAME_MAX } from "./globals.ts";
+import { DAY_TWO_MODES, dayTwoUses } from "./provision-day-two.ts";
 import { CliError } from "./spec.ts";
 
 export const KUBECTL_PROVISION = "kubectl-provision";
@@ -54,6 +55,14 @@ const VALUE_FLAGS = new Set([
   "--local-cas-client-port",
   "--postprovision-owner-identity",
   "--cas",
+  // scone's own: the global flags that take a value, --timeout, and vault's --mrenclave.
+  "--kubeconfig",
+  "--context",
+  "--state-dir",
+  "--log-level",
+  "--output",
+  "--timeout",
+  "--mrenclave",
 ]);
 
 /** Upstream spelling → scone spelling, where they differ. */
@@ -116,9 +125,13 @@ export function translateKubectlProvisionArgs(
     throw new CliError(`CAS name '${resolvedName}' is too long: at most ${CAS_NAME_MAX} characters are allowed`);
   }
 
+  // With --upgrade, --local-backup or --cas-database-recovery only the variables that operation uses stand for
+  // flags: DCAP_KEY or TARGET_DIR set in the shell must not make `--upgrade` refuse a flag nobody typed.
+  const dayTwo = DAY_TWO_MODES.find((mode) => flags.some((f) => f.split("=")[0] === `--${mode}`));
   for (const [variable, flag, aliases] of ENV_FLAGS) {
     const value = env[variable];
     if (value === undefined || value === "") continue;
+    if (svc === "cas" && dayTwo && !dayTwoUses(dayTwo, flag.slice(2))) continue;
     const given = flags.some((f) => [flag, ...aliases].includes(f.split("=")[0] as string));
     if (given) continue;
     flags.push(flag, value);
@@ -163,9 +176,9 @@ Options:
       --print-public-keys         print the CAS public keys
       --preprovision-only         create an unprovisioned CAS, print key hash and token
       --postprovision-only        only upload sessions and enable probes/backup
-      --local-backup              copy the last snapshot of the CAS database
-      --cas-database-recovery DIR create a new CAS from a snapshot
-      --upgrade VERSION           upgrade the CAS
+      --local-backup              back up the last snapshot into ./cas-database-snapshots
+      --cas-database-recovery DIR create a new CAS from a snapshot directory (cas.db, cas.key-store)
+      --upgrade VERSION           upgrade the CAS (--set-version, if given, must name the current one)
       --force                     with --upgrade: upgrade even an unhealthy CAS
       --image-overwrite IMAGE     non-standard CAS image
       --set-tolerations FLAGS     attestation tolerations

@@ -3,6 +3,7 @@
 // Exit codes (spec.ts): 0 ok, 1 failure, 2 usage, 3 differs.
 import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
 import { rootCommand } from "./commands/root.ts";
+import { verboseErrorText } from "./error-text.ts";
 import { helpColour, renderHelp } from "./help.ts";
 import {
   detectPersonality,
@@ -110,9 +111,15 @@ async function runScone(
     await runCommand(leaf, { rawArgs: [...rest] });
     return 0;
   } catch (error) {
-    if (error instanceof CliError) return fail(io, name, error.message, error.hint, error.exitCode);
-    const message = error instanceof Error ? error.message : String(error);
-    if (io.env.SCONE_LOG_LEVEL === "debug" && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
-    return fail(io, name, message, undefined, EXIT_FAILURE);
+    const code = fail(
+      io,
+      name,
+      error instanceof Error ? error.message : String(error),
+      error instanceof CliError ? error.hint : undefined,
+      error instanceof CliError ? error.exitCode : EXIT_FAILURE,
+    );
+    // Verbose: the error's type and causes, readable; never the stack (frames of bundle chunks in the binary).
+    if (io.env.SCONE_LOG_LEVEL === "debug") io.stderr(verboseErrorText(error));
+    return code;
   }
 }

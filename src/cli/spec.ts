@@ -69,8 +69,10 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: number = EXIT_FAILURE,
     readonly hint?: string,
+    /** What went wrong underneath (shown with --verbose as `caused by:` lines). */
+    options?: { readonly cause?: unknown },
   ) {
-    super(message);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CliError";
   }
 }

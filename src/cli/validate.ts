@@ -1,6 +1,8 @@
 // Finding the command an argv names, and checking argv against that command's declared flags.
 // citty accepts unknown flags silently and its messages lack the command path, so scone checks first and
 // hands citty only argv that is known to be valid. Pure functions: argv in, a verdict out.
+
+import { sconeCliProblem } from "../cas/driver/cli-path.ts";
 import {
   type Grammar,
   grammarProblem,
@@ -24,6 +26,8 @@ export const FLAG_GRAMMARS: Readonly<Record<string, Grammar>> = {
   registry: registryHost,
   "set-version": sconeVersion,
   upgrade: sconeVersion,
+  // Checked before use: an existing executable file (relative to the working directory, or absolute).
+  "scone-cli": sconeCliProblem,
 };
 
 export interface Resolved {

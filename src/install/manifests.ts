@@ -2,6 +2,7 @@
 // src/resources/crds.ts and are applied first). Pure: options in, objects out, in the order they must be applied.
 import type { KubeObject } from "../kube/types.ts";
 import { SCONE_VERSION } from "../version.ts";
+import { renderBackupClaim } from "./backup-claim.ts";
 import { renderDeployment, renderNamespace, renderServiceAccount, renderServices } from "./operator.ts";
 import { type InstallOptions, resolveInstallOptions } from "./options.ts";
 import { renderRbac } from "./rbac.ts";
@@ -25,7 +26,13 @@ export function renderInstallManifests(opts: InstallOptions = {}): KubeObject[] 
     renderServiceAccount(o, labels),
     ...renderRbac(o.namespace, labels, { localOperator: !inCluster }),
     // With url-mode webhooks the operator is a local process: no pod to run, no Service to route to.
-    ...(inCluster ? [...renderServices(o, labels), renderDeployment(o, labels)] : []),
+    ...(inCluster
+      ? [
+          ...renderServices(o, labels),
+          renderBackupClaim(o.namespace, o.backupClaim, labels),
+          renderDeployment(o, labels),
+        ]
+      : []),
     ...renderWebhookConfigurations(o, labels),
   ];
 }

@@ -10,6 +10,12 @@ export const CLUSTER_ROLE_BINDING_NAME = "scone-manager-rolebinding";
 export const NAMESPACE_ROLE_NAME = "scone-manager-namespace-role";
 /** RoleBinding of NAMESPACE_ROLE_NAME in the operator's namespace (installed); tenants add one to opt a namespace in. */
 export const NAMESPACE_ROLE_BINDING_NAME = "scone-manager-namespace-rolebinding";
+/**
+ * ClusterRole of pods/exec into the sconecli pods of CASes (src/cas/driver): bound by RoleBindings only — in the
+ * operator's namespace at install, and in each namespace whose CAS the operator reaches (opt-in, like Secrets).
+ */
+export const CAS_DRIVER_ROLE_NAME = "scone-manager-cas-driver-role";
+export const CAS_DRIVER_ROLE_BINDING_NAME = "scone-manager-cas-driver-rolebinding";
 /** Role (operator namespace only): pods/exec into the Scone stack's CAS for its scheduled backups. */
 export const STACK_ROLE_NAME = "scone-manager-stack-role";
 export const STACK_ROLE_BINDING_NAME = "scone-manager-stack-rolebinding";

@@ -18,6 +18,8 @@ import type { ResolvedInstallOptions } from "./options.ts";
 
 /** Where the operator keeps its SQLite store (reconcile history, backup catalog, audit index). */
 export const STATE_DIR = "/var/lib/scone";
+/** The operator's backup directory: the default target of scheduled backups (defaultBackupLocation(STATE_DIR)). */
+export const BACKUP_DIR = `${STATE_DIR}/backups`;
 /** Non-root user of the operator container (the distroless "nonroot" user). */
 const RUN_AS_USER = 65532;
 
@@ -50,6 +52,10 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
     metadata: { name: DEPLOYMENT_NAME, namespace: o.namespace, labels: { ...labels, ...podLabels } },
     spec: {
       replicas: 1,
+      // The backup claim is ReadWriteOnce: a surge pod on another node would wait for the volume the old pod
+      // holds. No surge: the old pod goes first. (Not type Recreate: an existing Deployment's defaulted
+      // rollingUpdate field would make that update invalid.)
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
       selector: { matchLabels: { "control-plane": OPERATOR_POD_LABELS["control-plane"] } },
       template: {
         metadata: {
@@ -121,14 +127,16 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
               },
               volumeMounts: [
                 { name: "state", mountPath: STATE_DIR },
+                { name: "backups", mountPath: BACKUP_DIR },
                 { name: "tmp", mountPath: "/tmp" },
               ],
             },
           ],
-          // The store is history and catalogue, rebuilt from the cluster when lost; an emptyDir keeps the install
-          // free of storage-class assumptions (air-gapped clusters often have none).
+          // The store is an index (history, catalogue), rebuilt from the cluster and the backup targets when lost:
+          // an emptyDir. The backups themselves are the truth: a PersistentVolumeClaim (backup-claim.ts).
           volumes: [
             { name: "state", emptyDir: {} },
+            { name: "backups", persistentVolumeClaim: { claimName: o.backupClaim.name } },
             { name: "tmp", emptyDir: {} },
           ],
         },

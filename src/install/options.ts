@@ -11,6 +11,7 @@ import {
   sconeVersion,
 } from "../resources/grammar.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../version.ts";
+import { type BackupClaimOptions, type ResolvedBackupClaim, resolveBackupClaim } from "./backup-claim.ts";
 import { operatorImage } from "./images.ts";
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "./names.ts";
 
@@ -45,6 +46,8 @@ export interface InstallOptions {
    * cluster use it so their webhooks do not admit other tests' objects.
    */
   readonly webhookObjectSelector?: Readonly<Record<string, string>>;
+  /** The claim of the operator's backup directory (only rendered with the Deployment, i.e. webhook mode service). */
+  readonly backupClaim?: BackupClaimOptions;
 }
 
 export interface ResolvedInstallOptions {
@@ -59,6 +62,7 @@ export interface ResolvedInstallOptions {
     | { readonly mode: "service" }
     | { readonly mode: "url"; readonly host: string; readonly port: number };
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
+  readonly backupClaim: ResolvedBackupClaim;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -74,6 +78,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
   refuseInvalid("--image-registry", opts.imageRegistry, registryGrammar);
   refuseInvalid("--image-prefix", opts.imagePrefix, prefixGrammar);
   refuseInvalid("--operator-image", opts.operatorImage, imageReference);
+  const backupClaim = resolveBackupClaim(opts.backupClaim);
   const version = opts.version ?? DEFAULT_SCONE_SERVICE_VERSION;
   const imageRegistry = normalizeRegistry(opts.imageRegistry ?? DEFAULT_IMAGE_REPO);
   const imagePrefix = opts.imagePrefix ?? "";
@@ -91,5 +96,6 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
         ? { mode: "service" }
         : { mode: "url", host: webhook.host ?? "127.0.0.1", port: webhook.port ?? WEBHOOK_PORT },
     webhookObjectSelector: opts.webhookObjectSelector,
+    backupClaim,
   };
 }

@@ -10,6 +10,8 @@ import { resourceDefinitions, SCONE_KINDS } from "../resources/kinds.ts";
 import {
   BACKUP_CONTROLLER_NODE_ROLE_NAME,
   BACKUP_CONTROLLER_ROLE_NAME,
+  CAS_DRIVER_ROLE_BINDING_NAME,
+  CAS_DRIVER_ROLE_NAME,
   CLUSTER_ROLE_BINDING_NAME,
   CLUSTER_ROLE_NAME,
   DEFAULT_NAMESPACE,
@@ -80,13 +82,13 @@ export function managerRules(): ExplainedRule[] {
     },
     {
       rule: { apiGroups: [""], resources: ["configmaps", "persistentvolumeclaims", "services"], verbs: MANAGE },
-      by: "cas, vault",
-      why: "CAS configuration, CAS and Vault Services and volumes (PVCs are watched for their zone and kept on deletion)",
+      by: "cas, vault, every controller",
+      why: "CAS configuration, CAS and Vault Services and volumes (PVCs are watched for their zone and kept on deletion); the bounded reconcile history of each resource (a ConfigMap beside it, read by `scone operator history`)",
     },
     {
       rule: { apiGroups: [""], resources: ["pods"], verbs: [...READ, "create", "delete"] },
       by: "las, sgxplugin, cas, vault",
-      why: "pod health of LAS, SGX plugin, CAS and Vault; delete a CAS pod stuck on a lost node. create: never used by a request; RBAC lets the operator bind the installed backup controller ClusterRole (which creates backup CAS pods) in a CAS namespace only while it holds these rights itself (bind is not granted)",
+      why: "pod health of LAS, SGX plugin, CAS and Vault; delete a CAS pod stuck on a lost node; create, find and replace the sconecli pod of each CAS (the SCONE CLI that reaches CAS, src/cas/driver). create is also needed to bind the installed backup controller ClusterRole (which creates backup CAS pods) in a CAS namespace: RBAC allows that only while the operator holds these rights itself (bind is not granted)",
     },
     {
       rule: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
@@ -163,8 +165,22 @@ export function namespaceRules(): ExplainedRule[] {
   return [
     {
       rule: { apiGroups: [""], resources: ["secrets"], verbs: MANAGE },
-      by: "webhooks, las, scone, policies",
-      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the CAS owner identity scone-owner-<cas> of policies",
+      by: "webhooks, las, scone, policies, cas driver",
+      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the CAS owner identity scone-owner-<cas> of policies, the operator's own SCONE CLI identity <cas>-sconecli-operator",
+    },
+  ];
+}
+
+/**
+ * The rules of ClusterRole scone-manager-cas-driver-role: exec, only in namespaces where it is bound. A separate
+ * role from Secrets: opting a namespace in for Secrets grants no exec there.
+ */
+export function casDriverRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+      by: "cas driver (status probe, policies)",
+      why: "run SCONE CLI commands in the sconecli pod of a CAS in this namespace (a WebSocket upgrade is authorized as get and create)",
     },
   ];
 }
@@ -282,6 +298,13 @@ export function describeRoles(namespace: string, options: { localOperator?: bool
       rules: namespaceRules(),
     },
     {
+      kind: "ClusterRole",
+      name: installClusterName(CAS_DRIVER_ROLE_NAME, namespace),
+      subject: operator,
+      boundWhere: `RoleBinding in ${namespace}; add one in each namespace whose CAS the operator reaches (see below)`,
+      rules: casDriverRules(),
+    },
+    {
       kind: "Role",
       name: LEADER_ELECTION_ROLE_NAME,
       subject: operator,
@@ -346,6 +369,7 @@ export function renderRbac(
   };
   const roleBindings: V1RoleBinding[] = [
     [NAMESPACE_ROLE_BINDING_NAME, roleRef("ClusterRole", installClusterName(NAMESPACE_ROLE_NAME, namespace))],
+    [CAS_DRIVER_ROLE_BINDING_NAME, roleRef("ClusterRole", installClusterName(CAS_DRIVER_ROLE_NAME, namespace))],
     [LEADER_ELECTION_ROLE_BINDING_NAME, roleRef("Role", LEADER_ELECTION_ROLE_NAME)],
     [STACK_ROLE_BINDING_NAME, roleRef("Role", STACK_ROLE_NAME)],
   ].map(([name, ref]) => ({
@@ -364,6 +388,16 @@ export function secretsGrantHint(namespace: string, operatorNamespace = DEFAULT_
   return (
     `the operator may not use Secrets in namespace ${namespace}; grant them there with: kubectl create rolebinding ` +
     `${NAMESPACE_ROLE_BINDING_NAME} -n ${namespace} --clusterrole=${role} ` +
+    `--serviceaccount=${operatorNamespace}:${SERVICE_ACCOUNT_NAME}`
+  );
+}
+
+/** The fix to name when the operator was refused exec into a CAS's sconecli pod in `namespace`. */
+export function casDriverGrantHint(namespace: string, operatorNamespace = DEFAULT_NAMESPACE): string {
+  const role = installClusterName(CAS_DRIVER_ROLE_NAME, operatorNamespace);
+  return (
+    `the operator may not exec into the sconecli pods of namespace ${namespace}; grant it there with: kubectl create ` +
+    `rolebinding ${CAS_DRIVER_ROLE_BINDING_NAME} -n ${namespace} --clusterrole=${role} ` +
     `--serviceaccount=${operatorNamespace}:${SERVICE_ACCOUNT_NAME}`
   );
 }

@@ -1,6 +1,5 @@
 // The controllers `scone operator` runs. Each kind's module registers its informers and controller.
 
-import type { CasDriverSource } from "../cas/driver/reach.ts";
 import type { Store } from "../store/open.ts";
 import { registerCasController } from "./cas/controller.ts";
 import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
@@ -12,20 +11,15 @@ import { registerSgxPluginController } from "./sgxplugin/controller.ts";
 import { registerVaultController } from "./vault/controller.ts";
 import type { OperatorContext } from "./wiring.ts";
 
-export interface ControllerDeps {
-  readonly store: Store;
-  readonly stateDir: string;
-  /** How the operator reaches a CAS (the SCONE CLI, src/cas/driver/reach.ts); without one, CAS status says so. */
-  readonly casDrivers?: CasDriverSource;
-}
-
-export function registerControllers(ctx: OperatorContext, deps: ControllerDeps): void {
+export function registerControllers(ctx: OperatorContext, deps: { store: Store; stateDir: string }): void {
   registerSgxPluginController(ctx);
   registerLasController(ctx);
+  // CAS is asked through the operator's CasDriverSource (a sconecli pod per CAS, or --scone-cli); a context
+  // without one says so in status instead of guessing.
   registerCasController(
     ctx,
-    deps.casDrivers
-      ? casDriverProbe(ctx.client, { source: deps.casDrivers })
+    ctx.casDriverSource
+      ? casDriverProbe(ctx.client, { source: ctx.casDriverSource })
       : noCliProbe("the operator has no SCONE CLI to ask CAS with (a CLI pod, or --scone-cli PATH)"),
   );
   registerPolicyControllers(ctx, defaultPolicyDeps(ctx, { identityFile: process.env.SCONE_POLICY_IDENTITY_FILE }));

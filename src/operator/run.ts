@@ -19,6 +19,8 @@ export interface OperatorOptions {
   readonly webhookHost?: string;
   /** --allowed-registries: registries tenant resources may take images from (default the SCONE registry). */
   readonly allowedRegistries?: string;
+  /** --scone-cli: reach CAS with this local SCONE CLI (port-forward) instead of a sconecli pod per CAS. */
+  readonly sconeCli?: string;
 }
 
 /** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
@@ -38,6 +40,11 @@ const CONTROLLER_KINDS: Record<string, string> = {
 export async function runOperator(opts: OperatorOptions): Promise<void> {
   const log = createLogger({ level: resolveLogLevel(opts.logLevel), sink: process.stdout, component: "operator" });
   // Settings first: a bad flag fails before anything connects.
+  if (opts.sconeCli !== undefined) {
+    const { sconeCliProblem } = await import("../cas/driver/cli-path.ts");
+    const problem = sconeCliProblem(opts.sconeCli);
+    if (problem) throw new Error(`invalid value ${JSON.stringify(opts.sconeCli)} for --scone-cli: ${problem}`);
+  }
   const { parseAllowedRegistries, resolveAllowedRegistries, formatEntry } = await import("./admission/registries.ts");
   const admissionPolicy = {
     allowedRegistries: resolveAllowedRegistries(
@@ -67,6 +74,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     import("../version.ts"),
   ]);
   const { resolveStateDir } = await import("../store/state-dir.ts");
+  const { ClusterHistory } = await import("./reconcile-history/recorder.ts");
   const [{ registerResource }, { sconeResourceTypes }] = await Promise.all([
     import("../kube/resources.ts"),
     import("../resources/crds.ts"),
@@ -116,6 +124,22 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     logger: kubeLog,
   });
   const reader = new wiring.InformerReader(informers, client);
+  const kindOf = (c: string) => CONTROLLER_KINDS[c] ?? c;
+  // Every reconcile: a row in this replica's store, and (bounded) in the cluster where every replica and the CLI
+  // read it (src/operator/reconcile-history).
+  const storeHistory = history.historyRecorder(db, kindOf, log);
+  const clusterHistory = new ClusterHistory({
+    client,
+    reader,
+    events: { record: (o, type, reason, message) => void recorder.record(o, type, reason, message) },
+    operatorNamespace: namespace,
+    by: identity,
+    kindOf,
+    log,
+  });
+  const serviceVersion = process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION;
+  const imageMirror = imageMirrorFromEnv(process.env);
+  const { casDriverSource } = await import("../cas/driver/source.ts");
   const ctx: import("./wiring.ts").OperatorContext = {
     client,
     informers,
@@ -127,9 +151,20 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     },
     log,
     operatorNamespace: namespace,
-    serviceVersion: process.env.GLOBAL_SCONE_VERSION ?? version.DEFAULT_SCONE_SERVICE_VERSION,
-    imageMirror: imageMirrorFromEnv(process.env),
-    recordHistory: history.historyRecorder(db, (c) => CONTROLLER_KINDS[c] ?? c, log),
+    serviceVersion,
+    imageMirror,
+    casDriverSource: casDriverSource({
+      kube: client,
+      stateDir,
+      imageMirror,
+      serviceVersion,
+      ...(opts.sconeCli !== undefined ? { sconeCli: opts.sconeCli } : {}),
+      warn: (message) => log.warn(message, { component: "cas-driver" }),
+    }),
+    recordHistory: (r) => {
+      void storeHistory(r);
+      void clusterHistory.record(r);
+    },
     admissionPolicy,
   };
   log.info("tenant resources may run images from", {

@@ -2,6 +2,7 @@
 // enqueue their owner (through ownerReferences); other kinds (Nodes, Pods) map to the owners they affect.
 // Owned kinds are watched only with the managed-by label, so the caches hold scone's objects, not the cluster's.
 
+import type { CasDriverSource } from "../cas/driver/reach.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Informer, InformerScope } from "../kube/informer.ts";
 import type { SharedInformers } from "../kube/shared-informers.ts";
@@ -28,6 +29,11 @@ export interface OperatorContext {
   readonly serviceVersion: string;
   /** Registry and prefix of every image the operator renders (imageMirrorFromEnv); default: upstream's. */
   readonly imageMirror?: ImageMirror;
+  /**
+   * How controllers reach a CAS (issue 13, src/cas/driver/source.ts): the sconecli pod per CAS, or the local CLI of
+   * `scone operator --scone-cli`. Optional only so test contexts may leave it out.
+   */
+  readonly casDriverSource?: CasDriverSource;
   readonly recordHistory: (r: ReconcileRecord) => void;
   /** What tenant resources may run (allowed registries); default: the SCONE registry only. */
   readonly admissionPolicy?: AdmissionPolicy;

@@ -5,6 +5,7 @@
 // webhook Service that must exist — and should a second version ever be served, every read would then depend on
 // the operator being up. The strategy is written out (not left to the default) to state it in every apply.
 
+import pkg from "../../package.json" with { type: "json" };
 import { apiVersionOf, type PrinterColumn, type ResourceDefinition } from "./definition.ts";
 import { resourceDefinitions, SCONE_KINDS, type SconeKind } from "./kinds.ts";
 import type { JSONSchemaProps } from "./schema.ts";
@@ -42,6 +43,11 @@ export const UPSTREAM_CRD_TAKEOVER_PATCH = {
 
 /** Label on every CRD scone owns, so the installer and `scone manifests` can find them. */
 export const CRD_PART_OF_LABEL = { "app.kubernetes.io/part-of": "scone" } as const;
+/**
+ * Label naming the scone release whose schemas a CRD holds (package.json's version, as the operator image tag), so
+ * `scone version` can tell CRDs older than the client from current ones.
+ */
+export const CRD_VERSION_LABEL = "app.kubernetes.io/version";
 
 const apiVersionField = str({
   description:
@@ -69,7 +75,7 @@ export function crdOf(d: ResourceDefinition): CustomResourceDefinition {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: crdName(d), labels: { ...CRD_PART_OF_LABEL } },
+    metadata: { name: crdName(d), labels: { ...CRD_PART_OF_LABEL, [CRD_VERSION_LABEL]: pkg.version } },
     spec: {
       group: d.group,
       names: {

@@ -1,60 +1,69 @@
-// A CasDriverSource for integration tests (src/cas/driver/reach.ts): the stand-in SCONE CLI (sim/scone-cli) run as a
-// local binary, reaching each CAS through a port-forward to NAME-0's client port that stays open for the test's
-// speed (the caller closes the forwards). The operator's identity has its own CLI config under `stateDir`.
-import { mkdirSync } from "node:fs";
+// The stand-in SCONE CLI (sim/scone-cli) for integration tests, through the production local CasDriverSource
+// (src/cas/driver/local-source.ts, `--scone-cli`): as argv for an in-process source, or as one executable file for a
+// compiled operator's `--scone-cli PATH`.
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CasDriver } from "../../src/cas/driver/driver.ts";
-import { CAS_CLIENT_PORT, type CasDriverSource } from "../../src/cas/driver/reach.ts";
-import { LocalCliRunner } from "../../src/cas/driver/runner.ts";
+import { LocalCasDriverSource } from "../../src/cas/driver/local-source.ts";
+import type { CasDriverSource } from "../../src/cas/driver/reach.ts";
 import type { ClusterConnection } from "../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../src/kube/port-forward.ts";
 
 /** The stand-in CLI as argv[0..]: this Bun running sim/scone-cli/main.ts. */
 export const STAND_IN_CLI: readonly string[] = [process.execPath, join(import.meta.dir, "../../sim/scone-cli/main.ts")];
 
+/**
+ * The stand-in CLI as one executable file, for what takes a binary path (`--scone-cli PATH`): a shell script in
+ * `dir` that runs it. Arguments pass through unchanged ("$@"); nothing is interpolated into the script but the two
+ * paths, quoted.
+ */
+export function writeStandInCli(dir: string): string {
+  const quote = (s: string) => `'${s.replaceAll("'", `'"'"'`)}'`;
+  const path = join(dir, "scone");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, `#!/bin/sh\nexec ${STAND_IN_CLI.map(quote).join(" ")} "$@"\n`, { mode: 0o700 });
+  chmodSync(path, 0o700);
+  return path;
+}
+
 export interface StandInSourceOptions {
   readonly conn: ClusterConnection;
-  /** The operator identity's CLI config goes to `<stateDir>/operator/config.json`. */
+  /** The operator's state directory (its CLI identity goes under it). */
   readonly stateDir: string;
-  /** Open forwards by "namespace/name"; the caller closes them. */
+  /** Open forwards by "namespace/pod", kept across connections for the test's speed; the caller closes them. */
   readonly forwards: Map<string, PortForward>;
-  /** Variables every CLI call gets (the stand-in's own settings). */
-  readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
 }
 
-export function standInCliSource(o: StandInSourceOptions): CasDriverSource {
-  const operatorDir = join(o.stateDir, "operator");
-  mkdirSync(operatorDir, { recursive: true, mode: 0o700 });
+/** A forward the source may "close" after each connection while the test keeps it open; reports only new errors. */
+function borrowed(forward: PortForward): PortForward {
+  const seen = forward.lastError;
   return {
-    description: `stand-in SCONE CLI ${STAND_IN_CLI.join(" ")}`,
-    async connect(cas, identity, signal) {
-      signal?.throwIfAborted();
-      const key = `${cas.namespace}/${cas.name}`;
+    localAddress: forward.localAddress,
+    localPort: forward.localPort,
+    get activeConnections() {
+      return forward.activeConnections;
+    },
+    get lastError() {
+      return forward.lastError !== seen ? forward.lastError : undefined;
+    },
+    close: async () => {},
+  };
+}
+
+/** The local source running the stand-in, over port-forwards kept open in `forwards`. */
+export function standInCliSource(o: StandInSourceOptions): CasDriverSource {
+  return new LocalCasDriverSource({
+    binary: STAND_IN_CLI,
+    stateDir: o.stateDir,
+    timeoutMs: o.timeoutMs ?? 20_000,
+    portForward: async (options) => {
+      const key = `${options.namespace}/${options.pod}`;
       let forward = o.forwards.get(key);
       if (!forward) {
-        forward = await startPortForward(o.conn, {
-          namespace: cas.namespace,
-          pod: `${cas.name}-0`,
-          port: cas.clientPort ?? CAS_CLIENT_PORT,
-        });
+        forward = await startPortForward(o.conn, options);
         o.forwards.set(key, forward);
       }
-      const runner = new LocalCliRunner({
-        binary: STAND_IN_CLI,
-        configPath: identity.kind === "owner" ? identity.configPath : join(operatorDir, "config.json"),
-        ...(o.env ? { env: o.env } : {}),
-        timeoutMs: o.timeoutMs ?? 20_000,
-      });
-      // The forward outlives connections: only a failure seen during this one explains this one's CLI failures.
-      const seen = forward.lastError;
-      const open = forward;
-      return {
-        driver: new CasDriver(runner),
-        address: `127.0.0.1:${forward.localPort}`,
-        release: async () => {},
-        transportError: () => (open.lastError !== seen ? open.lastError : undefined),
-      };
+      return borrowed(forward);
     },
-  };
+  });
 }

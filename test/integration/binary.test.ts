@@ -48,11 +48,21 @@ describe.skipIf(!present)("compiled scone binary, alone in an empty directory", 
   });
 
   test("version (text and json)", () => {
-    const text = scone("version");
+    const text = scone("version", "--client");
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^scone \S+ \(commit \S+, bun \d+\.\d+\.\d+\)\n$/);
+    // No kubeconfig in the fresh HOME: the client only, saying so, still exit 0.
+    const alone = scone("version");
+    expect(alone.code).toBe(0);
+    expect(alone.stdout).toEndWith(
+      "cluster: not reachable, showing the client only (no kubeconfig found: pass --kubeconfig or set KUBECONFIG)\n",
+    );
     const json = scone("version", "-o", "json");
     expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).cluster).toEqual({
+      reachable: false,
+      reason: expect.stringContaining("no kubeconfig"),
+    });
     expect(JSON.parse(json.stdout)).toMatchObject({ version: expect.any(String), commit: expect.any(String) });
   });
 

@@ -17,6 +17,7 @@ import {
 import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { caBundleTargets, syncCaBundles, type WebhookConfigurationLike } from "../../src/operator/certs/ca-bundle.ts";
+import { preboundBackupVolume } from "../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { removeInstall } from "./flows/helpers.ts";
 import { CHART, helmBinary, installArgs, run } from "./helm-helpers.ts";
@@ -107,6 +108,12 @@ describe("charts/scone-operator with helm", () => {
       'sgx.intel.com/capable: "true"',
       "--dcap-api",
       "0123456789abcdef",
+      "--backup-claim",
+      "mirrored-backups",
+      "--backup-storage-size",
+      "20Gi",
+      "--backup-storage-class",
+      "fast",
     ]);
     const values = {
       namespace: { create: true },
@@ -114,6 +121,7 @@ describe("charts/scone-operator with helm", () => {
       image: { registry: "mirror.example.com:5000/scone//", prefix: "osc-" },
       sgxplugin: { enabled: true, nodeSelector: { "sgx.intel.com/capable": "true" } },
       las: { enabled: true, dcapKey: "0123456789abcdef" },
+      backups: { claimName: "mirrored-backups", size: "20Gi", storageClass: "fast" },
     };
     const rendered = template("mirrored", values);
     expectSameObjects(rendered, scone);
@@ -124,6 +132,11 @@ describe("charts/scone-operator with helm", () => {
     );
     const las = byKey(rendered).get("LAS -/las") as KubeObject & { spec: { image: string } };
     expect(las.spec.image).toBe("mirror.example.com:5000/scone/osc-las:6.1.0");
+    const claim = byKey(rendered).get("PersistentVolumeClaim mirrored/mirrored-backups") as KubeObject & {
+      spec: { storageClassName?: string; resources: { requests: { storage: string } } };
+    };
+    expect(claim.spec.storageClassName).toBe("fast");
+    expect(claim.spec.resources.requests.storage).toBe("20Gi");
   });
 
   test("a full operator image reference and no SGX plugin: the same as --operator-image and --no-sgxplugin", () => {
@@ -235,6 +248,8 @@ describe.skipIf(!clusterAvailable())("helm install of charts/scone-operator on t
   }, 180_000);
 
   test("install --wait: the objects exist with the values' fields and the Deployment is Available (simulated pod)", async () => {
+    // No provisioner on the local cluster: the chart's backup claim binds to a volume made here.
+    await preboundBackupVolume(admin, NS);
     const r = helmRun(
       installArgs(RELEASE, [
         "--set",
@@ -293,5 +308,14 @@ describe.skipIf(!clusterAvailable())("helm install of charts/scone-operator on t
       name: "cas.services.scone.cloud",
     };
     expect(await admin.tryGet(crd)).toBeDefined();
+    // The backups stay: the claim carries helm.sh/resource-policy: keep.
+    expect(
+      await admin.tryGet({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        namespace: NS,
+        name: "scone-operator-backups",
+      }),
+    ).toBeDefined();
   }, 300_000);
 });

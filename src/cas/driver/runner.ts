@@ -30,6 +30,11 @@ export const DEFAULT_MAX_STDOUT_BYTES = 16 * 1024 * 1024;
 /** stderr kept (the head, where the CLI names the failure). */
 export const MAX_STDERR_BYTES = 64 * 1024;
 
+/** The name the caller's CLI config has in a pod call's directory. */
+export const TRAVELLING_CONFIG = "config.json";
+/** A CLI config read back from a pod: the identity and the attested CASes, far below this. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
 /** The CLI could not be run at all, or said more than the driver accepts. */
 export class CliRunError extends Error {
   override readonly name = "CliRunError";
@@ -220,44 +225,133 @@ export class PodCliRunner implements CliRunner {
     });
   }
 
-  private async step(what: string, command: string[], stdin?: Uint8Array): Promise<void> {
-    const r = await this.exec(command, stdin);
-    if (r.exitCode !== 0) {
-      throw new CliRunError(
-        `${this.description}: ${what} failed (exit ${r.exitCode}): ${r.stderr.slice(0, 300).trim()}`,
-      );
-    }
+  run(argv: readonly CliArg[], env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+    return this.runWithConfig(argv, env, files);
   }
 
-  async run(argv: readonly CliArg[], env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+  /** A (small) file in the pod; undefined when there is none. With `removeDir`, that directory goes afterwards. */
+  async readFile(path: string, removeDir?: string): Promise<Uint8Array | undefined> {
+    const r = await this.exec(
+      [
+        "sh",
+        "-c",
+        'if [ -f "$1" ]; then cat -- "$1"; rc=$?; else rc=3; fi; if [ -n "$2" ]; then rm -rf -- "$2"; fi; exit "$rc"',
+        "sh",
+        path,
+        removeDir ?? "",
+      ],
+      undefined,
+      MAX_CONFIG_BYTES,
+    );
+    if (r.exitCode === 3) return undefined;
+    if (r.exitCode !== 0)
+      throw new CliRunError(
+        `${this.description}: reading ${path} failed (exit ${r.exitCode}): ${r.stderr.slice(0, 300).trim()}`,
+      );
+    return r.stdout;
+  }
+
+  /**
+   * One call; with `config`, the caller's CLI config travels with it: written into the call's directory (when there
+   * is one; the CLI creates a missing config), named by SCONE_CLI_CONFIG, and with `readBack` read back after the
+   * call (`config` in the result: undefined when the CLI left none).
+   */
+  async runWithConfig(
+    argv: readonly CliArg[],
+    env: Readonly<Record<string, string>>,
+    files: readonly CliInputFile[],
+    config?: { readonly content: Uint8Array | undefined; readonly readBack: boolean },
+  ): Promise<CliRunResult & { readonly config?: Uint8Array }> {
     checkFiles(files);
+    if (config && files.some((f) => f.name === TRAVELLING_CONFIG))
+      throw new CliRunError(`input file name ${TRAVELLING_CONFIG} is taken by the CLI config`);
     const dir = posix.join(this.o.tempRoot ?? "/tmp", `scone-cli-${randomBytes(12).toString("hex")}`);
-    const vars = cliEnvironment({}, env, this.o.configPath);
-    await this.step("creating the call's directory", ["mkdir", "-m", "700", "--", dir]);
+    const configPath = config ? posix.join(dir, TRAVELLING_CONFIG) : this.o.configPath;
+    const vars = cliEnvironment({}, env, configPath);
+    const readBack = config?.readBack === true && configPath !== undefined;
+    // Each exec costs a round trip through the API server and the kubelet (~50 ms): the directory is made by the
+    // first step and removed by the last, so a call without inputs is one exec.
+    let made = false;
+    let touched = false;
+    let removed = false;
     try {
-      for (const f of files) {
+      const inputs = config?.content ? [{ name: TRAVELLING_CONFIG, content: config.content }, ...files] : files;
+      for (const f of inputs) {
         const bytes = typeof f.content === "string" ? new TextEncoder().encode(f.content) : f.content;
-        await this.step(
-          `writing ${f.name}`,
-          ["sh", "-c", 'set -C && umask 077 && cat > "$1"', "sh", posix.join(dir, f.name)],
-          bytes,
-        );
+        touched = true;
+        await this.upload(dir, posix.join(dir, f.name), f.name, bytes, made);
+        made = true;
       }
       const args = resolveArgs(argv, dir, files, posix.join);
       const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+      const cli = ["env", "-u", "SCONE_CONFIG_ID", ...assignments, this.o.binary ?? "/opt/scone/bin/rust-cli", ...args];
+      touched = true;
       const r = await this.exec(
-        ["env", "-u", "SCONE_CONFIG_ID", ...assignments, this.o.binary ?? "/opt/scone/bin/rust-cli", ...args],
+        ["sh", "-c", RUN_SCRIPT, "sh", dir, made ? "old" : "new", readBack ? "keep" : "rm", ...cli],
         undefined,
         this.o.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES,
       );
-      return {
+      if (r.exitCode === RUNNER_FAILED && r.stderr.startsWith("scone-runner:"))
+        throw new CliRunError(`${this.description}: ${r.stderr.slice(0, 300).trim()}`);
+      removed = !readBack;
+      const result = {
         exitCode: r.exitCode,
         stdout: new TextDecoder().decode(r.stdout),
         stderr: r.stderr.slice(0, MAX_STDERR_BYTES),
       };
+      if (!readBack || configPath === undefined) return result;
+      // The config as the CLI left it; a missing file (the CLI failed before writing one) reads as none.
+      const back = await this.readFile(configPath, dir);
+      removed = true;
+      return back === undefined ? result : { ...result, config: back };
     } finally {
-      // Best effort: a failed cleanup must not hide the command's outcome; the names are random and private.
-      await this.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
+      // Only when a step failed on the way. Best effort: a failed cleanup must not hide the command's outcome; the
+      // names are random and private.
+      if (touched && !removed) await this.exec(["rm", "-rf", "--", dir]).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Writes one input: exclusively (set -C after removing what an earlier attempt left), 0600 by umask 077, then
+   * checks the size written. A short file is written again: the exec stream has been seen (about one call in 40,
+   * on the real node) to end stdin before all of it arrived, and a truncated session or config must never reach
+   * the CLI.
+   */
+  private async upload(dir: string, path: string, name: string, bytes: Uint8Array, dirExists: boolean) {
+    for (let attempt = 1; ; attempt++) {
+      const mode = dirExists || attempt > 1 ? "old" : "new";
+      const r = await this.exec(["sh", "-c", WRITE_SCRIPT, "sh", path, String(bytes.length), mode, dir], bytes);
+      if (r.exitCode === 0) return;
+      if (r.exitCode === SHORT_WRITE && attempt < MAX_UPLOAD_ATTEMPTS) continue;
+      const what =
+        r.exitCode === SHORT_WRITE ? `arrived short ${MAX_UPLOAD_ATTEMPTS} times` : `failed (exit ${r.exitCode})`;
+      throw new CliRunError(`${this.description}: writing ${name} ${what}: ${r.stderr.slice(0, 300).trim()}`);
     }
   }
 }
+
+/** Exit code of the run script when it could not make the call's directory (stderr starts "scone-runner:"). */
+const RUNNER_FAILED = 125;
+/** Exit code of the write script when the file holds fewer bytes than were sent. */
+const SHORT_WRITE = 97;
+const MAX_UPLOAD_ATTEMPTS = 3;
+
+/** $1 path, $2 size, $3 new|old (make the directory $4 first: mkdir fails if anything is there). */
+const WRITE_SCRIPT = [
+  "umask 077",
+  'if [ "$3" = new ]; then mkdir -m 700 -- "$4" || exit 96; fi',
+  'rm -f -- "$1"',
+  "set -C",
+  'cat > "$1" || exit 95',
+  '[ "$(wc -c < "$1")" -eq "$2" ] || exit 97',
+].join("\n");
+
+/** $1 directory, $2 new|old, $3 rm|keep (remove the directory after the CLI), then the CLI's argv. */
+const RUN_SCRIPT = [
+  'd="$1"; mk="$2"; clean="$3"; shift 3',
+  'if [ "$mk" = new ]; then mkdir -m 700 -- "$d" || { echo "scone-runner: cannot create $d" >&2; exit 125; }; fi',
+  '"$@"',
+  "rc=$?",
+  'if [ "$clean" = rm ]; then rm -rf -- "$d"; fi',
+  'exit "$rc"',
+].join("\n");

@@ -1,8 +1,11 @@
 // `scone cas …`: the CAS lifecycle. `provision` mirrors the flags of the upstream `kubectl provision cas`
 // plugin (SCONE-INTERFACE §10.1) so scripts can switch by changing the command name only.
+
+import { reportFileProblem } from "../../flows/report/file-name.ts";
 import { command, group, lazyRun } from "../define.ts";
 import {
   casNameProblem,
+  checkDuration,
   checkHex32,
   checkImagePrefix,
   checkPort,
@@ -112,17 +115,19 @@ export const provisionArgs: Record<string, SconeArgDef> = {
   },
   "local-backup": {
     type: "boolean",
-    description: "Copy the last completed database snapshot to ./cas-database-snapshots",
+    description:
+      "Back up the last completed database snapshot into ./cas-database-snapshots (scone cas backup --to there: a verified set with its manifest)",
   },
   "cas-database-recovery": {
     type: "string",
     valueHint: "DIR",
-    description: "Create a new CAS from a snapshot directory",
+    description:
+      "Create a new CAS from a snapshot directory (cas.db, cas.key-store) with the cas-recovery image (the flow of scone cas restore)",
   },
   upgrade: {
     type: "string",
     valueHint: "VERSION",
-    description: "Upgrade the CAS to this SCONE version",
+    description: "Upgrade the CAS to this SCONE version (the flow of scone cas upgrade --to-version)",
     check: checkVersion("upgrade"),
   },
   force: {
@@ -186,6 +191,8 @@ const provision = command({
     "Flags mirror the upstream `kubectl provision cas` plugin, with one difference: upstream's `-o` means " +
       "--owner-config, here `-o` is --output. Through the `kubectl-provision` name (a symlink to scone) the " +
       "upstream meaning of `-o` applies.",
+    "--upgrade, --local-backup and --cas-database-recovery run the flows of scone cas upgrade, backup and restore; " +
+      "flags those do not use are refused (--dcap-api is accepted with a note: it changes nothing there).",
     "Example: scone cas provision mycas -n prod --dcap-api $DCAP_KEY --wait",
   ],
   run: lazyRun(() => import("../run/cas-provision.ts")),
@@ -199,6 +206,7 @@ const dayTwo = {
   status: () => import("../run/cas-status.ts"),
   evict: () => import("../run/cas-evict.ts"),
   audit: () => import("../run/cas-audit.ts"),
+  report: () => import("../run/cas-report.ts"),
 };
 
 const timeout = timeoutArg("How long to wait for each state the command waits for, e.g. 90s or 15m");
@@ -375,7 +383,39 @@ const audit = command({
   run: lazyRun(dayTwo.audit),
 });
 
+const report = command({
+  meta: { name: "report", description: "Write a support bundle of a CAS (objects, status, Events, logs, versions)" },
+  args: {
+    name: casName,
+    file: {
+      type: "string",
+      valueHint: "FILE",
+      description: "Where the bundle goes, *.tar.gz or *.tgz (default: ./NAME-report-TIMESTAMP.tar.gz)",
+      check: reportFileProblem,
+    },
+    "logs-since": {
+      type: "string",
+      valueHint: "DURATION",
+      description: "Only log lines newer than this, e.g. 1h (default: all, at most 1 MiB per container log)",
+      check: checkDuration("logs-since"),
+    },
+    force: { type: "boolean", description: "Replace --file if it exists" },
+  },
+  notes: [
+    "The bundle (like `kubectl cnpg report`) holds the CAS and the objects it owns (StatefulSet, Service, pods, " +
+      "PVCs, backup controller, ConfigMaps, ...), `scone cas status`, their Events, the logs of every container of " +
+      "the CAS's pods and of the operator pods (the newest 1 MiB each, the previous run's too after a restart), the " +
+      "operator's reconciles from the state store (if any) and the versions (as `scone version`). -o json|yaml " +
+      "prints its table of contents (toc.yaml in the bundle).",
+    "Secrets are never included. Env values, annotations, ConfigMap entries and arguments whose name or shape says " +
+      "secret are redacted, and the values of the Secrets of the CAS's and the operator's namespaces are scrubbed " +
+      "from every file (logs and Events too). The file is written with mode 0600.",
+    "Example: scone cas report cas -n prod --logs-since 2h --file /tmp/cas-report.tar.gz",
+  ],
+  run: lazyRun(dayTwo.report),
+});
+
 export const casCommand = group({
   meta: { name: "cas", description: "Provision and operate SCONE CAS instances" },
-  subCommands: { provision, upgrade, backup, backups, restore, status, evict, audit },
+  subCommands: { provision, upgrade, backup, backups, restore, status, evict, audit, report },
 });

@@ -4,6 +4,7 @@ import { command, lazyRun } from "../define.ts";
 import { checkVersion } from "../globals.ts";
 import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
+import { BACKUP_CLAIM_ARGS } from "./backup-claim-args.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -24,8 +25,21 @@ const imageArgs: SconeArgsDef = {
 };
 
 export const versionCommand = command({
-  meta: { name: "version", description: "Print the version of scone" },
-  globals: ["output"],
+  meta: {
+    name: "version",
+    description: "Print the version of scone and, when a cluster answers, of its operator and CRDs (warns on skew)",
+  },
+  args: {
+    client: { type: "boolean", description: "Only this client's version: do not ask the cluster" },
+  },
+  globals: ["kubeconfig", "context", "namespace", "output"],
+  notes: [
+    "With a kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config or in-cluster) it asks the cluster, for at most 5s, " +
+      "for the Kubernetes version, the scone operator Deployments (image tag = scone version) and scone's CRDs, and " +
+      "warns when an operator's minor version differs from this client's or CRDs are missing or older. No cluster " +
+      "or no answer: the client's version only, saying why, exit 0. -n: where to look for the operator when this " +
+      "user may not list Deployments cluster-wide (default scone-system).",
+  ],
   // Not lazy: the module is a few lines, and loading it with the tree keeps `scone version` at its floor.
   run: runVersion,
 });
@@ -76,6 +90,7 @@ export const manifestsCommand = command({
       valueHint: "HOST:PORT",
       description: "As for 'scone operator install': no operator Deployment; the webhooks call https://HOST:PORT",
     },
+    ...BACKUP_CLAIM_ARGS,
   },
   globals: ["namespace", "output"],
   notes: [

@@ -12,6 +12,7 @@ import {
   together,
 } from "../globals.ts";
 import type { FlagValues, SconeCommand } from "../spec.ts";
+import { BACKUP_CLAIM_ARGS } from "./backup-claim-args.ts";
 
 function allowedRegistriesProblem(value: string): string | undefined {
   try {
@@ -110,6 +111,7 @@ const install = command({
         "The operator runs as a local process (e.g. on KWOK clusters): no Deployment; the webhooks call https://HOST:PORT, where 'scone operator --webhook-mode url --webhook-port PORT' serves them",
     },
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
+    ...BACKUP_CLAIM_ARGS,
     wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
     "pull-check": {
       type: "boolean",
@@ -189,7 +191,7 @@ const uninstall = command({
   globals: ["kubeconfig", "context", "namespace", "log-level", "output"],
   notes: [
     "Webhook configurations go first, then install's LAS and SGXPlugin (and with --crds the CRDs) while the operator still runs their finalizers, then the operator and its RBAC.",
-    "Refuses, before deleting anything, while SCONE resources exist, unless --force. Kept always: the namespace, its pull secrets and every PersistentVolumeClaim (CAS volumes), even with --crds.",
+    "Refuses, before deleting anything, while SCONE resources exist, unless --force. Kept always: the namespace, its pull secrets and every PersistentVolumeClaim (CAS volumes, the operator's backup claim), even with --crds.",
     "Without --yes it only reports: exit code 0 when nothing is left to remove, 3 when something is.",
   ],
   run: lazyRun(() => import("../run/operator-uninstall.ts")),
@@ -212,8 +214,11 @@ const history = command({
       check: checkPositiveInt("limit"),
     },
   },
-  globals: ["namespace", "state-dir", "log-level", "output"],
-  notes: ["Reads the state directory `scone operator` writes (--state-dir, SCONE_STATE_DIR, default /var/lib/scone)."],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "output"],
+  notes: [
+    "Reads the cluster: the leader writes the last 20 outcomes of each resource to a ConfigMap beside it (scone-history-KIND-NAME; cluster-scoped kinds: in the operator's namespace), so every replica and a laptop see the same history. -n reads only that namespace.",
+    "With --state-dir it reads that state store instead (what `scone operator` recorded there, every reconcile).",
+  ],
   run: lazyRun(() => import("../run/history.ts")),
 });
 
@@ -255,7 +260,7 @@ export const operatorCommand: SconeCommand = command({
     },
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
   },
-  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "scone-cli"],
   printsNoData: "it runs the operator until stopped; its log goes to stderr",
   notes: [
     "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n names the operator's own namespace (its Lease, webhook certificate, default namespace of LAS and SGX plugin pods; default SCONE_OPERATOR_NAMESPACE, then the context's).",

@@ -1,6 +1,27 @@
 // `scone vault provision`: the deprecated SCONE Vault flow (upstream ≤ 6.0.0), kept for the plugin syntax.
 import { command, group, lazyRun } from "../define.ts";
 import { checkImagePrefix, checkVersion } from "../globals.ts";
+import type { FlagValues } from "../spec.ts";
+
+/**
+ * Upstream's vault modes whose behaviour its documentation does not give (SCONE-INTERFACE §10.5): each is refused
+ * before anything runs, saying what is unknown and what the user can do instead. scone does not guess a policy, a
+ * verifier or a file layout that a vault's security depends on.
+ */
+export const UNDOCUMENTED_VAULT_MODES: Readonly<Record<"verify" | "local-backup" | "vault-client", string>> = {
+  verify:
+    "--verify is refused: upstream runs a pod vault-verifier-<vault>-<namespace> that decrypts the Vault's .status.initStatement, but does not document that pod's image, command, or the key it decrypts with, so scone cannot do the same check; read the statement with kubectl get vault NAME -n NS -o jsonpath='{.status.initStatement}' and decrypt it with the owner's key",
+  "local-backup":
+    "--local-backup is refused: upstream copies /mnt/vault/data from pod <vault>-0 (container vault), but does not document where the copy goes locally or in which form, so scone cannot produce the same backup; copy it with kubectl cp NS/NAME-0:/mnt/vault/data ./vault-data -c vault",
+  "vault-client":
+    "--vault-client is refused: upstream uploads a vault client policy (session) to CAS, but that policy's content is not published, so scone cannot upload the same one; create your client session with scone session create (or your own policy file)",
+};
+
+/** The refusal for the first undocumented vault mode given, or undefined. */
+export function vaultModeChecks(values: FlagValues): string | undefined {
+  for (const [flag, message] of Object.entries(UNDOCUMENTED_VAULT_MODES)) if (values[flag] === true) return message;
+  return undefined;
+}
 
 export const vaultCommand = group({
   meta: { name: "vault", description: "Provision a SCONE Vault (deprecated upstream after 6.0.0)" },
@@ -24,10 +45,19 @@ export const vaultCommand = group({
           valueHint: "HEX[,HEX]",
           description: "MRENCLAVEs of the vault images for the vault sessions",
         },
-        "vault-client": { type: "boolean", description: "Upload the client policy" },
-        verify: { type: "boolean", description: "Verify the vault" },
+        "vault-client": {
+          type: "boolean",
+          description: "Upstream: upload the client policy (refused: not documented)",
+        },
+        verify: {
+          type: "boolean",
+          description: "Upstream: verify the vault's init statement (refused: not documented)",
+        },
         "print-public-keys": { type: "boolean", description: "Print the vault CA" },
-        "local-backup": { type: "boolean", description: "Copy the vault data to the local directory" },
+        "local-backup": {
+          type: "boolean",
+          description: "Upstream: copy the vault data to a local directory (refused: not documented)",
+        },
         target: { type: "string", valueHint: "DIR", description: "Directory for identities (default: ~/.cas)" },
         "set-version": {
           type: "string",
@@ -59,8 +89,9 @@ export const vaultCommand = group({
       },
       notes: [
         "Needs a provisioned, HEALTHY CAS. The vault sessions are reconstructions of upstream's (not public): see src/operator/vault/sessions.ts.",
-        "--verify, --local-backup and --vault-client are not implemented yet.",
+        "--verify, --local-backup and --vault-client are refused (exit 2): upstream does not document what they do in enough detail to do the same.",
       ],
+      checks: vaultModeChecks,
       run: lazyRun(() => import("../run/vault.ts")),
     }),
   },

@@ -92,6 +92,14 @@ export async function run(ctx: SconeContext): Promise<void> {
     if (e instanceof ProvisionOptionError) throw new CliError(e.message, EXIT_USAGE);
     throw e;
   }
+  const { isDayTwoMode } = await import("../provision-day-two.ts");
+  if (isDayTwoMode(options.mode)) {
+    // --upgrade, --local-backup, --cas-database-recovery: the upgrade, backup and restore commands' flows.
+    const { runDayTwo } = await import("./provision-day-two.ts");
+    const flag = options.mode === "local-backup" ? "" : ` ${options.upgradeTo ?? options.recoveryDir ?? ""}`;
+    const rerun = `scone cas provision ${options.name} -n ${options.namespace} --${options.mode}${flag}`;
+    return runDayTwo(ctx, options.mode, rerun);
+  }
   const data = isData(a.output) ? a.output : undefined;
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
@@ -133,5 +141,6 @@ export async function run(ctx: SconeContext): Promise<void> {
   } else {
     for (const line of outcome.output) process.stdout.write(`${line}\n`);
   }
-  if (outcome.exitCode !== 0) throw new CliError(outcome.error ?? "failed", outcome.exitCode);
+  if (outcome.exitCode !== 0)
+    throw new CliError(outcome.error ?? "failed", outcome.exitCode, undefined, { cause: outcome.cause });
 }

@@ -5,7 +5,14 @@ import { CliError, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-export async function run(ctx: SconeContext): Promise<void> {
+/** How `--cas-database-recovery DIR` (provision-day-two.ts) reuses this command with a raw snapshot directory. */
+export interface RestoreSourceOverride {
+  resolveSource(from: string): Promise<import("../../backup/restore-source.ts").RestoreSource>;
+  /** The command line that continues an interrupted run. */
+  readonly rerun: string;
+}
+
+export async function run(ctx: SconeContext, override?: RestoreSourceOverride): Promise<void> {
   const a = ctx.args;
   const name = str(a.name) ?? "cas";
   const namespace = str(a.namespace) ?? "default";
@@ -40,8 +47,13 @@ export async function run(ctx: SconeContext): Promise<void> {
       {
         kube,
         exec,
-        resolveSource: (spec) =>
-          backup.resolveRestoreSource(spec, { ...(store ? { store } : {}), ...(credentials ? { credentials } : {}) }),
+        resolveSource:
+          override?.resolveSource ??
+          ((spec) =>
+            backup.resolveRestoreSource(spec, {
+              ...(store ? { store } : {}),
+              ...(credentials ? { credentials } : {}),
+            })),
       },
       {
         name,
@@ -52,11 +64,13 @@ export async function run(ctx: SconeContext): Promise<void> {
         ...(str(a["image-registry"]) ? { imageRepo: str(a["image-registry"]) } : {}),
         ...(str(a["image-prefix"]) ? { imagePrefix: str(a["image-prefix"]) } : {}),
         ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
+        ...(override ? { rerun: override.rerun } : {}),
       },
       printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),
     );
-    if (isData(a.output)) process.stdout.write(renderData(a.output, outcome));
-    if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed");
+    const { cause, ...shown } = outcome;
+    if (isData(a.output)) process.stdout.write(renderData(a.output, shown));
+    if (!outcome.ok) throw new CliError(outcome.error ?? "the restore failed", 1, undefined, { cause });
     if (!isData(a.output)) process.stdout.write(`CAS ${namespace}/${name} restored from ${outcome.backupId}\n`);
   } finally {
     store?.close();

@@ -1,11 +1,25 @@
-// `scone operator history [KIND[/NAME]]`: the reconcile rows the operator recorded in its state store.
+// `scone operator history [KIND[/NAME]]`: the reconciles the operator recorded. By default read from the cluster
+// (the leader's bounded record per resource, src/operator/reconcile-history), so every replica and a laptop see
+// the same; with --state-dir from that state store (a local operator's, or the pod's own SQLite).
 
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 import { formatTime, renderTable } from "../table.ts";
 import { withStore } from "./store-access.ts";
 
-type ReconcileRecord = import("../../store/history.ts").ReconcileRecord;
+/** The fields a row has from either source (store rows; cluster rows add by, repeats, lastAt). */
+export interface HistoryRowLike {
+  readonly startedAt: number;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly result: string;
+  readonly durationMs: number;
+  readonly trigger: string;
+  readonly actions: readonly string[];
+  readonly error: string | null;
+  readonly repeats?: number;
+}
 
 export interface KindNames {
   kind: string;
@@ -29,7 +43,7 @@ export function parseResourceRef(ref: string, kinds: readonly KindNames[]): { ki
   return name === undefined ? { kind: found.kind } : { kind: found.kind, name };
 }
 
-export function renderHistory(rows: readonly ReconcileRecord[], output: string | undefined): string {
+export function renderHistory(rows: readonly HistoryRowLike[], output: string | undefined): string {
   if (isData(output)) return renderData(output, rows);
   if (rows.length === 0) return "No reconciles recorded.\n";
   return renderTable(
@@ -38,7 +52,7 @@ export function renderHistory(rows: readonly ReconcileRecord[], output: string |
       formatTime(r.startedAt),
       r.kind,
       r.namespace ? `${r.namespace}/${r.name}` : r.name,
-      r.result,
+      (r.repeats ?? 1) > 1 ? `${r.result} ×${r.repeats}` : r.result,
       `${r.durationMs}ms`,
       r.trigger,
       r.actions.length === 0 ? "-" : r.actions.join("; "),
@@ -49,18 +63,51 @@ export function renderHistory(rows: readonly ReconcileRecord[], output: string |
 
 export async function run(ctx: SconeContext): Promise<void> {
   const { resourceDefinitions, SCONE_KINDS } = await import("../../resources/kinds.ts");
-  const { listHistory } = await import("../../store/history.ts");
   const ref = typeof ctx.args.resource === "string" ? ctx.args.resource : undefined;
   const kinds = SCONE_KINDS.map((kind) => ({ ...resourceDefinitions[kind], kind }));
   const filter = ref ? parseResourceRef(ref, kinds) : {};
   const namespace = typeof ctx.args.namespace === "string" ? ctx.args.namespace : undefined;
   const limit = typeof ctx.args.limit === "string" ? Number(ctx.args.limit) : 50;
-  const rows = await withStore(
-    ctx.args["state-dir"],
-    "operator",
-    (store) => listHistory(store.db, { ...filter, namespace, limit }),
-    "no operator history",
-  );
+  const stateDir = ctx.args["state-dir"];
+  const rows =
+    typeof stateDir === "string"
+      ? await fromStore(ctx, stateDir, { ...filter, namespace, limit })
+      : await fromCluster(ctx, { ...filter, namespace, limit });
   const output = typeof ctx.args.output === "string" ? ctx.args.output : undefined;
   process.stdout.write(renderHistory(rows, output));
+}
+
+interface Filter {
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  limit: number;
+}
+
+async function fromStore(ctx: SconeContext, stateDir: string, filter: Filter): Promise<HistoryRowLike[]> {
+  const flag = ["kubeconfig", "context"].find((f) => typeof ctx.args[f] === "string");
+  if (flag)
+    throw new CliError(
+      `--state-dir reads a state store and --${flag} a cluster: give one of them (without --state-dir the history is read from the cluster)`,
+    );
+  const { listHistory } = await import("../../store/history.ts");
+  return withStore(stateDir, "operator", (store) => listHistory(store.db, filter), "no operator history");
+}
+
+async function fromCluster(ctx: SconeContext, filter: Filter): Promise<HistoryRowLike[]> {
+  const [{ KubeClient }, { readClusterHistory }] = await Promise.all([
+    import("../../kube/client.ts"),
+    import("../../operator/reconcile-history/read.ts"),
+  ]);
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  try {
+    const client = await KubeClient.load({ kubeconfig: str(ctx.args.kubeconfig), context: str(ctx.args.context) });
+    return await readClusterHistory(client, filter);
+  } catch (e) {
+    throw new CliError(
+      `cannot read the reconcile history from the cluster: ${e instanceof Error ? e.message : String(e)}`,
+      1,
+      "Pass --kubeconfig/--context for the cluster, or --state-dir DIR to read a local operator's state store.",
+    );
+  }
 }

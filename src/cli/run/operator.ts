@@ -32,5 +32,6 @@ export async function run(ctx: SconeContext): Promise<void> {
         : undefined,
     webhookHost: str(a["webhook-host"]),
     allowedRegistries: str(a["allowed-registries"]),
+    sconeCli: str(a["scone-cli"]),
   });
 }

@@ -4,9 +4,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { dnsLabel, grammarProblem } from "../../resources/grammar.ts";
-import { TRACKING_ISSUE } from "../issues.ts";
 import { isData, renderData } from "../output.ts";
-import { CliError, EXIT_USAGE, NotImplementedError, type SconeContext } from "../spec.ts";
+import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const CAS_CLIENT_PORT = 8081;
 const DEFAULT_IMAGE_REPO = "registry.scontain.com/scone.cloud";
@@ -76,8 +75,6 @@ export function vaultFlags(
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  for (const flag of ["verify", "local-backup", "vault-client"])
-    if (a[flag] === true) throw new NotImplementedError(TRACKING_ISSUE.vault);
   const flags = vaultFlags(a);
   const [{ KubeClient }, { readCliConfig, identityPem }, { CasClient }, { CasConflictError }, provision, sessions] =
     await Promise.all([

@@ -85,6 +85,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     ...(o.allowedRegistries ? { allowedRegistries: o.allowedRegistries } : {}),
     ...(o.operatorNodeSelector ? { nodeSelector: o.operatorNodeSelector } : {}),
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
+    backupClaim: o.backupClaim,
   });
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";
   add("namespaces", operatorObjects.filter(isNamespace));

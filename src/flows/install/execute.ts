@@ -224,7 +224,7 @@ export async function waitForDeploymentAvailable(client: KubeClient, ref: Object
     `${describeRef(ref)} to be Available`,
     timeoutSeconds,
     async () => (conditionTrue(await client.tryGet<WithConditions>(ref), "Available") ? true : undefined),
-    `check 'kubectl -n ${ref.namespace} describe deployment ${ref.name}' and its pods (image pull secret, node capacity)`,
+    `check 'kubectl -n ${ref.namespace} describe deployment ${ref.name}' and its pods (image pull secret, node capacity; a Pending pod may wait for its backup claim: 'kubectl -n ${ref.namespace} get pvc' — without a default StorageClass pass --backup-storage-class)`,
   );
 }
 
@@ -245,7 +245,7 @@ export async function waitForWebhooksServed(client: KubeClient, namespace: strin
         const hooks = cfg?.webhooks ?? [];
         return hooks.length > 0 && hooks.every((h) => (h.clientConfig?.caBundle ?? "") !== "") ? true : undefined;
       },
-      `is the operator running? (kubectl -n ${namespace} get pods -l control-plane=controller-manager; with --local-operator, start 'scone operator -n ${namespace}')`,
+      `is the operator running? (kubectl -n ${namespace} get pods -l control-plane=controller-manager — a Pending pod may wait for its backup claim, 'kubectl -n ${namespace} get pvc'; with --local-operator, start 'scone operator -n ${namespace}')`,
     );
   }
 }

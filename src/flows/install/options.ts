@@ -3,6 +3,7 @@
 // `scone manifests` share, so all three agree on every image reference.
 
 import { durationProblem, durationSeconds } from "../../cli/duration.ts";
+import { type BackupClaimOptions, resolveBackupClaim } from "../../install/backup-claim.ts";
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "../../install/names.ts";
 import { formatEntry, parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
@@ -57,6 +58,8 @@ export interface InstallFlowOptions {
   readonly localOperator: { readonly host: string; readonly port: number } | undefined;
   /** --allowed-registries, passed to the operator Deployment; undefined: the operator's default. */
   readonly allowedRegistries: readonly string[] | undefined;
+  /** --backup-claim, --backup-storage-size, --backup-storage-class: the operator's backup volume. */
+  readonly backupClaim: BackupClaimOptions;
   readonly wait: boolean;
   /** Prove the operator image pullable by a pod before changing the CRDs or the operator (--no-pull-check: off). */
   readonly pullCheck: boolean;
@@ -147,6 +150,9 @@ export function parseLocalOperator(text: string): { host: string; port: number }
 
 type FlagValues = Readonly<Record<string, unknown>>;
 
+/** The flags of the operator's backup claim (src/install/backup-claim.ts). */
+const BACKUP_CLAIM_FLAGS: readonly string[] = ["backup-claim", "backup-storage-size", "backup-storage-class"];
+
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /**
@@ -193,6 +199,24 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
       "--allowed-registries configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --allowed-registries' instead",
     );
   }
+  const backupClaim: BackupClaimOptions = {
+    ...(str(a["backup-claim"]) ? { name: str(a["backup-claim"]) } : {}),
+    ...(str(a["backup-storage-size"]) ? { size: str(a["backup-storage-size"]) } : {}),
+    ...(str(a["backup-storage-class"]) ? { storageClass: str(a["backup-storage-class"]) } : {}),
+  };
+  const backupFlags = BACKUP_CLAIM_FLAGS.filter((k) => a[k] !== undefined && a[k] !== false);
+  const emptyFlag = backupFlags.find((k) => a[k] === "");
+  if (emptyFlag) throw new InstallOptionError(`--${emptyFlag} is empty: give a value or leave the flag out`);
+  if (backupFlags.length > 0 && local !== undefined) {
+    throw new InstallOptionError(
+      `--${backupFlags[0]} configures the operator pod's backup volume, which --local-operator does not install: a local 'scone operator' keeps its backups under its --state-dir`,
+    );
+  }
+  try {
+    resolveBackupClaim(backupClaim);
+  } catch (e) {
+    throw new InstallOptionError(e instanceof Error ? e.message : String(e));
+  }
   let allowedRegistries: string[] | undefined;
   try {
     allowedRegistries = registries === undefined ? undefined : parseAllowedRegistries(registries).map(formatEntry);
@@ -216,6 +240,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     dcapKey: checked(a, "dcap-api", apiKey, true),
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,
+    backupClaim,
     wait: a.wait === true,
     pullCheck: a["pull-check"] !== false,
     timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? DEFAULT_TIMEOUT_SECONDS,

@@ -38,6 +38,8 @@ export interface ProvisionOutcome {
   /** Exit code the command should end with (0 ok, 1 failure or "no" for --is-provisioned). */
   readonly exitCode: number;
   readonly error?: string;
+  /** The failed step's error itself, for the CLI's --verbose cause chain (not part of -o json). */
+  readonly cause?: unknown;
 }
 
 const postProvisionSteps = (o: ProvisionOptions): ProvisionStep[] => [
@@ -199,7 +201,7 @@ export async function runProvision(
     const keys = ctx.publicKeys();
     if (!result.ok) {
       const error = result.error instanceof Error ? result.error.message : String(result.error);
-      return { ...base, ok: false, steps: result.steps, output: [], exitCode: 1, error };
+      return { ...base, ok: false, steps: result.steps, output: [], exitCode: 1, error, cause: result.error };
     }
     const output: string[] = [];
     if (options.mode === "preprovision-only") {

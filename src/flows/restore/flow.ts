@@ -56,6 +56,8 @@ export interface RestoreOptions extends CasId {
   readonly imagePrefix?: string;
   readonly timeoutMs?: number;
   readonly pollMs?: number;
+  /** The command that continues an interrupted restore (default: scone cas restore --from FROM NAME -n NS). */
+  readonly rerun?: string;
 }
 
 export class RestoreRefusedError extends Error {
@@ -314,6 +316,8 @@ export interface RestoreOutcome {
   readonly error?: string;
   /** Refused before anything was created (bad backup, name taken). */
   readonly refused?: boolean;
+  /** The failed step's error itself, for the CLI's --verbose cause chain (not part of -o json). */
+  readonly cause?: unknown;
 }
 
 export async function runRestore(
@@ -331,8 +335,14 @@ export async function runRestore(
     const refused = failedAt === "fetch-verify" || result.error instanceof RestoreRefusedError;
     const hint = refused
       ? ""
-      : `; rerun scone cas restore --from ${options.from} ${options.name} -n ${options.namespace} to continue`;
-    return { ok: false, ...base, error: `${error}${hint}`, ...(refused ? { refused: true } : {}) };
+      : `; rerun ${options.rerun ?? `scone cas restore --from ${options.from} ${options.name} -n ${options.namespace}`} to continue`;
+    return {
+      ok: false,
+      ...base,
+      error: `${error}${hint}`,
+      ...(refused ? { refused: true } : {}),
+      cause: result.error,
+    };
   } finally {
     await ctx.source?.cleanup();
   }

@@ -4,7 +4,7 @@
 // finalizer removals included, would be refused), then install's LAS and SGXPlugin and, with --crds, the CRDs
 // while the operator still runs their finalizers, then the operator and its RBAC.
 // Never deleted: the namespaces (they hold the CAS volumes), the pull secrets (the kept CAS pods pull with them)
-// and PersistentVolumeClaims (CAS databases and snapshots), not even with --crds.
+// and PersistentVolumeClaims (CAS databases and snapshots, the operator's backup claim), not even with --crds.
 import { installLabels, renderInstallManifests } from "../../install/manifests.ts";
 import { upstreamTakeoverSteps } from "../../install/takeover.ts";
 import type { KubeObject, ObjectRef } from "../../kube/types.ts";
@@ -56,8 +56,9 @@ interface Target {
 /** The objects an install into `namespace` can have created or adopted, in deletion order within each phase. */
 export function uninstallTargets(namespace: string, crds: boolean): Target[] {
   // The same renderer as install, in service mode (the full set: Deployment and Services too), so the names agree.
+  // Claims hold data (the operator's backups): kept like the CAS claims.
   const objects = renderInstallManifests({ namespace, webhook: { mode: "service" } }).filter(
-    (o) => o.kind !== "Namespace",
+    (o) => o.kind !== "Namespace" && o.kind !== "PersistentVolumeClaim",
   );
   const refs = objects.map(refOfObject);
   const isWebhook = (r: ObjectRef) => r.kind.endsWith("WebhookConfiguration");
@@ -107,7 +108,7 @@ export function planUninstall(input: UninstallPlanInput): UninstallPlan {
   const blockers = input.resources.map(refOfObject).filter((r) => !ownKeys.has(refKey(r)));
   const kept = [
     `Namespace ${input.namespace} and its pull secrets (the CAS pods and volumes live there)`,
-    "every PersistentVolumeClaim (CAS databases and snapshots): delete them with kubectl when you mean to",
+    "every PersistentVolumeClaim (CAS databases and snapshots, the operator's backups): delete them with kubectl when you mean to",
     ...(input.crds ? [] : ["the CRDs and every SCONE resource (pass --crds to delete them)"]),
   ];
   return { steps, blockers, refused: blockers.length > 0 && !input.force, kept };

@@ -2,6 +2,7 @@
 // webhooks a locally run operator would serve (KWOK runs no operator pod), removal of what an install made outside
 // its namespace (ClusterRole and binding, webhook configurations, LAS, SGXPlugin; CRDs stay: other tests use them),
 // the CAS simulator's audit records, and the wait for a snapshot taken after a spec change.
+
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { podInstancesDir } from "../../../sim/kwok-cas/runtime.ts";
@@ -11,6 +12,7 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import { createLogger } from "../../../src/log.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
+import { removeBackupVolume } from "../../harness/backup-volume.ts";
 import { waitFor } from "../kube/helpers.ts";
 import { casClaims, cleanNodes } from "./day2-fixtures.ts";
 
@@ -85,6 +87,8 @@ export async function removeInstall(admin: KubeClient, namespace: string): Promi
     if ((o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding") && o.metadata?.name)
       await quiet(admin.deleteIfExists({ apiVersion: RBAC, kind: o.kind, name: o.metadata.name }));
   await quiet(admin.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: namespace }));
+  // A test that ran the Deployment pre-bound a volume to its backup claim (test/harness/backup-volume.ts).
+  await quiet(removeBackupVolume(admin, namespace));
 }
 
 /**

@@ -3,6 +3,7 @@
 // secrets (and is never printed), a mirror registry rewrites every image, --only-operator leaves LAS and SGXPlugin
 // alone. KWOK runs no operator pod: the LAS/SGXPlugin runs use --local-operator with the webhooks served in this
 // process; the Deployment's image is checked in service mode with --only-operator (which writes no LAS).
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
 import pkg from "../../../package.json" with { type: "json" };
@@ -10,6 +11,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { UPSTREAM_CRD_TAKEOVER_PATCH } from "../../../src/resources/crds.ts";
+import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { cleanupSteps } from "../operator/context.ts";
 import {
@@ -331,6 +333,8 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
           },
         },
       } as KubeObject);
+      // No provisioner on the local cluster: the backup claim binds to a volume made here.
+      await preboundBackupVolume(admin, NS_SERVICE);
       const r = await install([...args, "--wait"], NS_SERVICE);
       expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
       const o = parse(r);

@@ -5,7 +5,7 @@
 // (its files, over every pod NAME-0 had) shows one provisioning and one creation per session. The kubectl-provision
 // personality (a symlink) provisions a second CAS the same way.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -211,7 +211,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   );
 
   test(
-    "--local-backup copies the last completed snapshot through exec tar",
+    "--local-backup backs the last completed snapshot up into ./cas-database-snapshots",
     async () => {
       // Snapshots every 2 s instead of upstream's 24 h, so the CAS has taken one. The change replaces the pod: the
       // wait is for a snapshot of the CAS as changed, not one the status kept from before.
@@ -222,11 +222,12 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       await waitForSnapshotAfterChange(client, casRef(NAME), before, TIMEOUT);
       const cwd = join(root, "backup-cwd");
       Bun.spawnSync(["mkdir", "-p", cwd]);
-      const proc = Bun.spawn([BINARY, ...provisionArgs(NAME), "--local-backup"], {
+      const proc = Bun.spawn([BINARY, ...provisionArgs(NAME).slice(0, 7), "--local-backup"], {
         cwd,
         stdout: "pipe",
         stderr: "pipe",
-        env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1" },
+        // The backup catalog goes to the test's state directory, not the user's.
+        env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1", SCONE_STATE_DIR: join(root, "state") },
       });
       const [stdout, stderr, code] = await Promise.all([
         new Response(proc.stdout).text(),
@@ -234,9 +235,12 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
         proc.exited,
       ]);
       expect(`${code} ${stderr}`).toBe("0 ");
-      expect(stdout).toContain(`./cas-database-snapshots/${NAME}-${NS}-last-snapshot-db`);
-      const dir = join(cwd, "cas-database-snapshots", `${NAME}-${NS}-last-snapshot-db`);
-      for (const file of ["cas.db", "cas.key-store"]) {
+      // A backup set of scone cas backup below ./cas-database-snapshots: NS/NAME/ID/{cas.db,cas.key-store,backup.json}.
+      const sets = join(cwd, "cas-database-snapshots", NS, NAME);
+      const [id] = readdirSync(sets);
+      const dir = join(sets, id ?? "");
+      expect(stdout).toContain(dir);
+      for (const file of ["cas.db", "cas.key-store", "backup.json"]) {
         expect(statSync(join(dir, file)).size).toBeGreaterThan(0);
         expect((statSync(join(dir, file)).mode & 0o777).toString(8)).toBe("600");
       }

@@ -51,6 +51,8 @@ const NOT_EXERCISED: Record<string, string> = {
   "scone-manager-role-NS: persistentvolumes": "read only when CAS must leave a lost node (cas.test.ts)",
   "scone-manager-role-NS: pods/portforward": "the CAS probe needs a CAS answering behind cas-0 (no simulator here)",
   "scone-manager-stack-role: pods/exec": "the Scone stack's scheduled backups (scone.test.ts)",
+  "scone-manager-cas-driver-role-NS: pods/exec":
+    "the SCONE CLI in a CAS's sconecli pod (no CAS here; realnode/sconecli.test.ts execs into one)",
 };
 
 const usedBy = (rule: V1PolicyRule, e: AuditEvent, namespace: string | undefined): boolean => {
@@ -252,6 +254,26 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
     );
     expect(forbiddenLines()).toEqual([]);
   }, 240_000);
+
+  test("the operator's reconciles of them are in the cluster: `scone operator history` reads them from a laptop", async () => {
+    // The LAS is cluster-scoped: its history ConfigMap lives in the operator's namespace, written with the
+    // installed rights; the CLI is another process with only the admin kubeconfig.
+    const rows = await waitFor(
+      "scone operator history las/las to show a reconcile that changed something",
+      async () => {
+        const r = await scone(["operator", "history", "las/las", "--kubeconfig", cluster.kubeconfigPath, "-o", "json"]);
+        if (r.code !== 0) throw new Error(r.stderr);
+        const parsed = JSON.parse(r.stdout) as { kind: string; name: string; actions: string[] }[];
+        return parsed.some((row) => row.actions.length > 0) ? parsed : undefined;
+      },
+      60_000,
+    );
+    expect(rows.every((row) => row.kind === "LAS" && row.name === "las")).toBe(true);
+    expect(
+      await admin.tryGet({ apiVersion: "v1", kind: "ConfigMap", namespace: NS, name: "scone-history-las-las" }),
+    ).toBeDefined();
+    expect(forbiddenLines()).toEqual([]);
+  }, 120_000);
 
   test("a CAS's backup controller: the operator binds the installed roles without holding bind", async () => {
     const cas = {

@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { DEPLOYMENT_NAME } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
+import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
 import { binaryPresent, removeInstall } from "../flows/helpers.ts";
@@ -64,6 +65,8 @@ describe.skipIf(!enabled)("helm install of charts/scone-operator with the operat
   test(
     "install --wait: the Deployment is Available, its pod runs scone's image on the real node and is Ready",
     async () => {
+      // No provisioner on the local cluster: the chart's backup claim binds to a volume made here.
+      await preboundBackupVolume(admin, NS);
       const r = helmRun(
         installArgs(RELEASE, [
           "--set",

@@ -16,6 +16,7 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
+import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
 import {
@@ -78,6 +79,8 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
 
   /** `scone operator install --reconcile` by the compiled binary, the operator pods pinned to the real node. */
   async function install(namespace: string, extra: string[]): Promise<void> {
+    // No provisioner on the local cluster: the operator's backup claim binds to a volume made here.
+    await preboundBackupVolume(admin, namespace);
     const result = await scone(
       [
         "operator",

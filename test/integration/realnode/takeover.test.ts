@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
+import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { binaryPresent, type RunResult, removeInstall, scone } from "../flows/helpers.ts";
 import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
@@ -88,7 +89,9 @@ describe.skipIf(!enabled)("taking over an upstream install on the real node", ()
     );
   }
 
-  function install(ns: string, extra: readonly string[]): Promise<RunResult> {
+  async function install(ns: string, extra: readonly string[]): Promise<RunResult> {
+    // No provisioner on the local cluster: the operator's backup claim binds to a volume made here.
+    await preboundBackupVolume(admin, ns);
     return scone(
       [
         "operator",

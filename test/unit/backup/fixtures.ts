@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { PodExec } from "../../../src/backup/pod-snapshot-source.ts";
 import type { BackupRecord } from "../../../src/store/backups.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 
@@ -62,5 +63,19 @@ export function record(partial: Partial<BackupRecord> & { id: string }): BackupR
     snapshotMarker: null,
     error: null,
     ...partial,
+  };
+}
+
+/** Runs the commands meant for the CAS pod (readlink, tar) on this machine; records each call in `calls`. */
+export function localExec(calls: Parameters<PodExec>[0][] = []): PodExec {
+  return async (options) => {
+    calls.push(options);
+    const child = Bun.spawn([...options.command], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, exitCode] = await Promise.all([
+      new Response(child.stdout).arrayBuffer(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    return { exitCode, stdout: new Uint8Array(stdout), stderr };
   };
 }

@@ -5,22 +5,9 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BackupNotPossibleError } from "../../../src/backup/errors.ts";
 import { type PodExec, PodSnapshotSource } from "../../../src/backup/pod-snapshot-source.ts";
-import { cleanup, snapshotRoot, tempDir } from "./fixtures.ts";
+import { cleanup, localExec, snapshotRoot, tempDir } from "./fixtures.ts";
 
 afterEach(cleanup);
-
-function localExec(calls: Parameters<PodExec>[0][]): PodExec {
-  return async (options) => {
-    calls.push(options);
-    const child = Bun.spawn([...options.command], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, exitCode] = await Promise.all([
-      new Response(child.stdout).arrayBuffer(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { exitCode, stdout: new Uint8Array(stdout), stderr };
-  };
-}
 
 describe("PodSnapshotSource", () => {
   test("takes both files of the last-completed snapshot out of pod NAME-0, container cas", async () => {

@@ -26,6 +26,8 @@ function packagesLoadedBy(args: string[]): string[] {
 describe("start-up path stays light", () => {
   for (const args of [
     ["version"],
+    ["version", "--client"],
+    ["cas", "report", "x", "--file", "x.zip"],
     ["--help"],
     ["cas", "provision", "--help"],
     ["completion", "bash"],

@@ -48,13 +48,41 @@ describe("runCli", () => {
     expect(group.stderr).toContain("scone cas: missing command (one of: provision, upgrade,");
   });
 
-  test("not implemented commands fail (exit 1) and say where they are tracked", async () => {
-    // The upstream vault flow's --verify (a verifier pod decrypting the init statement) is not built yet.
-    const r = await cli(["vault", "provision", "myvault", "--verify"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/scone vault provision: not implemented yet \(tracked in issue 8\)\n$/);
+  test("upstream vault modes it does not document are refused (exit 2) before anything runs, saying what is unknown", async () => {
+    const verify = await cli(["vault", "provision", "myvault", "--verify"]);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain("scone vault provision: --verify is refused: upstream runs a pod vault-verifier-");
+    expect(verify.stderr).toContain("does not document that pod's image, command, or the key it decrypts with");
+    const backup = await cli(["vault", "provision", "myvault", "--local-backup"]);
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toContain("does not document where the copy goes locally or in which form");
+    const client = await cli(["vault", "provision", "myvault", "--vault-client"]);
+    expect(client.code).toBe(2);
+    expect(client.stderr).toContain("that policy's content is not published");
     const docker = await cli(["cas", "provision", "mycas", "--no-docker", "--is-provisioned"]);
     expect(docker.stderr).toMatch(/scone cas provision: note: --no-docker is accepted and ignored/);
+  });
+
+  test("provision's day-2 modes refuse a flag they would drop, under both names, before touching a cluster", async () => {
+    const nonce = ["--nonce", "00112233445566778899aabbccddeeff", "--kubeconfig", "/nonexistent/kubeconfig"];
+    const scone = await cli(["cas", "provision", "cas", "-n", "ns", "--upgrade", "6.0.7", ...nonce]);
+    expect(scone.code).toBe(2);
+    expect(scone.stderr).toStartWith(
+      "scone cas provision: --nonce cannot be used with --upgrade: it applies to provisioning a CAS; drop it\n",
+    );
+    const plugin = await cli(["cas", "cas", "-n", "ns", "--cas-database-recovery", "/snap", ...nonce], {
+      argv0: "/usr/local/bin/kubectl-provision",
+    });
+    expect(plugin.code).toBe(2);
+    expect(plugin.stderr).toStartWith("kubectl provision: --nonce cannot be used with --cas-database-recovery");
+  });
+
+  test("a failing command in verbose mode prints its message, type and causes, never stack frames", async () => {
+    const r = await cli(["cas", "backup", "x", "--kubeconfig", "/nonexistent/kubeconfig", "--log-level", "debug"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith("scone cas backup: ");
+    expect(r.stderr).toContain("/nonexistent/kubeconfig");
+    expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
   test("--log-level and --verbose set SCONE_LOG_LEVEL for the command", async () => {
@@ -86,8 +114,9 @@ describe("runCli", () => {
       return out.length;
     };
     try {
-      expect((await cli(["version"])).code).toBe(0);
-      expect((await cli(["version", "-o", "json"])).code).toBe(0);
+      // --client: the client's version only (without it a configured cluster would add its lines).
+      expect((await cli(["version", "--client"])).code).toBe(0);
+      expect((await cli(["version", "--client", "-o", "json"])).code).toBe(0);
     } finally {
       console.write = original;
     }

@@ -191,4 +191,17 @@ describe("scone operator history (on a real store)", () => {
     expect(r.stderr).toContain("no operator history:");
     expect(r.stderr).toContain("Pass --state-dir DIR");
   });
+
+  test("--state-dir (a store) with --kubeconfig (a cluster) is refused, naming both", async () => {
+    const r = await cli(["operator", "history", "--state-dir", stateDir(), "--kubeconfig", "/nonexistent"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--state-dir reads a state store and --kubeconfig a cluster");
+  });
+
+  test("without --state-dir it reads the cluster; an unreachable one is reported with both ways out", async () => {
+    const r = await cli(["operator", "history", "--kubeconfig", join(stateDir(), "no-such-kubeconfig")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot read the reconcile history from the cluster");
+    expect(r.stderr).toContain("--state-dir DIR");
+  });
 });

@@ -71,17 +71,20 @@ describe("the operator's installed rights", () => {
       expect(grants(inOwnNamespace, "secrets", verb)).toBe(true);
   });
 
-  test("pods/exec only in the operator's namespace (the Scone stack's CAS), not cluster-wide", () => {
+  test("pods/exec only where bound by RoleBindings (the Scone stack's CAS, sconecli pods), never cluster-wide", () => {
     expect(grants(clusterWide, "pods/exec", "create")).toBe(false);
     expect(grants(clusterWide, "pods/exec", "get")).toBe(false);
     expect(grants(inOwnNamespace, "pods/exec", "create")).toBe(true);
-    // And only through a namespaced Role: a tenant opting a namespace in for Secrets grants no exec there.
+    // A tenant opting a namespace in for Secrets grants no exec there: exec is its own role (the CAS driver's).
     const execRoles = [...clusterRoles, ...roles].filter((r) =>
       r.rules?.some((x) => x.resources?.includes("pods/exec")),
     );
     expect(execRoles.map((r) => `${r.kind}/${r.metadata?.name}/${r.metadata?.namespace}`)).toEqual([
+      "ClusterRole/scone-manager-cas-driver-role/undefined",
       `Role/scone-manager-stack-role/${NS}`,
     ]);
+    const bound = ofKind<V1ClusterRoleBinding>("ClusterRoleBinding").map((b) => b.roleRef.name);
+    expect(bound).not.toContain("scone-manager-cas-driver-role");
   });
 
   test("pods/portforward only for an operator outside the cluster (--local-operator)", () => {

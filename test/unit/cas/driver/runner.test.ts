@@ -97,18 +97,27 @@ describe("LocalCliRunner", () => {
 });
 
 describe("PodCliRunner", () => {
-  function fakeExec(answers: Record<string, { exitCode: number; stdout?: string; stderr?: string }>) {
+  type Kind = "write" | "run" | "read" | "rm";
+  const kindOf = (command: readonly string[]): Kind =>
+    command[0] === "rm"
+      ? "rm"
+      : command[2]?.includes("wc -c")
+        ? "write"
+        : command[2]?.includes("shift 3")
+          ? "run"
+          : "read";
+  function fakeExec(answers: Partial<Record<Kind, { exitCode: number; stdout?: string; stderr?: string }[]>>) {
     const calls: Parameters<CliPodExec>[0][] = [];
     const exec: CliPodExec = async (o) => {
       calls.push(o);
-      const a = answers[o.command[0]!] ?? { exitCode: 0 };
+      const a = answers[kindOf(o.command)]?.shift() ?? { exitCode: 0 };
       return { exitCode: a.exitCode, stdout: new TextEncoder().encode(a.stdout ?? ""), stderr: a.stderr ?? "" };
     };
-    return { exec, calls };
+    return { exec, calls, kinds: () => calls.map((c) => kindOf(c.command)) };
   }
 
-  test("mkdir 700, each input by exclusive cat with umask 077, the CLI through env -u SCONE_CONFIG_ID, then rm -rf", async () => {
-    const { exec, calls } = fakeExec({ env: { exitCode: 0, stdout: "hash\n" } });
+  test("an input is uploaded exclusively with its size checked, the CLI runs through env -u SCONE_CONFIG_ID and the directory goes in the same exec", async () => {
+    const { exec, calls, kinds } = fakeExec({ run: [{ exitCode: 0, stdout: "hash\n" }] });
     const runner = new PodCliRunner({
       exec,
       namespace: "ns",
@@ -120,13 +129,21 @@ describe("PodCliRunner", () => {
       { name: "session.yml", content: "name: a\n" },
     ]);
     expect(r).toEqual({ exitCode: 0, stdout: "hash\n", stderr: "" });
-    expect(calls.map((c) => c.command[0])).toEqual(["mkdir", "sh", "env", "rm"]);
-    const dir = calls[0]!.command.at(-1)!;
-    expect(calls[0]!.command).toEqual(["mkdir", "-m", "700", "--", dir]);
+    expect(kinds()).toEqual(["write", "run"]);
+    const [write, run] = calls;
+    const dir = write!.command.at(-1)!;
     expect(dir).toMatch(/^\/tmp\/scone-cli-[0-9a-f]{24}$/);
-    expect(calls[1]!.command).toEqual(["sh", "-c", 'set -C && umask 077 && cat > "$1"', "sh", `${dir}/session.yml`]);
-    expect(new TextDecoder().decode(calls[1]!.stdin as Uint8Array)).toBe("name: a\n");
-    expect(calls[2]!.command).toEqual([
+    // path, size, "new" = make the directory first (mkdir -m 700 fails if anything is there), the directory.
+    expect(write!.command.slice(3)).toEqual(["sh", `${dir}/session.yml`, "8", "new", dir]);
+    expect(write!.command[2]).toContain("umask 077");
+    expect(write!.command[2]).toContain("set -C");
+    expect(write!.command[2]).toContain('mkdir -m 700 -- "$4"');
+    expect(new TextDecoder().decode(write!.stdin as Uint8Array)).toBe("name: a\n");
+    expect(run!.command.slice(3)).toEqual([
+      "sh",
+      dir,
+      "old",
+      "rm",
       "env",
       "-u",
       "SCONE_CONFIG_ID",
@@ -137,26 +154,68 @@ describe("PodCliRunner", () => {
       "create",
       `${dir}/session.yml`,
     ]);
-    expect(calls[3]!.command).toEqual(["rm", "-rf", "--", dir]);
     expect(calls.every((c) => c.namespace === "ns" && c.pod === "cas-cli" && c.container === "cli")).toBe(true);
   });
 
-  test("a failed upload stops before the CLI runs, and the directory is still removed", async () => {
-    const { exec, calls } = fakeExec({ sh: { exitCode: 1, stderr: "sh: file exists" } });
-    const runner = new PodCliRunner({ exec, namespace: "ns", pod: "p" });
-    await expect(runner.run([{ inputFile: "a.yml" }], {}, [{ name: "a.yml", content: "x" }])).rejects.toThrow(
-      /writing a.yml failed \(exit 1\): sh: file exists/,
-    );
-    expect(calls.map((c) => c.command[0])).toEqual(["mkdir", "sh", "rm"]);
+  test("a call without inputs is one exec that makes and removes its directory", async () => {
+    const { exec, calls, kinds } = fakeExec({});
+    await new PodCliRunner({ exec, namespace: "ns", pod: "p" }).run(["--version"], {}, []);
+    expect(kinds()).toEqual(["run"]);
+    expect(calls[0]!.command.slice(5, 7)).toEqual(["new", "rm"]);
   });
 
-  test("the CLI's exit code and stderr come back unchanged", async () => {
-    const { exec } = fakeExec({ env: { exitCode: 2, stderr: "not found" } });
+  test("an input that arrives short is written again; one that keeps arriving short fails before the CLI runs", async () => {
+    const short = { exitCode: 97, stderr: "" };
+    const once = fakeExec({ write: [short] });
+    await new PodCliRunner({ exec: once.exec, namespace: "ns", pod: "p" }).run([{ inputFile: "a.yml" }], {}, [
+      { name: "a.yml", content: "x" },
+    ]);
+    expect(once.kinds()).toEqual(["write", "write", "run"]);
+    // The retry does not make the directory again (it exists): "old".
+    expect(once.calls.slice(0, 2).map((c) => c.command[6])).toEqual(["new", "old"]);
+    const always = fakeExec({ write: [short, short, short] });
+    await expect(
+      new PodCliRunner({ exec: always.exec, namespace: "ns", pod: "p" }).run([{ inputFile: "a.yml" }], {}, [
+        { name: "a.yml", content: "x" },
+      ]),
+    ).rejects.toThrow(/writing a.yml arrived short 3 times/);
+    expect(always.kinds()).toEqual(["write", "write", "write", "rm"]);
+  });
+
+  test("a failed upload stops before the CLI runs, and the directory is still removed", async () => {
+    const { exec, kinds } = fakeExec({ write: [{ exitCode: 95, stderr: "sh: file exists" }] });
+    const runner = new PodCliRunner({ exec, namespace: "ns", pod: "p" });
+    await expect(runner.run([{ inputFile: "a.yml" }], {}, [{ name: "a.yml", content: "x" }])).rejects.toThrow(
+      /writing a.yml failed \(exit 95\): sh: file exists/,
+    );
+    expect(kinds()).toEqual(["write", "rm"]);
+  });
+
+  test("the CLI's exit code and stderr come back unchanged; the runner's own failure is not taken for the CLI's", async () => {
+    const { exec } = fakeExec({ run: [{ exitCode: 2, stderr: "not found" }] });
     const r = await new PodCliRunner({ exec, namespace: "ns", pod: "p", binary: "scone" }).run(
       ["session", "read"],
       {},
       [],
     );
     expect(r).toEqual({ exitCode: 2, stdout: "", stderr: "not found" });
+    const broken = fakeExec({ run: [{ exitCode: 125, stderr: "scone-runner: cannot create /tmp/x" }] });
+    await expect(new PodCliRunner({ exec: broken.exec, namespace: "ns", pod: "p" }).run([], {}, [])).rejects.toThrow(
+      CliRunError,
+    );
+  });
+
+  test("with a travelling config and read-back, the directory is kept for the read and removed by it", async () => {
+    const { exec, calls, kinds } = fakeExec({ read: [{ exitCode: 0, stdout: '{"identity":"x"}' }] });
+    const r = await new PodCliRunner({ exec, namespace: "ns", pod: "p" }).runWithConfig(["cas", "attest"], {}, [], {
+      content: new TextEncoder().encode("{}"),
+      readBack: true,
+    });
+    expect(kinds()).toEqual(["write", "run", "read"]);
+    const dir = calls[0]!.command.at(-1)!;
+    expect(calls[1]!.command.slice(5, 7)).toEqual(["old", "keep"]);
+    expect(calls[1]!.command).toContain(`SCONE_CLI_CONFIG=${dir}/config.json`);
+    expect(calls[2]!.command.slice(-2)).toEqual([`${dir}/config.json`, dir]);
+    expect(new TextDecoder().decode(r.config)).toBe('{"identity":"x"}');
   });
 });

@@ -3,23 +3,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { PodExec } from "../../../../src/backup/pod-snapshot-source.ts";
 import type { KubeClient } from "../../../../src/kube/client.ts";
 import { catalogBackupPort } from "../../../../src/operator/scone/backup-port.ts";
 import { listBackups } from "../../../../src/store/backups.ts";
-import { cleanup, snapshotRoot, tempDir, tempStore } from "../../backup/fixtures.ts";
+import { cleanup, localExec, snapshotRoot, tempDir, tempStore } from "../../backup/fixtures.ts";
 
 afterEach(cleanup);
-
-const localExec: PodExec = async (options) => {
-  const child = Bun.spawn([...options.command], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).arrayBuffer(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout: new Uint8Array(stdout), stderr };
-};
 
 const kubeWith = (provisioned: string) =>
   ({
@@ -44,7 +33,7 @@ describe("catalogBackupPort", () => {
       kube: kubeWith("Yes"),
       store,
       stateDir,
-      exec: localExec,
+      exec: localExec(),
       snapshotDir: snap.root,
       now: () => now,
     });
@@ -76,7 +65,7 @@ describe("catalogBackupPort", () => {
       kube: kubeWith("No"),
       store,
       stateDir: tempDir("operator-state"),
-      exec: localExec,
+      exec: localExec(),
       snapshotDir: snap.root,
     });
     await expect(port.runBackup(req, new AbortController().signal)).rejects.toThrow(/not provisioned/);
@@ -95,7 +84,7 @@ describe("catalogBackupPort", () => {
         data: { accessKeyId: btoa("AKIA"), secretAccessKey: btoa("secret"), endpoint: btoa("http://127.0.0.1:9") },
       }),
     } as unknown as KubeClient;
-    const port = catalogBackupPort({ kube, store, stateDir: tempDir("s"), exec: localExec });
+    const port = catalogBackupPort({ kube, store, stateDir: tempDir("s"), exec: localExec() });
     await expect(
       port.runBackup(
         { ...req, credentialsSecret: { namespace: "scone-system", name: "scone-backup-s3" } },

@@ -1,0 +1,31 @@
+// The CasDriverSource a CLI command uses (issue 13): from its flags — `--scone-cli PATH` for a local SCONE CLI,
+// else the sconecli pod of each CAS — named the way the command names its images (`--image-registry`,
+// `--image-prefix`, `--set-version` when it has them).
+import type { CasDriverSource } from "../../cas/driver/reach.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import type { FlagValues } from "../spec.ts";
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export async function cliCasDriverSource(
+  args: FlagValues,
+  kube: KubeClient,
+  warn: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`),
+): Promise<CasDriverSource> {
+  const [{ casDriverSource }, { resolveStateDir }] = await Promise.all([
+    import("../../cas/driver/source.ts"),
+    import("../../store/state-dir.ts"),
+  ]);
+  const sconeCli = str(args["scone-cli"]);
+  const imageRepo = str(args["image-registry"]);
+  const imagePrefix = str(args["image-prefix"]);
+  const serviceVersion = str(args["set-version"]);
+  return casDriverSource({
+    kube,
+    stateDir: resolveStateDir({ flag: str(args["state-dir"]), mode: "cli" }),
+    ...(sconeCli !== undefined ? { sconeCli } : {}),
+    imageMirror: { ...(imageRepo ? { imageRepo } : {}), ...(imagePrefix ? { imagePrefix } : {}) },
+    ...(serviceVersion ? { serviceVersion } : {}),
+    warn,
+  });
+}

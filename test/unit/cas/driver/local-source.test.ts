@@ -1,0 +1,112 @@
+// The local source: a real program standing in for the CLI (a shell script that reports its SCONE_CLI_CONFIG and
+// answers --version), a recorded port-forward instead of a cluster.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalCasDriverSource, operatorConfigPath } from "../../../../src/cas/driver/local-source.ts";
+import type { PortForwardOptions } from "../../../../src/kube/port-forward.ts";
+
+const root = mkdtempSync(join(tmpdir(), "scone-local-source-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// Appends the config path it was given to $LOG, sleeps a little inside the call (so overlapping calls would
+// interleave their log lines), and prints a version.
+const script = join(root, "fake-cli.sh");
+writeFileSync(
+  script,
+  '#!/bin/sh\necho "start $SCONE_CLI_CONFIG" >> "$LOG"\nsleep 0.05\necho "end $SCONE_CLI_CONFIG" >> "$LOG"\necho "scone 7.1.2"\n',
+);
+chmodSync(script, 0o755);
+
+function fixture() {
+  const forwards: PortForwardOptions[] = [];
+  let closed = 0;
+  const log = join(mkdtempSync(join(root, "log-")), "calls.log");
+  const stateDir = join(mkdtempSync(join(root, "state-")), "state");
+  const source = new LocalCasDriverSource({
+    binary: [script],
+    stateDir,
+    env: { LOG: log },
+    portForward: async (o) => {
+      forwards.push(o);
+      return {
+        localAddress: "127.0.0.1",
+        localPort: 40000 + forwards.length,
+        activeConnections: 0,
+        lastError: undefined,
+        close: async () => {
+          closed++;
+        },
+      };
+    },
+  });
+  return { source, forwards, closed: () => closed, log, stateDir };
+}
+
+describe("LocalCasDriverSource", () => {
+  test("forwards to NAME-0's client port and hands the CLI the loopback address; release closes the forward once", async () => {
+    const f = fixture();
+    const conn = await f.source.connect({ namespace: "team", name: "cas", clientPort: 9081 }, { kind: "operator" });
+    expect(f.forwards).toEqual([{ namespace: "team", pod: "cas-0", port: 9081 }]);
+    expect(conn.address).toBe("127.0.0.1:40001");
+    await Promise.all([conn.release(), conn.release()]);
+    expect(f.closed()).toBe(1);
+    const other = await f.source.connect({ namespace: "team", name: "db" }, { kind: "operator" });
+    expect(f.forwards[1]).toEqual({ namespace: "team", pod: "db-0", port: 8081 });
+    await other.release();
+  });
+
+  test("owner identity: the given config path; operator identity: a config under the state dir in a 0700 directory", async () => {
+    const f = fixture();
+    const ownerDir = join(root, "owner", "identity");
+    const ownerConfig = join(ownerDir, "config.json");
+    const owner = await f.source.connect({ namespace: "ns", name: "cas" }, { kind: "owner", configPath: ownerConfig });
+    expect(statSync(ownerDir).mode & 0o777).toBe(0o700);
+    expect((await owner.driver.cliVersion()).text).toBe("7.1.2");
+    await owner.release();
+    const op = await f.source.connect({ namespace: "ns", name: "cas" }, { kind: "operator" });
+    await op.driver.cliVersion();
+    await op.release();
+    const lines = readFileSync(f.log, "utf8").trim().split("\n");
+    expect(lines).toEqual([
+      `start ${ownerConfig}`,
+      `end ${ownerConfig}`,
+      `start ${operatorConfigPath(f.stateDir)}`,
+      `end ${operatorConfigPath(f.stateDir)}`,
+    ]);
+    expect(operatorConfigPath(f.stateDir)).toBe(join(f.stateDir, "scone-cli", "config.json"));
+    expect(statSync(join(f.stateDir, "scone-cli")).mode & 0o777).toBe(0o700);
+  });
+
+  test("an existing config open to others is narrowed to 0600, its directory to 0700", async () => {
+    const f = fixture();
+    const dir = join(root, "loose");
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "config.json"), "{}", { mode: 0o644 });
+    const conn = await f.source.connect(
+      { namespace: "ns", name: "cas" },
+      { kind: "owner", configPath: join(dir, "config.json") },
+    );
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "config.json")).mode & 0o777).toBe(0o600);
+    await conn.release();
+  });
+
+  test("calls on one config run one at a time, even from two connections", async () => {
+    const f = fixture();
+    const a = await f.source.connect({ namespace: "ns", name: "a" }, { kind: "operator" });
+    const b = await f.source.connect({ namespace: "ns", name: "b" }, { kind: "operator" });
+    // cliVersion caches per driver: new drivers each time, four calls in flight at once.
+    await Promise.all([a.driver.keyHash().catch(() => 0), b.driver.keyHash().catch(() => 0), a.driver.cliVersion()]);
+    const lines = readFileSync(f.log, "utf8").trim().split("\n");
+    expect(lines.length).toBe(6);
+    for (let i = 0; i < lines.length; i += 2) {
+      expect(lines[i]).toStartWith("start ");
+      expect(lines[i + 1]).toStartWith("end ");
+    }
+    await a.release();
+    await b.release();
+  });
+});
