@@ -68,6 +68,13 @@ fmt: deps
 
 # scone's OCI image for linux/amd64 and linux/arm64, built without a container engine (hack/image/README.md):
 # dist/image/oci and dist/image/scone-<version>.oci.tar; prints the index digest. Reproducible: same commit, same digest.
+# The stand-in SCONE CLI (sim/scone-cli, test/demo only) as one binary: the `--scone-cli` path of local tests and the
+# program of the CLI pod on the local cluster's real node.
+.PHONY: sim-cli
+sim-cli: deps
+	mkdir -p .build
+	$(BUN) build --compile sim/scone-cli/main.ts --outfile .build/scone-cli-sim
+
 .PHONY: image
 image: deps
 	$(BUN) run hack/image/build-image.ts

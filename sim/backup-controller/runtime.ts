@@ -1,14 +1,16 @@
 // The CAS backup controller, simulated for KWOK clusters (tests and `make demo`). The real one runs in the
 // backup-controller Deployment, starts an ephemeral backup CAS on every eligible node and registers it with
-// `scone cas register-backup`; upstream keeps the registrations to itself, and scone records them as a node
-// annotation (inferred; sim/kwok-cas/registration.ts states the simulators' side). KWOK runs no containers, so this process does the
+// `scone cas register-backup`, then labels the node `cas-registered-<cas>.<namespace>-<version>=true` (the provider's
+// procedure, SCONE-STACK.md; sim/kwok-cas/registration.ts). KWOK runs no containers, so this process does the
 // registering: for every backup-controller Deployment (label app.kubernetes.io/name=bc) with an available replica,
-// it annotates each schedulable, Ready node matching the Deployment's SELECTOR_LABELS. Test/demo code only.
+// it labels each schedulable, Ready node matching the Deployment's SELECTOR_LABELS, for the version of the backup CAS
+// image it deploys (BACKUP_CAS_IMAGE's tag). Test/demo code only.
 import type { V1Deployment, V1Node } from "@kubernetes/client-node";
 import { KubeClient } from "../../src/kube/client.ts";
 import { SharedInformers } from "../../src/kube/shared-informers.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { backupRegistrationKey } from "../kwok-cas/registration.ts";
+import { imageTag } from "../kwok-cas/plan.ts";
+import { backupRegistrationLabel } from "../kwok-cas/registration.ts";
 
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" } as const;
 const NODE = { apiVersion: "v1", kind: "Node" } as const;
@@ -17,9 +19,15 @@ const isReady = (n: V1Node): boolean =>
   (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
 /** Nodes the backup controller would register on (pure): selector labels match, schedulable, Ready. */
+const envOf = (deployment: V1Deployment, name: string): string | undefined =>
+  deployment.spec?.template?.spec?.containers?.flatMap((c) => c.env ?? []).find((e) => e.name === name)?.value;
+
+/** The version the backup controller registers: the tag of the backup CAS image it deploys. */
+export const registeredVersion = (deployment: V1Deployment): string | undefined =>
+  imageTag(envOf(deployment, "BACKUP_CAS_IMAGE"));
+
 export function nodesToRegister(deployment: V1Deployment, nodes: readonly V1Node[]): string[] {
-  const env = deployment.spec?.template?.spec?.containers?.flatMap((c) => c.env ?? []) ?? [];
-  const raw = env.find((e) => e.name === "SELECTOR_LABELS")?.value;
+  const raw = envOf(deployment, "SELECTOR_LABELS");
   let selector: Record<string, string> = {};
   try {
     selector = raw ? (JSON.parse(raw) as Record<string, string>) : {};
@@ -56,17 +64,13 @@ export async function startBackupControllerSim(opts: {
       if ((d.status?.availableReplicas ?? 0) < 1) continue;
       const instance = d.metadata?.labels?.["app.kubernetes.io/instance"];
       const namespace = d.metadata?.namespace;
-      if (!instance || !namespace) continue;
-      const key = backupRegistrationKey(namespace, instance);
+      const version = registeredVersion(d);
+      if (!instance || !namespace || !version) continue;
+      const key = backupRegistrationLabel(namespace, instance, version);
       for (const name of nodesToRegister(d, nodes.list())) {
         const node = nodes.get(name);
-        if (node?.metadata?.annotations?.[key]) continue;
-        await client
-          .patch(
-            { ...NODE, name },
-            { metadata: { annotations: { [key]: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") } } },
-          )
-          .catch(() => undefined);
+        if (node?.metadata?.labels?.[key] === "true") continue;
+        await client.patch({ ...NODE, name }, { metadata: { labels: { [key]: "true" } } }).catch(() => undefined);
       }
     }
   };

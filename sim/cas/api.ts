@@ -28,6 +28,10 @@ export function parseValuesSelector(selector: string): { session: string; secret
   return { session, secret: fields.get("secret") };
 }
 
+function isEncryptedUpload(body: unknown): body is { encrypted_session: unknown; encryption_key: unknown } {
+  return typeof body === "object" && body !== null && "encrypted_session" in body;
+}
+
 export function createRouter(core: CasCore): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
     const caller: Caller = { keyHash: request.clientSpki ? keyHashOfSpki(request.clientSpki) : undefined };
@@ -70,6 +74,26 @@ export function createRouter(core: CasCore): (request: HttpRequest) => Promise<H
     if (path === "/v1/provision" && method === "POST") return core.provision(caller, jsonBody(request)); // [inferred]
     if (path === "/v1/owner/config" && method === "PUT") return core.updateOwnerConfig(caller, jsonBody(request)); // [inferred]
     if (path === "/v1/owner/backups" && method === "POST") return core.registerBackup(caller, jsonBody(request)); // [inferred]
+    // [sim-private] what only the stand-in SCONE CLI (sim/scone-cli) calls: SCONE keeps its CLI↔CAS protocol to
+    // itself, so this pair speaks its own (sim/cas/README.md "Stand-in CLI routes").
+    if (path === "/_cli/v1/sessions" && method === "POST") {
+      const mode = request.query.get("mode");
+      if (mode !== "create" && mode !== "update") return fail(400, "mode: expected create or update");
+      const text = decoder.decode(request.body);
+      const body = text.trimStart().startsWith("{") ? jsonBody(request) : undefined;
+      if (isEncryptedUpload(body)) return core.uploadEncrypted(caller, body, mode);
+      return core.submitSession(caller, text, "plain", mode);
+    }
+    if (path === "/_cli/v1/session-names" && method === "GET") {
+      return core.listSessions(caller, request.query.get("path") ?? "");
+    }
+    if (path === "/_cli/v1/audit-log" && method === "GET") {
+      const number = (name: string): number | undefined => {
+        const v = request.query.get(name);
+        return v !== null && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
+      };
+      return core.auditState(caller, { at: number("at"), min: number("min"), max: number("max") });
+    }
     if (path === "/healthz" && method === "GET") {
       // [inferred] liveness for probes that cannot run attested CLI commands
       return { status: 200, body: core.health() };

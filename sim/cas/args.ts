@@ -22,6 +22,30 @@ export interface SimArgs {
   readonly sans: readonly string[];
   /** Stop answering after this many client API requests (like /sim/pause). */
   readonly failAfter: number | undefined;
+  /** The simulated enclave's measurements and TCB state, as the report carries them; unset fields keep defaults. */
+  readonly enclave: {
+    readonly mrenclave?: string;
+    readonly mrsigner?: string;
+    readonly isvprodid?: number;
+    readonly isvsvn?: number;
+    readonly tcbStatus?: readonly string[];
+  };
+  /** An "older CAS" without a software key (report field empty, no console line). */
+  readonly noSoftwareKey: boolean;
+}
+
+const TCB_STATES = ["group-out-of-date", "configuration-needed", "sw-hardening-needed"];
+
+function measurement(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new ArgsError(`${flag}: expected 64 hex characters`);
+  return value.toLowerCase();
+}
+
+function u16(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new ArgsError(`${flag}: expected an integer 0..65535`);
+  return Number(value);
 }
 
 export const USAGE = `usage: bun sim/cas/main.ts --data-dir DIR [options]
@@ -35,7 +59,11 @@ export const USAGE = `usage: bun sim/cas/main.ts --data-dir DIR [options]
   --audit-log FILE              append the audit log here (cas_audit.log)
   --audit-stdout                also print audit entries on stdout
   --san NAME                    extra DNS name / IP in the client API certificate (repeatable)
-  --fail-after N                stop answering after N client API requests`;
+  --fail-after N                stop answering after N client API requests
+  --mrenclave HEX / --mrsigner HEX / --isvprodid N / --isvsvn N
+                                the simulated enclave's measurements (defaults: DB-injection signer, 41316, 5)
+  --tcb STATE[,STATE]           TCB states a verifier must tolerate: ${TCB_STATES.join(", ")}
+  --no-software-key             behave as an older CAS without a software key`;
 
 export class ArgsError extends Error {
   override readonly name = "ArgsError";
@@ -74,12 +102,17 @@ export function parseArgs(argv: readonly string[]): SimArgs {
     "--audit-log",
     "--san",
     "--fail-after",
+    "--mrenclave",
+    "--mrsigner",
+    "--isvprodid",
+    "--isvsvn",
+    "--tcb",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] ?? "";
     const eq = raw.indexOf("=");
     const name = raw.startsWith("--") && eq > 0 ? raw.slice(0, eq) : raw;
-    if (name === "--audit-stdout") {
+    if (name === "--audit-stdout" || name === "--no-software-key") {
       flags.add(name);
       continue;
     }
@@ -98,7 +131,19 @@ export function parseArgs(argv: readonly string[]): SimArgs {
   }
   const failAfter = one("--fail-after");
   if (failAfter !== undefined && !/^\d+$/.test(failAfter)) throw new ArgsError("--fail-after: expected a count");
+  const tcb = one("--tcb");
+  const tcbStatus = tcb === undefined ? undefined : tcb.split(",").filter((t) => t !== "");
+  const unknownTcb = tcbStatus?.find((t) => !TCB_STATES.includes(t));
+  if (unknownTcb) throw new ArgsError(`--tcb: "${unknownTcb}" is not one of ${TCB_STATES.join(", ")}`);
   return {
+    enclave: {
+      mrenclave: measurement(one("--mrenclave"), "--mrenclave"),
+      mrsigner: measurement(one("--mrsigner"), "--mrsigner"),
+      isvprodid: u16(one("--isvprodid"), "--isvprodid"),
+      isvsvn: u16(one("--isvsvn"), "--isvsvn"),
+      tcbStatus,
+    },
+    noSoftwareKey: flags.has("--no-software-key"),
     listen: parseListen(one("--listen") ?? "127.0.0.1:8081", "--listen"),
     enclaveListen: parseListen(one("--enclave-listen") ?? "127.0.0.1:18765", "--enclave-listen"),
     adminListen,

@@ -46,12 +46,37 @@ export function chainEnd(text: string): { seq: number; signature: string } | und
   return { seq: entry.seq, signature: entry.signature };
 }
 
+const CHECKPOINT_EVERY = 250;
+
+/** Signatures of an existing log's lines by seq, up to `lastSeq` (a line that does not parse leaves "" in its place). */
+function signaturesOf(text: string, lastSeq: number): string[] {
+  const out: string[] = new Array(lastSeq + 1).fill("");
+  for (const line of text.split("\n")) {
+    try {
+      const entry = JSON.parse(line) as { seq?: unknown; signature?: unknown };
+      if (
+        typeof entry.seq === "number" &&
+        entry.seq >= 0 &&
+        entry.seq <= lastSeq &&
+        typeof entry.signature === "string"
+      ) {
+        out[entry.seq] = entry.signature;
+      }
+    } catch {
+      // not an entry
+    }
+  }
+  return out;
+}
+
 export class AuditLog {
   private seq: number;
   private prevSignature: string | null;
   private tail: Promise<void> = Promise.resolve();
   private disabled = false;
   private network: { url: string; ca: string | undefined } | undefined;
+  /** Signature by seq (index), for audit-log verification against this CAS; gaps (an unreadable line) are "". */
+  private signatures: string[] = [];
   readonly fresh: boolean;
 
   constructor(
@@ -59,8 +84,10 @@ export class AuditLog {
     private readonly key: SigningKey,
     private readonly toStdout: boolean,
   ) {
-    const entry = path && existsSync(path) ? chainEnd(readFileSync(path, "utf8")) : undefined;
+    const text = path && existsSync(path) ? readFileSync(path, "utf8") : "";
+    const entry = text === "" ? undefined : chainEnd(text);
     if (typeof entry === "string") throw new Error(`audit log ${path}: last line unreadable (${entry})`);
+    if (entry) this.signatures = signaturesOf(text, entry.seq);
     this.seq = entry ? entry.seq + 1 : 0;
     this.prevSignature = entry ? entry.signature : null;
     this.fresh = entry === undefined;
@@ -82,6 +109,7 @@ export class AuditLog {
       if (this.path) appendFileSync(this.path, line, { mode: 0o600 });
       if (this.toStdout) process.stdout.write(line);
       if (this.network) this.post(this.network, line);
+      this.signatures[this.seq] = entry.signature;
       this.seq += 1;
       this.prevSignature = entry.signature;
     };
@@ -115,6 +143,32 @@ export class AuditLog {
   /** Stays silent from now on (restart of a CAS whose owner config disabled the audit log). */
   off(): void {
     this.disabled = true;
+  }
+
+  /** The chain's end, null before the first entry. */
+  last(): { seq: number; signature: string } | null {
+    return this.prevSignature === null ? null : { seq: this.seq - 1, signature: this.prevSignature };
+  }
+
+  /** The signature of entry `seq`, null when this chain has no such entry. */
+  at(seq: number): { seq: number; signature: string } | null {
+    const signature = this.signatures[seq];
+    return signature ? { seq, signature } : null;
+  }
+
+  /** Checkpoints (sconedocs auditLog): one per 250 entries, at most 100, within [min, max]. */
+  checkpoints(min = 0, max = Number.MAX_SAFE_INTEGER): { sequence_number: number; signature: string }[] {
+    const out: { sequence_number: number; signature: string }[] = [];
+    for (
+      let seq = Math.ceil(min / CHECKPOINT_EVERY) * CHECKPOINT_EVERY;
+      seq <= max && out.length < 100;
+      seq += CHECKPOINT_EVERY
+    ) {
+      const signature = this.signatures[seq];
+      if (signature === undefined) break;
+      if (signature !== "") out.push({ sequence_number: seq, signature });
+    }
+    return out;
   }
 
   flush(): Promise<void> {

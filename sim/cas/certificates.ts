@@ -49,8 +49,11 @@ const validity = () => ({
   notAfter: new Date(Date.now() + TEN_YEARS_MS),
 });
 
-/** A self-signed CA certificate that may only sign certificates (path length 0). */
-export async function selfSignedCa(commonName: string): Promise<CertAndKey> {
+/** A fresh P-256 key and a self-signed certificate for it with the extensions `extend` names. */
+async function selfSigned(
+  commonName: string,
+  extend: (lib: typeof X509, keys: CryptoKeyPair) => Promise<X509.Extension[]>,
+): Promise<CertAndKey> {
   const lib = await x509Library();
   const keys = await p256();
   const cert = await lib.X509CertificateGenerator.createSelfSigned({
@@ -59,13 +62,27 @@ export async function selfSignedCa(commonName: string): Promise<CertAndKey> {
     ...validity(),
     signingAlgorithm: ECDSA_SHA256,
     keys,
-    extensions: [
-      new lib.BasicConstraintsExtension(true, 0, true),
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
-      await lib.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    extensions: await extend(lib, keys),
   });
   return { certPem: cert.toString("pem"), keyPem: await pemOfKey(lib, keys.privateKey) };
+}
+
+/** A self-signed CA certificate that may only sign certificates (path length 0). */
+export function selfSignedCa(commonName: string): Promise<CertAndKey> {
+  return selfSigned(commonName, async (lib, keys) => [
+    new lib.BasicConstraintsExtension(true, 0, true),
+    new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+    await lib.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ]);
+}
+
+/** A self-signed client certificate with a fresh key: a CLI identity (SCONE-CLI §7: PKCS#8 key + certificate). */
+export function selfSignedClientIdentity(commonName: string): Promise<CertAndKey> {
+  return selfSigned(commonName, async (lib) => [
+    new lib.BasicConstraintsExtension(false, undefined, true),
+    new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+    new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.clientAuth]),
+  ]);
 }
 
 /** A TLS server certificate signed by `ca` for these DNS names and IP addresses (CN = the first of them). */

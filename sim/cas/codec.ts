@@ -68,12 +68,22 @@ export function base58Check(tag: number, payload: Uint8Array): string {
   return base58(new Uint8Array([...body, ...sha256(body).subarray(0, 4)]));
 }
 
-/** The payload of a base58Check string with this tag and payload length, or undefined when it is anything else. */
-export function fromBase58Check(text: string, tag: number, payloadLength: number): Uint8Array | undefined {
+/**
+ * The payload of a base58Check string with this tag and payload length, or undefined when it is anything else.
+ * `checksum`: "sha256" (this simulator's own strings) or "sha256d" (double SHA-256, the Bitcoin-style Base58Check of
+ * the older SCONE signer strings, version byte 10 — the upstream SignedPolicy sample's signer decodes so).
+ */
+export function fromBase58Check(
+  text: string,
+  tag: number,
+  payloadLength: number,
+  checksum: "sha256" | "sha256d" = "sha256",
+): Uint8Array | undefined {
   // Decoding is quadratic in the length: a string longer than the encoding can be is refused unread.
   if (text.length > 2 * (payloadLength + 5)) return undefined;
   const bytes = unbase58(text);
   if (bytes?.length !== payloadLength + 5 || bytes[0] !== tag) return undefined;
   const body = bytes.subarray(0, payloadLength + 1);
-  return Buffer.from(sha256(body).subarray(0, 4)).equals(bytes.subarray(payloadLength + 1)) ? body.slice(1) : undefined;
+  const sum = checksum === "sha256" ? sha256(body) : sha256(sha256(body));
+  return Buffer.from(sum.subarray(0, 4)).equals(bytes.subarray(payloadLength + 1)) ? body.slice(1) : undefined;
 }

@@ -4,12 +4,12 @@
 // documented CAS shape (sconedocs Exercise1); 409s also carry `current_hash` [inferred].
 import { timingSafeEqual } from "node:crypto";
 import type { AuditLog } from "./audit-log.ts";
-import { hex } from "./codec.ts";
+import { base58Check, hex } from "./codec.ts";
 import type { HttpResponse } from "./http.ts";
 import type { CasKeys } from "./keys.ts";
 import { verifyHex } from "./keys-ed25519.ts";
-import { keyOfSigner, principalOfPem } from "./principals.ts";
-import { type Report, type SignedReport, signedReport } from "./report.ts";
+import { keyOfSigner, principalOfPem, SIGNER_PRINCIPAL_TAG, signerPrincipal } from "./principals.ts";
+import { defaultEnclave, type EnclaveIdentity, type Report, type SignedReport, signedReport } from "./report.ts";
 import { openSealedBox } from "./sealed-box.ts";
 import { publicKindOf, resolveSecrets, SecretKindError } from "./secrets.ts";
 import {
@@ -20,6 +20,7 @@ import {
   SessionFormatError,
   type SessionSignature,
   signedEnvelope,
+  withPredecessor,
 } from "./session-doc.ts";
 import type { CasDb, StoredSecret, StoredSession, StoredVersion } from "./store.ts";
 
@@ -54,13 +55,14 @@ export function allowedBy(
     }
     if (entry.startsWith("signer:")) {
       try {
-        if (principals.includes(principalOfPem(entry.slice("signer:".length)))) return true;
+        const pem = entry.slice("signer:".length);
+        if (principals.includes(signerPrincipal(pem) ?? principalOfPem(pem))) return true;
       } catch {
         // an unreadable PEM in a policy matches nobody
       }
       continue;
     }
-    if (principals.includes(entry)) return true;
+    if (principals.includes(entry) || principals.includes(signerPrincipal(entry) ?? "")) return true;
   }
   return false;
 }
@@ -132,6 +134,9 @@ export class CasCore {
     readonly audit: AuditLog,
   ) {}
 
+  /** Set by the process shell from its flags: the enclave facts the report carries, and whether a software key. */
+  enclave: { identity: EnclaveIdentity; software_key: boolean } | undefined;
+
   /** Set by the process shell: re-issues the API certificate for the owner config's names. */
   onApiNames: (names: readonly string[]) => Promise<void> = async () => {};
 
@@ -174,13 +179,14 @@ export class CasCore {
       nonce: nonce.toLowerCase(),
       cas_key_hash: this.keys.casKeyHash,
       cas_public_key: hex(this.keys.casKey.publicKey),
-      software_key_hash: this.keys.softwareKeyHash,
+      software_key_hash: this.enclave?.software_key === false ? "" : this.keys.softwareKeyHash,
       session_encryption_key: this.keys.sessionEncryptionKey,
       audit_public_key: hex(this.keys.auditKey.publicKey),
       ca_certificate: this.keys.store.tls.ca_cert,
       version: this.version,
       provisioned: this.db.owner !== null,
       timestamp: new Date().toISOString(),
+      enclave: this.enclave?.identity ?? defaultEnclave(this.version),
     };
     return signedReport(report, this.keys.casKey);
   }
@@ -253,8 +259,17 @@ export class CasCore {
     return version;
   }
 
-  /** Create or update, decided by `predecessor` (a POSTed YAML, a signed JSON envelope, or a decrypted session). */
-  async submitSession(caller: Caller, payload: string, via: "plain" | "encrypted"): Promise<HttpResponse> {
+  /**
+   * Create or update (a POSTed YAML, a signed JSON envelope, or a decrypted session). `mode` absent: `predecessor`
+   * decides (POST /v1/sessions). `create` / `update`: what the stand-in CLI's `session create|update` ask for — create
+   * refuses an existing name; update refuses a missing one and fills in `predecessor` when the body has none.
+   */
+  async submitSession(
+    caller: Caller,
+    payload: string,
+    via: "plain" | "encrypted",
+    mode?: "create" | "update",
+  ): Promise<HttpResponse> {
     let text = payload;
     let signatures: readonly SessionSignature[] = [];
     if (payload.trimStart().startsWith("{")) {
@@ -274,6 +289,22 @@ export class CasCore {
     let hash: string;
     try {
       doc = readSession(text);
+      if (mode !== undefined) {
+        const exists = this.db.sessions[doc.name];
+        if (mode === "create" && exists) {
+          return fail(409, `session ${doc.name} already exists: use session update (with its predecessor)`);
+        }
+        if (mode === "create" && doc.predecessor !== null) {
+          return fail(400, `predecessor: must be absent when creating session ${doc.name}`);
+        }
+        if (mode === "update" && !exists) return fail(404, `session ${doc.name} does not exist: use session create`);
+        if (mode === "update" && exists && doc.predecessor === null) {
+          // A signature covers the text: filling in the predecessor would break it.
+          if (signatures.length > 0) return fail(400, "predecessor: a signed session update must name its predecessor");
+          text = withPredecessor(text, exists.current);
+          doc = readSession(text);
+        }
+      }
       hash = hashOfSession(text);
     } catch (err) {
       if (err instanceof SessionFormatError) return fail(400, err.message);
@@ -282,14 +313,20 @@ export class CasCore {
     const signers: string[] = [];
     for (const [i, s] of signatures.entries()) {
       const key = keyOfSigner(s.signer);
-      if (!key) return fail(400, `signatures[${i}].signer: not a session-signing key (signer string)`);
-      if (!verifyHex(key, text, s.signature)) {
-        return fail(400, `signatures[${i}].signature: does not verify over the session text for signer ${s.signer}`);
+      if (!key) {
+        return fail(400, `signatures[${i}].signer: names no session-signing key (PEM public key or signer string)`);
       }
-      signers.push(s.signer);
+      if (!verifyHex(key, text, s.signature)) {
+        return fail(
+          400,
+          `signatures[${i}].signature: invalid signature — does not verify over the session text for signer ${s.signer.trim().split("\n")[0]}`,
+        );
+      }
+      signers.push(base58Check(SIGNER_PRINCIPAL_TAG, key));
     }
-    if (doc.creatorSigner !== undefined && !signers.includes(doc.creatorSigner)) {
-      return fail(403, `creator.signer: the session must be signed by ${doc.creatorSigner}`);
+    const creatorSigner = doc.creatorSigner === undefined ? undefined : signerPrincipal(doc.creatorSigner);
+    if (doc.creatorSigner !== undefined && (creatorSigner === undefined || !signers.includes(creatorSigner))) {
+      return fail(403, `creator.signer: the session must be signed by ${doc.creatorSigner.trim().split("\n")[0]}`);
     }
     const principals = [...(caller.keyHash ? [caller.keyHash] : []), ...signers];
     if (principals.length === 0) return fail(401, "a client certificate or a session signature is required");
@@ -344,7 +381,8 @@ export class CasCore {
         };
       }
     }
-    const creator = doc.creatorSigner !== undefined ? [doc.creatorSigner] : [...principals];
+    const creatorSigner = doc.creatorSigner === undefined ? undefined : signerPrincipal(doc.creatorSigner);
+    const creator = creatorSigner !== undefined ? [creatorSigner] : [...principals];
     const session: StoredSession = { name: doc.name, creator, current: version.hash, versions: [version], secrets };
     this.commit({ ...this.db, sessions: { ...this.db.sessions, [doc.name]: session } });
     return { event: "session_created", details: { session: doc.name, hash: version.hash, creator } };
@@ -405,7 +443,31 @@ export class CasCore {
     });
   }
 
-  async uploadEncrypted(caller: Caller, body: unknown): Promise<HttpResponse> {
+  /** The names at or under `path` whose read policy admits the caller (the stand-in CLI's `session list`). */
+  listSessions(caller: Caller, path: string): HttpResponse {
+    if (!caller.keyHash) return fail(401, "listing sessions needs a client certificate");
+    const principals = [caller.keyHash];
+    const names = Object.values(this.db.sessions)
+      .filter((s) => s.name === path || s.name.startsWith(`${path}/`))
+      .filter((s) => allowedBy(readSession(this.current(s).text).accessPolicy.read, principals, s.creator))
+      .map((s) => s.name)
+      .sort();
+    return ok({ names });
+  }
+
+  /** Chain facts for audit-log verification: the key, the end of the chain, one entry's signature, checkpoints. */
+  auditState(caller: Caller, query: { at?: number; min?: number; max?: number }): HttpResponse {
+    if (!caller.keyHash) return fail(401, "audit log state needs a client certificate");
+    return ok({
+      audit_public_key: hex(this.keys.auditKey.publicKey),
+      cas_key_hash: this.keys.casKeyHash,
+      last: this.audit.last(),
+      at: query.at === undefined ? null : this.audit.at(query.at),
+      checkpoints: this.audit.checkpoints(query.min, query.max),
+    });
+  }
+
+  async uploadEncrypted(caller: Caller, body: unknown, mode?: "create" | "update"): Promise<HttpResponse> {
     const upload = body as { encrypted_session?: unknown; encryption_key?: unknown } | null;
     if (typeof upload?.encrypted_session !== "string") return fail(400, "encrypted_session: required (base64)");
     if (typeof upload.encryption_key !== "string") return fail(400, "encryption_key: required (64 hex)");
@@ -421,7 +483,7 @@ export class CasCore {
     } catch (err) {
       return fail(400, err instanceof Error ? err.message : String(err));
     }
-    return this.submitSession(caller, text, "encrypted");
+    return this.submitSession(caller, text, "encrypted", mode);
   }
 
   // --- public values ------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ export interface RunningSimulator {
   readonly enclaveUrl: string;
   readonly adminUrl: string;
   readonly casKeyHash: string;
+  /** Empty for a simulator started with --no-software-key. */
   readonly softwareKeyHash: string;
   readonly sessionEncryptionKey: string;
   /** Undefined when the CAS was already provisioned. */
@@ -104,7 +105,7 @@ export async function launchSimulator(opts: LaunchOptions): Promise<RunningSimul
     enclaveUrl: `http://${field("CAS enclave API listening on")}`,
     adminUrl,
     casKeyHash: field("CAS key hash"),
-    softwareKeyHash: field("CAS software key hash"),
+    softwareKeyHash: consoleValue(output, "CAS software key hash") ?? "",
     sessionEncryptionKey: field("CAS session encryption key"),
     provisioningToken: consoleValue(output, "CAS provisioning token"),
     output,

@@ -14,6 +14,7 @@ import { CasCore, parseOwnerConfig } from "./core.ts";
 import { startEnclaveServer } from "./enclave.ts";
 import { Gate, type HttpRequest, startTlsHttpServer } from "./http.ts";
 import { generateKeyStore, issueServerCert, loadKeys } from "./keys.ts";
+import { defaultEnclave } from "./report.ts";
 import { Snapshotter } from "./snapshots.ts";
 import { DataDir, emptyDb } from "./store.ts";
 
@@ -35,6 +36,18 @@ async function run(args: SimArgs): Promise<void> {
 
   const audit = new AuditLog(args.auditLog, keys.auditKey, args.auditStdout);
   const core = new CasCore(db, keys, args.version, (next) => dataDir.writeDb(next, dbKey), audit);
+  const measured = defaultEnclave(args.version);
+  core.enclave = {
+    identity: {
+      mrenclave: args.enclave.mrenclave ?? measured.mrenclave,
+      mrsigner: args.enclave.mrsigner ?? measured.mrsigner,
+      isvprodid: args.enclave.isvprodid ?? measured.isvprodid,
+      isvsvn: args.enclave.isvsvn ?? measured.isvsvn,
+      tcb_status: args.enclave.tcbStatus ?? measured.tcb_status,
+      debug: false,
+    },
+    software_key: !args.noSoftwareKey,
+  };
   const ownerConfig = db.owner ? parseOwnerConfig(db.owner.config) : undefined;
   if (typeof ownerConfig === "object" && ownerConfig.auditMode === "disabled") audit.off();
   if (typeof ownerConfig === "object" && ownerConfig.auditSink === "network") {
@@ -53,7 +66,7 @@ async function run(args: SimArgs): Promise<void> {
   // Console lines in the shape SCONE's tooling parses: the value is the LAST whitespace-separated field.
   console.log(`CAS simulator ${args.version} (simulated: no SGX enclave)`);
   console.log(`CAS key hash ${keys.casKeyHash}`);
-  console.log(`CAS software key hash ${keys.softwareKeyHash}`);
+  if (!args.noSoftwareKey) console.log(`CAS software key hash ${keys.softwareKeyHash}`);
   console.log(`CAS session encryption key ${keys.sessionEncryptionKey}`);
   if (db.provisioning_token !== null) console.log(`CAS provisioning token ${db.provisioning_token}`);
 

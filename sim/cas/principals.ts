@@ -7,6 +7,8 @@ import { ed25519OfSpki, ed25519SpkiOf } from "./keys-ed25519.ts";
 
 const KEY_HASH_TAG = 0x01;
 const SIGNER_TAG = 0xed;
+/** Tag of the one string a signing key is known by inside this simulator (creators, access checks). */
+export const SIGNER_PRINCIPAL_TAG = SIGNER_TAG;
 
 export const keyHashOfSpki = (spki: Uint8Array): string => base58Check(KEY_HASH_TAG, sha256(spki));
 
@@ -19,8 +21,31 @@ export function spkiOfCertificate(cert: string | Uint8Array): Uint8Array {
   return new Uint8Array(parsed.publicKey.export({ type: "spki", format: "der" }));
 }
 
-/** The raw Ed25519 key a signer string encodes, or undefined when it is not one. */
-export const keyOfSigner = (signer: string): Uint8Array | undefined => fromBase58Check(signer, SIGNER_TAG, 32);
+/** Version byte of the older SCONE signer strings (Base58Check, double SHA-256 checksum, Ed25519 key). */
+const LEGACY_SIGNER_VERSION = 0x0a;
+
+/**
+ * The raw Ed25519 key a signer names, or undefined when it names none. Accepted forms: a PEM SPKI block (what
+ * `scone self show-session-signing-key` prints, SCONE-CLI §5), the older one-line Base58Check value (version 10,
+ * e.g. the upstream SignedPolicy sample's `N2exBX7T…`), and this simulator's own `base58(0xED ‖ key ‖ checksum4)`.
+ */
+export function keyOfSigner(signer: string): Uint8Array | undefined {
+  const text = signer.trim();
+  if (text.startsWith("-----BEGIN PUBLIC KEY-----")) {
+    try {
+      return ed25519OfSpki(new Uint8Array(createPublicKey(text).export({ type: "spki", format: "der" })));
+    } catch {
+      return undefined;
+    }
+  }
+  return fromBase58Check(text, SIGNER_TAG, 32) ?? fromBase58Check(text, LEGACY_SIGNER_VERSION, 32, "sha256d");
+}
+
+/** One name per signing key whatever form named it (access policies and creators compare these). */
+export function signerPrincipal(signer: string): string | undefined {
+  const key = keyOfSigner(signer);
+  return key ? base58Check(SIGNER_TAG, key) : undefined;
+}
 
 /**
  * The principal a PEM (public key, private key or certificate) in an access policy's `signer:` entry stands for:

@@ -3,12 +3,14 @@
 // tag (16); key = HKDF-SHA256(X25519(ephemeral, CAS), salt = ephemeral ‖ CAS public key,
 // info = "scone-cas encrypted session v1"); additional data = the CAS public key.
 import {
+  createCipheriv,
   createDecipheriv,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
+  randomBytes,
 } from "node:crypto";
 import { hex, unbase64 } from "./codec.ts";
 
@@ -62,3 +64,20 @@ export function openSealedBox(sealedBase64: string, privateKey: Uint8Array): str
 }
 
 export const encryptionKeyHex = (privateKey: Uint8Array): string => hex(encryptionPublicKeyOf(privateKey));
+
+/** Seals `plaintext` to a raw X25519 public key (what the stand-in CLI's `session encrypt` does; openSealedBox's inverse). */
+export function sealBox(plaintext: string, recipient: Uint8Array): string {
+  if (recipient.length !== 32) throw new Error(`X25519 public key: expected 32 bytes, got ${recipient.length}`);
+  const ephemeral = generateKeyPairSync("x25519");
+  const ephemeralPublic = ephemeral.publicKey.export({ type: "spki", format: "der" }).subarray(SPKI_HEADER.length);
+  const shared = diffieHellman({
+    privateKey: ephemeral.privateKey,
+    publicKey: createPublicKey({ key: Buffer.concat([SPKI_HEADER, recipient]), format: "der", type: "spki" }),
+  });
+  const key = Buffer.from(hkdfSync("sha256", shared, Buffer.from([...ephemeralPublic, ...recipient]), INFO, 32));
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(recipient);
+  const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+  return Buffer.concat([Buffer.from([VERSION]), ephemeralPublic, iv, body, cipher.getAuthTag()]).toString("base64");
+}

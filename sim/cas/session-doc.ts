@@ -2,7 +2,7 @@
 // namespace; README rows "Session names", "Access policies", "Session hash", "Signed sessions"): the name and its
 // namespace, predecessor, access policy, creator signer, secrets and service environments. Everything else in a
 // session is kept as text and not interpreted.
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 import { canonicalJson, hex, sha256 } from "./codec.ts";
 
 export class SessionFormatError extends Error {
@@ -178,4 +178,11 @@ export function signedEnvelope(
     isMapping(s) && typeof s.signer === "string" && typeof s.signature === "string";
   if (!signatures.every(wellFormed)) return undefined;
   return { session: value.session, signatures };
+}
+
+/** The session text with `predecessor` set (what `session update` fills in when the body names none). */
+export function withPredecessor(text: string, hash: string): string {
+  const doc = parseDocument(text);
+  doc.set("predecessor", hash);
+  return doc.toString();
 }

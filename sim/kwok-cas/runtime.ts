@@ -22,7 +22,7 @@ import {
   samePlan,
 } from "./plan.ts";
 import { buildPodRoot } from "./pod-root.ts";
-import { backupRegistrationKey } from "./registration.ts";
+import { backupRegistrationLabel } from "./registration.ts";
 import { volumeForClaim } from "./volumes.ts";
 
 export const FIELD_MANAGER = "scone-kwok-cas";
@@ -133,12 +133,14 @@ export async function startCasPodRuntime(opts: CasPodRuntimeOptions): Promise<Ca
     }
   };
 
-  const nodeFacts = async (plan: { node: string; namespace: string; instance: string }) => {
+  const nodeFacts = async (plan: { node: string; namespace: string; instance: string; version?: string }) => {
     const node = await client.tryGet<V1Node>({ apiVersion: "v1", kind: "Node", name: plan.node });
     const annotations = node?.metadata?.annotations ?? {};
+    // A registration is for the version this pod runs (the backup controller's label names it).
+    const label = plan.version ? backupRegistrationLabel(plan.namespace, plan.instance, plan.version) : undefined;
     return {
       isKwok: annotations[KWOK_NODE_ANNOTATION] !== undefined,
-      registered: (annotations[backupRegistrationKey(plan.namespace, plan.instance)] ?? "") !== "",
+      registered: label !== undefined && node?.metadata?.labels?.[label] === "true",
     };
   };
 

@@ -1,122 +1,79 @@
-// Sessions as the stand-in's pretend CAS keeps them. Rules from SCONE-CLI.md §5/§6 and the session language
-// summary the CLI note relies on: a name of `[A-Za-z0-9_-.~]` segments joined by `/`; `predecessor` forbidden on
-// create; update fills it in when missing and otherwise needs the active hash; CAS sets the creator on upload, so
-// `calculate-hash` of a body without a creator differs from the stored session's hash. The hash itself is this
-// stand-in's choice (SHA-256 of the stored document as sorted JSON): SCONE calls it an implementation detail.
-import { createHash } from "node:crypto";
-import { parse, stringify } from "yaml";
-import { CliFailure, type StoredVersion, type WorldCas } from "./state.ts";
+// The session files the stand-in CLI handles locally (SCONE-CLI.md §6): a session YAML, a signed session JSON
+// `{session, signatures: [{signer, signature}]}`, an encrypted session JSON `{encrypted_session, encryption_key}`.
+// Parsing and the hash are those of the simulated CAS (sim/cas/session-doc.ts): in SCONE, too, the CLI and CAS come
+// from one vendor and agree on them. Signing: Ed25519 over the exact session text, signer = the PEM public key
+// `self show-session-signing-key` prints. Encryption: sim/cas's sealed box to the CAS's session encryption key.
+import { unhex } from "../cas/codec.ts";
+import { type SigningKey, signHex, signingKeyOfSeed } from "../cas/keys-ed25519.ts";
+import { sealBox } from "../cas/sealed-box.ts";
+import { hashOfSession, readSession, SessionFormatError, signedEnvelope } from "../cas/session-doc.ts";
+import { CliFailure } from "./state.ts";
 
-const SEGMENT = /^[A-Za-z0-9_\-.~]{1,128}$/;
-const HASH = /^[0-9a-f]{64}$/;
+export type SessionFile =
+  | { readonly kind: "plain"; readonly session: string }
+  | { readonly kind: "signed"; readonly session: string; readonly signatures: { signer: string; signature: string }[] }
+  | { readonly kind: "encrypted"; readonly raw: string };
 
-export type SessionDoc = Record<string, unknown>;
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
-    );
+/** What a session file holds; the session inside checked as CAS would read it. */
+export function readSessionFile(text: string): SessionFile {
+  let file: SessionFile = { kind: "plain", session: text };
+  if (text.trimStart().startsWith("{")) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new CliFailure(`error: session file is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof json === "object" && json !== null && "encrypted_session" in json) {
+      const e = json as { encrypted_session?: unknown; encryption_key?: unknown };
+      if (typeof e.encrypted_session !== "string" || typeof e.encryption_key !== "string") {
+        throw new CliFailure("error: encrypted session: encrypted_session and encryption_key must be strings");
+      }
+      return { kind: "encrypted", raw: text };
+    }
+    const signed = signedEnvelope(json);
+    if (!signed) throw new CliFailure("error: a JSON session file must be a signed or an encrypted session");
+    file = { kind: "signed", session: signed.session, signatures: [...signed.signatures] };
   }
-  return value;
-}
-
-export function hashOf(doc: SessionDoc): string {
-  return createHash("sha256")
-    .update(JSON.stringify(sorted(doc)))
-    .digest("hex");
-}
-
-export function isSessionName(name: string): boolean {
-  return name.split("/").every((s) => SEGMENT.test(s));
-}
-
-/** `session check`: a mapping with a valid name; predecessor, when present, a hash or `~`/empty. */
-export function parseSession(text: string): SessionDoc {
-  let doc: unknown;
   try {
-    doc = text.trimStart().startsWith("{") ? JSON.parse(text) : parse(text);
+    readSession(file.session);
   } catch (err) {
-    throw new CliFailure(`session is not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`);
+    if (err instanceof SessionFormatError) throw new CliFailure(`error: invalid session: ${err.message}`);
+    throw err;
   }
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new CliFailure("session must be a mapping");
-  const d = doc as SessionDoc;
-  if (typeof d.name !== "string" || !isSessionName(d.name))
-    throw new CliFailure("session: field `name` is missing or invalid");
-  const pred = d.predecessor;
-  if (
-    pred !== undefined &&
-    pred !== null &&
-    pred !== "" &&
-    pred !== "~" &&
-    !(typeof pred === "string" && HASH.test(pred))
-  ) {
-    throw new CliFailure("session: field `predecessor` must be a session hash");
+  return file;
+}
+
+export function plainSession(file: SessionFile, what: string): string {
+  if (file.kind === "encrypted") throw new CliFailure(`error: ${what}: an encrypted session can only be uploaded`);
+  return file.session;
+}
+
+export function sessionHash(file: SessionFile): string {
+  return hashOfSession(plainSession(file, "calculate-hash"));
+}
+
+export function signingKey(seed: Uint8Array): SigningKey {
+  return signingKeyOfSeed(seed);
+}
+
+/** `session sign`: the signed JSON, this key's signature added (once). */
+export function sign(file: SessionFile, key: SigningKey, signerPem: string): string {
+  const session = plainSession(file, "sign");
+  const signatures = file.kind === "signed" ? file.signatures.filter((s) => s.signer.trim() !== signerPem) : [];
+  signatures.push({ signer: signerPem, signature: signHex(key, session) });
+  return JSON.stringify({ session, signatures });
+}
+
+/** `session encrypt`: the (signed) session sealed to a CAS's session encryption key (64 hex). */
+export function encrypt(signedJson: string, encryptionKeyHex: string): string {
+  let recipient: Uint8Array;
+  try {
+    recipient = unhex(encryptionKeyHex, "key");
+  } catch {
+    throw new CliFailure("error: --key: expected the CAS session encryption key (64 hex)", 2);
   }
-  return d;
-}
-
-function hasPredecessor(d: SessionDoc): boolean {
-  return typeof d.predecessor === "string" && HASH.test(d.predecessor);
-}
-
-function mayAccess(cas: WorldCas, versions: StoredVersion[], caller: string, what: "read" | "update"): boolean {
-  const active = versions.at(-1)!;
-  const doc = parse(active.body) as SessionDoc;
-  const policy = (doc.access_policy as Record<string, unknown> | undefined)?.[what];
-  const allowed = Array.isArray(policy) ? policy.map(String) : ["CREATOR"];
-  if (allowed.includes("NONE")) return false;
-  return (
-    (allowed.includes("ANY") ||
-      allowed.includes(caller) ||
-      (allowed.includes("CREATOR") && active.creator === caller)) &&
-    cas.provisioned
-  );
-}
-
-export function createSession(cas: WorldCas, text: string, caller: string): string {
-  const d = parseSession(text);
-  if (hasPredecessor(d)) throw new CliFailure("session create: `predecessor` is not allowed for a new session");
-  const name = d.name as string;
-  if (cas.sessions[name]) throw new CliFailure(`session create: session ${name} exists already; use update`);
-  const stored: SessionDoc = { ...d, creator: caller };
-  delete stored.predecessor;
-  const hash = hashOf(stored);
-  cas.sessions[name] = [{ hash, body: stringify(stored), creator: caller }];
-  return hash;
-}
-
-export function updateSession(cas: WorldCas, text: string, caller: string): string {
-  const d = parseSession(text);
-  const name = d.name as string;
-  const versions = cas.sessions[name];
-  if (!versions) throw new CliFailure(`session update: no session ${name}`);
-  if (!mayAccess(cas, versions, caller, "update")) throw new CliFailure(`session update: access to ${name} denied`);
-  const active = versions.at(-1)!;
-  if (hasPredecessor(d) && d.predecessor !== active.hash) {
-    throw new CliFailure(`session update: predecessor ${String(d.predecessor)} is not the active version of ${name}`);
-  }
-  const stored: SessionDoc = { ...d, predecessor: active.hash, creator: active.creator };
-  const hash = hashOf(stored);
-  versions.push({ hash, body: stringify(stored), creator: active.creator });
-  return hash;
-}
-
-/** null: no such session (or version) — `session read` exits 2 then. */
-export function readSession(cas: WorldCas, name: string, caller: string, hash?: string): string | null {
-  const versions = cas.sessions[name];
-  if (!versions) return null;
-  if (!mayAccess(cas, versions, caller, "read")) throw new CliFailure(`session read: access to ${name} denied`);
-  const v = hash === undefined ? versions.at(-1) : versions.find((x) => x.hash === hash);
-  return v ? v.body : null;
-}
-
-export function listSessions(cas: WorldCas, path: string, caller: string): string[] {
-  return Object.keys(cas.sessions)
-    .filter((n) => n === path || n.startsWith(`${path}/`))
-    .filter((n) => mayAccess(cas, cas.sessions[n]!, caller, "read"))
-    .sort();
+  if (recipient.length !== 32)
+    throw new CliFailure("error: --key: expected the CAS session encryption key (64 hex)", 2);
+  return JSON.stringify({ encrypted_session: sealBox(signedJson, recipient), encryption_key: encryptionKeyHex });
 }

@@ -1,13 +1,15 @@
-// The stand-in's files. Two kinds:
-// - the CLI config (SCONE_CLI_CONFIG, default ~/.cas/config.json): identity, cas_db, default_cas — the documented
-//   fields (SCONE-CLI.md §7); what exactly goes into them is this stand-in's own choice.
-// - the "world" (SCONE_CLI_SIM_STATE): the CASes this stand-in pretends to reach over the network, one JSON file per
-//   address. A real CLI has no such thing; it is private to the stand-in.
-// Written from SCONE-CLI.md only; imports nothing from src/ (a second implementation, not a mirror).
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// The stand-in CLI's own state: the CLI config (SCONE_CLI_CONFIG, default ~/.cas/config.json) with the documented
+// fields (SCONE-CLI.md §7): `identity` (PEM PKCS#8 private key followed by its X.509 certificate — the key whose
+// hash `self show-key-hash` prints and that authenticates to CAS over TLS), `cas_db` (the attested CASes: url,
+// chain = the CAS's TLS CA pinned at attestation, and the attestation facts), `default_cas`; plus
+// `session_signing_keypair_ed25519_seed` (upstream's plugin writes it into the owner identity, §7). What each field
+// holds beyond that is this stand-in's choice. Created on first use, 0600 in a 0700 directory.
+import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { selfSignedClientIdentity } from "../cas/certificates.ts";
+import { keyHashOfSpki, spkiOfCertificate } from "../cas/principals.ts";
 
 export class CliFailure extends Error {
   constructor(
@@ -18,35 +20,25 @@ export class CliFailure extends Error {
   }
 }
 
-const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+export type Env = Readonly<Record<string, string | undefined>>;
 
-export function base58(bytes: Uint8Array): string {
-  let n = BigInt(`0x${Buffer.from(bytes).toString("hex") || "0"}`);
-  let out = "";
-  while (n > 0n) {
-    out = B58[Number(n % 58n)] + out;
-    n /= 58n;
-  }
-  for (const b of bytes) {
-    if (b !== 0) break;
-    out = `1${out}`;
-  }
-  return out;
-}
-
-/** The stand-in's key hash: base58 of SHA-256 over the public key's SPKI DER (its own encoding). */
-export function keyHashOfPublicKeyDer(spki: Uint8Array): string {
-  return base58(createHash("sha256").update(spki).digest());
-}
-
-export function randomKeyHash(): string {
-  return keyHashOfPublicKeyDer(randomBytes(44));
-}
-
+/** One attested CAS (`cas_db` entry). */
 export interface CasDbEntry {
+  /** `https://<address>` as attested. */
   url: string;
+  /** PEM of the CAS's TLS CA, from the verified report: every later connection must chain to it. */
+  chain: string;
   cas_key: string;
-  cas_software_key: string | null;
+  /** "" for an older CAS without a software key. */
+  cas_software_key: string;
+  /** 64 hex (X25519): what `session encrypt --cas` seals to. */
+  session_encryption_key: string;
+  /** 64 hex (Ed25519): the key the CAS's audit log is signed with. */
+  audit_public_key: string;
+  mrenclave: string;
+  mrsigner: string;
+  attested_at: string;
+  allow_cas_owner_secret_access: boolean;
 }
 
 export interface CliConfig {
@@ -54,6 +46,10 @@ export interface CliConfig {
   cas_db: Record<string, CasDbEntry>;
   default_cas: string | null;
   session_signing_keypair_ed25519_seed: string;
+}
+
+export function configPath(env: Env): string {
+  return env.SCONE_CLI_CONFIG ?? join(env.HOME ?? homedir(), ".cas", "config.json");
 }
 
 function writePrivate(path: string, text: string): void {
@@ -64,88 +60,82 @@ function writePrivate(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function configPath(env: Record<string, string | undefined>): string {
-  return env.SCONE_CLI_CONFIG ?? join(env.HOME ?? homedir(), ".cas", "config.json");
-}
-
-/** The config, created with a fresh identity on first use (the CLI's own behaviour for a missing file). */
-export function loadConfig(path: string): CliConfig {
-  if (!existsSync(path)) {
-    const { privateKey } = generateKeyPairSync("ed25519");
-    const config: CliConfig = {
-      identity: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-      cas_db: {},
-      default_cas: null,
-      session_signing_keypair_ed25519_seed: randomBytes(32).toString("hex"),
-    };
-    saveConfig(path, config);
-    return config;
-  }
-  return JSON.parse(readFileSync(path, "utf8")) as CliConfig;
-}
-
 export function saveConfig(path: string, config: CliConfig): void {
   writePrivate(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 
-export function ownKeyHash(config: CliConfig): string {
-  const der = createPublicKey(createPrivateKey(config.identity)).export({ type: "spki", format: "der" });
-  return keyHashOfPublicKeyDer(der);
+/** The config; a missing file is created with a fresh identity (the CLI's behaviour on first use). */
+export async function loadConfig(path: string): Promise<CliConfig> {
+  if (!existsSync(path)) {
+    const id = await selfSignedClientIdentity("scone-cli");
+    const config: CliConfig = {
+      identity: `${id.keyPem.trim()}\n${id.certPem.trim()}\n`,
+      cas_db: {},
+      default_cas: null,
+      session_signing_keypair_ed25519_seed: randomBytes(32).toString("hex"),
+    };
+    // Two first calls at once (a driver asking for key hash and signing key together) must end with one identity:
+    // the file is linked into place only if none is there yet, otherwise the one that won is read.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    try {
+      linkSync(tmp, path);
+      return config;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  let raw: Partial<CliConfig>;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8")) as Partial<CliConfig>;
+  } catch (err) {
+    throw new CliFailure(`config ${path}: not JSON (${(err as Error).message})`);
+  }
+  if (typeof raw.identity !== "string") throw new CliFailure(`config ${path}: field identity is missing`);
+  const config: CliConfig = {
+    identity: raw.identity,
+    cas_db: raw.cas_db ?? {},
+    default_cas: raw.default_cas ?? null,
+    session_signing_keypair_ed25519_seed: raw.session_signing_keypair_ed25519_seed ?? "",
+  };
+  if (!/^[0-9a-f]{64}$/.test(config.session_signing_keypair_ed25519_seed)) {
+    config.session_signing_keypair_ed25519_seed = randomBytes(32).toString("hex");
+    saveConfig(path, config);
+  }
+  return config;
 }
 
+function pemBlock(text: string, label: string): string | undefined {
+  const m = new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`).exec(text);
+  return m?.[0];
+}
+
+/** The identity's key and certificate (for TLS client authentication). */
+export function identityOf(config: CliConfig): { key: string; cert: string } {
+  const key = pemBlock(config.identity, "PRIVATE KEY") ?? pemBlock(config.identity, "EC PRIVATE KEY");
+  const cert = pemBlock(config.identity, "CERTIFICATE");
+  if (!key || !cert) throw new CliFailure("config: identity must hold a PEM private key and its certificate");
+  return { key, cert };
+}
+
+/** `self show-key-hash`: the hash of the identity's public key, as CAS names the caller. */
+export function ownKeyHash(config: CliConfig): string {
+  return keyHashOfSpki(spkiOfCertificate(identityOf(config).cert));
+}
+
+/** The session signing key pair (Ed25519) from its seed. */
 export function signingKeyPem(config: CliConfig): string {
   const seed = Buffer.from(config.session_signing_keypair_ed25519_seed, "hex");
   const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
-  const key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
-  return createPublicKey(key).export({ type: "spki", format: "pem" }).toString().trim();
+  return createPublicKey(createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }))
+    .export({ type: "spki", format: "pem" })
+    .toString()
+    .trim();
 }
 
-export interface StoredVersion {
-  hash: string;
-  body: string;
-  creator: string;
-}
-
-export interface WorldCas {
-  address: string;
-  cas_key: string;
-  /** null: an "older CAS" without a software key. */
-  cas_software_key: string | null;
-  token: string;
-  mrenclave: string;
-  mrsigner: string;
-  isvprodid: number;
-  isvsvn: number;
-  /** TCB states a verifier must tolerate: group-out-of-date, configuration-needed, sw-hardening-needed. */
-  tcb: string[];
-  provisioned: boolean;
-  owner: string | null;
-  owner_config: string | null;
-  sessions: Record<string, StoredVersion[]>;
-}
-
-export function worldDir(env: Record<string, string | undefined>): string {
-  const dir = env.SCONE_CLI_SIM_STATE;
-  if (!dir) throw new CliFailure("SCONE_CLI_SIM_STATE is not set: the stand-in has no CASes to reach");
-  return dir;
-}
-
-function worldFile(dir: string, address: string): string {
-  return join(dir, `cas-${Buffer.from(address).toString("hex")}.json`);
-}
-
-export function loadCas(dir: string, address: string): WorldCas {
-  const file = worldFile(dir, address);
-  // The network error a real CLI would report for an address nobody answers on.
-  if (!existsSync(file)) throw new CliFailure(`cannot connect to CAS at ${address}: no such host`);
-  return JSON.parse(readFileSync(file, "utf8")) as WorldCas;
-}
-
-export function saveCas(dir: string, cas: WorldCas): void {
-  writePrivate(worldFile(dir, cas.address), JSON.stringify(cas, null, 2));
-}
-
-export function createCas(dir: string, cas: WorldCas): void {
-  if (existsSync(worldFile(dir, cas.address))) throw new CliFailure(`a CAS at ${cas.address} exists already`);
-  saveCas(dir, cas);
+export function signingSeed(config: CliConfig): Uint8Array {
+  return new Uint8Array(Buffer.from(config.session_signing_keypair_ed25519_seed, "hex"));
 }

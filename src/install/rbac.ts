@@ -218,7 +218,7 @@ export function backupControllerNodeRules(): ExplainedRule[] {
     {
       rule: { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch", "watch"] },
       by: "backup controller",
-      why: "find the SGX nodes with LAS and annotate them with its registrations (cas.scone.cloud/backup-*)",
+      why: "find the SGX nodes with LAS and label them with its registrations (cas-registered-<cas>.<namespace>-<version>)",
     },
   ];
 }

@@ -380,15 +380,16 @@ describe.skipIf(!clusterAvailable())("CAS pods on KWOK nodes run the CAS simulat
         await forward.close();
       }
 
-      const annotation = `cas.scone.cloud/backup-registered-${ns}.${NAME}=${new Date().toISOString()}`;
-      await cluster.kubectl(["annotate", "node", "sgx-node-2", annotation, "--overwrite"]);
+      // The backup controller's registration label (SCONE-STACK.md), for the version this CAS runs.
+      const label = `cas-registered-${NAME}.${ns}-6.0.6`;
+      await cluster.kubectl(["label", "node", "sgx-node-2", `${label}=true`, "--overwrite"]);
       try {
         // The same pod: the refused CAS crash-loops like a real one, and a restart after the registration opens it.
         await runtime.waitForPod(key);
         const report = await withCas(async (url) => (await attestCas(url, { casKeyHash })).report);
         expect(report.provisioned).toBe(true);
       } finally {
-        await cluster.kubectl(["annotate", "node", "sgx-node-2", `cas.scone.cloud/backup-registered-${ns}.${NAME}-`]);
+        await cluster.kubectl(["label", "node", "sgx-node-2", `${label}-`]);
       }
     },
     TIMEOUT,

@@ -219,11 +219,34 @@ export async function waitForCrdsEstablished(client: KubeClient, names: readonly
   }
 }
 
+type RolloutView = WithConditions & {
+  metadata?: { generation?: number };
+  spec?: { replicas?: number };
+  status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number };
+};
+
+/**
+ * The Deployment's current template runs on every replica and is available (kubectl rollout status). The Available
+ * condition alone is not enough: with maxUnavailable 1 (the operator's strategy, for its ReadWriteOnce backup claim)
+ * a one-replica Deployment is "Available" with no pod at all.
+ */
+export function rolloutComplete(d: RolloutView | undefined): boolean {
+  if (!d || !conditionTrue(d, "Available")) return false;
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.availableReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) <= (s.updatedReplicas ?? 0)
+  );
+}
+
 export async function waitForDeploymentAvailable(client: KubeClient, ref: ObjectRef, timeoutSeconds: number) {
   await until(
     `${describeRef(ref)} to be Available`,
     timeoutSeconds,
-    async () => (conditionTrue(await client.tryGet<WithConditions>(ref), "Available") ? true : undefined),
+    async () => (rolloutComplete(await client.tryGet<RolloutView>(ref)) ? true : undefined),
     `check 'kubectl -n ${ref.namespace} describe deployment ${ref.name}' and its pods (image pull secret, node capacity; a Pending pod may wait for its backup claim: 'kubectl -n ${ref.namespace} get pvc' — without a default StorageClass pass --backup-storage-class)`,
   );
 }

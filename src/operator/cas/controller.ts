@@ -47,7 +47,7 @@ import { migrationOf } from "./facts.ts";
 import { keepImmutableClaims } from "./immutable.ts";
 import { CAS_GAUGES, casMetricValues } from "./metrics.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_FINALIZER, CAS_TYPE, names } from "./names.ts";
-import { isNodeReady, migrationCandidates, REGISTRATION_PREFIX, registrationOf, zoneOf } from "./nodes.ts";
+import { imageVersion, isNodeReady, isRegisteredFor, migrationCandidates, zoneOf } from "./nodes.ts";
 import { type CasProbe, type CasProbeResult, PROBE_TIMEOUT_MS, probeWithTimeout } from "./probe.ts";
 import {
   currentPlacement,
@@ -94,15 +94,9 @@ const specIssues = (cas: CAS): string[] =>
 
 const formatDuration = (ms: number): string => `${Math.round(ms / 1000)}s`;
 
-/** Node changes that matter to a CAS: labels, backup registrations, schedulability, taints, readiness. */
+/** Node changes that matter to a CAS: labels (backup registrations among them), schedulability, taints, readiness. */
 const nodeFingerprint = (n: V1Node): string =>
-  JSON.stringify([
-    n.metadata?.labels ?? {},
-    Object.entries(n.metadata?.annotations ?? {}).filter(([k]) => k.startsWith(REGISTRATION_PREFIX)),
-    n.spec?.unschedulable ?? false,
-    n.spec?.taints ?? [],
-    isNodeReady(n),
-  ]);
+  JSON.stringify([n.metadata?.labels ?? {}, n.spec?.unschedulable ?? false, n.spec?.taints ?? [], isNodeReady(n)]);
 
 export function registerCasController(
   ctx: OperatorContext,
@@ -303,7 +297,9 @@ export function registerCasController(
       provisioned,
       migrationComplete: migration.desired > 0 && migration.num === migration.desired,
       migrationRatio: migration.ratio,
-      registrations: migrationCandidates(cas, nodeList).map((node) => registrationOf(node, cas)),
+      registrations: migrationCandidates(cas, nodeList).map((node) =>
+        isRegisteredFor(node, cas, imageVersion(s.image)),
+      ),
       statefulSet: stsBefore,
       pod,
       backupController: observedBase.backupController,

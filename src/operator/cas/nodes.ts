@@ -2,35 +2,44 @@
 // database volume attaches only in its availability zone, so a CAS may move only to a node that is registered for
 // backup, in the same zone, labelled for LAS and SGX, schedulable and Ready (SCONE-STACK "Moving CAS off a node").
 //
-// Backup registrations [inferred]: upstream's backup controller keeps them to itself. scone makes them visible as a
-// node annotation `cas.scone.cloud/backup-registered-<namespace>.<name>=<RFC 3339 time>` that the backup controller
-// (and the CAS simulator, and tests) write once `scone cas register-backup` succeeded on that node. When
-// `<namespace>.<name>` is longer than the 45 characters an annotation name part leaves, a hash stands in for it.
+// Backup registrations: the node label the backup controller sets once it registered the node,
+// `cas-registered-<cas name>.<cas namespace>-<SCONE version>="true"` — the only public signal of a registration (the
+// provider's procedure, SCONE-STACK.md "Moving CAS off a node"; example `cas-registered-cas.osc-scone-system-5.8.0`).
+// A registration counts for one CAS version: relocation and the migration ratio ask for the version CAS runs, the
+// upgrade gate for the target version (what the backup controller registers once it runs with the new image).
 import type { V1Node, V1Taint, V1Toleration } from "@kubernetes/client-node";
 import type { CAS } from "../../resources/cas.ts";
 import { MIGRATION_NODE_LABELS, ZONE_LABEL } from "./names.ts";
 
-export const REGISTRATION_PREFIX = "cas.scone.cloud/backup-registered-";
-const NAME_PART_ROOM = 63 - "backup-registered-".length;
+export const REGISTRATION_LABEL_PREFIX = "cas-registered-";
+/** A label name without prefix: at most 63 characters, alphanumeric at both ends, `-_.` inside. */
+const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
-/** The annotation key recording that `node` holds a registered backup of CAS namespace/name. */
-export function registrationAnnotation(namespace: string, name: string): string {
-  const id = `${namespace}.${name}`;
-  if (id.length <= NAME_PART_ROOM) return `${REGISTRATION_PREFIX}${id}`;
-  const hash = new Bun.CryptoHasher("sha256").update(`${namespace}/${name}`).digest("hex").slice(0, 32);
-  return `${REGISTRATION_PREFIX}${hash}`;
+/** The registration label of CAS namespace/name at `version`; undefined when it cannot be a label (too long). */
+export function registrationLabel(namespace: string, name: string, version: string): string | undefined {
+  const key = `${REGISTRATION_LABEL_PREFIX}${name}.${namespace}-${version}`;
+  return LABEL_NAME.test(key) ? key : undefined;
 }
 
-const casId = (cas: CAS) => ({ namespace: cas.metadata.namespace ?? "", name: cas.metadata.name ?? "" });
+/** The tag of an image reference (`repo/cas:6.0.6` → 6.0.6); undefined for a digest or no tag. */
+export function imageVersion(image: string | undefined): string | undefined {
+  if (!image || image.includes("@")) return undefined;
+  const last = image.slice(image.lastIndexOf("/") + 1);
+  return last.includes(":") ? last.slice(last.indexOf(":") + 1) : undefined;
+}
 
-/** The registration time recorded on `node` for this CAS (RFC 3339), if any. */
-export const registrationOf = (node: V1Node, cas: CAS): string | undefined => {
-  const { namespace, name } = casId(cas);
-  const value = node.metadata?.annotations?.[registrationAnnotation(namespace, name)];
-  return value === "" ? undefined : value;
-};
+/** The version CAS runs: its status (probe or pod image), else its spec image's tag. */
+export function runningVersion(cas: CAS): string | undefined {
+  const v = cas.status?.version;
+  return v && v !== "unknown" ? v : imageVersion(cas.spec?.image as string | undefined);
+}
 
-export const isRegisteredFor = (node: V1Node, cas: CAS): boolean => registrationOf(node, cas) !== undefined;
+/** Whether `node` carries the registration of this CAS for `version` (default: the version it runs). */
+export function isRegisteredFor(node: V1Node, cas: CAS, version = runningVersion(cas)): boolean {
+  if (!version) return false;
+  const key = registrationLabel(cas.metadata.namespace ?? "", cas.metadata.name ?? "", version);
+  return key !== undefined && node.metadata?.labels?.[key] === "true";
+}
 
 export const nodeNameOf = (n: V1Node): string => n.metadata?.name ?? "";
 export const zoneOf = (n: V1Node | undefined): string | undefined => n?.metadata?.labels?.[ZONE_LABEL];

@@ -32,7 +32,6 @@ import {
   SAFETY_SERVICE_APP,
   SAFETY_SERVICE_CONTAINER,
 } from "./names.ts";
-import { REGISTRATION_PREFIX } from "./nodes.ts";
 import { type CasRenderPlan, desiredPlan } from "./render.ts";
 import { casSettings, type RenderOptions } from "./settings.ts";
 
@@ -83,7 +82,6 @@ export function backupControllerEnv(cas: CAS, opts: RenderOptions): V1EnvVar[] {
     { name: "SGX_RESOURCE_QUANTITY", value: "1" },
     { name: "SCONE_CAS_ADDR", value: `${names(s.name).service}.${s.namespace}` },
     { name: "SCONE_CONFIG_ID", value: s.backupController.session },
-    { name: "REGISTRATION_ANNOTATION_PREFIX", value: REGISTRATION_PREFIX },
     ...(bc?.debug ? [{ name: "DEBUG", value: "true" }] : []),
   ];
   return mergeEnv(defaults, bc?.env as V1EnvVar[] | undefined);
@@ -135,7 +133,7 @@ export const CAS_NAMESPACE_LABEL = "scone.cloud/cas-namespace";
 
 /**
  * The backup controller's identity and permissions: in its namespace it runs and removes the ephemeral backup CAS
- * pods and reads their logs; cluster-wide it reads nodes and annotates them with its registrations (nodes.ts). The
+ * pods and reads their logs; cluster-wide it reads nodes and labels them with its registrations (nodes.ts). The
  * rules live in two ClusterRoles the install ships (src/install/rbac.ts); the operator only binds them, so it needs
  * no right to create roles. The ClusterRoleBinding cannot be owned by a namespaced CAS: the finalizer deletes it.
  */

@@ -28,7 +28,7 @@ import {
   snapshotStatusOf,
 } from "./facts.ts";
 import { CAS_CONTAINER, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
-import { describeRejections, type RejectedNode } from "./nodes.ts";
+import { describeRejections, imageVersion, type RejectedNode } from "./nodes.ts";
 import type { CasProbeResult, Provisioned } from "./probe.ts";
 import {
   disruptionBudgetProblems,
@@ -406,9 +406,5 @@ export function deriveCasStatus(
 }
 
 /** The tag of the CAS container's image. */
-function containerImageTag(pod: V1Pod | undefined): string | undefined {
-  const image = pod?.spec?.containers.find((c) => c.name === CAS_CONTAINER)?.image;
-  if (!image || image.includes("@")) return undefined;
-  const last = image.slice(image.lastIndexOf("/") + 1);
-  return last.includes(":") ? last.slice(last.indexOf(":") + 1) : undefined;
-}
+const containerImageTag = (pod: V1Pod | undefined): string | undefined =>
+  imageVersion(pod?.spec?.containers.find((c) => c.name === CAS_CONTAINER)?.image);

@@ -27,8 +27,8 @@ export interface UpgradeInput {
   /** Every migration node has a registered backup (numMigratableNodes == desiredNumMigratableNodes > 0). */
   readonly migrationComplete: boolean;
   readonly migrationRatio: string;
-  /** The registration times (annotation values) of the migration nodes; undefined where none. */
-  readonly registrations: readonly (string | undefined)[];
+  /** Per migration node: registered for the target version (its `cas-registered-…-<version>` label, nodes.ts). */
+  readonly registrations: readonly boolean[];
   readonly statefulSet: V1StatefulSet | undefined;
   readonly pod: V1Pod | undefined;
   readonly backupController: V1Deployment | undefined;
@@ -53,14 +53,6 @@ export function deploymentRolledOut(d: V1Deployment | undefined, image: string):
   if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return false;
   const want = d.spec?.replicas ?? 1;
   return (s.updatedReplicas ?? 0) >= want && (s.availableReplicas ?? 0) >= 1 && (s.replicas ?? 0) <= want;
-}
-
-/** When the backup controller's current pods became available (the Deployment's completed rollout), if known. */
-export function rolloutCompletedMs(d: V1Deployment | undefined): number | undefined {
-  const c = d?.status?.conditions?.find((x) => x.type === "Progressing" && x.reason === "NewReplicaSetAvailable");
-  const t = c?.lastUpdateTime ?? c?.lastTransitionTime;
-  const ms = t === undefined ? Number.NaN : t instanceof Date ? t.getTime() : Date.parse(String(t));
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 const envValue = (d: V1Deployment | undefined, name: string): string | undefined =>
@@ -120,14 +112,13 @@ function upgradeGate(input: UpgradeInput): { step: UpgradeStep; reason: string; 
       reason: "MigrationIncomplete",
       message: `migration is ${input.migrationRatio}; every migration node must have a registered backup before upgrading to ${target} (or set ${FORCE_UPGRADE_ANNOTATION}=true)`,
     };
-  // Registrations older than the backup controller's rollout were made for the old image.
-  const since = rolloutCompletedMs(bc);
-  const fresh = input.registrations.filter((t) => t !== undefined && since !== undefined && Date.parse(t) >= since);
+  // The registration label names the version: a node registered only for the old image does not count.
+  const fresh = input.registrations.filter((registered) => registered);
   if (fresh.length < input.registrations.length)
     return {
       step: "backup-controller",
       reason: "WaitingForRegistrations",
-      message: `waiting for the backup controller to register ${target} on every migration node (${fresh.length} of ${input.registrations.length} registered since it started)`,
+      message: `waiting for the backup controller to register ${target} on every migration node (${fresh.length} of ${input.registrations.length} registered for that version)`,
     };
   return undefined;
 }

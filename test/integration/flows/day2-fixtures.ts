@@ -2,10 +2,10 @@
 // has no zones on the volumes the CAS runtime creates) and the backup controller's part — recording a registered
 // backup on every SGX node (scone's node annotation) once a backup-controller rollout completes, as the real one
 // does after `scone cas register-backup` on each node.
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { V1Deployment, V1Node } from "@kubernetes/client-node";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import { imageVersion, REGISTRATION_LABEL_PREFIX, registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 
 export const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
@@ -34,12 +34,20 @@ export async function prepareCasNodesAndVolumes(
   for (const name of names) for (const claim of casClaims(name)) await client.create(zoneAVolume(namespace, claim));
 }
 
-export async function registerBackups(client: KubeClient, namespace: string, name: string): Promise<void> {
-  const at = new Date().toISOString();
+/** The backup controller's registration label of this CAS at the fixtures' version (src/operator/cas/nodes.ts). */
+export const registration = (namespace: string, name: string, version = "6.0.6"): string =>
+  registrationLabel(namespace, name, version) ?? "";
+
+export async function registerBackups(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  version = "6.0.6",
+): Promise<void> {
   for (const node of SGX_NODES)
     await client.patch(
       { apiVersion: "v1", kind: "Node", name: node },
-      { metadata: { annotations: { [registrationAnnotation(namespace, name)]: at } } },
+      { metadata: { labels: { [registration(namespace, name, version)]: "true" } } },
       "merge",
       { fieldManager: MANAGER },
     );
@@ -71,7 +79,7 @@ export interface PlayedBackupController {
 
 /**
  * Plays the backup controller of CAS namespace/name: after each completed rollout of its Deployment (a new image,
- * BACKUP_CAS_IMAGE or a restart) it registers a backup on every SGX node, until stopped.
+ * BACKUP_CAS_IMAGE or a restart) it registers a backup of BACKUP_CAS_IMAGE's version on every SGX node, until stopped.
  */
 export function startBackupControllerPlayer(
   client: KubeClient,
@@ -92,13 +100,14 @@ export function startBackupControllerPlayer(
         .catch(() => undefined);
       const c = d?.spec?.template?.spec?.containers[0];
       const completed = backupControllerRolloutCompleted(d);
-      const key = `${c?.image} ${c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value} ${completed}`;
+      const backupImage = c?.env?.find((e) => e.name === "BACKUP_CAS_IMAGE")?.value;
+      const key = `${c?.image} ${backupImage} ${completed}`;
       if (completed !== undefined && key !== seen) {
         // Registrations must not predate the completion: it has seconds precision, and our clock may lag a little.
         await Bun.sleep(1100);
         if (stopped) break; // a clean-up may already have removed the registrations: do not put them back
         try {
-          await registerBackups(client, namespace, name);
+          await registerBackups(client, namespace, name, imageVersion(backupImage));
           seen = key;
         } catch {
           // The next round tries again (an API server busy or restarting).
@@ -123,19 +132,28 @@ export function playBackupController(client: KubeClient, namespace: string, name
 
 /** Removes what the fixtures put on the shared nodes (labels, registrations, a cordon) for these CAS. */
 export async function cleanNodes(client: KubeClient, namespace: string, names: readonly string[]): Promise<void> {
-  const annotations = Object.fromEntries(names.map((n) => [registrationAnnotation(namespace, n), null]));
-  for (const node of SGX_NODES)
+  const ours = (label: string) => names.some((n) => label.startsWith(`${REGISTRATION_LABEL_PREFIX}${n}.${namespace}-`));
+  for (const node of SGX_NODES) {
+    // Registrations of every version these CAS had (an upgrade adds the new one's).
+    const labels = (await client.tryGet<V1Node>({ apiVersion: "v1", kind: "Node", name: node }).catch(() => undefined))
+      ?.metadata?.labels;
+    const registrations = Object.fromEntries(
+      Object.keys(labels ?? {})
+        .filter(ours)
+        .map((k) => [k, null]),
+    );
     await client
       .patch(
         { apiVersion: "v1", kind: "Node", name: node },
         {
           spec: { unschedulable: null },
-          metadata: { labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null }, annotations },
+          metadata: { labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null, ...registrations } },
         },
         "merge",
         { fieldManager: MANAGER },
       )
       .catch(() => undefined);
+  }
 }
 
 /** The CAS key hash NAME-0 printed last on its console (a restarted CAS prints it again). */

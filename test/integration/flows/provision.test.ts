@@ -12,7 +12,7 @@ import type { Subprocess } from "bun";
 import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { PortForward } from "../../../src/kube/port-forward.ts";
-import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import { registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
@@ -97,11 +97,10 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       async () => (await getCas(name))?.spec?.["backup-controller"]?.enabled === true,
       TIMEOUT,
     );
-    const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     for (const node of SGX_NODES)
       await client.patch(
         { apiVersion: "v1", kind: "Node", name: node },
-        { metadata: { annotations: { [registrationAnnotation(NS, name)]: at } } },
+        { metadata: { labels: { [registrationLabel(NS, name, "6.0.6") ?? ""]: "true" } } },
         "merge",
         { fieldManager: MANAGER },
       );

@@ -4,7 +4,7 @@
 // nothing; a CAS that stops answering turns UNHEALTHY with the reason and back; a lost node moves CAS to an eligible
 // node of the same zone, or says why none qualifies.
 //
-// The suite changes shared nodes (LAS labels, registration annotations, deletes one node): it restores them after.
+// The suite changes shared nodes (LAS labels, registration labels, deletes one node): it restores them after.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type {
   CoreV1Event,
@@ -18,7 +18,7 @@ import { nodeManifest, SIMULATED_NODES } from "../../../hack/cluster/nodes.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
-import { registrationAnnotation } from "../../../src/operator/cas/nodes.ts";
+import { registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
@@ -35,7 +35,9 @@ const SAMPLE = sharedPath("reference", "upstream-samples", "manifests-6.0.6", "c
 const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const CAS_REF = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name: NAME };
-const REG = registrationAnnotation(NS, NAME);
+/** The backup controller's registration labels for the running and the upgrade version (nodes.ts). */
+const REG = registrationLabel(NS, NAME, "6.0.6") ?? "";
+const REG_NEW = registrationLabel(NS, NAME, "6.1.0") ?? "";
 const TEST_MANAGER = "scone-cas-test";
 
 /** The fake CAS: what it answers is switched by the test; `undefined` = it hangs (no answer). */
@@ -109,8 +111,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     for (const n of SGX_NODES)
       await mergeNode(n, {
         metadata: {
-          labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null },
-          annotations: { [REG]: null },
+          labels: { "las.scontain.com/capable": null, "las.scontain.com/ok": null, [REG]: null, [REG_NEW]: null },
         },
       }).catch(() => undefined);
     // The CAS finalizer has no operator any more: drop it, then the namespace and the volumes.
@@ -176,7 +177,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     ];
     await client.patch(CAS_REF, patch, "json", { fieldManager: TEST_MANAGER });
     await waitCas("phase EnablingMigration", (c) => c.status?.phase === "EnablingMigration");
-    for (const n of SGX_NODES) await mergeNode(n, { metadata: { annotations: { [REG]: snapshotAt } } });
+    for (const n of SGX_NODES) await mergeNode(n, { metadata: { labels: { [REG]: "true" } } });
     // The safety service may still be starting its third replica (Alert does not keep CAS from HEALTHY).
     const cas = await waitCas(
       "HEALTHY with the safety service complete",
@@ -232,7 +233,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
       (
         await client.get<V1StatefulSet>({ apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: NAME })
       ).spec?.template.spec?.containers.find((c) => c.name === "cas")?.image;
-    await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: null } } });
+    await mergeNode("sgx-node-3", { metadata: { labels: { [REG]: null } } });
     await waitCas("migration 2/3", (c) => c.status?.migrationNodeRatio === "2/3");
     await client.patch(CAS_REF, { spec: { image: NEW } }, "merge", { fieldManager: TEST_MANAGER });
     // First the backup controller rolls out (WaitingForBackupController), then the missing node holds CAS back.
@@ -257,16 +258,15 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
       const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
       return env === NEW && done && current && d.status?.updatedReplicas === 1 ? true : undefined;
     });
-    // ... and registers again; registrations from before its rollout do not count.
-    await mergeNode("sgx-node-3", { metadata: { annotations: { [REG]: new Date().toISOString() } } });
+    // ... and registers the new version; registrations of the running version alone do not count.
+    await mergeNode("sgx-node-3", { metadata: { labels: { [REG]: "true", [REG_NEW]: "true" } } });
     const waiting = await waitCas(
       "WaitingForRegistrations",
       (c) => condition(c, "UpgradeBlocked")?.reason === "WaitingForRegistrations",
     );
-    expect(condition(waiting, "UpgradeBlocked")?.message).toContain("1 of 3 registered since it started");
+    expect(condition(waiting, "UpgradeBlocked")?.message).toContain("1 of 3 registered for that version");
     expect(await casImage()).toBe(IMAGE);
-    for (const n of ["sgx-node-1", "sgx-node-2"])
-      await mergeNode(n, { metadata: { annotations: { [REG]: new Date().toISOString() } } });
+    for (const n of ["sgx-node-1", "sgx-node-2"]) await mergeNode(n, { metadata: { labels: { [REG_NEW]: "true" } } });
     await waitFor("the new CAS image in the StatefulSet", async () => ((await casImage()) === NEW ? true : undefined));
     await waitFor(
       "pod on the new image",
@@ -326,7 +326,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     const from = (await pod())?.spec?.nodeName ?? "";
     const other = from === "sgx-node-1" ? "sgx-node-2" : "sgx-node-1";
     // The only other node of the zone has no backup: nowhere to go.
-    await mergeNode(other, { metadata: { annotations: { [REG]: null } } });
+    await mergeNode(other, { metadata: { labels: { [REG]: null } } });
     await client.delete({ apiVersion: "v1", kind: "Node", name: from });
     const stuck = await waitCas("NoEligibleNode", (c) => condition(c, "NodeHealthy")?.reason === "NoEligibleNode");
     const message = condition(stuck, "NodeHealthy")?.message ?? "";
@@ -335,7 +335,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     expect(message).toContain("plain-node-1:");
     expect(stuck.status?.state).toBe("UNHEALTHY");
     // A registration appears on the other zone-a node: CAS goes there.
-    await mergeNode(other, { metadata: { annotations: { [REG]: snapshotAt } } });
+    await mergeNode(other, { metadata: { labels: { [REG]: "true" } } });
     const moved = await waitFor(
       `pod ${NAME}-0 running on ${other}`,
       async () => {

@@ -3,14 +3,14 @@ import { runEvict } from "../../../../src/flows/evict/flow.ts";
 import { EVICT_ANNOTATION, planEviction, readEvictMarker } from "../../../../src/flows/evict/plan.ts";
 import { statusSeesPod } from "../../../../src/flows/status/health.ts";
 import type { DayTwoKube } from "../../../../src/flows/status/observe.ts";
-import { registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
+import { registrationLabel } from "../../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { casPod, FakeKube, healthyCas, node } from "../status/fake-kube.ts";
 
 const NS = "prod";
 const NAME = "cas";
 const IMAGE = "registry.scontain.com/scone.cloud/cas:6.0.6";
-const REG = registrationAnnotation(NS, NAME);
+const REG = registrationLabel(NS, NAME, "6.0.6") ?? "";
 const NODE_KEY = (n: string) => `Node//${n}`;
 
 /** Three zone-a nodes registered for backup, one zone-b; CAS runs on node-1. The fake scheduler puts a deleted

@@ -3,13 +3,13 @@ import { EVICT_ANNOTATION } from "../../../../src/flows/evict/plan.ts";
 import { describeStatus, isHealthy, migrationComplete } from "../../../../src/flows/status/health.ts";
 import { zoneOfVolume } from "../../../../src/flows/status/observe.ts";
 import { buildStatusReport, formatStatusReport } from "../../../../src/flows/status/report.ts";
-import { registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
+import { registrationLabel } from "../../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import type { BackupRecord } from "../../../../src/store/backups.ts";
 import { casPod, healthyCas, node } from "./fake-kube.ts";
 
 const IMAGE = "registry.scontain.com/scone.cloud/cas:6.0.6";
-const REG = registrationAnnotation("prod", "cas");
+const REG = registrationLabel("prod", "cas", "6.0.6") ?? "";
 
 describe("status readings", () => {
   test("HEALTHY only when the status describes the current generation", () => {

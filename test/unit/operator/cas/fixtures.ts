@@ -2,7 +2,7 @@
 // the objects the API server would report.
 import type { V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1StatefulSet } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
+import { registrationLabel } from "../../../../src/operator/cas/nodes.ts";
 import type { CasObserved } from "../../../../src/operator/cas/status.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { sharedPath } from "../../../harness/shared.ts";
@@ -58,8 +58,9 @@ export const SGX_LABELS = {
   "las.scontain.com/capable": "true",
   "las.scontain.com/ok": "true",
 };
-export const registered = (cas: CAS) => ({
-  [registrationAnnotation(cas.metadata.namespace ?? "", cas.metadata.name ?? "")]: "2026-01-01T11:00:00Z",
+/** The backup controller's registration label of this CAS at `version` (the fixtures run 6.0.6). */
+export const registered = (cas: CAS, version = "6.0.6") => ({
+  [registrationLabel(cas.metadata.namespace ?? "", cas.metadata.name ?? "", version) ?? ""]: "true",
 });
 
 /** The test cluster's layout: sgx-node-1/2 in zone-a, sgx-node-3 in zone-b, plain-node-1 without SGX. */
@@ -67,8 +68,7 @@ export function clusterNodes(cas: CAS, opts: { registered?: string[]; notReady?:
   const reg = opts.registered ?? ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
   const sgx = (name: string, zone: string) =>
     node(name, zone, {
-      labels: SGX_LABELS,
-      annotations: reg.includes(name) ? registered(cas) : {},
+      labels: { ...SGX_LABELS, ...(reg.includes(name) ? registered(cas) : {}) },
       ready: !opts.notReady?.includes(name),
     });
   return [

@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { eligibleNodes, migrationCandidates, registrationAnnotation } from "../../../../src/operator/cas/nodes.ts";
+import {
+  eligibleNodes,
+  isRegisteredFor,
+  migrationCandidates,
+  registrationLabel,
+} from "../../../../src/operator/cas/nodes.ts";
 import {
   currentPlacement,
   placementFor,
@@ -14,14 +19,14 @@ describe("eligibleNodes", () => {
     const cas = await upstreamCas("cas.yaml");
     const nodes = [
       ...clusterNodes(cas, { registered: ["sgx-node-1", "sgx-node-3"] }),
-      node("sgx-node-4", "zone-a", { labels: SGX_LABELS, annotations: registered(cas) }),
+      node("sgx-node-4", "zone-a", { labels: { ...SGX_LABELS, ...registered(cas) } }),
       {
-        ...node("sgx-node-5", "zone-a", { labels: SGX_LABELS, annotations: registered(cas) }),
+        ...node("sgx-node-5", "zone-a", { labels: { ...SGX_LABELS, ...registered(cas) } }),
         spec: { unschedulable: true },
       },
-      node("sgx-node-6", "zone-a", { labels: SGX_LABELS, annotations: registered(cas), ready: false }),
+      node("sgx-node-6", "zone-a", { labels: { ...SGX_LABELS, ...registered(cas) }, ready: false }),
       {
-        ...node("sgx-node-7", "zone-a", { labels: SGX_LABELS, annotations: registered(cas) }),
+        ...node("sgx-node-7", "zone-a", { labels: { ...SGX_LABELS, ...registered(cas) } }),
         spec: { taints: [{ key: "maintenance", effect: "NoSchedule" }] },
       },
     ];
@@ -46,14 +51,25 @@ describe("eligibleNodes", () => {
     expect(eligibleNodes(picky, nodes, { name: "sgx-node-1" }).eligible).toEqual([]);
   });
 
-  test("registrations are per CAS; long names get a hashed annotation that still fits", async () => {
+  test("registrations are the backup controller's node label, per CAS and version", async () => {
     const cas = await upstreamCas("cas.yaml");
     const other = await upstreamCas("cas.yaml", { NAME: "other" });
     expect(eligibleNodes(other, clusterNodes(cas), { name: "sgx-node-1" }).eligible).toEqual([]);
-    expect(registrationAnnotation("scone", "cas")).toBe("cas.scone.cloud/backup-registered-scone.cas");
-    const long = registrationAnnotation("a-very-long-namespace-name-for-tests", "cas-with-a-long-name");
-    expect(long.split("/")[1]?.length).toBeLessThanOrEqual(63);
-    expect(long).not.toBe(registrationAnnotation("a-very-long-namespace-name-for-tests", "cas-with-a-long-nam"));
+    // The provider's documented example (SCONE-STACK.md "Moving CAS off a node").
+    expect(registrationLabel("osc-scone-system", "cas", "5.8.0")).toBe("cas-registered-cas.osc-scone-system-5.8.0");
+    // A name too long for a label cannot carry a registration: none is read.
+    expect(registrationLabel("a-very-long-namespace-name-for-tests", "cas-with-a-long-name", "6.0.6")).toBeUndefined();
+    const registeredNode = clusterNodes(cas)[0]!;
+    expect(isRegisteredFor(registeredNode, cas)).toBe(true);
+    expect(isRegisteredFor(registeredNode, cas, "6.0.7")).toBe(false);
+    const oldVersionOnly = node("n", "zone-a", { labels: { ...SGX_LABELS, ...registered(cas, "6.0.5") } });
+    expect(isRegisteredFor(oldVersionOnly, cas)).toBe(false);
+    // The label's value must be "true"; the old annotation is not read.
+    const annotated = node("n", "zone-a", {
+      labels: SGX_LABELS,
+      annotations: { "cas.scone.cloud/backup-registered-scone.cas": "2026-01-01T11:00:00Z" },
+    });
+    expect(isRegisteredFor(annotated, cas)).toBe(false);
   });
 
   test("migration candidates: schedulable SGX/LAS nodes with tolerated taints", async () => {

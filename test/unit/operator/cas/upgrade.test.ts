@@ -43,7 +43,7 @@ function backupController(image: string, casTarget: string, at = "2026-01-01T12:
   return d;
 }
 
-const FRESH = ["2026-01-01T12:05:00Z", "2026-01-01T12:06:00Z", "2026-01-01T12:07:00Z"];
+const FRESH = [true, true, true];
 
 function input(cas: CAS, over: Partial<UpgradeInput> = {}): UpgradeInput {
   return {
@@ -88,10 +88,10 @@ describe("planUpgrade", () => {
     const oldEnv = planUpgrade(input(cas, { backupController: backupController(BC_NEW, IMAGE) }));
     expect(oldEnv.blocked?.reason).toBe("WaitingForBackupController");
     expect(oldEnv.blocked?.message).toContain(`BACKUP_CAS_IMAGE ${NEW}`);
-    const stale = planUpgrade(input(cas, { registrations: ["2026-01-01T11:00:00Z", ...FRESH.slice(1)] }));
+    const stale = planUpgrade(input(cas, { registrations: [false, ...FRESH.slice(1)] }));
     expect(stale.casImage).toBe(IMAGE);
     expect(stale.blocked?.reason).toBe("WaitingForRegistrations");
-    expect(stale.blocked?.message).toContain("2 of 3 registered since it started");
+    expect(stale.blocked?.message).toContain("2 of 3 registered for that version");
     const unknownRollout = planUpgrade(
       input(cas, { backupController: deployment("cas-backup-controller", BC_NEW, 1) }),
     );
