@@ -180,7 +180,7 @@ export function casDriverRules(): ExplainedRule[] {
     {
       rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
       by: "cas driver (status probe, policies)",
-      why: "run SCONE CLI commands in the sconecli pod of a CAS in this namespace (a WebSocket upgrade is authorized as get and create)",
+      why: "run SCONE CLI commands in the sconecli pod of a CAS in this namespace; the status probe's stat of last-completed in the CAS pod's snapshot volume (a WebSocket upgrade is authorized as get and create)",
     },
   ];
 }
