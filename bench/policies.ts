@@ -1,30 +1,23 @@
-// SignedPolicy throughput: N signed policies (default 1,000; SCONE_BENCH_POLICIES) applied at once against the CAS
-// simulator, timed until every one reaches its final state (Synced), next to the API server's own write rate: the
-// time to create the same N objects with no controller running, measured in the same run with the same
-// concurrency. Cluster: SCONE_BENCH_KUBECONFIG, else a throwaway local cluster from test/harness.
-// Prints figures; never fails on speed.
+// SignedPolicy throughput: N signed policies (default 1,000; SCONE_BENCH_POLICIES) applied at once, submitted through
+// the CAS driver (a local SCONE CLI: SCONE_BENCH_CLI, default the stand-in `bun sim/scone-cli/main.ts`) as the
+// operator's identity, which the owner admitted first; timed until every one reaches a final state, next to the API
+// server's own write rate (the same N objects, no controller, same concurrency), with the driver's per-call latency.
+// Cluster: SCONE_BENCH_KUBECONFIG, else a throwaway local cluster from test/harness. Prints figures; never fails on
+// speed.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchSimulator } from "../sim/cas/launch.ts";
-import { attestCas, CasClient } from "../src/cas/client.ts";
-import {
-  generateCliConfig,
-  identityKeyHash,
-  identityPem,
-  sessionSigner,
-  sessionSigningSeed,
-  withCas,
-} from "../src/cas/identity.ts";
+import type { CliRunner } from "../src/cas/driver/runner.ts";
+import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../src/cas/identity.ts";
 import { signSession } from "../src/cas/session.ts";
 import { clientListWatch, Informer } from "../src/kube/informer.ts";
 import type { KubeLogger, KubeObject } from "../src/kube/types.ts";
-import { mappedResolver } from "../src/operator/policies/address.ts";
-import { attestedCasClients } from "../src/operator/policies/cas-port.ts";
+import { admitOperator } from "../src/operator/policies/admit.ts";
 import { registerPolicyControllers, SIGNED_POLICY_TYPE } from "../src/operator/policies/controller.ts";
-import { casDbEntryOfAttestation, ownerIdentitySource, ownerSecret } from "../src/operator/policies/owner.ts";
 import type { SignedPolicy } from "../src/resources/policies.ts";
 import { buildOperatorContext, ensureNamespace, installCrds } from "../test/integration/operator/context.ts";
+import { provisionStandInCas } from "../test/integration/operator/stand-in-cas.ts";
+import { LocalCliSource } from "../test/integration/operator/stand-in-source.ts";
 
 const COUNT = Number(process.env.SCONE_BENCH_POLICIES ?? 1000);
 const CONCURRENCY = 16;
@@ -55,29 +48,56 @@ async function main(): Promise<void> {
     stopCluster = () => cluster.stop();
   }
   const dir = await mkdtemp(join(tmpdir(), "scone-bench-policies-"));
-  const sim = await launchSimulator({ dataDir: join(dir, "db") });
+  const cli = process.env.SCONE_BENCH_CLI
+    ? [process.env.SCONE_BENCH_CLI]
+    : [process.execPath, join(import.meta.dir, "../sim/scone-cli/main.ts")];
+  /** Duration of every CLI call the driver made, ms. */
+  const latencies: number[] = [];
+  const timed = (runner: CliRunner): CliRunner => ({
+    description: runner.description,
+    run: async (argv, callEnv, files) => {
+      const t = performance.now();
+      try {
+        return await runner.run(argv, callEnv, files);
+      } finally {
+        latencies.push(performance.now() - t);
+      }
+    },
+  });
+  let casAddress = "";
+  const source = new LocalCliSource({
+    binary: cli,
+    operatorConfigPath: join(dir, "operator.json"),
+    address: () => casAddress,
+    wrap: timed,
+  });
+  let stopSim: (() => Promise<unknown>) | undefined;
   try {
-    // Owner identity: attest, provision, remember the CAS under its in-cluster address.
-    let owner = await generateCliConfig("bench-owner");
-    const attested = await attestCas(sim.url, { casKeyHash: sim.casKeyHash });
-    await new CasClient({ url: sim.url, caCertPem: attested.caCertPem, identity: identityPem(owner) }).provision({
-      token: sim.provisioningToken ?? "",
-      casKeyHash: sim.casKeyHash,
-      ownerConfig: '[audit_log]\nmode = "disabled"\n',
+    // The owner provisions the (stand-in) CAS and admits the operator's identity.
+    const cas = { name: "cas", namespace: NS };
+    const ownerConfigPath = join(dir, "owner", "config.json");
+    const running = await provisionStandInCas({
+      dataDir: join(dir, "cas"),
+      source,
+      cas,
+      ownerConfigPath,
+      register: (_cas, address) => {
+        casAddress = address;
+      },
     });
-    owner = withCas(owner, CAS_ADDRESS, casDbEntryOfAttestation(CAS_ADDRESS, attested));
-    const signer = await sessionSigner(owner);
-    const seed = sessionSigningSeed(owner);
-    const keyHash = identityKeyHash(owner);
+    stopSim = () => running.sim.stop();
+    const admitted = await admitOperator(source, { cas, ownerConfigPath });
+    // The policies' signer (scone's own signing, as `scone policy sign` does; the CAS judges it).
+    const author = await generateCliConfig("bench-author");
+    const signer = await sessionSigner(author);
+    const seed = sessionSigningSeed(author);
+    const keyHash = admitted.operatorKeyHash;
 
     const op = await buildOperatorContext({ kubeconfigPath: kubeconfig, logLevel: "error" });
     const client = op.client;
     await installCrds(client);
     for (const ns of [NS, BASELINE_NS]) await ensureNamespace(client, ns);
-    await client.apply(ownerSecret({ name: "cas", namespace: NS }, owner), {
-      fieldManager: "scone-bench",
-      force: true,
-    });
+    latencies.length = 0;
 
     const tSign = performance.now();
     const specs: SignedPolicy["spec"][] = [];
@@ -97,8 +117,7 @@ async function main(): Promise<void> {
 
     // The controllers and a watcher that counts final states.
     registerPolicyControllers(op.ctx, {
-      identityFor: ownerIdentitySource(client),
-      casClientFor: attestedCasClients({ resolve: mappedResolver({ [CAS_ADDRESS]: { url: sim.url } }) }),
+      source,
       ...(process.env.SCONE_BENCH_POLICY_WORKERS ? { workers: Number(process.env.SCONE_BENCH_POLICY_WORKERS) } : {}),
     });
     await op.start();
@@ -135,6 +154,10 @@ async function main(): Promise<void> {
     const baselineMs = performance.now() - t1;
 
     const count = (s: string) => [...states.values()].filter((v) => v === s).length;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const pct = (p: number) =>
+      Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+    const meanCallMs = Math.round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length));
     console.log(
       JSON.stringify({
         policies: COUNT,
@@ -146,19 +169,24 @@ async function main(): Promise<void> {
         ratioToApiServerWrites: Number((finalMs / baselineMs).toFixed(2)),
         policiesPerSecond: Math.round((COUNT / finalMs) * 1000),
         synced: count("Synced"),
+        rejectedByCas: count("Rejected"),
+        driverCalls: sorted.length,
+        driverCallMeanMs: meanCallMs,
+        driverCallP50Ms: pct(50),
+        driverCallP95Ms: pct(95),
         other: COUNT - count("Synced"),
         apiWritesTotal: writes,
       }),
     );
     console.log(
-      `${COUNT} SignedPolicies: all final in ${(finalMs / 1000).toFixed(1)} s (${count("Synced")} Synced); the API server alone creates them in ${(baselineMs / 1000).toFixed(1)} s → ratio ${(finalMs / baselineMs).toFixed(2)}`,
+      `${COUNT} SignedPolicies: all final in ${(finalMs / 1000).toFixed(1)} s (${count("Synced")} Synced, ${count("Rejected")} refused by the CAS); the API server alone creates them in ${(baselineMs / 1000).toFixed(1)} s → ratio ${(finalMs / baselineMs).toFixed(2)}; driver: ${sorted.length} CLI calls, mean ${meanCallMs} ms, p95 ${pct(95)} ms`,
     );
     if (!process.env.SCONE_BENCH_KEEP && process.env.SCONE_BENCH_KUBECONFIG) {
       for (const ns of [NS, BASELINE_NS])
         await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns });
     }
   } finally {
-    await sim.stop();
+    await stopSim?.();
     await rm(dir, { recursive: true, force: true });
     await stopCluster?.();
   }

@@ -34,6 +34,8 @@ export interface ApiOptions {
   readonly s3Allow?: readonly string[];
   /** Serve plain HTTP on a non-loopback address (refused otherwise). */
   readonly insecure?: boolean;
+  /** `--scone-cli PATH`: the operations reach CAS through this local SCONE CLI instead of the sconecli pod. */
+  readonly sconeCli?: string;
 }
 
 export interface RunningApi {
@@ -105,6 +107,12 @@ export async function serveApi(
             db: store.db,
             log: opsLog,
             confine,
+            casSource: (await import("../cas/driver/source.ts")).casDriverSource({
+              kube: cluster.client,
+              stateDir,
+              ...(opts.sconeCli ? { sconeCli: opts.sconeCli } : {}),
+              warn: (message) => opsLog.warn(message),
+            }),
           })
         : {});
     const executor = new OperationExecutor(store.db, runners, opsLog);

@@ -63,6 +63,7 @@ const VALUE_FLAGS = new Set([
   "--output",
   "--timeout",
   "--mrenclave",
+  "--scone-cli",
 ]);
 
 /** Upstream spelling → scone spelling, where they differ. */
@@ -185,7 +186,7 @@ Options:
       --verify-image-signatures K cosign key for a non-Scontain registry
       --no-image-signature-check  skip image signature checks
       --cas-address ADDR, --cas-client-port PORT, --local-cas-client-port PORT
-      --no-docker                 accepted and ignored (scone needs no docker)
+      --no-docker                 run the local SCONE CLI (/opt/scone/bin/rust-cli or scone on PATH)
   -v, --verbose                   verbose output
       --debug                     debug output
       --help                      this text

@@ -165,8 +165,8 @@ export function namespaceRules(): ExplainedRule[] {
   return [
     {
       rule: { apiGroups: [""], resources: ["secrets"], verbs: MANAGE },
-      by: "webhooks, las, scone, policies, cas driver",
-      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the CAS owner identity scone-owner-<cas> of policies, the operator's own SCONE CLI identity <cas>-sconecli-operator",
+      by: "webhooks, las, scone, cas driver",
+      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the operator's own SCONE CLI identity <cas>-sconecli-operator (policies, status probe)",
     },
   ];
 }

@@ -4,7 +4,7 @@ import type { Store } from "../store/open.ts";
 import { registerCasController } from "./cas/controller.ts";
 import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
 import { registerLasController } from "./las/controller.ts";
-import { defaultPolicyDeps, registerPolicyControllers } from "./policies/controller.ts";
+import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
 import { registerSconeController } from "./scone/controller.ts";
 import { registerSgxPluginController } from "./sgxplugin/controller.ts";
@@ -22,7 +22,8 @@ export function registerControllers(ctx: OperatorContext, deps: { store: Store; 
       ? casDriverProbe(ctx.client, { source: ctx.casDriverSource })
       : noCliProbe("the operator has no SCONE CLI to ask CAS with (a CLI pod, or --scone-cli PATH)"),
   );
-  registerPolicyControllers(ctx, defaultPolicyDeps(ctx, { identityFile: process.env.SCONE_POLICY_IDENTITY_FILE }));
+  // Policies reach CAS through the CAS driver as the operator's own identity (admitted by the owner).
+  registerPolicyControllers(ctx, { source: ctx.casDriverSource ?? noCasDriver });
   registerVaultController(ctx);
   registerSconeController(ctx, {
     backups: catalogBackupPort({ kube: ctx.client, store: deps.store, stateDir: deps.stateDir }),

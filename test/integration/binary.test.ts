@@ -102,11 +102,12 @@ describe.skipIf(!present)("compiled scone binary, alone in an empty directory", 
     expect(r.stderr).toContain("scone cas provision: missing argument NAME");
   });
 
-  test("a command not implemented yet fails (exit 1) and says so", () => {
-    // The upstream vault flow's --verify (a verifier pod decrypting the init statement) is not built yet.
+  test("a flag whose upstream behaviour is undocumented is refused (exit 2) naming it and what to do instead", () => {
+    // Upstream's vault --verify runs a verifier pod whose image, command and key are not published.
     const r = scone("vault", "provision", "myvault", "--verify");
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/scone vault provision: not implemented yet \(tracked in issue 8\)/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("scone vault provision: --verify is refused");
+    expect(r.stderr).toContain(".status.initStatement");
   });
 
   test("completion bash is valid bash", () => {

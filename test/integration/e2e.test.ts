@@ -32,6 +32,7 @@ import {
   BINARY,
   backupPolicyUpdates,
   binaryPresent,
+  buildStandInCli,
   freePort,
   NEW_BACKUP_CLI_MRENCLAVE,
   removeInstall,
@@ -69,6 +70,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     const root = mkdtempSync(join(tmpdir(), "scone-e2e-"));
     const stateDir = join(root, "state");
     const casHome = join(root, "cas-home");
+    /** The CAS driver of provision and upgrade: the compiled stand-in SCONE CLI (KWOK runs no sconecli pod). */
+    const sconeCli = join(root, "scone-cli-sim");
     let env: Record<string, string> = {};
     const ids: { dir?: string; s3?: string } = {};
 
@@ -137,6 +140,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     };
 
     beforeAll(async () => {
+      await buildStandInCli(sconeCli);
       cluster = await sharedCluster();
       admin = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
       await installCrds(admin);
@@ -273,6 +277,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
             "--dcap-api",
             DCAP,
             "--wait",
+            "--scone-cli",
+            sconeCli,
           ]),
         );
         expect(provision.stdout).toContain("PUBLIC CAS_KEY=");
@@ -447,6 +453,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
           newCli,
           "--target",
           casHome,
+          "--scone-cli",
+          sconeCli,
         ];
         const first = await scone(args, { killAfter: "Point the backup controller at the new version" });
         expect(first.killed).toBe(true);

@@ -126,7 +126,7 @@ export const apiCommand: SconeCommand = command({
       description: "Serve plain HTTP on an address other than loopback (bearer tokens then cross the network in clear)",
     },
   },
-  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level"],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "scone-cli"],
   printsNoData: "it serves the REST API until stopped",
   checks: (values) =>
     together(values, ["tls-cert", "tls-key"]) ??

@@ -4,6 +4,7 @@
 import { reportFileProblem } from "../../flows/report/file-name.ts";
 import { command, group, lazyRun } from "../define.ts";
 import {
+  ALL_GLOBALS,
   casNameProblem,
   checkDuration,
   checkHex32,
@@ -178,8 +179,8 @@ export const provisionArgs: Record<string, SconeArgDef> = {
     type: "boolean",
     default: true,
     description: "Upstream: run the SCONE CLI in docker",
-    negativeDescription: "Upstream: use a local SCONE CLI instead of docker",
-    upstream: { note: "--no-docker is accepted and ignored: scone needs no docker" },
+    negativeDescription:
+      "Use the local SCONE CLI (/opt/scone/bin/rust-cli, or scone on PATH) instead of the sconecli pod",
   },
 };
 
@@ -187,6 +188,8 @@ const provision = command({
   meta: { name: "provision", description: "Create, attest and provision a CAS (upstream: kubectl provision cas)" },
   args: provisionArgs,
   checks: provisionChecks,
+  // The CAS is reached through the CAS driver: the sconecli pod, or a local SCONE CLI (src/cli/run/cas-driver.ts).
+  globals: [...ALL_GLOBALS, "scone-cli"],
   notes: [
     "Flags mirror the upstream `kubectl provision cas` plugin, with one difference: upstream's `-o` means " +
       "--owner-config, here `-o` is --output. Through the `kubectl-provision` name (a symlink to scone) the " +
@@ -206,6 +209,7 @@ const dayTwo = {
   status: () => import("../run/cas-status.ts"),
   evict: () => import("../run/cas-evict.ts"),
   audit: () => import("../run/cas-audit.ts"),
+  admitOperator: () => import("../run/cas-admit-operator.ts"),
   report: () => import("../run/cas-report.ts"),
 };
 
@@ -249,6 +253,7 @@ const upgrade = command({
   },
   // --to names a destination elsewhere (`scone cas backup --to`); upstream spells the version `kubectl provision --upgrade`.
   renamed: { to: "to-version" },
+  globals: [...ALL_GLOBALS, "scone-cli"],
   notes: [
     "Upstream order: the backup controller session (/upgrade), the backup policy (with --backup-mrenclave), the " +
       "backup controller (image, BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of the " +
@@ -383,6 +388,39 @@ const audit = command({
   run: lazyRun(dayTwo.audit),
 });
 
+const admitOperator = command({
+  meta: {
+    name: "admit-operator",
+    description: "Admit the operator's SCONE CLI identity to a CAS, as its owner (for SignedPolicy/EncryptedPolicy)",
+  },
+  globals: [...ALL_GLOBALS, "scone-cli"],
+  args: {
+    name: casName,
+    target: {
+      type: "string",
+      valueHint: "DIR",
+      description: "Directory of the owner identity: DIR/identity/config.json (default: ~/.cas)",
+    },
+    session: {
+      type: "string",
+      valueHint: "NAME",
+      description: "The admission session to create or update (default: scone-operator)",
+      // SCONE-INTERFACE §12.3 session names; a leading '-' would read as an option of the CLI.
+      check: (value: string) =>
+        /^[A-Za-z0-9_.~][A-Za-z0-9_\-.~]{0,127}(\/[A-Za-z0-9_\-.~]{1,128})*$/.test(value)
+          ? undefined
+          : `invalid value '${value}' for --session: expected a session name (segments of A-Z a-z 0-9 _ - . ~ joined by /, not starting with -)`,
+    },
+  },
+  notes: [
+    "As the owner, creates or updates a session whose access_policy lists the operator identity's key hash under " +
+      "read and create_sessions (update stays CREATOR), then has the operator's CLI attest the CAS pinned to the key " +
+      "the owner attested. The operator identity is the one the operator uses: in the sconecli pod of the CAS, or " +
+      "with --scone-cli under --state-dir.",
+  ],
+  run: lazyRun(dayTwo.admitOperator),
+});
+
 const report = command({
   meta: { name: "report", description: "Write a support bundle of a CAS (objects, status, Events, logs, versions)" },
   args: {
@@ -417,5 +455,16 @@ const report = command({
 
 export const casCommand = group({
   meta: { name: "cas", description: "Provision and operate SCONE CAS instances" },
-  subCommands: { provision, upgrade, backup, backups, restore, status, evict, audit, report },
+  subCommands: {
+    provision,
+    upgrade,
+    backup,
+    backups,
+    restore,
+    status,
+    evict,
+    audit,
+    report,
+    "admit-operator": admitOperator,
+  },
 });

@@ -35,5 +35,6 @@ export async function run(ctx: SconeContext): Promise<void> {
     backupRoot: str(a["backup-root"]),
     s3Allow: repeatedFlag(ctx.rawArgs, "s3-allow"),
     insecure: a.insecure === true,
+    sconeCli: str(a["scone-cli"]),
   });
 }

@@ -3,7 +3,7 @@
 // `--image-prefix`, `--set-version` when it has them).
 import type { CasDriverSource } from "../../cas/driver/reach.ts";
 import type { KubeClient } from "../../kube/client.ts";
-import type { FlagValues } from "../spec.ts";
+import { CliError, EXIT_USAGE, type FlagValues } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -16,7 +16,7 @@ export async function cliCasDriverSource(
     import("../../cas/driver/source.ts"),
     import("../../store/state-dir.ts"),
   ]);
-  const sconeCli = str(args["scone-cli"]);
+  const sconeCli = str(args["scone-cli"]) ?? (args.docker === false ? await noDockerCli() : undefined);
   const imageRepo = str(args["image-registry"]);
   const imagePrefix = str(args["image-prefix"]);
   const serviceVersion = str(args["set-version"]);
@@ -28,4 +28,16 @@ export async function cliCasDriverSource(
     ...(serviceVersion ? { serviceVersion } : {}),
     warn,
   });
+}
+
+/** upstream's `--no-docker`: the local SCONE CLI, or a refusal naming where scone looked (never ignored). */
+async function noDockerCli(): Promise<string> {
+  const { localSconeCli, UPSTREAM_CLI_PATH } = await import("../../cas/driver/cli-path.ts");
+  const found = localSconeCli(process.env.PATH, process.execPath);
+  if (found) return found;
+  throw new CliError(
+    `--no-docker: no local SCONE CLI found (${UPSTREAM_CLI_PATH}, or a 'scone' on PATH other than this program); ` +
+      "pass --scone-cli PATH, or leave out --no-docker to run the CLI in the sconecli pod of the CAS",
+    EXIT_USAGE,
+  );
 }

@@ -109,8 +109,11 @@ export async function run(ctx: SconeContext): Promise<void> {
       ? terminalProgress(process.stderr)
       : plainProgress(process.stderr);
 
+  const { cliCasDriverSource } = await import("./cas-driver.ts");
+  const warn = (message: string) => sink.warn(message);
   const ports = realProvisionPorts(client, options, {
-    warn: (message) => sink.warn(message),
+    warn,
+    casSource: await cliCasDriverSource(ctx.args, client, warn),
   });
   const stopOnSignal = () => {
     sink.stop();

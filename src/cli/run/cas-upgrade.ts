@@ -36,9 +36,13 @@ export async function run(ctx: SconeContext): Promise<void> {
     {
       // The owner's identity and a port-forward to the CAS, as `scone cas provision --postprovision-only` uses them.
       async openOwnerSessions() {
-        const { openOwnerClient } = await import("../../flows/provision/flow.ts");
+        const [{ openOwnerClient }, { cliCasDriverSource }] = await Promise.all([
+          import("../../flows/provision/flow.ts"),
+          import("./cas-driver.ts"),
+        ]);
         const env = process.env.TARGET_MOUNT_DIR ? { TARGET_MOUNT_DIR: process.env.TARGET_MOUNT_DIR } : {};
-        return openOwnerClient(kube, { name, namespace, target: str(a.target) }, { env });
+        const casSource = await cliCasDriverSource(a, kube);
+        return openOwnerClient(kube, { name, namespace, target: str(a.target) }, { env, casSource });
       },
     },
   );

@@ -319,8 +319,11 @@ export async function encrypt(ctx: SconeContext): Promise<void> {
   const casAddress = target.casAddress;
   let key = given;
   if (!key && config) {
-    const { casDbEntryFor } = await import("../../operator/policies/owner.ts");
-    key = casDbEntryFor(config, casAddress)?.session_encryption_key;
+    const { sameCasAddress } = await import("../../operator/policies/address.ts");
+    // The identity's cas_db entry for the address (by key or by url) holds the attested CAS's key.
+    key = Object.entries(config.cas_db).find(
+      ([address, entry]) => sameCasAddress(address, casAddress) || sameCasAddress(entry.url, casAddress),
+    )?.[1].session_encryption_key;
   }
   if (!key) {
     throw new CliError(

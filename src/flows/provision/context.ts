@@ -1,8 +1,11 @@
-// What the provisioning steps share: the options, the target files, the ports to the world (kube API, a way to the
-// CAS's client port, clock) and what earlier steps of THIS run observed (CAS object, console facts, attestation).
+// What the provisioning steps share: the options, the target files, the ports to the world (kube API, the CAS driver
+// source, clock) and what earlier steps of THIS run observed (CAS object, console facts, attestation).
 // Nothing here is persisted: a rerun observes everything again.
-import type { AttestResult } from "../../cas/client.ts";
-import type { CliConfig } from "../../cas/identity.ts";
+
+import type { CasTarget } from "../../cas/driver/commands.ts";
+import type { AttestOutcome } from "../../cas/driver/driver.ts";
+import type { CasConnection, CasDriverSource, CasRef } from "../../cas/driver/reach.ts";
+import { CAS_CLIENT_PORT } from "../../cas/driver/reach.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import type { CAS } from "../../resources/cas.ts";
 import type { TargetFiles } from "./files.ts";
@@ -12,20 +15,10 @@ import type { ProvisionOptions } from "./options.ts";
 /** The slice of KubeClient the flow uses (tests pass an in-memory fake). */
 export type ProvisionKube = Pick<KubeClient, "get" | "tryGet" | "apply" | "patch" | "podLogs">;
 
-export interface CasEndpoint {
-  /** Base URL of the CAS client API as reachable from here. */
-  readonly url: string;
-  /** Name to check the CAS certificate against when the URL uses another (a loopback port-forward). */
-  readonly serverName?: string;
-  /** Where the CAS is, in words (for messages): "port-forward to ns/pod:8081 (127.0.0.1:4711)". */
-  readonly description: string;
-  close(): Promise<void>;
-}
-
 export interface ProvisionPorts {
   readonly kube: ProvisionKube;
-  /** A way to the CAS's client port: a port-forward to the pod, or `--cas-address`. */
-  openCasEndpoint(target: { namespace: string; pod: string; port: number }): Promise<CasEndpoint>;
+  /** The one way to a CAS (src/cas/driver/reach.ts): a SCONE CLI and the address it is given. */
+  readonly casSource: CasDriverSource;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Warnings for the user (stderr); never passed a secret. */
   readonly warn?: (message: string) => void;
@@ -35,14 +28,17 @@ export interface ProvisionPorts {
   readonly copySnapshot?: (p: { namespace: string; name: string; into: string }) => Promise<string[]>;
 }
 
-/** The public facts of an attested CAS, printed at the end (`PUBLIC CAS_KEY=…`) and by --print-public-keys. */
+/**
+ * The public facts of an attested CAS, printed at the end (`PUBLIC CAS_KEY=…`) and by --print-public-keys: what
+ * `cas show-identification` gives (CLI §3 `cas_keys`). The session encryption key and certificate are not here: the
+ * driver has no builder for them (table.ts `session-encryption-key`).
+ */
 export interface CasPublicKeys {
   readonly casKey: string;
-  readonly softwareKey: string;
-  readonly sessionEncryptionKey: string;
-  readonly caCertificate: string;
-  readonly nonce: string;
-  readonly version: string;
+  /** null for an older CAS (CLI §3). */
+  readonly softwareKey: string | null;
+  /** The CAS's spec.nonce (upstream prints its NONCE variable). */
+  readonly nonce: string | undefined;
 }
 
 export class ProvisionContext {
@@ -52,14 +48,13 @@ export class ProvisionContext {
   casKeyHash: string | undefined;
   /** From the console while the CAS is unprovisioned. Secret: never printed (except by --preprovision-only). */
   provisioningToken: string | undefined;
-  attested: AttestResult | undefined;
-  /** The nonce the attestation used. */
-  attestNonce: string | undefined;
-  /** The owner's CLI config (identity). Secret. */
-  owner: CliConfig | undefined;
+  /** The CLI's attestation (or provisioning) of this CAS in this run: the CAS is provisioned and ours to talk to. */
+  attested: AttestOutcome | undefined;
+  /** Set when this run provisioned the CAS (the owner files are rewritten then). */
+  provisionedNow = false;
   /** The owner identity JSON injected into the backup policy (pretty-printed). Secret. */
   ownerIdentityJson: string | undefined;
-  private endpoint: CasEndpoint | undefined;
+  private conn: Promise<CasConnection> | undefined;
   private loaded: Promise<Manifests> | undefined;
 
   constructor(
@@ -87,12 +82,17 @@ export class ProvisionContext {
 
   /** The CAS client port: --cas-client-port, else .spec.service.clientPort, else 8081. */
   get clientPort(): number {
-    return this.options.casClientPort ?? this.cas?.spec?.service?.clientPort ?? 8081;
+    return this.options.casClientPort ?? this.cas?.spec?.service?.clientPort ?? CAS_CLIENT_PORT;
   }
 
   /** The address the CAS has inside the cluster (the key of the owner identity's `cas_db`, as upstream rewrites it). */
   get clusterAddress(): string {
     return `${this.options.name}.${this.options.namespace}:${this.clientPort}`;
+  }
+
+  /** SCONE_CLI_CONFIG of the owner: `<target>/identity/config.json`, or --postprovision-owner-identity. */
+  get ownerConfigPath(): string {
+    return this.options.postprovisionOwnerIdentity ?? this.files.cliConfig;
   }
 
   sleep(ms: number): Promise<void> {
@@ -114,32 +114,35 @@ export class ProvisionContext {
     return this.loaded;
   }
 
-  /** Opens the way to the CAS once per run. */
-  async casEndpoint(): Promise<CasEndpoint> {
-    this.endpoint ??= await this.ports.openCasEndpoint({
+  /** The owner's connection to the CAS, opened once per run (the source decides how: CLI pod or local CLI). */
+  connection(): Promise<CasConnection> {
+    const ref: CasRef = {
       namespace: this.options.namespace,
-      pod: this.pod,
-      port: this.clientPort,
+      name: this.options.name,
+      ...((this.options.casClientPort ?? this.cas?.spec?.service?.clientPort) ? { clientPort: this.clientPort } : {}),
+    };
+    this.conn ??= this.ports.casSource.connect(ref, { kind: "owner", configPath: this.ownerConfigPath });
+    // A failed connect is not cached: the next step may try again.
+    this.conn.catch(() => {
+      this.conn = undefined;
     });
-    return this.endpoint;
+    return this.conn;
+  }
+
+  /** The CAS as session commands name it: the address the CLI attested and the CAS key it learnt. */
+  async target(): Promise<CasTarget> {
+    if (!this.attested) throw new Error("internal: the CAS was not attested (step attest)");
+    return { address: (await this.connection()).address, casKey: this.attested.casKey };
   }
 
   publicKeys(): CasPublicKeys | undefined {
-    const report = this.attested?.report;
-    if (!report) return undefined;
-    return {
-      casKey: report.cas_key_hash,
-      softwareKey: report.software_key_hash,
-      sessionEncryptionKey: report.session_encryption_key,
-      caCertificate: report.ca_certificate,
-      nonce: this.attestNonce ?? report.nonce,
-      version: report.version,
-    };
+    if (!this.attested) return undefined;
+    return { casKey: this.attested.casKey, softwareKey: this.attested.casSoftwareKey, nonce: this.cas?.spec?.nonce };
   }
 
   async close(): Promise<void> {
-    const endpoint = this.endpoint;
-    this.endpoint = undefined;
-    await endpoint?.close();
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) await (await conn.catch(() => undefined))?.release();
   }
 }

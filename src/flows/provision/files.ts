@@ -1,7 +1,7 @@
 // The files under `$TARGET_DIR` (default ~/.cas), named as upstream names them (SCONE-INTERFACE §10.3), and the one
 // way scone writes them: directories 0700, files 0600 (they hold owner keys and sessions with keys), atomically.
 import { chmod, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writePrivateFile } from "../../runtime/private-file.ts";
 
 export interface TargetFiles {
@@ -67,4 +67,53 @@ export async function writePrivateFileIfChanged(path: string, text: string): Pro
   }
   await writePrivateFile(path, text);
   return true;
+}
+
+/**
+ * The owner's CLI config as scone reads it: only what upstream's plugin reads with jq (§10.2 step 11) — `identity`,
+ * `session_signing_keypair_ed25519_seed` and `cas_db` entries, kept opaque (the CLI owns the format, CLI §7).
+ */
+export interface OwnerCliConfig {
+  readonly identity: string;
+  readonly seed: string | undefined;
+  readonly casDb: Readonly<Record<string, unknown>>;
+}
+
+/** The CLI config at `path`, or undefined when there is none; a file that is not one is an error naming it. */
+export async function readOwnerConfig(path: string): Promise<OwnerCliConfig | undefined> {
+  const text = await readIfExists(path);
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`owner identity ${path}: not JSON (expected the SCONE CLI's config.json)`);
+  }
+  const doc = (typeof value === "object" && value !== null && !Array.isArray(value) ? value : {}) as Record<
+    string,
+    unknown
+  >;
+  if (typeof doc.identity !== "string" || doc.identity === "") {
+    throw new Error(`owner identity ${path}: no "identity" (expected the SCONE CLI's config.json)`);
+  }
+  const casDb = doc.cas_db;
+  return {
+    identity: doc.identity,
+    seed:
+      typeof doc.session_signing_keypair_ed25519_seed === "string"
+        ? doc.session_signing_keypair_ed25519_seed
+        : undefined,
+    casDb:
+      typeof casDb === "object" && casDb !== null && !Array.isArray(casDb) ? (casDb as Record<string, unknown>) : {},
+  };
+}
+
+/**
+ * Files the SCONE CLI writes itself (its config) get the modes scone gives its own: 0600 in a 0700 directory.
+ * A path that does not exist here (a config inside a CLI pod) is left alone.
+ */
+export async function securePrivateFile(path: string): Promise<void> {
+  if ((await readIfExists(path)) === undefined) return;
+  await chmod(dirname(path), 0o700);
+  await chmod(path, 0o600);
 }

@@ -1,6 +1,6 @@
 // `scone cas provision`: picks the steps for the mode, runs them with the resumable-steps runner, and says what the
 // command prints. The same function serves the CLI and (later) the API's long-running operations.
-import type { CasClient } from "../../cas/client.ts";
+import type { CasDriverSource } from "../../cas/driver/reach.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { Journal, runSteps, type StepRecord, type StepsProgress } from "../steps.ts";
 import { type CasPublicKeys, ProvisionContext, type ProvisionKube, type ProvisionPorts } from "./context.ts";
@@ -14,7 +14,6 @@ import {
   databaseVolumeStep,
   enableFeaturesStep,
   loadOwner,
-  ownerCasClient,
   ownerConfigStep,
   ownerIdentityFilesStep,
   ownerIdentityStep,
@@ -23,6 +22,7 @@ import {
   provisionStep,
   sessionStep,
   waitHealthyStep,
+  withPredecessor,
 } from "./steps.ts";
 import { SESSION_NAMES } from "./templates.ts";
 
@@ -53,11 +53,12 @@ const postProvisionSteps = (o: ProvisionOptions): ProvisionStep[] => [
 export function stepsFor(o: ProvisionOptions): ProvisionStep[] {
   switch (o.mode) {
     case "provision":
+      // The owner identity after the pod: the SCONE CLI creates it, and the CLI is reached with the CAS.
       return [
-        ownerIdentityStep,
         databaseVolumeStep,
         createCasStep,
         casPodStep,
+        ownerIdentityStep,
         attestStep,
         ownerConfigStep,
         provisionStep,
@@ -68,6 +69,7 @@ export function stepsFor(o: ProvisionOptions): ProvisionStep[] {
     case "postprovision-only":
       return [...ownerChecks(), ...postProvisionSteps(o)];
     case "verify":
+    case "is-provisioned":
     case "print-public-keys":
       return [requireCasStep, casPodStep, attestStep];
     default:
@@ -103,7 +105,7 @@ const requireProvisionedStep: ProvisionStep = {
   observes: true,
   title: "Check that the CAS is provisioned",
   async done(ctx) {
-    return ctx.attested?.report.provisioned ? "the CAS is provisioned" : false;
+    return ctx.attested ? "the CAS is provisioned (it attests)" : false;
   },
   async run(ctx) {
     throw new ProvisionError(
@@ -120,23 +122,21 @@ const loadPostprovisionOwner: ProvisionStep = {
     return false;
   },
   async run(ctx) {
-    const path = ctx.options.postprovisionOwnerIdentity ?? ctx.files.cliConfig;
-    ctx.owner = await loadOwner(path);
-    return `using ${path}`;
+    await loadOwner(ctx.ownerConfigPath);
+    return `using ${ctx.ownerConfigPath}`;
   },
 };
 
+/**
+ * Upstream's closing lines (§10.2 step 11), from what `cas show-identification` gives (CLI §3 `cas_keys`). No
+ * CAS_SESSION_ENCRYPTION_KEY line: no documented command combination gives it yet (table.ts session-encryption-key).
+ */
 function publicKeyLines(keys: CasPublicKeys): string[] {
   return [
     `PUBLIC CAS_KEY=${keys.casKey}`,
-    `PUBLIC CAS_SOFTWARE_KEY=${keys.softwareKey}`,
-    `PUBLIC CAS_SESSION_ENCRYPTION_KEY=${keys.sessionEncryptionKey}`,
-    `NONCE=${keys.nonce}`,
+    ...(keys.softwareKey ? [`PUBLIC CAS_SOFTWARE_KEY=${keys.softwareKey}`] : []),
+    ...(keys.nonce ? [`NONCE=${keys.nonce}`] : []),
   ];
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 export interface RunProvisionOptions {
@@ -149,7 +149,16 @@ export interface RunProvisionOptions {
 export function ignoredFlagNotes(o: ProvisionOptions): string[] {
   const notes: string[] = [];
   if (o.setTolerations)
-    notes.push("--set-tolerations is not used: scone attests the CAS against the key hash its console printed");
+    notes.push(
+      "--set-tolerations is not used: scone attests with upstream's tolerance sets (SGX_TOLERATIONS, then SGX_STD_TOLERATIONS)",
+    );
+  // The CAS driver source decides how the CLI reaches the CAS and gives the address (src/cas/driver/reach.ts).
+  if (o.casAddress)
+    notes.push(
+      "--cas-address is not used: the SCONE CLI reaches the CAS by its Service from the CLI pod, or through a port-forward with --scone-cli",
+    );
+  if (o.localCasClientPort)
+    notes.push("--local-cas-client-port is not used: the local SCONE CLI's port-forward takes a free port");
   if (o.verifyImageSignatures)
     notes.push(
       "--verify-image-signatures is not used: scone runs no cosign; enforce image signatures with an admission policy",
@@ -168,18 +177,6 @@ export async function runProvision(
   const base = { name: options.name, namespace: options.namespace, mode: options.mode };
   const casLabel = `CAS '${options.name}' in namespace '${options.namespace}'`;
 
-  if (options.mode === "is-provisioned") {
-    const cas = await ctx.readCas();
-    const yes = cas?.status?.provisioned === "Yes";
-    return {
-      ...base,
-      ok: yes,
-      steps: [],
-      output: yes ? [`${casLabel} is provisioned.`] : [],
-      exitCode: yes ? 0 : 1,
-      ...(yes ? {} : { error: `${casLabel} is ${cas ? "not provisioned" : "missing"}.` }),
-    };
-  }
   if (options.mode === "upgrade" || options.mode === "cas-database-recovery") {
     const command =
       options.mode === "upgrade"
@@ -199,34 +196,39 @@ export async function runProvision(
       ...(run.signal ? { signal: run.signal } : {}),
     });
     const keys = ctx.publicKeys();
+    const failed = (error: string, cause?: unknown): ProvisionOutcome => ({
+      ...base,
+      ok: false,
+      steps: result.steps,
+      output: [],
+      exitCode: 1,
+      error,
+      ...(cause !== undefined ? { cause } : {}),
+    });
     if (!result.ok) {
       const error = result.error instanceof Error ? result.error.message : String(result.error);
-      return { ...base, ok: false, steps: result.steps, output: [], exitCode: 1, error, cause: result.error };
+      return failed(
+        options.mode === "is-provisioned" ? `${casLabel} is not provisioned: ${error}` : error,
+        result.error,
+      );
     }
     const output: string[] = [];
     if (options.mode === "preprovision-only") {
       output.push(`export CAS_KEY_HASH=${ctx.casKeyHash ?? ""}`);
       if (ctx.provisioningToken) output.push(`export CAS_PROVISIONING_TOKEN=${ctx.provisioningToken}`);
       else output.push(`# no provisioning token: ${casLabel} is already provisioned`);
-    } else if (options.mode === "verify") {
-      const provisioned = await verifyProvisioned(ctx);
-      if (!provisioned) {
-        return {
-          ...base,
-          ok: false,
-          steps: result.steps,
-          output: [],
-          exitCode: 1,
-          error: `${casLabel} is attestable but not provisioned (the session 'provisioned' cannot be read)`,
-        };
+    } else if (options.mode === "verify" || options.mode === "is-provisioned") {
+      if (!(await provisionedSessionReads(ctx))) {
+        return failed(`${casLabel} is attestable but not provisioned (the session 'provisioned' cannot be read)`);
       }
-      output.push(`${casLabel} is attestable and provisioned.`);
-    } else if (options.mode === "print-public-keys" && keys) {
       output.push(
-        `export CAS_KEY=${keys.casKey}`,
-        `export CAS_SOFTWARE_KEY=${keys.softwareKey}`,
-        `export CAS_SESSION_ENCRYPTION_KEY=${keys.sessionEncryptionKey}`,
-        `export CAS_CERT=${shellQuote(keys.caCertificate.trim())}`,
+        options.mode === "verify" ? `${casLabel} is attestable and provisioned.` : `${casLabel} is provisioned.`,
+      );
+    } else if (options.mode === "print-public-keys" && keys) {
+      output.push(`export CAS_KEY=${keys.casKey}`);
+      if (keys.softwareKey) output.push(`export CAS_SOFTWARE_KEY=${keys.softwareKey}`);
+      ports.warn?.(
+        "CAS_SESSION_ENCRYPTION_KEY and CAS_CERT are not printed: scone reads CAS keys with `scone cas show-identification --cas-key/--cas-software-key` only (no documented way to combine the others with a CAS address)",
       );
     } else if (keys) {
       output.push(...publicKeyLines(keys));
@@ -237,24 +239,13 @@ export async function runProvision(
   }
 }
 
-/** `provisioned` is readable by ANY (its access policy): no identity needed, only the attested channel. */
-async function verifyProvisioned(ctx: ProvisionContext): Promise<boolean> {
-  const { CasClient } = await import("../../cas/client.ts");
-  const { CasNotFoundError } = await import("../../cas/errors.ts");
-  const endpoint = await ctx.casEndpoint();
-  if (!ctx.attested) return false;
-  const client = new CasClient({
-    url: endpoint.url,
-    caCertPem: ctx.attested.caCertPem,
-    ...(endpoint.serverName ? { serverName: endpoint.serverName } : {}),
-  });
-  try {
-    await client.readSession("provisioned");
-    return true;
-  } catch (err) {
-    if (err instanceof CasNotFoundError) return false;
-    throw err;
-  }
+/**
+ * Provisioned = the `provisioned` session reads (issue 13's documented signal; its access policy is `read: ANY`),
+ * through the attested CLI.
+ */
+async function provisionedSessionReads(ctx: ProvisionContext): Promise<boolean> {
+  const { driver } = await ctx.connection();
+  return (await driver.readSession(await ctx.target(), "provisioned")) !== null;
 }
 
 async function localBackup(
@@ -286,24 +277,50 @@ async function localBackup(
   };
 }
 
+/** The owner's session calls on a provisioned CAS (src/flows/upgrade's OwnerSessions has this shape). */
+export interface OwnerSessionClient {
+  /** The active version and its hash (`session calculate-hash` of the body CAS returned: the CLI computes it). */
+  readSession(name: string): Promise<{ session: string; hash: string }>;
+  /** `session update` with `predecessor` set in the body; the hash the CLI printed. */
+  updateSession(session: string, predecessor: string): Promise<{ hash: string }>;
+}
+
 /**
- * The owner's client of a provisioned CAS (attested, with the owner identity in `target`, default ~/.cas), reached
- * through a port-forward of `client`, for flows that change owner sessions after provisioning (the upgrade's
- * backup-policy step, from the CLI and the API). Runs the checks of --postprovision-only; `close` ends the
- * port-forward. `kube` replaces the client for reads (the API's stoppable one).
+ * The owner's session client of a provisioned CAS (attested through the CAS driver, with the owner identity in
+ * `target`, default ~/.cas — also one upstream's plugin wrote), for flows that change owner sessions after
+ * provisioning (the upgrade's backup-policy step, from the CLI and the API). Runs the checks of
+ * --postprovision-only; `close` releases the connection. `kube` replaces the client for reads (the API's stoppable one).
  */
 export async function openOwnerClient(
   client: KubeClient,
   cas: { readonly name: string; readonly namespace: string; readonly target?: string | undefined },
-  opts: { readonly env?: OptionEnv; readonly kube?: ProvisionKube } = {},
-): Promise<{ client: CasClient; close(): Promise<void> }> {
+  opts: { readonly env?: OptionEnv; readonly kube?: ProvisionKube; readonly casSource: CasDriverSource },
+): Promise<{ client: OwnerSessionClient; close(): Promise<void> }> {
   const options = provisionOptionsFromFlags({ ...cas, "postprovision-only": true }, opts.env);
-  const ports = { ...realProvisionPorts(client, options), ...(opts.kube ? { kube: opts.kube } : {}) };
+  const ports = {
+    ...realProvisionPorts(client, options, { casSource: opts.casSource }),
+    ...(opts.kube ? { kube: opts.kube } : {}),
+  };
   const ctx = new ProvisionContext(options, targetFiles(options.target, options), ports);
   const result = await runSteps(ownerChecks(), ctx, {});
   if (!result.ok) {
     await ctx.close();
     throw result.error instanceof Error ? result.error : new ProvisionError(String(result.error));
   }
-  return { client: await ownerCasClient(ctx), close: () => ctx.close() };
+  const { driver } = await ctx.connection();
+  const target = await ctx.target();
+  return {
+    client: {
+      async readSession(name) {
+        const session = await driver.readSession(target, name);
+        if (session === null)
+          throw new ProvisionError(`session ${name} does not exist on CAS ${cas.namespace}/${cas.name}`);
+        return { session, hash: await driver.sessionHash(session) };
+      },
+      async updateSession(session, predecessor) {
+        return { hash: await driver.updateSession(target, withPredecessor(session, predecessor)) };
+      },
+    },
+    close: () => ctx.close(),
+  };
 }

@@ -21,10 +21,6 @@ export interface OperationStepReport {
 export interface ProvisionOperationResult {
   [key: string]: string;
   casKey: string;
-  softwareKey: string;
-  sessionEncryptionKey: string;
-  nonce: string;
-  version: string;
 }
 
 export async function runProvisionOperation(
@@ -52,10 +48,8 @@ export async function runProvisionOperation(
     return keys
       ? {
           casKey: keys.casKey,
-          softwareKey: keys.softwareKey,
-          sessionEncryptionKey: keys.sessionEncryptionKey,
-          nonce: keys.nonce,
-          version: keys.version,
+          ...(keys.softwareKey ? { softwareKey: keys.softwareKey } : {}),
+          ...(keys.nonce ? { nonce: keys.nonce } : {}),
         }
       : undefined;
   } finally {

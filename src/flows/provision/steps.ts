@@ -2,22 +2,16 @@
 // the world — the files under $TARGET, the CAS object, its pod's console, the CAS itself — so a run interrupted at
 // any point continues and never repeats an effect. Secrets (token, identity, keys) never appear in a step's detail.
 
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { attestCas, CasClient } from "../../cas/client.ts";
-import { canonicalJson } from "../../cas/crypto.ts";
-import { CasAuthError, CasConflictError, CasNotFoundError, CasUnavailableError } from "../../cas/errors.ts";
+import { isMap, parseDocument, parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import {
-  type CasDbEntry,
-  type CliConfig,
-  generateCliConfig,
-  identityPem,
-  parseCliConfig,
-  readCliConfig,
-  withCas,
-  writeCliConfig,
-} from "../../cas/identity.ts";
+  CliInputError,
+  checkKeyHash,
+  MRSIGNER_DB_INJECTION,
+  MRSIGNER_STANDARD,
+  SconeCliError,
+} from "../../cas/driver/commands.ts";
+import type { CasDriver } from "../../cas/driver/driver.ts";
 import type { KubeObject } from "../../kube/types.ts";
-import { consoleField } from "../../operator/cas/console.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
 import { apiKey, grammarProblem, imageReference, shown } from "../../resources/grammar.ts";
@@ -25,7 +19,14 @@ import { validate } from "../../resources/validation.ts";
 import { statusIsCurrent } from "../status/health.ts";
 import type { Step } from "../steps.ts";
 import type { ProvisionContext } from "./context.ts";
-import { readIfExists, writePrivateFile, writePrivateFileIfChanged } from "./files.ts";
+import {
+  type OwnerCliConfig,
+  readIfExists,
+  readOwnerConfig,
+  securePrivateFile,
+  writePrivateFile,
+  writePrivateFileIfChanged,
+} from "./files.ts";
 import { parsePatchFile, patchOf } from "./manifests.ts";
 import {
   backupControllerImage,
@@ -76,23 +77,56 @@ async function deadlineLoop<T>(
   }
 }
 
+/** JSON with object keys sorted: equality of parsed documents whatever their key order. */
+function sortedJson(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(sort(value) ?? null);
+}
+
 // ---- 1. owner identity ------------------------------------------------------------------------------------------------
 
-/** The owner's CLI config: reused when present (a second CAS gets the same owner), generated otherwise. */
+/** The owner's CLI config, read with a message naming the file when it is not one. */
+async function readOwner(path: string): Promise<OwnerCliConfig | undefined> {
+  try {
+    return await readOwnerConfig(path);
+  } catch (err) {
+    throw new ProvisionError(errMessage(err));
+  }
+}
+
+/**
+ * The owner's CLI config (`identity/config.json`, SCONE_CLI_CONFIG): reused when present (a second CAS, or a target
+ * upstream's plugin wrote, gets the same owner); otherwise the SCONE CLI creates it at its first use, as in upstream's
+ * sconecli container (§10.2 step 10) — scone never writes an identity itself. `self show-key-hash` is that first use
+ * [I: the CLI creating its config on first use is what upstream's flow relies on; no source states it as such].
+ */
 export const ownerIdentityStep: ProvisionStep = {
   name: "owner-identity",
   title: "Owner identity",
   async done(ctx) {
-    const text = await readIfExists(ctx.files.cliConfig);
-    if (text === undefined) return false;
-    ctx.owner = parseCliConfig(JSON.parse(text), `owner identity ${ctx.files.cliConfig}`);
+    if (!(await readOwner(ctx.files.cliConfig))) return false;
+    await securePrivateFile(ctx.files.cliConfig);
     return `reusing ${ctx.files.cliConfig}`;
   },
   async run(ctx) {
-    const config = await generateCliConfig("scone-cas-owner");
-    await writePrivateFile(ctx.files.cliConfig, `${JSON.stringify(config, null, 2)}\n`);
-    ctx.owner = config;
-    return `created ${ctx.files.cliConfig}`;
+    const { driver } = await ctx.connection();
+    const keyHash = await driver.keyHash();
+    if (!(await readOwner(ctx.files.cliConfig))) {
+      throw new ProvisionError(
+        `the SCONE CLI (${ctx.ports.casSource.description}) did not create its config ${ctx.files.cliConfig}`,
+      );
+    }
+    await securePrivateFile(ctx.files.cliConfig);
+    return `the SCONE CLI created ${ctx.files.cliConfig} (owner key hash ${keyHash})`;
   },
 };
 
@@ -200,15 +234,37 @@ interface PodLike {
   };
 }
 
+const TOKEN = /^[0-9a-fA-F]{32}$/;
+
+/**
+ * The console facts of an unprovisioned CAS (SCONE-INTERFACE §10.2 step 7; CLI §4 [docs: CAS_production]): the last
+ * whitespace field of the lines holding `CAS key hash` / `CAS provisioning token`; the last such line wins (a restarted
+ * CAS prints again). A provisioned CAS prints the key hash only.
+ */
+export function consoleFacts(log: string): { keyHash: string; token?: string } | undefined {
+  let keyHash: string | undefined;
+  let token: string | undefined;
+  for (const line of log.split("\n")) {
+    const last = line.trim().split(/\s+/).at(-1) ?? "";
+    if (line.includes("CAS key hash")) {
+      try {
+        keyHash = checkKeyHash("CAS key hash", last);
+      } catch (err) {
+        if (!(err instanceof CliInputError)) throw err;
+      }
+    }
+    if (line.includes("CAS provisioning token") && TOKEN.test(last)) token = last;
+  }
+  if (!keyHash) return undefined;
+  return token ? { keyHash, token } : { keyHash };
+}
+
 /** Reads the console facts of NAME-0 (container cas); undefined while the pod is not running or has not printed them. */
 export async function readConsole(ctx: ProvisionContext): Promise<{ keyHash: string; token?: string } | undefined> {
   const log = await ctx.kube
     .podLogs({ namespace: ctx.options.namespace, name: ctx.pod }, { container: "cas" })
     .catch(() => "");
-  const keyHash = consoleField(log, "CAS key hash");
-  if (!keyHash) return undefined;
-  const token = consoleField(log, "CAS provisioning token");
-  return token ? { keyHash, token } : { keyHash };
+  return consoleFacts(log);
 }
 
 export const casPodStep: ProvisionStep = {
@@ -248,6 +304,35 @@ export const casPodStep: ProvisionStep = {
 
 // ---- 5. attest, owner config, provision -------------------------------------------------------------------------------
 
+const TOLERANCE_SETS =
+  `both of upstream's tolerance sets (SGX_TOLERATIONS: signer ${MRSIGNER_DB_INJECTION.slice(0, 12)}…, ` +
+  `SGX_STD_TOLERATIONS: signer ${MRSIGNER_STANDARD.slice(0, 12)}…)`;
+
+/** A refusal after the driver's fallback: the message says both tolerance sets were tried, then the CLI's words. */
+function refusedWithBoth(what: string, ctx: ProvisionContext, err: unknown): unknown {
+  if (!(err instanceof SconeCliError)) return err;
+  return new ProvisionError(
+    `the SCONE CLI refused to ${what} CAS ${ctx.options.namespace}/${ctx.options.name} with ${TOLERANCE_SETS}; ` +
+      `the last answer: ${err.message}`,
+  );
+}
+
+/** The CAS key hash from this run's console reading, or read now (a resumed run, the observing modes). */
+async function consoleKeyHash(ctx: ProvisionContext): Promise<string> {
+  if (!ctx.casKeyHash) {
+    const facts = await readConsole(ctx);
+    if (!facts) throw new ProvisionError(`no "CAS key hash" line in the console of ${ctx.pod} (container cas)`);
+    ctx.casKeyHash = facts.keyHash;
+    ctx.provisioningToken = facts.token;
+  }
+  return ctx.casKeyHash;
+}
+
+/**
+ * `cas attest` with the key hash the console printed (upstream's tolerations, then the standard signer: the driver's
+ * fallback), then set-default and the CAS keys. Only a provisioned CAS attests; while provisioning, a refusal with a
+ * provisioning token on the console means "not provisioned yet" and the provision step attests as it provisions.
+ */
 export const attestStep: ProvisionStep = {
   name: "attest",
   observes: true,
@@ -256,35 +341,19 @@ export const attestStep: ProvisionStep = {
     return false; // observes only
   },
   async run(ctx) {
-    if (!ctx.casKeyHash) {
-      const facts = await readConsole(ctx);
-      if (!facts) throw new ProvisionError(`no "CAS key hash" line in the console of ${ctx.pod} (container cas)`);
-      ctx.casKeyHash = facts.keyHash;
-      ctx.provisioningToken = facts.token;
+    const casKeyHash = await consoleKeyHash(ctx);
+    const { driver, address } = await ctx.connection();
+    try {
+      ctx.attested = await driver.attest({ address, casKeyHash });
+    } catch (err) {
+      if (ctx.options.mode === "provision" && ctx.provisioningToken && err instanceof SconeCliError) {
+        return "not attestable yet: the console shows a provisioning token (the CAS is not provisioned)";
+      }
+      throw refusedWithBoth("attest", ctx, err);
+    } finally {
+      await securePrivateFile(ctx.ownerConfigPath);
     }
-    const cas = ctx.cas ?? (await ctx.readCas());
-    const nonce = cas?.spec?.nonce ?? randomNonce();
-    const endpoint = await ctx.casEndpoint();
-    let lastError = "";
-    ctx.attested = await deadlineLoop(
-      ctx,
-      `the CAS to answer at ${endpoint.description}`,
-      async () => {
-        try {
-          return await attestCas(endpoint.url, { casKeyHash: ctx.casKeyHash as string, nonce, timeoutMs: 20_000 });
-        } catch (err) {
-          if (err instanceof CasUnavailableError) {
-            lastError = err.message;
-            return undefined;
-          }
-          throw err;
-        }
-      },
-      () => lastError,
-    );
-    ctx.attestNonce = nonce;
-    const report = ctx.attested.report;
-    return `attested (version ${report.version}, ${report.provisioned ? "provisioned" : "unprovisioned"})`;
+    return `attested ${address} (CAS key ${ctx.attested.casKey})`;
   },
 };
 
@@ -338,7 +407,7 @@ export const ownerConfigStep: ProvisionStep = {
   title: "Owner config",
   async done(ctx) {
     if (ctx.options.ownerConfigFile) return `using --owner-config ${ctx.options.ownerConfigFile}`;
-    if (ctx.attested?.report.provisioned) return "the CAS is provisioned (the owner config is in the CAS)";
+    if (ctx.attested) return "the CAS is provisioned (the owner config is in the CAS)";
     const { text } = await desiredOwnerConfig(ctx);
     return (await readIfExists(ctx.files.ownerConfig)) === text ? `${ctx.files.ownerConfig} is up to date` : false;
   },
@@ -349,47 +418,15 @@ export const ownerConfigStep: ProvisionStep = {
   },
 };
 
-/** The owner identity: as loaded by an earlier step of this run, else read from its file (a resumed run). */
-async function ownerOf(ctx: ProvisionContext): Promise<CliConfig> {
-  ctx.owner ??= await loadOwner(ctx.options.postprovisionOwnerIdentity ?? ctx.files.cliConfig);
-  return ctx.owner;
-}
-
-export async function ownerCasClient(ctx: ProvisionContext): Promise<CasClient> {
-  if (!ctx.attested) throw new ProvisionError("internal: the CAS was not attested (step attest)");
-  const endpoint = await ctx.casEndpoint();
-  return new CasClient({
-    url: endpoint.url,
-    caCertPem: ctx.attested.caCertPem,
-    identity: identityPem(await ownerOf(ctx)),
-    ...(endpoint.serverName ? { serverName: endpoint.serverName } : {}),
-  });
-}
-
-function casDbEntry(ctx: ProvisionContext): CasDbEntry {
-  const attested = ctx.attested;
-  if (!attested) throw new ProvisionError("internal: the CAS was not attested (step attest)");
-  const r = attested.report;
-  return {
-    url: `https://${ctx.clusterAddress}`,
-    chain: attested.caCertPem,
-    cas_key_hash: r.cas_key_hash,
-    software_key_hash: r.software_key_hash,
-    session_encryption_key: r.session_encryption_key,
-    version: r.version,
-    attested_at: r.timestamp,
-  };
-}
-
 export const provisionStep: ProvisionStep = {
   name: "provision",
   title: "Provision the CAS (the owner identity becomes its owner)",
   async done(ctx) {
-    if (ctx.attested?.report.provisioned) return "the CAS is already provisioned";
-    if (ctx.cas?.status?.provisioned === "Yes") return "status.provisioned is Yes";
-    return false;
+    // The CAS attesting is the signal; status.provisioned is the operator's view and may be stale.
+    return ctx.attested ? "the CAS is already provisioned (it attests)" : false;
   },
   async run(ctx) {
+    const casKeyHash = await consoleKeyHash(ctx);
     const token = ctx.provisioningToken ?? (await readConsole(ctx))?.token;
     if (!token) {
       throw new ProvisionError(
@@ -398,40 +435,58 @@ export const provisionStep: ProvisionStep = {
       );
     }
     const owner = await desiredOwnerConfig(ctx);
-    const client = await ownerCasClient(ctx);
+    const { driver, address } = await ctx.connection();
     try {
-      await client.provision({ token, casKeyHash: ctx.casKeyHash as string, ownerConfig: owner.text });
+      // CLI §4 `cas provision … with-attestation` (SCONE-INTERFACE §10.2 step 10); the CLI records the CAS in the
+      // owner's config.json (cas_db), scone does not touch that file.
+      ctx.attested = await driver.provision({ address, casKeyHash, token, ownerConfigToml: owner.text });
     } catch (err) {
-      // A conflict means someone provisioned it meanwhile: the sessions step finds out whether it was us.
-      if (!(err instanceof CasConflictError)) throw err;
-      ctx.ports.warn?.(`the CAS answered that it is already provisioned: ${err.message}`);
+      throw refusedWithBoth("provision", ctx, err);
+    } finally {
+      await securePrivateFile(ctx.ownerConfigPath);
     }
-    const config = withCas(await ownerOf(ctx), ctx.clusterAddress, casDbEntry(ctx));
-    await writeCliConfig(ctx.files.cliConfig, config);
-    ctx.owner = config;
+    ctx.provisionedNow = true;
     return `provisioned with owner config ${owner.source}`;
   },
 };
 
 // ---- 6. owner identity files and sessions -----------------------------------------------------------------------------
 
-/** The owner identity as upstream derives it from config.json: identity, seed, and this CAS under its cluster address. */
+/**
+ * The owner identity as upstream derives it from config.json (§10.2 step 11): identity, signing seed, and this CAS's
+ * attestation entry — the CLI's own, kept opaque — under the CAS's cluster address, where the backup controller
+ * reaches it (upstream rewrites the key `host.docker.internal:PORT` the same way).
+ */
 export function ownerIdentityDocument(
-  owner: CliConfig,
-  address: string | undefined,
-  entry: CasDbEntry | undefined,
+  owner: OwnerCliConfig,
+  cas?: { readonly address: string; readonly entry: unknown },
 ): Record<string, unknown> {
   return {
     identity: owner.identity,
-    cas_db: address && entry ? { [address]: entry } : {},
-    session_signing_keypair_ed25519_seed: owner.session_signing_keypair_ed25519_seed,
+    cas_db: cas ? { [cas.address]: cas.entry } : {},
+    ...(owner.seed !== undefined ? { session_signing_keypair_ed25519_seed: owner.seed } : {}),
   };
+}
+
+/** The owner config the CLI used, with its entry for the attested address. */
+async function ownerWithEntry(ctx: ProvisionContext): Promise<{ owner: OwnerCliConfig; entry: unknown }> {
+  const owner = await readOwner(ctx.ownerConfigPath);
+  if (!owner) throw new ProvisionError(`${ctx.ownerConfigPath} is missing (step owner-identity)`);
+  const { address } = await ctx.connection();
+  const entry = owner.casDb[address];
+  if (entry === undefined) {
+    throw new ProvisionError(
+      `the SCONE CLI recorded no attestation of ${address} in ${ctx.ownerConfigPath} (cas_db): attest the CAS first`,
+    );
+  }
+  return { owner, entry };
 }
 
 export const ownerIdentityFilesStep: ProvisionStep = {
   name: "owner-identity-files",
   title: "Owner identity for the backup controller",
   async done(ctx) {
+    if (ctx.provisionedNow) return false;
     const text = await readIfExists(ctx.files.ownerIdentity);
     const base = await readIfExists(ctx.files.baseOwnerIdentity);
     if (text === undefined || base === undefined) return false;
@@ -441,20 +496,18 @@ export const ownerIdentityFilesStep: ProvisionStep = {
     } catch {
       return false;
     }
-    const entry = (doc.cas_db as Record<string, CasDbEntry> | undefined)?.[ctx.clusterAddress];
-    if (doc.identity !== (await ownerOf(ctx)).identity || entry?.cas_key_hash !== ctx.attested?.report.cas_key_hash)
-      return false;
+    const owner = await readOwner(ctx.ownerConfigPath);
+    const casDb = doc.cas_db as Record<string, unknown> | undefined;
+    if (!owner || doc.identity !== owner.identity || casDb?.[ctx.clusterAddress] === undefined) return false;
+    await securePrivateFile(ctx.files.ownerIdentity);
     ctx.ownerIdentityJson = text;
     return `${ctx.files.ownerIdentity} names this CAS`;
   },
   async run(ctx) {
-    const owner = await ownerOf(ctx);
-    const text = `${JSON.stringify(ownerIdentityDocument(owner, ctx.clusterAddress, casDbEntry(ctx)), null, 2)}\n`;
+    const { owner, entry } = await ownerWithEntry(ctx);
+    const text = `${JSON.stringify(ownerIdentityDocument(owner, { address: ctx.clusterAddress, entry }), null, 2)}\n`;
     if ((await readIfExists(ctx.files.baseOwnerIdentity)) === undefined) {
-      await writePrivateFile(
-        ctx.files.baseOwnerIdentity,
-        `${JSON.stringify(ownerIdentityDocument(owner, undefined, undefined), null, 2)}\n`,
-      );
+      await writePrivateFile(ctx.files.baseOwnerIdentity, `${JSON.stringify(ownerIdentityDocument(owner), null, 2)}\n`);
     }
     await writePrivateFile(ctx.files.ownerIdentity, text);
     ctx.ownerIdentityJson = text;
@@ -479,12 +532,18 @@ function sessionFile(ctx: ProvisionContext, name: OwnerSessionName): string {
   return ctx.files.backupControllerSession;
 }
 
-/** Session content equality as CAS sees it: the parsed document without `predecessor` (which changes per version). */
+/**
+ * Session content equality as CAS keeps it: the parsed documents without `predecessor` (it changes per version) and
+ * `creator` (CAS sets it on upload, CLI §5), so a session read back equals the body scone uploaded.
+ */
 export function sameSessionContent(a: string, b: string): boolean {
   const strip = (text: string) => {
     const doc = parseYaml(text) as Record<string, unknown> | null;
-    if (doc && typeof doc === "object") delete doc.predecessor;
-    return canonicalJson(doc);
+    if (doc && typeof doc === "object") {
+      delete doc.predecessor;
+      delete doc.creator;
+    }
+    return sortedJson(doc);
   };
   try {
     return strip(a) === strip(b);
@@ -493,13 +552,40 @@ export function sameSessionContent(a: string, b: string): boolean {
   }
 }
 
-/** A refusal of the owner's request means this identity does not own the CAS: say which identity and what to do. */
+/** `body` with `predecessor: hash` (set as a value of the parsed document, serialized once). */
+export function withPredecessor(body: string, hash: string): string {
+  const doc = parseDocument(body);
+  if (doc.errors.length > 0 || !isMap(doc.contents))
+    throw new ProvisionError("the session to update is not a YAML mapping");
+  doc.set("predecessor", hash);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * Creates `body` as a new session, or updates the existing one with `predecessor` = the active version's hash, which
+ * the CLI computes from the body CAS returned (`session calculate-hash`, CLI §6: the hash is never scone's).
+ * Returns what happened and the hash the CLI printed for the stored version.
+ */
+export async function uploadSession(
+  driver: CasDriver,
+  target: { address: string; casKey: string },
+  name: string,
+  body: string,
+): Promise<{ action: "created" | "updated" | "unchanged"; hash?: string; predecessor?: string }> {
+  const current = await driver.readSession(target, name);
+  if (current === null) return { action: "created", hash: await driver.createSession(target, body) };
+  if (sameSessionContent(current, body)) return { action: "unchanged" };
+  const predecessor = await driver.sessionHash(current);
+  const hash = await driver.updateSession(target, withPredecessor(body, predecessor));
+  return { action: "updated", hash, predecessor };
+}
+
+/** A refused session call may mean another identity owns the CAS: say which identity was used and what to do. */
 function notOwner(ctx: ProvisionContext, err: unknown): unknown {
-  if (!(err instanceof CasAuthError)) return err;
-  const identity = ctx.options.postprovisionOwnerIdentity ?? ctx.files.cliConfig;
+  if (!(err instanceof SconeCliError)) return err;
   return new ProvisionError(
-    `the CAS refused the owner identity ${identity} (${err.message}): it was provisioned with another identity; ` +
-      "use that one (--target DIR, or --postprovision-owner-identity FILE with --postprovision-only)",
+    `${err.message} — the owner identity used is ${ctx.ownerConfigPath}; if the CAS was provisioned with another ` +
+      "identity, use that one (--target DIR, or --postprovision-owner-identity FILE with --postprovision-only)",
   );
 }
 
@@ -508,33 +594,20 @@ export function sessionStep(name: OwnerSessionName): ProvisionStep {
     name: `session-${name.replaceAll("/", "-")}`,
     title: `Session ${name}`,
     async done(ctx) {
-      const client = await ownerCasClient(ctx);
-      try {
-        const current = await client.readSession(name);
-        return sameSessionContent(current.session, await desiredSession(ctx, name))
-          ? `session ${name} exists with the same content`
-          : false;
-      } catch (err) {
-        if (err instanceof CasNotFoundError) return false;
-        throw err;
-      }
+      const { driver } = await ctx.connection();
+      const current = await driver.readSession(await ctx.target(), name);
+      return current !== null && sameSessionContent(current, await desiredSession(ctx, name))
+        ? `session ${name} exists with the same content`
+        : false;
     },
     async run(ctx) {
       const text = await desiredSession(ctx, name);
       await writePrivateFileIfChanged(sessionFile(ctx, name), text);
-      const client = await ownerCasClient(ctx);
-      let current: string | undefined;
-      try {
-        current = (await client.readSession(name)).hash;
-      } catch (err) {
-        if (!(err instanceof CasNotFoundError)) throw err;
-      }
-      if (current === undefined) {
-        const { hash } = await client.createSession(text);
-        return `created session ${name} (${hash.slice(0, 12)}…)`;
-      }
-      const { hash } = await client.updateSession(text, current);
-      return `updated session ${name} (${hash.slice(0, 12)}…, predecessor ${current.slice(0, 12)}…)`;
+      const { driver } = await ctx.connection();
+      const r = await uploadSession(driver, await ctx.target(), name, text);
+      if (r.action === "created") return `created session ${name} (${r.hash?.slice(0, 12)}…)`;
+      if (r.action === "unchanged") return `session ${name} exists with the same content`;
+      return `updated session ${name} (${r.hash?.slice(0, 12)}…, predecessor ${r.predecessor?.slice(0, 12)}…)`;
     },
   };
   return {
@@ -614,7 +687,7 @@ export function applicablePatch(cas: unknown, ops: readonly JsonPatchOp[]): Json
 }
 
 export function patchApplied(cas: unknown, ops: readonly JsonPatchOp[]): boolean {
-  return ops.every((op) => canonicalJson(valueAt(cas, op.path) ?? null) === canonicalJson(op.value));
+  return ops.every((op) => sortedJson(valueAt(cas, op.path) ?? null) === sortedJson(op.value));
 }
 
 function manifestOf(cas: CAS): string {
@@ -680,10 +753,10 @@ export const waitHealthyStep: ProvisionStep = {
   },
 };
 
-export async function loadOwner(path: string): Promise<CliConfig> {
-  try {
-    return await readCliConfig(path);
-  } catch (err) {
-    throw new ProvisionError(errMessage(err));
-  }
+/** The owner's CLI config at `path`; an error naming the file when there is none. */
+export async function loadOwner(path: string): Promise<OwnerCliConfig> {
+  const owner = await readOwner(path);
+  if (!owner)
+    throw new ProvisionError(`owner identity ${path} does not exist (provision the CAS first, or give --target DIR)`);
+  return owner;
 }

@@ -1,13 +1,14 @@
-// The SignedPolicy and EncryptedPolicy controllers: Kubernetes carries policies but can neither read nor change
-// them, and the operator must never be the weak link. So a SignedPolicy is verified (every signature over the
-// exact text, creator among the signers, signers trusted for that CAS) and an EncryptedPolicy's key is compared
-// with the ATTESTED CAS's session-encryption key before anything is sent; a refused policy never reaches the CAS.
-// A valid one is submitted with the CAS owner identity: created when new, updated when its text names the
-// predecessor (the CAS enforces that it is current); a version changed at the CAS by someone else is reported as
-// Conflict with both hashes, never overwritten. A steady state costs no write: one cheap read of the session's
-// current hash per `recheckMs`, and none at all when nothing is due. States: see status.ts; identity: owner.ts.
-import { CasAuthError, CasConflictError, CasError, CasNotFoundError, CasUnavailableError } from "../../cas/errors.ts";
-import { parseSession, type SignedSession, sessionHash } from "../../cas/session.ts";
+// The SignedPolicy and EncryptedPolicy controllers: Kubernetes carries policies; the CAS decides about them. A
+// policy with the documented shape (precheck.ts) is handed to the SCONE CLI through the CAS driver (reach.ts), as
+// the operator's own identity — which the CAS owner admits with `scone cas admit-operator` (admit.ts) — in SCONE's
+// own formats: the signed-session JSON and the encrypted-session JSON (SCONE-CLI §6). The CLI's answer becomes the
+// status: the hash it printed, or its refusal (CasRejected, distinct from the operator's own NotSubmitted). A
+// version that exists is updated (the CAS enforces the predecessor rule); nothing is overwritten behind the CAS's
+// back. A steady state costs no CLI call and no write. States: see status.ts.
+import type { CasTarget } from "../../cas/driver/commands.ts";
+import { SconeCliError } from "../../cas/driver/commands.ts";
+import type { CasConnection, CasDriverSource } from "../../cas/driver/reach.ts";
+import { CliRunError } from "../../cas/driver/runner.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
@@ -28,17 +29,10 @@ import {
 } from "../../runtime/controller.ts";
 import { writeStatus } from "../reconcile-kit.ts";
 import { type OperatorContext, requestOf, watchPrimary } from "../wiring.ts";
-import { type CasAddressResolver, sameCasAddress } from "./address.ts";
-import {
-  attestedCasClients,
-  isAttestationError,
-  type PolicyCas,
-  type PolicyCasFactory,
-  PolicySetupError,
-} from "./cas-port.ts";
-import { type OwnerLookup, ownerIdentitySource, type PolicyOwner } from "./owner.ts";
+import { casRefOfAddress, sameCasAddress } from "./address.ts";
+import { precheckEncryptedPolicy, precheckSignedPolicy } from "./precheck.ts";
 import { nextPolicyStatus, type PolicyOutcome, transitionEvent, type ValidityCondition } from "./status.ts";
-import { checkEncryptedPolicyFormat, encryptionKeyProblem, untrustedSigners, verifySignedPolicy } from "./verify.ts";
+import { outcomeOfDriverError, submitEncryptedPolicy, submitSignedPolicy } from "./submit.ts";
 
 export const SIGNED_POLICY_TYPE: TypeRef = { apiVersion: apiVersionOf(signedPolicyDefinition), kind: "SignedPolicy" };
 export const ENCRYPTED_POLICY_TYPE: TypeRef = {
@@ -47,66 +41,34 @@ export const ENCRYPTED_POLICY_TYPE: TypeRef = {
 };
 
 export interface PolicyControllerDeps {
-  /** The CAS owner identity (CLI config) and trust list for a casAddress; undefined when none is configured. */
-  readonly identityFor: OwnerLookup;
-  /** A connection to the CAS at casAddress, as that owner. */
-  readonly casClientFor: PolicyCasFactory;
-  /** How often a Synced policy's session is compared with the CAS's current version (default 5 min). */
-  readonly recheckMs?: number;
-  /** Retry delay while no owner identity is configured or the CAS cannot be reached (default 30 s). */
+  /** How the operator reaches a CAS: connect(cas, {kind: "operator"}) — never the owner's identity. */
+  readonly source: CasDriverSource;
+  /** Retry delay while the CAS cannot be reached or the operator's CLI has not attested it (default 30 s). */
   readonly retryMs?: number;
-  /** Reconciles in parallel per kind (default 8: most of a reconcile is waiting for the CAS and the API server). */
+  /** When a policy the CAS refused is submitted again: the owner may admit the operator later (default 5 min). */
+  readonly casRejectedRetryMs?: number;
+  /** Reconciles in parallel per kind (default 8: most of a reconcile is waiting for the CLI and the API server). */
   readonly workers?: number;
+  /** How long the CAS key the operator's CLI attested is reused per address (default 5 min). */
+  readonly targetReuseMs?: number;
 }
+
+/** The source of an operator context without a CAS driver: every policy waits in Error, saying so. */
+export const noCasDriver: CasDriverSource = {
+  description: "no CAS driver",
+  connect: async () => {
+    throw new CliRunError("this operator was started without a CAS driver (casDriverSource); it cannot reach a CAS");
+  },
+};
 
 type AnyPolicy = SignedPolicy | EncryptedPolicy;
 /** A policy as read for a reconcile: its spec is there (the CRD requires it). */
 type Loaded<T extends AnyPolicy> = T & { spec: NonNullable<T["spec"]> };
 
-const DEFAULT_RECHECK_MS = 5 * 60_000;
 const DEFAULT_RETRY_MS = 30_000;
+const DEFAULT_CAS_REJECTED_RETRY_MS = 5 * 60_000;
 
 const nameOf = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** The session name of a policy text that was verified before (undefined if it no longer parses). */
-function sessionNameOf(text: string): string | undefined {
-  try {
-    return parseSession(text).name;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The production deps: owner identity from `scone-owner-<cas>` Secrets (or a mounted file), attested CAS clients. */
-export function defaultPolicyDeps(
-  ctx: Pick<OperatorContext, "client"> & Partial<Pick<OperatorContext, "operatorNamespace">>,
-  options: { resolve?: CasAddressResolver; identityFile?: string | undefined; recheckMs?: number } = {},
-): PolicyControllerDeps {
-  return {
-    identityFor: ownerIdentitySource(ctx.client, {
-      ...(options.identityFile ? { identityFile: options.identityFile } : {}),
-      ...(ctx.operatorNamespace ? { operatorNamespace: ctx.operatorNamespace } : {}),
-    }),
-    casClientFor: attestedCasClients(options.resolve ? { resolve: options.resolve } : {}),
-    ...(options.recheckMs !== undefined ? { recheckMs: options.recheckMs } : {}),
-  };
-}
-
-/** An Outcome for a failure while talking to the CAS (after the operator's own checks passed). */
-export function outcomeOfCasError(err: unknown): PolicyOutcome {
-  if (err instanceof PolicySetupError) return { kind: "error", reason: "NoOwnerIdentity", message: err.message };
-  if (isAttestationError(err)) return { kind: "error", reason: "AttestationFailed", message: errorText(err) };
-  if (err instanceof CasUnavailableError) return { kind: "error", reason: "CasUnavailable", message: err.message };
-  if (err instanceof CasNotFoundError) {
-    // e.g. the namespace session of `ns/name` does not exist yet: it may be registered later
-    return { kind: "error", reason: "CasError", message: err.message };
-  }
-  if (err instanceof CasAuthError || (err instanceof CasError && err.status >= 400 && err.status < 500)) {
-    return { kind: "casRejected", message: err.message };
-  }
-  return { kind: "error", reason: "CasError", message: errorText(err) };
-}
 
 interface Memo {
   readonly uid: string;
@@ -121,14 +83,14 @@ export interface PolicyControllers {
 
 /** Registers both controllers with the manager (the operator calls this once). */
 export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyControllerDeps): PolicyControllers {
-  const recheckMs = deps.recheckMs ?? DEFAULT_RECHECK_MS;
   const retryMs = deps.retryMs ?? DEFAULT_RETRY_MS;
   const signedInformer = ctx.informers.informer<KubeObject>({ type: SIGNED_POLICY_TYPE });
   const encryptedInformer = ctx.informers.informer<KubeObject>({ type: ENCRYPTED_POLICY_TYPE });
   /** The status each object was last given by us: the cache may lag behind our own write. */
   const memos = new Map<string, Memo>();
-  /** When each Synced SignedPolicy's session was last compared with the CAS. */
-  const lastChecked = new Map<string, number>();
+  /** The CAS key the operator's CLI attested, per CAS and address (session calls name it, CLI §3). */
+  // A promise: concurrent first reconciles of one CAS share one `show-identification` call.
+  const targets = new Map<string, { at: number; casKey: Promise<string> }>();
   const log = ctx.log.child({ component: "policies" });
 
   const allPolicies = (): AnyPolicy[] => [
@@ -184,7 +146,6 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     memos.set(key, { uid: o.metadata?.uid ?? "", generation, status });
     const event = transitionEvent(previous, status, outcome);
     if (event) ctx.kit.events.record(o, event.type, event.reason, event.message);
-    if (outcome.kind === "synced") lastChecked.set(key, Date.now());
     if (outcome.kind !== "synced" && outcome.kind !== "superseded") {
       // Names and hashes only: spec.policy and the identity never reach the log.
       log.info("policy not registered", {
@@ -195,194 +156,118 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     }
   };
 
-  const ownerOrOutcome = async (
-    casAddress: string,
-    rctx: ReconcileContext,
-  ): Promise<{ owner: PolicyOwner } | { outcome: PolicyOutcome }> => {
-    try {
-      const owner = await deps.identityFor(casAddress, rctx.signal);
-      if (owner) return { owner };
-      return {
-        outcome: {
-          kind: "error",
-          reason: "NoOwnerIdentity",
-          message: `no CAS owner identity is configured for ${casAddress} (Secret scone-owner-<cas> in the CAS namespace, key config.json)`,
-        },
-      };
-    } catch (err) {
-      return { outcome: { kind: "error", reason: "NoOwnerIdentity", message: errorText(err) } };
+  /** When a policy in Error or refused by the CAS is due to be submitted again (not at our own status write). */
+  const retryAt = new Map<string, number>();
+  const resultFor = (key: string, outcome: PolicyOutcome): ReconcileResult | undefined => {
+    // A CAS refusal may end when the owner admits the operator (admit-operator): look again, rarely.
+    const delay =
+      outcome.kind === "error"
+        ? retryMs
+        : outcome.kind === "casRejected"
+          ? (deps.casRejectedRetryMs ?? DEFAULT_CAS_REJECTED_RETRY_MS)
+          : undefined;
+    if (delay === undefined) {
+      retryAt.delete(key);
+      return undefined;
     }
+    retryAt.set(key, Date.now() + delay);
+    return { requeueAfterMs: delay };
+  };
+  /** A retry not due yet (the event was e.g. our own status write): wait for the timer instead. */
+  const notDue = (key: string, status: PolicyStatus, reason: string | undefined): ReconcileResult | undefined => {
+    if (status.state !== "Error" && !(status.state === "Rejected" && reason === "CasRejected")) return undefined;
+    const wait = (retryAt.get(key) ?? 0) - Date.now();
+    return wait > 0 ? { requeueAfterMs: wait } : undefined;
   };
 
-  const resultFor = (outcome: PolicyOutcome, untrusted = false): ReconcileResult | undefined => {
-    if (outcome.kind === "error") return { requeueAfterMs: retryMs };
-    if (outcome.kind === "synced") return { requeueAfterMs: recheckMs };
-    // A trust list may change (Secret edit): look again now and then; other refusals wait for a new spec.
-    if (untrusted) return { requeueAfterMs: recheckMs };
-    return undefined;
+  /**
+   * Connects as the operator and runs `submit` against the CAS the address names. The CAS key comes from the
+   * operator's own attestation (`cas show-identification --cas-key`, CLI §3), made when the owner admitted it.
+   */
+  const withCas = async (
+    casAddress: string,
+    rctx: ReconcileContext,
+    submit: (conn: CasConnection, target: CasTarget) => Promise<PolicyOutcome>,
+  ): Promise<PolicyOutcome> => {
+    // The pre-check refused any other address; kept total rather than cast.
+    const ref = casRefOfAddress(casAddress);
+    if (!ref) {
+      const message = `spec.casAddress: ${casAddress} does not name a CAS of this cluster`;
+      return { kind: "invalid", problems: [{ reason: "InvalidCasAddress", field: "spec.casAddress", message }] };
+    }
+    let conn: CasConnection;
+    try {
+      conn = await deps.source.connect(ref, { kind: "operator" }, rctx.signal);
+    } catch (err) {
+      const outcome = outcomeOfDriverError(err);
+      return outcome.kind === "casRejected"
+        ? { kind: "error", reason: "CasUnavailable", message: outcome.message }
+        : outcome;
+    }
+    try {
+      const key = `${ref.namespace}/${ref.name}\u0000${conn.address}`;
+      let hit = targets.get(key);
+      if (!hit || Date.now() - hit.at >= (deps.targetReuseMs ?? 5 * 60_000)) {
+        hit = { at: Date.now(), casKey: conn.driver.casKeys(conn.address).then((k) => k.casKey) };
+        targets.set(key, hit);
+      }
+      let casKey: string;
+      try {
+        casKey = await hit.casKey;
+      } catch (err) {
+        if (targets.get(key) === hit) targets.delete(key); // not remembered: the next reconcile asks again
+        if (!(err instanceof SconeCliError)) return outcomeOfDriverError(err);
+        return {
+          kind: "error",
+          reason: "CasNotAttested",
+          message: `the operator's SCONE CLI identity (${deps.source.description}) has not attested CAS ${ref.namespace}/${ref.name} at ${conn.address}: the CAS owner admits the operator with \`scone cas admit-operator ${ref.name} -n ${ref.namespace}\` (${err.message.slice(0, 300)})`,
+        };
+      }
+      return await submit(conn, { address: conn.address, casKey });
+    } finally {
+      await conn.release().catch(() => undefined);
+    }
   };
 
   // --- SignedPolicy -------------------------------------------------------------------------------------------------
-
-  /** Submit the signed policy; every failure becomes an Outcome. */
-  const submitSigned = async (
-    o: Loaded<SignedPolicy>,
-    cas: PolicyCas,
-    sessionName: string,
-    predecessor: string | null,
-  ): Promise<PolicyOutcome> => {
-    const spec = o.spec;
-    const signed: SignedSession = { session: spec.policy, signatures: spec.signatures };
-    const ownHash = (() => {
-      try {
-        return sessionHash(spec.policy);
-      } catch {
-        return undefined;
-      }
-    })();
-    try {
-      const { hash } = predecessor === null ? await cas.createSession(signed) : await cas.updateSession(signed);
-      return {
-        kind: "synced",
-        hash,
-        predecessor,
-        action: predecessor === null ? "Created" : "Updated",
-        casAddress: spec.casAddress,
-      };
-    } catch (err) {
-      if (!(err instanceof CasConflictError)) return outcomeOfCasError(err);
-      const current = err.currentHash;
-      // Already registered by us (a status write lost before a restart): the CAS holds exactly this text.
-      if (current !== undefined && (current === ownHash || (await sameText(cas, sessionName, spec.policy)))) {
-        return { kind: "synced", hash: current, predecessor, action: "Adopted", casAddress: spec.casAddress };
-      }
-      if (predecessor === null) {
-        return {
-          kind: "conflict",
-          reason: "SessionExists",
-          currentHash: current,
-          expectedHash: undefined,
-          message: `session ${sessionName} already exists at ${spec.casAddress} (current hash ${current ?? "unknown"}): to update it, sign a new version with predecessor: ${current ?? "<current hash>"}`,
-        };
-      }
-      return {
-        kind: "conflict",
-        reason: "StalePredecessor",
-        currentHash: current,
-        expectedHash: predecessor,
-        message: `session ${sessionName} at ${spec.casAddress} is at ${current ?? "an unknown hash"}, not at this policy's predecessor ${predecessor}: it was changed at the CAS by someone else; not overwritten — sign a new version with predecessor: ${current ?? "<current hash>"}`,
-      };
-    }
-  };
-
-  const sameText = async (cas: PolicyCas, name: string, text: string): Promise<boolean> => {
-    try {
-      return (await cas.readSession(name)).session === text;
-    } catch {
-      return false;
-    }
-  };
-
-  /** A Synced (or drift-Conflict) policy of the current generation: successor, then the cheap CAS check. */
-  const steadySigned = async (
-    key: string,
-    o: Loaded<SignedPolicy>,
-    status: PolicyStatus,
-    rctx: ReconcileContext,
-  ): Promise<ReconcileResult | undefined> => {
-    const superseded = supersededOutcome(o, status);
-    if (superseded) {
-      await finish(key, o, superseded, "SignatureValid", rctx);
-      return undefined;
-    }
-    if (status.state !== "Synced") return undefined;
-    // First sight after a (re)start: spread the checks over one interval instead of reading every session at once.
-    if (!lastChecked.has(key)) lastChecked.set(key, Date.now() - Math.random() * recheckMs);
-    const due = (lastChecked.get(key) ?? 0) + recheckMs - Date.now();
-    if (due > 0) return { requeueAfterMs: due };
-    const sessionName = sessionNameOf(o.spec.policy);
-    if (!sessionName) return undefined;
-    lastChecked.set(key, Date.now());
-    const found = await ownerOrOutcome(o.spec.casAddress, rctx);
-    if ("outcome" in found) return { requeueAfterMs: recheckMs };
-    let current: string;
-    try {
-      const cas = await deps.casClientFor(o.spec.casAddress, found.owner);
-      current = (await cas.readSession(sessionName, rctx.signal)).hash;
-    } catch (err) {
-      // Not readable by the owner (access_policy.read) or not reachable: nothing to compare now; the CAS's
-      // predecessor rule still refuses any stale update.
-      if (!(err instanceof CasAuthError))
-        log.debug("policy check skipped", { policy: nameOf(o), error: errorText(err) });
-      return { requeueAfterMs: recheckMs };
-    }
-    if (current === status.hash) return { requeueAfterMs: recheckMs };
-    await finish(
-      key,
-      o,
-      {
-        kind: "conflict",
-        reason: "ChangedAtCas",
-        currentHash: current,
-        expectedHash: status.hash,
-        message: `session ${sessionName} at ${o.spec.casAddress} was changed at the CAS by someone else: current hash ${current}, this policy registered ${status.hash}; not overwritten`,
-      },
-      "SignatureValid",
-      rctx,
-    );
-    return undefined;
-  };
 
   const reconcileSigned = async (req: ReconcileRequest, rctx: ReconcileContext) => {
     const key = `SignedPolicy:${req.namespace ?? ""}/${req.name}`;
     const o = await readPolicy<SignedPolicy>(SIGNED_POLICY_TYPE, signedInformer, req, rctx);
     if (!o) {
       memos.delete(key);
-      lastChecked.delete(key);
+      retryAt.delete(key);
       return undefined;
     }
     observe(o, rctx);
     const status = effectiveStatus(key, o);
     const current = status?.observedGeneration === o.metadata?.generation && status !== undefined;
     const reason = findCondition(status?.conditions, "Synced")?.reason;
-    const validityReason = findCondition(status?.conditions, "SignatureValid")?.reason;
-    if (current && (status.state === "Synced" || (status.state === "Conflict" && reason === "Conflict"))) {
-      return steadySigned(key, o, status, rctx);
+    if (current && status.state === "Synced") {
+      // No CLI call in a steady state: a successor registered through the operator is what can change it.
+      const superseded = supersededOutcome(o, status);
+      if (superseded) await finish(key, o, superseded, "SignatureValid", rctx);
+      return undefined;
     }
     if (current && (status.state === "Superseded" || status.state === "Conflict")) return undefined;
-    if (current && status.state === "Rejected" && validityReason !== "UntrustedSigner" && reason !== "CasRejected") {
-      return undefined;
-    }
+    if (current && status.state === "Rejected" && reason !== "CasRejected") return undefined;
+    const later = current ? notDue(key, status, reason) : undefined;
+    if (later) return later;
 
-    // 1. The operator's own checks, before any identity or CAS is involved.
-    const verified = await verifySignedPolicy(o.spec);
-    if (!verified.ok || verified.sessionName === undefined || verified.predecessor === undefined) {
-      const outcome: PolicyOutcome = { kind: "invalid", problems: verified.problems };
-      await finish(key, o, outcome, "SignatureValid", rctx);
+    // 1. The documented shape only (precheck.ts); nothing is sent when it is wrong.
+    const pre = precheckSignedPolicy(o.spec);
+    if (pre.problems.length > 0 || pre.sessionName === undefined || pre.predecessor === undefined) {
+      await finish(key, o, { kind: "invalid", problems: pre.problems }, "SignatureValid", rctx);
       return undefined;
     }
-    // 2. Whose identity submits it, and whom that owner trusts.
-    const found = await ownerOrOutcome(o.spec.casAddress, rctx);
-    if ("outcome" in found) {
-      await finish(key, o, found.outcome, "SignatureValid", rctx);
-      return resultFor(found.outcome);
-    }
-    const untrusted = found.owner.trustedSigners ? untrustedSigners(verified.signers, found.owner.trustedSigners) : [];
-    if (untrusted.length > 0) {
-      await finish(key, o, { kind: "invalid", problems: untrusted }, "SignatureValid", rctx);
-      return resultFor({ kind: "invalid", problems: untrusted }, true);
-    }
-    // 3. Submit; the CAS enforces the predecessor rule atomically.
-    let outcome: PolicyOutcome;
-    try {
-      const cas = await deps.casClientFor(o.spec.casAddress, found.owner);
-      outcome = await submitSigned(o, cas, verified.sessionName, verified.predecessor);
-    } catch (err) {
-      outcome = outcomeOfCasError(err);
-    }
+    const header = { sessionName: pre.sessionName, predecessor: pre.predecessor };
+    // 2. Through the driver, as the operator; the CAS verifies the signatures and decides.
+    const outcome = await withCas(o.spec.casAddress, rctx, (conn, target) =>
+      submitSignedPolicy(conn.driver, target, o.spec, header),
+    );
     await finish(key, o, outcome, "SignatureValid", rctx);
-    if (outcome.kind === "synced") rctx.actions.push(`${outcome.action.toLowerCase()} session ${verified.sessionName}`);
-    return resultFor(outcome);
+    if (outcome.kind === "synced") rctx.actions.push(`${outcome.action.toLowerCase()} session ${header.sessionName}`);
+    return resultFor(key, outcome);
   };
 
   // --- EncryptedPolicy ----------------------------------------------------------------------------------------------
@@ -392,6 +277,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const o = await readPolicy<EncryptedPolicy>(ENCRYPTED_POLICY_TYPE, encryptedInformer, req, rctx);
     if (!o) {
       memos.delete(key);
+      retryAt.delete(key);
       return undefined;
     }
     observe(o, rctx);
@@ -399,55 +285,26 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const current = status !== undefined && status.observedGeneration === o.metadata?.generation;
     const reason = findCondition(status?.conditions, "Synced")?.reason;
     if (current && status.state === "Synced") {
-      // The session name is inside the ciphertext: only a successor registered through the operator is visible.
       const superseded = supersededOutcome(o, status);
       if (superseded) await finish(key, o, superseded, "EncryptionKeyValid", rctx);
       return undefined;
     }
     if (current && (status.state === "Superseded" || status.state === "Conflict")) return undefined;
     if (current && status.state === "Rejected" && reason !== "CasRejected") return undefined;
+    const later = current ? notDue(key, status, reason) : undefined;
+    if (later) return later;
 
-    const problems = checkEncryptedPolicyFormat(o.spec);
+    const problems = precheckEncryptedPolicy(o.spec);
     if (problems.length > 0) {
       await finish(key, o, { kind: "invalid", problems }, "EncryptionKeyValid", rctx);
       return undefined;
     }
-    const found = await ownerOrOutcome(o.spec.casAddress, rctx);
-    if ("outcome" in found) {
-      await finish(key, o, found.outcome, "EncryptionKeyValid", rctx);
-      return resultFor(found.outcome);
-    }
-    let outcome: PolicyOutcome;
-    try {
-      const cas = await deps.casClientFor(o.spec.casAddress, found.owner);
-      const wrongKey = encryptionKeyProblem(o.spec, await cas.sessionEncryptionKey());
-      if (wrongKey) outcome = { kind: "invalid", problems: [wrongKey] };
-      else {
-        try {
-          const { hash } = await cas.uploadEncryptedSession({
-            encrypted_session: o.spec.policy,
-            encryption_key: o.spec.encryptionKey,
-          });
-          outcome = { kind: "synced", hash, predecessor: undefined, action: "Created", casAddress: o.spec.casAddress };
-        } catch (err) {
-          outcome =
-            err instanceof CasConflictError
-              ? {
-                  kind: "conflict",
-                  reason: "StalePredecessor",
-                  currentHash: err.currentHash,
-                  expectedHash: status?.hash || undefined,
-                  message: `the CAS refused the encrypted session as stale: its current version is ${err.currentHash ?? "unknown"} (changed at the CAS, or the session already exists); not overwritten — encrypt a new version with predecessor: ${err.currentHash ?? "<current hash>"}`,
-                }
-              : outcomeOfCasError(err);
-        }
-      }
-    } catch (err) {
-      outcome = outcomeOfCasError(err);
-    }
+    const outcome = await withCas(o.spec.casAddress, rctx, (conn, target) =>
+      submitEncryptedPolicy(conn.driver, target, o.spec),
+    );
     await finish(key, o, outcome, "EncryptionKeyValid", rctx);
     if (outcome.kind === "synced") rctx.actions.push(`upload encrypted session ${outcome.hash}`);
-    return resultFor(outcome);
+    return resultFor(key, outcome);
   };
 
   // --- wiring -------------------------------------------------------------------------------------------------------

@@ -4,16 +4,17 @@
 //   (none)      not reconciled yet: the first reconcile writes one of the states below (a separate "Pending"
 //               write would double the API writes of a mass apply for a state nobody acts on)
 //   Synced      the CAS holds this policy's version: status.hash is the CAS's hash of it
-//   Rejected    refused (by the operator's checks, or by the CAS) and never registered; fix the resource
+//   Rejected    refused and never registered: by the operator's format checks (Synced reason NotSubmitted, Event
+//               PolicyMalformed) or by the CAS (Synced reason CasRejected, Event CasRejected, the CLI's words)
 //   Conflict    the CAS's current version is not the one this policy expects (changed at the CAS by someone
 //               else, or a stale predecessor): reported with both hashes, never overwritten
 //   Superseded  another policy resource registered a newer version naming this one's hash as predecessor
-//   Error       the operator could not submit it (no owner identity for the CAS, CAS unreachable, attestation
-//               failed); retried
+//   Error       the operator could not submit it (the CLI could not be run or reach the CAS, the operator's
+//               identity has not attested the CAS yet); retried
 // Conditions: SignatureValid (SignedPolicy) / EncryptionKeyValid (EncryptedPolicy), and Synced.
 import type { PolicyStatus } from "../../resources/policies.ts";
 import { type Condition, type ConditionInput, findCondition, setConditions } from "../../runtime/conditions.ts";
-import type { PolicyProblem } from "./verify.ts";
+import type { PolicyProblem } from "./precheck.ts";
 
 export type PolicyState = "Synced" | "Rejected" | "Conflict" | "Superseded" | "Error";
 export const POLICY_STATES: readonly PolicyState[] = ["Synced", "Rejected", "Conflict", "Superseded", "Error"];
@@ -21,12 +22,12 @@ export const POLICY_STATES: readonly PolicyState[] = ["Synced", "Rejected", "Con
 export const SYNCED = "Synced";
 export type ValidityCondition = "SignatureValid" | "EncryptionKeyValid";
 
-export type ErrorReason = "NoOwnerIdentity" | "CasUnavailable" | "AttestationFailed" | "CasError";
+export type ErrorReason = "CasUnavailable" | "CasNotAttested" | "CasError";
 
 export type PolicyOutcome =
   /** The operator's own checks refused it: nothing was sent. */
   | { readonly kind: "invalid"; readonly problems: readonly PolicyProblem[] }
-  /** The CAS refused it (400/403/404…): its words. Validity was checked by the operator. */
+  /** The CAS (through the CLI) refused it: the CLI's error text, bounded. */
   | { readonly kind: "casRejected"; readonly message: string }
   | {
       readonly kind: "synced";
@@ -68,10 +69,13 @@ function validityCondition(outcome: PolicyOutcome, validity: ValidityCondition):
   }
   // An error before the CAS was asked (e.g. no identity) leaves an encryption key unverified.
   if (outcome.kind === "error" && validity === "EncryptionKeyValid") return undefined;
+  // The operator checks the documented shape only; signatures and the key are the CAS's to judge.
   const verified =
-    validity === "SignatureValid" ? "every signature verifies over spec.policy" : "spec.encryptionKey is the CAS's";
+    validity === "SignatureValid"
+      ? "spec has the documented shape; the CAS verifies the signatures"
+      : "spec has the documented shape; the CAS decrypts the session";
   if (outcome.kind === "superseded" || outcome.kind === "conflict") return undefined;
-  return { type: validity, status: "True", reason: "Verified", message: verified };
+  return { type: validity, status: "True", reason: "WellFormed", message: verified };
 }
 
 function syncedCondition(outcome: PolicyOutcome): ConditionInput {
@@ -160,14 +164,12 @@ export function transitionEvent(
   const samePlace = previous?.state === next.state && before?.reason === after?.reason;
   if (samePlace && before?.message === after?.message) return undefined;
   switch (outcome.kind) {
-    case "invalid": {
-      const signers = outcome.problems.flatMap((p) => (p.signer ? [p.signer] : []));
+    case "invalid":
       return {
         type: "Warning",
-        reason: outcome.problems[0]?.reason === "WrongEncryptionKey" ? "EncryptionKeyMismatch" : "SignatureInvalid",
-        message: `refused, not sent to the CAS${signers.length > 0 ? ` (signer ${[...new Set(signers)].join(", ")})` : ""}: ${outcome.problems.map((p) => p.message).join("; ")}`,
+        reason: "PolicyMalformed",
+        message: `refused by the operator, not sent to the CAS: ${outcome.problems.map((p) => p.message).join("; ")}`,
       };
-    }
     case "casRejected":
       return { type: "Warning", reason: "CasRejected", message: outcome.message };
     case "synced":

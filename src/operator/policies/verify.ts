@@ -1,7 +1,8 @@
-// Verification of SignedPolicy and EncryptedPolicy specs BEFORE anything reaches a CAS (pure: no I/O).
-// The operator carries policies for users who do not trust the cluster, so it must never forward a policy the
-// CAS would not have been given by its author: every signature is checked over the EXACT bytes of spec.policy,
-// `creator.signer` must be one of the valid signers, and (optionally) every signer must be trusted for that CAS.
+// Local verification of SignedPolicy and EncryptedPolicy manifests for `scone policy verify` (pure: no I/O): every
+// signature checked over the EXACT bytes of spec.policy for the signer formats scone can decode, `creator.signer`
+// among the valid signers, optionally a trust list. The operator's controllers do NOT use it: they check only the
+// documented shape (precheck.ts) and leave signatures to the CAS, so a signer format scone cannot decode (the
+// upstream sample's base58 `N2exBX7…`) reaches the CAS there, while this tool reports it as UnknownSignerFormat.
 import { ed25519OfSigner, ed25519Verify, fromBase64 } from "../../cas/crypto.ts";
 import { parseSession, SessionFormatError } from "../../cas/session.ts";
 import type { EncryptedPolicySpec, SignedPolicySpec } from "../../resources/policies.ts";

@@ -31,6 +31,7 @@ import {
   BINARY,
   backupPolicyUpdates,
   binaryPresent,
+  buildStandInCli,
   casNamespaceCleanup,
   freePort,
   NEW_BACKUP_CLI_MRENCLAVE,
@@ -86,6 +87,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
   const forwards = new Map<string, PortForward>();
   const root = mkdtempSync(join(tmpdir(), "scone-api-ops-it-"));
   const stateDir = join(root, "state");
+  const sconeCli = join(root, "scone-cli-sim");
   const tokens = { operate: "", read: "" };
   const figures: string[] = [];
 
@@ -106,6 +108,9 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
         cluster.kubeconfigPath,
         "--log-level",
         "info",
+        // The CAS driver: the compiled stand-in SCONE CLI over a port-forward (KWOK runs no sconecli pod).
+        "--scone-cli",
+        sconeCli,
       ],
       { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1" } },
     );
@@ -199,6 +204,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
   }
 
   beforeAll(async () => {
+    await buildStandInCli(sconeCli);
     cluster = await sharedCluster();
     client = await KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
     await installCrds(client);

@@ -15,6 +15,7 @@ import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
 import { resolveRestoreSource } from "../../../src/backup/restore-source.ts";
 import { S3Credentials } from "../../../src/backup/s3-credentials.ts";
 import { S3Target } from "../../../src/backup/s3-target.ts";
+import { LocalCasDriverSource } from "../../../src/cas/driver/local-source.ts";
 import { readAuditLog, searchAuditIndex } from "../../../src/flows/audit/flow.ts";
 import { runCasBackup } from "../../../src/flows/backup/flow.ts";
 import { runEvict } from "../../../src/flows/evict/flow.ts";
@@ -30,11 +31,13 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { execInPod } from "../../../src/kube/exec.ts";
 import type { PortForward } from "../../../src/kube/port-forward.ts";
+import { startPortForward } from "../../../src/kube/port-forward.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedS3 } from "../../harness/s3.ts";
+import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
 import { waitFor } from "../kube/helpers.ts";
 import {
   buildOperatorContext,
@@ -107,7 +110,13 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       target: join(root, "cas-home"),
       wait: true,
     });
-    const provisioned = await runProvision(options, realProvisionPorts(client, options));
+    // The CAS driver: the stand-in SCONE CLI run locally (`--scone-cli`), over a port-forward to NAME-0.
+    const casSource = new LocalCasDriverSource({
+      binary: STAND_IN_CLI,
+      stateDir: join(root, "state"),
+      portForward: (o) => startPortForward(conn, o),
+    });
+    const provisioned = await runProvision(options, realProvisionPorts(client, options, { casSource }));
     if (!provisioned.ok) throw new Error(`provisioning failed: ${provisioned.error}`);
     // Snapshots every 2 s instead of upstream's 24 h, so there is one to back up. The change replaces the pod: the
     // tests start once the new pod is HEALTHY and has taken a snapshot (a slow provisioning may have left one from

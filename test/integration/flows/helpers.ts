@@ -19,6 +19,17 @@ import { casClaims, cleanNodes } from "./day2-fixtures.ts";
 export const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
 export const binaryPresent = existsSync(BINARY);
 
+/** Compiles the stand-in SCONE CLI (sim/scone-cli) to `outfile`: what `--scone-cli PATH` runs in these tests. */
+export async function buildStandInCli(outfile: string): Promise<string> {
+  const main = join(import.meta.dir, "../../../sim/scone-cli/main.ts");
+  const build = Bun.spawn([process.execPath, "build", "--compile", main, "--outfile", outfile], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`);
+  return outfile;
+}
+
 /** A loopback port below the ephemeral range (no bind(0) or outgoing connection takes it before its user binds). */
 export { freePort } from "../../../hack/cluster/ports.ts";
 

@@ -30,7 +30,14 @@ import {
   type TestOperator,
 } from "../operator/context.ts";
 import { playBackupController, prepareCasNodesAndVolumes, registerBackups } from "./day2-fixtures.ts";
-import { BINARY, binaryPresent, casNamespaceCleanup, type RunResult, waitForSnapshotAfterChange } from "./helpers.ts";
+import {
+  BINARY,
+  binaryPresent,
+  buildStandInCli,
+  casNamespaceCleanup,
+  type RunResult,
+  waitForSnapshotAfterChange,
+} from "./helpers.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS = `scone-kprov-${SUFFIX}`;
@@ -51,6 +58,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
   const home = join(root, "home");
   const cwd = join(root, "work");
   const plugin = join(root, "bin", "kubectl-provision");
+  /** KWOK runs no sconecli pod: provisioning reaches CAS with the compiled stand-in CLI (upstream's --no-docker). */
+  const sconeCli = join(root, "scone-cli-sim");
   const casRef = (namespace: string) => ({
     apiVersion: "services.scone.cloud/v1beta1",
     kind: "CAS",
@@ -97,6 +106,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
   const snapshotDir = join(root, "snapshot");
 
   beforeAll(async () => {
+    await buildStandInCli(sconeCli);
     cluster = await sharedCluster();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     client = op.client;
@@ -134,7 +144,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
   test(
     "kubectl provision cas cas --verbose --namespace NS --dcap-api $KEY: a provisioned CAS",
     async () => {
-      const out = await kubectlProvision(["cas", "cas", "--verbose", "--namespace", NS, "--dcap-api", KEY]);
+      const line = ["cas", "cas", "--verbose", "--namespace", NS, "--dcap-api", KEY];
+      const out = await kubectlProvision([...line, "--scone-cli", sconeCli]);
       expect(`${out.code} ${out.stderr}`).toStartWith("0 ");
       expect(out.stdout).toContain("PUBLIC CAS_KEY=");
       const cas = await waitFor("CAS HEALTHY", async () => {

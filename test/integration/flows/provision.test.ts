@@ -24,7 +24,14 @@ import {
   type TestOperator,
 } from "../operator/context.ts";
 import { prepareCasNodesAndVolumes, SGX_NODES } from "./day2-fixtures.ts";
-import { BINARY, binaryPresent, casNamespaceCleanup, simAuditEntries, waitForSnapshotAfterChange } from "./helpers.ts";
+import {
+  BINARY,
+  binaryPresent,
+  buildStandInCli,
+  casNamespaceCleanup,
+  simAuditEntries,
+  waitForSnapshotAfterChange,
+} from "./helpers.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";
@@ -43,6 +50,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   const root = mkdtempSync(join(tmpdir(), "scone-provision-it-"));
   const target = join(root, "cas-home");
   const runtimeDir = join(root, "kwok-cas");
+  /** The stand-in SCONE CLI, compiled: what `--scone-cli PATH` (upstream's --no-docker) runs, over a port-forward. */
+  const sconeCli = join(root, "scone-cli-sim");
 
   const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
   const getCas = (name: string) => client.tryGet<CAS>(casRef(name));
@@ -60,6 +69,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     DCAP,
     "--nonce",
     NONCE,
+    "--scone-cli",
+    sconeCli,
   ];
 
   /** Runs the binary; with `killAfter`, SIGKILLs it as soon as the progress line of that step appears on stderr. */
@@ -107,6 +118,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   }
 
   beforeAll(async () => {
+    await buildStandInCli(sconeCli);
     cluster = await sharedCluster();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     client = op.client;
@@ -256,7 +268,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
       const registering = registerBackupsWhenEnabled(NAME2);
       const out = await run(
         join(bin, "kubectl-provision"),
-        ["cas", NAME2, "-n", NS, "--dcap-api", DCAP, "--wait", `--target=${target}`],
+        ["cas", NAME2, "-n", NS, "--dcap-api", DCAP, "--wait", `--target=${target}`, "--scone-cli", sconeCli],
         { env: { KUBECONFIG: cluster.kubeconfigPath } },
       );
       await registering;

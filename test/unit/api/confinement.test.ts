@@ -332,6 +332,7 @@ describe("the runners check again when they run", () => {
       db: a.store.db,
       log: quietLog,
       confine: confinement({ backupRoot: join(a.dir, "backups") }),
+      casSource: { description: "never reached", connect: () => Promise.reject(new Error("never reached")) },
     };
     const executor = new OperationExecutor(a.store.db, { backup: backupRunner(deps) }, quietLog);
     const op = createOperation(a.store.db, {

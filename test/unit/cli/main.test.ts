@@ -60,7 +60,7 @@ describe("runCli", () => {
     expect(client.code).toBe(2);
     expect(client.stderr).toContain("that policy's content is not published");
     const docker = await cli(["cas", "provision", "mycas", "--no-docker", "--is-provisioned"]);
-    expect(docker.stderr).toMatch(/scone cas provision: note: --no-docker is accepted and ignored/);
+    expect(docker.stderr).not.toContain("ignored");
   });
 
   test("provision's day-2 modes refuse a flag they would drop, under both names, before touching a cluster", async () => {

@@ -30,7 +30,11 @@ export function upgradeRunner(deps: CasRunnerDeps): OperationRunner {
           // The owner identity the provision operation wrote for this CAS.
           async openOwnerSessions() {
             const { openOwnerClient } = await import("../../../flows/provision/flow.ts");
-            return openOwnerClient(deps.client, { ...cas, target: casOwnerDirectory(deps.stateDir, cas) }, { kube });
+            return openOwnerClient(
+              deps.client,
+              { ...cas, target: casOwnerDirectory(deps.stateDir, cas) },
+              { kube, casSource: deps.casSource },
+            );
           },
         }),
       );

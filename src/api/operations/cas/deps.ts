@@ -1,6 +1,7 @@
 // What the CAS operation runners share: the API's kube client (its kubeconfig or in-cluster account), the state
 // directory (owner identities, default backup location, backup owner files) and the store (backup catalog).
 import { join } from "node:path";
+import type { CasDriverSource } from "../../../cas/driver/reach.ts";
 import type { KubeClient } from "../../../kube/client.ts";
 import type { Logger } from "../../../log.ts";
 import type { StoreDb } from "../../../store/open.ts";
@@ -14,6 +15,8 @@ export interface CasRunnerDeps {
   readonly log: Logger;
   /** Checked again when an operation runs: it may have been stored by an older version or before a restart. */
   readonly confine: Confinement;
+  /** The one way to a CAS (src/cas/driver/reach.ts): the sconecli pod, or `scone api --scone-cli PATH`. */
+  readonly casSource: CasDriverSource;
 }
 
 /**

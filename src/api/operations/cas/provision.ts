@@ -38,7 +38,10 @@ export function provisionRunner(deps: CasRunnerDeps): OperationRunner {
       });
       const log = deps.log.child({ operation: op.id });
       const ports = {
-        ...realProvisionPorts(deps.client, options, { warn: (message) => log.warn(message) }),
+        ...realProvisionPorts(deps.client, options, {
+          warn: (message) => log.warn(message),
+          casSource: deps.casSource,
+        }),
         kube: stoppableKube(deps.client, report.signal),
       };
       return runProvisionOperation(options, ports, report);

@@ -54,8 +54,11 @@ describe("a registry with a newline and YAML keys", () => {
     const ports: ProvisionPorts = {
       kube,
       pollMs: 10,
-      openCasEndpoint: async () => {
-        throw new Error("not reached");
+      casSource: {
+        description: "none",
+        connect: async () => {
+          throw new Error("not reached");
+        },
       },
     };
     const target = join(root, "flow");
@@ -73,8 +76,11 @@ describe("a registry with a newline and YAML keys", () => {
     const ports: ProvisionPorts = {
       kube,
       pollMs: 10,
-      openCasEndpoint: async () => {
-        throw new Error("not reached");
+      casSource: {
+        description: "none",
+        connect: async () => {
+          throw new Error("not reached");
+        },
       },
     };
     const options = provisionOptionsFromFlags(

@@ -4,22 +4,26 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchSimulator, type RunningSimulator } from "../../../../sim/cas/launch.ts";
+import { parseProvisioningLines } from "../../../../src/cas/driver/commands.ts";
 import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts";
 import { type OperationStepReport, runProvisionOperation } from "../../../../src/flows/provision/operation.ts";
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
 import { FakeKube } from "./fake-world.ts";
+import { recordingCommands, StandInWorld, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const root = mkdtempSync(join(tmpdir(), "scone-provision-op-"));
-let sim: RunningSimulator;
+const world = new StandInWorld(join(root, "world"));
+let consoleText = "";
+let casKeyHash = "";
 
 beforeAll(async () => {
-  sim = await launchSimulator({ dataDir: join(root, "db"), extraArgs: ["--audit-stdout"] });
+  consoleText = await world.createCas({ namespace: "ns", name: "cas" });
+  casKeyHash = parseProvisioningLines(consoleText)?.casKeyHash ?? "";
 }, TIMEOUT);
 
 afterAll(async () => {
-  await sim?.stop();
+  await world.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -42,8 +46,9 @@ function report(done: Set<string>, crashIn?: string): OperationStepReport & { ra
 test(
   "a crash after the effect of provision: the resumed operation skips it by observation and finishes",
   async () => {
+    const calls: string[] = [];
     const kube = new FakeKube();
-    kube.logs = () => sim.output.join("\n");
+    kube.logs = () => consoleText;
     kube.put({
       apiVersion: "services.scone.cloud/v1beta1",
       kind: "CAS",
@@ -59,7 +64,7 @@ test(
     const ports: ProvisionPorts = {
       kube,
       pollMs: 10,
-      openCasEndpoint: async () => ({ url: sim.url, description: sim.url, close: async () => {} }),
+      casSource: standInSource(world, recordingCommands(calls)),
     };
     const options = provisionOptionsFromFlags(
       { name: "cas", namespace: "ns", target: join(root, "t") },
@@ -79,14 +84,15 @@ test(
       "session-provisioned",
       "enable-features",
     ]);
-    expect(result).toMatchObject({ casKey: sim.casKeyHash, nonce: "00112233445566778899aabbccddeeff" });
+    expect(result).toMatchObject({ casKey: casKeyHash, nonce: "00112233445566778899aabbccddeeff" });
     // Everything recorded: a third run only observes (and reads the owner identity from its file).
     const third = report(store);
-    expect(await runProvisionOperation(options, ports, third)).toMatchObject({ casKey: sim.casKeyHash });
+    expect(await runProvisionOperation(options, ports, third)).toMatchObject({ casKey: casKeyHash });
     expect(third.ran).toEqual([]);
-    const events = sim.output.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event as string);
-    expect(events.filter((e) => e === "provisioned")).toEqual(["provisioned"]);
-    expect(events.filter((e) => e === "session_created").length).toBe(3);
+    // One provisioning and one creation per session over the three runs, whatever the crash hit.
+    expect(calls.filter((c) => c === "cas provision")).toEqual(["cas provision"]);
+    expect(calls.filter((c) => c === "session create").length).toBe(3);
+    expect(calls.filter((c) => c === "session update")).toEqual([]);
   },
   TIMEOUT,
 );

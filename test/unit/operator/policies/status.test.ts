@@ -1,8 +1,6 @@
-// Policy status derivation and Events (pure), the casAddress parser and the owner identity/trust list parsing.
+// Policy status derivation and Events (pure) and the casAddress parser.
 import { describe, expect, test } from "bun:test";
-import { generateCliConfig, sessionSigner } from "../../../../src/cas/identity.ts";
 import { casRefOfAddress, mappedResolver, sameCasAddress } from "../../../../src/operator/policies/address.ts";
-import { casDbEntryFor, ownerFromConfigText, parseAllowedSigners } from "../../../../src/operator/policies/owner.ts";
 import { nextPolicyStatus, type PolicyOutcome, transitionEvent } from "../../../../src/operator/policies/status.ts";
 import type { PolicyStatus } from "../../../../src/resources/policies.ts";
 
@@ -40,14 +38,14 @@ describe("nextPolicyStatus", () => {
     const s1 = step(undefined, created);
     const rejected = step(
       s1,
-      { kind: "invalid", problems: [{ reason: "InvalidSignature", field: "f", signer: "S", message: "bad sig" }] },
+      { kind: "invalid", problems: [{ reason: "MissingField", field: "spec.signatures", message: "no sig" }] },
       2,
     );
     expect(rejected).toMatchObject({ state: "Rejected", hash: H1, revision: "1", observedGeneration: 2 });
     expect(cond(rejected, "SignatureValid")).toMatchObject({
       status: "False",
-      reason: "InvalidSignature",
-      message: "bad sig",
+      reason: "MissingField",
+      message: "no sig",
     });
     expect(cond(rejected, "Synced")).toMatchObject({ status: "False", reason: "NotSubmitted" });
     const conflict = step(s1, {
@@ -62,7 +60,7 @@ describe("nextPolicyStatus", () => {
   });
 
   test("a fresh resource that cannot be submitted still has the required hash field", () => {
-    const s = step(undefined, { kind: "error", reason: "NoOwnerIdentity", message: "no identity" });
+    const s = step(undefined, { kind: "error", reason: "CasNotAttested", message: "not admitted" });
     expect(s).toMatchObject({ state: "Error", hash: "" });
     expect(s.revision).toBeUndefined();
   });
@@ -87,14 +85,21 @@ describe("transitionEvent", () => {
     expect(transitionEvent(next, step(next, conflict), conflict)).toBeUndefined();
   });
 
-  test("a refused signature is a Warning naming the signer", () => {
-    const outcome: PolicyOutcome = {
+  test("the operator's refusal and the CAS's refusal are told apart: reason, condition and Event", () => {
+    const mine: PolicyOutcome = {
       kind: "invalid",
-      problems: [{ reason: "InvalidSignature", field: "f", signer: "SIGNER1", message: "m" }],
+      problems: [{ reason: "MissingField", field: "spec.policy", message: "spec.policy: missing" }],
     };
-    const event = transitionEvent(undefined, step(undefined, outcome), outcome);
-    expect(event).toMatchObject({ type: "Warning", reason: "SignatureInvalid" });
-    expect(event?.message).toContain("SIGNER1");
+    const cas: PolicyOutcome = { kind: "casRejected", message: "Scone CLI command failed with exit code 1: denied" };
+    const a = step(undefined, mine);
+    const b = step(undefined, cas);
+    expect([a.state, b.state]).toEqual(["Rejected", "Rejected"]);
+    expect(cond(a, "Synced")?.reason).toBe("NotSubmitted");
+    expect(cond(b, "Synced")).toMatchObject({ reason: "CasRejected", message: cas.message });
+    expect(cond(b, "SignatureValid")?.reason).toBe("WellFormed");
+    expect(transitionEvent(undefined, a, mine)).toMatchObject({ type: "Warning", reason: "PolicyMalformed" });
+    expect(transitionEvent(undefined, a, mine)?.message).toContain("spec.policy");
+    expect(transitionEvent(undefined, b, cas)).toMatchObject({ type: "Warning", reason: "CasRejected" });
   });
 });
 
@@ -111,57 +116,5 @@ describe("casAddress", () => {
     expect(resolve("https://cas.a:8081/").url).toBe("https://127.0.0.1:4444");
     expect(resolve("https://cas.b:8081").url).toBe("https://cas.b:8081");
     expect(sameCasAddress("https://CAS.a:8081/", "https://cas.a:8081")).toBe(true);
-  });
-});
-
-describe("owner identity", () => {
-  test("trust list = the owner's session signer plus allowed signers; ANY switches it off", async () => {
-    const config = await generateCliConfig();
-    const text = JSON.stringify(config);
-    const owner = await ownerFromConfigText(text, "S1\nS2, S3 # the release key\n# S4", "Secret ns/scone-owner-cas");
-    expect(owner.trustedSigners).toEqual([await sessionSigner(config), "S1", "S2", "S3"]);
-    expect((await ownerFromConfigText(text, "ANY", "x")).trustedSigners).toBeUndefined();
-    expect(parseAllowedSigners(undefined)).toEqual([]);
-  });
-  test("a broken config names the source, never its content", async () => {
-    const err = await ownerFromConfigText("{not json", undefined, "Secret ns/scone-owner-cas").catch((e: Error) => e);
-    expect(String(err)).toContain("Secret ns/scone-owner-cas");
-    expect(String(err)).toContain("config.json");
-  });
-  test("cas_db entries match by key or by url", async () => {
-    const config = await generateCliConfig();
-    const entry = {
-      url: "https://cas.a:8081",
-      chain: "",
-      cas_key_hash: "K",
-      software_key_hash: "",
-      session_encryption_key: "E",
-      version: "",
-      attested_at: "",
-    };
-    const withDb = { ...config, cas_db: { "https://127.0.0.1:1": entry } };
-    expect(casDbEntryFor(withDb, "https://cas.a:8081/")?.cas_key_hash).toBe("K");
-    expect(casDbEntryFor(withDb, "https://127.0.0.1:1")?.cas_key_hash).toBe("K");
-    expect(casDbEntryFor(withDb, "https://cas.b:8081")).toBeUndefined();
-  });
-});
-
-describe("outcomeOfCasError", () => {
-  test("CAS refusals become Rejected, transient failures Error (retried), missing setup NoOwnerIdentity", async () => {
-    const { outcomeOfCasError } = await import("../../../../src/operator/policies/controller.ts");
-    const { PolicySetupError } = await import("../../../../src/operator/policies/cas-port.ts");
-    const { CasAttestationError } = await import("../../../../src/cas/attestation.ts");
-    const errors = await import("../../../../src/cas/errors.ts");
-    const kindOf = (err: unknown) => {
-      const o = outcomeOfCasError(err);
-      return o.kind === "error" ? `error:${o.reason}` : o.kind;
-    };
-    expect(kindOf(new errors.CasRequestError("bad signature", 400))).toBe("casRejected");
-    expect(kindOf(new errors.CasAuthError("not allowed", 403))).toBe("casRejected");
-    expect(kindOf(new errors.CasNotFoundError("namespace missing", 404))).toBe("error:CasError");
-    expect(kindOf(new errors.CasUnavailableError("timeout", 0))).toBe("error:CasUnavailable");
-    expect(kindOf(new errors.CasError("boom", 500))).toBe("error:CasError");
-    expect(kindOf(new CasAttestationError("wrong key"))).toBe("error:AttestationFailed");
-    expect(kindOf(new PolicySetupError("no cas_db entry"))).toBe("error:NoOwnerIdentity");
   });
 });
