@@ -4,7 +4,8 @@
 // PodDisruptionBudget, as rendered by src/operator/cas) applied directly, with as many writers as the controller
 // has workers. Operator: create the N CAS objects and time until every one has status.observedGeneration and its
 // StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
-// worst case for the probe). Figures only.
+// worst case for the probe). Next to the rate: the CAS driver's per-call latency (bench/_driver.ts), the floor of each
+// probe's CLI calls (attest, session read) once a CAS answers. Figures only.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { renderCasObjects } from "../src/operator/cas/desired.ts";
 import type { CAS } from "../src/resources/cas.ts";
 import { renderCrds } from "../src/resources/crds.ts";
+import { driverCallLatency } from "./_driver.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../dist/scone");
 const N = Number(process.env.SCONE_BENCH_CAS ?? 500);
@@ -131,6 +133,10 @@ try {
     `  operator: ${N} CAS created in ${(createdMs / 1000).toFixed(1)} s; ${done}/${N} reconciled (status written, ${sts} StatefulSets) after ${(opMs / 1000).toFixed(1)} s (${rate(done, opMs)} CAS/s)`,
   );
   console.log(`  ratio (operator CAS/s ÷ direct CAS/s): ${(done / opMs / (N / directMs)).toFixed(2)}`);
+  const latency = await driverCallLatency();
+  console.log(
+    `  CAS driver per call (${latency.cli}, session calculate-hash ×${latency.calls}): median ${latency.medianMs.toFixed(1)} ms, p95 ${latency.p95Ms.toFixed(1)} ms`,
+  );
   console.log(`  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS`);
 } finally {
   op?.kill("SIGTERM");

@@ -144,7 +144,7 @@ export function managerRules(): ExplainedRule[] {
 
 /**
  * Only for an operator that runs outside the cluster (`--local-operator`): it reaches a CAS through the API server's
- * port-forward instead of the CAS Service (src/operator/cas-reach.ts). An in-cluster install does not get it.
+ * port-forward instead of the CAS Service (a local SCONE CLI, src/cas/driver/reach.ts). An in-cluster install does not get it.
  */
 export function localOperatorRules(): ExplainedRule[] {
   return [
@@ -180,7 +180,7 @@ export function casDriverRules(): ExplainedRule[] {
     {
       rule: { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
       by: "cas driver (status probe, policies)",
-      why: "run SCONE CLI commands in the sconecli pod of a CAS in this namespace (a WebSocket upgrade is authorized as get and create)",
+      why: "run SCONE CLI commands in the sconecli pod of a CAS in this namespace; the status probe's stat of last-completed in the CAS pod's snapshot volume (a WebSocket upgrade is authorized as get and create)",
     },
   ];
 }

@@ -1,9 +1,8 @@
 // The controllers `scone operator` runs. Each kind's module registers its informers and controller.
 
 import type { Store } from "../store/open.ts";
-import { casClientProbe } from "./cas/client-probe.ts";
 import { registerCasController } from "./cas/controller.ts";
-import { portForwardAddress } from "./cas-reach.ts";
+import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
 import { registerLasController } from "./las/controller.ts";
 import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
@@ -15,11 +14,13 @@ import type { OperatorContext } from "./wiring.ts";
 export function registerControllers(ctx: OperatorContext, deps: { store: Store; stateDir: string }): void {
   registerSgxPluginController(ctx);
   registerLasController(ctx);
-  // In a pod the CAS Service resolves; elsewhere the CAS is reached through the API server's port-forward.
-  const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
+  // CAS is asked through the operator's CasDriverSource (a sconecli pod per CAS, or --scone-cli); a context
+  // without one says so in status instead of guessing.
   registerCasController(
     ctx,
-    casClientProbe(ctx.client, inCluster ? {} : { resolveAddress: portForwardAddress(ctx.client) }),
+    ctx.casDriverSource
+      ? casDriverProbe(ctx.client, { source: ctx.casDriverSource })
+      : noCliProbe("the operator has no SCONE CLI to ask CAS with (a CLI pod, or --scone-cli PATH)"),
   );
   // Policies reach CAS through the CAS driver as the operator's own identity (admitted by the owner).
   registerPolicyControllers(ctx, { source: ctx.casDriverSource ?? noCasDriver });

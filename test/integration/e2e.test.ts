@@ -16,6 +16,7 @@ import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runti
 import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import type { CAS } from "../../src/resources/cas.ts";
+import { writeStandInCli } from "../harness/cas-driver.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { sharedS3 } from "../harness/s3.ts";
 import {
@@ -218,6 +219,9 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
             "url",
             "--webhook-port",
             String(webhookPort),
+            // KWOK runs no sconecli pod: the operator asks CAS through the stand-in CLI, locally.
+            "--scone-cli",
+            writeStandInCli(join(root, "cli")),
           ],
           { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, KUBECONFIG: "" } },
         );

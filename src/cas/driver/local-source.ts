@@ -83,6 +83,8 @@ export class LocalCasDriverSource implements CasDriverSource {
         released ??= forward.close().then(() => narrowConfigMode(configPath));
         return released;
       },
+      // A tunnel failure (the node could not reach the CAS port) explains a CLI failure as an unreachable CAS.
+      transportError: () => forward.lastError,
     };
   }
 }

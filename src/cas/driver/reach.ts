@@ -30,6 +30,12 @@ export interface CasConnection {
   readonly address: string;
   /** Frees what the connection holds (a port-forward); the CLI pod stays for the next call. */
   release(): Promise<void>;
+  /**
+   * The latest failure of the path to CAS this connection saw (e.g. the port-forward's node could not connect to the
+   * CAS port), if the source can tell. The CLI documents no exit code for "CAS did not answer" (CLI §1, §5), so a
+   * caller reads a CLI failure together with this to tell an unreachable CAS from a refused one. Optional.
+   */
+  transportError?(): Error | undefined;
 }
 
 export interface CasDriverSource {

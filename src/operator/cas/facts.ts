@@ -38,14 +38,25 @@ const HEALTH_ORDER: readonly SafetyHealth[] = ["Unhealthy", "Unknown", "Alert", 
 export const leastHealthy = (a: SafetyHealth, b: SafetyHealth): SafetyHealth =>
   HEALTH_ORDER.indexOf(a) <= HEALTH_ORDER.indexOf(b) ? a : b;
 
-/** The snapshot state: failed when no check happened within two intervals (plus a minute of slack). */
-export function snapshotStatusOf(s: CasSettings, checkedAt: string | undefined, now: Date): { status: SnapshotStatus } {
+/**
+ * The snapshot state: failed when no check happened within two intervals (plus a minute of slack). Without an
+ * observable check-up time only the latest snapshot is known, and its age says nothing (CAS makes no snapshot while
+ * the database is unchanged; a failed snapshot stops CAS with a non-zero exit, SCONE-INTERFACE §12.5, which the
+ * pod's readiness shows): a snapshot that exists is then enough.
+ */
+export function snapshotStatusOf(
+  s: CasSettings,
+  checkedAt: string | undefined,
+  now: Date,
+  takenAt?: string,
+): { status: SnapshotStatus } {
   if (!s.snapshots.enabled) return { status: "Disabled" };
-  if (!checkedAt) return { status: "Initializing" };
+  const kept = { status: s.snapshots.persistence.enabled ? "Persisted" : "Ephemeral" } as const;
+  if (!checkedAt) return takenAt ? kept : { status: "Initializing" };
   const ageSeconds = (now.getTime() - Date.parse(checkedAt)) / 1000;
   const limit = 2 * (Number.isFinite(s.snapshots.intervalSeconds) ? s.snapshots.intervalSeconds : 60) + 60;
   if (ageSeconds > limit) return { status: "Failed" };
-  return { status: s.snapshots.persistence.enabled ? "Persisted" : "Ephemeral" };
+  return kept;
 }
 
 export interface Migration {

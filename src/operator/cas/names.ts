@@ -26,7 +26,6 @@ export const AUDIT_CONTAINER = "audit";
 export const BACKUP_CONTROLLER_CONTAINER = "backup-controller";
 export const SAFETY_SERVICE_CONTAINER = "safety-service";
 
-export const DEFAULT_CLIENT_PORT = 8081;
 export const DEFAULT_ENCLAVE_PORT = 18765;
 export const DATABASE_VOLUME = "database";
 export const SNAPSHOTS_VOLUME = "database-snapshots";

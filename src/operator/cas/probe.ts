@@ -1,6 +1,6 @@
 // The port through which the CAS reconciler learns what only the CAS itself knows: whether it answers, its version,
-// whether it is provisioned and attestable, and its snapshot progress. The production implementation talks to the
-// CAS REST API (client-probe.ts); tests pass a fake.
+// whether it is provisioned and attestable, and its snapshot progress. The production implementation asks through
+// the SCONE CLI and looks into the pod (driver-probe.ts); tests pass a fake.
 import type { CAS } from "../../resources/cas.ts";
 
 export type Provisioned = "Yes" | "No" | "Unknown";
@@ -14,13 +14,13 @@ export interface CasProbeResult {
   readonly attestable?: boolean;
   /** Why attestation failed, for the Attested condition. */
   readonly attestationReason?: string;
-  /** The report the CAS produced for spec.nonce. */
+  /** The report the CAS produced for spec.nonce (no documented interface gives one: the production probe never sets it). */
   readonly dcapReport?: string;
   /** Why the CAS could not be reached (timeout, refused …), for the CASReachable condition. */
   readonly error?: string;
   /** RFC 3339: when the CAS made its latest database snapshot. */
   readonly snapshotTimestamp?: string;
-  /** RFC 3339: when the CAS last checked whether a snapshot was due (made or skipped: no change). */
+  /** RFC 3339: when the CAS last checked whether a snapshot was due (made or skipped); only when observable. */
   readonly snapshotCheckupTimestamp?: string;
 }
 

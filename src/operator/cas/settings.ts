@@ -1,14 +1,10 @@
 // The effective settings of a CAS: its spec with the upstream defaults of §3.1 filled in (pure). Renderers, status
 // and the upgrade planner read these instead of repeating `?? default` everywhere.
+
+import { CAS_CLIENT_PORT } from "../../cas/driver/reach.ts";
 import type { CAS, CASSpec } from "../../resources/cas.ts";
 import { casWebhookDefaults, defaultImage, type ImageMirror } from "../../resources/defaults.ts";
-import {
-  DEFAULT_CLIENT_PORT,
-  DEFAULT_DATABASE_DIR,
-  DEFAULT_ENCLAVE_PORT,
-  DEFAULT_SNAPSHOT_DIR,
-  FORCE_UPGRADE_ANNOTATION,
-} from "./names.ts";
+import { DEFAULT_DATABASE_DIR, DEFAULT_ENCLAVE_PORT, DEFAULT_SNAPSHOT_DIR, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
 
 export interface RenderOptions {
   /** SCONE release used as tag of images that name none (upstream GLOBAL_SCONE_VERSION). */
@@ -111,7 +107,7 @@ export function casSettings(cas: CAS, opts: RenderOptions): CasSettings {
     spec,
     image: spec.image ?? defaultImage("cas", images),
     imagePullPolicy: spec.imagePullPolicy ?? "Always",
-    clientPort: spec.service?.clientPort ?? DEFAULT_CLIENT_PORT,
+    clientPort: spec.service?.clientPort ?? CAS_CLIENT_PORT,
     enclavePort: spec.service?.enclavePort ?? DEFAULT_ENCLAVE_PORT,
     // The CRD text says persistence defaults to true (the docs table says false): the database is what matters.
     database: { ...volume(spec.persistence, true), mountPath: spec.persistence?.mountPath ?? DEFAULT_DATABASE_DIR },

@@ -150,10 +150,9 @@ function snapshotFacts(
   now: Date,
 ) {
   const timestamp = answered?.snapshotTimestamp ?? previous?.snapshotTimestamp;
-  const checkupTimestamp =
-    (answered ? (answered.snapshotCheckupTimestamp ?? answered.snapshotTimestamp) : undefined) ??
-    previous?.snapshotCheckupTimestamp;
-  return { timestamp, checkupTimestamp, status: snapshotStatusOf(s, checkupTimestamp, now).status };
+  // A check-up time only as CAS's answer gives it (none when not observable); the last known one while CAS is silent.
+  const checkupTimestamp = answered ? answered.snapshotCheckupTimestamp : previous?.snapshotCheckupTimestamp;
+  return { timestamp, checkupTimestamp, status: snapshotStatusOf(s, checkupTimestamp, now, timestamp).status };
 }
 
 /** The phase of §3.2, from the most specific failure down to HEALTHY. */
@@ -210,8 +209,17 @@ function summaryConditions(
   ];
 }
 
+/** What the Attested condition says of spec.nonce: the report, or why there is none. */
+function attestedMessage(nonce: string | undefined, dcapReport: string | undefined): string {
+  if (dcapReport) return "CAS was attested; status.dcapReport answers spec.nonce";
+  // CLI §4/§8: /v1/attest gives an offline report, but how to ask it for a nonce is unpublished (SCONE-INTERFACE §14).
+  return nonce
+    ? "CAS was attested by scone cas attest; no DCAP report for spec.nonce can be known: no documented interface returns one"
+    : "CAS was attested by scone cas attest";
+}
+
 /** CASReachable and Attested: what CAS answered. */
-function probeConditions(p: ProbeFacts): ConditionInput[] {
+function probeConditions(p: ProbeFacts, attested: string): ConditionInput[] {
   return [
     conditionFor(
       CAS_CONDITION.CASReachable,
@@ -228,7 +236,7 @@ function probeConditions(p: ProbeFacts): ConditionInput[] {
       p.attested,
       { ok: R.Attested, bad: R.AttestationFailed, unknown: R.NotAsked },
       {
-        ok: "CAS was attested with spec.nonce",
+        ok: attested,
         bad: `CAS cannot be attested: ${p.attestationReason ?? "no reason given"}`,
         unknown: "CAS could not be asked for an attestation report",
       },
@@ -286,12 +294,10 @@ function versionFields(
   const nonce = s.spec.nonce;
   const keepReport = previous?.dcapReport && previous.nonce === nonce;
   const dcapReport = keepReport ? previous.dcapReport : answered ? answered.dcapReport : previous?.dcapReport;
-  const version = answered?.version ?? previous?.version ?? "unknown";
-  const imageVersion = containerImageTag(pod);
-  return {
-    version: version === "unknown" && imageVersion ? imageVersion : version,
-    ...(nonce && dcapReport ? { nonce, dcapReport } : {}),
-  };
+  // CAS's own word if a probe has it; otherwise the tag of the image the pod runs (§3.1: the tag is the SCONE
+  // version), so an upgraded CAS shows its new version; the last known one while there is no pod.
+  const version = answered?.version ?? containerImageTag(pod) ?? previous?.version ?? "unknown";
+  return { version, ...(nonce && dcapReport ? { nonce, dcapReport } : {}) };
 }
 
 const migrationFields = (
@@ -372,9 +378,10 @@ export function deriveCasStatus(
     failing.length > 0 ? "UNHEALTHY" : problems.length > 0 || rollingOut ? "PENDING" : "HEALTHY";
   const migrating = s.backupController.enabled && (migration.nodeAlert > 0 || migration.desired === 0);
   const phaseFacts = { ...facts, answered: answered !== undefined, snapshots: snapshots.status };
+  const versions = versionFields(s, answered, previous, pod);
   const conditions: ConditionInput[] = [
     ...summaryConditions(state, problems, failing, rollingOut, observed.upgrade),
-    ...probeConditions(facts),
+    ...probeConditions(facts, attestedMessage(s.spec.nonce, versions.dcapReport)),
     relocationCondition(relocation, pod),
     specAppliedCondition(observed),
     upgradeBlockedCondition(observed.upgrade),
@@ -384,7 +391,7 @@ export function deriveCasStatus(
     phase: casPhase(phaseFacts, state, migrating),
     provisioned: facts.provisioned,
     attestable: facts.attested === true ? "Yes" : "Failure",
-    ...versionFields(s, answered, previous, pod),
+    ...versions,
     conditions: setConditions(previous?.conditions as Condition[] | undefined, conditions, generation, now),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(pod?.metadata?.uid ? { observedPodUID: pod.metadata.uid } : {}),
@@ -398,6 +405,6 @@ export function deriveCasStatus(
   };
 }
 
-/** The tag of the CAS container's image, a fallback version before CAS answered. */
+/** The tag of the CAS container's image. */
 const containerImageTag = (pod: V1Pod | undefined): string | undefined =>
   imageVersion(pod?.spec?.containers.find((c) => c.name === CAS_CONTAINER)?.image);

@@ -193,7 +193,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
     for (const f of forwards.values()) await f.close();
     forwards.clear();
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
-    await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, forwards);
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
     await op.start();
   }
 

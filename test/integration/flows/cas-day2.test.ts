@@ -94,7 +94,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
     });
     const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
     exec = (o) => execInPod(conn, o);
-    await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, forwards);
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
     await op.start();
     store = openStore({ stateDir: join(root, "state") });
     const s3 = await sharedS3();

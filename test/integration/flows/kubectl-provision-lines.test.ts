@@ -122,7 +122,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
       stateDir: join(root, "kwok-cas"),
       log: () => {},
     });
-    await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, forwards);
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
     await op.start();
     mkdirSync(join(root, "bin"));
     mkdirSync(home);

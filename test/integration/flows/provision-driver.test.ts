@@ -103,7 +103,7 @@ describe.skipIf(!clusterAvailable())("scone cas provision through the CAS driver
     await registerBackups(client, NS, FRESH);
     await registerBackups(client, NS, UPSTREAM);
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: join(root, "kwok-cas") });
-    await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, operatorForwards);
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, operatorForwards);
     await op.start();
   }, TIMEOUT);
 

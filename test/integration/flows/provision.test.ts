@@ -1,6 +1,6 @@
 // `scone cas provision` end to end with the COMPILED binary: the local cluster (KWOK nodes), CAS pods backed by the
-// CAS simulator (sim/kwok-cas), and the operator's CAS controller in this process (reaching the CAS through a
-// port-forward, as an operator outside the cluster does). A run killed after creating the CAS and one killed after
+// CAS simulator (sim/kwok-cas), and the operator's CAS controller in this process (asking the CAS through a
+// local SCONE CLI over a port-forward, as an operator outside the cluster does). A run killed after creating the CAS and one killed after
 // provisioning are continued by the next run, which repeats nothing that took effect — the simulator's audit log
 // (its files, over every pod NAME-0 had) shows one provisioning and one creation per session. The kubectl-provision
 // personality (a symlink) provisions a second CAS the same way.
@@ -11,15 +11,18 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
-import { loadKubeConfig } from "../../../src/kube/config.ts";
-import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
-import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
-import { registerCasController } from "../../../src/operator/cas/controller.ts";
+import type { PortForward } from "../../../src/kube/port-forward.ts";
 import { registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
+import {
+  buildOperatorContext,
+  cleanupSteps,
+  installCrds,
+  registerCasOverPortForwards,
+  type TestOperator,
+} from "../operator/context.ts";
 import { prepareCasNodesAndVolumes, SGX_NODES } from "./day2-fixtures.ts";
 import {
   BINARY,
@@ -43,7 +46,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
   let op: TestOperator;
   let client: KubeClient;
   let runtime: CasPodRuntime;
-  const forwards: PortForward[] = [];
+  const forwards = new Map<string, PortForward>();
   const root = mkdtempSync(join(tmpdir(), "scone-provision-it-"));
   const target = join(root, "cas-home");
   const runtimeDir = join(root, "kwok-cas");
@@ -124,23 +127,8 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     // No storage provisioner: one zone-a volume per claim, pre-bound, like a zonal disk.
     await prepareCasNodesAndVolumes(client, NS, [NAME, NAME2]);
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: runtimeDir });
-    // The operator outside the cluster reaches each CAS through a port-forward, as the CLI does.
-    const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
-    const urls = new Map<string, string>();
-    for (const name of [NAME, NAME2]) {
-      const forward = await startPortForward(conn, { namespace: NS, pod: `${name}-0`, port: 8081 });
-      forwards.push(forward);
-      urls.set(name, `https://127.0.0.1:${forward.localPort}`);
-    }
-    const probe = casClientProbe(client, {
-      resolveAddress: (cas) => ({ url: urls.get(cas.metadata.name ?? "") ?? "", serverName: "localhost" }),
-      timeoutMs: 10_000,
-    });
-    registerCasController(op.ctx, probe, {
-      podDeletionBackoffMs: 2_000,
-      healthyRecheckMs: 1_000,
-      unhealthyRecheckMs: 500,
-    });
+    // The operator outside the cluster reaches each CAS through a local SCONE CLI over a port-forward.
+    await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
     await op.start();
   }, TIMEOUT);
 
@@ -148,7 +136,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone cas provision (com
     // Each step on its own: one that throws must not leave the nodes labelled or the runtime running for later files.
     await cleanupSteps([
       () => op?.stop(),
-      ...forwards.map((f) => () => f.close()),
+      ...[...forwards.values()].map((f) => () => f.close()),
       () => runtime?.stop(),
       ...casNamespaceCleanup(client, NS, [NAME, NAME2]),
       () => rmSync(root, { recursive: true, force: true }),

@@ -40,9 +40,12 @@ const REG = registrationLabel(NS, NAME, "6.0.6") ?? "";
 const REG_NEW = registrationLabel(NS, NAME, "6.1.0") ?? "";
 const TEST_MANAGER = "scone-cas-test";
 
-/** The fake CAS: what it answers is switched by the test; `undefined` = it hangs (no answer). */
+/**
+ * The fake CAS: what it answers is switched by the test; `undefined` = it hangs (no answer). Like the production
+ * probe it names no version: status.version is the tag of the image the pod runs.
+ */
 class FakeCas implements CasProbe {
-  answer: CasProbeResult | undefined = { reachable: true, version: "6.0.6", provisioned: "No", attestable: true };
+  answer: CasProbeResult | undefined = { reachable: true, provisioned: "No", attestable: true };
   async probe(): Promise<CasProbeResult> {
     if (!this.answer) throw new Error("connect ECONNREFUSED 10.0.0.10:8081 (test)");
     return this.answer;
@@ -163,7 +166,6 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
   test("provisioned, attestable, registered on every SGX node: HEALTHY, as `kubectl get cas` shows", async () => {
     fake.answer = {
       reachable: true,
-      version: "6.0.6",
       provisioned: "Yes",
       attestable: true,
       dcapReport: "fake-dcap-report",
@@ -325,8 +327,8 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
   test("a lost node: no eligible node → a clear reason; once one is registered, CAS moves there (same zone)", async () => {
     const from = (await pod())?.spec?.nodeName ?? "";
     const other = from === "sgx-node-1" ? "sgx-node-2" : "sgx-node-1";
-    // The only other node of the zone has no backup: nowhere to go.
-    await mergeNode(other, { metadata: { labels: { [REG]: null } } });
+    // The only other node of the zone has no backup for the version CAS runs since the upgrade: nowhere to go.
+    await mergeNode(other, { metadata: { labels: { [REG_NEW]: null } } });
     await client.delete({ apiVersion: "v1", kind: "Node", name: from });
     const stuck = await waitCas("NoEligibleNode", (c) => condition(c, "NodeHealthy")?.reason === "NoEligibleNode");
     const message = condition(stuck, "NodeHealthy")?.message ?? "";
@@ -335,7 +337,7 @@ describe.skipIf(!clusterAvailable())("CAS controller on a real API server", () =
     expect(message).toContain("plain-node-1:");
     expect(stuck.status?.state).toBe("UNHEALTHY");
     // A registration appears on the other zone-a node: CAS goes there.
-    await mergeNode(other, { metadata: { labels: { [REG]: "true" } } });
+    await mergeNode(other, { metadata: { labels: { [REG_NEW]: "true" } } });
     const moved = await waitFor(
       `pod ${NAME}-0 running on ${other}`,
       async () => {

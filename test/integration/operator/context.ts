@@ -1,22 +1,26 @@
 // An in-process operator for integration tests: the same OperatorContext `scone operator` builds (shared
 // informers, informer-backed reader, Event recorder, Manager without leader election, ports 0), on a client whose
 // transport counts every write, so a test can assert that a steady state costs no write request.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SGX_CAPABLE_LABEL, SIMULATED_NODES } from "../../../hack/cluster/nodes.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { EventRecorder } from "../../../src/kube/events.ts";
-import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
+import type { PortForward } from "../../../src/kube/port-forward.ts";
 import { registerResource } from "../../../src/kube/resources.ts";
 import { SharedInformers } from "../../../src/kube/shared-informers.ts";
 import { type RequestOptions, Transport } from "../../../src/kube/transport.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger, type LogLevel } from "../../../src/log.ts";
-import { casClientProbe } from "../../../src/operator/cas/client-probe.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
+import { casDriverProbe } from "../../../src/operator/cas/driver-probe.ts";
 import { Manager } from "../../../src/operator/manager.ts";
 import { SGX_LABEL_MARKER } from "../../../src/operator/sgxplugin/node-labels.ts";
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
 import { renderCrds, sconeResourceTypes } from "../../../src/resources/crds.ts";
+import { standInCliSource } from "../../harness/cas-driver.ts";
 import { waitFor } from "../kube/helpers.ts";
 
 /** A transport that remembers every request that is not a read ("PATCH /api/v1/nodes/x"). */
@@ -214,30 +218,19 @@ export function zoneAVolume(namespace: string, claim: string): KubeObject {
 }
 
 /**
- * Registers the CAS controller the way an operator outside the cluster runs it: its probe reaches each CAS through
- * an API-server port-forward to NAME-0, kept open in `forwards` (the caller closes them) for the test's speed.
+ * Registers the CAS controller the way an operator outside the cluster runs it: its probe asks each CAS through the
+ * stand-in SCONE CLI run locally, over an API-server port-forward to NAME-0 kept open in `forwards` (the caller
+ * closes them) for the test's speed, and looks into the pod by exec.
  */
 export async function registerCasOverPortForwards(
   op: TestOperator,
   kubeconfigPath: string,
-  namespace: string,
   forwards: Map<string, PortForward>,
 ): Promise<void> {
   const conn = await loadKubeConfig({ kubeconfig: kubeconfigPath });
-  const probe = casClientProbe(op.client, {
-    resolveAddress: async (cas) => {
-      const name = cas.metadata.name ?? "";
-      // Keyed by namespace too: a test may run CAS of the same name in two namespaces.
-      const ns = cas.metadata.namespace ?? namespace;
-      let forward = forwards.get(`${ns}/${name}`);
-      if (!forward) {
-        forward = await startPortForward(conn, { namespace: ns, pod: `${name}-0`, port: 8081 });
-        forwards.set(`${ns}/${name}`, forward);
-      }
-      return { url: `https://127.0.0.1:${forward.localPort}`, serverName: "localhost" };
-    },
-    timeoutMs: 10_000,
-  });
+  const stateDir = mkdtempSync(join(tmpdir(), "scone-it-operator-cli-"));
+  process.once("exit", () => rmSync(stateDir, { recursive: true, force: true }));
+  const probe = casDriverProbe(op.client, { source: standInCliSource({ conn, stateDir, forwards }) });
   registerCasController(op.ctx, probe, {
     podDeletionBackoffMs: 2_000,
     healthyRecheckMs: 1_000,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { consoleField, serviceAddress } from "../../../../src/operator/cas/client-probe.ts";
+import { consoleField } from "../../../../src/operator/cas/console.ts";
 import { probeWithTimeout } from "../../../../src/operator/cas/probe.ts";
 import { upstreamCas } from "./fixtures.ts";
 
@@ -22,13 +22,12 @@ describe("CAS probe", () => {
     expect(await probeWithTimeout(fine, cas, signal, 1_000)).toEqual({ reachable: true, provisioned: "Yes" });
   });
 
-  test("the CAS key hash is the last field of its console line; the address is the Service", async () => {
+  test("the CAS key hash is the last field of its console line", () => {
     const log =
       "starting\nCAS key hash 3s1pm8W6Be6cxvAQRbRP5YXd9YuERAr7KswN97uGtoPkRW87x1\nCAS provisioning token abc\n";
     expect(consoleField(log, "CAS key hash")).toBe("3s1pm8W6Be6cxvAQRbRP5YXd9YuERAr7KswN97uGtoPkRW87x1");
     expect(consoleField(log, "CAS provisioning token")).toBe("abc");
     expect(consoleField("CAS key hash\n", "CAS key hash")).toBeUndefined();
     expect(consoleField("nothing", "CAS key hash")).toBeUndefined();
-    expect(serviceAddress(await upstreamCas("cas.yaml"))).toEqual({ url: "https://cas.scone.svc:8081" });
   });
 });

@@ -254,6 +254,49 @@ describe("deriveCasStatus: fields", () => {
     expect(deriveCasStatus(ephemeral, healthyObserved(cas), probe, LATER, opts).snapshotStatus).toBe("Ephemeral");
   });
 
+  test("snapshots without an observable check-up: a snapshot that exists counts, however old (no SnapshotFailure)", async () => {
+    const cas = await full();
+    // What the production probe reports: last-completed's time only (CAS makes no snapshot while nothing changes).
+    const old = answering({ snapshotTimestamp: "2025-12-01T00:00:00Z", snapshotCheckupTimestamp: undefined });
+    const s = deriveCasStatus(cas, healthyObserved(cas), old, LATER, opts);
+    expect([s.snapshotStatus, s.phase, s.state]).toEqual(["Persisted", "HEALTHY", "HEALTHY"]);
+    expect(s.snapshotTimestamp).toBe("2025-12-01T00:00:00Z");
+    expect(s.snapshotCheckupTimestamp).toBeUndefined();
+    // A check-up kept from an earlier probe is dropped once CAS answers without one (it would only grow stale).
+    const kept = deriveCasStatus(
+      { ...cas, status: { ...s, snapshotCheckupTimestamp: "2025-12-29T00:00:00Z" } },
+      healthyObserved(cas),
+      old,
+      LATER,
+      opts,
+    );
+    expect([kept.snapshotStatus, kept.snapshotCheckupTimestamp]).toEqual(["Persisted", undefined]);
+  });
+
+  test("version: the running cas image's tag, so an upgraded CAS shows its new version", async () => {
+    const cas = await full();
+    const before = deriveCasStatus(cas, healthyObserved(cas), answering({ version: undefined }), LATER, opts);
+    expect(before.version).toBe("6.0.6");
+    const upgraded = deriveCasStatus(
+      { ...cas, status: before },
+      healthyObserved(cas, { pod: readyPod("sgx-node-1", "registry.scontain.com/scone.cloud/cas:6.0.7") }),
+      answering({ version: undefined }),
+      LATER,
+      opts,
+    );
+    expect(upgraded.version).toBe("6.0.7");
+  });
+
+  test("Attested says that no DCAP report for spec.nonce can be known when none was given", async () => {
+    const cas = await full();
+    const s = deriveCasStatus(cas, healthyObserved(cas), answering({ dcapReport: undefined }), LATER, opts);
+    expect(cond(s, "Attested")).toMatchObject({ status: "True", reason: "Attested" });
+    expect(cond(s, "Attested")?.message).toContain("no DCAP report for spec.nonce can be known");
+    expect(s.dcapReport).toBeUndefined();
+    const reported = deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts);
+    expect(cond(reported, "Attested")?.message).toBe("CAS was attested; status.dcapReport answers spec.nonce");
+  });
+
   test("a PodDisruptionBudget that allows an eviction raises the alert", async () => {
     const cas = await full();
     const s = deriveCasStatus(
