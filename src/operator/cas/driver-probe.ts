@@ -2,9 +2,9 @@
 // seam src/cas/driver/reach.ts with the operator's own CLI identity.
 // - attestable: `scone cas attest <addr> -c <CAS key hash> …` passes with upstream's tolerations, then the standard
 //   signer (CasDriver.attest; CLI §3/§4, SCONE-INTERFACE §10.1). The key hash is the CAS console's `CAS key hash`
-//   line (§3.3). `--only_for_testing_allow-unprovisioned-cas` (CLI §4, online attestation) is given so that an
-//   unprovisioned CAS can be attested and reported as such, as status.provisioned = No needs. When attestation is
-//   refused, the reason is the CLI's error text.
+//   line (§3.3). When attestation is refused, the reason is the CLI's error text. The testing-only
+//   `--only_for_testing_allow-unprovisioned-cas` is never given: an unprovisioned CAS is told by its console instead,
+//   which prints a `CAS provisioning token` line until it is provisioned (SCONE-INTERFACE §10.2 step 7) → No.
 // - provisioned: `scone session read provisioned` (CLI §3 `read_session`; the 5.8 CRD text: "by trying to retrieve a
 //   policy called provisioned") — exit 0 Yes, exit 2 No, anything else Unknown.
 // - version: not asked of CAS (GET /v1/version exists [V: release notes 5.8] but its answer is unpublished); the
@@ -78,6 +78,10 @@ export function casDriverProbe(kube: KubeClient, options: CasDriverProbeOptions)
     return hash;
   };
 
+  /** The console still offers a provisioning token: nobody has provisioned this CAS (read afresh, never cached). */
+  const showsProvisioningToken = async (cas: CAS, signal: AbortSignal): Promise<boolean> =>
+    consoleField(await consoleLog(cas, signal).catch(() => ""), "CAS provisioning token") !== undefined;
+
   async function ask(cas: CAS, conn: CasConnection, signal: AbortSignal): Promise<CasProbeResult> {
     const casKeyHash = await keyHashOf(cas, signal);
     if (!casKeyHash) {
@@ -89,7 +93,6 @@ export function casDriverProbe(kube: KubeClient, options: CasDriverProbeOptions)
       const outcome = await conn.driver.attest({
         address: conn.address,
         casKeyHash,
-        allowUnprovisioned: true,
         retries: options.retries ?? 1,
       });
       casKey = outcome.casKey;
@@ -101,7 +104,7 @@ export function casDriverProbe(kube: KubeClient, options: CasDriverProbeOptions)
       keyHashes.delete(keyOf(cas)); // CAS may have a new key
       return {
         reachable: true,
-        provisioned: "Unknown",
+        provisioned: (await showsProvisioningToken(cas, signal)) ? "No" : "Unknown",
         attestable: false,
         attestationReason: boundedReason(messageOf(err)),
       };

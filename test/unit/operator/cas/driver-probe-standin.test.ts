@@ -60,10 +60,10 @@ async function casNamed(name: string, ...simOptions: string[]): Promise<CAS> {
 
 describe("casDriverProbe through the stand-in SCONE CLI", () => {
   test(
-    "unprovisioned: attestable, provisioned No; after provisioning and the `provisioned` session: Yes",
+    "unprovisioned: not attestable, provisioned No (its console offers a token); after provisioning: attestable, and Yes once the `provisioned` session exists",
     async () => {
       const cas = await casNamed("cas");
-      expect(await probe.probe(cas, signal)).toEqual({ reachable: true, attestable: true, provisioned: "No" });
+      expect(await probe.probe(cas, signal)).toMatchObject({ reachable: true, attestable: false, provisioned: "No" });
 
       // The owner provisions it and uploads `provisioned`, as `kubectl provision` does (SCONE-INTERFACE §10.2).
       const lines = parseProvisioningLines(sims.get("cas")?.output.join("\n") ?? "");
@@ -81,7 +81,7 @@ describe("casDriverProbe through the stand-in SCONE CLI", () => {
     "a CAS signed by neither tolerated signer: not attestable, with the CLI's words",
     async () => {
       const r = await probe.probe(await casNamed("other", "--mrsigner", "ab".repeat(32)), signal);
-      expect(r).toMatchObject({ reachable: true, attestable: false, provisioned: "Unknown" });
+      expect(r).toMatchObject({ reachable: true, attestable: false, provisioned: "No" });
       expect(r.attestationReason).toStartWith("Scone CLI command failed with exit code");
       expect(r.attestationReason).toContain("7520-30768-31405");
     },
@@ -92,6 +92,13 @@ describe("casDriverProbe through the stand-in SCONE CLI", () => {
     "a CAS whose TCB needs a tolerance upstream's sets include (group out of date): attestable",
     async () => {
       const cas = await casNamed("old", "--tcb", "group-out-of-date");
+      const lines = parseProvisioningLines(sims.get("old")?.output.join("\n") ?? "");
+      if (!lines) throw new Error("no console lines");
+      await new CasDriver(runner("owner")).provision({
+        address: address("old"),
+        ...lines,
+        ownerConfigToml: OWNER_TOML,
+      });
       expect(await probe.probe(cas, signal)).toMatchObject({ attestable: true, provisioned: "No" });
     },
     TIMEOUT,

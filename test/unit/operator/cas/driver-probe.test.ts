@@ -14,6 +14,8 @@ import { upstreamCas } from "./fixtures.ts";
 const KEY_HASH = "3s1pm8W6Be6cxvAQRbRP5YXd9YuERAr7KswN97uGtoPkRW87x1";
 const CAS_KEY = "46YyxrywJ8PFRruWX8YLxa9q4axxYJgTbA81tv7NBcJfn43DQt";
 const CONSOLE = `CAS starting\nCAS key hash ${KEY_HASH}\nCAS provisioning token 0123456789abcdef0123456789abcdef\n`;
+/** The console of a CAS started provisioned: no provisioning token is offered. */
+const PROVISIONED_CONSOLE = `CAS starting\nCAS key hash ${KEY_HASH}\n`;
 const ok = (stdout = ""): CliRunResult => ({ exitCode: 0, stdout, stderr: "" });
 const fail = (exitCode: number, stderr: string): CliRunResult => ({ exitCode, stdout: "", stderr });
 const signal = new AbortController().signal;
@@ -101,7 +103,8 @@ describe("casDriverProbe", () => {
     const [attest] = attests(cli.calls);
     expect(attest?.slice(0, 3)).toEqual(["cas", "attest", "cas.scone.svc:8081"]);
     expect(after(attest ?? [], "-c")).toBe(KEY_HASH);
-    expect(attest).toContain("--only_for_testing_allow-unprovisioned-cas");
+    // The testing-only flag never reaches a production attestation (an unprovisioned CAS is told by its console).
+    expect(attest).not.toContain("--only_for_testing_allow-unprovisioned-cas");
     const read = cli.calls.find((c) => c[0] === "session" && c[1] === "read");
     expect(read).toEqual(["session", "read", "--cas", "cas.scone.svc:8081", "--cas-key", CAS_KEY, "provisioned"]);
   });
@@ -109,7 +112,7 @@ describe("casDriverProbe", () => {
   test("attestation refused with both tolerance sets: not attestable, the CLI's error text as the reason", async () => {
     const cas = await upstreamCas("cas.yaml");
     const cli = fakeCli({ attest: (a) => fail(1, `CAS enclave signer differs from ${after(a, "--mrsigner")}`) });
-    const { probe } = probeOf(cli.runner);
+    const { probe } = probeOf(cli.runner, { console: PROVISIONED_CONSOLE });
     const r = await probe.probe(cas, signal);
     expect(r).toMatchObject({ reachable: true, attestable: false, provisioned: "Unknown" });
     expect(r.attestationReason).toBe(
@@ -118,6 +121,14 @@ describe("casDriverProbe", () => {
     // Upstream's order: the DB-injection signer, then the standard signer; no session read after a refusal.
     expect(attests(cli.calls).map((c) => after(c, "--mrsigner"))).toEqual([MRSIGNER_DB_INJECTION, MRSIGNER_STANDARD]);
     expect(cli.calls.some((c) => c[0] === "session")).toBe(false);
+  });
+
+  test("refused while the console offers a provisioning token: not provisioned (No), never the testing-only flag", async () => {
+    const cas = await upstreamCas("cas.yaml");
+    const cli = fakeCli({ attest: () => fail(1, "CAS is not provisioned") });
+    const { probe } = probeOf(cli.runner);
+    expect(await probe.probe(cas, signal)).toMatchObject({ reachable: true, attestable: false, provisioned: "No" });
+    expect(cli.calls.flat()).not.toContain("--only_for_testing_allow-unprovisioned-cas");
   });
 
   test("a long CLI error is cut for the condition", async () => {
@@ -233,10 +244,10 @@ describe("casDriverProbe", () => {
     await p.probe.probe(cas, signal);
     expect(p.consoleReads()).toBe(1);
     refuse = true;
-    await p.probe.probe(cas, signal); // cached hash, refused: forgotten
-    expect(p.consoleReads()).toBe(1);
-    await p.probe.probe(cas, signal); // read anew (CAS may have a new key)
+    await p.probe.probe(cas, signal); // cached hash, refused: forgotten; the console read for a provisioning token
     expect(p.consoleReads()).toBe(2);
+    await p.probe.probe(cas, signal); // the key hash read anew (CAS may have a new key), then the token again
+    expect(p.consoleReads()).toBe(4);
   });
 
   test("the CAS reference carries spec.service.clientPort", async () => {
