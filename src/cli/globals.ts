@@ -40,6 +40,15 @@ export const GLOBAL_ARGS = {
   },
 } satisfies SconeArgsDef;
 
+/** Upstream's `--no-docker` (as `docker: false`): the local SCONE CLI instead of the sconecli pod (cas-driver.ts). */
+export const DOCKER_ARG = {
+  type: "boolean",
+  default: true,
+  description: "Upstream: run the SCONE CLI in docker",
+  negativeDescription:
+    "Use the local SCONE CLI (/opt/scone/bin/rust-cli, or scone on PATH) instead of the sconecli pod",
+} satisfies SconeArgDef;
+
 export type GlobalFlag = keyof typeof GLOBAL_ARGS;
 /**
  * Globals a command gets unless it lists its own. Not --scone-cli: only a command that reaches a CAS through

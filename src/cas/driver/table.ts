@@ -188,6 +188,15 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     status: "documented",
   },
   {
+    id: "public-values",
+    need: "public secret values of a session (scone vault provision --print-public-keys: VAULT_CA)",
+    how: "GET /v1/values/session=<name> on the client port (port-forward), no identity; TLS pinned to the chain of the CLI config's cas_db entry",
+    operations: [],
+    source:
+      "SCONE-INTERFACE §12.1 [V: sconedocs flask/node examples, kubectl-provision 6.0.0], §10.5; CLI §7 (cas_db chain) [docs: cas-backup-controller]",
+    status: "documented",
+  },
+  {
     id: "cas-health",
     need: "is the CAS up, provisioned, snapshotting",
     how: "no CLI command or REST path is documented for health or provisioning state",

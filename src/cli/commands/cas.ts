@@ -12,6 +12,7 @@ import {
   checkPort,
   checkPositiveInt,
   checkVersion,
+  DOCKER_ARG,
   exclusive,
   requires,
   timeoutArg,
@@ -175,13 +176,7 @@ export const provisionArgs: Record<string, SconeArgDef> = {
     description: "Check image signatures",
     negativeDescription: "Skip the image signature checks",
   },
-  docker: {
-    type: "boolean",
-    default: true,
-    description: "Upstream: run the SCONE CLI in docker",
-    negativeDescription:
-      "Use the local SCONE CLI (/opt/scone/bin/rust-cli, or scone on PATH) instead of the sconecli pod",
-  },
+  docker: DOCKER_ARG,
 };
 
 const provision = command({

@@ -1,6 +1,6 @@
 // `scone vault provision`: the deprecated SCONE Vault flow (upstream ≤ 6.0.0), kept for the plugin syntax.
 import { command, group, lazyRun } from "../define.ts";
-import { checkImagePrefix, checkVersion } from "../globals.ts";
+import { ALL_GLOBALS, checkImagePrefix, checkVersion, DOCKER_ARG } from "../globals.ts";
 import type { FlagValues } from "../spec.ts";
 
 /**
@@ -17,9 +17,19 @@ export const UNDOCUMENTED_VAULT_MODES: Readonly<Record<"verify" | "local-backup"
     "--vault-client is refused: upstream uploads a vault client policy (session) to CAS, but that policy's content is not published, so scone cannot upload the same one; create your client session with scone session create (or your own policy file)",
 };
 
-/** The refusal for the first undocumented vault mode given, or undefined. */
+/**
+ * Flags that would do nothing in scone: the CAS driver source gives the address the SCONE CLI uses (the CAS Service
+ * from the sconecli pod, or a port-forward with --scone-cli), so a CAS URL has nowhere to go.
+ */
+export const MOOT_VAULT_FLAGS: Readonly<Record<"cas-address", string>> = {
+  "cas-address":
+    "--cas-address is refused: scone reaches the CAS through the SCONE CLI, by the CAS Service from the sconecli pod of the CAS, or through a port-forward with --scone-cli PATH; leave it out",
+};
+
+/** The refusal for the first undocumented vault mode or moot flag given, or undefined. */
 export function vaultModeChecks(values: FlagValues): string | undefined {
   for (const [flag, message] of Object.entries(UNDOCUMENTED_VAULT_MODES)) if (values[flag] === true) return message;
+  for (const [flag, message] of Object.entries(MOOT_VAULT_FLAGS)) if (values[flag] !== undefined) return message;
   return undefined;
 }
 
@@ -38,7 +48,8 @@ export const vaultCommand = group({
         "cas-address": {
           type: "string",
           valueHint: "URL",
-          description: "CAS client API to upload the sessions to, e.g. a port-forward (default: https://NAME.NS:8081)",
+          description:
+            "Refused: the SCONE CLI reaches the CAS by its Service (sconecli pod) or a port-forward (--scone-cli)",
         },
         mrenclave: {
           type: "string",
@@ -53,12 +64,19 @@ export const vaultCommand = group({
           type: "boolean",
           description: "Upstream: verify the vault's init statement (refused: not documented)",
         },
-        "print-public-keys": { type: "boolean", description: "Print the vault CA" },
+        "print-public-keys": {
+          type: "boolean",
+          description: "Print the vault CA (the public value VAULT_CA of session vault-init-auto-OWNER_ID)",
+        },
         "local-backup": {
           type: "boolean",
           description: "Upstream: copy the vault data to a local directory (refused: not documented)",
         },
-        target: { type: "string", valueHint: "DIR", description: "Directory for identities (default: ~/.cas)" },
+        target: {
+          type: "string",
+          valueHint: "DIR",
+          description: "The owner's directory: identity/config.json as scone cas provision wrote it (default: ~/.cas)",
+        },
         "set-version": {
           type: "string",
           valueHint: "VERSION",
@@ -84,11 +102,15 @@ export const vaultCommand = group({
           valueHint: "FILE",
           description: "Replace the vault manifest ($VAULT_NAME, $NAMESPACE, $OWNER_ID … are filled in)",
         },
+        docker: DOCKER_ARG,
         verbose: { type: "boolean", alias: "v", description: "Verbose output" },
         debug: { type: "boolean", description: "Debug output" },
       },
+      // The CAS is reached through the CAS driver: the sconecli pod, or a local SCONE CLI (src/cli/run/cas-driver.ts).
+      globals: [...ALL_GLOBALS, "scone-cli"],
       notes: [
-        "Needs a provisioned, HEALTHY CAS. The vault sessions are reconstructions of upstream's (not public): see src/operator/vault/sessions.ts.",
+        "Needs a provisioned, HEALTHY CAS and its owner's identity (--target, as scone cas provision left it). The vault sessions are reconstructions of upstream's (not public): see src/operator/vault/sessions.ts.",
+        "The sessions go to CAS through the SCONE CLI (the sconecli pod of the CAS, or --scone-cli PATH / --no-docker); a rerun creates or changes nothing that is in place.",
         "--verify, --local-backup and --vault-client are refused (exit 2): upstream does not document what they do in enough detail to do the same.",
       ],
       checks: vaultModeChecks,

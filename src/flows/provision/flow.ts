@@ -21,6 +21,7 @@ import {
   type ProvisionStep,
   provisionStep,
   sessionStep,
+  uploadSessionWithHash,
   waitHealthyStep,
   withPredecessor,
 } from "./steps.ts";
@@ -275,6 +276,11 @@ export interface OwnerSessionClient {
   readSession(name: string): Promise<{ session: string; hash: string }>;
   /** `session update` with `predecessor` set in the body; the hash the CLI printed. */
   updateSession(session: string, predecessor: string): Promise<{ hash: string }>;
+  /**
+   * `session create`, or `session update` with `predecessor` = the active version's hash when the content differs
+   * (uploadSession in steps.ts); `hash` names the stored version (for `unchanged`, the CLI's hash of the active one).
+   */
+  uploadSession(name: string, body: string): Promise<{ action: "created" | "updated" | "unchanged"; hash: string }>;
 }
 
 /**
@@ -287,7 +293,13 @@ export async function openOwnerClient(
   client: KubeClient,
   cas: { readonly name: string; readonly namespace: string; readonly target?: string | undefined },
   opts: { readonly env?: OptionEnv; readonly kube?: ProvisionKube; readonly casSource: CasDriverSource },
-): Promise<{ client: OwnerSessionClient; close(): Promise<void> }> {
+): Promise<{
+  client: OwnerSessionClient;
+  /** The address the CLI attested the CAS at (the key of its entry in the owner's CLI config) and that config. */
+  address: string;
+  configPath: string;
+  close(): Promise<void>;
+}> {
   const options = provisionOptionsFromFlags({ ...cas, "postprovision-only": true }, opts.env);
   const ports = {
     ...realProvisionPorts(client, options, { casSource: opts.casSource }),
@@ -312,7 +324,10 @@ export async function openOwnerClient(
       async updateSession(session, predecessor) {
         return { hash: await driver.updateSession(target, withPredecessor(session, predecessor)) };
       },
+      uploadSession: (name, body) => uploadSessionWithHash(driver, target, name, body),
     },
+    address: target.address,
+    configPath: ctx.ownerConfigPath,
     close: () => ctx.close(),
   };
 }

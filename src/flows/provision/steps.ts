@@ -583,6 +583,23 @@ export async function uploadSession(
   return { action: "updated", hash, predecessor };
 }
 
+/**
+ * uploadSession, with a hash for every outcome: for an unchanged session, the CLI's hash of the active version (read
+ * again: one more `session read` than uploadSession, only when nothing changed).
+ */
+export async function uploadSessionWithHash(
+  driver: CasDriver,
+  target: { address: string; casKey: string },
+  name: string,
+  body: string,
+): Promise<{ action: "created" | "updated" | "unchanged"; hash: string }> {
+  const r = await uploadSession(driver, target, name, body);
+  if (r.hash !== undefined) return { action: r.action, hash: r.hash };
+  const active = await driver.readSession(target, name);
+  if (active === null) throw new ProvisionError(`session ${name} vanished from CAS ${target.address} while being read`);
+  return { action: r.action, hash: await driver.sessionHash(active) };
+}
+
 /** A refused session call may mean another identity owns the CAS: say which identity was used and what to do. */
 function notOwner(ctx: ProvisionContext, err: unknown): unknown {
   if (!(err instanceof SconeCliError)) return err;

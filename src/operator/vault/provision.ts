@@ -1,12 +1,12 @@
 // `scone vault provision NAME -n NS --cas CAS[.NS]`: upstream's deprecated vault flow (SCONE-INTERFACE §10.5) as
-// resumable steps over ports (kube, CAS, a small state file), so a rerun after a failure continues with the same
-// OWNER_ID and never uploads a session twice:
+// resumable steps over ports (kube, the CAS through the CAS driver, a small state file), so a rerun after a failure
+// continues with the same OWNER_ID and changes nothing that is already in place:
 //   1. the CAS must be provisioned, HEALTHY and fully migratable (its status says so);
 //   2. OWNER_ID: random ($RANDOM$RANDOM), recorded before anything is uploaded;
-//   3. the vault sessions (sessions.ts, inferred) are created on the CAS, each recorded with its hash;
+//   3. the vault sessions (sessions.ts, inferred) are created on the CAS — or updated, with the active version as
+//      predecessor, when their content differs — each recorded with the hash the SCONE CLI gave;
 //   4. the Vault resource is applied (server-side apply: idempotent).
 import { type CasReadiness, casNotReadyReason, type NamedSession, newOwnerId, vaultSessions } from "./sessions.ts";
-
 export interface ProvisionState {
   readonly vault: string;
   readonly namespace: string;
@@ -18,19 +18,17 @@ export interface ProvisionState {
 export interface VaultProvisionPorts {
   /** The CAS resource's status (undefined: no such CAS). */
   casStatus(namespace: string, name: string): Promise<CasReadiness | undefined | "absent">;
-  /** Creates a session; throws SessionExistsError when a session of that name exists. */
-  createSession(text: string): Promise<{ hash: string }>;
-  /** The current hash of an existing session (readable by its creator). */
-  sessionHash(name: string): Promise<string>;
+  /**
+   * `session create`, or `session update` (predecessor = the active version's hash) when the content differs, or
+   * nothing when it is the same; `hash` is the CLI's for the stored version (never computed by scone).
+   */
+  uploadSession(name: string, text: string): Promise<{ action: SessionAction; hash: string }>;
   applyVault(manifest: Record<string, unknown>): Promise<void>;
   loadState(): Promise<ProvisionState | undefined>;
   saveState(state: ProvisionState): Promise<void>;
 }
 
-/** The CAS answered that the session exists (409 on create). */
-export class SessionExistsError extends Error {
-  override readonly name = "SessionExistsError";
-}
+export type SessionAction = "created" | "updated" | "unchanged";
 
 export class VaultProvisionError extends Error {
   override readonly name = "VaultProvisionError";
@@ -48,7 +46,12 @@ export interface VaultProvisionInput {
 
 export interface VaultProvisionResult {
   readonly ownerId: string;
-  readonly sessions: { readonly name: string; readonly hash: string; readonly created: boolean }[];
+  readonly sessions: {
+    readonly name: string;
+    readonly hash: string;
+    readonly action: SessionAction;
+    readonly created: boolean;
+  }[];
   readonly resumed: boolean;
 }
 
@@ -80,28 +83,16 @@ export async function provisionVault(
     namespace: input.namespace,
     mrenclaves: input.mrenclaves,
   });
-  const out: VaultProvisionResult["sessions"] = [];
+  const out: VaultProvisionResult["sessions"][number][] = [];
   for (const s of sessions) {
-    const known = state.sessions[s.name];
-    if (known) {
-      out.push({ name: s.name, hash: known, created: false });
-      continue;
+    // Every run asks CAS (a read first): a session changed or deleted since the last run is put right.
+    const { action, hash } = await ports.uploadSession(s.name, s.text);
+    progress(`session ${s.name} ${action === "unchanged" ? "exists with the same content" : action} (${s.source})`);
+    if (state.sessions[s.name] !== hash) {
+      state = { ...state, sessions: { ...state.sessions, [s.name]: hash } };
+      await ports.saveState(state);
     }
-    let hash: string;
-    let created = true;
-    try {
-      ({ hash } = await ports.createSession(s.text));
-      progress(`session ${s.name} created (${s.source})`);
-    } catch (e) {
-      // Created by an earlier run that died before recording it: take it as it is.
-      if (!(e instanceof SessionExistsError)) throw e;
-      hash = await ports.sessionHash(s.name);
-      created = false;
-      progress(`session ${s.name} exists already`);
-    }
-    state = { ...state, sessions: { ...state.sessions, [s.name]: hash } };
-    await ports.saveState(state);
-    out.push({ name: s.name, hash, created });
+    out.push({ name: s.name, hash, action, created: action === "created" });
   }
 
   await ports.applyVault(input.manifest(state.ownerId));

@@ -39,6 +39,44 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/**
+ * `kubectl provision ARGS` as kubectl runs the plugin: the binary by the name kubectl-provision (a symlink) in `cwd`,
+ * with the test's HOME and state directory. The upstream variables that stand for flags (NAMESPACE, DCAP_KEY, …) and
+ * SCONE_CLI_CONFIG are unset: the lines must say everything themselves.
+ */
+export function kubectlProvisionRunner(o: {
+  readonly plugin: string;
+  readonly cwd: string;
+  readonly home: string;
+  readonly stateDir: string;
+  readonly timeoutMs: number;
+}): (args: readonly string[], kubeconfig: string) => Promise<RunResult> {
+  const unset = ["NAMESPACE", "DCAP_KEY", "VERSION", "IMAGE_REPO", "IMAGE_PREFIX", "TARGET_DIR", "MANIFESTS_URL"];
+  return async (args, kubeconfig) => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      HOME: o.home,
+      KUBECONFIG: kubeconfig,
+      SCONE_STATE_DIR: o.stateDir,
+      NO_COLOR: "1",
+    };
+    for (const v of [...unset, "SCONE_CLI_CONFIG"]) delete env[v];
+    const proc = Bun.spawn([o.plugin, ...args], {
+      cwd: o.cwd,
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: o.timeoutMs,
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  };
+}
+
 /** Runs the compiled binary with only the given kubeconfig (no $KUBECONFIG from the test's environment). */
 export async function scone(args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
   const proc = Bun.spawn([BINARY, ...args], {

@@ -35,7 +35,7 @@ import {
   binaryPresent,
   buildStandInCli,
   casNamespaceCleanup,
-  type RunResult,
+  kubectlProvisionRunner,
   waitForSnapshotAfterChange,
 } from "./helpers.ts";
 
@@ -68,26 +68,15 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
   });
   const getCas = (namespace: string) => client.tryGet<CAS>(casRef(namespace));
 
-  /** `kubectl provision ARGS` as kubectl runs the plugin: the binary by the name kubectl-provision, in `cwd`. */
-  async function kubectlProvision(args: string[], kubeconfig = cluster.kubeconfigPath): Promise<RunResult> {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      HOME: home,
-      KUBECONFIG: kubeconfig,
-      SCONE_STATE_DIR: join(root, "state"),
-      NO_COLOR: "1",
-    };
-    // The upstream variables stand for flags (NAMESPACE, DCAP_KEY, …): the lines must say everything themselves.
-    for (const v of ["NAMESPACE", "DCAP_KEY", "VERSION", "IMAGE_REPO", "IMAGE_PREFIX", "TARGET_DIR", "MANIFESTS_URL"])
-      delete env[v];
-    const proc = Bun.spawn([plugin, ...args], { cwd, env, stdout: "pipe", stderr: "pipe", timeout: TIMEOUT });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
-  }
+  const runPlugin = kubectlProvisionRunner({
+    plugin,
+    cwd,
+    home,
+    stateDir: join(root, "state"),
+    timeoutMs: TIMEOUT,
+  });
+  /** `kubectl provision ARGS` as kubectl runs the plugin (helpers.ts), against the shared cluster by default. */
+  const kubectlProvision = (args: string[], kubeconfig = cluster.kubeconfigPath) => runPlugin(args, kubeconfig);
 
   /** sha256 of a file in NAME-0's database directory, as the CAS container sees it. */
   async function podFileHash(namespace: string, path: string): Promise<string> {

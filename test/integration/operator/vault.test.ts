@@ -2,24 +2,19 @@
 // - the controller: upstream's sample (operator-samples/5.8.0-rc.1_vault.yaml, $VARS filled) gets its StatefulSet
 //   and Services, the pod runs on a simulated SGX node, the Vault reports HEALTHY with 1/1 ready, a steady state
 //   writes nothing, and a deleted StatefulSet comes back;
-// - `scone vault provision`: refuses a CAS that is not provisioned/HEALTHY, uploads the vault sessions to the
-//   simulator with the CLI config's identity under a random OWNER_ID, creates the Vault resource, resumes on a rerun
-//   without uploading twice, and --print-public-keys prints the vault CA.
+// - `scone vault provision`: refuses a CAS that is not provisioned/HEALTHY (or absent) before it reaches CAS; the
+//   sessions through the CAS driver, the Vault resource, the rerun and --print-public-keys are in
+//   test/integration/flows/vault-driver.test.ts (the guide's line, compiled, on a scone-provisioned CAS).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod, V1Service, V1StatefulSet } from "@kubernetes/client-node";
-import { launchSimulator, type RunningSimulator } from "../../../sim/cas/launch.ts";
-import { attestCas, CasClient } from "../../../src/cas/client.ts";
-import { type CliConfig, generateCliConfig, identityPem, withCas, writeCliConfig } from "../../../src/cas/identity.ts";
 import { run as runVaultCommand } from "../../../src/cli/run/vault.ts";
 import type { SconeContext } from "../../../src/cli/spec.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { registerVaultController, VAULT_TYPE } from "../../../src/operator/vault/controller.ts";
-import type { ProvisionState } from "../../../src/operator/vault/provision.ts";
-import { vaultSessionNames } from "../../../src/operator/vault/sessions.ts";
 import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
@@ -35,7 +30,6 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
   let op: TestOperator;
   let client: KubeClient;
   const root = mkdtempSync(join(tmpdir(), "scone-vault-"));
-  let sim: RunningSimulator | undefined;
 
   const vaultRef = (name: string) => ({ ...VAULT_TYPE, namespace: NS, name });
   const getVault = (name: string) => client.get<Vault>(vaultRef(name));
@@ -54,7 +48,6 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
     // Every step runs even when one before it fails.
     await cleanupSteps([
       () => op?.stop(),
-      () => sim?.stop(),
       () => rmSync(root, { recursive: true, force: true }),
       () => client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }),
     ]);
@@ -142,8 +135,6 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
 
   describe("scone vault provision", () => {
     const target = join(root, "cas-target");
-    let owner: CliConfig;
-    let ownerClient: CasClient;
     const ctxOf = (args: Record<string, unknown>) =>
       ({
         args: { kubeconfig: cluster.kubeconfigPath, namespace: NS, target, _: [], ...args },
@@ -167,84 +158,28 @@ describe.skipIf(!clusterAvailable())("Vault", () => {
     };
 
     beforeAll(async () => {
-      sim = await launchSimulator({ dataDir: join(root, "db") });
-      owner = await generateCliConfig("vault-owner");
-      const attested = await attestCas(sim.url, { casKeyHash: sim.casKeyHash });
-      ownerClient = new CasClient({ url: sim.url, caCertPem: attested.caCertPem, identity: identityPem(owner) });
-      await ownerClient.provision({ token: sim.provisioningToken ?? "", casKeyHash: sim.casKeyHash, ownerConfig: "" });
-      const config = withCas(owner, sim.url, {
-        url: sim.url,
-        chain: attested.caCertPem,
-        cas_key_hash: sim.casKeyHash,
-        software_key_hash: sim.softwareKeyHash,
-        session_encryption_key: sim.sessionEncryptionKey,
-        version: "6.0.6",
-        attested_at: new Date().toISOString(),
-      });
-      const { mkdir } = await import("node:fs/promises");
-      await mkdir(target, { recursive: true });
-      await writeCliConfig(join(target, "config.json"), config);
       // The CAS resource (no CAS controller in this suite: its status is set by the test).
       await client.create({ ...CAS_TYPE, metadata: { name: "cas", namespace: NS }, spec: {} } as KubeObject);
     }, 120_000);
 
     test("a CAS that is not provisioned is refused, naming the fix", async () => {
       await setCasStatus({ ...healthy, provisioned: "No", phase: "Unprovisioned", state: "PENDING" });
-      await expect(runVaultCommand(ctxOf({ name: "myvault", cas: "cas", "cas-address": sim?.url }))).rejects.toThrow(
+      await expect(runVaultCommand(ctxOf({ name: "myvault", cas: "cas" }))).rejects.toThrow(
         /CAS .*\/cas is not provisioned.*scone cas provision/,
       );
-      await expect(runVaultCommand(ctxOf({ name: "myvault", cas: "nocas", "cas-address": sim?.url }))).rejects.toThrow(
+      await expect(runVaultCommand(ctxOf({ name: "myvault", cas: "nocas" }))).rejects.toThrow(
         /CAS .*\/nocas not found/,
       );
+      // Refused before the owner's identity was looked for: nothing was written under --target.
+      expect(existsSync(target)).toBe(false);
     }, 60_000);
 
-    test("uploads the vault sessions under a random OWNER_ID and creates the Vault; a rerun resumes", async () => {
+    test("a healthy CAS without the owner's identity/config.json under --target: refused naming the file and --target", async () => {
       await setCasStatus(healthy);
-      await runVaultCommand(ctxOf({ name: "myvault", cas: "cas", "cas-address": sim?.url }));
-      const statePath = join(target, `vault-myvault.${NS}.json`);
-      expect(statSync(statePath).mode & 0o777).toBe(0o600);
-      const state = (await Bun.file(statePath).json()) as ProvisionState;
-      expect(state.ownerId).toMatch(/^\d{2,10}$/);
-      const names = vaultSessionNames(state.ownerId);
-      expect(Object.keys(state.sessions).sort()).toEqual(Object.values(names).sort());
-      for (const name of Object.values(names)) {
-        const read = await ownerClient.readSession(name);
-        expect(read.hash).toBe(state.sessions[name] as string);
-      }
-      const ca = await ownerClient.values(names.initAuto);
-      expect(ca.VAULT_CA?.value).toContain("BEGIN CERTIFICATE");
-
-      const vault = await getVault("myvault");
-      const env = vault.spec?.server?.extraEnvironmentVars ?? {};
-      expect(env.OWNER_ID).toBe(state.ownerId);
-      expect(env.SCONE_CAS_ADDR).toBe(`cas.${NS}`);
-      expect(env.SCONE_CONFIG_ID).toBe("vault-$(OWNER_ID)/dev");
-      expect(vault.spec?.server?.dataStorage).toEqual({ enabled: true });
-
-      // Rerun: same OWNER_ID, nothing uploaded again (the sessions' hashes are unchanged).
-      const printed: string[] = [];
-      const write = process.stdout.write.bind(process.stdout);
-      process.stdout.write = ((chunk: string) => {
-        printed.push(String(chunk));
-        return true;
-      }) as typeof process.stdout.write;
-      try {
-        await runVaultCommand(ctxOf({ name: "myvault", cas: "cas", "cas-address": sim?.url, output: "json" }));
-        await runVaultCommand(
-          ctxOf({ name: "myvault", cas: "cas", "cas-address": sim?.url, "print-public-keys": true }),
-        );
-      } finally {
-        process.stdout.write = write;
-      }
-      const rerun = JSON.parse(printed[0] ?? "{}") as {
-        ownerId: string;
-        resumed: boolean;
-        sessions: { created: boolean }[];
-      };
-      expect(rerun.ownerId).toBe(state.ownerId);
-      expect(rerun.resumed).toBe(true);
-      expect(rerun.sessions.every((s) => !s.created)).toBe(true);
-      expect(printed[1]).toBe(`${ca.VAULT_CA?.value}\n`);
-    }, 120_000);
+      const refused = runVaultCommand(ctxOf({ name: "myvault", cas: "cas" }));
+      await expect(refused).rejects.toThrow(`${join(target, "identity", "config.json")} does not exist`);
+      await expect(refused).rejects.toMatchObject({ hint: expect.stringContaining("--target DIR") });
+      expect(await client.tryGet(vaultRef("myvault"))).toBeUndefined();
+    }, 60_000);
   });
 });

@@ -49,9 +49,9 @@ describe("--image-prefix of the CLI's own deployments", () => {
   });
 
   test("vault: REGISTRY/PREFIXvault", () => {
-    const v = vaultFlags({ name: "v", namespace: "ns", "image-registry": MIRROR, "image-prefix": "pfx-" }, {});
+    const v = vaultFlags({ name: "v", namespace: "ns", "image-registry": MIRROR, "image-prefix": "pfx-" });
     expect(v.imageRepo).toBe(`${MIRROR}/pfx-vault`);
-    expect(vaultFlags({ name: "v", namespace: "ns" }, {}).imageRepo).toBe("registry.scontain.com/scone.cloud/vault");
+    expect(vaultFlags({ name: "v", namespace: "ns" }).imageRepo).toBe("registry.scontain.com/scone.cloud/vault");
   });
 
   test("a prefix that no registry path allows is refused, naming the flag", () => {

@@ -1,10 +1,19 @@
+// The vault flow over its ports (an in-memory CAS), its session steps through the CAS driver with a scripted
+// SCONE CLI (argv per SCONE-CLI.md §3: read, create, calculate-hash, update with the predecessor), the sessions,
+// the manifest and the CLI flags.
 import { describe, expect, test } from "bun:test";
+import { parse } from "yaml";
+import type { CliArg, CliInputFile } from "../../../../src/cas/driver/commands.ts";
+import { CasDriver } from "../../../../src/cas/driver/driver.ts";
+import type { CliRunner, CliRunResult } from "../../../../src/cas/driver/runner.ts";
 import { parseSession } from "../../../../src/cas/session.ts";
+import { vaultModeChecks } from "../../../../src/cli/commands/vault.ts";
 import { parseCasFlag, vaultFlags } from "../../../../src/cli/run/vault.ts";
+import { uploadSessionWithHash } from "../../../../src/flows/provision/steps.ts";
 import {
   type ProvisionState,
   provisionVault,
-  SessionExistsError,
+  type SessionAction,
   type VaultProvisionPorts,
 } from "../../../../src/operator/vault/provision.ts";
 import {
@@ -28,26 +37,26 @@ const input = {
   manifest: (ownerId: string) => ({ kind: "Vault", ownerId }),
 };
 
+/** An in-memory CAS behind the upload port: name → body; a hash per stored version. */
 class FakePorts implements VaultProvisionPorts {
   state: ProvisionState | undefined;
-  readonly created: string[] = [];
+  saves = 0;
+  readonly uploads: { name: string; action: SessionAction }[] = [];
   readonly applied: Record<string, unknown>[] = [];
-  existing = new Set<string>();
+  readonly stored = new Map<string, { text: string; version: number }>();
   failAt: string | undefined;
   cas: Awaited<ReturnType<VaultProvisionPorts["casStatus"]>> = HEALTHY;
   async casStatus() {
     return this.cas;
   }
-  async createSession(text: string) {
-    const name = parseSession(text).name;
-    if (name === this.failAt) throw new Error(`CAS unreachable creating ${name}`);
-    if (this.existing.has(name)) throw new SessionExistsError(`session ${name} already exists`);
-    this.existing.add(name);
-    this.created.push(name);
-    return { hash: `h-${name}` };
-  }
-  async sessionHash(name: string) {
-    return `h-${name}`;
+  async uploadSession(name: string, text: string) {
+    if (name === this.failAt) throw new Error(`CAS unreachable uploading ${name}`);
+    const current = this.stored.get(name);
+    const action: SessionAction = !current ? "created" : current.text === text ? "unchanged" : "updated";
+    const version = action === "created" ? 1 : (current?.version ?? 0) + (action === "updated" ? 1 : 0);
+    this.stored.set(name, { text, version });
+    if (action !== "unchanged") this.uploads.push({ name, action });
+    return { action, hash: `h-${name}-${version}` };
   }
   async applyVault(m: Record<string, unknown>) {
     this.applied.push(m);
@@ -57,6 +66,7 @@ class FakePorts implements VaultProvisionPorts {
   }
   async saveState(s: ProvisionState) {
     this.state = s;
+    this.saves++;
   }
 }
 
@@ -72,7 +82,7 @@ describe("provisionVault", () => {
       ports.cas = cas;
       await expect(provisionVault(input, ports)).rejects.toThrow(message);
     }
-    expect(ports.created).toEqual([]);
+    expect(ports.uploads).toEqual([]);
     expect(ports.state).toBeUndefined();
   });
 
@@ -80,38 +90,44 @@ describe("provisionVault", () => {
     const ports = new FakePorts();
     const result = await provisionVault(input, ports);
     const names = vaultSessionNames(result.ownerId);
-    expect(ports.created).toEqual([names.mrenclaves, names.initParent, names.initAuto, names.vault, names.verifier]);
+    expect(ports.uploads.map((u) => u.name)).toEqual([
+      names.mrenclaves,
+      names.initParent,
+      names.initAuto,
+      names.vault,
+      names.verifier,
+    ]);
+    expect(ports.uploads.every((u) => u.action === "created")).toBe(true);
     expect(ports.applied).toEqual([{ kind: "Vault", ownerId: result.ownerId }]);
     expect(ports.state?.ownerId).toBe(result.ownerId);
+    expect(ports.state?.sessions[names.vault]).toBe(`h-${names.vault}-1`);
     expect(result.resumed).toBe(false);
   });
 
-  test("a run that died mid-way resumes: same OWNER_ID, no session uploaded twice, one found existing", async () => {
+  test("a rerun changes nothing: same OWNER_ID, every session unchanged, the state not rewritten", async () => {
     const ports = new FakePorts();
-    await provisionVault(input, ports);
-    // Simulate a crash after the third upload was done but not recorded.
-    const ownerId = ports.state?.ownerId ?? "";
-    const names = vaultSessionNames(ownerId);
-    ports.state = {
-      vault: "v",
-      namespace: "ns",
-      ownerId,
-      sessions: { [names.mrenclaves]: "h1", [names.initParent]: "h2" },
-    };
-    ports.created.length = 0;
-    ports.existing = new Set([names.mrenclaves, names.initParent, names.initAuto]);
+    const first = await provisionVault(input, ports);
+    const saves = ports.saves;
+    ports.uploads.length = 0;
     const again = await provisionVault(input, ports);
     expect(again.resumed).toBe(true);
-    expect(again.ownerId).toBe(ownerId);
-    expect(ports.created).toEqual([names.vault, names.verifier]);
-    expect(again.sessions.find((s) => s.name === names.initAuto)).toEqual({
-      name: names.initAuto,
-      hash: `h-${names.initAuto}`,
-      created: false,
-    });
+    expect(again.ownerId).toBe(first.ownerId);
+    expect(ports.uploads).toEqual([]);
+    expect(again.sessions.map((s) => s.action)).toEqual(Array(5).fill("unchanged"));
+    expect(ports.saves).toBe(saves);
   });
 
-  test("a failed upload keeps what was done; the rerun continues there", async () => {
+  test("other MRENCLAVEs on a rerun update the sessions that carry them, recording the new hashes", async () => {
+    const ports = new FakePorts();
+    const first = await provisionVault(input, ports);
+    ports.uploads.length = 0;
+    await provisionVault({ ...input, mrenclaves: ["c".repeat(64)] }, ports);
+    const names = vaultSessionNames(first.ownerId);
+    expect(ports.uploads.map((u) => u.action)).toEqual(Array(5).fill("updated"));
+    expect(ports.state?.sessions[names.mrenclaves]).toBe(`h-${names.mrenclaves}-2`);
+  });
+
+  test("a failed upload keeps what was done; the rerun continues there with the same OWNER_ID", async () => {
     const fresh = new FakePorts();
     // The third upload fails, whatever the OWNER_ID: its name is known once the state exists.
     fresh.saveState = async (s) => {
@@ -120,13 +136,129 @@ describe("provisionVault", () => {
     };
     await expect(provisionVault(input, fresh)).rejects.toThrow(/CAS unreachable/);
     expect(Object.keys(fresh.state?.sessions ?? {}).length).toBe(2);
+    expect(fresh.applied).toEqual([]);
+    const ownerId = fresh.state?.ownerId;
     fresh.saveState = async (s) => {
       fresh.state = s;
     };
     fresh.failAt = undefined;
-    await provisionVault(input, fresh);
-    expect(fresh.created.length).toBe(5);
+    const again = await provisionVault(input, fresh);
+    expect(again.ownerId).toBe(ownerId as string);
+    expect(fresh.uploads.length).toBe(5);
+    expect(again.sessions.map((s) => s.action)).toEqual(["unchanged", "unchanged", "created", "created", "created"]);
     expect(fresh.applied.length).toBe(1);
+  });
+});
+
+// ---- the session steps through the CAS driver ----------------------------------------------------------------------
+
+const ADDRESS = "cas.ns.svc:8081";
+const CAS_KEY = "46YyxrywJ8PFRruWX8YLxa9q4axxYJgTbA81tv7NBcJfn43DQt";
+const TARGET = { address: ADDRESS, casKey: CAS_KEY };
+
+/** A scripted SCONE CLI in front of a session store: answers session read/create/update/calculate-hash per CLI §3. */
+class ScriptedCli implements CliRunner {
+  readonly description = "scripted CLI";
+  readonly calls: string[][] = [];
+  readonly bodies: Record<string, string>[] = [];
+  readonly store = new Map<string, string>();
+  async run(argv: readonly CliArg[], _env: Readonly<Record<string, string>>, files: readonly CliInputFile[]) {
+    const flat = argv.map((a) => (typeof a === "string" ? a : `<${a.inputFile}>`));
+    const body = files[0] ? String(files[0].content) : "";
+    this.calls.push(flat);
+    this.bodies.push(Object.fromEntries(files.map((f) => [f.name, String(f.content)])));
+    const ok = (stdout: string): CliRunResult => ({ exitCode: 0, stdout, stderr: "" });
+    const [w0, w1] = flat;
+    if (w0 === "session" && w1 === "read") {
+      const stored = this.store.get(flat.at(-1) ?? "");
+      return stored === undefined ? { exitCode: 2, stdout: "", stderr: "session not found" } : ok(stored);
+    }
+    if (w0 === "session" && w1 === "calculate-hash") return ok(`${hashOf(body)}\n`);
+    if (w0 === "session" && (w1 === "create" || w1 === "update")) {
+      const doc = parse(body) as { name: string; predecessor?: string };
+      const current = this.store.get(doc.name);
+      if (w1 === "create" && current !== undefined) return { exitCode: 1, stdout: "", stderr: "session exists" };
+      if (w1 === "update" && doc.predecessor !== (current === undefined ? undefined : hashOf(current)))
+        return { exitCode: 1, stdout: "", stderr: "predecessor does not match" };
+      // CAS stores the session with its creator set (CLI §5 "Hash mismatch risk"): the read-back differs in it.
+      this.store.set(doc.name, `${body}creator: ${CAS_KEY}\n`);
+      return ok(`${hashOf(this.store.get(doc.name) ?? "")}\n`);
+    }
+    return { exitCode: 1, stdout: "", stderr: `unexpected ${flat.join(" ")}` };
+  }
+}
+
+/** A stand-in session hash: 64 hex from the body (the real one is the CLI's business, CLI §6). */
+function hashOf(text: string): string {
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+}
+
+describe("vault sessions through the CAS driver (scripted SCONE CLI)", () => {
+  const driverPorts = (cli: ScriptedCli): FakePorts => {
+    const ports = new FakePorts();
+    const driver = new CasDriver(cli);
+    ports.uploadSession = (name, text) => uploadSessionWithHash(driver, TARGET, name, text);
+    return ports;
+  };
+
+  test("a first run reads each session (exit 2: none), creates it with --cas/--cas-key, records the CLI's hash", async () => {
+    const cli = new ScriptedCli();
+    const ports = driverPorts(cli);
+    const result = await provisionVault(input, ports);
+    const names = vaultSessionNames(result.ownerId);
+    expect(cli.calls.slice(0, 2)).toEqual([
+      ["session", "read", "--cas", ADDRESS, "--cas-key", CAS_KEY, names.mrenclaves],
+      ["session", "create", "--cas", ADDRESS, "--cas-key", CAS_KEY, expect.stringMatching(/^<.+\.yml>$/)],
+    ]);
+    expect(cli.calls.filter((c) => c[1] === "create").length).toBe(5);
+    expect(ports.state?.sessions[names.vault]).toBe(hashOf(cli.store.get(names.vault) ?? ""));
+    expect(result.sessions.every((s) => s.action === "created")).toBe(true);
+  });
+
+  test("a rerun only reads (and hashes what it read): nothing is created or updated", async () => {
+    const cli = new ScriptedCli();
+    const ports = driverPorts(cli);
+    const first = await provisionVault(input, ports);
+    cli.calls.length = 0;
+    const again = await provisionVault(input, ports);
+    expect(again.ownerId).toBe(first.ownerId);
+    expect(new Set(cli.calls.map((c) => `${c[0]} ${c[1]}`))).toEqual(
+      new Set(["session read", "session calculate-hash"]),
+    );
+    expect(again.sessions.map((s) => s.hash)).toEqual(first.sessions.map((s) => s.hash));
+  });
+
+  test("a changed session is updated with predecessor = the CLI's hash of the active version", async () => {
+    const cli = new ScriptedCli();
+    const ports = driverPorts(cli);
+    const first = await provisionVault(input, ports);
+    const names = vaultSessionNames(first.ownerId);
+    const active = cli.store.get(names.mrenclaves) ?? "";
+    cli.calls.length = 0;
+    cli.bodies.length = 0;
+    await provisionVault({ ...input, mrenclaves: ["c".repeat(64)] }, ports);
+    expect(cli.calls.slice(0, 3)).toEqual([
+      ["session", "read", "--cas", ADDRESS, "--cas-key", CAS_KEY, names.mrenclaves],
+      ["session", "calculate-hash", expect.stringMatching(/^<.+\.yml>$/)],
+      ["session", "update", "--cas", ADDRESS, "--cas-key", CAS_KEY, expect.stringMatching(/^<.+\.yml>$/)],
+    ]);
+    const updated = parse(Object.values(cli.bodies[2] ?? {})[0] ?? "") as { predecessor?: string };
+    expect(updated.predecessor).toBe(hashOf(active));
+    expect(ports.state?.sessions[names.mrenclaves]).toBe(hashOf(cli.store.get(names.mrenclaves) ?? ""));
+  });
+
+  test("a refused create fails the run naming the CLI's answer; the state keeps the sessions done", async () => {
+    const cli = new ScriptedCli();
+    const ports = driverPorts(cli);
+    const inner = cli.run.bind(cli);
+    let creates = 0;
+    cli.run = async (argv, env, files) =>
+      argv[1] === "create" && ++creates === 2
+        ? { exitCode: 1, stdout: "", stderr: "access denied by policy" }
+        : inner(argv, env, files);
+    await expect(provisionVault(input, ports)).rejects.toThrow(/access denied by policy/);
+    expect(Object.keys(ports.state?.sessions ?? {}).length).toBe(1);
+    expect(ports.applied).toEqual([]);
   });
 });
 
@@ -197,14 +329,20 @@ describe("CLI flags", () => {
   });
 
   test("defaults and checks", () => {
-    const f = vaultFlags({ name: "v", namespace: "ns", target: "/t" }, {});
+    const f = vaultFlags({ name: "v", namespace: "ns", target: "/t" });
     expect(f).toMatchObject({
-      configPath: "/t/config.json",
+      target: "/t",
       imageRepo: "registry.scontain.com/scone.cloud/vault",
       cas: { name: "cas", namespace: "ns" },
     });
-    expect(vaultFlags({ name: "v", target: "/t" }, { SCONE_CLI_CONFIG: "/c.json" }).configPath).toBe("/c.json");
-    expect(() => vaultFlags({}, {})).toThrow(/missing vault NAME/);
-    expect(() => vaultFlags({ name: "v", mrenclave: "xyz" }, {})).toThrow(/--mrenclave/);
+    expect(() => vaultFlags({})).toThrow(/missing vault NAME/);
+    expect(() => vaultFlags({ name: "v", mrenclave: "xyz" })).toThrow(/--mrenclave/);
+  });
+
+  test("--cas-address is refused, naming why (the CAS driver gives the address)", () => {
+    expect(vaultModeChecks({ name: "v", "cas-address": "https://localhost:8081" })).toMatch(
+      /^--cas-address is refused: .*sconecli pod.*--scone-cli/,
+    );
+    expect(vaultModeChecks({ name: "v" })).toBeUndefined();
   });
 });
