@@ -101,7 +101,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
         stateDir: join(root, "kwok-cas"),
         log: () => {},
       });
-      await registerCasOverPortForwards(op, cluster.kubeconfigPath, NS, forwards);
+      await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
       await op.start();
       mkdirSync(join(root, "bin"));
       mkdirSync(home);
