@@ -24,10 +24,13 @@ export interface CasInteraction {
   readonly how: string;
   /** The commands.ts operation(s) that build it (CasDriver calls); empty when it does not go through the driver. */
   readonly operations: readonly OperationName[];
-  /** Outside the driver: the src/ files that make it (a test checks they exist; for REST, that no other file does). */
+  /** Outside the driver: the src/ files that make it (a test checks they exist). */
   readonly callers?: readonly string[];
-  /** `rest`: a call of src/cas/client.ts (the old REST client). */
-  readonly rest?: true;
+  /**
+   * scone's own protocol code the row relies on (the old REST client, its audit/crypto/session modules): a test
+   * checks that no src/ file outside src/cas imports one unless a row naming it lists that file as a caller.
+   */
+  readonly modules?: readonly string[];
   readonly source: string;
   readonly status: InteractionStatus;
   /** For `documented`: what about the CLI version is [I] (the argv itself is the crate's). */
@@ -250,6 +253,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "check and index each audit-log line as it is read",
     how: "scone parses each line (seq, time, event, signature, prev_signature) and checks its signature itself (src/cas/audit.ts)",
     operations: [],
+    modules: ["src/cas/audit.ts"],
     callers: ["src/flows/audit/chain.ts", "src/flows/audit/flow.ts"],
     source: "SCONE-INTERFACE §12.4 (entries are signed and chained; the JSON field names are not published)",
     status: "inferred",
@@ -281,6 +285,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "scone policy sign / encrypt: SignedPolicy and EncryptedPolicy manifests",
     how: "scone signs with the seed in the CLI config and seals to the key itself (src/cas/session.ts, src/cas/crypto.ts)",
     operations: [],
+    modules: ["src/cas/session.ts", "src/cas/crypto.ts", "src/cas/identity.ts"],
     callers: ["src/cli/run/policy.ts"],
     source: "CLI §6 (sign/encrypt are the CLI's: session sign, session encrypt)",
     status: "inferred",
@@ -293,7 +298,8 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "scone policy verify: check a SignedPolicy/EncryptedPolicy manifest before applying it",
     how: "scone verifies each signature over spec.policy and the encryption key's length itself (src/operator/policies/verify.ts)",
     operations: [],
-    callers: ["src/cli/run/policy.ts"],
+    modules: ["src/cas/session.ts", "src/cas/crypto.ts"],
+    callers: ["src/cli/run/policy.ts", "src/operator/policies/verify.ts"],
     source: "CLI §5, §6; SCONE-INTERFACE §6 (only the fields and signer formats are documented)",
     status: "inferred",
     inferred: "what is signed (the exact bytes) is not published (CLI §6: generate-message-to-be-signed prints it) [I]",
@@ -305,7 +311,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "the operator's status probe: attestable, version",
     how: "GET /v1/attest?nonce=… read as an Ed25519-signed JSON report",
     operations: [],
-    rest: true,
+    modules: ["src/cas/client.ts", "src/cas/attestation.ts"],
     callers: ["src/operator/cas/client-probe.ts"],
     source: "SCONE-INTERFACE §12.1 (/v1/attest returns an offline report; its format and nonce query are unpublished)",
     status: "inferred",
@@ -317,7 +323,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "the operator's status probe: snapshot progress",
     how: "GET /healthz",
     operations: [],
-    rest: true,
+    modules: ["src/cas/client.ts"],
     callers: ["src/operator/cas/client-probe.ts"],
     source: "SCONE-INTERFACE §14 (no health endpoint is documented)",
     status: "inferred",
@@ -329,7 +335,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "the probe's provisioned check; Vault: the hash of a session it created",
     how: "GET /v1/sessions/<name> with the identity's client certificate",
     operations: [],
-    rest: true,
+    modules: ["src/cas/client.ts"],
     callers: ["src/operator/cas/client-probe.ts", "src/cli/run/vault.ts"],
     source: "SCONE-INTERFACE §12.1 [V: scontain/Exercise 3/4] (.session is the YAML)",
     status: "inferred",
@@ -341,7 +347,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "vault --print-public-keys: VAULT_CA of vault-init-auto-<owner id>",
     how: "GET /v1/values/session=<name>",
     operations: [],
-    rest: true,
+    modules: ["src/cas/client.ts"],
     callers: ["src/cli/run/vault.ts"],
     source: "SCONE-INTERFACE §12.1 [V: sconedocs examples, kubectl-provision 6.0.0 --print-public-keys]",
     status: "documented",
@@ -351,7 +357,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "Vault: create its sessions over REST without the CLI",
     how: "POST /v1/sessions — path, verb and answer unpublished",
     operations: [],
-    rest: true,
+    modules: ["src/cas/client.ts", "src/cas/identity.ts"],
     callers: ["src/cli/run/vault.ts"],
     source: "SCONE-INTERFACE §12.1 [I]",
     status: "inferred",
