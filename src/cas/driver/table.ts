@@ -279,6 +279,73 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     status: "documented",
     note: "scone never calls it: upstream's backup controller does, with the session cas-owner/primary-backup/register",
   },
+  // --- How the operator runs CAS and its companions (rendered workloads: src/operator/cas/render*.ts) --------------
+  {
+    id: "cas-config",
+    need: "CAS's availability config (database path, listen addresses)",
+    how: "ConfigMap mounted as /etc/cas/cas.toml = spec.configuration (else scone's default)",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source: "SCONE-INTERFACE §12.2 [V: CAS_config]",
+    status: "documented",
+  },
+  {
+    id: "audit-sidecar",
+    need: "the audit log on a container's stdout (kubectl logs -c audit, row audit-log-read)",
+    how: "container audit: tail -n +1 -F /var/log/cas/audit/cas_audit.log (read-only mount of the log directory)",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source:
+      "SCONE-INTERFACE §12.4 (sink file: /var/log/cas/audit/cas_audit.log), §10.6 (container audit); SCONE-STACK.md (audit)",
+    status: "documented",
+  },
+  {
+    id: "cas-env",
+    need: "spec.databaseSnapshots, spec.edmmMode, spec.enclaveMetrics reach the CAS process",
+    how: "environment of container cas: CAS_DATABASE_SNAPSHOTS_INTERVAL, CAS_DATABASE_SNAPSHOTS_DIRECTORY, SCONE_EDMM_MODE, SCONE_METRICS_PORT",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source: "SCONE-INTERFACE §3.1 (the spec fields), §14 (the operator's CAS workload is not public)",
+    status: "inferred",
+    inferred: "how the CAS image reads these settings is not public [I]",
+    open: "the operator renders them for every CAS; no documented way exists — to be decided with the operator's CAS rendering (src/operator/cas, not this table's owner)",
+  },
+  {
+    id: "cas-probes",
+    need: "liveness/startup of the CAS container (spec.livenessProbe, spec.startupProbe, spec.attestedCLIProbes)",
+    how: "exec in container cas: scone cas attest --only_for_testing-trust-any --accept-configuration-needed --accept-group-out-of-date --accept-sw-hardening-needed 127.0.0.1:<port> (attested), else scone cas show-certificate 127.0.0.1:<port>",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source:
+      "SCONE-INTERFACE §3.1 (attestedCLIProbes: the probes are SCONE CLI operations), §14 (probe commands not found); CLI §4 (trust-any: debug-mode CAS only [docs: CAS_cli])",
+    status: "inferred",
+    inferred: "upstream's probe commands are not public, nor that the cas image ships a scone CLI [I]",
+    open: "rendered for every CAS with probes enabled (upstream's post-provisioning patch enables them); to be decided with the operator's CAS rendering",
+  },
+  {
+    id: "backup-controller-session",
+    need: "the backup controller registers backups with spec.backup-controller.session",
+    how: "environment of the backup controller: §12.5's variables, and SCONE_CONFIG_ID = <session>",
+    operations: [],
+    callers: ["src/operator/cas/render-companions.ts"],
+    source:
+      "SCONE-INTERFACE §12.5 [V: cas-backup-controller] (the variables); CLI §2 (SCONE_CONFIG_ID selects a session)",
+    status: "inferred",
+    inferred:
+      "that the backup controller takes its session from SCONE_CONFIG_ID is SCONE's usual way, not documented for it [I]",
+    open: "rendered for every CAS with a backup controller; to be decided with the operator's CAS rendering",
+  },
+  {
+    id: "safety-service-env",
+    need: "the CAS safety service knows which CAS it guards",
+    how: "environment of the safety service: SCONE_CAS_ADDR, CAS_NAME, NAMESPACE",
+    operations: [],
+    callers: ["src/operator/cas/render-companions.ts"],
+    source: "SCONE-INTERFACE §10.4 (the cas-safety-service image), §14",
+    status: "inferred",
+    inferred: "the safety service's configuration is not public [I]",
+    open: "rendered only when spec.safetyService is set; to be decided with the operator's CAS rendering",
+  },
   // --- Locally built formats CAS must accept (no CAS call, but CAS's format) ---------------------------------------
   {
     id: "policy-sign-local",
