@@ -142,7 +142,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     source: "CLI §3 [crate: pub/cli.rs, pub/commands/tests.rs]",
     status: "documented",
     cliVersion: "`--cas-key`/`--session-hash` are the crate's, absent from the 5.8.0 reference [I: newer CLI]",
-    note: "exit 2 is the crate's not-found, and also clap's usage error, so argv is checked by grammar before the call",
+    note: "exit 2 is the crate's not-found, and also clap's usage error: argv values are checked by grammar before the call, but a CLI without these flags would answer exit 2 too, read as not found (no minimum-version check yet)",
   },
   {
     id: "session-list",
