@@ -37,7 +37,7 @@ function productionSources(): { file: string; lines: string[] }[] {
  * Where src/ calls each CasDriver method (`.method(` or `?.method(`). A same-named method of another object counts
  * too: the scan errs towards "called", never towards "not called".
  */
-export function driverCallsIn(sources: { file: string; lines: string[] }[]): Map<CasDriverMethod, string[]> {
+function driverCallsIn(sources: { file: string; lines: string[] }[]): Map<CasDriverMethod, string[]> {
   const calls = new Map<CasDriverMethod, string[]>();
   for (const method of METHODS) {
     const pattern = new RegExp(`\\.\\s*${method}\\s*\\(`);
@@ -50,7 +50,7 @@ export function driverCallsIn(sources: { file: string; lines: string[] }[]): Map
 }
 
 /** For each inferred row: its operations that a method src/ calls runs, with the calls. */
-export function inferredOnProductionPaths(calls: Map<CasDriverMethod, string[]>): string[] {
+function inferredOnProductionPaths(calls: Map<CasDriverMethod, string[]>): string[] {
   const found: string[] = [];
   for (const row of CAS_INTERACTIONS.filter((r) => r.status === "inferred"))
     for (const op of row.operations)
