@@ -1,6 +1,8 @@
 // SnapshotSource over `kubectl exec` into the CAS pod (NAME-0, container cas): resolves `last-completed` once, then
 // streams `tar -cf - -C <that snapshot dir> cas.db cas.key-store` and unpacks it. The tar runs in one directory,
-// so both files come from the same snapshot even if the CAS takes a new one meanwhile.
+// so both files come from the same snapshot even if the CAS takes a new one meanwhile. Source: upstream's
+// --local-backup copies NAME-0:/var/mnt/cas-database-snapshots/last-completed (SCONE-INTERFACE §10.1, §12.5;
+// table.ts snapshot-copy).
 import { chmod, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { BackupNotPossibleError } from "./errors.ts";

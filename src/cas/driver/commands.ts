@@ -35,6 +35,8 @@ export type OperationName =
   | "create_session"
   | "update_session"
   | "verify_audit_log"
+  /** verify_audit_log given `--predecessor`/`--last`: the encoding of those signatures is unpublished (table.ts). */
+  | "verify_audit_log_anchored"
   | "audit_log_checkpoints";
 
 export interface CliCommand {
@@ -66,6 +68,7 @@ export const ERROR_CODES = {
   create_session: "50014-1029-7745",
   update_session: "50015-6673-2201",
   verify_audit_log: null,
+  verify_audit_log_anchored: null,
   audit_log_checkpoints: "50017-7204-1163",
 } as const satisfies Record<OperationName, string | null>;
 
@@ -500,7 +503,8 @@ export function verifyAuditLogCommand(req: AuditLogRequest): CliCommand {
   if (req.attestation) argv.push(...verifierFlags(req.attestation));
   files.push({ name: "audit.log", content: req.log });
   argv.push({ inputFile: "audit.log" });
-  return command("verify_audit_log", argv, files);
+  const anchored = req.predecessor !== undefined || req.last !== undefined;
+  return command(anchored ? "verify_audit_log_anchored" : "verify_audit_log", argv, files);
 }
 
 /** CLI §3 `audit_log_checkpoints`: `cas get-audit-log-checkpoints [--cas c] [--min-…] [--max-sequence-number n]`. */

@@ -9,6 +9,7 @@ import {
   auditLogCheckpointsCommand,
   type CasTarget,
   type CliCommand,
+  CliInputError,
   type CliVersion,
   casKeyCommand,
   casSoftwareKeyCommand,
@@ -16,6 +17,7 @@ import {
   keyHashCommand,
   listSessionsCommand,
   needsVersionGate,
+  type OperationName,
   type ProvisionRequest,
   parseAuditVerdict,
   parseCheckpoints,
@@ -200,7 +202,21 @@ export class CasDriver {
   }
 
   /** `cas verify-audit-log` / `attest-audit-log`: the exit code is the verdict (CLI §5). */
-  async verifyAuditLog(req: AuditLogRequest): Promise<AuditVerdict> {
+  async verifyAuditLog(req: Omit<AuditLogRequest, "predecessor" | "last">): Promise<AuditVerdict> {
+    // A wider object can still carry them: they would make this the inferred anchored operation (table.ts).
+    const anchors = req as AuditLogRequest;
+    if (anchors.predecessor !== undefined || anchors.last !== undefined)
+      throw new CliInputError("predecessor", "--predecessor/--last go through verifyAuditLogAnchored (inferred)");
+    const { result } = await this.exec(verifyAuditLogCommand(req));
+    return parseAuditVerdict(result);
+  }
+
+  /**
+   * As verifyAuditLog, anchored with `--predecessor`/`--last` [docs: auditLog]. How those signatures are encoded is
+   * not published (CLI §5, SCONE-INTERFACE §12.4): inferred, so no production path may call it (table.ts, the
+   * unit test table-production.test.ts enforces it).
+   */
+  async verifyAuditLogAnchored(req: AuditLogRequest): Promise<AuditVerdict> {
     const { result } = await this.exec(verifyAuditLogCommand(req));
     return parseAuditVerdict(result);
   }
@@ -209,3 +225,33 @@ export class CasDriver {
     return parseCheckpoints(await this.ok(auditLogCheckpointsCommand(req)));
   }
 }
+
+/** The public methods of CasDriver. */
+export type CasDriverMethod = keyof CasDriver;
+
+const ESTABLISH: readonly OperationName[] = ["version", "cas_set_default", "cas_key", "cas_software_key"];
+
+/**
+ * Which commands.ts operations each CasDriver method runs (`version` where the CLI §4 gate may run it). table.ts
+ * rows name operations; test/unit/cas/driver/table-production.test.ts derives from this map which operations src/
+ * reaches, and checks the map against the commands the methods actually run.
+ */
+export const DRIVER_OPERATIONS = {
+  cliVersion: ["version"],
+  keyHash: ["key_hash"],
+  sessionSigningKey: ["session_signing_public_key"],
+  casKeys: ["cas_key", "cas_software_key"],
+  attest: ["cas_attest", ...ESTABLISH],
+  provision: ["cas_provision", ...ESTABLISH],
+  validateSession: ["validate_session"],
+  sessionHash: ["session_hash"],
+  signSession: ["sign_session"],
+  encryptSession: ["encrypt_session"],
+  readSession: ["read_session"],
+  listSessions: ["list_sessions"],
+  createSession: ["create_session"],
+  updateSession: ["update_session"],
+  verifyAuditLog: ["verify_audit_log", "version"],
+  verifyAuditLogAnchored: ["verify_audit_log_anchored", "version"],
+  auditLogCheckpoints: ["audit_log_checkpoints"],
+} as const satisfies Record<CasDriverMethod, readonly OperationName[]>;

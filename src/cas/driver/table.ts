@@ -1,9 +1,18 @@
-// Every CAS interaction scone needs, with the public interface it goes through and how sure that is.
-// `documented`: SCONE-CLI.md / SCONE-INTERFACE.md give it with a verified source. `inferred`: the call relies on a
-// fact those notes mark [I]; `inferred` says which, and the code says so next to the call. `none`: no documented
-// interface exists; scone does not guess — `decision` says what it does instead.
-// sim/scone-cli/README.md carries the same table (rendered by renderInteractionTable; a unit test keeps them equal).
+// Every CAS interaction scone makes, in the operator, the CLI and the API, with the public interface it goes through
+// and how sure that is:
+// - `documented`: SCONE-CLI.md / SCONE-INTERFACE.md / SCONE-STACK.md give it with a verified public source. When the
+//   argv is the crate's (scontain's public client, [crate: …]) but the 5.8.0 reference lacks the flag, only *which
+//   CLI version has it* is inferred: `cliVersion` says so (CLI §4 "[I: newer CLI]"); the driver gates by version
+//   where the crate does (CLI §4 version gate).
+// - `inferred`: a real guess about the protocol (an unpublished format, path or encoding); `inferred` says which.
+//   No production path may make such a call: for CasDriver operations test/unit/cas/driver/table-production.test.ts
+//   derives it from the source; a row that is still made from src/ lists its `callers` and must say in `open` what
+//   replaces it.
+// - `none`: no documented interface exists; scone does not guess — `decision` says what it does instead.
+// sim/scone-cli/README.md and sim/README.md carry the same table (renderInteractionTable; a unit test keeps them equal).
+
 import type { OperationName } from "./commands.ts";
+import { type CasDriverMethod, DRIVER_OPERATIONS } from "./driver.ts";
 
 export type InteractionStatus = "documented" | "inferred" | "none";
 
@@ -13,17 +22,31 @@ export interface CasInteraction {
   readonly need: string;
   /** The call, as argv after the binary or as the other public interface (no backticks: rendered as code). */
   readonly how: string;
-  /** The commands.ts operation(s) that build it; empty when the driver has no builder. */
+  /** The commands.ts operation(s) that build it (CasDriver calls); empty when it does not go through the driver. */
   readonly operations: readonly OperationName[];
+  /** Outside the driver: the src/ files that make it (a test checks they exist). */
+  readonly callers?: readonly string[];
+  /**
+   * scone's own protocol code the row relies on (the old REST client, its audit/crypto/session modules): a test
+   * checks that no src/ file outside src/cas imports one unless a row naming it lists that file as a caller.
+   */
+  readonly modules?: readonly string[];
   readonly source: string;
   readonly status: InteractionStatus;
+  /** For `documented`: what about the CLI version is [I] (the argv itself is the crate's). */
+  readonly cliVersion?: string;
+  /** A caveat of a documented interface and how scone keeps it from turning into a guess. */
+  readonly note?: string;
   /** For `inferred`: the [I] fact relied on. */
   readonly inferred?: string;
   /** For `none`: what scone does instead of guessing. */
   readonly decision?: string;
+  /** An `inferred` row that src/ still makes (`callers`): what replaces it, and where. */
+  readonly open?: string;
 }
 
 export const CAS_INTERACTIONS: readonly CasInteraction[] = [
+  // --- Through the CAS driver (the SCONE CLI in the sconecli pod, or a local CLI: src/cas/driver/) -------------------
   {
     id: "cli-version",
     need: "version gate of the PCS tolerance flags",
@@ -33,20 +56,13 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     status: "documented",
   },
   {
-    id: "provisioning-lines",
-    need: "CAS key hash and provisioning token of an unprovisioned CAS",
-    how: "log of container cas: the lines holding CAS key hash / CAS provisioning token, last field",
-    operations: [],
-    source: "SCONE-INTERFACE §10.2 step 7; CLI §4 [docs: CAS_production]",
-    status: "documented",
-  },
-  {
     id: "attest",
     need: "attest a CAS before any session call; tolerations DB-injection signer, then standard signer",
-    how: "cas attest <addr> [-c hash] --retries n <verifier flags>; cas set-default <addr>",
+    how: "cas attest <addr> [-c hash] [--only_for_testing_allow-unprovisioned-cas] --retries n <verifier flags>; cas set-default <addr>",
     operations: ["cas_attest", "cas_set_default"],
     source: "CLI §3/§4 [crate: pub/commands.rs]; SCONE-INTERFACE §10.1 (SGX_TOLERATIONS → SGX_STD_TOLERATIONS)",
     status: "documented",
+    cliVersion: "the PCS flags need CLI ≥ 7.0.0; the driver's version gate drops them on older CLIs (CLI §4)",
   },
   {
     id: "provision",
@@ -55,6 +71,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     operations: ["cas_provision", "cas_set_default"],
     source: "CLI §4 [crate: pub/commands.rs]; SCONE-INTERFACE §10.2 step 10 (kubectl-provision 6.0.5)",
     status: "documented",
+    cliVersion: "the PCS flags need CLI ≥ 7.0.0; the driver's version gate drops them on older CLIs (CLI §4)",
   },
   {
     id: "cas-keys",
@@ -62,12 +79,12 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     how: "cas show-identification --cas-key <addr>; … --cas-software-key <addr> (failure = older CAS)",
     operations: ["cas_key", "cas_software_key"],
     source: "CLI §3 [crate: pub/cli.rs]",
-    status: "inferred",
-    inferred: "CLI §4: the flags are the crate's, absent from the 5.8.0 reference [I: newer CLI]",
+    status: "documented",
+    cliVersion: "the flags are the crate's, absent from the 5.8.0 reference [I: newer CLI] (CLI §4)",
   },
   {
     id: "owner-key-hash",
-    need: "the owner's key hash (access policies, owner_id file)",
+    need: "the owner's or the operator's key hash (access policies, owner_id file)",
     how: "self show-key-hash",
     operations: ["key_hash"],
     source: "CLI §3 [crate: pub/cli.rs]; CLI §5 [docs: CAS_cli-intro]",
@@ -91,7 +108,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   },
   {
     id: "session-hash",
-    need: "the hash of a session body (never computed by scone)",
+    need: "the hash of a session body, e.g. the predecessor of an update (never computed by scone)",
     how: "session calculate-hash <file>",
     operations: ["session_hash"],
     source: "CLI §3, §6 [docs: CAS_cli, CAS_session_lang_0_3]",
@@ -99,13 +116,13 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   },
   {
     id: "session-create",
-    need: "upload a new policy (cas-owner, backup policy, SignedPolicy/EncryptedPolicy)",
+    need: "upload a new policy (cas-owner, backup policy, provisioned, SignedPolicy/EncryptedPolicy, operator admission)",
     how: "session create --cas <addr> --cas-key <key> <file>; the printed hash is the stored session's",
     operations: ["create_session"],
     source: "CLI §3 [crate: pub/cli.rs]; CLI §5 [docs: CAS_cli] (create prints the new hash)",
-    status: "inferred",
-    inferred:
-      "`--cas-key` is a newer-CLI flag [I]; the printed hash is read as the last line, 64 hex [I] (the crate ignores it and recomputes, which CLI §5 shows can name another body)",
+    status: "documented",
+    cliVersion: "`--cas-key` is the crate's, absent from the 5.8.0 reference [I: newer CLI] (CLI §4)",
+    note: "the crate recomputes the hash, which can name another body (CLI §5 'Hash mismatch risk'); scone takes the printed hash as CAS's word and refuses an answer whose last line is not 64 hex (CliOutputError), never a computed one",
   },
   {
     id: "session-update",
@@ -113,18 +130,19 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     how: "session update --cas <addr> --cas-key <key> <file>",
     operations: ["update_session"],
     source: "CLI §3 [crate: pub/cli.rs]; SCONE-INTERFACE §12.3",
-    status: "inferred",
-    inferred: "as session-create",
+    status: "documented",
+    cliVersion: "as session-create",
+    note: "as session-create",
   },
   {
     id: "session-read",
-    need: "read a policy (or one version of it by hash)",
+    need: "read a policy (or one version of it by hash); `provisioned` says whether a CAS is provisioned",
     how: "session read --cas <addr> --cas-key <key> [--session-hash h] <name>; exit 2 = not found",
     operations: ["read_session"],
     source: "CLI §3 [crate: pub/cli.rs, pub/commands/tests.rs]",
-    status: "inferred",
-    inferred:
-      "`--cas-key`/`--session-hash` are newer-CLI flags [I]; exit 2 is also clap's usage-error code [I], so argv is checked by grammar before the call",
+    status: "documented",
+    cliVersion: "`--cas-key`/`--session-hash` are the crate's, absent from the 5.8.0 reference [I: newer CLI]",
+    note: "exit 2 is the crate's not-found, and also clap's usage error: argv values are checked by grammar before the call, but a CLI without these flags would answer exit 2 too, read as not found (no minimum-version check yet)",
   },
   {
     id: "session-list",
@@ -132,8 +150,8 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     how: "session list --cas <addr> --cas-key <key> <path>",
     operations: ["list_sessions"],
     source: "CLI §3 [crate: pub/cli.rs]; release notes 5.10 (listing endpoint)",
-    status: "inferred",
-    inferred: "`session list` is absent from the 5.8.0 reference [I: newer CLI]",
+    status: "documented",
+    cliVersion: "`session list` is the crate's, absent from the 5.8.0 reference [I: newer CLI]",
   },
   {
     id: "session-sign-encrypt",
@@ -146,12 +164,22 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   {
     id: "audit-verify",
     need: "verify a CAS audit log; the exit code is the verdict",
-    how: "cas verify-audit-log|attest-audit-log [--cas c] [--cas-key-hash k] [--predecessor p] [--last l] [--checkpoints-json f] [-p] <log>",
+    how: "cas verify-audit-log|attest-audit-log [--cas c] [--cas-key-hash k] [--checkpoints-json f] [-p] <verifier flags> <log>",
     operations: ["verify_audit_log"],
     source: "CLI §4, §5 [crate: pub/commands.rs; docs: auditLog, CAS_cli]",
+    status: "documented",
+    cliVersion:
+      "`--checkpoints-json` and the PCS flags are the crate's, absent from the 5.8.0 reference [I: newer CLI]",
+  },
+  {
+    id: "audit-verify-anchored",
+    need: "verify an audit log that continues a known one",
+    how: "cas verify-audit-log … --predecessor <signature> --last <signature> <log>",
+    operations: ["verify_audit_log_anchored"],
+    source: "CLI §4 [crate: pub/commands.rs]; SCONE-INTERFACE §12.4 [docs: auditLog]",
     status: "inferred",
     inferred:
-      "`--checkpoints-json` is a newer-CLI flag [I]; the signature encoding of --predecessor/--last is not published [I]",
+      "the flags are documented, but not how a signature is written, nor the audit-line field holding it (SCONE-INTERFACE §12.4, §14) [I]",
   },
   {
     id: "audit-checkpoints",
@@ -169,13 +197,75 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     source: "CLI §4, §5 [docs: CAS_cli 5.8.0]",
     status: "inferred",
     inferred:
-      "the flags are documented but not how they combine with the crate's `<addr>` operand [I]; no builder until confirmed",
+      "the flags are documented but not how they combine with the crate's `<addr>` operand [I]; no builder until confirmed, so --print-public-keys prints only CAS_KEY and CAS_SOFTWARE_KEY",
+  },
+  // --- In the CAS pod and on the nodes (kubectl logs / exec, node labels) ------------------------------------------
+  {
+    id: "provisioning-lines",
+    need: "CAS key hash and provisioning token of an unprovisioned CAS; the key hash to attest against",
+    how: "log of NAME-0 container cas: the lines holding CAS key hash / CAS provisioning token, last field",
+    operations: [],
+    callers: ["src/flows/provision/steps.ts", "src/operator/cas/driver-probe.ts", "src/flows/restore/flow.ts"],
+    source: "SCONE-INTERFACE §10.2 step 7; CLI §4 [docs: CAS_production]",
+    status: "documented",
+  },
+  {
+    id: "snapshot-observe",
+    need: "when the CAS took its latest database snapshot (status.snapshots)",
+    how: "exec in NAME-0 container cas: stat -c %Y -- <targetDirectory>/last-completed",
+    operations: [],
+    callers: ["src/operator/cas/snapshot-volume.ts"],
+    source:
+      "SCONE-INTERFACE §3.3, §12.5 (a snapshot per interval into targetDirectory), §10.1 (--local-backup copies last-completed)",
+    status: "documented",
+    note: "when CAS last checked for a due snapshot is not observable and not reported",
+  },
+  {
+    id: "snapshot-copy",
+    need: "a backup / --local-backup: the latest complete snapshot's files",
+    how: "exec in NAME-0 container cas: readlink <dir>/last-completed; tar -cf - -C <that dir> cas.db cas.key-store",
+    operations: [],
+    callers: ["src/backup/pod-snapshot-source.ts"],
+    source:
+      "SCONE-INTERFACE §10.1 (--local-backup: kubectl cp NAME-0:/var/mnt/cas-database-snapshots/last-completed), §10.2 step 13 (cas.db, cas.key-store), §12.5",
+    status: "documented",
+  },
+  {
+    id: "snapshot-restore",
+    need: "recovery / restore: start a cas-recovery CAS on a snapshot",
+    how: "exec in NAME-0 container cas: tar -xf - -C /etc/cas/db (last-snapshot-db, last-snapshot-cas.key-store), sha256sum of both; bash restart-cas",
+    operations: [],
+    callers: ["src/flows/restore/flow.ts"],
+    source: "SCONE-INTERFACE §10.1 (--cas-database-recovery), §10.2 step 13 (kubectl-provision 6.0.5)",
+    status: "documented",
+  },
+  {
+    id: "audit-log-read",
+    need: "the CAS audit log (scone cas audit [-f], the API's audit read)",
+    how: "log of NAME-0 container audit [follow]",
+    operations: [],
+    callers: ["src/flows/audit/flow.ts"],
+    source: "SCONE-INTERFACE §10.6 (kubectl audit: kubectl logs NAME-0 -c audit [-f]); SCONE-STACK.md (audit)",
+    status: "documented",
+  },
+  {
+    id: "audit-chain-local",
+    need: "check and index each audit-log line as it is read",
+    how: "scone parses each line (seq, time, event, signature, prev_signature) and checks its signature itself (src/cas/audit.ts)",
+    operations: [],
+    modules: ["src/cas/audit.ts"],
+    callers: ["src/flows/audit/chain.ts", "src/flows/audit/flow.ts"],
+    source: "SCONE-INTERFACE §12.4 (entries are signed and chained; the JSON field names are not published)",
+    status: "inferred",
+    inferred: "the line schema and the signature scheme are scone's own (SCONE-INTERFACE §12.4, §14) [I]",
+    open: "scone cas audit / the API's audit read still check lines this way; the documented check is audit-verify (CasDriver.verifyAuditLog, exit code = verdict)",
   },
   {
     id: "backup-registration",
-    need: "which nodes CAS registered for backup (relocation, drain safety)",
+    need: "which nodes CAS registered for backup (relocation, drain safety, upgrade migration)",
     how: 'node label cas-registered-<cas>.<namespace>-<version>="true", set by the backup controller',
     operations: [],
+    callers: ["src/operator/cas/nodes.ts"],
     source: "SCONE-STACK.md (a provider's guide, moving CAS; SCONE-INTERFACE §13 found no scontain source)",
     status: "documented",
   },
@@ -184,14 +274,122 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     need: "register a node's backup CAS",
     how: "cas register-backup <addr> (run by the backup controller inside its attested CLI)",
     operations: [],
+    callers: [],
     source: "SCONE-INTERFACE §10.2, §12.5 [V: CAS_cli, cas-backup-controller]",
     status: "documented",
+    note: "scone never calls it: upstream's backup controller does, with the session cas-owner/primary-backup/register",
   },
+  // --- How the operator runs CAS and its companions (rendered workloads: src/operator/cas/render*.ts) --------------
+  {
+    id: "cas-config",
+    need: "CAS's availability config (database path, listen addresses)",
+    how: "ConfigMap mounted as /etc/cas/cas.toml = spec.configuration (else scone's default)",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source: "SCONE-INTERFACE §12.2 [V: CAS_config]",
+    status: "documented",
+  },
+  {
+    id: "audit-sidecar",
+    need: "the audit log on a container's stdout (kubectl logs -c audit, row audit-log-read)",
+    how: "container audit: tail -n +1 -F /var/log/cas/audit/cas_audit.log (read-only mount of the log directory)",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source:
+      "SCONE-INTERFACE §12.4 (sink file: /var/log/cas/audit/cas_audit.log), §10.6 (container audit); SCONE-STACK.md (audit)",
+    status: "documented",
+  },
+  {
+    id: "cas-env",
+    need: "spec.databaseSnapshots, spec.edmmMode, spec.enclaveMetrics reach the CAS process",
+    how: "environment of container cas: CAS_DATABASE_SNAPSHOTS_INTERVAL, CAS_DATABASE_SNAPSHOTS_DIRECTORY, SCONE_EDMM_MODE, SCONE_METRICS_PORT",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source: "SCONE-INTERFACE §3.1 (the spec fields), §14 (the operator's CAS workload is not public)",
+    status: "inferred",
+    inferred: "how the CAS image reads these settings is not public [I]",
+    open: "the operator renders them for every CAS; no documented way exists — to be decided with the operator's CAS rendering (src/operator/cas, not this table's owner)",
+  },
+  {
+    id: "cas-probes",
+    need: "liveness/startup of the CAS container (spec.livenessProbe, spec.startupProbe, spec.attestedCLIProbes)",
+    how: "exec in container cas: scone cas attest --only_for_testing-trust-any --accept-configuration-needed --accept-group-out-of-date --accept-sw-hardening-needed 127.0.0.1:<port> (attested), else scone cas show-certificate 127.0.0.1:<port>",
+    operations: [],
+    callers: ["src/operator/cas/render.ts"],
+    source:
+      "SCONE-INTERFACE §3.1 (attestedCLIProbes: the probes are SCONE CLI operations), §14 (probe commands not found); CLI §4 (trust-any: debug-mode CAS only [docs: CAS_cli])",
+    status: "inferred",
+    inferred: "upstream's probe commands are not public, nor that the cas image ships a scone CLI [I]",
+    open: "rendered for every CAS with probes enabled (upstream's post-provisioning patch enables them); to be decided with the operator's CAS rendering",
+  },
+  {
+    id: "backup-controller-session",
+    need: "the backup controller registers backups with spec.backup-controller.session",
+    how: "environment of the backup controller: §12.5's variables, and SCONE_CONFIG_ID = <session>",
+    operations: [],
+    callers: ["src/operator/cas/render-companions.ts"],
+    source:
+      "SCONE-INTERFACE §12.5 [V: cas-backup-controller] (the variables); CLI §2 (SCONE_CONFIG_ID selects a session)",
+    status: "inferred",
+    inferred:
+      "that the backup controller takes its session from SCONE_CONFIG_ID is SCONE's usual way, not documented for it [I]",
+    open: "rendered for every CAS with a backup controller; to be decided with the operator's CAS rendering",
+  },
+  {
+    id: "safety-service-env",
+    need: "the CAS safety service knows which CAS it guards",
+    how: "environment of the safety service: SCONE_CAS_ADDR, CAS_NAME, NAMESPACE",
+    operations: [],
+    callers: ["src/operator/cas/render-companions.ts"],
+    source: "SCONE-INTERFACE §10.4 (the cas-safety-service image), §14",
+    status: "inferred",
+    inferred: "the safety service's configuration is not public [I]",
+    open: "rendered only when spec.safetyService is set; to be decided with the operator's CAS rendering",
+  },
+  // --- Locally built formats CAS must accept (no CAS call, but CAS's format) ---------------------------------------
+  {
+    id: "policy-sign-local",
+    need: "scone policy sign / encrypt: SignedPolicy and EncryptedPolicy manifests",
+    how: "scone signs with the seed in the CLI config and seals to the key itself (src/cas/session.ts, src/cas/crypto.ts)",
+    operations: [],
+    modules: ["src/cas/session.ts", "src/cas/crypto.ts", "src/cas/identity.ts"],
+    callers: ["src/cli/run/policy.ts"],
+    source: "CLI §6 (sign/encrypt are the CLI's: session sign, session encrypt)",
+    status: "inferred",
+    inferred:
+      "the signed message, the signer string and the sealed-box layout are scone's own (CLI §6 documents only the JSON fields) [I]",
+    open: "the documented way is session-sign-encrypt (CasDriver.signSession / encryptSession)",
+  },
+  {
+    id: "policy-verify-local",
+    need: "scone policy verify: check a SignedPolicy/EncryptedPolicy manifest before applying it",
+    how: "scone verifies each signature over spec.policy and the encryption key's length itself (src/operator/policies/verify.ts)",
+    operations: [],
+    modules: ["src/cas/session.ts", "src/cas/crypto.ts"],
+    callers: ["src/cli/run/policy.ts", "src/operator/policies/verify.ts"],
+    source: "CLI §5, §6; SCONE-INTERFACE §6 (only the fields and signer formats are documented)",
+    status: "inferred",
+    inferred: "what is signed (the exact bytes) is not published (CLI §6: generate-message-to-be-signed prints it) [I]",
+    open: "a local advisory only (the operator's controllers leave the trust decision to CAS, precheck.ts); the documented check is session-check / CAS's own at session-create",
+  },
+  // --- REST (src/cas/public-values.ts; the old client src/cas/client.ts has no production caller) --------------------
+  {
+    id: "session-rest",
+    need: "session create/update over REST without the CLI",
+    how: "POST /v1/sessions — path, verb and answer unpublished",
+    operations: [],
+    source: "SCONE-INTERFACE §12.1 [I]",
+    status: "none",
+    decision: "scone never calls it; sessions go through the CLI (session-create/-update)",
+  },
+  // --- No documented interface --------------------------------------------------------------------------------------
   {
     id: "public-values",
     need: "public secret values of a session (scone vault provision --print-public-keys: VAULT_CA)",
     how: "GET /v1/values/session=<name> on the client port (port-forward), no identity; TLS pinned to the chain of the CLI config's cas_db entry",
     operations: [],
+    modules: ["src/cas/public-values.ts"],
+    callers: ["src/cli/run/vault.ts"],
     source:
       "SCONE-INTERFACE §12.1 [V: sconedocs flask/node examples, kubectl-provision 6.0.0], §10.5; CLI §7 (cas_db chain) [docs: cas-backup-controller]",
     status: "documented",
@@ -204,7 +402,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     source: "SCONE-INTERFACE §14 (not found)",
     status: "none",
     decision:
-      "scone reads the operator's CAS status and pod readiness; where those cannot tell, status says it cannot know (no probe of an undocumented endpoint)",
+      "status from documented signals only: attest (attestable), session read provisioned (provisioned), snapshot-observe, pod readiness; what those cannot tell, status says it cannot know",
   },
   {
     id: "owner-config-update",
@@ -213,37 +411,48 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     operations: [],
     source: "SCONE-INTERFACE §12.2 (refers to an unpublished API documentation)",
     status: "none",
-    decision: "scone refuses the change and says only a new provisioning sets the owner config",
-  },
-  {
-    id: "session-rest",
-    need: "session create/update over REST without the CLI",
-    how: "POST /v1/sessions — path, verb and answer unpublished",
-    operations: [],
-    source: "SCONE-INTERFACE §12.1 [I]",
-    status: "none",
-    decision: "scone never calls it; sessions go through the CLI (session-create/-update)",
+    decision: "scone has no call for it: only a new provisioning sets the owner config",
   },
 ];
+
+/** The CasDriver methods that run any of `operations` (DRIVER_OPERATIONS). */
+export function driverMethodsOf(operations: readonly OperationName[]): CasDriverMethod[] {
+  return (Object.keys(DRIVER_OPERATIONS) as CasDriverMethod[]).filter((m) =>
+    (DRIVER_OPERATIONS[m] as readonly OperationName[]).some((op) => operations.includes(op)),
+  );
+}
 
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
-/** The table as markdown (sim/scone-cli/README.md embeds exactly this). */
+function statusCell(r: CasInteraction): string {
+  if (r.status === "none") return `none: ${r.decision}`;
+  const parts =
+    r.status === "inferred"
+      ? [`inferred: ${r.inferred}`, ...(r.open ? [`OPEN (still called): ${r.open}`] : [])]
+      : ["documented", ...(r.cliVersion ? [`CLI version: ${r.cliVersion}`] : [])];
+  if (r.note) parts.push(`note: ${r.note}`);
+  return parts.join("; ");
+}
+
+function whereCell(r: CasInteraction): string {
+  if (r.operations.length > 0)
+    return driverMethodsOf(r.operations)
+      .map((m) => `CasDriver.${m}`)
+      .join(", ");
+  return r.callers && r.callers.length > 0 ? r.callers.join(", ") : "—";
+}
+
+/** The table as markdown (sim/scone-cli/README.md and sim/README.md embed exactly this). */
 export function renderInteractionTable(rows: readonly CasInteraction[] = CAS_INTERACTIONS): string {
   const lines = [
-    "| Interaction | Need | How | Source | Status |",
-    "|---|---|---|---|---|",
-    ...rows.map((r) => {
-      const status =
-        r.status === "inferred"
-          ? `inferred: ${r.inferred}`
-          : r.status === "none"
-            ? `none: ${r.decision}`
-            : "documented";
-      return `| ${r.id} | ${cell(r.need)} | \`${cell(r.how)}\` | ${cell(r.source)} | ${cell(status)} |`;
-    }),
+    "| Interaction | Need | How | Where | Source | Status |",
+    "|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.id} | ${cell(r.need)} | \`${cell(r.how)}\` | ${cell(whereCell(r))} | ${cell(r.source)} | ${cell(statusCell(r))} |`,
+    ),
   ];
   return `${lines.join("\n")}\n`;
 }

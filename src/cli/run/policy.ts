@@ -119,7 +119,10 @@ export interface SignInput extends ManifestInput {
   readonly config: CliConfig;
 }
 
-/** The signed-session envelope of `text` (refused when creator.signer names another key). */
+/**
+ * The signed-session envelope of `text` (refused when creator.signer names another key). [inferred] The signed message
+ * and signer string are scone's own; SCONE's way is `scone session sign` (CLI §6; table.ts policy-sign-local, OPEN).
+ */
 async function signedSessionOf(text: string, config: CliConfig, source: string) {
   const { sessionSigner, sessionSigningSeed } = await import("../../cas/identity.ts");
   const { signSession } = await import("../../cas/session.ts");
@@ -158,6 +161,7 @@ export interface EncryptInput extends ManifestInput {
 export async function encryptedPolicyManifest(
   input: EncryptInput,
 ): Promise<PolicyManifest<"EncryptedPolicy", EncryptedPolicySpec>> {
+  // [inferred] scone's own sealed-box layout; SCONE's way is `scone session encrypt` (CLI §6; table.ts policy-sign-local).
   const { sealToKey } = await import("../../cas/crypto.ts");
   const source = input.source ?? "policy";
   const session = input.signWith

@@ -3,6 +3,8 @@
 // comes from the log's `audit_log_enabled` entry, or — for a log that continues an indexed one (a restarted pod) — from
 // the index, like the predecessor signature. A break is reported for its entry; the entries after it are checked
 // against it, so one altered line is one break, not a broken tail.
+// [inferred] The line schema and signature scheme are scone's own: SCONE does not publish them (SCONE-INTERFACE
+// §12.4, §14); the documented check is `scone cas verify-audit-log` (table.ts audit-chain-local, OPEN).
 import { type AuditEntry, parseAuditLine, verifyAuditLog } from "../../cas/audit.ts";
 
 export interface ChainLookups {

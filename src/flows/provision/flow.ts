@@ -238,6 +238,7 @@ export async function runProvision(
  */
 async function provisionedSessionReads(ctx: ProvisionContext): Promise<boolean> {
   const { driver } = await ctx.connection();
+  // CLI §3 `read_session`, exit 2 = not found (table.ts session-read).
   return (await driver.readSession(await ctx.target(), "provisioned")) !== null;
 }
 
@@ -315,6 +316,8 @@ export async function openOwnerClient(
   const target = await ctx.target();
   return {
     client: {
+      // The upgrade's backup-policy update: CLI §3 read_session, session_hash, update_session (table.ts session-read,
+      // session-hash, session-update); the predecessor's hash is the CLI's.
       async readSession(name) {
         const session = await driver.readSession(target, name);
         if (session === null)

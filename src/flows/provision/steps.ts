@@ -119,7 +119,7 @@ export const ownerIdentityStep: ProvisionStep = {
   },
   async run(ctx) {
     const { driver } = await ctx.connection();
-    const keyHash = await driver.keyHash();
+    const keyHash = await driver.keyHash(); // CLI §3 `key_hash` (table.ts owner-key-hash)
     if (!(await readOwner(ctx.files.cliConfig))) {
       throw new ProvisionError(
         `the SCONE CLI (${ctx.ports.casSource.description}) did not create its config ${ctx.files.cliConfig}`,
@@ -344,6 +344,7 @@ export const attestStep: ProvisionStep = {
     const casKeyHash = await consoleKeyHash(ctx);
     const { driver, address } = await ctx.connection();
     try {
+      // CLI §3/§4 `cas_attest`, SCONE-INTERFACE §10.1 tolerations (table.ts attest).
       ctx.attested = await driver.attest({ address, casKeyHash }, ctx.options.verifiers);
     } catch (err) {
       if (ctx.options.mode === "provision" && ctx.provisioningToken && err instanceof SconeCliError) {
@@ -615,6 +616,7 @@ export function sessionStep(name: OwnerSessionName): ProvisionStep {
     title: `Session ${name}`,
     async done(ctx) {
       const { driver } = await ctx.connection();
+      // CLI §3 `read_session` (table.ts session-read).
       const current = await driver.readSession(await ctx.target(), name);
       return current !== null && sameSessionContent(current, await desiredSession(ctx, name))
         ? `session ${name} exists with the same content`

@@ -58,14 +58,17 @@ export async function admitOperator(source: CasDriverSource, req: AdmitRequest):
     try {
       // CLI §3 `key_hash`: the operator identity's key hash, the principal the session admits.
       const operatorKeyHash = await operator.driver.keyHash();
+      // CLI §3 `cas_keys` (table.ts cas-keys).
       const { casKey } = await owner.driver.casKeys(owner.address);
       const target = { address: owner.address, casKey };
       const body = operatorAdmissionSession(session, operatorKeyHash);
       // `session update` fills in the predecessor (SCONE-INTERFACE §12.3), so the same body serves both.
+      // CLI §3 read/create/update_session (table.ts session-read, -create, -update).
       const exists = (await owner.driver.readSession(target, session)) !== null;
       const hash = exists
         ? await owner.driver.updateSession(target, body)
         : await owner.driver.createSession(target, body);
+      // CLI §3/§4 `cas_attest` with upstream's tolerations (table.ts attest).
       const attested = await operator.driver.attest({ address: operator.address, casKeyHash: casKey });
       return { operatorKeyHash, session, action: exists ? "Updated" : "Created", hash, casKey: attested.casKey };
     } finally {

@@ -208,6 +208,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       const key = `${ref.namespace}/${ref.name}\u0000${conn.address}`;
       let hit = targets.get(key);
       if (!hit || Date.now() - hit.at >= (deps.targetReuseMs ?? 5 * 60_000)) {
+        // CLI §3 `cas_keys` (table.ts cas-keys): session calls name the CAS key.
         hit = { at: Date.now(), casKey: conn.driver.casKeys(conn.address).then((k) => k.casKey) };
         targets.set(key, hit);
       }

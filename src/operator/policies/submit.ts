@@ -32,6 +32,7 @@ export function outcomeOfDriverError(err: unknown): PolicyOutcome {
  */
 async function existing(driver: CasDriver, target: CasTarget, name: string): Promise<"yes" | "no" | "unknown"> {
   try {
+    // CLI §3 `read_session` [crate: pub/cli.rs] (table.ts session-read).
     return (await driver.readSession(target, name)) === null ? "no" : "yes";
   } catch (err) {
     if (err instanceof SconeCliError) return "unknown";
@@ -53,6 +54,7 @@ export async function submitSignedPolicy(
   const body = signedSessionBody(spec);
   const updated = async (predecessor: string | undefined): Promise<PolicyOutcome> => ({
     kind: "synced",
+    // CLI §3 `update_session`; the hash CAS printed (CLI §5) (table.ts session-update).
     hash: await driver.updateSession(target, body),
     predecessor,
     action: "Updated",
@@ -61,6 +63,7 @@ export async function submitSignedPolicy(
   try {
     if (header.predecessor !== null) return await updated(header.predecessor);
     try {
+      // CLI §3 `create_session` (table.ts session-create): CAS verifies the signatures, not scone.
       const hash = await driver.createSession(target, body);
       return { kind: "synced", hash, predecessor: null, action: "Created", casAddress: spec.casAddress };
     } catch (refused) {
@@ -80,6 +83,7 @@ export async function submitEncryptedPolicy(
   spec: EncryptedPolicySpec,
 ): Promise<PolicyOutcome> {
   try {
+    // CLI §3 `create_session` (table.ts session-create).
     const hash = await driver.createSession(target, encryptedSessionBody(spec));
     return { kind: "synced", hash, predecessor: undefined, action: "Created", casAddress: spec.casAddress };
   } catch (err) {

@@ -28,22 +28,47 @@ describe("CAS interaction table", () => {
     }
   });
 
-  test("sim/scone-cli/README.md carries the rendered table (cell padding aside: biome formats markdown)", () => {
-    const readme = readFileSync(join(import.meta.dir, "../../../../sim/scone-cli/README.md"), "utf8");
-    const rows = (text: string) =>
-      text
-        .split("\n")
-        .filter((l) => l.startsWith("|") && !/^\|[\s|:-]+\|$/.test(l))
-        .map((l) => l.split(/(?<!\\)\|/).map((c) => c.trim()));
-    const section = readme.slice(readme.indexOf("## Every CAS interaction"));
-    expect(rows(section)).toEqual(rows(renderInteractionTable()));
-    expect(rows(section).length).toBe(CAS_INTERACTIONS.length + 1);
-  });
+  for (const readme of ["sim/scone-cli/README.md", "sim/README.md"]) {
+    test(`${readme} carries the rendered table (cell padding aside: biome formats markdown)`, () => {
+      const text = readFileSync(join(import.meta.dir, "../../../..", readme), "utf8");
+      const rows = (md: string) =>
+        md
+          .split("\n")
+          .filter((l) => l.startsWith("|") && !/^\|[\s|:-]+\|$/.test(l))
+          .map((l) => l.split(/(?<!\\)\|/).map((c) => c.trim()));
+      const start = text.indexOf("## Every CAS interaction");
+      expect(start).toBeGreaterThanOrEqual(0);
+      const section = text.slice(start);
+      expect(rows(section)).toEqual(rows(renderInteractionTable()));
+      expect(rows(section).length).toBe(CAS_INTERACTIONS.length + 1);
+    });
+  }
 
-  test("a pipe in a cell is escaped, so a row keeps its five columns", () => {
+  test("a pipe in a cell is escaped, so a row keeps its six columns", () => {
     const row = renderInteractionTable([
       { id: "x", need: "a|b", how: "c", operations: [], source: "s", status: "documented" },
     ]).split("\n")[2]!;
-    expect(row).toBe("| x | a\\|b | `c` | s | documented |");
+    expect(row).toBe("| x | a\\|b | `c` | — | s | documented |");
+  });
+
+  test("the status cell: a CLI-version note on a documented row, OPEN on an inferred row still called", () => {
+    const [documented, open] = renderInteractionTable([
+      { id: "d", need: "n", how: "h", operations: ["key_hash"], source: "s", status: "documented", cliVersion: "v" },
+      {
+        id: "i",
+        need: "n",
+        how: "h",
+        operations: [],
+        callers: ["src/a.ts"],
+        source: "s",
+        status: "inferred",
+        inferred: "g",
+        open: "o",
+      },
+    ])
+      .split("\n")
+      .slice(2);
+    expect(documented).toBe("| d | n | `h` | CasDriver.keyHash | s | documented; CLI version: v |");
+    expect(open).toBe("| i | n | `h` | src/a.ts | s | inferred: g; OPEN (still called): o |");
   });
 });
