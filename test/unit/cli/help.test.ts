@@ -15,7 +15,9 @@ describe("help", () => {
     expect(text).toContain("  -d, --dcap-api KEY");
     expect(text).toContain("--no-backup");
     expect(helpOf(["operator", "install"])).toContain("Upstream compatibility flags:");
-    expect(text).toMatch(/--no-docker +Use the local SCONE CLI \(\/opt\/scone\/bin\/rust-cli, or scone on PATH\) instead of the sconecli pod/);
+    expect(text).toMatch(
+      /--no-docker +Use the local SCONE CLI \(\/opt\/scone\/bin\/rust-cli, or scone on PATH\) instead of the sconecli pod/,
+    );
     expect(text).toContain("  -o, --output text|json");
     expect(text).toContain("upstream's `-o`");
   });

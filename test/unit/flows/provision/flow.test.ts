@@ -427,10 +427,7 @@ describe("modes", () => {
       }),
     );
     // --set-tolerations does something (the attestation sets, tolerations.test.ts): it is no longer named.
-    expect(notes.map((n) => n.split(" ")[0])).toEqual([
-      "--cas-address",
-      "--local-cas-client-port",
-    ]);
+    expect(notes.map((n) => n.split(" ")[0])).toEqual(["--cas-address", "--local-cas-client-port"]);
     expect(ignoredFlagNotes(options(join(root, "t9")))).toEqual([]);
   });
 
