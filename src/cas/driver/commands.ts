@@ -323,11 +323,20 @@ export function signSessionCommand(body: string): CliCommand {
   return command("sign_session", ["session", "sign", { inputFile: file.name }], [file]);
 }
 
-/** CLI §3 `encrypt_session`: `session encrypt <tmp> [--cas <cas>]` → encrypted JSON on stdout. */
-export function encryptSessionCommand(body: string, cas?: string): CliCommand {
+/** The session encryption key of a CAS: 64 hex (CLI §5 [docs: mesh]). */
+const SESSION_ENCRYPTION_KEY = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * CLI §3 `encrypt_session`: `session encrypt <tmp> [--cas <cas>]` → encrypted JSON on stdout; or `--key <pubkey>`
+ * instead of `--cas` (CLI §6 [docs: CAS_cli]: the two exclude each other).
+ */
+export function encryptSessionCommand(body: string, cas?: string, key?: string): CliCommand {
   const file = sessionFile(body);
   const argv: CliArg[] = ["session", "encrypt", { inputFile: file.name }];
+  if (cas !== undefined && key !== undefined) throw new CliInputError("key", "--cas and --key exclude each other");
   if (cas !== undefined) argv.push("--cas", checkCasAddress("cas", cas));
+  if (key !== undefined)
+    argv.push("--key", check("key", key, SESSION_ENCRYPTION_KEY, "a session encryption key (64 hex)").toLowerCase());
   return command("encrypt_session", argv, [file]);
 }
 

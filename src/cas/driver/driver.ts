@@ -170,8 +170,9 @@ export class CasDriver {
     return (await this.ok(signSessionCommand(body))).trim();
   }
 
-  async encryptSession(body: string, cas?: string): Promise<string> {
-    return (await this.ok(encryptSessionCommand(body, cas))).trim();
+  /** `session encrypt`, for the CAS `cas` of the CLI config (default: its default CAS) or the public `key`. */
+  async encryptSession(body: string, cas?: string, key?: string): Promise<string> {
+    return (await this.ok(encryptSessionCommand(body, cas, key))).trim();
   }
 
   /** The active session (or the version `hash` names) as the CAS returns it; null when it does not exist (exit 2). */

@@ -100,7 +100,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   },
   {
     id: "session-check",
-    need: "validate a policy before upload",
+    need: "validate a policy before upload (scone policy verify: a format check; the trust decision is CAS's)",
     how: "session check <file>",
     operations: ["validate_session"],
     source: "CLI §3 [crate: pub/cli.rs]; CLI §5 [docs: CAS_cli]",
@@ -155,8 +155,8 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   },
   {
     id: "session-sign-encrypt",
-    need: "SignedPolicy / EncryptedPolicy bodies",
-    how: "session sign <file>; session encrypt <file> [--cas <addr>]",
+    need: "SignedPolicy / EncryptedPolicy bodies (scone policy sign / encrypt: the manifest is the CLI's JSON, legacy lib.rs mapping)",
+    how: "session sign <file>; session encrypt <file> [--cas <addr> | --key <key>]",
     operations: ["sign_session", "encrypt_session"],
     source: "CLI §3, §6 [crate: pub/cli.rs; docs: CAS_cli]",
     status: "documented",
@@ -346,31 +346,20 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     inferred: "the safety service's configuration is not public [I]",
     open: "rendered only when spec.safetyService is set; to be decided with the operator's CAS rendering",
   },
-  // --- Locally built formats CAS must accept (no CAS call, but CAS's format) ---------------------------------------
-  {
-    id: "policy-sign-local",
-    need: "scone policy sign / encrypt: SignedPolicy and EncryptedPolicy manifests",
-    how: "scone signs with the seed in the CLI config and seals to the key itself (src/cas/session.ts, src/cas/crypto.ts)",
-    operations: [],
-    modules: ["src/cas/session.ts", "src/cas/crypto.ts", "src/cas/identity.ts"],
-    callers: ["src/cli/run/policy.ts"],
-    source: "CLI §6 (sign/encrypt are the CLI's: session sign, session encrypt)",
-    status: "inferred",
-    inferred:
-      "the signed message, the signer string and the sealed-box layout are scone's own (CLI §6 documents only the JSON fields) [I]",
-    open: "the documented way is session-sign-encrypt (CasDriver.signSession / encryptSession)",
-  },
+  // --- Local signature checks (no documented way) -------------------------------------------------------------------
+  // scone policy sign / encrypt are the rows session-sign-encrypt (the manifest built from the CLI's JSON, CLI §6),
+  // scone policy verify is session-check: src/cli/run/policy.ts.
   {
     id: "policy-verify-local",
-    need: "scone policy verify: check a SignedPolicy/EncryptedPolicy manifest before applying it",
-    how: "scone verifies each signature over spec.policy and the encryption key's length itself (src/operator/policies/verify.ts)",
+    need: "check a SignedPolicy's signatures before CAS sees it",
+    how: "scone verifying each signature over spec.policy itself (src/operator/policies/verify.ts)",
     operations: [],
     modules: ["src/cas/session.ts", "src/cas/crypto.ts"],
-    callers: ["src/cli/run/policy.ts", "src/operator/policies/verify.ts"],
+    callers: ["src/operator/policies/verify.ts"],
     source: "CLI §5, §6; SCONE-INTERFACE §6 (only the fields and signer formats are documented)",
-    status: "inferred",
-    inferred: "what is signed (the exact bytes) is not published (CLI §6: generate-message-to-be-signed prints it) [I]",
-    open: "a local advisory only (the operator's controllers leave the trust decision to CAS, precheck.ts); the documented check is session-check / CAS's own at session-create",
+    status: "none",
+    decision:
+      "what is signed (the exact bytes) is not published, so scone does not check signatures: scone policy verify runs session-check and says the trust decision is CAS's, made at session-create; the operator's controllers leave it to CAS too (precheck.ts). src/operator/policies/verify.ts has no production caller left",
   },
   // --- REST (src/cas/public-values.ts; the old client src/cas/client.ts has no production caller) --------------------
   {

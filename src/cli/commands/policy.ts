@@ -1,6 +1,6 @@
-// `scone policy …`: SignedPolicy / EncryptedPolicy documents, prepared locally.
+// `scone policy …`: SignedPolicy / EncryptedPolicy documents, made and checked by the SCONE CLI (src/cli/run/policy.ts).
 import { command, group, lazyRun } from "../define.ts";
-import { checkFile } from "../globals.ts";
+import { checkFile, DOCKER_ARG } from "../globals.ts";
 import type { FlagValues, SconeArgsDef } from "../spec.ts";
 
 const policy = () => import("../run/policy.ts");
@@ -28,21 +28,21 @@ const output: SconeArgsDef[string] = {
   options: ["text", "json", "yaml"],
   description: "Manifest format: text and yaml print the YAML manifest (default), json the same object as JSON",
 };
-const identity = {
+const target = {
   type: "string",
-  valueHint: "FILE",
-  description: "Owner identity, a SCONE CLI config (default: $SCONE_CLI_CONFIG, else ~/.cas/config.json)",
-  check: checkFile("identity"),
+  valueHint: "DIR",
+  description: "The owner's directory: DIR/identity/config.json is the SCONE CLI config used (default: ~/.cas)",
 } as const;
 const casAddress = {
   type: "string",
   valueHint: "URL",
-  description: "CAS client API the policy is for, e.g. https://cas.my-ns:8081",
+  description: "CAS client API the policy is for (spec.casAddress), e.g. https://cas.my-ns:8081",
 } as const;
 const cas = {
   type: "string",
   valueHint: "NAME",
-  description: "CAS the policy is for, as https://NAME.NAMESPACE:8081 (with -n)",
+  description:
+    "CAS the policy is for, as https://NAME.NAMESPACE:8081 (with -n); without --scone-cli, the SCONE CLI runs in its sconecli pod",
 } as const;
 const name = {
   type: "string",
@@ -59,7 +59,8 @@ const encryptionKey = {
       : `invalid value '${value}' for --encryption-key: expected 64 hexadecimal characters`,
 } as const;
 
-const globals = ["namespace", "log-level"] as const;
+// The SCONE CLI runs locally (--scone-cli PATH, --no-docker) or in the sconecli pod of --cas (src/cli/run/policy-driver.ts).
+const globals = ["namespace", "log-level", "kubeconfig", "context", "state-dir", "scone-cli"] as const;
 
 function oneFile(values: FlagValues): string | undefined {
   const given = [values.file, values.filename].filter((v) => typeof v === "string" && v !== "");
@@ -72,50 +73,55 @@ export const policyCommand = group({
   meta: { name: "policy", description: "Sign, encrypt and verify SCONE policies" },
   subCommands: {
     sign: command({
-      meta: { name: "sign", description: "Sign a policy and print a SignedPolicy resource" },
-      args: { ...fileArgs, identity, "cas-address": casAddress, cas, name, output },
+      meta: { name: "sign", description: "Sign a policy with the SCONE CLI and print a SignedPolicy resource" },
+      args: { ...fileArgs, target, "cas-address": casAddress, cas, name, output, docker: DOCKER_ARG },
       globals,
       checks: oneFile,
       notes: [
-        "The policy text is signed byte for byte with the identity's session-signing key and kept unchanged in spec.policy.",
-        "Example: scone policy sign session.yaml --identity ~/.cas/config.json --cas-address https://cas.my-ns:8081 | kubectl apply -f -",
+        "Runs `scone session sign FILE` with the owner's CLI config (--target); spec.policy and spec.signatures are the CLI's `session` and `signatures` (SCONE-CLI §6).",
+        "Example: scone policy sign session.yaml --scone-cli /opt/scone/bin/rust-cli --cas-address https://cas.my-ns:8081 | kubectl apply -f -",
       ],
       run: lazyRun(async () => ({ run: (await policy()).sign })),
     }),
     encrypt: command({
-      meta: { name: "encrypt", description: "Encrypt a policy for a CAS and print an EncryptedPolicy resource" },
+      meta: {
+        name: "encrypt",
+        description: "Encrypt a policy with the SCONE CLI and print an EncryptedPolicy resource",
+      },
       args: {
         ...fileArgs,
         "encryption-key": encryptionKey,
-        identity,
-        sign: {
-          type: "boolean",
-          description: "Sign the policy with the identity before encrypting (needed when it names creator.signer)",
-        },
+        target,
         "cas-address": casAddress,
         cas,
         name,
         output,
+        docker: DOCKER_ARG,
       },
       globals,
       checks: oneFile,
       notes: [
-        "Without --encryption-key, the key is the one the identity recorded when it attested the CAS (cas_db).",
-        "Example: scone policy encrypt session.yaml --cas cas -n my-ns --encryption-key <64 hex> | kubectl apply -f -",
+        "Runs `scone session encrypt FILE` (which signs an unsigned session first) with the owner's CLI config: `--key HEX` with --encryption-key, else `--cas` the CAS Service in the sconecli pod, else the local CLI config's default CAS. spec.policy and spec.encryptionKey are the CLI's `encrypted_session` and `encryption_key` (SCONE-CLI §6).",
+        "Example: scone policy encrypt session.yaml --cas cas -n my-ns | kubectl apply -f -",
       ],
       run: lazyRun(async () => ({ run: (await policy()).encrypt })),
     }),
     verify: command({
-      meta: { name: "verify", description: "Check the signature of a SignedPolicy" },
+      meta: { name: "verify", description: "Check that SignedPolicy / EncryptedPolicy manifests are well-formed" },
       args: {
         ...fileArgs,
-        identity: { ...identity, description: "Also require every signer to be this identity's session-signing key" },
+        target,
+        cas: { ...cas, description: "Run the SCONE CLI in the sconecli pod of this CAS (with -n)" },
         "encryption-key": { ...encryptionKey, description: "Also require an EncryptedPolicy to use this key" },
         output: { type: "enum", alias: "o", options: ["text", "json", "yaml"], description: "Output format" },
+        docker: DOCKER_ARG,
       },
-      globals: ["log-level"],
+      globals,
       checks: oneFile,
-      notes: ["Exit status 0 when every policy in FILE is valid, 1 otherwise (naming the signer)."],
+      notes: [
+        "A format check: a SignedPolicy's signed session goes to `scone session check`; an EncryptedPolicy's fields are checked. Whether signatures are valid and trusted is CAS's decision, made when it creates the session.",
+        "Exit status 0 when every policy in FILE is well-formed, 1 otherwise.",
+      ],
       run: lazyRun(async () => ({ run: (await policy()).verify })),
     }),
   },

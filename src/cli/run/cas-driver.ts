@@ -31,7 +31,7 @@ export async function cliCasDriverSource(
 }
 
 /** upstream's `--no-docker`: the local SCONE CLI, or a refusal naming where scone looked (never ignored). */
-async function noDockerCli(): Promise<string> {
+export async function noDockerCli(): Promise<string> {
   const { localSconeCli, UPSTREAM_CLI_PATH } = await import("../../cas/driver/cli-path.ts");
   const found = localSconeCli(process.env.PATH, process.execPath);
   if (found) return found;

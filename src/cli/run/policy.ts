@@ -1,16 +1,18 @@
-// `scone policy sign|encrypt|verify`: SignedPolicy / EncryptedPolicy manifests made locally with the owner identity
-// (the job of SCONE's `scone session sign|encrypt`; JSON shapes per scontain/scone_cli_crate). Nothing here talks
-// to a cluster or a CAS: the keys come from the CLI config (`--identity`, default $SCONE_CLI_CONFIG or
-// ~/.cas/config.json), whose private parts are never printed.
-import { homedir } from "node:os";
-import { join } from "node:path";
-import type { CliConfig } from "../../cas/identity.ts";
+// `scone policy sign|encrypt|verify`: SignedPolicy / EncryptedPolicy manifests in SCONE's own formats, made by the
+// SCONE CLI (`session sign`, `session encrypt`, `session check`: SCONE-CLI §3, §6) through the CAS driver with the
+// owner's CLI config (`--target`, src/cli/run/policy-driver.ts). scone signs, seals and verifies nothing itself: the
+// manifest is built from the CLI's JSON as upstream's legacy lib.rs does (SCONE-CLI §6), and whether a signature is
+// valid and trusted is decided by CAS when it creates the session.
+import type { CasDriver } from "../../cas/driver/driver.ts";
 import type { EncryptedPolicySpec, SignedPolicySpec } from "../../resources/policies.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
+import type { PolicyDriver } from "./policy-driver.ts";
 
 const API_VERSION = "cas.scone.cloud/v1beta1";
 const CAS_CLIENT_PORT = 8081;
+/** CLI §5: a session encryption key is 64 hex characters. */
+const ENCRYPTION_KEY = /^[0-9a-fA-F]{64}$/;
 
 export type ManifestFormat = "yaml" | "json";
 
@@ -25,8 +27,8 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-export function defaultIdentityPath(env: Record<string, string | undefined> = process.env): string {
-  return env.SCONE_CLI_CONFIG ?? join(homedir(), ".cas", "config.json");
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A DNS-1123 subdomain for metadata.name from a session name (`a/b_c` → `a-b-c`). */
@@ -40,11 +42,12 @@ export function resourceNameOf(sessionName: string): string {
   return name === "" ? "policy" : name;
 }
 
-/** `--cas-address`, else `https://NAME.NS:8081` from `--cas` / `-n`, else the identity's default CAS. */
-export function casAddressOf(
-  flags: { casAddress?: string | undefined; cas?: string | undefined; namespace?: string | undefined },
-  config?: Pick<CliConfig, "default_cas" | "cas_db">,
-): string {
+/** `--cas-address`, else `https://NAME.NS:8081` from `--cas` / `-n`. */
+export function casAddressOf(flags: {
+  casAddress?: string | undefined;
+  cas?: string | undefined;
+  namespace?: string | undefined;
+}): string {
   if (flags.casAddress) {
     let url: URL;
     try {
@@ -60,127 +63,113 @@ export function casAddressOf(
     return flags.casAddress.replace(/\/+$/, "");
   }
   if (flags.cas) return `https://${flags.cas}.${flags.namespace ?? "default"}:${CAS_CLIENT_PORT}`;
-  const fallback = config?.default_cas;
-  if (fallback) return (config?.cas_db[fallback]?.url ?? fallback).replace(/\/+$/, "");
   throw new CliError("no CAS given", EXIT_USAGE, "Give --cas-address URL, or --cas NAME -n NAMESPACE.");
 }
 
-async function readText(path: string, what: string): Promise<string> {
+/** The session's `name` (session language §12.3) from its YAML text; undefined when it has none. */
+export async function sessionNameOf(text: string): Promise<string | undefined> {
+  const { parse } = await import("yaml");
   try {
-    return await Bun.file(path).text();
-  } catch (err) {
-    throw new CliError(`${what} ${path}: cannot read (${err instanceof Error ? err.message : String(err)})`);
+    const doc: unknown = parse(text);
+    return isRecord(doc) && typeof doc.name === "string" && doc.name !== "" ? doc.name : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-async function loadIdentity(path: string): Promise<CliConfig> {
-  const { readCliConfig } = await import("../../cas/identity.ts");
+// --- the CLI's JSON → manifests (pure) --------------------------------------------------------------------------------
+
+/** `session sign` output (CLI §6 [crate: legacy lib.rs]): `{session, signatures: [{signer, signature}]}`. */
+export interface SignedSessionJson {
+  readonly session: string;
+  readonly signatures: readonly { readonly signer: string; readonly signature: string }[];
+}
+
+/** `session encrypt` output (CLI §6 [crate: legacy lib.rs]): `{encrypted_session, encryption_key}`. */
+export interface EncryptedSessionJson {
+  readonly encrypted_session: string;
+  readonly encryption_key: string;
+}
+
+function cliJson(stdout: string, command: string): Record<string, unknown> {
+  let value: unknown;
   try {
-    return await readCliConfig(path);
-  } catch (err) {
+    value = JSON.parse(stdout);
+  } catch {
+    throw new CliError(`the SCONE CLI's \`${command}\` printed no JSON object (SCONE-CLI §6); nothing was written`);
+  }
+  if (!isRecord(value)) throw new CliError(`the SCONE CLI's \`${command}\` printed JSON that is not an object`);
+  return value;
+}
+
+export function parseSignedSession(stdout: string): SignedSessionJson {
+  const v = cliJson(stdout, "session sign");
+  const sigs = v.signatures;
+  if (typeof v.session !== "string" || v.session === "")
+    throw new CliError("the SCONE CLI's `session sign` output has no `session` string (SCONE-CLI §6)");
+  if (
+    !Array.isArray(sigs) ||
+    sigs.length === 0 ||
+    !sigs.every((s) => isRecord(s) && typeof s.signer === "string" && typeof s.signature === "string")
+  )
     throw new CliError(
-      err instanceof Error ? err.message : String(err),
-      1,
-      "Give the owner identity with --identity FILE.",
+      "the SCONE CLI's `session sign` output has no `signatures` [{signer, signature}] (SCONE-CLI §6)",
     );
-  }
+  const signatures = (sigs as { signer: string; signature: string }[]).map((s) => ({
+    signer: s.signer,
+    signature: s.signature,
+  }));
+  return { session: v.session, signatures };
 }
 
-async function sessionOf(text: string, path: string): Promise<{ name: string; creatorSigner: string | undefined }> {
-  const { parseSession, SessionFormatError } = await import("../../cas/session.ts");
-  try {
-    const doc = parseSession(text);
-    return { name: doc.name, creatorSigner: doc.creatorSigner };
-  } catch (err) {
-    if (err instanceof SessionFormatError) throw new CliError(`${path}: ${err.message}`);
-    throw err;
-  }
+export function parseEncryptedSession(stdout: string): EncryptedSessionJson {
+  const v = cliJson(stdout, "session encrypt");
+  if (typeof v.encrypted_session !== "string" || v.encrypted_session === "")
+    throw new CliError("the SCONE CLI's `session encrypt` output has no `encrypted_session` string (SCONE-CLI §6)");
+  if (typeof v.encryption_key !== "string" || !ENCRYPTION_KEY.test(v.encryption_key))
+    throw new CliError("the SCONE CLI's `session encrypt` output has no 64-hex `encryption_key` (SCONE-CLI §6)");
+  return { encrypted_session: v.encrypted_session, encryption_key: v.encryption_key };
 }
 
-// --- sign ------------------------------------------------------------------------------------------------------------
-
-/** What both manifests are made from. */
-export interface ManifestInput {
-  /** The session text (signed byte for byte / encrypted as given). */
-  readonly text: string;
+/** Where the manifest points and what it is called. */
+export interface ManifestTarget {
   readonly casAddress: string;
-  readonly name?: string | undefined;
+  readonly name: string;
   readonly namespace?: string | undefined;
-  /** The file name, for messages. */
-  readonly source?: string;
 }
 
-const metadataOf = (input: ManifestInput, sessionName: string) => ({
-  name: input.name ?? resourceNameOf(sessionName),
-  ...(input.namespace ? { namespace: input.namespace } : {}),
-});
+const metadataOf = (t: ManifestTarget) => ({ name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) });
 
-export interface SignInput extends ManifestInput {
-  readonly config: CliConfig;
-}
-
-/**
- * The signed-session envelope of `text` (refused when creator.signer names another key). [inferred] The signed message
- * and signer string are scone's own; SCONE's way is `scone session sign` (CLI §6; table.ts policy-sign-local, OPEN).
- */
-async function signedSessionOf(text: string, config: CliConfig, source: string) {
-  const { sessionSigner, sessionSigningSeed } = await import("../../cas/identity.ts");
-  const { signSession } = await import("../../cas/session.ts");
-  const session = await sessionOf(text, source);
-  const signer = await sessionSigner(config);
-  if (session.creatorSigner !== undefined && session.creatorSigner !== signer) {
-    throw new CliError(
-      `creator.signer is ${session.creatorSigner}, but this identity signs as ${signer}`,
-      1,
-      "Sign with the identity named in creator.signer, or change creator.signer to the output of `scone self show-session-signing-key`.",
-    );
-  }
-  return { name: session.name, signed: await signSession(text, sessionSigningSeed(config)) };
-}
-
-export async function signedPolicyManifest(
-  input: SignInput,
-): Promise<PolicyManifest<"SignedPolicy", SignedPolicySpec>> {
-  const { name, signed } = await signedSessionOf(input.text, input.config, input.source ?? "policy");
+/** legacy lib.rs (SCONE-CLI §6): policy = session, signatures = signatures. */
+export function signedPolicyManifest(
+  signed: SignedSessionJson,
+  target: ManifestTarget,
+): PolicyManifest<"SignedPolicy", SignedPolicySpec> {
   return {
     apiVersion: API_VERSION,
     kind: "SignedPolicy",
-    metadata: metadataOf(input, name),
-    spec: { casAddress: input.casAddress, policy: signed.session, signatures: [...signed.signatures] },
+    metadata: metadataOf(target),
+    spec: {
+      casAddress: target.casAddress,
+      policy: signed.session,
+      signatures: signed.signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
+    },
   };
 }
 
-// --- encrypt ---------------------------------------------------------------------------------------------------------
-
-export interface EncryptInput extends ManifestInput {
-  readonly encryptionKey: string;
-  /** Seal the signed-session JSON `{session, signatures}` (signed with this identity) instead of the bare text. */
-  readonly signWith?: CliConfig | undefined;
-}
-
-export async function encryptedPolicyManifest(
-  input: EncryptInput,
-): Promise<PolicyManifest<"EncryptedPolicy", EncryptedPolicySpec>> {
-  // [inferred] scone's own sealed-box layout; SCONE's way is `scone session encrypt` (CLI §6; table.ts policy-sign-local).
-  const { sealToKey } = await import("../../cas/crypto.ts");
-  const source = input.source ?? "policy";
-  const session = input.signWith
-    ? await signedSessionOf(input.text, input.signWith, source)
-    : { name: (await sessionOf(input.text, source)).name, signed: undefined };
-  if (!/^[0-9a-fA-F]{64}$/.test(input.encryptionKey)) {
-    throw new CliError(
-      `invalid encryption key '${input.encryptionKey}': expected 64 hex characters (scone cas show-identification --session-encryption-key)`,
-    );
-  }
-  const key = input.encryptionKey.toLowerCase();
+/** legacy lib.rs (SCONE-CLI §6): policy = encrypted_session, encryptionKey = encryption_key. */
+export function encryptedPolicyManifest(
+  encrypted: EncryptedSessionJson,
+  target: ManifestTarget,
+): PolicyManifest<"EncryptedPolicy", EncryptedPolicySpec> {
   return {
     apiVersion: API_VERSION,
     kind: "EncryptedPolicy",
-    metadata: metadataOf(input, session.name),
+    metadata: metadataOf(target),
     spec: {
-      casAddress: input.casAddress,
-      encryptionKey: key,
-      policy: await sealToKey(session.signed ? JSON.stringify(session.signed) : input.text, key),
+      casAddress: target.casAddress,
+      encryptionKey: encrypted.encryption_key,
+      policy: encrypted.encrypted_session,
     },
   };
 }
@@ -205,32 +194,24 @@ export async function renderManifest(
 export interface ManifestVerdict {
   readonly kind: string;
   readonly name: string;
+  /** The documented format holds (SignedPolicy: `session check` passed). Not a trust decision: that is CAS's. */
   readonly ok: boolean;
-  /** Valid signers (SignedPolicy). */
+  /** The signers the manifest names (SignedPolicy), unverified: CAS checks them when it creates the session. */
   readonly signers: readonly string[];
-  readonly problems: readonly { readonly reason: string; readonly signer?: string; readonly message: string }[];
+  readonly problems: readonly { readonly reason: string; readonly message: string }[];
 }
 
-export interface VerifyManifestOptions {
-  /** When given, every signer must be one of these. */
-  readonly trustedSigners?: readonly string[];
-  /** When given, an EncryptedPolicy's key must be this one. */
-  readonly encryptionKey?: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Verifies every SignedPolicy / EncryptedPolicy document in a manifest text (YAML or JSON, one or more documents). */
+/**
+ * Format checks of every SignedPolicy / EncryptedPolicy document (YAML or JSON, one or more). A SignedPolicy's
+ * signed-session JSON goes to `session check` (the CLI, SCONE-CLI §3); an EncryptedPolicy is checked for the
+ * documented fields only (its content is for the target CAS alone). `checker` is opened only for a SignedPolicy.
+ */
 export async function verifyManifestText(
   text: string,
-  options: VerifyManifestOptions = {},
+  checker: () => Promise<Pick<CasDriver, "validateSession">>,
+  options: { readonly encryptionKey?: string } = {},
 ): Promise<ManifestVerdict[]> {
   const { parseAllDocuments } = await import("yaml");
-  const { verifySignedPolicy, checkEncryptedPolicyFormat, encryptionKeyProblem } = await import(
-    "../../operator/policies/verify.ts"
-  );
   const verdicts: ManifestVerdict[] = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) throw new CliError(`not valid YAML/JSON: ${doc.errors[0]?.message ?? "parse error"}`);
@@ -240,28 +221,60 @@ export async function verifyManifestText(
     const kind = typeof value.kind === "string" ? value.kind : "";
     const name = isRecord(value.metadata) && typeof value.metadata.name === "string" ? value.metadata.name : "";
     const spec = isRecord(value.spec) ? value.spec : {};
-    if (kind === "SignedPolicy") {
-      const result = await verifySignedPolicy(
-        spec as Partial<SignedPolicySpec>,
-        options.trustedSigners ? { trustedSigners: options.trustedSigners } : {},
-      );
-      verdicts.push({ kind, name, ok: result.ok, signers: result.signers, problems: result.problems });
-    } else if (kind === "EncryptedPolicy") {
-      const problems = checkEncryptedPolicyFormat(spec as Partial<EncryptedPolicySpec>);
-      const wrong =
-        options.encryptionKey && problems.length === 0
-          ? encryptionKeyProblem(spec as unknown as EncryptedPolicySpec, options.encryptionKey)
-          : undefined;
-      const all = wrong ? [...problems, wrong] : problems;
-      verdicts.push({ kind, name, ok: all.length === 0, signers: [], problems: all });
-    } else {
+    if (kind === "SignedPolicy") verdicts.push({ kind, name, ...(await signedVerdict(spec, checker)) });
+    else if (kind === "EncryptedPolicy")
+      verdicts.push({ kind, name, ...encryptedVerdict(spec, options.encryptionKey) });
+    else
       throw new CliError(
         `kind '${kind || "(none)"}' is not a policy: expected SignedPolicy or EncryptedPolicy (cas.scone.cloud/v1beta1)`,
       );
-    }
   }
   if (verdicts.length === 0) throw new CliError("the file holds no SignedPolicy or EncryptedPolicy");
   return verdicts;
+}
+
+type Verdict = Omit<ManifestVerdict, "kind" | "name">;
+
+async function signedVerdict(
+  spec: Record<string, unknown>,
+  checker: () => Promise<Pick<CasDriver, "validateSession">>,
+): Promise<Verdict> {
+  const sigs = Array.isArray(spec.signatures) ? spec.signatures : [];
+  const signatures = sigs.filter(
+    (s): s is { signer: string; signature: string } =>
+      isRecord(s) && typeof s.signer === "string" && typeof s.signature === "string",
+  );
+  const problems: { reason: string; message: string }[] = [];
+  if (typeof spec.policy !== "string" || spec.policy === "")
+    problems.push({ reason: "policy", message: "spec.policy: missing (the signed session's `session`)" });
+  if (signatures.length === 0 || signatures.length !== sigs.length)
+    problems.push({ reason: "signatures", message: "spec.signatures: expected a list of {signer, signature}" });
+  const signers = signatures.map((s) => s.signer);
+  if (problems.length > 0) return { ok: false, signers, problems };
+  // The signed-session JSON as `session sign` prints it (SCONE-CLI §6), built as an object and serialized once.
+  const body = JSON.stringify({
+    session: spec.policy,
+    signatures: signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
+  });
+  const refusal = await (await checker()).validateSession(body);
+  return refusal === null
+    ? { ok: true, signers, problems: [] }
+    : { ok: false, signers, problems: [{ reason: "session-check", message: `scone session check: ${refusal}` }] };
+}
+
+function encryptedVerdict(spec: Record<string, unknown>, expectedKey: string | undefined): Verdict {
+  const problems: { reason: string; message: string }[] = [];
+  const key = spec.encryptionKey;
+  if (typeof key !== "string" || !ENCRYPTION_KEY.test(key))
+    problems.push({ reason: "encryptionKey", message: "spec.encryptionKey: expected 64 hexadecimal characters" });
+  else if (expectedKey && key.toLowerCase() !== expectedKey.toLowerCase())
+    problems.push({
+      reason: "encryptionKey",
+      message: `spec.encryptionKey ${key} is not the session encryption key ${expectedKey} (--encryption-key)`,
+    });
+  if (typeof spec.policy !== "string" || spec.policy === "")
+    problems.push({ reason: "policy", message: "spec.policy: missing (the encrypted session)" });
+  return { ok: problems.length === 0, signers: [], problems };
 }
 
 export function renderVerdicts(verdicts: readonly ManifestVerdict[]): string {
@@ -270,8 +283,8 @@ export function renderVerdicts(verdicts: readonly ManifestVerdict[]): string {
       const head = `${v.kind} ${v.name || "(unnamed)"}`;
       if (v.ok) {
         return v.kind === "SignedPolicy"
-          ? `${head}: valid — signed by ${v.signers.join(", ")}`
-          : `${head}: valid — encryption key and sealed session well-formed`;
+          ? `${head}: well-formed (scone session check); signers ${v.signers.join(", ")} — whether the signatures are valid and trusted is decided by CAS when it creates the session`
+          : `${head}: well-formed (encryption key and encrypted session present) — only the target CAS can open and check it`;
       }
       return [`${head}: INVALID`, ...v.problems.map((p) => `  - ${p.message}`)].join("\n");
     })
@@ -287,84 +300,85 @@ function policyFile(ctx: SconeContext): string {
   return path;
 }
 
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await Bun.file(path).text();
+  } catch (err) {
+    throw new CliError(`${what} ${path}: cannot read (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
 const formatOf = (ctx: SconeContext): ManifestFormat => (ctx.args.output === "json" ? "json" : "yaml");
 
-/** The policy text and where the manifest points, from the flags. */
-async function targetOf(ctx: SconeContext, path: string, config: CliConfig | undefined): Promise<ManifestInput> {
+/** metadata and casAddress from the flags; the name from --name, else the session's own name. */
+async function targetOf(ctx: SconeContext, sessionText: string, path: string): Promise<ManifestTarget> {
   const namespace = str(ctx.args.namespace);
-  return {
-    text: await readText(path, "policy file"),
-    casAddress: casAddressOf({ casAddress: str(ctx.args["cas-address"]), cas: str(ctx.args.cas), namespace }, config),
-    name: str(ctx.args.name),
-    namespace,
-    source: path,
-  };
+  const casAddress = casAddressOf({ casAddress: str(ctx.args["cas-address"]), cas: str(ctx.args.cas), namespace });
+  const given = str(ctx.args.name);
+  const sessionName = given ? undefined : await sessionNameOf(sessionText);
+  if (!given && !sessionName)
+    throw new CliError(`${path}: the session has no name`, 1, "Give metadata.name with --name NAME.");
+  return { casAddress, name: given ?? resourceNameOf(sessionName ?? ""), namespace };
+}
+
+/** Runs `use` with the driver, releasing it after; driver failures become CliErrors naming the CLI. */
+async function withDriver<T>(ctx: SconeContext, use: (d: PolicyDriver) => Promise<T>): Promise<T> {
+  const { openPolicyDriver } = await import("./policy-driver.ts");
+  const opened = await openPolicyDriver(ctx.args);
+  try {
+    return await use(opened);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`SCONE CLI: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await opened.release();
+  }
 }
 
 export async function sign(ctx: SconeContext): Promise<void> {
   const path = policyFile(ctx);
-  const config = await loadIdentity(str(ctx.args.identity) ?? defaultIdentityPath());
-  const manifest = await signedPolicyManifest({
-    config,
-    ...(await targetOf(ctx, path, config)),
-  });
-  process.stdout.write(await renderManifest(manifest, formatOf(ctx)));
+  const text = await readText(path, "policy file");
+  const target = await targetOf(ctx, text, path);
+  const out = await withDriver(ctx, ({ driver }) => driver.signSession(text));
+  process.stdout.write(await renderManifest(signedPolicyManifest(parseSignedSession(out), target), formatOf(ctx)));
 }
 
 export async function encrypt(ctx: SconeContext): Promise<void> {
   const path = policyFile(ctx);
-  const given = str(ctx.args["encryption-key"]);
-  const identityPath = str(ctx.args.identity);
-  // The identity is needed only to look the key (and a default CAS) up; --encryption-key alone suffices.
-  const signed = ctx.args.sign === true;
-  const config =
-    given && !identityPath && !signed ? undefined : await loadIdentity(identityPath ?? defaultIdentityPath());
-  const target = await targetOf(ctx, path, config);
-  const casAddress = target.casAddress;
-  let key = given;
-  if (!key && config) {
-    const { sameCasAddress } = await import("../../operator/policies/address.ts");
-    // The identity's cas_db entry for the address (by key or by url) holds the attested CAS's key.
-    key = Object.entries(config.cas_db).find(
-      ([address, entry]) => sameCasAddress(address, casAddress) || sameCasAddress(entry.url, casAddress),
-    )?.[1].session_encryption_key;
-  }
-  if (!key) {
-    throw new CliError(
-      `no session encryption key known for ${casAddress}`,
-      1,
-      "Give --encryption-key HEX (scone cas show-identification --session-encryption-key), or attest that CAS with this identity.",
-    );
-  }
-  const manifest = await encryptedPolicyManifest({
-    ...target,
-    encryptionKey: key,
-    signWith: signed ? config : undefined,
-  });
-  process.stdout.write(await renderManifest(manifest, formatOf(ctx)));
+  const text = await readText(path, "policy file");
+  const target = await targetOf(ctx, text, path);
+  const key = str(ctx.args["encryption-key"]);
+  // --key KEY, else in the sconecli pod the CAS by its Service (as the owner's config attested it), else the
+  // local CLI config's default CAS (SCONE-CLI §6).
+  const out = await withDriver(ctx, ({ driver, podCasAddress }) =>
+    key ? driver.encryptSession(text, undefined, key) : driver.encryptSession(text, podCasAddress),
+  );
+  process.stdout.write(
+    await renderManifest(encryptedPolicyManifest(parseEncryptedSession(out), target), formatOf(ctx)),
+  );
 }
 
 export async function verify(ctx: SconeContext): Promise<void> {
   const path = policyFile(ctx);
-  const identityPath = str(ctx.args.identity);
-  let trustedSigners: string[] | undefined;
-  if (identityPath) {
-    const { sessionSigner } = await import("../../cas/identity.ts");
-    trustedSigners = [await sessionSigner(await loadIdentity(identityPath))];
-  }
   const encryptionKey = str(ctx.args["encryption-key"]);
-  const verdicts = await verifyManifestText(await readText(path, "manifest"), {
-    ...(trustedSigners ? { trustedSigners } : {}),
-    ...(encryptionKey ? { encryptionKey } : {}),
-  });
+  let opened: PolicyDriver | undefined;
+  let verdicts: ManifestVerdict[];
+  try {
+    verdicts = await verifyManifestText(
+      await readText(path, "manifest"),
+      async () => {
+        opened ??= await (await import("./policy-driver.ts")).openPolicyDriver(ctx.args);
+        return opened.driver;
+      },
+      encryptionKey ? { encryptionKey } : {},
+    );
+  } finally {
+    await opened?.release();
+  }
   process.stdout.write(isData(ctx.args.output) ? renderData(ctx.args.output, verdicts) : renderVerdicts(verdicts));
   const bad = verdicts.filter((v) => !v.ok);
-  if (bad.length > 0) {
-    const signers = [...new Set(bad.flatMap((v) => v.problems.flatMap((p) => (p.signer ? [p.signer] : []))))];
+  if (bad.length > 0)
     throw new CliError(
-      `${bad.length} of ${verdicts.length} ${verdicts.length === 1 ? "policy is" : "policies are"} invalid${
-        signers.length > 0 ? ` (signer ${signers.join(", ")})` : ""
-      }`,
+      `${bad.length} of ${verdicts.length} ${verdicts.length === 1 ? "policy is" : "policies are"} not well-formed`,
     );
-  }
 }
