@@ -515,12 +515,14 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     );
 
     test(
-      "scone cas audit verifies and indexes the log; --search finds entries; status shows backups and no move",
+      "scone cas audit indexes the log and the SCONE CLI verifies it; --search finds entries; status shows backups and no move",
       async () => {
-        const audit = ok(await scone(["cas", "audit", NAME, "-n", NS, ...common(), "-o", "json"]));
-        const result = JSON.parse(audit.stdout) as { entries: number; inserted: number; breaks: unknown[] };
+        const audit = ok(
+          await scone(["cas", "audit", NAME, "-n", NS, ...common(), "--scone-cli", sconeCli, "-o", "json"]),
+        );
+        const result = JSON.parse(audit.stdout) as { entries: number; verification?: { exitCode: number } };
         expect(result.entries).toBeGreaterThan(2);
-        expect(result.breaks).toEqual([]);
+        expect(result.verification).toMatchObject({ exitCode: 0, correct: true });
         const search = ok(await scone(["cas", "audit", NAME, "-n", NS, ...common(), "--event", "cas_started"]));
         expect(search.stdout).toMatch(/^SEQ\s+TIME\s+EVENT/);
         expect(search.stdout).toContain("cas_started");

@@ -7,7 +7,7 @@
 // - `inferred`: a real guess about the protocol (an unpublished format, path or encoding); `inferred` says which.
 //   No production path may make such a call: for CasDriver operations test/unit/cas/driver/table-production.test.ts
 //   derives it from the source; a row that is still made from src/ lists its `callers` and must say in `open` what
-//   replaces it.
+//   replaces it, or in `noVerdict` which documented row decides instead and why it is still made.
 // - `none`: no documented interface exists; scone does not guess — `decision` says what it does instead.
 // sim/scone-cli/README.md and sim/README.md carry the same table (renderInteractionTable; a unit test keeps them equal).
 
@@ -43,6 +43,11 @@ export interface CasInteraction {
   readonly decision?: string;
   /** An `inferred` row that src/ still makes (`callers`): what replaces it, and where. */
   readonly open?: string;
+  /**
+   * An `inferred` row that src/ still makes (`callers`) where no decision rests on it: which documented row gives the
+   * decision instead, and what the inferred one is still used for (e.g. an index for search).
+   */
+  readonly noVerdict?: string;
 }
 
 export const CAS_INTERACTIONS: readonly CasInteraction[] = [
@@ -250,15 +255,16 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   },
   {
     id: "audit-chain-local",
-    need: "check and index each audit-log line as it is read",
-    how: "scone parses each line (seq, time, event, signature, prev_signature) and checks its signature itself (src/cas/audit.ts)",
+    need: "index each audit-log line for search (seq, time, event, session; the index's chainOk hint)",
+    how: "scone parses each line (seq, time, event, signature, prev_signature) and checks its link itself (src/cas/audit.ts), for the index only",
     operations: [],
     modules: ["src/cas/audit.ts"],
     callers: ["src/flows/audit/chain.ts", "src/flows/audit/flow.ts"],
     source: "SCONE-INTERFACE §12.4 (entries are signed and chained; the JSON field names are not published)",
     status: "inferred",
     inferred: "the line schema and the signature scheme are scone's own (SCONE-INTERFACE §12.4, §14) [I]",
-    open: "scone cas audit / the API's audit read still check lines this way; the documented check is audit-verify (CasDriver.verifyAuditLog, exit code = verdict)",
+    noVerdict:
+      "the verdict of scone cas audit is audit-verify's (src/flows/audit/verify.ts: CasDriver.verifyAuditLog, exit code = verdict); this check only fills the index that --search and the API's GET /audit read",
   },
   {
     id: "backup-registration",
@@ -419,7 +425,11 @@ function statusCell(r: CasInteraction): string {
   if (r.status === "none") return `none: ${r.decision}`;
   const parts =
     r.status === "inferred"
-      ? [`inferred: ${r.inferred}`, ...(r.open ? [`OPEN (still called): ${r.open}`] : [])]
+      ? [
+          `inferred: ${r.inferred}`,
+          ...(r.open ? [`OPEN (still called): ${r.open}`] : []),
+          ...(r.noVerdict ? [`still called, no verdict: ${r.noVerdict}`] : []),
+        ]
       : ["documented", ...(r.cliVersion ? [`CLI version: ${r.cliVersion}`] : [])];
   if (r.note) parts.push(`note: ${r.note}`);
   return parts.join("; ");

@@ -356,6 +356,8 @@ const evict = command({
 
 const audit = command({
   meta: { name: "audit", description: "Show the audit log of a CAS (upstream: kubectl audit cas)" },
+  // The SCONE CLI verifies the log: the sconecli pod of the CAS, or a local SCONE CLI (src/cli/run/cas-driver.ts).
+  globals: [...ALL_GLOBALS, "scone-cli"],
   args: {
     name: { ...casName, required: false, default: "cas" },
     follow: { type: "boolean", alias: "f", description: "Keep printing new entries" },
@@ -377,8 +379,10 @@ const audit = command({
   // --from/--to name backup locations elsewhere; upstream `kubectl audit` has no time filters.
   renamed: { from: "since", to: "until" },
   notes: [
-    "Reads `kubectl logs NAME-0 -c audit`, verifies the signature chain (exit 1 on a break) and indexes the entries " +
-      "in the state store; --search and the filters query that index.",
+    "Reads `kubectl logs NAME-0 -c audit`, indexes the entries in the state store and has the SCONE CLI verify the " +
+      "log (`scone cas verify-audit-log --cas CAS LOG`, in the sconecli pod of the CAS or with --scone-cli PATH): " +
+      "its exit code is the verdict, printed with its meaning and details; exit 1 unless the log is correct " +
+      "(CLI exit 0 or 10). With -f the log read until Ctrl-C is verified. --search and the filters query the index.",
   ],
   run: lazyRun(dayTwo.audit),
 });

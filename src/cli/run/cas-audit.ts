@@ -1,5 +1,6 @@
-// `scone cas audit NAME -n NS [-f]` (upstream `kubectl audit cas`): prints the audit log of NAME-0, verifies its
-// chain and indexes it in the state store. `--search "words" [--event E] [--since T] [--until T]` queries that index.
+// `scone cas audit NAME -n NS [-f]` (upstream `kubectl audit cas`): prints the audit log of NAME-0, indexes it in the
+// state store and has the SCONE CLI verify it (flows/audit/verify.ts: `cas verify-audit-log`, its exit code is the
+// verdict; exit 1 when it is not "correct"). `--search "words" [--event E] [--since T] [--until T]` queries the index.
 
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
@@ -61,8 +62,13 @@ export async function run(ctx: SconeContext): Promise<void> {
     return;
   }
 
-  const { KubeClient } = await import("../../kube/client.ts");
+  const [{ KubeClient }, { cliCasDriverSource }, verify] = await Promise.all([
+    import("../../kube/client.ts"),
+    import("./cas-driver.ts"),
+    import("../../flows/audit/verify.ts"),
+  ]);
   const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const source = await cliCasDriverSource(a, kube);
   const follow = a.follow === true;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -70,6 +76,9 @@ export async function run(ctx: SconeContext): Promise<void> {
   const { resolveStateDir } = await import("../../store/state-dir.ts");
   const { openStore } = await import("../../store/open.ts");
   const store = openStore({ stateDir: resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" }) });
+  // The text the CLI verifies: the lines as read, kept up to the bound (past it there is no verdict, not a partial one).
+  const kept: string[] = [];
+  let keptBytes = 0;
   const result = await audit
     .readAuditLog(kube, {
       ...id,
@@ -77,22 +86,35 @@ export async function run(ctx: SconeContext): Promise<void> {
       store,
       signal: stop.signal,
       onLine: (line) => {
-        if (data) return;
-        process.stdout.write(`${line.raw}\n`);
-        if (line.kind === "entry" && !line.ok)
-          process.stderr.write(`chain break at seq ${line.entry.seq}: ${line.problem}\n`);
-        if (line.kind === "malformed") process.stderr.write(`chain break: not an audit entry (${line.problem})\n`);
+        if (keptBytes <= verify.MAX_VERIFIED_LOG_BYTES) {
+          kept.push(line.raw);
+          keptBytes += Buffer.byteLength(line.raw, "utf8") + 1;
+        }
+        if (!data) process.stdout.write(`${line.raw}\n`);
       },
     })
     .finally(() => store.close());
   process.off("SIGINT", onSignal);
-  if (data) process.stdout.write(renderData(data, result));
-  else {
-    const range = result.entries > 0 ? ` (seq ${result.firstSeq}..${result.lastSeq})` : "";
-    process.stderr.write(
-      `${result.entries} entries${range}: ${result.inserted} newly indexed, ${result.skipped} already indexed; ` +
-        `${result.breaks.length === 0 ? "chain verified" : `${result.breaks.length} chain break(s)`}\n`,
-    );
+  // The index's own link check (`breaks`) is no verdict: it is left out of what the command reports.
+  const { breaks: _indexLinks, ...read } = result;
+  let verification: Awaited<ReturnType<typeof verify.verifyAuditText>> | undefined;
+  let problem: string | undefined;
+  try {
+    verification = await verify.verifyAuditText(source, id, kept.length === 0 ? "" : `${kept.join("\n")}\n`);
+  } catch (err) {
+    if (!(err instanceof verify.AuditLogTooLarge)) throw err;
+    problem = err.message;
   }
-  if (result.breaks.length > 0) process.exitCode = 1;
+  if (data) process.stdout.write(renderData(data, { ...read, ...(verification ? { verification } : { problem }) }));
+  else {
+    const range = read.entries > 0 ? ` (seq ${read.firstSeq}..${read.lastSeq})` : "";
+    process.stderr.write(
+      `${read.entries} entries${range}: ${read.inserted} newly indexed, ${read.skipped} already indexed\n`,
+    );
+    if (verification) {
+      process.stderr.write(`${verify.describeVerdict(verification)}\n`);
+      if (verification.details !== "") process.stderr.write(`${verification.details}\n`);
+    } else process.stderr.write(`${problem}\n`);
+  }
+  if (!verification?.correct) process.exitCode = 1;
 }

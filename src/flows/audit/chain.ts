@@ -4,7 +4,8 @@
 // the index, like the predecessor signature. A break is reported for its entry; the entries after it are checked
 // against it, so one altered line is one break, not a broken tail.
 // [inferred] The line schema and signature scheme are scone's own: SCONE does not publish them (SCONE-INTERFACE
-// §12.4, §14); the documented check is `scone cas verify-audit-log` (table.ts audit-chain-local, OPEN).
+// §12.4, §14). So this check only annotates the index (chainOk) for search and claims no verdict: the verdict is
+// the SCONE CLI's `cas verify-audit-log` (verify.ts; table.ts audit-chain-local, audit-verify).
 import { type AuditEntry, parseAuditLine, verifyAuditLog } from "../../cas/audit.ts";
 
 export interface ChainLookups {

@@ -1,7 +1,8 @@
 // `scone cas audit NAME -n NS [-f]`: reads the audit log the way `kubectl logs NAME-0 -c audit [-f]` does (upstream
-// `kubectl audit`, §10.6), checks its chain entry by entry (chain.ts) and indexes the entries in the state store
-// (idempotent by log and seq: reading the same log twice inserts nothing new; a new pod's log is a log of its own,
-// log-identity.ts). `--search` queries that index.
+// `kubectl audit`, §10.6) and indexes the entries in the state store (idempotent by log and seq: reading the same log
+// twice inserts nothing new; a new pod's log is a log of its own, log-identity.ts). `--search` queries that index.
+// The verdict on the log is the SCONE CLI's (verify.ts); chain.ts's link check here only annotates the index
+// (chainOk, `breaks`) and claims no verdict (table.ts audit-chain-local).
 import type { KubeClient } from "../../kube/client.ts";
 import {
   type AuditEntryInput,
@@ -35,6 +36,7 @@ export interface AuditReadResult {
   readonly skipped: number;
   readonly firstSeq?: number;
   readonly lastSeq?: number;
+  /** Where the index's own link check (chain.ts) failed (chainOk=false): a hint for search, not a verdict. */
   readonly breaks: readonly AuditBreak[];
 }
 

@@ -17,6 +17,7 @@ import { S3Credentials } from "../../../src/backup/s3-credentials.ts";
 import { S3Target } from "../../../src/backup/s3-target.ts";
 import { LocalCasDriverSource } from "../../../src/cas/driver/local-source.ts";
 import { readAuditLog, searchAuditIndex } from "../../../src/flows/audit/flow.ts";
+import { verifyAuditText } from "../../../src/flows/audit/verify.ts";
 import { runCasBackup } from "../../../src/flows/backup/flow.ts";
 import { runEvict } from "../../../src/flows/evict/flow.ts";
 import { runProvision } from "../../../src/flows/provision/flow.ts";
@@ -61,6 +62,8 @@ const RESTORED = "restored";
 const MANAGER = "scone-day2-test";
 const BUCKET = "scone-day2-it";
 const TIMEOUT = 300_000;
+/** The stand-in SCONE CLI compiled (`make sim-cli`), as a user passes it with --scone-cli. */
+const SIM_CLI_BINARY = join(import.meta.dir, "../../../.build/scone-cli-sim");
 const WAIT = { timeoutMs: 180_000, pollMs: 500 };
 
 describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KWOK cluster", () => {
@@ -70,6 +73,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
   let runtime: CasPodRuntime;
   let store: Store;
   let exec: PodExec;
+  let conn: Awaited<ReturnType<typeof loadKubeConfig>>;
   let credentials: S3Credentials;
   const forwards = new Map<string, PortForward>();
   const root = mkdtempSync(join(tmpdir(), "scone-day2-it-"));
@@ -92,7 +96,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       stateDir: join(root, "kwok-cas"),
       log: () => {},
     });
-    const conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+    conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
     exec = (o) => execInPod(conn, o);
     await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
     await op.start();
@@ -156,7 +160,7 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
   });
 
   test(
-    "audit: the log through the API server verifies, is indexed once, and is searchable",
+    "audit: the log through the API server is read, indexed once (links confirmed in the index), and is searchable",
     async () => {
       // The log grows while the test reads it: the operator's probe reads the session `provisioned` every second,
       // an entry each. Past the three start-up entries once the container's log (a 200 ms tail of the file) has one.
@@ -193,6 +197,63 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
       expect(started.entries.every((e) => e.chainOk)).toBe(true);
       const words = searchAuditIndex(store.db, { namespace: NS, name: NAME, words: "audit_log_enabled", limit: 10 });
       expect(words.entries.map((e) => e.seq)).toEqual([0]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "audit verification: the compiled stand-in SCONE CLI verifies the log (exit 0); a tampered line is exit 20",
+    async () => {
+      // The verdict is the CLI's (`cas verify-audit-log --cas <addr> <log>`, SCONE-CLI §4/§5), run locally as
+      // `--scone-cli .build/scone-cli-sim` would run it, reaching NAME-0 over a port-forward.
+      const source = new LocalCasDriverSource({
+        binary: [SIM_CLI_BINARY],
+        stateDir: join(root, "verify-state"),
+        portForward: (o) => startPortForward(conn, o),
+      });
+      const cas = { namespace: NS, name: NAME };
+      const log = await client.podLogs({ namespace: NS, name: `${NAME}-0` }, { container: "audit" });
+      const lines = log.split("\n").filter((line) => line.trim() !== "");
+      expect(lines.length).toBeGreaterThan(3);
+      const fine = await verifyAuditText(source, cas, `${lines.join("\n")}\n`);
+      expect(fine, fine.details).toMatchObject({ exitCode: 0, meaning: "fully correct", correct: true });
+      // One entry's event rewritten: its signature no longer covers it.
+      const at = 2;
+      const tampered = lines.map((line, i) =>
+        i === at ? line.replace(/"event":"[^"]*"/, '"event":"session_deleted"') : line,
+      );
+      expect(tampered[at]).not.toBe(lines[at]);
+      const bad = await verifyAuditText(source, cas, `${tampered.join("\n")}\n`);
+      expect(bad).toMatchObject({ exitCode: 20, meaning: "authenticity or integrity violation", correct: false });
+      expect(bad.details).toContain("[20]");
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "scone cas audit --scone-cli: the CLI's verdict (exit 0, fully correct) is what the command reports",
+    async () => {
+      const proc = Bun.spawn(
+        [
+          process.execPath,
+          join(import.meta.dir, "../../../src/main.ts"),
+          ...["cas", "audit", NAME, "-n", NS, "--kubeconfig", cluster.kubeconfigPath],
+          ...["--state-dir", join(root, "cli-state"), "--scone-cli", SIM_CLI_BINARY, "-o", "json"],
+        ],
+        { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1" } },
+      );
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as Record<string, unknown>;
+      expect(result.entries).toBeGreaterThan(3);
+      expect(result.verification).toMatchObject({ exitCode: 0, meaning: "fully correct", correct: true });
+      expect(String((result.verification as { by: string }).by)).toContain("scone-cli-sim");
+      // scone's own link check is no verdict and is not reported as one.
+      expect(result.breaks).toBeUndefined();
     },
     TIMEOUT,
   );

@@ -35,6 +35,10 @@ describe("--scone-cli", () => {
     expect(empty.ok).toBe(false);
   });
 
+  test("scone cas audit takes it: the SCONE CLI verifies the audit log", () => {
+    expect(verdict(["cas", "audit", "cas", "-n", "ns", "--scone-cli", "/bin/sh"]).ok).toBe(true);
+  });
+
   test("commands that do not reach CAS through a driver source refuse it as unknown", () => {
     const r = verdict(["images", "--scone-cli", "/bin/sh"]);
     expect(r.ok).toBe(false);
