@@ -7,7 +7,7 @@ import { unhex } from "../cas/codec.ts";
 import { type SigningKey, signHex, signingKeyOfSeed } from "../cas/keys-ed25519.ts";
 import { sealBox } from "../cas/sealed-box.ts";
 import { hashOfSession, readSession, SessionFormatError, signedEnvelope } from "../cas/session-doc.ts";
-import { CliFailure } from "./state.ts";
+import { CliFailure } from "./failure.ts";
 
 export type SessionFile =
   | { readonly kind: "plain"; readonly session: string }

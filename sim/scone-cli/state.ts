@@ -8,19 +8,8 @@ import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { selfSignedClientIdentity } from "../cas/certificates.ts";
 import { keyHashOfSpki, spkiOfCertificate } from "../cas/principals.ts";
-
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-
-export type Env = Readonly<Record<string, string | undefined>>;
+import { CliFailure, type Env } from "./failure.ts";
 
 /** One attested CAS (`cas_db` entry). */
 export interface CasDbEntry {
@@ -67,6 +56,8 @@ export function saveConfig(path: string, config: CliConfig): void {
 /** The config; a missing file is created with a fresh identity (the CLI's behaviour on first use). */
 export async function loadConfig(path: string): Promise<CliConfig> {
   if (!existsSync(path)) {
+    // X.509 generation is loaded only here, on first use: an existing config never needs it.
+    const { selfSignedClientIdentity } = await import("../cas/certificates.ts");
     const id = await selfSignedClientIdentity("scone-cli");
     const config: CliConfig = {
       identity: `${id.keyPem.trim()}\n${id.certPem.trim()}\n`,
