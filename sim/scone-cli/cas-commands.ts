@@ -5,9 +5,10 @@ import type { Report, SignedReport } from "../cas/report.ts";
 import { attestedCas } from "./access.ts";
 import { one, type ParsedArgs, parseArgs } from "./args.ts";
 import { CliFailure, type Env } from "./failure.ts";
+import { ownKeyHash } from "./identity.ts";
 import { cliVersion, type Io, readInput } from "./io.ts";
 import { type Connection, fetchReport, refused, request, retriesOf } from "./net.ts";
-import { type CliConfig, configPath, identityOf, loadConfig, ownKeyHash, saveConfig } from "./state.ts";
+import { type CliConfig, configPath, identityOf, loadConfig, saveConfig } from "./state.ts";
 import { checkReport, DEFAULT_MRSIGNER, VERIFIER_SPEC, verify } from "./verifier.ts";
 
 const DATE = /^(\d{4}-\d{2}-\d{2}|\d{2}\.\d{2}\.\d{4}|\d{2}-\d{2}-\d{4})$/;

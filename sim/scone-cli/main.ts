@@ -23,8 +23,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
     const m = await import("./session-commands.ts");
     return (rest, _env, io) => m.sessionCalculateHash(rest, io);
   },
-  "session sign": async () => (await import("./session-commands.ts")).sessionSign,
-  "session encrypt": async () => (await import("./session-commands.ts")).sessionEncrypt,
+  "session sign": async () => (await import("./sign-commands.ts")).sessionSign,
+  "session encrypt": async () => (await import("./sign-commands.ts")).sessionEncrypt,
   "session create": async () => {
     const m = await import("./session-commands.ts");
     return (rest, env, io) => m.sessionUpload("create", rest, env, io);

@@ -2,8 +2,9 @@
 // parser, no network (the driver asks for them often).
 import { parseArgs } from "./args.ts";
 import type { Env } from "./failure.ts";
+import { ownKeyHash, signingKeyPem } from "./identity.ts";
 import type { Io } from "./io.ts";
-import { configPath, loadConfig, ownKeyHash, signingKeyPem } from "./state.ts";
+import { configPath, loadConfig } from "./state.ts";
 
 export async function showKeyHash(args: string[], env: Env, io: Io): Promise<number> {
   parseArgs(args, { positionals: 0 });

@@ -1,12 +1,11 @@
-// The `session …` commands of the stand-in (SCONE-CLI.md §3, §5, §6). Loaded by main.ts only for
-// these commands (they bring the session parser; `--version` does not need it).
+// The `session …` commands of the stand-in (SCONE-CLI.md §3, §5, §6) but sign and encrypt (sign-commands.ts). Loaded
+// by main.ts only for these commands (they bring the session parser; `--version` does not need it).
 import { attestedCas } from "./access.ts";
 import { one, parseArgs } from "./args.ts";
-import { CliFailure, type Env } from "./failure.ts";
+import type { Env } from "./failure.ts";
 import { type Io, readInput } from "./io.ts";
 import { refused, request } from "./net.ts";
-import { encrypt, readSessionFile, sessionHash, sign, signingKey } from "./sessions.ts";
-import { configPath, loadConfig, signingKeyPem, signingSeed } from "./state.ts";
+import { readSessionFile, sessionHash } from "./sessions.ts";
 
 export function sessionCheck(args: string[], io: Io): number {
   const text = readInput(parseArgs(args, { positionals: 1 }).positionals[0]!);
@@ -17,13 +16,6 @@ export function sessionCheck(args: string[], io: Io): number {
 
 export function sessionCalculateHash(args: string[], io: Io): number {
   io.out(sessionHash(readSessionFile(readInput(parseArgs(args, { positionals: 1 }).positionals[0]!))));
-  return 0;
-}
-
-export async function sessionSign(args: string[], env: Env, io: Io): Promise<number> {
-  const file = readSessionFile(readInput(parseArgs(args, { positionals: 1 }).positionals[0]!));
-  const config = await loadConfig(configPath(env));
-  io.out(sign(file, signingKey(signingSeed(config)), signingKeyPem(config)));
   return 0;
 }
 
@@ -66,22 +58,5 @@ export async function sessionList(args: string[], env: Env, io: Io): Promise<num
   const answer = await request(cas.conn, "GET", `/_cli/v1/session-names?path=${encodeURIComponent(p.positionals[0]!)}`);
   if (answer.status !== 200) throw refused(cas.address, answer);
   for (const n of (answer.body as { names: string[] }).names) io.out(n);
-  return 0;
-}
-
-export async function sessionEncrypt(args: string[], env: Env, io: Io): Promise<number> {
-  const p = parseArgs(args, { values: ["--cas", "--key"], positionals: 1 });
-  if (p.values.has("--cas") && p.values.has("--key"))
-    throw new CliFailure("error: --cas and --key exclude each other", 2);
-  const file = readSessionFile(readInput(p.positionals[0]!));
-  const config = await loadConfig(configPath(env));
-  let key = one(p, "--key");
-  if (key === undefined) key = (await attestedCas(env, one(p, "--cas"))).entry.session_encryption_key;
-  // `encrypt` signs first if the session is unsigned (SCONE-CLI §6).
-  const signed =
-    file.kind === "signed"
-      ? JSON.stringify({ session: file.session, signatures: file.signatures })
-      : sign(file, signingKey(signingSeed(config)), signingKeyPem(config));
-  io.out(encrypt(signed, key));
   return 0;
 }
