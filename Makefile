@@ -73,7 +73,8 @@ fmt: deps
 .PHONY: sim-cli
 sim-cli: deps
 	mkdir -p .build
-	$(BUN) build --compile sim/scone-cli/main.ts --outfile .build/scone-cli-sim
+	# Flags as SIM_CLI_BUILD_FLAGS in hack/image/sconecli-image.ts (lazy chunks from bytecode: a start per call).
+	$(BUN) build --compile --splitting --bytecode --format=esm sim/scone-cli/main.ts --outfile .build/scone-cli-sim
 
 .PHONY: image
 image: deps

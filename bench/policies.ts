@@ -2,11 +2,16 @@
 // the CAS driver (a local SCONE CLI: SCONE_BENCH_CLI, default the stand-in `bun sim/scone-cli/main.ts`) as the
 // operator's identity, which the owner admitted first; timed until every one reaches a final state, next to the API
 // server's own write rate (the same N objects, no controller, same concurrency), with the driver's per-call latency.
+// Then the same N policies once more with a null CLI (bench/null-cli.ts, compiled: canned answers, no work), so the
+// driver's own overhead shows apart from the CLI's — a lower bound, not the product's speed. CONCURRENCY is this
+// bench's pool for creating objects through the API server; how many CLI calls run at once is the controller's
+// (its workers, default 8; SCONE_BENCH_POLICY_WORKERS), printed as maxInFlight.
 // Cluster: SCONE_BENCH_KUBECONFIG, else a throwaway local cluster from test/harness. Prints figures; never fails on
 // speed.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CasDriverSource } from "../src/cas/driver/reach.ts";
 import type { CliRunner } from "../src/cas/driver/runner.ts";
 import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../src/cas/identity.ts";
 import { signSession } from "../src/cas/session.ts";
@@ -23,6 +28,7 @@ const COUNT = Number(process.env.SCONE_BENCH_POLICIES ?? 1000);
 const CONCURRENCY = 16;
 const NS = "scone-bench-policies";
 const BASELINE_NS = "scone-bench-policies-baseline";
+const NULL_NS = "scone-bench-policies-null-cli";
 const CAS_ADDRESS = `https://cas.${NS}:8081`;
 const quiet: KubeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -51,15 +57,26 @@ async function main(): Promise<void> {
   const cli = process.env.SCONE_BENCH_CLI
     ? [process.env.SCONE_BENCH_CLI]
     : [process.execPath, join(import.meta.dir, "../sim/scone-cli/main.ts")];
-  /** Duration of every CLI call the driver made, ms. */
+  /** Duration of every CLI call the driver made, ms; the most calls at once. */
   const latencies: number[] = [];
+  let inFlight = 0;
+  /** Calls per command (`session create`, …). */
+  const commands = new Map<string, number>();
+  let maxInFlight = 0;
   const timed = (runner: CliRunner): CliRunner => ({
     description: runner.description,
     run: async (argv, callEnv, files) => {
       const t = performance.now();
+      const name = argv
+        .filter((a) => typeof a === "string" && !a.startsWith("-"))
+        .slice(0, 2)
+        .join(" ");
+      commands.set(name, (commands.get(name) ?? 0) + 1);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
       try {
         return await runner.run(argv, callEnv, files);
       } finally {
+        inFlight--;
         latencies.push(performance.now() - t);
       }
     },
@@ -93,11 +110,10 @@ async function main(): Promise<void> {
     const seed = sessionSigningSeed(author);
     const keyHash = admitted.operatorKeyHash;
 
-    const op = await buildOperatorContext({ kubeconfigPath: kubeconfig, logLevel: "error" });
-    const client = op.client;
+    const setup = await buildOperatorContext({ kubeconfigPath: kubeconfig!, logLevel: "error" });
+    const client = setup.client;
     await installCrds(client);
-    for (const ns of [NS, BASELINE_NS]) await ensureNamespace(client, ns);
-    latencies.length = 0;
+    for (const ns of [NS, BASELINE_NS, NULL_NS]) await ensureNamespace(client, ns);
 
     const tSign = performance.now();
     const specs: SignedPolicy["spec"][] = [];
@@ -115,74 +131,133 @@ async function main(): Promise<void> {
         spec,
       }));
 
-    // The controllers and a watcher that counts final states.
-    registerPolicyControllers(op.ctx, {
-      source,
-      ...(process.env.SCONE_BENCH_POLICY_WORKERS ? { workers: Number(process.env.SCONE_BENCH_POLICY_WORKERS) } : {}),
-    });
-    await op.start();
-    const watcher = new Informer<KubeObject>(clientListWatch(client, { type: SIGNED_POLICY_TYPE, namespace: NS }), {
-      logger: quiet,
-    });
-    const states = new Map<string, string>();
-    let resolveAll: () => void = () => {};
-    const allFinal = new Promise<void>((resolve) => {
-      resolveAll = resolve;
-    });
-    const FINAL = new Set(["Synced", "Rejected", "Conflict", "Superseded"]);
-    const note = (o: KubeObject) => {
-      const state = (o as SignedPolicy).status?.state;
-      if (state) states.set(o.metadata?.name ?? "", state);
-      if (states.size === COUNT && [...states.values()].every((s) => FINAL.has(s))) resolveAll();
+    /** The controllers over `policySource`, the N objects created in `namespace`, timed until all are final. */
+    const runPolicies = async (policySource: CasDriverSource, namespace: string) => {
+      const op = await buildOperatorContext({ kubeconfigPath: kubeconfig!, logLevel: "error" });
+      registerPolicyControllers(op.ctx, {
+        source: policySource,
+        ...(process.env.SCONE_BENCH_POLICY_WORKERS ? { workers: Number(process.env.SCONE_BENCH_POLICY_WORKERS) } : {}),
+      });
+      await op.start();
+      const watcher = new Informer<KubeObject>(clientListWatch(client, { type: SIGNED_POLICY_TYPE, namespace }), {
+        logger: quiet,
+      });
+      const states = new Map<string, string>();
+      let resolveAll: () => void = () => {};
+      const allFinal = new Promise<void>((resolve) => {
+        resolveAll = resolve;
+      });
+      const FINAL = new Set(["Synced", "Rejected", "Conflict", "Superseded"]);
+      const note = (o: KubeObject) => {
+        const state = (o as SignedPolicy).status?.state;
+        if (state) states.set(o.metadata?.name ?? "", state);
+        if (states.size === COUNT && [...states.values()].every((s) => FINAL.has(s))) resolveAll();
+      };
+      watcher.addHandlers({ add: note, update: (_a, b) => note(b) });
+      watcher.start();
+      await watcher.waitForSync();
+      latencies.length = 0;
+      maxInFlight = 0;
+      commands.clear();
+      const t0 = performance.now();
+      await pool(objectsIn(namespace), (o) => client.create(o));
+      const createdMs = performance.now() - t0;
+      await allFinal;
+      const finalMs = performance.now() - t0;
+      await watcher.stop();
+      await op.stop();
+      const count = (s: string) => [...states.values()].filter((v) => v === s).length;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const pct = (p: number) =>
+        Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+      return {
+        createdMs,
+        finalMs,
+        writes: op.writes.length,
+        synced: count("Synced"),
+        rejected: count("Rejected"),
+        calls: sorted.length,
+        meanMs: Math.round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
+        p50Ms: pct(50),
+        p95Ms: pct(95),
+        maxInFlight,
+        commands: Object.fromEntries(commands),
+      };
     };
-    watcher.addHandlers({ add: note, update: (_a, b) => note(b) });
-    watcher.start();
-    await watcher.waitForSync();
 
-    const t0 = performance.now();
-    await pool(objectsIn(NS), (o) => client.create(o));
-    const createdMs = performance.now() - t0;
-    await allFinal;
-    const finalMs = performance.now() - t0;
-    const writes = op.writes.length;
-    await watcher.stop();
-    await op.stop();
+    const real = await runPolicies(source, NS);
 
-    // The API server's own rate: the same objects, same concurrency, no controller running.
+    // The driver alone: the same policies through a CLI that answers at once (a lower bound, not scone's speed). Its
+    // controllers also see the first run's policies, all Synced already: no CLI call for them.
+    const nullCli = join(dir, "null-cli");
+    const build = Bun.spawnSync(
+      [
+        process.execPath,
+        "build",
+        "--compile",
+        "--bytecode",
+        "--format=esm",
+        join(import.meta.dir, "null-cli.ts"),
+        "--outfile",
+        nullCli,
+      ],
+      { stdout: "ignore", stderr: "pipe" },
+    );
+    if (build.exitCode !== 0) throw new Error(`bun build --compile bench/null-cli.ts: ${build.stderr.toString()}`);
+    const nullSource = new LocalCliSource({
+      binary: [nullCli],
+      operatorConfigPath: join(dir, "null-operator.json"),
+      address: () => casAddress,
+      wrap: timed,
+    });
+    const lower = await runPolicies(nullSource, NULL_NS);
+
+    // The API server's own rate: the same objects, same concurrency, no controller running (last: every controller watches all namespaces).
     const t1 = performance.now();
     await pool(objectsIn(BASELINE_NS), (o) => client.create(o));
     const baselineMs = performance.now() - t1;
 
-    const count = (s: string) => [...states.values()].filter((v) => v === s).length;
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const pct = (p: number) =>
-      Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
-    const meanCallMs = Math.round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length));
     console.log(
       JSON.stringify({
         policies: COUNT,
-        concurrency: CONCURRENCY,
+        apiCreateConcurrency: CONCURRENCY,
+        cli: cli.join(" "),
         signMs: Math.round(signMs),
-        createWithControllerMs: Math.round(createdMs),
-        allFinalMs: Math.round(finalMs),
+        createWithControllerMs: Math.round(real.createdMs),
+        allFinalMs: Math.round(real.finalMs),
         baselineCreateMs: Math.round(baselineMs),
-        ratioToApiServerWrites: Number((finalMs / baselineMs).toFixed(2)),
-        policiesPerSecond: Math.round((COUNT / finalMs) * 1000),
-        synced: count("Synced"),
-        rejectedByCas: count("Rejected"),
-        driverCalls: sorted.length,
-        driverCallMeanMs: meanCallMs,
-        driverCallP50Ms: pct(50),
-        driverCallP95Ms: pct(95),
-        other: COUNT - count("Synced"),
-        apiWritesTotal: writes,
+        ratioToApiServerWrites: Number((real.finalMs / baselineMs).toFixed(2)),
+        policiesPerSecond: Math.round((COUNT / real.finalMs) * 1000),
+        synced: real.synced,
+        rejectedByCas: real.rejected,
+        other: COUNT - real.synced,
+        driverCalls: real.calls,
+        driverCallMeanMs: real.meanMs,
+        driverCallP50Ms: real.p50Ms,
+        driverCallP95Ms: real.p95Ms,
+        driverMaxInFlight: real.maxInFlight,
+        driverCommands: real.commands,
+        apiWritesTotal: real.writes,
+        nullCliLowerBound: {
+          allFinalMs: Math.round(lower.finalMs),
+          synced: lower.synced,
+          driverCalls: lower.calls,
+          driverCallMeanMs: lower.meanMs,
+          driverCallP50Ms: lower.p50Ms,
+          driverCallP95Ms: lower.p95Ms,
+          driverMaxInFlight: lower.maxInFlight,
+          driverCommands: lower.commands,
+        },
       }),
     );
     console.log(
-      `${COUNT} SignedPolicies: all final in ${(finalMs / 1000).toFixed(1)} s (${count("Synced")} Synced, ${count("Rejected")} refused by the CAS); the API server alone creates them in ${(baselineMs / 1000).toFixed(1)} s → ratio ${(finalMs / baselineMs).toFixed(2)}; driver: ${sorted.length} CLI calls, mean ${meanCallMs} ms, p95 ${pct(95)} ms`,
+      `${COUNT} SignedPolicies: all final in ${(real.finalMs / 1000).toFixed(1)} s (${real.synced} Synced, ${real.rejected} refused by the CAS); the API server alone creates them in ${(baselineMs / 1000).toFixed(1)} s → ratio ${(real.finalMs / baselineMs).toFixed(2)}; driver: ${real.calls} CLI calls, mean ${real.meanMs} ms, median ${real.p50Ms} ms, p95 ${real.p95Ms} ms, at most ${real.maxInFlight} at once`,
+    );
+    console.log(
+      `LOWER BOUND, not scone's speed — the same ${COUNT} policies through a null CLI (canned answers, no CAS, no work): all final in ${(lower.finalMs / 1000).toFixed(1)} s (${lower.synced} Synced); driver: ${lower.calls} calls, mean ${lower.meanMs} ms, median ${lower.p50Ms} ms, p95 ${lower.p95Ms} ms`,
     );
     if (!process.env.SCONE_BENCH_KEEP && process.env.SCONE_BENCH_KUBECONFIG) {
-      for (const ns of [NS, BASELINE_NS])
+      for (const ns of [NS, BASELINE_NS, NULL_NS])
         await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns });
     }
   } finally {

@@ -1,7 +1,6 @@
 // Byte encodings the simulated CAS speaks (its own implementation, written from sim/cas/README.md; scone's client has
 // its own in src/cas/ — the two meet only on the wire, and test/unit/sim/cas/formats.test.ts pins the formats to
 // recorded examples): hex, base64, SHA-256, canonical JSON, and base58 with a tag byte and a 4-byte checksum.
-import { createHash } from "node:crypto";
 
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 
@@ -17,8 +16,9 @@ export function unbase64(text: string, field: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, "base64"));
 }
 
+// Bun's native hasher, not node:crypto: loading that module costs a CLI process started per call ≈3 ms.
 export function sha256(data: string | Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(data).digest());
+  return new Uint8Array(new Bun.CryptoHasher("sha256").update(data).digest());
 }
 
 /**

@@ -1,6 +1,6 @@
 // Argument parsing of the stand-in, clap-like: known options only; an unknown option is a usage error with exit 2,
 // as clap-based CLIs exit [I] (the driver must not confuse it with `session read`'s "not found", also exit 2).
-import { CliFailure } from "./state.ts";
+import { CliFailure } from "./failure.ts";
 
 export interface ArgSpec {
   /** Options that take a value (repeatable ones collect every value). */

@@ -12,9 +12,10 @@ import type { AuditEntry } from "../cas/audit-log.ts";
 import { canonicalJson, unhex } from "../cas/codec.ts";
 import { verifyHex } from "../cas/keys-ed25519.ts";
 import { one, parseArgs } from "./args.ts";
+import { CliFailure, type Env } from "./failure.ts";
 import { cliVersion, type Io, readInput } from "./io.ts";
 import { type Connection, fetchReport, request, retriesOf } from "./net.ts";
-import { CliFailure, configPath, type Env, identityOf, loadConfig } from "./state.ts";
+import { configPath, identityOf, loadConfig } from "./state.ts";
 import { checkReport, VERIFIER_SPEC, verify } from "./verifier.ts";
 
 type Entry = AuditEntry & { readonly line: string };

@@ -1,6 +1,6 @@
 // Small shared pieces of the stand-in CLI: output sinks, input files, the version it claims.
 import { existsSync, readFileSync } from "node:fs";
-import { CliFailure, type Env } from "./state.ts";
+import { CliFailure, type Env } from "./failure.ts";
 
 export interface Io {
   out(line: string): void;

@@ -3,7 +3,7 @@
 // the CLI checks); afterwards every connection must chain to the CA the attested report named. The routes are
 // sim/cas's (its README "Stand-in CLI routes"): SCONE keeps its own CLI↔CAS protocol to itself.
 import type { SignedReport } from "../cas/report.ts";
-import { CliFailure } from "./state.ts";
+import { CliFailure } from "./failure.ts";
 
 /** host or host:port → https URL (the CAS client port 8081 when none is given, CLI §8). */
 export function casUrl(address: string): string {

@@ -3,11 +3,9 @@
 // Parsing and the hash are those of the simulated CAS (sim/cas/session-doc.ts): in SCONE, too, the CLI and CAS come
 // from one vendor and agree on them. Signing: Ed25519 over the exact session text, signer = the PEM public key
 // `self show-session-signing-key` prints. Encryption: sim/cas's sealed box to the CAS's session encryption key.
-import { unhex } from "../cas/codec.ts";
-import { type SigningKey, signHex, signingKeyOfSeed } from "../cas/keys-ed25519.ts";
-import { sealBox } from "../cas/sealed-box.ts";
+// Signing and encryption live in session-crypto.ts, so that reading a session loads no crypto.
 import { hashOfSession, readSession, SessionFormatError, signedEnvelope } from "../cas/session-doc.ts";
-import { CliFailure } from "./state.ts";
+import { CliFailure } from "./failure.ts";
 
 export type SessionFile =
   | { readonly kind: "plain"; readonly session: string }
@@ -51,29 +49,4 @@ export function plainSession(file: SessionFile, what: string): string {
 
 export function sessionHash(file: SessionFile): string {
   return hashOfSession(plainSession(file, "calculate-hash"));
-}
-
-export function signingKey(seed: Uint8Array): SigningKey {
-  return signingKeyOfSeed(seed);
-}
-
-/** `session sign`: the signed JSON, this key's signature added (once). */
-export function sign(file: SessionFile, key: SigningKey, signerPem: string): string {
-  const session = plainSession(file, "sign");
-  const signatures = file.kind === "signed" ? file.signatures.filter((s) => s.signer.trim() !== signerPem) : [];
-  signatures.push({ signer: signerPem, signature: signHex(key, session) });
-  return JSON.stringify({ session, signatures });
-}
-
-/** `session encrypt`: the (signed) session sealed to a CAS's session encryption key (64 hex). */
-export function encrypt(signedJson: string, encryptionKeyHex: string): string {
-  let recipient: Uint8Array;
-  try {
-    recipient = unhex(encryptionKeyHex, "key");
-  } catch {
-    throw new CliFailure("error: --key: expected the CAS session encryption key (64 hex)", 2);
-  }
-  if (recipient.length !== 32)
-    throw new CliFailure("error: --key: expected the CAS session encryption key (64 hex)", 2);
-  return JSON.stringify({ encrypted_session: sealBox(signedJson, recipient), encryption_key: encryptionKeyHex });
 }

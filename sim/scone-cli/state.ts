@@ -3,24 +3,12 @@
 // hash `self show-key-hash` prints and that authenticates to CAS over TLS), `cas_db` (the attested CASes: url,
 // chain = the CAS's TLS CA pinned at attestation, and the attestation facts), `default_cas`; plus
 // `session_signing_keypair_ed25519_seed` (upstream's plugin writes it into the owner identity, §7). What each field
-// holds beyond that is this stand-in's choice. Created on first use, 0600 in a 0700 directory.
-import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
+// holds beyond that is this stand-in's choice. Created on first use, 0600 in a 0700 directory. What is derived from the
+// identity (key hash, signing key) is in identity.ts: reading the config loads no crypto module.
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { selfSignedClientIdentity } from "../cas/certificates.ts";
-import { keyHashOfSpki, spkiOfCertificate } from "../cas/principals.ts";
-
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-
-export type Env = Readonly<Record<string, string | undefined>>;
+import { CliFailure, type Env } from "./failure.ts";
 
 /** One attested CAS (`cas_db` entry). */
 export interface CasDbEntry {
@@ -52,9 +40,14 @@ export function configPath(env: Env): string {
   return env.SCONE_CLI_CONFIG ?? join(env.HOME ?? homedir(), ".cas", "config.json");
 }
 
+/** n random bytes as hex (WebCrypto: no node:crypto to load). */
+function randomHex(n: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
+}
+
 function writePrivate(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = `${path}.${randomHex(6)}.tmp`;
   writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
@@ -67,17 +60,19 @@ export function saveConfig(path: string, config: CliConfig): void {
 /** The config; a missing file is created with a fresh identity (the CLI's behaviour on first use). */
 export async function loadConfig(path: string): Promise<CliConfig> {
   if (!existsSync(path)) {
+    // X.509 generation is loaded only here, on first use: an existing config never needs it.
+    const { selfSignedClientIdentity } = await import("../cas/certificates.ts");
     const id = await selfSignedClientIdentity("scone-cli");
     const config: CliConfig = {
       identity: `${id.keyPem.trim()}\n${id.certPem.trim()}\n`,
       cas_db: {},
       default_cas: null,
-      session_signing_keypair_ed25519_seed: randomBytes(32).toString("hex"),
+      session_signing_keypair_ed25519_seed: randomHex(32),
     };
     // Two first calls at once (a driver asking for key hash and signing key together) must end with one identity:
     // the file is linked into place only if none is there yet, otherwise the one that won is read.
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    const tmp = `${path}.${randomHex(6)}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: "wx" });
     try {
       linkSync(tmp, path);
@@ -102,7 +97,7 @@ export async function loadConfig(path: string): Promise<CliConfig> {
     session_signing_keypair_ed25519_seed: raw.session_signing_keypair_ed25519_seed ?? "",
   };
   if (!/^[0-9a-f]{64}$/.test(config.session_signing_keypair_ed25519_seed)) {
-    config.session_signing_keypair_ed25519_seed = randomBytes(32).toString("hex");
+    config.session_signing_keypair_ed25519_seed = randomHex(32);
     saveConfig(path, config);
   }
   return config;
@@ -119,23 +114,4 @@ export function identityOf(config: CliConfig): { key: string; cert: string } {
   const cert = pemBlock(config.identity, "CERTIFICATE");
   if (!key || !cert) throw new CliFailure("config: identity must hold a PEM private key and its certificate");
   return { key, cert };
-}
-
-/** `self show-key-hash`: the hash of the identity's public key, as CAS names the caller. */
-export function ownKeyHash(config: CliConfig): string {
-  return keyHashOfSpki(spkiOfCertificate(identityOf(config).cert));
-}
-
-/** The session signing key pair (Ed25519) from its seed. */
-export function signingKeyPem(config: CliConfig): string {
-  const seed = Buffer.from(config.session_signing_keypair_ed25519_seed, "hex");
-  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
-  return createPublicKey(createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }))
-    .export({ type: "spki", format: "pem" })
-    .toString()
-    .trim();
-}
-
-export function signingSeed(config: CliConfig): Uint8Array {
-  return new Uint8Array(Buffer.from(config.session_signing_keypair_ed25519_seed, "hex"));
 }

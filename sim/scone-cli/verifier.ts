@@ -7,7 +7,7 @@ import { verifyHex } from "../cas/keys-ed25519.ts";
 import { keyHashOfEd25519 } from "../cas/principals.ts";
 import { defaultEnclave, type EnclaveIdentity, type Report, type SignedReport } from "../cas/report.ts";
 import { type ArgSpec, one, type ParsedArgs } from "./args.ts";
-import { CliFailure } from "./state.ts";
+import { CliFailure } from "./failure.ts";
 
 /** SCONE-CLI.md §4: `K_MRSIGNER_DB`, the signer the CLI expects when none is named. */
 export const DEFAULT_MRSIGNER = "195e5a6df987d6a515dd083750c1ea352283f8364d3ec9142b0d593988c6ed2d";

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SIM_CLI_BUILD_FLAGS } from "../../hack/image/sconecli-image.ts";
 import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
 import { parseProvisioningLines, SconeCliError } from "../../src/cas/driver/commands.ts";
 import { CasDriver } from "../../src/cas/driver/driver.ts";
@@ -62,7 +63,7 @@ describe.skipIf(!clusterAvailable())("the CAS driver through the compiled stand-
     dir = await mkdtemp(join(tmpdir(), "scone-cli-sim-"));
     const binary = join(dir, "scone-cli-sim");
     const build = Bun.spawn(
-      [process.execPath, "build", "--compile", join(ROOT, "sim/scone-cli/main.ts"), "--outfile", binary],
+      [process.execPath, "build", ...SIM_CLI_BUILD_FLAGS, join(ROOT, "sim/scone-cli/main.ts"), "--outfile", binary],
       { stdout: "ignore", stderr: "pipe" },
     );
     if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`);

@@ -3,7 +3,7 @@
 // Both follow CLI §1 [crate: pub/runner.rs]: inputs go through files (stdin never written), SCONE_CONFIG_ID is
 // removed, SCONE_CLI_CONFIG names the config, stdout is the result and stderr the error text.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import type { ExecOptions, ExecResult } from "../../kube/exec.ts";
@@ -141,14 +141,8 @@ export class LocalCliRunner implements CliRunner {
     // file or link), removed with the directory whatever the outcome.
     const dir = await mkdtemp(join(this.o.tempRoot ?? tmpdir(), "scone-cli-"));
     try {
-      for (const f of files) {
-        const handle = await open(join(dir, f.name), "wx", 0o600);
-        try {
-          await handle.writeFile(f.content);
-        } finally {
-          await handle.close();
-        }
-      }
+      // One call per input: "wx" is O_CREAT|O_EXCL, the mode applies at creation (no open-then-chmod window).
+      for (const f of files) await writeFile(join(dir, f.name), f.content, { flag: "wx", mode: 0o600 });
       const args = resolveArgs(argv, dir, files, join);
       const child = Bun.spawn([...this.o.binary, ...args], {
         env: cliEnvironment(this.o.inherit ?? process.env, { ...this.o.env, ...env }, this.o.configPath),
