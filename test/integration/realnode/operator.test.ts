@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { FIRST_SERVICE_IP } from "../../../hack/cluster/components.ts";
 import { startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
+import { cliPodSelector } from "../../../src/cas/driver/cli-pod.ts";
 import { DEPLOYMENT_NAME, mutatingWebhookConfigurationName, WEBHOOK_SERVICE_NAME } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -30,8 +31,10 @@ import { adminClient, waitFor } from "../kube/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import {
   buildOperatorImage,
+  importSconecliImage,
   LeaseRecorder,
   type OperatorImage,
+  type PodView,
   podOfHolder,
   readyOperatorPods,
 } from "./operator-helpers.ts";
@@ -250,6 +253,8 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
             admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: casNs, name: "default" }),
           );
           await prepareCasNodesAndVolumes(admin, casNs, [name]);
+          // Every CAS call of the provisioner and the operator runs the stand-in CLI in the CAS's sconecli pod.
+          const cliImage = await importSconecliImage(node, work);
           const provision = await scone(
             [
               "cas",
@@ -266,6 +271,10 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
               "--dcap-api",
               "0123456789abcdef0123456789abcdef",
               "--wait",
+              // KWOK would "run" the CLI pod without running anything (the operator's go there too: install
+              // gave it --cli-node-selector from --operator-node-selector).
+              "--cli-node-selector",
+              `kubernetes.io/hostname=${node.name}`,
             ],
             280_000,
           );
@@ -279,7 +288,15 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
             120_000,
           );
           expect(cas.status?.provisioned).toBe("Yes");
-          // The operator's probes came in at the pod IP (the CLI goes through port-forwards, never there).
+          // The CAS's calls went through its one sconecli pod, on the real node, of the stand-in image.
+          const cliPods = await admin.list<PodView>(
+            { apiVersion: "v1", kind: "Pod" },
+            { namespace: casNs, labelSelector: cliPodSelector(name) },
+          );
+          expect(cliPods.items.map((p) => [p.spec?.nodeName, p.spec?.containers?.[0]?.image])).toEqual([
+            [node.name, cliImage],
+          ]);
+          // The operator's probes came in at the pod IP.
           expect(bridge.connections).toBeGreaterThan(0);
         } finally {
           await step(player.stop());
