@@ -12,7 +12,17 @@ import { parse } from "yaml";
 import { FIRST_SERVICE_IP } from "../../../hack/cluster/components.ts";
 import { startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { cliPodSelector } from "../../../src/cas/driver/cli-pod.ts";
-import { DEPLOYMENT_NAME, mutatingWebhookConfigurationName, WEBHOOK_SERVICE_NAME } from "../../../src/install/names.ts";
+import {
+  CAS_DRIVER_ROLE_BINDING_NAME,
+  CAS_DRIVER_ROLE_NAME,
+  DEPLOYMENT_NAME,
+  installClusterName,
+  mutatingWebhookConfigurationName,
+  NAMESPACE_ROLE_BINDING_NAME,
+  NAMESPACE_ROLE_NAME,
+  SERVICE_ACCOUNT_NAME,
+  WEBHOOK_SERVICE_NAME,
+} from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
@@ -253,6 +263,23 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
             admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: casNs, name: "default" }),
           );
           await prepareCasNodesAndVolumes(admin, casNs, [name]);
+          // The tenant's opt-in (docs/RBAC.md): the operator may exec into the CAS's sconecli pod and keep its
+          // identity Secret there only in namespaces that grant it.
+          for (const [binding, role] of [
+            [CAS_DRIVER_ROLE_BINDING_NAME, CAS_DRIVER_ROLE_NAME],
+            [NAMESPACE_ROLE_BINDING_NAME, NAMESPACE_ROLE_NAME],
+          ] as const)
+            await admin.create({
+              apiVersion: "rbac.authorization.k8s.io/v1",
+              kind: "RoleBinding",
+              metadata: { name: binding, namespace: casNs },
+              roleRef: {
+                apiGroup: "rbac.authorization.k8s.io",
+                kind: "ClusterRole",
+                name: installClusterName(role, ns),
+              },
+              subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT_NAME, namespace: ns }],
+            } as KubeObject);
           // Every CAS call of the provisioner and the operator runs the stand-in CLI in the CAS's sconecli pod.
           const cliImage = await importSconecliImage(node, work);
           const provision = await scone(
@@ -278,7 +305,12 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
             ],
             280_000,
           );
-          if (provision.code !== 0) throw new Error(`provision exited ${provision.code}: ${provision.stderr}`);
+          if (provision.code !== 0) {
+            const status = (await admin.tryGet<CAS>(casRef))?.status;
+            throw new Error(
+              `provision exited ${provision.code}: ${provision.stderr}\nCAS status: ${JSON.stringify(status)}`,
+            );
+          }
           const cas = await waitFor(
             "CAS HEALTHY",
             async () => {
