@@ -1,8 +1,10 @@
 // `make demo`: the compiled binary on an embedded local cluster, the operator running as it does in production. Starts
 // the control plane with KWOK nodes (three with SGX) and the real worker node (root: kubelet, containerd), imports
-// scone's own image (one platform, built from dist/scone) on the real node, installs with `scone operator install
-// --reconcile --wait` with the operator pod pinned to the real node, provisions a CAS with `scone cas provision
-// --wait` (the CAS runs on the KWOK nodes behind the CAS simulator, reachable from the operator pod at its pod IP),
+// scone's own image (one platform, built from dist/scone) and the stand-in sconecli image (hack/image/sconecli-image.ts,
+// the simulator's SCONE CLI) on the real node, installs with `scone operator install --reconcile --wait` with the
+// operator pod pinned to the real node, provisions a CAS with `scone cas provision --wait --cli-node-selector` (the
+// CAS runs on the KWOK nodes behind the CAS simulator, reachable at its pod IP; every CAS interaction of the
+// provisioner and the operator goes through the CAS's sconecli pod on the real node, by exec),
 // and ends with `kubectl get cas,las,sgxplugin -A` and the operator pod: everything HEALTHY, the CAS provisioned and
 // attestable, the operator Ready on the real node — checked, not just printed: any other outcome exits non-zero
 // with the reason. `--keep` leaves the cluster (and its real node) running.
@@ -85,14 +87,25 @@ export function endStateProblems(status: {
 }
 
 /** The operator the demo promises: Ready pod(s) on the real node, none elsewhere. Pure. */
-export function operatorPodProblems(
-  pods: readonly { name: string; node: string; ready: boolean }[],
-  wantNode: string,
-): string[] {
-  if (pods.length === 0) return [`no operator pod in ${NS}`];
+export function operatorPodProblems(pods: readonly PodSeen[], wantNode: string): string[] {
+  return pods.length === 0 ? [`no operator pod in ${NS}`] : podProblems("operator", pods, wantNode);
+}
+
+/** The CAS's sconecli pod: the provisioner's and the operator's CAS calls ran in it, on the real node. Pure. */
+export function cliPodProblems(pods: readonly PodSeen[], wantNode: string): string[] {
+  return pods.length === 0 ? [`no sconecli pod of CAS ${NS}/cas`] : podProblems("sconecli", pods, wantNode);
+}
+
+interface PodSeen {
+  name: string;
+  node: string;
+  ready: boolean;
+}
+
+function podProblems(what: string, pods: readonly PodSeen[], wantNode: string): string[] {
   return pods.flatMap((p) => [
-    ...(p.node === wantNode ? [] : [`operator pod ${p.name} runs on ${p.node || "no node"}, want ${wantNode}`]),
-    ...(p.ready ? [] : [`operator pod ${p.name} is not Ready`]),
+    ...(p.node === wantNode ? [] : [`${what} pod ${p.name} runs on ${p.node || "no node"}, want ${wantNode}`]),
+    ...(p.ready ? [] : [`${what} pod ${p.name} is not Ready`]),
   ]);
 }
 
@@ -104,8 +117,12 @@ interface PodList {
   }[];
 }
 
-async function operatorPods(cp: ControlPlane): Promise<{ name: string; node: string; ready: boolean }[]> {
-  const out = await kubectlOk(cp, ["get", "pods", "-n", NS, "-l", "control-plane=controller-manager", "-o", "json"]);
+const operatorPods = (cp: ControlPlane) => podsBy(cp, "control-plane=controller-manager");
+const cliPods = async (cp: ControlPlane) =>
+  podsBy(cp, (await import("../src/cas/driver/cli-pod.ts")).cliPodSelector("cas"));
+
+async function podsBy(cp: ControlPlane, selector: string): Promise<PodSeen[]> {
+  const out = await kubectlOk(cp, ["get", "pods", "-n", NS, "-l", selector, "-o", "json"]);
   return (JSON.parse(out) as PodList).items.map((p) => ({
     name: p.metadata.name,
     node: p.spec?.nodeName ?? "",
@@ -191,10 +208,14 @@ async function main(): Promise<void> {
   console.log(await kubectlOk(cp, ["get", "nodes", "-L", "sgx.intel.com/capable,topology.kubernetes.io/zone"]));
 
   step("scone's image (this platform, from dist/scone), imported into the real node's containerd");
-  const { buildOperatorImage } = await import("../test/integration/realnode/operator-helpers.ts");
+  const { buildOperatorImage, importSconecliImage } = await import("../test/integration/realnode/operator-helpers.ts");
   const image = await buildOperatorImage(join(dir, "image"));
   await node.importArchive(image.archive);
   console.log(`    ${image.reference}`);
+  // Under the name the pod source computes for the demo's image settings (no mirror, the default SCONE version:
+  // what both the provisioner and the installed operator use), so the CLI pods find it without a pull.
+  const cliImage = await importSconecliImage(node, join(dir, "image"));
+  console.log(`    ${cliImage} (the stand-in SCONE CLI)`);
 
   step("the CAS simulator behind CAS pods, and the backup controller (KWOK runs no containers)");
   const { startCasPodRuntime } = await import("../sim/kwok-cas/runtime.ts");
@@ -230,9 +251,12 @@ async function main(): Promise<void> {
   await waitForState(cp, "sgxplugin/sgxplugin", "HEALTHY");
   await waitForState(cp, "las/las", "HEALTHY");
 
-  step("scone cas provision cas -n scone-system --wait (owner identity, attestation, sessions, backup controller)");
+  step(
+    `scone cas provision cas -n scone-system --wait --cli-node-selector kubernetes.io/hostname=${NODE_NAME} (owner identity, attestation, sessions, backup controller)`,
+  );
   // The CAS's companions may be scheduled on any node: kept off the real node, which would try to pull them from
-  // registry.scontain.com (nothing leaves this machine). The operator pod keeps running there.
+  // registry.scontain.com (nothing leaves this machine). The operator pod keeps running there, and the CAS's
+  // sconecli pod is created there (it tolerates the cordon, src/cas/driver/cli-pod.ts).
   await kubectlOk(cp, ["cordon", NODE_NAME]);
   await run([
     "cas",
@@ -245,6 +269,10 @@ async function main(): Promise<void> {
     "--target",
     join(dir, "cas-owner"),
     "--wait",
+    // KWOK would "run" the CLI pod without running anything: the real node runs it (the operator's own CLI pods
+    // go there too: install gave it --cli-node-selector from --operator-node-selector).
+    "--cli-node-selector",
+    `kubernetes.io/hostname=${NODE_NAME}`,
   ]);
   await kubectlOk(cp, ["uncordon", NODE_NAME]);
 
@@ -261,6 +289,7 @@ async function main(): Promise<void> {
     sgxplugin: await statusOf(cp, ["sgxplugin/sgxplugin"]),
   });
   problems.push(...operatorPodProblems(await operatorPods(cp), NODE_NAME));
+  problems.push(...cliPodProblems(await cliPods(cp), NODE_NAME));
   // The operator pod probed the CAS through its Service, at the CAS pod's IP (the CLI uses port-forwards instead).
   if (bridge.connections === 0) problems.push("the operator pod never connected to the CAS pod's IP");
   // The operator ran with the installed RBAC only: the API server refused it nothing (its audit log says).

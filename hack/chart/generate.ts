@@ -146,7 +146,7 @@ function templatise(node: unknown, markers: Markers, key?: string): unknown {
 }
 
 interface PodSpecLike {
-  containers: { resources?: unknown }[];
+  containers: { resources?: unknown; args?: unknown[] }[];
   [field: string]: unknown;
 }
 
@@ -156,6 +156,18 @@ function templatiseDeployment(d: Record<string, unknown>, markers: Markers): voi
   spec.replicas = markers.add({ kind: "inline", expr: "$.Values.replicas | int" });
   const pod = spec.template.spec;
   for (const c of pod.containers) c.resources = markers.add({ kind: "block", value: "$.Values.resources" });
+  // Where the operator creates the CASes' sconecli pods: cliNodeSelector, else the operator's nodeSelector (as
+  // `scone operator install --cli-node-selector` defaults to --operator-node-selector).
+  pod.containers[0]?.args?.push(
+    markers.add({
+      kind: "optional-item",
+      condition: "(default $.Values.nodeSelector $.Values.cliNodeSelector)",
+      item: markers.add({
+        kind: "inline",
+        expr: 'include "scone-operator.cliNodeSelector" $ | printf "--cli-node-selector=%s" | toJson',
+      }),
+    }),
+  );
   pod.nodeSelector = markers.add({ kind: "block", value: "$.Values.nodeSelector" });
   pod.tolerations = markers.add({ kind: "block", value: "$.Values.tolerations" });
   pod.affinity = markers.add({ kind: "block", value: "$.Values.affinity" });
@@ -256,6 +268,7 @@ function defaultValues(deployment: KubeObject): Record<string, unknown> {
     replicas: spec.replicas,
     resources: spec.template.spec.containers[0]?.resources ?? {},
     nodeSelector: {},
+    cliNodeSelector: {},
     tolerations: [],
     affinity: {},
     namespace: { create: false },
@@ -278,6 +291,7 @@ const VALUES_COMMENTS = `# Values of the scone operator chart. Each value matche
 #   backups.claimName      --backup-claim    PersistentVolumeClaim of the operator's backups (kept by helm uninstall)
 #   backups.size           --backup-storage-size   size it requests
 #   backups.storageClass   --backup-storage-class  its StorageClass (empty: the cluster's default class)
+#   cliNodeSelector        --cli-node-selector  nodes of the CASes' sconecli pods (default: nodeSelector)
 #   (release namespace)    -n                namespace of the operator
 # Only in the chart: replicas, resources, nodeSelector, tolerations, affinity (of the operator pod),
 # imagePullSecrets (of every pod; the secret must exist: scone operator install --username … creates it),
@@ -305,6 +319,7 @@ function valuesSchema(): Record<string, unknown> {
         properties: { limits: { type: "object" }, requests: { type: "object" }, claims: { type: "array" } },
       },
       nodeSelector: strMap,
+      cliNodeSelector: strMap,
       tolerations: { type: "array", items: { type: "object" } },
       affinity: { type: "object" },
       namespace: obj({ create: { type: "boolean" } }),
@@ -327,6 +342,13 @@ function helpers(): string {
 {{/* Registry and path of every image, without trailing slashes (as scone trims them); empty means the default. */}}
 {{- define "scone-operator.registry" -}}
 {{- regexReplaceAll "/+$" (.Values.image.registry | default ${goString(installOptionsFromFlags({}).imageRegistry)}) "" -}}
+{{- end -}}
+
+{{/* cliNodeSelector (else nodeSelector) as --cli-node-selector reads it: KEY=VALUE,… with the keys sorted. */}}
+{{- define "scone-operator.cliNodeSelector" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := (default .Values.nodeSelector .Values.cliNodeSelector) }}{{ $pairs = append $pairs (printf "%s=%s" $k $v) }}{{ end -}}
+{{- join "," $pairs -}}
 {{- end -}}
 
 {{/* The operator image: image.operator, else scone's own image under the registry and prefix. */}}

@@ -79,7 +79,13 @@ export function buildSconecliLayout(o: {
     entrypoint: ["/bin/sh", "-c"],
     cmd: ["exec sleep 2147483647"],
     env: ["PATH=/opt/scone/bin:/bin", "HOME=/tmp"],
-    labels: { "org.opencontainers.image.title": "sconecli (scone's stand-in SCONE CLI, sim/scone-cli)" },
+    // The name in the config too: each name is its own image ID. The kubelet keys its record of pulled images
+    // (and the credentials they were pulled with) by image ID, so an image imported under one name must not share
+    // it with the same bytes pulled under another (it would re-verify the import by pulling, from nowhere).
+    labels: {
+      "org.opencontainers.image.title": "sconecli (scone's stand-in SCONE CLI, sim/scone-cli)",
+      "org.opencontainers.image.ref.name": o.reference,
+    },
   });
   const index = buildImageIndex([{ platform, image }]);
   return buildLayout(index, [image.manifest, image.config, image.layer], o.reference);

@@ -36,6 +36,8 @@ export interface ApiOptions {
   readonly insecure?: boolean;
   /** `--scone-cli PATH`: the operations reach CAS through this local SCONE CLI instead of the sconecli pod. */
   readonly sconeCli?: string;
+  /** --cli-node-selector: nodes the sconecli pods are created on (default any node). */
+  readonly cliNodeSelector?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface RunningApi {
@@ -111,6 +113,7 @@ export async function serveApi(
               kube: cluster.client,
               stateDir,
               ...(opts.sconeCli ? { sconeCli: opts.sconeCli } : {}),
+              ...(opts.cliNodeSelector ? { nodeSelector: opts.cliNodeSelector } : {}),
               warn: (message) => opsLog.warn(message),
             }),
           })

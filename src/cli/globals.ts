@@ -1,4 +1,6 @@
 // Flags every command accepts (where they make sense), and the value checks shared by several commands.
+
+import { parseCliNodeSelector } from "../cas/driver/node-selector.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { casName, dnsLabel, grammarProblem, imagePrefix, sconeVersion } from "../resources/grammar.ts";
 import { durationProblem } from "./duration.ts";
@@ -38,6 +40,13 @@ export const GLOBAL_ARGS = {
     description:
       "Run this local SCONE CLI (reaching CAS by port-forward) instead of the sconecli pod of the CAS (upstream: --no-docker)",
   },
+  "cli-node-selector": {
+    type: "string",
+    valueHint: "KEY=VALUE[,KEY=VALUE…]",
+    description:
+      "Nodes a CAS's sconecli pod is created on (default: any node); a running pod of the CAS is used wherever it runs",
+    check: (value: string) => checkCliNodeSelector(value),
+  },
 } satisfies SconeArgsDef;
 
 /** Upstream's `--no-docker` (as `docker: false`): the local SCONE CLI instead of the sconecli pod (cas-driver.ts). */
@@ -50,11 +59,15 @@ export const DOCKER_ARG = {
 } satisfies SconeArgDef;
 
 export type GlobalFlag = keyof typeof GLOBAL_ARGS;
+/** The flags of a command that reaches a CAS through casDriverSource() (src/cas/driver/source.ts). */
+export const CAS_DRIVER_GLOBALS = ["scone-cli", "cli-node-selector"] as const satisfies readonly GlobalFlag[];
 /**
- * Globals a command gets unless it lists its own. Not --scone-cli: only a command that reaches a CAS through
- * casDriverSource() (src/cas/driver/source.ts) lists it, so everywhere else it is refused as unknown.
+ * Globals a command gets unless it lists its own. Not CAS_DRIVER_GLOBALS: only a command that reaches a CAS through
+ * casDriverSource() lists them, so everywhere else they are refused as unknown.
  */
-export const ALL_GLOBALS = (Object.keys(GLOBAL_ARGS) as GlobalFlag[]).filter((g) => g !== "scone-cli");
+export const ALL_GLOBALS = (Object.keys(GLOBAL_ARGS) as GlobalFlag[]).filter(
+  (g) => !(CAS_DRIVER_GLOBALS as readonly string[]).includes(g),
+);
 /** Commands that do not talk to a cluster. */
 export const LOCAL_GLOBALS: readonly GlobalFlag[] = ["state-dir", "log-level", "output"];
 
@@ -68,7 +81,21 @@ export function pickGlobals(names: readonly string[]): SconeArgsDef {
   return out;
 }
 
+/** `scone operator install` / `scone manifests`: rendered into the operator's own --cli-node-selector. */
+export const INSTALL_CLI_NODE_SELECTOR = {
+  type: "string",
+  valueHint: "KEY=VALUE[,KEY=VALUE…]",
+  description:
+    "Nodes the operator creates the CASes' sconecli pods on (its --cli-node-selector; default: --operator-node-selector)",
+  check: checkCliNodeSelector,
+} as const satisfies SconeArgDef;
+
 // ---- value checks (return a message naming the fix, or undefined) ----
+
+export function checkCliNodeSelector(value: string): string | undefined {
+  const r = parseCliNodeSelector(value);
+  return "problem" in r ? r.problem : undefined;
+}
 
 export function checkPort(flag: string): (value: string) => string | undefined {
   return (value) => {

@@ -1,6 +1,8 @@
 // The operator's own objects: Namespace, ServiceAccount, Deployment and its Services, shaped like upstream's chart
 // (SCONE-INTERFACE §1) where tooling depends on it (names, labels, ports, probes, pull secret, resources).
+
 import type { V1Deployment, V1Namespace, V1Service, V1ServiceAccount } from "@kubernetes/client-node";
+import { formatCliNodeSelector } from "../cas/driver/node-selector.ts";
 import {
   CONTAINER_NAME,
   DEPLOYMENT_NAME,
@@ -93,6 +95,9 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
                 `--probe-port=${PROBE_PORT}`,
                 `--state-dir=${STATE_DIR}`,
                 ...(o.allowedRegistries ? [`--allowed-registries=${o.allowedRegistries.join(",")}`] : []),
+                ...(Object.keys(o.cliNodeSelector).length > 0
+                  ? [`--cli-node-selector=${formatCliNodeSelector(o.cliNodeSelector)}`]
+                  : []),
               ],
               env: [
                 { name: "SCONE_OPERATOR_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

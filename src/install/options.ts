@@ -38,6 +38,8 @@ export interface InstallOptions {
   readonly operatorImage?: string;
   /** Node selector of the operator pod (upstream chart value `nodeSelector`). */
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Where the operator creates the CASes' sconecli pods (`scone operator --cli-node-selector`); default nodeSelector. */
+  readonly cliNodeSelector?: Readonly<Record<string, string>>;
   /** Registries tenant resources may take images from (`scone operator --allowed-registries`); unset: its default. */
   readonly allowedRegistries?: readonly string[];
   readonly webhook?: WebhookMode;
@@ -57,6 +59,7 @@ export interface ResolvedInstallOptions {
   readonly imagePrefix: string;
   readonly operatorImage: string;
   readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly cliNodeSelector: Readonly<Record<string, string>>;
   readonly allowedRegistries: readonly string[] | undefined;
   readonly webhook:
     | { readonly mode: "service" }
@@ -90,6 +93,8 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     imagePrefix,
     operatorImage: opts.operatorImage ?? operatorImage(imageRegistry, imagePrefix),
     nodeSelector: { ...(opts.nodeSelector ?? {}) },
+    // CLI pods run where the operator runs unless told otherwise.
+    cliNodeSelector: { ...(opts.cliNodeSelector ?? opts.nodeSelector ?? {}) },
     allowedRegistries: opts.allowedRegistries?.length ? [...opts.allowedRegistries] : undefined,
     webhook:
       webhook.mode === "service"

@@ -21,6 +21,8 @@ export interface OperatorOptions {
   readonly allowedRegistries?: string;
   /** --scone-cli: reach CAS with this local SCONE CLI (port-forward) instead of a sconecli pod per CAS. */
   readonly sconeCli?: string;
+  /** --cli-node-selector: nodes the sconecli pods are created on (default any node). */
+  readonly cliNodeSelector?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The Lease name upstream's controller-runtime manager uses, so upstream's operator and scone never act together. */
@@ -159,6 +161,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       imageMirror,
       serviceVersion,
       ...(opts.sconeCli !== undefined ? { sconeCli: opts.sconeCli } : {}),
+      ...(opts.cliNodeSelector ? { nodeSelector: opts.cliNodeSelector } : {}),
       warn: (message) => log.warn(message, { component: "cas-driver" }),
     }),
     recordHistory: (r) => {

@@ -1,7 +1,8 @@
 // `make demo` end to end (hack/demo.ts as a subprocess, as `make demo` runs it): its own cluster with the real node
 // (root), scone's image on that node, the CAS pod runtime and backup controller simulators, the compiled binary as
 // installer and provisioner and, in its pod on the real node, as operator. It must exit 0 with the promised tables:
-// the CAS HEALTHY, provisioned and attestable, LAS and SGXPlugin HEALTHY, the operator pod Running on the real node.
+// the CAS HEALTHY, provisioned and attestable, LAS and SGXPlugin HEALTHY, the operator pod and the CAS's sconecli
+// pod (the stand-in SCONE CLI every CAS call went through) Running on the real node.
 // And a demo that cannot run says why and exits non-zero. One real node per machine: this runs in the main suite,
 // which starts none (`make test` runs test/integration/realnode after it); the demo tears its node down on exit.
 import { describe, expect, test } from "bun:test";
@@ -92,8 +93,12 @@ describe("make demo (hack/demo.ts)", () => {
       const operator = pods.split("\n").find((l) => l.startsWith("scone-controller-manager-")) ?? "";
       expect(operator.trim().split(/\s+/).slice(1, 3)).toEqual(["1/1", "Running"]);
       expect(operator.trim().split(/\s+/)[6]).toBe("scone-real-node");
-      // Nothing of the demo's pods ran on the real node but the operator (nothing pulls from outside).
-      expect(pods.split("\n").filter((l) => l.includes("scone-real-node"))).toEqual([operator]);
+      // The CAS's sconecli pod ran on the real node: the provisioner's and the operator's CAS calls went through it.
+      const cli = pods.split("\n").find((l) => l.startsWith("cas-sconecli-")) ?? "";
+      expect(cli.trim().split(/\s+/).slice(1, 3)).toEqual(["1/1", "Running"]);
+      expect(cli.trim().split(/\s+/)[6]).toBe("scone-real-node");
+      // Nothing else of the demo's pods ran on the real node (nothing pulls from outside).
+      expect(pods.split("\n").filter((l) => l.includes("scone-real-node"))).toEqual([cli, operator]);
       expect(out).toContain("demo ok:");
       // Through the compiled binary, all the way: install created the LAS, provision waited for HEALTHY.
       expect(out).toMatch(/^created +LAS las$/m);

@@ -180,6 +180,8 @@ describe("charts/scone-operator with helm", () => {
           imagePullSecrets: chartOnly.imagePullSecrets,
         });
         for (const c of pod.containers) c.resources = chartOnly.resources;
+        // The CASes' sconecli pods go where the operator goes, as with `--operator-node-selector`.
+        pod.containers[0]?.args?.push("--cli-node-selector=kubernetes.io/os=linux");
       }
       if (o.kind === "ServiceAccount") copy.imagePullSecrets = chartOnly.imagePullSecrets;
       if (o.kind === "LAS" || o.kind === "SGXPlugin")
@@ -187,6 +189,18 @@ describe("charts/scone-operator with helm", () => {
       return copy as KubeObject;
     });
     expectSameObjects(rendered, expected);
+  });
+
+  test("cliNodeSelector renders the operator's --cli-node-selector as `scone manifests --cli-node-selector` does", () => {
+    const flag = "kubernetes.io/hostname=n1,pool=cli";
+    const args = (objects: readonly KubeObject[]) =>
+      (objects.find((o) => o.kind === "Deployment") as V1Deployment).spec?.template.spec?.containers[0]?.args;
+    const rendered = template("scone-system", {
+      nodeSelector: { zone: "a" },
+      cliNodeSelector: { pool: "cli", "kubernetes.io/hostname": "n1" },
+    });
+    expect(args(rendered)).toEqual(args(sconeManifests(["all", "--cli-node-selector", flag])));
+    expect(args(rendered)).toContain(`--cli-node-selector=${flag}`);
   });
 
   test("a value with YAML in it stays one string: no field can be smuggled into the objects", () => {

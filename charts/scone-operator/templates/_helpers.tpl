@@ -4,6 +4,13 @@
 {{- regexReplaceAll "/+$" (.Values.image.registry | default "registry.scontain.com/scone.cloud") "" -}}
 {{- end -}}
 
+{{/* cliNodeSelector (else nodeSelector) as --cli-node-selector reads it: KEY=VALUE,… with the keys sorted. */}}
+{{- define "scone-operator.cliNodeSelector" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := (default .Values.nodeSelector .Values.cliNodeSelector) }}{{ $pairs = append $pairs (printf "%s=%s" $k $v) }}{{ end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/* The operator image: image.operator, else scone's own image under the registry and prefix. */}}
 {{- define "scone-operator.operatorImage" -}}
 {{- .Values.image.operator | default (print (include "scone-operator.registry" $) "/" $.Values.image.prefix "scone:0.1.0") -}}

@@ -62,15 +62,23 @@ const START = [
   "exec sleep 2147483647",
 ].join(" && ");
 
+/**
+ * The pod a process creates. Its placement (`nodeSelector`, from --cli-node-selector) is left out of the spec hash:
+ * a process that finds a Ready pod of the same image and spec uses it wherever it runs, so the operator and a
+ * laptop CLI with different selectors share one pod per CAS instead of replacing each other's. A selector places
+ * only the pods its process creates.
+ */
 export function renderCliPod(cas: CliPodOwner, image: string, nodeSelector?: Readonly<Record<string, string>>): V1Pod {
   const spec: V1Pod["spec"] = {
-    // The CLI needs no SGX: any node, unless the caller confines it (e.g. to nodes that run containers for real).
-    ...(nodeSelector && Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {}),
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     restartPolicy: "Always",
     terminationGracePeriodSeconds: 1,
     ...(cas.imagePullSecrets?.length ? { imagePullSecrets: [...cas.imagePullSecrets] } : {}),
+    // Like a DaemonSet's pods, the CLI pod tolerates a cordon: administering a CAS (evicting it off a node being
+    // drained, say) must stay possible on the nodes --cli-node-selector names while they are cordoned. A drain
+    // still evicts it; the next call creates another.
+    tolerations: [{ key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" }],
     securityContext: {
       runAsNonRoot: true,
       runAsUser: CLI_UID,
@@ -115,6 +123,8 @@ export function renderCliPod(cas: CliPodOwner, image: string, nodeSelector?: Rea
     ],
   };
   const hash = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
+  // The CLI needs no SGX: any node, unless the caller confines it (e.g. to nodes that run containers for real).
+  const placement = nodeSelector && Object.keys(nodeSelector).length > 0 ? { nodeSelector: { ...nodeSelector } } : {};
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -125,7 +135,7 @@ export function renderCliPod(cas: CliPodOwner, image: string, nodeSelector?: Rea
       annotations: { [SPEC_HASH_ANNOTATION]: hash },
       ownerReferences: ownerRef(cas),
     },
-    spec,
+    spec: { ...placement, ...spec },
   };
 }
 

@@ -3,7 +3,9 @@
 // is created on first use, found again by label, replaced when gone, failing or of another spec; commands go in
 // by exec (PodCliRunner). Owner state never stays in the pod: the owner's config travels in with each call (as an
 // exec's stdin, never argv) and, after a call that changes it, back into the local file. The operator uses its
-// own identity, kept in a Secret owned by the CAS.
+// own identity, kept in a Secret owned by the CAS. Placement (--cli-node-selector) applies to the pods this source
+// creates; a Ready pod of the CAS with the same image and spec is used wherever it runs (renderCliPod), so
+// processes with different selectors share it rather than replace each other's.
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { KubeClient } from "../../kube/client.ts";
 import { AlreadyExistsError, isNotFound } from "../../kube/errors.ts";
@@ -39,7 +41,7 @@ export interface PodSourceOptions {
   readonly exec: CliPodExec;
   /** The `sconecli` image for a CAS (src/install/images.ts naming; mirror-aware): see sconecliImage in source.ts. */
   readonly image: (cas: CAS) => string;
-  /** Node labels the CLI pods must run on (default: any node). */
+  /** Node labels the CLI pods this source creates must run on (default: any node); not part of the spec hash. */
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** How long a new pod may take to become Ready (default 3 minutes: an image pull). */
   readonly startTimeoutMs?: number;

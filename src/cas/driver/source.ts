@@ -39,6 +39,10 @@ export function casDriverSource(o: CasDriverSourceOptions): CasDriverSource {
     // Checked again here: the API and the operator reach this without the CLI's flag check.
     const problem = sconeCliProblem(o.sconeCli);
     if (problem) throw new Error(`invalid value ${JSON.stringify(o.sconeCli)} for --scone-cli: ${problem}`);
+    if (o.nodeSelector && Object.keys(o.nodeSelector).length > 0)
+      throw new Error(
+        "--cli-node-selector places the sconecli pod, which --scone-cli does not use: leave one of them out",
+      );
     const conn = o.kube.transport.connection;
     return new LocalCasDriverSource({
       binary: [resolve(o.sconeCli)],

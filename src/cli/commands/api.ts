@@ -1,7 +1,15 @@
 // `scone api`: the REST API server, and its bearer tokens.
 import { isLoopbackHost } from "../../api/loopback.ts";
 import { command, group, lazyRun } from "../define.ts";
-import { checkDuration, checkFile, checkPort, dnsLabelProblem, requires, together } from "../globals.ts";
+import {
+  CAS_DRIVER_GLOBALS,
+  checkDuration,
+  checkFile,
+  checkPort,
+  dnsLabelProblem,
+  requires,
+  together,
+} from "../globals.ts";
 import type { SconeCommand } from "../spec.ts";
 
 export const API_PLAIN_PORT = 8080;
@@ -126,7 +134,7 @@ export const apiCommand: SconeCommand = command({
       description: "Serve plain HTTP on an address other than loopback (bearer tokens then cross the network in clear)",
     },
   },
-  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "scone-cli"],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", ...CAS_DRIVER_GLOBALS],
   printsNoData: "it serves the REST API until stopped",
   checks: (values) =>
     together(values, ["tls-cert", "tls-key"]) ??

@@ -5,6 +5,7 @@ import { reportFileProblem } from "../../flows/report/file-name.ts";
 import { command, group, lazyRun } from "../define.ts";
 import {
   ALL_GLOBALS,
+  CAS_DRIVER_GLOBALS,
   casNameProblem,
   checkDuration,
   checkHex32,
@@ -184,7 +185,7 @@ const provision = command({
   args: provisionArgs,
   checks: provisionChecks,
   // The CAS is reached through the CAS driver: the sconecli pod, or a local SCONE CLI (src/cli/run/cas-driver.ts).
-  globals: [...ALL_GLOBALS, "scone-cli"],
+  globals: [...ALL_GLOBALS, ...CAS_DRIVER_GLOBALS],
   notes: [
     "Flags mirror the upstream `kubectl provision cas` plugin, with one difference: upstream's `-o` means " +
       "--owner-config, here `-o` is --output. Through the `kubectl-provision` name (a symlink to scone) the " +
@@ -248,7 +249,7 @@ const upgrade = command({
   },
   // --to names a destination elsewhere (`scone cas backup --to`); upstream spells the version `kubectl provision --upgrade`.
   renamed: { to: "to-version" },
-  globals: [...ALL_GLOBALS, "scone-cli"],
+  globals: [...ALL_GLOBALS, ...CAS_DRIVER_GLOBALS],
   notes: [
     "Upstream order: the backup controller session (/upgrade), the backup policy (with --backup-mrenclave), the " +
       "backup controller (image, BACKUP_CAS_IMAGE), wait until every migration node holds a registered backup of the " +
@@ -392,7 +393,7 @@ const admitOperator = command({
     name: "admit-operator",
     description: "Admit the operator's SCONE CLI identity to a CAS, as its owner (for SignedPolicy/EncryptedPolicy)",
   },
-  globals: [...ALL_GLOBALS, "scone-cli"],
+  globals: [...ALL_GLOBALS, ...CAS_DRIVER_GLOBALS],
   args: {
     name: casName,
     target: {

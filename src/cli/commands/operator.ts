@@ -3,11 +3,13 @@
 import { parseAllowedRegistries } from "../../operator/admission/registries.ts";
 import { command, lazyRun } from "../define.ts";
 import {
+  CAS_DRIVER_GLOBALS,
   checkNamespace,
   checkPort,
   checkPositiveInt,
   checkVersion,
   exclusive,
+  INSTALL_CLI_NODE_SELECTOR,
   timeoutArg,
   together,
 } from "../globals.ts";
@@ -81,6 +83,7 @@ const install = command({
       valueHint: "'KEY: \"VALUE\"'",
       description: "Node selector of the operator pods (upstream chart value nodeSelector; also KEY=VALUE,KEY2=VALUE2)",
     },
+    "cli-node-selector": INSTALL_CLI_NODE_SELECTOR,
     "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
     "set-version": {
       type: "string",
@@ -260,7 +263,7 @@ export const operatorCommand: SconeCommand = command({
     },
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
   },
-  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", "scone-cli"],
+  globals: ["kubeconfig", "context", "namespace", "state-dir", "log-level", ...CAS_DRIVER_GLOBALS],
   printsNoData: "it runs the operator until stopped; its log goes to stderr",
   notes: [
     "Without a subcommand, runs the operator in the foreground; logs go to stdout as JSON lines. -n names the operator's own namespace (its Lease, webhook certificate, default namespace of LAS and SGX plugin pods; default SCONE_OPERATOR_NAMESPACE, then the context's).",

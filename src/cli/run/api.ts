@@ -1,4 +1,5 @@
 // `scone api`: maps flags to runApi's options; the server itself lives in src/api.
+import { cliNodeSelector } from "../../cas/driver/node-selector.ts";
 import { API_PLAIN_PORT, API_TLS_PORT } from "../commands/api.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { NotImplementedError, type SconeContext } from "../spec.ts";
@@ -36,5 +37,6 @@ export async function run(ctx: SconeContext): Promise<void> {
     s3Allow: repeatedFlag(ctx.rawArgs, "s3-allow"),
     insecure: a.insecure === true,
     sconeCli: str(a["scone-cli"]),
+    cliNodeSelector: cliNodeSelector(str(a["cli-node-selector"])),
   });
 }

@@ -1,6 +1,8 @@
 // The CasDriverSource a CLI command uses (issue 13): from its flags — `--scone-cli PATH` for a local SCONE CLI,
 // else the sconecli pod of each CAS — named the way the command names its images (`--image-registry`,
 // `--image-prefix`, `--set-version` when it has them).
+
+import { CLI_NODE_SELECTOR_FLAG, cliNodeSelector } from "../../cas/driver/node-selector.ts";
 import type { CasDriverSource } from "../../cas/driver/reach.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { CliError, EXIT_USAGE, type FlagValues } from "../spec.ts";
@@ -17,6 +19,8 @@ export async function cliCasDriverSource(
     import("../../store/state-dir.ts"),
   ]);
   const sconeCli = str(args["scone-cli"]) ?? (args.docker === false ? await noDockerCli() : undefined);
+  const nodeSelector = cliNodeSelector(str(args[CLI_NODE_SELECTOR_FLAG]));
+  if (sconeCli !== undefined && nodeSelector !== undefined) throw new CliError(BOTH_PLACEMENT_FLAGS, EXIT_USAGE);
   const imageRepo = str(args["image-registry"]);
   const imagePrefix = str(args["image-prefix"]);
   const serviceVersion = str(args["set-version"]);
@@ -26,9 +30,13 @@ export async function cliCasDriverSource(
     ...(sconeCli !== undefined ? { sconeCli } : {}),
     imageMirror: { ...(imageRepo ? { imageRepo } : {}), ...(imagePrefix ? { imagePrefix } : {}) },
     ...(serviceVersion ? { serviceVersion } : {}),
+    ...(nodeSelector ? { nodeSelector } : {}),
     warn,
   });
 }
+
+const BOTH_PLACEMENT_FLAGS =
+  "--cli-node-selector places the sconecli pod, which a local SCONE CLI (--scone-cli, --no-docker) does not use: leave one of them out";
 
 /** upstream's `--no-docker`: the local SCONE CLI, or a refusal naming where scone looked (never ignored). */
 export async function noDockerCli(): Promise<string> {

@@ -1,4 +1,5 @@
 // `scone operator`: maps flags to runOperator's options; the operator itself lives in src/operator.
+import { cliNodeSelector } from "../../cas/driver/node-selector.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { NotImplementedError, type SconeContext } from "../spec.ts";
 import { isModuleMissing } from "./optional-module.ts";
@@ -33,5 +34,6 @@ export async function run(ctx: SconeContext): Promise<void> {
     webhookHost: str(a["webhook-host"]),
     allowedRegistries: str(a["allowed-registries"]),
     sconeCli: str(a["scone-cli"]),
+    cliNodeSelector: cliNodeSelector(str(a["cli-node-selector"])),
   });
 }

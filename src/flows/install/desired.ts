@@ -84,6 +84,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
     ...(o.allowedRegistries ? { allowedRegistries: o.allowedRegistries } : {}),
     ...(o.operatorNodeSelector ? { nodeSelector: o.operatorNodeSelector } : {}),
+    ...(o.cliNodeSelector ? { cliNodeSelector: o.cliNodeSelector } : {}),
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
     backupClaim: o.backupClaim,
   });

@@ -2,6 +2,7 @@
 // upstream operator_controller's (SCONE-INTERFACE §11) plus the air-gapped mirror flags `scone images` and
 // `scone manifests` share, so all three agree on every image reference.
 
+import { parseCliNodeSelector } from "../../cas/driver/node-selector.ts";
 import { durationProblem, durationSeconds } from "../../cli/duration.ts";
 import { type BackupClaimOptions, resolveBackupClaim } from "../../install/backup-claim.ts";
 import { DEFAULT_NAMESPACE, WEBHOOK_PORT } from "../../install/names.ts";
@@ -53,6 +54,8 @@ export interface InstallFlowOptions {
   readonly nodeSelector: Readonly<Record<string, string>> | undefined;
   /** --operator-node-selector: where the operator pods run (upstream chart value `nodeSelector`). */
   readonly operatorNodeSelector: Readonly<Record<string, string>> | undefined;
+  /** --cli-node-selector: where the operator creates the CASes' sconecli pods (default: operatorNodeSelector). */
+  readonly cliNodeSelector: Readonly<Record<string, string>> | undefined;
   readonly dcapKey: string | undefined;
   /** Webhooks call a locally run operator at this address instead of the in-cluster Service (no Deployment). */
   readonly localOperator: { readonly host: string; readonly port: number } | undefined;
@@ -179,6 +182,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     (givenRegistry ? registryHostOf(imageRegistryValue) : DEFAULT_PULL_REGISTRY);
   const selector = str(a["node-selector"]);
   const operatorSelector = str(a["operator-node-selector"]);
+  const cliSelector = str(a["cli-node-selector"]);
   const local = str(a["local-operator"]);
   const timeout = str(a.timeout);
   const timeoutProblem = timeout === undefined ? undefined : durationProblem("timeout", timeout);
@@ -189,6 +193,13 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
       "--operator-node-selector places the operator Deployment, which --local-operator does not install: leave one of them out",
     );
   }
+  if (cliSelector !== undefined && local !== undefined) {
+    throw new InstallOptionError(
+      "--cli-node-selector configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --cli-node-selector' instead",
+    );
+  }
+  const cliParsed = cliSelector === undefined ? undefined : parseCliNodeSelector(cliSelector);
+  if (cliParsed && "problem" in cliParsed) throw new InstallOptionError(cliParsed.problem);
   if (a["pull-check"] === false && local !== undefined) {
     throw new InstallOptionError(
       "--no-pull-check skips the pull check of the operator image, which --local-operator does not install: leave one of them out",
@@ -223,6 +234,8 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
   } catch (e) {
     throw new InstallOptionError(e instanceof Error ? e.message : String(e));
   }
+  const operatorNodeSelector =
+    operatorSelector === undefined ? undefined : parseNodeSelector(operatorSelector, "--operator-node-selector");
   return {
     namespace: checked(a, "namespace", namespaceName) ?? DEFAULT_NAMESPACE,
     serviceNamespace: checked(a, "create", namespaceName),
@@ -235,8 +248,9 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     onlyOperator: a["only-operator"] === true,
     sgxPlugin: a.sgxplugin !== false,
     nodeSelector: selector === undefined ? undefined : parseNodeSelector(selector),
-    operatorNodeSelector:
-      operatorSelector === undefined ? undefined : parseNodeSelector(operatorSelector, "--operator-node-selector"),
+    operatorNodeSelector,
+    // CLI pods run where the operator runs unless told otherwise.
+    cliNodeSelector: cliParsed?.selector ?? operatorNodeSelector,
     dcapKey: checked(a, "dcap-api", apiKey, true),
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,

@@ -1,5 +1,6 @@
-// Helpers of operator.test.ts: scone's image built from the compiled binary, the install run by that binary, the
-// operator's pods, and a record of every change of the leader-election Lease (watched, so no state is missed).
+// Helpers of operator.test.ts (and hack/demo.ts): scone's image built from the compiled binary, the stand-in sconecli
+// image on the real node, the install run by that binary, the operator's pods, and a record of every change of the
+// leader-election Lease (watched, so no state is missed).
 import { join, resolve } from "node:path";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -7,6 +8,31 @@ import { BINARY } from "../flows/helpers.ts";
 import { waitFor } from "../kube/helpers.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
+
+/**
+ * The stand-in sconecli image (hack/image/sconecli-image.ts: the simulator's SCONE CLI) imported into the real
+ * node's containerd under the name the pod source computes for an install's default image settings (no mirror,
+ * the default SCONE version), so the CASes' CLI pods pinned there start without a pull. Returns that name.
+ */
+export async function importSconecliImage(node: { importArchive(archive: string): Promise<void> }, out: string) {
+  const [
+    { sconecliImage },
+    { DEFAULT_SCONE_SERVICE_VERSION },
+    { buildSconecliLayout, ensureSimCli },
+    { layoutArchive },
+  ] = await Promise.all([
+    import("../../../src/cas/driver/source.ts"),
+    import("../../../src/version.ts"),
+    import("../../../hack/image/sconecli-image.ts"),
+    import("../../../hack/image/oci.ts"),
+  ]);
+  const reference = sconecliImage(undefined, DEFAULT_SCONE_SERVICE_VERSION);
+  const archive = join(out, "sconecli.oci.tar");
+  const cli = ensureSimCli(join(ROOT, ".build", "scone-cli-sim"));
+  await Bun.write(archive, layoutArchive(buildSconecliLayout({ reference, cli })));
+  await node.importArchive(archive);
+  return reference;
+}
 
 export interface OperatorImage {
   /** The image as one OCI archive (for `ctr images import`). */

@@ -11,7 +11,18 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { FIRST_SERVICE_IP } from "../../../hack/cluster/components.ts";
 import { startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
-import { DEPLOYMENT_NAME, mutatingWebhookConfigurationName, WEBHOOK_SERVICE_NAME } from "../../../src/install/names.ts";
+import { cliPodSelector } from "../../../src/cas/driver/cli-pod.ts";
+import {
+  CAS_DRIVER_ROLE_BINDING_NAME,
+  CAS_DRIVER_ROLE_NAME,
+  DEPLOYMENT_NAME,
+  installClusterName,
+  mutatingWebhookConfigurationName,
+  NAMESPACE_ROLE_BINDING_NAME,
+  NAMESPACE_ROLE_NAME,
+  SERVICE_ACCOUNT_NAME,
+  WEBHOOK_SERVICE_NAME,
+} from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
@@ -30,8 +41,10 @@ import { adminClient, waitFor } from "../kube/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import {
   buildOperatorImage,
+  importSconecliImage,
   LeaseRecorder,
   type OperatorImage,
+  type PodView,
   podOfHolder,
   readyOperatorPods,
 } from "./operator-helpers.ts";
@@ -250,6 +263,25 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
             admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: casNs, name: "default" }),
           );
           await prepareCasNodesAndVolumes(admin, casNs, [name]);
+          // The tenant's opt-in (docs/RBAC.md): the operator may exec into the CAS's sconecli pod and keep its
+          // identity Secret there only in namespaces that grant it.
+          for (const [binding, role] of [
+            [CAS_DRIVER_ROLE_BINDING_NAME, CAS_DRIVER_ROLE_NAME],
+            [NAMESPACE_ROLE_BINDING_NAME, NAMESPACE_ROLE_NAME],
+          ] as const)
+            await admin.create({
+              apiVersion: "rbac.authorization.k8s.io/v1",
+              kind: "RoleBinding",
+              metadata: { name: binding, namespace: casNs },
+              roleRef: {
+                apiGroup: "rbac.authorization.k8s.io",
+                kind: "ClusterRole",
+                name: installClusterName(role, ns),
+              },
+              subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT_NAME, namespace: ns }],
+            } as KubeObject);
+          // Every CAS call of the provisioner and the operator runs the stand-in CLI in the CAS's sconecli pod.
+          const cliImage = await importSconecliImage(node, work);
           const provision = await scone(
             [
               "cas",
@@ -266,10 +298,19 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
               "--dcap-api",
               "0123456789abcdef0123456789abcdef",
               "--wait",
+              // KWOK would "run" the CLI pod without running anything (the operator's go there too: install
+              // gave it --cli-node-selector from --operator-node-selector).
+              "--cli-node-selector",
+              `kubernetes.io/hostname=${node.name}`,
             ],
             280_000,
           );
-          if (provision.code !== 0) throw new Error(`provision exited ${provision.code}: ${provision.stderr}`);
+          if (provision.code !== 0) {
+            const status = (await admin.tryGet<CAS>(casRef))?.status;
+            throw new Error(
+              `provision exited ${provision.code}: ${provision.stderr}\nCAS status: ${JSON.stringify(status)}`,
+            );
+          }
           const cas = await waitFor(
             "CAS HEALTHY",
             async () => {
@@ -279,7 +320,15 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
             120_000,
           );
           expect(cas.status?.provisioned).toBe("Yes");
-          // The operator's probes came in at the pod IP (the CLI goes through port-forwards, never there).
+          // The CAS's calls went through its one sconecli pod, on the real node, of the stand-in image.
+          const cliPods = await admin.list<PodView>(
+            { apiVersion: "v1", kind: "Pod" },
+            { namespace: casNs, labelSelector: cliPodSelector(name) },
+          );
+          expect(cliPods.items.map((p) => [p.spec?.nodeName, p.spec?.containers?.[0]?.image])).toEqual([
+            [node.name, cliImage],
+          ]);
+          // The operator's probes came in at the pod IP.
           expect(bridge.connections).toBeGreaterThan(0);
         } finally {
           await step(player.stop());

@@ -1,6 +1,6 @@
 // The end state `make demo` promises, as hack/demo.ts checks it before it reports success.
 import { describe, expect, test } from "bun:test";
-import { endStateProblems, operatorPodProblems } from "../../../hack/demo.ts";
+import { cliPodProblems, endStateProblems, operatorPodProblems } from "../../../hack/demo.ts";
 
 const healthy = {
   cas: { state: "HEALTHY", provisioned: "Yes", attestable: "Yes" },
@@ -47,5 +47,26 @@ describe("the demo's operator pod", () => {
         node,
       ),
     ).toEqual(["operator pod op-1 runs on sgx-node-1, want scone-real-node", "operator pod op-2 is not Ready"]);
+  });
+});
+
+describe("the demo's CAS sconecli pod", () => {
+  const node = "scone-real-node";
+
+  test("Ready on the real node: no problem; missing, on a KWOK node or not Ready: each named", () => {
+    expect(cliPodProblems([{ name: "cas-sconecli-a", node, ready: true }], node)).toEqual([]);
+    expect(cliPodProblems([], node)).toEqual(["no sconecli pod of CAS scone-system/cas"]);
+    expect(
+      cliPodProblems(
+        [
+          { name: "cas-sconecli-a", node: "sgx-node-1", ready: true },
+          { name: "cas-sconecli-b", node, ready: false },
+        ],
+        node,
+      ),
+    ).toEqual([
+      "sconecli pod cas-sconecli-a runs on sgx-node-1, want scone-real-node",
+      "sconecli pod cas-sconecli-b is not Ready",
+    ]);
   });
 });
