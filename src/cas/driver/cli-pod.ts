@@ -205,3 +205,54 @@ export function podProblem(pod: V1Pod): string {
   if (waiting) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`;
   return `phase ${pod.status?.phase ?? "Pending"}${isPodReady(pod) ? "" : ", not Ready"}`;
 }
+
+/**
+ * Why a pod found by the CLI pod's labels is not one a source made, or undefined when it is. Labels and the spec
+ * annotation can be written by anyone who may create pods in the CAS's namespace; what matters is what the pod
+ * runs, since the owner's config travels into it. So every field renderCliPod sets must hold in the live pod (the
+ * API server only adds defaults elsewhere), and nothing may run beside the CLI container: no init or ephemeral
+ * containers, no host namespaces, no service-account token.
+ */
+export function impostorReason(live: V1Pod, want: V1Pod): string | undefined {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const subset = (wanted: object | undefined, got: object | undefined): boolean =>
+    Object.entries(wanted ?? {}).every(([k, v]) => same(v, (got as Record<string, unknown> | undefined)?.[k]));
+  const ls = live.spec;
+  const ws = want.spec;
+  if (!ls || !ws) return "no spec";
+  if (
+    !(live.metadata?.ownerReferences ?? []).some(
+      (r) => r.controller && same(ownerRefKey(r), ownerRefKey(want.metadata?.ownerReferences?.[0])),
+    )
+  )
+    return "not controlled by this CAS";
+  if (ls.initContainers?.length || ls.ephemeralContainers?.length) return "it runs other containers";
+  if (ls.hostNetwork || ls.hostPID || ls.hostIPC) return "it uses a host namespace";
+  if (ls.automountServiceAccountToken !== false) return "it mounts a service-account token";
+  if (!subset(ws.securityContext, ls.securityContext)) return "its pod security context differs";
+  const [lc, ...extra] = ls.containers ?? [];
+  const wc = ws.containers[0];
+  if (!lc || !wc || extra.length > 0) return "it does not run exactly the CLI container";
+  const container = (c: typeof wc) => ({
+    name: c.name,
+    image: c.image,
+    command: c.command,
+    args: c.args?.length ? c.args : undefined,
+    env: c.env,
+    envFrom: c.envFrom,
+    mounts: (c.volumeMounts ?? []).map((m) => [m.name, m.mountPath, m.readOnly === true, m.subPath ?? ""]),
+  });
+  if (!same(container(lc), container(wc))) return "its container differs (image, command, environment or mounts)";
+  if (!subset(wc.securityContext, lc.securityContext)) return "its container security context differs";
+  const volume = (v: NonNullable<typeof ls.volumes>[number]) => ({
+    name: v.name,
+    emptyDir: v.emptyDir ? { medium: v.emptyDir.medium ?? "" } : undefined,
+    secret: v.secret ? { secretName: v.secret.secretName } : undefined,
+    other: Object.keys(v).filter((k) => !["name", "emptyDir", "secret"].includes(k)),
+  });
+  if (!same((ls.volumes ?? []).map(volume), (ws.volumes ?? []).map(volume))) return "its volumes differ";
+  return undefined;
+}
+
+const ownerRefKey = (r: { apiVersion?: string; kind?: string; name?: string; uid?: string } | undefined) =>
+  r ? [r.apiVersion, r.kind, r.name, r.uid] : undefined;

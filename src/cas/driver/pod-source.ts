@@ -18,6 +18,7 @@ import {
   choosePod,
   cliPodSelector,
   IDENTITY_KEY,
+  impostorReason,
   isPodReady,
   OPERATOR_CONFIG_IN_POD,
   operatorIdentitySecretName,
@@ -110,11 +111,38 @@ export class PodCasDriverSource implements CasDriverSource {
       labelSelector: cliPodSelector(owner.name),
       ...(signal ? { signal } : {}),
     });
-    const choice = choosePod(found.items, hash, now(), startTimeoutMs);
+    // A pod that only looks like ours (labels and annotation copied) is never used: the owner's config would travel
+    // into it. It is left alone (it is not ours to delete) and named in a warning.
+    const genuine = found.items.filter((p) => {
+      const why = impostorReason(p, want);
+      if (why)
+        this.o.warn?.(
+          `ignoring pod ${owner.namespace}/${p.metadata?.name} labelled as the CAS's SCONE CLI pod: ${why}`,
+        );
+      return !why;
+    });
+    const choice = choosePod(genuine, hash, now(), startTimeoutMs);
     for (const old of choice.remove) await this.remove(old);
     if (choice.kind === "use") return choice.pod;
-    const pod = choice.kind === "wait" ? choice.pod : await this.o.kube.create(want, signal ? { signal } : {});
+    const pod = choice.kind === "wait" ? choice.pod : await this.createGenuine(want, signal);
     return this.waitReady(pod, now() + startTimeoutMs, signal);
+  }
+
+  /**
+   * Creates the pod and checks what admission made of it: a pod a mutating webhook changed (an injected sidecar, a
+   * mount) would be an impostor to the next look-up, and a new pod would be made on every call. Refused instead,
+   * naming the change, and removed.
+   */
+  private async createGenuine(want: V1Pod, signal?: AbortSignal): Promise<V1Pod> {
+    const created = await this.o.kube.create(want, signal ? { signal } : {});
+    const why = impostorReason(created, want);
+    if (!why) return created;
+    await this.remove(created);
+    throw new CliPodError(
+      `SCONE CLI pod ${created.metadata?.namespace}/${created.metadata?.name} was changed on creation (${why}), ` +
+        "so the owner's config cannot be trusted to it; exclude pods labelled app.kubernetes.io/name=sconecli from " +
+        "sidecar injection and mutating webhooks",
+    );
   }
 
   private async waitReady(pod: V1Pod, deadline: number, signal?: AbortSignal): Promise<V1Pod> {

@@ -39,9 +39,11 @@ function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (conf
   const rmDir = (dir: string) => {
     for (const k of [...files.keys()]) if (k.startsWith(`${dir}/`)) files.delete(k);
   };
+  const pods: string[] = [];
   const exec: CliPodExec = async (o) => {
     const cmd = [...o.command];
     calls.push(cmd);
+    pods.push(o.pod);
     if (o.stdin !== undefined) stdins.push(dec(o.stdin));
     const ok = (stdout = "") => ({ exitCode: 0, stdout: new TextEncoder().encode(stdout), stderr: "" });
     if (cmd[0] === "rm") {
@@ -82,7 +84,7 @@ function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (conf
     }
     throw new Error(`unexpected command ${cmd.join(" ")}`);
   };
-  return { files, calls, stdins, exec };
+  return { files, calls, stdins, exec, pods };
 }
 
 /** A fake API server: pods by generateName (Ready at once unless told), Secrets, one CAS. */
@@ -261,6 +263,56 @@ describe("PodCasDriverSource", () => {
     expect(
       p.calls.filter((c) => c[0] === "env").every((c) => c.includes(`SCONE_CLI_CONFIG=${OPERATOR_CONFIG_IN_POD}`)),
     ).toBe(true);
+  });
+
+  test("a pod that only looks like the CLI pod (labels and spec annotation copied, another image) is never exec'd into", async () => {
+    const k = fakeKube();
+    const p = fakePod();
+    const warnings: string[] = [];
+    const s = new PodCasDriverSource({
+      kube: k.kube,
+      exec: p.exec,
+      image: () => "reg.example/pfx-sconecli:7.0.0",
+      startTimeoutMs: 60_000,
+      pollMs: 1,
+      warn: (m) => warnings.push(m),
+    });
+    const genuine = await s.connect({ namespace: "team", name: "cas" }, { kind: "operator" });
+    await genuine.driver.cliVersion();
+    const ours = k.pods[0] as V1Pod;
+    // A tenant who may create pods in the namespace plants a look-alike and removes ours.
+    const planted = structuredClone(ours);
+    planted.metadata = {
+      ...planted.metadata,
+      name: "cas-sconecli-planted",
+      uid: "evil",
+      creationTimestamp: new Date(Date.now() + 1000) as never,
+    };
+    if (planted.spec?.containers[0]) planted.spec.containers[0].image = "evil.example/steal:1";
+    k.pods.splice(0, 1, planted);
+    const next = await s.connect({ namespace: "team", name: "cas" }, { kind: "operator" });
+    await next.driver.cliVersion();
+    expect(p.pods).not.toContain("cas-sconecli-planted");
+    expect(p.pods.at(-1)).toBe(k.pods[1]?.metadata?.name);
+    expect(k.pods.map((x) => x.metadata?.name)).toContain("cas-sconecli-planted"); // left alone, not ours to delete
+    expect(k.pods.length).toBe(2); // a genuine pod was created beside it
+    expect(warnings.join("\n")).toContain("ignoring pod team/cas-sconecli-planted");
+    expect(warnings.join("\n")).toContain("its container differs");
+  });
+
+  test("a pod a mutating webhook changes on creation (an injected sidecar) is removed and refused, naming the change", async () => {
+    const k = fakeKube();
+    const create = k.kube.create.bind(k.kube);
+    (k.kube as { create: typeof create }).create = (async (obj: V1Pod) => {
+      const made = (await create(obj as never)) as V1Pod;
+      made.spec?.containers.push({ name: "istio-proxy", image: "proxy:1" });
+      return made;
+    }) as typeof create;
+    const s = source(k.kube, fakePod().exec);
+    await expect(s.connect({ namespace: "team", name: "cas" }, { kind: "operator" })).rejects.toThrow(
+      /was changed on creation \(it does not run exactly the CLI container\).*exclude pods labelled/,
+    );
+    expect(k.pods.length).toBe(0);
   });
 
   test("owner identity: the config goes in on stdin (never argv) and changes come back, 0600 atomically", async () => {
