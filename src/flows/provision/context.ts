@@ -24,8 +24,6 @@ export interface ProvisionPorts {
   readonly warn?: (message: string) => void;
   /** Poll interval while waiting (default 1 s). */
   readonly pollMs?: number;
-  /** `--local-backup`: copies the CAS's last completed snapshot into the local directory `into`; returns file names. */
-  readonly copySnapshot?: (p: { namespace: string; name: string; into: string }) => Promise<string[]>;
 }
 
 /**

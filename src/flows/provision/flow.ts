@@ -170,15 +170,17 @@ export async function runProvision(
   const base = { name: options.name, namespace: options.namespace, mode: options.mode };
   const casLabel = `CAS '${options.name}' in namespace '${options.namespace}'`;
 
-  if (options.mode === "upgrade" || options.mode === "cas-database-recovery") {
-    const command =
-      options.mode === "upgrade"
-        ? `scone cas upgrade ${options.name} -n ${options.namespace} --to-version ${options.upgradeTo ?? "VERSION"}`
-        : `scone cas restore ${options.name} -n ${options.namespace} --from BACKUP`;
+  // The CLI runs these as the day-two commands they are (src/cli/run/provision-day-two.ts); the flow does not.
+  const dayTwo = {
+    upgrade: `scone cas upgrade ${options.name} -n ${options.namespace} --to-version ${options.upgradeTo ?? "VERSION"}`,
+    "cas-database-recovery": `scone cas restore ${options.name} -n ${options.namespace} --from BACKUP`,
+    "local-backup": `scone cas backup ${options.name} -n ${options.namespace} --to DIR`,
+  } as const;
+  if (options.mode in dayTwo) {
+    const command = dayTwo[options.mode as keyof typeof dayTwo];
     const message = `--${options.mode} is not part of scone cas provision: use ${command}`;
     return { ...base, ok: false, steps: [], output: [], exitCode: 2, error: message };
   }
-  if (options.mode === "local-backup") return localBackup(ctx, base);
   for (const note of ignoredFlagNotes(options)) ports.warn?.(note);
 
   const journal = options.mode === "provision" ? await Journal.open(files.journal, "provision") : undefined;
@@ -240,35 +242,6 @@ async function provisionedSessionReads(ctx: ProvisionContext): Promise<boolean> 
   const { driver } = await ctx.connection();
   // CLI §3 `read_session`, exit 2 = not found (table.ts session-read).
   return (await driver.readSession(await ctx.target(), "provisioned")) !== null;
-}
-
-async function localBackup(
-  ctx: ProvisionContext,
-  base: Pick<ProvisionOutcome, "name" | "namespace" | "mode">,
-): Promise<ProvisionOutcome> {
-  const cas = await ctx.readCas();
-  if (cas?.status?.provisioned !== "Yes") {
-    return {
-      ...base,
-      ok: false,
-      steps: [],
-      output: [],
-      exitCode: 1,
-      error: `CAS '${ctx.options.name}' in namespace '${ctx.options.namespace}' is not provisioned: nothing to back up`,
-    };
-  }
-  if (!ctx.ports.copySnapshot) {
-    return { ...base, ok: false, steps: [], output: [], exitCode: 1, error: "--local-backup: no pod exec available" };
-  }
-  const into = `cas-database-snapshots/${ctx.options.name}-${ctx.options.namespace}-last-snapshot-db`;
-  const files = await ctx.ports.copySnapshot({ namespace: ctx.options.namespace, name: ctx.options.name, into });
-  return {
-    ...base,
-    ok: true,
-    steps: [],
-    output: [`copied the last completed snapshot (${files.join(", ")}) to ./${into}`],
-    exitCode: 0,
-  };
 }
 
 /** The owner's session calls on a provisioned CAS (src/flows/upgrade's OwnerSessions has this shape). */
