@@ -87,15 +87,36 @@ describe.skipIf(!clusterAvailable())("SGXPlugin and LAS controllers", () => {
    * pods, the counts follow the DaemonSet status, which the DaemonSet controller updates later), no controller
    * write for a while, and the informers holding what the API server holds. Returns the settled objects.
    */
+  /** What the cluster looked like, for a timeout's message: the statuses, node readiness, unready pods. */
+  const snapshot = async (): Promise<string> => {
+    const brief = (o: LAS | SGXPlugin | undefined) =>
+      JSON.stringify({
+        generation: o?.metadata.generation,
+        state: o?.status?.state,
+        observedGeneration: o?.status?.observedGeneration,
+        ready: o?.status?.conditions?.find((c) => c.type === "Ready")?.message,
+      });
+    const nodes = (await client.list<V1Node>({ apiVersion: "v1", kind: "Node" })).items.map(
+      (n) => `${n.metadata?.name}=${n.status?.conditions?.find((c) => c.type === "Ready")?.status}`,
+    );
+    const unready = (await client.list<V1Pod>({ apiVersion: "v1", kind: "Pod" }, { namespace: NS })).items
+      .filter((p) => p.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True")
+      .map((p) => `${p.metadata?.name}@${p.spec?.nodeName}:${p.status?.phase}`);
+    return `las ${brief(await getLas())}; sgxplugin ${brief(await getPlugin())}; nodes ${nodes.join(",")}; unready pods [${unready.join(",")}]`;
+  };
   const settled = async (): Promise<{ las: LAS; plugin: SGXPlugin }> => {
-    await waitFor("LAS HEALTHY for its generation, every scheduled pod available", async () => {
-      const l = await getLas();
-      return currentlyHealthy(l) && l?.status?.numberAvailable === l?.status?.desiredNumberScheduled;
-    });
-    await waitFor("SGXPlugin HEALTHY for its generation, every scheduled pod ready", async () => {
-      const p = await getPlugin();
-      return currentlyHealthy(p) && p?.status?.readyReplicas === p?.status?.desiredReplicas;
-    });
+    try {
+      await waitFor("LAS HEALTHY for its generation, every scheduled pod available", async () => {
+        const l = await getLas();
+        return currentlyHealthy(l) && l?.status?.numberAvailable === l?.status?.desiredNumberScheduled;
+      });
+      await waitFor("SGXPlugin HEALTHY for its generation, every scheduled pod ready", async () => {
+        const p = await getPlugin();
+        return currentlyHealthy(p) && p?.status?.readyReplicas === p?.status?.desiredReplicas;
+      });
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; saw: ${await snapshot()}`);
+    }
     await waitFor("no writes for 2 s", async () => {
       const n = op.writes.length;
       await Bun.sleep(2000);
