@@ -1,6 +1,7 @@
 // Shell completion scripts generated from the command tree: subcommands, flags (with their short forms and
 // `--no-` forms), enum values and positional choices. The scripts find the current command path by matching
 // each word against the subcommands of the path so far, so flag values never derail them.
+import { COMPLETE_COMMAND, type CompletionSource } from "./complete/line.ts";
 import type { SconeArgDef, SconeCommand } from "./spec.ts";
 
 export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
@@ -14,6 +15,8 @@ interface FlagInfo {
   values: string[] | undefined;
   /** The free value is a file or directory (value hint FILE, DIR or PATH), so the shell completes paths. */
   path: boolean;
+  /** The value is a name read from the cluster when completing. */
+  dynamic: CompletionSource | undefined;
   valueHint: string;
 }
 
@@ -26,6 +29,8 @@ interface PathInfo {
   subs: { name: string; description: string }[];
   flags: FlagInfo[];
   choices: string[];
+  /** A positional whose values are names read from the cluster (e.g. the CAS name). */
+  dynamic: CompletionSource | undefined;
 }
 
 function flagInfo(key: string, def: SconeArgDef): FlagInfo {
@@ -39,13 +44,15 @@ function flagInfo(key: string, def: SconeArgDef): FlagInfo {
     description: text,
     values: def.type === "boolean" ? undefined : def.type === "enum" ? [...(def.options ?? [])] : [],
     path: /FILE|DIR|PATH/.test(def.valueHint ?? ""),
+    dynamic: def.complete,
     valueHint: def.valueHint ?? key.toUpperCase(),
   };
 }
 
-/** How the value of a flag that takes one is completed: from fixed choices, as a path, or not at all. */
-function valueKind(f: FlagInfo): "choices" | "path" | "free" {
+/** How the value of a flag that takes one is completed: fixed choices, names from the cluster, a path, or not at all. */
+function valueKind(f: FlagInfo): "choices" | "dynamic" | "path" | "free" {
   if (f.values && f.values.length > 0) return "choices";
+  if (f.dynamic) return "dynamic";
   return f.path ? "path" : "free";
 }
 
@@ -64,6 +71,7 @@ export function collectPaths(root: SconeCommand): PathInfo[] {
       subs: subs.map(([name, sub]) => ({ name, description: sub.meta.description })),
       flags: entries.filter(([, def]) => def.type !== "positional").map(([k, def]) => flagInfo(k, def)),
       choices: entries.flatMap(([, def]) => (def.type === "positional" && def.choices ? [...def.choices] : [])),
+      dynamic: entries.find(([, def]) => def.type === "positional" && def.complete)?.[1].complete,
     });
     for (const [name, sub] of subs) walk(sub, [...path, name], key);
   };
@@ -101,15 +109,23 @@ function walkAndDispatch(paths: PathInfo[], arms: string[], first: string, curso
   ].join("\n");
 }
 
+/** zsh's words typed before the cursor, after the program name. */
+const ZSH_TYPED = `\${words[2,CURRENT-1]}`;
+/** The shell asks scone for names from the cluster, passing the typed words (their -n, --context, --kubeconfig). */
+const ask = (program: string, source: CompletionSource | "$dynamic", words: string) =>
+  `${program} ${COMPLETE_COMMAND} ${source} ${words} 2>/dev/null`;
+
 export function renderBash(root: SconeCommand, program = "scone"): string {
   const paths = collectPaths(root);
   const fn = `_${program.replace(/\W/g, "_")}_complete`;
+  const typed = `"\${COMP_WORDS[@]:1:COMP_CWORD-1}"`;
   const arms = paths.map((p) => {
     const valueCases = p.flags
       .filter((f) => f.values !== undefined)
       .map((f) => {
         const reply = {
           choices: `COMPREPLY=($(compgen -W ${q((f.values ?? []).join(" "))} -- "$cur"))`,
+          dynamic: `COMPREPLY=($(compgen -W "$(${ask(program, f.dynamic ?? "cas", typed)})" -- "$cur"))`,
           path: `COMPREPLY=($(compgen -f -- "$cur"))`,
           free: "COMPREPLY=()",
         }[valueKind(f)];
@@ -120,6 +136,7 @@ export function renderBash(root: SconeCommand, program = "scone"): string {
       `    ${q(p.key)})`,
       `      words=${q(words.join(" "))}`,
       `      flags=${q([...p.flags.flatMap(spellings), "--help"].join(" "))}`,
+      ...(p.dynamic ? [`      dynamic=${q(p.dynamic)}`] : []),
       ...(valueCases.length > 0 ? ['      case "$prev" in', ...valueCases, "      esac"] : []),
       "      ;;",
     ].join("\n");
@@ -128,11 +145,12 @@ export function renderBash(root: SconeCommand, program = "scone"): string {
 # Load it with: source <(${program} completion bash)
 ${fn}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local cmdpath="" word words="" flags="" i
+  local cmdpath="" word words="" flags="" dynamic="" i
 ${walkAndDispatch(paths, arms, "1", "COMP_CWORD", "COMP_WORDS[i]")}
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
   else
+    [[ -n "$dynamic" ]] && words="$words $(${ask(program, "$dynamic", typed)})"
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
   fi
 }
@@ -154,6 +172,7 @@ export function renderZsh(root: SconeCommand, program = "scone"): string {
       .map((f) => {
         const action = {
           choices: `compadd -- ${(f.values ?? []).map(q).join(" ")}`,
+          dynamic: `compadd -- \${(f)"$(${ask(program, f.dynamic ?? "cas", ZSH_TYPED)})"}`,
           path: "_files",
           free: `_message ${q(f.valueHint)}`,
         }[valueKind(f)];
@@ -163,6 +182,7 @@ export function renderZsh(root: SconeCommand, program = "scone"): string {
       `    ${q(p.key)})`,
       `      subs=(${[...p.subs.map((s) => describeEntry(s.name, s.description)), ...p.choices.map((c) => describeEntry(c, ""))].join(" ")})`,
       `      flags=(${[...p.flags.flatMap((f) => spellings(f).map((s) => describeEntry(s, f.description))), describeEntry("--help", "Show help")].join(" ")})`,
+      ...(p.dynamic ? [`      subs+=(\${(f)"$(${ask(program, p.dynamic, ZSH_TYPED)})"})`] : []),
       ...(valueCases.length > 0 ? ['      case "$prev" in', ...valueCases, "      esac"] : []),
       "      ;;",
     ].join("\n");
@@ -196,12 +216,19 @@ export function renderFish(root: SconeCommand, program = "scone"): string {
     const cond = `-n ${q(`${fn}_path_is${p.key === "" ? "" : ` ${p.key}`}`)}`;
     for (const s of p.subs) lines.push(`complete -c ${program} ${cond} -a ${q(s.name)} -d ${q(s.description)}`);
     if (p.choices.length > 0) lines.push(`complete -c ${program} ${cond} -a ${q(p.choices.join(" "))}`);
+    if (p.dynamic)
+      lines.push(`complete -c ${program} ${cond} -a ${q(`(${ask(program, p.dynamic, "(commandline -opc)[2..-1]")})`)}`);
     for (const f of p.flags) {
       const names = [...f.long.map((l) => `-l ${l}`), ...f.short.map((s) => `-s ${s}`)].join(" ");
       const value =
         f.values === undefined
           ? ""
-          : { choices: ` -x -a ${q(f.values.join(" "))}`, path: " -r -F", free: " -x" }[valueKind(f)];
+          : {
+              choices: ` -x -a ${q(f.values.join(" "))}`,
+              dynamic: ` -x -a ${q(`(${ask(program, f.dynamic ?? "cas", "(commandline -opc)[2..-1]")})`)}`,
+              path: " -r -F",
+              free: " -x",
+            }[valueKind(f)];
       lines.push(`complete -c ${program} ${cond} ${names}${value} -d ${q(f.description)}`);
     }
   }

@@ -22,6 +22,7 @@ export const GLOBAL_ARGS = {
     description: "Kubernetes namespace",
     valueHint: "NS",
     check: checkNamespace,
+    complete: "namespace",
   },
   "state-dir": {
     type: "string",

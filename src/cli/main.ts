@@ -3,6 +3,7 @@
 // Exit codes (spec.ts): 0 ok, 1 failure, 2 usage, 3 differs.
 import { SCONE_COMMIT, SCONE_VERSION } from "../version.ts";
 import { rootCommand } from "./commands/root.ts";
+import { COMPLETE_COMMAND } from "./complete/line.ts";
 import { verboseErrorText } from "./error-text.ts";
 import { helpColour, renderHelp } from "./help.ts";
 import {
@@ -48,6 +49,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   if (detectPersonality(io) === "kubectl-provision") return runKubectlProvision(argv, io);
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     io.stdout(`scone ${SCONE_VERSION} (commit ${SCONE_COMMIT}, bun ${Bun.version})\n`);
+    return 0;
+  }
+  // The shell's question for names from the cluster (completion scripts call it): never an error, never help.
+  if (argv[0] === COMPLETE_COMMAND) {
+    const { completionCandidates } = await import("./complete/candidates.ts");
+    io.stdout(await completionCandidates(argv[1], argv.slice(2)));
     return 0;
   }
   return runScone(argv, io, "scone");

@@ -2,6 +2,7 @@
 // objects (never lazy), so help, validation and shell completion can walk the whole tree without loading
 // any implementation. Only `run` is lazy: it imports the module that does the work.
 import type { ArgDef, CommandContext, CommandDef } from "citty";
+import type { CompletionSource } from "./complete/line.ts";
 
 /** A citty argument plus an optional value check that names the flag and the fix. */
 export type SconeArgDef = ArgDef & {
@@ -11,6 +12,8 @@ export type SconeArgDef = ArgDef & {
   choices?: readonly string[];
   /** Hidden from help and completion. */
   hidden?: boolean;
+  /** The shell completes the value with names read from the cluster (`scone __complete SOURCE`). */
+  complete?: CompletionSource;
   /**
    * Upstream flags that mean nothing in scone: `note` accepts the flag and prints the note on stderr,
    * `refuse` rejects it with the text as the hint. Help lists them in their own section.

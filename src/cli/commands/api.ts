@@ -52,6 +52,7 @@ const tokenCreate = command({
       alias: "n",
       valueHint: "NS",
       description: "Limit the token to this namespace (repeatable, or NS1,NS2; read and operate tokens only)",
+      complete: "namespace",
       check: (value) => {
         const bad = value.split(",").find((ns) => dnsLabelProblem(ns.trim()) !== undefined);
         return bad === undefined ? undefined : `invalid value '${bad}' for --namespace: ${dnsLabelProblem(bad.trim())}`;

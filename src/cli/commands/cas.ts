@@ -25,6 +25,7 @@ const casName: SconeArgDef = {
   description: "CAS name (at most 15 characters, a DNS label)",
   valueHint: "NAME",
   check: casNameProblem,
+  complete: "cas",
 };
 
 function checkUrl(flag: string): (value: string) => string | undefined {

@@ -43,6 +43,7 @@ const cas = {
   valueHint: "NAME",
   description:
     "CAS the policy is for, as https://NAME.NAMESPACE:8081 (with -n); without --scone-cli, the SCONE CLI runs in its sconecli pod",
+  complete: "cas",
 } as const;
 const name = {
   type: "string",
