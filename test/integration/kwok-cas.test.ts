@@ -18,7 +18,7 @@ import { loadKubeConfig } from "../../src/kube/config.ts";
 import { NotFoundError } from "../../src/kube/errors.ts";
 import { ExecError, execInPod } from "../../src/kube/exec.ts";
 import { PortForwardError, startPortForward } from "../../src/kube/port-forward.ts";
-import { resolveServiceTarget } from "../../src/kube/service-target.ts";
+import { resolveServiceTarget } from "../harness/service-target.ts";
 import { renderCasService, renderCasStatefulSet } from "../../src/operator/cas/render.ts";
 import type { CAS } from "../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";

@@ -4,9 +4,9 @@
 import { describe, expect, test } from "bun:test";
 import { LOG_FETCH_BYTES } from "../../../../src/flows/report/bundle.ts";
 import { collectReport, type ReportKube } from "../../../../src/flows/report/collect.ts";
-import type { LogOptions } from "../../../../src/kube/client.ts";
+import type { ListOptions, LogOptions } from "../../../../src/kube/client.ts";
 import { ForbiddenError } from "../../../../src/kube/errors.ts";
-import type { KubeObject, ListOptions, ObjectRef, TypeRef } from "../../../../src/kube/index.ts";
+import type { KubeObject, ObjectRef, TypeRef } from "../../../../src/kube/types.ts";
 
 const NS = "prod";
 const cas: KubeObject = {

@@ -1,7 +1,7 @@
 // `kubectl port-forward service/NAME PORT` picks one pod behind the Service and the pod port the Service port leads
 // to; this does the same (pure choice + one lookup), so a port-forward can name the Service a user knows.
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import type { KubeClient } from "./client.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 
 export interface ServiceTarget {
   readonly pod: string;

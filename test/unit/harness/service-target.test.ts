@@ -1,7 +1,7 @@
 // Which pod and port a port-forward to a Service uses (kubectl port-forward service/NAME semantics).
 import { describe, expect, test } from "bun:test";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { chooseServiceTarget, ServiceTargetError } from "../../../src/kube/service-target.ts";
+import { chooseServiceTarget, ServiceTargetError } from "../../harness/service-target.ts";
 
 const service: V1Service = {
   metadata: { name: "cas", namespace: "scone" },
