@@ -16,6 +16,7 @@ import { KubeApiError, NotFoundError } from "../../kube/errors.ts";
 import { registerResource } from "../../kube/resources.ts";
 import type { KubeObject, ObjectRef } from "../../kube/types.ts";
 import { sconeResourceTypes } from "../../resources/crds.ts";
+import { notYet, reached, waitUntil } from "../status/wait.ts";
 import {
   type DesiredInstall,
   desiredInstall,
@@ -188,13 +189,11 @@ async function until<T>(
   probe: () => Promise<T | undefined>,
   hint: string,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  for (;;) {
+  const observe = async () => {
     const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutSeconds}s waiting for ${what}: ${hint}`);
-    await Bun.sleep(POLL_MS);
-  }
+    return v === undefined ? notYet(hint) : reached(v);
+  };
+  return waitUntil(what, observe, { timeoutMs: timeoutSeconds * 1000, pollMs: POLL_MS });
 }
 
 type WithConditions = KubeObject & { status?: { conditions?: { type?: string; status?: string }[] } };

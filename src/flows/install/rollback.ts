@@ -6,6 +6,7 @@
 // The plan is pure; restoreOperatorPhase is the thin shell.
 import type { KubeClient } from "../../kube/client.ts";
 import type { KubeObject, ObjectRef } from "../../kube/types.ts";
+import { notYet, reached, waitUntil } from "../status/wait.ts";
 import { describeRef, isWrite, type Observed, type PlanStep, refKey } from "./plan.ts";
 
 const POLL_MS = 500;
@@ -81,11 +82,9 @@ export function describeRollback(actions: readonly RollbackAction[]): string {
 }
 
 async function gone(client: KubeClient, ref: ObjectRef, timeoutSeconds: number): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  while ((await client.tryGet(ref)) !== undefined) {
-    if (Date.now() >= deadline) throw new Error(`${describeRef(ref)} was not deleted within ${timeoutSeconds}s`);
-    await Bun.sleep(POLL_MS);
-  }
+  const observe = async () =>
+    (await client.tryGet(ref)) === undefined ? reached(true) : notYet(`${describeRef(ref)} still exists`);
+  await waitUntil(`${describeRef(ref)} to be deleted`, observe, { timeoutMs: timeoutSeconds * 1000, pollMs: POLL_MS });
 }
 
 /**

@@ -17,6 +17,7 @@ import { DEFAULT_IMAGE_REPO } from "../../resources/defaults.ts";
 import { apiKey, grammarProblem, imageReference, shown } from "../../resources/grammar.ts";
 import { validate } from "../../resources/validation.ts";
 import { statusIsCurrent } from "../status/health.ts";
+import { notYet, reached, WaitTimeoutError, waitUntil } from "../status/wait.ts";
 import type { Step } from "../steps.ts";
 import type { ProvisionContext } from "./context.ts";
 import {
@@ -66,14 +67,19 @@ async function deadlineLoop<T>(
   attempt: () => Promise<T | undefined>,
   lastState: () => string,
 ): Promise<T> {
-  const deadline = Date.now() + ctx.options.timeoutSeconds * 1000;
-  for (;;) {
+  const observe = async () => {
     const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() >= deadline) {
-      throw new ProvisionError(`timed out after ${ctx.options.timeoutSeconds} s waiting for ${what}: ${lastState()}`);
-    }
-    await ctx.sleep(ctx.pollMs);
+    return value === undefined ? notYet(lastState()) : reached(value);
+  };
+  const options = {
+    timeoutMs: ctx.options.timeoutSeconds * 1000,
+    pollMs: ctx.pollMs,
+    sleep: (ms: number) => ctx.sleep(ms),
+  };
+  try {
+    return await waitUntil(what, observe, options);
+  } catch (e) {
+    throw e instanceof WaitTimeoutError ? new ProvisionError(e.message) : e;
   }
 }
 

@@ -8,6 +8,7 @@ import type { KubeObject, ObjectRef } from "../../kube/types.ts";
 import { sconeResourceTypes } from "../../resources/crds.ts";
 import { observeAll } from "../install/execute.ts";
 import { describeRef } from "../install/plan.ts";
+import { notYet, reached, waitUntil } from "../status/wait.ts";
 import {
   isDeletion,
   planUninstall,
@@ -63,19 +64,17 @@ export async function planUninstallAgainstCluster(client: KubeClient, o: Uninsta
 }
 
 async function waitGone(client: KubeClient, refs: readonly ObjectRef[], timeoutSeconds: number): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  for (;;) {
+  const observe = async () => {
     const left = (await Promise.all(refs.map(async (r) => ((await client.tryGet(r)) ? r : undefined)))).filter(
       (r): r is ObjectRef => r !== undefined,
     );
-    if (left.length === 0) return;
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `timed out after ${timeoutSeconds}s waiting for ${left.map(describeRef).join(", ")} to be deleted: their finalizers wait for the operator; is it running? (kubectl get ${left[0]?.kind.toLowerCase()} ${left[0]?.name} -o yaml shows what is left)`,
-      );
-    }
-    await Bun.sleep(POLL_MS);
-  }
+    if (left.length === 0) return reached(true);
+    const first = left[0];
+    return notYet(
+      `${left.map(describeRef).join(", ")} still there: their finalizers wait for the operator; is it running? (kubectl get ${first?.kind.toLowerCase()} ${first?.name} -o yaml shows what is left)`,
+    );
+  };
+  await waitUntil("the resources to be deleted", observe, { timeoutMs: timeoutSeconds * 1000, pollMs: POLL_MS });
 }
 
 /** Phases whose deletions finish only once the operator ran the finalizers: waited for before the next phase. */
