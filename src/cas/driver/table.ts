@@ -147,7 +147,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     source: "CLI §3 [crate: pub/cli.rs, pub/commands/tests.rs]",
     status: "documented",
     cliVersion: "`--cas-key`/`--session-hash` are the crate's, absent from the 5.8.0 reference [I: newer CLI]",
-    note: "exit 2 is the crate's not-found, and also clap's usage error: argv values are checked by grammar before the call, but a CLI without these flags would answer exit 2 too, read as not found (no minimum-version check yet)",
+    note: "exit 2 is the crate's not-found, and also clap's usage error (a CLI without these flags, e.g. of the 5.8.0 reference): an exit 2 whose stderr has clap's usage shape (unexpected argument / Usage: / For more information, try '--help') is a CliUsageError naming the refused argument, never not-found",
   },
   {
     id: "session-list",
