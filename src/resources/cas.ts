@@ -41,7 +41,8 @@ const accessModes = arr(str(), { description: "Access modes of the persistent vo
 
 export const casSpec = obj({
   attestedCLIProbes: bool({
-    description: "Upstream: if true, the liveness and startup probes (SCONE CLI operations) run attested. DEFAULT: true. Accepted for compatibility; scone's probes are TCP checks of the client port (upstream's probe commands are not public), so it changes nothing.",
+    description:
+      "Upstream: if true, the liveness and startup probes (SCONE CLI operations) run attested. DEFAULT: true. Accepted for compatibility; scone's probes are TCP checks of the client port (upstream's probe commands are not public), so it changes nothing.",
   }),
   autoUpdate: autoUpdate("CAS", " NOTE: disabled upstream."),
   "backup-controller": obj(

@@ -12,6 +12,7 @@ import {
   parseValuesAnswer,
   parseVersionAnswer,
 } from "../../src/cas/answers.ts";
+import { CasError, errorFromResponse } from "../../src/cas/errors.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -19,9 +20,8 @@ import {
   parseSignedReport,
   signReport,
   verifyReport,
-} from "../../src/cas/attestation.ts";
-import { type Ed25519KeyPair, ed25519FromSeed, toHex } from "../../src/cas/crypto.ts";
-import { CasError, errorFromResponse } from "../../src/cas/errors.ts";
+} from "../support/cas-legacy/attestation.ts";
+import { type Ed25519KeyPair, ed25519FromSeed, toHex } from "../support/cas-legacy/crypto.ts";
 import { fuzzParams, thrownBy } from "./parser-runs.ts";
 
 const field = (good: fc.Arbitrary<unknown>) => fc.oneof(good, fc.anything({ maxDepth: 2 }));

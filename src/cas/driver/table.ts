@@ -356,16 +356,15 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   {
     id: "policy-verify-local",
     need: "check a SignedPolicy's signatures before CAS sees it",
-    how: "scone verifying each signature over spec.policy itself (src/operator/policies/verify.ts)",
+    how: "none: scone does not verify signatures itself (the former local check, src/operator/policies/verify.ts, is removed)",
     operations: [],
-    modules: ["src/cas/session.ts", "src/cas/crypto.ts"],
-    callers: ["src/operator/policies/verify.ts"],
+    callers: [],
     source: "CLI §5, §6; SCONE-INTERFACE §6 (only the fields and signer formats are documented)",
     status: "none",
     decision:
-      "what is signed (the exact bytes) is not published, so scone does not check signatures: scone policy verify runs session-check and says the trust decision is CAS's, made at session-create; the operator's controllers leave it to CAS too (precheck.ts). src/operator/policies/verify.ts has no production caller left",
+      "what is signed (the exact bytes) is not published, so scone does not check signatures: scone policy verify runs session-check and says the trust decision is CAS's, made at session-create; the operator's controllers leave it to CAS too (precheck.ts)",
   },
-  // --- REST (src/cas/public-values.ts; the old client src/cas/client.ts has no production caller) --------------------
+  // --- REST (src/cas/public-values.ts; the old REST client is gone from src/, test support only) ----------------------
   {
     id: "session-rest",
     need: "session create/update over REST without the CLI",

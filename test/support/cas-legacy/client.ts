@@ -2,7 +2,6 @@
 // the TLS client certificate. Paths follow SCONE-INTERFACE §12.1; where SCONE documents none (provisioning, session
 // create/update, owner config) the client uses the simulator's [inferred] shapes, listed in sim/cas/README.md.
 
-import { trimTrailingSlashes } from "../runtime/text.ts";
 import {
   type CasHealth,
   parseHashAnswer,
@@ -13,7 +12,9 @@ import {
   parseValuesAnswer,
   parseVersionAnswer,
   type SecretValue,
-} from "./answers.ts";
+} from "../../../src/cas/answers.ts";
+import { CasRequestError, CasUnavailableError, errorFromResponse } from "../../../src/cas/errors.ts";
+import { trimTrailingSlashes } from "../../../src/runtime/text.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -23,11 +24,10 @@ import {
   verifyReport,
 } from "./attestation.ts";
 import { toHex } from "./crypto.ts";
-import { CasRequestError, CasUnavailableError, errorFromResponse } from "./errors.ts";
 import type { IdentityPem } from "./identity.ts";
 import { isSignedSession, type SignedSession, withPredecessor } from "./session.ts";
 
-export type { CasHealth, SecretValue } from "./answers.ts";
+export type { CasHealth, SecretValue } from "../../../src/cas/answers.ts";
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
