@@ -11,8 +11,7 @@ import {
   parseValueAnswer,
   parseValuesAnswer,
   parseVersionAnswer,
-} from "../../src/cas/answers.ts";
-import { CasError, errorFromResponse } from "../../src/cas/errors.ts";
+} from "../support/cas-legacy/answers.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -22,6 +21,7 @@ import {
   verifyReport,
 } from "../support/cas-legacy/attestation.ts";
 import { type Ed25519KeyPair, ed25519FromSeed, toHex } from "../support/cas-legacy/crypto.ts";
+import { CasError, errorFromResponse } from "../support/cas-legacy/errors.ts";
 import { fuzzParams, thrownBy } from "./parser-runs.ts";
 
 const field = (good: fc.Arbitrary<unknown>) => fc.oneof(good, fc.anything({ maxDepth: 2 }));

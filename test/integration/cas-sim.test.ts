@@ -6,17 +6,17 @@ import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchSimulator, type RunningSimulator } from "../../sim/cas/launch.ts";
+import { CasAttestationError } from "../support/cas-legacy/attestation.ts";
+import { verifyAnchoredAuditLog } from "../support/cas-legacy/audit.ts";
+import { attestCas, CasClient, newNonce } from "../support/cas-legacy/client.ts";
+import { newX25519KeyPair, sealToKey, toHex } from "../support/cas-legacy/crypto.ts";
 import {
   CasAuthError,
   CasConflictError,
   CasNotFoundError,
   CasRequestError,
   CasUnavailableError,
-} from "../../src/cas/errors.ts";
-import { CasAttestationError } from "../support/cas-legacy/attestation.ts";
-import { verifyAnchoredAuditLog } from "../support/cas-legacy/audit.ts";
-import { attestCas, CasClient, newNonce } from "../support/cas-legacy/client.ts";
-import { newX25519KeyPair, sealToKey, toHex } from "../support/cas-legacy/crypto.ts";
+} from "../support/cas-legacy/errors.ts";
 import {
   type CliConfig,
   generateCliConfig,

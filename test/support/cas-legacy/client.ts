@@ -2,6 +2,7 @@
 // the TLS client certificate. Paths follow SCONE-INTERFACE §12.1; where SCONE documents none (provisioning, session
 // create/update, owner config) the client uses the simulator's [inferred] shapes, listed in sim/cas/README.md.
 
+import { trimTrailingSlashes } from "../../../src/runtime/text.ts";
 import {
   type CasHealth,
   parseHashAnswer,
@@ -12,9 +13,7 @@ import {
   parseValuesAnswer,
   parseVersionAnswer,
   type SecretValue,
-} from "../../../src/cas/answers.ts";
-import { CasRequestError, CasUnavailableError, errorFromResponse } from "../../../src/cas/errors.ts";
-import { trimTrailingSlashes } from "../../../src/runtime/text.ts";
+} from "./answers.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -24,10 +23,11 @@ import {
   verifyReport,
 } from "./attestation.ts";
 import { toHex } from "./crypto.ts";
+import { CasRequestError, CasUnavailableError, errorFromResponse } from "./errors.ts";
 import type { IdentityPem } from "./identity.ts";
 import { isSignedSession, type SignedSession, withPredecessor } from "./session.ts";
 
-export type { CasHealth, SecretValue } from "../../../src/cas/answers.ts";
+export type { CasHealth, SecretValue } from "./answers.ts";
 
 export const DEFAULT_TIMEOUT_MS = 20_000;
 
