@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CasDriver } from "../src/cas/driver/driver.ts";
 import { LocalCliRunner } from "../src/cas/driver/runner.ts";
-import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../src/cas/identity.ts";
-import { signSession } from "../src/cas/session.ts";
 import { admitOperator } from "../src/operator/policies/admit.ts";
 import { provisionStandInCas } from "../test/integration/operator/stand-in-cas.ts";
 import { LocalCliSource } from "../test/integration/operator/stand-in-source.ts";
+import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../test/support/cas-legacy/identity.ts";
+import { signSession } from "../test/support/cas-legacy/session.ts";
 import { median } from "./_figures.ts";
 
 const CALLS = Number(process.env.SCONE_BENCH_CALLS ?? 40);

@@ -13,8 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CasDriverSource } from "../src/cas/driver/reach.ts";
 import type { CliRunner } from "../src/cas/driver/runner.ts";
-import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../src/cas/identity.ts";
-import { signSession } from "../src/cas/session.ts";
 import { clientListWatch, Informer } from "../src/kube/informer.ts";
 import type { KubeLogger, KubeObject } from "../src/kube/types.ts";
 import { admitOperator } from "../src/operator/policies/admit.ts";
@@ -23,6 +21,8 @@ import type { SignedPolicy } from "../src/resources/policies.ts";
 import { buildOperatorContext, ensureNamespace, installCrds } from "../test/integration/operator/context.ts";
 import { provisionStandInCas } from "../test/integration/operator/stand-in-cas.ts";
 import { LocalCliSource } from "../test/integration/operator/stand-in-source.ts";
+import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../test/support/cas-legacy/identity.ts";
+import { signSession } from "../test/support/cas-legacy/session.ts";
 
 const COUNT = Number(process.env.SCONE_BENCH_POLICIES ?? 1000);
 const CONCURRENCY = 16;

@@ -1,40 +1,39 @@
 // Lint: a simulator is a second implementation, so it must not borrow scone's protocol code — a bug shared by both
-// sides of a check passes every test. Fails (exit 1) when a file under sim/ imports from src/:
+// sides of a check passes every test. Fails (exit 1) when a file under sim/ imports, from the repository outside
+// sim/:
 // - anything at all, for the stand-ins written from public documentation only (sim/scone-cli);
-// - protocol code, for every other simulator: CAS crypto, sessions, attestation, audit log, identity and client
-//   (src/cas/), certificates (src/operator/certs/, src/x509.ts), CAS object names and node registration
-//   (src/operator/cas/names.ts, src/operator/cas/nodes.ts).
-// Kube plumbing (src/kube/) stays allowed: it is how a simulator reaches a cluster, not what it simulates.
+// - anything but cluster plumbing (src/kube/), for every other simulator: an allow-list, so CAS crypto, sessions,
+//   attestation, audit log, identity, certificates, the names of owned objects (src/operator/*/names.ts,
+//   src/install/names.ts, src/resources/), the renderers and the old REST client kept as test support
+//   (test/support/cas-legacy) are all refused, and so is whatever is added later;
+// - protocol code reached through an allowed file: what src/kube/ imports, transitively, must stay plumbing too.
 // Usage: bun hack/lint-sim-imports.ts [root]   (root defaults to the repository)
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 export interface ImportRule {
   /** Files the rule applies to (repository-relative, `/`-separated prefix). */
   readonly files: string;
-  /** Import targets refused (repository-relative prefix; a `.ts` name matches that file only). */
-  readonly refuses: readonly string[];
+  /** Import targets outside sim/ allowed (repository-relative prefix; a `.ts` name matches that file only). */
+  readonly allows: readonly string[];
   readonly why: string;
 }
 
 export const RULES: readonly ImportRule[] = [
   {
     files: "sim/scone-cli/",
-    refuses: ["src/"],
-    why: "the stand-in SCONE CLI is written from SCONE-CLI.md alone and imports nothing from src/",
+    allows: [],
+    why: "the stand-in SCONE CLI is written from SCONE-CLI.md alone and imports nothing from outside sim/",
   },
   {
     files: "sim/",
-    refuses: [
-      "src/cas/",
-      "src/operator/certs/",
-      "src/x509.ts",
-      "src/operator/cas/names.ts",
-      "src/operator/cas/nodes.ts",
-    ],
-    why: "a simulator must not share scone's protocol code (crypto, sessions, attestation, audit, CAS object names)",
+    allows: ["src/kube/"],
+    why: "a simulator may use scone's cluster plumbing (src/kube/) only, never its protocol code (crypto, sessions, attestation, audit, owned objects' names)",
   },
 ];
+
+/** What an allowed file (src/kube/…) may itself import, transitively: plumbing and generic runtime helpers. */
+export const PLUMBING: readonly string[] = ["src/kube/", "src/runtime/"];
 
 export interface Offender {
   readonly file: string;
@@ -69,14 +68,44 @@ function matches(target: string, prefix: string): boolean {
   return prefix.endsWith(".ts") ? target === prefix : target.startsWith(prefix);
 }
 
+/** Repository-relative targets of a file's relative imports, with their lines. */
+function targetsOf(file: string, source: string): { target: string; line: number }[] {
+  return importsOf(source)
+    .filter(({ specifier }) => specifier.startsWith("."))
+    .map(({ specifier, line }) => ({ target: join(dirname(file), specifier).split(sep).join("/"), line }));
+}
+
 /** The offences of one file (`file` repository-relative with `/`). Pure. */
 export function offencesOf(file: string, source: string, rules: readonly ImportRule[] = RULES): Offender[] {
-  const out: Offender[] = [];
-  for (const { specifier, line } of importsOf(source)) {
-    if (!specifier.startsWith(".")) continue;
-    const target = join(dirname(file), specifier).split(sep).join("/");
-    const rule = rules.find((r) => file.startsWith(r.files) && r.refuses.some((p) => matches(target, p)));
-    if (rule) out.push({ file, line, target, why: rule.why });
+  const rule = rules.find((r) => file.startsWith(r.files));
+  if (!rule) return [];
+  return targetsOf(file, source)
+    .filter(({ target }) => !target.startsWith("sim/") && !rule.allows.some((p) => matches(target, p)))
+    .map(({ target, line }) => ({ file, line, target, why: rule.why }));
+}
+
+/**
+ * Files outside PLUMBING that `start` (an allowed target) reaches through relative imports, each with the chain that
+ * leads there; `read` gives a file's source (undefined: not there). Pure but for `read`.
+ */
+export function protocolReachedFrom(start: string, read: (file: string) => string | undefined): string[][] {
+  const seen = new Set<string>([start]);
+  const out: string[][] = [];
+  const queue: string[][] = [[start]];
+  while (queue.length > 0) {
+    const chain = queue.shift() as string[];
+    const file = chain.at(-1) as string;
+    if (!PLUMBING.some((p) => matches(file, p))) {
+      out.push(chain);
+      continue;
+    }
+    const source = read(file);
+    if (source === undefined) continue;
+    for (const { target } of targetsOf(file, source)) {
+      if (seen.has(target)) continue;
+      seen.add(target);
+      queue.push([...chain, target]);
+    }
   }
   return out;
 }
@@ -96,9 +125,29 @@ function tsFiles(dir: string): string[] {
 }
 
 export function findOffenders(root: string): Offender[] {
+  const read = (file: string) => {
+    const path = join(root, file);
+    return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+  };
   return tsFiles(join(root, "sim"))
     .sort()
-    .flatMap((path) => offencesOf(relative(root, path).split(sep).join("/"), readFileSync(path, "utf8")));
+    .flatMap((path) => {
+      const file = relative(root, path).split(sep).join("/");
+      const source = readFileSync(path, "utf8");
+      const direct = offencesOf(file, source);
+      // An allowed import must not lead to protocol code either.
+      const indirect = targetsOf(file, source)
+        .filter(({ target }) => !target.startsWith("sim/") && !direct.some((o) => o.target === target))
+        .flatMap(({ target, line }) =>
+          protocolReachedFrom(target, read).map((chain) => ({
+            file,
+            line,
+            target: chain.at(-1) as string,
+            why: `reached through ${chain.slice(0, -1).join(" → ")}: an allowed import must stay plumbing`,
+          })),
+        );
+      return [...direct, ...indirect];
+    });
 }
 
 if (import.meta.main) {

@@ -1,6 +1,7 @@
 // What a CAS pod on a KWOK node asks of its simulated runtime (pure): read from the pod the way a kubelet would read
-// it — the `cas` container's image tag (= simulator version), ports, snapshot settings (env), mounts, and which
-// volume backs each mount (a PVC outlives the pod; an emptyDir dies with it).
+// it — the `cas` container's image tag (= simulator version), ports, snapshot settings (the snapshot mount; the
+// stand-in's own variables on pods tests make by hand: the operator passes none), mounts, and which volume backs each
+// mount (a PVC outlives the pod; an emptyDir dies with it).
 import type { V1Container, V1Pod, V1Volume } from "@kubernetes/client-node";
 
 import {

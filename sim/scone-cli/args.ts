@@ -37,7 +37,7 @@ export function parseArgs(args: readonly string[], spec: ArgSpec): ParsedArgs {
       else if (/^-[A-Za-z]{2,}$/.test(a) && [...a.slice(1)].every((c) => spec.flags?.includes(`-${c}`))) {
         // Short flags given together (`-SCG`, as upstream's backup-controller session runs register-backup).
         for (const c of a.slice(1)) flags.add(`-${c}`);
-      } else throw new CliFailure(`error: unexpected argument '${a}' found`, 2);
+      } else throw new CliFailure(`error: unexpected argument '${a}' found\n\nFor more information, try '--help'.`, 2);
     } else if (spec.subcommands?.includes(a)) {
       return finish({ values, flags, positionals, sub: { name: a, rest: args.slice(i + 1) } }, spec);
     } else positionals.push(a);

@@ -3,7 +3,7 @@
 import { attestedCas } from "./access.ts";
 import { one, parseArgs } from "./args.ts";
 import type { Env } from "./failure.ts";
-import { type Io, readInput } from "./io.ts";
+import { cliVersion, type Io, readInput } from "./io.ts";
 import { refused, request } from "./net.ts";
 import { readSessionFile, sessionHash } from "./sessions.ts";
 
@@ -19,10 +19,14 @@ export function sessionCalculateHash(args: string[], io: Io): number {
   return 0;
 }
 
-const SESSION_TARGET = { values: ["--cas", "--cas-key"], positionals: 1 } as const;
+// --cas-key and --session-hash are newer than the 5.8.0 reference (SCONE-CLI.md §4): a stand-in of version 5 lacks
+// them, and refuses them as clap does (exit 2, a usage error).
+const targetOptions = (env: Env, ...more: string[]): string[] =>
+  cliVersion(env).major < 6 ? ["--cas"] : ["--cas", "--cas-key", ...more];
+const sessionTarget = (env: Env) => ({ values: targetOptions(env), positionals: 1 });
 
 export async function sessionUpload(verb: "create" | "update", args: string[], env: Env, io: Io): Promise<number> {
-  const p = parseArgs(args, SESSION_TARGET);
+  const p = parseArgs(args, sessionTarget(env));
   const text = readInput(p.positionals[0]!);
   readSessionFile(text);
   const cas = await attestedCas(env, one(p, "--cas"), one(p, "--cas-key"));
@@ -33,7 +37,7 @@ export async function sessionUpload(verb: "create" | "update", args: string[], e
 }
 
 export async function sessionRead(args: string[], env: Env, io: Io): Promise<number> {
-  const p = parseArgs(args, { values: ["--cas", "--cas-key", "--session-hash"], positionals: 1 });
+  const p = parseArgs(args, { values: targetOptions(env, "--session-hash"), positionals: 1 });
   const name = p.positionals[0]!;
   const hash = one(p, "--session-hash");
   const cas = await attestedCas(env, one(p, "--cas"), one(p, "--cas-key"));
@@ -53,7 +57,7 @@ export async function sessionRead(args: string[], env: Env, io: Io): Promise<num
 }
 
 export async function sessionList(args: string[], env: Env, io: Io): Promise<number> {
-  const p = parseArgs(args, SESSION_TARGET);
+  const p = parseArgs(args, sessionTarget(env));
   const cas = await attestedCas(env, one(p, "--cas"), one(p, "--cas-key"));
   const answer = await request(cas.conn, "GET", `/_cli/v1/session-names?path=${encodeURIComponent(p.positionals[0]!)}`);
   if (answer.status !== 200) throw refused(cas.address, answer);

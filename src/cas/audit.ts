@@ -3,11 +3,10 @@
 // over the previous one) but not the field names; this schema is OURS:
 //   {"seq":N,"time":"<ISO 8601>","event":"<name>","details":{…},"prev_signature":"<hex>"|null,"signature":"<hex>"}
 // signature = Ed25519(audit key, canonicalJson({seq,time,event,details,prev_signature})), 128 hex.
-// The first entry of a log is `audit_log_enabled` carrying the audit public key; `audit_log_attestation_report`
-// carries a CAS-signed report naming the same key, so a verifier that knows the CAS key hash can anchor the chain.
+// The first entry of a log is `audit_log_enabled` carrying the audit public key. (Anchoring the key in a CAS-signed
+// attestation report, and writing entries, went with the old REST client: test/support/cas-legacy.)
 import { nestsDeeperThan } from "../runtime/json-depth.ts";
-import { parseSignedReport, verifyReport } from "./attestation.ts";
-import { canonicalJson, type Ed25519KeyPair, ed25519Sign, ed25519Verify, fromHex } from "./crypto.ts";
+import { canonicalJson, ed25519Verify, fromHex } from "./crypto.ts";
 
 export interface AuditEntry {
   readonly seq: number;
@@ -28,10 +27,6 @@ export function auditSigningPayload(entry: UnsignedAuditEntry): string {
     details: entry.details,
     prev_signature: entry.prev_signature,
   });
-}
-
-export async function signAuditEntry(entry: UnsignedAuditEntry, key: Ed25519KeyPair): Promise<AuditEntry> {
-  return { ...entry, signature: await ed25519Sign(key, auditSigningPayload(entry)) };
 }
 
 /** How deeply `details` may nest: signing walks it recursively (canonicalJson). CAS details nest 3–4 levels. */
@@ -78,8 +73,6 @@ export function parseAuditLine(line: string): AuditEntry | string {
 export interface AuditVerifyOptions {
   /** Audit public key (64 hex). Without it, the key announced by the log's `audit_log_enabled` entry is used. */
   readonly auditPublicKey?: string;
-  /** When set, an `audit_log_attestation_report` signed by this CAS key must vouch for the audit key. */
-  readonly casKeyHash?: string;
   /** Signature the first entry must chain to (verifying a log that continues an earlier, already checked one). */
   readonly predecessor?: string;
   /** Signature the last entry must carry (detects a truncated tail). */
@@ -93,8 +86,6 @@ export type AuditVerifyResult =
       readonly firstSeq: number | undefined;
       readonly lastSeq: number | undefined;
       readonly lastSignature: string | undefined;
-      /** Whether a CAS-signed report vouched for the audit key (always true when casKeyHash was given). */
-      readonly anchored: boolean;
     }
   | { readonly ok: false; readonly line: number; readonly reason: string };
 
@@ -122,7 +113,6 @@ export async function verifyAuditLog(text: string, opts: AuditVerifyOptions = {}
   let key: Uint8Array | undefined = opts.auditPublicKey ? fromHex(opts.auditPublicKey, "audit public key") : undefined;
   let previous: AuditEntry | undefined;
   let firstSeq: number | undefined;
-  let anchored = false;
   for (const { line, text: raw } of lines) {
     const entry = parseAuditLine(raw);
     if (typeof entry === "string") return fail(line, entry);
@@ -153,22 +143,7 @@ export async function verifyAuditLog(text: string, opts: AuditVerifyOptions = {}
     if (!(await ed25519Verify(key, auditSigningPayload(entry), entry.signature))) {
       return fail(line, "signature does not verify (entry altered, or signed by another key)");
     }
-    if (entry.event === "audit_log_attestation_report" && opts.casKeyHash !== undefined) {
-      try {
-        const signed = parseSignedReport(entry.details.report);
-        const report = await verifyReport(signed, { nonce: signed.report.nonce, casKeyHash: opts.casKeyHash });
-        if (report.audit_public_key.toLowerCase() !== Buffer.from(key).toString("hex")) {
-          return fail(line, "attestation report names a different audit key");
-        }
-        anchored = true;
-      } catch (err) {
-        return fail(line, err instanceof Error ? err.message : String(err));
-      }
-    }
     previous = entry;
-  }
-  if (opts.casKeyHash !== undefined && !anchored && lines.length > 0) {
-    return fail(lines[lines.length - 1]?.line ?? 0, "no audit_log_attestation_report from the expected CAS key");
   }
   if (opts.last !== undefined && previous?.signature !== opts.last) {
     return fail(lines[lines.length - 1]?.line ?? 0, "last entry is not the expected one (log truncated?)");
@@ -179,6 +154,5 @@ export async function verifyAuditLog(text: string, opts: AuditVerifyOptions = {}
     firstSeq,
     lastSeq: previous?.seq,
     lastSignature: previous?.signature,
-    anchored,
   };
 }

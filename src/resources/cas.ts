@@ -32,7 +32,7 @@ const probeSettings = (which: "liveness" | "startup") =>
       required: ["enabled"],
       description:
         which === "liveness"
-          ? "Liveness probe of the CAS container (a SCONE CLI operation); the container restarts when it fails."
+          ? "Liveness probe of the CAS container (a TCP check of the client port); the container restarts when it fails."
           : "Startup probe of the CAS container; no other probe runs until it succeeds.",
     },
   );
@@ -41,7 +41,8 @@ const accessModes = arr(str(), { description: "Access modes of the persistent vo
 
 export const casSpec = obj({
   attestedCLIProbes: bool({
-    description: "If true, the liveness and startup probes (SCONE CLI operations) run attested. DEFAULT: true.",
+    description:
+      "Upstream: if true, the liveness and startup probes (SCONE CLI operations) run attested. DEFAULT: true. Accepted for compatibility; scone's probes are TCP checks of the client port (upstream's probe commands are not public), so it changes nothing.",
   }),
   autoUpdate: autoUpdate("CAS", " NOTE: disabled upstream."),
   "backup-controller": obj(
@@ -111,7 +112,7 @@ export const casSpec = obj({
   ),
   edmmMode: str({
     description:
-      'SCONE EDMM mode of the CAS enclave: "disable", "enable" or "auto" (use EDMM if available). DEFAULT: "disable".',
+      'SCONE EDMM mode of the CAS enclave: "disable", "enable" or "auto" (use EDMM if available). DEFAULT: "disable". Accepted for compatibility; how the CAS image reads it is not public, so scone passes it nowhere.',
   }),
   enclaveMetrics: obj(
     {

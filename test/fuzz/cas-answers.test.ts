@@ -11,7 +11,7 @@ import {
   parseValueAnswer,
   parseValuesAnswer,
   parseVersionAnswer,
-} from "../../src/cas/answers.ts";
+} from "../support/cas-legacy/answers.ts";
 import {
   type AttestationReport,
   CasAttestationError,
@@ -19,9 +19,9 @@ import {
   parseSignedReport,
   signReport,
   verifyReport,
-} from "../../src/cas/attestation.ts";
-import { type Ed25519KeyPair, ed25519FromSeed, toHex } from "../../src/cas/crypto.ts";
-import { CasError, errorFromResponse } from "../../src/cas/errors.ts";
+} from "../support/cas-legacy/attestation.ts";
+import { type Ed25519KeyPair, ed25519FromSeed, toHex } from "../support/cas-legacy/crypto.ts";
+import { CasError, errorFromResponse } from "../support/cas-legacy/errors.ts";
 import { fuzzParams, thrownBy } from "./parser-runs.ts";
 
 const field = (good: fc.Arbitrary<unknown>) => fc.oneof(good, fc.anything({ maxDepth: 2 }));

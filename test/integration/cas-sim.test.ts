@@ -6,25 +6,25 @@ import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchSimulator, type RunningSimulator } from "../../sim/cas/launch.ts";
-import { CasAttestationError } from "../../src/cas/attestation.ts";
-import { verifyAuditLog } from "../../src/cas/audit.ts";
-import { attestCas, CasClient, newNonce } from "../../src/cas/client.ts";
-import { newX25519KeyPair, sealToKey, toHex } from "../../src/cas/crypto.ts";
+import { CasAttestationError } from "../support/cas-legacy/attestation.ts";
+import { verifyAnchoredAuditLog } from "../support/cas-legacy/audit.ts";
+import { attestCas, CasClient, newNonce } from "../support/cas-legacy/client.ts";
+import { newX25519KeyPair, sealToKey, toHex } from "../support/cas-legacy/crypto.ts";
 import {
   CasAuthError,
   CasConflictError,
   CasNotFoundError,
   CasRequestError,
   CasUnavailableError,
-} from "../../src/cas/errors.ts";
+} from "../support/cas-legacy/errors.ts";
 import {
   type CliConfig,
   generateCliConfig,
   identityKeyHash,
   identityPem,
   sessionSigner,
-} from "../../src/cas/identity.ts";
-import { sessionHash, signSession } from "../../src/cas/session.ts";
+} from "../support/cas-legacy/identity.ts";
+import { sessionHash, signSession } from "../support/cas-legacy/session.ts";
 
 const TIMEOUT = 120_000; // a test may start a simulator (up to 60 s on a loaded machine) and still do its work
 /** Requests expected to succeed get a timeout a loaded machine cannot reach; only the time-out tests use short ones. */
@@ -443,7 +443,7 @@ describe("CAS simulator", () => {
   test(
     "audit log: the chain verifies against the CAS key, covers the operations, and continues after a crash",
     async () => {
-      const first = await verifyAuditLog(readFileSync(auditLog, "utf8"), { casKeyHash: sim.casKeyHash });
+      const first = await verifyAnchoredAuditLog(readFileSync(auditLog, "utf8"), sim.casKeyHash);
       expect(first).toMatchObject({ ok: true, anchored: true });
       const events = readFileSync(auditLog, "utf8")
         .trim()
@@ -463,7 +463,7 @@ describe("CAS simulator", () => {
       await client.readSession("app-one");
       await sim.stop();
       const text = readFileSync(auditLog, "utf8");
-      const after = await verifyAuditLog(text, { casKeyHash: sim.casKeyHash });
+      const after = await verifyAnchoredAuditLog(text, sim.casKeyHash);
       expect(after.ok).toBe(true);
       expect(after.ok && first.ok && after.entries > first.entries).toBe(true);
       expect(text.trim().split("\n").at(-1)).toContain('"event":"cas_exited"');

@@ -106,6 +106,42 @@ export class SconeCliError extends Error {
   }
 }
 
+/**
+ * The CLI refused the arguments: clap's usage error, which exits 2 like `session read`'s "not found" (CLI §3). Its
+ * shape is clap's public one: `error: unexpected argument '--x' found` (clap ≥ 4) or `error: Found argument '--x'
+ * which wasn't expected` (older), followed by `Usage:`/`USAGE:` and `For more information, try '--help'`.
+ */
+export class CliUsageError extends Error {
+  override readonly name = "CliUsageError";
+  constructor(
+    readonly operation: OperationName,
+    /** The CLI's first error line. */
+    readonly reason: string,
+  ) {
+    super(
+      `${operation}: the SCONE CLI refused its arguments (exit 2, a usage error, not "not found"): ${reason}. ` +
+        "scone's session commands use --cas-key and --session-hash, which CLIs of the 5.8.0 reference lack (CLI §4): " +
+        "use a SCONE CLI that has them (a newer sconecli image, or --scone-cli PATH)",
+    );
+  }
+}
+
+const CLAP_USAGE = [
+  /unexpected argument/i,
+  /which wasn't expected/i,
+  /unrecognized subcommand/i,
+  /^\s*usage:/im,
+  /for more information, try/i,
+];
+
+/** clap's usage error in `stderr` (CliUsageError): its first error line, else undefined. */
+export function clapUsageError(stderr: string): string | undefined {
+  if (!CLAP_USAGE.some((re) => re.test(stderr))) return undefined;
+  const lines = stderr.split("\n").map((l) => l.trim());
+  const first = lines.find((l) => /^error:/i.test(l)) ?? lines.find((l) => l !== "") ?? "";
+  return first.length > 300 ? `${first.slice(0, 300)}…` : first;
+}
+
 /** The CLI's answer could not be read as its documented format. */
 export class CliOutputError extends Error {
   override readonly name = "CliOutputError";

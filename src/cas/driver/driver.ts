@@ -10,9 +10,11 @@ import {
   type CasTarget,
   type CliCommand,
   CliInputError,
+  CliUsageError,
   type CliVersion,
   casKeyCommand,
   casSoftwareKeyCommand,
+  clapUsageError,
   encryptSessionCommand,
   keyHashCommand,
   listSessionsCommand,
@@ -175,12 +177,20 @@ export class CasDriver {
     return (await this.ok(encryptSessionCommand(body, cas, key))).trim();
   }
 
-  /** The active session (or the version `hash` names) as the CAS returns it; null when it does not exist (exit 2). */
+  /**
+   * The active session (or the version `hash` names) as the CAS returns it; null when it does not exist (exit 2).
+   * clap's usage error exits 2 too (e.g. a CLI without --cas-key): that is a CliUsageError, never "not found", or an
+   * old CLI would make every CAS look unprovisioned.
+   */
   async readSession(target: CasTarget, name: string, hash?: string): Promise<string | null> {
     const cmd = readSessionCommand(target, name, hash);
     const { result } = await this.exec(cmd);
     if (result.exitCode === 0) return result.stdout;
-    if (result.exitCode === 2) return null;
+    if (result.exitCode === 2) {
+      const usage = clapUsageError(result.stderr);
+      if (usage !== undefined) throw new CliUsageError(cmd.operation, usage);
+      return null;
+    }
     throw new SconeCliError(cmd.operation, cmd.errorCode, result.exitCode, result.stderr);
   }
 

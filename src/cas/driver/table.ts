@@ -147,7 +147,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     source: "CLI §3 [crate: pub/cli.rs, pub/commands/tests.rs]",
     status: "documented",
     cliVersion: "`--cas-key`/`--session-hash` are the crate's, absent from the 5.8.0 reference [I: newer CLI]",
-    note: "exit 2 is the crate's not-found, and also clap's usage error: argv values are checked by grammar before the call, but a CLI without these flags would answer exit 2 too, read as not found (no minimum-version check yet)",
+    note: "exit 2 is the crate's not-found, and also clap's usage error (a CLI without these flags, e.g. of the 5.8.0 reference): an exit 2 whose stderr has clap's usage shape (unexpected argument / Usage: / For more information, try '--help') is a CliUsageError naming the refused argument, never not-found",
   },
   {
     id: "session-list",
@@ -306,51 +306,49 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
     status: "documented",
   },
   {
-    id: "cas-env",
-    need: "spec.databaseSnapshots, spec.edmmMode, spec.enclaveMetrics reach the CAS process",
-    how: "environment of container cas: CAS_DATABASE_SNAPSHOTS_INTERVAL, CAS_DATABASE_SNAPSHOTS_DIRECTORY, SCONE_EDMM_MODE, SCONE_METRICS_PORT",
+    id: "cas-settings",
+    need: "spec.databaseSnapshots, spec.edmmMode, spec.enclaveMetrics for the CAS process",
+    how: "no environment in container cas; the snapshot volume mounted at databaseSnapshots.targetDirectory; container port metrics (and the NetworkPolicy) when enclaveMetrics is enabled",
     operations: [],
     callers: ["src/operator/cas/render.ts"],
-    source: "SCONE-INTERFACE §3.1 (the spec fields), §14 (the operator's CAS workload is not public)",
-    status: "inferred",
-    inferred: "how the CAS image reads these settings is not public [I]",
-    open: "the operator renders them for every CAS; no documented way exists — to be decided with the operator's CAS rendering (src/operator/cas, not this table's owner)",
+    source:
+      "SCONE-INTERFACE §3.1 (the spec fields), §3.3 (the snapshot mount, the metrics port), §14 (the operator's CAS workload is not public)",
+    status: "none",
+    decision:
+      "how the CAS image reads a snapshot interval or directory, an EDMM mode or a metrics port is not public, so scone sets no variable for them and leaves them to the CAS image's defaults: databaseSnapshots decides the snapshot volume and the status scone derives from it (snapshot-observe), enclaveMetrics the exposed port; edmmMode reaches nothing",
   },
   {
     id: "cas-probes",
     need: "liveness/startup of the CAS container (spec.livenessProbe, spec.startupProbe, spec.attestedCLIProbes)",
-    how: "exec in container cas: scone cas attest --only_for_testing-trust-any --accept-configuration-needed --accept-group-out-of-date --accept-sw-hardening-needed 127.0.0.1:<port> (attested), else scone cas show-certificate 127.0.0.1:<port>",
+    how: "tcpSocket probe on container port client (spec.service.clientPort, 8081) with the spec's thresholds",
     operations: [],
     callers: ["src/operator/cas/render.ts"],
     source:
-      "SCONE-INTERFACE §3.1 (attestedCLIProbes: the probes are SCONE CLI operations), §14 (probe commands not found); CLI §4 (trust-any: debug-mode CAS only [docs: CAS_cli])",
-    status: "inferred",
-    inferred: "upstream's probe commands are not public, nor that the cas image ships a scone CLI [I]",
-    open: "rendered for every CAS with probes enabled (upstream's post-provisioning patch enables them); to be decided with the operator's CAS rendering",
+      "SCONE-INTERFACE §3.1 (probe fields; attestedCLIProbes: the probes are SCONE CLI operations), §3.3/§13 (client port 8081), §14 (probe commands not found); CLI §4 (trust-any: debug-mode CAS only [docs: CAS_cli])",
+    status: "none",
+    decision:
+      "upstream's probe commands are not public, nor that the cas image ships a scone CLI; a guessed `scone cas attest --only_for_testing-trust-any` would fail on a production CAS. scone probes only what is documented, that CAS listens on its client port; attestation is the operator's own check (row attest, status.attestable). spec.attestedCLIProbes changes nothing",
   },
   {
-    id: "backup-controller-session",
-    need: "the backup controller registers backups with spec.backup-controller.session",
-    how: "environment of the backup controller: §12.5's variables, and SCONE_CONFIG_ID = <session>",
+    id: "backup-controller-env",
+    need: "the backup controller registers backups on the eligible nodes",
+    how: "environment of the backup controller: upstream's defaults and §12.5's variables only (LAS_SELECTOR_LABEL, LAS_NAMESPACE, BACKUP_CAS_IMAGE, SCONE_LAS_ADDR, BACKUP_CAS_CLIENT_PORT, BACKUP_CAS_ENCLAVE_PORT, SELECTOR_LABELS, CONTROLLER_LOOP_INTERVAL_SECONDS, BACKUP_CAS_NAME, NAMESPACE, SGX_RESOURCE_NAME, SGX_RESOURCE_QUANTITY), then spec.backup-controller.env",
     operations: [],
     callers: ["src/operator/cas/render-companions.ts"],
-    source:
-      "SCONE-INTERFACE §12.5 [V: cas-backup-controller] (the variables); CLI §2 (SCONE_CONFIG_ID selects a session)",
-    status: "inferred",
-    inferred:
-      "that the backup controller takes its session from SCONE_CONFIG_ID is SCONE's usual way, not documented for it [I]",
-    open: "rendered for every CAS with a backup controller; to be decided with the operator's CAS rendering",
+    source: "SCONE-INTERFACE §3.1 (env defaults), §12.5 [V: cas-backup-controller] (the variables)",
+    status: "documented",
+    note: "how upstream's operator hands the controller spec.backup-controller.session and .debug is not public (§14): scone renders no variable for them (the former SCONE_CONFIG_ID guess is gone); the session is the backup policy the upgrade flow updates, and a user who knows the controller's variables sets them in spec.backup-controller.env",
   },
   {
     id: "safety-service-env",
     need: "the CAS safety service knows which CAS it guards",
-    how: "environment of the safety service: SCONE_CAS_ADDR, CAS_NAME, NAMESPACE",
+    how: "no environment: the Deployment (image, replicas, anti-affinity, security contexts) and its PodDisruptionBudget only",
     operations: [],
     callers: ["src/operator/cas/render-companions.ts"],
-    source: "SCONE-INTERFACE §10.4 (the cas-safety-service image), §14",
-    status: "inferred",
-    inferred: "the safety service's configuration is not public [I]",
-    open: "rendered only when spec.safetyService is set; to be decided with the operator's CAS rendering",
+    source: "SCONE-INTERFACE §3.1 (spec.safetyService), §10.4 (the cas-safety-service image), §14",
+    status: "none",
+    decision:
+      "the safety service's configuration is not public, so scone invents none (the former SCONE_CAS_ADDR/CAS_NAME/NAMESPACE guess is gone); what the image needs beyond its pod is left to it",
   },
   // --- Local signature checks (no documented way) -------------------------------------------------------------------
   // scone policy sign / encrypt are the rows session-sign-encrypt (the manifest built from the CLI's JSON, CLI §6),
@@ -358,16 +356,15 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   {
     id: "policy-verify-local",
     need: "check a SignedPolicy's signatures before CAS sees it",
-    how: "scone verifying each signature over spec.policy itself (src/operator/policies/verify.ts)",
+    how: "none: scone does not verify signatures itself (the former local check, src/operator/policies/verify.ts, is removed)",
     operations: [],
-    modules: ["src/cas/session.ts", "src/cas/crypto.ts"],
-    callers: ["src/operator/policies/verify.ts"],
+    callers: [],
     source: "CLI §5, §6; SCONE-INTERFACE §6 (only the fields and signer formats are documented)",
     status: "none",
     decision:
-      "what is signed (the exact bytes) is not published, so scone does not check signatures: scone policy verify runs session-check and says the trust decision is CAS's, made at session-create; the operator's controllers leave it to CAS too (precheck.ts). src/operator/policies/verify.ts has no production caller left",
+      "what is signed (the exact bytes) is not published, so scone does not check signatures: scone policy verify runs session-check and says the trust decision is CAS's, made at session-create; the operator's controllers leave it to CAS too (precheck.ts)",
   },
-  // --- REST (src/cas/public-values.ts; the old client src/cas/client.ts has no production caller) --------------------
+  // --- REST (src/cas/public-values.ts; the old REST client is gone from src/, test support only) ----------------------
   {
     id: "session-rest",
     need: "session create/update over REST without the CLI",

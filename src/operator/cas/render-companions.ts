@@ -58,9 +58,10 @@ function mergeEnv(defaults: readonly V1EnvVar[], user: readonly V1EnvVar[] | und
 }
 
 /**
- * The backup controller's environment: upstream's defaults (§3.1) and the variables of §12.5. SCONE_CONFIG_ID names
- * the session/service whose attested CLI registers the backups (spec.backup-controller.session) [inferred: SCONE's
- * usual way to select a session]; SCONE_CAS_ADDR is this CAS.
+ * The backup controller's environment: upstream's defaults (SCONE-INTERFACE §3.1) and the variables of §12.5 [V:
+ * cas-backup-controller], nothing else. How upstream's operator hands the controller spec.backup-controller.session
+ * and .debug is not public (§14): scone renders no variable for them rather than guess one (sim/README.md, row
+ * backup-controller-env); the session is the one the upgrade flow updates (src/flows/upgrade).
  */
 export function backupControllerEnv(cas: CAS, opts: RenderOptions): V1EnvVar[] {
   const s = casSettings(cas, opts);
@@ -80,9 +81,6 @@ export function backupControllerEnv(cas: CAS, opts: RenderOptions): V1EnvVar[] {
     { name: "NAMESPACE", value: s.namespace },
     { name: "SGX_RESOURCE_NAME", value: SGX_ENCLAVE_RESOURCE },
     { name: "SGX_RESOURCE_QUANTITY", value: "1" },
-    { name: "SCONE_CAS_ADDR", value: `${names(s.name).service}.${s.namespace}` },
-    { name: "SCONE_CONFIG_ID", value: s.backupController.session },
-    ...(bc?.debug ? [{ name: "DEBUG", value: "true" }] : []),
   ];
   return mergeEnv(defaults, bc?.env as V1EnvVar[] | undefined);
 }
@@ -212,12 +210,8 @@ export function renderSafetyServiceDeployment(cas: CAS, opts: RenderOptions, pla
               name: SAFETY_SERVICE_CONTAINER,
               image: p.safetyServiceImage,
               imagePullPolicy: s.imagePullPolicy,
-              // [inferred] the safety service's configuration is not public; it needs to know which CAS it guards.
-              env: [
-                { name: "SCONE_CAS_ADDR", value: `${names(s.name).service}.${s.namespace}` },
-                { name: "CAS_NAME", value: s.name },
-                { name: "NAMESPACE", value: s.namespace },
-              ],
+              // No environment: the safety service's configuration is not public (SCONE-INTERFACE §14), so scone
+              // invents none (sim/README.md, row safety-service-env).
               securityContext:
                 (ss?.containerSecurityContext as V1SecurityContext | undefined) ?? DEFAULT_CONTAINER_SECURITY,
             },

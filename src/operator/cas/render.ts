@@ -5,7 +5,6 @@
 import type {
   V1ConfigMap,
   V1Container,
-  V1EnvVar,
   V1NetworkPolicy,
   V1NetworkPolicyPeer,
   V1PersistentVolumeClaim,
@@ -100,39 +99,24 @@ export function renderCasConfigMap(cas: CAS, opts: RenderOptions): V1ConfigMap {
 }
 
 /**
- * The CLI health check of the probes [inferred: upstream's probe commands are not public]. Attested probes run
- * `scone cas attest` against the local CAS (what `attestedCLIProbes` names); otherwise a plain TLS call of the client
- * API. Either leaves a marker in /tmp/healthcheck (the healthcheck volume) for the audit container to see.
+ * The liveness/startup check: a TCP connect to the CAS client port (the `client` container port, 8081 by default:
+ * SCONE-INTERFACE §3.3, §13). Upstream's probes are SCONE CLI operations (§3.1 attestedCLIProbes), but their commands
+ * are not public (§14), nor that the cas image ships a CLI, and the one a guess would use (`scone cas attest
+ * --only_for_testing-trust-any`) is for debug-mode CASes only (CLI §4): scone checks only what is documented — that
+ * CAS listens on its port — and leaves attestation to the operator's probe (driver-probe.ts), which attests through
+ * the SCONE CLI. spec.attestedCLIProbes therefore changes nothing here (sim/README.md, row cas-probes).
  */
-export function probeCommand(s: CasSettings): string[] {
-  const addr = `127.0.0.1:${s.clientPort}`;
-  const check =
-    s.spec.attestedCLIProbes === false
-      ? `scone cas show-certificate ${addr} > ${HEALTHCHECK_DIR}/certificate.pem`
-      : `scone cas attest --only_for_testing-trust-any --accept-configuration-needed --accept-group-out-of-date --accept-sw-hardening-needed ${addr}`;
-  return ["/bin/sh", "-c", `${check} && date -u +%s > ${HEALTHCHECK_DIR}/last-success`];
-}
-
-const execProbe = (p: ProbeSettings, command: string[]): V1Probe => ({
-  exec: { command },
+const casProbe = (p: ProbeSettings): V1Probe => ({
+  tcpSocket: { port: "client" },
   failureThreshold: p.failureThreshold,
   initialDelaySeconds: p.initialDelaySeconds,
   periodSeconds: p.periodSeconds,
   timeoutSeconds: p.timeoutSeconds,
 });
 
-/** Environment of the CAS container [inferred names: how the CAS image reads these settings is not public]. */
-function casEnv(s: CasSettings): V1EnvVar[] {
-  const env: V1EnvVar[] = [];
-  if (s.spec.edmmMode) env.push({ name: "SCONE_EDMM_MODE", value: s.spec.edmmMode });
-  if (s.snapshots.enabled) {
-    env.push({ name: "CAS_DATABASE_SNAPSHOTS_INTERVAL", value: s.snapshots.interval });
-    env.push({ name: "CAS_DATABASE_SNAPSHOTS_DIRECTORY", value: s.snapshots.targetDirectory });
-  }
-  if (s.spec.enclaveMetrics?.enabled)
-    env.push({ name: "SCONE_METRICS_PORT", value: String(s.spec.enclaveMetrics.port ?? 8080) });
-  return env;
-}
+// No environment for the cas container: how the CAS image would read spec.databaseSnapshots, spec.edmmMode or
+// spec.enclaveMetrics is not public (SCONE-INTERFACE §14), so scone invents no variable for them (sim/README.md, row
+// cas-settings). The snapshot volume is mounted at targetDirectory and the metrics port is exposed (§3.3).
 
 const claimTemplate = (
   name: string,
@@ -194,18 +178,16 @@ export function renderCasStatefulSet(cas: CAS, opts: RenderOptions, plan?: CasRe
       ? [{ name: "metrics", containerPort: s.spec.enclaveMetrics.port ?? 8080, protocol: "TCP" }]
       : []),
   ];
-  const command = probeCommand(s);
   const casContainer: V1Container = {
     name: CAS_CONTAINER,
     image: p.casImage,
     imagePullPolicy: s.imagePullPolicy,
     ports,
-    ...compact({ env: casEnv(s) }),
     resources: s.spec.resources as V1Container["resources"],
     securityContext: (s.spec.containerSecurityContextCAS as V1SecurityContext | undefined) ?? DEFAULT_CAS_SECURITY,
     volumeMounts: mounts,
-    ...(s.liveness.enabled ? { livenessProbe: execProbe(s.liveness, command) } : {}),
-    ...(s.startup.enabled ? { startupProbe: execProbe(s.startup, command) } : {}),
+    ...(s.liveness.enabled ? { livenessProbe: casProbe(s.liveness) } : {}),
+    ...(s.startup.enabled ? { startupProbe: casProbe(s.startup) } : {}),
   };
   // `kubectl logs NAME-0 -c audit` (and `kubectl audit cas`) stream the audit log through this container.
   const auditContainer: V1Container = {

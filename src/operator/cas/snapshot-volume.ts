@@ -1,5 +1,5 @@
 // What the CAS snapshot volume holds, observed in the pod: CAS copies each snapshot into a new subdirectory of
-// `databaseSnapshots.targetDirectory` (the CAS_DATABASE_SNAPSHOTS_DIRECTORY the pod is given) and the latest one is
+// `databaseSnapshots.targetDirectory` (where the snapshot volume is mounted) and the latest one is
 // readable at `<dir>/last-completed` (SCONE-INTERFACE §3.3, §12.5; upstream's `--local-backup` copies that path,
 // §10.1). Its modification time is when the latest snapshot completed. When CAS last *checked* whether a snapshot was
 // due is not observable (no file or endpoint is documented for it), so no check-up time is reported.

@@ -37,15 +37,6 @@ export type PolicyOutcome =
       readonly action: "Created" | "Updated" | "Adopted";
       readonly casAddress: string;
     }
-  | {
-      readonly kind: "conflict";
-      readonly reason: "ChangedAtCas" | "StalePredecessor" | "SessionExists";
-      /** The CAS's current hash, when it said. */
-      readonly currentHash: string | undefined;
-      /** The hash this policy expected to be current (its status.hash or its predecessor). */
-      readonly expectedHash: string | undefined;
-      readonly message: string;
-    }
   | { readonly kind: "superseded"; readonly by: string; readonly byHash: string }
   | { readonly kind: "error"; readonly reason: ErrorReason; readonly message: string };
 
@@ -74,7 +65,7 @@ function validityCondition(outcome: PolicyOutcome, validity: ValidityCondition):
     validity === "SignatureValid"
       ? "spec has the documented shape; the CAS verifies the signatures"
       : "spec has the documented shape; the CAS decrypts the session";
-  if (outcome.kind === "superseded" || outcome.kind === "conflict") return undefined;
+  if (outcome.kind === "superseded") return undefined;
   return { type: validity, status: "True", reason: "WellFormed", message: verified };
 }
 
@@ -93,8 +84,6 @@ function syncedCondition(outcome: PolicyOutcome): ConditionInput {
           outcome.predecessor ? ` (predecessor ${outcome.predecessor})` : ""
         }`,
       };
-    case "conflict":
-      return { type: SYNCED, status: "False", reason: "Conflict", message: outcome.message };
     case "superseded":
       return {
         type: SYNCED,
@@ -114,8 +103,6 @@ export function stateOf(outcome: PolicyOutcome): PolicyState {
       return "Rejected";
     case "synced":
       return "Synced";
-    case "conflict":
-      return "Conflict";
     case "superseded":
       return "Superseded";
     case "error":
@@ -174,12 +161,6 @@ export function transitionEvent(
       return { type: "Warning", reason: "CasRejected", message: outcome.message };
     case "synced":
       return { type: "Normal", reason: outcome.action, message: after?.message ?? "" };
-    case "conflict":
-      return {
-        type: "Warning",
-        reason: "Conflict",
-        message: `${outcome.message} (CAS current hash ${outcome.currentHash ?? "unknown"}, expected ${outcome.expectedHash ?? "none"})`,
-      };
     case "superseded":
       return { type: "Normal", reason: "Superseded", message: after?.message ?? "" };
     case "error":

@@ -1,20 +1,29 @@
 // Shared by the install, RBAC and CAS flow integration tests: the compiled binary, a free port, the admission
 // webhooks a locally run operator would serve (KWOK runs no operator pod), removal of what an install made outside
 // its namespace (ClusterRole and binding, webhook configurations, LAS, SGXPlugin; CRDs stay: other tests use them),
-// the CAS simulator's audit records, and the wait for a snapshot taken after a spec change.
+// the CAS simulator's audit records, the wait for a snapshot taken after a spec change, and the fixture of the CAS flow
+// tests (a cluster with the CAS controller and simulated CAS pods; the compiled kubectl-provision plugin).
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { podInstancesDir } from "../../../sim/kwok-cas/runtime.ts";
+import { type CasPodRuntime, podInstancesDir, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { isHealthy } from "../../../src/flows/status/health.ts";
 import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
+import type { PortForward } from "../../../src/kube/port-forward.ts";
 import { createLogger } from "../../../src/log.ts";
 import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { removeBackupVolume } from "../../harness/backup-volume.ts";
+import { type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import { casClaims, cleanNodes } from "./day2-fixtures.ts";
+import {
+  buildOperatorContext,
+  installCrds,
+  registerCasOverPortForwards,
+  type TestOperator,
+} from "../operator/context.ts";
+import { casClaims, cleanNodes, prepareCasNodesAndVolumes, registerBackups } from "./day2-fixtures.ts";
 
 export const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
 export const binaryPresent = existsSync(BINARY);
@@ -249,4 +258,86 @@ export function casNamespaceCleanup(
       ),
     ),
   ];
+}
+
+/**
+ * The setup of the CAS flow tests: the shared cluster, the operator's CAS controller in this process (reaching CAS
+ * over port-forwards), the CRDs, the given namespaces with their CASes' nodes, volumes and backup registrations (what
+ * the backup controller would record on every SGX node, so a CAS can turn HEALTHY), and CAS pods backed by the CAS
+ * simulator (state under `root`/kwok-cas). The fields are set by start().
+ */
+export class CasFlowFixture {
+  cluster!: LocalCluster;
+  op!: TestOperator;
+  client!: KubeClient;
+  runtime!: CasPodRuntime;
+  private readonly operatorForwards = new Map<string, PortForward>();
+
+  constructor(
+    private readonly root: string,
+    /** Namespace → the CAS names made there. */
+    private readonly namespaces: Readonly<Record<string, readonly string[]>>,
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    this.cluster = await sharedCluster();
+    this.op = await buildOperatorContext({ kubeconfigPath: this.cluster.kubeconfigPath });
+    this.client = this.op.client;
+    await installCrds(this.client);
+    for (const [namespace, names] of Object.entries(this.namespaces)) {
+      await this.client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+      await prepareCasNodesAndVolumes(this.client, namespace, names);
+      for (const name of names) await registerBackups(this.client, namespace, name);
+    }
+    this.runtime = await startCasPodRuntime({
+      kubeconfig: this.cluster.kubeconfigPath,
+      stateDir: join(this.root, "kwok-cas"),
+      ...(this.log ? { log: this.log } : {}),
+    });
+    await registerCasOverPortForwards(this.op, this.cluster.kubeconfigPath, this.operatorForwards);
+    await this.op.start();
+  }
+
+  /**
+   * Clean-up steps for cleanupSteps: the operator stops, then `extra` (e.g. the test's own port-forwards), the
+   * operator's port-forwards, the simulator, each namespace with its CASes, and `root`.
+   */
+  cleanup(extra: readonly (() => unknown)[] = []): (() => unknown)[] {
+    return [
+      () => this.op?.stop(),
+      ...extra,
+      ...[...this.operatorForwards.values()].map((f) => () => f.close()),
+      () => this.runtime?.stop(),
+      ...Object.entries(this.namespaces).flatMap(([namespace, names]) =>
+        casNamespaceCleanup(this.client, namespace, names),
+      ),
+      () => rmSync(this.root, { recursive: true, force: true }),
+    ];
+  }
+}
+
+/**
+ * The compiled binary as kubectl finds the plugin (`root`/bin/kubectl-provision, a symlink), its HOME and working
+ * directory, and the compiled stand-in SCONE CLI (KWOK runs no sconecli pod: the lines reach CAS with `--scone-cli`,
+ * upstream's --no-docker). install() makes them; run() is kubectlProvisionRunner's.
+ */
+export function compiledPlugin(root: string, timeoutMs: number) {
+  const home = join(root, "home");
+  const cwd = join(root, "work");
+  const plugin = join(root, "bin", "kubectl-provision");
+  const sconeCli = join(root, "scone-cli-sim");
+  return {
+    home,
+    cwd,
+    sconeCli,
+    run: kubectlProvisionRunner({ plugin, cwd, home, stateDir: join(root, "state"), timeoutMs }),
+    async install(): Promise<void> {
+      await buildStandInCli(sconeCli);
+      mkdirSync(join(root, "bin"));
+      mkdirSync(home);
+      mkdirSync(cwd);
+      symlinkSync(BINARY, plugin);
+    },
+  };
 }

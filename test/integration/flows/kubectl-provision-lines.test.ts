@@ -9,35 +9,20 @@
 //   refusal naming what upstream does not document; a failing --verbose run → message and causes, no stack frames.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { resolveRestoreSource } from "../../../src/backup/restore-source.ts";
 import { isHealthy } from "../../../src/flows/status/health.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { execInPod } from "../../../src/kube/exec.ts";
-import type { PortForward } from "../../../src/kube/port-forward.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
-import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  registerCasOverPortForwards,
-  type TestOperator,
-} from "../operator/context.ts";
-import { playBackupController, prepareCasNodesAndVolumes, registerBackups } from "./day2-fixtures.ts";
-import {
-  BINARY,
-  binaryPresent,
-  buildStandInCli,
-  casNamespaceCleanup,
-  kubectlProvisionRunner,
-  waitForSnapshotAfterChange,
-} from "./helpers.ts";
+import { cleanupSteps } from "../operator/context.ts";
+import { playBackupController } from "./day2-fixtures.ts";
+import { binaryPresent, CasFlowFixture, compiledPlugin, waitForSnapshotAfterChange } from "./helpers.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS = `scone-kprov-${SUFFIX}`;
@@ -49,17 +34,11 @@ const TIMEOUT = 300_000;
 const IMAGE = "registry.scontain.com/scone.cloud/cas";
 
 describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl provision lines (compiled)", () => {
-  let cluster: LocalCluster;
-  let op: TestOperator;
-  let client: KubeClient;
-  let runtime: CasPodRuntime;
-  const forwards = new Map<string, PortForward>();
   const root = mkdtempSync(join(tmpdir(), "scone-kprov-it-"));
-  const home = join(root, "home");
-  const cwd = join(root, "work");
-  const plugin = join(root, "bin", "kubectl-provision");
-  /** KWOK runs no sconecli pod: provisioning reaches CAS with the compiled stand-in CLI (upstream's --no-docker). */
-  const sconeCli = join(root, "scone-cli-sim");
+  const fixture = new CasFlowFixture(root, { [NS]: ["cas"], [NS2]: ["cas"] }, () => {});
+  const { home, cwd, sconeCli, run: runPlugin, install } = compiledPlugin(root, TIMEOUT);
+  let cluster: LocalCluster;
+  let client: KubeClient;
   const casRef = (namespace: string) => ({
     apiVersion: "services.scone.cloud/v1beta1",
     kind: "CAS",
@@ -68,13 +47,6 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
   });
   const getCas = (namespace: string) => client.tryGet<CAS>(casRef(namespace));
 
-  const runPlugin = kubectlProvisionRunner({
-    plugin,
-    cwd,
-    home,
-    stateDir: join(root, "state"),
-    timeoutMs: TIMEOUT,
-  });
   /** `kubectl provision ARGS` as kubectl runs the plugin (helpers.ts), against the shared cluster by default. */
   const kubectlProvision = (args: string[], kubeconfig = cluster.kubeconfigPath) => runPlugin(args, kubeconfig);
 
@@ -95,39 +67,14 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("the provider's kubectl p
   const snapshotDir = join(root, "snapshot");
 
   beforeAll(async () => {
-    await buildStandInCli(sconeCli);
-    cluster = await sharedCluster();
-    op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
-    client = op.client;
-    await installCrds(client);
-    for (const ns of [NS, NS2]) {
-      await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-      await prepareCasNodesAndVolumes(client, ns, ["cas"]);
-      // What the backup controller would record on every SGX node, so the CAS can turn HEALTHY.
-      await registerBackups(client, ns, "cas");
-    }
-    runtime = await startCasPodRuntime({
-      kubeconfig: cluster.kubeconfigPath,
-      stateDir: join(root, "kwok-cas"),
-      log: () => {},
-    });
-    await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
-    await op.start();
-    mkdirSync(join(root, "bin"));
-    mkdirSync(home);
-    mkdirSync(cwd);
-    symlinkSync(BINARY, plugin);
+    await install();
+    await fixture.start();
+    cluster = fixture.cluster;
+    client = fixture.client;
   }, TIMEOUT);
 
   afterAll(async () => {
-    await cleanupSteps([
-      () => op?.stop(),
-      ...[...forwards.values()].map((f) => () => f.close()),
-      () => runtime?.stop(),
-      ...casNamespaceCleanup(client, NS, ["cas"]),
-      ...casNamespaceCleanup(client, NS2, ["cas"]),
-      () => rmSync(root, { recursive: true, force: true }),
-    ]);
+    await cleanupSteps(fixture.cleanup());
   }, 120_000);
 
   test(

@@ -6,10 +6,9 @@
 // creating identity/config.json) and then continued with scone: --verify, a provision re-run that changes nothing,
 // and the upgrade's owner-session entry point; the directory stays upstream's.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { LocalCasDriverSource } from "../../../src/cas/driver/local-source.ts";
 import type { CasDriverSource } from "../../../src/cas/driver/reach.ts";
 import { LocalCliRunner } from "../../../src/cas/driver/runner.ts";
@@ -23,7 +22,7 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import { type ClusterConnection, loadKubeConfig } from "../../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
-import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
 import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
 import {
   patchedSpec,
@@ -32,15 +31,8 @@ import {
   writeUpstreamCopies,
 } from "../../unit/flows/provision/upstream-target.ts";
 import { waitFor } from "../kube/helpers.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  registerCasOverPortForwards,
-  type TestOperator,
-} from "../operator/context.ts";
-import { prepareCasNodesAndVolumes, registerBackups } from "./day2-fixtures.ts";
-import { casNamespaceCleanup } from "./helpers.ts";
+import { cleanupSteps } from "../operator/context.ts";
+import { CasFlowFixture } from "./helpers.ts";
 
 const NS = `scone-provd-${Math.random().toString(36).slice(2, 8)}`;
 const FRESH = "cas";
@@ -74,13 +66,12 @@ function filesUnder(dir: string): string[] {
 
 describe.skipIf(!clusterAvailable())("scone cas provision through the CAS driver on the KWOK cluster", () => {
   let cluster: LocalCluster;
-  let op: TestOperator;
   let client: KubeClient;
   let conn: ClusterConnection;
-  let runtime: CasPodRuntime;
   const forwards: PortForward[] = [];
-  const operatorForwards = new Map<string, PortForward>();
   const root = mkdtempSync(join(tmpdir(), "scone-provision-driver-it-"));
+  // What the backup controller records once enabled (fixture): a replaced pod may start on any SGX node.
+  const fixture = new CasFlowFixture(root, { [NS]: [FRESH, UPSTREAM] });
 
   const casRef = (name: string) => ({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace: NS, name });
   const ports = (): ProvisionPorts => ({
@@ -92,30 +83,14 @@ describe.skipIf(!clusterAvailable())("scone cas provision through the CAS driver
     provisionOptionsFromFlags({ name, namespace: NS, target, "set-version": VERSION, nonce: NONCE, ...extra });
 
   beforeAll(async () => {
-    cluster = await sharedCluster();
-    op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
-    client = op.client;
+    await fixture.start();
+    cluster = fixture.cluster;
+    client = fixture.client;
     conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
-    await installCrds(client);
-    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await prepareCasNodesAndVolumes(client, NS, [FRESH, UPSTREAM]);
-    // What the backup controller records once enabled: a replaced pod may start on any SGX node.
-    await registerBackups(client, NS, FRESH);
-    await registerBackups(client, NS, UPSTREAM);
-    runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: join(root, "kwok-cas") });
-    await registerCasOverPortForwards(op, cluster.kubeconfigPath, operatorForwards);
-    await op.start();
   }, TIMEOUT);
 
   afterAll(async () => {
-    await cleanupSteps([
-      () => op?.stop(),
-      ...forwards.map((f) => () => f.close()),
-      ...[...operatorForwards.values()].map((f) => () => f.close()),
-      () => runtime?.stop(),
-      ...casNamespaceCleanup(client, NS, [FRESH, UPSTREAM]),
-      () => rmSync(root, { recursive: true, force: true }),
-    ]);
+    await cleanupSteps(fixture.cleanup(forwards.map((f) => () => f.close())));
   }, 120_000);
 
   test(

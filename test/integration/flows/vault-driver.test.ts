@@ -5,10 +5,9 @@
 // sessions are then read back through the driver (openOwnerClient → `session read`), a re-run changes nothing, and
 // --print-public-keys reads VAULT_CA over the documented public values read, pinned to the CLI's attested chain.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { LocalCasDriverSource } from "../../../src/cas/driver/local-source.ts";
 import { openOwnerClient } from "../../../src/flows/provision/flow.ts";
 import { isHealthy } from "../../../src/flows/status/health.ts";
@@ -18,17 +17,10 @@ import { type PortForward, startPortForward } from "../../../src/kube/port-forwa
 import { vaultSessionNames } from "../../../src/operator/vault/sessions.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Vault } from "../../../src/resources/vault.ts";
-import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../kube/helpers.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  registerCasOverPortForwards,
-  type TestOperator,
-} from "../operator/context.ts";
-import { prepareCasNodesAndVolumes, registerBackups } from "./day2-fixtures.ts";
-import { BINARY, binaryPresent, buildStandInCli, casNamespaceCleanup, kubectlProvisionRunner } from "./helpers.ts";
+import { cleanupSteps } from "../operator/context.ts";
+import { binaryPresent, CasFlowFixture, compiledPlugin } from "./helpers.ts";
 
 const NS = `scone-vault-${Math.random().toString(36).slice(2, 8)}`;
 const KEY = "0123456789abcdef0123456789abcdef";
@@ -38,27 +30,15 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
   "kubectl provision vault through the CAS driver (compiled)",
   () => {
     let cluster: LocalCluster;
-    let op: TestOperator;
     let client: KubeClient;
     let conn: ClusterConnection;
-    let runtime: CasPodRuntime;
-    const forwards = new Map<string, PortForward>();
     const testForwards: PortForward[] = [];
     const root = mkdtempSync(join(tmpdir(), "scone-vault-it-"));
-    const home = join(root, "home");
-    const cwd = join(root, "work");
-    const plugin = join(root, "bin", "kubectl-provision");
-    const sconeCli = join(root, "scone-cli-sim");
+    const fixture = new CasFlowFixture(root, { [NS]: ["cas"] }, () => {});
+    const { home, sconeCli, run: runPlugin, install } = compiledPlugin(root, TIMEOUT);
     const target = join(home, ".cas");
     const statePath = join(target, `vault-cas.${NS}.json`);
 
-    const runPlugin = kubectlProvisionRunner({
-      plugin,
-      cwd,
-      home,
-      stateDir: join(root, "state"),
-      timeoutMs: TIMEOUT,
-    });
     const kubectlProvision = (args: string[]) => runPlugin(args, cluster.kubeconfigPath);
 
     /** The vault sessions as CAS holds them, read through the CAS driver as the owner (body and the CLI's hash). */
@@ -86,27 +66,12 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     const line = () => ["vault", "cas", "--verbose", "--namespace", NS, "--scone-cli", sconeCli];
 
     beforeAll(async () => {
-      await buildStandInCli(sconeCli);
-      cluster = await sharedCluster();
-      op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
-      client = op.client;
+      await install();
+      // The backup controller's registrations (fixture): the CAS turns HEALTHY and fully migratable.
+      await fixture.start();
+      cluster = fixture.cluster;
+      client = fixture.client;
       conn = await loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
-      await installCrds(client);
-      await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-      await prepareCasNodesAndVolumes(client, NS, ["cas"]);
-      // What the backup controller would record on every SGX node: the CAS turns HEALTHY and fully migratable.
-      await registerBackups(client, NS, "cas");
-      runtime = await startCasPodRuntime({
-        kubeconfig: cluster.kubeconfigPath,
-        stateDir: join(root, "kwok-cas"),
-        log: () => {},
-      });
-      await registerCasOverPortForwards(op, cluster.kubeconfigPath, forwards);
-      await op.start();
-      mkdirSync(join(root, "bin"));
-      mkdirSync(home);
-      mkdirSync(cwd);
-      symlinkSync(BINARY, plugin);
       const provisioned = await kubectlProvision([
         "cas",
         "cas",
@@ -137,14 +102,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
     }, TIMEOUT);
 
     afterAll(async () => {
-      await cleanupSteps([
-        () => op?.stop(),
-        ...testForwards.map((f) => () => f.close()),
-        ...[...forwards.values()].map((f) => () => f.close()),
-        () => runtime?.stop(),
-        ...casNamespaceCleanup(client, NS, ["cas"]),
-        () => rmSync(root, { recursive: true, force: true }),
-      ]);
+      await cleanupSteps(fixture.cleanup(testForwards.map((f) => () => f.close())));
     }, 120_000);
 
     test(

@@ -7,8 +7,8 @@ import {
   type SignedAttestationReport,
   signReport,
   verifyReport,
-} from "../../../src/cas/attestation.ts";
-import { type Ed25519KeyPair, ed25519FromSeed, newSeed, toHex } from "../../../src/cas/crypto.ts";
+} from "../../support/cas-legacy/attestation.ts";
+import { type Ed25519KeyPair, ed25519FromSeed, newSeed, toHex } from "../../support/cas-legacy/crypto.ts";
 
 const NONCE = "0123456789abcdef0123456789abcdef";
 let casKey: Ed25519KeyPair;

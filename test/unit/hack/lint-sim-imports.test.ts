@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { findOffenders, importsOf, offencesOf } from "../../../hack/lint-sim-imports.ts";
+import { findOffenders, importsOf, offencesOf, protocolReachedFrom } from "../../../hack/lint-sim-imports.ts";
 
 const root = mkdtempSync(join(tmpdir(), "lint-sim-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -42,16 +42,46 @@ describe("lint-sim-imports", () => {
     ]);
   });
 
-  test("kube plumbing is allowed to simulators, but nothing from src/ to the stand-in CLI", () => {
-    const src =
-      'import { KubeClient } from "../../src/kube/client.ts";\nimport { x } from "../../src/operator/cas/controller.ts";';
-    expect(offencesOf("sim/kwok-cas/runtime.ts", src)).toEqual([]);
+  test("simulators may import cluster plumbing only; the stand-in CLI nothing from outside sim/", () => {
+    const src = [
+      'import { KubeClient } from "../../src/kube/client.ts";',
+      'import { x } from "../../src/operator/cas/controller.ts";',
+      'import { ROLE } from "../../src/install/names.ts";',
+      'import { LAS } from "../../src/operator/las/names.ts";',
+      'import type { CAS } from "../../src/resources/cas.ts";',
+      'import { CasClient } from "../../test/support/cas-legacy/client.ts";',
+      'import { y } from "../other/y.ts";',
+    ].join("\n");
+    // An allow-list: whatever is not plumbing is refused, names of owned objects and the legacy client included.
+    expect(offencesOf("sim/kwok-cas/runtime.ts", src).map((o) => `${o.line} ${o.target}`)).toEqual([
+      "2 src/operator/cas/controller.ts",
+      "3 src/install/names.ts",
+      "4 src/operator/las/names.ts",
+      "5 src/resources/cas.ts",
+      "6 test/support/cas-legacy/client.ts",
+    ]);
     expect(offencesOf("sim/scone-cli/main.ts", src).map((o) => `${o.line} ${o.target}`)).toEqual([
       "1 src/kube/client.ts",
       "2 src/operator/cas/controller.ts",
+      "3 src/install/names.ts",
+      "4 src/operator/las/names.ts",
+      "5 src/resources/cas.ts",
+      "6 test/support/cas-legacy/client.ts",
     ]);
-    // A package or a node: import is not src/.
+    // A package or a node: import is not the repository's.
     expect(offencesOf("sim/scone-cli/main.ts", 'import { parse } from "yaml";\nimport "node:fs";')).toEqual([]);
+  });
+
+  test("protocol code reached through an allowed plumbing file is found, with the chain", () => {
+    const files: Record<string, string> = {
+      "src/kube/client.ts": 'import { t } from "../runtime/text.ts";\nimport { w } from "./watch.ts";',
+      "src/kube/watch.ts": 'import { s } from "../cas/session.ts";',
+      "src/runtime/text.ts": "export const t = 1;",
+    };
+    expect(protocolReachedFrom("src/kube/client.ts", (f) => files[f])).toEqual([
+      ["src/kube/client.ts", "src/kube/watch.ts", "src/cas/session.ts"],
+    ]);
+    expect(protocolReachedFrom("src/runtime/text.ts", (f) => files[f])).toEqual([]);
   });
 
   test("findOffenders walks sim/ of a tree", () => {
@@ -62,8 +92,12 @@ describe("lint-sim-imports", () => {
     put("sim/good/a.ts", 'import { b } from "./b.ts";');
     put("sim/bad/deep/c.ts", 'import { s } from "../../../src/cas/session.ts";');
     put("src/cas/session.ts", "export const s = 1;");
+    // Allowed plumbing that itself reaches protocol code.
+    put("sim/sly/d.ts", 'import { k } from "../../src/kube/k.ts";');
+    put("src/kube/k.ts", 'export { s as k } from "../cas/session.ts";');
     expect(findOffenders(root).map((o) => `${o.file}:${o.line} ${o.target}`)).toEqual([
       "sim/bad/deep/c.ts:1 src/cas/session.ts",
+      "sim/sly/d.ts:1 src/cas/session.ts",
     ]);
   });
 

@@ -33,7 +33,7 @@ const plan = async (file: string, node = "sgx-node-1", isKwok = true) => {
 };
 
 describe("planCasPod reads the pod the CAS renderer makes", () => {
-  test("full manifest: PVC-backed database and snapshots, env interval, named ports, image tag as version", async () => {
+  test("full manifest: PVC-backed database and snapshots, default interval, named ports, image tag as version", async () => {
     const { outcome } = await plan("cas.yaml");
     if (!outcome.run) throw new Error(outcome.why);
     const p = outcome.plan;
@@ -48,11 +48,11 @@ describe("planCasPod reads the pod the CAS renderer makes", () => {
     expect(p.database).toEqual({ mountPath: "/etc/cas/db", backing: { kind: "pvc", claim: "database-cas-0" } });
     expect(p.auditDir).toBe("/var/log/cas/audit");
     expect(p.serverNames).toContain("cas.scone.svc");
-    // 24h0m0s in the manifest, passed by the renderer as CAS_DATABASE_SNAPSHOTS_INTERVAL
+    // The renderer passes no interval (how CAS reads one is not public): the simulator's own default applies.
     expect(p.snapshots).toEqual({
       mountPath: "/var/mnt/cas-database-snapshots",
       backing: { kind: "pvc", claim: "database-snapshots-cas-0" },
-      intervalMs: 24 * 3_600_000,
+      intervalMs: 3_000,
     });
   });
 

@@ -15,11 +15,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeBootstrapToken } from "../../../src/api/bootstrap-token.ts";
-import { writeCliConfig } from "../../../src/cas/identity.ts";
 import { writePrivateFile as writeProvisionFile } from "../../../src/flows/provision/files.ts";
 import { Journal } from "../../../src/flows/steps.ts";
 import { privateTempPath, writePrivateFile, writePrivateFileSync } from "../../../src/runtime/private-file.ts";
 import { openStore } from "../../../src/store/open.ts";
+import { writeCliConfig } from "../../support/cas-legacy/identity.ts";
 
 const root = mkdtempSync(join(tmpdir(), "scone-private-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

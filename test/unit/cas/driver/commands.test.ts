@@ -10,6 +10,7 @@ import {
   casKeyCommand,
   casKeyFromReport,
   casSoftwareKeyCommand,
+  clapUsageError,
   ERROR_CODES,
   encryptSessionCommand,
   keyHashCommand,
@@ -291,6 +292,23 @@ describe("version gate", () => {
 });
 
 describe("output parsers", () => {
+  test("exit 2: clap's usage error (clap 4 and older shapes) is told apart from session read's not-found", () => {
+    expect(
+      clapUsageError(
+        "error: unexpected argument '--cas-key' found\n\nUsage: scone session read <NAME>\n\nFor more information, try '--help'.\n",
+      ),
+    ).toBe("error: unexpected argument '--cas-key' found");
+    expect(
+      clapUsageError(
+        "error: Found argument '--session-hash' which wasn't expected, or isn't valid in this context\n\nUSAGE:\n    scone session read <name>\n",
+      ),
+    ).toBe("error: Found argument '--session-hash' which wasn't expected, or isn't valid in this context");
+    expect(clapUsageError("error: unrecognized subcommand 'list'\n")).toBe("error: unrecognized subcommand 'list'");
+    // What a missing session says is not a usage error.
+    expect(clapUsageError("error: session provisioned not found\n")).toBeUndefined();
+    expect(clapUsageError("")).toBeUndefined();
+  });
+
   test("key hash: one trimmed base58 line, anything else refused", () => {
     expect(parseKeyHash("key_hash", `${KEY}\n`)).toBe(KEY);
     expect(() => parseKeyHash("key_hash", `${KEY}\nextra`)).toThrow(CliOutputError);

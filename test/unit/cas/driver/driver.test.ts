@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchSimulator, type RunningSimulator } from "../../../../sim/cas/launch.ts";
 import {
+  CliUsageError,
   MRSIGNER_STANDARD,
   parseProvisioningLines,
   SconeCliError,
@@ -139,5 +140,18 @@ describe("CasDriver over the stand-in CLI", () => {
     expect(out.droppedFlags).toEqual(["--accept-revoked-pcs-certs"]);
     expect(warnings).toEqual(["SCONE CLI 6.0.2 is older than 7.0.0; left out --accept-revoked-pcs-certs"]);
     expect((await driver.cliVersion()).major).toBe(6);
+  });
+
+  test("a CLI without --cas-key (the 5.8.0 reference) exits 2 on session read: a usage error, never 'not found'", async () => {
+    const { driver, newCas } = world("5.8.0");
+    const { address, casKeyHash, token } = await newCas();
+    const { casKey } = await driver.provision({ address, casKeyHash, token, ownerConfigToml: "" });
+    const err = await driver.readSession({ address, casKey }, "provisioned").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliUsageError);
+    expect((err as CliUsageError).message).toBe(
+      `read_session: the SCONE CLI refused its arguments (exit 2, a usage error, not "not found"): error: unexpected argument '--cas-key' found. ` +
+        "scone's session commands use --cas-key and --session-hash, which CLIs of the 5.8.0 reference lack (CLI §4): " +
+        "use a SCONE CLI that has them (a newer sconecli image, or --scone-cli PATH)",
+    );
   });
 });

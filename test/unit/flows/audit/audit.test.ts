@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AuditEntry, signAuditEntry } from "../../../../src/cas/audit.ts";
-import { ed25519FromSeed, toHex } from "../../../../src/cas/crypto.ts";
+import type { AuditEntry } from "../../../../src/cas/audit.ts";
 import { AuditChain } from "../../../../src/flows/audit/chain.ts";
 import { type AuditLogKube, readAuditLog, searchAuditIndex } from "../../../../src/flows/audit/flow.ts";
 import { openStore, type Store } from "../../../../src/store/open.ts";
+import { signAuditEntry } from "../../../support/cas-legacy/audit.ts";
+import { ed25519FromSeed, toHex } from "../../../support/cas-legacy/crypto.ts";
 
 /** A signed log like the simulator writes: audit_log_enabled announcing the key, then events. */
 async function signedLog(

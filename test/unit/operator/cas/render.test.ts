@@ -87,10 +87,29 @@ describe("CAS renderers", () => {
       timeoutSeconds: 20,
     });
     expect(c?.startupProbe).toMatchObject({ failureThreshold: 15, initialDelaySeconds: 60, timeoutSeconds: 60 });
-    // attestedCLIProbes: false in cas.yaml → the unattested check.
-    expect(c?.livenessProbe?.exec?.command?.join(" ")).not.toContain("cas attest");
-    const attested = podSpec(renderCasStatefulSet(withSpec(cas, { attestedCLIProbes: true }), opts))?.containers[0];
-    expect(attested?.livenessProbe?.exec?.command?.join(" ")).toContain("scone cas attest");
+    // Only what is documented: CAS listens on its client port. No guessed CLI command (upstream's are not public; the
+    // testing-only trust-any attest a guess used fails on a production CAS), attested or not.
+    for (const attestedCLIProbes of [false, true]) {
+      const k = podSpec(renderCasStatefulSet(withSpec(cas, { attestedCLIProbes }), opts))?.containers[0];
+      for (const probe of [k?.livenessProbe, k?.startupProbe]) {
+        expect(probe?.tcpSocket).toEqual({ port: "client" });
+        expect(probe?.exec).toBeUndefined();
+      }
+      expect(k?.ports?.find((p) => p.name === "client")?.containerPort).toBe(8081);
+    }
+  });
+
+  test("no invented environment: the cas container has none, whatever snapshots, EDMM mode or metrics say", async () => {
+    const cas = withSpec(await upstreamCas("cas.yaml"), {
+      edmmMode: "enable",
+      enclaveMetrics: { enabled: true, port: 9090 },
+      databaseSnapshots: { enabled: true, interval: "5m" },
+    });
+    const c = podSpec(renderCasStatefulSet(cas, opts))?.containers[0];
+    expect(c?.env).toBeUndefined();
+    // What the fields still decide: the snapshot volume and the metrics port.
+    expect(c?.volumeMounts?.map((m) => m.mountPath)).toContain("/var/mnt/cas-database-snapshots");
+    expect(c?.ports?.find((p) => p.name === "metrics")?.containerPort).toBe(9090);
   });
 
   test("placement pins the pod to the given nodes by name", async () => {
@@ -184,8 +203,25 @@ describe("CAS renderers", () => {
       CONTROLLER_LOOP_INTERVAL_SECONDS: "60",
       BACKUP_CAS_NAME: "cas",
       NAMESPACE: "scone",
-      SCONE_CONFIG_ID: "cas-owner/primary-backup/upgrade",
     });
+    // Upstream's defaults (§3.1) and §12.5's variables, nothing invented: no session variable (how upstream's operator
+    // hands the controller its session is not public), no CAS address, no debug switch.
+    expect(Object.keys(env).sort()).toEqual([
+      "BACKUP_CAS_CLIENT_PORT",
+      "BACKUP_CAS_ENCLAVE_PORT",
+      "BACKUP_CAS_IMAGE",
+      "BACKUP_CAS_NAME",
+      "CONTROLLER_LOOP_INTERVAL_SECONDS",
+      "LAS_NAMESPACE",
+      "LAS_SELECTOR_LABEL",
+      "NAMESPACE",
+      "SCONE_LAS_ADDR",
+      "SELECTOR_LABELS",
+      "SGX_RESOURCE_NAME",
+      "SGX_RESOURCE_QUANTITY",
+    ]);
+    const debug = withSpec(cas, { "backup-controller": { ...cas.spec?.["backup-controller"], debug: true } });
+    expect(backupControllerEnv(debug, opts).map((e) => e.name)).toEqual(Object.keys(env));
     const own = withSpec(cas, {
       "backup-controller": { ...cas.spec?.["backup-controller"], env: [{ name: "BACKUP_CAS_NAME", value: "x" }] },
     });
@@ -210,6 +246,8 @@ describe("CAS renderers", () => {
       d.spec?.template.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0]
         ?.topologyKey,
     ).toBe("topology.kubernetes.io/zone");
+    // Its configuration is not public: no invented environment.
+    expect(d.spec?.template.spec?.containers[0]?.env).toBeUndefined();
   });
 
   test("Go durations", () => {

@@ -48,15 +48,6 @@ describe("nextPolicyStatus", () => {
       message: "no sig",
     });
     expect(cond(rejected, "Synced")).toMatchObject({ status: "False", reason: "NotSubmitted" });
-    const conflict = step(s1, {
-      kind: "conflict",
-      reason: "ChangedAtCas",
-      currentHash: H2,
-      expectedHash: H1,
-      message: "changed",
-    });
-    expect(conflict).toMatchObject({ state: "Conflict", hash: H1 });
-    expect(cond(conflict, "Synced")?.reason).toBe("Conflict");
   });
 
   test("a fresh resource that cannot be submitted still has the required hash field", () => {
@@ -67,22 +58,15 @@ describe("nextPolicyStatus", () => {
 });
 
 describe("transitionEvent", () => {
-  test("one Event per transition, none for a repeat; Conflict names both hashes", () => {
-    const conflict: PolicyOutcome = {
-      kind: "conflict",
-      reason: "ChangedAtCas",
-      currentHash: H2,
-      expectedHash: H1,
-      message: "changed",
-    };
+  test("one Event per transition, none for a repeat", () => {
+    const refused: PolicyOutcome = { kind: "casRejected", message: `predecessor ${H1} is not the current version` };
     const prev = step(undefined, { kind: "synced", hash: H1, predecessor: null, action: "Created", casAddress: "c" });
-    const next = step(prev, conflict);
-    const event = transitionEvent(prev, next, conflict);
+    const next = step(prev, refused);
+    const event = transitionEvent(prev, next, refused);
     expect(event?.type).toBe("Warning");
-    expect(event?.reason).toBe("Conflict");
+    expect(event?.reason).toBe("CasRejected");
     expect(event?.message).toContain(H1);
-    expect(event?.message).toContain(H2);
-    expect(transitionEvent(next, step(next, conflict), conflict)).toBeUndefined();
+    expect(transitionEvent(next, step(next, refused), refused)).toBeUndefined();
   });
 
   test("the operator's refusal and the CAS's refusal are told apart: reason, condition and Event", () => {

@@ -6,7 +6,6 @@ import { parse } from "yaml";
 import type { CliArg, CliInputFile } from "../../../../src/cas/driver/commands.ts";
 import { CasDriver } from "../../../../src/cas/driver/driver.ts";
 import type { CliRunner, CliRunResult } from "../../../../src/cas/driver/runner.ts";
-import { parseSession } from "../../../../src/cas/session.ts";
 import { vaultModeChecks } from "../../../../src/cli/commands/vault.ts";
 import { parseCasFlag, vaultFlags } from "../../../../src/cli/run/vault.ts";
 import { uploadSessionWithHash } from "../../../../src/flows/provision/steps.ts";
@@ -26,6 +25,7 @@ import {
   vaultSessions,
 } from "../../../../src/operator/vault/sessions.ts";
 import { validate } from "../../../../src/resources/validation.ts";
+import { parseSession } from "../../../support/cas-legacy/session.ts";
 
 const HEALTHY = { provisioned: "Yes", phase: "HEALTHY", state: "HEALTHY", migrationNodeAlert: 0 };
 const input = {

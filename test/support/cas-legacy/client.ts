@@ -2,7 +2,7 @@
 // the TLS client certificate. Paths follow SCONE-INTERFACE §12.1; where SCONE documents none (provisioning, session
 // create/update, owner config) the client uses the simulator's [inferred] shapes, listed in sim/cas/README.md.
 
-import { trimTrailingSlashes } from "../runtime/text.ts";
+import { trimTrailingSlashes } from "../../../src/runtime/text.ts";
 import {
   type CasHealth,
   parseHashAnswer,

@@ -3,7 +3,7 @@
 // SGX to produce, so the simulated report is a JSON document signed with the CAS key (Ed25519). What the client checks
 // is the same in spirit: the CAS key hash it was told out of band (the console line) signs a report that echoes its
 // fresh nonce and names the TLS CA the client will pin from then on.
-import { nestsDeeperThan } from "../runtime/json-depth.ts";
+import { nestsDeeperThan } from "../../../src/runtime/json-depth.ts";
 import {
   canonicalJson,
   type Ed25519KeyPair,

@@ -3,8 +3,8 @@
 // `default_cas`, `session_signing_keypair_ed25519_seed`. The file holds private keys: written 0600, never logged —
 // use describeIdentity() for anything printed.
 import { readFile } from "node:fs/promises";
-import { writePrivateFile } from "../runtime/private-file.ts";
-import { loadX509 } from "../x509.ts";
+import { writePrivateFile } from "../../../src/runtime/private-file.ts";
+import { loadX509 } from "../../../src/x509.ts";
 import { ed25519FromSeed, fromHex, keyHashOfPem, newSeed, signerOfEd25519, toHex } from "./crypto.ts";
 
 // Loaded through loadX509 so the compiled bundle installs reflect-metadata first (see src/x509.ts).
