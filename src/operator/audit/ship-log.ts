@@ -225,7 +225,20 @@ export async function shipPodLog(
     progress();
     return "ended";
   }
-  await shipDue(true);
+  // The log is gone from the pod: a failed write cannot be retried by reading it again, so it is retried here.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await shipDue(true);
+      break;
+    } catch (err) {
+      if (signal.aborted || attempt >= FINAL_ATTEMPTS) throw err;
+      await Bun.sleep(FINAL_RETRY_MS * attempt);
+    }
+  }
   progress();
   return "gone";
 }
+
+/** Attempts to archive the tail of a log whose pod is gone (the last copy is in memory). */
+const FINAL_ATTEMPTS = 5;
+const FINAL_RETRY_MS = 2_000;

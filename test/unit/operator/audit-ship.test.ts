@@ -171,6 +171,31 @@ describe("shipPodLog", () => {
     expect(manifests).toEqual([true, true]);
   });
 
+  test("the gone pod's tail survives a failed write: retried from memory (the pod's log is no more)", async () => {
+    const dir2 = new LocalDirectoryTarget(join(dir, "f"));
+    let failures = 1;
+    const flaky = Object.assign(Object.create(dir2) as LocalDirectoryTarget, {
+      put: async (key: string, data: Uint8Array) => {
+        if (failures-- > 0) throw new Error("S3 write failed: ConnectionReset");
+        return dir2.put(key, data);
+      },
+    });
+    const raw = entries.slice(0, 3).map((e) => e.raw);
+    expect(
+      await run(
+        flaky,
+        raw,
+        scriptedCli(() => 0),
+        "gone",
+      ),
+    ).toBe("gone");
+    const read: string[] = [];
+    await readArchive(dir2, CAS, ({ lines }) => {
+      read.push(...lines);
+    });
+    expect(read).toEqual(raw);
+  });
+
   test("an interrupted write (entries without manifest) counts for nothing and is replaced", async () => {
     const target = new LocalDirectoryTarget(join(dir, "d"));
     const log = entries[0]?.signature as string;
