@@ -9,11 +9,12 @@
 // is still in the pod, so the next attempt reads it again. Once the pod is leaving or gone, the CAS no longer holds
 // this log (a new pod starts a new one), so the rest is verified offline with the log's own key (`log-key`) and
 // written with the verdict in its manifest, whatever it is: the pod's log is about to vanish, and an archived
-// entry marked unverified is evidence, a dropped one is not.
+// entry marked unverified is evidence, a dropped one is not. The manifest says whether the CAS vouched for that key
+// (keyVouched: an earlier segment of the same log, same seq-0 entry, was verified against the CAS).
 
 import type { BackupTarget } from "../../backup/target.ts";
 import type { CasDriverSource, CasRef } from "../../cas/driver/reach.ts";
-import { listArchive, removeIncomplete, writeSegment } from "../../flows/audit/archive/archive.ts";
+import { listArchive, readManifest, removeIncomplete, writeSegment } from "../../flows/audit/archive/archive.ts";
 import {
   type ArchiveCoverage,
   coverageOf,
@@ -120,10 +121,32 @@ export async function shipPodLog(
     });
   };
 
+  // Whether the CAS vouched for this log's key: a segment of it verified against the CAS, in this session or (read
+  // once, from the seq-0 segment's manifest) before it. Asked only for an offline verdict.
+  let vouched: boolean | undefined;
+  const keyVouched = async (): Promise<boolean> => {
+    if (vouched !== undefined || log === undefined) return vouched ?? false;
+    const first = (await listArchive(deps.target, cas)).find(
+      (s) => s.log === log && s.first === 0 && s.hasEntries && s.hasManifest,
+    );
+    const manifest = first ? await readManifest(deps.target, cas, first) : undefined;
+    vouched = typeof manifest === "object" && manifest.verification.correct && manifest.verification.keyVouched;
+    return vouched;
+  };
+
   const verify = async (text: string, against: SegmentVerification["against"]): Promise<SegmentVerification> => {
     try {
       const v = await verifyAuditText(deps.source, cas, text, signal, against);
-      return { exitCode: v.exitCode, meaning: v.meaning, correct: v.correct, against, by: v.by };
+      const byCas = against === "cas" && v.correct;
+      if (byCas) vouched = true;
+      return {
+        exitCode: v.exitCode,
+        meaning: v.meaning,
+        correct: v.correct,
+        against,
+        keyVouched: byCas || (against === "log-key" && (await keyVouched())),
+        by: v.by,
+      };
     } catch (err) {
       if (err instanceof AuditLogTooLarge) throw new ShipFailure("ShippingFailed", err.message);
       throw err;

@@ -217,12 +217,12 @@ export class AuditShipper implements Runnable {
               this.metrics.segments.inc(labels);
               this.metrics.bytes.inc(labels, m.bytes);
               this.metrics.lastShipped.set(labels, Date.parse(m.shippedAt) / 1000);
-              if (!m.verification.correct)
+              if (!m.verification.correct || !m.verification.keyVouched)
                 this.o.events.record(
                   cas,
                   "Warning",
                   CAS_EVENT_REASON.AuditSegmentUnverified,
-                  `audit log seq ${m.firstSeq}..${m.lastSeq} of pod ${m.pod.name} (gone) archived with verdict exit ${m.verification.exitCode}: ${m.verification.meaning ?? "the CLI could not verify"}`,
+                  `audit log seq ${m.firstSeq}..${m.lastSeq} of pod ${m.pod.name} (gone) archived with verdict exit ${m.verification.exitCode}: ${m.verification.meaning ?? "the CLI could not verify"}${m.verification.keyVouched ? "" : "; verified offline with a key no CAS vouched for"}`,
                 );
               this.update(cas, { log: m.log, through: m.lastSeq, failure: undefined });
             },

@@ -164,11 +164,35 @@ describe("shipPodLog", () => {
       [0, 3],
       [4, 5],
     ]);
-    const manifests: boolean[] = [];
+    const verdicts: unknown[] = [];
     await readArchive(target, CAS, ({ manifest }) => {
-      manifests.push(manifest.verification.against === "log-key" && manifest.verification.correct);
+      verdicts.push(manifest.verification);
     });
-    expect(manifests).toEqual([true, true]);
+    // Correct offline, but no CAS ever vouched for the key this log announces: the manifest says so.
+    const offline = { against: "log-key", correct: true, keyVouched: false };
+    expect(verdicts).toMatchObject([offline, offline]);
+  });
+
+  test("an offline verdict on a log whose start the CAS verified says the key is vouched for", async () => {
+    const target = new LocalDirectoryTarget(join(dir, "g"));
+    const raw = entries.map((e) => e.raw);
+    await run(
+      target,
+      raw.slice(0, 4),
+      scriptedCli(() => 0),
+      "running",
+    ); // [0-3] against the CAS
+    const cli = scriptedCli(() => 0);
+    expect(await run(target, raw.slice(0, 6), cli, "gone")).toBe("gone"); // a new shipper; the pod is gone
+    expect(cli.calls.map((c) => c.argv.includes("--cas"))).toEqual([false]);
+    const verdicts: unknown[] = [];
+    await readArchive(target, CAS, ({ manifest }) => {
+      verdicts.push(manifest.verification);
+    });
+    expect(verdicts).toMatchObject([
+      { against: "cas", keyVouched: true },
+      { against: "log-key", correct: true, keyVouched: true },
+    ]);
   });
 
   test("the gone pod's tail survives a failed write: retried from memory (the pod's log is no more)", async () => {

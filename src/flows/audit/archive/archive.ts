@@ -41,6 +41,24 @@ export async function removeIncomplete(
   }
 }
 
+/** The manifest of one listed segment, checked against its key; a reason when it cannot be read. */
+export async function readManifest(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  s: Pick<ListedSegment, "log" | "first" | "last">,
+): Promise<SegmentManifest | string> {
+  const keys = segmentKeys(cas, s.log, s);
+  const bytes = await target.get(keys.manifest, MAX_SEGMENT_MANIFEST_BYTES + 1);
+  if (!bytes || bytes.length > MAX_SEGMENT_MANIFEST_BYTES) return "manifest missing or too large";
+  return parseSegmentManifest(new TextDecoder().decode(bytes), {
+    namespace: cas.namespace,
+    name: cas.name,
+    log: s.log,
+    first: s.first,
+    last: s.last,
+  });
+}
+
 export interface ReadSegment {
   readonly manifest: SegmentManifest;
   /** The entries' lines, digest checked. */
@@ -77,18 +95,7 @@ export async function readArchive(
     if (s.last <= through) continue;
     const keys = segmentKeys(cas, s.log, s);
     const problem = (p: string) => problems.push({ log: s.log, first: s.first, last: s.last, problem: p });
-    const manifestBytes = await target.get(keys.manifest, MAX_SEGMENT_MANIFEST_BYTES + 1);
-    if (!manifestBytes || manifestBytes.length > MAX_SEGMENT_MANIFEST_BYTES) {
-      problem("manifest missing or too large");
-      continue;
-    }
-    const manifest = parseSegmentManifest(new TextDecoder().decode(manifestBytes), {
-      namespace: cas.namespace,
-      name: cas.name,
-      log: s.log,
-      first: s.first,
-      last: s.last,
-    });
+    const manifest = await readManifest(target, cas, s);
     if (typeof manifest === "string") {
       problem(manifest);
       continue;

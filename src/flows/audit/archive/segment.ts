@@ -22,6 +22,12 @@ export interface SegmentVerification {
    * on to another log.
    */
   readonly against: "cas" | "log-key";
+  /**
+   * Whether a CAS vouched for the key the log was verified with: always for `cas`; for `log-key`, whether an earlier
+   * segment of this log (the same seq-0 entry, so the same announced key) was verified against the CAS. An offline
+   * verdict without it trusts a key only the log itself names.
+   */
+  readonly keyVouched: boolean;
   readonly by: string;
 }
 

@@ -30,7 +30,14 @@ import { signedEntries } from "./signed-log.ts";
 
 const CAS = { namespace: "ns1", name: "cas" };
 const LOG = "a".repeat(128);
-const VERDICT = { exitCode: 0, meaning: "fully correct", correct: true, against: "cas" as const, by: "test" };
+const VERDICT = {
+  exitCode: 0,
+  meaning: "fully correct",
+  correct: true,
+  against: "cas" as const,
+  keyVouched: true,
+  by: "test",
+};
 const POD = { name: "cas-0", uid: "u1" };
 
 const listed = (first: number, last: number, halves = { hasEntries: true, hasManifest: true }, log = LOG) => ({
