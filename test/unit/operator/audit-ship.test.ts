@@ -195,6 +195,19 @@ describe("shipPodLog", () => {
     ]);
   });
 
+  test("two shippers at once (a leader change racing the old leader): every entry read back exactly once", async () => {
+    const target = new LocalDirectoryTarget(join(dir, "h"));
+    const raw = entries.map((e) => e.raw);
+    const cli = scriptedCli(() => 0);
+    expect(await Promise.all([run(target, raw, cli, "gone"), run(target, raw, cli, "gone")])).toEqual(["gone", "gone"]);
+    const read: string[] = [];
+    const { problems } = await readArchive(target, CAS, ({ lines }) => {
+      read.push(...lines);
+    });
+    expect(problems).toEqual([]);
+    expect(read).toEqual(raw);
+  });
+
   test("the gone pod's tail survives a failed write: retried from memory (the pod's log is no more)", async () => {
     const dir2 = new LocalDirectoryTarget(join(dir, "f"));
     let failures = 1;
