@@ -93,9 +93,11 @@ export async function shipPodLog(
     deps.onProgress?.({ log, through: coverage?.through ?? -1, lagSeconds: lagSeconds(pending, deps.now()) });
 
   const add = async (text: string) => {
+    // Container noise (tail's notices on stderr, which `kubectl logs` interleaves) is not part of the log file.
+    if (!text.startsWith("{")) return;
     lines.push(text);
     const entry = entryOf(text);
-    if (!entry) return; // not an entry: part of the verified text, never of a segment
+    if (!entry) return; // JSON that is no entry: in the verified text (the CLI judges it), never in a segment
     if (log === undefined) {
       if (entry.seq !== 0 || entry.prev_signature !== null) {
         throw new ShipFailure(
