@@ -19,6 +19,12 @@ export const MAX_SNAPSHOT_FILE_BYTES = 1024 * 1024 * 1024;
 export const POD_SNAPSHOT_DIR = "/var/mnt/cas-database-snapshots";
 export const LAST_COMPLETED = "last-completed";
 
+/**
+ * Top-level key of the shipped CAS audit logs in a backup target (flows/audit/archive/layout.ts). Not a DNS label
+ * ("_"), so no namespace of backup sets can be named so; the backup listing skips it.
+ */
+export const AUDIT_ARCHIVE_ROOT = "_audit";
+
 /** Kubernetes names (DNS-1123 labels) and catalog ids ("bk-20261123t103700z-k3f9a"): no "/" or "..". */
 const SEGMENT = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 

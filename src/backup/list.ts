@@ -3,7 +3,7 @@
 import { type BackupRecord, listBackups as listCatalog } from "../store/backups.ts";
 import type { StoreDb } from "../store/open.ts";
 import type { BackupPhase } from "../store/schema.ts";
-import { joinKey, MANIFEST_FILE, MAX_MANIFEST_BYTES } from "./layout.ts";
+import { AUDIT_ARCHIVE_ROOT, joinKey, MANIFEST_FILE, MAX_MANIFEST_BYTES } from "./layout.ts";
 import { type BackupManifest, parseManifest } from "./manifest.ts";
 import type { BackupTarget } from "./target.ts";
 
@@ -44,6 +44,8 @@ export async function listTargetBackups(
   for (const key of await target.list(prefix)) {
     const [namespace, name, id, ...rest] = key.split("/");
     if (!namespace || !name || !id || rest.length === 0) continue;
+    // The shipped audit logs share the target (flows/audit/archive): never a backup set.
+    if (namespace === AUDIT_ARCHIVE_ROOT) continue;
     if (filter.name !== undefined && name !== filter.name) continue;
     sets.set(`${namespace}/${name}/${id}`, { namespace, name, id });
   }

@@ -92,8 +92,8 @@ export function managerRules(): ExplainedRule[] {
     },
     {
       rule: { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-      by: "las, cas",
-      why: "the QE public keys in LAS logs; the CAS state line in the CAS log. Also held so the backup controller ClusterRole may be bound",
+      by: "las, cas, audit shipper",
+      why: "the QE public keys in LAS logs; the CAS state line in the CAS log; each CAS pod's audit log, followed and shipped to the archive (docs/state.md). Also held so the backup controller ClusterRole may be bound",
     },
     {
       rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },

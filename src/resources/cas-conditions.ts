@@ -12,6 +12,8 @@ export const CAS_CONDITION = {
   NodeHealthy: "NodeHealthy",
   SpecApplied: "SpecApplied",
   UpgradeBlocked: "UpgradeBlocked",
+  /** The audit log is shipped to the archive (written only when the operator ships audit logs). */
+  AuditShipped: "AuditShipped",
 } as const;
 export type CasConditionType = (typeof CAS_CONDITION)[keyof typeof CAS_CONDITION];
 
@@ -55,6 +57,12 @@ export const CAS_REASON = {
   UpgradeForced: "UpgradeForced",
   Upgrading: "Upgrading",
   NoUpgradePending: "NoUpgradePending",
+  // AuditShipped
+  Shipped: "Shipped",
+  ShippingLagging: "ShippingLagging",
+  ShippingFailed: "ShippingFailed",
+  ChainRejected: "ChainRejected",
+  WaitingForLog: "WaitingForLog",
 } as const;
 export type CasReason = (typeof CAS_REASON)[keyof typeof CAS_REASON];
 
@@ -67,5 +75,8 @@ export const CAS_EVENT_REASON = {
   CASUnreachable: "CASUnreachable",
   UpgradeBlocked: "UpgradeBlocked",
   UpgradeForced: "UpgradeForced",
+  AuditShippingFailed: "AuditShippingFailed",
+  AuditShippingResumed: "AuditShippingResumed",
+  AuditSegmentUnverified: "AuditSegmentUnverified",
 } as const;
 export type CasEventReason = (typeof CAS_EVENT_REASON)[keyof typeof CAS_EVENT_REASON];

@@ -367,6 +367,13 @@ const audit = command({
     event: { type: "string", valueHint: "EVENT", description: "Only indexed entries of this event" },
     since: { type: "string", valueHint: "TIME", description: "Only indexed entries at or after TIME (RFC 3339)" },
     until: { type: "string", valueHint: "TIME", description: "Only indexed entries before TIME (RFC 3339)" },
+    archive: {
+      type: "string",
+      valueHint: "DIR|s3://BUCKET/PREFIX",
+      description:
+        "Search the audit logs the operator shipped to this backup target (its bucket s3://BUCKET/scone-backups, " +
+        "or a copy of its backup volume): the index, when it holds nothing of NAME, is rebuilt from the archive first",
+    },
     limit: {
       type: "string",
       valueHint: "N",
@@ -375,8 +382,9 @@ const audit = command({
     },
   },
   checks: (values) =>
-    values.follow === true && ["search", "event", "since", "until"].some((f) => typeof values[f] === "string")
-      ? "--follow reads the log; --search/--event/--since/--until query the index: use one or the other"
+    values.follow === true &&
+    ["search", "event", "since", "until", "archive"].some((f) => typeof values[f] === "string")
+      ? "--follow reads the log; --search/--event/--since/--until/--archive query the index: use one or the other"
       : undefined,
   // --from/--to name backup locations elsewhere; upstream `kubectl audit` has no time filters.
   renamed: { from: "since", to: "until" },
@@ -384,7 +392,9 @@ const audit = command({
     "Reads `kubectl logs NAME-0 -c audit`, indexes the entries in the state store and has the SCONE CLI verify the " +
       "log (`scone cas verify-audit-log --cas CAS LOG`, in the sconecli pod of the CAS or with --scone-cli PATH): " +
       "its exit code is the verdict, printed with its meaning and details; exit 1 unless the log is correct " +
-      "(CLI exit 0 or 10). With -f the log read until Ctrl-C is verified. --search and the filters query the index.",
+      "(CLI exit 0 or 10). With -f the log read until Ctrl-C is verified. --search and the filters query the index; " +
+      "with --archive the index is first rebuilt from the shipped archive when it has nothing of NAME (S3 credentials " +
+      "from AWS_* variables).",
   ],
   run: lazyRun(dayTwo.audit),
 });

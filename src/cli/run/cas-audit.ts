@@ -1,6 +1,7 @@
 // `scone cas audit NAME -n NS [-f]` (upstream `kubectl audit cas`): prints the audit log of NAME-0, indexes it in the
 // state store and has the SCONE CLI verify it (flows/audit/verify.ts: `cas verify-audit-log`, its exit code is the
-// verdict; exit 1 when it is not "correct"). `--search "words" [--event E] [--since T] [--until T]` queries the index.
+// verdict; exit 1 when it is not "correct"). `--search "words" [--event E] [--since T] [--until T]` queries the index;
+// `--archive LOCATION` rebuilds a missing index from the audit logs the operator shipped there first.
 
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
@@ -19,16 +20,55 @@ function time(flag: string, value: string | undefined): number | undefined {
   return ms;
 }
 
+/**
+ * `--archive LOCATION`: when the index holds nothing of the CAS (a fresh laptop, a new operator pod), it is rebuilt from
+ * the audit logs the operator shipped there (flows/audit/archive), each segment's digest checked.
+ */
+async function rebuildFromArchive(
+  stateDirFlag: unknown,
+  location: string,
+  cas: { namespace: string; name: string },
+): Promise<void> {
+  const [{ openTarget }, { indexMissing, rebuildAuditIndex }, { resolveStateDir }, { openStore }] = await Promise.all([
+    import("../../backup/open-target.ts"),
+    import("../../flows/audit/archive/rebuild.ts"),
+    import("../../store/state-dir.ts"),
+    import("../../store/open.ts"),
+  ]);
+  let target: ReturnType<typeof openTarget>;
+  try {
+    target = openTarget(location, { field: "--archive" });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), EXIT_USAGE);
+  }
+  const store = openStore({ stateDir: resolveStateDir({ flag: str(stateDirFlag), mode: "cli" }) });
+  try {
+    if (!indexMissing(store.db, cas)) return;
+    const r = await rebuildAuditIndex(store.db, target, cas).catch((err: unknown) => {
+      throw new CliError(`--archive ${location}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    process.stderr.write(
+      `index rebuilt from the archive in ${location}: ${r.entries} entries of ${r.segments} segments\n`,
+    );
+    for (const p of r.problems)
+      process.stderr.write(`  segment seq ${p.first}..${p.last} of log ${p.log.slice(0, 16)}… refused: ${p.problem}\n`);
+  } finally {
+    store.close();
+  }
+}
+
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
   const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
   const [{ withStore }, audit] = await Promise.all([import("./store-access.ts"), import("../../flows/audit/flow.ts")]);
   const data = isData(a.output) ? a.output : undefined;
-  const searching = ["search", "event", "since", "until"].some((f) => str(a[f]) !== undefined);
+  const searching = ["search", "event", "since", "until", "archive"].some((f) => str(a[f]) !== undefined);
   if (searching) {
     const from = time("since", str(a.since));
     const to = time("until", str(a.until));
     const { renderTable, formatTime } = await import("../table.ts");
+    const archive = str(a.archive);
+    if (archive !== undefined) await rebuildFromArchive(a["state-dir"], archive, id);
     const page = await withStore(
       a["state-dir"],
       "cli",

@@ -31,6 +31,17 @@ export type CheckedLine =
   /** JSON that is not an entry: a break the next entry is checked past. */
   | { readonly kind: "malformed"; readonly raw: string; readonly problem: string };
 
+export type { AuditEntry };
+
+/**
+ * One log line as an entry (seq, time, signature: what the archive needs to place it), or undefined for any other
+ * line. The schema stays in this module and src/cas/audit.ts (table.ts audit-chain-local).
+ */
+export function entryOf(rawLine: string): AuditEntry | undefined {
+  const parsed = parseAuditLine(rawLine.trim());
+  return typeof parsed === "string" ? undefined : parsed;
+}
+
 export class AuditChain {
   private key: string | undefined;
   private last: { seq: number; signature: string } | undefined;

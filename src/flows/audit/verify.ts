@@ -36,11 +36,19 @@ export async function verifyAuditText(
   cas: CasRef,
   text: string,
   signal?: AbortSignal,
+  /**
+   * `cas` (default): against the CAS (`--cas`). `log-key`: offline, with the key the log announces (no `--cas`,
+   * CLI §4): for a log whose CAS pod is gone, which the CAS's current chain no longer holds (the archive shipper).
+   */
+  against: "cas" | "log-key" = "cas",
 ): Promise<AuditVerification> {
   if (Buffer.byteLength(text, "utf8") > MAX_VERIFIED_LOG_BYTES) throw new AuditLogTooLarge();
   const conn = await source.connect(cas, { kind: "operator" }, signal);
   try {
-    const verdict = await conn.driver.verifyAuditLog({ log: text, cas: conn.address });
+    const verdict = await conn.driver.verifyAuditLog({
+      log: text,
+      ...(against === "cas" ? { cas: conn.address } : {}),
+    });
     return {
       exitCode: verdict.exitCode,
       meaning: verdict.meaning,

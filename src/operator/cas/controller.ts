@@ -18,6 +18,7 @@ import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { validate } from "../../resources/validation.ts";
+import type { ConditionInput } from "../../runtime/conditions.ts";
 import {
   Controller,
   type ReconcileContext,
@@ -84,6 +85,8 @@ export interface CasControllerOptions {
   readonly unhealthyRecheckMs?: number;
   readonly probeTimeoutMs?: number;
   readonly now?: () => Date;
+  /** The AuditShipped condition of a CAS, from the audit-log shipper (src/operator/audit/shipper.ts). */
+  readonly auditShipped?: (namespace: string, name: string) => ConditionInput | undefined;
 }
 
 /** Spec problems the admission webhook refuses; without webhooks (or for older objects) the status names them. */
@@ -347,6 +350,7 @@ export function registerCasController(
     // Status.
     const appliedOf = <O extends KubeObject>(kind: string, objName: string): O | undefined =>
       applied.find((o) => o.kind === kind && o.metadata?.name === objName) as O | undefined;
+    const auditShipped = options.auditShipped?.(ns, name);
     const observed: CasObserved = {
       ...observedBase,
       statefulSet: appliedOf<V1StatefulSet>("StatefulSet", n.statefulSet) ?? stsBefore,
@@ -368,6 +372,7 @@ export function registerCasController(
       specIssues: specIssues(cas),
       ...(refused.length > 0 ? { notAllowed: refused } : {}),
       podDeletionBackoff: formatDuration(backoffMs),
+      ...(auditShipped ? { auditShipped } : {}),
     };
     const status = deriveCasStatus(cas, observed, probeResult, t, opts);
     await writeStatus(ctx.kit, cas, status, rctx);

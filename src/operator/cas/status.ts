@@ -69,6 +69,8 @@ export interface CasObserved {
   readonly notAllowed?: readonly string[];
   /** Backoff before deleting a stuck pod, as a duration ("60s"). */
   readonly podDeletionBackoff?: string;
+  /** The AuditShipped condition from the operator's audit-log shipper (src/operator/audit), when it ships. */
+  readonly auditShipped?: ConditionInput;
 }
 
 function conditionFor(
@@ -385,6 +387,7 @@ export function deriveCasStatus(
     relocationCondition(relocation, pod),
     specAppliedCondition(observed),
     upgradeBlockedCondition(observed.upgrade),
+    ...(observed.auditShipped ? [observed.auditShipped] : []),
   ];
   return {
     state,

@@ -21,19 +21,29 @@ export interface CatalogBackupPortOptions {
 /** Prefix of the stack's backups inside the bucket. */
 export const BUCKET_PREFIX = "scone-backups";
 
+/**
+ * The stack's backup target: the bucket of the credentials copy (prefix scone-backups), else <stateDir>/backups
+ * (the operator's backup volume). The audit-log archive shares it (src/operator/audit).
+ */
+export async function stackBackupTarget(
+  kube: KubeClient,
+  stateDir: string,
+  credentialsSecret?: { readonly namespace: string; readonly name: string },
+): Promise<import("../../backup/target.ts").BackupTarget> {
+  const b = await import("../../backup/index.ts");
+  if (!credentialsSecret) return b.openTarget(b.defaultBackupLocation(stateDir));
+  const credentials = await b.s3CredentialsFromKubeSecret(kube, credentialsSecret);
+  if (!credentials.bucket)
+    throw new Error(
+      `Secret ${credentialsSecret.namespace}/${credentialsSecret.name} (from spec.backup.s3Creds) has no key bucket: add the bucket name`,
+    );
+  return b.openTarget(`s3://${credentials.bucket}/${BUCKET_PREFIX}`, { credentials });
+}
+
 export function catalogBackupPort(o: CatalogBackupPortOptions): StackBackupPort {
   const load = () => import("../../backup/index.ts");
 
-  const targetOf = async (req: StackBackupRequest) => {
-    const b = await load();
-    if (!req.credentialsSecret) return b.openTarget(b.defaultBackupLocation(o.stateDir));
-    const credentials = await b.s3CredentialsFromKubeSecret(o.kube, req.credentialsSecret);
-    if (!credentials.bucket)
-      throw new Error(
-        `Secret ${req.credentialsSecret.namespace}/${req.credentialsSecret.name} (from spec.backup.s3Creds) has no key bucket: add the bucket name`,
-      );
-    return b.openTarget(`s3://${credentials.bucket}/${BUCKET_PREFIX}`, { credentials });
-  };
+  const targetOf = (req: StackBackupRequest) => stackBackupTarget(o.kube, o.stateDir, req.credentialsSecret);
 
   return {
     async runBackup(req, signal) {

@@ -168,6 +168,16 @@ describe("deriveCasStatus: fields", () => {
     expect(cond(s, "Attested")?.status).toBe("True");
   });
 
+  test("the audit shipper's AuditShipped condition is written as given, and changes neither state nor phase", async () => {
+    const cas = await full();
+    const without = deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts);
+    expect(cond(without, "AuditShipped")).toBeUndefined();
+    const failing = { type: "AuditShipped", status: "False", reason: "ShippingFailed", message: "S3 down" } as const;
+    const s = deriveCasStatus(cas, { ...healthyObserved(cas), auditShipped: failing }, answering(), LATER, opts);
+    expect(cond(s, "AuditShipped")).toMatchObject(failing);
+    expect({ state: s.state, phase: s.phase }).toEqual({ state: without.state, phase: without.phase });
+  });
+
   test("a CAS that stops answering is UNHEALTHY with the reason; provisioning and version stay as last known", async () => {
     const cas = await full();
     const healthy = deriveCasStatus(cas, healthyObserved(cas), answering(), LATER, opts);

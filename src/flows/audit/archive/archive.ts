@@ -1,0 +1,119 @@
+// The archive's thin I/O over a BackupTarget (directory, PVC or S3): list a CAS's segments, write one (entries, then
+// manifest), remove the halves of interrupted writes, read shipped segments back with their digests checked. Keys
+// come from layout.ts only (checked before any I/O).
+import type { BackupTarget } from "../../../backup/target.ts";
+import { type ArchiveCas, casPrefix, type ListedSegment, parseListing, segmentKeys } from "./layout.ts";
+import {
+  checkSegmentBytes,
+  MAX_SEGMENT_MANIFEST_BYTES,
+  parseSegmentManifest,
+  type SegmentManifest,
+} from "./segment.ts";
+
+export async function listArchive(target: BackupTarget, cas: ArchiveCas): Promise<ListedSegment[]> {
+  return parseListing(cas, await target.list(casPrefix(cas)));
+}
+
+/** Writes a segment: the entries first, the manifest last (a segment counts as shipped once its manifest is there). */
+export async function writeSegment(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  segment: { bytes: Uint8Array; manifest: SegmentManifest },
+): Promise<void> {
+  const keys = segmentKeys(cas, segment.manifest.log, {
+    first: segment.manifest.firstSeq,
+    last: segment.manifest.lastSeq,
+  });
+  await target.put(keys.entries, segment.bytes);
+  await target.put(keys.manifest, new TextEncoder().encode(`${JSON.stringify(segment.manifest)}\n`));
+}
+
+/** Removes both halves of segments whose write was interrupted (the manifest first, as a backup set's). */
+export async function removeIncomplete(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  segments: readonly ListedSegment[],
+): Promise<void> {
+  for (const s of segments) {
+    const keys = segmentKeys(cas, s.log, s);
+    await target.delete(keys.manifest);
+    await target.delete(keys.entries);
+  }
+}
+
+/** The manifest of one listed segment, checked against its key; a reason when it cannot be read. */
+export async function readManifest(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  s: Pick<ListedSegment, "log" | "first" | "last">,
+): Promise<SegmentManifest | string> {
+  const keys = segmentKeys(cas, s.log, s);
+  const bytes = await target.get(keys.manifest, MAX_SEGMENT_MANIFEST_BYTES + 1);
+  if (!bytes || bytes.length > MAX_SEGMENT_MANIFEST_BYTES) return "manifest missing or too large";
+  return parseSegmentManifest(new TextDecoder().decode(bytes), {
+    namespace: cas.namespace,
+    name: cas.name,
+    log: s.log,
+    first: s.first,
+    last: s.last,
+  });
+}
+
+export interface ReadSegment {
+  readonly manifest: SegmentManifest;
+  /** The entries' lines, digest checked. */
+  readonly lines: readonly string[];
+}
+
+export interface ReadProblem {
+  readonly log: string;
+  readonly first: number;
+  readonly last: number;
+  readonly problem: string;
+}
+
+/**
+ * Every shipped segment of a CAS, per log in seq order, each read once: a segment overlapping one already read
+ * (a leader change raced) contributes only its entries past it. A segment that fails its digest or manifest check
+ * is reported, never returned.
+ */
+export async function readArchive(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  onSegment: (segment: ReadSegment) => void | Promise<void>,
+): Promise<{ segments: number; problems: ReadProblem[] }> {
+  const listed = (await listArchive(target, cas)).filter((s) => s.hasEntries && s.hasManifest);
+  const problems: ReadProblem[] = [];
+  let segments = 0;
+  let log = "";
+  let through = -1;
+  for (const s of listed) {
+    if (s.log !== log) {
+      log = s.log;
+      through = -1;
+    }
+    if (s.last <= through) continue;
+    const keys = segmentKeys(cas, s.log, s);
+    const problem = (p: string) => problems.push({ log: s.log, first: s.first, last: s.last, problem: p });
+    const manifest = await readManifest(target, cas, s);
+    if (typeof manifest === "string") {
+      problem(manifest);
+      continue;
+    }
+    const bytes = await target.get(keys.entries, manifest.bytes + 1);
+    if (!bytes) {
+      problem("entries missing");
+      continue;
+    }
+    const lines = checkSegmentBytes(bytes, manifest);
+    if (typeof lines === "string") {
+      problem(lines);
+      continue;
+    }
+    const skip = Math.max(0, through - s.first + 1);
+    await onSegment({ manifest, lines: lines.slice(skip) });
+    segments++;
+    through = s.last;
+  }
+  return { segments, problems };
+}
