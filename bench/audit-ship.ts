@@ -17,8 +17,7 @@ import { join } from "node:path";
 import { startS3Server } from "../hack/s3/server.ts";
 import { openTarget } from "../src/backup/open-target.ts";
 import { s3CredentialsFromEnv } from "../src/backup/s3-credentials.ts";
-import { type AuditEntry, signAuditEntry } from "../src/cas/audit.ts";
-import { ed25519FromSeed, toHex } from "../src/cas/crypto.ts";
+import type { AuditEntry } from "../src/cas/audit.ts";
 import type { CliArg } from "../src/cas/driver/commands.ts";
 import { CasDriver } from "../src/cas/driver/driver.ts";
 import type { CasDriverSource } from "../src/cas/driver/reach.ts";
@@ -27,6 +26,8 @@ import { DEFAULT_SEGMENT_POLICY } from "../src/flows/audit/archive/plan.ts";
 import type { SegmentManifest } from "../src/flows/audit/archive/segment.ts";
 import { type AuditLogKube, streamLines } from "../src/flows/audit/flow.ts";
 import { shipPodLog } from "../src/operator/audit/ship-log.ts";
+import { signAuditEntry } from "../test/support/cas-legacy/audit.ts";
+import { ed25519FromSeed, toHex } from "../test/support/cas-legacy/crypto.ts";
 import { median, reportFigure } from "./_figures.ts";
 
 const N = Number(process.env.SCONE_BENCH_AUDIT_SHIP_ENTRIES ?? 5000);
