@@ -7,7 +7,7 @@ import { DEFAULT_NAMESPACE } from "../../install/names.ts";
 import { SCONE_VERSION } from "../../version.ts";
 import { durationSeconds } from "../duration.ts";
 import { isData, renderData } from "../output.ts";
-import type { SconeContext } from "../spec.ts";
+import { CliError, EXIT_FAILURE, type SconeContext } from "../spec.ts";
 import { renderTable } from "../table.ts";
 
 const DEFAULT_TIMEOUT_S = 120;
@@ -45,5 +45,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     text += `\n${counts.ok} ok, ${counts.warn} warnings, ${counts.fail} failed\n`;
     process.stdout.write(text);
   }
-  process.exitCode = doctorExitCode(findings);
+  // Thrown, not process.exitCode: runCli's return value becomes the exit code and would overwrite it.
+  if (doctorExitCode(findings) !== 0)
+    throw new CliError(`${counts.fail} of ${findings.length} checks failed`, EXIT_FAILURE);
 }
