@@ -5,6 +5,7 @@ import { registerCasController } from "./cas/controller.ts";
 import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
 import { registerLasController } from "./las/controller.ts";
 import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
+import { registerPullSecretController } from "./pull-secrets/controller.ts";
 import { catalogBackupPort } from "./scone/backup-port.ts";
 import { registerSconeController } from "./scone/controller.ts";
 import { registerSgxPluginController } from "./sgxplugin/controller.ts";
@@ -25,6 +26,7 @@ export function registerControllers(ctx: OperatorContext, deps: { store: Store; 
   // Policies reach CAS through the CAS driver as the operator's own identity (admitted by the owner).
   registerPolicyControllers(ctx, { source: ctx.casDriverSource ?? noCasDriver });
   registerVaultController(ctx);
+  registerPullSecretController(ctx);
   registerSconeController(ctx, {
     backups: catalogBackupPort({ kube: ctx.client, store: deps.store, stateDir: deps.stateDir }),
   });

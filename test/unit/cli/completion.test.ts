@@ -47,6 +47,7 @@ describe.skipIf(!bash)("bash completion (run in bash)", () => {
       "policy",
       "vault",
       "api",
+      "doctor",
       "images",
       "manifests",
       "completion",
