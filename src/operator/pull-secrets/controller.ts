@@ -9,18 +9,22 @@ import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { Controller, type ReconcileContext, type ReconcileRequest } from "../../runtime/controller.ts";
 import { SECRET_TYPE, waitForCaches } from "../sgxplugin/controller-support.ts";
 import type { OperatorContext } from "../wiring.ts";
-import { INJECTIONS, type NamespaceLike, namespacesFor, planInjection, type SecretLike } from "./plan.ts";
+import { INJECTIONS, isOurCopy, type NamespaceLike, namespacesFor, planInjection, type SecretLike } from "./plan.ts";
 
 const NAMESPACE_TYPE: TypeRef = { apiVersion: "v1", kind: "Namespace" };
 /** Missing rights are re-checked this often (a RoleBinding may be added any time; no event tells the operator). */
 const FORBIDDEN_RECHECK_MS = 5 * 60_000;
 
 const wantsAny = (ns: NamespaceLike) => INJECTIONS.some((i) => ns.metadata?.annotations?.[i.annotation] === "true");
+const mentionsAny = (ns: NamespaceLike) =>
+  INJECTIONS.some((i) => ns.metadata?.annotations?.[i.annotation] !== undefined);
 
 export function registerPullSecretController(ctx: OperatorContext): Controller {
   const opns = ctx.operatorNamespace;
   const namespaces = ctx.informers.informer<KubeObject>({ type: NAMESPACE_TYPE });
   const sources = ctx.informers.informer<KubeObject>({ type: SECRET_TYPE, namespace: opns });
+  /** Namespaces holding a copy of ours, as far as this process saw (after a restart: those still annotated). */
+  const injected = new Set<string>();
 
   const reconcile = async (req: ReconcileRequest, rctx: ReconcileContext) => {
     await waitForCaches([namespaces, sources], rctx.signal);
@@ -28,6 +32,10 @@ export function registerPullSecretController(ctx: OperatorContext): Controller {
     if (!cached) return undefined; // gone: its copies went with it
     // List items carry no apiVersion/kind; the Events need them.
     const ns = { ...cached, apiVersion: "v1", kind: "Namespace" };
+    // Read only where there may be something to do: a namespace that carries an injection annotation (any value), or
+    // one this process copied into (its annotation may just have gone). Secrets elsewhere are none of its business,
+    // and a read there would be a request refused by RBAC in every namespace not opted in.
+    if (req.name === opns || !(mentionsAny(ns) || injected.has(req.name))) return undefined;
     const sourceMap = new Map(INJECTIONS.map((i) => [i.secret, sources.get(opns, i.secret) as SecretLike | undefined]));
     const existing = new Map<string, SecretLike | undefined>();
     try {
@@ -46,6 +54,7 @@ export function registerPullSecretController(ctx: OperatorContext): Controller {
       ctx.kit.events.record(ns, "Warning", "PullSecretNotInjected", secretsGrantHint(req.name, opns));
       return { requeueAfterMs: FORBIDDEN_RECHECK_MS };
     }
+    if (INJECTIONS.some((i) => isOurCopy(existing.get(i.secret), opns, i.secret))) injected.add(req.name);
     for (const action of planInjection(ns, opns, sourceMap, existing)) {
       const ref = {
         ...SECRET_TYPE,
@@ -64,7 +73,10 @@ export function registerPullSecretController(ctx: OperatorContext): Controller {
         continue;
       }
       rctx.actions.push(`${action.op} Secret ${ref.namespace}/${ref.name}`);
+      if (action.op === "create") injected.add(req.name);
     }
+    // Unannotated: its copies were just removed (a refused precondition throws above and retries).
+    if (!mentionsAny(ns)) injected.delete(req.name);
     return undefined;
   };
 
