@@ -54,7 +54,14 @@ export function pullProbePod(o: PullProbeOptions, name: string): KubeObject {
           imagePullPolicy: "Always",
           command: ["sleep", "1"],
           resources: { requests: { cpu: "1m", memory: "8Mi" }, limits: { cpu: "50m", memory: "32Mi" } },
-          securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534 },
+          // What the "restricted" Pod Security level asks, so a namespace enforcing it admits the pod.
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            runAsNonRoot: true,
+            runAsUser: 65534,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          },
         },
       ],
     },

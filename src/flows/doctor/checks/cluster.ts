@@ -1,10 +1,17 @@
 // CRDs, the operator (Ready and leading), SGX nodes, clock skew and CAS state (pure).
 import type { V1Deployment, V1Node, V1Pod } from "@kubernetes/client-node";
-import type { CrdVersion } from "../../versions/skew.ts";
+import { type CrdVersion, parseVersion } from "../../versions/skew.ts";
 import { type Finding, fail, ok, timeMs, warn } from "../finding.ts";
 
 export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
 export const SGX_ENCLAVE_RESOURCE = "sgx.intel.com/enclave";
+
+function older(a: string | undefined, b: string): boolean {
+  const x = parseVersion(a);
+  const y = parseVersion(b);
+  if (!x || !y) return false;
+  return (x.major - y.major || x.minor - y.minor || x.patch - y.patch) < 0;
+}
 
 export function crdFindings(crds: readonly CrdVersion[], clientVersion: string): Finding[] {
   return crds.map((c) => {
@@ -21,11 +28,12 @@ export function crdFindings(crds: readonly CrdVersion[], clientVersion: string):
         `serves ${c.served.join(", ") || "no version"}, not ${c.expected}`,
         "scone operator install --reconcile updates the CRDs",
       );
-    if (c.installedBy && c.installedBy !== clientVersion)
+    // As `scone version` judges it: only CRDs of an older scone may lack what this one renders.
+    if (older(c.installedBy, clientVersion))
       return warn(
         check,
-        `installed by scone ${c.installedBy}, this is ${clientVersion}`,
-        "scone operator install --reconcile with this scone, or use the scone that installed them",
+        `installed by scone ${c.installedBy}, older than this client (${clientVersion})`,
+        "scone operator install --reconcile --update with this scone",
       );
     return ok(check, `serves ${c.expected}`);
   });

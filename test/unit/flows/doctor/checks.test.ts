@@ -156,10 +156,11 @@ test("crds: missing, wrong version, other installer", () => {
       { name: "b", installed: true, served: ["v1alpha1"], expected: "v1beta1", installedBy: undefined },
       { name: "c", installed: true, served: ["v1beta1"], expected: "v1beta1", installedBy: "0.0.1" },
       { name: "d", installed: true, served: ["v1beta1"], expected: "v1beta1", installedBy: "1.0.0" },
+      { name: "e", installed: true, served: ["v1beta1"], expected: "v1beta1", installedBy: "1.1.0" },
     ],
-    "1.0.0",
+    "1.0.0-dev",
   );
-  expect(f.map((x) => x.status)).toEqual(["fail", "fail", "warn", "ok"]);
+  expect(f.map((x) => x.status)).toEqual(["fail", "fail", "warn", "ok", "ok"]);
 });
 
 test("clock: a heartbeat from the future fails, a Ready node with an old one warns", () => {
