@@ -42,3 +42,7 @@ export function timeMs(t: string | Date | undefined | null): number | undefined 
   const ms = t instanceof Date ? t.getTime() : Date.parse(t);
   return Number.isNaN(ms) ? undefined : ms;
 }
+
+/** Whether a pod's Ready condition is True. */
+export const isPodReady = (p: { status?: { conditions?: { type?: string; status?: string }[] } }): boolean =>
+  p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;

@@ -68,7 +68,8 @@ export function pullProbePod(o: PullProbeOptions, name: string): KubeObject {
   } as KubeObject;
 }
 
-async function podEvents(kube: KubeClient, namespace: string, name: string): Promise<EventView[]> {
+/** The Events of a pod (the kubelet's words about pulls and starts). */
+export async function podEvents(kube: KubeClient, namespace: string, name: string): Promise<EventView[]> {
   const list = await kube.list<KubeObject & EventView>(
     { apiVersion: "v1", kind: "Event" },
     { namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` },

@@ -16,7 +16,9 @@ import { ForbiddenError, KubeApiError } from "../../kube/errors.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { isSignedBy, readCertInfo, splitPemBundle } from "../../operator/certs/pki.ts";
 import { WEBHOOK_CERT_SECRET } from "../../operator/certs/secret.ts";
+import { LAS_APP, LAS_CONTAINER } from "../../operator/las/render.ts";
 import { LEADER_ELECTION_LEASE } from "../../operator/run.ts";
+import { APP_NAME_LABEL } from "../../operator/sgxplugin/node-facts.ts";
 import { OPERATOR_SELECTOR, readCrdVersions } from "../versions/observe.ts";
 import {
   casFindings,
@@ -27,7 +29,7 @@ import {
   sgxNodeFindings,
 } from "./checks/cluster.ts";
 import { type LasPodObservation, lasFindings } from "./checks/las.ts";
-import { type EventView, pullSecretFinding, type SecretView } from "./checks/pull.ts";
+import { pullSecretFinding, type SecretView } from "./checks/pull.ts";
 import { type RulesReview, rbacFinding } from "./checks/rbac.ts";
 import {
   type DryRunResult,
@@ -37,8 +39,8 @@ import {
   webhookCallFinding,
   webhookConfigFindings,
 } from "./checks/webhook.ts";
-import { type Finding, warn } from "./finding.ts";
-import { runPullProbe } from "./pull-probe.ts";
+import { type Finding, isPodReady, warn } from "./finding.ts";
+import { podEvents, runPullProbe } from "./pull-probe.ts";
 
 export interface DoctorOptions {
   /** The operator's namespace. */
@@ -53,8 +55,7 @@ export interface DoctorOptions {
   readonly now?: () => Date;
 }
 
-const LAS_SELECTOR = "app.kubernetes.io/name=las";
-const LAS_CONTAINER = "las";
+const LAS_SELECTOR = `${APP_NAME_LABEL}=${LAS_APP}`;
 const ADMISSION = "admissionregistration.k8s.io/v1";
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -73,14 +74,6 @@ async function section(name: string, body: () => Promise<Finding[]>): Promise<Fi
       ),
     ];
   }
-}
-
-async function events(kube: KubeClient, namespace: string, pod: string): Promise<EventView[]> {
-  const list = await kube.list<KubeObject & EventView>(
-    { apiVersion: "v1", kind: "Event" },
-    { namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod}` },
-  );
-  return list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
 }
 
 async function pullSecrets(kube: KubeClient, o: DoctorOptions): Promise<Finding[]> {
@@ -268,7 +261,7 @@ async function las(kube: KubeClient): Promise<Finding[]> {
     pods.map(async (pod) => {
       const ns = pod.metadata?.namespace ?? "";
       const name = pod.metadata?.name ?? "";
-      const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+      const ready = isPodReady(pod);
       const restarted = (pod.status?.containerStatuses ?? []).some((c) => (c.restartCount ?? 0) > 0);
       // Logs only of an unhealthy pod: the cause is usually in its last lines.
       const logTail = ready
@@ -279,7 +272,7 @@ async function las(kube: KubeClient): Promise<Finding[]> {
               { container: LAS_CONTAINER, tailLines: 50, previous: restarted, limitBytes: 64 * 1024 },
             )
             .catch(() => "");
-      return { pod, events: await events(kube, ns, name).catch(() => []), logTail };
+      return { pod, events: await podEvents(kube, ns, name).catch(() => []), logTail };
     }),
   );
   return lasFindings(resources, observed);

@@ -1,7 +1,7 @@
 // CRDs, the operator (Ready and leading), SGX nodes, clock skew and CAS state (pure).
 import type { V1Deployment, V1Node, V1Pod } from "@kubernetes/client-node";
 import { type CrdVersion, parseVersion } from "../../versions/skew.ts";
-import { type Finding, fail, ok, timeMs, warn } from "../finding.ts";
+import { type Finding, fail, isPodReady, ok, timeMs, warn } from "../finding.ts";
 
 export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
 export const SGX_ENCLAVE_RESOURCE = "sgx.intel.com/enclave";
@@ -43,8 +43,6 @@ export interface LeaseView {
   readonly spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
 }
 
-const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
-
 export function operatorFindings(o: {
   namespace: string;
   deployment: V1Deployment | undefined;
@@ -63,7 +61,7 @@ export function operatorFindings(o: {
     ];
   const name = deployment.metadata?.name ?? "";
   const want = deployment.spec?.replicas ?? 1;
-  const ready = o.pods.filter(isReady);
+  const ready = o.pods.filter(isPodReady);
   const out: Finding[] = [];
   if (ready.length === 0) {
     const waiting = o.pods

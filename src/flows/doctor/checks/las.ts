@@ -2,7 +2,7 @@
 // searched for why. The documented failure is /dev/sgx_enclave not accessible to the LAS user (fix: mode 0666),
 // recognised here from the runtime's and the container runtime's messages.
 import type { V1Pod } from "@kubernetes/client-node";
-import { type Finding, fail, ok, warn } from "../finding.ts";
+import { type Finding, fail, isPodReady, ok, warn } from "../finding.ts";
 import type { EventView } from "./pull.ts";
 
 const DEVICE = String.raw`/dev/(?:sgx_enclave|sgx/enclave|sgx_provision|sgx/provision|isgx|sgx)\b|\bSGX device\b`;
@@ -45,8 +45,6 @@ function podTexts(o: LasPodObservation): string[] {
   return texts;
 }
 
-const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
-
 export function lasPodFinding(o: LasPodObservation): Finding {
   const node = o.pod.spec?.nodeName ?? "(unscheduled)";
   const check = `las node ${node}`;
@@ -66,7 +64,7 @@ export function lasPodFinding(o: LasPodObservation): Finding {
       `LAS pod ${id} finds no SGX device: ${firstLine(missing, MISSING)}`,
       `on node ${node}: load the SGX driver (kernel ≥ 5.11, SGX enabled in the BIOS) and check the SGX device plugin; kubectl get sgxplugin`,
     );
-  if (isReady(o.pod)) return ok(check, `LAS pod ${id} Ready`);
+  if (isPodReady(o.pod)) return ok(check, `LAS pod ${id} Ready`);
   const why = texts[0] ?? o.pod.status?.phase ?? "not Ready";
   return (o.pod.status?.phase === "Pending" && texts.length === 0 ? warn : fail)(
     check,
