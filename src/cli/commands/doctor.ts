@@ -13,6 +13,10 @@ export const doctorCommand = command({
       valueHint: "IMAGE",
       description:
         "Image the pull-check pods pull with each pull secret (default: the sconecli image of the bundled SCONE version)",
+      check: (v) =>
+        /^[a-z0-9][^\s]*$/.test(v)
+          ? undefined
+          : `invalid value '${v}' for --pull-image: expected an image reference such as registry.example.com/scone/sconecli:6.0.6`,
     },
     "pull-check": {
       type: "boolean",
@@ -24,10 +28,18 @@ export const doctorCommand = command({
       type: "string",
       valueHint: "NODE",
       description: "Run the pull-check pods on this node (default: where the scheduler puts them)",
+      check: (v) =>
+        v.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)
+          ? undefined
+          : `invalid value '${v}' for --pull-check-node: expected a node name (lower-case letters, digits, '-' and '.')`,
     },
     timeout: timeoutArg("How long each pull-check pod may take to get an answer from the registry (default 2m)"),
   },
   globals: ["kubeconfig", "context", "namespace", "output"],
+  checks: (v) =>
+    v["pull-check"] === false && (v["pull-image"] !== undefined || v["pull-check-node"] !== undefined)
+      ? "--pull-image and --pull-check-node choose what the pull-check pods do, and --no-pull-check starts none: leave one of them out"
+      : undefined,
   notes: [
     "Checks: pull secrets scone-operator-pull and sconeapps (a pod pulls --pull-image with each, imagePullPolicy " +
       "Always, and the registry's answer is read from its status and Events: 401 = expired or wrong token, 403 = " +

@@ -8,17 +8,17 @@ import { SCONE_VERSION } from "../../version.ts";
 import { durationSeconds } from "../duration.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_FAILURE, type SconeContext } from "../spec.ts";
-import { renderTable } from "../table.ts";
 
 const DEFAULT_TIMEOUT_S = 120;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const [{ KubeClient }, { runDoctor }, { doctorExitCode, summary }] = await Promise.all([
+  const [{ KubeClient }, { runDoctor }, { doctorExitCode, summary }, { renderDoctorText }] = await Promise.all([
     import("../../kube/client.ts"),
     import("../../flows/doctor/run.ts"),
     import("../../flows/doctor/finding.ts"),
+    import("../../flows/doctor/render.ts"),
   ]);
   const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
   const sconecli = listImages().services.find((s) => s.component === "sconecli")?.image ?? "";
@@ -35,16 +35,7 @@ export async function run(ctx: SconeContext): Promise<void> {
   });
   const counts = summary(findings);
   if (isData(a.output)) process.stdout.write(renderData(a.output, { findings, summary: counts }));
-  else {
-    let text = renderTable(
-      ["CHECK", "STATUS", "MESSAGE"],
-      findings.map((f) => [f.check, f.status.toUpperCase(), f.message]),
-    );
-    const fixes = findings.filter((f) => f.status !== "ok" && f.fix);
-    if (fixes.length > 0) text += `\nWhat to do:\n${fixes.map((f) => `  ${f.check}: ${f.fix}`).join("\n")}\n`;
-    text += `\n${counts.ok} ok, ${counts.warn} warnings, ${counts.fail} failed\n`;
-    process.stdout.write(text);
-  }
+  else process.stdout.write(renderDoctorText(findings));
   // Thrown, not process.exitCode: runCli's return value becomes the exit code and would overwrite it.
   if (doctorExitCode(findings) !== 0)
     throw new CliError(`${counts.fail} of ${findings.length} checks failed`, EXIT_FAILURE);
