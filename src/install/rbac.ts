@@ -96,9 +96,9 @@ export function managerRules(): ExplainedRule[] {
       why: "the QE public keys in LAS logs; the CAS state line in the CAS log; each CAS pod's audit log, followed and shipped to the archive (docs/state.md). Also held so the backup controller ClusterRole may be bound",
     },
     {
-      rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
-      by: "webhooks, cas, vault",
-      why: "the admission policy: a namespace's allowance labels (scone.cloud/allow-*), read when a CAS or Vault asks for such a right",
+      rule: { apiGroups: [""], resources: ["namespaces"], verbs: READ },
+      by: "webhooks, cas, vault, pull-secrets",
+      why: "the admission policy: a namespace's allowance labels (scone.cloud/allow-*), read when a CAS or Vault asks for such a right; list and watch: the namespaces annotated scone-operator/inject-pull-secret or sconeapps/inject-pull-secret, which receive copies of the pull secrets (where the namespace role below is bound)",
     },
     {
       rule: { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
@@ -165,8 +165,8 @@ export function namespaceRules(): ExplainedRule[] {
   return [
     {
       rule: { apiGroups: [""], resources: ["secrets"], verbs: MANAGE },
-      by: "webhooks, las, scone, cas driver",
-      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the operator's own SCONE CLI identity <cas>-sconecli-operator (policies, status probe)",
+      by: "webhooks, las, scone, cas driver, pull-secrets",
+      why: "the webhook certificate (webhook-server-cert), the LAS DCAP key Secret, the Scone stack's copy of its S3 credentials (and reading the original), the operator's own SCONE CLI identity <cas>-sconecli-operator (policies, status probe); the pull secrets scone-operator-pull and sconeapps (read in the operator's namespace, copied into annotated namespaces where this role is bound)",
     },
   ];
 }

@@ -7,6 +7,7 @@ import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
 import { CAS_TYPE } from "./cas/names.ts";
 import { registerLasController } from "./las/controller.ts";
 import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
+import { registerPullSecretController } from "./pull-secrets/controller.ts";
 import { catalogBackupPort, stackBackupTarget } from "./scone/backup-port.ts";
 import { registerSconeController } from "./scone/controller.ts";
 import { SCONE_TYPE, STACK_NAMES } from "./scone/render.ts";
@@ -35,6 +36,7 @@ export function registerControllers(ctx: OperatorContext, deps: { store: Store; 
   // Policies reach CAS through the CAS driver as the operator's own identity (admitted by the owner).
   registerPolicyControllers(ctx, { source: ctx.casDriverSource ?? noCasDriver });
   registerVaultController(ctx);
+  registerPullSecretController(ctx);
   registerSconeController(ctx, {
     backups: catalogBackupPort({ kube: ctx.client, store: deps.store, stateDir: deps.stateDir }),
   });

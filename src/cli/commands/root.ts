@@ -4,6 +4,7 @@ import { group } from "../define.ts";
 import type { SconeCommand } from "../spec.ts";
 import { apiCommand } from "./api.ts";
 import { casCommand } from "./cas.ts";
+import { doctorCommand } from "./doctor.ts";
 import { completionCommand, imagesCommand, manifestsCommand, versionCommand } from "./misc.ts";
 import { operatorCommand } from "./operator.ts";
 import { policyCommand } from "./policy.ts";
@@ -20,6 +21,7 @@ export const rootCommand: SconeCommand = group({
     policy: policyCommand,
     vault: vaultCommand,
     api: apiCommand,
+    doctor: doctorCommand,
     images: imagesCommand,
     manifests: manifestsCommand,
     completion: completionCommand,

@@ -60,6 +60,7 @@ describe.skipIf(!bash)("bash completion (run in bash)", () => {
       "policy",
       "vault",
       "api",
+      "doctor",
       "images",
       "manifests",
       "completion",
