@@ -23,6 +23,11 @@ export interface ApiOptions {
   /** Write a first admin token to this file (0600) when the store has none. */
   readonly bootstrapTokenFile?: string;
   /**
+   * `--kube-auth`: accept Kubernetes bearer tokens (TokenReview, then SubjectAccessReview per request) instead of the
+   * token table. Default: on in a pod (KUBERNETES_SERVICE_HOST set), off elsewhere. Needs a cluster connection.
+   */
+  readonly kubeAuth?: boolean;
+  /**
    * Executors of long-running operations by kind; kinds without one answer 501. Default: the CAS flows
    * (operations/cas) when a cluster is configured, none otherwise.
    */
@@ -58,6 +63,12 @@ export async function serveApi(
   }
   if (opts.tlsClientCa && !opts.tlsCert) {
     throw new Error("--tls-client-ca needs --tls-cert and --tls-key: client certificates only exist over HTTPS");
+  }
+  const kubeAuth = kubeAuthWanted(opts);
+  if (kubeAuth && opts.bootstrapTokenFile) {
+    throw new Error(
+      "--bootstrap-token-file writes a token of the token table, which --kube-auth (the default in a pod) does not use; grant rights with RBAC instead",
+    );
   }
   if (!opts.tlsCert && !opts.insecure && !isLoopbackHost(opts.host)) {
     throw new Error(
@@ -98,6 +109,12 @@ export async function serveApi(
 
     const cluster = await connectCluster(opts, log);
     if (cluster) cleanups.unshift(() => cluster.stop());
+    if (kubeAuth && !cluster) {
+      throw new Error(
+        "--kube-auth needs a cluster to review tokens: pass --kubeconfig (or set KUBECONFIG), or run in a pod",
+      );
+    }
+    const reviewer = kubeAuth && cluster ? await kubeReviewer(cluster.client) : undefined;
 
     const opsLog = log.child({ component: "operations" });
     const runners =
@@ -139,7 +156,13 @@ export async function serveApi(
           return checks;
         },
       },
-      v1: { db: store.db, executor, confine, ...(cluster ? { resources: cluster.cache } : {}) },
+      v1: {
+        db: store.db,
+        executor,
+        confine,
+        ...(cluster ? { resources: cluster.cache } : {}),
+        ...(reviewer ? { reviewer } : {}),
+      },
     });
 
     const tls =
@@ -166,6 +189,7 @@ export async function serveApi(
       url,
       stateDir,
       cluster: Boolean(cluster),
+      auth: reviewer ? "kubernetes" : "tokens",
       mtlsGate: Boolean(tls?.ca),
       backupRoot: confine.backupRoot,
       s3Allow: opts.s3Allow?.length ?? 0,
@@ -184,6 +208,19 @@ export async function serveApi(
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** Kubernetes tokens when asked, and always in a pod: there the cluster identity is what callers hold. */
+export function kubeAuthWanted(
+  opts: Pick<ApiOptions, "kubeAuth">,
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  return opts.kubeAuth === true || Boolean(env.KUBERNETES_SERVICE_HOST);
+}
+
+async function kubeReviewer(client: import("../kube/client.ts").KubeClient) {
+  const { cachedReviewer, kubeReviews } = await import("../kube/access-review.ts");
+  return cachedReviewer(kubeReviews(client));
 }
 
 async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): Promise<void> {

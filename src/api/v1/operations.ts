@@ -3,10 +3,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { StoreDb } from "../../store/open.ts";
 import { createOperation, getOperation, listOperations, type OperationRecord } from "../../store/operations.ts";
 import { type JsonObject, OPERATION_KINDS, OPERATION_PHASES } from "../../store/schema.ts";
+import { authorizeIn, authorizeList } from "../access.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
 import { withFieldPrefix } from "../errors.ts";
-import { listNamespaces, requireNamespace } from "../namespaces.ts";
 import { admitOperation } from "../operations/admit.ts";
 import type { Confinement } from "../operations/confine.ts";
 import type { OperationExecutor } from "../operations/executor.ts";
@@ -95,6 +95,8 @@ const listOperationsRoute = createRoute({
 });
 
 const Position = z.object({ t: z.number().int(), id: z.string() });
+const OPERATIONS_GET = { verb: "get", resource: "cas", subresource: "operations" } as const;
+const OPERATIONS_LIST = { verb: "list", resource: "cas", subresource: "operations" } as const;
 
 export function renderOperation(op: OperationRecord) {
   const { version: _version, createdAt, updatedAt, ...rest } = op;
@@ -136,17 +138,17 @@ export function operationRoutes(db: StoreDb, executor: OperationExecutor, confin
       c.header("Location", `/api/v1/operations/${op.id}`);
       return c.json(renderOperation(op), 202);
     })
-    .openapi(getOperationRoute, (c) => {
+    .openapi(getOperationRoute, async (c) => {
       const { id } = c.req.valid("param");
       const op = getOperation(db, id);
       if (!op) throw new ApiProblem(404, "Not found", `operation ${id} not found`);
-      requireNamespace(c.get("caller"), op.namespace);
+      await authorizeIn(c.get("caller"), OPERATIONS_GET, op.namespace);
       return c.json(renderOperation(op), 200);
     })
-    .openapi(listOperationsRoute, (c) => {
+    .openapi(listOperationsRoute, async (c) => {
       const { limit, cursor, namespace, ...filter } = c.req.valid("query");
       const after = decodeCursor(cursor, Position);
-      const namespaces = listNamespaces(c.get("caller"), namespace);
+      const namespaces = await authorizeList(c.get("caller"), OPERATIONS_LIST, namespace);
       const rows = operationsPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
       const result = page(rows, limit, (last) => ({ t: last.createdAt, id: last.id }));
       return c.json({ items: result.items.map(renderOperation), nextCursor: result.nextCursor }, 200);

@@ -8,6 +8,7 @@ import { type Confinement, confinement } from "../../../src/api/operations/confi
 import { OperationExecutor } from "../../../src/api/operations/executor.ts";
 import type { OperationRunners } from "../../../src/api/operations/runner.ts";
 import type { ResourceCache } from "../../../src/api/resource-cache.ts";
+import type { AccessReviewer } from "../../../src/kube/access-review.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger, type Logger } from "../../../src/log.ts";
 import type { SconeKind } from "../../../src/resources/kinds.ts";
@@ -57,7 +58,14 @@ export interface TestApi {
 }
 
 export function testApi(
-  opts: { runners?: OperationRunners; cache?: boolean; stateDir?: string; confine?: Confinement } = {},
+  opts: {
+    runners?: OperationRunners;
+    cache?: boolean;
+    stateDir?: string;
+    confine?: Confinement;
+    /** --kube-auth: Kubernetes tokens reviewed by this reviewer instead of the token table. */
+    reviewer?: AccessReviewer;
+  } = {},
 ): TestApi {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "scone-api-unit-"));
   // As `scone api` does by default: local backups under <state-dir>/backups, no S3.
@@ -85,6 +93,7 @@ export function testApi(
       now: () => clock.now,
       confine,
       ...(opts.cache === false ? {} : { resources: cache }),
+      ...(opts.reviewer ? { reviewer: opts.reviewer } : {}),
     },
   });
   return {
