@@ -4,19 +4,19 @@ import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync } from
 import { join } from "node:path";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import {
-  applyMigrations,
-  type EmbeddedMigration,
-  type MigrationResult,
-  StoreMigrationError,
-  StoreVersionError,
-} from "./migrate.ts";
-import {
   checkStoreFileBytes,
   checkStoreIntegrity,
   checkStoreOwner,
   StoreCorruptError,
   StoreForeignError,
 } from "./file-check.ts";
+import {
+  applyMigrations,
+  type EmbeddedMigration,
+  type MigrationResult,
+  StoreMigrationError,
+  StoreVersionError,
+} from "./migrate.ts";
 import { EMBEDDED_MIGRATIONS } from "./migrations.generated.ts";
 import * as schema from "./schema.ts";
 

@@ -37,7 +37,9 @@ describe("damaged and foreign files are refused with the path and the fix", () =
     truncateSync(path, Math.floor(statSync(path).size / 2));
     const open = () => openStore({ stateDir });
     expect(open).toThrow(StoreCorruptError);
-    expect(open).toThrow(new RegExp(`^state database ${path} is damaged \\(truncated: .*delete it .*another --state-dir`));
+    expect(open).toThrow(
+      new RegExp(`^state database ${path} is damaged \\(truncated: .*delete it .*another --state-dir`),
+    );
   });
 
   test("a database cut inside its header, and a random file: damaged", () => {

@@ -2,8 +2,9 @@
 // transaction creates an operation and runs it through two steps to success (four writes, each its own commit
 // with a version check), and inserts a backup row with 64 KiB of params in the same transaction as the final write;
 // after each commit it prints the number of finished operations, so the parent knows what must have survived.
-import { createOperation, completeStep, finishOperation, startStep } from "../../../src/store/operations.ts";
+
 import { openStore } from "../../../src/store/open.ts";
+import { completeStep, createOperation, finishOperation, startStep } from "../../../src/store/operations.ts";
 
 const stateDir = process.argv[2];
 if (!stateDir) throw new Error("usage: write-forever.ts <state-dir>");
