@@ -39,6 +39,8 @@ export interface ApiOptions {
   readonly s3Allow?: readonly string[];
   /** Serve plain HTTP on a non-loopback address (refused otherwise). */
   readonly insecure?: boolean;
+  /** --namespace: where the replicas' operations Lease lives with --kube-auth (default: the kubeconfig's or pod's). */
+  readonly namespace?: string;
   /** `--scone-cli PATH`: the operations reach CAS through this local SCONE CLI instead of the sconecli pod. */
   readonly sconeCli?: string;
   /** --cli-node-selector: nodes the sconecli pods are created on (default any node). */
@@ -135,10 +137,25 @@ export async function serveApi(
             }),
           })
         : {});
-    const executor = new OperationExecutor(store.db, runners, opsLog);
+    // In a cluster (--kube-auth) operations live in Kubernetes, shared by every replica; the Lease holder runs them.
+    const shared = Boolean(reviewer && cluster);
+    const records =
+      shared && cluster
+        ? (await import("./operations/kube-records.ts")).kubeOperationRecords(cluster.client)
+        : (await import("./operations/records.ts")).sqliteOperationRecords(store.db);
+    const executor = new OperationExecutor(records, runners, opsLog, Date.now, { active: !shared });
     cleanups.unshift(() => executor.stop());
-    const resumed = executor.resumeUnfinished();
-    if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
+    if (shared && cluster) {
+      const { executeWhileLeading } = await import("./operations/replicas.ts");
+      const stopLeading = executeWhileLeading(executor, cluster.client, {
+        namespace: opts.namespace ?? cluster.client.namespace,
+        log: opsLog,
+      });
+      cleanups.unshift(stopLeading);
+    } else {
+      const resumed = await executor.resumeUnfinished();
+      if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
+    }
 
     const app = createApiApp({
       log,

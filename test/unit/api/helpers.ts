@@ -1,11 +1,13 @@
 // A complete API on a temporary store: one token per scope, a fake informer cache, an executor with the given
 // runners, a controllable clock. Requests go through app.request(), no socket.
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiApp } from "../../../src/api/app.ts";
 import { type Confinement, confinement } from "../../../src/api/operations/confine.ts";
 import { OperationExecutor } from "../../../src/api/operations/executor.ts";
+import { sqliteOperationRecords } from "../../../src/api/operations/records.ts";
 import type { OperationRunners } from "../../../src/api/operations/runner.ts";
 import type { ResourceCache } from "../../../src/api/resource-cache.ts";
 import type { AccessReviewer } from "../../../src/kube/access-review.ts";
@@ -77,7 +79,12 @@ export function testApi(
     tokens[scope] = createToken(store.db, { name: `t-${scope}`, scope, now: clock.now }).token;
   }
   const cache = new FakeCache();
-  const executor = new OperationExecutor(store.db, opts.runners ?? {}, quietLog, () => clock.now);
+  const executor = new OperationExecutor(
+    sqliteOperationRecords(store.db),
+    opts.runners ?? {},
+    quietLog,
+    () => clock.now,
+  );
   const errors: string[] = [];
   const requests: string[] = [];
   const app = createApiApp({
