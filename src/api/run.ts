@@ -4,10 +4,11 @@
 // Client certificates (--tls-client-ca): Bun.serve then requires a client certificate signed by that CA during the
 // TLS handshake. Bun gives handlers no access to the peer certificate, so this is a gate only: who the caller is
 // and what it may do still comes from its bearer token. Use one client CA per class of clients.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createLogger, type Logger, resolveLogLevel } from "../log.ts";
 import { isLoopbackHost } from "./loopback.ts";
 import type { OperationRunners } from "./operations/runner.ts";
+import { serveReloadingTls, type TlsPems } from "./tls-reload.ts";
 
 export interface ApiOptions {
   readonly port: number;
@@ -182,25 +183,37 @@ export async function serveApi(
       },
     });
 
-    const tls =
+    const listen = (tls: TlsPems | undefined, port: number) =>
+      Bun.serve({
+        port,
+        hostname: opts.host,
+        fetch: app.fetch,
+        // A backstop far above the API's own limit (which answers 413 as a problem): Bun never buffers more.
+        maxRequestBodySize: 8 * 1024 * 1024,
+        ...(tls
+          ? {
+              reusePort: true,
+              tls: { ...tls, ...(tls.ca ? { requestCert: true, rejectUnauthorized: true } : {}) },
+            }
+          : {}),
+      });
+    const tlsFiles =
       opts.tlsCert && opts.tlsKey
-        ? {
-            cert: readFileSync(opts.tlsCert, "utf8"),
-            key: readFileSync(opts.tlsKey, "utf8"),
-            ...(opts.tlsClientCa
-              ? { ca: readFileSync(opts.tlsClientCa, "utf8"), requestCert: true, rejectUnauthorized: true }
-              : {}),
-          }
+        ? { cert: opts.tlsCert, key: opts.tlsKey, ...(opts.tlsClientCa ? { ca: opts.tlsClientCa } : {}) }
         : undefined;
-    const server = Bun.serve({
-      port: opts.port,
-      hostname: opts.host,
-      fetch: app.fetch,
-      // A backstop far above the API's own limit (which answers 413 as a problem): Bun never buffers more.
-      maxRequestBodySize: 8 * 1024 * 1024,
-      ...(tls ? { tls } : {}),
-    });
+    const server = tlsFiles
+      ? serveReloadingTls(tlsFiles, listen, {
+          port: opts.port,
+          onReload: (error) =>
+            error === undefined
+              ? log.info("serving a renewed TLS certificate", { cert: tlsFiles.cert })
+              : log.warn("the TLS files changed but do not load; still serving the previous pair", {
+                  error: error instanceof Error ? error.message : String(error),
+                }),
+        })
+      : listen(undefined, opts.port);
     cleanups.unshift(() => server.stop(false));
+    const tls = tlsFiles;
     const url = `${tls ? "https" : "http"}://${opts.host}:${server.port}`;
     log.info("serving the REST API", {
       url,

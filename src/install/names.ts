@@ -35,6 +35,12 @@ export const METRICS_SERVICE_NAME = "scone-controller-manager-metrics-service";
 export const OPERATOR_PULL_SECRET = "scone-operator-pull";
 export const CONTAINER_NAME = "manager";
 
+/** `--with-api`: the REST API's Deployment, container and Service (HTTPS, port 443 → API_PORT). */
+export const API_DEPLOYMENT_NAME = "scone-api";
+export const API_CONTAINER_NAME = "api";
+export const API_SERVICE_NAME = "scone-api";
+export const API_PORT = 8443;
+
 export const WEBHOOK_PORT = 9443;
 export const METRICS_PORT = 8080;
 export const PROBE_PORT = 8081;
