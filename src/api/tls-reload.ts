@@ -1,7 +1,9 @@
 // Serving certificates are renewed under a running API (with --with-api the operator renews the certificate every
 // 60 days and the kubelet updates the mounted Secret). The files are read again every `intervalMs`; when they
 // changed, a new listener with the new pair binds the same port (SO_REUSEPORT) before the old one stops: no
-// connection is refused while the certificate changes. A pair that does not load keeps the old listener.
+// connection is refused while the certificate changes, though one the kernel had queued on the old listener at
+// that instant is reset (clients retry; once per renewal). A pair that does not load keeps the old listener.
+// (Bun's server.reload() keeps the TLS context, so a second listener is the only way to swap it.)
 import { readFileSync } from "node:fs";
 import type { Server } from "bun";
 
