@@ -8,9 +8,11 @@
 // The targets are measured in ROUNDS interleaved rounds (bare, scone, scone without lookup, then again), so load from
 // elsewhere on the machine hits all alike; each figure is the median round. Figures only, no assertions.
 // Run: node_modules/.bin/bun run bench/api.ts [--requests N] [--seconds S] [--concurrency C] [--objects N] [--rounds R]
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sqliteOperationRecords } from "../src/api/operations/records.ts";
 import { median, reportFigure } from "./_figures.ts";
 
 function flag(name: string, fallback: number): number {
@@ -95,7 +97,7 @@ async function serve(): Promise<void> {
     list: (kind) => (kind === "CAS" ? objects : []),
     get: (kind, namespace, name) => (kind === "CAS" ? byKey.get(`${namespace}/${name}`) : undefined),
   };
-  const executor = new OperationExecutor(store.db, {}, quiet);
+  const executor = new OperationExecutor(sqliteOperationRecords(store.db), {}, quiet);
   const app = createApiApp({ readiness: { checks: () => ({}) }, v1: { db: store.db, executor, resources } });
   const api = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   // The same stack with the store's token lookup replaced by a constant answer: shows what the lookup costs.

@@ -1,14 +1,14 @@
 // The Hono environment every route of the API shares, and the router factory that gives each route module the
 // same validation behaviour: a request that does not match its schema is a 400 problem naming each field path.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { TokenInfo } from "../store/tokens.ts";
+import type { Caller } from "./access.ts";
 import { problem, problemResponse } from "./problem.ts";
 
 export interface ApiVariables {
   /** Correlates a response, its log lines and the client's report (X-Request-Id). */
   requestId: string;
-  /** The caller's token (never its clear value or hash); set by the authentication middleware. */
-  caller: TokenInfo;
+  /** The caller: a token row (never its clear value or hash) or a Kubernetes user; set by authentication. */
+  caller: Caller;
   /** Set by handlers that create an operation, so the call audit links to it. */
   operationId: string;
 }

@@ -1,6 +1,7 @@
 // Maps what handlers throw onto problem responses. Store errors carry messages written for users (they name the
 // field and the fix), so they pass through; anything else is an internal error whose message stays in the log.
 import { HTTPException } from "hono/http-exception";
+import { ReviewUnavailable } from "../kube/access-review.ts";
 import { StoreConflictError, StoreInputError, StoreNotFoundError } from "../store/errors.ts";
 import { ApiProblem, type Problem, problem } from "./problem.ts";
 
@@ -30,6 +31,11 @@ export function toProblem(err: unknown): MappedError {
     return { problem: problem(404, "Not found", err.message), headers: {}, expected: true };
   if (err instanceof StoreConflictError)
     return { problem: problem(409, "Conflict", err.message), headers: {}, expected: true };
+  // Neither allowed nor refused: the API server did not answer. The reason goes to the log only.
+  if (err instanceof ReviewUnavailable) {
+    const p = problem(503, "Service unavailable", "the Kubernetes API server could not review the request; retry");
+    return { problem: p, headers: { "Retry-After": "2" }, expected: false };
+  }
   return {
     problem: problem(500, "Internal error", "the request failed; see the server log"),
     headers: {},

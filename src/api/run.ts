@@ -4,10 +4,11 @@
 // Client certificates (--tls-client-ca): Bun.serve then requires a client certificate signed by that CA during the
 // TLS handshake. Bun gives handlers no access to the peer certificate, so this is a gate only: who the caller is
 // and what it may do still comes from its bearer token. Use one client CA per class of clients.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createLogger, type Logger, resolveLogLevel } from "../log.ts";
 import { isLoopbackHost } from "./loopback.ts";
 import type { OperationRunners } from "./operations/runner.ts";
+import { serveReloadingTls, type TlsPems } from "./tls-reload.ts";
 
 export interface ApiOptions {
   readonly port: number;
@@ -23,6 +24,11 @@ export interface ApiOptions {
   /** Write a first admin token to this file (0600) when the store has none. */
   readonly bootstrapTokenFile?: string;
   /**
+   * `--kube-auth`: accept Kubernetes bearer tokens (TokenReview, then SubjectAccessReview per request) instead of the
+   * token table. Default: on in a pod (KUBERNETES_SERVICE_HOST set), off elsewhere. Needs a cluster connection.
+   */
+  readonly kubeAuth?: boolean;
+  /**
    * Executors of long-running operations by kind; kinds without one answer 501. Default: the CAS flows
    * (operations/cas) when a cluster is configured, none otherwise.
    */
@@ -34,6 +40,8 @@ export interface ApiOptions {
   readonly s3Allow?: readonly string[];
   /** Serve plain HTTP on a non-loopback address (refused otherwise). */
   readonly insecure?: boolean;
+  /** --namespace: where the replicas' operations Lease lives with --kube-auth (default: the kubeconfig's or pod's). */
+  readonly namespace?: string;
   /** `--scone-cli PATH`: the operations reach CAS through this local SCONE CLI instead of the sconecli pod. */
   readonly sconeCli?: string;
   /** --cli-node-selector: nodes the sconecli pods are created on (default any node). */
@@ -58,6 +66,12 @@ export async function serveApi(
   }
   if (opts.tlsClientCa && !opts.tlsCert) {
     throw new Error("--tls-client-ca needs --tls-cert and --tls-key: client certificates only exist over HTTPS");
+  }
+  const kubeAuth = kubeAuthWanted(opts);
+  if (kubeAuth && opts.bootstrapTokenFile) {
+    throw new Error(
+      "--bootstrap-token-file writes a token of the token table, which --kube-auth (the default in a pod) does not use; grant rights with RBAC instead",
+    );
   }
   if (!opts.tlsCert && !opts.insecure && !isLoopbackHost(opts.host)) {
     throw new Error(
@@ -98,6 +112,12 @@ export async function serveApi(
 
     const cluster = await connectCluster(opts, log);
     if (cluster) cleanups.unshift(() => cluster.stop());
+    if (kubeAuth && !cluster) {
+      throw new Error(
+        "--kube-auth needs a cluster to review tokens: pass --kubeconfig (or set KUBECONFIG), or run in a pod",
+      );
+    }
+    const reviewer = kubeAuth && cluster ? await kubeReviewer(cluster.client) : undefined;
 
     const opsLog = log.child({ component: "operations" });
     const runners =
@@ -118,10 +138,25 @@ export async function serveApi(
             }),
           })
         : {});
-    const executor = new OperationExecutor(store.db, runners, opsLog);
+    // In a cluster (--kube-auth) operations live in Kubernetes, shared by every replica; the Lease holder runs them.
+    const shared = Boolean(reviewer && cluster);
+    const records =
+      shared && cluster
+        ? (await import("./operations/kube-records.ts")).kubeOperationRecords(cluster.client)
+        : (await import("./operations/records.ts")).sqliteOperationRecords(store.db);
+    const executor = new OperationExecutor(records, runners, opsLog, Date.now, { active: !shared });
     cleanups.unshift(() => executor.stop());
-    const resumed = executor.resumeUnfinished();
-    if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
+    if (shared && cluster) {
+      const { executeWhileLeading } = await import("./operations/replicas.ts");
+      const stopLeading = executeWhileLeading(executor, cluster.client, {
+        namespace: opts.namespace ?? cluster.client.namespace,
+        log: opsLog,
+      });
+      cleanups.unshift(stopLeading);
+    } else {
+      const resumed = await executor.resumeUnfinished();
+      if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
+    }
 
     const app = createApiApp({
       log,
@@ -139,33 +174,52 @@ export async function serveApi(
           return checks;
         },
       },
-      v1: { db: store.db, executor, confine, ...(cluster ? { resources: cluster.cache } : {}) },
+      v1: {
+        db: store.db,
+        executor,
+        confine,
+        ...(cluster ? { resources: cluster.cache } : {}),
+        ...(reviewer ? { reviewer } : {}),
+      },
     });
 
-    const tls =
+    const listen = (tls: TlsPems | undefined, port: number) =>
+      Bun.serve({
+        port,
+        hostname: opts.host,
+        fetch: app.fetch,
+        // A backstop far above the API's own limit (which answers 413 as a problem): Bun never buffers more.
+        maxRequestBodySize: 8 * 1024 * 1024,
+        ...(tls
+          ? {
+              reusePort: true,
+              tls: { ...tls, ...(tls.ca ? { requestCert: true, rejectUnauthorized: true } : {}) },
+            }
+          : {}),
+      });
+    const tlsFiles =
       opts.tlsCert && opts.tlsKey
-        ? {
-            cert: readFileSync(opts.tlsCert, "utf8"),
-            key: readFileSync(opts.tlsKey, "utf8"),
-            ...(opts.tlsClientCa
-              ? { ca: readFileSync(opts.tlsClientCa, "utf8"), requestCert: true, rejectUnauthorized: true }
-              : {}),
-          }
+        ? { cert: opts.tlsCert, key: opts.tlsKey, ...(opts.tlsClientCa ? { ca: opts.tlsClientCa } : {}) }
         : undefined;
-    const server = Bun.serve({
-      port: opts.port,
-      hostname: opts.host,
-      fetch: app.fetch,
-      // A backstop far above the API's own limit (which answers 413 as a problem): Bun never buffers more.
-      maxRequestBodySize: 8 * 1024 * 1024,
-      ...(tls ? { tls } : {}),
-    });
+    const server = tlsFiles
+      ? serveReloadingTls(tlsFiles, listen, {
+          port: opts.port,
+          onReload: (error) =>
+            error === undefined
+              ? log.info("serving a renewed TLS certificate", { cert: tlsFiles.cert })
+              : log.warn("the TLS files changed but do not load; still serving the previous pair", {
+                  error: error instanceof Error ? error.message : String(error),
+                }),
+        })
+      : listen(undefined, opts.port);
     cleanups.unshift(() => server.stop(false));
+    const tls = tlsFiles;
     const url = `${tls ? "https" : "http"}://${opts.host}:${server.port}`;
     log.info("serving the REST API", {
       url,
       stateDir,
       cluster: Boolean(cluster),
+      auth: reviewer ? "kubernetes" : "tokens",
       mtlsGate: Boolean(tls?.ca),
       backupRoot: confine.backupRoot,
       s3Allow: opts.s3Allow?.length ?? 0,
@@ -184,6 +238,19 @@ export async function serveApi(
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** Kubernetes tokens when asked, and always in a pod: there the cluster identity is what callers hold. */
+export function kubeAuthWanted(
+  opts: Pick<ApiOptions, "kubeAuth">,
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  return opts.kubeAuth === true || Boolean(env.KUBERNETES_SERVICE_HOST);
+}
+
+async function kubeReviewer(client: import("../kube/client.ts").KubeClient) {
+  const { cachedReviewer, kubeReviews } = await import("../kube/access-review.ts");
+  return cachedReviewer(kubeReviews(client));
 }
 
 async function runCleanups(cleanups: readonly (() => Promise<void> | void)[]): Promise<void> {

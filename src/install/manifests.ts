@@ -2,6 +2,7 @@
 // src/resources/crds.ts and are applied first). Pure: options in, objects out, in the order they must be applied.
 import type { KubeObject } from "../kube/types.ts";
 import { SCONE_VERSION } from "../version.ts";
+import { renderApiDeployment, renderApiService } from "./api.ts";
 import { renderBackupClaim } from "./backup-claim.ts";
 import { renderDeployment, renderNamespace, renderServiceAccount, renderServices } from "./operator.ts";
 import { type InstallOptions, resolveInstallOptions } from "./options.ts";
@@ -31,6 +32,7 @@ export function renderInstallManifests(opts: InstallOptions = {}): KubeObject[] 
           ...renderServices(o, labels),
           renderBackupClaim(o.namespace, o.backupClaim, labels),
           renderDeployment(o, labels),
+          ...(o.withApi ? [renderApiService(o, labels), renderApiDeployment(o, labels)] : []),
         ]
       : []),
     ...renderWebhookConfigurations(o, labels),

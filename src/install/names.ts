@@ -22,12 +22,24 @@ export const STACK_ROLE_BINDING_NAME = "scone-manager-stack-rolebinding";
 /** The backup controllers' static ClusterRoles (installed; the operator only binds them, per CAS). */
 export const BACKUP_CONTROLLER_ROLE_NAME = "scone-backup-controller-role";
 export const BACKUP_CONTROLLER_NODE_ROLE_NAME = "scone-backup-controller-node-role";
+/** ClusterRole of `scone api --kube-auth`: TokenReview and SubjectAccessReview (bound to the operator's account). */
+export const API_REVIEW_ROLE_NAME = "scone-api-review-role";
+export const API_REVIEW_ROLE_BINDING_NAME = "scone-api-review-rolebinding";
+/** ClusterRoles for the API's users, bound by the cluster's admins (RoleBinding per namespace, or cluster-wide). */
+export const API_OPERATOR_ROLE_NAME = "scone-api-operator";
+export const API_VIEWER_ROLE_NAME = "scone-api-viewer";
 export const LEADER_ELECTION_ROLE_NAME = "scone-leader-election-role";
 export const LEADER_ELECTION_ROLE_BINDING_NAME = "scone-leader-election-rolebinding";
 export const WEBHOOK_SERVICE_NAME = "scone-webhook-service";
 export const METRICS_SERVICE_NAME = "scone-controller-manager-metrics-service";
 export const OPERATOR_PULL_SECRET = "scone-operator-pull";
 export const CONTAINER_NAME = "manager";
+
+/** `--with-api`: the REST API's Deployment, container and Service (HTTPS, port 443 → API_PORT). */
+export const API_DEPLOYMENT_NAME = "scone-api";
+export const API_CONTAINER_NAME = "api";
+export const API_SERVICE_NAME = "scone-api";
+export const API_PORT = 8443;
 
 export const WEBHOOK_PORT = 9443;
 export const METRICS_PORT = 8080;

@@ -25,6 +25,28 @@ export const BACKUP_DIR = `${STATE_DIR}/backups`;
 /** Non-root user of the operator container (the distroless "nonroot" user). */
 const RUN_AS_USER = 65532;
 
+/** The pod of scone's image (operator, API): the operator's account, non-root, default seccomp, its nodes. */
+export const podSpecBase = (o: ResolvedInstallOptions) => ({
+  serviceAccountName: SERVICE_ACCOUNT_NAME,
+  imagePullSecrets: [{ name: OPERATOR_PULL_SECRET }],
+  terminationGracePeriodSeconds: 30,
+  securityContext: {
+    runAsNonRoot: true,
+    runAsUser: RUN_AS_USER,
+    runAsGroup: RUN_AS_USER,
+    fsGroup: RUN_AS_USER,
+    seccompProfile: { type: "RuntimeDefault" },
+  },
+  ...(Object.keys(o.nodeSelector).length > 0 ? { nodeSelector: { ...o.nodeSelector } } : {}),
+});
+
+/** Its container: no privilege escalation, read-only root, no capability. */
+export const containerSecurityContext = () => ({
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+});
+
 export function renderNamespace(o: ResolvedInstallOptions, labels: Record<string, string>): V1Namespace {
   return {
     apiVersion: "v1",
@@ -70,17 +92,7 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
           },
         },
         spec: {
-          serviceAccountName: SERVICE_ACCOUNT_NAME,
-          imagePullSecrets: [{ name: OPERATOR_PULL_SECRET }],
-          terminationGracePeriodSeconds: 30,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: RUN_AS_USER,
-            runAsGroup: RUN_AS_USER,
-            fsGroup: RUN_AS_USER,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          ...(Object.keys(o.nodeSelector).length > 0 ? { nodeSelector: { ...o.nodeSelector } } : {}),
+          ...podSpecBase(o),
           containers: [
             {
               name: CONTAINER_NAME,
@@ -125,11 +137,7 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
                 limits: { cpu: "500m", memory: "4Gi" },
                 requests: { cpu: "10m", memory: "64Mi" },
               },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
+              securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: "state", mountPath: STATE_DIR },
                 { name: "backups", mountPath: BACKUP_DIR },

@@ -50,6 +50,8 @@ export interface InstallOptions {
   readonly webhookObjectSelector?: Readonly<Record<string, string>>;
   /** The claim of the operator's backup directory (only rendered with the Deployment, i.e. webhook mode service). */
   readonly backupClaim?: BackupClaimOptions;
+  /** `--with-api`: deploy `scone api --kube-auth` beside the operator (Deployment and Service; webhook mode service). */
+  readonly withApi?: boolean;
 }
 
 export interface ResolvedInstallOptions {
@@ -66,6 +68,7 @@ export interface ResolvedInstallOptions {
     | { readonly mode: "url"; readonly host: string; readonly port: number };
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
   readonly backupClaim: ResolvedBackupClaim;
+  readonly withApi: boolean;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -86,6 +89,11 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
   const imageRegistry = normalizeRegistry(opts.imageRegistry ?? DEFAULT_IMAGE_REPO);
   const imagePrefix = opts.imagePrefix ?? "";
   const webhook = opts.webhook ?? { mode: "service" };
+  if (opts.withApi && webhook.mode !== "service") {
+    throw new Error(
+      "--with-api deploys the API beside the operator Deployment, which --local-operator does not install: run 'scone api' locally instead",
+    );
+  }
   return {
     namespace,
     version,
@@ -102,5 +110,6 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
         : { mode: "url", host: webhook.host ?? "127.0.0.1", port: webhook.port ?? WEBHOOK_PORT },
     webhookObjectSelector: opts.webhookObjectSelector,
     backupClaim,
+    withApi: opts.withApi === true,
   };
 }

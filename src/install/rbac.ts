@@ -8,6 +8,10 @@ import { ForbiddenError } from "../kube/errors.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { resourceDefinitions, SCONE_KINDS } from "../resources/kinds.ts";
 import {
+  API_OPERATOR_ROLE_NAME,
+  API_REVIEW_ROLE_BINDING_NAME,
+  API_REVIEW_ROLE_NAME,
+  API_VIEWER_ROLE_NAME,
   BACKUP_CONTROLLER_NODE_ROLE_NAME,
   BACKUP_CONTROLLER_ROLE_NAME,
   CAS_DRIVER_ROLE_BINDING_NAME,
@@ -39,15 +43,19 @@ export interface ExplainedRule {
   readonly why: string;
 }
 
-function sconeResourceRules(): ExplainedRule[] {
+/** The SCONE kinds' plurals by API group, groups and plurals sorted. */
+function pluralsByGroup(): [string, string[]][] {
   const byGroup = new Map<string, string[]>();
   for (const kind of SCONE_KINDS) {
     const d = resourceDefinitions[kind];
     byGroup.set(d.group, [...(byGroup.get(d.group) ?? []), d.plural]);
   }
+  return [...byGroup].sort(([a], [b]) => a.localeCompare(b)).map(([g, plurals]) => [g, [...plurals].sort()]);
+}
+
+function sconeResourceRules(): ExplainedRule[] {
   const rules: ExplainedRule[] = [];
-  for (const [group, plurals] of [...byGroup].sort(([a], [b]) => a.localeCompare(b))) {
-    const sorted = [...plurals].sort();
+  for (const [group, sorted] of pluralsByGroup()) {
     const by = `the ${sorted.join(", ")} controllers`;
     rules.push(
       {
@@ -263,6 +271,62 @@ export function leaderElectionRules(): ExplainedRule[] {
   ];
 }
 
+/** What `scone api --kube-auth` asks the API server about each caller (cluster-wide: callers come from anywhere). */
+export function apiReviewRules(): ExplainedRule[] {
+  return [
+    {
+      rule: { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      by: "scone api (--kube-auth; the default in a pod)",
+      why: "who presents a bearer token (TokenReview); held by the operator's account, which `--with-api` runs the API as",
+    },
+    {
+      rule: { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+      by: "scone api (--kube-auth; the default in a pod)",
+      why: "whether that caller may do what the route needs in that namespace (SubjectAccessReview)",
+    },
+  ];
+}
+
+/** The operations of the API (POST /api/v1/operations): each kind is its own verb on cas/operations. */
+export const API_OPERATION_VERBS = ["provision", "upgrade", "backup", "restore", "evict"] as const;
+
+/** What the API's read routes ask: get and list of every SCONE kind, and of the API's own data under cas/. */
+export function apiViewerRules(): ExplainedRule[] {
+  const casGroup = resourceDefinitions.CAS.group;
+  return [
+    ...pluralsByGroup().map(([group, plurals]) => ({
+      rule: { apiGroups: [group], resources: plurals, verbs: ["get", "list"] },
+      by: "users of scone api",
+      why: "GET /api/v1/resources (secret-bearing fields redacted; the same right reads them unredacted from the API server)",
+    })),
+    {
+      rule: {
+        apiGroups: [casGroup],
+        resources: ["cas/audit", "cas/backups", "cas/history", "cas/operations"],
+        verbs: ["get", "list"],
+      },
+      by: "users of scone api",
+      why: "GET /api/v1/audit, /backups, /history, /operations: sub-resources only the API knows (the API server never serves them)",
+    },
+  ];
+}
+
+/** The viewer's rights and every operation: one verb per operation kind, so a Role may grant backup but not restore. */
+export function apiOperatorRules(): ExplainedRule[] {
+  return [
+    ...apiViewerRules(),
+    {
+      rule: {
+        apiGroups: [resourceDefinitions.CAS.group],
+        resources: ["cas/operations"],
+        verbs: [...API_OPERATION_VERBS],
+      },
+      by: "users of scone api",
+      why: "POST /api/v1/operations: the operation's kind is the verb, the target CAS the name (resourceNames may narrow it); a restore from another namespace's backup needs restore there too",
+    },
+  ];
+}
+
 const rulesOf = (rules: readonly ExplainedRule[]): V1PolicyRule[] => rules.map((r) => structuredClone(r.rule));
 
 /** One role of the install, with its rules explained and where it is bound (what docs/RBAC.md lists). */
@@ -320,6 +384,28 @@ export function describeRoles(namespace: string, options: { localOperator?: bool
     },
     {
       kind: "ClusterRole",
+      name: installClusterName(API_REVIEW_ROLE_NAME, namespace),
+      subject: operator,
+      boundWhere: "cluster-wide (ClusterRoleBinding)",
+      rules: apiReviewRules(),
+    },
+    {
+      kind: "ClusterRole",
+      name: installClusterName(API_OPERATOR_ROLE_NAME, namespace),
+      subject: "users and ServiceAccounts of scone api --kube-auth",
+      boundWhere:
+        "by you: a RoleBinding per namespace (`kubectl create rolebinding … --clusterrole=scone-api-operator`), or a ClusterRoleBinding for every namespace",
+      rules: apiOperatorRules(),
+    },
+    {
+      kind: "ClusterRole",
+      name: installClusterName(API_VIEWER_ROLE_NAME, namespace),
+      subject: "users and ServiceAccounts of scone api --kube-auth",
+      boundWhere: "by you, like scone-api-operator",
+      rules: apiViewerRules(),
+    },
+    {
+      kind: "ClusterRole",
       name: installClusterName(BACKUP_CONTROLLER_ROLE_NAME, namespace),
       subject: "ServiceAccount NS/CAS-backup-controller of each CAS with backup-controller.enabled",
       boundWhere: "by the operator: RoleBinding CAS-backup-controller-pods in the CAS namespace",
@@ -360,13 +446,16 @@ export function renderRbac(
     objects.push(role as KubeObject);
   }
   const roleRef = (kind: string, name: string) => ({ apiGroup: "rbac.authorization.k8s.io", kind, name });
-  const clusterRoleBinding: V1ClusterRoleBinding = {
+  const clusterRoleBindings: V1ClusterRoleBinding[] = [
+    [CLUSTER_ROLE_BINDING_NAME, CLUSTER_ROLE_NAME],
+    [API_REVIEW_ROLE_BINDING_NAME, API_REVIEW_ROLE_NAME],
+  ].map(([binding, role]) => ({
     apiVersion: RBAC_API,
     kind: "ClusterRoleBinding",
-    metadata: meta(installClusterName(CLUSTER_ROLE_BINDING_NAME, namespace), false),
-    roleRef: roleRef("ClusterRole", installClusterName(CLUSTER_ROLE_NAME, namespace)),
+    metadata: meta(installClusterName(binding as string, namespace), false),
+    roleRef: roleRef("ClusterRole", installClusterName(role as string, namespace)),
     subjects,
-  };
+  }));
   const roleBindings: V1RoleBinding[] = [
     [NAMESPACE_ROLE_BINDING_NAME, roleRef("ClusterRole", installClusterName(NAMESPACE_ROLE_NAME, namespace))],
     [CAS_DRIVER_ROLE_BINDING_NAME, roleRef("ClusterRole", installClusterName(CAS_DRIVER_ROLE_NAME, namespace))],
@@ -379,7 +468,7 @@ export function renderRbac(
     roleRef: ref as V1RoleBinding["roleRef"],
     subjects,
   }));
-  return [...objects, clusterRoleBinding as KubeObject, ...(roleBindings as KubeObject[])];
+  return [...objects, ...(clusterRoleBindings as KubeObject[]), ...(roleBindings as KubeObject[])];
 }
 
 /** The fix to name when the operator was refused Secrets in `namespace` (it may use them only where granted). */

@@ -3,6 +3,7 @@ export * from "./api-audit.ts";
 export * from "./audit.ts";
 export * from "./backups.ts";
 export * from "./errors.ts";
+export { SCONE_APPLICATION_ID, StoreCorruptError, StoreForeignError } from "./file-check.ts";
 export * from "./history.ts";
 export { StoreMigrationError, StoreVersionError } from "./migrate.ts";
 export { DB_FILE, type OpenStoreOptions, openStore, type Store, type StoreDb } from "./open.ts";

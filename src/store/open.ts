@@ -1,8 +1,15 @@
 // Opens (creating if needed) the state database <stateDir>/scone.db and brings its schema up to date.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
+import {
+  checkStoreFileBytes,
+  checkStoreIntegrity,
+  checkStoreOwner,
+  StoreCorruptError,
+  StoreForeignError,
+} from "./file-check.ts";
 import {
   applyMigrations,
   type EmbeddedMigration,
@@ -14,6 +21,8 @@ import { EMBEDDED_MIGRATIONS } from "./migrations.generated.ts";
 import * as schema from "./schema.ts";
 
 export const DB_FILE = "scone.db";
+/** Databases up to this size get SQLite's quick_check at every open (about 0.3 s at this size). */
+const QUICK_CHECK_ALWAYS_BYTES = 64 * 1024 * 1024;
 
 export type StoreDb = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -45,16 +54,29 @@ export function openStore({
   const path = join(stateDir, DB_FILE);
   // Create the file with 0600 before SQLite does (SQLite would use the umask, typically 0644); SQLite gives the
   // -wal and -shm files the same mode as the database file.
-  closeSync(openSync(path, "a", 0o600));
+  const fd = openSync(path, "a", 0o600);
+  const size = fstatSync(fd).size;
+  closeSync(fd);
   chmodSync(path, 0o600);
+  // A random or truncated file is refused before SQLite touches it (docs/state.md, "Crash safety").
+  checkStoreFileBytes(path, size);
+  // The last connection to close a WAL database checkpoints and deletes the -wal file: one left over means a
+  // crash (or another process has it open), and then SQLite's structural check runs. It costs about 5 ms per MB,
+  // so a large database that was closed cleanly skips it.
+  const integrityCheck = size > 0 && (size <= QUICK_CHECK_ALWAYS_BYTES || existsSync(`${path}-wal`));
 
   const sqlite = new Database(path, { create: true, strict: true });
   try {
     sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    // Before the first write (switching to WAL writes the header): another program's database stays untouched.
+    checkStoreOwner(sqlite, path);
+    // WAL: a writer killed at any point leaves the last committed state (the WAL's checksummed frames are replayed
+    // or ignored on the next open). NORMAL syncs at checkpoints, not at each commit: after SIGKILL nothing committed
+    // is lost (the OS has the WAL); after a power loss the newest commits may be, never the database's consistency.
     sqlite.run("PRAGMA journal_mode = WAL");
-    // NORMAL is durable across application crashes in WAL mode; only a power loss can drop the last commits.
     sqlite.run("PRAGMA synchronous = NORMAL");
     sqlite.run("PRAGMA foreign_keys = ON");
+    if (integrityCheck) checkStoreIntegrity(sqlite, path);
     const { applied } = applyMigrations(sqlite, migrations, path);
     const db = drizzle({ client: sqlite, schema });
     return {
@@ -70,8 +92,17 @@ export function openStore({
     };
   } catch (error) {
     sqlite.close();
-    if (error instanceof StoreVersionError || error instanceof StoreMigrationError) throw error;
+    if (
+      error instanceof StoreVersionError ||
+      error instanceof StoreMigrationError ||
+      error instanceof StoreCorruptError ||
+      error instanceof StoreForeignError
+    ) {
+      throw error;
+    }
     const reason = error instanceof Error ? error.message : String(error);
+    // SQLITE_NOTADB / SQLITE_CORRUPT found on reading: the same fix as damage found by the checks.
+    if (/not a database|malformed|corrupt/i.test(reason)) throw new StoreCorruptError(path, reason);
     throw new Error(
       `cannot open state database ${path}: ${reason}; repair or move the file, or use another --state-dir`,
       {

@@ -31,6 +31,11 @@ export interface NewOperation {
 }
 
 export function createOperation(db: StoreDb, input: NewOperation): OperationRecord {
+  return db.insert(operations).values(newOperationRecord(input)).returning().get();
+}
+
+/** The record of a new operation, validated (kind, target name, no secret-looking parameter); stored by the caller. */
+export function newOperationRecord(input: NewOperation): OperationRecord {
   if (!(OPERATION_KINDS as readonly string[]).includes(input.kind)) {
     throw new StoreInputError(
       "kind",
@@ -46,23 +51,22 @@ export function createOperation(db: StoreDb, input: NewOperation): OperationReco
     );
   }
   const now = input.now ?? Date.now();
-  return db
-    .insert(operations)
-    .values({
-      id: input.id ?? newId("op", now),
-      kind: input.kind,
-      namespace: input.namespace,
-      name: input.name,
-      params: input.params ?? {},
-      phase: "pending",
-      stepsDone: [],
-      version: 0,
-      createdBy: input.createdBy,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get();
+  return {
+    id: input.id ?? newId("op", now),
+    kind: input.kind,
+    namespace: input.namespace,
+    name: input.name,
+    params: input.params ?? {},
+    phase: "pending",
+    currentStep: null,
+    stepsDone: [],
+    version: 0,
+    createdBy: input.createdBy,
+    createdAt: now,
+    updatedAt: now,
+    error: null,
+    result: null,
+  };
 }
 
 // Key names that hold secret values; references such as "secretName" or "tokenRef" do not end like this.
@@ -142,27 +146,39 @@ export interface StepWrite {
 
 /** Records that `step` starts now (pending → running). Restarting an interrupted step is allowed. */
 export function startStep(db: StoreDb, id: string, { step, version, now }: StepWrite): OperationRecord {
-  return write(db, id, version, now, (op) => {
-    if (op.phase !== "pending" && op.phase !== "running") throw finished(op);
-    if (op.stepsDone.includes(step)) throw new StoreConflictError(`operation ${id}: step "${step}" is already done`);
-    if (op.currentStep !== null && op.currentStep !== step) {
-      throw new StoreConflictError(`operation ${id}: step "${op.currentStep}" is still in progress; complete it first`);
-    }
-    return { phase: "running", currentStep: step };
-  });
+  return updateOperation(db, id, version, now, (op) => startStepChange(op, step));
 }
 
 /** Records that the current step `step` finished; it will never run again for this operation. */
 export function completeStep(db: StoreDb, id: string, { step, version, now }: StepWrite): OperationRecord {
-  return write(db, id, version, now, (op) => {
-    if (op.phase !== "running") throw finished(op);
-    if (op.currentStep !== step) {
-      throw new StoreConflictError(
-        `operation ${id}: step "${step}" was not started (current: ${op.currentStep ?? "none"})`,
-      );
-    }
-    return { currentStep: null, stepsDone: [...op.stepsDone, step] };
-  });
+  return updateOperation(db, id, version, now, (op) => completeStepChange(op, step));
+}
+
+export function finishOperation(db: StoreDb, id: string, input: FinishOperation): OperationRecord {
+  return updateOperation(db, id, input.version, input.now, (op) => finishChange(op, input));
+}
+
+/** The change that starts `step` of `op`, or the conflict that forbids it (pure: every record store uses it). */
+export function startStepChange(op: OperationRecord, step: string): OperationChange {
+  const id = op.id;
+  if (op.phase !== "pending" && op.phase !== "running") throw finished(op);
+  if (op.stepsDone.includes(step)) throw new StoreConflictError(`operation ${id}: step "${step}" is already done`);
+  if (op.currentStep !== null && op.currentStep !== step) {
+    throw new StoreConflictError(`operation ${id}: step "${op.currentStep}" is still in progress; complete it first`);
+  }
+  return { phase: "running", currentStep: step };
+}
+
+/** The change that records the current step `step` of `op` done. */
+export function completeStepChange(op: OperationRecord, step: string): OperationChange {
+  const id = op.id;
+  if (op.phase !== "running") throw finished(op);
+  if (op.currentStep !== step) {
+    throw new StoreConflictError(
+      `operation ${id}: step "${step}" was not started (current: ${op.currentStep ?? "none"})`,
+    );
+  }
+  return { currentStep: null, stepsDone: [...op.stepsDone, step] };
 }
 
 export interface FinishOperation {
@@ -173,25 +189,28 @@ export interface FinishOperation {
   now?: number;
 }
 
-export function finishOperation(db: StoreDb, id: string, input: FinishOperation): OperationRecord {
-  return write(db, id, input.version, input.now, (op) => {
-    if (op.phase !== "pending" && op.phase !== "running") throw finished(op);
-    if (input.phase === "succeeded" && op.currentStep !== null) {
-      throw new StoreConflictError(
-        `operation ${id}: step "${op.currentStep}" is still in progress; it cannot succeed yet`,
-      );
-    }
-    return { phase: input.phase, error: input.error ?? null, result: input.result ?? null };
-  });
+/** The change that ends `op` as succeeded or failed. */
+export function finishChange(op: OperationRecord, input: Omit<FinishOperation, "version" | "now">): OperationChange {
+  const id = op.id;
+  if (op.phase !== "pending" && op.phase !== "running") throw finished(op);
+  if (input.phase === "succeeded" && op.currentStep !== null) {
+    throw new StoreConflictError(
+      `operation ${id}: step "${op.currentStep}" is still in progress; it cannot succeed yet`,
+    );
+  }
+  return { phase: input.phase, error: input.error ?? null, result: input.result ?? null };
 }
 
 function finished(op: OperationRecord): StoreConflictError {
   return new StoreConflictError(`operation ${op.id} already ${op.phase}`);
 }
 
-type OperationChange = Partial<Pick<OperationRecord, "phase" | "currentStep" | "stepsDone" | "error" | "result">>;
+export type OperationChange = Partial<
+  Pick<OperationRecord, "phase" | "currentStep" | "stepsDone" | "error" | "result">
+>;
 
-function write(
+/** Applies `change` to the operation if it still has `version` (else a StoreConflictError); bumps the version. */
+export function updateOperation(
   db: StoreDb,
   id: string,
   version: number,
@@ -212,7 +231,7 @@ function write(
   return updated;
 }
 
-function stale(id: string, actual: number, expected: number): StoreConflictError {
+export function stale(id: string, actual: number, expected: number): StoreConflictError {
   return new StoreConflictError(
     `operation ${id} was changed by another writer (version ${actual}, expected ${expected}); read it again`,
   );

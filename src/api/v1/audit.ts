@@ -2,9 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AuditEntry, searchAudit } from "../../store/audit.ts";
 import type { StoreDb } from "../../store/open.ts";
+import { authorizeIn } from "../access.ts";
 import { newRouter } from "../env.ts";
 import { withFieldPrefix } from "../errors.ts";
-import { requireNamespace } from "../namespaces.ts";
 import { fieldProblem } from "../problem.ts";
 import {
   iso,
@@ -86,9 +86,9 @@ function searchOrRefuse<T>(q: string | undefined, search: () => T): T {
 }
 
 export function auditRoutes(db: StoreDb) {
-  return newRouter().openapi(route, (c) => {
+  return newRouter().openapi(route, async (c) => {
     const { namespace, name, q, event, from, to, limit, cursor } = c.req.valid("query");
-    requireNamespace(c.get("caller"), namespace);
+    await authorizeIn(c.get("caller"), { verb: "list", resource: "cas", subresource: "audit" }, namespace);
     const fromMs = from === undefined ? undefined : Date.parse(from);
     const toMs = to === undefined ? undefined : Date.parse(to);
     if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {

@@ -3,9 +3,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { BackupRecord } from "../../store/backups.ts";
 import type { StoreDb } from "../../store/open.ts";
 import { BACKUP_METHODS, BACKUP_PHASES } from "../../store/schema.ts";
+import { authorizeList } from "../access.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
-import { listNamespaces } from "../namespaces.ts";
 import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
 import { backupsPage } from "../store-pages.ts";
 
@@ -54,10 +54,14 @@ const Position = z.object({ t: z.number().int(), id: z.string() });
 const render = (b: BackupRecord) => ({ ...b, startedAt: iso(b.startedAt), stoppedAt: iso(b.stoppedAt) });
 
 export function backupRoutes(db: StoreDb) {
-  return newRouter().openapi(route, (c) => {
+  return newRouter().openapi(route, async (c) => {
     const { limit, cursor, namespace, ...filter } = c.req.valid("query");
     const after = decodeCursor(cursor, Position);
-    const namespaces = listNamespaces(c.get("caller"), namespace);
+    const namespaces = await authorizeList(
+      c.get("caller"),
+      { verb: "list", resource: "cas", subresource: "backups" },
+      namespace,
+    );
     const rows = backupsPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
     const result = page(rows, limit, (last) => ({ t: last.startedAt, id: last.id }));
     return c.json({ items: result.items.map(render), nextCursor: result.nextCursor }, 200);

@@ -3,9 +3,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { ReconcileRecord } from "../../store/history.ts";
 import type { StoreDb } from "../../store/open.ts";
 import { RECONCILE_RESULTS } from "../../store/schema.ts";
+import { authorizeList } from "../access.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
-import { listNamespaces } from "../namespaces.ts";
 import {
   iso,
   NextCursor,
@@ -65,10 +65,14 @@ const Position = z.object({ t: z.number().int(), id: z.number().int() });
 const render = (r: ReconcileRecord) => ({ ...r, startedAt: iso(r.startedAt) });
 
 export function historyRoutes(db: StoreDb) {
-  return newRouter().openapi(route, (c) => {
+  return newRouter().openapi(route, async (c) => {
     const { limit, cursor, namespace, ...filter } = c.req.valid("query");
     const after = decodeCursor(cursor, Position);
-    const namespaces = listNamespaces(c.get("caller"), namespace);
+    const namespaces = await authorizeList(
+      c.get("caller"),
+      { verb: "list", resource: "cas", subresource: "history" },
+      namespace,
+    );
     const rows = historyPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
     const result = page(rows, limit, (last) => ({ t: last.startedAt, id: last.id }));
     return c.json({ items: result.items.map(render), nextCursor: result.nextCursor }, 200);

@@ -1,19 +1,18 @@
 // Long-running operations: POST starts one (202 + Location), GET reads its phase, steps, error and result.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { StoreDb } from "../../store/open.ts";
-import { createOperation, getOperation, listOperations, type OperationRecord } from "../../store/operations.ts";
+import { newOperationRecord, type OperationRecord } from "../../store/operations.ts";
 import { type JsonObject, OPERATION_KINDS, OPERATION_PHASES } from "../../store/schema.ts";
+import { authorizeIn, authorizeList } from "../access.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
 import { withFieldPrefix } from "../errors.ts";
-import { listNamespaces, requireNamespace } from "../namespaces.ts";
 import { admitOperation } from "../operations/admit.ts";
 import type { Confinement } from "../operations/confine.ts";
 import type { OperationExecutor } from "../operations/executor.ts";
 import { NewOperationSchema } from "../operations/params.ts";
 import { ApiProblem } from "../problem.ts";
 import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
-import { operationsPage } from "../store-pages.ts";
 
 const Json = z.record(z.string(), z.unknown());
 const OperationSchema = z
@@ -95,6 +94,8 @@ const listOperationsRoute = createRoute({
 });
 
 const Position = z.object({ t: z.number().int(), id: z.string() });
+const OPERATIONS_GET = { verb: "get", resource: "cas", subresource: "operations" } as const;
+const OPERATIONS_LIST = { verb: "list", resource: "cas", subresource: "operations" } as const;
 
 export function renderOperation(op: OperationRecord) {
   const { version: _version, createdAt, updatedAt, ...rest } = op;
@@ -109,12 +110,8 @@ export function operationRoutes(db: StoreDb, executor: OperationExecutor, confin
         throw new ApiProblem(501, "Not implemented", `${body.kind} operations are not implemented yet in this API`);
       }
       await admitOperation(body, c.get("caller"), { db, confine });
-      const [unfinished] = listOperations(db, {
-        namespace: body.namespace,
-        name: body.name,
-        phase: ["pending", "running"],
-        limit: 1,
-      });
+      const records = executor.records;
+      const [unfinished] = await records.unfinished({ namespace: body.namespace, name: body.name });
       if (unfinished) {
         throw new ApiProblem(
           409,
@@ -122,32 +119,38 @@ export function operationRoutes(db: StoreDb, executor: OperationExecutor, confin
           `operation ${unfinished.id} (${unfinished.kind}) on ${body.namespace}/${body.name} is still ${unfinished.phase}; wait for it to finish`,
         );
       }
-      const op = withFieldPrefix("body", () =>
-        createOperation(db, {
-          kind: body.kind,
-          namespace: body.namespace,
-          name: body.name,
-          params: body.params as JsonObject,
-          createdBy: c.get("caller").name,
-        }),
-      );
+      const input = {
+        kind: body.kind,
+        namespace: body.namespace,
+        name: body.name,
+        params: body.params as JsonObject,
+        createdBy: c.get("caller").name,
+      };
+      // Validation first (its StoreInputError names the body field), then the write.
+      withFieldPrefix("body", () => newOperationRecord(input));
+      const op = await records.create(input);
       c.set("operationId", op.id);
       executor.start(op);
       c.header("Location", `/api/v1/operations/${op.id}`);
       return c.json(renderOperation(op), 202);
     })
-    .openapi(getOperationRoute, (c) => {
+    .openapi(getOperationRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const op = getOperation(db, id);
+      const op = await executor.records.get(id);
       if (!op) throw new ApiProblem(404, "Not found", `operation ${id} not found`);
-      requireNamespace(c.get("caller"), op.namespace);
+      await authorizeIn(c.get("caller"), OPERATIONS_GET, op.namespace);
       return c.json(renderOperation(op), 200);
     })
-    .openapi(listOperationsRoute, (c) => {
+    .openapi(listOperationsRoute, async (c) => {
       const { limit, cursor, namespace, ...filter } = c.req.valid("query");
       const after = decodeCursor(cursor, Position);
-      const namespaces = listNamespaces(c.get("caller"), namespace);
-      const rows = operationsPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
+      const namespaces = await authorizeList(c.get("caller"), OPERATIONS_LIST, namespace);
+      const rows = await executor.records.page({
+        ...filter,
+        namespaces,
+        limit: limit + 1,
+        ...(after ? { after } : {}),
+      });
       const result = page(rows, limit, (last) => ({ t: last.createdAt, id: last.id }));
       return c.json({ items: result.items.map(renderOperation), nextCursor: result.nextCursor }, 200);
     });

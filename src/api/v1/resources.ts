@@ -2,10 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { KubeObject } from "../../kube/types.ts";
 import type { SconeKind } from "../../resources/kinds.ts";
-import type { TokenInfo } from "../../store/tokens.ts";
+import { authorizeClusterWide, authorizeIn, authorizeList, type Caller, isKubeCaller, seesSecrets } from "../access.ts";
 import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
-import { listNamespaces, requireClusterWide, requireNamespace } from "../namespaces.ts";
 import { ApiProblem } from "../problem.ts";
 import { redactResource } from "../redact.ts";
 import { RESOURCE_KIND_NAMES, RESOURCE_KINDS, type ResourceCache } from "../resource-cache.ts";
@@ -137,18 +136,25 @@ export function resourceRoutes(cache: ResourceCache | undefined) {
     if (!obj) throw new ApiProblem(404, "Not found", `${what} not found`);
     return obj;
   };
-  // Admins see secret-bearing fields; read and operate tokens see "<redacted>" (redact.ts).
-  const shown = (caller: TokenInfo, kind: SconeKind, obj: KubeObject) =>
-    (caller.scope === "admin" ? obj : redactResource(kind, obj)) as z.infer<typeof ResourceSchema>;
+  // Admin tokens see secret-bearing fields; everyone else sees "<redacted>" (redact.ts).
+  const shown = (caller: Caller, kind: SconeKind, obj: KubeObject) =>
+    (seesSecrets(caller) ? obj : redactResource(kind, obj)) as z.infer<typeof ResourceSchema>;
 
   return newRouter()
-    .openapi(listRoute, (c) => {
+    .openapi(listRoute, async (c) => {
       const { kind: plural } = c.req.valid("param");
       const { limit, cursor, namespace, ...filter } = c.req.valid("query");
       const caller = c.get("caller");
       const { kind, namespaced, cache } = ready(plural);
-      if (!namespaced) requireClusterWide(caller, kind);
-      const namespaces = listNamespaces(caller, namespace);
+      const action = { verb: "list", resource: plural };
+      if (!namespaced) await authorizeClusterWide(caller, action, kind);
+      // A cluster-scoped kind allowed cluster-wide needs no further review for a namespace filter.
+      const namespaces =
+        namespaced || !isKubeCaller(caller)
+          ? await authorizeList(caller, action, namespace)
+          : namespace === undefined
+            ? undefined
+            : [namespace];
       const after = decodeCursor(cursor, Position)?.k;
       const rows = selectResources(
         cache.list(kind),
@@ -159,7 +165,7 @@ export function resourceRoutes(cache: ResourceCache | undefined) {
       const items = result.items.map((o) => shown(caller, kind, o));
       return c.json({ kind, items, nextCursor: result.nextCursor }, 200);
     })
-    .openapi(getClusterScopedRoute, (c) => {
+    .openapi(getClusterScopedRoute, async (c) => {
       const { kind: plural, name } = c.req.valid("param");
       const caller = c.get("caller");
       const { kind, namespaced, cache } = ready(plural);
@@ -170,17 +176,17 @@ export function resourceRoutes(cache: ResourceCache | undefined) {
           `${kind} is namespaced: use /api/v1/namespaces/{namespace}/resources/${plural}/${name}`,
         );
       }
-      requireClusterWide(caller, kind);
+      await authorizeClusterWide(caller, { verb: "get", resource: plural, name }, kind);
       return c.json(shown(caller, kind, found(cache.get(kind, undefined, name), `${kind} ${name}`)), 200);
     })
-    .openapi(getNamespacedRoute, (c) => {
+    .openapi(getNamespacedRoute, async (c) => {
       const { namespace, kind: plural, name } = c.req.valid("param");
       const caller = c.get("caller");
       const { kind, namespaced, cache } = ready(plural);
       if (!namespaced) {
         throw new ApiProblem(404, "Not found", `${kind} is cluster-scoped: use /api/v1/resources/${plural}/${name}`);
       }
-      requireNamespace(caller, namespace);
+      await authorizeIn(caller, { verb: "get", resource: plural, name }, namespace);
       return c.json(shown(caller, kind, found(cache.get(kind, namespace, name), `${kind} ${namespace}/${name}`)), 200);
     });
 }

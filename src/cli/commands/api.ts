@@ -117,6 +117,11 @@ export const apiCommand: SconeCommand = command({
       valueHint: "FILE",
       description: "Write a first admin token here (0600) when the store has no token yet",
     },
+    "kube-auth": {
+      type: "boolean",
+      description:
+        "Accept Kubernetes bearer tokens, authorized by the API server's RBAC (TokenReview, SubjectAccessReview); the token table is not used. Always on in a pod",
+    },
     "backup-root": {
       type: "string",
       valueHint: "DIR",
@@ -140,6 +145,9 @@ export const apiCommand: SconeCommand = command({
   checks: (values) =>
     together(values, ["tls-cert", "tls-key"]) ??
     requires(values, "tls-client-ca", "tls-cert") ??
+    (values["kube-auth"] === true && values["bootstrap-token-file"]
+      ? "--bootstrap-token-file and --kube-auth exclude each other: with --kube-auth rights come from RBAC, not from the token table"
+      : undefined) ??
     plainHttpProblem(values),
   notes: [
     "Plain HTTP unless --tls-cert/--tls-key are given; plain HTTP on an address other than loopback needs --insecure.",

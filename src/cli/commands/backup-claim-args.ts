@@ -20,3 +20,12 @@ export const BACKUP_CLAIM_ARGS: SconeArgsDef = {
     description: "StorageClass of the backup claim (default: the cluster's default class)",
   },
 };
+
+/** `--with-api` of `scone operator install` and `scone manifests` (src/install/api.ts). */
+export const WITH_API_ARG: SconeArgsDef = {
+  "with-api": {
+    type: "boolean",
+    description:
+      "Also deploy the REST API beside the operator: `scone api --kube-auth` (rights from RBAC: ClusterRoles scone-api-operator, scone-api-viewer), Service scone-api, HTTPS with the operator's certificate",
+  },
+};

@@ -4,7 +4,7 @@ import { command, lazyRun } from "../define.ts";
 import { checkVersion, INSTALL_CLI_NODE_SELECTOR } from "../globals.ts";
 import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
-import { BACKUP_CLAIM_ARGS } from "./backup-claim-args.ts";
+import { BACKUP_CLAIM_ARGS, WITH_API_ARG } from "./backup-claim-args.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -92,6 +92,7 @@ export const manifestsCommand = command({
       description: "As for 'scone operator install': no operator Deployment; the webhooks call https://HOST:PORT",
     },
     ...BACKUP_CLAIM_ARGS,
+    ...WITH_API_ARG,
   },
   globals: ["namespace", "output"],
   notes: [

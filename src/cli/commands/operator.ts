@@ -14,7 +14,7 @@ import {
   together,
 } from "../globals.ts";
 import type { FlagValues, SconeCommand } from "../spec.ts";
-import { BACKUP_CLAIM_ARGS } from "./backup-claim-args.ts";
+import { BACKUP_CLAIM_ARGS, WITH_API_ARG } from "./backup-claim-args.ts";
 
 function allowedRegistriesProblem(value: string): string | undefined {
   try {
@@ -115,6 +115,7 @@ const install = command({
     },
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
     ...BACKUP_CLAIM_ARGS,
+    ...WITH_API_ARG,
     wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
     "pull-check": {
       type: "boolean",

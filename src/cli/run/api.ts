@@ -33,6 +33,8 @@ export async function run(ctx: SconeContext): Promise<void> {
     context: str(a.context),
     tlsClientCa: str(a["tls-client-ca"]),
     bootstrapTokenFile: str(a["bootstrap-token-file"]),
+    kubeAuth: a["kube-auth"] === true,
+    namespace: str(a.namespace),
     backupRoot: str(a["backup-root"]),
     s3Allow: repeatedFlag(ctx.rawArgs, "s3-allow"),
     insecure: a.insecure === true,

@@ -63,6 +63,8 @@ export interface InstallFlowOptions {
   readonly allowedRegistries: readonly string[] | undefined;
   /** --backup-claim, --backup-storage-size, --backup-storage-class: the operator's backup volume. */
   readonly backupClaim: BackupClaimOptions;
+  /** --with-api: the REST API's Deployment and Service beside the operator. */
+  readonly withApi: boolean;
   readonly wait: boolean;
   /** Prove the operator image pullable by a pod before changing the CRDs or the operator (--no-pull-check: off). */
   readonly pullCheck: boolean;
@@ -210,6 +212,11 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
       "--allowed-registries configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --allowed-registries' instead",
     );
   }
+  if (a["with-api"] === true && local !== undefined) {
+    throw new InstallOptionError(
+      "--with-api deploys the API beside the operator Deployment, which --local-operator does not install: run 'scone api' locally instead",
+    );
+  }
   const backupClaim: BackupClaimOptions = {
     ...(str(a["backup-claim"]) ? { name: str(a["backup-claim"]) } : {}),
     ...(str(a["backup-storage-size"]) ? { size: str(a["backup-storage-size"]) } : {}),
@@ -255,6 +262,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,
     backupClaim,
+    withApi: a["with-api"] === true,
     wait: a.wait === true,
     pullCheck: a["pull-check"] !== false,
     timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? DEFAULT_TIMEOUT_SECONDS,

@@ -57,7 +57,7 @@ interface Target {
 export function uninstallTargets(namespace: string, crds: boolean): Target[] {
   // The same renderer as install, in service mode (the full set: Deployment and Services too), so the names agree.
   // Claims hold data (the operator's backups): kept like the CAS claims.
-  const objects = renderInstallManifests({ namespace, webhook: { mode: "service" } }).filter(
+  const objects = renderInstallManifests({ namespace, webhook: { mode: "service" }, withApi: true }).filter(
     (o) => o.kind !== "Namespace" && o.kind !== "PersistentVolumeClaim",
   );
   const refs = objects.map(refOfObject);

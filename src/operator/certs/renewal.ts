@@ -1,15 +1,19 @@
 // When the webhook certificates must be replaced. Pure: the caller parses the certificates and passes the clock.
-import { WEBHOOK_SERVICE_NAME } from "../../install/names.ts";
+import { API_SERVICE_NAME, WEBHOOK_SERVICE_NAME } from "../../install/names.ts";
 import type { CertInfo, SubjectAltNames } from "./pki.ts";
 
 /** Fraction of a certificate's lifetime after which it is renewed (cert-manager's default is 2/3 too). */
 export const RENEW_AT_FRACTION = 2 / 3;
 
-/** The serving certificate's names: the webhook Service's DNS names plus any extra (e.g. 127.0.0.1 for local runs). */
+/**
+ * The serving certificate's names: the webhook Service's and the API Service's DNS names (`--with-api` serves the
+ * API with this certificate) plus any extra (e.g. 127.0.0.1 for local runs).
+ */
 export function webhookSans(namespace: string, extra: Partial<SubjectAltNames> = {}): SubjectAltNames {
   const service = `${WEBHOOK_SERVICE_NAME}.${namespace}.svc`;
+  const api = `${API_SERVICE_NAME}.${namespace}.svc`;
   return {
-    dns: unique([service, `${service}.cluster.local`, ...(extra.dns ?? [])]),
+    dns: unique([service, `${service}.cluster.local`, api, `${api}.cluster.local`, ...(extra.dns ?? [])]),
     ips: unique([...(extra.ips ?? [])]),
   };
 }

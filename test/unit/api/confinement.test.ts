@@ -1,6 +1,7 @@
 // Issue 11 item 5: API tokens act only where they may. Backup targets under the backup root, S3 only from the
 // allow-list, restores of confined catalog backups into their own namespace (unless admin), the DCAP key only from a
 // Secret of the CAS's namespace, tokens limited to namespaces, secret-bearing fields redacted below admin.
+
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import {
   refuseBackupLocation,
   refuseLocation,
 } from "../../../src/api/operations/confine.ts";
+import { sqliteOperationRecords } from "../../../src/api/operations/records.ts";
 import type { OperationRunner } from "../../../src/api/operations/runner.ts";
 import { LAST_APPLIED, REDACTED, redactResource } from "../../../src/api/redact.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
@@ -334,7 +336,11 @@ describe("the runners check again when they run", () => {
       confine: confinement({ backupRoot: join(a.dir, "backups") }),
       casSource: { description: "never reached", connect: () => Promise.reject(new Error("never reached")) },
     };
-    const executor = new OperationExecutor(a.store.db, { backup: backupRunner(deps) }, quietLog);
+    const executor = new OperationExecutor(
+      sqliteOperationRecords(a.store.db),
+      { backup: backupRunner(deps) },
+      quietLog,
+    );
     const op = createOperation(a.store.db, {
       kind: "backup",
       namespace: "prod",
@@ -342,7 +348,7 @@ describe("the runners check again when they run", () => {
       params: { target: "/etc" },
       createdBy: "older-scone",
     });
-    expect(executor.resumeUnfinished()).toBe(1);
+    expect(await executor.resumeUnfinished()).toBe(1);
     await executor.idle();
     const failed = getOperation(a.store.db, op.id);
     expect(failed?.phase).toBe("failed");

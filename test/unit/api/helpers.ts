@@ -1,13 +1,16 @@
 // A complete API on a temporary store: one token per scope, a fake informer cache, an executor with the given
 // runners, a controllable clock. Requests go through app.request(), no socket.
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiApp } from "../../../src/api/app.ts";
 import { type Confinement, confinement } from "../../../src/api/operations/confine.ts";
 import { OperationExecutor } from "../../../src/api/operations/executor.ts";
+import { sqliteOperationRecords } from "../../../src/api/operations/records.ts";
 import type { OperationRunners } from "../../../src/api/operations/runner.ts";
 import type { ResourceCache } from "../../../src/api/resource-cache.ts";
+import type { AccessReviewer } from "../../../src/kube/access-review.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger, type Logger } from "../../../src/log.ts";
 import type { SconeKind } from "../../../src/resources/kinds.ts";
@@ -57,7 +60,14 @@ export interface TestApi {
 }
 
 export function testApi(
-  opts: { runners?: OperationRunners; cache?: boolean; stateDir?: string; confine?: Confinement } = {},
+  opts: {
+    runners?: OperationRunners;
+    cache?: boolean;
+    stateDir?: string;
+    confine?: Confinement;
+    /** --kube-auth: Kubernetes tokens reviewed by this reviewer instead of the token table. */
+    reviewer?: AccessReviewer;
+  } = {},
 ): TestApi {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "scone-api-unit-"));
   // As `scone api` does by default: local backups under <state-dir>/backups, no S3.
@@ -69,7 +79,12 @@ export function testApi(
     tokens[scope] = createToken(store.db, { name: `t-${scope}`, scope, now: clock.now }).token;
   }
   const cache = new FakeCache();
-  const executor = new OperationExecutor(store.db, opts.runners ?? {}, quietLog, () => clock.now);
+  const executor = new OperationExecutor(
+    sqliteOperationRecords(store.db),
+    opts.runners ?? {},
+    quietLog,
+    () => clock.now,
+  );
   const errors: string[] = [];
   const requests: string[] = [];
   const app = createApiApp({
@@ -85,6 +100,7 @@ export function testApi(
       now: () => clock.now,
       confine,
       ...(opts.cache === false ? {} : { resources: cache }),
+      ...(opts.reviewer ? { reviewer: opts.reviewer } : {}),
     },
   });
   return {

@@ -1,10 +1,12 @@
 // Long-running operations: POST → 202 + Location → GET, validation, 501 for kinds without a runner, one
 // unfinished operation per target, and the restart rule (resume, never repeat a finished step).
+
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OperationExecutor } from "../../../src/api/operations/executor.ts";
+import { sqliteOperationRecords } from "../../../src/api/operations/records.ts";
 import type { OperationRunner, StepContext } from "../../../src/api/operations/runner.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { createOperation, getOperation } from "../../../src/store/operations.ts";
@@ -233,7 +235,7 @@ describe("restart", () => {
       });
       const storeA = openStore({ stateDir: dir });
       const op = createOperation(storeA.db, { kind: "provision", namespace: "prod", name: "cas", createdBy: "t" });
-      new OperationExecutor(storeA.db, { provision: first.runner }, quietLog).start(op);
+      new OperationExecutor(sqliteOperationRecords(storeA.db), { provision: first.runner }, quietLog).start(op);
       await reachedB;
       expect(getOperation(storeA.db, op.id)).toMatchObject({ phase: "running", stepsDone: ["a"], currentStep: "b" });
       expect(first.runs).toEqual(["a", "b"]);
@@ -241,8 +243,8 @@ describe("restart", () => {
       // Second process on the same state directory.
       const second = countingRunner();
       const storeB = openStore({ stateDir: dir });
-      const executor = new OperationExecutor(storeB.db, { provision: second.runner }, quietLog);
-      expect(executor.resumeUnfinished()).toBe(1);
+      const executor = new OperationExecutor(sqliteOperationRecords(storeB.db), { provision: second.runner }, quietLog);
+      expect(await executor.resumeUnfinished()).toBe(1);
       await executor.idle();
       expect(second.runs).toEqual(["b (interrupted before)", "c"]);
       expect(getOperation(storeB.db, op.id)).toMatchObject({ phase: "succeeded", stepsDone: ["a", "b", "c"] });
@@ -252,7 +254,13 @@ describe("restart", () => {
       expect(all.filter((r) => r === "a")).toHaveLength(1);
       expect(all.filter((r) => r === "c")).toHaveLength(1);
       // A third start finds nothing to do.
-      expect(new OperationExecutor(storeB.db, { provision: second.runner }, quietLog).resumeUnfinished()).toBe(0);
+      expect(
+        await new OperationExecutor(
+          sqliteOperationRecords(storeB.db),
+          { provision: second.runner },
+          quietLog,
+        ).resumeUnfinished(),
+      ).toBe(0);
       storeB.close();
       storeA.close();
     } finally {
@@ -266,7 +274,7 @@ describe("restart", () => {
       const store = openStore({ stateDir: dir });
       let stopNow: () => Promise<void> = async () => {};
       const first = countingRunner({ duringB: async () => void stopNow() });
-      const executorA = new OperationExecutor(store.db, { evict: first.runner }, quietLog);
+      const executorA = new OperationExecutor(sqliteOperationRecords(store.db), { evict: first.runner }, quietLog);
       stopNow = () => executorA.stop();
       const op = createOperation(store.db, { kind: "evict", namespace: "prod", name: "cas", createdBy: "t" });
       executorA.start(op);
@@ -278,8 +286,8 @@ describe("restart", () => {
       });
 
       const second = countingRunner();
-      const executorB = new OperationExecutor(store.db, { evict: second.runner }, quietLog);
-      executorB.resumeUnfinished();
+      const executorB = new OperationExecutor(sqliteOperationRecords(store.db), { evict: second.runner }, quietLog);
+      await executorB.resumeUnfinished();
       await executorB.idle();
       expect([...first.runs, ...second.runs]).toEqual(["a", "b", "c"]);
       expect(getOperation(store.db, op.id)?.phase).toBe("succeeded");
@@ -292,7 +300,7 @@ describe("restart", () => {
   test("an unfinished operation whose kind has no runner any more is failed with a clear error", async () => {
     api = testApi();
     const op = createOperation(api.store.db, { kind: "restore", namespace: "prod", name: "cas", createdBy: "t" });
-    expect(api.executor.resumeUnfinished()).toBe(0);
+    expect(await api.executor.resumeUnfinished()).toBe(0);
     expect(getOperation(api.store.db, op.id)).toMatchObject({ phase: "failed" });
     expect(getOperation(api.store.db, op.id)?.error).toContain("no restore runner");
   });

@@ -277,7 +277,9 @@ describe("openStore files and pragmas", () => {
     mkdirSync(stateDir);
     writeFileSync(join(stateDir, "scone.db"), "this is not sqlite, just some text that is long enough ".repeat(20));
     expect(() => openStore({ stateDir })).toThrow(
-      new RegExp(`cannot open state database ${join(stateDir, "scone.db")}: .*not a database.*another --state-dir`),
+      new RegExp(
+        `state database ${join(stateDir, "scone.db")} is damaged \\(not a SQLite database\\).*another --state-dir`,
+      ),
     );
   });
 

@@ -25,9 +25,14 @@ const at = (days: number) => new Date(T0.getTime() + days * DAY);
 const SANS = webhookSans("scone-system", { ips: ["127.0.0.1"] });
 
 describe("webhookSans", () => {
-  test("names the webhook Service in the namespace, plus extras", () => {
+  test("names the webhook Service and the API Service (--with-api) in the namespace, plus extras", () => {
     expect(SANS).toEqual({
-      dns: ["scone-webhook-service.scone-system.svc", "scone-webhook-service.scone-system.svc.cluster.local"],
+      dns: [
+        "scone-webhook-service.scone-system.svc",
+        "scone-webhook-service.scone-system.svc.cluster.local",
+        "scone-api.scone-system.svc",
+        "scone-api.scone-system.svc.cluster.local",
+      ],
       ips: ["127.0.0.1"],
     });
   });

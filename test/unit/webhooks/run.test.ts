@@ -11,9 +11,14 @@ describe("sansFor", () => {
     expect(sansFor("ns", { mode: "url" }).ips).toEqual(["127.0.0.1"]);
     expect(sansFor("ns", { mode: "url", host: "operator.local" }).dns).toContain("operator.local");
   });
-  test("service mode names only the Service (plus explicit extras)", () => {
+  test("service mode names only the Services (webhook, API; plus explicit extras)", () => {
     expect(sansFor("ns", { mode: "service", extraSans: { ips: ["10.0.0.5"] } })).toEqual({
-      dns: ["scone-webhook-service.ns.svc", "scone-webhook-service.ns.svc.cluster.local"],
+      dns: [
+        "scone-webhook-service.ns.svc",
+        "scone-webhook-service.ns.svc.cluster.local",
+        "scone-api.ns.svc",
+        "scone-api.ns.svc.cluster.local",
+      ],
       ips: ["10.0.0.5"],
     });
   });
