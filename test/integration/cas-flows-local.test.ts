@@ -21,13 +21,14 @@ describeCasFlows({
   title: "the CAS flows through a local stand-in CLI binary (--scone-cli)",
   via: "run locally (--scone-cli)",
   enabled: clusterAvailable() && binaryPresent,
-  // `scone cas admit-operator --scone-cli` has the owner's CLI ask `cas show-identification --cas-key` for the
-  // address of this call's port-forward, a new local port each time, which the owner's config never attested
-  // ("CAS 127.0.0.1:PORT has not been attested"); the sconecli pod's address (the Service) is stable. Until
-  // src/operator/policies/admit.ts (or the local source) handles that, the policy controllers through a local CLI
-  // are covered by test/integration/operator/policies.test.ts (one fixed address per CAS).
+  // The owner's and the operator's CLI attestations are kept per CAS address, and the local source gives every
+  // connection a port-forward of its own (a new 127.0.0.1 port): `scone cas admit-operator --scone-cli` asks the
+  // owner's CLI `cas show-identification --cas-key` at an address it never attested ("CAS 127.0.0.1:PORT has not
+  // been attested"), and the policy controllers' own look-up would fail the same way. The pod's address (the
+  // Service) is stable. Until src/cas/driver/local-source.ts or src/operator/policies handle it, policies through a
+  // local CLI are covered by test/integration/operator/policies.test.ts (one fixed address per CAS).
   knownBugs: {
-    policies: "admit-operator through a local SCONE CLI: the owner never attested this port-forward's address",
+    policies: "attestations are per address, and every local-source connection has a new port-forward address",
   },
   cluster: sharedCluster,
   async reach(_cluster, { admin, operatorClient, namespace, work }) {
