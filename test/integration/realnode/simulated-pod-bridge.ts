@@ -46,6 +46,28 @@ function passThrough(
   });
 }
 
+/**
+ * The pod IPs on lo, shared by every bridge of this process: KWOK may give a new pod the IP a deleted pod of another
+ * bridge had, and that bridge's `ip addr del` (it follows its pod a round later) must not take the address away from
+ * the new one. The address stays until the last bridge using it lets go.
+ */
+const exposed = new Map<string, { users: number; undo: () => Promise<void> }>();
+
+async function expose(node: Pick<RealNodeHandle, "exposeSimulatedPod">, ip: string): Promise<() => Promise<void>> {
+  const held = exposed.get(ip);
+  if (held) held.users++;
+  else exposed.set(ip, { users: 1, undo: await node.exposeSimulatedPod(ip) });
+  let released = false;
+  return async () => {
+    const entry = exposed.get(ip);
+    if (released || !entry) return;
+    released = true;
+    if (--entry.users > 0) return;
+    exposed.delete(ip);
+    await entry.undo();
+  };
+}
+
 export class SimulatedPodBridge {
   private ip = "";
   private undo: (() => Promise<void>) | undefined;
@@ -98,16 +120,24 @@ export class SimulatedPodBridge {
     if (ip === this.ip && samePorts) return;
     await this.unbind();
     if (!ip || targets.size === 0) return;
-    this.undo = await this.node.exposeSimulatedPod(ip);
+    this.undo = await expose(this.node, ip);
+    try {
+      for (const port of targets.keys())
+        this.listeners.push(
+          passThrough(
+            ip,
+            port,
+            () => this.targets.get(port),
+            () => this.connections++,
+          ),
+        );
+    } catch (e) {
+      // The address is still another bridge's, whose pod had it (that bridge lets go on its next round): bound
+      // again on the next round, instead of staying without listeners because the IP looked unchanged.
+      await this.unbind();
+      throw e;
+    }
     this.ip = ip;
-    this.listeners = [...targets.keys()].map((port) =>
-      passThrough(
-        ip,
-        port,
-        () => this.targets.get(port),
-        () => this.connections++,
-      ),
-    );
   }
 
   private async unbind(): Promise<void> {
