@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import { createLogger, resolveLogLevel } from "../log.ts";
 import { imageMirrorFromEnv } from "../resources/defaults.ts";
+import { withFailureLog } from "../runtime/reconcile-log.ts";
 
 export interface OperatorOptions {
   readonly kubeconfig?: string;
@@ -164,10 +165,10 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       ...(opts.cliNodeSelector ? { nodeSelector: opts.cliNodeSelector } : {}),
       warn: (message) => log.warn(message, { component: "cas-driver" }),
     }),
-    recordHistory: (r) => {
+    recordHistory: withFailureLog(log, (r) => {
       void storeHistory(r);
       void clusterHistory.record(r);
-    },
+    }),
     admissionPolicy,
   };
   log.info("tenant resources may run images from", {
