@@ -50,6 +50,8 @@ export interface InstallOptions {
   readonly webhookObjectSelector?: Readonly<Record<string, string>>;
   /** The claim of the operator's backup directory (only rendered with the Deployment, i.e. webhook mode service). */
   readonly backupClaim?: BackupClaimOptions;
+  /** A ServiceMonitor and a PrometheusRule (prometheus-operator's CRDs must be served): --monitoring. */
+  readonly monitoring?: boolean;
 }
 
 export interface ResolvedInstallOptions {
@@ -66,6 +68,7 @@ export interface ResolvedInstallOptions {
     | { readonly mode: "url"; readonly host: string; readonly port: number };
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
   readonly backupClaim: ResolvedBackupClaim;
+  readonly monitoring: boolean;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -102,5 +105,6 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
         : { mode: "url", host: webhook.host ?? "127.0.0.1", port: webhook.port ?? WEBHOOK_PORT },
     webhookObjectSelector: opts.webhookObjectSelector,
     backupClaim,
+    monitoring: opts.monitoring === true,
   };
 }

@@ -5,6 +5,7 @@ import { checkVersion, INSTALL_CLI_NODE_SELECTOR } from "../globals.ts";
 import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
 import { BACKUP_CLAIM_ARGS } from "./backup-claim-args.ts";
+import { MONITORING_ARG } from "./monitoring-args.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -92,6 +93,7 @@ export const manifestsCommand = command({
       description: "As for 'scone operator install': no operator Deployment; the webhooks call https://HOST:PORT",
     },
     ...BACKUP_CLAIM_ARGS,
+    ...MONITORING_ARG,
   },
   globals: ["namespace", "output"],
   notes: [

@@ -87,6 +87,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     ...(o.cliNodeSelector ? { cliNodeSelector: o.cliNodeSelector } : {}),
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
     backupClaim: o.backupClaim,
+    monitoring: o.monitoring,
   });
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";
   add("namespaces", operatorObjects.filter(isNamespace));

@@ -63,6 +63,8 @@ export interface InstallFlowOptions {
   readonly allowedRegistries: readonly string[] | undefined;
   /** --backup-claim, --backup-storage-size, --backup-storage-class: the operator's backup volume. */
   readonly backupClaim: BackupClaimOptions;
+  /** --monitoring: a ServiceMonitor and a PrometheusRule (src/install/monitoring.ts). */
+  readonly monitoring: boolean;
   readonly wait: boolean;
   /** Prove the operator image pullable by a pod before changing the CRDs or the operator (--no-pull-check: off). */
   readonly pullCheck: boolean;
@@ -255,6 +257,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     localOperator: local === undefined ? undefined : parseLocalOperator(local),
     allowedRegistries,
     backupClaim,
+    monitoring: a.monitoring === true,
     wait: a.wait === true,
     pullCheck: a["pull-check"] !== false,
     timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? DEFAULT_TIMEOUT_SECONDS,
