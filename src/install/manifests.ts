@@ -3,7 +3,7 @@
 import type { KubeObject } from "../kube/types.ts";
 import { SCONE_VERSION } from "../version.ts";
 import { renderBackupClaim } from "./backup-claim.ts";
-import { renderMonitoring } from "./monitoring.ts";
+import { renderMetricsReaderRole, renderMonitoring } from "./monitoring.ts";
 import { renderDeployment, renderNamespace, renderServiceAccount, renderServices } from "./operator.ts";
 import { type InstallOptions, resolveInstallOptions } from "./options.ts";
 import { renderRbac } from "./rbac.ts";
@@ -35,7 +35,9 @@ export function renderInstallManifests(opts: InstallOptions = {}): KubeObject[] 
         ]
       : []),
     ...renderWebhookConfigurations(o, labels),
-    ...(o.monitoring ? renderMonitoring(o.namespace, labels, inCluster) : []),
+    // Whoever scrapes a --metrics-secure operator needs this role bound to its ServiceAccount.
+    ...(o.metricsSecure ? [renderMetricsReaderRole(o.namespace, labels)] : []),
+    ...(o.monitoring ? renderMonitoring(o.namespace, labels, { inCluster, metricsSecure: o.metricsSecure }) : []),
   ];
 }
 

@@ -52,6 +52,8 @@ export interface InstallOptions {
   readonly backupClaim?: BackupClaimOptions;
   /** A ServiceMonitor and a PrometheusRule (prometheus-operator's CRDs must be served): --monitoring. */
   readonly monitoring?: boolean;
+  /** The operator serves /metrics over HTTPS to authorized tokens only (`scone operator --metrics-secure`). */
+  readonly metricsSecure?: boolean;
 }
 
 export interface ResolvedInstallOptions {
@@ -69,6 +71,7 @@ export interface ResolvedInstallOptions {
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
   readonly backupClaim: ResolvedBackupClaim;
   readonly monitoring: boolean;
+  readonly metricsSecure: boolean;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -106,5 +109,6 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     webhookObjectSelector: opts.webhookObjectSelector,
     backupClaim,
     monitoring: opts.monitoring === true,
+    metricsSecure: opts.metricsSecure === true,
   };
 }

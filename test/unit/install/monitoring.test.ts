@@ -60,3 +60,40 @@ describe("monitoring objects of the install", () => {
     await expect(requireMonitoringCrds(client)).resolves.toBeUndefined();
   });
 });
+
+describe("--metrics-secure in the install", () => {
+  type Endpoint = { scheme: string; bearerTokenFile?: string; tlsConfig?: { insecureSkipVerify: boolean } };
+  const endpointOf = (objects: KubeObject[]) =>
+    (objects.find((o) => o.kind === "ServiceMonitor") as KubeObject & { spec: { endpoints: Endpoint[] } }).spec
+      .endpoints[0];
+  const argsOf = (objects: KubeObject[]) =>
+    (
+      objects.find((o) => o.kind === "Deployment") as KubeObject & {
+        spec: { template: { spec: { containers: { args: string[] }[] } } };
+      }
+    ).spec.template.spec.containers[0]?.args ?? [];
+
+  test("the Deployment runs --metrics-secure, the ServiceMonitor scrapes HTTPS with its token, a reader role exists", () => {
+    const objects = renderInstallManifests({ namespace: "ops", monitoring: true, metricsSecure: true });
+    expect(argsOf(objects)).toContain("--metrics-secure");
+    expect(endpointOf(objects)).toMatchObject({
+      scheme: "https",
+      bearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      tlsConfig: { insecureSkipVerify: true },
+    });
+    const reader = objects.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "scone-metrics-reader-ops") as
+      | (KubeObject & { rules: unknown[] })
+      | undefined;
+    expect(reader?.rules).toEqual([{ nonResourceURLs: ["/metrics"], verbs: ["get"] }]);
+  });
+
+  test("without it: plain HTTP, no flag, no reader role; with --local-operator it is refused, naming the fix", () => {
+    const objects = renderInstallManifests({ monitoring: true });
+    expect(argsOf(objects)).not.toContain("--metrics-secure");
+    expect(endpointOf(objects)?.scheme).toBe("http");
+    expect(objects.some((o) => o.metadata?.name?.startsWith("scone-metrics-reader"))).toBe(false);
+    expect(() => installOptionsFromFlags({ "metrics-secure": true, "local-operator": "127.0.0.1:9443" })).toThrow(
+      /--metrics-secure configures the operator Deployment.*'scone operator --metrics-secure'/,
+    );
+  });
+});
