@@ -4,7 +4,6 @@
 // certificate close to expiry, failing reconciles and audit shipping lag. Every alert names the fix in its
 // description and links its section of docs/runbooks.md. Pure: options in, objects out; serialised once by the caller.
 
-import { WEBHOOK_CERT_SECRET } from "../operator/certs/secret.ts";
 import {
   AUDIT_GAUGES,
   CAS_GAUGES,
@@ -37,6 +36,11 @@ export const RUNBOOK_DOC = "docs/runbooks.md";
 const RESOURCE = "{{ $labels.cr_namespace }}/{{ $labels.cr_name }}";
 const LAS_OR_PLUGIN = "{{ $labels.cr_name }}";
 const DAYS = 86400;
+/**
+ * The webhook certificate Secret (src/operator/certs/secret.ts WEBHOOK_CERT_SECRET, equal by rules.test): not
+ * imported, as that module loads the X.509 library, which only the webhooks may pay for.
+ */
+export const WEBHOOK_SECRET_NAME = "webhook-server-cert";
 
 const C = CAS_GAUGES;
 const L = LAS_GAUGES;
@@ -172,7 +176,7 @@ export const ALERTS: readonly AlertSpec[] = [
     for: "1h",
     severity: "critical",
     summary: "The admission webhooks' certificate expires within 14 days",
-    description: `It expires in {{ $value | humanizeDuration }}; the operator renews it at 2/3 of its life, so renewal has failed. Read the operator's log for 'webhook certificate check failed'; deleting the Secret ${WEBHOOK_CERT_SECRET} in the operator's namespace makes the operator issue a new one.`,
+    description: `It expires in {{ $value | humanizeDuration }}; the operator renews it at 2/3 of its life, so renewal has failed. Read the operator's log for 'webhook certificate check failed'; deleting the Secret ${WEBHOOK_SECRET_NAME} in the operator's namespace makes the operator issue a new one.`,
     runbook: "sconewebhookcertificateexpiringsoon",
   },
   {

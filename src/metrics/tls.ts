@@ -4,7 +4,6 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { createCa, createServingCert } from "../operator/certs/pki.ts";
 
 export interface MetricsTls {
   readonly cert: string;
@@ -24,6 +23,8 @@ export async function metricsTls(certDir: string | undefined, now = new Date()):
     };
     return { cert: await read("tls.crt"), key: await read("tls.key") };
   }
+  // Loaded only here: pki.ts loads the X.509 library at import.
+  const { createCa, createServingCert } = await import("../operator/certs/pki.ts");
   const ca = await createCa("scone-operator-metrics-ca", { now });
   const serving = await createServingCert(ca, { dns: [hostname(), "localhost"], ips: ["127.0.0.1"] }, { now });
   return { cert: serving.certPem, key: serving.keyPem };

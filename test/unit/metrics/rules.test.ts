@@ -8,7 +8,8 @@ import { stringify } from "yaml";
 import { exportedSeries, METRIC_CATALOG } from "../../../src/metrics/catalog.ts";
 import { DASHBOARD_PATH, dashboardExpressions, dashboardJson } from "../../../src/metrics/dashboard.ts";
 import { metricNamesOf } from "../../../src/metrics/promql-names.ts";
-import { ALERTS, alertRuleGroups } from "../../../src/metrics/rules.ts";
+import { ALERTS, alertRuleGroups, WEBHOOK_SECRET_NAME } from "../../../src/metrics/rules.ts";
+import { WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
 import {
   type PrometheusBinaries,
   prometheusBinaries,
@@ -47,6 +48,12 @@ describe("alerting rules and dashboard (static)", () => {
         expect({ alert: r.alert, anchor, found: anchors.has(anchor) }).toEqual({ alert: r.alert, anchor, found: true });
       }
     expect(new Set(ALERTS.map((a) => a.alert)).size).toBe(ALERTS.length);
+  });
+
+  test("the Secret the webhook certificate alert names is the operator's", () => {
+    expect(WEBHOOK_SECRET_NAME).toBe(WEBHOOK_CERT_SECRET);
+    const alert = ALERTS.find((a) => a.alert === "SconeWebhookCertificateExpiringSoon");
+    expect(alert?.description).toContain(`Secret ${WEBHOOK_CERT_SECRET} `);
   });
 
   test("the committed dashboard is the generated one (bun run src/metrics/dashboard.ts)", () => {
