@@ -12,7 +12,7 @@ import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { waitFor } from "./kube/helpers.ts";
-import { cleanupSteps, installCrds } from "./operator/context.ts";
+import { cleanupSteps, installCrds, spawnOperator } from "./operator/context.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const NS = `metrics-sec-${Math.random().toString(36).slice(2, 8)}`;
@@ -69,30 +69,16 @@ describe.skipIf(!existsSync(BINARY) || !clusterAvailable())("scone operator --me
     });
     ports.probe = await freePort();
     ports.metrics = await freePort();
-    operator = Bun.spawn(
-      [
-        BINARY,
-        "operator",
-        "--kubeconfig",
-        cluster.kubeconfigPath,
-        "--state-dir",
-        state,
-        "-n",
-        NS,
-        "--probe-port",
-        String(ports.probe),
-        "--metrics-port",
-        String(ports.metrics),
-        "--webhook-mode",
-        "off",
-        "--metrics-secure",
-      ],
-      {
-        stdout: Bun.file(join(state, "op.log")),
-        stderr: Bun.file(join(state, "op.err")),
-        env: { ...process.env, KUBECONFIG: "" },
-      },
-    );
+    operator = spawnOperator({
+      binary: BINARY,
+      kubeconfigPath: cluster.kubeconfigPath,
+      stateDir: state,
+      namespace: NS,
+      probePort: ports.probe,
+      metricsPort: ports.metrics,
+      logFile: join(state, "op.log"),
+      extra: ["--metrics-secure"],
+    });
     await waitFor(
       "the operator's HTTPS metrics port",
       async () => (await scrape().catch(() => undefined))?.status === 401,
