@@ -1,6 +1,6 @@
 // The Grafana dashboard of the stack (CAS, LAS, SGX plugin, snapshots, backups, the operator's reconciles), built
 // from the metric names of catalog.ts and serialised once into docs/monitoring/scone-dashboard.json:
-//   bun run src/metrics/dashboard.ts   → rewrites that file (test/unit/metrics/dashboard.test.ts checks it is current)
+//   bun run src/metrics/dashboard.ts (from the repository root)   → rewrites that file (test/unit/metrics/dashboard.test.ts checks it is current)
 import {
   AUDIT_GAUGES,
   CAS_GAUGES as C,
@@ -288,6 +288,5 @@ export function dashboardExpressions(dashboard: unknown): string[] {
 
 export const dashboardJson = (): string => `${JSON.stringify(grafanaDashboard(), null, 2)}\n`;
 
-if (import.meta.main) {
-  await Bun.write(new URL(`../../${DASHBOARD_PATH}`, import.meta.url).pathname, dashboardJson());
-}
+// Run from the repository's root (the path is relative to it).
+if (import.meta.main) await Bun.write(DASHBOARD_PATH, dashboardJson());
