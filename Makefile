@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries chart clean
+.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries prometheus-binaries chart clean
 
 all: build
 
@@ -19,12 +19,12 @@ build: deps
 
 # The whole suite against the newest Kubernetes release, the real node's tests (root), then the integration tests
 # against N-2.
-test: build kube-binaries s3-binaries helm-binaries node-binaries
+test: build kube-binaries s3-binaries helm-binaries prometheus-binaries node-binaries
 	$(BUN) test --timeout 120000
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
-test-unit: deps
+test-unit: deps prometheus-binaries
 	SCONE_SKIP_CLUSTER=1 $(BUN) test --timeout 120000 test/unit test/fuzz
 
 # The parser fuzzers (test/fuzz, part of `make test` at a bounded count) run long: FUZZ_RUNS per property.
@@ -39,6 +39,11 @@ s3-binaries:
 # helm v4 for the chart tests (test/integration/helm.test.ts), from the Go module proxy, cached the same way.
 helm-binaries:
 	bash hack/helm-binaries.sh >/dev/null
+
+# prometheus and promtool for the monitoring tests (promtool check/test rules, a real Prometheus scraping the operator:
+# test/unit/metrics, test/integration/monitoring.test.ts), from the Go module proxy, cached the same way.
+prometheus-binaries:
+	bash hack/prometheus-binaries.sh >/dev/null
 
 # charts/scone-operator, generated from the desired state `scone manifests` prints (docs/helm.md); commit the result.
 chart: deps

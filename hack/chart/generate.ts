@@ -63,6 +63,8 @@ const SENTINEL_FLAGS = {
   "backup-claim": SENTINEL.backupClaim,
   "backup-storage-size": SENTINEL.backupSize,
   "backup-storage-class": SENTINEL.backupClass,
+  // Rendered always; the chart's monitoring.enabled decides (TEMPLATE_OF_KIND).
+  monitoring: true,
 };
 
 /** A Go string literal (JSON's escapes are a subset of Go's for the text scone renders). */
@@ -116,6 +118,9 @@ function templatise(node: unknown, markers: Markers, key?: string): unknown {
     if (node === SENTINEL.backupClass)
       return markers.add({ kind: "optional-scalar", value: "$.Values.backups.storageClass" });
     if (node.includes(SENTINEL.backupClass)) throw new Error(`the class sentinel inside "${node}": not templatable`);
+    // Prometheus' own templates (alert annotations) pass through helm as literals.
+    if (node.includes("{{") && !hasSentinel(node))
+      return markers.add({ kind: "inline", expr: `${goString(node)} | toJson` });
     return hasSentinel(node) ? markers.add({ kind: "inline", expr: `${expressionOf(node)} | toJson` }) : node;
   }
   if (Array.isArray(node)) {
@@ -252,6 +257,9 @@ const TEMPLATE_OF_KIND: Readonly<Record<string, { file: string; condition?: stri
   Namespace: { file: "namespace.yaml", condition: ".Values.namespace.create" },
   SGXPlugin: { file: "sgxplugin.yaml", condition: ".Values.sgxplugin.enabled" },
   LAS: { file: "las.yaml", condition: ".Values.las.enabled" },
+  // prometheus-operator's kinds: opt-in, as --monitoring (docs/monitoring.md).
+  ServiceMonitor: { file: "monitoring.yaml", condition: ".Values.monitoring.enabled" },
+  PrometheusRule: { file: "monitoring.yaml", condition: ".Values.monitoring.enabled" },
 };
 
 const kebab = (kind: string) => kind.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
@@ -275,6 +283,7 @@ function defaultValues(deployment: KubeObject): Record<string, unknown> {
     sgxplugin: { enabled: false, nodeSelector: {} },
     las: { enabled: false, dcapKey: "" },
     backups: { claimName: claim.name, size: claim.size, storageClass: "" },
+    monitoring: { enabled: false },
   };
 }
 
@@ -292,6 +301,7 @@ const VALUES_COMMENTS = `# Values of the scone operator chart. Each value matche
 #   backups.size           --backup-storage-size   size it requests
 #   backups.storageClass   --backup-storage-class  its StorageClass (empty: the cluster's default class)
 #   cliNodeSelector        --cli-node-selector  nodes of the CASes' sconecli pods (default: nodeSelector)
+#   monitoring.enabled     --monitoring      a ServiceMonitor and a PrometheusRule (needs prometheus-operator's CRDs)
 #   (release namespace)    -n                namespace of the operator
 # Only in the chart: replicas, resources, nodeSelector, tolerations, affinity (of the operator pod),
 # imagePullSecrets (of every pod; the secret must exist: scone operator install --username … creates it),
@@ -330,6 +340,7 @@ function valuesSchema(): Record<string, unknown> {
         size: { type: "string", pattern: STORAGE_SIZE_PATTERN },
         storageClass: str,
       }),
+      monitoring: obj({ enabled: { type: "boolean" } }),
     }),
   };
 }

@@ -4,6 +4,7 @@ import type { KubeObject } from "../kube/types.ts";
 import { SCONE_VERSION } from "../version.ts";
 import { renderApiDeployment, renderApiService } from "./api.ts";
 import { renderBackupClaim } from "./backup-claim.ts";
+import { renderMetricsReaderRole, renderMonitoring } from "./monitoring.ts";
 import { renderDeployment, renderNamespace, renderServiceAccount, renderServices } from "./operator.ts";
 import { type InstallOptions, resolveInstallOptions } from "./options.ts";
 import { renderRbac } from "./rbac.ts";
@@ -36,6 +37,9 @@ export function renderInstallManifests(opts: InstallOptions = {}): KubeObject[] 
         ]
       : []),
     ...renderWebhookConfigurations(o, labels),
+    // Whoever scrapes a --metrics-secure operator needs this role bound to its ServiceAccount.
+    ...(o.metricsSecure ? [renderMetricsReaderRole(o.namespace, labels)] : []),
+    ...(o.monitoring ? renderMonitoring(o.namespace, labels, { inCluster, metricsSecure: o.metricsSecure }) : []),
   ];
 }
 

@@ -106,6 +106,7 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
                 `--metrics-port=${METRICS_PORT}`,
                 `--probe-port=${PROBE_PORT}`,
                 `--state-dir=${STATE_DIR}`,
+                ...(o.metricsSecure ? ["--metrics-secure"] : []),
                 ...(o.allowedRegistries ? [`--allowed-registries=${o.allowedRegistries.join(",")}`] : []),
                 ...(Object.keys(o.cliNodeSelector).length > 0
                   ? [`--cli-node-selector=${formatCliNodeSelector(o.cliNodeSelector)}`]

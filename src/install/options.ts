@@ -52,6 +52,10 @@ export interface InstallOptions {
   readonly backupClaim?: BackupClaimOptions;
   /** `--with-api`: deploy `scone api --kube-auth` beside the operator (Deployment and Service; webhook mode service). */
   readonly withApi?: boolean;
+  /** A ServiceMonitor and a PrometheusRule (prometheus-operator's CRDs must be served): --monitoring. */
+  readonly monitoring?: boolean;
+  /** The operator serves /metrics over HTTPS to authorized tokens only (`scone operator --metrics-secure`). */
+  readonly metricsSecure?: boolean;
 }
 
 export interface ResolvedInstallOptions {
@@ -69,6 +73,8 @@ export interface ResolvedInstallOptions {
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
   readonly backupClaim: ResolvedBackupClaim;
   readonly withApi: boolean;
+  readonly monitoring: boolean;
+  readonly metricsSecure: boolean;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -111,5 +117,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     webhookObjectSelector: opts.webhookObjectSelector,
     backupClaim,
     withApi: opts.withApi === true,
+    monitoring: opts.monitoring === true,
+    metricsSecure: opts.metricsSecure === true,
   };
 }

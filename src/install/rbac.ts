@@ -147,6 +147,16 @@ export function managerRules(): ExplainedRule[] {
       by: "cas",
       why: "CAS NetworkPolicy (spec.networkPolicy)",
     },
+    {
+      rule: { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      by: "metrics (--metrics-secure)",
+      why: "check the bearer token of a /metrics request (src/metrics/auth.ts); grants no right, only asks who a token is",
+    },
+    {
+      rule: { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+      by: "metrics (--metrics-secure)",
+      why: "ask whether that user may get /metrics; grants no right, only asks",
+    },
   ];
 }
 

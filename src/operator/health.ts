@@ -1,5 +1,6 @@
 // Liveness, readiness and metrics endpoints of the operator, the same paths controller-runtime serves
 // (/healthz, /readyz on the probe port; /metrics on the metrics port), so upstream probes and ServiceMonitors fit.
+import { PROCESS_GAUGES } from "../metrics/catalog.ts";
 import { type MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from "../metrics/registry.ts";
 
 export interface CheckResult {
@@ -42,11 +43,10 @@ export const renderReadiness = (r: { ok: boolean; results: Record<string, CheckR
 
 export function updateProcessMetrics(registry: MetricsRegistry, startedAtMs: number): void {
   const mem = process.memoryUsage();
-  registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.").set({}, mem.rss);
-  registry.gauge("process_heap_bytes", "JavaScript heap in use, in bytes.").set({}, mem.heapUsed);
-  registry
-    .gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.")
-    .set({}, Math.floor(startedAtMs / 1000));
+  const { residentMemory, heap, startTime } = PROCESS_GAUGES;
+  registry.gauge(residentMemory.name, residentMemory.help).set({}, mem.rss);
+  registry.gauge(heap.name, heap.help).set({}, mem.heapUsed);
+  registry.gauge(startTime.name, startTime.help).set({}, Math.floor(startedAtMs / 1000));
 }
 
 export interface ProbeHandlerOptions {

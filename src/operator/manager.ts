@@ -11,6 +11,14 @@ export interface ManagerOptions {
   readonly probePort: number;
   readonly metricsPort: number;
   readonly bindAddress?: string;
+  /**
+   * --metrics-secure: /metrics over HTTPS with this certificate, each request let through by `guard` (TokenReview
+   * and SubjectAccessReview, src/metrics/auth.ts); the plain probe port then serves no metrics.
+   */
+  readonly metricsSecurity?: {
+    readonly tls: { readonly cert: string; readonly key: string };
+    readonly guard: (req: Request) => Promise<Response | undefined>;
+  };
   /** When set, controllers run only while this replica holds the lease. */
   readonly leaderElection?: { store: LeaseStore; namespace: string; name: string; identity: string };
 }
@@ -68,8 +76,16 @@ export class Manager {
   async start(): Promise<void> {
     const handler = probeHandler({ readiness: this.readiness, registry: this.metrics, startedAtMs: this.startedAtMs });
     const hostname = this.opts.bindAddress ?? "0.0.0.0";
-    this.servers.push(Bun.serve({ port: this.opts.probePort, hostname, fetch: handler }));
-    this.servers.push(Bun.serve({ port: this.opts.metricsPort, hostname, fetch: handler }));
+    const secure = this.opts.metricsSecurity;
+    if (secure) {
+      const probesOnly = probeHandler({ readiness: this.readiness, startedAtMs: this.startedAtMs });
+      const guarded = async (req: Request) => (await secure.guard(req)) ?? handler(req);
+      this.servers.push(Bun.serve({ port: this.opts.probePort, hostname, fetch: probesOnly }));
+      this.servers.push(Bun.serve({ port: this.opts.metricsPort, hostname, fetch: guarded, tls: secure.tls }));
+    } else {
+      this.servers.push(Bun.serve({ port: this.opts.probePort, hostname, fetch: handler }));
+      this.servers.push(Bun.serve({ port: this.opts.metricsPort, hostname, fetch: handler }));
+    }
     this.opts.log.info("serving probes and metrics", this.ports);
     for (const r of this.always) await r.start();
     const le = this.opts.leaderElection;

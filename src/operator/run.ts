@@ -2,13 +2,20 @@
 // the manager (probes, metrics, informers, leader election, controllers) until SIGTERM/SIGINT.
 import { hostname } from "node:os";
 import { createLogger, resolveLogLevel } from "../log.ts";
+import { metricsAuthorizer } from "../metrics/auth.ts";
+import { metricsTls } from "../metrics/tls.ts";
 import { imageMirrorFromEnv } from "../resources/defaults.ts";
+import { withFailureLog } from "../runtime/reconcile-log.ts";
 
 export interface OperatorOptions {
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly stateDir?: string;
   readonly metricsPort: number;
+  /** --metrics-secure: /metrics over HTTPS behind TokenReview + SubjectAccessReview (src/metrics/auth.ts). */
+  readonly metricsSecure?: boolean;
+  /** --metrics-cert-dir: tls.crt and tls.key of /metrics; default self-signed. */
+  readonly metricsCertDir?: string | undefined;
   readonly probePort: number;
   readonly leaderElect: boolean;
   readonly namespace?: string;
@@ -109,10 +116,16 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
   const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "operator" });
   const db = store.openStore({ stateDir });
   const identity = `${hostname()}_${crypto.randomUUID()}`;
+  if (opts.metricsCertDir !== undefined && !opts.metricsSecure)
+    throw new Error("--metrics-cert-dir is the certificate of --metrics-secure: add --metrics-secure or leave it out");
+  const metricsSecurity = opts.metricsSecure
+    ? { tls: await metricsTls(opts.metricsCertDir), guard: metricsAuthorizer(client).guard }
+    : undefined;
   const manager = new Manager({
     log,
     probePort: opts.probePort,
     metricsPort: opts.metricsPort,
+    ...(metricsSecurity ? { metricsSecurity } : {}),
     ...(opts.leaderElect
       ? { leaderElection: { store: kubeLeaseStore(client), namespace, name: LEADER_ELECTION_LEASE, identity } }
       : {}),
@@ -164,10 +177,10 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       ...(opts.cliNodeSelector ? { nodeSelector: opts.cliNodeSelector } : {}),
       warn: (message) => log.warn(message, { component: "cas-driver" }),
     }),
-    recordHistory: (r) => {
+    recordHistory: withFailureLog(log, (r) => {
       void storeHistory(r);
       void clusterHistory.record(r);
-    },
+    }),
     admissionPolicy,
   };
   log.info("tenant resources may run images from", {

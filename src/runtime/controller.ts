@@ -1,6 +1,7 @@
 // The reconcile loop shared by every kind, after controller-runtime's contract: Reconcile(request) →
 // result or error. An error requeues with per-key backoff; a TerminalError is recorded and not retried;
 // `requeueAfterMs` schedules the next check; success resets the backoff.
+import { CONTROLLER_METRICS as C } from "../metrics/catalog.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { WorkQueue } from "./work-queue.ts";
@@ -69,6 +70,9 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.clock = opts.clock ?? systemClock;
     this.queue = opts.queue ?? new WorkQueue(this.clock);
+    // The error counter exists at 0 from the start (as controller-runtime's does): rate() and increase() over it
+    // see the first error, and an alert rule on it is checked against a series that is there.
+    opts.metrics?.counter(C.reconcileErrors.name, C.reconcileErrors.help).inc({ controller: opts.name }, 0);
   }
 
   get name(): string {
@@ -138,17 +142,14 @@ export class Controller {
     const m = this.opts.metrics;
     if (m) {
       const labels = { controller: this.name };
-      m.counter("scone_controller_reconcile_total", "Reconciles per controller and result.").inc({
+      m.counter(C.reconcileTotal.name, C.reconcileTotal.help).inc({
         ...labels,
         result: r.outcome,
       });
       if (r.outcome === "error" || r.outcome === "terminal")
-        m.counter("scone_controller_reconcile_errors_total", "Failed reconciles per controller.").inc(labels);
-      m.histogram("scone_controller_reconcile_duration_seconds", "Reconcile duration per controller.").observe(
-        labels,
-        r.durationMs / 1000,
-      );
-      m.gauge("scone_controller_queue_depth", "Keys waiting in the work queue.").set(labels, this.queue.length);
+        m.counter(C.reconcileErrors.name, C.reconcileErrors.help).inc(labels);
+      m.histogram(C.reconcileDuration.name, C.reconcileDuration.help).observe(labels, r.durationMs / 1000);
+      m.gauge(C.queueDepth.name, C.queueDepth.help).set(labels, this.queue.length);
     }
     try {
       this.opts.onRecord?.(r);

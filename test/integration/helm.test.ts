@@ -93,6 +93,17 @@ describe("charts/scone-operator with helm", () => {
     expectSameObjects(template("scone-system", values), sconeManifests(["all"]));
   });
 
+  test("monitoring.enabled: the ServiceMonitor and PrometheusRule of --monitoring, alert templates kept literal", () => {
+    const objects = template("ops", { monitoring: { enabled: true } });
+    expectSameObjects(
+      objects.filter((o) => o.apiVersion === "monitoring.coreos.com/v1"),
+      sconeManifests(["operator", "-n", "ops", "--monitoring"]).filter(
+        (o) => o.apiVersion === "monitoring.coreos.com/v1",
+      ),
+    );
+    expect(objects.map((o) => o.kind)).toContain("PrometheusRule");
+  });
+
   test("a mirror with a prefix, another SCONE version, namespace, node selector and DCAP key: the same as the flags", () => {
     const scone = sconeManifests([
       "all",

@@ -5,6 +5,7 @@ import { checkVersion, INSTALL_CLI_NODE_SELECTOR } from "../globals.ts";
 import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
 import { BACKUP_CLAIM_ARGS, WITH_API_ARG } from "./backup-claim-args.ts";
+import { MONITORING_ARG } from "./monitoring-args.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -93,6 +94,7 @@ export const manifestsCommand = command({
     },
     ...BACKUP_CLAIM_ARGS,
     ...WITH_API_ARG,
+    ...MONITORING_ARG,
   },
   globals: ["namespace", "output"],
   notes: [

@@ -15,6 +15,7 @@ import {
 } from "../globals.ts";
 import type { FlagValues, SconeCommand } from "../spec.ts";
 import { BACKUP_CLAIM_ARGS, WITH_API_ARG } from "./backup-claim-args.ts";
+import { MONITORING_ARG } from "./monitoring-args.ts";
 
 function allowedRegistriesProblem(value: string): string | undefined {
   try {
@@ -116,6 +117,7 @@ const install = command({
     "allowed-registries": ALLOWED_REGISTRIES_FLAG,
     ...BACKUP_CLAIM_ARGS,
     ...WITH_API_ARG,
+    ...MONITORING_ARG,
     wait: { type: "boolean", description: "Wait until the operator Deployment is Available (bounded by --timeout)" },
     "pull-check": {
       type: "boolean",
@@ -235,6 +237,17 @@ export const operatorCommand: SconeCommand = command({
       valueHint: "PORT",
       description: "Port of /metrics",
       check: checkPort("metrics-port"),
+    },
+    "metrics-secure": {
+      type: "boolean",
+      description:
+        "Serve /metrics over HTTPS, only to callers whose bearer token a TokenReview accepts and a SubjectAccessReview allows 'get /metrics' (kubebuilder's default; docs/monitoring.md)",
+    },
+    "metrics-cert-dir": {
+      type: "string",
+      valueHint: "DIR",
+      description:
+        "With --metrics-secure: the directory holding tls.crt and tls.key of /metrics (default: self-signed)",
     },
     "probe-port": {
       type: "string",

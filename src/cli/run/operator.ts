@@ -24,6 +24,8 @@ export async function run(ctx: SconeContext): Promise<void> {
     namespace: str(a.namespace),
     logLevel: str(a["log-level"]),
     metricsPort: Number(a["metrics-port"] ?? 8080),
+    metricsSecure: a["metrics-secure"] === true,
+    metricsCertDir: str(a["metrics-cert-dir"]),
     probePort: Number(a["probe-port"] ?? 8081),
     leaderElect: a["leader-elect"] === true,
     webhookPort: Number(a["webhook-port"] ?? 9443),

@@ -88,6 +88,8 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     webhook: o.localOperator ? { mode: "url", ...o.localOperator } : { mode: "service" },
     backupClaim: o.backupClaim,
     withApi: o.withApi,
+    monitoring: o.monitoring,
+    metricsSecure: o.metricsSecure,
   });
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";
   add("namespaces", operatorObjects.filter(isNamespace));

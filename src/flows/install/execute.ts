@@ -25,6 +25,7 @@ import {
   SGXPLUGIN_NAME,
   SGXPLUGIN_TYPE,
 } from "./desired.ts";
+import { requireMonitoringCrds } from "./monitoring-crds.ts";
 import type { InstallFlowOptions } from "./options.ts";
 import {
   describeRef,
@@ -356,6 +357,7 @@ export async function runInstall(
   o: InstallFlowOptions,
   { progress }: ExecuteOptions,
 ): Promise<InstallOutcome> {
+  if (o.monitoring) await requireMonitoringCrds(client);
   const { desired, steps, warnings, before } = await planAgainstCluster(client, o);
   for (const w of warnings) progress.warn(w);
   const differs = steps.some((s) => s.action !== "unchanged");

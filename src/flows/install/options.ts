@@ -65,6 +65,10 @@ export interface InstallFlowOptions {
   readonly backupClaim: BackupClaimOptions;
   /** --with-api: the REST API's Deployment and Service beside the operator. */
   readonly withApi: boolean;
+  /** --monitoring: a ServiceMonitor and a PrometheusRule (src/install/monitoring.ts). */
+  readonly monitoring: boolean;
+  /** --metrics-secure: the operator Deployment serves /metrics over HTTPS to authorized tokens only. */
+  readonly metricsSecure: boolean;
   readonly wait: boolean;
   /** Prove the operator image pullable by a pod before changing the CRDs or the operator (--no-pull-check: off). */
   readonly pullCheck: boolean;
@@ -207,6 +211,11 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
       "--no-pull-check skips the pull check of the operator image, which --local-operator does not install: leave one of them out",
     );
   }
+  if (a["metrics-secure"] === true && local !== undefined) {
+    throw new InstallOptionError(
+      "--metrics-secure configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --metrics-secure' instead",
+    );
+  }
   if (registries !== undefined && local !== undefined) {
     throw new InstallOptionError(
       "--allowed-registries configures the operator Deployment, which --local-operator does not install: give it to the local 'scone operator --allowed-registries' instead",
@@ -263,6 +272,8 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     allowedRegistries,
     backupClaim,
     withApi: a["with-api"] === true,
+    monitoring: a.monitoring === true,
+    metricsSecure: a["metrics-secure"] === true,
     wait: a.wait === true,
     pullCheck: a["pull-check"] !== false,
     timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? DEFAULT_TIMEOUT_SECONDS,

@@ -3,6 +3,7 @@
 // One LAS per cluster is reconciled (the oldest); others are told so in status.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
+import { LAS_GAUGES } from "../../metrics/catalog.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type LAS, type LASStatus, lasDefinition } from "../../resources/las.ts";
 import { Controller } from "../../runtime/controller.ts";
@@ -26,14 +27,7 @@ import { deriveLasStatus, lasNodeHealth, lasPodsOf, observeLasNodes } from "./st
 
 export const LAS_TYPE: TypeRef = { apiVersion: apiVersionOf(lasDefinition), kind: "LAS" };
 
-const g = (name: string, help: string) => ({ name: `scone_las_${name}`, help });
-const SCALAR = {
-  state: g("state", "State of the LAS: 1 HEALTHY, 0 PENDING, -1 UNHEALTHY."),
-  desiredNumberScheduled: g("desired_number_scheduled", "Nodes selected to run a LAS pod."),
-  numberAvailable: g("number_available", "Nodes with an available LAS pod."),
-  lasReplicaAlert: g("las_replica_alert", "Selected nodes without a ready LAS pod (-1: unknown)."),
-  lasProbeAlert: g("las_probe_alert", "Nodes where the LAS probe fails (-1: unknown)."),
-} as const;
+const SCALAR = LAS_GAUGES;
 
 const metricValues = (s: LASStatus): Record<keyof typeof SCALAR, number> => ({
   state: stateMetricValue(s.state),

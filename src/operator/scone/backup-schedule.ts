@@ -7,6 +7,9 @@ import type { ConditionInput } from "../../runtime/conditions.ts";
 export const LAST_BACKUP_ANNOTATION = "confidential.security.osc.t-systems.com/last-backup";
 export const LAST_BACKUP_ERROR_ANNOTATION = "confidential.security.osc.t-systems.com/last-backup-error";
 
+/** spec.backup.interval when unset (4 h). */
+export const DEFAULT_BACKUP_INTERVAL_SECONDS = 14400;
+
 export function nextBackupDue(lastCompleted: Date | undefined, intervalSeconds: number, now: Date): Date {
   if (!lastCompleted || Number.isNaN(lastCompleted.getTime())) return now;
   const due = new Date(lastCompleted.getTime() + intervalSeconds * 1000);
@@ -29,7 +32,7 @@ export function backupCondition(
   scone: Pick<Scone, "metadata" | "spec">,
   opts: { readonly runnerAvailable: boolean; readonly casManaged: boolean; readonly now: Date },
 ): ConditionInput {
-  const interval = scone.spec?.backup?.interval ?? 14400;
+  const interval = scone.spec?.backup?.interval ?? DEFAULT_BACKUP_INTERVAL_SECONDS;
   const retention = scone.spec?.backup?.retention ?? 10;
   if (!opts.casManaged)
     return { type: "BackupScheduled", status: "False", reason: "NoCas", message: "skipCas: no CAS to back up" };

@@ -33,7 +33,7 @@ import {
 } from "../sgxplugin/controller-support.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
 import { type StackBackupPort, StackBackupRunner } from "./backup-runner.ts";
-import { backupCondition } from "./backup-schedule.ts";
+import { backupCondition, DEFAULT_BACKUP_INTERVAL_SECONDS, lastBackupOf } from "./backup-schedule.ts";
 import { PLACEMENT_FIELD_MANAGER, placementApply } from "./operator-placement.ts";
 import { afterFailure, nextSconePhase, retryDelayMs, retryWaitMs, type SconeEvent, waitingMessage } from "./phase.ts";
 import {
@@ -53,6 +53,7 @@ import {
   type Placement,
   type SconeOutcome,
   STACK_GAUGES,
+  type StackBackupFacts,
   sconeStatusAfter,
   stackMetricValues,
 } from "./status.ts";
@@ -127,6 +128,12 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
   const casRef: ObjectRef = { ...STACK_CAS_TYPE, namespace, name: STACK_NAMES.cas };
   const gauges = new ResourceGauges(ctx.manager.metrics, STACK_GAUGES, {});
   const backupsAvailable = options.backups !== undefined;
+  // What the backup-overdue alert compares: no schedule (interval 0) when the stack takes no backups.
+  const backupFacts = (scone: Scone): StackBackupFacts => ({
+    lastCompleted: lastBackupOf(scone),
+    intervalSeconds:
+      backupsAvailable && !scone.spec?.skipCas ? (scone.spec?.backup?.interval ?? DEFAULT_BACKUP_INTERVAL_SECONDS) : 0,
+  });
 
   const setStatus = async (scone: Scone, outcome: SconeOutcome, rctx: ReconcileContext): Promise<Scone> => {
     const status = sconeStatusAfter(outcome, {
@@ -135,7 +142,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       now: now(),
     });
     await writeStatus(kit, scone, status, rctx);
-    gauges.set(scone, stackMetricValues(status));
+    gauges.set(scone, stackMetricValues(status, backupFacts(scone)));
     const before = scone.status?.phase ?? "Empty";
     if (status.phase && status.phase !== before)
       kit.events.record(
@@ -292,7 +299,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       return undefined;
     }
     rctx.observed = { generation: found.metadata.generation, resourceVersion: found.metadata.resourceVersion };
-    gauges.set(found, stackMetricValues(found.status ?? {}));
+    gauges.set(found, stackMetricValues(found.status ?? {}, backupFacts(found)));
     if (found.metadata.deletionTimestamp) return finalize(found, rctx);
     // One stack per cluster: the objects have fixed names, two Scones would fight over them.
     const primary = primaryOf(scones.list());

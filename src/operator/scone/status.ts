@@ -2,6 +2,7 @@
 // machine, the deployed spec hash and version, the retry count, and the Ready / Progressing / Degraded conditions
 // (plus OperatorPlacement: where spec.operatorNodeSelector went). lastUpdate moves only when something else in the
 // status changes, so a steady state writes nothing.
+import { STACK_GAUGES } from "../../metrics/catalog.ts";
 import type { SconePhase, SconeStatus } from "../../resources/scone.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
 import { canonicalJson } from "../../runtime/drift.ts";
@@ -197,23 +198,21 @@ export function sconeStatusAfter(outcome: SconeOutcome, input: StatusInput): Sco
 }
 
 /** Gauges of the stack (labels cr_name, cr_namespace ""), for alert rules on a stack that stopped. */
-export const STACK_GAUGES = {
-  state: {
-    name: "scone_stack_state",
-    help: "State of the Scone stack: 1 Running, 0 Empty/Creating/Updating/Repairing, -1 Error.",
-  },
-  retryCount: { name: "scone_stack_retry_count", help: "Failed attempts in a row of the Scone stack." },
-  waiting: {
-    name: "scone_stack_waiting_for_change",
-    help: "1 when the stack stopped after its last allowed failure and waits for a change of the resource.",
-  },
-} as const;
+export { STACK_GAUGES };
 
-export function stackMetricValues(s: SconeStatus): Record<keyof typeof STACK_GAUGES, number> {
+/** The stack's scheduled backups as the gauges show them: interval 0 when the stack takes none. */
+export interface StackBackupFacts {
+  readonly lastCompleted: Date | undefined;
+  readonly intervalSeconds: number;
+}
+
+export function stackMetricValues(s: SconeStatus, backup: StackBackupFacts): Record<keyof typeof STACK_GAUGES, number> {
   const waiting = s.conditions?.some((c) => c.type === "Degraded" && c.reason === "WaitingForChange") ?? false;
   return {
     state: s.phase === "Running" ? 1 : s.phase === "Error" ? -1 : 0,
     retryCount: s.retryCount ?? 0,
     waiting: waiting ? 1 : 0,
+    lastBackupTimestamp: backup.lastCompleted ? Math.floor(backup.lastCompleted.getTime() / 1000) : 0,
+    backupInterval: backup.intervalSeconds,
   };
 }

@@ -3,6 +3,7 @@
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { clientListWatch, Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
+import { SGXPLUGIN_GAUGES, SGXPLUGIN_NODE_GAUGES } from "../../metrics/catalog.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type SGXPlugin, type SGXPluginStatus, sgxPluginDefinition } from "../../resources/sgx-plugin.ts";
 import { Controller } from "../../runtime/controller.ts";
@@ -17,25 +18,8 @@ import { deriveSgxPluginStatus, pluginPodsOf, SGX_DEVICE_CATEGORY } from "./stat
 
 export const SGXPLUGIN_TYPE: TypeRef = { apiVersion: apiVersionOf(sgxPluginDefinition), kind: "SGXPlugin" };
 
-const g = (name: string, help: string) => ({ name: `scone_sgxplugin_${name}`, help });
-const SCALAR = {
-  state: g("state", "State of the SGXPlugin: 1 HEALTHY, 0 PENDING, -1 UNHEALTHY."),
-  desiredReplicas: g("desired_replicas", "Nodes selected to run the SGX plugin."),
-  readyReplicas: g("ready_replicas", "Nodes with a ready SGX plugin pod."),
-  servingReplicas: g("serving_replicas", "Selected SGX-capable nodes."),
-  healthyServingReplicas: g("healthy_serving_replicas", "Selected SGX-capable nodes with available SGX devices."),
-  servingReplicaRatio: g("serving_replica_ratio", "healthy_serving_replicas / serving_replicas (-1: unknown)."),
-  sgxReplicaAlert: g("sgx_replica_alert", "Selected SGX-capable nodes without an available plugin pod."),
-  sgxDeviceAlert: g("sgx_device_alert", "Selected SGX-capable nodes without an available SGX device."),
-  capacitySGXDevices: g("capacity_sgx_devices", "SGX devices allocatable by pods."),
-  availableSGXDevices: g("available_sgx_devices", "SGX devices allocatable and not used."),
-  usedSGXDevices: g("used_sgx_devices", "SGX devices held by pods."),
-} as const;
-const PER_NODE = {
-  capacity: g("capacity_sgx_devices_per_node", "SGX devices allocatable by pods, per node."),
-  available: g("available_sgx_devices_per_node", "SGX devices allocatable and not used, per node."),
-  used: g("used_sgx_devices_per_node", "SGX devices held by pods, per node."),
-} as const;
+const SCALAR = SGXPLUGIN_GAUGES;
+const PER_NODE = SGXPLUGIN_NODE_GAUGES;
 
 function metricValues(s: SGXPluginStatus): Record<keyof typeof SCALAR, number> {
   const ratio =

@@ -9,6 +9,8 @@ import type { KubeClient } from "../../kube/client.ts";
 import { clientListWatch, Informer } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { Logger } from "../../log.ts";
+import { WEBHOOK_GAUGES } from "../../metrics/catalog.ts";
+import type { MetricsRegistry } from "../../metrics/registry.ts";
 import { namespaceLabelsReader } from "../admission/namespace.ts";
 import { type AdmissionPolicy, defaultAdmissionPolicy } from "../admission/policy.ts";
 import { caBundleTargets, syncCaBundles } from "../certs/ca-bundle.ts";
@@ -30,7 +32,7 @@ export interface WebhooksContext {
   readonly log: Logger;
   readonly operatorNamespace: string;
   readonly serviceVersion: string;
-  readonly manager?: { readonly readiness: ReadinessChecks };
+  readonly manager?: { readonly readiness: ReadinessChecks; readonly metrics?: MetricsRegistry };
 }
 
 export interface WebhooksOptions {
@@ -163,6 +165,8 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
     }
     certificates = ensured.certificates;
     servingNotAfterMs = readCertInfo(certificates.serving.certPem)?.notAfter.getTime() ?? 0;
+    const expiry = WEBHOOK_GAUGES.certificateExpiry;
+    ctx.manager?.metrics?.gauge(expiry.name, expiry.help).set({}, Math.floor(servingNotAfterMs / 1000));
   };
 
   let running: Promise<void> | undefined;

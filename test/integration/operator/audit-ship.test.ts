@@ -22,7 +22,7 @@ import { type ClusterConnection, loadKubeConfig } from "../../../src/kube/config
 import { startPortForward } from "../../../src/kube/port-forward.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
-import { AUDIT_SHIPPING_METRICS } from "../../../src/metrics/audit-shipping.ts";
+import { AUDIT_SHIPPING_METRICS } from "../../../src/metrics/catalog.ts";
 import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { AuditShipper } from "../../../src/operator/audit/shipper.ts";
 import { openStore } from "../../../src/store/open.ts";
@@ -241,7 +241,7 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
       );
       await b.stop();
       const metrics = (b as unknown as { o: { metrics: MetricsRegistry } }).o.metrics.render();
-      expect(metrics).toContain(`${AUDIT_SHIPPING_METRICS.entries}{cr_name="${NAME}",cr_namespace="${NS}"}`);
+      expect(metrics).toContain(`${AUDIT_SHIPPING_METRICS.entries.name}{cr_name="${NAME}",cr_namespace="${NS}"}`);
 
       // The archive: two logs, each shipped from seq 0 without a gap, no segment twice, no half-written segment.
       const listed = await listArchive(target, CAS);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { freePort } from "../../../hack/cluster/ports.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { cleanupSteps, installCrds, restoreHarnessNodeLabels } from "./context.ts";
+import { cleanupSteps, installCrds, restoreHarnessNodeLabels, spawnOperator } from "./context.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
 const present = existsSync(BINARY);
@@ -38,26 +38,16 @@ describe.skipIf(!present || !clusterAvailable())("operator under SIGKILL and wit
   };
   const operator = async (logFile: string, extra: string[] = []) => {
     const [probe, metrics] = [await freePort(), await freePort()];
-    return Bun.spawn(
-      [
-        BINARY,
-        "operator",
-        "--kubeconfig",
-        cluster.kubeconfigPath,
-        "--state-dir",
-        state,
-        "-n",
-        NS,
-        "--probe-port",
-        String(probe),
-        "--metrics-port",
-        String(metrics),
-        "--webhook-mode",
-        "off",
-        ...extra,
-      ],
-      { stdout: Bun.file(logFile), stderr: Bun.file(`${logFile}.err`), env: { ...process.env, KUBECONFIG: "" } },
-    );
+    return spawnOperator({
+      binary: BINARY,
+      kubeconfigPath: cluster.kubeconfigPath,
+      stateDir: state,
+      namespace: NS,
+      probePort: probe,
+      metricsPort: metrics,
+      logFile,
+      extra,
+    });
   };
   const spec = (tag: number) => `apiVersion: base.scone.cloud/v1beta1
 kind: SGXPlugin

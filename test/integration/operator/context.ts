@@ -237,3 +237,41 @@ export async function registerCasOverPortForwards(
     unhealthyRecheckMs: 500,
   });
 }
+
+/** The compiled operator as a local process against the test cluster: no webhooks, logs to `logFile` (+ ".err"). */
+export function spawnOperator(opts: {
+  readonly binary: string;
+  readonly kubeconfigPath: string;
+  readonly stateDir: string;
+  readonly namespace: string;
+  readonly probePort: number;
+  readonly metricsPort: number;
+  readonly logFile: string;
+  readonly extra?: readonly string[];
+}): ReturnType<typeof Bun.spawn> {
+  return Bun.spawn(
+    [
+      opts.binary,
+      "operator",
+      "--kubeconfig",
+      opts.kubeconfigPath,
+      "--state-dir",
+      opts.stateDir,
+      "-n",
+      opts.namespace,
+      "--probe-port",
+      String(opts.probePort),
+      "--metrics-port",
+      String(opts.metricsPort),
+      "--webhook-mode",
+      "off",
+      ...(opts.extra ?? []),
+    ],
+    {
+      stdout: Bun.file(opts.logFile),
+      stderr: Bun.file(`${opts.logFile}.err`),
+      // The kubeconfig flag alone decides the cluster.
+      env: { ...process.env, KUBECONFIG: "" },
+    },
+  );
+}

@@ -2,10 +2,12 @@
 // configurations named after the suite's own operator namespace and an objectSelector on a label only the suite's
 // objects carry, so other files' objects are not admitted by them (and objects without the label are admitted by
 // no webhook at all: what a cluster whose operator is down looks like to them).
+
 import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { Logger } from "../../../src/log.ts";
+import type { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import type { ReadinessChecks } from "../../../src/operator/health.ts";
 import { type RunningWebhooks, startWebhooks, type WebhooksOptions } from "../../../src/operator/webhooks/run.ts";
 import { waitFor } from "../kube/helpers.ts";
@@ -31,7 +33,7 @@ export async function startSuiteWebhooks(
   admin: KubeClient,
   suite: string,
   labelKey: string,
-  opts: { log: Logger; readiness?: ReadinessChecks; extra?: Partial<WebhooksOptions> },
+  opts: { log: Logger; readiness?: ReadinessChecks; metrics?: MetricsRegistry; extra?: Partial<WebhooksOptions> },
 ): Promise<SuiteWebhooks> {
   const labels = { [labelKey]: suite };
   const webhooks = await startWebhooks(
@@ -40,7 +42,9 @@ export async function startSuiteWebhooks(
       log: opts.log,
       operatorNamespace: suite,
       serviceVersion: "6.0.6",
-      ...(opts.readiness ? { manager: { readiness: opts.readiness } } : {}),
+      ...(opts.readiness
+        ? { manager: { readiness: opts.readiness, ...(opts.metrics ? { metrics: opts.metrics } : {}) } }
+        : {}),
     },
     { port: 0, mode: "url", host: "127.0.0.1", instanceLabelSelector: `${labelKey}=${suite}`, ...opts.extra },
   );

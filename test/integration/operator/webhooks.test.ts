@@ -5,11 +5,14 @@
 // The shared cluster is used by other test files at the same time: the webhook configurations carry a unique
 // name (the operator namespace is this suite's own) and an objectSelector on a label only this suite's objects
 // carry, and everything is deleted in afterAll.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
+import { WEBHOOK_GAUGES } from "../../../src/metrics/catalog.ts";
+import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { createCa, createServingCert, readCertInfo } from "../../../src/operator/certs/pki.ts";
 import { caSecretOf, secretOf, WEBHOOK_CA_SECRET, WEBHOOK_CERT_SECRET } from "../../../src/operator/certs/secret.ts";
 import { ReadinessChecks } from "../../../src/operator/health.ts";
@@ -33,6 +36,10 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
   let configs: KubeObject[] = [];
   let suiteWebhooks: SuiteWebhooks;
   const readiness = new ReadinessChecks();
+  const metrics = new MetricsRegistry();
+  /** scone_webhook_certificate_expiry_timestamp_seconds as the operator exports it. */
+  const expiryGauge = () =>
+    metrics.gauge(WEBHOOK_GAUGES.certificateExpiry.name, WEBHOOK_GAUGES.certificateExpiry.help).get({});
   const log = createLogger({ level: "warn", sink: process.stderr, component: "webhooks-test" });
 
   const caBundleOf = (kind: string, name: string) => suiteWebhooks.caBundleOf(kind, name);
@@ -43,7 +50,7 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
     await installCrds(admin);
     await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: SUITE } });
 
-    suiteWebhooks = await startSuiteWebhooks(admin, SUITE, LABEL_KEY, { log, readiness });
+    suiteWebhooks = await startSuiteWebhooks(admin, SUITE, LABEL_KEY, { log, readiness, metrics });
     webhooks = suiteWebhooks.webhooks;
     configs = suiteWebhooks.configs;
   }, 300_000);
@@ -209,6 +216,9 @@ describe.skipIf(!clusterAvailable())("admission webhooks on a real API server", 
     expect(await caBundleOf("ValidatingWebhookConfiguration", validatingName)).toBe(bundleAfter);
     expect(Buffer.from(bundleAfter, "base64").toString()).not.toContain(oldCa.certPem.trim());
     await waitFor("the new certificate served", async () => webhooks.certificates?.serving.certPem === renewed);
+    // The expiry gauge (alert SconeWebhookCertificateExpiringSoon) follows the served certificate.
+    expect(expiryGauge()).toBe(Math.floor((readCertInfo(renewed)?.notAfter.getTime() ?? 0) / 1000));
+    expect(expiryGauge()).toBeGreaterThan(Date.now() / 1000 + 14 * 86400);
 
     // The API server trusts the new CA: an update is still mutated (a tag-less image gets the version).
     const lasRef = { apiVersion: LAS_API, kind: "LAS", name: `${SUITE}-las` };
