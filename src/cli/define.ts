@@ -13,6 +13,7 @@ export function group(def: Omit<SconeCommand, "run"> & { subCommands: Record<str
   return command(def);
 }
 
+/** A command implementation; a number it returns is the exit code (after printing its answer), else 0. */
 export type RunModule = { run: (ctx: SconeContext) => unknown };
 
 /** The implementations write to process.stdout, so its EPIPE guard is installed before one loads. */

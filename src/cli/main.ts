@@ -83,6 +83,9 @@ async function runKubectlProvision(argv: readonly string[], io: CliIo): Promise<
   return runScone(translated.command, io, prefix, hint);
 }
 
+const isExitCode = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255;
+
 async function runScone(
   argv: readonly string[],
   io: CliIo,
@@ -115,8 +118,10 @@ async function runScone(
   try {
     // citty (and the node:util it loads, ≈1 ms) only once a command runs: help and usage errors do without.
     const { runCommand } = await import("citty");
-    await runCommand(leaf, { rawArgs: [...rest] });
-    return 0;
+    const { result } = await runCommand(leaf, { rawArgs: [...rest] });
+    // A command that printed its answer and still failed (nothing found, a chain that does not verify) returns its
+    // exit code; process.exitCode would be overwritten by this return.
+    return isExitCode(result) ? result : 0;
   } catch (error) {
     const code = fail(
       io,

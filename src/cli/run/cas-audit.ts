@@ -4,7 +4,7 @@
 // `--archive LOCATION` rebuilds a missing index from the audit logs the operator shipped there first.
 
 import { isData, renderData } from "../output.ts";
-import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -57,7 +57,7 @@ async function rebuildFromArchive(
   }
 }
 
-export async function run(ctx: SconeContext): Promise<void> {
+export async function run(ctx: SconeContext): Promise<number> {
   const a = ctx.args;
   const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
   const [{ withStore }, audit] = await Promise.all([import("./store-access.ts"), import("../../flows/audit/flow.ts")]);
@@ -85,7 +85,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     );
     if (data) {
       process.stdout.write(renderData(data, page));
-      return;
+      return EXIT_OK;
     }
     process.stdout.write(
       renderTable(
@@ -99,7 +99,7 @@ export async function run(ctx: SconeContext): Promise<void> {
         ]),
       ),
     );
-    return;
+    return EXIT_OK;
   }
 
   const [{ KubeClient }, { cliCasDriverSource }, verify] = await Promise.all([
@@ -156,5 +156,5 @@ export async function run(ctx: SconeContext): Promise<void> {
       if (verification.details !== "") process.stderr.write(`${verification.details}\n`);
     } else process.stderr.write(`${problem}\n`);
   }
-  if (!verification?.correct) process.exitCode = 1;
+  return verification?.correct ? EXIT_OK : EXIT_FAILURE;
 }

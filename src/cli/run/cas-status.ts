@@ -3,11 +3,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isData, renderData } from "../output.ts";
-import type { SconeContext } from "../spec.ts";
+import { EXIT_FAILURE, EXIT_OK, type SconeContext } from "../spec.ts";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-export async function run(ctx: SconeContext): Promise<void> {
+export async function run(ctx: SconeContext): Promise<number> {
   const a = ctx.args;
   const [{ KubeClient }, { observeCas }, { buildStatusReport, formatStatusReport }] = await Promise.all([
     import("../../kube/client.ts"),
@@ -37,5 +37,5 @@ export async function run(ctx: SconeContext): Promise<void> {
   const report = buildStatusReport(id, observed, backups, history);
   if (isData(a.output)) process.stdout.write(renderData(a.output, report));
   else process.stdout.write(formatStatusReport(report));
-  if (!report.exists) process.exitCode = 1;
+  return report.exists ? EXIT_OK : EXIT_FAILURE;
 }
