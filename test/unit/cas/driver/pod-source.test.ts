@@ -423,6 +423,38 @@ describe("PodCasDriverSource", () => {
     expect(saved).toBe(dec(p.files.get(OPERATOR_CONFIG_IN_POD)));
   });
 
+  test("operator identity, once saved: calls that only read the config run side by side; the first runs alone", async () => {
+    const k = fakeKube();
+    const p = fakePod();
+    // Each CLI run waits until released, so the calls the source lets through at once can be counted.
+    let running = 0;
+    let most = 0;
+    const held: (() => void)[] = [];
+    const exec: CliPodExec = async (o) => {
+      if (!(o.command[2] ?? "").includes("shift 3")) return p.exec(o);
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((r) => held.push(r));
+      running--;
+      return p.exec(o);
+    };
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 2000 && !what(); i++) await Bun.sleep(1);
+      expect(what()).toBe(true);
+    };
+    const conn = await source(k.kube, exec).connect({ namespace: "team", name: "cas" }, { kind: "operator" });
+    const first = conn.driver.keyHash(); // creates the identity in the pod and saves it: alone
+    await until(() => held.length === 1);
+    held.shift()?.();
+    await first;
+    const reads = [conn.driver.keyHash(), conn.driver.keyHash(), conn.driver.keyHash()];
+    await until(() => held.length === 3);
+    expect(most).toBe(3);
+    for (const r of held.splice(0)) r();
+    await Promise.all(reads);
+    // The first call ran alone (most was 1 then); a writing call (attest) takes the exclusive path: config-sync tests.
+  });
+
   test("operator identity saved concurrently by another process with another key: the pod goes, the call fails", async () => {
     const k = fakeKube();
     k.secrets.push({
