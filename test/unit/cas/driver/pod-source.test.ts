@@ -51,7 +51,7 @@ function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (conf
       return ok();
     }
     const script = cmd[2] ?? "";
-    if (script.includes("wc -c")) {
+    if (script.includes("wc -c") && !script.includes("shift 5")) {
       files.set(cmd[4] as string, o.stdin ?? "");
       return ok();
     }
@@ -60,9 +60,10 @@ function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (conf
       if (cmd[5]) rmDir(cmd[5]);
       return f === undefined ? { ...ok(), exitCode: 3 } : ok(dec(f));
     }
-    if (script.includes("shift 3")) {
-      const [dir, , clean] = cmd.slice(4, 7) as [string, string, string];
-      const cli = cmd.slice(7);
+    if (script.includes("shift 5")) {
+      const [dir, , clean, input] = cmd.slice(4, 8) as [string, string, string, string];
+      if (input) files.set(input, o.stdin ?? "");
+      const cli = cmd.slice(9);
       if (opts.failCli) throw new ExecError("exec failed: container not found");
       opts.onCli?.();
       const at = cli.indexOf(CLI_BINARY);
@@ -431,7 +432,7 @@ describe("PodCasDriverSource", () => {
     let most = 0;
     const held: (() => void)[] = [];
     const exec: CliPodExec = async (o) => {
-      if (!(o.command[2] ?? "").includes("shift 3")) return p.exec(o);
+      if (!(o.command[2] ?? "").includes("shift 5")) return p.exec(o);
       running++;
       most = Math.max(most, running);
       await new Promise<void>((r) => held.push(r));
