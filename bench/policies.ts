@@ -5,12 +5,14 @@
 // Then the same N policies once more with a null CLI (bench/null-cli.ts, compiled: canned answers, no work), so the
 // driver's own overhead shows apart from the CLI's — a lower bound, not the product's speed. CONCURRENCY is this
 // bench's pool for creating objects through the API server; how many CLI calls run at once is the controller's
-// (its workers, default 8; SCONE_BENCH_POLICY_WORKERS), printed as maxInFlight.
+// (submissions per CAS, default 8, SCONE_BENCH_POLICY_PER_CAS; workers, default 32, SCONE_BENCH_POLICY_WORKERS),
+// printed as maxInFlight. CPU per policy of each process (bench/_cpu.ts) is printed next to the wall times: on the
+// shared machine the load moves the wall times, not the CPU each part spends.
 // Cluster: SCONE_BENCH_KUBECONFIG, else a throwaway local cluster from test/harness. Prints figures; never fails on
 // speed.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { CasDriverSource } from "../src/cas/driver/reach.ts";
 import type { CliRunner } from "../src/cas/driver/runner.ts";
 import { clientListWatch, Informer } from "../src/kube/informer.ts";
@@ -23,6 +25,7 @@ import { provisionStandInCas } from "../test/integration/operator/stand-in-cas.t
 import { LocalCliSource } from "../test/integration/operator/stand-in-source.ts";
 import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../test/support/cas-legacy/identity.ts";
 import { signSession } from "../test/support/cas-legacy/session.ts";
+import { type CpuParts, cpuSince, cpuSnapshot, pidsMentioning } from "./_cpu.ts";
 
 const COUNT = Number(process.env.SCONE_BENCH_POLICIES ?? 1000);
 const CONCURRENCY = 16;
@@ -30,6 +33,11 @@ const NS = "scone-bench-policies";
 const BASELINE_NS = "scone-bench-policies-baseline";
 const NULL_NS = "scone-bench-policies-null-cli";
 const CAS_ADDRESS = `https://cas.${NS}:8081`;
+/**
+ * The same bench's "all final" time before the move to the SCONE CLI driver (REST client, commit before issue 13's
+ * driver), as recorded in bench/README.md: a constant from another run on this machine, not measured here.
+ */
+const RECORDED_REST_MS = 9_900;
 const quiet: KubeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Runs `work` over `items` with at most CONCURRENCY in flight. */
@@ -42,6 +50,13 @@ async function pool<T>(items: readonly T[], work: (item: T) => Promise<unknown>)
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** CPU ms per policy of each part (the machine's load does not move these as it moves wall times). */
+function cpuLine(cpu: CpuParts): string {
+  const per = (ms: number | undefined) => (ms === undefined ? "n/a" : `${(ms / COUNT).toFixed(1)} ms`);
+  const total = [cpu.operator, cpu.cliProcesses, cpu.cas, cpu.cluster].reduce<number>((a, x) => a + (x ?? 0), 0);
+  return `operator process ${per(cpu.operator)}, CLI processes ${per(cpu.cliProcesses)}, CAS ${per(cpu.cas)}, API server + etcd + KWOK ${per(cpu.cluster)}; total ${per(total)}`;
 }
 
 async function main(): Promise<void> {
@@ -103,6 +118,9 @@ async function main(): Promise<void> {
       },
     });
     stopSim = () => running.sim.stop();
+    // The cluster's own processes (API server, etcd, KWOK) name its directory on their command lines.
+    const clusterPids = pidsMentioning(dirname(kubeconfig!));
+    const cpuNow = () => cpuSnapshot({ casPid: running.sim.process.pid, clusterPids });
     const admitted = await admitOperator(source, { cas, ownerConfigPath });
     // The policies' signer (scone's own signing, as `scone policy sign` does; the CAS judges it).
     const author = await generateCliConfig("bench-author");
@@ -137,6 +155,9 @@ async function main(): Promise<void> {
       registerPolicyControllers(op.ctx, {
         source: policySource,
         ...(process.env.SCONE_BENCH_POLICY_WORKERS ? { workers: Number(process.env.SCONE_BENCH_POLICY_WORKERS) } : {}),
+        ...(process.env.SCONE_BENCH_POLICY_PER_CAS
+          ? { submissionsPerCas: Number(process.env.SCONE_BENCH_POLICY_PER_CAS) }
+          : {}),
       });
       await op.start();
       const watcher = new Informer<KubeObject>(clientListWatch(client, { type: SIGNED_POLICY_TYPE, namespace }), {
@@ -159,11 +180,13 @@ async function main(): Promise<void> {
       latencies.length = 0;
       maxInFlight = 0;
       commands.clear();
+      const cpu0 = cpuNow();
       const t0 = performance.now();
       await pool(objectsIn(namespace), (o) => client.create(o));
       const createdMs = performance.now() - t0;
       await allFinal;
       const finalMs = performance.now() - t0;
+      const cpu = cpuSince(cpu0, cpuNow());
       await watcher.stop();
       await op.stop();
       const count = (s: string) => [...states.values()].filter((v) => v === s).length;
@@ -182,6 +205,7 @@ async function main(): Promise<void> {
         p95Ms: pct(95),
         maxInFlight,
         commands: Object.fromEntries(commands),
+        cpu,
       };
     };
 
@@ -213,9 +237,11 @@ async function main(): Promise<void> {
     const lower = await runPolicies(nullSource, NULL_NS);
 
     // The API server's own rate: the same objects, same concurrency, no controller running (last: every controller watches all namespaces).
+    const cpuB = cpuNow();
     const t1 = performance.now();
     await pool(objectsIn(BASELINE_NS), (o) => client.create(o));
     const baselineMs = performance.now() - t1;
+    const baselineCpu = cpuSince(cpuB, cpuNow());
 
     console.log(
       JSON.stringify({
@@ -227,6 +253,10 @@ async function main(): Promise<void> {
         allFinalMs: Math.round(real.finalMs),
         baselineCreateMs: Math.round(baselineMs),
         ratioToApiServerWrites: Number((real.finalMs / baselineMs).toFixed(2)),
+        recordedRestMs: RECORDED_REST_MS,
+        ratioToRecordedRest: Number((real.finalMs / RECORDED_REST_MS).toFixed(2)),
+        cpuMs: real.cpu,
+        baselineCpuMs: baselineCpu,
         policiesPerSecond: Math.round((COUNT / real.finalMs) * 1000),
         synced: real.synced,
         rejectedByCas: real.rejected,
@@ -247,6 +277,7 @@ async function main(): Promise<void> {
           driverCallP95Ms: lower.p95Ms,
           driverMaxInFlight: lower.maxInFlight,
           driverCommands: lower.commands,
+          cpuMs: lower.cpu,
         },
       }),
     );
@@ -256,6 +287,12 @@ async function main(): Promise<void> {
     console.log(
       `LOWER BOUND, not scone's speed — the same ${COUNT} policies through a null CLI (canned answers, no CAS, no work): all final in ${(lower.finalMs / 1000).toFixed(1)} s (${lower.synced} Synced); driver: ${lower.calls} calls, mean ${lower.meanMs} ms, median ${lower.p50Ms} ms, p95 ${lower.p95Ms} ms`,
     );
+    console.log(
+      `  vs the recorded REST-client time ${(RECORDED_REST_MS / 1000).toFixed(1)} s (a constant from bench/README.md, not measured in this run): ratio ${(real.finalMs / RECORDED_REST_MS).toFixed(2)} (target ≤ 1.5, issue 13)`,
+    );
+    console.log(`  CPU per policy, scone: ${cpuLine(real.cpu)}`);
+    console.log(`  CPU per policy, null CLI: ${cpuLine(lower.cpu)}`);
+    console.log(`  CPU per policy, the API server alone creating them: ${cpuLine(baselineCpu)}`);
     if (!process.env.SCONE_BENCH_KEEP && process.env.SCONE_BENCH_KUBECONFIG) {
       for (const ns of [NS, BASELINE_NS, NULL_NS])
         await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns });

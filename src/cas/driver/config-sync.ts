@@ -1,31 +1,102 @@
-// The SCONE CLI config (SCONE_CLI_CONFIG, CLI §7) is stateful: the identity and the attested CASes (`cas_db`). Calls
-// on one config run one at a time (two concurrent attests would each write their own copy), and a config that
-// travels to a CLI pod and back is written locally only if nobody changed it meanwhile, atomically, 0600 in 0700.
+// The SCONE CLI config (SCONE_CLI_CONFIG, CLI §7) is stateful: the identity and the attested CASes (`cas_db`). A call
+// that writes it runs alone on it (two concurrent attests would each write their own copy; a reader could see half a
+// file), calls that only read it run side by side, and a config that travels to a CLI pod and back is written
+// locally only if nobody changed it meanwhile, atomically, 0600 in 0700.
 import { chmod, mkdir, readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { writePrivateFile } from "../../runtime/private-file.ts";
 import type { CliArg } from "./commands.ts";
 
-/** Runs the tasks given for one key one after another (in call order); other keys are not held up. */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
+interface Waiter {
+  readonly exclusive: boolean;
+  readonly start: () => void;
+}
 
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const before = this.tails.get(key) ?? Promise.resolve();
-    const mine = before.then(task, task);
-    const tail = mine.catch(() => undefined);
-    this.tails.set(key, tail);
+interface Slot {
+  active: number;
+  exclusive: boolean;
+  readonly queue: Waiter[];
+}
+
+/**
+ * Tasks per key, in call order: an exclusive task runs alone; shared tasks run side by side, at most `maxShared` at
+ * once. A task waits for every earlier one it cannot run with (first come, first served: a shared task behind a
+ * waiting exclusive one waits too). A failing task frees its place like any other; other keys are not held up.
+ */
+export class KeyedGate {
+  private readonly slots = new Map<string, Slot>();
+  constructor(private readonly maxShared = Number.POSITIVE_INFINITY) {
+    if (!(maxShared >= 1)) throw new RangeError(`maxShared must be at least 1, not ${maxShared}`);
+  }
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.enter(key, true, task);
+  }
+
+  runShared<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.enter(key, false, task);
+  }
+
+  /** Tasks of `key` running now (tests, figures). */
+  active(key: string): number {
+    return this.slots.get(key)?.active ?? 0;
+  }
+
+  /** Tasks of `key` waiting for their turn. */
+  waiting(key: string): number {
+    return this.slots.get(key)?.queue.length ?? 0;
+  }
+
+  private async enter<T>(key: string, exclusive: boolean, task: () => Promise<T>): Promise<T> {
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { active: 0, exclusive: false, queue: [] };
+      this.slots.set(key, slot);
+    }
+    const mine = slot;
+    await new Promise<void>((start) => {
+      mine.queue.push({ exclusive, start });
+      this.grant(mine);
+    });
     try {
-      return await mine;
+      return await task();
     } finally {
-      // Forget the key once nothing waits behind this task (keeps the map as small as the calls in flight).
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      mine.active--;
+      if (exclusive) mine.exclusive = false;
+      this.grant(mine);
+      // Forget the key once nothing runs or waits (keeps the map as small as the calls in flight).
+      if (mine.active === 0 && mine.queue.length === 0 && this.slots.get(key) === mine) this.slots.delete(key);
+    }
+  }
+
+  private grant(slot: Slot): void {
+    for (let next = slot.queue[0]; next !== undefined && !slot.exclusive; next = slot.queue[0]) {
+      if (next.exclusive ? slot.active > 0 : slot.active >= this.maxShared) return;
+      slot.queue.shift();
+      slot.active++;
+      slot.exclusive = next.exclusive;
+      next.start();
     }
   }
 }
 
-/** One process-wide lock per config file: every source and connection on the same path shares it. */
-export const CONFIG_LOCKS = new KeyedMutex();
+/** Runs the tasks given for one key one after another (in call order); other keys are not held up. */
+export class KeyedMutex {
+  private readonly gate = new KeyedGate(1);
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.gate.run(key, task);
+  }
+}
+
+/** CLI calls on one config at once (shared ones; each is a process, or an exec through the API server into a pod). */
+export const MAX_CALLS_PER_CONFIG = 8;
+
+/**
+ * One process-wide gate per config file: every source and connection on the same path shares it. A call that may
+ * write the config (changesConfig) runs alone; calls that only read it (the CLI reads it at start: session create,
+ * read, show-identification, …) run side by side, at most MAX_CALLS_PER_CONFIG at once.
+ */
+export const CONFIG_LOCKS = new KeyedGate(MAX_CALLS_PER_CONFIG);
 export const configLockKey = (path: string) => resolve(path);
 
 /**

@@ -5,7 +5,7 @@
 import { chmod, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { PortForward, PortForwardOptions } from "../../kube/port-forward.ts";
-import { CONFIG_LOCKS, configLockKey, ensurePrivateDir } from "./config-sync.ts";
+import { CONFIG_LOCKS, changesConfig, configLockKey, ensurePrivateDir } from "./config-sync.ts";
 import { CasDriver } from "./driver.ts";
 import { CAS_CLIENT_PORT, type CasConnection, type CasDriverSource, type CasRef, type CliIdentity } from "./reach.ts";
 import { type CliRunner, LocalCliRunner } from "./runner.ts";
@@ -28,7 +28,10 @@ export interface LocalSourceOptions {
   readonly warn?: (message: string) => void;
 }
 
-/** Runs every call of one config under that config's lock (CLI §7: the file is stateful). */
+/**
+ * Runs every call of one config under that config's gate (CLI §7: the file is stateful): a call that may write it
+ * alone, reads side by side. A call that may have created or rewritten the config narrows its mode before the next.
+ */
 export class SerializedRunner implements CliRunner {
   readonly description: string;
   constructor(
@@ -37,8 +40,18 @@ export class SerializedRunner implements CliRunner {
   ) {
     this.description = inner.description;
   }
-  run(...args: Parameters<CliRunner["run"]>) {
-    return CONFIG_LOCKS.run(configLockKey(this.configPath), () => this.inner.run(...args));
+  async run(...args: Parameters<CliRunner["run"]>) {
+    const key = configLockKey(this.configPath);
+    // A config, once there, is never removed by scone: "it exists" read before the gate stays true inside it.
+    const exists = (await stat(this.configPath).catch(() => undefined)) !== undefined;
+    if (!changesConfig(args[0], exists)) return CONFIG_LOCKS.runShared(key, () => this.inner.run(...args));
+    return CONFIG_LOCKS.run(key, async () => {
+      try {
+        return await this.inner.run(...args);
+      } finally {
+        await narrowConfigMode(this.configPath);
+      }
+    });
   }
 }
 

@@ -241,11 +241,14 @@ export class OperatorIdentityRunner implements CliRunner {
 
   run(...[argv, env, files]: Parameters<CliRunner["run"]>) {
     const key = `pod:${this.owner.namespace}/${this.podObject.metadata?.name}:${OPERATOR_CONFIG_IN_POD}`;
-    return CONFIG_LOCKS.run(key, async () => {
+    const call = async () => {
       const r = await this.pod.runWithConfig(argv, env, files);
       if (!this.saved) await this.saveIdentity();
       return r;
-    });
+    };
+    // Once the identity is saved (so the config exists in the pod), calls that only read it — every policy upload —
+    // run side by side (CONFIG_LOCKS bounds them); the first call (which may create it) and attests run alone.
+    return this.saved && !changesConfig(argv, true) ? CONFIG_LOCKS.runShared(key, call) : CONFIG_LOCKS.run(key, call);
   }
 
   private async saveIdentity(): Promise<void> {

@@ -264,27 +264,46 @@ export class PodCliRunner implements CliRunner {
     const vars = cliEnvironment({}, env, configPath);
     const readBack = config?.readBack === true && configPath !== undefined;
     // Each exec costs a round trip through the API server and the kubelet (~50 ms): the directory is made by the
-    // first step and removed by the last, so a call without inputs is one exec.
+    // first step and removed by the last, and the last input travels with the CLI's own exec (its stdin), so a call
+    // with at most one input is one exec.
     let made = false;
     let touched = false;
     let removed = false;
     try {
       const inputs = config?.content ? [{ name: TRAVELLING_CONFIG, content: config.content }, ...files] : files;
-      for (const f of inputs) {
-        const bytes = typeof f.content === "string" ? new TextEncoder().encode(f.content) : f.content;
+      const bytesOf = (f: CliInputFile) =>
+        typeof f.content === "string" ? new TextEncoder().encode(f.content) : f.content;
+      for (const f of inputs.slice(0, -1)) {
         touched = true;
-        await this.upload(dir, posix.join(dir, f.name), f.name, bytes, made);
+        await this.upload(dir, posix.join(dir, f.name), f.name, bytesOf(f), made);
         made = true;
       }
+      const last = inputs.at(-1);
+      const lastBytes = last ? bytesOf(last) : undefined;
       const args = resolveArgs(argv, dir, files, posix.join);
       const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
       const cli = ["env", "-u", "SCONE_CONFIG_ID", ...assignments, this.o.binary ?? "/opt/scone/bin/rust-cli", ...args];
-      touched = true;
-      const r = await this.exec(
-        ["sh", "-c", RUN_SCRIPT, "sh", dir, made ? "old" : "new", readBack ? "keep" : "rm", ...cli],
-        undefined,
-        this.o.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES,
-      );
+      let r: ExecResult;
+      for (let attempt = 1; ; attempt++) {
+        touched = true;
+        const input = last && lastBytes ? [posix.join(dir, last.name), String(lastBytes.length)] : ["", "0"];
+        r = await this.exec(
+          ["sh", "-c", RUN_SCRIPT, "sh", dir, made ? "old" : "new", readBack ? "keep" : "rm", ...input, ...cli],
+          lastBytes,
+          this.o.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES,
+        );
+        // The script made the directory before anything else could fail: a retry finds it there.
+        if (r.exitCode === RUNNER_FAILED && r.stderr.startsWith("scone-runner:"))
+          made ||= !r.stderr.includes("cannot create");
+        const short = r.exitCode === RUNNER_FAILED && r.stderr.startsWith(SHORT_INPUT);
+        // The input arrived short (the exec stream ended stdin early, see upload): the CLI did not run; again.
+        if (short && attempt < MAX_UPLOAD_ATTEMPTS) continue;
+        if (short)
+          throw new CliRunError(
+            `${this.description}: writing ${last?.name} arrived short ${MAX_UPLOAD_ATTEMPTS} times`,
+          );
+        break;
+      }
       if (r.exitCode === RUNNER_FAILED && r.stderr.startsWith("scone-runner:"))
         throw new CliRunError(`${this.description}: ${r.stderr.slice(0, 300).trim()}`);
       removed = !readBack;
@@ -340,11 +359,23 @@ const WRITE_SCRIPT = [
   '[ "$(wc -c < "$1")" -eq "$2" ] || exit 97',
 ].join("\n");
 
-/** $1 directory, $2 new|old, $3 rm|keep (remove the directory after the CLI), then the CLI's argv. */
+/** stderr of the run script when its input arrived short (exit RUNNER_FAILED; the CLI did not run). */
+const SHORT_INPUT = "scone-runner: input arrived short";
+
+/**
+ * $1 directory, $2 new|old, $3 rm|keep (remove the directory after the CLI), $4 a path for stdin ("" for none) and
+ * $5 its size, then the CLI's argv. The input is written as by WRITE_SCRIPT (exclusive, 0600, size checked) before
+ * the CLI runs, with stdin from /dev/null (CLI §1: never written). The script's own failures exit 125 with stderr
+ * starting "scone-runner:"; the CLI's exit code and output pass unchanged.
+ */
 const RUN_SCRIPT = [
-  'd="$1"; mk="$2"; clean="$3"; shift 3',
+  'd="$1"; mk="$2"; clean="$3"; f="$4"; n="$5"; shift 5',
   'if [ "$mk" = new ]; then mkdir -m 700 -- "$d" || { echo "scone-runner: cannot create $d" >&2; exit 125; }; fi',
-  '"$@"',
+  'if [ -n "$f" ]; then',
+  '  (umask 077 && rm -f -- "$f" && set -C && cat > "$f") || { echo "scone-runner: cannot write $f" >&2; exit 125; }',
+  `  [ "$(wc -c < "$f")" -eq "$n" ] || { echo "${SHORT_INPUT}: $f" >&2; exit 125; }`,
+  "fi",
+  '"$@" < /dev/null',
   "rc=$?",
   'if [ "$clean" = rm ]; then rm -rf -- "$d"; fi',
   'exit "$rc"',

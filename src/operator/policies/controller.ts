@@ -31,6 +31,7 @@ import { writeStatus } from "../reconcile-kit.ts";
 import { type OperatorContext, requestOf, watchPrimary } from "../wiring.ts";
 import { casRefOfAddress, sameCasAddress } from "./address.ts";
 import { precheckEncryptedPolicy, precheckSignedPolicy } from "./precheck.ts";
+import { SubmissionScheduler } from "./schedule.ts";
 import { nextPolicyStatus, type PolicyOutcome, transitionEvent, type ValidityCondition } from "./status.ts";
 import { outcomeOfDriverError, submitEncryptedPolicy, submitSignedPolicy } from "./submit.ts";
 
@@ -47,8 +48,13 @@ export interface PolicyControllerDeps {
   readonly retryMs?: number;
   /** When a policy the CAS refused is submitted again: the owner may admit the operator later (default 5 min). */
   readonly casRejectedRetryMs?: number;
-  /** Reconciles in parallel per kind (default 8: most of a reconcile is waiting for the CLI and the API server). */
+  /**
+   * Reconciles in parallel per kind (default 32: most of a reconcile is waiting for the CLI and the API server; the
+   * CLI calls are bounded per CAS by `submissionsPerCas`).
+   */
   readonly workers?: number;
+  /** Submissions to one CAS at once (default 8); one session's submissions always run one after another. */
+  readonly submissionsPerCas?: number;
   /** How long the CAS key the operator's CLI attested is reused per address (default 5 min). */
   readonly targetReuseMs?: number;
 }
@@ -92,6 +98,29 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
   // A promise: concurrent first reconciles of one CAS share one `show-identification` call.
   const targets = new Map<string, { at: number; casKey: Promise<string> }>();
   const log = ctx.log.child({ component: "policies" });
+  const scheduler = new SubmissionScheduler(deps.submissionsPerCas);
+  /**
+   * Policy keys by the predecessor their status names (ours in `memos`, or the cached object's): the only candidates
+   * successorOf looks at, so a steady-state reconcile does not scan every policy. A superset: each is checked in full.
+   */
+  const byPredecessor = new Map<string, Set<string>>();
+  const notePredecessor = (key: string, status: PolicyStatus | undefined): void => {
+    const hash = status?.predecessor;
+    if (!hash) return;
+    let keys = byPredecessor.get(hash);
+    if (!keys) {
+      keys = new Set();
+      byPredecessor.set(hash, keys);
+    }
+    keys.add(key);
+  };
+  const forgetPredecessor = (key: string, status: PolicyStatus | undefined): void => {
+    const hash = status?.predecessor;
+    const keys = hash ? byPredecessor.get(hash) : undefined;
+    if (!hash || !keys) return;
+    keys.delete(key);
+    if (keys.size === 0) byPredecessor.delete(hash);
+  };
 
   const allPolicies = (): AnyPolicy[] => [
     ...(signedInformer.list() as SignedPolicy[]),
@@ -104,17 +133,29 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     return o.status;
   };
 
+  /** The cached policy a memo key (`Kind:namespace/name`) names. */
+  const policyOfKey = (key: string): AnyPolicy | undefined => {
+    const colon = key.indexOf(":");
+    const slash = key.indexOf("/", colon);
+    const informer = key.slice(0, colon) === "EncryptedPolicy" ? encryptedInformer : signedInformer;
+    return informer.get(key.slice(colon + 1, slash), key.slice(slash + 1)) as AnyPolicy | undefined;
+  };
+
   /** A policy that registered the version after `hash` at the same CAS (through this operator). */
-  const successorOf = (o: AnyPolicy, hash: string): AnyPolicy | undefined =>
-    allPolicies().find((p) => {
-      if (p.metadata?.uid === o.metadata?.uid || !p.spec || !o.spec) return false;
-      const st = effectiveStatus(`${p.kind}:${nameOf(p)}`, p) ?? p.status;
-      return (
+  const successorOf = (o: AnyPolicy, hash: string): AnyPolicy | undefined => {
+    for (const key of byPredecessor.get(hash) ?? []) {
+      const p = policyOfKey(key);
+      if (!p || p.metadata?.uid === o.metadata?.uid || !p.spec || !o.spec) continue;
+      const st = effectiveStatus(key, p) ?? p.status;
+      if (
         (st?.state === "Synced" || st?.state === "Superseded") &&
         st.predecessor === hash &&
         sameCasAddress(p.spec.casAddress, o.spec.casAddress)
-      );
-    });
+      )
+        return p;
+    }
+    return undefined;
+  };
 
   /** Superseded, when a policy registered the version after this one's (status.predecessor = our hash). */
   const supersededOutcome = (o: AnyPolicy, status: PolicyStatus): PolicyOutcome | undefined => {
@@ -144,6 +185,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const status = nextPolicyStatus({ previous, outcome, generation, validity, now: new Date() });
     await writeStatus(ctx.kit, { ...o, status: previous }, status, rctx);
     memos.set(key, { uid: o.metadata?.uid ?? "", generation, status });
+    notePredecessor(key, status);
     const event = transitionEvent(previous, status, outcome);
     if (event) ctx.kit.events.record(o, event.type, event.reason, event.message);
     if (outcome.kind !== "synced" && outcome.kind !== "superseded") {
@@ -186,6 +228,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
    */
   const withCas = async (
     casAddress: string,
+    session: string | undefined,
     rctx: ReconcileContext,
     submit: (conn: CasConnection, target: CasTarget) => Promise<PolicyOutcome>,
   ): Promise<PolicyOutcome> => {
@@ -195,6 +238,15 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       const message = `spec.casAddress: ${casAddress} does not name a CAS of this cluster`;
       return { kind: "invalid", problems: [{ reason: "InvalidCasAddress", field: "spec.casAddress", message }] };
     }
+    // One session's submissions in turn, at most submissionsPerCas per CAS at once (schedule.ts).
+    return scheduler.run(`${ref.namespace}/${ref.name}`, session, () => connectAndSubmit(ref, rctx, submit));
+  };
+
+  const connectAndSubmit = async (
+    ref: NonNullable<ReturnType<typeof casRefOfAddress>>,
+    rctx: ReconcileContext,
+    submit: (conn: CasConnection, target: CasTarget) => Promise<PolicyOutcome>,
+  ): Promise<PolicyOutcome> => {
     let conn: CasConnection;
     try {
       conn = await deps.source.connect(ref, { kind: "operator" }, rctx.signal);
@@ -236,6 +288,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const key = `SignedPolicy:${req.namespace ?? ""}/${req.name}`;
     const o = await readPolicy<SignedPolicy>(SIGNED_POLICY_TYPE, signedInformer, req, rctx);
     if (!o) {
+      forgetPredecessor(key, memos.get(key)?.status);
       memos.delete(key);
       retryAt.delete(key);
       return undefined;
@@ -263,7 +316,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     }
     const header = { sessionName: pre.sessionName, predecessor: pre.predecessor };
     // 2. Through the driver, as the operator; the CAS verifies the signatures and decides.
-    const outcome = await withCas(o.spec.casAddress, rctx, (conn, target) =>
+    const outcome = await withCas(o.spec.casAddress, header.sessionName, rctx, (conn, target) =>
       submitSignedPolicy(conn.driver, target, o.spec, header),
     );
     await finish(key, o, outcome, "SignatureValid", rctx);
@@ -277,6 +330,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     const key = `EncryptedPolicy:${req.namespace ?? ""}/${req.name}`;
     const o = await readPolicy<EncryptedPolicy>(ENCRYPTED_POLICY_TYPE, encryptedInformer, req, rctx);
     if (!o) {
+      forgetPredecessor(key, memos.get(key)?.status);
       memos.delete(key);
       retryAt.delete(key);
       return undefined;
@@ -300,7 +354,8 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       await finish(key, o, { kind: "invalid", problems }, "EncryptionKeyValid", rctx);
       return undefined;
     }
-    const outcome = await withCas(o.spec.casAddress, rctx, (conn, target) =>
+    // The session's name is inside the ciphertext: only the CAS bound applies.
+    const outcome = await withCas(o.spec.casAddress, undefined, rctx, (conn, target) =>
       submitEncryptedPolicy(conn.driver, target, o.spec),
     );
     await finish(key, o, outcome, "EncryptionKeyValid", rctx);
@@ -330,7 +385,7 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
     new Controller({
       name,
       reconcile,
-      workers: deps.workers ?? 8,
+      workers: deps.workers ?? 32,
       metrics: ctx.manager.metrics,
       onRecord: ctx.recordHistory,
     });
@@ -350,8 +405,26 @@ export function registerPolicyControllers(ctx: OperatorContext, deps: PolicyCont
       controller.enqueue(requestOf(p));
     }
   };
-  for (const informer of [signedInformer, encryptedInformer]) {
-    informer.addHandlers({ add: onSuccessor, update: (_a, b) => onSuccessor(b) });
+  // Every status naming a predecessor is indexed as it arrives in the cache (written by us or by an earlier run).
+  for (const [informer, kind] of [
+    [signedInformer, "SignedPolicy"],
+    [encryptedInformer, "EncryptedPolicy"],
+  ] as const) {
+    const indexed = (o: KubeObject) => notePredecessor(`${kind}:${nameOf(o)}`, (o as AnyPolicy).status);
+    const unindexed = (o: KubeObject) => forgetPredecessor(`${kind}:${nameOf(o)}`, (o as AnyPolicy).status);
+    informer.addHandlers({
+      add: (o) => {
+        indexed(o);
+        onSuccessor(o);
+      },
+      // An entry a later status no longer names stays until the policy goes: a stale candidate is checked and
+      // passed over, a missing one would hide a successor.
+      update: (_a, b) => {
+        indexed(b);
+        onSuccessor(b);
+      },
+      delete: unindexed,
+    });
   }
 
   ctx.manager.addController(signed);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   ConfigChangedError,
   changesConfig,
+  KeyedGate,
   KeyedMutex,
   writeBackConfig,
 } from "../../../../src/cas/driver/config-sync.ts";
@@ -75,5 +76,83 @@ describe("KeyedMutex", () => {
     await expect(first).rejects.toThrow("boom");
     expect(await second).toBe(2);
     expect(events).toEqual(["first start", "other", "first end", "second"]);
+  });
+});
+
+describe("KeyedGate", () => {
+  /** A task that records its start and end and finishes when told. */
+  function tasks() {
+    const events: string[] = [];
+    const releases = new Map<string, () => void>();
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        events.push(`${name}+`);
+        await new Promise<void>((r) => releases.set(name, r));
+        events.push(`${name}-`);
+        if (fail) throw new Error(`${name} failed`);
+        return name;
+      };
+    const settle = async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+    /** Lets started tasks reach their wait, ends `name`, and lets the gate start whatever it admits next. */
+    const release = async (name: string) => {
+      await settle();
+      const end = releases.get(name);
+      if (name !== "none" && !end) throw new Error(`task ${name} is not running`);
+      end?.();
+      await settle();
+    };
+    return { events, task, release };
+  }
+
+  test("shared tasks run side by side up to the bound; the next starts when one ends", async () => {
+    const gate = new KeyedGate(2);
+    const t = tasks();
+    const runs = ["a", "b", "c"].map((n) => gate.runShared("k", t.task(n)));
+    await t.release("none");
+    expect(t.events).toEqual(["a+", "b+"]);
+    expect(gate.active("k")).toBe(2);
+    await t.release("b");
+    expect(t.events).toEqual(["a+", "b+", "b-", "c+"]);
+    await t.release("a");
+    await t.release("c");
+    expect(await Promise.all(runs)).toEqual(["a", "b", "c"]);
+    expect(gate.active("k")).toBe(0);
+  });
+
+  test("an exclusive task waits for the shared ones before it and runs alone; later shared ones wait for it", async () => {
+    const gate = new KeyedGate(8);
+    const t = tasks();
+    const a = gate.runShared("k", t.task("a"));
+    const x = gate.run("k", t.task("x"));
+    const b = gate.runShared("k", t.task("b"));
+    const other = gate.runShared("other", t.task("o"));
+    await t.release("none");
+    // b is behind the waiting x (first come, first served); another key is not held up.
+    expect(t.events).toEqual(["a+", "o+"]);
+    await t.release("a");
+    expect(t.events).toEqual(["a+", "o+", "a-", "x+"]);
+    await t.release("x");
+    expect(t.events.slice(-2)).toEqual(["x-", "b+"]);
+    await t.release("b");
+    await t.release("o");
+    expect(await Promise.all([a, x, b, other])).toEqual(["a", "x", "b", "o"]);
+  });
+
+  test("a failing task frees its place: the others run and keep their own results", async () => {
+    const gate = new KeyedGate(1);
+    const t = tasks();
+    const first = gate.runShared("k", t.task("a", true));
+    const second = gate.runShared("k", t.task("b"));
+    await t.release("a");
+    await expect(first).rejects.toThrow("a failed");
+    await t.release("b");
+    expect(await second).toBe("b");
+  });
+
+  test("a bound below one is refused", () => {
+    expect(() => new KeyedGate(0)).toThrow(/at least 1/);
   });
 });

@@ -4,7 +4,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalCasDriverSource, operatorConfigPath } from "../../../../src/cas/driver/local-source.ts";
+import { CONFIG_LOCKS, configLockKey } from "../../../../src/cas/driver/config-sync.ts";
+import { LocalCasDriverSource, operatorConfigPath, SerializedRunner } from "../../../../src/cas/driver/local-source.ts";
+import { LocalCliRunner } from "../../../../src/cas/driver/runner.ts";
 import type { PortForwardOptions } from "../../../../src/kube/port-forward.ts";
 
 const root = mkdtempSync(join(tmpdir(), "scone-local-source-"));
@@ -18,6 +20,25 @@ writeFileSync(
   '#!/bin/sh\necho "start $SCONE_CLI_CONFIG" >> "$LOG"\nsleep 0.05\necho "end $SCONE_CLI_CONFIG" >> "$LOG"\necho "scone 7.1.2"\n',
 );
 chmodSync(script, 0o755);
+
+// Logs "start <subcommand>", then waits until $WANT calls sharing $MEET have started (≤ 10 s: a call that runs alone
+// gives up, logging "alone"), then logs "end <subcommand>".
+const meeting = join(root, "meeting-cli.sh");
+writeFileSync(
+  meeting,
+  [
+    "#!/bin/sh",
+    'echo "start $2" >> "$LOG"',
+    'mkdir -p "$MEET"; : > "$MEET/$$"',
+    "i=0",
+    'while [ "$(ls "$MEET" | wc -l)" -lt "$WANT" ]; do',
+    '  i=$((i+1)); if [ "$i" -gt 200 ]; then echo "alone $2" >> "$LOG"; exit 1; fi; sleep 0.05',
+    "done",
+    'echo "end $2" >> "$LOG"',
+    "",
+  ].join("\n"),
+);
+chmodSync(meeting, 0o755);
 
 function fixture() {
   const forwards: PortForwardOptions[] = [];
@@ -94,7 +115,7 @@ describe("LocalCasDriverSource", () => {
     await conn.release();
   });
 
-  test("calls on one config run one at a time, even from two connections", async () => {
+  test("calls on a config that does not exist yet run one at a time (each may create it), even from two connections", async () => {
     const f = fixture();
     const a = await f.source.connect({ namespace: "ns", name: "a" }, { kind: "operator" });
     const b = await f.source.connect({ namespace: "ns", name: "b" }, { kind: "operator" });
@@ -108,5 +129,79 @@ describe("LocalCasDriverSource", () => {
     }
     await a.release();
     await b.release();
+  });
+
+  test("once the config exists, calls that only read it run side by side", async () => {
+    const dir = mkdtempSync(join(root, "side-"));
+    const log = join(dir, "calls.log");
+    const stateDir = join(dir, "state");
+    const source = new LocalCasDriverSource({
+      binary: [meeting],
+      stateDir,
+      env: { LOG: log, MEET: join(dir, "meet"), WANT: "3" },
+      portForward: async () => ({
+        localAddress: "127.0.0.1",
+        localPort: 40000,
+        activeConnections: 0,
+        lastError: undefined,
+        close: async () => {},
+      }),
+    });
+    const a = await source.connect({ namespace: "ns", name: "a" }, { kind: "operator" });
+    writeFileSync(operatorConfigPath(stateDir), "{}", { mode: 0o600 });
+    const b = await source.connect({ namespace: "ns", name: "b" }, { kind: "operator" });
+    // Each call waits until three have started: one at a time, the first would give up alone.
+    await Promise.all([
+      a.driver.keyHash().catch(() => 0),
+      b.driver.keyHash().catch(() => 0),
+      a.driver.cliVersion().catch(() => 0),
+    ]);
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    expect(lines.filter((l) => /^end\b/.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => l.includes("alone"))).toEqual([]);
+    await a.release();
+    await b.release();
+  });
+});
+
+describe("SerializedRunner", () => {
+  test("reads of an existing config run side by side; a call that writes it (cas set-default) runs alone, in turn", async () => {
+    const dir = mkdtempSync(join(root, "serial-"));
+    const configPath = join(dir, "config.json");
+    writeFileSync(configPath, "{}", { mode: 0o600 });
+    const log = join(dir, "calls.log");
+    const runner = new SerializedRunner(
+      new LocalCliRunner({ binary: [meeting], configPath, env: { LOG: log } }),
+      configPath,
+    );
+    const call = (argv: string[], meet: string, want: number) =>
+      runner.run(argv, { MEET: join(dir, meet), WANT: String(want) }, []);
+    const key = configLockKey(configPath);
+    /** Until the gate shows the calls issued so far (each checks whether the config exists before it queues). */
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 2000 && !what(); i++) await Bun.sleep(5);
+      expect(what()).toBe(true);
+    };
+    // The first two run together and wait for a third marker, which the test makes once the write and the last read
+    // are queued behind them: the write waits for both reads, the last read for the write.
+    const calls = [call(["self", "show-key-hash"], "first", 3), call(["self", "show-key-hash"], "first", 3)];
+    await until(() => CONFIG_LOCKS.active(key) === 2);
+    calls.push(call(["cas", "set-default", "a:1"], "write", 1));
+    await until(() => CONFIG_LOCKS.waiting(key) === 1);
+    calls.push(call(["self", "show-key-hash"], "last", 1));
+    await until(() => CONFIG_LOCKS.waiting(key) === 2);
+    mkdirSync(join(dir, "first"), { recursive: true });
+    writeFileSync(join(dir, "first", "test"), "");
+    await Promise.all(calls);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      "start show-key-hash",
+      "start show-key-hash",
+      "end show-key-hash",
+      "end show-key-hash",
+      "start set-default",
+      "end set-default",
+      "start show-key-hash",
+      "end show-key-hash",
+    ]);
   });
 });

@@ -51,7 +51,7 @@ function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (conf
       return ok();
     }
     const script = cmd[2] ?? "";
-    if (script.includes("wc -c")) {
+    if (script.includes("wc -c") && !script.includes("shift 5")) {
       files.set(cmd[4] as string, o.stdin ?? "");
       return ok();
     }
@@ -60,9 +60,10 @@ function fakePod(opts: { failCli?: boolean; onCli?: () => void; afterCli?: (conf
       if (cmd[5]) rmDir(cmd[5]);
       return f === undefined ? { ...ok(), exitCode: 3 } : ok(dec(f));
     }
-    if (script.includes("shift 3")) {
-      const [dir, , clean] = cmd.slice(4, 7) as [string, string, string];
-      const cli = cmd.slice(7);
+    if (script.includes("shift 5")) {
+      const [dir, , clean, input] = cmd.slice(4, 8) as [string, string, string, string];
+      if (input) files.set(input, o.stdin ?? "");
+      const cli = cmd.slice(9);
       if (opts.failCli) throw new ExecError("exec failed: container not found");
       opts.onCli?.();
       const at = cli.indexOf(CLI_BINARY);
@@ -421,6 +422,38 @@ describe("PodCasDriverSource", () => {
     expect(secret?.metadata?.ownerReferences?.[0]?.uid).toBe("cas-uid");
     const saved = Buffer.from(secret?.data?.["config.json"] ?? "", "base64").toString();
     expect(saved).toBe(dec(p.files.get(OPERATOR_CONFIG_IN_POD)));
+  });
+
+  test("operator identity, once saved: calls that only read the config run side by side; the first runs alone", async () => {
+    const k = fakeKube();
+    const p = fakePod();
+    // Each CLI run waits until released, so the calls the source lets through at once can be counted.
+    let running = 0;
+    let most = 0;
+    const held: (() => void)[] = [];
+    const exec: CliPodExec = async (o) => {
+      if (!(o.command[2] ?? "").includes("shift 5")) return p.exec(o);
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((r) => held.push(r));
+      running--;
+      return p.exec(o);
+    };
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 2000 && !what(); i++) await Bun.sleep(1);
+      expect(what()).toBe(true);
+    };
+    const conn = await source(k.kube, exec).connect({ namespace: "team", name: "cas" }, { kind: "operator" });
+    const first = conn.driver.keyHash(); // creates the identity in the pod and saves it: alone
+    await until(() => held.length === 1);
+    held.shift()?.();
+    await first;
+    const reads = [conn.driver.keyHash(), conn.driver.keyHash(), conn.driver.keyHash()];
+    await until(() => held.length === 3);
+    expect(most).toBe(3);
+    for (const r of held.splice(0)) r();
+    await Promise.all(reads);
+    // The first call ran alone (most was 1 then); a writing call (attest) takes the exclusive path: config-sync tests.
   });
 
   test("operator identity saved concurrently by another process with another key: the pod goes, the call fails", async () => {

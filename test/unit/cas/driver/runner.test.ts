@@ -1,7 +1,7 @@
 // The two CliRunner shells: a local program run for real (a shell script standing in for the CLI reports what it
 // was given), and the pod runner against a fake exec that records each command.
-import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -101,10 +101,10 @@ describe("PodCliRunner", () => {
   const kindOf = (command: readonly string[]): Kind =>
     command[0] === "rm"
       ? "rm"
-      : command[2]?.includes("wc -c")
-        ? "write"
-        : command[2]?.includes("shift 3")
-          ? "run"
+      : command[2]?.includes("shift 5")
+        ? "run"
+        : command[2]?.includes("wc -c")
+          ? "write"
           : "read";
   function fakeExec(answers: Partial<Record<Kind, { exitCode: number; stdout?: string; stderr?: string }[]>>) {
     const calls: Parameters<CliPodExec>[0][] = [];
@@ -116,7 +116,7 @@ describe("PodCliRunner", () => {
     return { exec, calls, kinds: () => calls.map((c) => kindOf(c.command)) };
   }
 
-  test("an input is uploaded exclusively with its size checked, the CLI runs through env -u SCONE_CONFIG_ID and the directory goes in the same exec", async () => {
+  test("one input travels with the CLI's exec: written exclusively with its size checked, then the CLI runs through env -u SCONE_CONFIG_ID, the directory removed in the same exec", async () => {
     const { exec, calls, kinds } = fakeExec({ run: [{ exitCode: 0, stdout: "hash\n" }] });
     const runner = new PodCliRunner({
       exec,
@@ -129,21 +129,23 @@ describe("PodCliRunner", () => {
       { name: "session.yml", content: "name: a\n" },
     ]);
     expect(r).toEqual({ exitCode: 0, stdout: "hash\n", stderr: "" });
-    expect(kinds()).toEqual(["write", "run"]);
-    const [write, run] = calls;
-    const dir = write!.command.at(-1)!;
+    expect(kinds()).toEqual(["run"]);
+    const [run] = calls;
+    const dir = run!.command[4]!;
     expect(dir).toMatch(/^\/tmp\/scone-cli-[0-9a-f]{24}$/);
-    // path, size, "new" = make the directory first (mkdir -m 700 fails if anything is there), the directory.
-    expect(write!.command.slice(3)).toEqual(["sh", `${dir}/session.yml`, "8", "new", dir]);
-    expect(write!.command[2]).toContain("umask 077");
-    expect(write!.command[2]).toContain("set -C");
-    expect(write!.command[2]).toContain('mkdir -m 700 -- "$4"');
-    expect(new TextDecoder().decode(write!.stdin as Uint8Array)).toBe("name: a\n");
+    expect(run!.command[2]).toContain("umask 077");
+    expect(run!.command[2]).toContain("set -C");
+    expect(run!.command[2]).toContain('mkdir -m 700 -- "$d"');
+    expect(run!.command[2]).toContain('"$@" < /dev/null');
+    expect(new TextDecoder().decode(run!.stdin as Uint8Array)).toBe("name: a\n");
+    // directory, "new" = make it first (mkdir -m 700 fails if anything is there), "rm" after, the input and its size.
     expect(run!.command.slice(3)).toEqual([
       "sh",
       dir,
-      "old",
+      "new",
       "rm",
+      `${dir}/session.yml`,
+      "8",
       "env",
       "-u",
       "SCONE_CONFIG_ID",
@@ -157,6 +159,25 @@ describe("PodCliRunner", () => {
     expect(calls.every((c) => c.namespace === "ns" && c.pod === "cas-cli" && c.container === "cli")).toBe(true);
   });
 
+  test("with two inputs the first is uploaded on its own (exclusive, size checked), the second with the CLI", async () => {
+    const { exec, calls, kinds } = fakeExec({});
+    await new PodCliRunner({ exec, namespace: "ns", pod: "p" }).run(
+      [{ inputFile: "a.yml" }, { inputFile: "b.yml" }],
+      {},
+      [
+        { name: "a.yml", content: "aa" },
+        { name: "b.yml", content: "b" },
+      ],
+    );
+    expect(kinds()).toEqual(["write", "run"]);
+    const [write, run] = calls;
+    const dir = write!.command.at(-1)!;
+    expect(write!.command.slice(3)).toEqual(["sh", `${dir}/a.yml`, "2", "new", dir]);
+    expect(write!.command[2]).toContain("set -C");
+    expect(run!.command.slice(4, 9)).toEqual([dir, "old", "rm", `${dir}/b.yml`, "1"]);
+    expect(new TextDecoder().decode(run!.stdin as Uint8Array)).toBe("b");
+  });
+
   test("a call without inputs is one exec that makes and removes its directory", async () => {
     const { exec, calls, kinds } = fakeExec({});
     await new PodCliRunner({ exec, namespace: "ns", pod: "p" }).run(["--version"], {}, []);
@@ -165,30 +186,51 @@ describe("PodCliRunner", () => {
   });
 
   test("an input that arrives short is written again; one that keeps arriving short fails before the CLI runs", async () => {
-    const short = { exitCode: 97, stderr: "" };
-    const once = fakeExec({ write: [short] });
+    const short = { exitCode: 125, stderr: "scone-runner: input arrived short: /tmp/x/a.yml" };
+    const once = fakeExec({ run: [short] });
     await new PodCliRunner({ exec: once.exec, namespace: "ns", pod: "p" }).run([{ inputFile: "a.yml" }], {}, [
       { name: "a.yml", content: "x" },
     ]);
-    expect(once.kinds()).toEqual(["write", "write", "run"]);
+    expect(once.kinds()).toEqual(["run", "run"]);
     // The retry does not make the directory again (it exists): "old".
-    expect(once.calls.slice(0, 2).map((c) => c.command[6])).toEqual(["new", "old"]);
-    const always = fakeExec({ write: [short, short, short] });
+    expect(once.calls.map((c) => c.command[5])).toEqual(["new", "old"]);
+    const always = fakeExec({ run: [short, short, short] });
     await expect(
       new PodCliRunner({ exec: always.exec, namespace: "ns", pod: "p" }).run([{ inputFile: "a.yml" }], {}, [
         { name: "a.yml", content: "x" },
       ]),
     ).rejects.toThrow(/writing a.yml arrived short 3 times/);
-    expect(always.kinds()).toEqual(["write", "write", "write", "rm"]);
+    expect(always.kinds()).toEqual(["run", "run", "run", "rm"]);
+    // An input uploaded on its own (not the last) is retried the same way.
+    const first = fakeExec({ write: [{ exitCode: 97, stderr: "" }] });
+    await new PodCliRunner({ exec: first.exec, namespace: "ns", pod: "p" }).run(
+      [{ inputFile: "a.yml" }, { inputFile: "b.yml" }],
+      {},
+      [
+        { name: "a.yml", content: "x" },
+        { name: "b.yml", content: "y" },
+      ],
+    );
+    expect(first.kinds()).toEqual(["write", "write", "run"]);
   });
 
   test("a failed upload stops before the CLI runs, and the directory is still removed", async () => {
     const { exec, kinds } = fakeExec({ write: [{ exitCode: 95, stderr: "sh: file exists" }] });
     const runner = new PodCliRunner({ exec, namespace: "ns", pod: "p" });
-    await expect(runner.run([{ inputFile: "a.yml" }], {}, [{ name: "a.yml", content: "x" }])).rejects.toThrow(
-      /writing a.yml failed \(exit 95\): sh: file exists/,
-    );
+    await expect(
+      runner.run([{ inputFile: "a.yml" }, { inputFile: "b.yml" }], {}, [
+        { name: "a.yml", content: "x" },
+        { name: "b.yml", content: "y" },
+      ]),
+    ).rejects.toThrow(/writing a.yml failed \(exit 95\): sh: file exists/);
     expect(kinds()).toEqual(["write", "rm"]);
+    const last = fakeExec({ run: [{ exitCode: 125, stderr: "scone-runner: cannot write /tmp/d/a.yml" }] });
+    await expect(
+      new PodCliRunner({ exec: last.exec, namespace: "ns", pod: "p" }).run([{ inputFile: "a.yml" }], {}, [
+        { name: "a.yml", content: "x" },
+      ]),
+    ).rejects.toThrow(/cannot write \/tmp\/d\/a.yml/);
+    expect(last.kinds()).toEqual(["run", "rm"]);
   });
 
   test("the CLI's exit code and stderr come back unchanged; the runner's own failure is not taken for the CLI's", async () => {
@@ -211,11 +253,57 @@ describe("PodCliRunner", () => {
       content: new TextEncoder().encode("{}"),
       readBack: true,
     });
-    expect(kinds()).toEqual(["write", "run", "read"]);
-    const dir = calls[0]!.command.at(-1)!;
-    expect(calls[1]!.command.slice(5, 7)).toEqual(["old", "keep"]);
-    expect(calls[1]!.command).toContain(`SCONE_CLI_CONFIG=${dir}/config.json`);
-    expect(calls[2]!.command.slice(-2)).toEqual([`${dir}/config.json`, dir]);
+    expect(kinds()).toEqual(["run", "read"]);
+    const dir = calls[0]!.command[4]!;
+    expect(calls[0]!.command.slice(5, 9)).toEqual(["new", "keep", `${dir}/config.json`, "2"]);
+    expect(calls[0]!.command).toContain(`SCONE_CLI_CONFIG=${dir}/config.json`);
+    expect(calls[1]!.command.slice(-2)).toEqual([`${dir}/config.json`, dir]);
     expect(new TextDecoder().decode(r.config)).toBe('{"identity":"x"}');
   });
+});
+
+describe("PodCliRunner's scripts under a real sh (the exec runs them here instead of in a pod)", () => {
+  const root = mkdtempSync(join(tmpdir(), "scone-pod-scripts-"));
+  // Prints the input it is given, its mode and what it reads on stdin (nothing: /dev/null), then exits with $2.
+  const cli = join(root, "cli.sh");
+  writeFileSync(cli, '#!/bin/sh\nprintf "%s|%s|%s" "$(cat "$1")" "$(stat -c %a "$1")" "$(cat)"\nexit "$2"\n');
+  chmodSync(cli, 0o755);
+  /** Runs the command locally; `cut` drops that many bytes of stdin on the first call (a stream ended early). */
+  const localExec = (cut = 0): CliPodExec => {
+    let first = true;
+    return async (o) => {
+      const sent = typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : o.stdin;
+      const input = sent && first && cut > 0 ? sent.subarray(0, sent.length - cut) : sent;
+      first = false;
+      const child = Bun.spawn([...o.command], {
+        stdin: input ? new Blob([input]) : "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, exitCode] = await Promise.all([
+        new Response(child.stdout).arrayBuffer(),
+        new Response(child.stderr).text(),
+        child.exited,
+      ]);
+      return { exitCode, stdout: new Uint8Array(stdout), stderr };
+    };
+  };
+  const runner = (exec: CliPodExec) =>
+    new PodCliRunner({ exec, namespace: "ns", pod: "p", binary: cli, tempRoot: root });
+  const leftovers = () => readdirSync(root).filter((n) => n.startsWith("scone-cli-"));
+
+  test("the input arrives whole and 0600, the CLI's stdin is empty, its exit code passes, the directory goes", async () => {
+    const r = await runner(localExec()).run([{ inputFile: "s.yml" }, "3"], {}, [{ name: "s.yml", content: "name: x" }]);
+    expect(r).toEqual({ exitCode: 3, stdout: "name: x|600|", stderr: "" });
+    expect(leftovers()).toEqual([]);
+  });
+
+  test("an input cut short is sent again before the CLI runs", async () => {
+    const r = await runner(localExec(2)).run([{ inputFile: "s.yml" }, "0"], {}, [
+      { name: "s.yml", content: "name: x" },
+    ]);
+    expect(r).toEqual({ exitCode: 0, stdout: "name: x|600|", stderr: "" });
+    expect(leftovers()).toEqual([]);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 });
