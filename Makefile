@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries chart clean
+.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries cosign-binaries chart clean
 
 all: build
 
@@ -19,7 +19,7 @@ build: deps
 
 # The whole suite against the newest Kubernetes release, the real node's tests (root), then the integration tests
 # against N-2.
-test: build kube-binaries s3-binaries helm-binaries node-binaries
+test: build kube-binaries s3-binaries helm-binaries cosign-binaries node-binaries
 	$(BUN) test --timeout 120000
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
@@ -39,6 +39,11 @@ s3-binaries:
 # helm v4 for the chart tests (test/integration/helm.test.ts), from the Go module proxy, cached the same way.
 helm-binaries:
 	bash hack/helm-binaries.sh >/dev/null
+
+# cosign for the image-signature tests (test/integration/images) and `make image COSIGN_KEY=…`, from the Go module
+# proxy, cached the same way.
+cosign-binaries:
+	bash hack/cosign-binaries.sh >/dev/null
 
 # charts/scone-operator, generated from the desired state `scone manifests` prints (docs/helm.md); commit the result.
 chart: deps
