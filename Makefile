@@ -81,6 +81,7 @@ sim-cli: deps
 	# Flags as SIM_CLI_BUILD_FLAGS in hack/image/sconecli-image.ts (lazy chunks from bytecode: a start per call).
 	$(BUN) build --compile --splitting --bytecode --format=esm sim/scone-cli/main.ts --outfile .build/scone-cli-sim
 
+# With COSIGN_KEY=cosign.key (and COSIGN_PASSWORD), the layout also carries the image's cosign signature (docs/images.md).
 .PHONY: image
 image: deps
 	$(BUN) run hack/image/build-image.ts
