@@ -169,7 +169,7 @@ export const provisionArgs: Record<string, SconeArgDef> = {
   "verify-image-signatures": {
     type: "string",
     valueHint: "PUBKEY",
-    description: "Refused: scone verifies no image signatures yet (check them with cosign before provisioning)",
+    description: "Refused: image signatures are verified by scone operator install (--verify-image-signatures there)",
   },
   "image-signature-check": {
     type: "boolean",
