@@ -24,6 +24,8 @@ export interface RegistryClientOptions {
   readonly ca?: string;
   /** Per-request timeout. */
   readonly timeoutMs?: number;
+  /** Default: plain HTTP for loopback registries, HTTPS for every other. */
+  readonly scheme?: "https" | "http";
 }
 
 export interface Manifest {
@@ -86,7 +88,7 @@ export class RegistryClient {
     private readonly opts: RegistryClientOptions = {},
   ) {
     this.host = apiHost(registry);
-    this.base = `${isLoopbackHost(registry) ? "http" : "https"}://${this.host}`;
+    this.base = `${opts.scheme ?? (isLoopbackHost(registry) ? "http" : "https")}://${this.host}`;
   }
 
   /** The manifest at a tag or digest; undefined when the registry has none (404). */

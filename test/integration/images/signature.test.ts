@@ -11,8 +11,11 @@ import { join } from "node:path";
 import { checkImageSignatures, ImagesRefusedError } from "../../../src/images/signature/check-images.ts";
 import { parsePublicKey, type SignatureKey } from "../../../src/images/signature/public-key.ts";
 import { signatureTag } from "../../../src/images/signature/reference.ts";
+import { RegistryClient } from "../../../src/images/signature/registry.ts";
+import { ImageSignatureError, verifyImageSignature } from "../../../src/images/signature/verify.ts";
 import { operatorImage, SCONE_IMAGE_NAMES } from "../../../src/install/images.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
+import { createCa, createServingCert } from "../../../src/operator/certs/pki.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../../src/version.ts";
 import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
 import {
@@ -124,6 +127,45 @@ describe.skipIf(!craneAvailable())("cosign image signatures against a local regi
     expect(await checkImageSignatures([{ image: mirrored, alsoAccept: [repo("origin")] }], key)).toEqual([
       { image: mirrored, digest, key: signer.publicKey },
     ]);
+  }, 120_000);
+
+  test("over HTTPS the registry's certificate must chain to the given CA", async () => {
+    const image = `${repo("tls")}:1`;
+    const digest = pushImage(image, "tls");
+    cosignSign(cosign, signer, image);
+    const now = new Date();
+    const ca = await createCa("registry test CA", { now });
+    const serving = await createServingCert(ca, { dns: ["localhost"], ips: ["127.0.0.1"] }, { now });
+    // A TLS terminator in front of the crane registry: the same registry, spoken to over HTTPS.
+    const tls = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: serving.certPem, key: serving.keyPem },
+      fetch: (req) => {
+        const url = new URL(req.url);
+        return fetch(`http://${registry.host}${url.pathname}${url.search}`, {
+          headers: req.headers,
+          redirect: "manual",
+        });
+      },
+    });
+    try {
+      const viaTls = `127.0.0.1:${tls.port}`;
+      const client = (ca?: string) => () => new RegistryClient(viaTls, { scheme: "https", ...(ca ? { ca } : {}) });
+      const verify = (ca?: string) => verifyImageSignature({ image, key, client: client(ca), alsoAccept: [] });
+      expect(await verify(ca.certPem)).toEqual({ image, digest, key: signer.publicKey });
+      const refused = (await verify().catch((e: unknown) => e)) as Error;
+      expect(refused).toBeInstanceOf(ImageSignatureError);
+      expect(refused.message).toMatch(
+        refusal(
+          image,
+          signer.publicKey,
+          /its signature could not be checked: https:\/\/127\.0\.0\.1:\d+\/v2\/.*(certificate|self.signed|issuer)/i,
+        ),
+      );
+    } finally {
+      tls.stop(true);
+    }
   }, 120_000);
 
   test.skipIf(!binaryPresent)(
