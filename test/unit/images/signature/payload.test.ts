@@ -67,25 +67,6 @@ describe("parsePayload", () => {
       expect(() => parsePayload(bytes)).toThrow(message);
     });
   }
-
-  test("random bytes and mutated payloads only ever raise PayloadError (fuzz-style)", () => {
-    const base = payload(good);
-    let seed = 42;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed;
-    };
-    for (let n = 0; n < 2000; n++) {
-      const bytes = n % 2 === 0 ? new Uint8Array(rand() % 300).map(() => rand() % 256) : Uint8Array.from(base);
-      if (n % 2 === 1) for (let k = 0; k < 1 + (rand() % 4); k++) bytes[rand() % bytes.length] = rand() % 256;
-      try {
-        const p = parsePayload(bytes);
-        expect(p.manifestDigest).toMatch(/^sha256:[a-f0-9]{64}$/);
-      } catch (e) {
-        expect(e).toBeInstanceOf(PayloadError);
-      }
-    }
-  });
 });
 
 describe("payloadMismatch", () => {
