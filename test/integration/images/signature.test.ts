@@ -194,6 +194,17 @@ describe.skipIf(!craneAvailable())("cosign image signatures against a local regi
       expect(await checkImageSignatures([{ image }], key)).toEqual([{ image, digest, key: signer.publicKey }]);
       const refused = (await checkImageSignatures([{ image }], otherKey).catch((e: unknown) => e)) as Error;
       expect(refused.message).toMatch(refusal(image, other.publicKey, "no valid signature by this key"));
+      // cosign itself accepts the signature make image wrote: the format is cosign's, not only scone's reading of it.
+      const byCosign = spawnSync(
+        cosign,
+        [
+          ...["verify", "--key", signer.publicKey, "--insecure-ignore-tlog=true", "--new-bundle-format=false"],
+          ...["--allow-http-registry", image],
+        ],
+        { encoding: "utf8", timeout: 60_000 },
+      );
+      expect(`${byCosign.status}\n${byCosign.stderr}`).toMatch(/^0\n/);
+      expect(byCosign.stdout).toContain(digest);
       rmSync(out, { recursive: true, force: true });
     },
     300_000,
