@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries prometheus-binaries chart clean
+.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries prometheus-binaries cosign-binaries chart clean
 
 all: build
 
@@ -19,7 +19,7 @@ build: deps
 
 # The whole suite against the newest Kubernetes release, the real node's tests (root), then the integration tests
 # against N-2.
-test: build kube-binaries s3-binaries helm-binaries prometheus-binaries node-binaries
+test: build kube-binaries s3-binaries helm-binaries prometheus-binaries cosign-binaries node-binaries
 	$(BUN) test --timeout 120000
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
@@ -44,6 +44,11 @@ helm-binaries:
 # test/unit/metrics, test/integration/monitoring.test.ts), from the Go module proxy, cached the same way.
 prometheus-binaries:
 	bash hack/prometheus-binaries.sh >/dev/null
+
+# cosign for the image-signature tests (test/integration/images) and `make image COSIGN_KEY=…`, from the Go module
+# proxy, cached the same way.
+cosign-binaries:
+	bash hack/cosign-binaries.sh >/dev/null
 
 # charts/scone-operator, generated from the desired state `scone manifests` prints (docs/helm.md); commit the result.
 chart: deps
@@ -81,6 +86,7 @@ sim-cli: deps
 	# Flags as SIM_CLI_BUILD_FLAGS in hack/image/sconecli-image.ts (lazy chunks from bytecode: a start per call).
 	$(BUN) build --compile --splitting --bytecode --format=esm sim/scone-cli/main.ts --outfile .build/scone-cli-sim
 
+# With COSIGN_KEY=cosign.key (and COSIGN_PASSWORD), the layout also carries the image's cosign signature (docs/images.md).
 .PHONY: image
 image: deps
 	$(BUN) run hack/image/build-image.ts

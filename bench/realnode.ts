@@ -102,6 +102,7 @@ try {
       BINARY,
       "operator",
       "install",
+      "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
       "--reconcile",
       "--only-operator",
       "--wait",

@@ -235,6 +235,7 @@ async function main(): Promise<void> {
   await run([
     "operator",
     "install",
+    "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
     "--kubeconfig",
     cp.kubeconfigPath,
     "-n",

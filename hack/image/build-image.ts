@@ -6,11 +6,14 @@
 //
 //   bun run hack/image/build-image.ts [--platforms linux/amd64,linux/arm64] [--image-registry URL]
 //     [--image-prefix PREFIX] [--out DIR] [--binary linux/ARCH=PATH]... [--libc-root DIR]
+//   COSIGN_KEY=cosign.key (and COSIGN_PASSWORD): also sign the image (hack/image/cosign-signature.ts)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../../package.json" with { type: "json" };
+import { signatureTag } from "../../src/images/signature/reference.ts";
 import { OPERATOR_IMAGE_TAG, operatorImage } from "../../src/install/images.ts";
+import { attachSignature, cosignSignPayload, simpleSigningPayload } from "./cosign-signature.ts";
 import { type Arch, LIBC6, libc6Root, prefetchLibc6 } from "./debs.ts";
 import {
   type Blob,
@@ -153,9 +156,15 @@ async function main(): Promise<void> {
     "org.opencontainers.image.description": `scone ${pkg.version}; glibc from Debian libc6 ${libcRoot === undefined ? LIBC6.version : `(${libcRoot})`}`,
   };
   const built = buildImage(inputs, reference, labels);
-  writeLayout(join(out, "oci"), built.layout);
+  // COSIGN_KEY: the layout also carries the image's cosign signature (hack/image/cosign-signature.ts).
+  const key = process.env.COSIGN_KEY;
+  const payload = key ? simpleSigningPayload(reference, built.layout.digest) : undefined;
+  const layout =
+    key && payload ? attachSignature(built.layout, payload, cosignSignPayload(key, payload)) : built.layout;
+  writeLayout(join(out, "oci"), layout);
   const archive = join(out, `scone-${OPERATOR_IMAGE_TAG}.oci.tar`);
-  writeFileSync(archive, layoutArchive(built.layout));
+  writeFileSync(archive, layoutArchive(layout));
+  if (key) console.log(`signed with ${key}: ${signatureTag(built.layout.digest)}`);
   const sizes = built.platforms.map(({ arch, image }) => ({
     platform: `linux/${arch}`,
     manifest: image.manifest.descriptor.digest,

@@ -183,7 +183,7 @@ Options:
       --force                     with --upgrade: upgrade even an unhealthy CAS
       --image-overwrite IMAGE     non-standard CAS image
       --set-tolerations FLAGS     attestation tolerations
-      --verify-image-signatures K refused: scone verifies no image signatures yet
+      --verify-image-signatures K refused: scone operator install verifies them
       --no-image-signature-check  skip image signature checks
       --cas-address ADDR, --cas-client-port PORT, --local-cas-client-port PORT
       --no-docker                 run the local SCONE CLI (/opt/scone/bin/rust-cli or scone on PATH)

@@ -236,6 +236,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)(
         const install = await scone([
           "operator",
           "install",
+          "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
           "--kubeconfig",
           cluster.kubeconfigPath,
           "-n",

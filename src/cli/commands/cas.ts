@@ -170,13 +170,17 @@ export const provisionArgs: Record<string, SconeArgDef> = {
   "verify-image-signatures": {
     type: "string",
     valueHint: "PUBKEY",
-    description: "Refused: scone verifies no image signatures yet (check them with cosign before provisioning)",
+    description: "Refused: image signatures are verified by scone operator install (--verify-image-signatures there)",
   },
   "image-signature-check": {
     type: "boolean",
     default: true,
-    description: "Check image signatures",
-    negativeDescription: "Skip the image signature checks",
+    description: "Upstream: check image signatures (scone operator install does; provisioning deploys no image of its own choice)",
+    negativeDescription:
+      "Upstream: skip the image signature checks (noted: provisioning verifies no signature, scone operator install does)",
+    upstream: {
+      note: "--no-image-signature-check changes nothing here: provisioning verifies no image signature; scone operator install verifies them (and takes --no-image-signature-check)",
+    },
   },
   docker: DOCKER_ARG,
 };

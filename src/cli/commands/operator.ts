@@ -163,11 +163,14 @@ const install = command({
     "verify-image-signatures": {
       type: "string",
       valueHint: "PUBKEY",
-      description: "Upstream: cosign key for the operator images",
-      upstream: {
-        refuse:
-          "scone install does not run cosign; verify the images with 'cosign verify --key PUBKEY' before installing",
-      },
+      description:
+        "PEM public key (cosign.pub) the images' cosign signatures must verify with (default: the Scontain key), e.g. a mirror's own key",
+    },
+    "image-signature-check": {
+      type: "boolean",
+      default: true,
+      description: "Before applying, verify the cosign signature of every image the install deploys",
+      negativeDescription: "Skip the image signature check (an explicit opt-out, reported)",
     },
   },
   globals: ["kubeconfig", "context", "namespace", "log-level", "output"],

@@ -25,6 +25,9 @@ export async function run(ctx: SconeContext): Promise<void> {
   }
   const data = isData(a.output) ? a.output : undefined;
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const policy = await signaturePolicyOf(a);
+  // Before anything is applied: every image the install deploys is cosign-verified (report mode applies nothing).
+  if (options.mode !== "report") await verifyImages(policy, options);
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
 
   const outcome = await runInstall(client, options, {
@@ -51,5 +54,51 @@ export async function run(ctx: SconeContext): Promise<void> {
       "the cluster differs from the desired state (exit code 3); run again with --reconcile to fix it",
       report.EXIT_DIFFERS,
     );
+  }
+}
+
+type Policy = import("../../images/signature/policy.ts").SignaturePolicy;
+
+/** The key from the flags, checked in every mode (a bad key file is a usage error even when only reporting). */
+async function signaturePolicyOf(a: SconeContext["args"]): Promise<Policy> {
+  const { signatureFlags, signaturePolicy, SignaturePolicyError } = await import("../../images/signature/policy.ts");
+  try {
+    return signaturePolicy(signatureFlags(a));
+  } catch (e) {
+    if (e instanceof SignaturePolicyError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+}
+
+async function verifyImages(
+  policy: Policy,
+  o: import("../../flows/install/options.ts").InstallFlowOptions,
+): Promise<void> {
+  const [{ checkInstallImages }, { ImagesRefusedError }] = await Promise.all([
+    import("../../images/signature/install-check.ts"),
+    import("../../images/signature/check-images.ts"),
+  ]);
+  try {
+    const c = o.credentials;
+    const line = await checkInstallImages(
+      policy,
+      {
+        version: o.version,
+        imageRegistry: o.imageRegistry,
+        imagePrefix: o.imagePrefix,
+        operatorImage: o.operatorImage,
+        withOperator: o.localOperator === undefined,
+      },
+      c ? { registry: c.registry, username: c.username, password: c.accessToken } : undefined,
+    );
+    process.stderr.write(`${line}\n`);
+  } catch (e) {
+    if (e instanceof ImagesRefusedError)
+      throw new CliError(
+        `nothing was applied: ${e.refusals.length} image(s) failed the signature check:\n${e.message}`,
+        undefined,
+        "sign them (cosign sign --key KEY IMAGE), give the key they are signed with (--verify-image-signatures KEY), or skip the check (--no-image-signature-check)",
+      );
+    throw e;
   }
 }

@@ -179,13 +179,14 @@ function checked(
 }
 
 /**
- * A security flag is never accepted and ignored: scone does not verify image signatures yet (issue 15), so a key
- * given to verify them with is refused rather than letting the user believe the images were checked.
+ * A security flag is never accepted and ignored: scone verifies image signatures when it installs (scone operator
+ * install checks every image of the version, src/images/signature), not when it provisions, so a key given here is
+ * refused rather than letting the user believe this run checked the images.
  */
 function refuseImageSignatureKey(value: string | undefined): void {
   if (value === undefined) return;
   throw new ProvisionOptionError(
-    "--verify-image-signatures is refused: scone does not verify image signatures yet; check them before provisioning (e.g. cosign verify --key KEY IMAGE, or an admission policy) and leave the flag out",
+    "--verify-image-signatures is refused here: scone verifies the images' signatures in 'scone operator install --verify-image-signatures KEY' (every image of the version, the CAS images included); leave the flag out, or check other images with cosign verify --key KEY IMAGE",
   );
 }
 

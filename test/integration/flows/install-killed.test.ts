@@ -37,6 +37,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install k
   const args = (mode: readonly string[]) => [
     "operator",
     "install",
+    "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
     "--kubeconfig",
     cluster.kubeconfigPath,
     "-n",

@@ -67,6 +67,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
     scone([
       "operator",
       "install",
+      "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
       "--kubeconfig",
       cluster.kubeconfigPath,
       "-n",

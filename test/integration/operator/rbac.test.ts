@@ -110,6 +110,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("the installed RBAC is wh
     const installed = await scone([
       "operator",
       "install",
+      "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
       "--kubeconfig",
       cluster.kubeconfigPath,
       "-n",

@@ -98,6 +98,7 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
       [
         "operator",
         "install",
+        "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
         "--reconcile",
         "--only-operator",
         "--wait",

@@ -96,6 +96,7 @@ describe.skipIf(!enabled)("taking over an upstream install on the real node", ()
       [
         "operator",
         "install",
+        "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
         "--reconcile",
         "--only-operator",
         "--kubeconfig",

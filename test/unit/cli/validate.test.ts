@@ -50,6 +50,12 @@ describe("resolveCommand", () => {
 });
 
 describe("validateArgs on the real command tree", () => {
+  test("provision's --no-image-signature-check is not ignored silently: a note says it changes nothing there", () => {
+    const { verdict } = check(["cas", "provision", "mycas", "--no-image-signature-check"]);
+    if (!verdict.ok) throw new Error(verdict.message);
+    expect(verdict.notes.join("\n")).toContain("provisioning verifies no image signature");
+  });
+
   test("accepts a full upstream-style provision command line", () => {
     const { verdict } = check([
       "cas",

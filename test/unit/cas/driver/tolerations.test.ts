@@ -56,9 +56,9 @@ describe("--set-tolerations", () => {
 });
 
 describe("--verify-image-signatures", () => {
-  test("is refused, not ignored: scone verifies no image signatures yet", () => {
+  test("is refused, not ignored: scone operator install verifies the signatures, not provisioning", () => {
     expect(() => provisionOptionsFromFlags({ name: "cas", "verify-image-signatures": "cosign.pub" }, {})).toThrow(
-      /--verify-image-signatures is refused: scone does not verify image signatures yet/,
+      /--verify-image-signatures is refused here: scone verifies the images' signatures in 'scone operator install/,
     );
   });
 });
