@@ -8,11 +8,7 @@ import { join } from "node:path";
 import { confinement } from "../../../src/api/operations/confine.ts";
 import { defaultBackupRoot } from "../../../src/api/run.ts";
 import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
-import { describeFiles, MANIFEST_FORMAT, serializeManifest } from "../../../src/backup/manifest.ts";
-import { writeSegment } from "../../../src/flows/audit/archive/archive.ts";
-import { buildSegment } from "../../../src/flows/audit/archive/segment.ts";
-import { newId } from "../../../src/store/ids.ts";
-import { signedEntries } from "../flows/audit/signed-log.ts";
+import { writeAuditArchive, writeBackupSet } from "../../support/target-fixtures.ts";
 import { problemOf, type TestApi, testApi } from "./helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "scone-api-targets-"));
@@ -29,27 +25,8 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** One backup set of ns1/cas in the shared target, as a backup run writes it (data files, then backup.json). */
-async function writeSet(at: number): Promise<string> {
-  const target = new LocalDirectoryTarget(shared);
-  const db = new TextEncoder().encode("database");
-  const keys = new TextEncoder().encode("keys");
-  const id = newId("bk", at);
-  await target.put(`ns1/cas/${id}/cas.db`, db);
-  await target.put(`ns1/cas/${id}/cas.key-store`, keys);
-  const manifest = {
-    format: MANIFEST_FORMAT,
-    id,
-    cas: { namespace: "ns1", name: "cas", version: "6.0.6" },
-    snapshot: { marker: "m", timestamp: null },
-    created: new Date(at + 1000).toISOString(),
-    started: new Date(at).toISOString(),
-    scone: { version: "test" },
-    files: describeFiles({ "cas.db": db, "cas.key-store": keys }),
-  } as const;
-  await target.put(`ns1/cas/${id}/backup.json`, new TextEncoder().encode(serializeManifest(manifest)));
-  return id;
-}
+const CAS = { namespace: "ns1", name: "cas" };
+const writeSet = (at: number) => writeBackupSet(new LocalDirectoryTarget(shared), CAS, at);
 
 const ids = async (api: TestApi, query = "") => {
   const res = await api.request(`/api/v1/backups${query}`, { token: api.tokens.read });
@@ -72,32 +49,7 @@ describe("API replicas share the targets' catalog and audit archive", () => {
   });
 
   test("GET /audit on a missing index rebuilds it from the archive on the target, every entry once", async () => {
-    const entries = await signedEntries(6);
-    const log = entries[0]?.signature as string;
-    const cas = { namespace: "ns1", name: "cas" };
-    for (const [from, to] of [
-      [0, 2],
-      [3, 5],
-    ] as const)
-      await writeSegment(
-        new LocalDirectoryTarget(shared),
-        cas,
-        buildSegment({
-          cas,
-          log,
-          entries: entries.slice(from, to + 1),
-          verification: {
-            exitCode: 0,
-            meaning: "fully correct",
-            correct: true,
-            against: "cas",
-            keyVouched: true,
-            by: "test",
-          },
-          shippedAt: new Date(0),
-          pod: { name: "cas-0", uid: "u1" },
-        }),
-      );
+    const log = await writeAuditArchive(new LocalDirectoryTarget(shared), CAS, 6);
     const api = replica();
     const search = async () => {
       const res = await api.request("/api/v1/audit?namespace=ns1&name=cas&limit=100", { token: api.tokens.read });
