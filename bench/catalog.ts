@@ -1,7 +1,8 @@
 // Catalog rebuild time for N backup sets in S3 (issue 14: a fresh laptop, a second replica or a restarted pod
 // refills the catalog from the target). Starts its own S3 server (versitygw, hack/s3), writes N sets of prod/cas
 // (tiny data files, a real manifest each) and times listing + manifest reads + the store transaction into a fresh
-// state store. N: SCONE_BENCH_SETS (default 200; the issue's figure is for 10000). Figures only.
+// state store. N: SCONE_BENCH_SETS (default 10000, the issue's figure). Baseline, same run: one bare LIST of the
+// N sets' 3N keys (what any rebuild must at least do). Figures only.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +13,9 @@ import { openTarget } from "../src/backup/open-target.ts";
 import { s3CredentialsFromEnv } from "../src/backup/s3-credentials.ts";
 import { newId } from "../src/store/ids.ts";
 import { openStore } from "../src/store/open.ts";
+import { reportFigure } from "./_figures.ts";
 
-const N = Number(process.env.SCONE_BENCH_SETS ?? 200);
+const N = Number(process.env.SCONE_BENCH_SETS ?? 10_000);
 if (!Number.isSafeInteger(N) || N < 1) throw new Error(`SCONE_BENCH_SETS must be a whole number ≥ 1, not ${N}`);
 const WRITERS = 16;
 const BUCKET = "bench-catalog";
@@ -60,6 +62,11 @@ try {
   );
   const writeMs = performance.now() - t0;
 
+  const l0 = performance.now();
+  const listed = await target.list("");
+  const listMs = performance.now() - l0;
+  if (listed.length !== 3 * N) throw new Error(`expected ${3 * N} keys listed, got ${listed.length}`);
+
   const store = openStore({ stateDir: join(root, "state") });
   const t1 = performance.now();
   const rebuilt = await readCatalogOf(target);
@@ -73,6 +80,13 @@ try {
   console.log(`list + read manifests:        ${s(t2 - t1)}`);
   console.log(`store transaction:            ${s(t3 - t2)}`);
   console.log(`catalog rebuild total:        ${s(t3 - t1)} (${((t3 - t1) / N).toFixed(2)} ms per set)`);
+  console.log(`bare LIST of the keys:        ${s(listMs)}`);
+  reportFigure({
+    figure: `catalog rebuild, ${N} sets in S3 ÷ bare LIST`,
+    baseline: s(listMs),
+    scone: s(t3 - t1),
+    ratio: (t3 - t1) / listMs,
+  });
 } finally {
   await server.stop();
   rmSync(root, { recursive: true, force: true });

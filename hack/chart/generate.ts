@@ -12,7 +12,14 @@ import { manifestSet } from "../../src/flows/install/manifests.ts";
 import { installOptionsFromFlags } from "../../src/flows/install/options.ts";
 import { resolveBackupClaim, STORAGE_SIZE_PATTERN } from "../../src/install/backup-claim.ts";
 import { operatorImage } from "../../src/install/images.ts";
-import { DEFAULT_NAMESPACE, OPERATOR_PULL_SECRET } from "../../src/install/names.ts";
+import { METRICS_READER_ROLE } from "../../src/install/monitoring.ts";
+import {
+  API_DEPLOYMENT_NAME,
+  API_SERVICE_NAME,
+  DEFAULT_NAMESPACE,
+  DEPLOYMENT_NAME,
+  OPERATOR_PULL_SECRET,
+} from "../../src/install/names.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 
 export const CHART_DIR = join(import.meta.dir, "../../charts/scone-operator");
@@ -63,9 +70,14 @@ const SENTINEL_FLAGS = {
   "backup-claim": SENTINEL.backupClaim,
   "backup-storage-size": SENTINEL.backupSize,
   "backup-storage-class": SENTINEL.backupClass,
-  // Rendered always; the chart's monitoring.enabled decides (TEMPLATE_OF_KIND).
+  // Rendered always; the chart's monitoring.enabled, api.enabled and metrics.secure decide (conditionOf).
   monitoring: true,
+  "with-api": true,
+  "metrics-secure": true,
 };
+
+/** The operator's argument --metrics-secure adds; the chart's metrics.secure decides it. */
+const METRICS_SECURE_ARG = "--metrics-secure";
 
 /** A Go string literal (JSON's escapes are a subset of Go's for the text scone renders). */
 const goString = (s: string) => JSON.stringify(s);
@@ -173,6 +185,10 @@ function templatiseDeployment(d: Record<string, unknown>, markers: Markers): voi
       }),
     }),
   );
+  const args = pod.containers[0]?.args;
+  const secure = args?.indexOf(METRICS_SECURE_ARG) ?? -1;
+  if (!args || secure === -1) throw new Error(`the operator Deployment has no ${METRICS_SECURE_ARG} to template`);
+  args[secure] = markers.add({ kind: "optional-item", condition: "$.Values.metrics.secure", item: METRICS_SECURE_ARG });
   pod.nodeSelector = markers.add({ kind: "block", value: "$.Values.nodeSelector" });
   pod.tolerations = markers.add({ kind: "block", value: "$.Values.tolerations" });
   pod.affinity = markers.add({ kind: "block", value: "$.Values.affinity" });
@@ -262,6 +278,21 @@ const TEMPLATE_OF_KIND: Readonly<Record<string, { file: string; condition?: stri
   PrometheusRule: { file: "monitoring.yaml", condition: ".Values.monitoring.enabled" },
 };
 
+/** Objects a value turns on, by kind/name as rendered in the default namespace (--with-api, --metrics-secure). */
+const CONDITION_OF_OBJECT: Readonly<Record<string, string>> = {
+  [`Service/${API_SERVICE_NAME}`]: ".Values.api.enabled",
+  [`Deployment/${API_DEPLOYMENT_NAME}`]: ".Values.api.enabled",
+  [`ClusterRole/${METRICS_READER_ROLE}`]: ".Values.metrics.secure",
+};
+
+/** Both conditions of a template: the file's (its kind's) and the object's own. */
+function conditionOf(kind: string, defaultName: string): string | undefined {
+  const all = [TEMPLATE_OF_KIND[kind]?.condition, CONDITION_OF_OBJECT[`${kind}/${defaultName}`]].filter(
+    (c): c is string => c !== undefined,
+  );
+  return all.length === 0 ? undefined : all.length === 1 ? all[0] : `and ${all.map((c) => `(${c})`).join(" ")}`;
+}
+
 const kebab = (kind: string) => kind.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
 
 /** The chart's values, defaults from scone's own defaults, so `helm template` with no values is `scone manifests`. */
@@ -284,6 +315,8 @@ function defaultValues(deployment: KubeObject): Record<string, unknown> {
     las: { enabled: false, dcapKey: "" },
     backups: { claimName: claim.name, size: claim.size, storageClass: "" },
     monitoring: { enabled: false },
+    metrics: { secure: false },
+    api: { enabled: false },
   };
 }
 
@@ -302,6 +335,8 @@ const VALUES_COMMENTS = `# Values of the scone operator chart. Each value matche
 #   backups.storageClass   --backup-storage-class  its StorageClass (empty: the cluster's default class)
 #   cliNodeSelector        --cli-node-selector  nodes of the CASes' sconecli pods (default: nodeSelector)
 #   monitoring.enabled     --monitoring      a ServiceMonitor and a PrometheusRule (needs prometheus-operator's CRDs)
+#   metrics.secure         --metrics-secure  /metrics over HTTPS to authorized tokens (and the metrics-reader role)
+#   api.enabled            --with-api        the REST API (scone api --kube-auth) beside the operator, its Service
 #   (release namespace)    -n                namespace of the operator
 # Only in the chart: replicas, resources, nodeSelector, tolerations, affinity (of the operator pod),
 # imagePullSecrets (of every pod; the secret must exist: scone operator install --username … creates it),
@@ -341,6 +376,8 @@ function valuesSchema(): Record<string, unknown> {
         storageClass: str,
       }),
       monitoring: obj({ enabled: { type: "boolean" } }),
+      metrics: obj({ secure: { type: "boolean" } }),
+      api: obj({ enabled: { type: "boolean" } }),
     }),
   };
 }
@@ -373,6 +410,12 @@ function helpers(): string {
 export function chartFiles(): Map<string, string> {
   const rendered = manifestSet("all", installOptionsFromFlags(SENTINEL_FLAGS));
   const inDefault = manifestSet("all", installOptionsFromFlags({ ...SENTINEL_FLAGS, namespace: DEFAULT_NAMESPACE }));
+  // Without --metrics-secure: objects that differ only by it (the ServiceMonitor's endpoint) get both branches.
+  const plainFlags = { ...SENTINEL_FLAGS, "metrics-secure": false };
+  const plain = manifestSet("all", installOptionsFromFlags(plainFlags));
+  const plainInDefault = manifestSet("all", installOptionsFromFlags({ ...plainFlags, namespace: DEFAULT_NAMESPACE }));
+  const plainAt = (o: KubeObject) =>
+    plain.objects.findIndex((p) => p.kind === o.kind && p.metadata?.name === o.metadata?.name);
   const markers = new Markers();
   const files = new Map<string, string>();
   const templates = new Map<string, string[]>();
@@ -393,14 +436,23 @@ export function chartFiles(): Map<string, string> {
       markers,
       `${object.kind}/${name}`,
     ) as Record<string, unknown>;
-    if (object.kind === "Deployment") {
+    if (object.kind === "Deployment" && name === DEPLOYMENT_NAME) {
       deployment = structuredClone(object);
       templatiseDeployment(copy, markers);
     }
     const kind = object.kind ?? "";
     const target = TEMPLATE_OF_KIND[kind] ?? { file: `${kebab(kind)}.yaml` };
-    const body = renderTemplate(templatise(copy, markers), markers);
-    const doc = target.condition ? `{{- if ${target.condition} }}\n${body}\n{{- end }}` : body;
+    let body = renderTemplate(templatise(copy, markers), markers);
+    // The operator Deployment's --metrics-secure is an optional item (templatiseDeployment).
+    const at = kind === "Deployment" && name === DEPLOYMENT_NAME ? -1 : plainAt(object);
+    const without = plain.objects[at];
+    if (without && !same(without, object)) {
+      const other = namespaceBranches(structuredClone(without), plainInDefault.objects[at], markers, `${kind}/${name}`);
+      const plainBody = renderTemplate(templatise(other, markers), markers);
+      body = `{{- if $.Values.metrics.secure }}\n${body}\n{{- else }}\n${plainBody}\n{{- end }}`;
+    }
+    const condition = conditionOf(kind, inDefault.objects[i]?.metadata?.name ?? name);
+    const doc = condition ? `{{- if ${condition} }}\n${body}\n{{- end }}` : body;
     templates.set(target.file, [...(templates.get(target.file) ?? []), doc]);
   }
   if (!deployment) throw new Error("scone manifests rendered no operator Deployment");

@@ -34,7 +34,10 @@ export interface ApiOptions {
    */
   readonly runners?: OperationRunners;
   readonly bodyLimitBytes?: number;
-  /** Local backup targets and restored local backups must be under it (default: <state-dir>/backups). */
+  /**
+   * Local backup targets and restored local backups must be under it (default: <state-dir>/backups; in a pod none:
+   * the pod's state directory is an emptyDir, so local directories are refused unless --backup-root names a volume).
+   */
   readonly backupRoot?: string;
   /** s3://bucket[/prefix] locations backups may go to and restores come from (default: none). */
   readonly s3Allow?: readonly string[];
@@ -97,7 +100,7 @@ export async function serveApi(
   const stateDir = resolveStateDir({ flag: opts.stateDir, mode: "api" });
   // Before the store opens: a bad --backup-root or --s3-allow is a usage error, nothing is started.
   const confine = confinement({
-    backupRoot: opts.backupRoot ?? defaultBackupLocation(stateDir),
+    backupRoot: opts.backupRoot ?? defaultBackupRoot(stateDir, defaultBackupLocation),
     s3Allow: opts.s3Allow ?? [],
   });
   const store = openStore({ stateDir });
@@ -158,6 +161,15 @@ export async function serveApi(
       if (resumed > 0) log.info("resumed unfinished operations", { count: resumed });
     }
 
+    // The catalog is a cache of the targets this API may read: filled at start, so a new replica lists what the
+    // others took (GET /backups?refresh=true refills it on demand).
+    const { confinedTargets, refreshCatalogFromTargets } = await import("./targets.ts");
+    const targets = () => confinedTargets(confine);
+    void (async () => refreshCatalogFromTargets(store.db, targets()))().then(
+      (added) => log.info("backup catalog filled from the targets", { added }),
+      (e: unknown) => log.warn("backup catalog refresh failed", { error: e instanceof Error ? e.message : String(e) }),
+    );
+
     const app = createApiApp({
       log,
       ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
@@ -178,6 +190,7 @@ export async function serveApi(
         db: store.db,
         executor,
         confine,
+        targets,
         ...(cluster ? { resources: cluster.cache } : {}),
         ...(reviewer ? { reviewer } : {}),
       },
@@ -238,6 +251,19 @@ export async function serveApi(
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/**
+ * The backup root without --backup-root: <state-dir>/backups on a host; none in a pod, whose state directory is an
+ * emptyDir (backups there would vanish with the pod). The operator's backup claim is ReadWriteOnce and mounted by
+ * the operator pod, so the API pod cannot share it: in a pod, backups go to S3 or a volume named by --backup-root.
+ */
+export function defaultBackupRoot(
+  stateDir: string,
+  location: (stateDir: string) => string,
+  env: Record<string, string | undefined> = process.env,
+): string | null {
+  return env.KUBERNETES_SERVICE_HOST ? null : location(stateDir);
 }
 
 /** Kubernetes tokens when asked, and always in a pod: there the cluster identity is what callers hold. */

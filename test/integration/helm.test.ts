@@ -104,6 +104,26 @@ describe("charts/scone-operator with helm", () => {
     expect(objects.map((o) => o.kind)).toContain("PrometheusRule");
   });
 
+  test("api.enabled, metrics.secure (with monitoring): the objects of --with-api --metrics-secure --monitoring", () => {
+    for (const ns of ["ops", "scone-system"]) {
+      const values = { api: { enabled: true }, metrics: { secure: true }, monitoring: { enabled: true } };
+      const scone = [
+        ...sconeManifests(["crds"]),
+        ...sconeManifests(["operator", "-n", ns, "--with-api", "--metrics-secure", "--monitoring"]),
+      ].filter((o) => o.kind !== "Namespace");
+      const objects = template(ns, values);
+      expectSameObjects(objects, scone);
+      expect(objects.map(keyOf)).toContain(`Deployment ${ns}/scone-api`);
+    }
+    // Each on its own: the API without secure metrics, secure metrics without the API.
+    const operator = (...flags: string[]) =>
+      [...sconeManifests(["crds"]), ...sconeManifests(["operator", "-n", "ops", ...flags])].filter(
+        (o) => o.kind !== "Namespace",
+      );
+    expectSameObjects(template("ops", { api: { enabled: true } }), operator("--with-api"));
+    expectSameObjects(template("ops", { metrics: { secure: true } }), operator("--metrics-secure"));
+  });
+
   test("a mirror with a prefix, another SCONE version, namespace, node selector and DCAP key: the same as the flags", () => {
     const scone = sconeManifests([
       "all",

@@ -19,6 +19,12 @@ export async function admitOperation(body: NewOperationBody, caller: Caller, dep
     const refused = refuseBackupLocation(deps.confine, body.params.target);
     if (refused) throw fieldProblem("body.params.target", `params.target ${refused}`);
   }
+  if (body.kind === "backup" && body.params.target === undefined && deps.confine.backupRoot === null) {
+    throw fieldProblem(
+      "body.params.target",
+      "params.target is required: this API has no local backup root (in a pod: start scone api with --backup-root DIR on a persistent volume), give an s3:// location it allows",
+    );
+  }
   if (body.kind === "restore") {
     const record = await restorableBackup(deps, body.params.from);
     if (record.namespace !== body.namespace) {

@@ -39,12 +39,25 @@ export function parseS3Allow(entry: string): S3Prefix {
   }
 }
 
-/** Builds the confinement of `scone api`; throws naming the flag for a bad value. */
-export function confinement(opts: { backupRoot: string; s3Allow?: readonly string[] }): Confinement {
+/**
+ * Builds the confinement of `scone api`; throws naming the flag for a bad value. backupRoot null: no local directory
+ * (the API in a pod without --backup-root: its state directory is an emptyDir, gone with the pod).
+ */
+export function confinement(opts: { backupRoot: string | null; s3Allow?: readonly string[] }): Confinement {
+  const s3Allow = (opts.s3Allow ?? []).map(parseS3Allow);
+  if (opts.backupRoot === null) return { backupRoot: null, s3Allow };
   if (!isAbsolute(opts.backupRoot) || opts.backupRoot.includes("\0")) {
     throw new Error(`--backup-root ${JSON.stringify(opts.backupRoot)}: give an absolute directory`);
   }
-  return { backupRoot: resolve(opts.backupRoot), s3Allow: (opts.s3Allow ?? []).map(parseS3Allow) };
+  return { backupRoot: resolve(opts.backupRoot), s3Allow };
+}
+
+/** The locations a confinement allows, as targets to read caches from: the backup root, then each S3 entry. */
+export function confinedLocations(c: Confinement): string[] {
+  return [
+    ...(c.backupRoot === null ? [] : [c.backupRoot]),
+    ...c.s3Allow.map((a) => formatBackupLocation({ kind: "s3", ...a })),
+  ];
 }
 
 const describeAllowList = (c: Confinement): string =>
@@ -83,7 +96,8 @@ export function refuseLocation(c: Confinement, location: string): Refusal | unde
   if (parsed.kind === "s3") {
     return s3Allowed(c, parsed) ? undefined : `${formatBackupLocation(parsed)} is not allowed: ${describeAllowList(c)}`;
   }
-  if (c.backupRoot === null) return `${parsed.path}: this API allows no local directory (scone api --backup-root DIR)`;
+  if (c.backupRoot === null)
+    return `${parsed.path}: this API allows no local directory (in a pod its state directory is an emptyDir: start scone api with --backup-root DIR on a persistent volume, or use an s3:// location)`;
   return isWithin(c.backupRoot, parsed.path)
     ? undefined
     : `${parsed.path} is outside the backup root ${c.backupRoot} (scone api --backup-root DIR)`;

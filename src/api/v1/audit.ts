@@ -1,4 +1,5 @@
-// GET /audit: search the indexed CAS audit log (full text, event, time window), newest first.
+// GET /audit: search the indexed CAS audit log (full text, event, time window), newest first. An index holding
+// nothing of the CAS is first rebuilt from the audit archive on the API's targets (targets.ts).
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AuditEntry, searchAudit } from "../../store/audit.ts";
 import type { StoreDb } from "../../store/open.ts";
@@ -16,6 +17,7 @@ import {
   queryText,
   secured,
 } from "../schemas.ts";
+import { type ApiTarget, auditIndexFromArchive } from "../targets.ts";
 
 const AuditEntrySchema = z
   .object({
@@ -67,7 +69,7 @@ const route = createRoute({
         "application/json": { schema: z.object({ items: z.array(AuditEntrySchema), nextCursor: NextCursor }) },
       },
     },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 503),
   },
 });
 
@@ -85,7 +87,7 @@ function searchOrRefuse<T>(q: string | undefined, search: () => T): T {
   }
 }
 
-export function auditRoutes(db: StoreDb) {
+export function auditRoutes(db: StoreDb, targets: () => readonly ApiTarget[]) {
   return newRouter().openapi(route, async (c) => {
     const { namespace, name, q, event, from, to, limit, cursor } = c.req.valid("query");
     await authorizeIn(c.get("caller"), { verb: "list", resource: "cas", subresource: "audit" }, namespace);
@@ -94,6 +96,7 @@ export function auditRoutes(db: StoreDb) {
     if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
       throw fieldProblem("query.to", "must be later than query.from");
     }
+    await auditIndexFromArchive(db, targets, { namespace, name });
     const result = withFieldPrefix("query", () =>
       searchOrRefuse(q, () =>
         searchAudit(db, {

@@ -8,6 +8,7 @@ import { decodeCursor, page } from "../cursor.ts";
 import { newRouter } from "../env.ts";
 import { iso, NextCursor, namespaceField, objectNameField, PageQuery, problemResponses, secured } from "../schemas.ts";
 import { backupsPage } from "../store-pages.ts";
+import { type ApiTarget, refreshCatalogFromTargets } from "../targets.ts";
 
 const BackupSchema = z
   .object({
@@ -37,6 +38,10 @@ const route = createRoute({
       namespace: namespaceField.optional(),
       name: objectNameField.optional().openapi({ description: "CAS name" }),
       phase: z.enum(BACKUP_PHASES).optional(),
+      refresh: z.enum(["true", "false"]).optional().openapi({
+        description:
+          "true: refill the catalog from the API's targets (backup root, --s3-allow) first, as `scone cas backups --refresh`: sets another replica took",
+      }),
       ...PageQuery,
     }),
   },
@@ -45,7 +50,7 @@ const route = createRoute({
       description: "a page of backups, newest first",
       content: { "application/json": { schema: z.object({ items: z.array(BackupSchema), nextCursor: NextCursor }) } },
     },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 503),
   },
 });
 
@@ -53,15 +58,16 @@ const Position = z.object({ t: z.number().int(), id: z.string() });
 
 const render = (b: BackupRecord) => ({ ...b, startedAt: iso(b.startedAt), stoppedAt: iso(b.stoppedAt) });
 
-export function backupRoutes(db: StoreDb) {
+export function backupRoutes(db: StoreDb, targets: () => readonly ApiTarget[]) {
   return newRouter().openapi(route, async (c) => {
-    const { limit, cursor, namespace, ...filter } = c.req.valid("query");
+    const { limit, cursor, namespace, refresh, ...filter } = c.req.valid("query");
     const after = decodeCursor(cursor, Position);
     const namespaces = await authorizeList(
       c.get("caller"),
       { verb: "list", resource: "cas", subresource: "backups" },
       namespace,
     );
+    if (refresh === "true") await refreshCatalogFromTargets(db, targets());
     const rows = backupsPage(db, { ...filter, namespaces, limit: limit + 1, ...(after ? { after } : {}) });
     const result = page(rows, limit, (last) => ({ t: last.startedAt, id: last.id }));
     return c.json({ items: result.items.map(render), nextCursor: result.nextCursor }, 200);

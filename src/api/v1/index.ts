@@ -12,6 +12,7 @@ import { type Confinement, NOTHING_ALLOWED } from "../operations/confine.ts";
 import type { OperationExecutor } from "../operations/executor.ts";
 import { problem, problemResponse } from "../problem.ts";
 import type { ResourceCache } from "../resource-cache.ts";
+import { type ApiTarget, confinedTargets } from "../targets.ts";
 import { auditRoutes } from "./audit.ts";
 import { backupRoutes } from "./backups.ts";
 import { historyRoutes } from "./history.ts";
@@ -36,6 +37,8 @@ export interface ApiV1Deps {
   readonly reviewer?: AccessReviewer;
   /** Where operation parameters may point (backup root, S3 allow-list); default: no location at all. */
   readonly confine?: Confinement;
+  /** The targets the catalog and the audit index are refilled from (default: the confinement's locations). */
+  readonly targets?: () => readonly ApiTarget[];
 }
 
 export function mountV1(app: OpenAPIHono<ApiEnv>, deps: ApiV1Deps): void {
@@ -64,8 +67,9 @@ export function mountV1(app: OpenAPIHono<ApiEnv>, deps: ApiV1Deps): void {
   );
   app.route(API_V1, resourceRoutes(deps.resources));
   app.route(API_V1, historyRoutes(deps.db));
-  app.route(API_V1, backupRoutes(deps.db));
-  app.route(API_V1, auditRoutes(deps.db));
+  const targets = deps.targets ?? (() => confinedTargets(deps.confine ?? NOTHING_ALLOWED));
+  app.route(API_V1, backupRoutes(deps.db, targets));
+  app.route(API_V1, auditRoutes(deps.db, targets));
   app.route(API_V1, operationRoutes(deps.db, deps.executor, deps.confine ?? NOTHING_ALLOWED));
   if (!deps.reviewer) app.route(API_V1, tokenRoutes(deps.db, now));
 }

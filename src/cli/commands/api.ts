@@ -126,7 +126,7 @@ export const apiCommand: SconeCommand = command({
       type: "string",
       valueHint: "DIR",
       description:
-        "Local backup targets (and restores of local backups) must be under this absolute directory (default: <state-dir>/backups)",
+        "Local backup targets (and restores of local backups) must be under this absolute directory (default: <state-dir>/backups; in a pod none, its state directory being an emptyDir: local directories are refused unless this names a persistent volume). GET /api/v1/backups?refresh=true and GET /api/v1/audit refill their caches from it and the --s3-allow locations",
       check: (value) =>
         value.startsWith("/") ? undefined : `invalid value '${value}' for --backup-root: give an absolute directory`,
     },
