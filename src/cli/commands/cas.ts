@@ -175,7 +175,8 @@ export const provisionArgs: Record<string, SconeArgDef> = {
   "image-signature-check": {
     type: "boolean",
     default: true,
-    description: "Upstream: check image signatures (scone operator install does; provisioning deploys no image of its own choice)",
+    description:
+      "Upstream: check image signatures (scone operator install does; provisioning deploys no image of its own choice)",
     negativeDescription:
       "Upstream: skip the image signature checks (noted: provisioning verifies no signature, scone operator install does)",
     upstream: {
