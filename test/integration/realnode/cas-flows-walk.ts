@@ -35,7 +35,6 @@ import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
 import {
   prepareCasNodesAndVolumes,
   RESTORED_AS_EXPECTED,
-  registerBackups,
   registration,
   restoredFacts,
 } from "../flows/day2-fixtures.ts";
@@ -187,10 +186,6 @@ function walk(way: CasFlowsWay): void {
       admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: NS, name: "default" }),
     );
     await prepareCasNodesAndVolumes(admin, NS, [NAME, RESTORED, UPSTREAM]);
-    // The restored CAS starts with its backup controller disabled, so nothing registers it; its key store opens only
-    // on the node it was sealed to unless a node holds its registration (sim/kwok-cas/sealing.ts), and the pod that
-    // follows the recovery pod may land on the other zone-a node. What cas-day2, e2e and the API tests give it too.
-    await registerBackups(admin, NS, RESTORED);
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: runtimeDir, log: () => {} });
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     reach = await way.reach(cluster, {
