@@ -31,7 +31,6 @@ describeCasFlows({
       cliFlags: local,
       source,
       verifiedBy: "scone-cli-sim",
-      cliAddress: () => /127\.0\.0\.1:\d+/,
       async expectCliPods(name) {
         const pods = await admin.list(
           { apiVersion: "v1", kind: "Pod" },
