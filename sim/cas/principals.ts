@@ -41,10 +41,27 @@ export function keyOfSigner(signer: string): Uint8Array | undefined {
   return fromBase58Check(text, SIGNER_TAG, 32) ?? fromBase58Check(text, LEGACY_SIGNER_VERSION, 32, "sha256d");
 }
 
+/**
+ * A session signer (SCONE-CLI §5, §6: Ed25519 or P-384): its principal — the signer string of an Ed25519 key, the key
+ * hash of a P-384 PEM key — and the raw Ed25519 key when it is one (the only kind this simulator verifies with).
+ */
+export function signerOf(signer: string): { principal: string; ed25519?: Uint8Array } | undefined {
+  const key = keyOfSigner(signer);
+  if (key) return { principal: base58Check(SIGNER_TAG, key), ed25519: key };
+  const text = signer.trim();
+  if (!text.startsWith("-----BEGIN PUBLIC KEY-----")) return undefined;
+  try {
+    const pub = createPublicKey(text);
+    if (pub.asymmetricKeyType !== "ec" || pub.asymmetricKeyDetails?.namedCurve !== "secp384r1") return undefined;
+    return { principal: keyHashOfSpki(new Uint8Array(pub.export({ type: "spki", format: "der" }))) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** One name per signing key whatever form named it (access policies and creators compare these). */
 export function signerPrincipal(signer: string): string | undefined {
-  const key = keyOfSigner(signer);
-  return key ? base58Check(SIGNER_TAG, key) : undefined;
+  return signerOf(signer)?.principal;
 }
 
 /**

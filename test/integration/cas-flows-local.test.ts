@@ -21,15 +21,6 @@ describeCasFlows({
   title: "the CAS flows through a local stand-in CLI binary (--scone-cli)",
   via: "run locally (--scone-cli)",
   enabled: clusterAvailable() && binaryPresent,
-  // The owner's and the operator's CLI attestations are kept per CAS address, and the local source gives every
-  // connection a port-forward of its own (a new 127.0.0.1 port): `scone cas admit-operator --scone-cli` asks the
-  // owner's CLI `cas show-identification --cas-key` at an address it never attested ("CAS 127.0.0.1:PORT has not
-  // been attested"), and the policy controllers' own look-up would fail the same way. The pod's address (the
-  // Service) is stable. Until src/cas/driver/local-source.ts or src/operator/policies handle it, policies through a
-  // local CLI are covered by test/integration/operator/policies.test.ts (one fixed address per CAS).
-  knownBugs: {
-    policies: "attestations are per address, and every local-source connection has a new port-forward address",
-  },
   cluster: sharedCluster,
   async reach(_cluster, { admin, operatorClient, namespace, work }) {
     ensureSimCli(SIM_CLI);
@@ -40,7 +31,6 @@ describeCasFlows({
       cliFlags: local,
       source,
       verifiedBy: "scone-cli-sim",
-      cliAddress: () => /127\.0\.0\.1:\d+/,
       async expectCliPods(name) {
         const pods = await admin.list(
           { apiVersion: "v1", kind: "Pod" },

@@ -26,6 +26,12 @@ export interface LocalSourceOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
   readonly warn?: (message: string) => void;
+  /**
+   * The CAS key hash of a CAS as its console prints it (the pin provisioning and the probe attest with). Given, every
+   * connection of an identity that has a config attests the CAS at its own forward address first: the CLI keeps
+   * attestations per address (CLI §7 `cas_db`) and each connection has a new local port.
+   */
+  readonly casKeyHash?: (cas: CasRef, signal?: AbortSignal) => Promise<string | undefined>;
 }
 
 /**
@@ -88,10 +94,13 @@ export class LocalCasDriverSource implements CasDriverSource {
       ...(this.o.env ? { env: this.o.env } : {}),
       ...(this.o.timeoutMs ? { timeoutMs: this.o.timeoutMs } : {}),
     });
+    const driver = new CasDriver(new SerializedRunner(runner, configPath), this.o.warn);
+    const address = `127.0.0.1:${forward.localPort}`;
+    await this.attestHere(cas, driver, address, configPath, signal);
     let released: Promise<void> | undefined;
     return {
-      driver: new CasDriver(new SerializedRunner(runner, configPath), this.o.warn),
-      address: `127.0.0.1:${forward.localPort}`,
+      driver,
+      address,
       release: () => {
         released ??= forward.close().then(() => narrowConfigMode(configPath));
         return released;
@@ -99,5 +108,30 @@ export class LocalCasDriverSource implements CasDriverSource {
       // A tunnel failure (the node could not reach the CAS port) explains a CLI failure as an unreachable CAS.
       transportError: () => forward.lastError,
     };
+  }
+
+  /**
+   * Upstream pins a local port and rewrites the config's `cas_db` key (SCONE-INTERFACE §10.2 steps 10–11); scone
+   * never edits the CLI's config, so it attests again at this connection's address, pinned to the console's key
+   * hash (`cas attest ADDR -c HASH`, CLI §4). An identity without a config has attested nothing yet (provisioning
+   * attests itself). A refusal is not this connection's failure: the caller's CLI calls report it (the probe says why).
+   */
+  private async attestHere(
+    cas: CasRef,
+    driver: CasDriver,
+    address: string,
+    configPath: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (!this.o.casKeyHash || !(await stat(configPath).catch(() => undefined))) return;
+    const casKeyHash = await this.o.casKeyHash(cas, signal).catch(() => undefined);
+    if (!casKeyHash) return;
+    try {
+      await driver.attest({ address, casKeyHash, retries: 1 });
+    } catch (err) {
+      this.o.warn?.(
+        `attesting CAS ${cas.namespace}/${cas.name} at ${address}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 }

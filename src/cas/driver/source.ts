@@ -2,6 +2,8 @@
 // CLI when one is named (`--scone-cli PATH`, upstream's `--no-docker`); otherwise — the default — the CLI pod per CAS.
 import { resolve } from "node:path";
 import type { KubeClient } from "../../kube/client.ts";
+import { consoleField } from "../../operator/cas/console.ts";
+import { CAS_CONTAINER, names } from "../../operator/cas/names.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { defaultImage, type ImageMirror } from "../../resources/defaults.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../version.ts";
@@ -48,6 +50,15 @@ export function casDriverSource(o: CasDriverSourceOptions): CasDriverSource {
       binary: [resolve(o.sconeCli)],
       stateDir: o.stateDir,
       portForward: async (options) => (await import("../../kube/port-forward.ts")).startPortForward(conn, options),
+      // The console's `CAS key hash` line (SCONE-INTERFACE §10.2 step 7): the pin provisioning and the probe use.
+      casKeyHash: async (cas, signal) =>
+        consoleField(
+          await o.kube.podLogs(
+            { namespace: cas.namespace, name: names(cas.name).pod },
+            { container: CAS_CONTAINER, ...(signal ? { signal } : {}) },
+          ),
+          "CAS key hash",
+        ),
       ...(o.env ? { env: o.env } : {}),
       ...(o.warn ? { warn: o.warn } : {}),
     });

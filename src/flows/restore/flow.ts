@@ -3,15 +3,24 @@
 // refused with every problem and the cluster is left untouched. Then: create CAS NEWNAME with the cas-recovery image
 // (annotated with the backup id, so a rerun recognises its own CAS), place the snapshot in the pod as
 // /etc/cas/db/last-snapshot-db and last-snapshot-cas.key-store, `restart-cas`, wait until the CAS runs the restored
-// database, switch the image back to cas, and wait for HEALTHY (or Provisioned, without a backup controller).
+// database, enable the backup controller (upstream's post-provisioning patch, §10.2 step 12, which its recovery runs
+// too) and wait until it registered the CAS on every migration node, switch the image back to cas, and wait for
+// HEALTHY.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { RestoreSource } from "../../backup/restore-source.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { CAS } from "../../resources/cas.ts";
-import { casImage, casRecoveryImage, imageChoice, renderProvisioningManifest } from "../provision/templates.ts";
-import { describeStatus, statusIsCurrent } from "../status/health.ts";
+import {
+  BACKUP_CONTROLLER_SESSION,
+  backupControllerImage,
+  casImage,
+  casRecoveryImage,
+  imageChoice,
+  renderProvisioningManifest,
+} from "../provision/templates.ts";
+import { describeStatus, migrationComplete, statusIsCurrent } from "../status/health.ts";
 import {
   type CasId,
   casLabel,
@@ -82,7 +91,7 @@ const versionOf = (ctx: RestoreContext): string =>
 
 const images = (ctx: RestoreContext) => {
   const choice = imageChoice({ ...ctx.options, version: versionOf(ctx) });
-  return { recovery: casRecoveryImage(choice), cas: casImage(choice) };
+  return { recovery: casRecoveryImage(choice), cas: casImage(choice), backupController: backupControllerImage(choice) };
 };
 
 const waitOptions = (ctx: RestoreContext) => ({
@@ -260,6 +269,53 @@ const restartStep: RestoreStep = {
   },
 };
 
+/** The backup-controller part of upstream's cas_patch_probes_and_backup.json (templates.ts postProvisioningPatch). */
+const backupControllerSpec = (ctx: RestoreContext) => ({
+  enabled: true,
+  session: BACKUP_CONTROLLER_SESSION,
+  image: images(ctx).backupController,
+});
+
+/**
+ * The restored CAS is provisioned (its database is the backup's), so nothing else turns its backup controller on:
+ * without it no node is registered for it, and the pod that replaces the recovery pod (the image switch) opens its
+ * key store only on a registered node. Upstream's recovery runs the same patch as a provisioning (§10.2 step 12).
+ */
+const backupControllerStep: RestoreStep = {
+  name: "backup-controller",
+  title: "Enable the backup controller and wait until it registered the CAS on the migration nodes",
+  async done(ctx) {
+    const cas = await readCas(ctx.ports.kube, ctx.options);
+    const bc = cas?.spec?.["backup-controller"];
+    const want = backupControllerSpec(ctx);
+    const enabled = bc?.enabled === true && bc.session === want.session && bc.image === want.image;
+    const ratio = cas?.status?.migrationNodeRatio;
+    return cas && enabled && statusIsCurrent(cas) && migrationComplete(ratio) ? `migration ${ratio}` : false;
+  },
+  async run(ctx) {
+    await ctx.ports.kube.patch(
+      casRef(ctx.options),
+      { spec: { "backup-controller": backupControllerSpec(ctx) } },
+      "merge",
+      {
+        fieldManager: DAY2_FIELD_MANAGER,
+      },
+    );
+    return waitUntil(
+      `the backup controller of ${casLabel(ctx.options)} to register it on every migration node`,
+      async () => {
+        const cas = await readCas(ctx.ports.kube, ctx.options);
+        if (!cas) return notYet("the CAS is gone");
+        const ratio = cas.status?.migrationNodeRatio;
+        return statusIsCurrent(cas) && migrationComplete(ratio)
+          ? reached(`migration ${ratio}`)
+          : notYet(describeStatus(cas));
+      },
+      waitOptions(ctx),
+    );
+  },
+};
+
 const imageStep: RestoreStep = {
   name: "cas-image",
   title: "Switch the image back from cas-recovery to cas",
@@ -305,6 +361,7 @@ export const RESTORE_STEPS: readonly RestoreStep[] = [
   podStep,
   placeStep,
   restartStep,
+  backupControllerStep,
   imageStep,
   healthyStep,
 ];

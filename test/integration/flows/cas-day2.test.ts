@@ -53,6 +53,7 @@ import {
   RESTORED_AS_EXPECTED,
   registerBackups,
   restoredFacts,
+  startBackupControllerPlayer,
 } from "./day2-fixtures.ts";
 import { casNamespaceCleanup, waitForSnapshotAfterChange } from "./helpers.ts";
 
@@ -88,9 +89,9 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
     await installCrds(client);
     await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     await prepareCasNodesAndVolumes(client, NS, [NAME, RESTORED]);
-    // Registered backups for both CAS on every SGX node: what the backup controller would record.
+    // Registered backups of CAS NAME on every SGX node: what its backup controller would record. The restored CAS
+    // gets its own once the restore turned its backup controller on (the restore test plays that controller).
     await registerBackups(client, NS, NAME);
-    await registerBackups(client, NS, RESTORED);
     runtime = await startCasPodRuntime({
       kubeconfig: cluster.kubeconfigPath,
       stateDir: join(root, "kwok-cas"),
@@ -300,10 +301,11 @@ describe.skipIf(!clusterAvailable())("CAS day-2 flows on the simulator-backed KW
   test(
     "restore from S3 into a new CAS: same CAS identity, provisioned, image back to cas",
     async () => {
+      const player = startBackupControllerPlayer(client, NS, RESTORED);
       const outcome = await runRestore(
         { kube: client, exec, resolveSource: (spec) => resolveRestoreSource(spec, { store, credentials }) },
         { namespace: NS, name: RESTORED, from: backups.s3 ?? "", defaultVersion: "6.0.6", ...WAIT },
-      );
+      ).finally(() => player.stop());
       if (!outcome.ok) console.error(JSON.stringify(outcome.steps, null, 1));
       expect(outcome.error).toBeUndefined();
       expect(outcome.ok).toBe(true);

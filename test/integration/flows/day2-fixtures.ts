@@ -168,7 +168,10 @@ export async function consoleKeyHash(client: KubeClient, namespace: string, name
     .at(-1);
 }
 
-/** What a restore must have produced: the cas image again, provisioned, and the original CAS's key. */
+/**
+ * What a restore must have produced: the cas image again, provisioned, the original CAS's key, and its backup
+ * controller on (upstream's session), so nodes get registered for it.
+ */
 export async function restoredFacts(client: KubeClient, namespace: string, restored: string, original: string) {
   const cas = await client.tryGet<CAS>({
     apiVersion: "services.scone.cloud/v1beta1",
@@ -179,6 +182,9 @@ export async function restoredFacts(client: KubeClient, namespace: string, resto
   return {
     image: cas?.spec?.image,
     provisioned: cas?.status?.provisioned,
+    backupControllerSession: cas?.spec?.["backup-controller"]?.enabled
+      ? cas.spec["backup-controller"].session
+      : undefined,
     sameKeyHash:
       (await consoleKeyHash(client, namespace, restored)) === (await consoleKeyHash(client, namespace, original)),
   };
@@ -187,5 +193,6 @@ export async function restoredFacts(client: KubeClient, namespace: string, resto
 export const RESTORED_AS_EXPECTED = {
   image: "registry.scontain.com/scone.cloud/cas:6.0.6",
   provisioned: "Yes",
+  backupControllerSession: "cas-owner/primary-backup/register",
   sameKeyHash: true,
 } as const;

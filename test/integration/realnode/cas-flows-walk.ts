@@ -35,7 +35,6 @@ import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
 import {
   prepareCasNodesAndVolumes,
   RESTORED_AS_EXPECTED,
-  registerBackups,
   registration,
   restoredFacts,
 } from "../flows/day2-fixtures.ts";
@@ -52,8 +51,6 @@ import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } fr
 
 /** How the walk reaches CAS, and what it can observe about that way. */
 export interface CasReach {
-  /** Where the CLI reaches CAS NAME, as it says in its errors (the Service, or a port-forward). */
-  cliAddress(name: string): RegExp;
   /** Flags of the compiled binary's CAS-driver commands (provision, upgrade, admit-operator). */
   readonly driverFlags: readonly string[];
   /** Flags of `scone cas audit` and `scone policy` (no --cli-node-selector there: a running CLI pod is used). */
@@ -187,10 +184,6 @@ function walk(way: CasFlowsWay): void {
       admin.tryGet({ apiVersion: "v1", kind: "ServiceAccount", namespace: NS, name: "default" }),
     );
     await prepareCasNodesAndVolumes(admin, NS, [NAME, RESTORED, UPSTREAM]);
-    // The restored CAS starts with its backup controller disabled, so nothing registers it; its key store opens only
-    // on the node it was sealed to unless a node holds its registration (sim/kwok-cas/sealing.ts), and the pod that
-    // follows the recovery pod may land on the other zone-a node. What cas-day2, e2e and the API tests give it too.
-    await registerBackups(admin, NS, RESTORED);
     runtime = await startCasPodRuntime({ kubeconfig: cluster.kubeconfigPath, stateDir: runtimeDir, log: () => {} });
     op = await buildOperatorContext({ kubeconfigPath: cluster.kubeconfigPath });
     reach = await way.reach(cluster, {
@@ -298,7 +291,8 @@ function walk(way: CasFlowsWay): void {
     `SignedPolicy and EncryptedPolicy: the operator admitted by the owner, the upstream samples reach CAS, and policies signed and encrypted by the CLI ${way.via} are Synced`,
     async () => {
       await ok(["cas", "admit-operator", NAME, ...common(), "--target", casHome, ...reach.driverFlags]);
-      // The upstream SignedPolicy sample: never refused by scone for its signer; CAS checks the signature.
+      // The upstream SignedPolicy sample: never refused by scone for its signer, nor by the simulated CAS for its
+      // signature (what SCONE signs is unpublished: sim/README.md "Signed sessions").
       const signedSample = { ...(await policySample<SignedPolicy["spec"]>("cas_v1beta1_signedpolicy.yaml")) };
       await admin.create({
         ...SIGNED_POLICY_TYPE,
@@ -308,13 +302,10 @@ function walk(way: CasFlowsWay): void {
       } as KubeObject);
       const sample = await policyState(() => getSigned("upstream-sample"), ["Synced", "Rejected"]);
       expect(condition(sample, "SignatureValid")).toMatchObject({ status: "True", reason: "WellFormed" });
-      if (sample.status?.state === "Rejected") {
-        // The CAS's verdict, in the words of the CLI (naming where it reached CAS), not scone's.
-        expect(condition(sample, "Synced")).toMatchObject({ status: "False", reason: "CasRejected" });
-        expect(condition(sample, "Synced")?.message).toMatch(reach.cliAddress(NAME));
-      } else {
-        expect(sample.status?.hash).toMatch(/^[0-9a-f]{64}$/);
-      }
+      expect({ state: sample.status?.state, synced: condition(sample, "Synced")?.message }).toMatchObject({
+        state: "Synced",
+      });
+      expect(sample.status?.hash).toMatch(/^[0-9a-f]{64}$/);
 
       // Signed with the stand-in's `scone session sign` by `scone policy sign`, as the owner (--target).
       const session = join(work, "signed-here.yaml");

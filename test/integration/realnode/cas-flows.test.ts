@@ -42,7 +42,6 @@ describeCasFlows({
         nodeSelector: { "kubernetes.io/hostname": node.name },
       }),
       verifiedBy: "SCONE CLI pod",
-      cliAddress: (name) => new RegExp(`${name}\\.${namespace}\\.svc:8081`),
       async expectCliPods(name) {
         const pods = (
           await admin.list<V1Pod & KubeObject>(

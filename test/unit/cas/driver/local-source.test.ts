@@ -205,3 +205,71 @@ describe("SerializedRunner", () => {
     ]);
   });
 });
+
+describe("LocalCasDriverSource: attestations are per address, every connection has its own", () => {
+  // Records each call's arguments; `cas attest` and the rest succeed, `cas show-identification` prints a key.
+  const argvScript = join(root, "argv-cli.sh");
+  writeFileSync(
+    argvScript,
+    '#!/bin/sh\necho "$*" >> "$LOG"\ncase "$*" in *show-identification*) echo "46YyxrywJ8PFRruWX8YLxa9q4axxYJgTbA81tv7NBcJfn43DQt";; esac\n',
+  );
+  chmodSync(argvScript, 0o755);
+  const HASH = "3s1pm8W6Be6cxvAQRbRP5YXd9YuERAr7KswN97uGtoPkRW87x1";
+
+  function attesting(keyHash: string | undefined) {
+    const log = join(mkdtempSync(join(root, "argv-")), "calls.log");
+    writeFileSync(log, "");
+    let port = 41000;
+    const asked: string[] = [];
+    const source = new LocalCasDriverSource({
+      binary: [argvScript],
+      stateDir: join(root, "argv-state"),
+      env: { LOG: log },
+      casKeyHash: async (cas) => {
+        asked.push(`${cas.namespace}/${cas.name}`);
+        return keyHash;
+      },
+      portForward: async () => ({
+        localAddress: "127.0.0.1",
+        localPort: ++port,
+        activeConnections: 0,
+        lastError: undefined,
+        close: async () => undefined,
+      }),
+    });
+    const calls = () => readFileSync(log, "utf8").trim().split("\n").filter(Boolean);
+    return { source, calls, asked };
+  }
+
+  test("an identity with a config attests the CAS at each new forward address, pinned to the console's key hash", async () => {
+    const f = attesting(HASH);
+    const dir = mkdtempSync(join(root, "owner-"));
+    const owner = { kind: "owner" as const, configPath: join(dir, "config.json") };
+    writeFileSync(owner.configPath, "{}", { mode: 0o600 });
+    const first = await f.source.connect({ namespace: "ns", name: "cas" }, owner);
+    await first.release();
+    const second = await f.source.connect({ namespace: "ns", name: "cas" }, owner);
+    expect([first.address, second.address]).toEqual(["127.0.0.1:41001", "127.0.0.1:41002"]);
+    const attests = f.calls().filter((c) => c.startsWith("cas attest "));
+    expect(attests.map((c) => c.split(" ").slice(0, 5).join(" "))).toEqual([
+      `cas attest 127.0.0.1:41001 -c ${HASH}`,
+      `cas attest 127.0.0.1:41002 -c ${HASH}`,
+    ]);
+    expect(f.asked).toEqual(["ns/cas", "ns/cas"]);
+    await second.release();
+  });
+
+  test("no config yet (nothing attested) or no key hash on the console: no attestation", async () => {
+    const f = attesting(HASH);
+    const fresh = { kind: "owner" as const, configPath: join(mkdtempSync(join(root, "fresh-")), "config.json") };
+    await (await f.source.connect({ namespace: "ns", name: "cas" }, fresh)).release();
+    expect(f.calls()).toEqual([]);
+    const g = attesting(undefined);
+    const dir = mkdtempSync(join(root, "owner-"));
+    writeFileSync(join(dir, "config.json"), "{}", { mode: 0o600 });
+    await (
+      await g.source.connect({ namespace: "ns", name: "cas" }, { kind: "owner", configPath: join(dir, "config.json") })
+    ).release();
+    expect(g.calls()).toEqual([]);
+  });
+});

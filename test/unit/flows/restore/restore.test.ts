@@ -108,13 +108,17 @@ describe("runRestore", () => {
     const kube = new FakeKube();
     const files = new Map<string, Uint8Array>([["cas.key-store", new TextEncoder().encode("fresh keys")]]);
     const calls: string[] = [];
+    /** Whether the backup controller, once enabled, registers the CAS on the two migration nodes. */
+    const backupController = { registers: true };
     const setStatus = (provisioned: string) => {
       const c = kube.peek<CAS>({ kind: "CAS", namespace: NS, name: "new" });
       if (!c) return;
+      const registered = c.spec?.["backup-controller"]?.enabled === true && backupController.registers;
       c.status = {
         phase: provisioned === "Yes" ? "HEALTHY" : "Unprovisioned",
         state: provisioned === "Yes" ? "HEALTHY" : "PENDING",
         provisioned,
+        migrationNodeRatio: registered ? "2/2" : "0/2",
         observedGeneration: c.metadata.generation,
       } as never;
       kube.put(c);
@@ -152,7 +156,7 @@ describe("runRestore", () => {
       }
       return { exitCode: 127, stdout: new Uint8Array(), stderr: `${cmd}: not found` };
     };
-    return { kube, files, calls, exec };
+    return { kube, files, calls, exec, backupController };
   }
 
   const options = (from: string) => ({
@@ -190,6 +194,36 @@ describe("runRestore", () => {
     const again = await runRestore(ports(w), options(setDir));
     expect(again.ok).toBe(true);
     expect(w.kube.writes.length).toBe(writes);
+  });
+
+  test("the restored CAS's backup controller is enabled (upstream's session) and registers it before the image switch", async () => {
+    const w = world();
+    expect(await runRestore(ports(w), options(setDir))).toMatchObject({ ok: true });
+    const cas = w.kube.peek<CAS>({ kind: "CAS", namespace: NS, name: "new" });
+    expect(cas?.spec?.["backup-controller"]).toMatchObject({
+      enabled: true,
+      session: "cas-owner/primary-backup/register",
+      image: "registry.scontain.com/scone.cloud/backup-controller:6.0.6",
+    });
+    const patches = w.kube.writes.filter((x) => x.verb === "patch").map((x) => JSON.stringify(x.body));
+    expect(patches).toEqual([
+      expect.stringContaining('"backup-controller":{"enabled":true'),
+      expect.stringContaining('"image":"registry.scontain.com/scone.cloud/cas:6.0.6"'),
+    ]);
+  });
+
+  test("no registration from the backup controller: the restore stops before replacing the recovery pod", async () => {
+    const w = world();
+    w.backupController.registers = false;
+    const outcome = await runRestore(ports(w), options(setDir));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.steps.at(-1)?.name).toBe("backup-controller");
+    expect(outcome.error).toContain("to register it on every migration node");
+    expect(w.kube.peek<CAS>({ kind: "CAS", namespace: NS, name: "new" })?.spec?.image).toBe(
+      "registry.scontain.com/scone.cloud/cas-recovery:6.0.6",
+    );
+    w.backupController.registers = true;
+    expect((await runRestore(ports(w), options(setDir))).ok).toBe(true);
   });
 
   test("killed after the CAS was created: the rerun continues with it", async () => {
