@@ -1,0 +1,191 @@
+// Air-gapped, end to end against two real registries (`crane registry serve` on loopback, started here): every
+// image of a SCONE version built locally and signed with a test key in the "connected" registry, `scone images
+// save` into one archive (resumed after an interrupted run), `scone images verify`, `scone images push` into the
+// "gap" registry under a path and a name prefix — digests preserved, signatures verifying against the mirror — and a
+// corrupted blob making verify and push fail, naming the image, with nothing tagged in the target.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openArchive } from "../../../src/images/airgap/archive.ts";
+import { blobPath, parseManifest } from "../../../src/images/airgap/layout.ts";
+import { checkImageSignatures } from "../../../src/images/signature/check-images.ts";
+import { parsePublicKey, type SignatureKey } from "../../../src/images/signature/public-key.ts";
+import { listImages } from "../../../src/install/images.ts";
+import {
+  type CosignKey,
+  CRANE,
+  cosignBinary,
+  cosignSign,
+  craneAvailable,
+  generateCosignKey,
+  type LocalRegistry,
+  pushImage,
+  startRegistry,
+} from "../../harness/registry.ts";
+
+const suffix = Math.random().toString(36).slice(2, 7);
+const VERSION = "6.0.6";
+const MAIN = join(import.meta.dir, "../../../src/main.ts");
+
+async function sconeSrc(args: readonly string[]) {
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, KUBECONFIG: "", NO_COLOR: "1", DOCKER_CONFIG: join(tmpdir(), `no-docker-${suffix}`) },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+const craneDigest = (ref: string) => {
+  const r = spawnSync(CRANE, ["digest", ref], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+};
+const craneTags = (repo: string) => {
+  const r = spawnSync(CRANE, ["ls", repo], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+};
+
+describe.skipIf(!craneAvailable())("scone images save / verify / push between two local registries", () => {
+  let connected: LocalRegistry;
+  let gap: LocalRegistry;
+  let cosign: string;
+  let signer: CosignKey;
+  let key: SignatureKey;
+  let dir: string;
+  let archive: string;
+  const source = () => `${connected.host}/src-${suffix}`;
+  const save = () =>
+    sconeSrc(["images", "save", "--to", archive, "--image-registry", source(), "--set-version", VERSION, "-o", "json"]);
+  const pushToMirror = () =>
+    sconeSrc(["images", "push", "--from", archive, "--to", mirrorPath(), "--target-prefix", "osc-", "-o", "json"]);
+  const mirrorPath = () => `${gap.host}/mirror-${suffix}`;
+  const images = () => {
+    const l = listImages(VERSION, source(), "");
+    return [l.operator, ...l.services];
+  };
+
+  beforeAll(async () => {
+    cosign = cosignBinary();
+    [connected, gap] = await Promise.all([startRegistry(), startRegistry()]);
+    signer = generateCosignKey(cosign);
+    key = parsePublicKey(readFileSync(signer.publicKey, "utf8"), signer.publicKey);
+    dir = mkdtempSync(join(tmpdir(), "scone-airgap-"));
+    archive = join(dir, "images.tar");
+    // Every image but the last, so the first save fails part-way and the second resumes.
+    for (const { image, component } of images().slice(0, -1)) {
+      pushImage(image, `airgap ${suffix} ${component}`);
+      cosignSign(cosign, signer, image);
+    }
+  }, 3_600_000);
+
+  afterAll(() => {
+    connected?.stop();
+    gap?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("save: an interrupted save keeps its blobs and the next run fetches only the rest", async () => {
+    const first = await save();
+    const last = images().at(-1)?.image ?? "";
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain(`${last}: the registry has no such image`);
+    expect(first.stderr).toContain("run the same command again to resume");
+    expect(existsSync(archive)).toBe(false);
+    expect(existsSync(`${archive}.partial`)).toBe(true);
+    const fetchedFirst = (JSON.parse(first.stdout) as { fetched: number }).fetched;
+    expect(fetchedFirst).toBeGreaterThan(0);
+
+    pushImage(last, `airgap ${suffix} last`);
+    cosignSign(cosign, signer, last);
+    const second = await save();
+    expect(`${second.code}\n${second.stderr}`).toMatch(/^0\n/);
+    const s = JSON.parse(second.stdout) as {
+      images: number;
+      signatures: number;
+      fetched: number;
+      kept: number;
+      unsigned: string[];
+    };
+    expect(s.images).toBe(images().length);
+    expect(s.signatures).toBe(images().length);
+    expect(s.unsigned).toEqual([]);
+    expect(s.kept).toBe(fetchedFirst);
+    // The last image: its config and layer, and its signature's config and layer.
+    expect(s.fetched).toBe(4);
+    expect(existsSync(`${archive}.partial`)).toBe(false);
+    // A plain tar that other tools read as an OCI layout.
+    const listed = spawnSync("tar", ["-tf", archive], { encoding: "utf8" }).stdout.split("\n");
+    expect(listed.slice(0, 2)).toEqual(["oci-layout", "index.json"]);
+    const verify = await sconeSrc(["images", "verify", archive]);
+    expect(`${verify.code}\n${verify.stdout}`).toMatch(/^0\n.*all digests and sizes match/s);
+  }, 300_000);
+
+  test("push: into the gap registry under a path and prefix, digests kept, signatures verify against the mirror", async () => {
+    const r = await pushToMirror();
+    expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+    const s = JSON.parse(r.stdout) as {
+      copied: number;
+      skipped: number;
+      failed: string[];
+      pushed: { image: string; digest: string }[];
+    };
+    expect(s.failed).toEqual([]);
+    const mirrored = listImages(VERSION, mirrorPath(), "osc-");
+    const targets = [mirrored.operator, ...mirrored.services];
+    expect(s.pushed.map((p) => p.image).sort()).toEqual(targets.map((t) => t.image).sort());
+    for (const [n, t] of targets.entries()) expect(craneDigest(t.image)).toBe(craneDigest(images()[n]?.image ?? ""));
+    const verified = await checkImageSignatures(
+      targets.map((t, n) => ({ image: t.image, alsoAccept: [(images()[n]?.image ?? "").replace(/:[^:/]+$/, "")] })),
+      key,
+    );
+    expect(verified.length).toBe(targets.length);
+    // Again: every blob is present, nothing is uploaded twice.
+    const again = await pushToMirror();
+    expect(again.code).toBe(0);
+    const s2 = JSON.parse(again.stdout) as { copied: number; skipped: number };
+    expect(s.copied).toBeGreaterThanOrEqual(4 * images().length);
+    expect(s2).toMatchObject({ copied: 0, skipped: s.copied + s.skipped });
+  }, 300_000);
+
+  test("a corrupt blob: verify and push fail naming the image, and nothing is tagged in the target", async () => {
+    const bad = join(dir, "corrupt.tar");
+    copyFileSync(archive, bad);
+    const a = openArchive(bad);
+    const cas = a.index.manifests.find((d) => d.annotations?.["io.containerd.image.name"]?.endsWith(`/cas:${VERSION}`));
+    expect(cas).toBeDefined();
+    const manifest = parseManifest(readEntryOf(a, cas?.digest ?? ""), "cas");
+    const layer = manifest.blobs.at(-1);
+    const entry = a.entries.get(blobPath(layer?.digest ?? ""));
+    expect(entry).toBeDefined();
+    const fd = openSync(bad, "r+");
+    const at = entry?.offset ?? 0;
+    writeSync(fd, Buffer.from([0xff ^ (readFileSync(bad)[at] ?? 0)]), 0, 1, at);
+    closeSync(fd);
+
+    const casImage = images().find((i) => i.component === "cas")?.image ?? "";
+    const verify = await sconeSrc(["images", "verify", bad]);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toMatch(
+      new RegExp(`blob ${layer?.digest} is corrupt.*\\(image ${casImage.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\)`),
+    );
+    const push = await sconeSrc(["images", "push", "--from", bad, "--to", `${gap.host}/bad-${suffix}`]);
+    expect(push.code).toBe(1);
+    expect(push.stderr).toContain("the archive failed verification; nothing was pushed");
+    expect(push.stderr).toContain(casImage);
+    for (const { image } of listImages(VERSION, `${gap.host}/bad-${suffix}`, "").services)
+      expect(craneTags(image.replace(/:[^:/]+$/, ""))).toEqual([]);
+  }, 300_000);
+});
+
+function readEntryOf(a: ReturnType<typeof openArchive>, digest: string): Buffer {
+  const e = a.entries.get(blobPath(digest));
+  if (!e) throw new Error(`no blob ${digest}`);
+  return readFileSync(a.file).subarray(e.offset, e.offset + e.size);
+}
