@@ -50,6 +50,8 @@ export interface InstallOptions {
   readonly webhookObjectSelector?: Readonly<Record<string, string>>;
   /** The claim of the operator's backup directory (only rendered with the Deployment, i.e. webhook mode service). */
   readonly backupClaim?: BackupClaimOptions;
+  /** --pin-digests: manifest digest of each SCONE image by component, passed to the operator (SCONE_IMAGE_DIGESTS). */
+  readonly imageDigests?: Readonly<Record<string, string>>;
 }
 
 export interface ResolvedInstallOptions {
@@ -66,6 +68,7 @@ export interface ResolvedInstallOptions {
     | { readonly mode: "url"; readonly host: string; readonly port: number };
   readonly webhookObjectSelector: Readonly<Record<string, string>> | undefined;
   readonly backupClaim: ResolvedBackupClaim;
+  readonly imageDigests: Readonly<Record<string, string>> | undefined;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -93,6 +96,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     imagePrefix,
     operatorImage: opts.operatorImage ?? operatorImage(imageRegistry, imagePrefix),
     nodeSelector: { ...(opts.nodeSelector ?? {}) },
+    imageDigests: opts.imageDigests ? { ...opts.imageDigests } : undefined,
     // CLI pods run where the operator runs unless told otherwise.
     cliNodeSelector: { ...(opts.cliNodeSelector ?? opts.nodeSelector ?? {}) },
     allowedRegistries: opts.allowedRegistries?.length ? [...opts.allowedRegistries] : undefined,

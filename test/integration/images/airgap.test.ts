@@ -13,6 +13,9 @@ import { blobPath, parseManifest } from "../../../src/images/airgap/layout.ts";
 import { checkImageSignatures } from "../../../src/images/signature/check-images.ts";
 import { parsePublicKey, type SignatureKey } from "../../../src/images/signature/public-key.ts";
 import { listImages } from "../../../src/install/images.ts";
+import { DEPLOYMENT_NAME } from "../../../src/install/names.ts";
+import { KubeClient } from "../../../src/kube/client.ts";
+import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
 import {
   type CosignKey,
   CRANE,
@@ -24,6 +27,7 @@ import {
   pushImage,
   startRegistry,
 } from "../../harness/registry.ts";
+import { removeInstall } from "../flows/helpers.ts";
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const VERSION = "6.0.6";
@@ -153,6 +157,46 @@ describe.skipIf(!craneAvailable())("scone images save / verify / push between tw
     expect(s.copied).toBeGreaterThanOrEqual(4 * images().length);
     expect(s2).toMatchObject({ copied: 0, skipped: s.copied + s.skipped });
   }, 300_000);
+
+  // An in-cluster install (the operator Deployment; KWOK nodes create its pod without running it — the real
+  // node is not used here). The signature check of install accepts signatures made upstream or at the mirror's
+  // own repository; these were made at the local "connected" registry, so the mirror's signatures are verified
+  // by checkImageSignatures above and the install runs with --no-image-signature-check.
+  test.skipIf(!clusterAvailable())(
+    "scone operator install --pin-digests references the mirror by digest: the operator image and SCONE_IMAGE_DIGESTS",
+    async () => {
+      const ns = `airgap-${suffix}`;
+      const kubeconfig = (await sharedCluster()).kubeconfigPath;
+      const admin = await KubeClient.load({ kubeconfig });
+      try {
+        const r = await sconeSrc([
+          ...`operator install -n ${ns} --reconcile --only-operator --timeout 60 --no-image-signature-check`.split(" "),
+          ...["--kubeconfig", kubeconfig, "--set-version", VERSION, "--pin-digests"],
+          ...["--image-registry", mirrorPath(), "--image-prefix", "osc-"],
+        ]);
+        expect(r.code === 0 || r.code === 3 ? 0 : `${r.code}\n${r.stderr}`).toBe(0);
+        const mirrored = listImages(VERSION, mirrorPath(), "osc-");
+        const digestOf = (image: string) => craneDigest(image) ?? "missing";
+        const deployment = (await admin.get({
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          namespace: ns,
+          name: DEPLOYMENT_NAME,
+        })) as {
+          spec: { template: { spec: { containers: { image: string; env?: { name: string; value?: string }[] }[] } } };
+        };
+        const container = deployment.spec.template.spec.containers[0];
+        expect(container?.image).toBe(`${mirrored.operator.image}@${digestOf(mirrored.operator.image)}`);
+        const pinned = container?.env?.find((e) => e.name === "SCONE_IMAGE_DIGESTS")?.value ?? "";
+        expect(pinned.split(",").sort()).toEqual(
+          mirrored.services.map((s) => `${s.component}=${digestOf(s.image)}`).sort(),
+        );
+      } finally {
+        await removeInstall(admin, ns);
+      }
+    },
+    240_000,
+  );
 
   test("a corrupt blob: verify and push fail naming the image, and nothing is tagged in the target", async () => {
     const bad = join(dir, "corrupt.tar");
