@@ -58,7 +58,7 @@ function clients(a: SconeContext["args"]): (registry: string) => RegistryWriter 
   return (registry) => {
     let c = made.get(registry);
     if (!c) {
-      c = new RegistryWriter(registry, { credentials, ...(ca ? { ca } : {}), timeoutMs: 120_000 });
+      c = new RegistryWriter(registry, { credentials, ...(ca ? { ca } : {}), timeoutMs: 30 * 60_000 });
       made.set(registry, c);
     }
     return c;

@@ -3,6 +3,7 @@
 // every blob an image needs present; a bad blob is reported with the image(s) that need it.
 
 import { createHash } from "node:crypto";
+import { MAX_MANIFEST_BYTES } from "../signature/registry.ts";
 import {
   blobPath,
   type Descriptor,
@@ -29,6 +30,8 @@ export function openArchive(file: string): Archive {
   const index = entries.get("index.json");
   if (!layout || !index)
     throw new LayoutError(`${file}: not an OCI image layout archive (no oci-layout or index.json)`);
+  if (index.size > MAX_MANIFEST_BYTES)
+    throw new LayoutError(`${file}: index.json is larger than ${MAX_MANIFEST_BYTES} bytes`);
   return { file, entries, index: parseLayoutIndex(readEntry(file, index)) };
 }
 
@@ -44,6 +47,8 @@ export interface ImageGraph {
 export function blobBytes(a: Archive, digest: string, where: string): Buffer {
   const e = a.entries.get(blobPath(digest));
   if (!e) throw new LayoutError(`${where}: blob ${digest} is missing from the archive`);
+  // Only manifests are read whole; layers are streamed. A "manifest" larger than that is not read into memory.
+  if (e.size > MAX_MANIFEST_BYTES) throw new LayoutError(`${where}: manifest ${digest} is larger than allowed`);
   return readEntry(a.file, e);
 }
 

@@ -9,7 +9,11 @@ import { parseChallenge, RegistryClient, RegistryError } from "../signature/regi
 export class RegistryWriter extends RegistryClient {
   protected override scopeActions = "pull,push";
 
-  /** A request with the current authorization; one retry after answering a 401 challenge (bodies are Blobs). */
+  /**
+   * A request with the current authorization; one retry after answering a 401 challenge (bodies are Blobs).
+   * Redirects are not followed: the authorization must not travel to another host, and registries answer
+   * uploads and manifests themselves (a 3xx is reported as a failure).
+   */
   private async send(method: string, url: string, repository: string, init: RequestInit = {}): Promise<Response> {
     const once = () => {
       const headers = {
@@ -20,7 +24,9 @@ export class RegistryWriter extends RegistryClient {
         ...init,
         method,
         headers,
-        redirect: "follow",
+        redirect: "manual",
+        // Blob uploads take as long as the bytes take; everything else is bounded.
+        ...(init.body instanceof Blob ? {} : { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) }),
         ...(this.opts.ca ? { tls: { ca: this.opts.ca } } : {}),
       };
       return fetch(url, req).catch((e: unknown) => {
