@@ -8,8 +8,11 @@ import { spawnSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openArchive } from "../../../src/images/airgap/archive.ts";
+import { openArchive, verifyArchive } from "../../../src/images/airgap/archive.ts";
 import { blobPath, parseManifest } from "../../../src/images/airgap/layout.ts";
+import { parseTarget, pushArchive } from "../../../src/images/airgap/push.ts";
+import { RegistryWriter } from "../../../src/images/airgap/registry-writer.ts";
+import { saveImages } from "../../../src/images/airgap/save.ts";
 import { checkImageSignatures } from "../../../src/images/signature/check-images.ts";
 import { parsePublicKey, type SignatureKey } from "../../../src/images/signature/public-key.ts";
 import { listImages } from "../../../src/install/images.ts";
@@ -50,6 +53,14 @@ async function sconeSrc(args: readonly string[]) {
 const craneDigest = (ref: string) => {
   const r = spawnSync(CRANE, ["digest", ref], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : undefined;
+};
+/** The config and layer digests of a one-layer image. */
+const configAndLayer = (ref: string): string[] => {
+  const m = JSON.parse(spawnSync(CRANE, ["manifest", ref], { encoding: "utf8" }).stdout) as {
+    config: { digest: string };
+    layers: { digest: string }[];
+  };
+  return [m.config.digest, ...m.layers.map((l) => l.digest)];
 };
 const craneTags = (repo: string) => {
   const r = spawnSync(CRANE, ["ls", repo], { encoding: "utf8" });
@@ -197,6 +208,52 @@ describe.skipIf(!craneAvailable())("scone images save / verify / push between tw
     },
     240_000,
   );
+
+  test("a multi-platform index: --platform carries that child only; without it every child, and the index keeps its digest", async () => {
+    const base = `${connected.host}/multi-${suffix}/app`;
+    pushImage(`${base}:plain`, `multi ${suffix}`);
+    for (const arch of ["amd64", "arm64"]) {
+      const m = spawnSync(CRANE, [
+        "mutate",
+        "--set-platform",
+        `linux/${arch}`,
+        `${base}:plain`,
+        "-t",
+        `${base}:${arch}`,
+      ]);
+      expect(m.status).toBe(0);
+    }
+    const idx = spawnSync(CRANE, ["index", "append", "-m", `${base}:amd64`, "-m", `${base}:arm64`, "-t", `${base}:1`]);
+    expect(idx.status).toBe(0);
+    const client = () => new RegistryWriter(connected.host);
+    const one = join(dir, "amd64.tar");
+    const s1 = await saveImages({
+      images: [{ image: `${base}:1`, component: "app" }],
+      to: one,
+      platforms: "linux/amd64",
+      client,
+    });
+    expect(s1.failed).toEqual([]);
+    const a1 = openArchive(one);
+    const top = a1.index.manifests[0];
+    expect(verifyArchive(a1).problems).toEqual([]);
+    expect(top?.digest).toBe(craneDigest(`${base}:1`));
+    // The index, the amd64 manifest and its config, the shared layer: no arm64 manifest or config.
+    expect([...a1.entries.keys()].filter((k) => k.startsWith("blobs/")).sort()).toEqual(
+      [top?.digest ?? "", craneDigest(`${base}:amd64`) ?? "", ...configAndLayer(`${base}:amd64`)].map(blobPath).sort(),
+    );
+    const all = join(dir, "all.tar");
+    expect((await saveImages({ images: [{ image: `${base}:1`, component: "app" }], to: all, client })).failed).toEqual(
+      [],
+    );
+    const pushed = await pushArchive(
+      openArchive(all),
+      parseTarget(`${gap.host}/multi-${suffix}`, ""),
+      new RegistryWriter(gap.host),
+    );
+    expect(pushed.failed).toEqual([]);
+    expect(craneDigest(`${gap.host}/multi-${suffix}/app:1`)).toBe(craneDigest(`${base}:1`));
+  }, 120_000);
 
   test("a corrupt blob: verify and push fail naming the image, and nothing is tagged in the target", async () => {
     const bad = join(dir, "corrupt.tar");
