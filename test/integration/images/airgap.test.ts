@@ -209,6 +209,38 @@ describe.skipIf(!craneAvailable())("scone images save / verify / push between tw
     240_000,
   );
 
+  test("mirror: registry to registry in one command, digests and signatures carried; bad access flags are usage errors", async () => {
+    const r = await sconeSrc([
+      ...["images", "mirror", "--image-registry", source(), "--set-version", VERSION],
+      ...["--to", `${gap.host}/direct-${suffix}`, "-o", "json"],
+    ]);
+    expect(`${r.code}\n${r.stderr}`).toMatch(/^0\n/);
+    const direct = listImages(VERSION, `${gap.host}/direct-${suffix}`, "");
+    for (const [n, t] of [direct.operator, ...direct.services].entries()) {
+      const digest = craneDigest(t.image);
+      expect(digest).toBe(craneDigest(images()[n]?.image ?? ""));
+      expect(craneTags(t.image.replace(/:[^:/]+$/, ""))).toContain(`${digest?.replace(":", "-")}.sig`);
+    }
+    const noAuth = await sconeSrc([
+      "images",
+      "push",
+      "--from",
+      archive,
+      "--to",
+      gap.host,
+      "--registry-auth",
+      join(dir, "none.json"),
+    ]);
+    expect(noAuth.code).toBe(2);
+    expect(noAuth.stderr).toContain(`--registry-auth ${join(dir, "none.json")}`);
+    const badCa = await sconeSrc(["images", "push", "--from", archive, "--to", gap.host, "--registry-ca", archive]);
+    expect(badCa.code).toBe(2);
+    expect(badCa.stderr).toContain("--registry-ca");
+    const badTarget = await sconeSrc(["images", "push", "--from", archive, "--to", "no-host/path"]);
+    expect(badTarget.code).toBe(2);
+    expect(badTarget.stderr).toContain("--to 'no-host/path'");
+  }, 300_000);
+
   test("a multi-platform index: --platform carries that child only; without it every child, and the index keeps its digest", async () => {
     const base = `${connected.host}/multi-${suffix}/app`;
     pushImage(`${base}:plain`, `multi ${suffix}`);
@@ -242,6 +274,16 @@ describe.skipIf(!craneAvailable())("scone images save / verify / push between tw
     expect([...a1.entries.keys()].filter((k) => k.startsWith("blobs/")).sort()).toEqual(
       [top?.digest ?? "", craneDigest(`${base}:amd64`) ?? "", ...configAndLayer(`${base}:amd64`)].map(blobPath).sort(),
     );
+    // Refused by the target mid-push (crane's registry wants every child of an index): an error naming the
+    // image, and no tag left behind.
+    const partial = await pushArchive(
+      openArchive(one),
+      parseTarget(`${gap.host}/partial-${suffix}`, ""),
+      new RegistryWriter(gap.host),
+    );
+    expect(partial.failed.join("\n")).toContain(`${base}:1: `);
+    expect(partial.failed.join("\n")).toContain("Sub-manifest");
+    expect(craneTags(`${gap.host}/partial-${suffix}/app`)).toEqual([]);
     const all = join(dir, "all.tar");
     expect((await saveImages({ images: [{ image: `${base}:1`, component: "app" }], to: all, client })).failed).toEqual(
       [],
