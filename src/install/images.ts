@@ -28,6 +28,8 @@ export const SCONE_IMAGE_NAMES: readonly { component: string; name: string }[] =
   { component: "cas-safety-service", name: "cas-safety-service" },
   { component: "cas-recovery", name: "cas-recovery" },
   { component: "sconecli", name: "sconecli" },
+  // The Vault server a `scone vault` install deploys (src/cli/run/vault.ts → Vault CR → src/operator/vault/render.ts).
+  { component: "vault", name: "vault" },
 ];
 
 const repoOf = (registry: string) => registry.replace(/\/+$/, "");

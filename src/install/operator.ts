@@ -3,6 +3,7 @@
 
 import type { V1Deployment, V1Namespace, V1Service, V1ServiceAccount } from "@kubernetes/client-node";
 import { formatCliNodeSelector } from "../cas/driver/node-selector.ts";
+import { formatImageDigests } from "../resources/defaults.ts";
 import {
   CONTAINER_NAME,
   DEPLOYMENT_NAME,
@@ -118,6 +119,8 @@ export function renderDeployment(o: ResolvedInstallOptions, labels: Record<strin
                 // Registry and prefix of the images the webhooks default (a mirror in air-gapped clusters).
                 { name: "SCONE_IMAGE_REGISTRY", value: o.imageRegistry },
                 ...(o.imagePrefix ? [{ name: "SCONE_IMAGE_PREFIX", value: o.imagePrefix }] : []),
+                // --pin-digests: the images the webhooks default for this version, by digest (parseImageDigests).
+                ...(o.imageDigests ? [{ name: "SCONE_IMAGE_DIGESTS", value: formatImageDigests(o.imageDigests) }] : []),
               ],
               ports: [
                 { name: "webhook-server", containerPort: WEBHOOK_PORT, protocol: "TCP" },

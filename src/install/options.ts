@@ -56,6 +56,8 @@ export interface InstallOptions {
   readonly monitoring?: boolean;
   /** The operator serves /metrics over HTTPS to authorized tokens only (`scone operator --metrics-secure`). */
   readonly metricsSecure?: boolean;
+  /** --pin-digests: manifest digest of each SCONE image by component, passed to the operator (SCONE_IMAGE_DIGESTS). */
+  readonly imageDigests?: Readonly<Record<string, string>>;
 }
 
 export interface ResolvedInstallOptions {
@@ -75,6 +77,7 @@ export interface ResolvedInstallOptions {
   readonly withApi: boolean;
   readonly monitoring: boolean;
   readonly metricsSecure: boolean;
+  readonly imageDigests: Readonly<Record<string, string>> | undefined;
 }
 
 /** Every option that reaches an image reference or a manifest is checked by its grammar (the message names the flag). */
@@ -107,6 +110,7 @@ export function resolveInstallOptions(opts: InstallOptions = {}): ResolvedInstal
     imagePrefix,
     operatorImage: opts.operatorImage ?? operatorImage(imageRegistry, imagePrefix),
     nodeSelector: { ...(opts.nodeSelector ?? {}) },
+    imageDigests: opts.imageDigests ? { ...opts.imageDigests } : undefined,
     // CLI pods run where the operator runs unless told otherwise.
     cliNodeSelector: { ...(opts.cliNodeSelector ?? opts.nodeSelector ?? {}) },
     allowedRegistries: opts.allowedRegistries?.length ? [...opts.allowedRegistries] : undefined,

@@ -21,13 +21,22 @@ export interface WebhookDefaultsOptions {
   imageRepo?: string;
   /** Prefix of every image name in the mirror, e.g. "osc-". */
   imagePrefix?: string;
+  /** Digests pinned at install (--pin-digests): default images of that version are referenced by digest. */
+  imageDigests?: PinnedDigests;
   /** Namespace of the LAS and SGX plugin pods when the resource names none (upstream: the operator's). */
   operatorNamespace?: string;
   /** Makes a CAS nonce when the CAS has none (32 hex characters); without it, spec.nonce stays unset. */
   newNonce?: () => string;
 }
 
-type Options = Required<Omit<WebhookDefaultsOptions, "newNonce">> & Pick<WebhookDefaultsOptions, "newNonce">;
+type Options = Required<Omit<WebhookDefaultsOptions, "newNonce" | "imageDigests">> &
+  Pick<WebhookDefaultsOptions, "newNonce" | "imageDigests">;
+
+/** Manifest digests of one SCONE version's images by component (`scone operator install --pin-digests`). */
+export interface PinnedDigests {
+  readonly version: string;
+  readonly byComponent: Readonly<Record<string, string>>;
+}
 
 function resolve(opts: WebhookDefaultsOptions): Options {
   return {
@@ -36,6 +45,7 @@ function resolve(opts: WebhookDefaultsOptions): Options {
     imagePrefix: opts.imagePrefix ?? "",
     operatorNamespace: opts.operatorNamespace ?? DEFAULT_OPERATOR_NAMESPACE,
     newNonce: opts.newNonce,
+    imageDigests: opts.imageDigests,
   };
 }
 
@@ -43,6 +53,28 @@ function resolve(opts: WebhookDefaultsOptions): Options {
 export interface ImageMirror {
   readonly imageRepo?: string;
   readonly imagePrefix?: string;
+  readonly imageDigests?: PinnedDigests;
+}
+
+const DIGEST_ENTRY = /^([a-z0-9][a-z0-9-]*)=(sha256:[a-f0-9]{64})$/;
+
+/** The SCONE_IMAGE_DIGESTS value of a digest map, sorted by component (stable manifests). */
+export function formatImageDigests(byComponent: Readonly<Record<string, string>>): string {
+  return Object.keys(byComponent)
+    .sort()
+    .map((c) => `${c}=${byComponent[c]}`)
+    .join(",");
+}
+
+/** SCONE_IMAGE_DIGESTS "cas=sha256:…,las=sha256:…" (set by --pin-digests) for `version`; bad entries refused. */
+export function parseImageDigests(value: string, version: string): PinnedDigests {
+  const byComponent: Record<string, string> = {};
+  for (const entry of value.split(",").filter(Boolean)) {
+    const m = DIGEST_ENTRY.exec(entry.trim());
+    if (!m) throw new Error(`SCONE_IMAGE_DIGESTS: '${entry.slice(0, 100)}' is not COMPONENT=sha256:<64 hex>`);
+    byComponent[m[1] as string] = m[2] as string;
+  }
+  return { version, byComponent };
 }
 
 /**
@@ -59,7 +91,14 @@ export function imageMirrorFromEnv(env: Readonly<Record<string, string | undefin
     (repo ? grammarProblem(repoVar, repo, imageRegistry) : undefined) ??
     (prefix ? grammarProblem(prefixVar, prefix, imagePrefix) : undefined);
   if (problem) throw new Error(problem);
-  return { ...(repo ? { imageRepo: repo } : {}), ...(prefix ? { imagePrefix: prefix } : {}) };
+  const digests = env.SCONE_IMAGE_DIGESTS
+    ? parseImageDigests(env.SCONE_IMAGE_DIGESTS, env.GLOBAL_SCONE_VERSION ?? DEFAULT_SCONE_SERVICE_VERSION)
+    : undefined;
+  return {
+    ...(repo ? { imageRepo: repo } : {}),
+    ...(prefix ? { imagePrefix: prefix } : {}),
+    ...(digests ? { imageDigests: digests } : {}),
+  };
 }
 
 /** `image` with `version` as tag when it has neither tag nor digest ("…/cas" → "…/cas:6.0.6"). */
@@ -72,7 +111,10 @@ export function imageWithTag(image: string, version: string): string {
 /** The default image of a SCONE component, e.g. `registry.scontain.com/scone.cloud/cas:6.0.6`. */
 export function defaultImage(component: string, opts: WebhookDefaultsOptions = {}): string {
   const o = resolve(opts);
-  return `${o.imageRepo}/${o.imagePrefix}${component}:${o.serviceVersion}`;
+  const ref = `${o.imageRepo}/${o.imagePrefix}${component}:${o.serviceVersion}`;
+  // Pinned only for the version the digests were resolved for: another version's tag names other images.
+  const digest = o.imageDigests?.version === o.serviceVersion ? o.imageDigests.byComponent[component] : undefined;
+  return digest ? `${ref}@${digest}` : ref;
 }
 
 function imageOrDefault(image: string | undefined, component: string, o: Options): string {

@@ -129,6 +129,96 @@ export const completionCommand = command({
   run: lazyRun(() => import("../run/completion.ts")),
 });
 
+/** Registry access for the image transfers: credentials and a private CA. */
+const registryArgs: SconeArgsDef = {
+  "registry-auth": {
+    type: "string",
+    valueHint: "FILE",
+    description: "Registry credentials as a docker config.json ('auths'); default: $DOCKER_CONFIG/config.json",
+  },
+  "registry-ca": {
+    type: "string",
+    valueHint: "FILE",
+    description: "PEM CA bundle the registries' certificates chain to",
+  },
+};
+
+const targetArgs: SconeArgsDef = {
+  to: {
+    type: "string",
+    required: true,
+    valueHint: "REGISTRY[/PATH]",
+    description: "Target registry and path, as 'scone operator install --image-registry' will name it",
+  },
+  "target-prefix": {
+    type: "string",
+    valueHint: "PREFIX",
+    description: "Prefix of every image name in the target, as 'scone operator install --image-prefix'",
+  },
+};
+
+const platformArg: SconeArgsDef = {
+  platform: {
+    type: "string",
+    valueHint: "OS/ARCH,…",
+    description: "Platforms to carry of multi-platform images, e.g. linux/amd64,linux/arm64 (default: all)",
+  },
+};
+
+const imagesSave = command({
+  meta: { name: "save", description: "Save every image of a SCONE version and its signatures into one OCI archive" },
+  args: {
+    to: { type: "string", required: true, valueHint: "FILE", description: "The archive to write (an OCI layout tar)" },
+    ...imageArgs,
+    ...platformArg,
+    ...registryArgs,
+  },
+  globals: ["output"],
+  notes: [
+    "The images of 'scone images' (scone's operator image included) with their cosign signature manifests " +
+      "(sha256-<hex>.sig), as one OCI image layout tar; index.json names each image, its digest and signature.",
+    "Resumable: blobs go to FILE.partial/ as they arrive (each checked against its digest); run the same command " +
+      "again after an interruption and only the missing blobs are fetched.",
+  ],
+  run: lazyRun(async () => ({ run: (await import("../run/images-transfer.ts")).runSave })),
+});
+
+const imagesVerify = command({
+  meta: { name: "verify", description: "Check every blob of an image archive against its digest and size" },
+  args: { file: { type: "positional", valueHint: "FILE", description: "The archive 'scone images save' wrote" } },
+  globals: ["output"],
+  notes: ["Exit 1 when a blob is missing, corrupt or of the wrong size; each problem names the image(s) it breaks."],
+  run: lazyRun(async () => ({ run: (await import("../run/images-transfer.ts")).runVerify })),
+});
+
+const imagesPush = command({
+  meta: { name: "push", description: "Push an image archive into a registry (inside the air gap)" },
+  args: {
+    from: { type: "string", required: true, valueHint: "FILE", description: "The archive 'scone images save' wrote" },
+    ...targetArgs,
+    ...registryArgs,
+  },
+  globals: ["output"],
+  notes: [
+    "The archive is verified before anything is sent. Blobs the target has are skipped; manifests keep their " +
+      "digests, so the signatures pushed next to them still verify. Tags are set last and only when every image " +
+      "was pushed: a failed push leaves nothing tagged. Exit 1 on any failure.",
+    "Then: scone operator install --image-registry REGISTRY[/PATH] --image-prefix PREFIX --pin-digests",
+  ],
+  run: lazyRun(async () => ({ run: (await import("../run/images-transfer.ts")).runPush })),
+});
+
+const imagesMirror = command({
+  meta: { name: "mirror", description: "Copy every image of a SCONE version and its signatures registry to registry" },
+  args: { ...imageArgs, ...platformArg, ...targetArgs, ...registryArgs },
+  globals: ["output"],
+  notes: [
+    "'save' into a temporary archive and 'push' from it, for a machine that reaches both registries; " +
+      "--image-registry/--image-prefix name the source, --to/--target-prefix the target.",
+  ],
+  run: lazyRun(async () => ({ run: (await import("../run/images-transfer.ts")).runMirror })),
+});
+
 export const imagesCommand = command({
   meta: { name: "images", description: "List the container images a SCONE version uses (for air-gapped mirrors)" },
   args: imageArgs,
@@ -137,6 +227,9 @@ export const imagesCommand = command({
     "First scone's own operator image (tagged with scone's version; `make image` builds it), then, after a blank " +
       "line, the SCONE service images it deploys (tagged with --set-version). JSON: {operator, services}.",
     "Text output is one image per line, e.g. for: scone images | xargs -n1 docker pull",
+    "Across an air gap: scone images save --to FILE; scone images verify FILE; scone images push --from FILE " +
+      "--to REGISTRY (or scone images mirror --to REGISTRY when both registries are reachable). docs/airgap.md",
   ],
+  subCommands: { save: imagesSave, verify: imagesVerify, push: imagesPush, mirror: imagesMirror },
   run: lazyRun(() => import("../run/images.ts")),
 });

@@ -103,6 +103,12 @@ const install = command({
       valueHint: "IMAGE",
       description: "Full operator image reference (overrides registry, prefix and version for the operator)",
     },
+    "pin-digests": {
+      type: "boolean",
+      description:
+        "Reference the operator image and the SCONE images it deploys by digest, resolved at the registry now " +
+        "(with the signature check: the digests it verified), so what runs is what was mirrored",
+    },
     registry: {
       type: "string",
       valueHint: "HOST",

@@ -16,7 +16,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     import("../../kube/client.ts"),
   ]);
   const a = ctx.args;
-  let options: ReturnType<typeof installOptionsFromFlags>;
+  let options: import("../../flows/install/options.ts").InstallFlowOptions;
   try {
     options = installOptionsFromFlags(a);
   } catch (e) {
@@ -27,7 +27,8 @@ export async function run(ctx: SconeContext): Promise<void> {
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
   const policy = await signaturePolicyOf(a);
   // Before anything is applied: every image the install deploys is cosign-verified (report mode applies nothing).
-  if (options.mode !== "report") await verifyImages(policy, options);
+  const verified = options.mode !== "report" ? await verifyImages(policy, options) : [];
+  if (options.pinDigests) options = await pinned(options, verified);
   const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
 
   const outcome = await runInstall(client, options, {
@@ -73,14 +74,14 @@ async function signaturePolicyOf(a: SconeContext["args"]): Promise<Policy> {
 async function verifyImages(
   policy: Policy,
   o: import("../../flows/install/options.ts").InstallFlowOptions,
-): Promise<void> {
-  const [{ checkInstallImages }, { ImagesRefusedError }] = await Promise.all([
+): Promise<readonly import("../../images/signature/verify.ts").VerifiedImage[]> {
+  const [{ checkInstallImagesVerified }, { ImagesRefusedError }] = await Promise.all([
     import("../../images/signature/install-check.ts"),
     import("../../images/signature/check-images.ts"),
   ]);
   try {
     const c = o.credentials;
-    const line = await checkInstallImages(
+    const { line, verified } = await checkInstallImagesVerified(
       policy,
       {
         version: o.version,
@@ -92,6 +93,7 @@ async function verifyImages(
       c ? { registry: c.registry, username: c.username, password: c.accessToken } : undefined,
     );
     process.stderr.write(`${line}\n`);
+    return verified;
   } catch (e) {
     if (e instanceof ImagesRefusedError)
       throw new CliError(
@@ -100,5 +102,32 @@ async function verifyImages(
         "sign them (cosign sign --key KEY IMAGE), give the key they are signed with (--verify-image-signatures KEY), or skip the check (--no-image-signature-check)",
       );
     throw e;
+  }
+}
+
+/** --pin-digests: the operator image and the SCONE images by digest (the verified digests when checked). */
+async function pinned(
+  o: import("../../flows/install/options.ts").InstallFlowOptions,
+  verified: readonly import("../../images/signature/verify.ts").VerifiedImage[],
+): Promise<import("../../flows/install/options.ts").InstallFlowOptions> {
+  const [{ pinDigests }, { listImages }] = await Promise.all([
+    import("../../images/airgap/pin.ts"),
+    import("../../install/images.ts"),
+  ]);
+  const list = listImages(o.version, o.imageRegistry, o.imagePrefix);
+  const c = o.credentials;
+  try {
+    const p = await pinDigests({
+      operatorImage: o.localOperator === undefined ? (o.operatorImage ?? list.operator.image) : undefined,
+      services: list.services,
+      verified,
+      ...(c ? { credentials: { registry: c.registry, username: c.username, password: c.accessToken } } : {}),
+    });
+    process.stderr.write(
+      `pinned by digest: ${[p.operatorImage, ...Object.entries(p.imageDigests).map(([k, d]) => `${k}@${d}`)].filter(Boolean).join(", ")}\n`,
+    );
+    return { ...o, ...(p.operatorImage ? { operatorImage: p.operatorImage } : {}), imageDigests: p.imageDigests };
+  } catch (e) {
+    throw new CliError(`nothing was applied: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -82,6 +82,7 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     imageRegistry: o.imageRegistry,
     imagePrefix: o.imagePrefix,
     ...(o.operatorImage ? { operatorImage: o.operatorImage } : {}),
+    ...(o.imageDigests ? { imageDigests: o.imageDigests } : {}),
     ...(o.allowedRegistries ? { allowedRegistries: o.allowedRegistries } : {}),
     ...(o.operatorNodeSelector ? { nodeSelector: o.operatorNodeSelector } : {}),
     ...(o.cliNodeSelector ? { cliNodeSelector: o.cliNodeSelector } : {}),

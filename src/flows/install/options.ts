@@ -48,6 +48,10 @@ export interface InstallFlowOptions {
   readonly imagePrefix: string;
   /** Full operator image reference (overrides registry, prefix and version for the operator only). */
   readonly operatorImage: string | undefined;
+  /** --pin-digests: resolve every image's digest at the registry and reference it by digest. */
+  readonly pinDigests: boolean;
+  /** The digests resolved for --pin-digests, by component (set by the CLI before the flow runs). */
+  readonly imageDigests?: Readonly<Record<string, string>>;
   readonly credentials: RegistryCredentials | undefined;
   readonly onlyOperator: boolean;
   readonly sgxPlugin: boolean;
@@ -260,6 +264,7 @@ export function installOptionsFromFlags(a: FlagValues): InstallFlowOptions {
     imageRegistry: imageRegistryValue,
     imagePrefix: checked(a, "image-prefix", imagePrefix) ?? "",
     operatorImage: checked(a, "operator-image", imageReference),
+    pinDigests: a["pin-digests"] === true,
     credentials: username && accessToken && email ? { registry, username, accessToken, email } : undefined,
     onlyOperator: a["only-operator"] === true,
     sgxPlugin: a.sgxplugin !== false,

@@ -79,13 +79,15 @@ async function readCapped(res: Response, max: number, what: string): Promise<Uin
 }
 
 export class RegistryClient {
-  private readonly base: string;
+  protected readonly base: string;
   private readonly host: string;
-  private authorization: string | undefined;
+  protected authorization: string | undefined;
+  /** Token scope actions: a writer (src/images/airgap) asks for pull,push. */
+  protected scopeActions = "pull";
 
   constructor(
-    private readonly registry: string,
-    private readonly opts: RegistryClientOptions = {},
+    protected readonly registry: string,
+    protected readonly opts: RegistryClientOptions = {},
   ) {
     this.host = apiHost(registry);
     this.base = `${opts.scheme ?? (isLoopbackHost(registry) ? "http" : "https")}://${this.host}`;
@@ -117,7 +119,7 @@ export class RegistryClient {
     return bytes;
   }
 
-  private async expectOk(res: Response, what: string): Promise<void> {
+  protected async expectOk(res: Response, what: string): Promise<void> {
     if (res.ok) return;
     const body = (await res.text().catch(() => "")).slice(0, 300).replace(/\s+/g, " ");
     const hint =
@@ -156,7 +158,7 @@ export class RegistryClient {
     throw new RegistryError(`${this.base}${path}: more than ${MAX_REDIRECTS} redirects`);
   }
 
-  private async get(path: string, repository: string, extra: Record<string, string>): Promise<Response> {
+  protected async get(path: string, repository: string, extra: Record<string, string>): Promise<Response> {
     const res = await this.getFollowing(path, extra);
     if (res.status !== 401) return res;
     const challenge = res.headers.get("www-authenticate");
@@ -166,7 +168,7 @@ export class RegistryClient {
     return this.getFollowing(path, extra);
   }
 
-  private async authenticate(c: { scheme: string; params: Record<string, string> }, repository: string) {
+  protected async authenticate(c: { scheme: string; params: Record<string, string> }, repository: string) {
     const creds = this.opts.credentials?.(this.registry);
     const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
     if (c.scheme === "basic") {
@@ -185,7 +187,7 @@ export class RegistryClient {
         `${this.registry}: its token service ${realm.origin} is not HTTPS; refusing to send credentials there`,
       );
     if (c.params.service) realm.searchParams.set("service", c.params.service);
-    realm.searchParams.set("scope", c.params.scope ?? `repository:${repository}:pull`);
+    realm.searchParams.set("scope", c.params.scope ?? `repository:${repository}:${this.scopeActions}`);
     const init: RequestInit & { tls?: { ca: string } } = {
       headers: basic ? { authorization: basic } : {},
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),

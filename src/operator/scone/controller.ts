@@ -240,6 +240,7 @@ export function registerSconeController(ctx: OperatorContext, options: SconeCont
       casNonce: "",
       ...(imageRepo ? { imageRepo } : {}),
       ...(imagePrefix ? { imagePrefix } : {}),
+      ...(ctx.imageMirror?.imageDigests ? { imageDigests: ctx.imageMirror.imageDigests } : {}),
       ...(existingLas?.spec?.dcapKey ? { existingDcapKey: existingLas.spec.dcapKey } : {}),
       ...(backupCredentials ? { backupCredentials } : {}),
       nodeAgentVersion: agents.version,

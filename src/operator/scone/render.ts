@@ -5,7 +5,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { casDefinition } from "../../resources/cas.ts";
-import { DEFAULT_IMAGE_REPO, defaultImage } from "../../resources/defaults.ts";
+import { DEFAULT_IMAGE_REPO, defaultImage, type PinnedDigests } from "../../resources/defaults.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { lasDefinition } from "../../resources/las.ts";
 import { type Scone, type SconeSpec, sconeDefinition } from "../../resources/scone.ts";
@@ -45,6 +45,8 @@ export interface StackRenderOptions {
   /** Registry of the images (air-gapped mirror); default registry.scontain.com/scone.cloud. */
   readonly imageRepo?: string;
   readonly imagePrefix?: string;
+  /** Digests pinned at install (--pin-digests, SCONE_IMAGE_DIGESTS). */
+  readonly imageDigests?: PinnedDigests;
   /** The CAS nonce (32 hex) used when the CAS is created. */
   readonly casNonce: string;
   /** The DCAP key of the LAS that exists (upstream: the LAS keeps its key when re-applied). */
@@ -63,6 +65,7 @@ function image(component: string, spec: SconeSpec, o: StackRenderOptions, versio
     serviceVersion: version,
     imageRepo: o.imageRepo ?? DEFAULT_IMAGE_REPO,
     imagePrefix: o.imagePrefix ?? "",
+    ...(o.imageDigests ? { imageDigests: o.imageDigests } : {}),
   });
 }
 

@@ -11,6 +11,7 @@ import type { KubeObject } from "../../kube/types.ts";
 import type { Logger } from "../../log.ts";
 import { WEBHOOK_GAUGES } from "../../metrics/catalog.ts";
 import type { MetricsRegistry } from "../../metrics/registry.ts";
+import type { PinnedDigests } from "../../resources/defaults.ts";
 import { namespaceLabelsReader } from "../admission/namespace.ts";
 import { type AdmissionPolicy, defaultAdmissionPolicy } from "../admission/policy.ts";
 import { caBundleTargets, syncCaBundles } from "../certs/ca-bundle.ts";
@@ -50,6 +51,8 @@ export interface WebhooksOptions {
   /** Image registry/prefix of defaulted images (air-gapped mirrors). */
   readonly imageRepo?: string;
   readonly imagePrefix?: string;
+  /** Digests pinned at install (SCONE_IMAGE_DIGESTS): defaulted images of that version by digest. */
+  readonly imageDigests?: PinnedDigests;
   /** What tenant resources may run (allowed registries); default: the SCONE registry and imageRepo's. */
   readonly policy?: AdmissionPolicy;
   /** Only objects with these labels count for the one-LAS/one-SGXPlugin rule (match the configurations' objectSelector). */
@@ -126,6 +129,7 @@ export async function startWebhooks(ctx: WebhooksContext, opts: WebhooksOptions)
         newNonce: randomNonce,
         ...(opts.imageRepo ? { imageRepo: opts.imageRepo } : {}),
         ...(opts.imagePrefix ? { imagePrefix: opts.imagePrefix } : {}),
+        ...(opts.imageDigests ? { imageDigests: opts.imageDigests } : {}),
       },
     }),
   });

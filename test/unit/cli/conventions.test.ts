@@ -91,7 +91,11 @@ describe("CLI conventions, on every command of the tree", () => {
         const aliases = "alias" in def && def.alias !== undefined ? [def.alias].flat() : [];
         if (aliases.includes("o")) expect(where).toEndWith("--output");
         if (name === "to" || name === "from" || aliases.includes("to") || aliases.includes("from")) {
-          expect({ where, hint: def.valueHint }).toEqual({ where, hint: expect.stringMatching(/DIR|BACKUP/) });
+          // A location: a directory or backup, a file (an image archive), or a registry (image push/mirror target).
+          expect({ where, hint: def.valueHint }).toEqual({
+            where,
+            hint: expect.stringMatching(/^(?:.*DIR.*|.*BACKUP.*|FILE|REGISTRY(?:\[\/PATH\])?)$/),
+          });
         }
         if (def.valueHint === "VERSION") expect(where).toMatch(/version|upgrade/);
       }

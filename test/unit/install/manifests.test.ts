@@ -180,6 +180,7 @@ describe("listImages", () => {
       "registry.scontain.com/scone.cloud/cas-safety-service:6.0.6",
       "registry.scontain.com/scone.cloud/cas-recovery:6.0.6",
       "registry.scontain.com/scone.cloud/sconecli:6.0.6",
+      "registry.scontain.com/scone.cloud/vault:6.0.6",
     ]);
   });
   test("a mirror and prefix apply to every image, the operator's included", () => {
