@@ -1,6 +1,6 @@
 // Opens (creating if needed) the state database <stateDir>/scone.db and brings its schema up to date.
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import {
@@ -44,6 +44,8 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
 }
 
+const walHasFrames = (wal: string): boolean => existsSync(wal) && statSync(wal).size > 0;
+
 export function openStore({
   stateDir,
   migrations = EMBEDDED_MIGRATIONS,
@@ -58,12 +60,14 @@ export function openStore({
   const size = fstatSync(fd).size;
   closeSync(fd);
   chmodSync(path, 0o600);
+  // Frames in a -wal file are part of the database (a crash, a connection that did not checkpoint, or another
+  // process that has it open and may be checkpointing into the file right now).
+  const walPresent = walHasFrames(`${path}-wal`);
   // A random or truncated file is refused before SQLite touches it (docs/state.md, "Crash safety").
-  checkStoreFileBytes(path, size);
-  // The last connection to close a WAL database checkpoints and deletes the -wal file: one left over means a
-  // crash (or another process has it open), and then SQLite's structural check runs. It costs about 5 ms per MB,
-  // so a large database that was closed cleanly skips it.
-  const integrityCheck = size > 0 && (size <= QUICK_CHECK_ALWAYS_BYTES || existsSync(`${path}-wal`));
+  checkStoreFileBytes(path, size, { inUse: walPresent });
+  // With a -wal file, or a small database, SQLite's structural check runs. It costs about 5 ms per MB, so a large
+  // database that was closed cleanly skips it.
+  const integrityCheck = size > 0 && (size <= QUICK_CHECK_ALWAYS_BYTES || walPresent);
 
   const sqlite = new Database(path, { create: true, strict: true });
   try {

@@ -6,7 +6,12 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SCONE_APPLICATION_ID, StoreCorruptError, StoreForeignError } from "../../../src/store/file-check.ts";
+import {
+  checkStoreFileBytes,
+  SCONE_APPLICATION_ID,
+  StoreCorruptError,
+  StoreForeignError,
+} from "../../../src/store/file-check.ts";
 import { DB_FILE, openStore } from "../../../src/store/open.ts";
 import { createOperation, listOperations } from "../../../src/store/operations.ts";
 import { cleanupTempStores, tempDir } from "./temp-store.ts";
@@ -27,6 +32,10 @@ function filledStateDir(n: number): string {
     });
   }
   store.close();
+  // Every page into the file and an empty WAL: cutting the file then loses data, as a real truncation would.
+  const raw = new Database(join(stateDir, DB_FILE));
+  raw.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  raw.close();
   return stateDir;
 }
 
@@ -40,6 +49,17 @@ describe("damaged and foreign files are refused with the path and the fix", () =
     expect(open).toThrow(
       new RegExp(`^state database ${path} is damaged \\(truncated: .*delete it .*another --state-dir`),
     );
+  });
+
+  test("a database whose WAL holds frames (in use, maybe checkpointing) is not judged by its page count; SQLite's own check refuses real damage", () => {
+    const stateDir = filledStateDir(200);
+    const path = join(stateDir, DB_FILE);
+    const full = statSync(path).size;
+    truncateSync(path, Math.floor(full / 2));
+    expect(() => checkStoreFileBytes(path, Math.floor(full / 2))).toThrow(/truncated/);
+    expect(() => checkStoreFileBytes(path, Math.floor(full / 2), { inUse: true })).not.toThrow();
+    writeFileSync(`${path}-wal`, "");
+    expect(() => openStore({ stateDir })).toThrow(StoreCorruptError);
   });
 
   test("a database cut inside its header, and a random file: damaged", () => {
