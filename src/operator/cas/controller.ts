@@ -9,11 +9,13 @@ import type { V1Node } from "@kubernetes/client-node";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import type { ConditionInput } from "../../runtime/conditions.ts";
 import { Controller, type ReconcileRequest } from "../../runtime/controller.ts";
-import { cacheOwned, ResourceGauges } from "../sgxplugin/controller-support.ts";
+import { cacheOwned } from "../kit/caches.ts";
+import { ResourceGauges } from "../kit/gauges.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../kit/labels.ts";
+import { onRelevantNodeChange } from "../kit/node-watch.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned, watchPrimary } from "../wiring.ts";
 import { CAS_GAUGES } from "./metrics.ts";
-import { APP_INSTANCE_LABEL, APP_NAME_LABEL, CAS_APP, CAS_TYPE } from "./names.ts";
-import { isNodeReady } from "./nodes.ts";
+import { CAS_APP, CAS_TYPE } from "./names.ts";
 import { type CasCaches, RelocationMemory } from "./observe.ts";
 import type { CasProbe } from "./probe.ts";
 import { casReconciler } from "./reconciler.ts";
@@ -32,10 +34,6 @@ export interface CasControllerOptions {
   /** The AuditShipped condition of a CAS, from the audit-log shipper (src/operator/audit/shipper.ts). */
   readonly auditShipped?: (namespace: string, name: string) => ConditionInput | undefined;
 }
-
-/** Node changes that matter to a CAS: labels (backup registrations among them), schedulability, taints, readiness. */
-const nodeFingerprint = (n: V1Node): string =>
-  JSON.stringify([n.metadata?.labels ?? {}, n.spec?.unschedulable ?? false, n.spec?.taints ?? [], isNodeReady(n)]);
 
 function casCaches(ctx: OperatorContext): CasCaches {
   const owned = (type: TypeRef) => cacheOwned(ctx, { type, labelSelector: MANAGED_SELECTOR });
@@ -115,8 +113,7 @@ export function setupCasController(
     for (const c of caches.cas.list())
       controller.enqueue({ namespace: c.metadata?.namespace ?? "", name: c.metadata?.name ?? "" });
   };
-  const fp = (o: KubeObject) => nodeFingerprint(o as V1Node);
-  caches.nodes.addHandlers({ add: everyCas, delete: everyCas, update: (a, b) => fp(a) !== fp(b) && everyCas() });
+  onRelevantNodeChange(caches.nodes, everyCas);
   ctx.manager.addController(controller);
   return controller;
 }

@@ -12,7 +12,8 @@
 import type { KubeObject } from "../../kube/types.ts";
 import { SCONE_MAX_RETRIES } from "../../resources/scone.ts";
 import { Controller } from "../../runtime/controller.ts";
-import { cacheOwned, everyResource, ResourceGauges } from "../sgxplugin/controller-support.ts";
+import { cacheOwned, everyResource } from "../kit/caches.ts";
+import { ResourceGauges } from "../kit/gauges.ts";
 import { MANAGED_SELECTOR, type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
 import { type StackCaches, stackCas } from "./apply.ts";
 import { type StackBackupPort, StackBackupRunner } from "./backup-runner.ts";

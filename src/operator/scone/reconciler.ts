@@ -9,8 +9,9 @@ import {
   type ReconcileResult,
   TerminalError,
 } from "../../runtime/controller.ts";
+import { primaryOf, waitForCaches } from "../kit/caches.ts";
+import type { ResourceGauges } from "../kit/gauges.ts";
 import { addFinalizer, hasFinalizer, removeFinalizer, writeStatus } from "../reconcile-kit.ts";
-import { primaryOf, type ResourceGauges, waitForCaches } from "../sgxplugin/controller-support.ts";
 import { deployStack, errorText, type StackDeps, stackCas, uninstallStack } from "./apply.ts";
 import { backupCondition } from "./backup-schedule.ts";
 import {

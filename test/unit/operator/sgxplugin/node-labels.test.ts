@@ -5,7 +5,7 @@ import {
   planSgxNodeLabels,
   SGX_LABEL_MARKER,
   toMergePatch,
-} from "../../../../src/operator/sgxplugin/node-labels.ts";
+} from "../../../../src/operator/node-agent/node-labels.ts";
 import { node, pod } from "./fixtures.ts";
 
 const MARK = { [SGX_LABEL_MARKER]: "set-by-sgxplugin" };
