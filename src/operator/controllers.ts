@@ -5,6 +5,7 @@ import { AuditShipper } from "./audit/shipper.ts";
 import { registerCasController } from "./cas/controller.ts";
 import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
 import { CAS_TYPE } from "./cas/names.ts";
+import { primaryOf } from "./kit/caches.ts";
 import { registerLasController } from "./las/controller.ts";
 import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
 import { registerPullSecretController } from "./pull-secrets/controller.ts";
@@ -12,7 +13,6 @@ import { catalogBackupPort, stackBackupTarget } from "./scone/backup-port.ts";
 import { registerSconeController } from "./scone/controller.ts";
 import { SCONE_TYPE, STACK_NAMES } from "./scone/render.ts";
 import { registerSgxPluginController } from "./sgxplugin/controller.ts";
-import { primaryOf } from "./sgxplugin/controller-support.ts";
 import { registerVaultController } from "./vault/controller.ts";
 import type { OperatorContext } from "./wiring.ts";
 

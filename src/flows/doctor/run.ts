@@ -16,9 +16,9 @@ import { ForbiddenError, KubeApiError } from "../../kube/errors.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { isSignedBy, readCertInfo, splitPemBundle } from "../../operator/certs/pki.ts";
 import { WEBHOOK_CERT_SECRET } from "../../operator/certs/secret.ts";
+import { APP_NAME_LABEL } from "../../operator/kit/labels.ts";
 import { LAS_APP, LAS_CONTAINER } from "../../operator/las/render.ts";
 import { LEADER_ELECTION_LEASE } from "../../operator/run.ts";
-import { APP_NAME_LABEL } from "../../operator/sgxplugin/node-facts.ts";
 import { OPERATOR_SELECTOR, readCrdVersions } from "../versions/observe.ts";
 import {
   casFindings,

@@ -2,7 +2,7 @@
 // exactly these), labelled cr_name and cr_namespace. The names live in src/metrics/catalog.ts, shared with the rules.
 import { CAS_GAUGES } from "../../metrics/catalog.ts";
 import type { CASStatus } from "../../resources/cas.ts";
-import { stateMetricValue } from "../sgxplugin/health.ts";
+import { stateMetricValue } from "../kit/health.ts";
 
 export { CAS_GAUGES };
 

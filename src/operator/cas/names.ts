@@ -9,12 +9,13 @@
 import type { TypeRef } from "../../kube/types.ts";
 import { casDefinition } from "../../resources/cas.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../kit/labels.ts";
 
 export const CAS_TYPE: TypeRef = { apiVersion: apiVersionOf(casDefinition), kind: "CAS" };
 export const CAS_FINALIZER = "services.scone.cloud/finalizer";
 
-export const APP_NAME_LABEL = "app.kubernetes.io/name";
-export const APP_INSTANCE_LABEL = "app.kubernetes.io/instance";
+// The one definition lives in the kit; src/cas/driver reads them from here.
+export { APP_INSTANCE_LABEL, APP_NAME_LABEL };
 export const APP_COMPONENT_LABEL = "app.kubernetes.io/component";
 export const CAS_APP = "cas";
 /** Upstream's backup-controller pod label (older releases: backup-controller). */

@@ -1,6 +1,6 @@
 // What is wrong with a CAS, one finder per concern (pure): the pod, what CAS answered, the spec, the disruption
 // budget, migration, snapshots and the safety service. deriveCasStatus concatenates them in this order; the first
-// problem names Ready's reason and the failing ones make up Degraded (as sgxplugin/health.ts's assess() does).
+// problem names Ready's reason and the failing ones make up Degraded (as kit/health.ts's assess() does).
 import type { V1PodDisruptionBudget, V1StatefulSet } from "@kubernetes/client-node";
 import { CAS_REASON } from "../../resources/cas-conditions.ts";
 import { type Migration, podTrouble, type SafetyHealth, type SnapshotStatus } from "./facts.ts";

@@ -19,11 +19,10 @@ import {
 } from "../../install/names.ts";
 import type { CAS } from "../../resources/cas.ts";
 import { SGX_ENCLAVE_RESOURCE } from "../../resources/defaults.ts";
-import { compact } from "../sgxplugin/render.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../kit/labels.ts";
+import { compact } from "../kit/render.ts";
 import {
   APP_COMPONENT_LABEL,
-  APP_INSTANCE_LABEL,
-  APP_NAME_LABEL,
   BACKUP_CONTROLLER_APP,
   BACKUP_CONTROLLER_CONTAINER,
   backupControllerClusterBindingName,

@@ -20,10 +20,10 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import type { CAS } from "../../resources/cas.ts";
-import { compact } from "../sgxplugin/render.ts";
+import { APP_INSTANCE_LABEL } from "../kit/labels.ts";
+import { compact } from "../kit/render.ts";
 import {
   APP_COMPONENT_LABEL,
-  APP_INSTANCE_LABEL,
   AUDIT_CONTAINER,
   AUDIT_LOG_DIR,
   AUDIT_LOG_FILE,

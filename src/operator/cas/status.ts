@@ -15,8 +15,8 @@ import type { CAS, CASPhase, CASStatus } from "../../resources/cas.ts";
 import { CAS_CONDITION, CAS_REASON as R } from "../../resources/cas-conditions.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
-import { newestMs, PROGRESS_DEADLINE_MS } from "../sgxplugin/health.ts";
-import { isPodReady } from "../sgxplugin/node-facts.ts";
+import { newestMs, PROGRESS_DEADLINE_MS } from "../kit/health.ts";
+import { isPodReady } from "../node-agent/node-facts.ts";
 import {
   deploymentHealth,
   isRollingOut,

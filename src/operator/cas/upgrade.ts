@@ -4,7 +4,7 @@
 // (annotation cas.scone.cloud/force-upgrade=true), and always in upstream's order (§10.4): backup controller, then CAS,
 // then the safety service. Until then the StatefulSet keeps the running image and the status says why.
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
-import { isPodReady } from "../sgxplugin/node-facts.ts";
+import { isPodReady } from "../node-agent/node-facts.ts";
 import { CAS_CONTAINER, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
 import type { Provisioned } from "./probe.ts";
 import type { CasRenderPlan } from "./render.ts";

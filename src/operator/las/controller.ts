@@ -7,19 +7,12 @@ import { LAS_GAUGES } from "../../metrics/catalog.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type LAS, type LASStatus, lasDefinition } from "../../resources/las.ts";
 import { Controller } from "../../runtime/controller.ts";
-import {
-  cacheOwned,
-  DAEMONSET_TYPE,
-  NODE_TYPE,
-  POD_TYPE,
-  RECHECK_MS,
-  ResourceGauges,
-  SECRET_TYPE,
-} from "../sgxplugin/controller-support.ts";
-import { stateMetricValue } from "../sgxplugin/health.ts";
-import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "../sgxplugin/node-agent.ts";
-import { APP_NAME_LABEL } from "../sgxplugin/node-facts.ts";
-import { planLasNodeLabels } from "../sgxplugin/node-labels.ts";
+import { cacheOwned, DAEMONSET_TYPE, NODE_TYPE, POD_TYPE, SECRET_TYPE } from "../kit/caches.ts";
+import { ResourceGauges } from "../kit/gauges.ts";
+import { RECHECK_MS, stateMetricValue } from "../kit/health.ts";
+import { APP_NAME_LABEL } from "../kit/labels.ts";
+import { planLasNodeLabels } from "../node-agent/node-labels.ts";
+import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "../node-agent/reconciler.ts";
 import { MANAGED_SELECTOR, type OperatorContext } from "../wiring.ts";
 import { LasLogFactsCache } from "./log-facts.ts";
 import { LAS_APP, LAS_CONTAINER, renderLasDaemonSet, renderLasDcapSecret } from "./render.ts";

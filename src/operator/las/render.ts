@@ -7,10 +7,10 @@ import { lasWebhookDefaults } from "../../resources/defaults.ts";
 import type { LAS } from "../../resources/las.ts";
 import { desiredHash } from "../../runtime/drift.ts";
 import { canonicalResources } from "../../runtime/quantity.ts";
-import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../sgxplugin/node-facts.ts";
-import { compact, type RenderOptions } from "../sgxplugin/render.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../kit/labels.ts";
+import { compact, type RenderOptions } from "../kit/render.ts";
 
-export type { RenderOptions } from "../sgxplugin/render.ts";
+export type { RenderOptions } from "../kit/render.ts";
 
 export const LAS_DAEMONSET = "las";
 export const LAS_APP = "las";

@@ -3,9 +3,9 @@
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { LAS, LASNode, LASStatus } from "../../resources/las.ts";
 import type { Condition } from "../../runtime/conditions.ts";
-import { assess, daemonSetProblems, newestMs, type Problem } from "../sgxplugin/health.ts";
+import { assess, daemonSetProblems, newestMs, type Problem } from "../kit/health.ts";
+import { APP_NAME_LABEL } from "../kit/labels.ts";
 import {
-  APP_NAME_LABEL,
   isContainerReady,
   isPodReady,
   isRollingOut,
@@ -13,8 +13,8 @@ import {
   podsByNode,
   selectedNodes,
   unixSeconds,
-} from "../sgxplugin/node-facts.ts";
-import type { LasNodeHealth } from "../sgxplugin/node-labels.ts";
+} from "../node-agent/node-facts.ts";
+import type { LasNodeHealth } from "../node-agent/node-labels.ts";
 import { LAS_APP, LAS_CONTAINER, PROBE_CONTAINER } from "./render.ts";
 
 /** What one LAS pod's log told (see log-facts.ts); absent when the log was not read. */

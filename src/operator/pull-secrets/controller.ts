@@ -7,7 +7,7 @@ import { secretsGrantHint } from "../../install/rbac.ts";
 import { ForbiddenError } from "../../kube/errors.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { Controller, type ReconcileContext, type ReconcileRequest } from "../../runtime/controller.ts";
-import { SECRET_TYPE, waitForCaches } from "../sgxplugin/controller-support.ts";
+import { SECRET_TYPE, waitForCaches } from "../kit/caches.ts";
 import type { OperatorContext } from "../wiring.ts";
 import { INJECTIONS, isOurCopy, type NamespaceLike, namespacesFor, planInjection, type SecretLike } from "./plan.ts";
 

@@ -7,12 +7,15 @@ import { SGXPLUGIN_GAUGES, SGXPLUGIN_NODE_GAUGES } from "../../metrics/catalog.t
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type SGXPlugin, type SGXPluginStatus, sgxPluginDefinition } from "../../resources/sgx-plugin.ts";
 import { Controller } from "../../runtime/controller.ts";
+import { cacheOwned, DAEMONSET_TYPE, NODE_TYPE, POD_TYPE } from "../kit/caches.ts";
+import { ResourceGauges } from "../kit/gauges.ts";
+import { stateMetricValue } from "../kit/health.ts";
+import { APP_NAME_LABEL } from "../kit/labels.ts";
+import { nodeName, podEnclaveRequest, selectedNodes } from "../node-agent/node-facts.ts";
+import { planSgxNodeLabels } from "../node-agent/node-labels.ts";
+import { slimPod } from "../node-agent/nodes.ts";
+import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "../node-agent/reconciler.ts";
 import { MANAGED_SELECTOR, type OperatorContext } from "../wiring.ts";
-import { cacheOwned, DAEMONSET_TYPE, NODE_TYPE, POD_TYPE, ResourceGauges, slimPod } from "./controller-support.ts";
-import { stateMetricValue } from "./health.ts";
-import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "./node-agent.ts";
-import { APP_NAME_LABEL, nodeName, podEnclaveRequest, selectedNodes } from "./node-facts.ts";
-import { planSgxNodeLabels } from "./node-labels.ts";
 import { renderSgxPluginDaemonSet, SGXPLUGIN_APP } from "./render.ts";
 import { deriveSgxPluginStatus, pluginPodsOf, SGX_DEVICE_CATEGORY } from "./status.ts";
 

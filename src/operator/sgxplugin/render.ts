@@ -5,30 +5,12 @@ import type { V1Container, V1DaemonSet, V1Toleration } from "@kubernetes/client-
 import { sgxPluginWebhookDefaults } from "../../resources/defaults.ts";
 import type { SGXPlugin } from "../../resources/sgx-plugin.ts";
 import { canonicalResources } from "../../runtime/quantity.ts";
-import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "./node-facts.ts";
+import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../kit/labels.ts";
+import { compact, type RenderOptions } from "../kit/render.ts";
 
 export const SGXPLUGIN_DAEMONSET = "sgxplugin";
 export const SGXPLUGIN_APP = "sgxplugin";
 export const SGXPLUGIN_CONTAINER = "sgxplugin";
-
-export interface RenderOptions {
-  /** SCONE release used as tag of images that name none (upstream GLOBAL_SCONE_VERSION). */
-  readonly serviceVersion: string;
-  /** Namespace of the pods when the resource names none (upstream SCONE_OPERATOR_NAMESPACE). */
-  readonly operatorNamespace: string;
-}
-
-/** Keys of `o` whose value is neither undefined nor an empty list/map (keeps rendered YAML minimal). */
-export function compact<T extends Record<string, unknown>>(o: T): Partial<T> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined) continue;
-    if (Array.isArray(v) && v.length === 0) continue;
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;
-    out[k] = v;
-  }
-  return out as Partial<T>;
-}
 
 /** The namespace the plugin pods run in (spec.namespace, else the operator's). */
 export const sgxPluginNamespace = (plugin: SGXPlugin, opts: RenderOptions): string =>

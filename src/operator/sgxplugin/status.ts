@@ -3,9 +3,9 @@
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { SGXPlugin, SGXPluginStatus } from "../../resources/sgx-plugin.ts";
 import type { Condition } from "../../runtime/conditions.ts";
-import { assess, daemonSetProblems, newestMs, type Problem } from "./health.ts";
+import { assess, daemonSetProblems, newestMs, type Problem } from "../kit/health.ts";
+import { APP_NAME_LABEL } from "../kit/labels.ts";
 import {
-  APP_NAME_LABEL,
   enclaveUsageByNode,
   isPodReady,
   isRollingOut,
@@ -14,7 +14,7 @@ import {
   podsByNode,
   selectedNodes,
   sgxCapacity,
-} from "./node-facts.ts";
+} from "../node-agent/node-facts.ts";
 import { SGXPLUGIN_APP } from "./render.ts";
 
 /** Device category of the upstream 6.x sgxDeviceAlert map (7.0 adds Scone and SconeAny). */

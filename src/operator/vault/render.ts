@@ -14,7 +14,7 @@ import type {
 import { SGX_ENCLAVE_RESOURCE } from "../../resources/defaults.ts";
 import type { Vault } from "../../resources/vault.ts";
 import { canonicalResources } from "../../runtime/quantity.ts";
-import { compact } from "../sgxplugin/render.ts";
+import { compact } from "../kit/render.ts";
 
 export const VAULT_APP = "vault";
 export const VAULT_CONTAINER = "vault";

@@ -6,7 +6,7 @@
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import type { Vault, VaultStatus } from "../../resources/vault.ts";
 import type { Condition } from "../../runtime/conditions.ts";
-import { assess, newestMs, type Problem } from "../sgxplugin/health.ts";
+import { assess, newestMs, type Problem } from "../kit/health.ts";
 
 const isReady = (p: V1Pod): boolean =>
   p.status?.phase === "Running" && (p.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");

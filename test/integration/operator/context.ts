@@ -17,7 +17,7 @@ import { createLogger, type LogLevel } from "../../../src/log.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import { casDriverProbe } from "../../../src/operator/cas/driver-probe.ts";
 import { Manager } from "../../../src/operator/manager.ts";
-import { SGX_LABEL_MARKER } from "../../../src/operator/sgxplugin/node-labels.ts";
+import { SGX_LABEL_MARKER } from "../../../src/operator/node-agent/node-labels.ts";
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
 import { renderCrds, sconeResourceTypes } from "../../../src/resources/crds.ts";
 import { standInCliSource } from "../../harness/cas-driver.ts";

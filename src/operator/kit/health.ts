@@ -5,8 +5,13 @@
 // created or rolled DaemonSet always has unready pods for a moment, so a problem is reported as PENDING while the
 // pods are younger than the progress deadline and becomes UNHEALTHY after it ("-1: could not be calculated" is
 // UNHEALTHY at once). Messages carry counts, never times: a steady state must derive an identical status.
+import type { KubeObject } from "../../kube/types.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
+import type { EventSink } from "../reconcile-kit.ts";
+
+/** While not HEALTHY, look again this often (pods may be settling; the progress deadline may pass). */
+export const RECHECK_MS = 60_000;
 
 /** How long a new or updated DaemonSet may take before its missing pods count as a failure. */
 export const PROGRESS_DEADLINE_MS = 5 * 60_000;
@@ -123,3 +128,17 @@ export function newestMs(times: readonly (Date | string | undefined)[]): number 
 /** Prometheus encoding of the state, as upstream's dashboards read it. */
 export const stateMetricValue = (s: ServiceState | undefined): number =>
   s === "HEALTHY" ? 1 : s === "UNHEALTHY" ? -1 : 0;
+
+/** Events on the transitions a human wants to see: becoming HEALTHY or UNHEALTHY. */
+export function recordStateTransition(
+  events: EventSink,
+  obj: KubeObject,
+  before: ServiceState | undefined,
+  after: ServiceState,
+  detail: string,
+): void {
+  if (before === after) return;
+  if (after === "HEALTHY") events.record(obj, "Normal", "Healthy", `${obj.kind} ${obj.metadata?.name} is HEALTHY`);
+  else if (after === "UNHEALTHY")
+    events.record(obj, "Warning", "Unhealthy", `${obj.kind} ${obj.metadata?.name} is UNHEALTHY: ${detail}`);
+}

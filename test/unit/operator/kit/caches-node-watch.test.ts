@@ -1,8 +1,10 @@
 import { expect, test } from "bun:test";
 import type { V1Node } from "@kubernetes/client-node";
-import { nodeFingerprint, primaryOf, slimPod } from "../../../../src/operator/sgxplugin/controller-support.ts";
-import { isPodReady, podEnclaveRequest } from "../../../../src/operator/sgxplugin/node-facts.ts";
-import { node, pod } from "./fixtures.ts";
+import { primaryOf } from "../../../../src/operator/kit/caches.ts";
+import { nodeFingerprint } from "../../../../src/operator/kit/node-watch.ts";
+import { isPodReady, podEnclaveRequest } from "../../../../src/operator/node-agent/node-facts.ts";
+import { slimPod } from "../../../../src/operator/node-agent/nodes.ts";
+import { node, pod } from "../sgxplugin/fixtures.ts";
 
 const res = (name: string, created: string, deleting = false) => ({
   metadata: {

@@ -11,20 +11,13 @@ import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
 import type { Condition } from "../../runtime/conditions.ts";
 import type { Controller, ReconcileContext, ReconcileRequest, ReconcileResult } from "../../runtime/controller.ts";
+import { everyResource, primaryOf, waitForCaches } from "../kit/caches.ts";
+import { failedConditions, RECHECK_MS, recordStateTransition } from "../kit/health.ts";
+import { onRelevantNodeChange } from "../kit/node-watch.ts";
 import { addFinalizer, applyOwned, hasFinalizer, pruneOwned, removeFinalizer, writeStatus } from "../reconcile-kit.ts";
 import { type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
-import {
-  everyResource,
-  FINALIZER,
-  onRelevantNodeChange,
-  patchNodes,
-  primaryOf,
-  RECHECK_MS,
-  recordStateTransition,
-  waitForCaches,
-} from "./controller-support.ts";
-import { failedConditions } from "./health.ts";
 import type { NodeLabelPatch } from "./node-labels.ts";
+import { FINALIZER, patchNodes } from "./nodes.ts";
 
 export interface NodeAgentStatus {
   state: ServiceState;

@@ -4,8 +4,6 @@ import type { V1DaemonSet, V1Node, V1Pod, V1Taint, V1Toleration } from "@kuberne
 import { SGX_ENCLAVE_RESOURCE } from "../../resources/defaults.ts";
 
 export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
-export const APP_NAME_LABEL = "app.kubernetes.io/name";
-export const APP_INSTANCE_LABEL = "app.kubernetes.io/instance";
 
 export const nodeName = (n: V1Node): string => n.metadata?.name ?? "";
 

@@ -5,8 +5,8 @@ import {
   planSgxNodeLabels,
   SGX_LABEL_MARKER,
   toMergePatch,
-} from "../../../../src/operator/sgxplugin/node-labels.ts";
-import { node, pod } from "./fixtures.ts";
+} from "../../../../src/operator/node-agent/node-labels.ts";
+import { node, pod } from "../sgxplugin/fixtures.ts";
 
 const MARK = { [SGX_LABEL_MARKER]: "set-by-sgxplugin" };
 const pluginPod = (n: string, ready = true) => pod(`sgxplugin-${n}`, n, { app: "sgxplugin", ready });
