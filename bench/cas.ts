@@ -5,7 +5,10 @@
 // has workers. Operator: create the N CAS objects and time until every one has status.observedGeneration and its
 // StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
 // worst case for the probe). Next to the rate: the CAS driver's per-call latency (bench/_driver.ts), the floor of each
-// probe's CLI calls (attest, session read) once a CAS answers. Figures only.
+// probe's CLI calls (attest, session read) once a CAS answers. Also counted while the operator works: its reconciles
+// and the API requests it made (scone_kube_api_requests_total: every answer its client got, watches and retries
+// included), both from its /metrics.
+// SCONE_BENCH_CAS sets N; `make scale` runs it with 2,000 (issue 18's scale run, not in CI). Figures only.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +18,7 @@ import { renderCasObjects } from "../src/operator/cas/desired.ts";
 import type { CAS } from "../src/resources/cas.ts";
 import { renderCrds } from "../src/resources/crds.ts";
 import { driverCallLatency } from "./_driver.ts";
+import { reportFigure } from "./_figures.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../dist/scone");
 const N = Number(process.env.SCONE_BENCH_CAS ?? 500);
@@ -32,6 +36,15 @@ const cas = (namespace: string): CAS =>
     metadata: { name: "cas", namespace, uid: "00000000-0000-0000-0000-000000000000" },
     spec: { nonce: "0123456789abcdef0123456789abcdef", persistence: { enabled: true } },
   }) as unknown as CAS;
+
+/** Sum of a Prometheus counter's series in a text exposition, optionally only the series whose labels match. */
+const counterSum = (text: string, name: string, labels?: RegExp): number => {
+  let n = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.e+]+)$`, "gm")))
+    if (!labels || labels.test(m[1] ?? "")) n += Number(m[2]);
+  return n;
+};
+const METRICS_PORT = 18794;
 
 async function pool<T>(items: readonly T[], workers: number, f: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -92,7 +105,7 @@ try {
       "--probe-port",
       "18795",
       "--metrics-port",
-      "18794",
+      String(METRICS_PORT),
       "--log-level",
       "error",
     ],
@@ -100,6 +113,21 @@ try {
   );
   await Bun.sleep(3000);
   const rssBefore = rssMiB(op.pid);
+  // The operator's own counters: its CAS reconciles and every answer it got from the API server.
+  const operatorCounts = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+    return {
+      reconciles: counterSum(text, "scone_controller_reconcile_total", /controller="cas"/),
+      requests: counterSum(text, "scone_kube_api_requests_total"),
+      byMethod: Object.fromEntries(
+        ["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => [
+          m,
+          counterSum(text, "scone_kube_api_requests_total", new RegExp(`method="${m}"`)),
+        ]),
+      ),
+    };
+  };
+  const before = await operatorCounts();
   const t1 = performance.now();
   await pool(idx, 8, async (i) => {
     const { metadata, ...rest } = cas(ns(i, "op"));
@@ -119,6 +147,12 @@ try {
     await Bun.sleep(500);
   }
   const opMs = performance.now() - t1;
+  const after = await operatorCounts();
+  const reconciles = after.reconciles - before.reconciles;
+  const operatorRequests = after.requests - before.requests;
+  const requestsByMethod = Object.entries(after.byMethod)
+    .map(([m, n]) => `${m} ${n - (before.byMethod[m] ?? 0)}`)
+    .join(", ");
   const sts = (await client.listAll<KubeObject>({ apiVersion: "apps/v1", kind: "StatefulSet" })).items.filter((s) =>
     s.metadata?.namespace?.startsWith("bench-cas-op-"),
   ).length;
@@ -138,6 +172,33 @@ try {
     `  CAS driver per call (${latency.cli}, session calculate-hash ×${latency.calls}): median ${latency.medianMs.toFixed(1)} ms, p95 ${latency.p95Ms.toFixed(1)} ms`,
   );
   console.log(`  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS`);
+  console.log(
+    `  CAS reconciles: ${reconciles}; API requests by the operator meanwhile (its scone_kube_api_requests_total): ${operatorRequests} = ${(operatorRequests / Math.max(1, reconciles)).toFixed(1)} per reconcile, ${(operatorRequests / N).toFixed(1)} per CAS (${requestsByMethod})`,
+  );
+  console.log(
+    `  time until every CAS has status: ${done >= N ? `${(opMs / 1000).toFixed(1)} s` : `not reached (${done}/${N})`}`,
+  );
+  reportFigure({
+    figure: `CAS reconcile rate, ${N.toLocaleString("en")} CAS ÷ API server applying the same objects`,
+    baseline: `${rate(N, directMs)} CAS/s`,
+    scone: `${rate(done, opMs)} CAS/s`,
+    ratio: done / opMs / (N / directMs),
+    target: { op: ">=", value: 0.9 },
+  });
+  reportFigure({
+    figure: `operator RSS with ${N.toLocaleString("en")} CAS (MiB)`,
+    baseline: `${rssBefore.toFixed(1)} idle`,
+    scone: rssAfter.toFixed(1),
+    ratio: Number(rssAfter.toFixed(1)),
+    // The target is stated for 2,000 CAS (make scale); a smaller run is for information.
+    ...(N >= 2000 ? { target: { op: "<" as const, value: 80 } } : {}),
+  });
+  reportFigure({
+    figure: `API requests per CAS reconcile (${N.toLocaleString("en")} CAS)`,
+    baseline: "-",
+    scone: `${operatorRequests} / ${reconciles}`,
+    ratio: Number((operatorRequests / Math.max(1, reconciles)).toFixed(2)),
+  });
 } finally {
   op?.kill("SIGTERM");
   await op?.exited;
