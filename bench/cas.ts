@@ -119,6 +119,7 @@ try {
     return {
       reconciles: counterSum(text, "scone_controller_reconcile_total", /controller="cas"/),
       requests: counterSum(text, "scone_kube_api_requests_total"),
+      heapMiB: counterSum(text, "process_heap_bytes") / 2 ** 20,
       byMethod: Object.fromEntries(
         ["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => [
           m,
@@ -171,7 +172,9 @@ try {
   console.log(
     `  CAS driver per call (${latency.cli}, session calculate-hash ×${latency.calls}): median ${latency.medianMs.toFixed(1)} ms, p95 ${latency.p95Ms.toFixed(1)} ms`,
   );
-  console.log(`  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS`);
+  console.log(
+    `  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS (JS heap ${before.heapMiB.toFixed(1)} → ${after.heapMiB.toFixed(1)} MiB)`,
+  );
   console.log(
     `  CAS reconciles: ${reconciles}; API requests by the operator meanwhile (its scone_kube_api_requests_total): ${operatorRequests} = ${(operatorRequests / Math.max(1, reconciles)).toFixed(1)} per reconcile, ${(operatorRequests / N).toFixed(1)} per CAS (${requestsByMethod})`,
   );
