@@ -2,7 +2,7 @@
 // ratio to the API server's own write rate for the same objects, measured in the same run; and the operator's RSS
 // with them. Baseline: the objects the CAS controller writes for each CAS (ConfigMap, StatefulSet, Service,
 // PodDisruptionBudget, as rendered by src/operator/cas) applied directly, with as many writers as the controller
-// has workers. Operator: create the N CAS objects and time until every one has status.observedGeneration and its
+// has workers (app.kubernetes.io/name renamed, so the operator does not take their pods for CAS pods). Operator: create the N CAS objects and time until every one has status.observedGeneration and its
 // StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
 // worst case for the probe). Next to the rate: the CAS driver's per-call latency (bench/_driver.ts), the floor of each
 // probe's CLI calls (attest, session read) once a CAS answers. Also counted while the operator works: its reconciles
@@ -46,6 +46,22 @@ const counterSum = (text: string, name: string, labels?: RegExp): number => {
 };
 const METRICS_PORT = 18794;
 
+/**
+ * The baseline's objects with app.kubernetes.io/name=cas renamed (same size, same work for the API server): their
+ * StatefulSets' pods and PVCs would otherwise be CAS pods to the operator's informers (label selector, every
+ * namespace), and its "idle" RSS would include caching 2 × N objects that are not its own.
+ */
+function notOperatorCas(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(notOperatorCas);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      k === "app.kubernetes.io/name" && v === "cas" ? "cas-bench" : notOperatorCas(v),
+    ]),
+  );
+}
+
 async function pool<T>(items: readonly T[], workers: number, f: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -81,7 +97,7 @@ try {
   await pool(idx, WRITERS, async (i) => {
     const c = cas(ns(i, "direct"));
     for (const o of renderCasObjects(c, { serviceVersion: "6.0.6", operatorNamespace: "scone-system" }).owned)
-      await client.apply({ ...o, metadata: { ...o.metadata, ownerReferences: [] } } as KubeObject, {
+      await client.apply(notOperatorCas({ ...o, metadata: { ...o.metadata, ownerReferences: [] } }) as KubeObject, {
         force: true,
         fieldManager: "bench",
       });
