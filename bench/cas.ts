@@ -2,8 +2,8 @@
 // ratio to the API server's own write rate for the same objects, measured in the same run; and the operator's RSS
 // with them. Baseline: the objects the CAS controller writes for each CAS (ConfigMap, StatefulSet, Service,
 // PodDisruptionBudget, as rendered by src/operator/cas) applied directly, with as many writers as the controller
-// has workers (app.kubernetes.io/name renamed, so the operator does not take their pods for CAS pods). Operator: create the N CAS objects and time until every one has status.observedGeneration and its
-// StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
+// has workers (app.kubernetes.io/name renamed, so the operator does not take their pods for CAS pods). Operator:
+// create the N CAS objects and time until every one has status.observedGeneration and its StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
 // worst case for the probe). Next to the rate: the CAS driver's per-call latency (bench/_driver.ts), the floor of each
 // probe's CLI calls (attest, session read) once a CAS answers. Also counted while the operator works: its reconciles
 // and the API requests it made (scone_kube_api_requests_total: every answer its client got, watches and retries
