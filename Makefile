@@ -4,7 +4,7 @@ K8S_LATEST ?= 1.37.2
 K8S_OLDEST ?= 1.35.4
 export SCONE_K8S_VERSION ?= $(K8S_LATEST)
 
-.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries prometheus-binaries cosign-binaries chart clean
+.PHONY: all deps build test test-unit test-compat test-realnode fuzz lint fmt bench scale demo cluster cluster-down kube-binaries node-binaries s3-binaries helm-binaries prometheus-binaries cosign-binaries chart clean
 
 all: build
 
@@ -93,6 +93,12 @@ image: deps
 
 bench: build kube-binaries
 	$(BUN) run bench/run.ts
+
+# Issue 18's scale run (not in CI; ≈10+ min): 2,000 CAS on KWOK; prints reconcile rate, operator RSS, API requests
+# per reconcile and the time until every CAS has status, then the figures table. SCALE_CAS=N for another count.
+SCALE_CAS ?= 2000
+scale: build kube-binaries
+	SCONE_BENCH_CAS=$(SCALE_CAS) $(BUN) run bench/run.ts cas.ts
 
 # The main job: the compiled binary on an embedded local cluster, the operator in its pod on the real node (root).
 demo: build kube-binaries node-binaries

@@ -2,10 +2,13 @@
 // ratio to the API server's own write rate for the same objects, measured in the same run; and the operator's RSS
 // with them. Baseline: the objects the CAS controller writes for each CAS (ConfigMap, StatefulSet, Service,
 // PodDisruptionBudget, as rendered by src/operator/cas) applied directly, with as many writers as the controller
-// has workers. Operator: create the N CAS objects and time until every one has status.observedGeneration and its
-// StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
+// has workers (app.kubernetes.io/name renamed, so the operator does not take their pods for CAS pods). Operator:
+// create the N CAS objects and time until every one has status.observedGeneration and its StatefulSet. No simulator runs here: the CAS never answers, so every status is a probe failure (the realistic
 // worst case for the probe). Next to the rate: the CAS driver's per-call latency (bench/_driver.ts), the floor of each
-// probe's CLI calls (attest, session read) once a CAS answers. Figures only.
+// probe's CLI calls (attest, session read) once a CAS answers. Also counted while the operator works: its reconciles
+// and the API requests it made (scone_kube_api_requests_total: every answer its client got, watches and retries
+// included), both from its /metrics.
+// SCONE_BENCH_CAS sets N; `make scale` runs it with 2,000 (issue 18's scale run, not in CI). Figures only.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +18,7 @@ import { renderCasObjects } from "../src/operator/cas/desired.ts";
 import type { CAS } from "../src/resources/cas.ts";
 import { renderCrds } from "../src/resources/crds.ts";
 import { driverCallLatency } from "./_driver.ts";
+import { reportFigure } from "./_figures.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../dist/scone");
 const N = Number(process.env.SCONE_BENCH_CAS ?? 500);
@@ -32,6 +36,31 @@ const cas = (namespace: string): CAS =>
     metadata: { name: "cas", namespace, uid: "00000000-0000-0000-0000-000000000000" },
     spec: { nonce: "0123456789abcdef0123456789abcdef", persistence: { enabled: true } },
   }) as unknown as CAS;
+
+/** Sum of a Prometheus counter's series in a text exposition, optionally only the series whose labels match. */
+const counterSum = (text: string, name: string, labels?: RegExp): number => {
+  let n = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.e+]+)$`, "gm")))
+    if (!labels || labels.test(m[1] ?? "")) n += Number(m[2]);
+  return n;
+};
+const METRICS_PORT = 18794;
+
+/**
+ * The baseline's objects with app.kubernetes.io/name=cas renamed (same size, same work for the API server): their
+ * StatefulSets' pods and PVCs would otherwise be CAS pods to the operator's informers (label selector, every
+ * namespace), and its "idle" RSS would include caching 2 × N objects that are not its own.
+ */
+function notOperatorCas(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(notOperatorCas);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      k === "app.kubernetes.io/name" && v === "cas" ? "cas-bench" : notOperatorCas(v),
+    ]),
+  );
+}
 
 async function pool<T>(items: readonly T[], workers: number, f: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -68,7 +97,7 @@ try {
   await pool(idx, WRITERS, async (i) => {
     const c = cas(ns(i, "direct"));
     for (const o of renderCasObjects(c, { serviceVersion: "6.0.6", operatorNamespace: "scone-system" }).owned)
-      await client.apply({ ...o, metadata: { ...o.metadata, ownerReferences: [] } } as KubeObject, {
+      await client.apply(notOperatorCas({ ...o, metadata: { ...o.metadata, ownerReferences: [] } }) as KubeObject, {
         force: true,
         fieldManager: "bench",
       });
@@ -92,7 +121,7 @@ try {
       "--probe-port",
       "18795",
       "--metrics-port",
-      "18794",
+      String(METRICS_PORT),
       "--log-level",
       "error",
     ],
@@ -100,6 +129,22 @@ try {
   );
   await Bun.sleep(3000);
   const rssBefore = rssMiB(op.pid);
+  // The operator's own counters: its CAS reconciles and every answer it got from the API server.
+  const operatorCounts = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+    return {
+      reconciles: counterSum(text, "scone_controller_reconcile_total", /controller="cas"/),
+      requests: counterSum(text, "scone_kube_api_requests_total"),
+      heapMiB: counterSum(text, "process_heap_bytes") / 2 ** 20,
+      byMethod: Object.fromEntries(
+        ["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => [
+          m,
+          counterSum(text, "scone_kube_api_requests_total", new RegExp(`method="${m}"`)),
+        ]),
+      ),
+    };
+  };
+  const before = await operatorCounts();
   const t1 = performance.now();
   await pool(idx, 8, async (i) => {
     const { metadata, ...rest } = cas(ns(i, "op"));
@@ -119,6 +164,12 @@ try {
     await Bun.sleep(500);
   }
   const opMs = performance.now() - t1;
+  const after = await operatorCounts();
+  const reconciles = after.reconciles - before.reconciles;
+  const operatorRequests = after.requests - before.requests;
+  const requestsByMethod = Object.entries(after.byMethod)
+    .map(([m, n]) => `${m} ${n - (before.byMethod[m] ?? 0)}`)
+    .join(", ");
   const sts = (await client.listAll<KubeObject>({ apiVersion: "apps/v1", kind: "StatefulSet" })).items.filter((s) =>
     s.metadata?.namespace?.startsWith("bench-cas-op-"),
   ).length;
@@ -137,7 +188,36 @@ try {
   console.log(
     `  CAS driver per call (${latency.cli}, session calculate-hash ×${latency.calls}): median ${latency.medianMs.toFixed(1)} ms, p95 ${latency.p95Ms.toFixed(1)} ms`,
   );
-  console.log(`  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS`);
+  console.log(
+    `  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS (JS heap ${before.heapMiB.toFixed(1)} → ${after.heapMiB.toFixed(1)} MiB)`,
+  );
+  console.log(
+    `  CAS reconciles: ${reconciles}; API requests by the operator meanwhile (its scone_kube_api_requests_total): ${operatorRequests} = ${(operatorRequests / Math.max(1, reconciles)).toFixed(1)} per reconcile, ${(operatorRequests / N).toFixed(1)} per CAS (${requestsByMethod})`,
+  );
+  console.log(
+    `  time until every CAS has status: ${done >= N ? `${(opMs / 1000).toFixed(1)} s` : `not reached (${done}/${N})`}`,
+  );
+  reportFigure({
+    figure: `CAS reconcile rate, ${N.toLocaleString("en")} CAS ÷ API server applying the same objects`,
+    baseline: `${rate(N, directMs)} CAS/s`,
+    scone: `${rate(done, opMs)} CAS/s`,
+    ratio: done / opMs / (N / directMs),
+    target: { op: ">=", value: 0.9 },
+  });
+  reportFigure({
+    figure: `operator RSS with ${N.toLocaleString("en")} CAS (MiB)`,
+    baseline: `${rssBefore.toFixed(1)} idle`,
+    scone: rssAfter.toFixed(1),
+    ratio: Number(rssAfter.toFixed(1)),
+    // The target is stated for 2,000 CAS (make scale); a smaller run is for information.
+    ...(N >= 2000 ? { target: { op: "<" as const, value: 80 } } : {}),
+  });
+  reportFigure({
+    figure: `API requests per CAS reconcile (${N.toLocaleString("en")} CAS)`,
+    baseline: "-",
+    scone: `${operatorRequests} / ${reconciles}`,
+    ratio: Number((operatorRequests / Math.max(1, reconciles)).toFixed(2)),
+  });
 } finally {
   op?.kill("SIGTERM");
   await op?.exited;

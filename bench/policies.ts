@@ -26,6 +26,7 @@ import { LocalCliSource } from "../test/integration/operator/stand-in-source.ts"
 import { generateCliConfig, sessionSigner, sessionSigningSeed } from "../test/support/cas-legacy/identity.ts";
 import { signSession } from "../test/support/cas-legacy/session.ts";
 import { type CpuParts, cpuSince, cpuSnapshot, pidsMentioning } from "./_cpu.ts";
+import { reportFigure } from "./_figures.ts";
 
 const COUNT = Number(process.env.SCONE_BENCH_POLICIES ?? 1000);
 const CONCURRENCY = 16;
@@ -293,6 +294,20 @@ async function main(): Promise<void> {
     console.log(`  CPU per policy, scone: ${cpuLine(real.cpu)}`);
     console.log(`  CPU per policy, null CLI: ${cpuLine(lower.cpu)}`);
     console.log(`  CPU per policy, the API server alone creating them: ${cpuLine(baselineCpu)}`);
+    reportFigure({
+      figure: `${COUNT.toLocaleString("en")} SignedPolicies until all final ÷ API server creating them (time)`,
+      baseline: `${(baselineMs / 1000).toFixed(1)} s`,
+      scone: `${(real.finalMs / 1000).toFixed(1)} s`,
+      ratio: real.finalMs / baselineMs,
+      target: { op: "<=", value: 2 },
+    });
+    // The same with the CLI's work taken out (issue 18: a figure bound by the CAS simulator's speed is shown both ways).
+    reportFigure({
+      figure: "  same through a null CLI (lower bound: driver + controller)",
+      baseline: `${(baselineMs / 1000).toFixed(1)} s`,
+      scone: `${(lower.finalMs / 1000).toFixed(1)} s`,
+      ratio: lower.finalMs / baselineMs,
+    });
     if (!process.env.SCONE_BENCH_KEEP && process.env.SCONE_BENCH_KUBECONFIG) {
       for (const ns of [NS, BASELINE_NS, NULL_NS])
         await client.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: ns });

@@ -61,6 +61,8 @@ export class Transport {
   private readonly timeoutMs: number;
   private readonly maxThrottleRetries: number;
   private readonly userAgent: string;
+  /** Told of every answer the API server sends (retries included): the operator counts them per method and code. */
+  onResponse: ((method: string, status: number) => void) | undefined;
 
   constructor(connection: ClusterConnection, options: TransportOptions = {}) {
     this.connection = connection;
@@ -160,7 +162,9 @@ export class Transport {
     }
     if (conn.proxyUrl) init.proxy = conn.proxyUrl;
     try {
-      return await fetch(buildUrl(conn.server, opts.path, opts.query), init);
+      const res = await fetch(buildUrl(conn.server, opts.path, opts.query), init);
+      this.onResponse?.(ctx.method, res.status);
+      return res;
     } catch (err) {
       throw this.connectionError(opts, err, signal, opts.timeoutMs ?? this.timeoutMs);
     }

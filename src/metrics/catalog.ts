@@ -115,6 +115,14 @@ export const CONTROLLER_METRICS = {
   queueDepth: { name: "scone_controller_queue_depth", help: "Keys waiting in the work queue." },
 } as const;
 
+/** The operator's requests to the Kubernetes API server (labels method, code): API requests per reconcile. */
+export const KUBE_CLIENT_METRICS = {
+  requests: {
+    name: "scone_kube_api_requests_total",
+    help: "Requests the operator sent to the Kubernetes API server, by method and response code (watches included).",
+  },
+} as const;
+
 export const PROCESS_GAUGES = {
   residentMemory: { name: "process_resident_memory_bytes", help: "Resident memory size in bytes." },
   heap: { name: "process_heap_bytes", help: "JavaScript heap in use, in bytes." },
@@ -179,6 +187,7 @@ export const METRIC_CATALOG: ReadonlyMap<string, MetricType> = new Map<string, M
   [CONTROLLER_METRICS.reconcileErrors.name, "counter"],
   [CONTROLLER_METRICS.reconcileDuration.name, "histogram"],
   [CONTROLLER_METRICS.queueDepth.name, "gauge"],
+  [KUBE_CLIENT_METRICS.requests.name, "counter"],
 ]);
 
 /** Catalogued metrics whose series appear only while something happens (a CAS's audit log being shipped). */

@@ -1,11 +1,12 @@
 // The controllers `scone operator` runs. Each kind's module registers its informers and controller.
 
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Store } from "../store/open.ts";
 import { AuditShipper } from "./audit/shipper.ts";
 import { registerCasController } from "./cas/controller.ts";
 import { casDriverProbe, noCliProbe } from "./cas/driver-probe.ts";
-import { CAS_TYPE } from "./cas/names.ts";
-import { primaryOf } from "./kit/caches.ts";
+import { APP_NAME_LABEL, CAS_APP, CAS_TYPE } from "./cas/names.ts";
+import { POD_TYPE, primaryOf } from "./kit/caches.ts";
 import { registerLasController } from "./las/controller.ts";
 import { noCasDriver, registerPolicyControllers } from "./policies/controller.ts";
 import { registerPullSecretController } from "./pull-secrets/controller.ts";
@@ -54,8 +55,11 @@ function auditShipper(
 ): AuditShipper {
   const casList = ctx.informers.informer({ type: CAS_TYPE });
   const scones = ctx.informers.informer({ type: SCONE_TYPE });
+  // The CAS controller's informer of CAS pods (same scope, so the same cache): no GET per pod look.
+  const casPods = ctx.informers.informer({ type: POD_TYPE, labelSelector: `${APP_NAME_LABEL}=${CAS_APP}` });
   return new AuditShipper({
     kube: ctx.client,
+    pods: (namespace, name) => (casPods.hasSynced() ? (casPods.get(namespace, name) as V1Pod | undefined) : undefined),
     casList: () => (casList.hasSynced() ? casList.list() : []),
     target: () => {
       const s3 = (primaryOf(scones.list()) as { spec?: { backup?: { s3Creds?: unknown } } } | undefined)?.spec?.backup

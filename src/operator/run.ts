@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import { createLogger, resolveLogLevel } from "../log.ts";
 import { metricsAuthorizer } from "../metrics/auth.ts";
+import { KUBE_CLIENT_METRICS } from "../metrics/catalog.ts";
 import { metricsTls } from "../metrics/tls.ts";
 import { imageMirrorFromEnv } from "../resources/defaults.ts";
 import { withFailureLog } from "../runtime/reconcile-log.ts";
@@ -131,6 +132,9 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       : {}),
   });
 
+  // API requests per reconcile is a cost figure of issue 18 (bench/cas.ts, `make scale`) and an alert-worthy one.
+  const apiRequests = manager.metrics.counter(KUBE_CLIENT_METRICS.requests.name, KUBE_CLIENT_METRICS.requests.help);
+  client.transport.onResponse = (method, status) => apiRequests.inc({ method, code: String(status) });
   const kubeLog = log.child({ component: "kube" });
   const informers = new SharedInformers(client, { stripManagedFields: true, resyncMs: 10 * 60_000, logger: kubeLog });
   const recorder = new EventRecorder(client, {

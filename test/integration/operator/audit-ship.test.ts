@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { V1Pod } from "@kubernetes/client-node";
 import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
 import { S3Credentials } from "../../../src/backup/s3-credentials.ts";
 import { S3Target } from "../../../src/backup/s3-target.ts";
@@ -19,12 +20,13 @@ import { searchAuditIndex } from "../../../src/flows/audit/flow.ts";
 import { verifyAuditText } from "../../../src/flows/audit/verify.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { type ClusterConnection, loadKubeConfig } from "../../../src/kube/config.ts";
+import { clientListWatch, Informer } from "../../../src/kube/informer.ts";
 import { startPortForward } from "../../../src/kube/port-forward.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { AUDIT_SHIPPING_METRICS } from "../../../src/metrics/catalog.ts";
 import { MetricsRegistry } from "../../../src/metrics/registry.ts";
-import { AuditShipper } from "../../../src/operator/audit/shipper.ts";
+import { AuditShipper, type AuditShipperOptions } from "../../../src/operator/audit/shipper.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { sharedS3 } from "../../harness/s3.ts";
@@ -99,6 +101,7 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
   let s3env: Record<string, string>;
   const root = mkdtempSync(join(tmpdir(), "scone-audit-ship-it-"));
   const shippers: AuditShipper[] = [];
+  let podCache: Informer<KubeObject> | undefined;
 
   const logLines = async (): Promise<string[]> =>
     (await client.podLogs({ namespace: NS, name: POD }, { container: "audit" }))
@@ -126,9 +129,10 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
   const archivedThrough = async (log: string, last: number) =>
     coverageOf(await listArchive(target, CAS), log).through >= last;
 
-  const newShipper = (stateDir: string) => {
+  const newShipper = (stateDir: string, pods?: AuditShipperOptions["pods"]) => {
     const s = new AuditShipper({
       kube: client,
+      ...(pods ? { pods } : {}),
       casList: () => [CAS_OBJECT],
       target: async () => target,
       source,
@@ -182,6 +186,7 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
 
   afterAll(async () => {
     for (const s of shippers) await s.stop().catch(() => {});
+    await podCache?.stop().catch(() => {});
     await client?.deleteIfExists({ apiVersion: "v1", kind: "Namespace", name: NS }).catch(() => {});
     await runtime?.stop().catch(() => {});
     rmSync(root, { recursive: true, force: true });
@@ -204,8 +209,16 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
       await a.stop();
       await grow(); // written while no shipper runs: still in the pod's log
 
-      // Shipper B (no state of A's) resumes from the archive.
-      const b = newShipper(join(root, "state-b"));
+      // Shipper B (no state of A's) resumes from the archive. It reads the CAS pod from an informer, as the operator
+      // does (controllers.ts): the pod's replacement below reaches it through the watch, not a GET per look.
+      podCache = new Informer<KubeObject>(
+        clientListWatch(client, { type: { apiVersion: "v1", kind: "Pod" }, namespace: NS }),
+        { name: "audit-ship-test-pods" },
+      );
+      podCache.start();
+      await podCache.waitForSync();
+      const cache = podCache;
+      const b = newShipper(join(root, "state-b"), (ns, name) => cache.get(ns, name) as V1Pod | undefined);
       await waitFor(
         "shipper B to archive the log through its end",
         async () => archivedThrough(firstLog, (await logLines()).length - 1),

@@ -185,6 +185,29 @@ describe("KubeClient requests", () => {
     ).toBeUndefined();
   });
 
+  test("every answer is reported to onResponse with its method and status, a retried 401 included", async () => {
+    tokenNumber = 1;
+    const answers: string[] = [];
+    client.transport.onResponse = (method, status) => answers.push(`${method} ${status}`);
+    try {
+      script = [
+        (s) =>
+          s.auth === "Bearer t1"
+            ? Response.json({ kind: "Status", code: 401, reason: "Unauthorized" }, { status: 401 })
+            : undefined,
+        (s) => (s.method === "PATCH" ? echo(s) : undefined),
+      ];
+      await client.serverVersion().catch(() => undefined);
+      await client.apply(cm);
+      await expect(
+        client.get({ apiVersion: "v1", kind: "ConfigMap", name: "absent", namespace: "ns" }),
+      ).rejects.toBeInstanceOf(NotFoundError);
+      expect(answers).toEqual(["GET 401", "GET 404", "PATCH 200", "GET 404"]);
+    } finally {
+      client.transport.onResponse = undefined;
+    }
+  });
+
   test("unknown kinds are found through discovery once, then cached", async () => {
     script = [
       (s) =>
