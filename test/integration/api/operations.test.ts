@@ -345,6 +345,7 @@ describe.skipIf(!clusterAvailable() || !binaryPresent)("scone api operations (co
         "wait-pod",
         "place-snapshot",
         "restart-cas",
+        "backup-controller",
         "cas-image",
         "wait-healthy",
       ]);
