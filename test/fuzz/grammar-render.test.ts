@@ -14,7 +14,7 @@ import {
   renderBackupPolicy,
   renderProvisioningManifest,
 } from "../../src/flows/provision/templates.ts";
-import { manifestWithVariables } from "../../src/operator/vault/sessions.ts";
+import { manifestWithVariables } from "../../src/flows/vault/sessions.ts";
 import { imagePrefix, imageReference, imageRegistry } from "../../src/resources/grammar.ts";
 import { fuzzParameters, hostileString } from "./grammar-settings.ts";
 

@@ -352,7 +352,7 @@ export const CAS_INTERACTIONS: readonly CasInteraction[] = [
   },
   // --- Local signature checks (no documented way) -------------------------------------------------------------------
   // scone policy sign / encrypt are the rows session-sign-encrypt (the manifest built from the CLI's JSON, CLI §6),
-  // scone policy verify is session-check: src/cli/run/policy.ts.
+  // scone policy verify is session-check: src/flows/policy/verify.ts.
   {
     id: "policy-verify-local",
     need: "check a SignedPolicy's signatures before CAS sees it",

@@ -109,7 +109,7 @@ export const vaultCommand = group({
       // The CAS is reached through the CAS driver: the sconecli pod, or a local SCONE CLI (src/cli/run/cas-driver.ts).
       globals: [...ALL_GLOBALS, "scone-cli"],
       notes: [
-        "Needs a provisioned, HEALTHY CAS and its owner's identity (--target, as scone cas provision left it). The vault sessions are reconstructions of upstream's (not public): see src/operator/vault/sessions.ts.",
+        "Needs a provisioned, HEALTHY CAS and its owner's identity (--target, as scone cas provision left it). The vault sessions are reconstructions of upstream's (not public): see src/flows/vault/sessions.ts.",
         "The sessions go to CAS through the SCONE CLI (the sconecli pod of the CAS, or --scone-cli PATH / --no-docker); a rerun creates or changes nothing that is in place.",
         "--verify, --local-backup and --vault-client are refused (exit 2): upstream does not document what they do in enough detail to do the same.",
       ],

@@ -1,4 +1,4 @@
-// `scone vault provision NAME -n NS --cas CAS[.NS]`: flags → the vault flow (src/operator/vault/provision.ts) over
+// `scone vault provision NAME -n NS --cas CAS[.NS]`: flags → the vault flow (src/flows/vault/provision.ts) over
 // the cluster (the CAS status, the Vault resource), the CAS — only through the CAS driver (src/cas/driver: the SCONE
 // CLI in the sconecli pod of the CAS, or --scone-cli PATH), as the owner in `<target>/identity/config.json` (what
 // scone cas provision and upstream's plugin leave there, SCONE-INTERFACE §10.3) — and a state file under --target
@@ -83,8 +83,8 @@ export async function run(ctx: SconeContext): Promise<void> {
     import("../../kube/client.ts"),
     import("../../flows/provision/flow.ts"),
     import("./cas-driver.ts"),
-    import("../../operator/vault/provision.ts"),
-    import("../../operator/vault/sessions.ts"),
+    import("../../flows/vault/provision.ts"),
+    import("../../flows/vault/sessions.ts"),
     import("../../version.ts"),
   ]);
   const statePath = join(flags.target, `vault-${flags.vaultName}.${flags.namespace}.json`);
@@ -94,7 +94,7 @@ export async function run(ctx: SconeContext): Promise<void> {
   const loadState = async () => {
     const file = Bun.file(statePath);
     if (!(await file.exists())) return undefined;
-    return (await file.json()) as import("../../operator/vault/provision.ts").ProvisionState;
+    return (await file.json()) as import("../../flows/vault/provision.ts").ProvisionState;
   };
 
   // The owner's connection to the CAS through the CAS driver, opened once, on first use (after the CAS's status was
@@ -177,7 +177,7 @@ export async function run(ctx: SconeContext): Promise<void> {
               { status?: Record<string, unknown> } & import("../../kube/types.ts").KubeObject
             >({ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", namespace, name });
             return found
-              ? (found.status as import("../../operator/vault/sessions.ts").CasReadiness | undefined)
+              ? (found.status as import("../../flows/vault/sessions.ts").CasReadiness | undefined)
               : "absent";
           },
           // session read, then create or update (predecessor from the CLI's hash of the active version): the CLI's

@@ -10,18 +10,18 @@ import { parse } from "yaml";
 import type { CliArg, CliInputFile } from "../../../src/cas/driver/commands.ts";
 import { CasDriver } from "../../../src/cas/driver/driver.ts";
 import type { CliRunner } from "../../../src/cas/driver/runner.ts";
+import { casAddressOf } from "../../../src/cli/run/policy.ts";
+import { openPolicyDriver, ownerConfigPath } from "../../../src/cli/run/policy-driver.ts";
+import { CliError } from "../../../src/cli/spec.ts";
 import {
-  casAddressOf,
   encryptedPolicyManifest,
   parseEncryptedSession,
   parseSignedSession,
   renderManifest,
   resourceNameOf,
   signedPolicyManifest,
-  verifyManifestText,
-} from "../../../src/cli/run/policy.ts";
-import { openPolicyDriver, ownerConfigPath } from "../../../src/cli/run/policy-driver.ts";
-import { CliError } from "../../../src/cli/spec.ts";
+} from "../../../src/flows/policy/manifest.ts";
+import { verifyManifestText } from "../../../src/flows/policy/verify.ts";
 
 const ROOT = join(import.meta.dir, "../../..");
 const KEY = "ab".repeat(32);

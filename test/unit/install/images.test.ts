@@ -4,10 +4,10 @@
 import { describe, expect, test } from "bun:test";
 import { sconecliImage } from "../../../src/cas/driver/source.ts";
 import { backupControllerImage, casImage, casRecoveryImage } from "../../../src/flows/provision/templates.ts";
+import { vaultManifest } from "../../../src/flows/vault/sessions.ts";
 import { listImages } from "../../../src/install/images.ts";
 import { renderDeployment } from "../../../src/install/operator.ts";
 import { resolveInstallOptions } from "../../../src/install/options.ts";
-import { vaultManifest } from "../../../src/operator/vault/sessions.ts";
 import { defaultImage } from "../../../src/resources/defaults.ts";
 
 const VERSION = "6.1.2";

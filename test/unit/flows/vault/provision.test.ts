@@ -14,7 +14,7 @@ import {
   provisionVault,
   type SessionAction,
   type VaultProvisionPorts,
-} from "../../../../src/operator/vault/provision.ts";
+} from "../../../../src/flows/vault/provision.ts";
 import {
   casNotReadyReason,
   manifestWithVariables,
@@ -23,7 +23,7 @@ import {
   vaultManifest,
   vaultSessionNames,
   vaultSessions,
-} from "../../../../src/operator/vault/sessions.ts";
+} from "../../../../src/flows/vault/sessions.ts";
 import { validate } from "../../../../src/resources/validation.ts";
 import { parseSession } from "../../../support/cas-legacy/session.ts";
 
