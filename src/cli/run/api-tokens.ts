@@ -1,4 +1,6 @@
 // `scone api token create|list|revoke`: thin shells over src/store/tokens.ts on the API's state directory.
+
+import { textFlag } from "../flags.ts";
 import { parseDuration } from "../globals.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
@@ -8,10 +10,6 @@ import { asCliError, withStore } from "./store-access.ts";
 
 // Rows written before tokens had namespaces (and test rows) may lack the field: absent = every namespace.
 type TokenInfo = Omit<import("../../store/tokens.ts").TokenInfo, "namespaces"> & { namespaces?: string[] | null };
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
 
 function tokenState(t: TokenInfo, now: number): string {
   if (t.revokedAt !== null) return "revoked";
@@ -46,9 +44,9 @@ export function renderTokenList(tokens: readonly TokenInfo[], output: string | u
 export async function create(ctx: SconeContext): Promise<void> {
   const { createToken } = await import("../../store/tokens.ts");
   const { TOKEN_SCOPES } = await import("../../store/schema.ts");
-  const name = str(ctx.args.name) ?? "";
+  const name = textFlag(ctx.args.name) ?? "";
   const scope = TOKEN_SCOPES.find((s) => s === ctx.args.scope) ?? "read";
-  const ttl = str(ctx.args.ttl);
+  const ttl = textFlag(ctx.args.ttl);
   const now = Date.now();
   const expiresAt = ttl ? now + (parseDuration(ttl) ?? 0) : null;
   const namespaces = repeatedFlag(ctx.rawArgs, "namespace", "n");
@@ -72,12 +70,12 @@ export async function create(ctx: SconeContext): Promise<void> {
 export async function list(ctx: SconeContext): Promise<void> {
   const { listTokens } = await import("../../store/tokens.ts");
   const tokens = await withStore(ctx.args["state-dir"], "api", (store) => listTokens(store.db));
-  process.stdout.write(renderTokenList(tokens, str(ctx.args.output), Date.now()));
+  process.stdout.write(renderTokenList(tokens, textFlag(ctx.args.output), Date.now()));
 }
 
 export async function revoke(ctx: SconeContext): Promise<void> {
   const { revokeToken } = await import("../../store/tokens.ts");
-  const name = str(ctx.args.name) ?? "";
+  const name = textFlag(ctx.args.name) ?? "";
   const revoked = await withStore(ctx.args["state-dir"], "api", (store) => revokeToken(store.db, name));
   if (!revoked) throw new CliError(`no token named '${name}'`, 1, "Run 'scone api token list' to see the tokens.");
   if (isData(ctx.args.output)) process.stdout.write(renderData(ctx.args.output, revoked));

@@ -3,25 +3,23 @@
 // operator does (the sconecli pod of the CAS, or a local CLI with --scone-cli).
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import type { SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const [{ KubeClient }, { admitOperator }, { cliCasDriverSource }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ admitOperator }, { cliCasDriverSource }] = await Promise.all([
     import("../../operator/policies/admit.ts"),
     import("./cas-driver.ts"),
   ]);
-  const name = str(a.name) ?? "cas";
-  const namespace = str(a.namespace) ?? "default";
+  const name = textFlag(a.name) ?? "cas";
+  const namespace = textFlag(a.namespace) ?? "default";
   // Upstream's owner layout: <target>/identity/config.json (SCONE-INTERFACE §10.3), default ~/.cas.
-  const ownerConfigPath = join(str(a.target) ?? join(homedir(), ".cas"), "identity", "config.json");
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const ownerConfigPath = join(textFlag(a.target) ?? join(homedir(), ".cas"), "identity", "config.json");
+  const kube = await openKube(a);
   const source = await cliCasDriverSource(a, kube);
-  const session = str(a.session);
+  const session = textFlag(a.session);
   const outcome = await admitOperator(source, {
     cas: { name, namespace },
     ownerConfigPath,

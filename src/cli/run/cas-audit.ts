@@ -3,10 +3,9 @@
 // verdict; exit 1 when it is not "correct"). `--search "words" [--event E] [--since T] [--until T]` queries the index;
 // `--archive LOCATION` rebuilds a missing index from the audit logs the operator shipped there first.
 
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type SconeContext } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 function time(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -41,7 +40,7 @@ async function rebuildFromArchive(
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err), EXIT_USAGE);
   }
-  const store = openStore({ stateDir: resolveStateDir({ flag: str(stateDirFlag), mode: "cli" }) });
+  const store = openStore({ stateDir: resolveStateDir({ flag: textFlag(stateDirFlag), mode: "cli" }) });
   try {
     if (!indexMissing(store.db, cas)) return;
     const r = await rebuildAuditIndex(store.db, target, cas).catch((err: unknown) => {
@@ -59,15 +58,15 @@ async function rebuildFromArchive(
 
 export async function run(ctx: SconeContext): Promise<number> {
   const a = ctx.args;
-  const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
+  const id = { name: textFlag(a.name) ?? "cas", namespace: textFlag(a.namespace) ?? "default" };
   const [{ withStore }, audit] = await Promise.all([import("./store-access.ts"), import("../../flows/audit/flow.ts")]);
   const data = isData(a.output) ? a.output : undefined;
-  const searching = ["search", "event", "since", "until", "archive"].some((f) => str(a[f]) !== undefined);
+  const searching = ["search", "event", "since", "until", "archive"].some((f) => textFlag(a[f]) !== undefined);
   if (searching) {
-    const from = time("since", str(a.since));
-    const to = time("until", str(a.until));
+    const from = time("since", textFlag(a.since));
+    const to = time("until", textFlag(a.until));
     const { renderTable, formatTime } = await import("../table.ts");
-    const archive = str(a.archive);
+    const archive = textFlag(a.archive);
     if (archive !== undefined) await rebuildFromArchive(a["state-dir"], archive, id);
     const page = await withStore(
       a["state-dir"],
@@ -75,9 +74,9 @@ export async function run(ctx: SconeContext): Promise<number> {
       (store) =>
         audit.searchAuditIndex(store.db, {
           ...id,
-          limit: Number(str(a.limit) ?? 50),
-          ...(str(a.search) !== undefined ? { words: str(a.search) } : {}),
-          ...(str(a.event) !== undefined ? { event: str(a.event) } : {}),
+          limit: Number(textFlag(a.limit) ?? 50),
+          ...(textFlag(a.search) !== undefined ? { words: textFlag(a.search) } : {}),
+          ...(textFlag(a.event) !== undefined ? { event: textFlag(a.event) } : {}),
           ...(from !== undefined ? { from } : {}),
           ...(to !== undefined ? { to } : {}),
         }),
@@ -102,12 +101,11 @@ export async function run(ctx: SconeContext): Promise<number> {
     return EXIT_OK;
   }
 
-  const [{ KubeClient }, { cliCasDriverSource }, verify] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ cliCasDriverSource }, verify] = await Promise.all([
     import("./cas-driver.ts"),
     import("../../flows/audit/verify.ts"),
   ]);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const kube = await openKube(a);
   const source = await cliCasDriverSource(a, kube);
   const follow = a.follow === true;
   const stop = new AbortController();
@@ -115,7 +113,7 @@ export async function run(ctx: SconeContext): Promise<number> {
   if (follow) process.once("SIGINT", onSignal);
   const { resolveStateDir } = await import("../../store/state-dir.ts");
   const { openStore } = await import("../../store/open.ts");
-  const store = openStore({ stateDir: resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" }) });
+  const store = openStore({ stateDir: resolveStateDir({ flag: textFlag(a["state-dir"]), mode: "cli" }) });
   // The text the CLI verifies: the lines as read, kept up to the bound (past it there is no verdict, not a partial one).
   const kept: string[] = [];
   let keptBytes = 0;

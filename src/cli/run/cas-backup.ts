@@ -1,10 +1,9 @@
 // `scone cas backup NAME -n NS [--to DIR|s3://bucket/prefix] [--s3-secret NS/NAME]`: copies the last completed
 // snapshot out of NAME-0, verifies and catalogs it (src/flows/backup). S3 credentials: the Secret, else AWS_* variables.
 
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** `NS/NAME` (or `NAME`, in the command's namespace) of --s3-secret. */
 export function secretRef(value: string, namespace: string): { namespace: string; name: string } {
@@ -17,13 +16,12 @@ export function secretRef(value: string, namespace: string): { namespace: string
 
 /** Kube client, S3 credentials (when the location needs them) and the exec port, for backup and restore. */
 export async function clusterPorts(a: SconeContext["args"], namespace: string, location: string | undefined) {
-  const [{ KubeClient }, { execInPod }, { isS3Location, s3CredentialsFromKubeSecret }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ execInPod }, { isS3Location, s3CredentialsFromKubeSecret }] = await Promise.all([
     import("../../kube/exec.ts"),
     import("../../backup/index.ts"),
   ]);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
-  const secret = str(a["s3-secret"]);
+  const kube = await openKube(a);
+  const secret = textFlag(a["s3-secret"]);
   const credentials =
     secret && (location === undefined || isS3Location(location) || location.startsWith("bk-"))
       ? await s3CredentialsFromKubeSecret(kube, secretRef(secret, namespace))
@@ -34,8 +32,8 @@ export async function clusterPorts(a: SconeContext["args"], namespace: string, l
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const name = str(a.name) ?? "cas";
-  const namespace = str(a.namespace) ?? "default";
+  const name = textFlag(a.name) ?? "cas";
+  const namespace = textFlag(a.namespace) ?? "default";
   const [backup, { runCasBackup }, { ownerFile }, { openStore }] = await Promise.all([
     import("../../backup/index.ts"),
     import("../../flows/backup/flow.ts"),
@@ -43,8 +41,8 @@ export async function run(ctx: SconeContext): Promise<void> {
     import("../../store/open.ts"),
   ]);
   const { resolveStateDir } = await import("../../store/state-dir.ts");
-  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
-  const location = str(a.to) ?? backup.defaultBackupLocation(stateDir);
+  const stateDir = resolveStateDir({ flag: textFlag(a["state-dir"]), mode: "cli" });
+  const location = textFlag(a.to) ?? backup.defaultBackupLocation(stateDir);
   const { kube, credentials, exec } = await clusterPorts(a, namespace, location);
   let target: import("../../backup/target.ts").BackupTarget;
   try {

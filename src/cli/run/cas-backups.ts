@@ -2,16 +2,15 @@
 // The catalog is a cache: `--refresh` rebuilds it from the sets a target holds (their manifests), so a fresh
 // state directory lists what the target has.
 
+import { textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const name = str(a.name);
+  const name = textFlag(a.name);
   // NAME alone means that CAS in the default namespace (like every scone cas command); no NAME: every CAS, or -n's.
-  const namespace = str(a.namespace) ?? (name ? "default" : undefined);
+  const namespace = textFlag(a.namespace) ?? (name ? "default" : undefined);
   const [{ withStore }, { listBackups }, { renderTable, formatTime }] = await Promise.all([
     import("./store-access.ts"),
     import("../../store/backups.ts"),
@@ -20,15 +19,15 @@ export async function run(ctx: SconeContext): Promise<void> {
   const { existsSync } = await import("node:fs");
   const { join } = await import("node:path");
   const { resolveStateDir } = await import("../../store/state-dir.ts");
-  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
+  const stateDir = resolveStateDir({ flag: textFlag(a["state-dir"]), mode: "cli" });
   if (a.refresh === true) await refresh(a, stateDir, namespace, name);
-  else if (str(a.from)) return listLocation(a, str(a.from) as string, namespace, name);
+  else if (textFlag(a.from)) return listLocation(a, textFlag(a.from) as string, namespace, name);
   const rows = existsSync(join(stateDir, "scone.db"))
     ? await withStore(a["state-dir"], "cli", (store) =>
         listBackups(store.db, {
           ...(namespace ? { namespace } : {}),
           ...(name ? { name } : {}),
-          limit: Number(str(a.limit) ?? 100),
+          limit: Number(textFlag(a.limit) ?? 100),
         }),
       )
     : [];
@@ -80,10 +79,10 @@ async function refresh(
   name: string | undefined,
 ): Promise<void> {
   const [backup, { withStore }] = await Promise.all([import("../../backup/index.ts"), import("./store-access.ts")]);
-  const location = str(a.from) ?? backup.defaultBackupLocation(stateDir);
+  const location = textFlag(a.from) ?? backup.defaultBackupLocation(stateDir);
   const { existsSync } = await import("node:fs");
   // No default directory yet: nothing was backed up here, and nothing is listed there.
-  if (!str(a.from) && !existsSync(location)) return;
+  if (!textFlag(a.from) && !existsSync(location)) return;
   const target = await openLocation(a, location, namespace);
   const filter = { ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
   let rebuilt: Awaited<ReturnType<typeof backup.readCatalogOf>>;

@@ -5,9 +5,8 @@
 import { CLI_NODE_SELECTOR_FLAG, cliNodeSelector } from "../../cas/driver/node-selector.ts";
 import type { CasDriverSource } from "../../cas/driver/reach.ts";
 import type { KubeClient } from "../../kube/client.ts";
+import { textFlag } from "../flags.ts";
 import { CliError, EXIT_USAGE, type FlagValues } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export async function cliCasDriverSource(
   args: FlagValues,
@@ -18,15 +17,15 @@ export async function cliCasDriverSource(
     import("../../cas/driver/source.ts"),
     import("../../store/state-dir.ts"),
   ]);
-  const sconeCli = str(args["scone-cli"]) ?? (args.docker === false ? await noDockerCli() : undefined);
-  const nodeSelector = cliNodeSelector(str(args[CLI_NODE_SELECTOR_FLAG]));
+  const sconeCli = textFlag(args["scone-cli"]) ?? (args.docker === false ? await noDockerCli() : undefined);
+  const nodeSelector = cliNodeSelector(textFlag(args[CLI_NODE_SELECTOR_FLAG]));
   if (sconeCli !== undefined && nodeSelector !== undefined) throw new CliError(BOTH_PLACEMENT_FLAGS, EXIT_USAGE);
-  const imageRepo = str(args["image-registry"]);
-  const imagePrefix = str(args["image-prefix"]);
-  const serviceVersion = str(args["set-version"]);
+  const imageRepo = textFlag(args["image-registry"]);
+  const imagePrefix = textFlag(args["image-prefix"]);
+  const serviceVersion = textFlag(args["set-version"]);
   return casDriverSource({
     kube,
-    stateDir: resolveStateDir({ flag: str(args["state-dir"]), mode: "cli" }),
+    stateDir: resolveStateDir({ flag: textFlag(args["state-dir"]), mode: "cli" }),
     ...(sconeCli !== undefined ? { sconeCli } : {}),
     imageMirror: { ...(imageRepo ? { imageRepo } : {}), ...(imagePrefix ? { imagePrefix } : {}) },
     ...(serviceVersion ? { serviceVersion } : {}),

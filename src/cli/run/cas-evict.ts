@@ -1,29 +1,28 @@
 // `scone cas evict NAME -n NS [--node N] [--timeout D]`: flags → the node-move flow (src/flows/evict).
+
+import { openKube, textFlag } from "../flags.ts";
 import { parseDuration } from "../globals.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const [{ KubeClient }, { runEvict }, { printingProgress }, { stepLine }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ runEvict }, { printingProgress }, { stepLine }] = await Promise.all([
     import("../../flows/evict/flow.ts"),
     import("../../flows/status/progress.ts"),
     import("./cas-provision.ts"),
   ]);
-  const name = str(a.name) ?? "cas";
-  const namespace = str(a.namespace) ?? "default";
-  const timeout = str(a.timeout);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const name = textFlag(a.name) ?? "cas";
+  const namespace = textFlag(a.namespace) ?? "default";
+  const timeout = textFlag(a.timeout);
+  const kube = await openKube(a);
   const data = isData(a.output) ? a.output : undefined;
   const outcome = await runEvict(
     kube,
     {
       name,
       namespace,
-      ...(str(a.node) ? { node: str(a.node) } : {}),
+      ...(textFlag(a.node) ? { node: textFlag(a.node) } : {}),
       ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
     },
     printingProgress(stepLine, (line) => process.stderr.write(`${line}\n`)),

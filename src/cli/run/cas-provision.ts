@@ -2,7 +2,9 @@
 // (src/flows/provision), progress on stderr (a spinner with elapsed time per step on a terminal, one plain line per
 // step otherwise), results on stdout (exports, public keys, the verify sentence) so `eval "$(…)"` works, and with
 // `-o json`/`-o yaml` one document with every step and its outcome.
+
 import type { StepRecord } from "../../flows/steps.ts";
+import { openKube } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
@@ -71,17 +73,12 @@ function plainProgress(out: NodeJS.WritableStream): ProgressSink {
 }
 
 export async function run(ctx: SconeContext): Promise<void> {
-  const [
-    { provisionOptionsFromFlags, ProvisionOptionError },
-    { runProvision },
-    { realProvisionPorts },
-    { KubeClient },
-  ] = await Promise.all([
-    import("../../flows/provision/options.ts"),
-    import("../../flows/provision/flow.ts"),
-    import("../../flows/provision/ports.ts"),
-    import("../../kube/client.ts"),
-  ]);
+  const [{ provisionOptionsFromFlags, ProvisionOptionError }, { runProvision }, { realProvisionPorts }] =
+    await Promise.all([
+      import("../../flows/provision/options.ts"),
+      import("../../flows/provision/flow.ts"),
+      import("../../flows/provision/ports.ts"),
+    ]);
   const a = ctx.args as Record<string, unknown>;
   let options: ReturnType<typeof provisionOptionsFromFlags>;
   try {
@@ -101,8 +98,7 @@ export async function run(ctx: SconeContext): Promise<void> {
     return runDayTwo(ctx, options.mode, rerun);
   }
   const data = isData(a.output) ? a.output : undefined;
-  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
-  const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const client = await openKube(a);
   const sink: ProgressSink = data
     ? { start() {}, finish() {}, warn: (m) => process.stderr.write(`warning: ${m}\n`), stop() {} }
     : process.stderr.isTTY

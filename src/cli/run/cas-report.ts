@@ -3,10 +3,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { durationSeconds } from "../duration.ts";
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** The operator's reconciles of this CAS, when this state directory has a store (reading never creates one). */
 async function readHistory(stateDirFlag: string | undefined, id: { namespace: string; name: string }) {
@@ -25,10 +24,10 @@ async function readHistory(stateDirFlag: string | undefined, id: { namespace: st
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
+  const id = { name: textFlag(a.name) ?? "cas", namespace: textFlag(a.namespace) ?? "default" };
   const force = a.force === true;
   const write = await import("../../flows/report/write.ts");
-  const file = str(a.file) ?? write.defaultReportFile(id.name, new Date());
+  const file = textFlag(a.file) ?? write.defaultReportFile(id.name, new Date());
   // Before any cluster work: a refused path must not cost a collection.
   let target: string;
   try {
@@ -37,14 +36,13 @@ export async function run(ctx: SconeContext): Promise<void> {
     if (err instanceof write.ReportPathError) throw new CliError(err.message);
     throw err;
   }
-  const since = str(a["logs-since"]);
-  const [{ KubeClient }, { collectReport }, { assembleBundle }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const since = textFlag(a["logs-since"]);
+  const [{ collectReport }, { assembleBundle }] = await Promise.all([
     import("../../flows/report/collect.ts"),
     import("../../flows/report/bundle.ts"),
   ]);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
-  const history = await readHistory(str(a["state-dir"]), id);
+  const kube = await openKube(a);
+  const history = await readHistory(textFlag(a["state-dir"]), id);
   let input: Awaited<ReturnType<typeof collectReport>>;
   try {
     input = await collectReport(kube, id, { sinceSeconds: since ? durationSeconds(since) : undefined, history });

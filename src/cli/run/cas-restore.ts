@@ -1,9 +1,9 @@
 // `scone cas restore NEWNAME -n NS --from BACKUP_ID|DIR|s3://…`: a new CAS from a verified backup (src/flows/restore).
+
+import { textFlag } from "../flags.ts";
 import { parseDuration } from "../globals.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** How `--cas-database-recovery DIR` (provision-day-two.ts) reuses this command with a raw snapshot directory. */
 export interface RestoreSourceOverride {
@@ -14,9 +14,9 @@ export interface RestoreSourceOverride {
 
 export async function run(ctx: SconeContext, override?: RestoreSourceOverride): Promise<void> {
   const a = ctx.args;
-  const name = str(a.name) ?? "cas";
-  const namespace = str(a.namespace) ?? "default";
-  const from = str(a.from);
+  const name = textFlag(a.name) ?? "cas";
+  const namespace = textFlag(a.namespace) ?? "default";
+  const from = textFlag(a.from);
   if (!from) throw new CliError("missing --from BACKUP", 1, "List backups with scone cas backups");
   const [
     { clusterPorts },
@@ -38,10 +38,10 @@ export async function run(ctx: SconeContext, override?: RestoreSourceOverride): 
   const { resolveStateDir } = await import("../../store/state-dir.ts");
   const { DB_FILE, openStore } = await import("../../store/open.ts");
   const { kube, credentials, exec } = await clusterPorts(a, namespace, from);
-  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
+  const stateDir = resolveStateDir({ flag: textFlag(a["state-dir"]), mode: "cli" });
   // A catalog id needs the catalog; a directory or s3:// URL does not (and must not create a state directory).
   const store = existsSync(join(stateDir, DB_FILE)) ? openStore({ stateDir }) : undefined;
-  const timeout = str(a.timeout);
+  const timeout = textFlag(a.timeout);
   try {
     const outcome = await runRestore(
       {
@@ -60,9 +60,9 @@ export async function run(ctx: SconeContext, override?: RestoreSourceOverride): 
         namespace,
         from,
         defaultVersion: DEFAULT_SCONE_SERVICE_VERSION,
-        ...(str(a["set-version"]) ? { version: str(a["set-version"]) } : {}),
-        ...(str(a["image-registry"]) ? { imageRepo: str(a["image-registry"]) } : {}),
-        ...(str(a["image-prefix"]) ? { imagePrefix: str(a["image-prefix"]) } : {}),
+        ...(textFlag(a["set-version"]) ? { version: textFlag(a["set-version"]) } : {}),
+        ...(textFlag(a["image-registry"]) ? { imageRepo: textFlag(a["image-registry"]) } : {}),
+        ...(textFlag(a["image-prefix"]) ? { imagePrefix: textFlag(a["image-prefix"]) } : {}),
         ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
         ...(override ? { rerun: override.rerun } : {}),
       },

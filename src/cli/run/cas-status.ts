@@ -2,24 +2,22 @@
 // backups and recent reconciles, as text or JSON (src/flows/status).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { EXIT_FAILURE, EXIT_OK, type SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 export async function run(ctx: SconeContext): Promise<number> {
   const a = ctx.args;
-  const [{ KubeClient }, { observeCas }, { buildStatusReport, formatStatusReport }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ observeCas }, { buildStatusReport, formatStatusReport }] = await Promise.all([
     import("../../flows/status/observe.ts"),
     import("../../flows/status/report.ts"),
   ]);
-  const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const id = { name: textFlag(a.name) ?? "cas", namespace: textFlag(a.namespace) ?? "default" };
+  const kube = await openKube(a);
   const observed = await observeCas(kube, id);
   const { resolveStateDir } = await import("../../store/state-dir.ts");
   const { DB_FILE, openStore } = await import("../../store/open.ts");
-  const stateDir = resolveStateDir({ flag: str(a["state-dir"]), mode: "cli" });
+  const stateDir = resolveStateDir({ flag: textFlag(a["state-dir"]), mode: "cli" });
   let backups: import("../../store/backups.ts").BackupRecord[] = [];
   let history: import("../../store/history.ts").ReconcileRecord[] = [];
   // Reading must not create a state directory: without one there simply are no backups or history to show.

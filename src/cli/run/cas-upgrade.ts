@@ -1,27 +1,26 @@
 // `scone cas upgrade NAME -n NS --to-version VERSION [--force] [--timeout D]`: flags → the upgrade flow (src/flows/upgrade).
+
+import { openKube, textFlag } from "../flags.ts";
 import { parseDuration } from "../globals.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const [{ KubeClient }, { runUpgrade }, { printingProgress }, { stepLine }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ runUpgrade }, { printingProgress }, { stepLine }] = await Promise.all([
     import("../../flows/upgrade/flow.ts"),
     import("../../flows/status/progress.ts"),
     import("./cas-provision.ts"),
   ]);
-  const name = str(a.name) ?? "cas";
-  const namespace = str(a.namespace) ?? "default";
-  const to = str(a["to-version"]);
+  const name = textFlag(a.name) ?? "cas";
+  const namespace = textFlag(a.namespace) ?? "default";
+  const to = textFlag(a["to-version"]);
   if (!to)
     throw new CliError("missing --to-version VERSION", EXIT_USAGE, "scone cas upgrade NAME -n NS --to-version 6.0.7");
-  const timeout = str(a.timeout);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const timeout = textFlag(a.timeout);
+  const kube = await openKube(a);
   const data = isData(a.output) ? a.output : undefined;
-  const backupMrenclave = str(a["backup-mrenclave"]);
+  const backupMrenclave = textFlag(a["backup-mrenclave"]);
   const outcome = await runUpgrade(
     kube,
     {
@@ -42,7 +41,7 @@ export async function run(ctx: SconeContext): Promise<void> {
         ]);
         const env = process.env.TARGET_MOUNT_DIR ? { TARGET_MOUNT_DIR: process.env.TARGET_MOUNT_DIR } : {};
         const casSource = await cliCasDriverSource(a, kube);
-        return openOwnerClient(kube, { name, namespace, target: str(a.target) }, { env, casSource });
+        return openOwnerClient(kube, { name, namespace, target: textFlag(a.target) }, { env, casSource });
       },
     },
   );

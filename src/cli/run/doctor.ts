@@ -6,29 +6,28 @@ import { listImages } from "../../install/images.ts";
 import { DEFAULT_NAMESPACE } from "../../install/names.ts";
 import { SCONE_VERSION } from "../../version.ts";
 import { durationSeconds } from "../duration.ts";
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_FAILURE, type SconeContext } from "../spec.ts";
 
 const DEFAULT_TIMEOUT_S = 120;
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const [{ KubeClient }, { runDoctor }, { doctorExitCode, summary }, { renderDoctorText }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ runDoctor }, { doctorExitCode, summary }, { renderDoctorText }] = await Promise.all([
     import("../../flows/doctor/run.ts"),
     import("../../flows/doctor/finding.ts"),
     import("../../flows/doctor/render.ts"),
   ]);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const kube = await openKube(a);
   const sconecli = listImages().services.find((s) => s.component === "sconecli")?.image ?? "";
-  const timeout = str(a.timeout);
-  const node = str(a["pull-check-node"]);
+  const timeout = textFlag(a.timeout);
+  const node = textFlag(a["pull-check-node"]);
   const findings = await runDoctor(kube, {
-    namespace: str(a.namespace) ?? DEFAULT_NAMESPACE,
+    namespace: textFlag(a.namespace) ?? DEFAULT_NAMESPACE,
     clientVersion: SCONE_VERSION,
     pullSecrets: PULL_SECRET_NAMES,
-    pullImage: str(a["pull-image"]) ?? sconecli,
+    pullImage: textFlag(a["pull-image"]) ?? sconecli,
     pullCheck: a["pull-check"] !== false,
     ...(node ? { pullCheckNode: node } : {}),
     timeoutMs: ((timeout ? durationSeconds(timeout) : undefined) ?? DEFAULT_TIMEOUT_S) * 1000,

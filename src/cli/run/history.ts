@@ -2,6 +2,7 @@
 // (the leader's bounded record per resource, src/operator/reconcile-history), so every replica and a laptop see
 // the same; with --state-dir from that state store (a local operator's, or the pod's own SQLite).
 
+import { openKube } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 import { formatTime, renderTable } from "../table.ts";
@@ -95,13 +96,9 @@ async function fromStore(ctx: SconeContext, stateDir: string, filter: Filter): P
 }
 
 async function fromCluster(ctx: SconeContext, filter: Filter): Promise<HistoryRowLike[]> {
-  const [{ KubeClient }, { readClusterHistory }] = await Promise.all([
-    import("../../kube/client.ts"),
-    import("../../operator/reconcile-history/read.ts"),
-  ]);
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const { readClusterHistory } = await import("../../operator/reconcile-history/read.ts");
   try {
-    const client = await KubeClient.load({ kubeconfig: str(ctx.args.kubeconfig), context: str(ctx.args.context) });
+    const client = await openKube(ctx.args);
     return await readClusterHistory(client, filter);
   } catch (e) {
     throw new CliError(

@@ -12,14 +12,13 @@ import { RegistryWriter } from "../../images/airgap/registry-writer.ts";
 import { type SaveSummary, saveImages } from "../../images/airgap/save.ts";
 import { credentialsFromDockerConfig, dockerConfigCredentials } from "../../images/signature/credentials.ts";
 import { listImages } from "../../install/images.ts";
+import { textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 /** A required flag or argument (the parser enforces presence; this narrows the type). */
 function need(a: SconeContext["args"], name: string): string {
-  const v = str(a[name]);
+  const v = textFlag(a[name]);
   if (v === undefined) throw new CliError(`--${name} is required`, EXIT_USAGE);
   return v;
 }
@@ -34,7 +33,7 @@ function readFlagFile(flag: string, path: string): string {
 
 /** One client per registry host: credentials from --registry-auth (a docker config.json) or the docker config. */
 function clients(a: SconeContext["args"]): (registry: string) => RegistryWriter {
-  const authFile = str(a["registry-auth"]);
+  const authFile = textFlag(a["registry-auth"]);
   let fromFlag: unknown;
   if (authFile) {
     try {
@@ -47,7 +46,7 @@ function clients(a: SconeContext["args"]): (registry: string) => RegistryWriter 
       );
     }
   }
-  const caFile = str(a["registry-ca"]);
+  const caFile = textFlag(a["registry-ca"]);
   const ca = caFile ? readFlagFile("registry-ca", caFile) : undefined;
   if (ca !== undefined && !ca.includes("-----BEGIN CERTIFICATE-----"))
     throw new CliError(`--registry-ca ${caFile}: no PEM certificate in it`, EXIT_USAGE);
@@ -77,12 +76,12 @@ function emit(a: SconeContext["args"], data: object, text: string, failed: reado
 }
 
 function sourceImages(a: SconeContext["args"]) {
-  const list = listImages(str(a["set-version"]), str(a["image-registry"]), str(a["image-prefix"]));
+  const list = listImages(textFlag(a["set-version"]), textFlag(a["image-registry"]), textFlag(a["image-prefix"]));
   return [list.operator, ...list.services];
 }
 
 function platforms(a: SconeContext["args"]): string | undefined {
-  const p = str(a.platform);
+  const p = textFlag(a.platform);
   const problem = p ? platformProblem(p) : undefined;
   if (problem) throw new CliError(problem, EXIT_USAGE);
   return p;
@@ -151,7 +150,7 @@ export async function runMirror(ctx: SconeContext): Promise<void> {
 
 function targetOf(a: SconeContext["args"]) {
   try {
-    return parseTarget(need(a, "to"), str(a["target-prefix"]) ?? "");
+    return parseTarget(need(a, "to"), textFlag(a["target-prefix"]) ?? "");
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e), EXIT_USAGE);
   }

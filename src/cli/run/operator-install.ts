@@ -1,19 +1,15 @@
 // `scone operator install`: maps the flags to the install flow (src/flows/install) and prints its steps.
 // Exit codes: 0 = nothing differs (or everything was applied), 3 = report mode found differences, 1 = error.
 
+import { openKube } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
 export async function run(ctx: SconeContext): Promise<void> {
-  const [{ installOptionsFromFlags, InstallOptionError }, { runInstall }, report, { KubeClient }] = await Promise.all([
+  const [{ installOptionsFromFlags, InstallOptionError }, { runInstall }, report] = await Promise.all([
     import("../../flows/install/options.ts"),
     import("../../flows/install/execute.ts"),
     import("../../flows/install/report.ts"),
-    import("../../kube/client.ts"),
   ]);
   const a = ctx.args;
   let options: import("../../flows/install/options.ts").InstallFlowOptions;
@@ -29,7 +25,7 @@ export async function run(ctx: SconeContext): Promise<void> {
   // Before anything is applied: every image the install deploys is cosign-verified (report mode applies nothing).
   const verified = options.mode !== "report" ? await verifyImages(policy, options) : [];
   if (options.pinDigests) options = await pinned(options, verified);
-  const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const client = await openKube(a);
 
   const outcome = await runInstall(client, options, {
     progress: {

@@ -2,39 +2,31 @@
 // Exit codes as install's: 0 = nothing to remove (or everything was removed), 3 = report mode found something to
 // remove, 1 = refused (SCONE resources exist, no --force) or failed.
 import { durationSeconds } from "../duration.ts";
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, type SconeContext } from "../spec.ts";
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 export async function run(ctx: SconeContext): Promise<void> {
-  const [
-    { runUninstall, UninstallRefused },
-    { refusalMessage },
-    report,
-    { EXIT_DIFFERS },
-    { DEFAULT_NAMESPACE },
-    { KubeClient },
-  ] = await Promise.all([
-    import("../../flows/uninstall/execute.ts"),
-    import("../../flows/uninstall/plan.ts"),
-    import("../../flows/uninstall/report.ts"),
-    import("../../flows/install/report.ts"),
-    import("../../install/names.ts"),
-    import("../../kube/client.ts"),
-  ]);
+  const [{ runUninstall, UninstallRefused }, { refusalMessage }, report, { EXIT_DIFFERS }, { DEFAULT_NAMESPACE }] =
+    await Promise.all([
+      import("../../flows/uninstall/execute.ts"),
+      import("../../flows/uninstall/plan.ts"),
+      import("../../flows/uninstall/report.ts"),
+      import("../../flows/install/report.ts"),
+      import("../../install/names.ts"),
+    ]);
   const a = ctx.args;
   const data = isData(a.output) ? a.output : undefined;
   const verbose = a.verbose === true;
-  const timeout = str(a.timeout);
+  const timeout = textFlag(a.timeout);
   const options = {
-    namespace: str(a.namespace) ?? DEFAULT_NAMESPACE,
+    namespace: textFlag(a.namespace) ?? DEFAULT_NAMESPACE,
     crds: a.crds === true,
     force: a.force === true,
     mode: a.yes === true ? ("delete" as const) : ("report" as const),
     timeoutSeconds: (timeout === undefined ? undefined : durationSeconds(timeout)) ?? 120,
   };
-  const client = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const client = await openKube(a);
   const out = (line: string) => {
     if (!data) process.stdout.write(`${line}\n`);
   };

@@ -1,12 +1,9 @@
 // `scone operator`: maps flags to runOperator's options; the operator itself lives in src/operator.
 import { cliNodeSelector } from "../../cas/driver/node-selector.ts";
+import { textFlag } from "../flags.ts";
 import { TRACKING_ISSUE } from "../issues.ts";
 import { NotImplementedError, type SconeContext } from "../spec.ts";
 import { isModuleMissing } from "./optional-module.ts";
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
 
 export async function run(ctx: SconeContext): Promise<void> {
   let runOperator: typeof import("../../operator/run.ts").runOperator;
@@ -18,14 +15,14 @@ export async function run(ctx: SconeContext): Promise<void> {
   }
   const a = ctx.args;
   await runOperator({
-    kubeconfig: str(a.kubeconfig),
-    context: str(a.context),
-    stateDir: str(a["state-dir"]),
-    namespace: str(a.namespace),
-    logLevel: str(a["log-level"]),
+    kubeconfig: textFlag(a.kubeconfig),
+    context: textFlag(a.context),
+    stateDir: textFlag(a["state-dir"]),
+    namespace: textFlag(a.namespace),
+    logLevel: textFlag(a["log-level"]),
     metricsPort: Number(a["metrics-port"] ?? 8080),
     metricsSecure: a["metrics-secure"] === true,
-    metricsCertDir: str(a["metrics-cert-dir"]),
+    metricsCertDir: textFlag(a["metrics-cert-dir"]),
     probePort: Number(a["probe-port"] ?? 8081),
     leaderElect: a["leader-elect"] === true,
     webhookPort: Number(a["webhook-port"] ?? 9443),
@@ -33,9 +30,9 @@ export async function run(ctx: SconeContext): Promise<void> {
       a["webhook-mode"] === "service" || a["webhook-mode"] === "url" || a["webhook-mode"] === "off"
         ? a["webhook-mode"]
         : undefined,
-    webhookHost: str(a["webhook-host"]),
-    allowedRegistries: str(a["allowed-registries"]),
-    sconeCli: str(a["scone-cli"]),
-    cliNodeSelector: cliNodeSelector(str(a["cli-node-selector"])),
+    webhookHost: textFlag(a["webhook-host"]),
+    allowedRegistries: textFlag(a["allowed-registries"]),
+    sconeCli: textFlag(a["scone-cli"]),
+    cliNodeSelector: cliNodeSelector(textFlag(a["cli-node-selector"])),
   });
 }

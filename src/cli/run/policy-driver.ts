@@ -6,9 +6,8 @@ import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { CasDriver } from "../../cas/driver/driver.ts";
+import { openKube, textFlag } from "../flags.ts";
 import { CliError, EXIT_USAGE, type FlagValues } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export interface PolicyDriver {
   readonly driver: CasDriver;
@@ -35,14 +34,14 @@ async function requireOwnerConfig(path: string): Promise<void> {
 
 /** Which SCONE CLI: a local binary when --scone-cli/--no-docker says so, else the sconecli pod of --cas/-n. */
 export async function openPolicyDriver(args: FlagValues): Promise<PolicyDriver> {
-  const configPath = ownerConfigPath(str(args.target));
+  const configPath = ownerConfigPath(textFlag(args.target));
   await requireOwnerConfig(configPath);
   const [{ CasDriver }, { noDockerCli }] = await Promise.all([
     import("../../cas/driver/driver.ts"),
     import("./cas-driver.ts"),
   ]);
   const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
-  const sconeCli = str(args["scone-cli"]) ?? (args.docker === false ? await noDockerCli() : undefined);
+  const sconeCli = textFlag(args["scone-cli"]) ?? (args.docker === false ? await noDockerCli() : undefined);
   if (sconeCli !== undefined) {
     const [{ sconeCliProblem }, { LocalCliRunner }] = await Promise.all([
       import("../../cas/driver/cli-path.ts"),
@@ -53,21 +52,18 @@ export async function openPolicyDriver(args: FlagValues): Promise<PolicyDriver> 
     const runner = new LocalCliRunner({ binary: [resolve(sconeCli)], configPath });
     return { driver: new CasDriver(runner, warn), podCasAddress: undefined, release: async () => {} };
   }
-  const cas = str(args.cas);
+  const cas = textFlag(args.cas);
   if (!cas)
     throw new CliError(
       "no SCONE CLI to run",
       EXIT_USAGE,
       "Give --scone-cli PATH (or --no-docker) for a local SCONE CLI, or --cas NAME -n NAMESPACE to run it in the sconecli pod of that CAS.",
     );
-  const [{ KubeClient }, { cliCasDriverSource }] = await Promise.all([
-    import("../../kube/client.ts"),
-    import("./cas-driver.ts"),
-  ]);
-  const kube = await KubeClient.load({ kubeconfig: str(args.kubeconfig), context: str(args.context) });
+  const [{ cliCasDriverSource }] = await Promise.all([import("./cas-driver.ts")]);
+  const kube = await openKube(args);
   const source = await cliCasDriverSource(args, kube, warn);
   const conn = await source.connect(
-    { name: cas, namespace: str(args.namespace) ?? "default" },
+    { name: cas, namespace: textFlag(args.namespace) ?? "default" },
     { kind: "owner", configPath },
   );
   return { driver: conn.driver, podCasAddress: conn.address, release: () => conn.release() };

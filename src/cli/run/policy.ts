@@ -15,15 +15,12 @@ import {
   signedPolicyManifest,
 } from "../../flows/policy/manifest.ts";
 import { type ManifestVerdict, renderVerdicts, verifyManifestText } from "../../flows/policy/verify.ts";
+import { textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 import type { PolicyDriver } from "./policy-driver.ts";
 
 const CAS_CLIENT_PORT = 8081;
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
 
 /** `--cas-address`, else `https://NAME.NS:8081` from `--cas` / `-n`. */
 export function casAddressOf(flags: {
@@ -50,7 +47,7 @@ export function casAddressOf(flags: {
 }
 
 function policyFile(ctx: SconeContext): string {
-  const path = str(ctx.args.file) ?? str(ctx.args.filename);
+  const path = textFlag(ctx.args.file) ?? textFlag(ctx.args.filename);
   if (!path) throw new CliError("missing the policy file", EXIT_USAGE, "Give it as FILE or with --filename FILE.");
   return path;
 }
@@ -67,9 +64,13 @@ const formatOf = (ctx: SconeContext): ManifestFormat => (ctx.args.output === "js
 
 /** metadata and casAddress from the flags; the name from --name, else the session's own name. */
 async function targetOf(ctx: SconeContext, sessionText: string, path: string): Promise<ManifestTarget> {
-  const namespace = str(ctx.args.namespace);
-  const casAddress = casAddressOf({ casAddress: str(ctx.args["cas-address"]), cas: str(ctx.args.cas), namespace });
-  const given = str(ctx.args.name);
+  const namespace = textFlag(ctx.args.namespace);
+  const casAddress = casAddressOf({
+    casAddress: textFlag(ctx.args["cas-address"]),
+    cas: textFlag(ctx.args.cas),
+    namespace,
+  });
+  const given = textFlag(ctx.args.name);
   const sessionName = given ? undefined : await sessionNameOf(sessionText);
   if (!given && !sessionName)
     throw new CliError(`${path}: the session has no name`, 1, "Give metadata.name with --name NAME.");
@@ -116,7 +117,7 @@ async function encryptPolicy(ctx: SconeContext): Promise<void> {
   const path = policyFile(ctx);
   const text = await readText(path, "policy file");
   const target = await targetOf(ctx, text, path);
-  const key = str(ctx.args["encryption-key"]);
+  const key = textFlag(ctx.args["encryption-key"]);
   // --key KEY, else in the sconecli pod the CAS by its Service (as the owner's config attested it), else the
   // local CLI config's default CAS (SCONE-CLI §6).
   const out = await withDriver(ctx, ({ driver, podCasAddress }) =>
@@ -129,7 +130,7 @@ async function encryptPolicy(ctx: SconeContext): Promise<void> {
 
 async function verifyPolicies(ctx: SconeContext): Promise<void> {
   const path = policyFile(ctx);
-  const encryptionKey = str(ctx.args["encryption-key"]);
+  const encryptionKey = textFlag(ctx.args["encryption-key"]);
   let opened: PolicyDriver | undefined;
   let verdicts: ManifestVerdict[];
   try {

@@ -1,10 +1,10 @@
 // `scone cas provision NAME --upgrade VER | --local-backup | --cas-database-recovery DIR`: the provisioning flags mapped
 // onto `scone cas upgrade` / `scone cas backup` / `scone cas restore` (../provision-day-two.ts), whose runs and flows
 // do the work: one upgrade, one backup and one restore in scone, whichever command line the user types.
+
+import { openKube, textFlag } from "../flags.ts";
 import { type DayTwoMode, dayTwoPlan, setVersionProblem } from "../provision-day-two.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
-
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 export async function runDayTwo(ctx: SconeContext, mode: DayTwoMode, rerun: string): Promise<void> {
   const { provisionArgs } = await import("../commands/cas.ts");
@@ -29,14 +29,13 @@ export async function runDayTwo(ctx: SconeContext, mode: DayTwoMode, rerun: stri
 }
 
 async function checkCurrentVersion(ctx: SconeContext, expected: string): Promise<void> {
-  const [{ KubeClient }, { readCas }, { parseImage }] = await Promise.all([
-    import("../../kube/client.ts"),
+  const [{ readCas }, { parseImage }] = await Promise.all([
     import("../../flows/status/observe.ts"),
     import("../../flows/upgrade/plan.ts"),
   ]);
   const a = ctx.args;
-  const id = { name: str(a.name) ?? "cas", namespace: str(a.namespace) ?? "default" };
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const id = { name: textFlag(a.name) ?? "cas", namespace: textFlag(a.namespace) ?? "default" };
+  const kube = await openKube(a);
   const cas = await readCas(kube, id);
   if (!cas) return; // the upgrade flow says that the CAS does not exist
   const problem = setVersionProblem(expected, { ...id, imageTag: parseImage(cas.spec?.image ?? "").tag });

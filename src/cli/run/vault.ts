@@ -7,14 +7,11 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { dnsLabel, grammarProblem } from "../../resources/grammar.ts";
+import { openKube, textFlag } from "../flags.ts";
 import { isData, renderData } from "../output.ts";
 import { CliError, EXIT_USAGE, type SconeContext } from "../spec.ts";
 
 const DEFAULT_IMAGE_REPO = "registry.scontain.com/scone.cloud";
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
 
 /** `NAME[.NS]` of --cas; the namespace defaults to the vault's (upstream plugin convention [I]). */
 export function parseCasFlag(value: string | undefined, namespace: string): { name: string; namespace: string } {
@@ -41,16 +38,16 @@ export interface VaultFlags {
 }
 
 export function vaultFlags(a: Record<string, unknown>): VaultFlags {
-  const vaultName = str(a.name);
+  const vaultName = textFlag(a.name);
   if (!vaultName) throw new CliError("missing vault NAME", EXIT_USAGE, "scone vault provision NAME -n NAMESPACE");
   const nameProblem = grammarProblem("vault NAME", vaultName, dnsLabel());
   if (nameProblem) throw new CliError(nameProblem, EXIT_USAGE);
-  const namespace = str(a.namespace) ?? "default";
-  const target = str(a.target) ?? join(homedir(), ".cas");
-  const manifestFile = str(a.filename);
+  const namespace = textFlag(a.namespace) ?? "default";
+  const target = textFlag(a.target) ?? join(homedir(), ".cas");
+  const manifestFile = textFlag(a.filename);
   if (manifestFile && /^https?:\/\//.test(manifestFile))
     throw new CliError(`-f ${manifestFile}: give a local file (manifests are not downloaded)`, EXIT_USAGE);
-  const mrenclaves = str(a.mrenclave)
+  const mrenclaves = textFlag(a.mrenclave)
     ?.split(",")
     .map((m) => m.trim());
   for (const m of mrenclaves ?? [])
@@ -59,10 +56,10 @@ export function vaultFlags(a: Record<string, unknown>): VaultFlags {
   return {
     vaultName,
     namespace,
-    cas: parseCasFlag(str(a.cas), namespace),
+    cas: parseCasFlag(textFlag(a.cas), namespace),
     target,
-    imageRepo: `${(str(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "")}/${str(a["image-prefix"]) ?? ""}vault`,
-    imageTag: str(a["set-version"]) ?? "",
+    imageRepo: `${(textFlag(a["image-registry"]) ?? DEFAULT_IMAGE_REPO).replace(/\/+$/, "")}/${textFlag(a["image-prefix"]) ?? ""}vault`,
+    imageTag: textFlag(a["set-version"]) ?? "",
     manifestFile,
     mrenclaves,
     printPublicKeys: a["print-public-keys"] === true,
@@ -72,23 +69,16 @@ export function vaultFlags(a: Record<string, unknown>): VaultFlags {
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
   const flags = vaultFlags(a);
-  const [
-    { KubeClient },
-    { openOwnerClient },
-    { cliCasDriverSource },
-    provision,
-    sessions,
-    { DEFAULT_SCONE_SERVICE_VERSION },
-  ] = await Promise.all([
-    import("../../kube/client.ts"),
-    import("../../flows/provision/flow.ts"),
-    import("./cas-driver.ts"),
-    import("../../flows/vault/provision.ts"),
-    import("../../flows/vault/sessions.ts"),
-    import("../../version.ts"),
-  ]);
+  const [{ openOwnerClient }, { cliCasDriverSource }, provision, sessions, { DEFAULT_SCONE_SERVICE_VERSION }] =
+    await Promise.all([
+      import("../../flows/provision/flow.ts"),
+      import("./cas-driver.ts"),
+      import("../../flows/vault/provision.ts"),
+      import("../../flows/vault/sessions.ts"),
+      import("../../version.ts"),
+    ]);
   const statePath = join(flags.target, `vault-${flags.vaultName}.${flags.namespace}.json`);
-  const kube = await KubeClient.load({ kubeconfig: str(a.kubeconfig), context: str(a.context) });
+  const kube = await openKube(a);
   const casLabel = `${flags.cas.namespace}/${flags.cas.name}`;
 
   const loadState = async () => {

@@ -3,6 +3,7 @@
 // it stays the lightest start-up path (bench/startup.ts): the cluster part (version-cluster.ts, the kube client,
 // YAML) is imported only once a kubeconfig is known to exist.
 import { SCONE_COMMIT, SCONE_VERSION } from "../../version.ts";
+import { textFlag } from "../flags.ts";
 import type { SconeContext } from "../spec.ts";
 import { writeStdout } from "../stdout.ts";
 
@@ -36,8 +37,6 @@ export function notReachableLine(reason: string): string {
   return `cluster: not reachable, showing the client only (${reason})\n`;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-
 /**
  * Why no cluster is configured, or undefined when one may be (a kubeconfig flag, KUBECONFIG, in-cluster, or
  * ~/.kube/config exists). Asked without loading the kube client: only a file's existence.
@@ -46,8 +45,8 @@ export async function noClusterReason(
   flags: { kubeconfig?: string },
   env: Record<string, string | undefined>,
 ): Promise<string | undefined> {
-  if (flags.kubeconfig || str(env.KUBECONFIG) || env.KUBERNETES_SERVICE_HOST) return undefined;
-  const home = str(env.HOME);
+  if (flags.kubeconfig || textFlag(env.KUBECONFIG) || env.KUBERNETES_SERVICE_HOST) return undefined;
+  const home = textFlag(env.HOME);
   // .size is a synchronous stat (0 when missing; an empty kubeconfig names no cluster either): exists() would
   // wait on a thread-pool stat, ≈3 ms of every `scone version`.
   if (!home || Bun.file(`${home}/.kube/config`).size > 0) return undefined;
@@ -56,17 +55,17 @@ export async function noClusterReason(
 
 export async function run(ctx: SconeContext): Promise<void> {
   const a = ctx.args;
-  const output = str(a.output);
+  const output = textFlag(a.output);
   let cluster: ClusterSide | undefined;
   if (a.client !== true) {
-    const kubeconfig = str(a.kubeconfig);
+    const kubeconfig = textFlag(a.kubeconfig);
     const reason = await noClusterReason({ kubeconfig }, process.env);
     cluster = reason
       ? { reachable: false, reason }
       : await (await import("./version-cluster.ts")).readClusterSide({
           kubeconfig,
-          context: str(a.context),
-          namespace: str(a.namespace),
+          context: textFlag(a.context),
+          namespace: textFlag(a.namespace),
         });
   }
   if (output === "json" || output === "yaml") {
