@@ -17,7 +17,7 @@ export const CAS_CONDITION = {
 } as const;
 export type CasConditionType = (typeof CAS_CONDITION)[keyof typeof CAS_CONDITION];
 
-/** status.conditions[].reason (the reasons of UpgradeBlocked=True come from the upgrade plan, upgrade.ts). */
+/** status.conditions[].reason */
 export const CAS_REASON = {
   // Ready / Progressing / Degraded
   Healthy: "Healthy",
@@ -53,6 +53,11 @@ export const CAS_REASON = {
   NotAllowed: "NotAllowed",
   InvalidSpec: "InvalidSpec",
   ImmutableField: "ImmutableField",
+  // UpgradeBlocked=True (the upgrade plan, src/operator/cas/upgrade.ts)
+  BackupControllerDisabled: "BackupControllerDisabled",
+  WaitingForBackupController: "WaitingForBackupController",
+  MigrationIncomplete: "MigrationIncomplete",
+  WaitingForRegistrations: "WaitingForRegistrations",
   // UpgradeBlocked=False
   UpgradeForced: "UpgradeForced",
   Upgrading: "Upgrading",
@@ -78,5 +83,9 @@ export const CAS_EVENT_REASON = {
   AuditShippingFailed: "AuditShippingFailed",
   AuditShippingResumed: "AuditShippingResumed",
   AuditSegmentUnverified: "AuditSegmentUnverified",
+  /** The CAS pod's node is gone or not ready; the pod is being moved (apply.ts). */
+  NodeLost: "NodeLost",
+  /** The CAS was deleted and its database volume kept (apply.ts). */
+  DatabaseKept: "DatabaseKept",
 } as const;
 export type CasEventReason = (typeof CAS_EVENT_REASON)[keyof typeof CAS_EVENT_REASON];

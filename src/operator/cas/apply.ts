@@ -3,6 +3,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeObject } from "../../kube/types.ts";
 import type { CAS } from "../../resources/cas.ts";
+import { CAS_EVENT_REASON } from "../../resources/cas-conditions.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import { isUpToDate, withAppliedHash } from "../../runtime/drift.ts";
 import {
@@ -79,7 +80,7 @@ export async function evictFromLostNode(
     signal: rctx.signal,
   });
   rctx.actions.push(`delete pod ${cas.metadata.namespace}/${podName} stuck on ${relocation.node}`);
-  d.ctx.kit.events.record(cas, "Warning", "NodeLost", nodeLostMessage(relocation, podName));
+  d.ctx.kit.events.record(cas, "Warning", CAS_EVENT_REASON.NodeLost, nodeLostMessage(relocation, podName));
 }
 
 /** Deletion: the cluster-scoped bindings go, the database PVCs stay (an Event says so), then the finalizer. */
@@ -87,6 +88,6 @@ export async function finalizeCas(d: ApplyDeps, cas: CAS, rctx: ReconcileContext
   await deleteClusterScoped(d, cas, [], rctx);
   const kept = claimsOf(cas, d.caches.pvcs.list(cas.metadata.namespace)).map((p) => p.metadata?.name ?? "");
   const message = databaseKeptMessage(cas, kept);
-  if (message) d.ctx.kit.events.record(cas, "Normal", "DatabaseKept", message);
+  if (message) d.ctx.kit.events.record(cas, "Normal", CAS_EVENT_REASON.DatabaseKept, message);
   await removeFinalizer(d.ctx.kit, cas, CAS_FINALIZER, rctx);
 }

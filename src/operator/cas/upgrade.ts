@@ -4,6 +4,7 @@
 // (annotation cas.scone.cloud/force-upgrade=true), and always in upstream's order (§10.4): backup controller, then CAS,
 // then the safety service. Until then the StatefulSet keeps the running image and the status says why.
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import { CAS_REASON } from "../../resources/cas-conditions.ts";
 import { isPodReady } from "../node-agent/node-facts.ts";
 import { CAS_CONTAINER, FORCE_UPGRADE_ANNOTATION } from "./names.ts";
 import type { Provisioned } from "./probe.ts";
@@ -96,20 +97,20 @@ function upgradeGate(input: UpgradeInput): { step: UpgradeStep; reason: string; 
   if (!s.backupController.enabled)
     return {
       step: "none",
-      reason: "BackupControllerDisabled",
+      reason: CAS_REASON.BackupControllerDisabled,
       message: `upgrading to ${target} needs registered backups (enable spec.backup-controller) or the annotation ${FORCE_UPGRADE_ANNOTATION}=true`,
     };
   const bc = input.backupController;
   if (!deploymentRolledOut(bc, s.backupController.image) || envValue(bc, "BACKUP_CAS_IMAGE") !== target)
     return {
       step: "backup-controller",
-      reason: "WaitingForBackupController",
+      reason: CAS_REASON.WaitingForBackupController,
       message: `waiting for the backup controller (${s.backupController.image}) to run with BACKUP_CAS_IMAGE ${target}`,
     };
   if (!input.migrationComplete)
     return {
       step: "backup-controller",
-      reason: "MigrationIncomplete",
+      reason: CAS_REASON.MigrationIncomplete,
       message: `migration is ${input.migrationRatio}; every migration node must have a registered backup before upgrading to ${target} (or set ${FORCE_UPGRADE_ANNOTATION}=true)`,
     };
   // The registration label names the version: a node registered only for the old image does not count.
@@ -117,7 +118,7 @@ function upgradeGate(input: UpgradeInput): { step: UpgradeStep; reason: string; 
   if (fresh.length < input.registrations.length)
     return {
       step: "backup-controller",
-      reason: "WaitingForRegistrations",
+      reason: CAS_REASON.WaitingForRegistrations,
       message: `waiting for the backup controller to register ${target} on every migration node (${fresh.length} of ${input.registrations.length} registered for that version)`,
     };
   return undefined;

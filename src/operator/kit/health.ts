@@ -7,6 +7,7 @@
 // UNHEALTHY at once). Messages carry counts, never times: a steady state must derive an identical status.
 import type { KubeObject } from "../../kube/types.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
+import { SERVICE_CONDITION, SERVICE_EVENT_REASON, SERVICE_REASON } from "../../resources/service-conditions.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
 import type { EventSink } from "../reconcile-kit.ts";
 
@@ -33,11 +34,15 @@ export function daemonSetProblems(
 ): Problem[] {
   const problems: Problem[] = [];
   if (!daemonSet)
-    problems.push({ reason: "Installing", message: `the ${what} DaemonSet does not exist yet`, waiting: true });
+    problems.push({
+      reason: SERVICE_REASON.Installing,
+      message: `the ${what} DaemonSet does not exist yet`,
+      waiting: true,
+    });
   else if (!daemonSet.status)
-    problems.push({ reason: "Installing", message: `the ${what} DaemonSet reports no status yet` });
+    problems.push({ reason: SERVICE_REASON.Installing, message: `the ${what} DaemonSet reports no status yet` });
   if (daemonSet && !observable)
-    problems.push({ reason: "Unobservable", message: "nodes or pods could not be read", unknown: true });
+    problems.push({ reason: SERVICE_REASON.Unobservable, message: "nodes or pods could not be read", unknown: true });
   return problems;
 }
 
@@ -67,27 +72,42 @@ export function assess(input: AssessInput): Assessment {
   const first = failing[0] ?? problems[0];
   const ready: ConditionInput =
     state === "HEALTHY"
-      ? { type: "Ready", status: "True", reason: "Healthy", message: input.healthyMessage }
+      ? { type: SERVICE_CONDITION.Ready, status: "True", reason: SERVICE_REASON.Healthy, message: input.healthyMessage }
       : first
-        ? { type: "Ready", status: "False", reason: first.reason, message: first.message }
-        : { type: "Ready", status: "False", reason: "RollingOut", message: "the DaemonSet is rolling out" };
+        ? { type: SERVICE_CONDITION.Ready, status: "False", reason: first.reason, message: first.message }
+        : {
+            type: SERVICE_CONDITION.Ready,
+            status: "False",
+            reason: SERVICE_REASON.RollingOut,
+            message: "the DaemonSet is rolling out",
+          };
   const progressing: ConditionInput = rollingOut
-    ? { type: "Progressing", status: "True", reason: "RollingOut", message: "the DaemonSet is rolling out" }
+    ? {
+        type: SERVICE_CONDITION.Progressing,
+        status: "True",
+        reason: SERVICE_REASON.RollingOut,
+        message: "the DaemonSet is rolling out",
+      }
     : {
-        type: "Progressing",
+        type: SERVICE_CONDITION.Progressing,
         status: "False",
-        reason: "RolloutComplete",
+        reason: SERVICE_REASON.RolloutComplete,
         message: "every selected node runs the current pod template",
       };
   const degraded: ConditionInput =
     failing.length > 0
       ? {
-          type: "Degraded",
+          type: SERVICE_CONDITION.Degraded,
           status: "True",
           reason: failing[0]?.reason ?? "Unhealthy",
           message: failing.map((p) => p.message).join("; "),
         }
-      : { type: "Degraded", status: "False", reason: "AsExpected", message: "no problem detected" };
+      : {
+          type: SERVICE_CONDITION.Degraded,
+          status: "False",
+          reason: SERVICE_REASON.AsExpected,
+          message: "no problem detected",
+        };
   return {
     state,
     conditions: setConditions(input.previous, [ready, progressing, degraded], input.generation, input.now),
@@ -105,9 +125,9 @@ export function failedConditions(
   return setConditions(
     previous,
     [
-      { type: "Ready", status: "False", reason, message },
-      { type: "Progressing", status: "False", reason, message },
-      { type: "Degraded", status: "True", reason, message },
+      { type: SERVICE_CONDITION.Ready, status: "False", reason, message },
+      { type: SERVICE_CONDITION.Progressing, status: "False", reason, message },
+      { type: SERVICE_CONDITION.Degraded, status: "True", reason, message },
     ],
     generation,
     now,
@@ -138,7 +158,13 @@ export function recordStateTransition(
   detail: string,
 ): void {
   if (before === after) return;
-  if (after === "HEALTHY") events.record(obj, "Normal", "Healthy", `${obj.kind} ${obj.metadata?.name} is HEALTHY`);
+  if (after === "HEALTHY")
+    events.record(obj, "Normal", SERVICE_EVENT_REASON.Healthy, `${obj.kind} ${obj.metadata?.name} is HEALTHY`);
   else if (after === "UNHEALTHY")
-    events.record(obj, "Warning", "Unhealthy", `${obj.kind} ${obj.metadata?.name} is UNHEALTHY: ${detail}`);
+    events.record(
+      obj,
+      "Warning",
+      SERVICE_EVENT_REASON.Unhealthy,
+      `${obj.kind} ${obj.metadata?.name} is UNHEALTHY: ${detail}`,
+    );
 }

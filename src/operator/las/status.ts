@@ -2,6 +2,7 @@
 // told about each node (the quoting enclave's public key). -1 means "could not be calculated", as upstream.
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { LAS, LASNode, LASStatus } from "../../resources/las.ts";
+import { LAS_REASON } from "../../resources/service-conditions.ts";
 import type { Condition } from "../../runtime/conditions.ts";
 import { assess, daemonSetProblems, newestMs, type Problem } from "../kit/health.ts";
 import { APP_NAME_LABEL } from "../kit/labels.ts";
@@ -141,17 +142,20 @@ export function deriveLasStatus(
   const problems: Problem[] = daemonSetProblems("LAS", daemonSet, Boolean(nodes && pods));
   if (selected === 0)
     problems.push({
-      reason: "NoSGXNodes",
+      reason: LAS_REASON.NoSGXNodes,
       message: "no node matches the LAS node selector (waiting for SGX nodes labelled sgx.intel.com/capable=true)",
       waiting: true,
     });
   if (lasReplicaAlert > 0)
     problems.push({
-      reason: "LASPodsUnavailable",
+      reason: LAS_REASON.LASPodsUnavailable,
       message: `${lasReplicaAlert} of ${selected} selected nodes have no ready LAS pod`,
     });
   if (lasProbeAlert > 0)
-    problems.push({ reason: "ProbeFailing", message: `the LAS probe fails on ${lasProbeAlert} of ${selected} nodes` });
+    problems.push({
+      reason: LAS_REASON.ProbeFailing,
+      message: `the LAS probe fails on ${lasProbeAlert} of ${selected} nodes`,
+    });
 
   const lasPods = daemonSet && pods ? lasPodsOf(daemonSet, pods) : [];
   const { state, conditions } = assess({

@@ -7,6 +7,7 @@ import { secretsForbiddenHint } from "../../install/rbac.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { Scone } from "../../resources/scone.ts";
+import { SCONE_EVENT_REASON } from "../../resources/scone-conditions.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import { applyOwned, refOfObject } from "../reconcile-kit.ts";
 import type { OperatorContext } from "../wiring.ts";
@@ -163,7 +164,12 @@ export async function deployStack(d: StackDeps, scone: Scone, rctx: ReconcileCon
   else if (!stackCas(d)) {
     const cas = renderUnprovisionedCas(scone, { ...renderOpts, casNonce: d.settings.newNonce() });
     await step(`creating CAS ${namespace}/${STACK_NAMES.cas}`, () => applyOwned(d.ctx.kit, scone, [cas], rctx));
-    d.ctx.kit.events.record(scone, "Normal", "CasCreated", `unprovisioned CAS ${namespace}/${STACK_NAMES.cas} created`);
+    d.ctx.kit.events.record(
+      scone,
+      "Normal",
+      SCONE_EVENT_REASON.CasCreated,
+      `unprovisioned CAS ${namespace}/${STACK_NAMES.cas} created`,
+    );
   }
   const placement = await placeOperator(d, scone, rctx);
   return agents.waitingFor ? { placement, waitingFor: agents.waitingFor } : { placement };
@@ -188,5 +194,5 @@ export async function uninstallStack(d: StackDeps, scone: Scone, rctx: Reconcile
   const casRemoved = await removeCas(d, scone, "the stack is deleted", rctx);
   rctx.actions.push(...removed.map((r) => `delete ${r}`));
   const all = [...removed, ...(casRemoved ? [`CAS ${namespace}/${STACK_NAMES.cas}`] : [])];
-  d.ctx.kit.events.record(scone, "Normal", "Uninstalled", uninstalledMessage(all));
+  d.ctx.kit.events.record(scone, "Normal", SCONE_EVENT_REASON.Uninstalled, uninstalledMessage(all));
 }

@@ -2,6 +2,7 @@
 // one, at once when none completed yet. The last completion is kept in an annotation of the Scone resource, so a
 // restarted or new leader continues the schedule instead of starting it over.
 import type { Scone } from "../../resources/scone.ts";
+import { SCONE_CONDITION, SCONE_REASON } from "../../resources/scone-conditions.ts";
 import type { ConditionInput } from "../../runtime/conditions.ts";
 
 export const LAST_BACKUP_ANNOTATION = "confidential.security.osc.t-systems.com/last-backup";
@@ -35,12 +36,17 @@ export function backupCondition(
   const interval = scone.spec?.backup?.interval ?? DEFAULT_BACKUP_INTERVAL_SECONDS;
   const retention = scone.spec?.backup?.retention ?? 10;
   if (!opts.casManaged)
-    return { type: "BackupScheduled", status: "False", reason: "NoCas", message: "skipCas: no CAS to back up" };
+    return {
+      type: SCONE_CONDITION.BackupScheduled,
+      status: "False",
+      reason: SCONE_REASON.NoCas,
+      message: "skipCas: no CAS to back up",
+    };
   if (!opts.runnerAvailable)
     return {
-      type: "BackupScheduled",
+      type: SCONE_CONDITION.BackupScheduled,
       status: "False",
-      reason: "NoBackupTarget",
+      reason: SCONE_REASON.NoBackupTarget,
       message: "this operator runs no backup target: CAS database backups are not taken by the stack",
     };
   const last = lastBackupOf(scone);
@@ -49,10 +55,10 @@ export function backupCondition(
   const schedule = `every ${interval} s, kept ${retention} days; ${last ? `last completed ${iso(last)}` : "none completed yet"}, next due ${last ? iso(due) : "now"}`;
   return error
     ? {
-        type: "BackupScheduled",
+        type: SCONE_CONDITION.BackupScheduled,
         status: "True",
-        reason: "LastBackupFailed",
+        reason: SCONE_REASON.LastBackupFailed,
         message: `${schedule}; last attempt failed: ${error}`,
       }
-    : { type: "BackupScheduled", status: "True", reason: "Scheduled", message: schedule };
+    : { type: SCONE_CONDITION.BackupScheduled, status: "True", reason: SCONE_REASON.Scheduled, message: schedule };
 }

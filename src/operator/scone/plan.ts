@@ -4,6 +4,7 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { KubeObject } from "../../kube/types.ts";
 import type { Scone, SconePhase, SconeStatus } from "../../resources/scone.ts";
+import { SCONE_EVENT_REASON } from "../../resources/scone-conditions.ts";
 import { DEFAULT_BACKUP_INTERVAL_SECONDS, lastBackupOf } from "./backup-schedule.ts";
 import { placementApply } from "./operator-placement.ts";
 import { afterFailure, nextSconePhase, retryDelayMs, retryWaitMs, type SconeEvent, waitingMessage } from "./phase.ts";
@@ -147,7 +148,7 @@ export function planFailure(message: string, previous: SconeStatus | undefined, 
 
 export interface PhaseChangeEvent {
   readonly type: "Normal" | "Warning";
-  readonly reason: "PhaseChanged";
+  readonly reason: typeof SCONE_EVENT_REASON.PhaseChanged;
   readonly message: string;
 }
 
@@ -161,7 +162,7 @@ export function phaseChangeEvent(
   if (!after || after === from) return undefined;
   return {
     type: after === "Error" ? "Warning" : "Normal",
-    reason: "PhaseChanged",
+    reason: SCONE_EVENT_REASON.PhaseChanged,
     message: `${from} → ${after}${outcome.kind === "failed" ? `: ${outcome.error}` : ""}`,
   };
 }

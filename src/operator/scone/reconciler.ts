@@ -3,6 +3,7 @@
 // stops the controller (a TerminalError in the history) until the resource changes.
 import type { KubeObject } from "../../kube/types.ts";
 import type { Scone } from "../../resources/scone.ts";
+import { SCONE_CONDITION, SCONE_REASON } from "../../resources/scone-conditions.ts";
 import {
   type ReconcileContext,
   type ReconcileRequest,
@@ -127,7 +128,7 @@ async function deploy(
     const { placement, waitingFor } = await deployStack(d, scone, rctx);
     if (waitingFor) {
       // Not done, not failed: the CAS owner upgrades the CAS; its status change wakes this controller.
-      const waiting = { reason: "WaitingForCasUpgrade", message: waitingFor };
+      const waiting = { reason: SCONE_REASON.WaitingForCasUpgrade, message: waitingFor };
       await report(d, scone, { kind: "progress", phase: working, waiting }, rctx);
       return { requeueAfterMs: 60_000 };
     }

@@ -4,6 +4,7 @@
 // status changes, so a steady state writes nothing.
 import { STACK_GAUGES } from "../../metrics/catalog.ts";
 import type { SconePhase, SconeStatus } from "../../resources/scone.ts";
+import { SCONE_CONDITION, SCONE_REASON } from "../../resources/scone-conditions.ts";
 import { type Condition, type ConditionInput, setConditions } from "../../runtime/conditions.ts";
 import { canonicalJson } from "../../runtime/drift.ts";
 import { lastSuccessPhaseAfter } from "./phase.ts";
@@ -67,13 +68,18 @@ function describeComponents(components: readonly ComponentState[]): string {
 function placementCondition(p: Placement): ConditionInput | undefined {
   if (p.kind === "applied")
     return {
-      type: "OperatorPlacement",
+      type: SCONE_CONDITION.OperatorPlacement,
       status: "True",
-      reason: "Applied",
+      reason: SCONE_REASON.Applied,
       message: `operatorNodeSelector applied to Deployment ${p.deployment}`,
     };
   if (p.kind === "recorded")
-    return { type: "OperatorPlacement", status: "False", reason: "Recorded", message: p.reason };
+    return {
+      type: SCONE_CONDITION.OperatorPlacement,
+      status: "False",
+      reason: SCONE_REASON.Recorded,
+      message: p.reason,
+    };
   return undefined;
 }
 
@@ -82,41 +88,56 @@ function conditionsFor(outcome: SconeOutcome, phase: SconePhase): ConditionInput
     case "unmanaged":
       return [
         {
-          type: "Ready",
+          type: SCONE_CONDITION.Ready,
           status: "Unknown",
-          reason: "Unmanaged",
+          reason: SCONE_REASON.Unmanaged,
           message: "managementState is Unmanaged: the operator changes nothing in the stack",
         },
-        { type: "Progressing", status: "False", reason: "Unmanaged", message: "hands off" },
-        { type: "Degraded", status: "False", reason: "Unmanaged", message: "" },
+        { type: SCONE_CONDITION.Progressing, status: "False", reason: SCONE_REASON.Unmanaged, message: "hands off" },
+        { type: SCONE_CONDITION.Degraded, status: "False", reason: SCONE_REASON.Unmanaged, message: "" },
       ];
     case "refused":
       return [
-        { type: "Ready", status: "False", reason: "NotReconciled", message: outcome.message },
-        { type: "Progressing", status: "False", reason: "NotReconciled", message: outcome.message },
-        { type: "Degraded", status: "True", reason: "NotReconciled", message: outcome.message },
+        { type: SCONE_CONDITION.Ready, status: "False", reason: SCONE_REASON.NotReconciled, message: outcome.message },
+        {
+          type: SCONE_CONDITION.Progressing,
+          status: "False",
+          reason: SCONE_REASON.NotReconciled,
+          message: outcome.message,
+        },
+        {
+          type: SCONE_CONDITION.Degraded,
+          status: "True",
+          reason: SCONE_REASON.NotReconciled,
+          message: outcome.message,
+        },
       ];
     case "progress": {
       const reason = outcome.waiting?.reason ?? phase;
       const message = outcome.waiting?.message ?? PHASE_MESSAGES[phase] ?? phase;
       return [
-        { type: "Ready", status: "False", reason, message },
-        { type: "Progressing", status: "True", reason, message },
+        { type: SCONE_CONDITION.Ready, status: "False", reason, message },
+        { type: SCONE_CONDITION.Progressing, status: "True", reason, message },
       ];
     }
     case "failed":
       return [
-        { type: "Ready", status: "False", reason: "Error", message: outcome.error },
+        { type: SCONE_CONDITION.Ready, status: "False", reason: SCONE_REASON.Error, message: outcome.error },
         outcome.waiting
-          ? { type: "Progressing", status: "False", reason: "WaitingForChange", message: outcome.error }
+          ? {
+              type: SCONE_CONDITION.Progressing,
+              status: "False",
+              reason: SCONE_REASON.WaitingForChange,
+              message: outcome.error,
+            }
           : {
-              type: "Progressing",
+              type: SCONE_CONDITION.Progressing,
               status: "True",
-              reason: "Retrying",
+              reason: SCONE_REASON.Retrying,
               message: `attempt ${outcome.retryCount} failed; retrying`,
             },
         {
-          type: "Degraded",
+          type: SCONE_CONDITION.Degraded,
           status: "True",
           reason: outcome.waiting ? "WaitingForChange" : "ReconcileFailed",
           message: outcome.error,
@@ -128,18 +149,23 @@ function conditionsFor(outcome: SconeOutcome, phase: SconePhase): ConditionInput
       const settling = outcome.components.some((c) => !c.informational && c.state !== "HEALTHY");
       const placement = placementCondition(outcome.placement);
       return [
-        { type: "Ready", status: "True", reason: "Deployed", message: text },
+        { type: SCONE_CONDITION.Ready, status: "True", reason: SCONE_REASON.Deployed, message: text },
         settling
-          ? { type: "Progressing", status: "True", reason: "ComponentsSettling", message: text }
-          : { type: "Progressing", status: "False", reason: "Deployed", message: "" },
+          ? {
+              type: SCONE_CONDITION.Progressing,
+              status: "True",
+              reason: SCONE_REASON.ComponentsSettling,
+              message: text,
+            }
+          : { type: SCONE_CONDITION.Progressing, status: "False", reason: SCONE_REASON.Deployed, message: "" },
         unhealthy.length > 0
           ? {
-              type: "Degraded",
+              type: SCONE_CONDITION.Degraded,
               status: "True",
-              reason: "ComponentUnhealthy",
+              reason: SCONE_REASON.ComponentUnhealthy,
               message: describeComponents(unhealthy),
             }
-          : { type: "Degraded", status: "False", reason: "Deployed", message: "" },
+          : { type: SCONE_CONDITION.Degraded, status: "False", reason: SCONE_REASON.Deployed, message: "" },
         ...(placement ? [placement] : []),
         ...(outcome.backup ? [outcome.backup] : []),
       ];

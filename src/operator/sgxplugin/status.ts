@@ -1,6 +1,7 @@
 // SGXPlugin status from what the cluster shows (pure): the plugin DaemonSet, the pods (plugin pods and every pod
 // holding SGX devices) and the nodes. Field meanings follow the upstream CRD; -1 means "could not be calculated".
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
+import { SGXPLUGIN_REASON } from "../../resources/service-conditions.ts";
 import type { SGXPlugin, SGXPluginStatus } from "../../resources/sgx-plugin.ts";
 import type { Condition } from "../../runtime/conditions.ts";
 import { assess, daemonSetProblems, newestMs, type Problem } from "../kit/health.ts";
@@ -85,18 +86,18 @@ export function deriveSgxPluginStatus(
   const problems: Problem[] = daemonSetProblems("plugin", daemonSet, Boolean(nodes && pods));
   if (servingReplicas === 0)
     problems.push({
-      reason: "NoSGXNodes",
+      reason: SGXPLUGIN_REASON.NoSGXNodes,
       message: "no selected node offers SGX (no sgx.intel.com/enclave devices, no sgx.intel.com/capable label)",
       waiting: true,
     });
   if (sgxReplicaAlert > 0)
     problems.push({
-      reason: "PluginPodsUnavailable",
+      reason: SGXPLUGIN_REASON.PluginPodsUnavailable,
       message: `${sgxReplicaAlert} of ${servingReplicas} SGX nodes have no ready plugin pod`,
     });
   if (deviceAlert > 0)
     problems.push({
-      reason: "NoAvailableSGXDevices",
+      reason: SGXPLUGIN_REASON.NoAvailableSGXDevices,
       message: `${deviceAlert} of ${servingReplicas} SGX nodes have no available SGX device`,
     });
 

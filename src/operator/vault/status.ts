@@ -4,6 +4,7 @@
 // UNHEALTHY. initStatement is vault-init's statement (encrypted with the owner's key); the operator cannot produce
 // it, so it keeps what was reported [I: upstream does not document where the operator reads it].
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import { VAULT_REASON } from "../../resources/service-conditions.ts";
 import type { Vault, VaultStatus } from "../../resources/vault.ts";
 import type { Condition } from "../../runtime/conditions.ts";
 import { assess, newestMs, type Problem } from "../kit/health.ts";
@@ -35,11 +36,11 @@ export function deriveVaultStatus(vault: Vault, o: VaultObserved): VaultStatus {
   const pods = o.pods.filter((p) => !p.metadata?.deletionTimestamp);
   const ready = sts ? Math.min(desired, pods.filter(isReady).length) : 0;
   const problems: Problem[] = [];
-  if (!sts) problems.push({ reason: "StatefulSetMissing", message: "the StatefulSet is not there yet" });
+  if (!sts) problems.push({ reason: VAULT_REASON.StatefulSetMissing, message: "the StatefulSet is not there yet" });
   else if (ready < desired) {
     const detail = pods.map(podProblem).filter((d): d is string => d !== undefined);
     problems.push({
-      reason: "PodsNotReady",
+      reason: VAULT_REASON.PodsNotReady,
       message: `${desired - ready} of ${desired} vault pods not ready${detail.length ? `: ${detail.join("; ")}` : ""}`,
     });
   }
