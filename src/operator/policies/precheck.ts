@@ -7,15 +7,16 @@
 import { parse } from "yaml";
 import { CliInputError, checkSessionName } from "../../cas/driver/commands.ts";
 import type { EncryptedPolicySpec, SignedPolicySpec } from "../../resources/policies.ts";
+import { POLICY_REASON } from "../../resources/policy-conditions.ts";
 import { casRefOfAddress } from "./address.ts";
 
 /** Why scone refused a policy before sending it (distinct from `CasRejected`, the CAS's refusal). */
 export type PolicyProblemReason =
-  | "MissingField"
-  | "MalformedField"
-  | "InvalidCasAddress"
-  | "InvalidSession"
-  | "MalformedEncryptionKey";
+  | typeof POLICY_REASON.MissingField
+  | typeof POLICY_REASON.MalformedField
+  | typeof POLICY_REASON.InvalidCasAddress
+  | typeof POLICY_REASON.InvalidSession
+  | typeof POLICY_REASON.MalformedEncryptionKey;
 
 export interface PolicyProblem {
   readonly reason: PolicyProblemReason;
@@ -40,7 +41,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const nonEmpty = (v: unknown): v is string => typeof v === "string" && v.trim() !== "";
 
 function missing(field: string, what: string): PolicyProblem {
-  return { reason: "MissingField", field, message: `${field}: missing — ${what}` };
+  return { reason: POLICY_REASON.MissingField, field, message: `${field}: missing — ${what}` };
 }
 
 /** spec.casAddress must name an in-cluster CAS: the driver reaches a CAS resource, not an arbitrary URL. */
@@ -49,7 +50,7 @@ function casAddressProblems(value: unknown): PolicyProblem[] {
   if (casRefOfAddress(value)) return [];
   return [
     {
-      reason: "InvalidCasAddress",
+      reason: POLICY_REASON.InvalidCasAddress,
       field: "spec.casAddress",
       message: `spec.casAddress: ${JSON.stringify(value.slice(0, 120))} does not name a CAS of this cluster — use https://NAME.NAMESPACE:8081 (also .svc, .svc.cluster.local)`,
     },
@@ -62,7 +63,7 @@ function casAddressProblems(value: unknown): PolicyProblem[] {
  */
 export function sessionHeader(text: string): { name: string; predecessor: string | null } | PolicyProblem {
   const bad = (message: string): PolicyProblem => ({
-    reason: "InvalidSession",
+    reason: POLICY_REASON.InvalidSession,
     field: "spec.policy",
     message: `spec.policy: ${message}`,
   });
@@ -111,7 +112,11 @@ export function precheckSignedPolicy(spec: Partial<SignedPolicySpec> | undefined
     for (const [i, entry] of signatures.entries()) {
       const field = `spec.signatures[${i}]`;
       if (!isRecord(entry)) {
-        problems.push({ reason: "MalformedField", field, message: `${field}: expected {signer, signature}` });
+        problems.push({
+          reason: POLICY_REASON.MalformedField,
+          field,
+          message: `${field}: expected {signer, signature}`,
+        });
         continue;
       }
       if (!nonEmpty(entry.signer))
@@ -137,7 +142,7 @@ export function precheckEncryptedPolicy(spec: Partial<EncryptedPolicySpec> | und
     problems.push(missing("spec.encryptionKey", "the `encryption_key` of `scone session encrypt`"));
   } else if (!HEX64.test(key)) {
     problems.push({
-      reason: "MalformedEncryptionKey",
+      reason: POLICY_REASON.MalformedEncryptionKey,
       field: "spec.encryptionKey",
       message:
         "spec.encryptionKey: expected 64 hex characters (SCONE-CLI §5; `scone cas show-identification --session-encryption-key`)",

@@ -13,16 +13,26 @@
 //               identity has not attested the CAS yet); retried
 // Conditions: SignatureValid (SignedPolicy) / EncryptionKeyValid (EncryptedPolicy), and Synced.
 import type { PolicyStatus } from "../../resources/policies.ts";
+import {
+  POLICY_CONDITION,
+  POLICY_EVENT_REASON,
+  POLICY_REASON,
+  POLICY_STATE,
+  type PolicyState,
+} from "../../resources/policy-conditions.ts";
 import { type Condition, type ConditionInput, findCondition, setConditions } from "../../runtime/conditions.ts";
 import type { PolicyProblem } from "./precheck.ts";
 
-export type PolicyState = "Synced" | "Rejected" | "Conflict" | "Superseded" | "Error";
-export const POLICY_STATES: readonly PolicyState[] = ["Synced", "Rejected", "Conflict", "Superseded", "Error"];
+export type { PolicyState } from "../../resources/policy-conditions.ts";
+export const POLICY_STATES: readonly PolicyState[] = Object.values(POLICY_STATE);
 
-export const SYNCED = "Synced";
-export type ValidityCondition = "SignatureValid" | "EncryptionKeyValid";
+export const SYNCED = POLICY_CONDITION.Synced;
+export type ValidityCondition = typeof POLICY_CONDITION.SignatureValid | typeof POLICY_CONDITION.EncryptionKeyValid;
 
-export type ErrorReason = "CasUnavailable" | "CasNotAttested" | "CasError";
+export type ErrorReason =
+  | typeof POLICY_REASON.CasUnavailable
+  | typeof POLICY_REASON.CasNotAttested
+  | typeof POLICY_REASON.CasError;
 
 export type PolicyOutcome =
   /** The operator's own checks refused it: nothing was sent. */
@@ -34,7 +44,7 @@ export type PolicyOutcome =
       readonly hash: string;
       /** The version it replaced (null: created). Undefined: unknown (encrypted policies). */
       readonly predecessor: string | null | undefined;
-      readonly action: "Created" | "Updated" | "Adopted";
+      readonly action: typeof POLICY_REASON.Created | typeof POLICY_REASON.Updated | typeof POLICY_REASON.Adopted;
       readonly casAddress: string;
     }
   | { readonly kind: "superseded"; readonly by: string; readonly byHash: string }
@@ -54,27 +64,32 @@ function validityCondition(outcome: PolicyOutcome, validity: ValidityCondition):
     return {
       type: validity,
       status: "False",
-      reason: first?.reason ?? "Invalid",
+      reason: first?.reason ?? POLICY_REASON.Invalid,
       message: outcome.problems.map((p) => p.message).join("; "),
     };
   }
   // An error before the CAS was asked (e.g. no identity) leaves an encryption key unverified.
-  if (outcome.kind === "error" && validity === "EncryptionKeyValid") return undefined;
+  if (outcome.kind === "error" && validity === POLICY_CONDITION.EncryptionKeyValid) return undefined;
   // The operator checks the documented shape only; signatures and the key are the CAS's to judge.
   const verified =
-    validity === "SignatureValid"
+    validity === POLICY_CONDITION.SignatureValid
       ? "spec has the documented shape; the CAS verifies the signatures"
       : "spec has the documented shape; the CAS decrypts the session";
   if (outcome.kind === "superseded") return undefined;
-  return { type: validity, status: "True", reason: "WellFormed", message: verified };
+  return { type: validity, status: "True", reason: POLICY_REASON.WellFormed, message: verified };
 }
 
 function syncedCondition(outcome: PolicyOutcome): ConditionInput {
   switch (outcome.kind) {
     case "invalid":
-      return { type: SYNCED, status: "False", reason: "NotSubmitted", message: "refused by the operator; not sent" };
+      return {
+        type: SYNCED,
+        status: "False",
+        reason: POLICY_REASON.NotSubmitted,
+        message: "refused by the operator; not sent",
+      };
     case "casRejected":
-      return { type: SYNCED, status: "False", reason: "CasRejected", message: outcome.message };
+      return { type: SYNCED, status: "False", reason: POLICY_REASON.CasRejected, message: outcome.message };
     case "synced":
       return {
         type: SYNCED,
@@ -88,7 +103,7 @@ function syncedCondition(outcome: PolicyOutcome): ConditionInput {
       return {
         type: SYNCED,
         status: "False",
-        reason: "Superseded",
+        reason: POLICY_REASON.Superseded,
         message: `replaced by ${outcome.by} (hash ${outcome.byHash})`,
       };
     case "error":
@@ -100,13 +115,13 @@ export function stateOf(outcome: PolicyOutcome): PolicyState {
   switch (outcome.kind) {
     case "invalid":
     case "casRejected":
-      return "Rejected";
+      return POLICY_STATE.Rejected;
     case "synced":
-      return "Synced";
+      return POLICY_STATE.Synced;
     case "superseded":
-      return "Superseded";
+      return POLICY_STATE.Superseded;
     case "error":
-      return "Error";
+      return POLICY_STATE.Error;
   }
 }
 
@@ -154,15 +169,15 @@ export function transitionEvent(
     case "invalid":
       return {
         type: "Warning",
-        reason: "PolicyMalformed",
+        reason: POLICY_EVENT_REASON.PolicyMalformed,
         message: `refused by the operator, not sent to the CAS: ${outcome.problems.map((p) => p.message).join("; ")}`,
       };
     case "casRejected":
-      return { type: "Warning", reason: "CasRejected", message: outcome.message };
+      return { type: "Warning", reason: POLICY_EVENT_REASON.CasRejected, message: outcome.message };
     case "synced":
       return { type: "Normal", reason: outcome.action, message: after?.message ?? "" };
     case "superseded":
-      return { type: "Normal", reason: "Superseded", message: after?.message ?? "" };
+      return { type: "Normal", reason: POLICY_EVENT_REASON.Superseded, message: after?.message ?? "" };
     case "error":
       return { type: "Warning", reason: outcome.reason, message: outcome.message };
   }

@@ -5,6 +5,7 @@ import { type CasTarget, CliInputError, CliOutputError, SconeCliError } from "..
 import type { CasDriver } from "../../cas/driver/driver.ts";
 import { CliRunError } from "../../cas/driver/runner.ts";
 import type { EncryptedPolicySpec, SignedPolicySpec } from "../../resources/policies.ts";
+import { POLICY_REASON } from "../../resources/policy-conditions.ts";
 import { encryptedSessionBody, signedSessionBody } from "./precheck.ts";
 import type { PolicyOutcome } from "./status.ts";
 
@@ -20,10 +21,11 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  */
 export function outcomeOfDriverError(err: unknown): PolicyOutcome {
   if (err instanceof SconeCliError) return { kind: "casRejected", message: bounded(err.message) };
-  if (err instanceof CliRunError) return { kind: "error", reason: "CasUnavailable", message: bounded(err.message) };
+  if (err instanceof CliRunError)
+    return { kind: "error", reason: POLICY_REASON.CasUnavailable, message: bounded(err.message) };
   if (err instanceof CliOutputError || err instanceof CliInputError)
-    return { kind: "error", reason: "CasError", message: bounded(err.message) };
-  return { kind: "error", reason: "CasError", message: bounded(errorText(err)) };
+    return { kind: "error", reason: POLICY_REASON.CasError, message: bounded(err.message) };
+  return { kind: "error", reason: POLICY_REASON.CasError, message: bounded(errorText(err)) };
 }
 
 /**
@@ -57,7 +59,7 @@ export async function submitSignedPolicy(
     // CLI §3 `update_session`; the hash CAS printed (CLI §5) (table.ts session-update).
     hash: await driver.updateSession(target, body),
     predecessor,
-    action: "Updated",
+    action: POLICY_REASON.Updated,
     casAddress: spec.casAddress,
   });
   try {
@@ -65,7 +67,7 @@ export async function submitSignedPolicy(
     try {
       // CLI §3 `create_session` (table.ts session-create): CAS verifies the signatures, not scone.
       const hash = await driver.createSession(target, body);
-      return { kind: "synced", hash, predecessor: null, action: "Created", casAddress: spec.casAddress };
+      return { kind: "synced", hash, predecessor: null, action: POLICY_REASON.Created, casAddress: spec.casAddress };
     } catch (refused) {
       if (!(refused instanceof SconeCliError)) throw refused;
       if ((await existing(driver, target, header.sessionName)) !== "yes") throw refused;
@@ -85,7 +87,7 @@ export async function submitEncryptedPolicy(
   try {
     // CLI §3 `create_session` (table.ts session-create).
     const hash = await driver.createSession(target, encryptedSessionBody(spec));
-    return { kind: "synced", hash, predecessor: undefined, action: "Created", casAddress: spec.casAddress };
+    return { kind: "synced", hash, predecessor: undefined, action: POLICY_REASON.Created, casAddress: spec.casAddress };
   } catch (err) {
     return outcomeOfDriverError(err);
   }
