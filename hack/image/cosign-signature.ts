@@ -57,8 +57,11 @@ export function attachSignature(layout: Layout, payload: Uint8Array, signatureBa
   return { files, digest: layout.digest };
 }
 
-/** Signs the payload with cosign (hack/cosign-binaries.sh) and the key file; COSIGN_PASSWORD from the environment. */
-export function cosignSignPayload(keyPath: string, payload: Uint8Array): string {
+/**
+ * Signs the payload with cosign (hack/cosign-binaries.sh) and the key file; the key's password is `password` when
+ * given (tests), else COSIGN_PASSWORD from the environment.
+ */
+export function cosignSignPayload(keyPath: string, payload: Uint8Array, password?: string): string {
   const built = Bun.spawnSync(["bash", join(ROOT, "hack/cosign-binaries.sh")], { stdout: "pipe", stderr: "inherit" });
   if (built.exitCode !== 0) throw new Error("hack/cosign-binaries.sh failed; see above");
   const cosign = built.stdout.toString().trim().split("\n").pop() ?? "";
@@ -79,7 +82,11 @@ export function cosignSignPayload(keyPath: string, payload: Uint8Array): string 
         join(dir, "sig"),
         join(dir, "payload.json"),
       ],
-      { stdout: "pipe", stderr: "pipe" },
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+        ...(password !== undefined ? { env: { ...process.env, COSIGN_PASSWORD: password } } : {}),
+      },
     );
     if (p.exitCode !== 0) throw new Error(`cosign sign-blob failed: ${p.stderr.toString().trim()}`);
     return readFileSync(join(dir, "sig"), "utf8").trim();

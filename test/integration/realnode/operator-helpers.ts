@@ -46,8 +46,13 @@ export interface OperatorImage {
 /**
  * scone's image for this machine's architecture, around the compiled binary (dist/scone) and this machine's libc
  * (`--libc-root /`): what `make image` builds, minus the second platform and Debian's pinned libc (seconds, offline).
+ * With `signWith`, signed as `make image COSIGN_KEY=…` signs it: the layout carries the signature manifest, made
+ * for the install's default (upstream) repository.
  */
-export async function buildOperatorImage(out: string): Promise<OperatorImage> {
+export async function buildOperatorImage(
+  out: string,
+  signWith?: { readonly privateKey: string; readonly password: string },
+): Promise<OperatorImage> {
   const arch = process.arch === "arm64" ? "arm64" : "amd64";
   const child = Bun.spawn(
     [
@@ -63,7 +68,14 @@ export async function buildOperatorImage(out: string): Promise<OperatorImage> {
       "--out",
       out,
     ],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+    {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+      ...(signWith
+        ? { env: { ...process.env, COSIGN_KEY: signWith.privateKey, COSIGN_PASSWORD: signWith.password } }
+        : {}),
+    },
   );
   const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
   if (code !== 0) throw new Error(`build-image.ts failed (${code}): ${stderr.trim()}`);
