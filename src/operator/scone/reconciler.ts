@@ -3,7 +3,7 @@
 // stops the controller (a TerminalError in the history) until the resource changes.
 import type { KubeObject } from "../../kube/types.ts";
 import type { Scone } from "../../resources/scone.ts";
-import { SCONE_CONDITION, SCONE_REASON } from "../../resources/scone-conditions.ts";
+import { SCONE_REASON } from "../../resources/scone-conditions.ts";
 import {
   type ReconcileContext,
   type ReconcileRequest,
