@@ -36,7 +36,8 @@ export function rbacMarkdown(namespace = DEFAULT_NAMESPACE): string {
     `namespaces opted in with a RoleBinding \`${NAMESPACE_ROLE_BINDING_NAME}\`.`,
     "",
   ];
-  for (const role of describeRoles(namespace)) {
+  // Every role an install may apply: the token review role only comes with --with-api or --metrics-secure (it says so).
+  for (const role of describeRoles(namespace, { tokenReviews: true })) {
     lines.push(
       `## ${role.kind} \`${role.name}\``,
       "",

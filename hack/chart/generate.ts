@@ -15,6 +15,8 @@ import { operatorImage } from "../../src/install/images.ts";
 import { METRICS_READER_ROLE } from "../../src/install/monitoring.ts";
 import {
   API_DEPLOYMENT_NAME,
+  API_REVIEW_ROLE_BINDING_NAME,
+  API_REVIEW_ROLE_NAME,
   API_SERVICE_NAME,
   DEFAULT_NAMESPACE,
   DEPLOYMENT_NAME,
@@ -283,6 +285,9 @@ const CONDITION_OF_OBJECT: Readonly<Record<string, string>> = {
   [`Service/${API_SERVICE_NAME}`]: ".Values.api.enabled",
   [`Deployment/${API_DEPLOYMENT_NAME}`]: ".Values.api.enabled",
   [`ClusterRole/${METRICS_READER_ROLE}`]: ".Values.metrics.secure",
+  // Token reviews for a server that takes bearer tokens: the API or the secure /metrics.
+  [`ClusterRole/${API_REVIEW_ROLE_NAME}`]: "or .Values.api.enabled .Values.metrics.secure",
+  [`ClusterRoleBinding/${API_REVIEW_ROLE_BINDING_NAME}`]: "or .Values.api.enabled .Values.metrics.secure",
 };
 
 /** Both conditions of a template: the file's (its kind's) and the object's own. */

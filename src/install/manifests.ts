@@ -26,7 +26,8 @@ export function renderInstallManifests(opts: InstallOptions = {}): KubeObject[] 
   return [
     renderNamespace(o, labels),
     renderServiceAccount(o, labels),
-    ...renderRbac(o.namespace, labels, { localOperator: !inCluster }),
+    // Token reviews only for a server that takes bearer tokens: the API (--with-api) or /metrics (--metrics-secure).
+    ...renderRbac(o.namespace, labels, { localOperator: !inCluster, tokenReviews: o.withApi || o.metricsSecure }),
     // With url-mode webhooks the operator is a local process: no pod to run, no Service to route to.
     ...(inCluster
       ? [

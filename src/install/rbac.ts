@@ -147,16 +147,6 @@ export function managerRules(): ExplainedRule[] {
       by: "cas",
       why: "CAS NetworkPolicy (spec.networkPolicy)",
     },
-    {
-      rule: { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
-      by: "metrics (--metrics-secure)",
-      why: "check the bearer token of a /metrics request (src/metrics/auth.ts); grants no right, only asks who a token is",
-    },
-    {
-      rule: { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
-      by: "metrics (--metrics-secure)",
-      why: "ask whether that user may get /metrics; grants no right, only asks",
-    },
   ];
 }
 
@@ -281,18 +271,23 @@ export function leaderElectionRules(): ExplainedRule[] {
   ];
 }
 
-/** What `scone api --kube-auth` asks the API server about each caller (cluster-wide: callers come from anywhere). */
-export function apiReviewRules(): ExplainedRule[] {
+/**
+ * What a server of scone asks the API server about each bearer token it is given (src/kube/access-review.ts;
+ * cluster-wide: callers come from anywhere): `scone api --kube-auth` (install --with-api runs the API as the
+ * operator's account) and the operator's /metrics with --metrics-secure. Installed only with one of those flags.
+ */
+export function tokenReviewRules(): ExplainedRule[] {
+  const by = "scone api (--kube-auth; the default in a pod), the operator's /metrics (--metrics-secure)";
   return [
     {
       rule: { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
-      by: "scone api (--kube-auth; the default in a pod)",
-      why: "who presents a bearer token (TokenReview); held by the operator's account, which `--with-api` runs the API as",
+      by,
+      why: "who presents a bearer token (TokenReview); held by the operator's account, which `--with-api` runs the API as; grants no right, only asks who a token is",
     },
     {
       rule: { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
-      by: "scone api (--kube-auth; the default in a pod)",
-      why: "whether that caller may do what the route needs in that namespace (SubjectAccessReview)",
+      by,
+      why: "whether that caller may do what the API route needs in that namespace, or get the non-resource /metrics (SubjectAccessReview); grants no right, only asks",
     },
   ];
 }
@@ -348,8 +343,15 @@ export interface RoleDescription {
   readonly rules: readonly ExplainedRule[];
 }
 
+export interface RbacOptions {
+  /** The operator runs outside the cluster (--local-operator): it reaches CAS through port-forward. */
+  readonly localOperator?: boolean;
+  /** A server reviews bearer tokens (--with-api, --metrics-secure): the token review role is installed and bound. */
+  readonly tokenReviews?: boolean;
+}
+
 /** Every role of an install in `namespace`, in the order they are applied. */
-export function describeRoles(namespace: string, options: { localOperator?: boolean } = {}): RoleDescription[] {
+export function describeRoles(namespace: string, options: RbacOptions = {}): RoleDescription[] {
   const operator = `ServiceAccount ${namespace}/${SERVICE_ACCOUNT_NAME}`;
   return [
     {
@@ -392,13 +394,17 @@ export function describeRoles(namespace: string, options: { localOperator?: bool
       boundWhere: `RoleBinding in ${namespace}`,
       rules: stackRules(),
     },
-    {
-      kind: "ClusterRole",
-      name: installClusterName(API_REVIEW_ROLE_NAME, namespace),
-      subject: operator,
-      boundWhere: "cluster-wide (ClusterRoleBinding)",
-      rules: apiReviewRules(),
-    },
+    ...(options.tokenReviews
+      ? [
+          {
+            kind: "ClusterRole" as const,
+            name: installClusterName(API_REVIEW_ROLE_NAME, namespace),
+            subject: operator,
+            boundWhere: "cluster-wide (ClusterRoleBinding); installed only with --with-api or --metrics-secure",
+            rules: tokenReviewRules(),
+          },
+        ]
+      : []),
     {
       kind: "ClusterRole",
       name: installClusterName(API_OPERATOR_ROLE_NAME, namespace),
@@ -434,11 +440,7 @@ export function describeRoles(namespace: string, options: { localOperator?: bool
 const RBAC_API = "rbac.authorization.k8s.io/v1";
 
 /** The install's roles and the bindings of the operator's own roles (the backup controllers' are bound per CAS). */
-export function renderRbac(
-  namespace: string,
-  labels: Record<string, string>,
-  options: { localOperator?: boolean } = {},
-): KubeObject[] {
+export function renderRbac(namespace: string, labels: Record<string, string>, options: RbacOptions = {}): KubeObject[] {
   const subjects = [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT_NAME, namespace }];
   const meta = (name: string, namespaced: boolean) => ({
     name,
@@ -458,7 +460,7 @@ export function renderRbac(
   const roleRef = (kind: string, name: string) => ({ apiGroup: "rbac.authorization.k8s.io", kind, name });
   const clusterRoleBindings: V1ClusterRoleBinding[] = [
     [CLUSTER_ROLE_BINDING_NAME, CLUSTER_ROLE_NAME],
-    [API_REVIEW_ROLE_BINDING_NAME, API_REVIEW_ROLE_NAME],
+    ...(options.tokenReviews ? [[API_REVIEW_ROLE_BINDING_NAME, API_REVIEW_ROLE_NAME]] : []),
   ].map(([binding, role]) => ({
     apiVersion: RBAC_API,
     kind: "ClusterRoleBinding",

@@ -2,7 +2,7 @@
 // the manager (probes, metrics, informers, leader election, controllers) until SIGTERM/SIGINT.
 import { hostname } from "node:os";
 import { createLogger, resolveLogLevel } from "../log.ts";
-import { metricsAuthorizer } from "../metrics/auth.ts";
+import { metricsAuthorizer, metricsReviewer } from "../metrics/auth.ts";
 import { KUBE_CLIENT_METRICS } from "../metrics/catalog.ts";
 import { metricsTls } from "../metrics/tls.ts";
 import { imageMirrorFromEnv } from "../resources/defaults.ts";
@@ -120,7 +120,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
   if (opts.metricsCertDir !== undefined && !opts.metricsSecure)
     throw new Error("--metrics-cert-dir is the certificate of --metrics-secure: add --metrics-secure or leave it out");
   const metricsSecurity = opts.metricsSecure
-    ? { tls: await metricsTls(opts.metricsCertDir), guard: metricsAuthorizer(client).guard }
+    ? { tls: await metricsTls(opts.metricsCertDir), guard: metricsAuthorizer(metricsReviewer(client)).guard }
     : undefined;
   const manager = new Manager({
     log,

@@ -41,6 +41,39 @@ export type InjectionAction =
   | { readonly op: "delete"; readonly name: string; readonly resourceVersion?: string }
   | { readonly op: "leave"; readonly name: string; readonly why: string };
 
+/** Whether the namespace asks for any injection ("true"). */
+export const wantsAny = (ns: NamespaceLike): boolean =>
+  INJECTIONS.some((i) => ns.metadata?.annotations?.[i.annotation] === "true");
+/** Whether the namespace carries any injection annotation, whatever its value. */
+export const mentionsAny = (ns: NamespaceLike): boolean =>
+  INJECTIONS.some((i) => ns.metadata?.annotations?.[i.annotation] !== undefined);
+
+/**
+ * Whether a namespace's Secrets are read at all: only where there may be something to do, a namespace that carries
+ * an injection annotation (any value) or one a copy went to (its annotation may just have gone). Secrets elsewhere
+ * are none of the operator's business, and a read there would be refused by RBAC in every namespace not opted in.
+ */
+export const concernsNamespace = (ns: NamespaceLike, operatorNamespace: string, copiedHere: boolean): boolean =>
+  ns.metadata?.name !== operatorNamespace && (mentionsAny(ns) || copiedHere);
+
+/** Missing rights are re-checked this often (a RoleBinding may be added any time; no event tells the operator). */
+export const FORBIDDEN_RECHECK_MS = 5 * 60_000;
+
+/**
+ * Reading the namespace's Secrets was refused: a namespace that asks for a copy gets a Warning naming the grant to
+ * add and a later look; without the annotation there is nothing of ours to keep or remove there.
+ */
+export function planForbidden(
+  ns: NamespaceLike,
+  grantHint: string,
+): { warning: string; requeueAfterMs: number } | undefined {
+  return wantsAny(ns) ? { warning: grantHint, requeueAfterMs: FORBIDDEN_RECHECK_MS } : undefined;
+}
+
+/** The Secret an action writes or removes. */
+export const actionTarget = (action: InjectionAction): string =>
+  action.op === "create" || action.op === "update" ? (action.secret.metadata?.name ?? "") : action.name;
+
 export const copiedFrom = (operatorNamespace: string, name: string) => `${operatorNamespace}/${name}`;
 
 export function isOurCopy(s: SecretLike | undefined, operatorNamespace: string, name: string): boolean {

@@ -54,12 +54,6 @@ const NOT_EXERCISED: Record<string, string> = {
   "scone-manager-stack-role: pods/exec": "the Scone stack's scheduled backups (scone.test.ts)",
   "scone-manager-cas-driver-role-NS: pods/exec":
     "the SCONE CLI in a CAS's sconecli pod (no CAS here; realnode/sconecli.test.ts execs into one)",
-  "scone-manager-role-NS: tokenreviews":
-    "reviews a scrape's bearer token with --metrics-secure only (test/integration/metrics-secure.test.ts)",
-  "scone-manager-role-NS: subjectaccessreviews": "as above: may the scraper get /metrics",
-  "scone-api-review-role-NS: tokenreviews":
-    "scone api --kube-auth (install --with-api) reviews callers' tokens; no API runs here (api/kube-auth.test.ts)",
-  "scone-api-review-role-NS: subjectaccessreviews": "as above: may the caller do what the route does, there",
 };
 
 const usedBy = (rule: V1PolicyRule, e: AuditEvent, namespace: string | undefined): boolean => {

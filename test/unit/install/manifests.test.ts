@@ -55,8 +55,6 @@ describe("install manifests", () => {
       "ClusterRole",
       "ClusterRole",
       "ClusterRole",
-      "ClusterRole",
-      "ClusterRoleBinding",
       "ClusterRoleBinding",
       "RoleBinding",
       "RoleBinding",

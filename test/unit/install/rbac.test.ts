@@ -132,6 +132,37 @@ describe("the operator's installed rights", () => {
   });
 });
 
+describe("token reviews only for a server that takes bearer tokens (--with-api, --metrics-secure)", () => {
+  /** Whether the operator may create TokenReviews and SubjectAccessReviews cluster-wide, with these flags. */
+  const reviews = (flags: { withApi?: boolean; metricsSecure?: boolean }) => {
+    const installed = renderInstallManifests({ namespace: NS, ...flags });
+    const roleRules = (name: string) =>
+      (installed.find((o) => o.kind === "ClusterRole" && o.metadata?.name === name) as V1ClusterRole | undefined)
+        ?.rules ?? [];
+    const rules = (installed.filter((o) => o.kind === "ClusterRoleBinding") as V1ClusterRoleBinding[])
+      .filter(bindsOperator)
+      .flatMap((b) => roleRules(b.roleRef.name));
+    return ["tokenreviews", "subjectaccessreviews"].map((r) => `${r}: ${grants(rules, r, "create")}`);
+  };
+
+  test("a default install: the operator may create neither", () => {
+    expect(reviews({})).toEqual(["tokenreviews: false", "subjectaccessreviews: false"]);
+    expect(objects.some((o) => o.metadata?.name === installClusterName("scone-api-review-role", NS))).toBe(false);
+  });
+
+  test("--metrics-secure or --with-api: both, cluster-wide, through the review role and its binding", () => {
+    for (const flags of [{ metricsSecure: true }, { withApi: true }, { withApi: true, metricsSecure: true }])
+      expect(reviews(flags)).toEqual(["tokenreviews: true", "subjectaccessreviews: true"]);
+  });
+
+  test("describeRoles lists the review role only when asked (docs/RBAC.md lists it, marked as such)", () => {
+    const named = (o: { tokenReviews?: boolean }) => describeRoles(NS, o).map((r) => r.name);
+    expect(named({})).not.toContain("scone-api-review-role");
+    const withReviews = describeRoles(NS, { tokenReviews: true }).find((r) => r.name === "scone-api-review-role");
+    expect(withReviews?.boundWhere).toContain("only with --with-api or --metrics-secure");
+  });
+});
+
 describe("cluster-scoped names are collision-free", () => {
   test("team-a/prod and team/a-prod get different backup controller ClusterRoleBindings", () => {
     expect(backupControllerClusterBindingName("team-a", "prod")).not.toBe(

@@ -1,8 +1,10 @@
 // --metrics-secure end to end in the Manager: /metrics over HTTPS (a self-signed certificate), refused without an
 // accepted token and served with one; the plain probe port keeps /healthz but serves no metrics.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { KubeClient } from "../../../src/kube/client.ts";
+import type { RequestOptions } from "../../../src/kube/transport.ts";
 import { createLogger } from "../../../src/log.ts";
-import { metricsAuthorizer, type ReviewClient } from "../../../src/metrics/auth.ts";
+import { metricsAuthorizer, metricsReviewer } from "../../../src/metrics/auth.ts";
 import { metricsTls } from "../../../src/metrics/tls.ts";
 import { Manager } from "../../../src/operator/manager.ts";
 
@@ -10,19 +12,18 @@ describe("Manager with --metrics-secure", () => {
   let manager: Manager;
   const reviews: string[] = [];
   // The API server's answers: token "good" is prometheus, allowed; anything else is not authenticated.
-  const client: ReviewClient = {
-    async create(obj) {
-      const o = obj as unknown as { kind: string; spec: { token?: string } };
-      reviews.push(o.kind);
-      const status =
-        o.kind === "TokenReview"
-          ? o.spec.token === "good"
-            ? { authenticated: true, user: { username: "system:serviceaccount:monitoring:prometheus" } }
-            : { authenticated: false }
-          : { allowed: true };
-      return { ...obj, status };
-    },
+  const requestJson = async (req: RequestOptions): Promise<unknown> => {
+    const o = req.body as { kind: string; spec: { token?: string } };
+    reviews.push(o.kind);
+    const status =
+      o.kind === "TokenReview"
+        ? o.spec.token === "good"
+          ? { authenticated: true, user: { username: "system:serviceaccount:monitoring:prometheus" } }
+          : { authenticated: false }
+        : { allowed: true };
+    return { status };
   };
+  const client = { transport: { requestJson } } as unknown as Pick<KubeClient, "transport">;
 
   beforeAll(async () => {
     manager = new Manager({
@@ -30,7 +31,7 @@ describe("Manager with --metrics-secure", () => {
       probePort: 0,
       metricsPort: 0,
       bindAddress: "127.0.0.1",
-      metricsSecurity: { tls: await metricsTls(undefined), guard: metricsAuthorizer(client).guard },
+      metricsSecurity: { tls: await metricsTls(undefined), guard: metricsAuthorizer(metricsReviewer(client)).guard },
     });
     manager.metrics.gauge("scone_cas_state", "test").set({ cr_name: "cas" }, 1);
     await manager.start();
