@@ -11,8 +11,10 @@ import type { CasDriverSource } from "../../../src/cas/driver/reach.ts";
 import type { CliRunner } from "../../../src/cas/driver/runner.ts";
 import { listArchive, readArchive } from "../../../src/flows/audit/archive/archive.ts";
 import { segmentKeys } from "../../../src/flows/audit/archive/layout.ts";
+import { coverageOf } from "../../../src/flows/audit/archive/plan.ts";
 import type { ShippedEntry } from "../../../src/flows/audit/archive/segment.ts";
 import type { AuditLogKube } from "../../../src/flows/audit/flow.ts";
+import { MAX_VERIFIED_LOG_BYTES } from "../../../src/flows/audit/verify.ts";
 import { shippingCondition, shippingEvents } from "../../../src/operator/audit/condition.ts";
 import { type PodState, ShipFailure, shipPodLog } from "../../../src/operator/audit/ship-log.ts";
 import { signedEntries } from "../flows/audit/signed-log.ts";
@@ -258,6 +260,183 @@ describe("shipPodLog", () => {
       "running",
     );
     await expect(shipped).rejects.toThrow(/starts at seq 3, not at its first entry/);
+  });
+});
+
+/** The scripted CLI as the SCONE CLI answers a log text: 15 (older entries missing) when it starts past seq 0. */
+const windowAware =
+  (calls: readonly Call[], verdict = 0) =>
+  () => {
+    const first = (calls.at(-1)?.log ?? "").split("\n")[0] ?? "";
+    return first !== "" && (JSON.parse(first) as { seq: number }).seq > 0 ? 15 : verdict;
+  };
+
+/** The seqs of the entries in each verification text: consecutive, or undefined where they are not. */
+const rangeOf = (log: string) => {
+  const seqs = seqsOf(log);
+  return seqs.every((q, i) => q === (seqs[0] as number) + i) ? { first: seqs[0], last: seqs.at(-1) } : undefined;
+};
+
+describe("shipPodLog past the bound of one verification", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "scone-audit-ship-big-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a log beyond 16 MiB keeps shipping: every segment is in a text the CLI verified, with the entry before it", async () => {
+    const big = await signedEntries(301, 7, 64 * 1024); // ~19.7 MiB
+    const raw = big.map((e) => e.raw);
+    expect(raw.reduce((n, l) => n + l.length + 1, 0)).toBeGreaterThan(MAX_VERIFIED_LOG_BYTES);
+    const target = new LocalDirectoryTarget(join(dir, "big"));
+    const cli = scriptedCli(() => windowAware(cli.calls)());
+    const policy = { maxEntries: 1000, maxBytes: 1 << 20, maxAgeMs: 60_000 };
+    const ended = await shipPodLog(
+      CAS,
+      POD,
+      { kube: logOf(raw), target, source: cli.source, policy, now: Date.now, podState: async () => "running" },
+      new AbortController().signal,
+    );
+    expect(ended).toBe("ended");
+    const read: string[] = [];
+    const manifests: { first: number; last: number; correct: boolean; from: number | undefined }[] = [];
+    await readArchive(target, CAS, ({ manifest, lines }) => {
+      read.push(...lines);
+      const v = manifest.verification;
+      manifests.push({ first: manifest.firstSeq, last: manifest.lastSeq, correct: v.correct, from: v.from });
+    });
+    // All full segments went (the last, partial one waits for its age: the pod still runs).
+    const through = manifests.at(-1)?.last ?? -1;
+    expect(through).toBeGreaterThanOrEqual(300 - 15);
+    expect(read).toEqual(raw.slice(0, through + 1));
+    expect(manifests.every((m) => m.correct)).toBe(true);
+    // No text handed to the CLI is over its bound; each was verified against the CAS.
+    for (const c of cli.calls) expect(Buffer.byteLength(c.log)).toBeLessThanOrEqual(MAX_VERIFIED_LOG_BYTES);
+    expect(cli.calls.every((c) => c.argv.includes("--cas"))).toBe(true);
+    // Every segment lies in one verified text that also holds the entry before it (the link to the archive).
+    const texts = cli.calls.map((c) => rangeOf(c.log));
+    for (const m of manifests) {
+      const covered = texts.some(
+        (t) => t && (t.first as number) <= Math.max(0, m.first - 1) && (t.last as number) >= m.last,
+      );
+      expect(covered, `segment ${m.first}..${m.last}`).toBe(true);
+    }
+    // Past the bound the texts are windows (from > 0), so no verification grows with the log.
+    expect(manifests.some((m) => (m.from ?? 0) > 0)).toBe(true);
+    expect(manifests.filter((m) => (m.from ?? 0) > 0).every((m) => m.from === m.first - 1)).toBe(true);
+  }, 60_000);
+
+  const small = { maxEntries: 4, maxBytes: 1 << 20, maxAgeMs: 60_000 };
+  const runSmall = (target: LocalDirectoryTarget, lines: readonly string[], cli: ReturnType<typeof scriptedCli>) =>
+    shipPodLog(
+      CAS,
+      POD,
+      {
+        kube: logOf(lines),
+        target,
+        source: cli.source,
+        policy: small,
+        now: Date.now,
+        podState: async () => "running",
+        wholeLogBytes: 1, // windows from the start: the bound's behaviour without writing 16 MiB
+      },
+      new AbortController().signal,
+    );
+
+  test("a window's verdict: 15 counts only for a window; anything worse, or 15 on the log's start, is refused", async () => {
+    const entries = await signedEntries(12);
+    const raw = entries.map((e) => e.raw);
+    // 15 on the first segment (a text from seq 0): older entries missing is a real finding there.
+    const fromStart = scriptedCli(() => 15);
+    await expect(runSmall(new LocalDirectoryTarget(join(dir, "w1")), raw, fromStart)).rejects.toThrow(
+      /exit 15, truncated: older entries missing; seq 0\.\.3 not archived/,
+    );
+    // 17 on a window: refused, nothing past the first segment written.
+    const target = new LocalDirectoryTarget(join(dir, "w2"));
+    const cli = scriptedCli(() => (windowAware(cli.calls, 0)() === 15 ? 17 : 0));
+    await expect(runSmall(target, raw, cli)).rejects.toThrow(/exit 17.*seq 4\.\.7 not archived/);
+    expect((await listArchive(target, CAS)).map((s) => [s.first, s.last])).toEqual([[0, 3]]);
+    // The window handed to the CLI starts at the archived entry before the segment.
+    expect(seqsOf(cli.calls.at(-1)?.log ?? "")).toEqual([3, 4, 5, 6, 7]);
+  });
+
+  test("a CLI saying 15 on a window with an altered entry does not get it archived: scone's link check refuses", async () => {
+    const entries = await signedEntries(12);
+    const raw = entries.map((e) => e.raw);
+    const altered = JSON.parse(raw[6] as string) as { details: { session: string } };
+    altered.details.session = "forged";
+    raw[6] = JSON.stringify(altered);
+    const target = new LocalDirectoryTarget(join(dir, "w3"));
+    const cli = scriptedCli(() => windowAware(cli.calls)());
+    await expect(runSmall(target, raw, cli)).rejects.toThrow(
+      /scone's own link check: seq 6: signature does not verify/,
+    );
+    expect((await listArchive(target, CAS)).map((s) => [s.first, s.last])).toEqual([[0, 3]]);
+  });
+});
+
+describe("shipPodLog on a log read from its middle (the kubelet rotated the container log)", () => {
+  let dir: string;
+  let entries: ShippedEntry[];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "scone-audit-ship-rot-"));
+    entries = await signedEntries(14);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = (target: LocalDirectoryTarget, lines: readonly string[], cli: ReturnType<typeof scriptedCli>) =>
+    shipPodLog(
+      CAS,
+      POD,
+      { kube: logOf(lines), target, source: cli.source, policy: POLICY, now: Date.now, podState: async () => "gone" },
+      new AbortController().signal,
+    );
+
+  test("it continues the archived log whose entry it names as predecessor: nothing lost, nothing twice", async () => {
+    const raw = entries.map((e) => e.raw);
+    for (const start of [5, 8]) {
+      const target = new LocalDirectoryTarget(join(dir, `from-${start}`));
+      // A shipper archived seq 0..7 while the pod ran.
+      await run(
+        target,
+        raw.slice(0, 8),
+        scriptedCli(() => 0),
+      ).catch(() => undefined);
+      expect(coverageOf(await listArchive(target, CAS), entries[0]?.signature as string).through).toBe(7);
+      // A new shipper reads the log from seq `start` on: the older lines were rotated away.
+      const cli = scriptedCli(() => windowAware(cli.calls)());
+      expect(await run(target, raw.slice(start), cli)).toBe("gone");
+      const read: string[] = [];
+      const { problems } = await readArchive(target, CAS, ({ lines }) => {
+        read.push(...lines);
+      });
+      expect(problems).toEqual([]);
+      expect(read).toEqual(raw);
+      // The window the CLI saw starts at the archive's last entry (7), re-read or taken from the archive.
+      expect(seqsOf(cli.calls[0]?.log ?? "")[0]).toBe(7);
+    }
+  });
+
+  test("a read that starts past the archive's end is a gap, reported with its seqs, never shipped as if whole", async () => {
+    const raw = entries.map((e) => e.raw);
+    const target = new LocalDirectoryTarget(join(dir, "gap"));
+    await run(
+      target,
+      raw.slice(0, 4),
+      scriptedCli(() => 0),
+    );
+    const shipped = run(
+      target,
+      raw.slice(9),
+      scriptedCli(() => 15),
+    );
+    await expect(shipped).rejects.toThrow(ShipFailure);
+    await expect(shipped).rejects.toThrow(/starts at seq 9.*entries before seq 9 not archived are no longer readable/);
+    expect((await listArchive(target, CAS)).map((s) => [s.first, s.last])).toEqual([[0, 3]]);
   });
 });
 

@@ -72,6 +72,20 @@ export interface ReadProblem {
   readonly problem: string;
 }
 
+/** One shipped segment, its manifest and digest checked; why not, when it cannot be read. */
+export async function readSegment(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  s: Pick<ListedSegment, "log" | "first" | "last">,
+): Promise<ReadSegment | string> {
+  const manifest = await readManifest(target, cas, s);
+  if (typeof manifest === "string") return manifest;
+  const bytes = await target.get(segmentKeys(cas, s.log, s).entries, manifest.bytes + 1);
+  if (!bytes) return "entries missing";
+  const lines = checkSegmentBytes(bytes, manifest);
+  return typeof lines === "string" ? lines : { manifest, lines };
+}
+
 /**
  * Every shipped segment of a CAS, per log in seq order, each read once: a segment overlapping one already read
  * (a leader change raced) contributes only its entries past it. A segment that fails its digest or manifest check
@@ -93,25 +107,13 @@ export async function readArchive(
       through = -1;
     }
     if (s.last <= through) continue;
-    const keys = segmentKeys(cas, s.log, s);
-    const problem = (p: string) => problems.push({ log: s.log, first: s.first, last: s.last, problem: p });
-    const manifest = await readManifest(target, cas, s);
-    if (typeof manifest === "string") {
-      problem(manifest);
-      continue;
-    }
-    const bytes = await target.get(keys.entries, manifest.bytes + 1);
-    if (!bytes) {
-      problem("entries missing");
-      continue;
-    }
-    const lines = checkSegmentBytes(bytes, manifest);
-    if (typeof lines === "string") {
-      problem(lines);
+    const read = await readSegment(target, cas, s);
+    if (typeof read === "string") {
+      problems.push({ log: s.log, first: s.first, last: s.last, problem: read });
       continue;
     }
     const skip = Math.max(0, through - s.first + 1);
-    await onSegment({ manifest, lines: lines.slice(skip) });
+    await onSegment({ manifest: read.manifest, lines: read.lines.slice(skip) });
     segments++;
     through = s.last;
   }
