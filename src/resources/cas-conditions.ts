@@ -78,5 +78,6 @@ export const CAS_EVENT_REASON = {
   AuditShippingFailed: "AuditShippingFailed",
   AuditShippingResumed: "AuditShippingResumed",
   AuditSegmentUnverified: "AuditSegmentUnverified",
+  AuditLogGap: "AuditLogGap",
 } as const;
 export type CasEventReason = (typeof CAS_EVENT_REASON)[keyof typeof CAS_EVENT_REASON];

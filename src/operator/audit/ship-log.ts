@@ -25,8 +25,16 @@
 
 import type { BackupTarget } from "../../backup/target.ts";
 import type { CasDriverSource, CasRef } from "../../cas/driver/reach.ts";
-import { listArchive, readManifest, removeIncomplete, writeSegment } from "../../flows/audit/archive/archive.ts";
+import {
+  listArchive,
+  listArchiveAndEnds,
+  readManifest,
+  removeIncomplete,
+  writeLogEnd,
+  writeSegment,
+} from "../../flows/audit/archive/archive.ts";
 import { findContinuedLog } from "../../flows/audit/archive/continued.ts";
+import { LOG_END_KIND, type UnendedLog, unendedLogs } from "../../flows/audit/archive/log-end.ts";
 import {
   type ArchiveCoverage,
   coverageOf,
@@ -76,6 +84,11 @@ export interface ShipLogDeps {
   /** The operator's index: shipped entries are indexed as they are written. */
   readonly store?: { readonly db: StoreDb };
   readonly onShipped?: (manifest: SegmentManifest) => void;
+  /**
+   * An earlier log of this CAS whose pod went while no shipper followed it: entries after `through` are lost (its
+   * end record, not complete, is written first, so each gap is reported once).
+   */
+  readonly onGap?: (gap: UnendedLog & { readonly message: string }) => void;
   /** The lag and resume point after each step (for metrics and status). */
   readonly onProgress?: (p: { log: string | undefined; through: number; lagSeconds: number }) => void;
   /** How often the pod's state is looked at while following (default 1 s). */
@@ -148,9 +161,30 @@ export async function shipPodLog(
       key = continued.key;
       window = [{ text: continued.anchor.raw, seq: continued.anchor.seq, signature: continued.anchor.signature }];
     }
-    coverage = coverageOf(await listArchive(deps.target, cas), log);
+    const { segments, ended } = await listArchiveAndEnds(deps.target, cas);
+    coverage = coverageOf(segments, log);
     // Halves of an interrupted write: never counted, removed before their range is written again.
     if (coverage.incomplete.length > 0) await removeIncomplete(deps.target, cas, coverage.incomplete);
+    for (const gap of unendedLogs(segments, ended, log)) await reportGap(gap);
+  };
+
+  const endRecord = (of: string, lastSeq: number, complete: boolean, note: string) =>
+    writeLogEnd(deps.target, cas, {
+      kind: LOG_END_KIND,
+      version: 1,
+      namespace: cas.namespace,
+      name: cas.name,
+      log: of,
+      lastSeq,
+      complete,
+      at: new Date(deps.now()).toISOString(),
+      note,
+    });
+
+  const reportGap = async (gap: UnendedLog) => {
+    const message = `audit log ${gap.log.slice(0, 16)}… of CAS ${cas.namespace}/${cas.name} is archived through seq ${gap.through}; its pod went while no shipper followed it, so entries from seq ${gap.through + 1} to its end, if it had any, are lost`;
+    await endRecord(gap.log, gap.through, false, message);
+    deps.onGap?.({ ...gap, message });
   };
 
   const add = async (text: string) => {
@@ -357,6 +391,14 @@ export async function shipPodLog(
       await Bun.sleep(FINAL_RETRY_MS * attempt);
     }
   }
+  // Everything read of the log is archived: its end is on record, so no later shipper takes it for a gap.
+  if (log !== undefined && pending.length === 0)
+    await endRecord(
+      log,
+      coverage?.through ?? -1,
+      true,
+      `archived through the end read of pod ${pod.name} (${pod.uid})`,
+    );
   progress();
   return "gone";
 }

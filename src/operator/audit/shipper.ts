@@ -234,6 +234,11 @@ export class AuditShipper implements Runnable {
                 );
               this.update(cas, { log: m.log, through: m.lastSeq, failure: undefined });
             },
+            onGap: (g) => {
+              this.o.log.warn("audit log gap", { cas: keyOf(namespace, name), log: g.log, through: g.through });
+              this.o.events.record(cas, "Warning", CAS_EVENT_REASON.AuditLogGap, g.message);
+              this.update(cas, { gap: g.message });
+            },
             onProgress: (p) =>
               this.update(cas, {
                 ...(p.log !== undefined ? { log: p.log } : {}),

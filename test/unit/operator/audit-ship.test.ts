@@ -440,6 +440,61 @@ describe("shipPodLog on a log read from its middle (the kubelet rotated the cont
   });
 });
 
+describe("shipPodLog and the end of a log whose pod went", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "scone-audit-ship-end-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = (target: LocalDirectoryTarget, lines: readonly string[], podState: PodState, gaps: unknown[]) =>
+    shipPodLog(
+      CAS,
+      POD,
+      {
+        kube: logOf(lines),
+        target,
+        source: scriptedCli(() => 0).source,
+        policy: POLICY,
+        now: Date.now,
+        podState: async () => podState,
+        onGap: (g) => gaps.push(g),
+      },
+      new AbortController().signal,
+    );
+
+  test("a new log after an old one whose pod went unfollowed: the gap is reported once, with its first lost seq", async () => {
+    const target = new LocalDirectoryTarget(join(dir, "gap"));
+    const old = (await signedEntries(10, 7)).map((e) => e.raw);
+    const next = (await signedEntries(3, 8)).map((e) => e.raw);
+    const gaps: { log: string; through: number; message: string }[] = [];
+    // A shipper archived seq 0..3 of the old log, then stopped (an operator outage) while the pod still ran.
+    expect(await run(target, old.slice(0, 6), "running", gaps)).toBe("ended");
+    // The pod was replaced during the outage: the next shipper reads the new pod's log.
+    expect(await run(target, next, "running", gaps)).toBe("ended");
+    const oldLog = (JSON.parse(old[0] as string) as { signature: string }).signature;
+    expect(gaps).toMatchObject([{ log: oldLog, through: 3 }]);
+    expect(gaps[0]?.message).toContain("entries from seq 4 to its end, if it had any, are lost");
+    // On record in the archive, so the next shipper does not report it again.
+    const record = await target.get(`_audit/${CAS.namespace}/${CAS.name}/${oldLog}.end.json`, 4096);
+    expect(JSON.parse(new TextDecoder().decode(record as Uint8Array))).toMatchObject({ complete: false, lastSeq: 3 });
+    await run(target, next, "running", gaps);
+    expect(gaps).toHaveLength(1);
+  });
+
+  test("a log its shipper saw to the end is on record as complete: a new log reports no gap", async () => {
+    const target = new LocalDirectoryTarget(join(dir, "complete"));
+    const old = (await signedEntries(6, 7)).map((e) => e.raw);
+    const next = (await signedEntries(3, 8)).map((e) => e.raw);
+    const gaps: unknown[] = [];
+    expect(await run(target, old, "gone", gaps)).toBe("gone");
+    expect(await run(target, next, "running", gaps)).toBe("ended");
+    expect(gaps).toEqual([]);
+  });
+});
+
 describe("the AuditShipped condition and its Events", () => {
   test("constant reasons: Shipped, ShippingLagging, ShippingFailed, ChainRejected, WaitingForLog", () => {
     const log = "f".repeat(128);
@@ -454,6 +509,12 @@ describe("the AuditShipped condition and its Events", () => {
     expect(
       shippingCondition({ through: -1, lagSeconds: 0, failure: { reason: "ChainRejected", message: "exit 20" } }),
     ).toMatchObject({ status: "False", reason: "ChainRejected" });
+    // A gap found earlier stays in the message while shipping goes on.
+    expect(shippingCondition({ log, through: 7, lagSeconds: 0, gap: "entries from seq 4 … are lost" })).toMatchObject({
+      status: "True",
+      reason: "Shipped",
+      message: expect.stringContaining("entries from seq 4 … are lost"),
+    });
     expect(shippingCondition({ through: -1, lagSeconds: 0 })).toMatchObject({
       status: "Unknown",
       reason: "WaitingForLog",

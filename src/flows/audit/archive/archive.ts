@@ -2,7 +2,16 @@
 // manifest), remove the halves of interrupted writes, read shipped segments back with their digests checked. Keys
 // come from layout.ts only (checked before any I/O).
 import type { BackupTarget } from "../../../backup/target.ts";
-import { type ArchiveCas, casPrefix, type ListedSegment, parseListing, segmentKeys } from "./layout.ts";
+import {
+  type ArchiveCas,
+  casPrefix,
+  type ListedSegment,
+  logEndKey,
+  parseListing,
+  parseLogEnds,
+  segmentKeys,
+} from "./layout.ts";
+import type { LogEnd } from "./log-end.ts";
 import {
   checkSegmentBytes,
   MAX_SEGMENT_MANIFEST_BYTES,
@@ -12,6 +21,19 @@ import {
 
 export async function listArchive(target: BackupTarget, cas: ArchiveCas): Promise<ListedSegment[]> {
   return parseListing(cas, await target.list(casPrefix(cas)));
+}
+
+/** The segments and the logs with an end record (log-end.ts), from one listing. */
+export async function listArchiveAndEnds(
+  target: BackupTarget,
+  cas: ArchiveCas,
+): Promise<{ segments: ListedSegment[]; ended: Set<string> }> {
+  const keys = await target.list(casPrefix(cas));
+  return { segments: parseListing(cas, keys), ended: parseLogEnds(cas, keys) };
+}
+
+export async function writeLogEnd(target: BackupTarget, cas: ArchiveCas, end: LogEnd): Promise<void> {
+  await target.put(logEndKey(cas, end.log), new TextEncoder().encode(`${JSON.stringify(end)}\n`));
 }
 
 /** Writes a segment: the entries first, the manifest last (a segment counts as shipped once its manifest is there). */
