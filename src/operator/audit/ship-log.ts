@@ -89,8 +89,18 @@ export interface ShipLogDeps {
    * end record, not complete, is written first, so each gap is reported once).
    */
   readonly onGap?: (gap: UnendedLog & { readonly message: string }) => void;
-  /** The lag and resume point after each step (for metrics and status). */
-  readonly onProgress?: (p: { log: string | undefined; through: number; lagSeconds: number }) => void;
+  /** The lag and resume point after each step (for metrics and status), with the oldest entry not yet archived. */
+  readonly onProgress?: (p: {
+    log: string | undefined;
+    through: number;
+    lagSeconds: number;
+    oldest?: { seq: number; readAtMs: number };
+  }) => void;
+  /**
+   * When an entry was first read by an earlier attempt (its caller keeps the oldest not yet archived), so the lag
+   * of an entry read again after a failure counts from its first read, not from the retry.
+   */
+  readonly firstReadAt?: (log: string, seq: number) => number | undefined;
   /** How often the pod's state is looked at while following (default 1 s). */
   readonly podCheckMs?: number;
   /** After the pod started leaving: how long without a new line before its log counts as complete (default 2 s). */
@@ -141,7 +151,12 @@ export async function shipPodLog(
   let lastLineAt = deps.now();
 
   const progress = () =>
-    deps.onProgress?.({ log, through: coverage?.through ?? -1, lagSeconds: lagSeconds(pending, deps.now()) });
+    deps.onProgress?.({
+      log,
+      through: coverage?.through ?? -1,
+      lagSeconds: lagSeconds(pending, deps.now()),
+      ...(pending[0] ? { oldest: { seq: pending[0].seq, readAtMs: pending[0].readAtMs } } : {}),
+    });
 
   // The log this read belongs to: its first entry's (seq 0), or — read from the middle after the kubelet rotated the
   // container log — the archived log holding that entry's predecessor.
@@ -213,7 +228,10 @@ export async function shipPodLog(
       time: entry.time,
       signature: entry.signature,
       raw: text,
-      readAtMs: deps.now(),
+      readAtMs: Math.min(
+        deps.now(),
+        (log !== undefined ? deps.firstReadAt?.(log, entry.seq) : undefined) ?? Number.POSITIVE_INFINITY,
+      ),
       entry,
       line: window.length - 1,
       headLine: head ? head.length - 1 : undefined,
@@ -359,6 +377,7 @@ export async function shipPodLog(
           if (text !== "") await add(text);
         }
         lastLineAt = deps.now();
+        progress(); // before shipping: a failure there still leaves the oldest entry read with the caller
       }
       if (deps.now() >= nextPodCheck) {
         nextPodCheck = deps.now() + podCheckMs;

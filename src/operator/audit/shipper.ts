@@ -196,6 +196,9 @@ export class AuditShipper implements Runnable {
     const podRef = { namespace, name: `${name}-0` };
     const labels = { cr_namespace: namespace, cr_name: name };
     let failures = 0;
+    // The oldest entry not yet archived and when it was first read: a retry reads it again, its lag goes on.
+    let oldest: { log: string; seq: number; at: number } | undefined;
+    const lagNow = () => (oldest ? Math.max(0, (this.now() - oldest.at) / 1000) : 0);
     while (!signal.aborted) {
       const pod = await this.pod(podRef, signal).catch(() => undefined);
       const uid = pod?.metadata?.uid;
@@ -239,13 +242,16 @@ export class AuditShipper implements Runnable {
               this.o.events.record(cas, "Warning", CAS_EVENT_REASON.AuditLogGap, g.message);
               this.update(cas, { gap: g.message });
             },
-            onProgress: (p) =>
+            firstReadAt: (log, seq) => (oldest?.log === log && oldest.seq === seq ? oldest.at : undefined),
+            onProgress: (p) => {
+              oldest = p.log && p.oldest ? { log: p.log, seq: p.oldest.seq, at: p.oldest.readAtMs } : undefined;
               this.update(cas, {
                 ...(p.log !== undefined ? { log: p.log } : {}),
                 through: p.through,
                 lagSeconds: p.lagSeconds,
                 waiting: undefined,
-              }),
+              });
+            },
           },
           signal,
         );
@@ -260,7 +266,7 @@ export class AuditShipper implements Runnable {
         const message = errorText(e);
         this.metrics.failures.inc({ ...labels, reason });
         this.o.log.warn("audit log shipping failed", { cas: keyOf(namespace, name), reason, error: message });
-        this.update(cas, { failure: { reason, message } });
+        this.update(cas, { failure: { reason, message }, lagSeconds: lagNow() });
         await sleep(Math.min((this.o.retryMs ?? 2_000) * 2 ** (failures - 1), 60_000), signal);
       }
     }

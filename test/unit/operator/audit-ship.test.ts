@@ -15,8 +15,11 @@ import { coverageOf } from "../../../src/flows/audit/archive/plan.ts";
 import type { ShippedEntry } from "../../../src/flows/audit/archive/segment.ts";
 import type { AuditLogKube } from "../../../src/flows/audit/flow.ts";
 import { MAX_VERIFIED_LOG_BYTES } from "../../../src/flows/audit/verify.ts";
+import { createLogger } from "../../../src/log.ts";
+import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { shippingCondition, shippingEvents } from "../../../src/operator/audit/condition.ts";
 import { type PodState, ShipFailure, shipPodLog } from "../../../src/operator/audit/ship-log.ts";
+import { AuditShipper, type AuditShipperOptions } from "../../../src/operator/audit/shipper.ts";
 import { signedEntries } from "../flows/audit/signed-log.ts";
 
 const CAS = { namespace: "ns1", name: "cas" };
@@ -492,6 +495,50 @@ describe("shipPodLog and the end of a log whose pod went", () => {
     expect(await run(target, old, "gone", gaps)).toBe("gone");
     expect(await run(target, next, "running", gaps)).toBe("ended");
     expect(gaps).toEqual([]);
+  });
+});
+
+describe("AuditShipper: the lag while shipping fails", () => {
+  test("an entry read again after failures keeps its first read time: the lag (state and metric) shows the real wait", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "scone-audit-shipper-lag-"));
+    const raw = (await signedEntries(3)).map((e) => e.raw);
+    let skew = 0;
+    const fourth = Promise.withResolvers<void>();
+    // Each verification "takes" 30 s of the shipper's clock, and the CLI rejects the log every time.
+    const cli = scriptedCli(() => {
+      skew += 30_000;
+      if (cli.calls.length >= 4) fourth.resolve();
+      return 20;
+    });
+    const metrics = new MetricsRegistry();
+    const shipper = new AuditShipper({
+      kube: { ...logOf(raw), tryGet: async () => undefined } as unknown as AuditShipperOptions["kube"],
+      pods: () => ({ metadata: { uid: "uid-1" }, status: { phase: "Running" } }),
+      casList: () => [{ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", metadata: { ...CAS, uid: "c1" } }],
+      target: async () => new LocalDirectoryTarget(join(dir, "t")),
+      source: cli.source,
+      metrics,
+      events: { record: () => {} },
+      log: createLogger({ level: "error", sink: process.stderr, component: "audit-lag-test" }),
+      policy: { maxEntries: 4, maxBytes: 1 << 20, maxAgeMs: 0 },
+      now: () => Date.now() + skew,
+      syncMs: 10,
+      retryMs: 1,
+      podCheckMs: 10,
+    });
+    try {
+      shipper.start();
+      // The fourth attempt comes after the third failure was recorded.
+      await fourth.promise;
+      await shipper.stop();
+      // Three rejected attempts at the same entries: 90 s since they were first read, not the last attempt's 30 s.
+      expect(shipper.stateOf(CAS.namespace, CAS.name)?.lagSeconds).toBeGreaterThanOrEqual(60);
+      const lag = Number(/scone_cas_audit_shipping_lag_seconds\{[^}]*\} ([\d.]+)/.exec(metrics.render())?.[1]);
+      expect(lag).toBeGreaterThanOrEqual(60);
+    } finally {
+      await shipper.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
