@@ -404,20 +404,20 @@ export async function shipPodLog(
   for (let attempt = 1; ; attempt++) {
     try {
       await shipDue(true);
+      // Everything read of the log is archived: its end is on record, so no later shipper takes it for a gap.
+      if (log !== undefined && pending.length === 0)
+        await endRecord(
+          log,
+          coverage?.through ?? -1,
+          true,
+          `archived through the end read of pod ${pod.name} (${pod.uid})`,
+        );
       break;
     } catch (err) {
       if (signal.aborted || attempt >= FINAL_ATTEMPTS) throw err;
       await Bun.sleep(FINAL_RETRY_MS * attempt);
     }
   }
-  // Everything read of the log is archived: its end is on record, so no later shipper takes it for a gap.
-  if (log !== undefined && pending.length === 0)
-    await endRecord(
-      log,
-      coverage?.through ?? -1,
-      true,
-      `archived through the end read of pod ${pod.name} (${pod.uid})`,
-    );
   progress();
   return "gone";
 }
