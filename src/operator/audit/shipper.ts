@@ -51,6 +51,8 @@ export interface AuditShipperOptions {
   readonly retryMs?: number;
   /** While following: how often the pod's state is looked at (default 1 s). */
   readonly podCheckMs?: number;
+  /** Bytes of a log from seq 0 verified whole; past them, in windows (ship-log.ts; default verify.ts's 16 MiB). */
+  readonly wholeLogBytes?: number;
 }
 
 interface Worker {
@@ -222,6 +224,7 @@ export class AuditShipper implements Runnable {
             podState: () => this.podState(podRef, uid, signal),
             ...(this.o.store ? { store: this.o.store } : {}),
             ...(this.o.podCheckMs !== undefined ? { podCheckMs: this.o.podCheckMs } : {}),
+            ...(this.o.wholeLogBytes !== undefined ? { wholeLogBytes: this.o.wholeLogBytes } : {}),
             onShipped: (m) => {
               failures = 0;
               this.metrics.entries.inc(labels, m.entries);

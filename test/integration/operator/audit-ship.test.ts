@@ -152,7 +152,7 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
   /** Events the shippers recorded (type, reason, message). */
   const events: { type: string; reason: string; message: string }[] = [];
 
-  const newShipper = (stateDir: string, pods?: AuditShipperOptions["pods"]) => {
+  const newShipper = (stateDir: string, pods?: AuditShipperOptions["pods"], wholeLogBytes?: number) => {
     const s = new AuditShipper({
       kube: client,
       ...(pods ? { pods } : {}),
@@ -167,6 +167,7 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
       syncMs: 200,
       retryMs: 500,
       podCheckMs: 300,
+      ...(wholeLogBytes !== undefined ? { wholeLogBytes } : {}),
     });
     shippers.push(s);
     s.start();
@@ -369,5 +370,32 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
       await d.stop();
     },
     TIMEOUT * 2,
+  );
+  test(
+    "past the whole-log bound, windows: the SCONE CLI (stand-in) answers 15 against the CAS and the link holds",
+    async () => {
+      const lines = await logLines();
+      const log = signatureOf(lines[0] as string);
+      // A bound of one byte: every verification is a window from the archived entry before its segment.
+      const e = newShipper(join(root, "state-e"), undefined, 1);
+      await grow();
+      const grown = await logLines();
+      await waitFor("shipper E to archive the log", async () => archivedThrough(log, grown.length - 1), 120_000);
+      await e.stop();
+      const { segments, problems } = await archived();
+      expect(problems).toEqual([]);
+      const windows = segments.filter((s) => s.manifest.log === log && (s.manifest.verification.from ?? 0) > 0);
+      expect(windows.length).toBeGreaterThan(0);
+      for (const w of windows) {
+        expect(w.manifest.verification).toMatchObject({ against: "cas", exitCode: 15, correct: true });
+        expect(w.manifest.verification.from).toBe(w.manifest.firstSeq - 1);
+      }
+      // The log as archived is the log as the pod has it, and the CLI accepts it whole.
+      const all = segments.filter((s) => s.manifest.log === log).flatMap((s) => s.lines);
+      expect(all.slice(0, grown.length)).toEqual(grown);
+      const whole = await verifyAuditText(source, CAS, `${all.join("\n")}\n`);
+      expect(whole, whole.details).toMatchObject({ exitCode: 0, correct: true });
+    },
+    TIMEOUT,
   );
 });
