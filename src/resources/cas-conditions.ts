@@ -87,5 +87,6 @@ export const CAS_EVENT_REASON = {
   NodeLost: "NodeLost",
   /** The CAS was deleted and its database volume kept (apply.ts). */
   DatabaseKept: "DatabaseKept",
+  AuditLogGap: "AuditLogGap",
 } as const;
 export type CasEventReason = (typeof CAS_EVENT_REASON)[keyof typeof CAS_EVENT_REASON];

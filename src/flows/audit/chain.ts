@@ -84,3 +84,31 @@ export class AuditChain {
     return result.ok ? undefined : result.reason;
   }
 }
+
+/** The audit public key an entry announces (its `audit_log_enabled`), if it does; the schema is chain.ts's [inferred]. */
+export function announcedKeyOf(entry: AuditEntry): string | undefined {
+  const key = entry.event === "audit_log_enabled" ? entry.details.audit_public_key : undefined;
+  return typeof key === "string" ? key : undefined;
+}
+
+/**
+ * scone's own link check of a window of a log that continues a known entry (`anchor`, e.g. the archive's last):
+ * each entry after it has the next seq, names its predecessor's signature, and carries a valid signature of `key`.
+ * The first problem, or undefined. [inferred] line schema (table.ts audit-chain-local): this check can only refuse
+ * a window the SCONE CLI accepted, never accept one it did not (ship-log.ts).
+ */
+export async function windowLinkProblem(
+  anchor: { readonly seq: number; readonly signature: string },
+  lines: readonly string[],
+  key: string | undefined,
+): Promise<string | undefined> {
+  const chain = new AuditChain({
+    signatureOf: (seq) => (seq === anchor.seq ? anchor.signature : undefined),
+    auditKey: () => key,
+  });
+  for (const line of lines) {
+    const checked = await chain.check(line);
+    if (checked.kind === "entry" && !checked.ok) return `seq ${checked.entry.seq}: ${checked.problem}`;
+  }
+  return undefined;
+}

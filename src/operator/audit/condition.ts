@@ -16,6 +16,8 @@ export interface ShippingState {
   readonly failure?: { readonly reason: ShipFailureReason; readonly message: string };
   /** Why nothing is followed (no running pod yet). */
   readonly waiting?: string;
+  /** The last gap found (an earlier log's entries lost while no shipper ran), said in the condition's message. */
+  readonly gap?: string;
 }
 
 const MAX_MESSAGE = 500;
@@ -39,7 +41,13 @@ export function shippingCondition(s: ShippingState): ConditionInput {
     return { type, status: "Unknown", reason: CAS_REASON.WaitingForLog, message: s.waiting ?? "no audit log read yet" };
   }
   const where = s.through < 0 ? "nothing archived yet" : `archived through seq ${s.through}`;
-  return { type, status: "True", reason: CAS_REASON.Shipped, message: `log ${s.log.slice(0, 16)}…: ${where}` };
+  const gap = s.gap ? `; ${s.gap}` : "";
+  return {
+    type,
+    status: "True",
+    reason: CAS_REASON.Shipped,
+    message: bounded(`log ${s.log.slice(0, 16)}…: ${where}${gap}`),
+  };
 }
 
 export interface ShippingEvent {

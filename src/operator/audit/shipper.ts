@@ -51,6 +51,8 @@ export interface AuditShipperOptions {
   readonly retryMs?: number;
   /** While following: how often the pod's state is looked at (default 1 s). */
   readonly podCheckMs?: number;
+  /** Bytes of a log from seq 0 verified whole; past them, in windows (ship-log.ts; default verify.ts's 16 MiB). */
+  readonly wholeLogBytes?: number;
 }
 
 interface Worker {
@@ -196,6 +198,9 @@ export class AuditShipper implements Runnable {
     const podRef = { namespace, name: `${name}-0` };
     const labels = { cr_namespace: namespace, cr_name: name };
     let failures = 0;
+    // The oldest entry not yet archived and when it was first read: a retry reads it again, its lag goes on.
+    let oldest: { log: string; seq: number; at: number } | undefined;
+    const lagNow = () => (oldest ? Math.max(0, (this.now() - oldest.at) / 1000) : 0);
     while (!signal.aborted) {
       const pod = await this.pod(podRef, signal).catch(() => undefined);
       const uid = pod?.metadata?.uid;
@@ -219,6 +224,7 @@ export class AuditShipper implements Runnable {
             podState: () => this.podState(podRef, uid, signal),
             ...(this.o.store ? { store: this.o.store } : {}),
             ...(this.o.podCheckMs !== undefined ? { podCheckMs: this.o.podCheckMs } : {}),
+            ...(this.o.wholeLogBytes !== undefined ? { wholeLogBytes: this.o.wholeLogBytes } : {}),
             onShipped: (m) => {
               failures = 0;
               this.metrics.entries.inc(labels, m.entries);
@@ -234,13 +240,21 @@ export class AuditShipper implements Runnable {
                 );
               this.update(cas, { log: m.log, through: m.lastSeq, failure: undefined });
             },
-            onProgress: (p) =>
+            onGap: (g) => {
+              this.o.log.warn("audit log gap", { cas: keyOf(namespace, name), log: g.log, through: g.through });
+              this.o.events.record(cas, "Warning", CAS_EVENT_REASON.AuditLogGap, g.message);
+              this.update(cas, { gap: g.message });
+            },
+            firstReadAt: (log, seq) => (oldest?.log === log && oldest.seq === seq ? oldest.at : undefined),
+            onProgress: (p) => {
+              oldest = p.log && p.oldest ? { log: p.log, seq: p.oldest.seq, at: p.oldest.readAtMs } : undefined;
               this.update(cas, {
                 ...(p.log !== undefined ? { log: p.log } : {}),
                 through: p.through,
                 lagSeconds: p.lagSeconds,
                 waiting: undefined,
-              }),
+              });
+            },
           },
           signal,
         );
@@ -255,7 +269,7 @@ export class AuditShipper implements Runnable {
         const message = errorText(e);
         this.metrics.failures.inc({ ...labels, reason });
         this.o.log.warn("audit log shipping failed", { cas: keyOf(namespace, name), reason, error: message });
-        this.update(cas, { failure: { reason, message } });
+        this.update(cas, { failure: { reason, message }, lagSeconds: lagNow() });
         await sleep(Math.min((this.o.retryMs ?? 2_000) * 2 ** (failures - 1), 60_000), signal);
       }
     }

@@ -117,6 +117,26 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
     await waitFor("three more entries in the audit log", async () => (await logLines()).length >= before + 3, 90_000);
   };
 
+  /** Deletes the CAS pod and creates it again; returns when the new pod's log (not `oldLog`) has begun. */
+  const replacePod = async (oldLog: string) => {
+    await client.deleteIfExists({ apiVersion: "v1", kind: "Pod", namespace: NS, name: POD });
+    await waitFor(
+      "the old pod to be gone",
+      async () => (await client.tryGet({ apiVersion: "v1", kind: "Pod", namespace: NS, name: POD })) === undefined,
+      120_000,
+    );
+    await client.create(casPod());
+    await runtime.waitForPod(`${NS}/${POD}`, 120_000);
+    await waitFor(
+      "the new pod's log",
+      async () => {
+        const lines = await logLines();
+        return lines.length >= 3 && signatureOf(lines[0] as string) !== oldLog;
+      },
+      90_000,
+    );
+  };
+
   const archived = async () => {
     const segments: ReadSegment[] = [];
     const read = await readArchive(target, CAS, (s) => {
@@ -129,7 +149,10 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
   const archivedThrough = async (log: string, last: number) =>
     coverageOf(await listArchive(target, CAS), log).through >= last;
 
-  const newShipper = (stateDir: string, pods?: AuditShipperOptions["pods"]) => {
+  /** Events the shippers recorded (type, reason, message). */
+  const events: { type: string; reason: string; message: string }[] = [];
+
+  const newShipper = (stateDir: string, pods?: AuditShipperOptions["pods"], wholeLogBytes?: number) => {
     const s = new AuditShipper({
       kube: client,
       ...(pods ? { pods } : {}),
@@ -137,13 +160,14 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
       target: async () => target,
       source,
       metrics: new MetricsRegistry(),
-      events: { record: () => {} },
+      events: { record: (_o, type, reason, message) => events.push({ type, reason, message }) },
       log: createLogger({ level: "warn", sink: process.stderr, component: "audit-ship-test" }),
       store: openStore({ stateDir }),
       policy: { maxEntries: 4, maxBytes: 1 << 20, maxAgeMs: 300 },
       syncMs: 200,
       retryMs: 500,
       podCheckMs: 300,
+      ...(wholeLogBytes !== undefined ? { wholeLogBytes } : {}),
     });
     shippers.push(s);
     s.start();
@@ -228,22 +252,7 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
 
       // The CAS pod is replaced: its log goes with it (emptyDir), the new pod starts a new one.
       const firstLines = await logLines();
-      await client.deleteIfExists({ apiVersion: "v1", kind: "Pod", namespace: NS, name: POD });
-      await waitFor(
-        "the old pod to be gone",
-        async () => (await client.tryGet({ apiVersion: "v1", kind: "Pod", namespace: NS, name: POD })) === undefined,
-        120_000,
-      );
-      await client.create(casPod());
-      await runtime.waitForPod(`${NS}/${POD}`, 120_000);
-      await waitFor(
-        "the new pod's log",
-        async () => {
-          const lines = await logLines();
-          return lines.length >= 3 && signatureOf(lines[0] as string) !== firstLog;
-        },
-        90_000,
-      );
+      await replacePod(firstLog);
       await grow();
       const secondLines = await logLines();
       const secondLog = signatureOf(secondLines[0] as string);
@@ -253,6 +262,10 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
         120_000,
       );
       await b.stop();
+      // The first log was followed to its end: on record as complete, and no gap was reported.
+      const firstEnd = await target.get(`_audit/${NS}/${NAME}/${firstLog}.end.json`, 4096);
+      expect(JSON.parse(new TextDecoder().decode(firstEnd as Uint8Array))).toMatchObject({ complete: true });
+      expect(events.filter((e) => e.reason === "AuditLogGap")).toEqual([]);
       const metrics = (b as unknown as { o: { metrics: MetricsRegistry } }).o.metrics.render();
       expect(metrics).toContain(`${AUDIT_SHIPPING_METRICS.entries.name}{cr_name="${NAME}",cr_namespace="${NS}"}`);
 
@@ -323,5 +336,66 @@ describe.skipIf(!clusterAvailable())("audit-log shipping to S3 across shipper an
       expect(page.entries.every((e) => e.event === "cas_started")).toBe(true);
     },
     TIMEOUT * 2,
+  );
+  test(
+    "a CAS pod replaced while no shipper runs: the next shipper reports the lost range (Event, condition, record)",
+    async () => {
+      const lines = await logLines();
+      const log = signatureOf(lines[0] as string);
+      const c = newShipper(join(root, "state-c"));
+      await waitFor("shipper C to archive the log", async () => archivedThrough(log, lines.length - 1), 120_000);
+      await c.stop();
+      // Written while no shipper runs, then gone with the pod: not recoverable.
+      await grow();
+      await replacePod(log);
+      const next = signatureOf((await logLines())[0] as string);
+      const d = newShipper(join(root, "state-d"));
+      await waitFor("shipper D to archive the new log", async () => archivedThrough(next, 2), 120_000);
+      const through = coverageOf(await listArchive(target, CAS), log).through;
+      expect(through).toBe(lines.length - 1);
+      await waitFor(
+        "the AuditLogGap Event",
+        async () => events.some((e) => e.reason === "AuditLogGap" && e.type === "Warning"),
+        30_000,
+      );
+      const gap = events.find((e) => e.reason === "AuditLogGap");
+      expect(gap?.message).toContain(`archived through seq ${through}`);
+      expect(gap?.message).toContain(`entries from seq ${through + 1} to its end, if it had any, are lost`);
+      expect(d.conditionOf(NS, NAME)?.message).toContain(`entries from seq ${through + 1}`);
+      const record = await target.get(`_audit/${NS}/${NAME}/${log}.end.json`, 4096);
+      expect(JSON.parse(new TextDecoder().decode(record as Uint8Array))).toMatchObject({
+        complete: false,
+        lastSeq: through,
+      });
+      await d.stop();
+    },
+    TIMEOUT * 2,
+  );
+  test(
+    "past the whole-log bound, windows: the SCONE CLI (stand-in) answers 15 against the CAS and the link holds",
+    async () => {
+      const lines = await logLines();
+      const log = signatureOf(lines[0] as string);
+      // A bound of one byte: every verification is a window from the archived entry before its segment.
+      const e = newShipper(join(root, "state-e"), undefined, 1);
+      await grow();
+      const grown = await logLines();
+      await waitFor("shipper E to archive the log", async () => archivedThrough(log, grown.length - 1), 120_000);
+      await e.stop();
+      const { segments, problems } = await archived();
+      expect(problems).toEqual([]);
+      const windows = segments.filter((s) => s.manifest.log === log && (s.manifest.verification.from ?? 0) > 0);
+      expect(windows.length).toBeGreaterThan(0);
+      for (const w of windows) {
+        expect(w.manifest.verification).toMatchObject({ against: "cas", exitCode: 15, correct: true });
+        expect(w.manifest.verification.from).toBe(w.manifest.firstSeq - 1);
+      }
+      // The log as archived is the log as the pod has it, and the CLI accepts it whole.
+      const all = segments.filter((s) => s.manifest.log === log).flatMap((s) => s.lines);
+      expect(all.slice(0, grown.length)).toEqual(grown);
+      const whole = await verifyAuditText(source, CAS, `${all.join("\n")}\n`);
+      expect(whole, whole.details).toMatchObject({ exitCode: 0, correct: true });
+    },
+    TIMEOUT,
   );
 });

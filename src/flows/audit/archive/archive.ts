@@ -2,7 +2,16 @@
 // manifest), remove the halves of interrupted writes, read shipped segments back with their digests checked. Keys
 // come from layout.ts only (checked before any I/O).
 import type { BackupTarget } from "../../../backup/target.ts";
-import { type ArchiveCas, casPrefix, type ListedSegment, parseListing, segmentKeys } from "./layout.ts";
+import {
+  type ArchiveCas,
+  casPrefix,
+  type ListedSegment,
+  logEndKey,
+  parseListing,
+  parseLogEnds,
+  segmentKeys,
+} from "./layout.ts";
+import type { LogEnd } from "./log-end.ts";
 import {
   checkSegmentBytes,
   MAX_SEGMENT_MANIFEST_BYTES,
@@ -12,6 +21,19 @@ import {
 
 export async function listArchive(target: BackupTarget, cas: ArchiveCas): Promise<ListedSegment[]> {
   return parseListing(cas, await target.list(casPrefix(cas)));
+}
+
+/** The segments and the logs with an end record (log-end.ts), from one listing. */
+export async function listArchiveAndEnds(
+  target: BackupTarget,
+  cas: ArchiveCas,
+): Promise<{ segments: ListedSegment[]; ended: Set<string> }> {
+  const keys = await target.list(casPrefix(cas));
+  return { segments: parseListing(cas, keys), ended: parseLogEnds(cas, keys) };
+}
+
+export async function writeLogEnd(target: BackupTarget, cas: ArchiveCas, end: LogEnd): Promise<void> {
+  await target.put(logEndKey(cas, end.log), new TextEncoder().encode(`${JSON.stringify(end)}\n`));
 }
 
 /** Writes a segment: the entries first, the manifest last (a segment counts as shipped once its manifest is there). */
@@ -72,6 +94,20 @@ export interface ReadProblem {
   readonly problem: string;
 }
 
+/** One shipped segment, its manifest and digest checked; why not, when it cannot be read. */
+export async function readSegment(
+  target: BackupTarget,
+  cas: ArchiveCas,
+  s: Pick<ListedSegment, "log" | "first" | "last">,
+): Promise<ReadSegment | string> {
+  const manifest = await readManifest(target, cas, s);
+  if (typeof manifest === "string") return manifest;
+  const bytes = await target.get(segmentKeys(cas, s.log, s).entries, manifest.bytes + 1);
+  if (!bytes) return "entries missing";
+  const lines = checkSegmentBytes(bytes, manifest);
+  return typeof lines === "string" ? lines : { manifest, lines };
+}
+
 /**
  * Every shipped segment of a CAS, per log in seq order, each read once: a segment overlapping one already read
  * (a leader change raced) contributes only its entries past it. A segment that fails its digest or manifest check
@@ -93,25 +129,13 @@ export async function readArchive(
       through = -1;
     }
     if (s.last <= through) continue;
-    const keys = segmentKeys(cas, s.log, s);
-    const problem = (p: string) => problems.push({ log: s.log, first: s.first, last: s.last, problem: p });
-    const manifest = await readManifest(target, cas, s);
-    if (typeof manifest === "string") {
-      problem(manifest);
-      continue;
-    }
-    const bytes = await target.get(keys.entries, manifest.bytes + 1);
-    if (!bytes) {
-      problem("entries missing");
-      continue;
-    }
-    const lines = checkSegmentBytes(bytes, manifest);
-    if (typeof lines === "string") {
-      problem(lines);
+    const read = await readSegment(target, cas, s);
+    if (typeof read === "string") {
+      problems.push({ log: s.log, first: s.first, last: s.last, problem: read });
       continue;
     }
     const skip = Math.max(0, through - s.first + 1);
-    await onSegment({ manifest, lines: lines.slice(skip) });
+    await onSegment({ manifest: read.manifest, lines: read.lines.slice(skip) });
     segments++;
     through = s.last;
   }

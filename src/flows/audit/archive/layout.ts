@@ -4,6 +4,8 @@
 //
 //   _audit/<namespace>/<cas>/<log>/<first>-<last>.log    the entries, as read (one line each, "\n" after each)
 //   _audit/<namespace>/<cas>/<log>/<first>-<last>.json   the segment's manifest (segment.ts), written after the .log
+//   _audit/<namespace>/<cas>/<log>.end.json              how far the log is known archived once its pod is gone
+//                                                         (log-end.ts); beside the log's folder, not in it
 //
 // <log> names one audit log of the CAS: the signature of its seq-0 entry (flows/audit/log-identity.ts: a CAS pod's
 // log starts at seq 0, its volume being an emptyDir); <first>/<last> are the seqs, 12 digits, so a listing sorts them.
@@ -19,6 +21,7 @@ const LOG_ID = /^[0-9a-f]{128}$/;
 const SEQ_DIGITS = 12;
 const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
 const SEGMENT_FILE = /^(\d{12})-(\d{12})\.(log|json)$/;
+const END_FILE = /^([0-9a-f]{128})\.end\.json$/;
 
 export class AuditArchiveKeyError extends Error {
   override readonly name = "AuditArchiveKeyError";
@@ -117,4 +120,21 @@ export function parseListing(cas: ArchiveCas, keys: readonly string[]): ListedSe
   return [...found.values()]
     .map((s) => ({ log: s.log, first: s.first, last: s.last, hasEntries: s.entries, hasManifest: s.manifest }))
     .sort((a, b) => (a.log < b.log ? -1 : a.log > b.log ? 1 : a.first - b.first || a.last - b.last));
+}
+
+/** The end record of a log (log-end.ts). */
+export function logEndKey(cas: ArchiveCas, log: string): string {
+  checkLog(log);
+  return checkKey(`${casPrefix(cas)}/${log}.end.json`);
+}
+
+/** The logs of a CAS that have an end record, from the same listing as parseListing. */
+export function parseLogEnds(cas: ArchiveCas, keys: readonly string[]): Set<string> {
+  const prefix = `${casPrefix(cas)}/`;
+  const out = new Set<string>();
+  for (const key of keys) {
+    const m = key.startsWith(prefix) ? END_FILE.exec(key.slice(prefix.length)) : null;
+    if (m?.[1]) out.add(m[1]);
+  }
+  return out;
 }

@@ -29,6 +29,13 @@ export interface SegmentVerification {
    */
   readonly keyVouched: boolean;
   readonly by: string;
+  /**
+   * First seq of the text the CLI verified: 0, the log from its start; above 0, a window starting at the archived
+   * entry just before the segment (a log past the bound of one verification, or read from its middle), where exit 15
+   * (older entries missing) is what a window is and counts as correct when scone's own link check of the window also
+   * passed (ship-log.ts). Absent in manifests written before windows: 0.
+   */
+  readonly from?: number;
 }
 
 export const SEGMENT_KIND = "scone-audit-segment";

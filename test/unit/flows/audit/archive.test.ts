@@ -7,7 +7,14 @@ import { join } from "node:path";
 import { listTargetBackups } from "../../../../src/backup/list.ts";
 import { LocalDirectoryTarget } from "../../../../src/backup/local-target.ts";
 import { listArchive, readArchive, writeSegment } from "../../../../src/flows/audit/archive/archive.ts";
-import { casPrefix, parseListing, segmentKeys } from "../../../../src/flows/audit/archive/layout.ts";
+import {
+  casPrefix,
+  logEndKey,
+  parseListing,
+  parseLogEnds,
+  segmentKeys,
+} from "../../../../src/flows/audit/archive/layout.ts";
+import { unendedLogs } from "../../../../src/flows/audit/archive/log-end.ts";
 import {
   coverageOf,
   isShipped,
@@ -79,6 +86,30 @@ describe("layout: keys are built from checked parts, listings are read strictly"
       { log: LOG, first: 0, last: 9, hasEntries: true, hasManifest: true },
       { log: LOG, first: 10, last: 19, hasEntries: true, hasManifest: false },
     ]);
+  });
+
+  test("a log's end record sits beside its folder: no segment to a listing, found only in the exact layout", () => {
+    expect(logEndKey(CAS, LOG)).toBe(`_audit/ns1/cas/${LOG}.end.json`);
+    expect(() => logEndKey(CAS, "../x")).toThrow(/128 lower-case hex/);
+    const other = "c".repeat(128);
+    const keys = [
+      logEndKey(CAS, LOG),
+      `_audit/ns1/cas/${LOG}/000000000000-000000000009.log`,
+      `_audit/ns1/cas/${LOG}/000000000000-000000000009.json`,
+      `_audit/ns1/cas/${other}/${other}.end.json`,
+      `_audit/ns1/cas-2/${other}.end.json`,
+      `_audit/ns1/cas/${"d".repeat(127)}.end.json`,
+    ];
+    expect([...parseLogEnds(CAS, keys)]).toEqual([LOG]);
+    expect(parseListing(CAS, keys).map((s) => [s.first, s.last])).toEqual([[0, 9]]);
+    // Which logs lack one: those with shipped segments, other than the one being shipped.
+    const segs = [
+      listed(0, 9),
+      listed(0, 3, undefined, other),
+      listed(0, 1, { hasEntries: true, hasManifest: false }, "e".repeat(128)),
+    ];
+    expect(unendedLogs(segs, new Set(), LOG)).toEqual([{ log: other, through: 3 }]);
+    expect(unendedLogs(segs, new Set([other]), LOG)).toEqual([]);
   });
 });
 
