@@ -55,9 +55,11 @@ interface Target {
 
 /** The objects an install into `namespace` can have created or adopted, in deletion order within each phase. */
 export function uninstallTargets(namespace: string, crds: boolean): Target[] {
-  // The same renderer as install, in service mode (the full set: Deployment and Services too), so the names agree.
-  // Claims hold data (the operator's backups): kept like the CAS claims.
-  const objects = renderInstallManifests({ namespace, webhook: { mode: "service" }, withApi: true }).filter(
+  // The same renderer as install, in service mode, with every optional part an install may have added (the API,
+  // secure metrics, monitoring), so the names agree whatever flags the install had. Claims hold data (the operator's
+  // backups): kept like the CAS claims.
+  const everything = { withApi: true, metricsSecure: true, monitoring: true } as const;
+  const objects = renderInstallManifests({ namespace, webhook: { mode: "service" }, ...everything }).filter(
     (o) => o.kind !== "Namespace" && o.kind !== "PersistentVolumeClaim",
   );
   const refs = objects.map(refOfObject);

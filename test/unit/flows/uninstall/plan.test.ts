@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { refKey } from "../../../../src/flows/install/plan.ts";
+import { refKey, refOfObject } from "../../../../src/flows/install/plan.ts";
 import { planUninstall, refusalMessage, uninstallTargets } from "../../../../src/flows/uninstall/plan.ts";
+import { renderInstallManifests } from "../../../../src/install/manifests.ts";
 import type { KubeObject } from "../../../../src/kube/types.ts";
 
 const NS = "scone-system";
@@ -21,6 +22,24 @@ function installed(crds: boolean): Map<string, KubeObject | undefined> {
 const las = { apiVersion: "base.scone.cloud/v1beta1", kind: "LAS", metadata: { name: "las", labels: OURS } };
 const cas = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", metadata: { name: "cas", namespace: "apps" } };
 const line = (s: { action: string; ref: { kind: string; name: string } }) => `${s.action} ${s.ref.kind}/${s.ref.name}`;
+
+describe("uninstallTargets", () => {
+  test("every object an install renders with --with-api, --metrics-secure and --monitoring is a target", () => {
+    const targets = new Set(uninstallTargets(NS, false).map((t) => refKey(t.ref)));
+    const rendered = renderInstallManifests({
+      namespace: NS,
+      webhook: { mode: "service" },
+      withApi: true,
+      metricsSecure: true,
+      monitoring: true,
+    }).filter((o) => o.kind !== "Namespace" && o.kind !== "PersistentVolumeClaim");
+    const left = rendered.filter((o) => !targets.has(refKey(refOfObject(o))));
+    expect(left.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([]);
+    const kinds = new Set(uninstallTargets(NS, false).map((t) => t.ref.kind));
+    expect(kinds).toContain("ServiceMonitor");
+    expect(kinds).toContain("PrometheusRule");
+  });
+});
 
 describe("planUninstall", () => {
   test("webhook configurations first, then LAS/SGXPlugin, then the operator and its RBAC; CRDs kept", () => {
