@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const SHIMS = join(import.meta.dir, "../../../sim/kwok-cas/exec-bin");
+const SHIMS = join(import.meta.dir, "../../../../sim/kwok-cas/exec-bin");
 let dir: string;
 let root: string;
 

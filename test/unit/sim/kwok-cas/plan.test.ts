@@ -2,15 +2,15 @@
 // the kwok objects that route it, the sealing rule, CRI log lines.
 import { describe, expect, test } from "bun:test";
 import type { V1Pod, V1StatefulSet, V1Volume } from "@kubernetes/client-node";
-import { criLine, LineSplitter } from "../../../sim/kwok-cas/cri-log.ts";
-import { renderKwokObjects } from "../../../sim/kwok-cas/kwok-objects.ts";
-import { podPaths } from "../../../sim/kwok-cas/layout.ts";
-import { durationMs, imageTag, planCasPod } from "../../../sim/kwok-cas/plan.ts";
-import { podMounts } from "../../../sim/kwok-cas/pod-root.ts";
-import { unsealDecision } from "../../../sim/kwok-cas/sealing.ts";
-import { volumeForClaim } from "../../../sim/kwok-cas/volumes.ts";
-import { renderCasStatefulSet } from "../../../src/operator/cas/render.ts";
-import { opts, upstreamCas } from "../operator/cas/fixtures.ts";
+import { criLine, LineSplitter } from "../../../../sim/kwok-cas/cri-log.ts";
+import { renderKwokObjects } from "../../../../sim/kwok-cas/kwok-objects.ts";
+import { podPaths } from "../../../../sim/kwok-cas/layout.ts";
+import { durationMs, imageTag, planCasPod } from "../../../../sim/kwok-cas/plan.ts";
+import { podMounts } from "../../../../sim/kwok-cas/pod-root.ts";
+import { unsealDecision } from "../../../../sim/kwok-cas/sealing.ts";
+import { volumeForClaim } from "../../../../sim/kwok-cas/volumes.ts";
+import { renderCasStatefulSet } from "../../../../src/operator/cas/render.ts";
+import { opts, upstreamCas } from "../../operator/cas/fixtures.ts";
 
 /** Pod NAME-0 as the StatefulSet controller makes it: the template plus one PVC volume per claim template. */
 function podOf(sts: V1StatefulSet, node: string): V1Pod {

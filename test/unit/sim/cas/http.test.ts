@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Gate, parseRequest, renderResponse } from "../../../sim/cas/http.ts";
+import { Gate, parseRequest, renderResponse } from "../../../../sim/cas/http.ts";
 
 const raw = (text: string) => Buffer.from(text, "latin1");
 
