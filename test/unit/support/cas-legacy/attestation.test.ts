@@ -7,8 +7,8 @@ import {
   type SignedAttestationReport,
   signReport,
   verifyReport,
-} from "../../support/cas-legacy/attestation.ts";
-import { type Ed25519KeyPair, ed25519FromSeed, newSeed, toHex } from "../../support/cas-legacy/crypto.ts";
+} from "../../../support/cas-legacy/attestation.ts";
+import { type Ed25519KeyPair, ed25519FromSeed, newSeed, toHex } from "../../../support/cas-legacy/crypto.ts";
 
 const NONCE = "0123456789abcdef0123456789abcdef";
 let casKey: Ed25519KeyPair;

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ed25519FromSeed, keyHashOfPem, signerOfEd25519 } from "../../support/cas-legacy/crypto.ts";
+import { ed25519FromSeed, keyHashOfPem, signerOfEd25519 } from "../../../support/cas-legacy/crypto.ts";
 import {
   type CasDbEntry,
   describeIdentity,
@@ -15,7 +15,7 @@ import {
   sessionSigningSeed,
   withCas,
   writeCliConfig,
-} from "../../support/cas-legacy/identity.ts";
+} from "../../../support/cas-legacy/identity.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "scone-cas-identity-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

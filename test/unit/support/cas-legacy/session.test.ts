@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ed25519OfSigner, ed25519Verify, newSeed } from "../../support/cas-legacy/crypto.ts";
+import { ed25519OfSigner, ed25519Verify, newSeed } from "../../../support/cas-legacy/crypto.ts";
 import {
   isSignedSession,
   parentNamespace,
@@ -8,7 +8,7 @@ import {
   sessionNameError,
   signSession,
   withPredecessor,
-} from "../../support/cas-legacy/session.ts";
+} from "../../../support/cas-legacy/session.ts";
 
 const BASE = `version: "0.3.10"
 name: my-ns/app

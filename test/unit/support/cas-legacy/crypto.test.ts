@@ -19,8 +19,8 @@ import {
   sealToKey,
   signerOfEd25519,
   toHex,
-} from "../../support/cas-legacy/crypto.ts";
-import { generateIdentityPem } from "../../support/cas-legacy/identity.ts";
+} from "../../../support/cas-legacy/crypto.ts";
+import { generateIdentityPem } from "../../../support/cas-legacy/identity.ts";
 
 describe("canonicalJson", () => {
   test("sorts keys at every level and drops undefined", () => {

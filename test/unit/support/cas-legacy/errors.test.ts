@@ -6,7 +6,7 @@ import {
   CasNotFoundError,
   CasRequestError,
   errorFromResponse,
-} from "../../support/cas-legacy/errors.ts";
+} from "../../../support/cas-legacy/errors.ts";
 
 describe("errorFromResponse", () => {
   test("maps statuses to typed errors and keeps the CAS messages", () => {
