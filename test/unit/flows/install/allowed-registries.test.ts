@@ -2,9 +2,9 @@
 // Deployment's arguments, bad values and useless combinations are refused naming the flag.
 import { describe, expect, test } from "bun:test";
 import type { V1Deployment } from "@kubernetes/client-node";
-import { operatorCommand } from "../../../src/cli/commands/operator.ts";
-import { desiredInstall } from "../../../src/flows/install/desired.ts";
-import { InstallOptionError, installOptionsFromFlags } from "../../../src/flows/install/options.ts";
+import { operatorCommand } from "../../../../src/cli/commands/operator.ts";
+import { desiredInstall } from "../../../../src/flows/install/desired.ts";
+import { InstallOptionError, installOptionsFromFlags } from "../../../../src/flows/install/options.ts";
 
 const operatorArgs = (flags: Record<string, unknown>): string[] => {
   const d = desiredInstall(installOptionsFromFlags(flags)).items.find((i) => i.object.kind === "Deployment")?.object as

@@ -1,7 +1,7 @@
 // Certificates of the webhook server: what is issued, and when it is replaced (pure decisions with a fixed clock).
 import { describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { caBundlePatch } from "../../../src/operator/certs/ca-bundle.ts";
+import { caBundlePatch } from "../../../../src/operator/certs/ca-bundle.ts";
 import {
   createCa,
   createServingCert,
@@ -9,15 +9,15 @@ import {
   keyMatchesCert,
   readCertInfo,
   splitPemBundle,
-} from "../../../src/operator/certs/pki.ts";
+} from "../../../../src/operator/certs/pki.ts";
 import {
   caRenewalReason,
   planRenewal,
   renewalTime,
   servingRenewalReason,
   webhookSans,
-} from "../../../src/operator/certs/renewal.ts";
-import { assess, caSecretOf, pemsOfSecrets, renew, secretOf } from "../../../src/operator/certs/secret.ts";
+} from "../../../../src/operator/certs/renewal.ts";
+import { assess, caSecretOf, pemsOfSecrets, renew, secretOf } from "../../../../src/operator/certs/secret.ts";
 
 const DAY = 24 * 3600 * 1000;
 const T0 = new Date("2026-01-01T00:00:00Z");

@@ -1,10 +1,10 @@
 // The admission decisions as pure functions: AdmissionReview in, AdmissionReview out.
 import { describe, expect, test } from "bun:test";
-import type { AdmissionReview } from "../../../src/operator/webhooks/admission.ts";
-import { parseAdmissionReview } from "../../../src/operator/webhooks/admission.ts";
-import { endpointForPath, WEBHOOK_ENDPOINTS } from "../../../src/operator/webhooks/endpoints.ts";
-import { formatIssues, mutateAdmission, validateAdmission } from "../../../src/operator/webhooks/handlers.ts";
-import { applyJsonPatch, diffJsonPatch, type PatchOperation } from "../../../src/operator/webhooks/json-patch.ts";
+import type { AdmissionReview } from "../../../../src/operator/webhooks/admission.ts";
+import { parseAdmissionReview } from "../../../../src/operator/webhooks/admission.ts";
+import { endpointForPath, WEBHOOK_ENDPOINTS } from "../../../../src/operator/webhooks/endpoints.ts";
+import { formatIssues, mutateAdmission, validateAdmission } from "../../../../src/operator/webhooks/handlers.ts";
+import { applyJsonPatch, diffJsonPatch, type PatchOperation } from "../../../../src/operator/webhooks/json-patch.ts";
 
 const GROUPS = { CAS: "services.scone.cloud", LAS: "base.scone.cloud", SGXPlugin: "base.scone.cloud" } as const;
 

@@ -1,12 +1,12 @@
 // The webhook server shell: HTTP refusals (no cluster needed), and the TLS certificate swapped without a restart.
 import { afterAll, describe, expect, test } from "bun:test";
-import { createLogger } from "../../../src/log.ts";
-import { resolveAllowedRegistries } from "../../../src/operator/admission/registries.ts";
-import { createCa, createServingCert } from "../../../src/operator/certs/pki.ts";
-import type { AdmissionReview } from "../../../src/operator/webhooks/admission.ts";
-import { admissionDispatcher } from "../../../src/operator/webhooks/dispatch.ts";
-import { webhookFetchHandler } from "../../../src/operator/webhooks/http.ts";
-import { WebhookServer } from "../../../src/operator/webhooks/server.ts";
+import { createLogger } from "../../../../src/log.ts";
+import { resolveAllowedRegistries } from "../../../../src/operator/admission/registries.ts";
+import { createCa, createServingCert } from "../../../../src/operator/certs/pki.ts";
+import type { AdmissionReview } from "../../../../src/operator/webhooks/admission.ts";
+import { admissionDispatcher } from "../../../../src/operator/webhooks/dispatch.ts";
+import { webhookFetchHandler } from "../../../../src/operator/webhooks/http.ts";
+import { WebhookServer } from "../../../../src/operator/webhooks/server.ts";
 
 const log = createLogger({ level: "error", sink: { write: () => true } });
 const PATH = "/validate-base-scone-cloud-v1beta1-las";

@@ -11,18 +11,18 @@ import {
   ALLOW_TOLERATE_ALL_LABEL,
   policyIssues,
   requestedRights,
-} from "../../../src/operator/admission/policy.ts";
+} from "../../../../src/operator/admission/policy.ts";
 import {
   formatEntry,
   imageRefusal,
   imageSource,
   parseAllowedRegistries,
   resolveAllowedRegistries,
-} from "../../../src/operator/admission/registries.ts";
-import type { AdmissionReview } from "../../../src/operator/webhooks/admission.ts";
-import { admissionDispatcher } from "../../../src/operator/webhooks/dispatch.ts";
-import { VALIDATING_ENDPOINTS } from "../../../src/operator/webhooks/endpoints.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../resources/upstream.ts";
+} from "../../../../src/operator/admission/registries.ts";
+import type { AdmissionReview } from "../../../../src/operator/webhooks/admission.ts";
+import { admissionDispatcher } from "../../../../src/operator/webhooks/dispatch.ts";
+import { VALIDATING_ENDPOINTS } from "../../../../src/operator/webhooks/endpoints.ts";
+import { UPSTREAM_SAMPLES_DIR } from "../../resources/upstream.ts";
 
 const DEFAULT_POLICY: AdmissionPolicy = { allowedRegistries: resolveAllowedRegistries(undefined, undefined) };
 const cas = (spec: Record<string, unknown>, namespace = "team-a") => ({

@@ -3,11 +3,11 @@
 // resourceVersion checks) stands in for the cluster.
 import { describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import { AlreadyExistsError, ConflictError } from "../../../src/kube/errors.ts";
-import { ensureWebhookCertificates } from "../../../src/operator/certs/ensure.ts";
-import { createCa, createServingCert, isSignedBy, splitPemBundle } from "../../../src/operator/certs/pki.ts";
-import { webhookSans } from "../../../src/operator/certs/renewal.ts";
+import type { KubeClient } from "../../../../src/kube/client.ts";
+import { AlreadyExistsError, ConflictError } from "../../../../src/kube/errors.ts";
+import { ensureWebhookCertificates } from "../../../../src/operator/certs/ensure.ts";
+import { createCa, createServingCert, isSignedBy, splitPemBundle } from "../../../../src/operator/certs/pki.ts";
+import { webhookSans } from "../../../../src/operator/certs/renewal.ts";
 import {
   assess,
   caSecretOf,
@@ -16,7 +16,7 @@ import {
   secretOf,
   WEBHOOK_CA_SECRET,
   WEBHOOK_CERT_SECRET,
-} from "../../../src/operator/certs/secret.ts";
+} from "../../../../src/operator/certs/secret.ts";
 
 const T0 = new Date("2026-01-01T00:00:00Z");
 const SANS = webhookSans("ns");

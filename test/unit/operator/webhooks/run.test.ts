@@ -1,10 +1,10 @@
 // startWebhooks without a reachable API server: it does not fail the operator's start, it reports why it is not
 // ready and keeps retrying; and the serving certificate's names follow the mode.
 import { describe, expect, test } from "bun:test";
-import { KubeClient } from "../../../src/kube/client.ts";
-import { createLogger } from "../../../src/log.ts";
-import { ReadinessChecks } from "../../../src/operator/health.ts";
-import { sansFor, startWebhooks } from "../../../src/operator/webhooks/run.ts";
+import { KubeClient } from "../../../../src/kube/client.ts";
+import { createLogger } from "../../../../src/log.ts";
+import { ReadinessChecks } from "../../../../src/operator/health.ts";
+import { sansFor, startWebhooks } from "../../../../src/operator/webhooks/run.ts";
 
 describe("sansFor", () => {
   test("url mode adds the host the API server calls", () => {
