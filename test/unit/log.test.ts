@@ -6,7 +6,7 @@ import {
   type LogSink,
   redactFields,
   resolveLogLevel,
-} from "../../../src/log.ts";
+} from "../../src/log.ts";
 
 const TIME = new Date("2026-01-02T03:04:05.678Z");
 

@@ -1,8 +1,8 @@
 // `scone manifests` renders what `scone operator install` applies: the same desired state, by set, without secrets.
 import { describe, expect, test } from "bun:test";
-import { desiredInstall } from "../../../src/flows/install/desired.ts";
-import { manifestSet } from "../../../src/flows/install/manifests.ts";
-import { installOptionsFromFlags } from "../../../src/flows/install/options.ts";
+import { desiredInstall } from "../../../../src/flows/install/desired.ts";
+import { manifestSet } from "../../../../src/flows/install/manifests.ts";
+import { installOptionsFromFlags } from "../../../../src/flows/install/options.ts";
 
 const kinds = (objects: readonly { kind?: string }[]) => objects.map((o) => o.kind);
 
