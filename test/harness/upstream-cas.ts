@@ -12,7 +12,6 @@ import type { ClusterConnection } from "../../src/kube/config.ts";
 import type { PortForward } from "../../src/kube/port-forward.ts";
 import { startPortForward } from "../../src/kube/port-forward.ts";
 import type { CAS } from "../../src/resources/cas.ts";
-import { waitFor } from "../integration/kube/helpers.ts";
 import { STAND_IN_CLI } from "../unit/flows/provision/stand-in-source.ts";
 import {
   provisionAsUpstream,
@@ -20,6 +19,7 @@ import {
   upstreamFiles,
   writeUpstreamCopies,
 } from "../unit/flows/provision/upstream-target.ts";
+import { waitFor } from "./kube.ts";
 
 export interface UpstreamCas {
   /** The run (address of the port-forward, the CLI) for going back to upstream's CLI afterwards. */

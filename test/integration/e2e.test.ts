@@ -18,6 +18,7 @@ import type { KubeObject } from "../../src/kube/types.ts";
 import type { CAS } from "../../src/resources/cas.ts";
 import { writeStandInCli } from "../harness/cas-driver.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+import { waitFor } from "../harness/kube.ts";
 import { sharedS3 } from "../harness/s3.ts";
 import {
   casClaims,
@@ -37,7 +38,6 @@ import {
   NEW_BACKUP_CLI_MRENCLAVE,
   removeInstall,
 } from "./flows/helpers.ts";
-import { waitFor } from "./kube/helpers.ts";
 import { installCrds } from "./operator/context.ts";
 
 const suffix = Math.random().toString(36).slice(2, 8);

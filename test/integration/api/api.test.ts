@@ -11,7 +11,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { cleanupSteps, installCrds } from "../operator/context.ts";
 
 const LAS_API = "base.scone.cloud/v1beta1";

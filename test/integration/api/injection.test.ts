@@ -11,8 +11,8 @@ import type { Subprocess } from "bun";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { BINARY, binaryPresent, freePort, scone } from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
 import { cleanupSteps, installCrds } from "../operator/context.ts";
 
 const NS = `scone-inject-${Math.random().toString(36).slice(2, 8)}`;

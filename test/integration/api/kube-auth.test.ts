@@ -17,7 +17,7 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
+import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
 import { cleanupSteps, installCrds } from "../operator/context.ts";
 
 const quiet = createLogger({ level: "error", sink: { write() {} } });

@@ -18,6 +18,7 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { DB_FILE } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   casClaims,
   prepareCasNodesAndVolumes,
@@ -39,7 +40,6 @@ import {
   simAuditEntries,
   waitForSnapshotAfterChange,
 } from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
 import {
   buildOperatorContext,
   cleanupSteps,

@@ -37,9 +37,9 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { sharedS3 } from "../../harness/s3.ts";
 import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
-import { waitFor } from "../kube/helpers.ts";
 import {
   buildOperatorContext,
   cleanupSteps,

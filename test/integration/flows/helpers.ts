@@ -16,7 +16,7 @@ import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webho
 import type { CAS } from "../../../src/resources/cas.ts";
 import { removeBackupVolume } from "../../harness/backup-volume.ts";
 import { type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   installCrds,

@@ -8,7 +8,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { cleanupSteps } from "../operator/context.ts";
 import {
   BINARY,

@@ -23,6 +23,7 @@ import { type ClusterConnection, loadKubeConfig } from "../../../src/kube/config
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
 import {
   patchedSpec,
@@ -30,7 +31,6 @@ import {
   upstreamFiles,
   writeUpstreamCopies,
 } from "../../unit/flows/provision/upstream-target.ts";
-import { waitFor } from "../kube/helpers.ts";
 import { cleanupSteps } from "../operator/context.ts";
 import { CasFlowFixture } from "./helpers.ts";
 

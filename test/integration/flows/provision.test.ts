@@ -15,7 +15,7 @@ import type { PortForward } from "../../../src/kube/port-forward.ts";
 import { registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,

@@ -18,7 +18,7 @@ import { vaultSessionNames } from "../../../src/operator/vault/sessions.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { cleanupSteps } from "../operator/context.ts";
 import { binaryPresent, CasFlowFixture, compiledPlugin } from "./helpers.ts";
 

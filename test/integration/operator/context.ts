@@ -21,7 +21,7 @@ import { SGX_LABEL_MARKER } from "../../../src/operator/node-agent/node-labels.t
 import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
 import { renderCrds, sconeResourceTypes } from "../../../src/resources/crds.ts";
 import { standInCliSource } from "../../harness/cas-driver.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 
 /** A transport that remembers every request that is not a read ("PATCH /api/v1/nodes/x"). */
 export class CountingTransport extends Transport {

@@ -10,8 +10,8 @@ import type { HistoryRow } from "../../../src/operator/reconcile-history/read.ts
 import { ClusterHistory } from "../../../src/operator/reconcile-history/recorder.ts";
 import { registerVaultController } from "../../../src/operator/vault/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { freshNamespace, waitFor } from "../../harness/kube.ts";
 import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
-import { freshNamespace, waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
 
 const TIMEOUT = 120_000;

@@ -32,7 +32,7 @@ import type {
   SignedPolicySpec,
 } from "../../../src/resources/policies.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor as pollFor } from "../kube/helpers.ts";
+import { waitFor as pollFor } from "../../harness/kube.ts";
 import { buildOperatorContext, cleanupSteps, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
 import { provisionStandInCas, type StandInCas } from "./stand-in-cas.ts";
 import { LocalCliSource } from "./stand-in-source.ts";

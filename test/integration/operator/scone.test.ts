@@ -25,7 +25,7 @@ import type { CAS } from "../../../src/resources/cas.ts";
 import type { LAS } from "../../../src/resources/las.ts";
 import type { Scone } from "../../../src/resources/scone.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,

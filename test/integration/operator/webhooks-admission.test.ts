@@ -13,7 +13,7 @@ import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
 import { registerVaultController } from "../../../src/operator/vault/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { freshNamespace, waitFor } from "../kube/helpers.ts";
+import { freshNamespace, waitFor } from "../../harness/kube.ts";
 import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
 import { CAS_API, type SuiteWebhooks, startSuiteWebhooks } from "./webhooks-fixture.ts";
 

@@ -10,7 +10,7 @@ import type { Logger } from "../../../src/log.ts";
 import type { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import type { ReadinessChecks } from "../../../src/operator/health.ts";
 import { type RunningWebhooks, startWebhooks, type WebhooksOptions } from "../../../src/operator/webhooks/run.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 
 export const LAS_API = "base.scone.cloud/v1beta1";
 export const CAS_API = "services.scone.cloud/v1beta1";

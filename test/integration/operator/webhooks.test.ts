@@ -18,7 +18,7 @@ import { caSecretOf, secretOf, WEBHOOK_CA_SECRET, WEBHOOK_CERT_SECRET } from "..
 import { ReadinessChecks } from "../../../src/operator/health.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { cleanupSteps, installCrds } from "./context.ts";
 import { CAS_API, LAS_API, type SuiteWebhooks, startSuiteWebhooks } from "./webhooks-fixture.ts";
 

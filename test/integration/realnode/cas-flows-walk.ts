@@ -31,6 +31,7 @@ import {
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { EncryptedPolicy, PolicyStatus, SignedPolicy } from "../../../src/resources/policies.ts";
 import type { LocalCluster } from "../../harness/cluster.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
 import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
 import {
   prepareCasNodesAndVolumes,
@@ -46,7 +47,6 @@ import {
   scone,
   waitForSnapshotAfterChange,
 } from "../flows/helpers.ts";
-import { adminClient, waitFor } from "../kube/helpers.ts";
 import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
 
 /** How the walk reaches CAS, and what it can observe about that way. */

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { clusterAvailable, realNodeCluster, stopRealNodeCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import { hostTraces } from "./traces.ts";
 

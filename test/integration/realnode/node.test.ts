@@ -11,7 +11,7 @@ import { writeBusyboxArchive, writeBusyboxLayout } from "../../../hack/cluster/n
 import { SGX_CAPABLE_LABEL } from "../../../hack/cluster/nodes.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
+import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
 import { inBenchmarkRange, realNodeTestsEnabled } from "./enabled.ts";
 
 const TIMEOUT = 180_000;

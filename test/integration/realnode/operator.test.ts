@@ -29,6 +29,7 @@ import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
 import {
   casClaims,
@@ -37,7 +38,6 @@ import {
   startBackupControllerPlayer,
 } from "../flows/day2-fixtures.ts";
 import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../flows/helpers.ts";
-import { adminClient, waitFor } from "../kube/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import {
   buildOperatorImage,

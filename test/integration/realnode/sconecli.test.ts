@@ -13,7 +13,7 @@ import { cliPodSelector, operatorIdentitySecretName } from "../../../src/cas/dri
 import { casDriverSource } from "../../../src/cas/driver/source.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace } from "../kube/helpers.ts";
+import { adminClient, freshNamespace } from "../../harness/kube.ts";
 import { installCrds } from "../operator/context.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 

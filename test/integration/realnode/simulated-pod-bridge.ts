@@ -7,7 +7,7 @@ import type { TCPSocketListener } from "bun";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RealNodeHandle } from "../../harness/cluster.ts";
-import { connectUpstream, type Pair } from "../kube/helpers.ts";
+import { connectUpstream, type Pair } from "../../harness/kube.ts";
 
 interface PortForwardView extends KubeObject {
   spec?: { forwards?: { ports?: number[]; target?: { address?: string; port?: number } }[] };

@@ -6,7 +6,7 @@ import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import { mutatingWebhookConfigurationName, validatingWebhookConfigurationName } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject, ObjectRef } from "../../../src/kube/types.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 
 const CRD_API = "apiextensions.k8s.io/v1";
 const ADMISSION = "admissionregistration.k8s.io/v1";

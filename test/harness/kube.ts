@@ -1,11 +1,11 @@
-// Shared bits of the kube integration tests: a client on the test cluster, polling, and a TCP proxy the test can
+// Shared by the integration tests of every folder: a client on the test cluster, polling, and a TCP proxy the test can
 // cut so an informer loses its watch while the test keeps writing through its own direct connection.
 import { afterAll, beforeAll } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { KubeClient } from "../../../src/kube/client.ts";
-import { loadKubeConfig } from "../../../src/kube/config.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import { type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { loadKubeConfig } from "../../src/kube/config.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { type LocalCluster, sharedCluster } from "./cluster.ts";
 
 export async function adminClient(cluster: LocalCluster): Promise<KubeClient> {
   return KubeClient.load({ kubeconfig: cluster.kubeconfigPath });
