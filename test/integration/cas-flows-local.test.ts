@@ -10,7 +10,7 @@ import { casDriverSource } from "../../src/cas/driver/source.ts";
 import { ENCRYPTED_POLICY_TYPE } from "../../src/operator/policies/controller.ts";
 import type { EncryptedPolicy } from "../../src/resources/policies.ts";
 import { clusterAvailable, sharedCluster } from "../harness/cluster.ts";
-import { binaryPresent } from "./flows/helpers.ts";
+import { binaryPresent } from "../harness/flows.ts";
 import { describeCasFlows } from "./realnode/cas-flows-walk.ts";
 
 const SIM_CLI = join(import.meta.dir, "../../.build/scone-cli-sim");

@@ -18,6 +18,14 @@ import type { CAS } from "../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/kube.ts";
 import {
+  buildOperatorContext,
+  cleanupSteps,
+  installCrds,
+  restoreHarnessNodeLabels,
+  type TestOperator,
+  zoneAVolume,
+} from "../harness/operator.ts";
+import {
   type PrometheusBinaries,
   prometheusBinaries,
   type RunningPrometheus,
@@ -26,14 +34,6 @@ import {
   writeRuleFile,
 } from "../harness/prometheus.ts";
 import { sharedPath } from "../harness/shared.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  restoreHarnessNodeLabels,
-  type TestOperator,
-  zoneAVolume,
-} from "./operator/context.ts";
 
 const NS = `scone-mon-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

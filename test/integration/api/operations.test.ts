@@ -18,7 +18,6 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { DB_FILE } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../../harness/kube.ts";
 import {
   casClaims,
   prepareCasNodesAndVolumes,
@@ -27,7 +26,7 @@ import {
   restoredFacts,
   startBackupControllerPlayer,
   zoneAVolume,
-} from "../flows/day2-fixtures.ts";
+} from "../../harness/day2.ts";
 import {
   BINARY,
   backupPolicyUpdates,
@@ -39,14 +38,15 @@ import {
   scone,
   simAuditEntries,
   waitForSnapshotAfterChange,
-} from "../flows/helpers.ts";
+} from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
   installCrds,
   registerCasOverPortForwards,
   type TestOperator,
-} from "../operator/context.ts";
+} from "../../harness/operator.ts";
 
 const NS = `scone-apiops-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

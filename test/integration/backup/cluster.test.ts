@@ -16,8 +16,8 @@ import { runRestore } from "../../../src/flows/restore/flow.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable } from "../../harness/cluster.ts";
 import { useTestNamespace } from "../../harness/kube.ts";
+import { installCrds } from "../../harness/operator.ts";
 import { sharedS3 } from "../../harness/s3.ts";
-import { installCrds } from "../operator/context.ts";
 
 const TIMEOUT = 60_000;
 const BUCKET = "scone-backup-secret-it";

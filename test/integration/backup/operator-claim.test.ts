@@ -16,10 +16,10 @@ import { catalogBackupPort } from "../../../src/operator/scone/backup-port.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 import { backupVolumeDir, backupVolumeName, preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { removeInstall } from "../../harness/flows.ts";
 import { freshNamespace, waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 import { cleanup as cleanupFixtures, localExec, snapshotRoot } from "../../unit/backup/fixtures.ts";
-import { removeInstall } from "../flows/helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
 
 const TIMEOUT = 120_000;
 

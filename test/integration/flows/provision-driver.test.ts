@@ -23,7 +23,9 @@ import { type ClusterConnection, loadKubeConfig } from "../../../src/kube/config
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
+import { CasFlowFixture } from "../../harness/flows.ts";
 import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
 import {
   patchedSpec,
@@ -31,8 +33,6 @@ import {
   upstreamFiles,
   writeUpstreamCopies,
 } from "../../unit/flows/provision/upstream-target.ts";
-import { cleanupSteps } from "../operator/context.ts";
-import { CasFlowFixture } from "./helpers.ts";
 
 const NS = `scone-provd-${Math.random().toString(36).slice(2, 8)}`;
 const FRESH = "cas";

@@ -14,7 +14,7 @@ import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../../harness/kube.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS = `scone-report-${SUFFIX}`;

@@ -18,9 +18,9 @@ import { vaultSessionNames } from "../../../src/operator/vault/sessions.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
+import { binaryPresent, CasFlowFixture, compiledPlugin } from "../../harness/flows.ts";
 import { waitFor } from "../../harness/kube.ts";
-import { cleanupSteps } from "../operator/context.ts";
-import { binaryPresent, CasFlowFixture, compiledPlugin } from "./helpers.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const NS = `scone-vault-${Math.random().toString(36).slice(2, 8)}`;
 const KEY = "0123456789abcdef0123456789abcdef";

@@ -19,6 +19,7 @@ import { listImages } from "../../../src/install/images.ts";
 import { DEPLOYMENT_NAME } from "../../../src/install/names.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
+import { removeInstall } from "../../harness/flows.ts";
 import {
   type CosignKey,
   CRANE,
@@ -30,7 +31,6 @@ import {
   pushImage,
   startRegistry,
 } from "../../harness/registry.ts";
-import { removeInstall } from "../flows/helpers.ts";
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const VERSION = "6.0.6";

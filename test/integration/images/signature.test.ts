@@ -18,6 +18,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import { createCa, createServingCert } from "../../../src/operator/certs/pki.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../../src/version.ts";
 import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
+import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../../harness/flows.ts";
 import {
   type CosignKey,
   CRANE,
@@ -30,7 +31,6 @@ import {
   pushLayout,
   startRegistry,
 } from "../../harness/registry.ts";
-import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../flows/helpers.ts";
 
 if (!craneAvailable()) console.warn(`signature.test.ts skipped: ${CRANE} is missing — run 'make node-binaries'`);
 

@@ -13,7 +13,7 @@ import { type CasPodExec, observeLastSnapshot } from "../../../src/operator/cas/
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../../harness/kube.ts";
-import { cleanupSteps } from "./context.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const TIMEOUT = 180_000;
 const NAME = "cas";

@@ -11,8 +11,8 @@ import { ClusterHistory } from "../../../src/operator/reconcile-history/recorder
 import { registerVaultController } from "../../../src/operator/vault/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { freshNamespace, waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
 import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
 
 const TIMEOUT = 120_000;
 

@@ -16,7 +16,6 @@ import type { SGXPlugin } from "../../../src/resources/sgx-plugin.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor as pollFor } from "../../harness/kube.ts";
-import { sharedPath } from "../../harness/shared.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
@@ -26,7 +25,8 @@ import {
   type TestOperator,
   waitForCache,
   waitForMetrics,
-} from "./context.ts";
+} from "../../harness/operator.ts";
+import { sharedPath } from "../../harness/shared.ts";
 
 const SAMPLES = sharedPath("reference", "upstream-samples", "operator-samples");
 // The samples name upstream's scone-system; this suite's DaemonSets go to a namespace of its own, so nothing another

@@ -35,7 +35,7 @@ import {
   type TestOperator,
   waitForMetrics,
   zoneAVolume,
-} from "./context.ts";
+} from "../../harness/operator.ts";
 
 const NS = `scone-stack-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "stack-test";

@@ -31,14 +31,7 @@ import {
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { EncryptedPolicy, PolicyStatus, SignedPolicy } from "../../../src/resources/policies.ts";
 import type { LocalCluster } from "../../harness/cluster.ts";
-import { adminClient, waitFor } from "../../harness/kube.ts";
-import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
-import {
-  prepareCasNodesAndVolumes,
-  RESTORED_AS_EXPECTED,
-  registration,
-  restoredFacts,
-} from "../flows/day2-fixtures.ts";
+import { prepareCasNodesAndVolumes, RESTORED_AS_EXPECTED, registration, restoredFacts } from "../../harness/day2.ts";
 import {
   backupPolicyUpdates,
   casNamespaceCleanup,
@@ -46,8 +39,10 @@ import {
   type RunResult,
   scone,
   waitForSnapshotAfterChange,
-} from "../flows/helpers.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
+} from "../../harness/flows.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
+import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
 
 /** How the walk reaches CAS, and what it can observe about that way. */
 export interface CasReach {

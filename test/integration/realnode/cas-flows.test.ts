@@ -10,7 +10,7 @@ import { casDriverSource } from "../../../src/cas/driver/source.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { EncryptedPolicy } from "../../../src/resources/policies.ts";
 import { clusterAvailable, realNodeCluster } from "../../harness/cluster.ts";
-import { binaryPresent } from "../flows/helpers.ts";
+import { binaryPresent } from "../../harness/flows.ts";
 import { describeCasFlows } from "./cas-flows-walk.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import { importSconecliImage } from "./operator-helpers.ts";

@@ -14,11 +14,11 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
+import { binaryPresent, removeInstall } from "../../harness/flows.ts";
+import { helmBinary, installArgs, run } from "../../harness/helm.ts";
 import { adminClient, waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
-import { binaryPresent, removeInstall } from "../flows/helpers.ts";
-import { helmBinary, installArgs, run } from "../helm-helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import { buildOperatorImage, readyOperatorPods } from "./operator-helpers.ts";
 

@@ -4,8 +4,8 @@
 import { join, resolve } from "node:path";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
+import { BINARY } from "../../harness/flows.ts";
 import { waitFor } from "../../harness/kube.ts";
-import { BINARY } from "../flows/helpers.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
 

@@ -29,15 +29,10 @@ import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
+import { casClaims, cleanNodes, prepareCasNodesAndVolumes, startBackupControllerPlayer } from "../../harness/day2.ts";
+import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../../harness/flows.ts";
 import { adminClient, waitFor } from "../../harness/kube.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
-import {
-  casClaims,
-  cleanNodes,
-  prepareCasNodesAndVolumes,
-  startBackupControllerPlayer,
-} from "../flows/day2-fixtures.ts";
-import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../flows/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 import {
   buildOperatorImage,

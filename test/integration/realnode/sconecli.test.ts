@@ -14,7 +14,7 @@ import { casDriverSource } from "../../../src/cas/driver/source.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { adminClient, freshNamespace } from "../../harness/kube.ts";
-import { installCrds } from "../operator/context.ts";
+import { installCrds } from "../../harness/operator.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
 
 const VERSION = "6.0.6";

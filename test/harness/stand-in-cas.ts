@@ -2,8 +2,8 @@
 // SCONE CLI (sim/scone-cli, which reaches it over the network) — the setup the policy tests and bench/policies.ts
 // share. The CAS is named by a CasRef; the stand-in source maps it to the simulator's `127.0.0.1:PORT`.
 import { join } from "node:path";
-import { launchSimulator, type RunningSimulator } from "../../../sim/cas/launch.ts";
-import type { CasDriverSource, CasRef } from "../../../src/cas/driver/reach.ts";
+import { launchSimulator, type RunningSimulator } from "../../sim/cas/launch.ts";
+import type { CasDriverSource, CasRef } from "../../src/cas/driver/reach.ts";
 
 export interface StandInCas {
   readonly sim: RunningSimulator;

@@ -2,15 +2,15 @@
 // (SCONE_CLI_CONFIG), and each CAS one stable address (a simulator on loopback), so attestations (kept per address,
 // CLI §7) carry over from one connection to the next. Production uses src/cas/driver/source.ts (the sconecli pod,
 // or a local CLI over a port-forward).
-import { CasDriver } from "../../../src/cas/driver/driver.ts";
+import { CasDriver } from "../../src/cas/driver/driver.ts";
 import {
   type CasConnection,
   type CasDriverSource,
   type CasRef,
   type CliIdentity,
   casServiceAddress,
-} from "../../../src/cas/driver/reach.ts";
-import { type CliRunner, LocalCliRunner } from "../../../src/cas/driver/runner.ts";
+} from "../../src/cas/driver/reach.ts";
+import { type CliRunner, LocalCliRunner } from "../../src/cas/driver/runner.ts";
 
 export interface LocalCliSourceOptions {
   /** The CLI, e.g. ["/usr/bin/scone"] or [bun, "sim/scone-cli/main.ts"]. */

@@ -6,31 +6,26 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { type CasPodRuntime, podInstancesDir, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
-import { isHealthy } from "../../../src/flows/status/health.ts";
-import { renderInstallManifests } from "../../../src/install/manifests.ts";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import type { PortForward } from "../../../src/kube/port-forward.ts";
-import { createLogger } from "../../../src/log.ts";
-import { type RunningWebhooks, startWebhooks } from "../../../src/operator/webhooks/run.ts";
-import type { CAS } from "../../../src/resources/cas.ts";
-import { removeBackupVolume } from "../../harness/backup-volume.ts";
-import { type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../../harness/kube.ts";
-import {
-  buildOperatorContext,
-  installCrds,
-  registerCasOverPortForwards,
-  type TestOperator,
-} from "../operator/context.ts";
-import { casClaims, cleanNodes, prepareCasNodesAndVolumes, registerBackups } from "./day2-fixtures.ts";
+import { type CasPodRuntime, podInstancesDir, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
+import { isHealthy } from "../../src/flows/status/health.ts";
+import { renderInstallManifests } from "../../src/install/manifests.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import type { PortForward } from "../../src/kube/port-forward.ts";
+import { createLogger } from "../../src/log.ts";
+import { type RunningWebhooks, startWebhooks } from "../../src/operator/webhooks/run.ts";
+import type { CAS } from "../../src/resources/cas.ts";
+import { removeBackupVolume } from "./backup-volume.ts";
+import { type LocalCluster, sharedCluster } from "./cluster.ts";
+import { casClaims, cleanNodes, prepareCasNodesAndVolumes, registerBackups } from "./day2.ts";
+import { waitFor } from "./kube.ts";
+import { buildOperatorContext, installCrds, registerCasOverPortForwards, type TestOperator } from "./operator.ts";
 
-export const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../../dist/scone");
+export const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 export const binaryPresent = existsSync(BINARY);
 
 /** Compiles the stand-in SCONE CLI (sim/scone-cli) to `outfile`: what `--scone-cli PATH` runs in these tests. */
 export async function buildStandInCli(outfile: string): Promise<string> {
-  const main = join(import.meta.dir, "../../../sim/scone-cli/main.ts");
+  const main = join(import.meta.dir, "../../sim/scone-cli/main.ts");
   const build = Bun.spawn([process.execPath, "build", "--compile", main, "--outfile", outfile], {
     stdout: "ignore",
     stderr: "pipe",
@@ -40,7 +35,7 @@ export async function buildStandInCli(outfile: string): Promise<string> {
 }
 
 /** A loopback port below the ephemeral range (no bind(0) or outgoing connection takes it before its user binds). */
-export { freePort } from "../../../hack/cluster/ports.ts";
+export { freePort } from "../../hack/cluster/ports.ts";
 
 export interface RunResult {
   readonly code: number;

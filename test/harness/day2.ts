@@ -3,16 +3,16 @@
 // backup on every SGX node (scone's node annotation) once a backup-controller rollout completes, as the real one
 // does after `scone cas register-backup` on each node.
 import type { V1Deployment, V1Node } from "@kubernetes/client-node";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import { imageVersion, REGISTRATION_LABEL_PREFIX, registrationLabel } from "../../../src/operator/cas/nodes.ts";
-import type { CAS } from "../../../src/resources/cas.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { imageVersion, REGISTRATION_LABEL_PREFIX, registrationLabel } from "../../src/operator/cas/nodes.ts";
+import type { CAS } from "../../src/resources/cas.ts";
 
 export const SGX_NODES = ["sgx-node-1", "sgx-node-2", "sgx-node-3"];
 export const LAS_LABELS = { "las.scontain.com/capable": "true", "las.scontain.com/ok": "true" };
 const MANAGER = "scone-day2-test";
 
-import { zoneAVolume } from "../operator/context.ts";
+import { zoneAVolume } from "./operator.ts";
 
 export { zoneAVolume };
 

@@ -3,14 +3,14 @@
 // objects carry, so other files' objects are not admitted by them (and objects without the label are admitted by
 // no webhook at all: what a cluster whose operator is down looks like to them).
 
-import { renderInstallManifests } from "../../../src/install/manifests.ts";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import type { Logger } from "../../../src/log.ts";
-import type { MetricsRegistry } from "../../../src/metrics/registry.ts";
-import type { ReadinessChecks } from "../../../src/operator/health.ts";
-import { type RunningWebhooks, startWebhooks, type WebhooksOptions } from "../../../src/operator/webhooks/run.ts";
-import { waitFor } from "../../harness/kube.ts";
+import { renderInstallManifests } from "../../src/install/manifests.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import type { Logger } from "../../src/log.ts";
+import type { MetricsRegistry } from "../../src/metrics/registry.ts";
+import type { ReadinessChecks } from "../../src/operator/health.ts";
+import { type RunningWebhooks, startWebhooks, type WebhooksOptions } from "../../src/operator/webhooks/run.ts";
+import { waitFor } from "./kube.ts";
 
 export const LAS_API = "base.scone.cloud/v1beta1";
 export const CAS_API = "services.scone.cloud/v1beta1";

@@ -4,24 +4,24 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SGX_CAPABLE_LABEL, SIMULATED_NODES } from "../../../hack/cluster/nodes.ts";
-import { KubeClient } from "../../../src/kube/client.ts";
-import { loadKubeConfig } from "../../../src/kube/config.ts";
-import { EventRecorder } from "../../../src/kube/events.ts";
-import type { PortForward } from "../../../src/kube/port-forward.ts";
-import { registerResource } from "../../../src/kube/resources.ts";
-import { SharedInformers } from "../../../src/kube/shared-informers.ts";
-import { type RequestOptions, Transport } from "../../../src/kube/transport.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import { createLogger, type LogLevel } from "../../../src/log.ts";
-import { registerCasController } from "../../../src/operator/cas/controller.ts";
-import { casDriverProbe } from "../../../src/operator/cas/driver-probe.ts";
-import { Manager } from "../../../src/operator/manager.ts";
-import { SGX_LABEL_MARKER } from "../../../src/operator/node-agent/node-labels.ts";
-import { InformerReader, type OperatorContext } from "../../../src/operator/wiring.ts";
-import { renderCrds, sconeResourceTypes } from "../../../src/resources/crds.ts";
-import { standInCliSource } from "../../harness/cas-driver.ts";
-import { waitFor } from "../../harness/kube.ts";
+import { SGX_CAPABLE_LABEL, SIMULATED_NODES } from "../../hack/cluster/nodes.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { loadKubeConfig } from "../../src/kube/config.ts";
+import { EventRecorder } from "../../src/kube/events.ts";
+import type { PortForward } from "../../src/kube/port-forward.ts";
+import { registerResource } from "../../src/kube/resources.ts";
+import { SharedInformers } from "../../src/kube/shared-informers.ts";
+import { type RequestOptions, Transport } from "../../src/kube/transport.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { createLogger, type LogLevel } from "../../src/log.ts";
+import { registerCasController } from "../../src/operator/cas/controller.ts";
+import { casDriverProbe } from "../../src/operator/cas/driver-probe.ts";
+import { Manager } from "../../src/operator/manager.ts";
+import { SGX_LABEL_MARKER } from "../../src/operator/node-agent/node-labels.ts";
+import { InformerReader, type OperatorContext } from "../../src/operator/wiring.ts";
+import { renderCrds, sconeResourceTypes } from "../../src/resources/crds.ts";
+import { standInCliSource } from "./cas-driver.ts";
+import { waitFor } from "./kube.ts";
 
 /** A transport that remembers every request that is not a read ("PATCH /api/v1/nodes/x"). */
 export class CountingTransport extends Transport {
