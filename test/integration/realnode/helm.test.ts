@@ -18,9 +18,9 @@ import { binaryPresent, removeInstall } from "../../harness/flows.ts";
 import { helmBinary, installArgs, run } from "../../harness/helm.ts";
 import { adminClient, waitFor } from "../../harness/kube.ts";
 import { cleanupSteps } from "../../harness/operator.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
+import { buildOperatorImage, readyOperatorPods } from "../../harness/real-node-operator.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
-import { buildOperatorImage, readyOperatorPods } from "./operator-helpers.ts";
 
 const TIMEOUT = 300_000;
 const enabled = clusterAvailable() && realNodeTestsEnabled() && binaryPresent;

@@ -32,8 +32,7 @@ import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeClust
 import { casClaims, cleanNodes, prepareCasNodesAndVolumes, startBackupControllerPlayer } from "../../harness/day2.ts";
 import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../../harness/flows.ts";
 import { adminClient, waitFor } from "../../harness/kube.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 import {
   buildOperatorImage,
   importSconecliImage,
@@ -42,8 +41,9 @@ import {
   type PodView,
   podOfHolder,
   readyOperatorPods,
-} from "./operator-helpers.ts";
-import { SimulatedPodBridge } from "./simulated-pod-bridge.ts";
+} from "../../harness/real-node-operator.ts";
+import { SimulatedPodBridge } from "../../harness/simulated-pod-bridge.ts";
+import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
 
 const TIMEOUT = 300_000;
 const SAMPLES = join(UPSTREAM_SAMPLES_DIR, "operator-samples");

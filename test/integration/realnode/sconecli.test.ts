@@ -15,7 +15,7 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { adminClient, freshNamespace } from "../../harness/kube.ts";
 import { installCrds } from "../../harness/operator.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 
 const VERSION = "6.0.6";
 const KEY_HASH = /^[1-9A-HJ-NP-Za-km-z]{40,60}$/;

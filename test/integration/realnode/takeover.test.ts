@@ -12,8 +12,8 @@ import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
 import { binaryPresent, type RunResult, removeInstall, scone } from "../../harness/flows.ts";
 import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
-import { buildOperatorImage } from "./operator-helpers.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
+import { buildOperatorImage } from "../../harness/real-node-operator.ts";
 import {
   certManagerCrdNames,
   installCertManagerCrds,

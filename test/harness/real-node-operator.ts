@@ -2,12 +2,12 @@
 // image on the real node, the install run by that binary, the operator's pods, and a record of every change of the
 // leader-election Lease (watched, so no state is missed).
 import { join, resolve } from "node:path";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import { BINARY } from "../../harness/flows.ts";
-import { waitFor } from "../../harness/kube.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { BINARY } from "./flows.ts";
+import { waitFor } from "./kube.ts";
 
-const ROOT = resolve(import.meta.dir, "../../..");
+const ROOT = resolve(import.meta.dir, "../..");
 
 /**
  * The stand-in sconecli image (hack/image/sconecli-image.ts: the simulator's SCONE CLI) imported into the real
@@ -21,10 +21,10 @@ export async function importSconecliImage(node: { importArchive(archive: string)
     { buildSconecliLayout, ensureSimCli },
     { layoutArchive },
   ] = await Promise.all([
-    import("../../../src/cas/driver/source.ts"),
-    import("../../../src/version.ts"),
-    import("../../../hack/image/sconecli-image.ts"),
-    import("../../../hack/image/oci.ts"),
+    import("../../src/cas/driver/source.ts"),
+    import("../../src/version.ts"),
+    import("../../hack/image/sconecli-image.ts"),
+    import("../../hack/image/oci.ts"),
   ]);
   const reference = sconecliImage(undefined, DEFAULT_SCONE_SERVICE_VERSION);
   const archive = join(out, "sconecli.oci.tar");

@@ -4,10 +4,10 @@
 // to the simulator's loopback port that the pod's kwok PortForward names at that moment. A re-created pod (new IP)
 // or a restarted simulator (new port) is followed by polling.
 import type { TCPSocketListener } from "bun";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import type { RealNodeHandle } from "../../harness/cluster.ts";
-import { connectUpstream, type Pair } from "../../harness/kube.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import type { RealNodeHandle } from "./cluster.ts";
+import { connectUpstream, type Pair } from "./kube.ts";
 
 interface PortForwardView extends KubeObject {
   spec?: { forwards?: { ports?: number[]; target?: { address?: string; port?: number } }[] };

@@ -13,25 +13,25 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { type BackupControllerSim, startBackupControllerSim } from "../../../sim/backup-controller/runtime.ts";
-import { type CasPodRuntime, startCasPodRuntime } from "../../../sim/kwok-cas/runtime.ts";
-import type { CasDriverSource } from "../../../src/cas/driver/reach.ts";
-import { verifyAuditText } from "../../../src/flows/audit/verify.ts";
-import type { KubeClient } from "../../../src/kube/client.ts";
-import { loadKubeConfig } from "../../../src/kube/config.ts";
-import type { PortForward } from "../../../src/kube/port-forward.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
-import { registerCasController } from "../../../src/operator/cas/controller.ts";
-import { casDriverProbe } from "../../../src/operator/cas/driver-probe.ts";
+import { type BackupControllerSim, startBackupControllerSim } from "../../sim/backup-controller/runtime.ts";
+import { type CasPodRuntime, startCasPodRuntime } from "../../sim/kwok-cas/runtime.ts";
+import type { CasDriverSource } from "../../src/cas/driver/reach.ts";
+import { verifyAuditText } from "../../src/flows/audit/verify.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { loadKubeConfig } from "../../src/kube/config.ts";
+import type { PortForward } from "../../src/kube/port-forward.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { registerCasController } from "../../src/operator/cas/controller.ts";
+import { casDriverProbe } from "../../src/operator/cas/driver-probe.ts";
 import {
   ENCRYPTED_POLICY_TYPE,
   registerPolicyControllers,
   SIGNED_POLICY_TYPE,
-} from "../../../src/operator/policies/controller.ts";
-import type { CAS } from "../../../src/resources/cas.ts";
-import type { EncryptedPolicy, PolicyStatus, SignedPolicy } from "../../../src/resources/policies.ts";
-import type { LocalCluster } from "../../harness/cluster.ts";
-import { prepareCasNodesAndVolumes, RESTORED_AS_EXPECTED, registration, restoredFacts } from "../../harness/day2.ts";
+} from "../../src/operator/policies/controller.ts";
+import type { CAS } from "../../src/resources/cas.ts";
+import type { EncryptedPolicy, PolicyStatus, SignedPolicy } from "../../src/resources/policies.ts";
+import type { LocalCluster } from "./cluster.ts";
+import { prepareCasNodesAndVolumes, RESTORED_AS_EXPECTED, registration, restoredFacts } from "./day2.ts";
 import {
   backupPolicyUpdates,
   casNamespaceCleanup,
@@ -39,10 +39,10 @@ import {
   type RunResult,
   scone,
   waitForSnapshotAfterChange,
-} from "../../harness/flows.ts";
-import { adminClient, waitFor } from "../../harness/kube.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
-import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
+} from "./flows.ts";
+import { adminClient, waitFor } from "./kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./operator.ts";
+import { provisionCasAsUpstream } from "./upstream-cas.ts";
 
 /** How the walk reaches CAS, and what it can observe about that way. */
 export interface CasReach {
@@ -92,7 +92,7 @@ const NEXT = "6.0.7";
 const DCAP = "0123456789abcdef0123456789abcdef";
 const NONCE = "00112233445566778899aabbccddeeff";
 const TIMEOUT = 300_000;
-const POLICY_SAMPLES = join(import.meta.dir, "../../unit/operator/policies/fixtures");
+const POLICY_SAMPLES = join(import.meta.dir, "../unit/operator/policies/fixtures");
 const ZONE_A = ["sgx-node-1", "sgx-node-2"];
 
 const filesUnder = (dir: string): string[] =>
