@@ -12,14 +12,9 @@ import type { ClusterConnection } from "../../src/kube/config.ts";
 import type { PortForward } from "../../src/kube/port-forward.ts";
 import { startPortForward } from "../../src/kube/port-forward.ts";
 import type { CAS } from "../../src/resources/cas.ts";
-import { STAND_IN_CLI } from "../unit/flows/provision/stand-in-source.ts";
-import {
-  provisionAsUpstream,
-  type UpstreamRun,
-  upstreamFiles,
-  writeUpstreamCopies,
-} from "../unit/flows/provision/upstream-target.ts";
 import { waitFor } from "./kube.ts";
+import { STAND_IN_CLI } from "./stand-in-world.ts";
+import { provisionAsUpstream, type UpstreamRun, upstreamFiles, writeUpstreamCopies } from "./upstream-target.ts";
 
 export interface UpstreamCas {
   /** The run (address of the port-forward, the CLI) for going back to upstream's CLI afterwards. */

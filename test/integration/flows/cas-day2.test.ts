@@ -55,7 +55,7 @@ import {
   type TestOperator,
 } from "../../harness/operator.ts";
 import { sharedS3 } from "../../harness/s3.ts";
-import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
+import { STAND_IN_CLI } from "../../harness/stand-in-world.ts";
 
 const NS = `scone-day2-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

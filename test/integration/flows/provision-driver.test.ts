@@ -26,13 +26,8 @@ import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
 import { CasFlowFixture } from "../../harness/flows.ts";
 import { waitFor } from "../../harness/kube.ts";
 import { cleanupSteps } from "../../harness/operator.ts";
-import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
-import {
-  patchedSpec,
-  provisionAsUpstream,
-  upstreamFiles,
-  writeUpstreamCopies,
-} from "../../unit/flows/provision/upstream-target.ts";
+import { STAND_IN_CLI } from "../../harness/stand-in-world.ts";
+import { patchedSpec, provisionAsUpstream, upstreamFiles, writeUpstreamCopies } from "../../harness/upstream-target.ts";
 
 const NS = `scone-provd-${Math.random().toString(36).slice(2, 8)}`;
 const FRESH = "cas";

@@ -12,7 +12,7 @@ import { registerVaultController } from "../../../src/operator/vault/controller.
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { freshNamespace, waitFor } from "../../harness/kube.ts";
 import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
-import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
+import { sampleVault, VAULT_VARS } from "../../harness/vault-sample.ts";
 
 const TIMEOUT = 120_000;
 

@@ -19,7 +19,7 @@ import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
 import { waitFor } from "../../harness/kube.ts";
 import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
-import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
+import { sampleVault, VAULT_VARS } from "../../harness/vault-sample.ts";
 
 const NS = `scone-vault-${Math.random().toString(36).slice(2, 8)}`;
 const TEST_MANAGER = "scone-vault-test";

@@ -20,7 +20,7 @@ import { adminClient, waitFor } from "../../harness/kube.ts";
 import { cleanupSteps } from "../../harness/operator.ts";
 import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 import { buildOperatorImage, readyOperatorPods } from "../../harness/real-node-operator.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
+import { UPSTREAM_SAMPLES_DIR } from "../../harness/upstream-samples.ts";
 
 const TIMEOUT = 300_000;
 const enabled = clusterAvailable() && realNodeTestsEnabled() && binaryPresent;

@@ -43,7 +43,7 @@ import {
   readyOperatorPods,
 } from "../../harness/real-node-operator.ts";
 import { SimulatedPodBridge } from "../../harness/simulated-pod-bridge.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
+import { UPSTREAM_SAMPLES_DIR } from "../../harness/upstream-samples.ts";
 
 const TIMEOUT = 300_000;
 const SAMPLES = join(UPSTREAM_SAMPLES_DIR, "operator-samples");

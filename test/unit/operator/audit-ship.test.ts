@@ -15,7 +15,7 @@ import type { ShippedEntry } from "../../../src/flows/audit/archive/segment.ts";
 import type { AuditLogKube } from "../../../src/flows/audit/flow.ts";
 import { shippingCondition, shippingEvents } from "../../../src/operator/audit/condition.ts";
 import { type PodState, ShipFailure, shipPodLog } from "../../../src/operator/audit/ship-log.ts";
-import { signedEntries } from "../flows/audit/signed-log.ts";
+import { signedEntries } from "../../harness/signed-audit-log.ts";
 
 const CAS = { namespace: "ns1", name: "cas" };
 const POD = { namespace: "ns1", name: "cas-0", uid: "uid-1" };

@@ -22,7 +22,7 @@ import {
 import type { AdmissionReview } from "../../../../src/operator/webhooks/admission.ts";
 import { admissionDispatcher } from "../../../../src/operator/webhooks/dispatch.ts";
 import { VALIDATING_ENDPOINTS } from "../../../../src/operator/webhooks/endpoints.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../../resources/upstream.ts";
+import { UPSTREAM_SAMPLES_DIR } from "../../../harness/upstream-samples.ts";
 
 const DEFAULT_POLICY: AdmissionPolicy = { allowedRegistries: resolveAllowedRegistries(undefined, undefined) };
 const cas = (spec: Record<string, unknown>, namespace = "team-a") => ({

@@ -10,7 +10,7 @@ import { podMounts } from "../../../../sim/kwok-cas/pod-root.ts";
 import { unsealDecision } from "../../../../sim/kwok-cas/sealing.ts";
 import { volumeForClaim } from "../../../../sim/kwok-cas/volumes.ts";
 import { renderCasStatefulSet } from "../../../../src/operator/cas/render.ts";
-import { opts, upstreamCas } from "../../operator/cas/fixtures.ts";
+import { opts, upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 /** Pod NAME-0 as the StatefulSet controller makes it: the template plus one PVC volume per claim template. */
 function podOf(sts: V1StatefulSet, node: string): V1Pod {

@@ -2,13 +2,13 @@
 // run locally by LocalCliRunner, reaching the simulated CASes (sim/cas processes on loopback ports) of a StandInWorld
 // over the network. Each CAS has the address the CLI is given: its simulator's loopback host:port.
 import { join } from "node:path";
-import { launchSimulator, type RunningSimulator } from "../../../../sim/cas/launch.ts";
-import { parseProvisioningLines } from "../../../../src/cas/driver/commands.ts";
-import { CasDriver } from "../../../../src/cas/driver/driver.ts";
-import type { CasDriverSource, CasRef } from "../../../../src/cas/driver/reach.ts";
-import { type CliRunner, LocalCliRunner } from "../../../../src/cas/driver/runner.ts";
+import { launchSimulator, type RunningSimulator } from "../../sim/cas/launch.ts";
+import { parseProvisioningLines } from "../../src/cas/driver/commands.ts";
+import { CasDriver } from "../../src/cas/driver/driver.ts";
+import type { CasDriverSource, CasRef } from "../../src/cas/driver/reach.ts";
+import { type CliRunner, LocalCliRunner } from "../../src/cas/driver/runner.ts";
 
-export const STAND_IN_CLI = [process.execPath, join(import.meta.dir, "../../../../sim/scone-cli/main.ts")];
+export const STAND_IN_CLI = [process.execPath, join(import.meta.dir, "../../sim/scone-cli/main.ts")];
 
 export class StandInWorld {
   private readonly addresses = new Map<string, string>();

@@ -4,9 +4,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PodExec } from "../../../src/backup/pod-snapshot-source.ts";
-import type { BackupRecord } from "../../../src/store/backups.ts";
-import { openStore, type Store } from "../../../src/store/open.ts";
+import type { PodExec } from "../../src/backup/pod-snapshot-source.ts";
+import type { BackupRecord } from "../../src/store/backups.ts";
+import { openStore, type Store } from "../../src/store/open.ts";
 
 const dirs: string[] = [];
 const stores: Store[] = [];

@@ -2,8 +2,8 @@
 // patches (RFC 7386), deletes, and a log of every write so tests can assert what a flow changed (or that it changed
 // nothing). `react` lets a test play the cluster's controllers (scheduler, operator) after each write.
 
-import { NotFoundError } from "../../../../src/kube/errors.ts";
-import type { KubeObject, ObjectRef, TypeRef } from "../../../../src/kube/types.ts";
+import { NotFoundError } from "../../src/kube/errors.ts";
+import type { KubeObject, ObjectRef, TypeRef } from "../../src/kube/types.ts";
 
 type Obj = KubeObject & { metadata: NonNullable<KubeObject["metadata"]>; spec?: unknown };
 

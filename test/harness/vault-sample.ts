@@ -1,7 +1,7 @@
 // The upstream Vault sample with its $VARS filled, shared by the unit and integration tests.
 import { parse } from "yaml";
-import type { Vault } from "../../../../src/resources/vault.ts";
-import { sharedPath } from "../../../harness/shared.ts";
+import type { Vault } from "../../src/resources/vault.ts";
+import { sharedPath } from "./shared.ts";
 
 const SAMPLE = sharedPath("reference", "upstream-samples", "operator-samples", "5.8.0-rc.1_vault.yaml");
 export const VAULT_VARS: Record<string, string> = {

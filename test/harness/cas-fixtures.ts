@@ -2,10 +2,10 @@
 // the objects the API server would report.
 import type { V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1StatefulSet } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { registrationLabel } from "../../../../src/operator/cas/nodes.ts";
-import type { CasObserved } from "../../../../src/operator/cas/status.ts";
-import type { CAS } from "../../../../src/resources/cas.ts";
-import { sharedPath } from "../../../harness/shared.ts";
+import { registrationLabel } from "../../src/operator/cas/nodes.ts";
+import type { CasObserved } from "../../src/operator/cas/status.ts";
+import type { CAS } from "../../src/resources/cas.ts";
+import { sharedPath } from "./shared.ts";
 
 export const SAMPLES = sharedPath("reference", "upstream-samples", "manifests-6.0.6");
 export const NONCE = "0123456789abcdef0123456789abcdef";

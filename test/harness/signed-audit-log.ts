@@ -1,9 +1,9 @@
 // Signed audit-log entries like the simulator writes (audit_log_enabled announcing the key, then events), for the
 // archive and shipper tests.
-import type { AuditEntry } from "../../../../src/cas/audit.ts";
-import type { ShippedEntry } from "../../../../src/flows/audit/archive/segment.ts";
-import { signAuditEntry } from "../../../support/cas-legacy/audit.ts";
-import { ed25519FromSeed, toHex } from "../../../support/cas-legacy/crypto.ts";
+import type { AuditEntry } from "../../src/cas/audit.ts";
+import type { ShippedEntry } from "../../src/flows/audit/archive/segment.ts";
+import { signAuditEntry } from "../support/cas-legacy/audit.ts";
+import { ed25519FromSeed, toHex } from "../support/cas-legacy/crypto.ts";
 
 /** `count` entries of one log from seq 0, signed with the key of `seed`. */
 export async function signedEntries(count: number, seed = 7): Promise<ShippedEntry[]> {

@@ -2,7 +2,7 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { sharedPath } from "../../harness/shared.ts";
+import { sharedPath } from "./shared.ts";
 
 export const UPSTREAM_CRDS_DIR = process.env.SCONE_UPSTREAM_CRDS ?? sharedPath("reference", "upstream-crds");
 export const UPSTREAM_SAMPLES_DIR = process.env.SCONE_UPSTREAM_SAMPLES ?? sharedPath("reference", "upstream-samples");

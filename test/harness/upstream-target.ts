@@ -5,13 +5,13 @@
 // and the cluster test of "continue an upstream-provisioned CAS with scone".
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UPSTREAM_TOLERATIONS, verifierFlags } from "../../../../src/cas/driver/commands.ts";
+import { UPSTREAM_TOLERATIONS, verifierFlags } from "../../src/cas/driver/commands.ts";
 import {
   BACKUP_POLICY_YAML,
   CAS_OWNER_YAML,
   type JsonPatchOp,
   PROVISIONED_YAML,
-} from "../../../../src/flows/provision/templates.ts";
+} from "../../src/flows/provision/templates.ts";
 
 export interface UpstreamRun {
   readonly target: string;
