@@ -171,5 +171,5 @@ if (import.meta.main) {
     console.log(`${misplaced.length} unit test(s) do not mirror the code they test (hack/lint-test-layout.ts)`);
     process.exit(1);
   }
-  console.log("test/unit mirrors src/, sim/, hack/ and test/harness/");
+  console.log("test/unit mirrors src/, sim/, hack/, test/harness/ and test/support/");
 }
