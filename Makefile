@@ -72,6 +72,7 @@ lint: deps
 	node_modules/.bin/tsc --noEmit
 	node_modules/.bin/biome check .
 	$(BUN) hack/lint-sim-imports.ts
+	$(BUN) hack/lint-test-layout.ts
 
 fmt: deps
 	node_modules/.bin/biome check --write .

@@ -16,9 +16,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startS3Server } from "../hack/s3/server.ts";
 import { openTarget } from "../src/backup/open-target.ts";
-import { s3CredentialsFromEnv } from "../src/backup/s3-credentials.ts";
 import type { AuditEntry } from "../src/cas/audit.ts";
 import type { CliArg } from "../src/cas/driver/commands.ts";
 import { CasDriver } from "../src/cas/driver/driver.ts";
@@ -31,6 +29,7 @@ import { shipPodLog } from "../src/operator/audit/ship-log.ts";
 import { signAuditEntry } from "../test/support/cas-legacy/audit.ts";
 import { ed25519FromSeed, toHex } from "../test/support/cas-legacy/crypto.ts";
 import { median, reportFigure } from "./_figures.ts";
+import { startBenchS3 } from "./_s3.ts";
 
 const N = Number(process.env.SCONE_BENCH_AUDIT_SHIP_ENTRIES ?? 5000);
 const RATE = Number(process.env.SCONE_BENCH_AUDIT_RATE ?? 200);
@@ -135,15 +134,9 @@ const source: CasDriverSource = {
 };
 
 const root = mkdtempSync(join(tmpdir(), "scone-bench-audit-ship-"));
-const server = await startS3Server({ dataDir: join(root, "s3"), ownerPid: process.pid });
+const s3 = await startBenchS3(root, BUCKET);
 try {
-  await server.createBucket(BUCKET);
-  const credentials = s3CredentialsFromEnv({
-    AWS_ACCESS_KEY_ID: server.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-    AWS_REGION: server.region,
-    AWS_ENDPOINT_URL: server.endpoint,
-  });
+  const { credentials } = s3;
   const lines = await signedLog(N);
   const bytes = lines.reduce((s, l) => s + l.length + 1, 0);
   console.log(
@@ -223,6 +216,6 @@ try {
     ratio: max / 1000,
   });
 } finally {
-  await server.stop();
+  await s3.stop();
   rmSync(root, { recursive: true, force: true });
 }

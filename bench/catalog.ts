@@ -6,14 +6,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startS3Server } from "../hack/s3/server.ts";
 import { readCatalogOf, storeCatalogOf } from "../src/backup/catalog.ts";
 import { describeFiles, MANIFEST_FORMAT, serializeManifest } from "../src/backup/manifest.ts";
 import { openTarget } from "../src/backup/open-target.ts";
-import { s3CredentialsFromEnv } from "../src/backup/s3-credentials.ts";
 import { newId } from "../src/store/ids.ts";
 import { openStore } from "../src/store/open.ts";
 import { reportFigure } from "./_figures.ts";
+import { startBenchS3 } from "./_s3.ts";
 
 const N = Number(process.env.SCONE_BENCH_SETS ?? 10_000);
 if (!Number.isSafeInteger(N) || N < 1) throw new Error(`SCONE_BENCH_SETS must be a whole number ≥ 1, not ${N}`);
@@ -21,15 +20,9 @@ const WRITERS = 16;
 const BUCKET = "bench-catalog";
 
 const root = mkdtempSync(join(tmpdir(), "scone-bench-catalog-"));
-const server = await startS3Server({ dataDir: join(root, "s3"), ownerPid: process.pid });
+const s3 = await startBenchS3(root, BUCKET);
 try {
-  await server.createBucket(BUCKET);
-  const credentials = s3CredentialsFromEnv({
-    AWS_ACCESS_KEY_ID: server.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-    AWS_REGION: server.region,
-    AWS_ENDPOINT_URL: server.endpoint,
-  });
+  const { credentials } = s3;
   const target = openTarget(`s3://${BUCKET}/backups`, { credentials });
   const db = new TextEncoder().encode("database");
   const keys = new TextEncoder().encode("keys");
@@ -88,6 +81,6 @@ try {
     ratio: (t3 - t1) / listMs,
   });
 } finally {
-  await server.stop();
+  await s3.stop();
   rmSync(root, { recursive: true, force: true });
 }

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { requestedK8sVersion } from "../hack/cluster/binaries.ts";
 import { ControlPlane } from "../hack/cluster/control-plane.ts";
 import { KubeClient } from "../src/kube/client.ts";
-import { BINARY } from "../test/integration/flows/helpers.ts";
-import { buildOperatorImage, readyOperatorPods } from "../test/integration/realnode/operator-helpers.ts";
+import { BINARY } from "../test/harness/flows.ts";
+import { buildOperatorImage, readyOperatorPods } from "../test/harness/real-node-operator.ts";
 import { median, reportFigure } from "./_figures.ts";
 
 const NS = "scone-bench";

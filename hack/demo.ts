@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   console.log(await kubectlOk(cp, ["get", "nodes", "-L", "sgx.intel.com/capable,topology.kubernetes.io/zone"]));
 
   step("scone's image (this platform, from dist/scone), imported into the real node's containerd");
-  const { buildOperatorImage, importSconecliImage } = await import("../test/integration/realnode/operator-helpers.ts");
+  const { buildOperatorImage, importSconecliImage } = await import("../test/harness/real-node-operator.ts");
   const image = await buildOperatorImage(join(dir, "image"));
   await node.importArchive(image.archive);
   console.log(`    ${image.reference}`);
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   started.runtimes.push(await startBackupControllerSim({ kubeconfig: cp.kubeconfigPath }));
   // The operator pod reaches the CAS through its Service, i.e. at the CAS pod's IP: the simulator answers there.
   const { KubeClient } = await import("../src/kube/client.ts");
-  const { SimulatedPodBridge } = await import("../test/integration/realnode/simulated-pod-bridge.ts");
+  const { SimulatedPodBridge } = await import("../test/harness/simulated-pod-bridge.ts");
   const bridge = new SimulatedPodBridge(await KubeClient.load({ kubeconfig: cp.kubeconfigPath }), node, NS, "cas-0");
   started.runtimes.push(bridge);
 

@@ -7,7 +7,7 @@ import { LocalCasDriverSource } from "../../src/cas/driver/local-source.ts";
 import type { CasDriverSource } from "../../src/cas/driver/reach.ts";
 import type { ClusterConnection } from "../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../src/kube/port-forward.ts";
-import { STAND_IN_CLI } from "../unit/flows/provision/stand-in-source.ts";
+import { STAND_IN_CLI } from "./stand-in-world.ts";
 
 // The stand-in CLI as argv[0..] (this Bun running sim/scone-cli/main.ts): one definition for every test.
 export { STAND_IN_CLI };

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { freePort } from "../../hack/cluster/ports.ts";
 import { alertRuleGroups, type RuleOptions } from "../../src/metrics/rules.ts";
-import { waitFor } from "../integration/kube/helpers.ts";
+import { waitFor } from "./kube.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 

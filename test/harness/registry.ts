@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { parsePublicKey, type SignatureKey } from "../../src/images/signature/public-key.ts";
 
 const CACHE =
   process.env.SCONE_KUBE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "scone", "kube");
@@ -162,4 +163,42 @@ export async function pushLayout(layoutDir: string, registryHost: string, reposi
     const tag = entry.annotations?.["org.opencontainers.image.ref.name"];
     if (tag) await putManifest(entry, tag);
   }
+}
+
+/** A cosign key pair and its public key parsed as scone reads it. */
+export interface SigningKey {
+  readonly pair: CosignKey;
+  readonly key: SignatureKey;
+}
+
+/** A signing set-up: cosign, loopback registries and cosign key pairs. */
+export interface SigningFixture {
+  readonly cosign: string;
+  readonly registries: readonly LocalRegistry[];
+  readonly keys: readonly SigningKey[];
+  /** Stops the registries. */
+  stop(): void;
+}
+
+/**
+ * cosign (built once, cached), `registries` registries started side by side and `keys` key pairs: what the image
+ * signature and air-gap tests start with. A registry that fails to start stops the ones that did.
+ */
+export async function startSigningFixture(o: { registries: number; keys: number }): Promise<SigningFixture> {
+  const cosign = cosignBinary();
+  const started = await Promise.allSettled(Array.from({ length: o.registries }, () => startRegistry()));
+  const registries = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const stop = () => {
+    for (const r of registries) r.stop();
+  };
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    stop();
+    throw failed.reason;
+  }
+  const keys = Array.from({ length: o.keys }, (): SigningKey => {
+    const pair = generateCosignKey(cosign);
+    return { pair, key: parsePublicKey(readFileSync(pair.publicKey, "utf8"), pair.publicKey) };
+  });
+  return { cosign, registries, keys, stop };
 }

@@ -5,21 +5,20 @@
 
 import { LocalCliRunner } from "../../src/cas/driver/runner.ts";
 import { applicablePatch, consoleFacts } from "../../src/flows/provision/steps.ts";
-import { postProvisioningPatch, renderProvisioningManifest } from "../../src/flows/provision/templates.ts";
+import {
+  type JsonPatchOp,
+  postProvisioningPatch,
+  renderProvisioningManifest,
+} from "../../src/flows/provision/templates.ts";
 import { isHealthy } from "../../src/flows/status/health.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
 import type { ClusterConnection } from "../../src/kube/config.ts";
 import type { PortForward } from "../../src/kube/port-forward.ts";
 import { startPortForward } from "../../src/kube/port-forward.ts";
 import type { CAS } from "../../src/resources/cas.ts";
-import { waitFor } from "../integration/kube/helpers.ts";
-import { STAND_IN_CLI } from "../unit/flows/provision/stand-in-source.ts";
-import {
-  provisionAsUpstream,
-  type UpstreamRun,
-  upstreamFiles,
-  writeUpstreamCopies,
-} from "../unit/flows/provision/upstream-target.ts";
+import { waitFor } from "./kube.ts";
+import { STAND_IN_CLI } from "./stand-in-world.ts";
+import { provisionAsUpstream, type UpstreamRun, upstreamFiles, writeUpstreamCopies } from "./upstream-target.ts";
 
 export interface UpstreamCas {
   /** The run (address of the port-forward, the CLI) for going back to upstream's CLI afterwards. */
@@ -28,7 +27,9 @@ export interface UpstreamCas {
   readonly casKey: string;
   /** The files upstream leaves in the target directory, relative to it, sorted. */
   readonly files: string[];
-  /** The CAS after the post-provisioning patch. */
+  /** The CAS before the post-provisioning patch, the patch, and the CAS after it. */
+  readonly before: CAS;
+  readonly patch: JsonPatchOp[];
   readonly patched: CAS;
 }
 
@@ -94,5 +95,5 @@ export async function provisionCasAsUpstream(o: {
   // Upstream's --wait: HEALTHY again after the patch replaced the pod.
   await waitFor(`${name} HEALTHY`, async () => isHealthy(await kube.tryGet<CAS>(ref)) || undefined, o.timeoutMs);
   writeUpstreamCopies(run, { provisioningStep: manifest.text, patch, manifest: JSON.stringify(patched) });
-  return { run, casKey, files: upstreamFiles(run), patched };
+  return { run, casKey, files: upstreamFiles(run), before: current, patch, patched };
 }

@@ -1,7 +1,7 @@
-// The CAS flows of issue 13 (realnode/cas-flows-walk.ts) through a local stand-in CLI binary: the compiled
-// sim/scone-cli (.build/scone-cli-sim) given to the compiled binary as `--scone-cli PATH` (upstream's --no-docker)
-// and to the operator's production local source, reaching each CAS pod's client port over a port-forward. On the
-// KWOK cluster: no sconecli pod is created anywhere. Needs dist/scone.
+// The CAS flows of issue 13 (test/harness/cas-flows-walk.ts) through a local stand-in CLI binary: the compiled
+// sim/scone-cli (.build/scone-cli-sim) given to the compiled binary as `--scone-cli PATH` (upstream's --no-docker) and
+// to the operator's production local source, reaching each CAS pod's client port over a port-forward. On the KWOK
+// cluster: no sconecli pod is created anywhere. Needs dist/scone.
 import { expect } from "bun:test";
 import { join } from "node:path";
 import { ensureSimCli } from "../../hack/image/sconecli-image.ts";
@@ -9,9 +9,9 @@ import { cliPodSelector } from "../../src/cas/driver/cli-pod.ts";
 import { casDriverSource } from "../../src/cas/driver/source.ts";
 import { ENCRYPTED_POLICY_TYPE } from "../../src/operator/policies/controller.ts";
 import type { EncryptedPolicy } from "../../src/resources/policies.ts";
+import { describeCasFlows } from "../harness/cas-flows-walk.ts";
 import { clusterAvailable, sharedCluster } from "../harness/cluster.ts";
-import { binaryPresent } from "./flows/helpers.ts";
-import { describeCasFlows } from "./realnode/cas-flows-walk.ts";
+import { binaryPresent } from "../harness/flows.ts";
 
 const SIM_CLI = join(import.meta.dir, "../../.build/scone-cli-sim");
 

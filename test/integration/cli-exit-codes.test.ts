@@ -7,8 +7,8 @@ import { join } from "node:path";
 import type { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { adminClient } from "./kube/helpers.ts";
-import { ensureNamespace, installCrds } from "./operator/context.ts";
+import { adminClient } from "../harness/kube.ts";
+import { ensureNamespace, installCrds } from "../harness/operator.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const NS = `exit-codes-${Math.random().toString(36).slice(2, 8)}`;

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterAvailable } from "../harness/cluster.ts";
-import { BINARY, binaryPresent } from "./flows/helpers.ts";
+import { BINARY, binaryPresent } from "../harness/flows.ts";
 
 const DEMO = join(import.meta.dir, "../../hack/demo.ts");
 const TIMEOUT = 300_000;

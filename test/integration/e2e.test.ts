@@ -18,7 +18,6 @@ import type { KubeObject } from "../../src/kube/types.ts";
 import type { CAS } from "../../src/resources/cas.ts";
 import { writeStandInCli } from "../harness/cas-driver.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { sharedS3 } from "../harness/s3.ts";
 import {
   casClaims,
   cleanNodes,
@@ -27,7 +26,7 @@ import {
   RESTORED_AS_EXPECTED,
   restoredFacts,
   startBackupControllerPlayer,
-} from "./flows/day2-fixtures.ts";
+} from "../harness/day2.ts";
 import {
   BINARY,
   backupPolicyUpdates,
@@ -36,9 +35,10 @@ import {
   freePort,
   NEW_BACKUP_CLI_MRENCLAVE,
   removeInstall,
-} from "./flows/helpers.ts";
-import { waitFor } from "./kube/helpers.ts";
-import { installCrds } from "./operator/context.ts";
+} from "../harness/flows.ts";
+import { waitFor } from "../harness/kube.ts";
+import { installCrds } from "../harness/operator.ts";
+import { sharedS3 } from "../harness/s3.ts";
 
 const suffix = Math.random().toString(36).slice(2, 8);
 const OP_NS = `e2e-op-${suffix}`;

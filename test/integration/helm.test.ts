@@ -19,9 +19,9 @@ import type { KubeObject } from "../../src/kube/types.ts";
 import { caBundleTargets, syncCaBundles, type WebhookConfigurationLike } from "../../src/operator/certs/ca-bundle.ts";
 import { preboundBackupVolume } from "../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { removeInstall } from "./flows/helpers.ts";
-import { CHART, helmBinary, installArgs, run } from "./helm-helpers.ts";
-import { cleanupSteps } from "./operator/context.ts";
+import { removeInstall } from "../harness/flows.ts";
+import { CHART, helmBinary, installArgs, run } from "../harness/helm.ts";
+import { cleanupSteps } from "../harness/operator.ts";
 
 const ADMISSION = "admissionregistration.k8s.io/v1";
 

@@ -11,8 +11,8 @@ import { renderMetricsReaderRole } from "../../src/install/monitoring.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { waitFor } from "./kube/helpers.ts";
-import { cleanupSteps, installCrds, spawnOperator } from "./operator/context.ts";
+import { waitFor } from "../harness/kube.ts";
+import { cleanupSteps, installCrds, spawnOperator } from "../harness/operator.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const NS = `metrics-sec-${Math.random().toString(36).slice(2, 8)}`;

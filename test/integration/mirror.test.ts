@@ -14,9 +14,9 @@ import { KubeClient } from "../../src/kube/client.ts";
 import type { KubeObject, ObjectRef } from "../../src/kube/types.ts";
 import { SCONE_TYPE } from "../../src/operator/scone/render.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { BINARY, binaryPresent, freePort, removeAllLasAndSgxPlugins, removeInstall, scone } from "./flows/helpers.ts";
-import { waitFor, waitForWebhooksAdmit } from "./kube/helpers.ts";
-import { cleanupSteps, restoreHarnessNodeLabels } from "./operator/context.ts";
+import { BINARY, binaryPresent, freePort, removeAllLasAndSgxPlugins, removeInstall, scone } from "../harness/flows.ts";
+import { waitFor, waitForWebhooksAdmit } from "../harness/kube.ts";
+import { cleanupSteps, restoreHarnessNodeLabels } from "../harness/operator.ts";
 
 if (!binaryPresent) console.warn("mirror.test.ts skipped: the compiled binary is missing — run 'make build' first");
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { freePort } from "../../hack/cluster/ports.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { installCrds } from "./operator/context.ts";
+import { installCrds } from "../harness/operator.ts";
 
 const BINARY = process.env.SCONE_BINARY ?? join(import.meta.dir, "../../dist/scone");
 const present = existsSync(BINARY);

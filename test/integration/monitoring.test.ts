@@ -16,6 +16,15 @@ import { registerCasController } from "../../src/operator/cas/controller.ts";
 import type { CasProbe, CasProbeResult } from "../../src/operator/cas/probe.ts";
 import type { CAS } from "../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
+import { waitFor } from "../harness/kube.ts";
+import {
+  buildOperatorContext,
+  cleanupSteps,
+  installCrds,
+  restoreHarnessNodeLabels,
+  type TestOperator,
+  zoneAVolume,
+} from "../harness/operator.ts";
 import {
   type PrometheusBinaries,
   prometheusBinaries,
@@ -25,15 +34,6 @@ import {
   writeRuleFile,
 } from "../harness/prometheus.ts";
 import { sharedPath } from "../harness/shared.ts";
-import { waitFor } from "./kube/helpers.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  restoreHarnessNodeLabels,
-  type TestOperator,
-  zoneAVolume,
-} from "./operator/context.ts";
 
 const NS = `scone-mon-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

@@ -13,7 +13,7 @@ import { LocalCliRunner } from "../../src/cas/driver/runner.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../src/kube/port-forward.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../harness/cluster.ts";
-import { waitFor } from "./kube/helpers.ts";
+import { waitFor } from "../harness/kube.ts";
 
 const TIMEOUT = 180_000;
 const NAME = "cas";

@@ -5,7 +5,7 @@ import type { BackupTarget } from "../../src/backup/target.ts";
 import { writeSegment } from "../../src/flows/audit/archive/archive.ts";
 import { buildSegment } from "../../src/flows/audit/archive/segment.ts";
 import { newId } from "../../src/store/ids.ts";
-import { signedEntries } from "../unit/flows/audit/signed-log.ts";
+import { signedEntries } from "../harness/signed-audit-log.ts";
 
 export interface CasRef {
   readonly namespace: string;

@@ -11,8 +11,8 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, installCrds } from "../operator/context.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
 
 const LAS_API = "base.scone.cloud/v1beta1";
 const quiet = createLogger({ level: "error", sink: { write() {} } });

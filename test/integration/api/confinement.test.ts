@@ -12,9 +12,9 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import { createBackup, updateBackup } from "../../../src/store/backups.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { BINARY, binaryPresent, freePort, scone } from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, installCrds } from "../operator/context.ts";
+import { BINARY, binaryPresent, freePort, scone } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS_A = `scone-apiconf-a-${SUFFIX}`;

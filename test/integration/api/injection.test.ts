@@ -11,9 +11,9 @@ import type { Subprocess } from "bun";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { BINARY, binaryPresent, freePort, scone } from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, installCrds } from "../operator/context.ts";
+import { BINARY, binaryPresent, freePort, scone } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
 
 const NS = `scone-inject-${Math.random().toString(36).slice(2, 8)}`;
 /** The registry an attacker sends: the rest of the spec they want after `image: <registry>/cas:<version>`. */

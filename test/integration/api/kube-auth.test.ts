@@ -17,8 +17,8 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import { createLogger } from "../../../src/log.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, installCrds } from "../operator/context.ts";
+import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
 
 const quiet = createLogger({ level: "error", sink: { write() {} } });
 // The flow itself is not under test here: a backup of one step that says which replica ran it. A backup of the

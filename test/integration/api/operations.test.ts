@@ -26,7 +26,7 @@ import {
   restoredFacts,
   startBackupControllerPlayer,
   zoneAVolume,
-} from "../flows/day2-fixtures.ts";
+} from "../../harness/day2.ts";
 import {
   BINARY,
   backupPolicyUpdates,
@@ -38,15 +38,15 @@ import {
   scone,
   simAuditEntries,
   waitForSnapshotAfterChange,
-} from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
+} from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
   installCrds,
   registerCasOverPortForwards,
   type TestOperator,
-} from "../operator/context.ts";
+} from "../../harness/operator.ts";
 
 const NS = `scone-apiops-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

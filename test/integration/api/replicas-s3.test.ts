@@ -8,10 +8,10 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { S3Credentials } from "../../../src/backup/s3-credentials.ts";
 import { S3Target } from "../../../src/backup/s3-target.ts";
+import { BINARY, binaryPresent, freePort } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { sharedS3 } from "../../harness/s3.ts";
 import { writeAuditArchive, writeBackupSet } from "../../support/target-fixtures.ts";
-import { BINARY, binaryPresent, freePort } from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
 
 const BUCKET = `scone-api-replicas-${Math.random().toString(36).slice(2, 8)}`;
 const PREFIX = "scone-backups";

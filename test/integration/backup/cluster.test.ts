@@ -15,9 +15,9 @@ import { verifyBackup } from "../../../src/backup/verify.ts";
 import { runRestore } from "../../../src/flows/restore/flow.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable } from "../../harness/cluster.ts";
+import { useTestNamespace } from "../../harness/kube.ts";
+import { installCrds } from "../../harness/operator.ts";
 import { sharedS3 } from "../../harness/s3.ts";
-import { useTestNamespace } from "../kube/helpers.ts";
-import { installCrds } from "../operator/context.ts";
 
 const TIMEOUT = 60_000;
 const BUCKET = "scone-backup-secret-it";

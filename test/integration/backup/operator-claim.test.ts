@@ -14,12 +14,12 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { catalogBackupPort } from "../../../src/operator/scone/backup-port.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
+import { cleanup as cleanupFixtures, localExec, snapshotRoot } from "../../harness/backup-fixtures.ts";
 import { backupVolumeDir, backupVolumeName, preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { cleanup as cleanupFixtures, localExec, snapshotRoot } from "../../unit/backup/fixtures.ts";
-import { removeInstall } from "../flows/helpers.ts";
-import { freshNamespace, waitFor } from "../kube/helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
+import { removeInstall } from "../../harness/flows.ts";
+import { freshNamespace, waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const TIMEOUT = 120_000;
 

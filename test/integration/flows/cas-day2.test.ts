@@ -37,16 +37,6 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { sharedS3 } from "../../harness/s3.ts";
-import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
-import { waitFor } from "../kube/helpers.ts";
-import {
-  buildOperatorContext,
-  cleanupSteps,
-  installCrds,
-  registerCasOverPortForwards,
-  type TestOperator,
-} from "../operator/context.ts";
 import {
   playBackupController,
   prepareCasNodesAndVolumes,
@@ -54,8 +44,18 @@ import {
   registerBackups,
   restoredFacts,
   startBackupControllerPlayer,
-} from "./day2-fixtures.ts";
-import { casNamespaceCleanup, waitForSnapshotAfterChange } from "./helpers.ts";
+} from "../../harness/day2.ts";
+import { casNamespaceCleanup, waitForSnapshotAfterChange } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import {
+  buildOperatorContext,
+  cleanupSteps,
+  installCrds,
+  registerCasOverPortForwards,
+  type TestOperator,
+} from "../../harness/operator.ts";
+import { sharedS3 } from "../../harness/s3.ts";
+import { STAND_IN_CLI } from "../../harness/stand-in-world.ts";
 
 const NS = `scone-day2-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

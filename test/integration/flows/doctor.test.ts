@@ -27,9 +27,9 @@ import { createLogger } from "../../../src/log.ts";
 import { createCa } from "../../../src/operator/certs/pki.ts";
 import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { adminClient, waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, installCrds } from "../operator/context.ts";
-import { LAS_API, type SuiteWebhooks, startSuiteWebhooks } from "../operator/webhooks-fixture.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
+import { LAS_API, type SuiteWebhooks, startSuiteWebhooks } from "../../harness/suite-webhooks.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS = `scone-doctor-${SUFFIX}`;

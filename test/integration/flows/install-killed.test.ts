@@ -8,8 +8,6 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
 import {
   BINARY,
   binaryPresent,
@@ -18,7 +16,9 @@ import {
   removeInstall,
   scone,
   serveWebhooks,
-} from "./helpers.ts";
+} from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const NS = `inst-kill-${Math.random().toString(36).slice(2, 7)}`;
 const BASE = "base.scone.cloud/v1beta1";

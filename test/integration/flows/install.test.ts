@@ -13,7 +13,6 @@ import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { UPSTREAM_CRD_TAKEOVER_PATCH } from "../../../src/resources/crds.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { cleanupSteps } from "../operator/context.ts";
 import {
   binaryPresent,
   freePort,
@@ -22,7 +21,8 @@ import {
   removeInstall,
   scone,
   serveWebhooks,
-} from "./helpers.ts";
+} from "../../harness/flows.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 if (!binaryPresent) console.warn("install.test.ts skipped: the compiled binary is missing — run 'make build' first");
 

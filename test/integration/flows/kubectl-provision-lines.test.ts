@@ -19,10 +19,10 @@ import { loadKubeConfig } from "../../../src/kube/config.ts";
 import { execInPod } from "../../../src/kube/exec.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
-import { playBackupController } from "./day2-fixtures.ts";
-import { binaryPresent, CasFlowFixture, compiledPlugin, waitForSnapshotAfterChange } from "./helpers.ts";
+import { playBackupController } from "../../harness/day2.ts";
+import { binaryPresent, CasFlowFixture, compiledPlugin, waitForSnapshotAfterChange } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS = `scone-kprov-${SUFFIX}`;

@@ -11,28 +11,19 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { LocalCasDriverSource } from "../../../src/cas/driver/local-source.ts";
 import type { CasDriverSource } from "../../../src/cas/driver/reach.ts";
-import { LocalCliRunner } from "../../../src/cas/driver/runner.ts";
 import type { ProvisionPorts } from "../../../src/flows/provision/context.ts";
 import { openOwnerClient, runProvision } from "../../../src/flows/provision/flow.ts";
 import { provisionOptionsFromFlags } from "../../../src/flows/provision/options.ts";
-import { applicablePatch, consoleFacts } from "../../../src/flows/provision/steps.ts";
-import { postProvisioningPatch, renderProvisioningManifest } from "../../../src/flows/provision/templates.ts";
-import { isHealthy } from "../../../src/flows/status/health.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { type ClusterConnection, loadKubeConfig } from "../../../src/kube/config.ts";
 import { type PortForward, startPortForward } from "../../../src/kube/port-forward.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
-import {
-  patchedSpec,
-  provisionAsUpstream,
-  upstreamFiles,
-  writeUpstreamCopies,
-} from "../../unit/flows/provision/upstream-target.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
-import { CasFlowFixture } from "./helpers.ts";
+import { CasFlowFixture } from "../../harness/flows.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
+import { STAND_IN_CLI } from "../../harness/stand-in-world.ts";
+import { provisionCasAsUpstream } from "../../harness/upstream-cas.ts";
+import { patchedSpec } from "../../harness/upstream-target.ts";
 
 const NS = `scone-provd-${Math.random().toString(36).slice(2, 8)}`;
 const FRESH = "cas";
@@ -122,64 +113,22 @@ describe.skipIf(!clusterAvailable())("scone cas provision through the CAS driver
     "an upstream-provisioned CAS continues with scone, and back",
     async () => {
       const target = join(root, "upstream-home");
-      // Upstream step 4: the unprovisioned CAS from cas_provisioning.yaml with the nonce appended.
-      const manifest = renderProvisioningManifest({
+      // Upstream's steps 4–12: its manifest with the nonce, its CLI over a port-forward, its JSON patch, HEALTHY.
+      const { run, casKey, files, before, patch, patched } = await provisionCasAsUpstream({
+        kube: client,
+        conn,
         name: UPSTREAM,
         namespace: NS,
-        image: `registry.scontain.com/scone.cloud/cas:${VERSION}`,
-        nonce: NONCE,
-      });
-      await client.apply(manifest.object, { fieldManager: "kubectl-provision-test" });
-      // Step 7: the console facts.
-      const facts = await waitFor(
-        `${UPSTREAM}-0 prints its CAS key hash and token`,
-        async () => {
-          const log = await client
-            .podLogs({ namespace: NS, name: `${UPSTREAM}-0` }, { container: "cas" })
-            .catch(() => "");
-          const f = consoleFacts(log);
-          return f?.token ? { casKeyHash: f.keyHash, token: f.token } : undefined;
-        },
-        TIMEOUT,
-      );
-      // Step 10/11 through upstream's port-forward, with upstream's CLI (the stand-in).
-      const forward = await startPortForward(conn, { namespace: NS, pod: `${UPSTREAM}-0`, port: 8081 });
-      forwards.push(forward);
-      const run = {
         target,
-        name: UPSTREAM,
-        namespace: NS,
         version: VERSION,
-        address: `127.0.0.1:${forward.localPort}`,
-        clientPort: 8081,
-        ...facts,
-        async cli(config: string, argv: string[]) {
-          const r = await new LocalCliRunner({ binary: STAND_IN_CLI, configPath: config }).run(argv, {}, []);
-          if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 2).join(" ")}: ${r.stderr}`);
-          return r.stdout;
-        },
-      };
-      const casKey = await provisionAsUpstream(run);
-      // Step 12: the JSON patch (its replaces applied where the webhook left the field out, as scone does).
-      const patch = postProvisioningPatch({
-        backup: true,
-        backupControllerImage: `registry.scontain.com/scone.cloud/backup-controller:${VERSION}`,
+        nonce: NONCE,
+        forwards,
+        timeoutMs: TIMEOUT,
       });
-      const current = await client.get<CAS>(casRef(UPSTREAM));
-      const patched = await client.patch<CAS>(casRef(UPSTREAM), applicablePatch(current, patch), "json", {
-        fieldManager: "kubectl-provision-test",
-      });
-      expect(patchedSpec(current.spec as Record<string, unknown>, patch)).toMatchObject(
+      // The patch's replaces applied where the webhook left the field out, as scone does.
+      expect(patchedSpec(before.spec as Record<string, unknown>, patch)).toMatchObject(
         patched.spec as Record<string, unknown>,
       );
-      // Upstream's --wait: HEALTHY again after the patch replaced the pod.
-      await waitFor(
-        `${UPSTREAM} HEALTHY`,
-        async () => isHealthy(await client.tryGet<CAS>(casRef(UPSTREAM))) || undefined,
-        TIMEOUT,
-      );
-      writeUpstreamCopies(run, { provisioningStep: manifest.text, patch, manifest: JSON.stringify(patched) });
-      const files = upstreamFiles(run);
       expect(filesUnder(target)).toEqual(files);
       const identityBefore = readFileSync(join(target, "identity", `owner_id_${UPSTREAM}_${NS}.json`), "utf8");
 

@@ -15,16 +15,16 @@ import type { PortForward } from "../../../src/kube/port-forward.ts";
 import { registrationLabel } from "../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { prepareCasNodesAndVolumes, SGX_NODES } from "../../harness/day2.ts";
+import { BINARY, binaryPresent, buildStandInCli, casNamespaceCleanup, simAuditEntries } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
   installCrds,
   registerCasOverPortForwards,
   type TestOperator,
-} from "../operator/context.ts";
-import { prepareCasNodesAndVolumes, SGX_NODES } from "./day2-fixtures.ts";
-import { BINARY, binaryPresent, buildStandInCli, casNamespaceCleanup, simAuditEntries } from "./helpers.ts";
+} from "../../harness/operator.ts";
 
 const NS = `scone-prov-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

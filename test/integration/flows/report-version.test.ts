@@ -13,8 +13,8 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../operator/context.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const NS = `scone-report-${SUFFIX}`;

@@ -9,8 +9,15 @@ import type { KubeObject, ObjectRef } from "../../../src/kube/types.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { sconeResourceTypes } from "../../../src/resources/crds.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { cleanupSteps, installCrds } from "../operator/context.ts";
-import { binaryPresent, freePort, removeAllLasAndSgxPlugins, removeInstall, scone, serveWebhooks } from "./helpers.ts";
+import {
+  binaryPresent,
+  freePort,
+  removeAllLasAndSgxPlugins,
+  removeInstall,
+  scone,
+  serveWebhooks,
+} from "../../harness/flows.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
 
 if (!binaryPresent) console.warn("uninstall.test.ts skipped: the compiled binary is missing — run 'make build' first");
 

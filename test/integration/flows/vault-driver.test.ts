@@ -18,9 +18,9 @@ import { type PortForward, startPortForward } from "../../../src/kube/port-forwa
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps } from "../operator/context.ts";
-import { binaryPresent, CasFlowFixture, compiledPlugin } from "./helpers.ts";
+import { binaryPresent, CasFlowFixture, compiledPlugin } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const NS = `scone-vault-${Math.random().toString(36).slice(2, 8)}`;
 const KEY = "0123456789abcdef0123456789abcdef";

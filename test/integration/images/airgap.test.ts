@@ -14,23 +14,23 @@ import { parseTarget, pushArchive } from "../../../src/images/airgap/push.ts";
 import { RegistryWriter } from "../../../src/images/airgap/registry-writer.ts";
 import { saveImages } from "../../../src/images/airgap/save.ts";
 import { checkImageSignatures } from "../../../src/images/signature/check-images.ts";
-import { parsePublicKey, type SignatureKey } from "../../../src/images/signature/public-key.ts";
+import type { SignatureKey } from "../../../src/images/signature/public-key.ts";
 import { listImages } from "../../../src/install/images.ts";
 import { DEPLOYMENT_NAME } from "../../../src/install/names.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
+import { removeInstall } from "../../harness/flows.ts";
 import {
   type CosignKey,
   CRANE,
-  cosignBinary,
   cosignSign,
   craneAvailable,
-  generateCosignKey,
   type LocalRegistry,
   pushImage,
-  startRegistry,
+  type SigningFixture,
+  type SigningKey,
+  startSigningFixture,
 } from "../../harness/registry.ts";
-import { removeInstall } from "../flows/helpers.ts";
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const VERSION = "6.0.6";
@@ -68,6 +68,7 @@ const craneTags = (repo: string) => {
 };
 
 describe.skipIf(!craneAvailable())("scone images save / verify / push between two local registries", () => {
+  let fixture: SigningFixture | undefined;
   let connected: LocalRegistry;
   let gap: LocalRegistry;
   let cosign: string;
@@ -87,10 +88,10 @@ describe.skipIf(!craneAvailable())("scone images save / verify / push between tw
   };
 
   beforeAll(async () => {
-    cosign = cosignBinary();
-    [connected, gap] = await Promise.all([startRegistry(), startRegistry()]);
-    signer = generateCosignKey(cosign);
-    key = parsePublicKey(readFileSync(signer.publicKey, "utf8"), signer.publicKey);
+    fixture = await startSigningFixture({ registries: 2, keys: 1 });
+    cosign = fixture.cosign;
+    [connected, gap] = fixture.registries as [LocalRegistry, LocalRegistry];
+    ({ pair: signer, key } = fixture.keys[0] as SigningKey);
     dir = mkdtempSync(join(tmpdir(), "scone-airgap-"));
     archive = join(dir, "images.tar");
     // Every image but the last, so the first save fails part-way and the second resumes.
@@ -101,8 +102,7 @@ describe.skipIf(!craneAvailable())("scone images save / verify / push between tw
   }, 3_600_000);
 
   afterAll(() => {
-    connected?.stop();
-    gap?.stop();
+    fixture?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -5,11 +5,11 @@
 // when one is unsigned or wrongly signed, naming each image and the key.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkImageSignatures, ImagesRefusedError } from "../../../src/images/signature/check-images.ts";
-import { parsePublicKey, type SignatureKey } from "../../../src/images/signature/public-key.ts";
+import type { SignatureKey } from "../../../src/images/signature/public-key.ts";
 import { signatureTag } from "../../../src/images/signature/reference.ts";
 import { RegistryClient } from "../../../src/images/signature/registry.ts";
 import { ImageSignatureError, verifyImageSignature } from "../../../src/images/signature/verify.ts";
@@ -18,19 +18,19 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import { createCa, createServingCert } from "../../../src/operator/certs/pki.ts";
 import { DEFAULT_SCONE_SERVICE_VERSION } from "../../../src/version.ts";
 import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
+import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../../harness/flows.ts";
 import {
   type CosignKey,
   CRANE,
-  cosignBinary,
   cosignSign,
   craneAvailable,
-  generateCosignKey,
   type LocalRegistry,
   pushImage,
   pushLayout,
-  startRegistry,
+  type SigningFixture,
+  type SigningKey,
+  startSigningFixture,
 } from "../../harness/registry.ts";
-import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../flows/helpers.ts";
 
 if (!craneAvailable()) console.warn(`signature.test.ts skipped: ${CRANE} is missing — run 'make node-binaries'`);
 
@@ -44,6 +44,7 @@ const refusal = (image: string, key: string, why: RegExp | string) =>
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe.skipIf(!craneAvailable())("cosign image signatures against a local registry", () => {
+  let fixture: SigningFixture | undefined;
   let registry: LocalRegistry;
   let cosign: string;
   let signer: CosignKey;
@@ -53,15 +54,15 @@ describe.skipIf(!craneAvailable())("cosign image signatures against a local regi
   const repo = (name: string) => `${registry.host}/t-${suffix}/${name}`;
 
   beforeAll(async () => {
-    cosign = cosignBinary();
-    registry = await startRegistry();
-    signer = generateCosignKey(cosign);
-    other = generateCosignKey(cosign);
-    key = parsePublicKey(readFileSync(signer.publicKey, "utf8"), signer.publicKey);
-    otherKey = parsePublicKey(readFileSync(other.publicKey, "utf8"), other.publicKey);
+    fixture = await startSigningFixture({ registries: 1, keys: 2 });
+    cosign = fixture.cosign;
+    registry = fixture.registries[0] as LocalRegistry;
+    const [first, second] = fixture.keys as [SigningKey, SigningKey];
+    ({ pair: signer, key } = first);
+    ({ pair: other, key: otherKey } = second);
   }, 3_600_000);
 
-  afterAll(() => registry?.stop());
+  afterAll(() => fixture?.stop());
 
   test("a signed image is accepted at the digest the tag names; with another key it is refused", async () => {
     const image = `${repo("app")}:1`;

@@ -15,7 +15,7 @@ import { EventRecorder } from "../../../src/kube/events.ts";
 import { probeCluster } from "../../../src/kube/probe.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { useTestNamespace, waitFor } from "./helpers.ts";
+import { useTestNamespace, waitFor } from "../../harness/kube.ts";
 
 const CM = { apiVersion: "v1", kind: "ConfigMap" } as const;
 // bun test ignores bunfig's timeout; RBAC and CRD propagation can take seconds on a busy machine. Above the 60 s

@@ -8,7 +8,7 @@ import { KubeClient } from "../../../src/kube/client.ts";
 import { inClusterConnection } from "../../../src/kube/config.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { useTestNamespace, waitFor } from "./helpers.ts";
+import { useTestNamespace, waitFor } from "../../harness/kube.ts";
 
 type Review = KubeObject & { status?: { userInfo?: { username?: string } } };
 const whoAmI = async (client: KubeClient) =>

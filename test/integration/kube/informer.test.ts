@@ -8,7 +8,7 @@ import { clientListWatch, Informer } from "../../../src/kube/informer.ts";
 import { SharedInformers } from "../../../src/kube/shared-informers.ts";
 import type { KubeLogger } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster } from "../../harness/cluster.ts";
-import { CuttableProxy, clientThrough, useTestNamespace, waitFor } from "./helpers.ts";
+import { CuttableProxy, clientThrough, useTestNamespace, waitFor } from "../../harness/kube.ts";
 
 const CM = { apiVersion: "v1", kind: "ConfigMap" } as const;
 const quiet: KubeLogger = { debug() {}, info() {}, warn() {}, error() {} };

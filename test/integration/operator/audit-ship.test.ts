@@ -29,9 +29,9 @@ import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { AuditShipper, type AuditShipperOptions } from "../../../src/operator/audit/shipper.ts";
 import { openStore } from "../../../src/store/open.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { sharedS3 } from "../../harness/s3.ts";
-import { STAND_IN_CLI } from "../../unit/flows/provision/stand-in-source.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { STAND_IN_CLI } from "../../harness/stand-in-world.ts";
 
 const NS = `scone-audit-ship-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

@@ -12,8 +12,8 @@ import { execInPod } from "../../../src/kube/exec.ts";
 import { type CasPodExec, observeLastSnapshot } from "../../../src/operator/cas/snapshot-volume.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps } from "./context.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps } from "../../harness/operator.ts";
 
 const TIMEOUT = 180_000;
 const NAME = "cas";

@@ -23,9 +23,15 @@ import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.t
 import type { CAS } from "../../../src/resources/cas.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { waitFor } from "../../harness/kube.ts";
+import {
+  buildOperatorContext,
+  installCrds,
+  type TestOperator,
+  waitForMetrics,
+  zoneAVolume,
+} from "../../harness/operator.ts";
 import { sharedPath } from "../../harness/shared.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, installCrds, type TestOperator, waitForMetrics, zoneAVolume } from "./context.ts";
 
 const NS = `scone-cas-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "cas";

@@ -10,9 +10,9 @@ import type { HistoryRow } from "../../../src/operator/reconcile-history/read.ts
 import { ClusterHistory } from "../../../src/operator/reconcile-history/recorder.ts";
 import { registerVaultController } from "../../../src/operator/vault/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
-import { freshNamespace, waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
+import { freshNamespace, waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
+import { sampleVault, VAULT_VARS } from "../../harness/vault-sample.ts";
 
 const TIMEOUT = 120_000;
 

@@ -15,8 +15,7 @@ import type { LAS } from "../../../src/resources/las.ts";
 import type { SGXPlugin } from "../../../src/resources/sgx-plugin.ts";
 import type { Controller } from "../../../src/runtime/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { sharedPath } from "../../harness/shared.ts";
-import { waitFor as pollFor } from "../kube/helpers.ts";
+import { waitFor as pollFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
@@ -26,7 +25,8 @@ import {
   type TestOperator,
   waitForCache,
   waitForMetrics,
-} from "./context.ts";
+} from "../../harness/operator.ts";
+import { sharedPath } from "../../harness/shared.ts";
 
 const SAMPLES = sharedPath("reference", "upstream-samples", "operator-samples");
 // The samples name upstream's scone-system; this suite's DaemonSets go to a namespace of its own, so nothing another
@@ -37,7 +37,7 @@ const ALL_NODES = [...SGX_NODES, "plain-node-1"];
 const START_TIMEOUT_MS = 300_000;
 const TEST_TIMEOUT_MS = 150_000;
 
-/** The shared poll (kube/helpers.ts) with this file's default timeout. */
+/** The shared poll (test/harness/kube.ts) with this file's default timeout. */
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined, timeoutMs = 90_000) =>
   pollFor(what, probe, timeoutMs);
 

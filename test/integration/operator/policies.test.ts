@@ -32,10 +32,16 @@ import type {
   SignedPolicySpec,
 } from "../../../src/resources/policies.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor as pollFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, ensureNamespace, installCrds, type TestOperator } from "./context.ts";
-import { provisionStandInCas, type StandInCas } from "./stand-in-cas.ts";
-import { LocalCliSource } from "./stand-in-source.ts";
+import { waitFor as pollFor } from "../../harness/kube.ts";
+import { LocalCliSource } from "../../harness/local-cli-source.ts";
+import {
+  buildOperatorContext,
+  cleanupSteps,
+  ensureNamespace,
+  installCrds,
+  type TestOperator,
+} from "../../harness/operator.ts";
+import { provisionStandInCas, type StandInCas } from "../../harness/stand-in-cas.ts";
 
 const RUN = Math.random().toString(36).slice(2, 8);
 const NS = `policies-it-${RUN}`;

@@ -14,8 +14,8 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { registerPullSecretController } from "../../../src/operator/pull-secrets/controller.ts";
 import { clusterAvailable, sharedCluster } from "../../harness/cluster.ts";
-import { adminClient, waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, type TestOperator } from "./context.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, type TestOperator } from "../../harness/operator.ts";
 
 const SUFFIX = Math.random().toString(36).slice(2, 8);
 const OPNS = `scone-pull-op-${SUFFIX}`;

@@ -18,10 +18,10 @@ import { describeRoles } from "../../../src/install/rbac.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
+import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../../harness/flows.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, restoreHarnessNodeLabels } from "../../harness/operator.ts";
 import { sharedPath } from "../../harness/shared.ts";
-import { BINARY, binaryPresent, freePort, removeInstall, scone } from "../flows/helpers.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, restoreHarnessNodeLabels } from "./context.ts";
 
 const SAMPLES = sharedPath("reference", "upstream-samples", "operator-samples");
 const NS = `rbac-${Math.random().toString(36).slice(2, 7)}`;

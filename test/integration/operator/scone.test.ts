@@ -25,7 +25,7 @@ import type { CAS } from "../../../src/resources/cas.ts";
 import type { LAS } from "../../../src/resources/las.ts";
 import type { Scone } from "../../../src/resources/scone.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 import {
   buildOperatorContext,
   cleanupSteps,
@@ -35,7 +35,7 @@ import {
   type TestOperator,
   waitForMetrics,
   zoneAVolume,
-} from "./context.ts";
+} from "../../harness/operator.ts";
 
 const NS = `scone-stack-${Math.random().toString(36).slice(2, 8)}`;
 const NAME = "stack-test";

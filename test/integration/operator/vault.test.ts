@@ -17,9 +17,9 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import { registerVaultController, VAULT_TYPE } from "../../../src/operator/vault/controller.ts";
 import type { Vault } from "../../../src/resources/vault.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { sampleVault, VAULT_VARS } from "../../unit/operator/vault/sample.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
+import { sampleVault, VAULT_VARS } from "../../harness/vault-sample.ts";
 
 const NS = `scone-vault-${Math.random().toString(36).slice(2, 8)}`;
 const TEST_MANAGER = "scone-vault-test";

@@ -13,9 +13,9 @@ import { registerCasController } from "../../../src/operator/cas/controller.ts";
 import type { CasProbe, CasProbeResult } from "../../../src/operator/cas/probe.ts";
 import { registerVaultController } from "../../../src/operator/vault/controller.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { freshNamespace, waitFor } from "../kube/helpers.ts";
-import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "./context.ts";
-import { CAS_API, type SuiteWebhooks, startSuiteWebhooks } from "./webhooks-fixture.ts";
+import { freshNamespace, waitFor } from "../../harness/kube.ts";
+import { buildOperatorContext, cleanupSteps, installCrds, type TestOperator } from "../../harness/operator.ts";
+import { CAS_API, type SuiteWebhooks, startSuiteWebhooks } from "../../harness/suite-webhooks.ts";
 
 const SUITE = `scone-adm-${Math.random().toString(36).slice(2, 8)}`;
 const LABEL_KEY = "scone-test/admission";

@@ -18,9 +18,9 @@ import { caSecretOf, secretOf, WEBHOOK_CA_SECRET, WEBHOOK_CERT_SECRET } from "..
 import { ReadinessChecks } from "../../../src/operator/health.ts";
 import type { RunningWebhooks } from "../../../src/operator/webhooks/run.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { cleanupSteps, installCrds } from "./context.ts";
-import { CAS_API, LAS_API, type SuiteWebhooks, startSuiteWebhooks } from "./webhooks-fixture.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { cleanupSteps, installCrds } from "../../harness/operator.ts";
+import { CAS_API, LAS_API, type SuiteWebhooks, startSuiteWebhooks } from "../../harness/suite-webhooks.ts";
 
 const SUITE = `scone-wh-${Math.random().toString(36).slice(2, 8)}`;
 const LABEL_KEY = "scone-test/webhooks";

@@ -21,6 +21,10 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
+import { binaryPresent, removeInstall, scone } from "../../harness/flows.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
+import { buildOperatorImage, type OperatorImage, readyOperatorPods } from "../../harness/real-node-operator.ts";
 import {
   type CosignKey,
   cosignBinary,
@@ -31,10 +35,6 @@ import {
   pushLayout,
   startRegistry,
 } from "../../harness/registry.ts";
-import { binaryPresent, removeInstall, scone } from "../flows/helpers.ts";
-import { adminClient, waitFor } from "../kube/helpers.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
-import { buildOperatorImage, type OperatorImage, readyOperatorPods } from "./operator-helpers.ts";
 
 const TIMEOUT = 300_000;
 const suffix = Math.random().toString(36).slice(2, 8);

@@ -1,7 +1,7 @@
-// The CAS flows of issue 13 (cas-flows-walk.ts) through the sconecli pod on the real node: the stand-in sconecli
-// image (hack/image/sconecli-image.ts) in the node's containerd under the name the pod source computes, one CLI pod
-// per CAS pinned to the real node (`--cli-node-selector`; the operator's source the same), the CLI reaching each
-// CAS by its Service — kube-proxy to the pod IP, where SimulatedPodBridge hands the connection to the simulator.
+// The CAS flows of issue 13 (test/harness/cas-flows-walk.ts) through the sconecli pod on the real node: the stand-in
+// sconecli image (hack/image/sconecli-image.ts) in the node's containerd under the name the pod source computes, one
+// CLI pod per CAS pinned to the real node (`--cli-node-selector`; the operator's source the same), the CLI reaching
+// each CAS by its Service — kube-proxy to the pod IP, where SimulatedPodBridge hands the connection to the simulator.
 // Opt-in like every real-node test (SCONE_REAL_NODE=1, root); needs dist/scone.
 import { expect } from "bun:test";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -9,12 +9,12 @@ import { cliPodSelector } from "../../../src/cas/driver/cli-pod.ts";
 import { casDriverSource } from "../../../src/cas/driver/source.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { EncryptedPolicy } from "../../../src/resources/policies.ts";
+import { describeCasFlows } from "../../harness/cas-flows-walk.ts";
 import { clusterAvailable, realNodeCluster } from "../../harness/cluster.ts";
-import { binaryPresent } from "../flows/helpers.ts";
-import { describeCasFlows } from "./cas-flows-walk.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
-import { importSconecliImage } from "./operator-helpers.ts";
-import { SimulatedPodBridge } from "./simulated-pod-bridge.ts";
+import { binaryPresent } from "../../harness/flows.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
+import { importSconecliImage } from "../../harness/real-node-operator.ts";
+import { SimulatedPodBridge } from "../../harness/simulated-pod-bridge.ts";
 
 if (realNodeTestsEnabled() && !binaryPresent) console.warn("cas-flows.test.ts skipped: no dist/scone (make build)");
 

@@ -3,8 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { clusterAvailable, realNodeCluster, stopRealNodeCluster } from "../../harness/cluster.ts";
-import { waitFor } from "../kube/helpers.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
+import { waitFor } from "../../harness/kube.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 import { hostTraces } from "./traces.ts";
 
 const TIMEOUT = 600_000;

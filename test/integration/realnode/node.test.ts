@@ -11,8 +11,8 @@ import { writeBusyboxArchive, writeBusyboxLayout } from "../../../hack/cluster/n
 import { SGX_CAPABLE_LABEL } from "../../../hack/cluster/nodes.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
-import { inBenchmarkRange, realNodeTestsEnabled } from "./enabled.ts";
+import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
+import { inBenchmarkRange, realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 
 const TIMEOUT = 180_000;
 

@@ -29,16 +29,10 @@ import { LEADER_ELECTION_LEASE } from "../../../src/operator/run.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
-import { UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
-import {
-  casClaims,
-  cleanNodes,
-  prepareCasNodesAndVolumes,
-  startBackupControllerPlayer,
-} from "../flows/day2-fixtures.ts";
-import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../flows/helpers.ts";
-import { adminClient, waitFor } from "../kube/helpers.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
+import { casClaims, cleanNodes, prepareCasNodesAndVolumes, startBackupControllerPlayer } from "../../harness/day2.ts";
+import { binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../../harness/flows.ts";
+import { adminClient, waitFor } from "../../harness/kube.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 import {
   buildOperatorImage,
   importSconecliImage,
@@ -47,8 +41,9 @@ import {
   type PodView,
   podOfHolder,
   readyOperatorPods,
-} from "./operator-helpers.ts";
-import { SimulatedPodBridge } from "./simulated-pod-bridge.ts";
+} from "../../harness/real-node-operator.ts";
+import { SimulatedPodBridge } from "../../harness/simulated-pod-bridge.ts";
+import { UPSTREAM_SAMPLES_DIR } from "../../harness/upstream-samples.ts";
 
 const TIMEOUT = 300_000;
 const SAMPLES = join(UPSTREAM_SAMPLES_DIR, "operator-samples");

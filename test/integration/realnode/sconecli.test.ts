@@ -13,9 +13,9 @@ import { cliPodSelector, operatorIdentitySecretName } from "../../../src/cas/dri
 import { casDriverSource } from "../../../src/cas/driver/source.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
-import { adminClient, freshNamespace } from "../kube/helpers.ts";
-import { installCrds } from "../operator/context.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
+import { adminClient, freshNamespace } from "../../harness/kube.ts";
+import { installCrds } from "../../harness/operator.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
 
 const VERSION = "6.0.6";
 const KEY_HASH = /^[1-9A-HJ-NP-Za-km-z]{40,60}$/;

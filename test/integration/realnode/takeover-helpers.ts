@@ -1,12 +1,12 @@
-// Helpers of takeover.test.ts (scone's image comes from operator-helpers.ts): minimal cert-manager CRDs (the local cluster
-// has none), and what an upstream (helm chart) install leaves in its namespace: the controller Deployment running
-// another image on the real node, cert-manager's Issuer and Certificate, the serving Secret, the controller-runtime
-// ConfigMap and a validating webhook configuration with cert-manager's CA-injection annotation.
+// Helpers of takeover.test.ts (scone's image comes from test/harness/real-node-operator.ts): minimal cert-manager CRDs
+// (the local cluster has none), and what an upstream (helm chart) install leaves in its namespace: the controller
+// Deployment running another image on the real node, cert-manager's Issuer and Certificate, the serving Secret, the
+// controller-runtime ConfigMap and a validating webhook configuration with cert-manager's CA-injection annotation.
 import { renderInstallManifests } from "../../../src/install/manifests.ts";
 import { mutatingWebhookConfigurationName, validatingWebhookConfigurationName } from "../../../src/install/names.ts";
 import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject, ObjectRef } from "../../../src/kube/types.ts";
-import { waitFor } from "../kube/helpers.ts";
+import { waitFor } from "../../harness/kube.ts";
 
 const CRD_API = "apiextensions.k8s.io/v1";
 const ADMISSION = "admissionregistration.k8s.io/v1";

@@ -10,10 +10,10 @@ import type { KubeClient } from "../../../src/kube/client.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { preboundBackupVolume } from "../../harness/backup-volume.ts";
 import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeCluster } from "../../harness/cluster.ts";
-import { binaryPresent, type RunResult, removeInstall, scone } from "../flows/helpers.ts";
-import { adminClient, freshNamespace, waitFor } from "../kube/helpers.ts";
-import { realNodeTestsEnabled } from "./enabled.ts";
-import { buildOperatorImage } from "./operator-helpers.ts";
+import { binaryPresent, type RunResult, removeInstall, scone } from "../../harness/flows.ts";
+import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
+import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
+import { buildOperatorImage } from "../../harness/real-node-operator.ts";
 import {
   certManagerCrdNames,
   installCertManagerCrds,

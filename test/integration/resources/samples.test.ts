@@ -10,7 +10,7 @@ import { crdName, renderCrdManifests, renderCrds, UPSTREAM_CRD_TAKEOVER_PATCH } 
 import { isSconeKind } from "../../../src/resources/kinds.ts";
 import { applyDefaults, validate } from "../../../src/resources/validation.ts";
 import { clusterAvailable, type LocalCluster, sharedCluster } from "../../harness/cluster.ts";
-import { UPSTREAM_CRDS_DIR, UPSTREAM_SAMPLES_DIR } from "../../unit/resources/upstream.ts";
+import { UPSTREAM_CRDS_DIR, UPSTREAM_SAMPLES_DIR } from "../../harness/upstream-samples.ts";
 
 const NAMESPACE = "scone-samples";
 const FIELD_MANAGER = "scone-resources-test";

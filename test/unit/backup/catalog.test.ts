@@ -12,7 +12,7 @@ import { applyTargetRetention } from "../../../src/backup/retention.ts";
 import { runBackup } from "../../../src/backup/run.ts";
 import { DirectorySnapshotSource } from "../../../src/backup/snapshot-source.ts";
 import { createBackup, listBackups, updateBackup } from "../../../src/store/backups.ts";
-import { cleanup, NOW, snapshotRoot, tempDir, tempStore } from "./fixtures.ts";
+import { cleanup, NOW, snapshotRoot, tempDir, tempStore } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

@@ -26,7 +26,7 @@ import { DirectorySnapshotSource } from "../../../src/backup/snapshot-source.ts"
 import { removeSet } from "../../../src/backup/target.ts";
 import { verifyBackup } from "../../../src/backup/verify.ts";
 import { getBackup } from "../../../src/store/backups.ts";
-import { cleanup, snapshotRoot, tempDir, tempStore } from "./fixtures.ts";
+import { cleanup, snapshotRoot, tempDir, tempStore } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { BackupInputError } from "../../../src/backup/errors.ts";
 import { LocalDirectoryTarget } from "../../../src/backup/local-target.ts";
 import { removeSet } from "../../../src/backup/target.ts";
-import { cleanup, tempDir } from "./fixtures.ts";
+import { cleanup, tempDir } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { backupSubjectOf, DEFAULT_STALE_AFTER_MS, planBackup } from "../../../src/backup/plan.ts";
 import type { CAS } from "../../../src/resources/cas.ts";
-import { NOW, record } from "./fixtures.ts";
+import { NOW, record } from "../../harness/backup-fixtures.ts";
 
 const cas = { namespace: "prod", name: "cas" };
 

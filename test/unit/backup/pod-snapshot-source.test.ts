@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BackupNotPossibleError } from "../../../src/backup/errors.ts";
 import { type PodExec, PodSnapshotSource } from "../../../src/backup/pod-snapshot-source.ts";
-import { cleanup, localExec, snapshotRoot, tempDir } from "./fixtures.ts";
+import { cleanup, localExec, snapshotRoot, tempDir } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { BackupInputError } from "../../../src/backup/errors.ts";
 import { applyRetention } from "../../../src/backup/retention.ts";
-import { NOW, record } from "./fixtures.ts";
+import { NOW, record } from "../../harness/backup-fixtures.ts";
 
 const DAY = 86_400_000;
 const ids = (decisions: { record: { id: string } }[]) => decisions.map((d) => d.record.id).sort();

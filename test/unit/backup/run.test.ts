@@ -10,7 +10,7 @@ import { DirectorySnapshotSource } from "../../../src/backup/snapshot-source.ts"
 import type { BackupTarget } from "../../../src/backup/target.ts";
 import { createBackup, getBackup } from "../../../src/store/backups.ts";
 import { SCONE_VERSION } from "../../../src/version.ts";
-import { cleanup, NOW, snapshotRoot, tempDir, tempStore } from "./fixtures.ts";
+import { cleanup, NOW, snapshotRoot, tempDir, tempStore } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readTar } from "../../../src/backup/tar.ts";
-import { cleanup, tempDir } from "./fixtures.ts";
+import { cleanup, tempDir } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

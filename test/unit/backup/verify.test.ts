@@ -11,7 +11,7 @@ import { DirectorySnapshotSource } from "../../../src/backup/snapshot-source.ts"
 import { checkBackupSet, verifyBackup } from "../../../src/backup/verify.ts";
 import { createBackup, updateBackup } from "../../../src/store/backups.ts";
 import type { Store } from "../../../src/store/open.ts";
-import { cleanup, snapshotRoot, tempDir, tempStore } from "./fixtures.ts";
+import { cleanup, snapshotRoot, tempDir, tempStore } from "../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

@@ -16,7 +16,7 @@ import {
 import { teardownEnv } from "../../../hack/cluster/node/host.ts";
 import { nodeLayout } from "../../../hack/cluster/node/layout.ts";
 import { stringifyToml } from "../../../hack/cluster/node/toml.ts";
-import { inBenchmarkRange } from "../../integration/realnode/enabled.ts";
+import { inBenchmarkRange } from "../../harness/real-node-enabled.ts";
 
 const ports: NodePorts = {
   kubelet: 41001,

@@ -20,7 +20,7 @@ import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { shippingCondition, shippingEvents } from "../../../src/operator/audit/condition.ts";
 import { type PodState, ShipFailure, shipPodLog } from "../../../src/operator/audit/ship-log.ts";
 import { AuditShipper, type AuditShipperOptions } from "../../../src/operator/audit/shipper.ts";
-import { signedEntries } from "../flows/audit/signed-log.ts";
+import { signedEntries } from "../../harness/signed-audit-log.ts";
 
 const CAS = { namespace: "ns1", name: "cas" };
 const POD = { namespace: "ns1", name: "cas-0", uid: "uid-1" };

@@ -3,8 +3,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { renderCrds } from "../../../src/resources/crds.ts";
+import { readUpstreamCrd, UPSTREAM_CRDS_DIR, upstreamCrdFiles } from "../../harness/upstream-samples.ts";
 import { diffSchemas } from "./schema-diff.ts";
-import { readUpstreamCrd, UPSTREAM_CRDS_DIR, upstreamCrdFiles } from "./upstream.ts";
 
 /**
  * Fields of ours that upstream lacks, on purpose: observedGeneration in every status (stale-status detection),

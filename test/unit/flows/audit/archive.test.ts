@@ -33,7 +33,7 @@ import {
 } from "../../../../src/flows/audit/archive/segment.ts";
 import { searchAuditIndex } from "../../../../src/flows/audit/flow.ts";
 import { openStore } from "../../../../src/store/open.ts";
-import { signedEntries } from "./signed-log.ts";
+import { signedEntries } from "../../../harness/signed-audit-log.ts";
 
 const CAS = { namespace: "ns1", name: "cas" };
 const LOG = "a".repeat(128);

@@ -10,7 +10,7 @@ import { writeTar } from "../../../../src/flows/restore/tar-writer.ts";
 import type { DayTwoKube, PodExec } from "../../../../src/flows/status/observe.ts";
 import { createBackup, getBackup } from "../../../../src/store/backups.ts";
 import { openStore, type Store } from "../../../../src/store/open.ts";
-import { FakeKube, healthyCas } from "../status/fake-kube.ts";
+import { FakeKube, healthyCas } from "../../../harness/fake-kube.ts";
 
 const DB = new TextEncoder().encode("db bytes");
 const KEYS = new TextEncoder().encode("key store bytes");

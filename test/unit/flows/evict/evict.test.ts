@@ -5,7 +5,7 @@ import { statusSeesPod } from "../../../../src/flows/status/health.ts";
 import type { DayTwoKube } from "../../../../src/flows/status/observe.ts";
 import { registrationLabel } from "../../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
-import { casPod, FakeKube, healthyCas, node } from "../status/fake-kube.ts";
+import { casPod, FakeKube, healthyCas, node } from "../../../harness/fake-kube.ts";
 
 const NS = "prod";
 const NAME = "cas";

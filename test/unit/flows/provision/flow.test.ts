@@ -32,8 +32,8 @@ import {
 import { postProvisioningPatch } from "../../../../src/flows/provision/templates.ts";
 import { countOutcomes, Journal, readJournal, runSteps, type StepRecord } from "../../../../src/flows/steps.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
+import { StandInWorld, standInSource } from "../../../harness/stand-in-world.ts";
 import { FakeKube } from "./fake-world.ts";
-import { StandInWorld, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const NS = "prov";

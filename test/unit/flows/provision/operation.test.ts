@@ -8,8 +8,8 @@ import { parseProvisioningLines } from "../../../../src/cas/driver/commands.ts";
 import type { ProvisionPorts } from "../../../../src/flows/provision/context.ts";
 import { type OperationStepReport, runProvisionOperation } from "../../../../src/flows/provision/operation.ts";
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
+import { recordingCommands, StandInWorld, standInSource } from "../../../harness/stand-in-world.ts";
 import { FakeKube } from "./fake-world.ts";
-import { recordingCommands, StandInWorld, standInSource } from "./stand-in-source.ts";
 
 const TIMEOUT = 60_000;
 const root = mkdtempSync(join(tmpdir(), "scone-provision-op-"));

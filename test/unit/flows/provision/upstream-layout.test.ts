@@ -16,9 +16,14 @@ import { openOwnerClient, runProvision } from "../../../../src/flows/provision/f
 import { provisionOptionsFromFlags } from "../../../../src/flows/provision/options.ts";
 import { postProvisioningPatch, renderProvisioningManifest } from "../../../../src/flows/provision/templates.ts";
 import type { KubeClient } from "../../../../src/kube/client.ts";
+import { recordingCommands, StandInWorld, standInSource } from "../../../harness/stand-in-world.ts";
+import {
+  patchedSpec,
+  provisionAsUpstream,
+  upstreamFiles,
+  writeUpstreamCopies,
+} from "../../../harness/upstream-target.ts";
 import { FakeKube } from "./fake-world.ts";
-import { recordingCommands, StandInWorld, standInSource } from "./stand-in-source.ts";
-import { patchedSpec, provisionAsUpstream, upstreamFiles, writeUpstreamCopies } from "./upstream-target.ts";
 
 const TIMEOUT = 60_000;
 const NS = "prov";

@@ -19,7 +19,7 @@ import { writeTar } from "../../../../src/flows/restore/tar-writer.ts";
 import type { DayTwoKube, PodExec } from "../../../../src/flows/status/observe.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { openStore, type Store } from "../../../../src/store/open.ts";
-import { casPod, FakeKube } from "../status/fake-kube.ts";
+import { casPod, FakeKube } from "../../../harness/fake-kube.ts";
 
 const NS = "prod";
 const DB = new TextEncoder().encode("encrypted database bytes");

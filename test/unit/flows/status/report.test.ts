@@ -6,7 +6,7 @@ import { buildStatusReport, formatStatusReport } from "../../../../src/flows/sta
 import { registrationLabel } from "../../../../src/operator/cas/nodes.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import type { BackupRecord } from "../../../../src/store/backups.ts";
-import { casPod, healthyCas, node } from "./fake-kube.ts";
+import { casPod, healthyCas, node } from "../../../harness/fake-kube.ts";
 
 const IMAGE = "registry.scontain.com/scone.cloud/cas:6.0.6";
 const REG = registrationLabel("prod", "cas", "6.0.6") ?? "";

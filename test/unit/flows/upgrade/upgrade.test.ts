@@ -5,7 +5,7 @@ import { admitsOnly, serviceMrenclaves, withCliMrenclave } from "../../../../src
 import { type OwnerSessions, runUpgrade } from "../../../../src/flows/upgrade/flow.ts";
 import { checkUpgrade, parseImage, siblingImage, upgradeTargets } from "../../../../src/flows/upgrade/plan.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
-import { casPod, FakeKube, healthyCas } from "../status/fake-kube.ts";
+import { casPod, FakeKube, healthyCas } from "../../../harness/fake-kube.ts";
 
 const NS = "prod";
 const NAME = "cas";

@@ -14,7 +14,7 @@ import type { KubeClient } from "../../../../src/kube/client.ts";
 import { casDriverProbe } from "../../../../src/operator/cas/driver-probe.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import { STAND_IN_CLI } from "../../../harness/cas-driver.ts";
-import { upstreamCas } from "./fixtures.ts";
+import { upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 const TIMEOUT = 60_000;
 const root = mkdtempSync(join(tmpdir(), "scone-probe-standin-"));

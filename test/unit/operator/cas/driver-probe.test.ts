@@ -9,7 +9,7 @@ import type { KubeClient } from "../../../../src/kube/client.ts";
 import { casDriverProbe, casRefOf, MAX_REASON_CHARS } from "../../../../src/operator/cas/driver-probe.ts";
 import type { CasPodExec } from "../../../../src/operator/cas/snapshot-volume.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
-import { upstreamCas } from "./fixtures.ts";
+import { upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 const KEY_HASH = "3s1pm8W6Be6cxvAQRbRP5YXd9YuERAr7KswN97uGtoPkRW87x1";
 const CAS_KEY = "46YyxrywJ8PFRruWX8YLxa9q4axxYJgTbA81tv7NBcJfn43DQt";

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { keepImmutableClaims } from "../../../../src/operator/cas/immutable.ts";
 import { renderCasStatefulSet } from "../../../../src/operator/cas/render.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
-import { opts, upstreamCas } from "./fixtures.ts";
+import { opts, upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 const resized = (cas: CAS, size: string): CAS => ({
   ...cas,

@@ -12,7 +12,15 @@ import {
   zoneOfVolume,
 } from "../../../../src/operator/cas/relocation.ts";
 import { renderCasStatefulSet } from "../../../../src/operator/cas/render.ts";
-import { clusterNodes, node, opts, readyPod, registered, SGX_LABELS, upstreamCas } from "./fixtures.ts";
+import {
+  clusterNodes,
+  node,
+  opts,
+  readyPod,
+  registered,
+  SGX_LABELS,
+  upstreamCas,
+} from "../../../harness/cas-fixtures.ts";
 
 describe("eligibleNodes", () => {
   test("only a registered, labelled, schedulable, Ready node in the volume's zone qualifies; each rejection says why", async () => {

@@ -16,7 +16,7 @@ import {
 import type { Relocation } from "../../../../src/operator/cas/relocation.ts";
 import { casSettings } from "../../../../src/operator/cas/settings.ts";
 import type { UpgradePlan } from "../../../../src/operator/cas/upgrade.ts";
-import { deployment, opts, readyPod, statefulSet, upstreamCas } from "./fixtures.ts";
+import { deployment, opts, readyPod, statefulSet, upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 const moving = (deletePod: boolean, waitMs = 0): Relocation & { kind: "moving" } => ({
   kind: "moving",

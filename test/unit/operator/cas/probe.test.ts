@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { consoleField } from "../../../../src/operator/cas/console.ts";
 import { probeWithTimeout } from "../../../../src/operator/cas/probe.ts";
-import { upstreamCas } from "./fixtures.ts";
+import { upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 describe("CAS probe", () => {
   test("a probe that hangs or throws reports an unreachable CAS with the reason", async () => {

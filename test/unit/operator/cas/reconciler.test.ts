@@ -12,8 +12,8 @@ import { ResourceGauges } from "../../../../src/operator/kit/gauges.ts";
 import type { OperatorContext } from "../../../../src/operator/wiring.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
 import type { ReconcileContext } from "../../../../src/runtime/controller.ts";
+import { clusterNodes, LATER, opts, readyPod, statefulSet, upstreamCas } from "../../../harness/cas-fixtures.ts";
 import { syncedCache } from "../kit/synced-cache.ts";
-import { clusterNodes, LATER, opts, readyPod, statefulSet, upstreamCas } from "./fixtures.ts";
 
 const cache = syncedCache;
 

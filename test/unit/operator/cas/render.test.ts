@@ -10,8 +10,8 @@ import {
 import { backupControllerEnv, renderSafetyServiceDeployment } from "../../../../src/operator/cas/render-companions.ts";
 import { casSettings, durationSeconds } from "../../../../src/operator/cas/settings.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
+import { opts, upstreamCas } from "../../../harness/cas-fixtures.ts";
 import { expectGolden } from "../golden/render-golden.ts";
-import { opts, upstreamCas } from "./fixtures.ts";
 
 const podSpec = (sts: V1StatefulSet) => sts.spec?.template.spec;
 const withSpec = (cas: CAS, spec: CAS["spec"]): CAS => ({ ...cas, spec: { ...cas.spec, ...spec } });

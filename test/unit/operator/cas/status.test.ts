@@ -15,7 +15,7 @@ import {
   readyPod,
   statefulSet,
   upstreamCas,
-} from "./fixtures.ts";
+} from "../../../harness/cas-fixtures.ts";
 
 const answering = (over: Partial<CasProbeResult> = {}): CasProbeResult => ({
   reachable: true,

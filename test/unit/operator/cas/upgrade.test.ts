@@ -3,7 +3,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { casSettings } from "../../../../src/operator/cas/settings.ts";
 import { planUpgrade, type UpgradeInput } from "../../../../src/operator/cas/upgrade.ts";
 import type { CAS } from "../../../../src/resources/cas.ts";
-import { deployment, IMAGE, opts, readyPod, statefulSet, upstreamCas } from "./fixtures.ts";
+import { deployment, IMAGE, opts, readyPod, statefulSet, upstreamCas } from "../../../harness/cas-fixtures.ts";
 
 const NEW = "registry.scontain.com/scone.cloud/cas:6.1.0";
 const BC_NEW = "registry.scontain.com/scone.cloud/backup-controller:6.1.0";

@@ -4,7 +4,7 @@ import { primaryOf } from "../../../../src/operator/kit/caches.ts";
 import { nodeFingerprint } from "../../../../src/operator/kit/node-watch.ts";
 import { isPodReady, podEnclaveRequest } from "../../../../src/operator/node-agent/node-facts.ts";
 import { slimPod } from "../../../../src/operator/node-agent/nodes.ts";
-import { node, pod } from "../sgxplugin/fixtures.ts";
+import { node, pod } from "../../../harness/kube-objects.ts";
 
 const res = (name: string, created: string, deleting = false) => ({
   metadata: {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { deriveLasStatus, imageVersion, lasNodeHealth, observeLasNodes } from "../../../../src/operator/las/status.ts";
 import type { LAS } from "../../../../src/resources/las.ts";
 import { canonicalJson } from "../../../../src/runtime/drift.ts";
-import { clusterNodes, daemonSet, JUST_NOW, NOW, pod } from "../sgxplugin/fixtures.ts";
+import { clusterNodes, daemonSet, JUST_NOW, NOW, pod } from "../../../harness/kube-objects.ts";
 
 const KEY = "ab".repeat(32);
 const las = (): LAS => ({

@@ -6,7 +6,7 @@ import {
   SGX_LABEL_MARKER,
   toMergePatch,
 } from "../../../../src/operator/node-agent/node-labels.ts";
-import { node, pod } from "../sgxplugin/fixtures.ts";
+import { node, pod } from "../../../harness/kube-objects.ts";
 
 const MARK = { [SGX_LABEL_MARKER]: "set-by-sgxplugin" };
 const pluginPod = (n: string, ready = true) => pod(`sgxplugin-${n}`, n, { app: "sgxplugin", ready });

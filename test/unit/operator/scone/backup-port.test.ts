@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { KubeClient } from "../../../../src/kube/client.ts";
 import { catalogBackupPort } from "../../../../src/operator/scone/backup-port.ts";
 import { listBackups } from "../../../../src/store/backups.ts";
-import { cleanup, localExec, snapshotRoot, tempDir, tempStore } from "../../backup/fixtures.ts";
+import { cleanup, localExec, snapshotRoot, tempDir, tempStore } from "../../../harness/backup-fixtures.ts";
 
 afterEach(cleanup);
 

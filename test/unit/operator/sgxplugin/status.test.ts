@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { deriveSgxPluginStatus } from "../../../../src/operator/sgxplugin/status.ts";
 import type { SGXPlugin } from "../../../../src/resources/sgx-plugin.ts";
 import { canonicalJson } from "../../../../src/runtime/drift.ts";
-import { clusterNodes, daemonSet, JUST_NOW, NOW, pod } from "./fixtures.ts";
+import { clusterNodes, daemonSet, JUST_NOW, NOW, pod } from "../../../harness/kube-objects.ts";
 
 const plugin = (): SGXPlugin => ({
   apiVersion: "base.scone.cloud/v1beta1",

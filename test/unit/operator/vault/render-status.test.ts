@@ -8,8 +8,8 @@ import {
 import { deriveVaultStatus } from "../../../../src/operator/vault/status.ts";
 import { validate } from "../../../../src/resources/validation.ts";
 import type { Vault } from "../../../../src/resources/vault.ts";
+import { sampleVault } from "../../../harness/vault-sample.ts";
 import { expectGolden } from "../golden/render-golden.ts";
-import { sampleVault } from "./sample.ts";
 
 describe("render", () => {
   test("the upstream sample and a vault with data storage match the golden YAML", async () => {
