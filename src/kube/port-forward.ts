@@ -189,6 +189,8 @@ export async function startPortForward(conn: ClusterConnection, opts: PortForwar
     let got: { session: PortForwardSession; fresh: boolean };
     try {
       got = await acquireSession();
+      // Another connection may have retired it meanwhile (its node failed): then a fresh one.
+      if (!got.session.usable && !stopped) got = await acquireSession();
     } catch (err) {
       if (!(err instanceof KubeApiError)) {
         // Not the API server refusing (no such pod, forbidden, ...) but the tunnel itself: the per-connection
@@ -203,6 +205,10 @@ export async function startPortForward(conn: ClusterConnection, opts: PortForwar
       return;
     }
     if (t.socketClosed) return;
+    if (stopped || !got.session.usable) {
+      endWithError(socket, stopped ? "" : "the session to the node closed as the connection opened");
+      return;
+    }
     const { session, fresh } = got;
     t.retained = fresh || t.retried ? undefined : [];
     t.retainedBytes = 0;
