@@ -229,7 +229,9 @@ export class PortForwardSession {
   private lost(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.endAll(code === 1000 || code === 1005 ? "" : `stream closed (${code}${reason ? ` ${reason}` : ""})`);
+    // Even a normal close cuts the connections still open on it (an idle timeout of the node, a restarted API
+    // server): a reason each, so a connection that had no answer yet goes again on a fresh session.
+    this.endAll(`the session closed (${code}${reason ? ` ${reason}` : ""})`);
     this.onClosed?.();
   }
 

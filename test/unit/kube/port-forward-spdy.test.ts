@@ -151,6 +151,8 @@ function onFrames(ws: ServerWebSocket<Session>, chunk: Uint8Array) {
         if (pair.error !== undefined && pair.data !== undefined && h.port !== "8081") {
           failPair(ws, pair.error, pair.data, `port ${h.port} is not forwarded`);
         } else if (pair.error !== undefined && pair.data !== undefined) {
+          // An idle timeout of the node, say, as the second connection opens on session 0.
+          if (s.pod === "dropping" && s.index === 0 && h.requestid === "1") ws.close(1000, "idle");
           if (s.pod === "refusing" || s.index < (staleBefore.get(s.pod) ?? 0)) {
             failPair(ws, pair.error, pair.data, "dial tcp 127.0.0.1:8081: connect: connection refused");
           }
@@ -281,6 +283,24 @@ describe("port-forward over one SPDY session", () => {
       // The stale session is closed once its last connection ended.
       await waitFor("the stale session to close", () => sessionsOf.get("restarting")?.[0]?.closed === true);
       expect(sessionsOf.get("restarting")?.[1]?.closed).toBe(false);
+    } finally {
+      await forward.close();
+    }
+  });
+
+  test("a session the node closes (normally) under a new connection: the connection goes again on a fresh one", async () => {
+    const errors: Error[] = [];
+    const forward = await startPortForward(conn, {
+      namespace: "ns",
+      pod: "dropping",
+      port: 8081,
+      onError: (e) => errors.push(e),
+    });
+    try {
+      expect(await roundTrip(forward.localPort, "first", "echo0:first".length)).toBe("echo0:first");
+      expect(await roundTrip(forward.localPort, "second", "echo1:second".length)).toBe("echo1:second");
+      expect(errors).toEqual([]);
+      expect(forward.upgrades).toBe(2);
     } finally {
       await forward.close();
     }
