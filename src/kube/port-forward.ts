@@ -10,7 +10,8 @@
 // nothing back yet, that session is retired and the connection is tried once more on a fresh one, with the bytes the
 // client sent so far — so a forward outlives its pod's restarts as it did with a tunnel per connection.
 //
-// Where the API server does not offer SPDY tunnelling (PortForwardWebsockets off), each connection gets its own
+// Where the API server does not offer SPDY tunnelling (PortForwardWebsockets off) — or the session's upgrade fails
+// other than by the API server's refusal (a refusal stays a typed error) — each connection gets its own
 // WebSocket (kubelet's WebSocket port-forward, subprotocol v4.channel.k8s.io): channel 0 carries the data, channel
 // 1 the errors of that port; each channel's first two bytes are the port number (little endian) and are not data.
 //
@@ -249,7 +250,7 @@ export async function startPortForward(conn: ClusterConnection, opts: PortForwar
     if (!t.retained) return;
     t.retainedBytes += chunk.length;
     if (t.retainedBytes > MAX_RETAINED_BYTES) t.retained = undefined;
-    else t.retained.push(chunk);
+    else t.retained.push(new Uint8Array(chunk));
   };
 
   const openTunnel = (socket: TunnelSocket) => {
