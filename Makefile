@@ -102,7 +102,10 @@ scale: build kube-binaries
 	SCONE_BENCH_CAS=$(SCALE_CAS) $(BUN) run bench/run.ts cas.ts
 
 # The main job: the compiled binary on an embedded local cluster, the operator in its pod on the real node (root).
-demo: build kube-binaries node-binaries
+# Only the Kubernetes version the demo runs (SCONE_K8S_VERSION) is built: kube-binaries would also build K8S_OLDEST,
+# which only `make test` uses (on a fresh machine that is about half of the demo's first run).
+demo: build node-binaries
+	bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
 	$(BUN) run hack/demo.ts
 
 # SCONE_REAL_NODE=1 make cluster: also a real worker node beside the KWOK nodes (root; README "Local cluster").

@@ -157,6 +157,29 @@ async function stopLeftovers(): Promise<void> {
   }
 }
 
+const SCONECLI_ARCHIVE_FLAG = "--write-sconecli-archive";
+
+/** scone's image (build-image.ts, a process of its own) and the stand-in sconecli image (this file, as a child). */
+async function buildImages(out: string) {
+  mkdirSync(out, { recursive: true });
+  const { buildOperatorImage } = await import("../test/harness/real-node-operator.ts");
+  const child = Bun.spawn([process.execPath, "run", import.meta.path, SCONECLI_ARCHIVE_FLAG, out], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const sconecli = (async () => {
+    const [code, stdout, stderr] = await Promise.all([
+      child.exited,
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ]);
+    if (code !== 0) throw new Error(`building the sconecli image failed (${code}): ${stderr.trim()}`);
+    return JSON.parse(stdout) as { archive: string; reference: string };
+  })();
+  const [operator, cli] = await Promise.all([buildOperatorImage(out), sconecli]);
+  return { operator, sconecli: cli };
+}
+
 let cleaning: Promise<void> | undefined;
 /** Stops what the demo started, once (the normal end and a signal may both ask). */
 function cleanup(): Promise<void> {
@@ -190,6 +213,10 @@ async function main(): Promise<void> {
   await stopLeftovers();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // Both images are built while the control plane starts, each in a process of its own: the builds are CPU-bound
+  // (deflate of two ≈110 MB binaries), the start mostly waits. Awaited (and imported) once the real node is up.
+  const images = buildImages(join(dir, "image"));
+  images.catch(() => undefined); // a failed start must not leave this rejection unobserved; awaited below
   const cp = await ControlPlane.start({
     // A directory of this run's own: a watchdog of an earlier, killed demo may still be cleaning up its directory.
     dir: join(dir, `cluster-${process.pid}`),
@@ -208,14 +235,13 @@ async function main(): Promise<void> {
   console.log(await kubectlOk(cp, ["get", "nodes", "-L", "sgx.intel.com/capable,topology.kubernetes.io/zone"]));
 
   step("scone's image (this platform, from dist/scone), imported into the real node's containerd");
-  const { buildOperatorImage, importSconecliImage } = await import("../test/harness/real-node-operator.ts");
-  const image = await buildOperatorImage(join(dir, "image"));
-  await node.importArchive(image.archive);
-  console.log(`    ${image.reference}`);
+  const { operator, sconecli } = await images;
+  await node.importArchive(operator.archive);
+  console.log(`    ${operator.reference}`);
   // Under the name the pod source computes for the demo's image settings (no mirror, the default SCONE version:
   // what both the provisioner and the installed operator use), so the CLI pods find it without a pull.
-  const cliImage = await importSconecliImage(node, join(dir, "image"));
-  console.log(`    ${cliImage} (the stand-in SCONE CLI)`);
+  await node.importArchive(sconecli.archive);
+  console.log(`    ${sconecli.reference} (the stand-in SCONE CLI)`);
 
   step("the CAS simulator behind CAS pods, and the backup controller (KWOK runs no containers)");
   const { startCasPodRuntime } = await import("../sim/kwok-cas/runtime.ts");
@@ -302,7 +328,11 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.main) {
+if (import.meta.main && process.argv[2] === SCONECLI_ARCHIVE_FLAG) {
+  // The child of buildImages: the archive, and its path and image name as JSON on stdout.
+  const { writeSconecliArchive } = await import("../test/harness/real-node-operator.ts");
+  console.log(JSON.stringify(await writeSconecliArchive(resolve(process.argv[3] ?? ""))));
+} else if (import.meta.main) {
   // Ctrl-C / SIGTERM (e.g. a test's timeout): the same cleanup, so no simulator, cluster or real node is left behind.
   for (const [signal, code] of [
     ["SIGINT", 130],

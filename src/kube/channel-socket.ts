@@ -58,6 +58,9 @@ export function decodeFrame(message: Uint8Array): { channel: number; data: Uint8
   return { channel: message[0] ?? 0, data: message.subarray(1) };
 }
 
+/** An RFC 7230 token: what Bun's WebSocket takes as a subprotocol. */
+const WEBSOCKET_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 interface AuthParts {
   headers: Record<string, string>;
   tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean; serverName?: string };
@@ -119,6 +122,22 @@ async function diagnoseUpgradeFailure(conn: ClusterConnection, request: ChannelS
   }
 }
 
+/** A binary WebSocket to a streaming subresource whose messages are not channel frames (SPDY tunnelled in it). */
+export interface RawSocket {
+  /** The subprotocol the server chose. */
+  readonly protocol: string;
+  send(data: Uint8Array): void;
+  /** Bytes queued by send() but not yet handed to the network. */
+  readonly bufferedAmount: number;
+  close(code?: number, reason?: string): void;
+}
+
+export interface RawSocketHandlers {
+  onMessage(data: Uint8Array): void;
+  /** The socket closed (after open). `code` 1000 = normal. */
+  onClose(code: number, reason: string): void;
+}
+
 /**
  * Opens the socket; resolves once the upgrade succeeded, rejects with a typed error when it did not. A 401 drops the
  * cached credential (rotated service-account token, expired exec credential) and tries once more, as the Transport.
@@ -128,6 +147,31 @@ export async function openChannelSocket(
   request: ChannelSocketRequest,
   handlers: ChannelSocketHandlers,
 ): Promise<ChannelSocket> {
+  const raw = await openRawSocket(conn, request, {
+    onMessage(bytes) {
+      const frame = decodeFrame(bytes);
+      if (frame) handlers.onFrame(frame.channel, frame.data);
+    },
+    onClose: (code, reason) => handlers.onClose(code, reason),
+  });
+  return {
+    get protocol() {
+      return raw.protocol;
+    },
+    get bufferedAmount() {
+      return raw.bufferedAmount;
+    },
+    send: (channel, data) => raw.send(encodeFrame(channel, data)),
+    close: (code, reason) => raw.close(code, reason),
+  };
+}
+
+/** openChannelSocket without the channel framing: every binary message is handed over as it came. */
+export async function openRawSocket(
+  conn: ClusterConnection,
+  request: ChannelSocketRequest,
+  handlers: RawSocketHandlers,
+): Promise<RawSocket> {
   try {
     return await openOnce(conn, request, handlers);
   } catch (err) {
@@ -140,14 +184,17 @@ export async function openChannelSocket(
 async function openOnce(
   conn: ClusterConnection,
   request: ChannelSocketRequest,
-  handlers: ChannelSocketHandlers,
-): Promise<ChannelSocket> {
+  handlers: RawSocketHandlers,
+): Promise<RawSocket> {
   const ctx = { method: "GET", path: request.path };
   if (request.signal?.aborted) throw request.signal.reason;
   const { headers, tls } = await authParts(conn);
+  // Bun accepts only RFC 6455 tokens in `protocols`; SPDY/3.1+portforward.k8s.io has a "/" (the API server accepts
+  // it, as gorilla/websocket does): such a list goes in the header itself, and Bun still reports the server's choice.
+  const tokens = request.protocols.every((p) => WEBSOCKET_TOKEN.test(p));
   const options: Bun.WebSocketOptions = {
-    protocols: [...request.protocols],
-    headers,
+    ...(tokens ? { protocols: [...request.protocols] } : {}),
+    headers: tokens ? headers : { ...headers, "sec-websocket-protocol": request.protocols.join(", ") },
     // The API server and kubelets do not negotiate compression for these streams; do not offer it.
     perMessageDeflate: false,
     ...(tls ? { tls } : {}),
@@ -159,16 +206,16 @@ async function openOnce(
   let closed = false;
   const timeoutMs = request.timeoutMs ?? 30_000;
 
-  const socket: ChannelSocket = {
+  const socket: RawSocket = {
     get protocol() {
       return ws.protocol;
     },
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
-    send(channel, data) {
+    send(data) {
       if (ws.readyState !== WebSocket.OPEN) return;
-      ws.send(encodeFrame(channel, data));
+      ws.send(data);
     },
     close(code = 1000, reason = "") {
       if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
@@ -201,8 +248,7 @@ async function openOnce(
           : typeof data === "string"
             ? new TextEncoder().encode(data)
             : new Uint8Array(0);
-      const frame = decodeFrame(bytes);
-      if (frame) handlers.onFrame(frame.channel, frame.data);
+      handlers.onMessage(bytes);
     });
     ws.addEventListener("close", (event) => {
       if (closed) return;

@@ -15,6 +15,13 @@ const ROOT = resolve(import.meta.dir, "../..");
  * the default SCONE version), so the CASes' CLI pods pinned there start without a pull. Returns that name.
  */
 export async function importSconecliImage(node: { importArchive(archive: string): Promise<void> }, out: string) {
+  const { archive, reference } = await writeSconecliArchive(out);
+  await node.importArchive(archive);
+  return reference;
+}
+
+/** The stand-in sconecli image's archive (OUT/sconecli.oci.tar), named as importSconecliImage imports it. */
+export async function writeSconecliArchive(out: string): Promise<{ archive: string; reference: string }> {
   const [
     { sconecliImage },
     { DEFAULT_SCONE_SERVICE_VERSION },
@@ -30,8 +37,7 @@ export async function importSconecliImage(node: { importArchive(archive: string)
   const archive = join(out, "sconecli.oci.tar");
   const cli = ensureSimCli(join(ROOT, ".build", "scone-cli-sim"));
   await Bun.write(archive, layoutArchive(buildSconecliLayout({ reference, cli })));
-  await node.importArchive(archive);
-  return reference;
+  return { archive, reference };
 }
 
 export interface OperatorImage {

@@ -1,4 +1,5 @@
-// src/kube port-forward and exec against a fake API server speaking the channel protocol over WebSocket (Bun.serve):
+// src/kube port-forward and exec against a fake API server speaking the channel protocol over WebSocket (Bun.serve;
+// port-forward falls back to it from SPDY sessions, test/unit/kube/port-forward-spdy.test.ts):
 // framing, the port prefix, early client bytes, errors on the error channel, exit codes from the status channel,
 // stdin with the v5 close frame, credentials on the upgrade, and the API server's own refusal as a typed error.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -9,6 +10,7 @@ import { staticToken } from "../../../src/kube/credentials.ts";
 import { ForbiddenError, NotFoundError } from "../../../src/kube/errors.ts";
 import { ExecError, execInPod, exitCodeFromStatus } from "../../../src/kube/exec.ts";
 import { PortForwardError, PortPrefixStripper, startPortForward } from "../../../src/kube/port-forward.ts";
+import { roundTrip } from "./local-client.ts";
 
 interface Conn {
   pod: string;
@@ -155,35 +157,6 @@ afterAll(() => {
   server.stop(true);
 });
 
-/** Connects to the local end, writes at once (before the tunnel is open), reads until `want` bytes came. */
-function roundTrip(port: number, text: string, want: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let got = "";
-    Bun.connect({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        open(s) {
-          s.write(text);
-        },
-        data(s, d) {
-          got += d.toString();
-          if (got.length >= want) {
-            s.end();
-            resolve(got);
-          }
-        },
-        close() {
-          resolve(got);
-        },
-        error(_s, e) {
-          reject(e);
-        },
-      },
-    });
-  });
-}
-
 describe("channel frames", () => {
   test("one channel byte, then data; an empty message carries nothing", () => {
     expect([...encodeFrame(3, new Uint8Array([7, 8]))]).toEqual([3, 7, 8]);
@@ -214,6 +187,8 @@ describe("port-forward", () => {
       expect(await roundTrip(forward.localPort, "one", "echo:one".length)).toBe("echo:one");
       expect(await roundTrip(forward.localPort, "two", "echo:two".length)).toBe("echo:two");
       expect(seenAuth.at(-1)).toBe("Bearer test-token");
+      // This server offers no SPDY tunnelling: one refused session, then a WebSocket per connection.
+      expect(forward.upgrades).toBe(3);
     } finally {
       await forward.close();
     }
