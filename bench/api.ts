@@ -6,13 +6,16 @@
 // The servers run in a child process, the load generator (a concurrent fetch loop on loopback, bounded by
 // --requests and --seconds per target) in this one, so they do not share one JS thread.
 // The targets are measured in ROUNDS interleaved rounds (bare, scone, scone without lookup, then again), so load from
-// elsewhere on the machine hits all alike; each figure is the median round. Figures only, no assertions.
+// elsewhere on the machine hits all alike; each figure is the median round. Next to the request rates it prints the
+// server process's CPU time per request of each target (from /proc, the same rounds): on the shared 2-core machine the
+// rate moves with everyone's load, the server's CPU per request much less. Figures only, no assertions.
 // Run: node_modules/.bin/bun run bench/api.ts [--requests N] [--seconds S] [--concurrency C] [--objects N] [--rounds R]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sqliteOperationRecords } from "../src/api/operations/records.ts";
+import { processCpuMs } from "./_cpu.ts";
 import { median, reportFigure } from "./_figures.ts";
 
 function flag(name: string, fallback: number): number {
@@ -125,9 +128,18 @@ interface Result {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time the server process spent in the round, ms (undefined without /proc). */
+  serverCpuMs?: number;
 }
 
-async function load(url: string, headers: Record<string, string>, total: number, seconds: number): Promise<Result> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  total: number,
+  seconds: number,
+  serverPid?: number,
+): Promise<Result> {
+  const cpuBefore = serverPid === undefined ? undefined : processCpuMs(serverPid);
   const latencies: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -145,9 +157,11 @@ async function load(url: string, headers: Record<string, string>, total: number,
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const elapsed = (performance.now() - start) / 1000;
+  const cpuAfter = serverPid === undefined ? undefined : processCpuMs(serverPid);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: latencies.length, seconds: elapsed, p50: at(0.5), p99: at(0.99), errors };
+  const serverCpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  return { requests: latencies.length, seconds: elapsed, p50: at(0.5), p99: at(0.99), errors, serverCpuMs };
 }
 
 async function main(): Promise<void> {
@@ -182,10 +196,14 @@ async function main(): Promise<void> {
     const rounds: Result[][] = targetsInOrder.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
       for (const [i, [, url, headers]] of targetsInOrder.entries()) {
-        rounds[i]?.push(await load(url, headers, REQUESTS, SECONDS));
+        rounds[i]?.push(await load(url, headers, REQUESTS, SECONDS, child.pid));
       }
     }
     const rates = rounds.map((rs) => median(rs.map((r) => r.requests / r.seconds)));
+    // µs of server CPU per request (10 ms clock ticks: thousands of requests per round keep the error small).
+    const cpuPerRequest = rounds.map((rs) =>
+      median(rs.map((r) => (r.serverCpuMs === undefined ? Number.NaN : (r.serverCpuMs * 1000) / r.requests))),
+    );
     for (const [i, [name]] of targetsInOrder.entries()) {
       const rs = rounds[i] ?? [];
       const p50 = median(rs.map((r) => r.p50));
@@ -194,6 +212,7 @@ async function main(): Promise<void> {
       console.log(
         `${name.padEnd(46)} ${String(Math.round(rates[i] ?? 0)).padStart(7)} req/s   ` +
           `p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   ` +
+          `server CPU ${(cpuPerRequest[i] ?? Number.NaN).toFixed(1).padStart(5)} µs/req   ` +
           `(rounds: ${rs.map((r) => Math.round(r.requests / r.seconds)).join(", ")} req/s${errors ? `; ${errors} non-200` : ""})`,
       );
     }
@@ -204,6 +223,13 @@ async function main(): Promise<void> {
       scone: String(Math.round(api)),
       ratio: api / bare,
       target: { op: ">=", value: 0.85 },
+    });
+    const [bareCpu = Number.NaN, apiCpu = Number.NaN] = cpuPerRequest;
+    reportFigure({
+      figure: "  server CPU per request: bare Hono ÷ scone (µs)",
+      baseline: bareCpu.toFixed(1),
+      scone: apiCpu.toFixed(1),
+      ratio: bareCpu / apiCpu,
     });
     reportFigure({
       figure: "  same, token lookup replaced by a constant",
