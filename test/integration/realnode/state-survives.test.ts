@@ -45,7 +45,13 @@ import {
 import { BINARY, binaryPresent, removeAllLasAndSgxPlugins, removeInstall, scone } from "../flows/helpers.ts";
 import { adminClient, waitFor } from "../kube/helpers.ts";
 import { realNodeTestsEnabled } from "./enabled.ts";
-import { buildOperatorImage, importSconecliImage, type PodView, readyOperatorPods } from "./operator-helpers.ts";
+import {
+  buildOperatorImage,
+  importSconecliImage,
+  operatorPods,
+  type PodView,
+  readyOperatorPods,
+} from "./operator-helpers.ts";
 import { S3Relay } from "./s3-relay.ts";
 import { SimulatedPodBridge } from "./simulated-pod-bridge.ts";
 
@@ -124,6 +130,44 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
   };
   const archivedThrough = async (log: string, last: number) =>
     coverageOf(await listArchive(target, CAS_KEY), log).through >= last;
+  /**
+   * What the shipper and the runner were doing, for a wait that timed out: the CAS's AuditShipped condition, the
+   * Scone's BackupScheduled, the relay's last requests and the operator's warnings.
+   */
+  const diagnose = async (): Promise<string> => {
+    const cas = await admin.tryGet<CAS>(CAS_REF).catch(() => undefined);
+    const stack = await admin.tryGet<Scone>(SCONE_REF).catch(() => undefined);
+    const lines: string[] = [
+      `AuditShipped: ${JSON.stringify(cas?.status?.conditions?.find((c) => c.type === "AuditShipped"))}`,
+      `BackupScheduled: ${JSON.stringify(stack?.status?.conditions?.find((c) => c.type === "BackupScheduled"))}`,
+      `relay's last requests: ${relay.requests.slice(-8).join(", ")}`,
+    ];
+    for (const p of await operatorPods(admin, NS).catch((): PodView[] => [])) {
+      const log = await admin.podLogs({ namespace: NS, name: p.metadata?.name ?? "" }).catch(() => "");
+      const notable = log.split("\n").filter((l) => /"level":"(warn|error)"/.test(l));
+      const restarts = p.status?.containerStatuses?.[0]?.restartCount ?? 0;
+      lines.push(`operator ${p.metadata?.name} (${restarts} restarts): ${notable.slice(-10).join("\n")}`);
+    }
+    return lines.join("\n");
+  };
+  /** A wait whose timeout says what the operator was doing. */
+  const explained = <T>(wait: Promise<T>): Promise<T> =>
+    wait.catch(async (e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${await diagnose()}`);
+    });
+  /** The CAS pod's current log (its first entry's signature) and lines, once the archive holds it through its end. */
+  const archivedCurrentLog = (what: string) =>
+    explained(
+      waitFor(
+        what,
+        async () => {
+          const lines = await logLines();
+          const log = lines[0] === undefined ? "" : signatureOf(lines[0]);
+          return log !== "" && (await archivedThrough(log, lines.length - 1)) ? { log, lines } : undefined;
+        },
+        180_000,
+      ),
+    );
   /** The one operator pod, Ready on the real node (a new one when `not` names the deleted one). */
   const operatorPod = async (not?: string): Promise<PodView> => {
     const found = await waitFor(
@@ -273,7 +317,6 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
   }, 180_000);
 
   // Filled by the tests in order: what was there before the restart.
-  let firstLog = "";
   let deletedPod = "";
   let deletedAt = 0;
   let expired: string[] = [];
@@ -282,14 +325,9 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
   test(
     "before the restart: a scheduled backup in the bucket, the audit log shipping there",
     async () => {
-      await waitFor("a scheduled backup", async () => (await lastBackup()) > 0, 180_000);
+      await explained(waitFor("a scheduled backup", async () => (await lastBackup()) > 0, 180_000));
       expect((await completeSets(target)).length).toBeGreaterThanOrEqual(1);
-      firstLog = signatureOf((await logLines())[0] as string);
-      await waitFor(
-        "the audit log archived so far",
-        async () => archivedThrough(firstLog, (await logLines()).length - 1),
-        120_000,
-      );
+      await archivedCurrentLog("the audit log archived so far");
       // The operator pod reached the bucket through the relay.
       expect(relay.requests.some((r) => r.startsWith(`PUT /${BUCKET}/${PREFIX}/${NS}/${CAS_NAME}/bk-`))).toBe(true);
     },
@@ -306,10 +344,12 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
       relay.hold(new RegExp(`^/${BUCKET}/${PREFIX}/(_audit/)?${NS}/${CAS_NAME}/`));
       await grow();
       // The next backup is due 60 s after the last; the segment within the shipper's 5 s.
-      await waitFor(
-        "a backup set and an audit segment upload held",
-        () => relay.held.some((r) => setPut.test(r)) && relay.held.some((r) => auditPut.test(r)),
-        150_000,
+      await explained(
+        waitFor(
+          "a backup set and an audit segment upload held",
+          () => relay.held.some((r) => setPut.test(r)) && relay.held.some((r) => auditPut.test(r)),
+          150_000,
+        ),
       );
       // Sets from before (written by an earlier operator, say): two older than the 1-day retention, one within it.
       // Seeded now, while the deleted pod cannot apply retention any more, so only the new pod decides about them.
@@ -346,7 +386,7 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
     "after the restart: the catalog lists every set; retention removed exactly the expired ones",
     async () => {
       // The new pod's first scheduled backup (the interrupted one never completed: due at once), then retention.
-      await waitFor("a backup by the new pod", async () => (await lastBackup()) > deletedAt, 180_000);
+      await explained(waitFor("a backup by the new pod", async () => (await lastBackup()) > deletedAt, 180_000));
       const inBucket = await completeSets(target);
       for (const id of expired) expect(inBucket).not.toContain(id);
       expect(inBucket).toEqual(expect.arrayContaining(kept));
@@ -366,12 +406,9 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
     "after the restart: every audit entry archived once with verified chains, across a CAS pod restart",
     async () => {
       await grow();
-      await waitFor(
+      const { log: firstLog, lines: firstLines } = await archivedCurrentLog(
         "the new pod to archive the log through its end",
-        async () => archivedThrough(firstLog, (await logLines()).length - 1),
-        120_000,
       );
-      const firstLines = await logLines();
       await admin.delete({ apiVersion: "v1", kind: "Pod", namespace: NS, name: `${CAS_NAME}-0` });
       await waitFor(
         "the CAS pod's new log",
@@ -382,13 +419,8 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
         150_000,
       );
       await grow();
-      const secondLines = await logLines();
-      const secondLog = signatureOf(secondLines[0] as string);
-      await waitFor(
-        "the new log archived through its end",
-        async () => archivedThrough(secondLog, secondLines.length - 1),
-        120_000,
-      );
+      const { log: secondLog, lines: secondLines } = await archivedCurrentLog("the new log archived through its end");
+      expect(secondLog).not.toBe(firstLog);
 
       // Every log the archive holds (the CAS pod may also have been replaced while it was provisioned).
       const listed = await listArchive(target, CAS_KEY);
@@ -475,6 +507,7 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
         180_000,
       );
       const inVolume = await completeSets(volume);
+      const lastBeforeRestart = await lastBackup();
       const [pod] = await readyOperatorPods(admin, NS, 1);
       await admin.delete({ apiVersion: "v1", kind: "Pod", namespace: NS, name: pod?.metadata?.name ?? "" });
       const next = await operatorPod(pod?.metadata?.name);
@@ -487,6 +520,9 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
         120_000,
       );
       expect(catalog).toEqual(expect.arrayContaining(inVolume));
+      // Filled from the volume when the new pod started, not by a backup of its own (the next is due 60 s after the
+      // last: retention after it would also bring the catalog in line with the listing).
+      expect(await lastBackup()).toBe(lastBeforeRestart);
       // The bucket's sets stay where they are (nothing deleted them on the switch).
       expect((await completeSets(target)).length).toBeGreaterThan(0);
       await admin.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: NS, name: DEPLOYMENT_NAME });
