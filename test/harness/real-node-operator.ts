@@ -94,6 +94,7 @@ export interface PodView extends KubeObject {
   spec?: { nodeName?: string; containers?: { image?: string }[] };
   status?: {
     phase?: string;
+    podIP?: string;
     containerStatuses?: {
       ready?: boolean;
       restartCount?: number;
