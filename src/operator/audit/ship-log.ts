@@ -105,6 +105,13 @@ export interface ShipLogDeps {
   readonly podCheckMs?: number;
   /** After the pod started leaving: how long without a new line before its log counts as complete (default 2 s). */
   readonly settleMs?: number;
+  /**
+   * While the pod runs and everything read is archived: how long a follow may stay without a new line before it is
+   * given up ("silent") and the caller reads the log again. A stream can stay open while delivering nothing (a
+   * half-open connection; a follow opened before the container's log existed); a re-read skips what is archived.
+   * Default: never.
+   */
+  readonly silentMs?: number;
   /** Up to this many bytes of the log from seq 0 are verified whole; past it, in windows (default: verify.ts's bound). */
   readonly wholeLogBytes?: number;
 }
@@ -127,13 +134,16 @@ interface ReadLine {
 const textOf = (lines: readonly (string | ReadLine)[]) =>
   `${lines.map((l) => (typeof l === "string" ? l : l.text)).join("\n")}\n`;
 
-/** Returns how the log ended: "gone" (its pod left, everything read is archived) or "ended" (read it again). */
+/**
+ * Returns how the log ended: "gone" (its pod left, everything read is archived), "ended" (read it again) or "silent"
+ * (nothing came for `silentMs` with everything archived: read it again, later each time while nothing new comes).
+ */
 export async function shipPodLog(
   cas: CasRef,
   pod: { namespace: string; name: string; uid: string },
   deps: ShipLogDeps,
   signal: AbortSignal,
-): Promise<"gone" | "ended" | "stopped"> {
+): Promise<"gone" | "ended" | "silent" | "stopped"> {
   const podCheckMs = deps.podCheckMs ?? 1_000;
   const settleMs = deps.settleMs ?? 2_000;
   const wholeLogBytes = deps.wholeLogBytes ?? MAX_VERIFIED_LOG_BYTES;
@@ -149,6 +159,7 @@ export async function shipPodLog(
   let pending: Pending[] = [];
   let leaving = false;
   let lastLineAt = deps.now();
+  let silent = false;
 
   const progress = () =>
     deps.onProgress?.({
@@ -388,6 +399,10 @@ export async function shipPodLog(
       if (leaving && deps.now() - lastLineAt >= settleMs) break;
       if (!leaving) await shipDue(false);
       progress();
+      if (!leaving && pending.length === 0 && deps.silentMs !== undefined && deps.now() - lastLineAt >= deps.silentMs) {
+        silent = true;
+        break;
+      }
     }
   } catch (err) {
     if (signal.aborted) return "stopped";
@@ -396,6 +411,7 @@ export async function shipPodLog(
     await follow.close();
   }
   if (signal.aborted) return "stopped";
+  if (silent) return "silent";
   if (!leaving && (await deps.podState()) === "running") {
     progress();
     return "ended";

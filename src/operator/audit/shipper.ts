@@ -51,9 +51,17 @@ export interface AuditShipperOptions {
   readonly retryMs?: number;
   /** While following: how often the pod's state is looked at (default 1 s). */
   readonly podCheckMs?: number;
+  /**
+   * A follow that brings nothing for this long, with everything read archived, is read again (default 30 s),
+   * doubling while nothing new comes up to 30 minutes: a silent stream is never trusted for ever.
+   */
+  readonly silentMs?: number;
   /** Bytes of a log from seq 0 verified whole; past them, in windows (ship-log.ts; default verify.ts's 16 MiB). */
   readonly wholeLogBytes?: number;
 }
+
+const DEFAULT_SILENT_MS = 30_000;
+const MAX_SILENT_MS = 30 * 60_000;
 
 interface Worker {
   readonly abort: AbortController;
@@ -198,6 +206,8 @@ export class AuditShipper implements Runnable {
     const podRef = { namespace, name: `${name}-0` };
     const labels = { cr_namespace: namespace, cr_name: name };
     let failures = 0;
+    const firstSilentMs = this.o.silentMs ?? DEFAULT_SILENT_MS;
+    let silentMs = firstSilentMs;
     // The oldest entry not yet archived and when it was first read: a retry reads it again, its lag goes on.
     let oldest: { log: string; seq: number; at: number } | undefined;
     const lagNow = () => (oldest ? Math.max(0, (this.now() - oldest.at) / 1000) : 0);
@@ -225,8 +235,10 @@ export class AuditShipper implements Runnable {
             ...(this.o.store ? { store: this.o.store } : {}),
             ...(this.o.podCheckMs !== undefined ? { podCheckMs: this.o.podCheckMs } : {}),
             ...(this.o.wholeLogBytes !== undefined ? { wholeLogBytes: this.o.wholeLogBytes } : {}),
+            silentMs,
             onShipped: (m) => {
               failures = 0;
+              silentMs = firstSilentMs;
               this.metrics.entries.inc(labels, m.entries);
               this.metrics.segments.inc(labels);
               this.metrics.bytes.inc(labels, m.bytes);
@@ -262,6 +274,7 @@ export class AuditShipper implements Runnable {
         failures = 0;
         if (this.states.get(keyOf(namespace, name))?.failure) this.update(cas, { failure: undefined });
         if (end === "ended") await sleep(this.o.retryMs ?? 2_000, signal);
+        if (end === "silent") silentMs = Math.min(silentMs * 2, MAX_SILENT_MS);
       } catch (e) {
         if (signal.aborted) return;
         failures++;

@@ -20,6 +20,7 @@ import { MetricsRegistry } from "../../../src/metrics/registry.ts";
 import { shippingCondition, shippingEvents } from "../../../src/operator/audit/condition.ts";
 import { type PodState, ShipFailure, shipPodLog } from "../../../src/operator/audit/ship-log.ts";
 import { AuditShipper, type AuditShipperOptions } from "../../../src/operator/audit/shipper.ts";
+import { waitFor } from "../../harness/kube.ts";
 import { signedEntries } from "../../harness/signed-audit-log.ts";
 
 const CAS = { namespace: "ns1", name: "cas" };
@@ -575,5 +576,93 @@ describe("the AuditShipped condition and its Events", () => {
     expect(shippingEvents(bad, bad)).toEqual([]);
     expect(shippingEvents(bad, ok)).toMatchObject([{ type: "Normal", reason: "AuditShippingResumed" }]);
     expect(shippingEvents(ok, { ...ok, through: 9 })).toEqual([]);
+  });
+});
+
+describe("a follow that stays silent (a half-open stream; a follow opened before the container's log existed)", () => {
+  /** A stream that is opened and never delivers a byte nor ends (until aborted). */
+  const silentStream = (signal?: AbortSignal) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        signal?.addEventListener("abort", () => c.error(signal.reason));
+      },
+    });
+
+  test("shipPodLog gives a silent follow up after silentMs, with nothing pending", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "scone-audit-silent-"));
+    try {
+      const kube: AuditLogKube = {
+        podLogs: async () => "",
+        followPodLogs: async (_pod, o) => silentStream(o?.signal),
+      };
+      const end = await shipPodLog(
+        CAS,
+        POD,
+        {
+          kube,
+          target: new LocalDirectoryTarget(join(dir, "t")),
+          source: scriptedCli(() => 0).source,
+          policy: POLICY,
+          now: Date.now,
+          podState: async () => "running",
+          podCheckMs: 10,
+          silentMs: 50,
+        },
+        new AbortController().signal,
+      );
+      expect(end).toBe("silent");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the shipper reads the log again after a silent follow, and archives what the new follow brings", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "scone-audit-silent-shipper-"));
+    const raw = (await signedEntries(4)).map((e) => e.raw);
+    let follows = 0;
+    const kube = {
+      podLogs: async () => raw.join("\n"),
+      tryGet: async () => undefined,
+      // The first follow is the one opened too early: open, silent, for ever. The next reads the real log.
+      async followPodLogs(_pod: unknown, o?: { signal?: AbortSignal }) {
+        follows++;
+        if (follows === 1) return silentStream(o?.signal);
+        const bytes = new TextEncoder().encode(raw.map((l) => `${l}\n`).join(""));
+        return new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(bytes);
+            o?.signal?.addEventListener("abort", () => c.error(o.signal?.reason));
+          },
+        });
+      },
+    };
+    const target = new LocalDirectoryTarget(join(dir, "t"));
+    const shipper = new AuditShipper({
+      kube: kube as unknown as AuditShipperOptions["kube"],
+      pods: () => ({ metadata: { uid: "uid-1" }, status: { phase: "Running" } }),
+      casList: () => [{ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", metadata: { ...CAS, uid: "c1" } }],
+      target: async () => target,
+      source: scriptedCli(() => 0).source,
+      metrics: new MetricsRegistry(),
+      events: { record: () => {} },
+      log: createLogger({ level: "error", sink: process.stderr, component: "audit-silent-test" }),
+      policy: { maxEntries: 4, maxBytes: 1 << 20, maxAgeMs: 0 },
+      syncMs: 10,
+      retryMs: 1,
+      podCheckMs: 10,
+      silentMs: 50,
+    });
+    try {
+      shipper.start();
+      const archived = await waitFor("the segment the second follow brings", async () => {
+        const segments = await listArchive(target, CAS);
+        return segments.length > 0 ? segments : undefined;
+      });
+      expect(archived.map((s) => [s.first, s.last])).toEqual([[0, 3]]);
+      expect(follows).toBeGreaterThanOrEqual(2);
+    } finally {
+      await shipper.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
