@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { createPrivateFile } from "../runtime/private-file.ts";
 import { BackupInputError, BackupTargetError, messageOf } from "./errors.ts";
 import { joinKey, MAX_SNAPSHOT_FILE_BYTES, unsafeKeyReason } from "./layout.ts";
 import type { BackupTarget } from "./target.ts";
@@ -36,13 +37,7 @@ export class LocalDirectoryTarget implements BackupTarget {
     try {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
       await this.directoriesOf(key, true);
-      const handle = await open(temp, "wx", 0o600);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await createPrivateFile(temp, data);
       await rename(temp, path);
       await syncDir(dir);
     } catch (error) {

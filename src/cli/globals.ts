@@ -82,14 +82,28 @@ export function pickGlobals(names: readonly string[]): SconeArgsDef {
   return out;
 }
 
-/** `scone operator install` / `scone manifests`: rendered into the operator's own --cli-node-selector. */
-export const INSTALL_CLI_NODE_SELECTOR = {
-  type: "string",
-  valueHint: "KEY=VALUE[,KEY=VALUE…]",
-  description:
-    "Nodes the operator creates the CASes' sconecli pods on (its --cli-node-selector; default: --operator-node-selector)",
-  check: checkCliNodeSelector,
-} as const satisfies SconeArgDef;
+/** Where `scone operator install` and `scone manifests` place the pods, and LAS's DCAP key: one definition, one meaning. */
+export const INSTALL_PLACEMENT_ARGS = {
+  "node-selector": {
+    type: "string",
+    valueHint: "'KEY: \"VALUE\"'",
+    description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
+  },
+  "operator-node-selector": {
+    type: "string",
+    valueHint: "'KEY: \"VALUE\"'",
+    description: "Node selector of the operator pods (upstream chart value nodeSelector; also KEY=VALUE,KEY2=VALUE2)",
+  },
+  // Rendered into the operator's own --cli-node-selector.
+  "cli-node-selector": {
+    type: "string",
+    valueHint: "KEY=VALUE[,KEY=VALUE…]",
+    description:
+      "Nodes the operator creates the CASes' sconecli pods on (its --cli-node-selector; default: --operator-node-selector)",
+    check: checkCliNodeSelector,
+  },
+  "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
+} as const satisfies SconeArgsDef;
 
 // ---- value checks (return a message naming the fix, or undefined) ----
 

@@ -137,12 +137,22 @@ function withLabel(selector: Record<string, string> | undefined, key: string): R
   return selector !== undefined && key in selector ? { ...selector } : { ...selector, [key]: "true" };
 }
 
+/** What CAS and LAS (enclaves) both get: the image, a node selector requiring `nodeLabel`, one SGX device. */
+function enclaveDefaults<
+  S extends { image?: string; nodeSelector?: Record<string, string>; resources?: R },
+  R extends { limits?: Record<string, number | string> },
+>(spec: S, component: string, nodeLabel: string, o: Options): S {
+  return {
+    ...spec,
+    image: imageOrDefault(spec.image, component, o),
+    nodeSelector: withLabel(spec.nodeSelector, nodeLabel),
+    resources: withEnclaveLimit(spec.resources),
+  };
+}
+
 export function casWebhookDefaults(cas: CAS, opts: WebhookDefaultsOptions = {}): CAS {
   const o = resolve(opts);
-  const spec = { ...cas.spec };
-  spec.image = imageOrDefault(spec.image, "cas", o);
-  spec.nodeSelector = withLabel(spec.nodeSelector, CAS_NODE_LABEL);
-  spec.resources = withEnclaveLimit(spec.resources);
+  const spec = enclaveDefaults({ ...cas.spec }, "cas", CAS_NODE_LABEL, o);
   if (spec.nonce === undefined && o.newNonce) spec.nonce = o.newNonce();
   const bc = spec["backup-controller"];
   if (bc !== undefined) {
@@ -165,10 +175,7 @@ export function casWebhookDefaults(cas: CAS, opts: WebhookDefaultsOptions = {}):
 
 export function lasWebhookDefaults(las: LAS, opts: WebhookDefaultsOptions = {}): LAS {
   const o = resolve(opts);
-  const spec = { ...las.spec };
-  spec.image = imageOrDefault(spec.image, "las", o);
-  spec.nodeSelector = withLabel(spec.nodeSelector, LAS_NODE_LABEL);
-  spec.resources = withEnclaveLimit(spec.resources);
+  const spec = enclaveDefaults({ ...las.spec }, "las", LAS_NODE_LABEL, o);
   if (spec.namespace === undefined || spec.namespace === "") spec.namespace = o.operatorNamespace;
   return { ...las, spec };
 }

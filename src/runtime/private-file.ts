@@ -12,11 +12,12 @@ export function privateTempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
 }
 
-/** Writes `content` to `path` atomically with mode 0600; missing directories are created 0700. */
-export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = privateTempPath(path);
-  const handle = await open(tmp, "wx", 0o600);
+/**
+ * Creates `path` exclusively (O_CREAT|O_EXCL: whatever is there, a link too, is an error) with mode 0600 and writes
+ * `content` to disk (fsync). A failed write removes the file it created; a failed create leaves the name alone.
+ */
+export async function createPrivateFile(path: string, content: string | Uint8Array): Promise<void> {
+  const handle = await open(path, "wx", 0o600);
   try {
     try {
       await handle.writeFile(content);
@@ -24,6 +25,18 @@ export async function writePrivateFile(path: string, content: string | Uint8Arra
     } finally {
       await handle.close();
     }
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+}
+
+/** Writes `content` to `path` atomically with mode 0600; missing directories are created 0700. */
+export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = privateTempPath(path);
+  await createPrivateFile(tmp, content);
+  try {
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

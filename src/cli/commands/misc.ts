@@ -1,7 +1,7 @@
 // Local commands that need no cluster: version, manifests, completion, images.
 import { MANIFEST_SETS } from "../../flows/install/manifest-sets.ts";
 import { command, lazyRun } from "../define.ts";
-import { checkVersion, INSTALL_CLI_NODE_SELECTOR } from "../globals.ts";
+import { checkVersion, INSTALL_PLACEMENT_ARGS } from "../globals.ts";
 import { run as runVersion } from "../run/version.ts";
 import type { SconeArgsDef } from "../spec.ts";
 import { BACKUP_CLAIM_ARGS, WITH_API_ARG } from "./backup-claim-args.ts";
@@ -75,18 +75,7 @@ export const manifestsCommand = command({
       description: "Include the SGX device plugin in 'all'",
       negativeDescription: "Leave the SGX device plugin out of 'all'",
     },
-    "node-selector": {
-      type: "string",
-      valueHint: "'KEY: \"VALUE\"'",
-      description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
-    },
-    "operator-node-selector": {
-      type: "string",
-      valueHint: "'KEY: \"VALUE\"'",
-      description: "Node selector of the operator pods (upstream chart value nodeSelector; also KEY=VALUE,KEY2=VALUE2)",
-    },
-    "cli-node-selector": INSTALL_CLI_NODE_SELECTOR,
-    "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
+    ...INSTALL_PLACEMENT_ARGS,
     "local-operator": {
       type: "string",
       valueHint: "HOST:PORT",

@@ -9,7 +9,7 @@ import {
   checkPositiveInt,
   checkVersion,
   exclusive,
-  INSTALL_CLI_NODE_SELECTOR,
+  INSTALL_PLACEMENT_ARGS,
   timeoutArg,
   together,
 } from "../globals.ts";
@@ -74,18 +74,7 @@ const install = command({
       description: "Install the SGX device plugin",
       negativeDescription: "Do not install the SGX device plugin",
     },
-    "node-selector": {
-      type: "string",
-      valueHint: "'KEY: \"VALUE\"'",
-      description: "Node selector of the SGX plugin (as upstream; also KEY=VALUE,KEY2=VALUE2)",
-    },
-    "operator-node-selector": {
-      type: "string",
-      valueHint: "'KEY: \"VALUE\"'",
-      description: "Node selector of the operator pods (upstream chart value nodeSelector; also KEY=VALUE,KEY2=VALUE2)",
-    },
-    "cli-node-selector": INSTALL_CLI_NODE_SELECTOR,
-    "dcap-api": { type: "string", alias: "d", valueHint: "KEY", description: "Intel DCAP/PCS API key for LAS" },
+    ...INSTALL_PLACEMENT_ARGS,
     "set-version": {
       type: "string",
       valueHint: "VERSION",

@@ -109,41 +109,39 @@ export interface ManifestTarget {
   readonly namespace?: string | undefined;
 }
 
-const metadataOf = (t: ManifestTarget) => ({ name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) });
+/** The manifest of a policy resource, named as the target says. */
+const policyManifest = <Kind extends string, Spec>(
+  kind: Kind,
+  target: ManifestTarget,
+  spec: Spec,
+): PolicyManifest<Kind, Spec> => ({
+  apiVersion: API_VERSION,
+  kind,
+  metadata: { name: target.name, ...(target.namespace ? { namespace: target.namespace } : {}) },
+  spec,
+});
 
 /** legacy lib.rs (SCONE-CLI §6): policy = session, signatures = signatures. */
-export function signedPolicyManifest(
+export const signedPolicyManifest = (
   signed: SignedSessionJson,
   target: ManifestTarget,
-): PolicyManifest<"SignedPolicy", SignedPolicySpec> {
-  return {
-    apiVersion: API_VERSION,
-    kind: "SignedPolicy",
-    metadata: metadataOf(target),
-    spec: {
-      casAddress: target.casAddress,
-      policy: signed.session,
-      signatures: signed.signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
-    },
-  };
-}
+): PolicyManifest<"SignedPolicy", SignedPolicySpec> =>
+  policyManifest("SignedPolicy", target, {
+    casAddress: target.casAddress,
+    policy: signed.session,
+    signatures: signed.signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
+  });
 
 /** legacy lib.rs (SCONE-CLI §6): policy = encrypted_session, encryptionKey = encryption_key. */
-export function encryptedPolicyManifest(
+export const encryptedPolicyManifest = (
   encrypted: EncryptedSessionJson,
   target: ManifestTarget,
-): PolicyManifest<"EncryptedPolicy", EncryptedPolicySpec> {
-  return {
-    apiVersion: API_VERSION,
-    kind: "EncryptedPolicy",
-    metadata: metadataOf(target),
-    spec: {
-      casAddress: target.casAddress,
-      encryptionKey: encrypted.encryption_key,
-      policy: encrypted.encrypted_session,
-    },
-  };
-}
+): PolicyManifest<"EncryptedPolicy", EncryptedPolicySpec> =>
+  policyManifest("EncryptedPolicy", target, {
+    casAddress: target.casAddress,
+    encryptionKey: encrypted.encryption_key,
+    policy: encrypted.encrypted_session,
+  });
 
 /** YAML (block scalars keep the text; checked by parsing it back, else double-quoted) or JSON. */
 export async function renderManifest(

@@ -3,9 +3,9 @@
 // is read from the cluster; an existing file is refused unless --force, and without --force the final step is a
 // hard link, which fails rather than replace a file that appeared meanwhile. The temp file beside the target is
 // created O_EXCL 0600 (src/runtime/private-file.ts), so nobody else can read the bundle or plant the name.
-import { link, lstat, open, rename, rm, stat } from "node:fs/promises";
+import { link, lstat, rename, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { privateTempPath } from "../../runtime/private-file.ts";
+import { createPrivateFile, privateTempPath } from "../../runtime/private-file.ts";
 import type { BundleFile } from "./bundle.ts";
 
 export { defaultReportFile, REPORT_SUFFIXES, reportFileProblem } from "./file-name.ts";
@@ -34,14 +34,8 @@ export async function archiveBytes(topDir: string, files: readonly BundleFile[])
 
 export async function writeReportFile(absolute: string, bytes: Uint8Array, force: boolean): Promise<void> {
   const tmp = privateTempPath(absolute);
-  const handle = await open(tmp, "wx", 0o600);
+  await createPrivateFile(tmp, bytes);
   try {
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
     if (force) await rename(tmp, absolute);
     else {
       await link(tmp, absolute).catch((err: NodeJS.ErrnoException) => {

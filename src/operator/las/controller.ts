@@ -6,13 +6,13 @@ import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { LAS_GAUGES } from "../../metrics/catalog.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type LAS, type LASStatus, lasDefinition } from "../../resources/las.ts";
-import { Controller } from "../../runtime/controller.ts";
+import type { Controller } from "../../runtime/controller.ts";
 import { cacheOwned, DAEMONSET_TYPE, NODE_TYPE, POD_TYPE, SECRET_TYPE } from "../kit/caches.ts";
 import { ResourceGauges } from "../kit/gauges.ts";
 import { RECHECK_MS, stateMetricValue } from "../kit/health.ts";
 import { APP_NAME_LABEL } from "../kit/labels.ts";
 import { planLasNodeLabels } from "../node-agent/node-labels.ts";
-import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "../node-agent/reconciler.ts";
+import { type NodeAgentKind, registerNodeAgent } from "../node-agent/reconciler.ts";
 import { MANAGED_SELECTOR, type OperatorContext } from "../wiring.ts";
 import { LasLogFactsCache } from "./log-facts.ts";
 import { LAS_APP, LAS_CONTAINER, renderLasDaemonSet, renderLasDcapSecret } from "./render.ts";
@@ -103,14 +103,7 @@ export function registerLasController(ctx: OperatorContext, options: LasControll
     },
   };
 
-  const controller = new Controller({
-    name: "las",
-    reconcile: nodeAgentReconciler(ctx, kind),
-    metrics: ctx.manager.metrics,
-    onRecord: ctx.recordHistory,
-  });
-  const enqueueAll = watchNodeAgent(controller, kind, LAS_TYPE);
+  const { controller, enqueueAll } = registerNodeAgent(ctx, "las", kind, LAS_TYPE);
   pods.addHandlers({ add: enqueueAll, update: enqueueAll, delete: enqueueAll });
-  ctx.manager.addController(controller);
   return controller;
 }

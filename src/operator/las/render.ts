@@ -9,6 +9,7 @@ import { desiredHash } from "../../runtime/drift.ts";
 import { canonicalResources } from "../../runtime/quantity.ts";
 import { APP_INSTANCE_LABEL, APP_NAME_LABEL } from "../kit/labels.ts";
 import { compact, type RenderOptions } from "../kit/render.ts";
+import { agentDaemonSet } from "../node-agent/daemonset.ts";
 
 export type { RenderOptions } from "../kit/render.ts";
 
@@ -55,13 +56,6 @@ export function renderLasDaemonSet(las: LAS, opts: RenderOptions): V1DaemonSet {
   const name = las.metadata.name ?? "";
   const image = spec.image ?? "";
   const imagePullPolicy = spec.imagePullPolicy ?? "Always";
-  const selector = { [APP_NAME_LABEL]: LAS_APP };
-  const labels = {
-    ...selector,
-    [APP_INSTANCE_LABEL]: name,
-    "app.kubernetes.io/component": "local-attestation",
-    "app.kubernetes.io/part-of": "scone",
-  };
   const dcapEnv: V1EnvVar[] = spec.dcapKey
     ? [
         {
@@ -111,25 +105,22 @@ export function renderLasDaemonSet(las: LAS, opts: RenderOptions): V1DaemonSet {
     ...spec.podAnnotations,
     ...(spec.dcapKey ? { [DCAP_KEY_HASH_ANNOTATION]: desiredHash(spec.dcapKey) } : {}),
   };
-  return {
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    metadata: { name: LAS_DAEMONSET, namespace: lasNamespace(las, opts), labels },
-    spec: {
-      selector: { matchLabels: selector },
-      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-      template: {
-        metadata: { labels, ...compact({ annotations }) },
-        spec: {
-          nodeSelector: spec.nodeSelector ?? {},
-          ...compact({
-            tolerations: spec.tolerations as V1Toleration[] | undefined,
-            imagePullSecrets: spec.imagePullSecrets,
-          }),
-          securityContext: spec.podSecurityContext ?? DEFAULT_POD_SECURITY,
-          containers: [las_, probe],
-        },
-      },
+  return agentDaemonSet({
+    name: LAS_DAEMONSET,
+    namespace: lasNamespace(las, opts),
+    app: LAS_APP,
+    instance: name,
+    component: "local-attestation",
+    rollingUpdate: { maxUnavailable: 1 },
+    podAnnotations: annotations,
+    podSpec: {
+      nodeSelector: spec.nodeSelector ?? {},
+      ...compact({
+        tolerations: spec.tolerations as V1Toleration[] | undefined,
+        imagePullSecrets: spec.imagePullSecrets,
+      }),
+      securityContext: spec.podSecurityContext ?? DEFAULT_POD_SECURITY,
+      containers: [las_, probe],
     },
-  };
+  });
 }

@@ -3,13 +3,10 @@
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { LAS, LASNode, LASStatus } from "../../resources/las.ts";
 import { LAS_REASON } from "../../resources/service-conditions.ts";
-import type { Condition } from "../../runtime/conditions.ts";
-import { assess, daemonSetProblems, newestMs, type Problem } from "../kit/health.ts";
-import { APP_NAME_LABEL } from "../kit/labels.ts";
+import { agentPodsOf, assessAgent } from "../node-agent/agent-health.ts";
 import {
   isContainerReady,
   isPodReady,
-  isRollingOut,
   nodeName,
   podsByNode,
   selectedNodes,
@@ -41,10 +38,7 @@ export interface LasNodeObservation {
   readonly probeAlert: -1 | 0 | 1;
 }
 
-export const lasPodsOf = (ds: V1DaemonSet, pods: readonly V1Pod[]): V1Pod[] =>
-  pods.filter(
-    (p) => p.metadata?.namespace === ds.metadata?.namespace && p.metadata?.labels?.[APP_NAME_LABEL] === LAS_APP,
-  );
+export const lasPodsOf = (ds: V1DaemonSet, pods: readonly V1Pod[]): V1Pod[] => agentPodsOf(ds, pods, LAS_APP);
 
 /** Per selected node (by name): its LAS pod and how healthy it is. */
 export function observeLasNodes(
@@ -125,7 +119,6 @@ export function deriveLasStatus(
   opts: DeriveLasOptions,
 ): LASStatus {
   const generation = las.metadata.generation;
-  const previous = las.status?.conditions as Condition[] | undefined;
   const dsStatus = daemonSet?.status;
   const observed = daemonSet && pods && nodes ? observeLasNodes(daemonSet, pods, nodes) : undefined;
 
@@ -139,35 +132,31 @@ export function deriveLasStatus(
   const lasProbeAlert = observed ? list.filter((o) => o.probeAlert === 1).length : -1;
   const selected = observed ? observed.size : -1;
 
-  const problems: Problem[] = daemonSetProblems("LAS", daemonSet, Boolean(nodes && pods));
-  if (selected === 0)
-    problems.push({
+  const lasPods = daemonSet && pods ? lasPodsOf(daemonSet, pods) : [];
+  const { state, conditions } = assessAgent({
+    what: "LAS",
+    resource: las,
+    daemonSet,
+    agentPods: lasPods,
+    observable: Boolean(nodes && pods),
+    servedNodes: selected,
+    noNodes: {
       reason: LAS_REASON.NoSGXNodes,
       message: "no node matches the LAS node selector (waiting for SGX nodes labelled sgx.intel.com/capable=true)",
-      waiting: true,
-    });
-  if (lasReplicaAlert > 0)
-    problems.push({
-      reason: LAS_REASON.LASPodsUnavailable,
-      message: `${lasReplicaAlert} of ${selected} selected nodes have no ready LAS pod`,
-    });
-  if (lasProbeAlert > 0)
-    problems.push({
-      reason: LAS_REASON.ProbeFailing,
-      message: `the LAS probe fails on ${lasProbeAlert} of ${selected} nodes`,
-    });
-
-  const lasPods = daemonSet && pods ? lasPodsOf(daemonSet, pods) : [];
-  const { state, conditions } = assess({
-    problems,
-    rollingOut: daemonSet ? isRollingOut(daemonSet) : false,
-    settlingSinceMs: newestMs([
-      daemonSet?.metadata?.creationTimestamp,
-      ...lasPods.map((p) => p.metadata?.creationTimestamp),
-    ]),
+    },
+    shortfalls: [
+      {
+        count: lasReplicaAlert,
+        reason: LAS_REASON.LASPodsUnavailable,
+        message: `${lasReplicaAlert} of ${selected} selected nodes have no ready LAS pod`,
+      },
+      {
+        count: lasProbeAlert,
+        reason: LAS_REASON.ProbeFailing,
+        message: `the LAS probe fails on ${lasProbeAlert} of ${selected} nodes`,
+      },
+    ],
     healthyMessage: `LAS is ready on ${selected} of ${selected} selected nodes`,
-    previous,
-    generation,
     now: opts.now,
   });
 

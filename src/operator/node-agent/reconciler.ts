@@ -10,7 +10,12 @@ import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import type { ServiceState } from "../../resources/common-fields.ts";
 import type { Condition } from "../../runtime/conditions.ts";
-import type { Controller, ReconcileContext, ReconcileRequest, ReconcileResult } from "../../runtime/controller.ts";
+import {
+  Controller,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type ReconcileResult,
+} from "../../runtime/controller.ts";
 import { everyResource, primaryOf, waitForCaches } from "../kit/caches.ts";
 import { failedConditions, RECHECK_MS, recordStateTransition } from "../kit/health.ts";
 import { onRelevantNodeChange } from "../kit/node-watch.ts";
@@ -150,7 +155,7 @@ export function nodeAgentReconciler<R extends NodeAgentResource<S>, S extends No
 }
 
 /** Feeds the controller: any resource event (the role may pass on), owned objects, relevant node changes. */
-export function watchNodeAgent<R extends NodeAgentResource<S>, S extends NodeAgentStatus>(
+function watchNodeAgent<R extends NodeAgentResource<S>, S extends NodeAgentStatus>(
   controller: Controller,
   k: NodeAgentKind<R, S>,
   type: TypeRef,
@@ -163,4 +168,25 @@ export function watchNodeAgent<R extends NodeAgentResource<S>, S extends NodeAge
   for (const c of k.owned) watchOwned(controller, c, type, false);
   onRelevantNodeChange(k.nodes, enqueueAll);
   return enqueueAll;
+}
+
+/**
+ * The node agent's controller, fed by watchNodeAgent and added to the manager. `enqueueAll` queues every resource
+ * of the kind, for the caches only the kind's controller watches (pods).
+ */
+export function registerNodeAgent<R extends NodeAgentResource<S>, S extends NodeAgentStatus>(
+  ctx: OperatorContext,
+  name: string,
+  k: NodeAgentKind<R, S>,
+  type: TypeRef,
+): { controller: Controller; enqueueAll: () => void } {
+  const controller = new Controller({
+    name,
+    reconcile: nodeAgentReconciler(ctx, k),
+    metrics: ctx.manager.metrics,
+    onRecord: ctx.recordHistory,
+  });
+  const enqueueAll = watchNodeAgent(controller, k, type);
+  ctx.manager.addController(controller);
+  return { controller, enqueueAll };
 }

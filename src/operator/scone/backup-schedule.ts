@@ -33,32 +33,26 @@ export function backupCondition(
   scone: Pick<Scone, "metadata" | "spec">,
   opts: { readonly runnerAvailable: boolean; readonly casManaged: boolean; readonly now: Date },
 ): ConditionInput {
+  const scheduled = (status: "True" | "False", reason: string, message: string): ConditionInput => ({
+    type: SCONE_CONDITION.BackupScheduled,
+    status,
+    reason,
+    message,
+  });
   const interval = scone.spec?.backup?.interval ?? DEFAULT_BACKUP_INTERVAL_SECONDS;
   const retention = scone.spec?.backup?.retention ?? 10;
-  if (!opts.casManaged)
-    return {
-      type: SCONE_CONDITION.BackupScheduled,
-      status: "False",
-      reason: SCONE_REASON.NoCas,
-      message: "skipCas: no CAS to back up",
-    };
+  if (!opts.casManaged) return scheduled("False", SCONE_REASON.NoCas, "skipCas: no CAS to back up");
   if (!opts.runnerAvailable)
-    return {
-      type: SCONE_CONDITION.BackupScheduled,
-      status: "False",
-      reason: SCONE_REASON.NoBackupTarget,
-      message: "this operator runs no backup target: CAS database backups are not taken by the stack",
-    };
+    return scheduled(
+      "False",
+      SCONE_REASON.NoBackupTarget,
+      "this operator runs no backup target: CAS database backups are not taken by the stack",
+    );
   const last = lastBackupOf(scone);
   const due = nextBackupDue(last, interval, opts.now);
   const error = scone.metadata.annotations?.[LAST_BACKUP_ERROR_ANNOTATION];
   const schedule = `every ${interval} s, kept ${retention} days; ${last ? `last completed ${iso(last)}` : "none completed yet"}, next due ${last ? iso(due) : "now"}`;
   return error
-    ? {
-        type: SCONE_CONDITION.BackupScheduled,
-        status: "True",
-        reason: SCONE_REASON.LastBackupFailed,
-        message: `${schedule}; last attempt failed: ${error}`,
-      }
-    : { type: SCONE_CONDITION.BackupScheduled, status: "True", reason: SCONE_REASON.Scheduled, message: schedule };
+    ? scheduled("True", SCONE_REASON.LastBackupFailed, `${schedule}; last attempt failed: ${error}`)
+    : scheduled("True", SCONE_REASON.Scheduled, schedule);
 }

@@ -6,7 +6,7 @@ import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { SGXPLUGIN_GAUGES, SGXPLUGIN_NODE_GAUGES } from "../../metrics/catalog.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
 import { type SGXPlugin, type SGXPluginStatus, sgxPluginDefinition } from "../../resources/sgx-plugin.ts";
-import { Controller } from "../../runtime/controller.ts";
+import type { Controller } from "../../runtime/controller.ts";
 import { cacheOwned, DAEMONSET_TYPE, NODE_TYPE, POD_TYPE } from "../kit/caches.ts";
 import { ResourceGauges } from "../kit/gauges.ts";
 import { stateMetricValue } from "../kit/health.ts";
@@ -14,7 +14,7 @@ import { APP_NAME_LABEL } from "../kit/labels.ts";
 import { nodeName, podEnclaveRequest, selectedNodes } from "../node-agent/node-facts.ts";
 import { planSgxNodeLabels } from "../node-agent/node-labels.ts";
 import { slimPod } from "../node-agent/nodes.ts";
-import { type NodeAgentKind, nodeAgentReconciler, watchNodeAgent } from "../node-agent/reconciler.ts";
+import { type NodeAgentKind, registerNodeAgent } from "../node-agent/reconciler.ts";
 import { MANAGED_SELECTOR, type OperatorContext } from "../wiring.ts";
 import { renderSgxPluginDaemonSet, SGXPLUGIN_APP } from "./render.ts";
 import { deriveSgxPluginStatus, pluginPodsOf, SGX_DEVICE_CATEGORY } from "./status.ts";
@@ -111,18 +111,11 @@ export function registerSgxPluginController(ctx: OperatorContext): Controller {
     removeGauges: (name) => gauges.remove(name),
   };
 
-  const controller = new Controller({
-    name: "sgxplugin",
-    reconcile: nodeAgentReconciler(ctx, kind),
-    metrics: ctx.manager.metrics,
-    onRecord: ctx.recordHistory,
-  });
-  const enqueueAll = watchNodeAgent(controller, kind, SGXPLUGIN_TYPE);
+  const { controller, enqueueAll } = registerNodeAgent(ctx, "sgxplugin", kind, SGXPLUGIN_TYPE);
   const fp = (o: KubeObject) => podFingerprint(o as V1Pod);
   const onPod = (o: KubeObject) => {
     if (mattersToPlugin(o as V1Pod)) enqueueAll();
   };
   pods.addHandlers({ add: onPod, delete: onPod, update: (a, b) => fp(a) !== fp(b) && onPod(b) });
-  ctx.manager.addController(controller);
   return controller;
 }

@@ -3,13 +3,10 @@
 import type { V1DaemonSet, V1Node, V1Pod } from "@kubernetes/client-node";
 import { SGXPLUGIN_REASON } from "../../resources/service-conditions.ts";
 import type { SGXPlugin, SGXPluginStatus } from "../../resources/sgx-plugin.ts";
-import type { Condition } from "../../runtime/conditions.ts";
-import { assess, daemonSetProblems, newestMs, type Problem } from "../kit/health.ts";
-import { APP_NAME_LABEL } from "../kit/labels.ts";
+import { agentPodsOf, assessAgent } from "../node-agent/agent-health.ts";
 import {
   enclaveUsageByNode,
   isPodReady,
-  isRollingOut,
   isSgxNode,
   nodeName,
   podsByNode,
@@ -26,10 +23,7 @@ export interface DeriveOptions {
 }
 
 /** The plugin's own pods: labelled app.kubernetes.io/name=sgxplugin in the DaemonSet's namespace. */
-export const pluginPodsOf = (ds: V1DaemonSet, pods: readonly V1Pod[]): V1Pod[] =>
-  pods.filter(
-    (p) => p.metadata?.namespace === ds.metadata?.namespace && p.metadata?.labels?.[APP_NAME_LABEL] === SGXPLUGIN_APP,
-  );
+export const pluginPodsOf = (ds: V1DaemonSet, pods: readonly V1Pod[]): V1Pod[] => agentPodsOf(ds, pods, SGXPLUGIN_APP);
 
 const sum = (xs: Iterable<number>) => {
   let s = 0;
@@ -49,7 +43,6 @@ export function deriveSgxPluginStatus(
   opts: DeriveOptions,
 ): SGXPluginStatus {
   const generation = plugin.metadata.generation;
-  const previous = plugin.status?.conditions as Condition[] | undefined;
   const dsStatus = daemonSet?.status;
   const desiredReplicas = dsStatus ? dsStatus.desiredNumberScheduled : -1;
   const readyReplicas = dsStatus ? dsStatus.numberReady : -1;
@@ -83,35 +76,30 @@ export function deriveSgxPluginStatus(
       : -1;
   const deviceAlert = serving && usage ? serving.length - healthyServingReplicas : -1;
 
-  const problems: Problem[] = daemonSetProblems("plugin", daemonSet, Boolean(nodes && pods));
-  if (servingReplicas === 0)
-    problems.push({
+  const { state, conditions } = assessAgent({
+    what: "plugin",
+    resource: plugin,
+    daemonSet,
+    agentPods: [...(pluginPods?.values() ?? [])],
+    observable: Boolean(nodes && pods),
+    servedNodes: servingReplicas,
+    noNodes: {
       reason: SGXPLUGIN_REASON.NoSGXNodes,
       message: "no selected node offers SGX (no sgx.intel.com/enclave devices, no sgx.intel.com/capable label)",
-      waiting: true,
-    });
-  if (sgxReplicaAlert > 0)
-    problems.push({
-      reason: SGXPLUGIN_REASON.PluginPodsUnavailable,
-      message: `${sgxReplicaAlert} of ${servingReplicas} SGX nodes have no ready plugin pod`,
-    });
-  if (deviceAlert > 0)
-    problems.push({
-      reason: SGXPLUGIN_REASON.NoAvailableSGXDevices,
-      message: `${deviceAlert} of ${servingReplicas} SGX nodes have no available SGX device`,
-    });
-
-  const settlingSinceMs = newestMs([
-    daemonSet?.metadata?.creationTimestamp,
-    ...[...(pluginPods?.values() ?? [])].map((p) => p.metadata?.creationTimestamp),
-  ]);
-  const { state, conditions } = assess({
-    problems,
-    rollingOut: daemonSet ? isRollingOut(daemonSet) : false,
-    settlingSinceMs,
+    },
+    shortfalls: [
+      {
+        count: sgxReplicaAlert,
+        reason: SGXPLUGIN_REASON.PluginPodsUnavailable,
+        message: `${sgxReplicaAlert} of ${servingReplicas} SGX nodes have no ready plugin pod`,
+      },
+      {
+        count: deviceAlert,
+        reason: SGXPLUGIN_REASON.NoAvailableSGXDevices,
+        message: `${deviceAlert} of ${servingReplicas} SGX nodes have no available SGX device`,
+      },
+    ],
     healthyMessage: `${healthyServingReplicas} of ${servingReplicas} SGX nodes serve SGX devices`,
-    previous,
-    generation,
     now: opts.now,
   });
 

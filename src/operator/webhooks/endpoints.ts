@@ -38,25 +38,24 @@ const VERSION = "v1beta1";
 const pathOf = (type: "mutate" | "validate", k: KindInfo): string =>
   `/${type}-${k.group.replaceAll(".", "-")}-${VERSION}-${k.short}`;
 
-export const MUTATING_ENDPOINTS: readonly WebhookEndpoint[] = KINDS.map((k) => ({
-  name: `m${k.short}.kb.io`,
-  type: "mutating",
-  path: pathOf("mutate", k),
-  kind: k.kind,
-  group: k.group,
-  version: VERSION,
-  resource: k.resource,
-}));
+/** One endpoint per kind; names and paths as upstream's kubebuilder markers spell them (m…/v…, mutate-/validate-). */
+const endpointsOf = (
+  type: WebhookEndpoint["type"],
+  namePrefix: "m" | "v",
+  pathType: "mutate" | "validate",
+): readonly WebhookEndpoint[] =>
+  KINDS.map((k) => ({
+    name: `${namePrefix}${k.short}.kb.io`,
+    type,
+    path: pathOf(pathType, k),
+    kind: k.kind,
+    group: k.group,
+    version: VERSION,
+    resource: k.resource,
+  }));
 
-export const VALIDATING_ENDPOINTS: readonly WebhookEndpoint[] = KINDS.map((k) => ({
-  name: `v${k.short}.kb.io`,
-  type: "validating",
-  path: pathOf("validate", k),
-  kind: k.kind,
-  group: k.group,
-  version: VERSION,
-  resource: k.resource,
-}));
+export const MUTATING_ENDPOINTS = endpointsOf("mutating", "m", "mutate");
+export const VALIDATING_ENDPOINTS = endpointsOf("validating", "v", "validate");
 
 export const WEBHOOK_ENDPOINTS: readonly WebhookEndpoint[] = [...MUTATING_ENDPOINTS, ...VALIDATING_ENDPOINTS];
 

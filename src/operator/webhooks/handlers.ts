@@ -3,7 +3,7 @@
 // Patch; validation answers every field problem at once, named by path, plus the rules no schema can express.
 import { applyWebhookDefaults, type WebhookDefaultsOptions } from "../../resources/defaults.ts";
 import { type ValidationIssue, validate } from "../../resources/validation.ts";
-import { type AdmissionReview, allow, deny } from "./admission.ts";
+import { type AdmissionRequest, type AdmissionReview, allow, deny } from "./admission.ts";
 import type { WebhookKind } from "./endpoints.ts";
 import { diffJsonPatch } from "./json-patch.ts";
 
@@ -26,19 +26,37 @@ function wrongKind(review: AdmissionReview, kind: WebhookKind): AdmissionReview 
   );
 }
 
+/** A create or update of the webhook's kind that changes the spec: the request and its object. */
+interface ToJudge {
+  readonly request: AdmissionRequest;
+  readonly object: Record<string, unknown>;
+}
+
+/**
+ * What both webhooks judge, or their answer when there is nothing to judge: other operations and updates leaving
+ * the spec alone are allowed, a review of another kind or without an object is refused.
+ */
+function toJudge(kind: WebhookKind, review: AdmissionReview): ToJudge | { readonly answer: AdmissionReview } {
+  const request = review.request;
+  if (!request || (request.operation !== "CREATE" && request.operation !== "UPDATE")) return { answer: allow(review) };
+  const refused = wrongKind(review, kind);
+  if (refused) return { answer: refused };
+  const object = request.object;
+  if (!isObject(object))
+    return { answer: deny(review, "request.object is missing or not an object", 400, "BadRequest") };
+  if (request.operation === "UPDATE" && !specChanged(object, request.oldObject)) return { answer: allow(review) };
+  return { request, object };
+}
+
 /** Mutating webhook: the object with upstream's defaults, as a JSON Patch against what was sent. */
 export function mutateAdmission(
   kind: WebhookKind,
   review: AdmissionReview,
   defaults: WebhookDefaultsOptions,
 ): AdmissionReview {
-  const request = review.request;
-  if (!request || (request.operation !== "CREATE" && request.operation !== "UPDATE")) return allow(review);
-  const refused = wrongKind(review, kind);
-  if (refused) return refused;
-  const object = request.object;
-  if (!isObject(object)) return deny(review, "request.object is missing or not an object", 400, "BadRequest");
-  if (request.operation === "UPDATE" && !specChanged(object, request.oldObject)) return allow(review);
+  const judged = toJudge(kind, review);
+  if ("answer" in judged) return judged.answer;
+  const { object } = judged;
   // The kind comes from the request: objects inside reviews always carry it, but do not depend on that.
   const defaulted = applyWebhookDefaults({ ...object, kind }, defaults);
   const patch = diffJsonPatch(object, { ...defaulted, kind: object.kind ?? kind });
@@ -145,13 +163,9 @@ export function validateAdmission(
   review: AdmissionReview,
   facts: ValidationFacts = {},
 ): AdmissionReview {
-  const request = review.request;
-  if (!request || (request.operation !== "CREATE" && request.operation !== "UPDATE")) return allow(review);
-  const refused = wrongKind(review, kind);
-  if (refused) return refused;
-  const object = request.object;
-  if (!isObject(object)) return deny(review, "request.object is missing or not an object", 400, "BadRequest");
-  if (request.operation === "UPDATE" && !specChanged(request.object, request.oldObject)) return allow(review);
+  const judged = toJudge(kind, review);
+  if ("answer" in judged) return judged.answer;
+  const { request, object } = judged;
   const issues: ValidationIssue[] = [];
   if (request.operation === "CREATE") {
     const name =
