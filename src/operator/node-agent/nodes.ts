@@ -1,17 +1,21 @@
 // The I/O both node-agent controllers (SGXPlugin, LAS) share beyond the kit: their finalizer, node label
 // patches and the slim pods of the device-usage cache.
 import type { V1Pod } from "@kubernetes/client-node";
+import type { KubeClient } from "../../kube/client.ts";
 import type { ReconcileContext } from "../../runtime/controller.ts";
 import { NODE_TYPE } from "../kit/caches.ts";
 import { FIELD_MANAGER } from "../reconcile-kit.ts";
-import type { OperatorContext } from "../wiring.ts";
 import { type NodeLabelPatch, toMergePatch } from "./node-labels.ts";
 
 export const FINALIZER = "base.scone.cloud/finalizer";
 
+export interface NodePatcher {
+  readonly client: Pick<KubeClient, "patch">;
+}
+
 /** Sends the planned node label patches (merge patches: only the keys that differ). */
 export async function patchNodes(
-  ctx: OperatorContext,
+  ctx: NodePatcher,
   patches: readonly NodeLabelPatch[],
   rctx: ReconcileContext,
 ): Promise<void> {

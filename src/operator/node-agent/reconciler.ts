@@ -22,7 +22,7 @@ import { onRelevantNodeChange } from "../kit/node-watch.ts";
 import { addFinalizer, applyOwned, hasFinalizer, pruneOwned, removeFinalizer, writeStatus } from "../reconcile-kit.ts";
 import { type OperatorContext, watchMapped, watchOwned } from "../wiring.ts";
 import type { NodeLabelPatch } from "./node-labels.ts";
-import { FINALIZER, patchNodes } from "./nodes.ts";
+import { FINALIZER, type NodePatcher, patchNodes } from "./nodes.ts";
 
 export interface NodeAgentStatus {
   state: ServiceState;
@@ -64,8 +64,11 @@ export interface NodeAgentKind<R extends NodeAgentResource<S>, S extends NodeAge
 const ownedBy = (list: readonly KubeObject[], uid: string | undefined) =>
   list.filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === uid));
 
+/** What the reconcile uses of the operator: the kit, node patches, the namespace its Secrets are granted in. */
+export type NodeAgentContext = Pick<OperatorContext, "kit" | "operatorNamespace"> & NodePatcher;
+
 export function nodeAgentReconciler<R extends NodeAgentResource<S>, S extends NodeAgentStatus>(
-  ctx: OperatorContext,
+  ctx: NodeAgentContext,
   k: NodeAgentKind<R, S>,
 ) {
   const finalize = async (res: R, rctx: ReconcileContext): Promise<undefined> => {
