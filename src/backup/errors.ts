@@ -1,14 +1,10 @@
 // Errors of the backup layer, for the CLI and the API to map onto messages and exit codes / HTTP statuses.
 
+import { FieldInputError } from "../runtime/field-error.ts";
+
 /** Bad input (a target, a policy, a source): names the field and says what is expected. */
-export class BackupInputError extends Error {
+export class BackupInputError extends FieldInputError {
   override readonly name = "BackupInputError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Another backup of the same CAS is pending or running: backups of one CAS are serialized. */

@@ -1,14 +1,10 @@
 // Errors the repository modules raise for callers (CLI, API) to map onto messages and HTTP statuses.
 
+import { FieldInputError } from "../runtime/field-error.ts";
+
 /** Bad input: names the field and says what is expected. */
-export class StoreInputError extends Error {
+export class StoreInputError extends FieldInputError {
   override readonly name = "StoreInputError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The row does not exist. */

@@ -7,6 +7,8 @@
 // injection left is an option smuggled in as a value ("--trust-any" as a session name), and no grammar below admits
 // a leading "-".
 
+import { FieldInputError } from "../../runtime/field-error.ts";
+
 /** One argument: a literal, or the path of an input file the runner writes before the call (CLI §6: temp files). */
 export type CliArg = string | { readonly inputFile: string };
 
@@ -73,13 +75,10 @@ export const ERROR_CODES = {
 } as const satisfies Record<OperationName, string | null>;
 
 /** A value refused before the CLI runs; names the field and what it must look like. */
-export class CliInputError extends Error {
+export class CliInputError extends FieldInputError {
   override readonly name = "CliInputError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+  constructor(field: string, message: string) {
+    super(field, `${field}: ${message}`);
   }
 }
 
