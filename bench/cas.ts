@@ -26,10 +26,23 @@ const WRITERS = 2; // the CAS controller's workers (Controller default)
 const CAS_TYPE = { apiVersion: "services.scone.cloud/v1beta1", kind: "CAS" } as const;
 const ns = (i: number, set: string) => `bench-cas-${set}-${i}`;
 
-const rssMiB = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+const statusMiB = (pid: number, field: string): number => {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
+const rssMiB = (pid: number): number => statusMiB(pid, "VmRSS");
+/** CPU seconds (user + system) a process has used so far: /proc/PID/stat fields 14 and 15, in clock ticks. */
+const cpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+/**
+ * VmRSS split: anonymous memory (JS heap, allocator, buffers) and file-backed pages (the mapped binary itself:
+ * Bun's code and the embedded bundle's bytecode, clean pages the kernel may drop and re-read).
+ */
+const rssSplit = (pid: number): string =>
+  `anonymous ${statusMiB(pid, "RssAnon").toFixed(1)}, binary/file ${statusMiB(pid, "RssFile").toFixed(1)} MiB`;
 const cas = (namespace: string): CAS =>
   ({
     ...CAS_TYPE,
@@ -129,6 +142,7 @@ try {
   );
   await Bun.sleep(3000);
   const rssBefore = rssMiB(op.pid);
+  const splitBefore = rssSplit(op.pid);
   // The operator's own counters: its CAS reconciles and every answer it got from the API server.
   const operatorCounts = async () => {
     const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
@@ -145,6 +159,7 @@ try {
     };
   };
   const before = await operatorCounts();
+  const cpuBefore = cpuSeconds(op.pid);
   const t1 = performance.now();
   await pool(idx, 8, async (i) => {
     const { metadata, ...rest } = cas(ns(i, "op"));
@@ -174,6 +189,8 @@ try {
     s.metadata?.namespace?.startsWith("bench-cas-op-"),
   ).length;
   const rssAfter = rssMiB(op.pid);
+  const splitAfter = rssSplit(op.pid);
+  const operatorCpu = cpuSeconds(op.pid) - cpuBefore;
 
   const rate = (n: number, ms: number) => (n / (ms / 1000)).toFixed(1);
   console.log(`CAS controller (compiled operator), ${N} CAS in ${N} namespaces, ${objectsPerCas} owned objects each`);
@@ -190,6 +207,11 @@ try {
   );
   console.log(
     `  operator RSS: ${rssBefore.toFixed(1)} MiB idle, ${rssAfter.toFixed(1)} MiB with ${N} CAS (JS heap ${before.heapMiB.toFixed(1)} → ${after.heapMiB.toFixed(1)} MiB)`,
+  );
+  console.log(`    idle: ${splitBefore}; with ${N} CAS: ${splitAfter}`);
+  // The machine's cores are shared with the API server: CPU the operator burns is CPU the API server lacks.
+  console.log(
+    `  operator CPU while reconciling: ${operatorCpu.toFixed(1)} s (${((operatorCpu * 1000) / N).toFixed(1)} ms per CAS, ${((operatorCpu * 100_000) / opMs).toFixed(0)} % of one core)`,
   );
   console.log(
     `  CAS reconciles: ${reconciles}; API requests by the operator meanwhile (its scone_kube_api_requests_total): ${operatorRequests} = ${(operatorRequests / Math.max(1, reconciles)).toFixed(1)} per reconcile, ${(operatorRequests / N).toFixed(1)} per CAS (${requestsByMethod})`,

@@ -121,6 +121,11 @@ class StaleWatchError extends Error {
 export class Informer<T extends KubeObject> {
   readonly name: string;
   private readonly cache = new Map<string, T>();
+  /**
+   * The cache again, by namespace: list(namespace) is asked by every reconcile (its owned objects), and filtering
+   * the whole cache made that O(objects of every namespace) per call: quadratic in the number of CAS (issue 18).
+   */
+  private readonly byNamespace = new Map<string, Map<string, T>>();
   private readonly handlers = new Set<InformerHandlers<T>>();
   private readonly logger: KubeLogger;
   private readonly opts: Required<
@@ -209,8 +214,8 @@ export class Informer<T extends KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    if (namespace === undefined) return [...this.cache.values()];
+    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
   }
 
   health(): InformerHealth {
@@ -312,15 +317,15 @@ export class Informer<T extends KubeObject> {
     // must keep growing the backoff.
     this.problem = undefined;
     for (const obj of diff.deleted) {
-      this.cache.delete(objectKey(obj));
+      this.remove(obj);
       this.emit("delete", obj);
     }
     for (const obj of diff.added) {
-      this.cache.set(objectKey(obj), obj);
+      this.put(obj);
       this.emit("add", obj);
     }
     for (const [oldObj, newObj] of diff.updated) {
-      this.cache.set(objectKey(newObj), newObj);
+      this.put(newObj);
       this.emit("update", oldObj, newObj);
     }
     if (firstSync) {
@@ -373,16 +378,40 @@ export class Informer<T extends KubeObject> {
     const old = this.cache.get(key);
     if (ev.type === "DELETED") {
       if (!old) return; // already gone from our view (e.g. deleted again after a relist): no duplicate delete
-      this.cache.delete(key);
+      this.remove(obj);
       this.emit("delete", obj);
       return;
     }
-    this.cache.set(key, obj);
+    this.put(obj);
     if (!old) this.emit("add", obj);
     else if (old.metadata?.uid && obj.metadata?.uid && old.metadata.uid !== obj.metadata.uid) {
       this.emit("delete", old);
       this.emit("add", obj);
     } else this.emit("update", old, obj);
+  }
+
+  /** Caches `obj` under its key and its namespace. */
+  private put(obj: T): void {
+    const key = objectKey(obj);
+    this.cache.set(key, obj);
+    const ns = obj.metadata?.namespace;
+    if (ns === undefined) return;
+    let inNamespace = this.byNamespace.get(ns);
+    if (!inNamespace) {
+      inNamespace = new Map();
+      this.byNamespace.set(ns, inNamespace);
+    }
+    inNamespace.set(key, obj);
+  }
+
+  private remove(obj: T): void {
+    const key = objectKey(obj);
+    this.cache.delete(key);
+    const ns = obj.metadata?.namespace;
+    const inNamespace = ns === undefined ? undefined : this.byNamespace.get(ns);
+    if (!inNamespace || ns === undefined) return;
+    inNamespace.delete(key);
+    if (inNamespace.size === 0) this.byNamespace.delete(ns);
   }
 
   private touch(event: boolean): void {

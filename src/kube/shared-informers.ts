@@ -10,7 +10,15 @@ import {
 } from "./informer.ts";
 import type { KubeObject } from "./types.ts";
 
-export type SharedInformerOptions = Omit<InformerOptions<KubeObject>, "transform" | "name">;
+/**
+ * What the cache of one scope keeps of each object (applied after managedFields are stripped). A projection is for
+ * every reader of that scope at once, so it must keep every field any of them reads; undefined: the whole object.
+ */
+export type ScopeProjection = (scope: InformerScope) => ((obj: KubeObject) => KubeObject) | undefined;
+
+export type SharedInformerOptions = Omit<InformerOptions<KubeObject>, "transform" | "name"> & {
+  projection?: ScopeProjection;
+};
 
 export interface AggregateHealth {
   healthy: boolean;
@@ -30,7 +38,10 @@ export class SharedInformers {
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private started = false;
 
-  /** Options apply to every informer made here (resync, watch timeout, managedFields stripping, logger). */
+  /**
+   * Options apply to every informer made here (resync, watch timeout, managedFields stripping, logger); `projection`
+   * chooses per scope what its cache keeps.
+   */
   constructor(
     private readonly client: KubeClient,
     private readonly options: SharedInformerOptions = {},
@@ -41,7 +52,13 @@ export class SharedInformers {
     const key = scopeKey(scope);
     let inf = this.informers.get(key);
     if (!inf) {
-      inf = new Informer<KubeObject>(clientListWatch(this.client, scope), { ...this.options, name: key });
+      const { projection, ...options } = this.options;
+      const transform = projection?.(scope);
+      inf = new Informer<KubeObject>(clientListWatch(this.client, scope), {
+        ...options,
+        name: key,
+        ...(transform ? { transform } : {}),
+      });
       this.informers.set(key, inf);
       if (this.started) inf.start();
     }

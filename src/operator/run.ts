@@ -136,7 +136,14 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
   const apiRequests = manager.metrics.counter(KUBE_CLIENT_METRICS.requests.name, KUBE_CLIENT_METRICS.requests.help);
   client.transport.onResponse = (method, status) => apiRequests.inc({ method, code: String(status) });
   const kubeLog = log.child({ component: "kube" });
-  const informers = new SharedInformers(client, { stripManagedFields: true, resyncMs: 10 * 60_000, logger: kubeLog });
+  const { operatorCacheProjection } = await import("./cas/cache-projection.ts");
+  // What each scope's cache keeps (CAS pods: the fields their readers use; issue 18's RSS with 2,000 CAS).
+  const informers = new SharedInformers(client, {
+    stripManagedFields: true,
+    resyncMs: 10 * 60_000,
+    logger: kubeLog,
+    projection: operatorCacheProjection,
+  });
   const recorder = new EventRecorder(client, {
     reportingController: "scone-operator",
     reportingInstance: identity,

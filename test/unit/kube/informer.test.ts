@@ -271,6 +271,45 @@ describe("Informer", () => {
     expect(late).toEqual(["a"]);
   });
 
+  test("list(namespace) holds exactly that namespace's objects through adds, updates, deletes and relists", async () => {
+    const inNs = (name: string, namespace: string, rv: string, uid = `uid-${namespace}-${name}`): Obj => ({
+      metadata: { name, namespace, uid, resourceVersion: rv },
+    });
+    const lw = new FakeListWatch();
+    lw.listResult = {
+      items: [inNs("a", "one", "1"), inNs("b", "one", "1"), inNs("a", "two", "1"), inNs("gone", "three", "1")],
+      resourceVersion: "1",
+    };
+    const { inf, log } = start(lw);
+    await inf.waitForSync();
+    const names = (ns: string) => inf.list(ns).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`);
+    expect(names("one")).toEqual(["a@1", "b@1"]);
+    expect(names("two")).toEqual(["a@1"]);
+    expect(names("elsewhere")).toEqual([]);
+    lw.push(
+      { type: "ADDED", object: inNs("c", "two", "2") },
+      { type: "MODIFIED", object: inNs("a", "one", "3") },
+      { type: "DELETED", object: inNs("b", "one", "4") },
+      // Same name, new uid: deleted and recreated meanwhile.
+      { type: "MODIFIED", object: inNs("a", "two", "5", "other-uid") },
+    );
+    await waitFor(() => log.length === 9, "four watch events");
+    expect(names("one")).toEqual(["a@3"]);
+    expect(names("two")).toEqual(["a@5", "c@2"]);
+    // A relist that no longer has namespace three's object, and has a new one in a new namespace.
+    lw.listResult = {
+      items: [inNs("a", "one", "3"), inNs("a", "two", "5", "other-uid"), inNs("c", "two", "2"), inNs("d", "four", "6")],
+      resourceVersion: "6",
+    };
+    lw.push(new GoneError({ code: 410, reason: "Expired" }, { method: "WATCH", path: "/x" }));
+    await waitFor(() => lw.listCalls === 2 && log.at(-1) === "add d@6", "relist");
+    expect(names("three")).toEqual([]);
+    expect(names("four")).toEqual(["d@6"]);
+    // list() without a namespace is every object, list(namespace) a part of it.
+    expect(inf.list().length).toBe(4);
+    expect(["one", "two", "three", "four"].flatMap((ns) => inf.list(ns)).length).toBe(4);
+  });
+
   test("stripManagedFields and transform shape what is cached", async () => {
     const lw = new FakeListWatch();
     const withFields = obj("a", "1");
