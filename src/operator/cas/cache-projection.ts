@@ -7,7 +7,7 @@
 //   pod is deleted off a lost node);
 // - the audit-log shipper (src/operator/audit/shipper.ts): metadata.uid, metadata.deletionTimestamp, status.phase.
 // Dropped: the rest of spec (volumes, env, mounts, probes, resources, tolerations, affinity), which no reader uses.
-// A reader that needs another pod field adds it here (test/unit/operator/cas-cache-projection.test.ts).
+// A reader that needs another pod field adds it here (test/unit/operator/cas/cache-projection.test.ts).
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import type { ScopeProjection } from "../../kube/shared-informers.ts";
 import type { KubeObject } from "../../kube/types.ts";
