@@ -162,7 +162,9 @@ describe.skipIf(!clusterAvailable())("pull-secret injection with the installed R
 
   test("copied where the namespace role is bound; a Warning Event naming the RoleBinding elsewhere", async () => {
     const annotations = { "sconeapps/inject-pull-secret": "true" };
-    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: BOUND, annotations } });
+    // The bound namespace asks for the copy only once the grant is in force: the operator re-checks refused rights
+    // every 5 min (no event tells it of a new RoleBinding), longer than this test waits.
+    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: BOUND } });
     await admin.create({
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
@@ -174,6 +176,18 @@ describe.skipIf(!clusterAvailable())("pull-secret injection with the installed R
       },
       subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT_NAME, namespace: OPNS2 }],
     });
+    await waitFor("the operator's ServiceAccount may read Secrets in the bound namespace", async () => {
+      const review = await admin.create<KubeObject & { status?: { allowed?: boolean } }>({
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: `system:serviceaccount:${OPNS2}:${SERVICE_ACCOUNT_NAME}`,
+          resourceAttributes: { verb: "get", resource: "secrets", namespace: BOUND },
+        },
+      } as KubeObject);
+      return review.status?.allowed === true;
+    });
+    await admin.patch({ apiVersion: "v1", kind: "Namespace", name: BOUND }, { metadata: { annotations } });
     await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: UNBOUND, annotations } });
     await waitFor("sconeapps copied into the bound namespace", () =>
       admin.tryGet({ apiVersion: "v1", kind: "Secret", namespace: BOUND, name: "sconeapps" }),
