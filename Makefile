@@ -18,12 +18,12 @@ build: deps
 	$(BUN) run build.ts
 
 # The whole suite against the newest Kubernetes release, the real node's tests (root), then the integration tests
-# against N-2. realnode-isolated/ runs on a real node of its own (a second process): after its mirror pulls, an image
-# the following files import under the upstream name with the same digest was not found by the kubelet.
+# against N-2. Each file of realnode-isolated/ runs on a real node of its own (a process each): after a pull of
+# scone's image from a mirror, the same image imported under the upstream name was not found by the kubelet.
 test: build kube-binaries s3-binaries helm-binaries prometheus-binaries cosign-binaries node-binaries
 	$(BUN) test --timeout 120000
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode/
-	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode-isolated
+	for f in test/integration/realnode-isolated/*.test.ts; do SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 ./$$f || exit 1; done
 	SCONE_K8S_VERSION=$(K8S_OLDEST) $(BUN) test --timeout 120000 test/integration
 
 test-unit: deps prometheus-binaries
@@ -69,7 +69,7 @@ node-binaries:
 test-realnode: build node-binaries
 	bash hack/kube-binaries.sh $(SCONE_K8S_VERSION) >/dev/null
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode/
-	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode-isolated
+	for f in test/integration/realnode-isolated/*.test.ts; do SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 ./$$f || exit 1; done
 
 lint: deps
 	node_modules/.bin/tsc --noEmit
