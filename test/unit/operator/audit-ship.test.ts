@@ -666,3 +666,51 @@ describe("a follow that stays silent (a half-open stream; a follow opened before
     }
   });
 });
+
+describe("AuditShipper: a segment no CAS vouched for", () => {
+  test("a pod that leaves before any check against the CAS: its log is archived offline, with an AuditSegmentUnverified Warning", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "scone-audit-shipper-unvouched-"));
+    const raw = (await signedEntries(3)).map((e) => e.raw);
+    // The CAS refuses (its chain moved on); offline the log is correct.
+    const cli = scriptedCli(() => (cli.calls.at(-1)?.argv.includes("--cas") ? 18 : 0));
+    // Running when the shipper starts on it, leaving from then on (the pod provisioning replaces lives seconds).
+    let looks = 0;
+    const pods = () => ({
+      metadata: { uid: "uid-1", ...(looks++ > 0 ? { deletionTimestamp: new Date() } : {}) },
+      status: { phase: "Running" },
+    });
+    const events: { type: string; reason: string; message: string }[] = [];
+    const target = new LocalDirectoryTarget(join(dir, "t"));
+    const shipper = new AuditShipper({
+      kube: { ...logOf(raw), tryGet: async () => undefined } as unknown as AuditShipperOptions["kube"],
+      pods,
+      casList: () => [{ apiVersion: "services.scone.cloud/v1beta1", kind: "CAS", metadata: { ...CAS, uid: "c1" } }],
+      target: async () => target,
+      source: cli.source,
+      metrics: new MetricsRegistry(),
+      events: { record: (_o, type, reason, message) => void events.push({ type, reason, message }) },
+      log: createLogger({ level: "error", sink: process.stderr, component: "audit-unvouched-test" }),
+      policy: { maxEntries: 4, maxBytes: 1 << 20, maxAgeMs: 0 },
+      syncMs: 10,
+      retryMs: 1,
+      podCheckMs: 10,
+    });
+    try {
+      shipper.start();
+      const warning = await waitFor("the Warning", async () =>
+        events.find((e) => e.reason === "AuditSegmentUnverified"),
+      );
+      expect(warning.type).toBe("Warning");
+      expect(warning.message).toContain("audit log seq 0..2 of pod cas-0 (gone) archived with verdict exit 0");
+      expect(warning.message).toContain("verified offline with a key no CAS vouched for");
+      const verdicts: unknown[] = [];
+      await readArchive(target, CAS, ({ manifest }) => {
+        verdicts.push(manifest.verification);
+      });
+      expect(verdicts).toMatchObject([{ against: "log-key", correct: true, keyVouched: false }]);
+    } finally {
+      await shipper.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
