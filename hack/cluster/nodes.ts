@@ -1,9 +1,8 @@
 // The simulated nodes: three SGX-capable ones across two zones and one without SGX, all run by kwok.
 import type { V1Node } from "@kubernetes/client-node";
+import { SGX_CAPABLE_LABEL, SGX_ENCLAVE_RESOURCE } from "../../src/resources/defaults.ts";
 import { KWOK_NODE_ANNOTATION } from "./components.ts";
 
-export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
-export const SGX_ENCLAVE_RESOURCE = "sgx.intel.com/enclave";
 export const ZONE_LABEL = "topology.kubernetes.io/zone";
 
 export interface SimulatedNodeSpec {

@@ -7,9 +7,15 @@ export function textFlag(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** The cluster a command talks to: `--kubeconfig` and `--context`, else kubectl's defaults (KUBECONFIG, ~/.kube). */
-export async function openKube(flags: ParsedFlags): Promise<import("../kube/client.ts").KubeClient> {
+/**
+ * The cluster a command talks to: `--kubeconfig` and `--context`, else kubectl's defaults (KUBECONFIG, ~/.kube);
+ * `transport` bounds its requests (e.g. a timeout for a command that must answer without the cluster).
+ */
+export async function openKube(
+  flags: ParsedFlags,
+  transport: import("../kube/transport.ts").TransportOptions = {},
+): Promise<import("../kube/client.ts").KubeClient> {
   // Loaded when a command needs the cluster, so `scone version` and `--help` stay small (bench/startup.ts).
   const { KubeClient } = await import("../kube/client.ts");
-  return KubeClient.load({ kubeconfig: textFlag(flags.kubeconfig), context: textFlag(flags.context) });
+  return KubeClient.load({ ...transport, kubeconfig: textFlag(flags.kubeconfig), context: textFlag(flags.context) });
 }

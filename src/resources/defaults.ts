@@ -11,8 +11,12 @@ import type { SGXPlugin } from "./sgx-plugin.ts";
 export const DEFAULT_IMAGE_REPO = "registry.scontain.com/scone.cloud";
 export const DEFAULT_OPERATOR_NAMESPACE = "scone-system";
 export const SGX_ENCLAVE_RESOURCE = "sgx.intel.com/enclave";
-export const CAS_NODE_LABEL = "las.scontain.com/capable";
-export const LAS_NODE_LABEL = "sgx.intel.com/capable";
+/** Set on SGX nodes (by the SGXPlugin controller, NFD rules or installers); LAS runs there. */
+export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
+/** Set by the LAS controller where a LAS pod is ready; CAS runs there. */
+export const LAS_CAPABLE_LABEL = "las.scontain.com/capable";
+export const CAS_NODE_LABEL = LAS_CAPABLE_LABEL;
+export const LAS_NODE_LABEL = SGX_CAPABLE_LABEL;
 
 export interface WebhookDefaultsOptions {
   /** SCONE release of the images (upstream: GLOBAL_SCONE_VERSION of the operator). */

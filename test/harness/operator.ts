@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SGX_CAPABLE_LABEL, SIMULATED_NODES } from "../../hack/cluster/nodes.ts";
+import { SIMULATED_NODES } from "../../hack/cluster/nodes.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/config.ts";
 import { EventRecorder } from "../../src/kube/events.ts";
@@ -20,6 +20,7 @@ import { Manager } from "../../src/operator/manager.ts";
 import { SGX_LABEL_MARKER } from "../../src/operator/node-agent/node-labels.ts";
 import { InformerReader, type OperatorContext } from "../../src/operator/wiring.ts";
 import { renderCrds, sconeResourceTypes } from "../../src/resources/crds.ts";
+import { SGX_CAPABLE_LABEL } from "../../src/resources/defaults.ts";
 import { standInCliSource } from "./cas-driver.ts";
 import { waitFor } from "./kube.ts";
 

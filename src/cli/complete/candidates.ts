@@ -1,10 +1,10 @@
 // `scone __complete cas|namespace WORDS…`: the names the shell offers for a CAS argument or a --namespace value,
 // read from the cluster the typed line points at. A completion must never print an error into the prompt or make
 // the shell wait: any failure prints nothing, and the whole lookup is bounded.
-import { KubeClient } from "../../kube/client.ts";
 import type { KubeObject, TypeRef } from "../../kube/types.ts";
 import { casDefinition } from "../../resources/cas.ts";
 import { apiVersionOf } from "../../resources/definition.ts";
+import { openKube } from "../flags.ts";
 import { type CompletionSource, isCompletionSource, readCompletionLine } from "./line.ts";
 
 /** A shell waits for this at most; an unreachable cluster then simply offers nothing. */
@@ -14,7 +14,7 @@ const NAMESPACE_TYPE: TypeRef = { apiVersion: "v1", kind: "Namespace" };
 
 async function names(source: CompletionSource, words: readonly string[], signal: AbortSignal): Promise<string[]> {
   const line = readCompletionLine(words);
-  const kube = await KubeClient.load({ kubeconfig: line.kubeconfig, context: line.context });
+  const kube = await openKube({ kubeconfig: line.kubeconfig, context: line.context });
   const list =
     source === "namespace"
       ? await kube.list<KubeObject>(NAMESPACE_TYPE, { signal })

@@ -4,6 +4,7 @@
 import { observeClusterVersions } from "../../flows/versions/observe.ts";
 import { skewWarnings } from "../../flows/versions/skew.ts";
 import { SCONE_VERSION } from "../../version.ts";
+import { openKube } from "../flags.ts";
 import { renderTable } from "../table.ts";
 import { type ClusterSide, notReachableLine } from "./version.ts";
 
@@ -17,12 +18,7 @@ export async function readClusterSide(options: {
 }): Promise<ClusterSide> {
   const deadline = AbortSignal.timeout(CLUSTER_TIMEOUT_MS);
   try {
-    const { KubeClient } = await import("../../kube/client.ts");
-    const kube = await KubeClient.load({
-      kubeconfig: options.kubeconfig,
-      context: options.context,
-      timeoutMs: CLUSTER_TIMEOUT_MS,
-    });
+    const kube = await openKube(options, { timeoutMs: CLUSTER_TIMEOUT_MS });
     // The transport's timeout bounds each request; the race bounds the whole (discovery, retries included).
     const versions = await Promise.race([
       observeClusterVersions(kube, options.namespace),

@@ -1,9 +1,7 @@
 // Facts about nodes and pods that the SGXPlugin and LAS controllers both derive their status from (pure):
 // which nodes a DaemonSet selects, whether a node offers SGX, how many SGX devices pods use, whether a pod is ready.
 import type { V1DaemonSet, V1Node, V1Pod, V1Taint, V1Toleration } from "@kubernetes/client-node";
-import { SGX_ENCLAVE_RESOURCE } from "../../resources/defaults.ts";
-
-export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
+import { SGX_CAPABLE_LABEL, SGX_ENCLAVE_RESOURCE } from "../../resources/defaults.ts";
 
 export const nodeName = (n: V1Node): string => n.metadata?.name ?? "";
 

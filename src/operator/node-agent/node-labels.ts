@@ -8,11 +8,11 @@
 // because LAS and other DaemonSets selecting on the label would lose their pods. The las.scontain.com/* labels
 // exist only for the LAS controller, which owns them outright.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
-import { isPodReady, nodeName, podsByNode, SGX_CAPABLE_LABEL, sgxCapacity } from "./node-facts.ts";
+import { LAS_CAPABLE_LABEL, SGX_CAPABLE_LABEL } from "../../resources/defaults.ts";
+import { isPodReady, nodeName, podsByNode, sgxCapacity } from "./node-facts.ts";
 
 export const SGX_LABEL_MARKER = "base.scone.cloud/sgx-capable-label";
 export const SGX_LABEL_MARKER_VALUE = "set-by-sgxplugin";
-export const LAS_CAPABLE_LABEL = "las.scontain.com/capable";
 export const LAS_OK_LABEL = "las.scontain.com/ok";
 
 /** A JSON merge patch of one node's labels and annotations (null removes a key). */

@@ -1,10 +1,8 @@
 // CRDs, the operator (Ready and leading), SGX nodes, clock skew and CAS state (pure).
 import type { V1Deployment, V1Node, V1Pod } from "@kubernetes/client-node";
+import { SGX_CAPABLE_LABEL, SGX_ENCLAVE_RESOURCE } from "../../../resources/defaults.ts";
 import { type CrdVersion, parseVersion } from "../../versions/skew.ts";
 import { type Finding, fail, isPodReady, ok, timeMs, warn } from "../finding.ts";
-
-export const SGX_CAPABLE_LABEL = "sgx.intel.com/capable";
-export const SGX_ENCLAVE_RESOURCE = "sgx.intel.com/enclave";
 
 function older(a: string | undefined, b: string): boolean {
   const x = parseVersion(a);

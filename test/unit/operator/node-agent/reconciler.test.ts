@@ -6,13 +6,14 @@ import type { V1DaemonSet, V1DaemonSetStatus, V1Node, V1Pod } from "@kubernetes/
 import type { KubeObject, ObjectRef } from "../../../../src/kube/types.ts";
 import { renderLasDaemonSet, renderLasDcapSecret } from "../../../../src/operator/las/render.ts";
 import { deriveLasStatus, lasNodeHealth, observeLasNodes } from "../../../../src/operator/las/status.ts";
-import { LAS_CAPABLE_LABEL, LAS_OK_LABEL, planLasNodeLabels } from "../../../../src/operator/node-agent/node-labels.ts";
+import { LAS_OK_LABEL, planLasNodeLabels } from "../../../../src/operator/node-agent/node-labels.ts";
 import { FINALIZER } from "../../../../src/operator/node-agent/nodes.ts";
 import {
   type NodeAgentContext,
   type NodeAgentKind,
   nodeAgentReconciler,
 } from "../../../../src/operator/node-agent/reconciler.ts";
+import { LAS_CAPABLE_LABEL } from "../../../../src/resources/defaults.ts";
 import type { LAS, LASStatus } from "../../../../src/resources/las.ts";
 import type { ReconcileContext } from "../../../../src/runtime/controller.ts";
 import { clusterNodes, JUST_NOW, LONG_AGO, NOW, node, pod } from "../../../harness/kube-objects.ts";
