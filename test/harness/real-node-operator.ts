@@ -235,3 +235,25 @@ export class LeaseRecorder {
 export function podOfHolder(holder: string): string {
   return holder.slice(0, holder.lastIndexOf("_"));
 }
+
+/**
+ * `scone operator install --reconcile --only-operator` with the operator pinned to the real node: the KWOK nodes
+ * would take its pod too, and "run" it without running anything. The images are unsigned unless the test verifies
+ * signatures (`signed`: no --no-image-signature-check; test/integration/images/signature.test.ts checks them);
+ * `wait` (default) waits up to 180 s for the Deployment.
+ */
+export function realNodeInstallArgs(o: {
+  readonly kubeconfig: string;
+  readonly namespace: string;
+  readonly node: string;
+  readonly wait?: boolean;
+  readonly signed?: boolean;
+}): string[] {
+  return [
+    ...["operator", "install", "--reconcile", "--only-operator"],
+    ...(o.signed ? [] : ["--no-image-signature-check"]),
+    ...(o.wait === false ? [] : ["--wait", "--timeout", "180"]),
+    ...["--kubeconfig", o.kubeconfig, "-n", o.namespace],
+    ...["--operator-node-selector", `kubernetes.io/hostname=${o.node}`],
+  ];
+}

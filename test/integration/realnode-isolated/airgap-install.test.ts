@@ -24,7 +24,12 @@ import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeClust
 import { binaryPresent, removeInstall, scone } from "../../harness/flows.ts";
 import { adminClient, waitFor } from "../../harness/kube.ts";
 import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
-import { buildOperatorImage, type OperatorImage, readyOperatorPods } from "../../harness/real-node-operator.ts";
+import {
+  buildOperatorImage,
+  type OperatorImage,
+  readyOperatorPods,
+  realNodeInstallArgs,
+} from "../../harness/real-node-operator.ts";
 import {
   type CosignKey,
   cosignBinary,
@@ -98,12 +103,9 @@ describe.skipIf(!enabled)("the operator on the real node from an air-gapped mirr
   function install(namespace: string, key: string) {
     return scone(
       [
-        ...["operator", "install", "--reconcile", "--only-operator", "--wait", "--timeout", "180"],
-        ...["--kubeconfig", cluster.kubeconfigPath, "-n", namespace],
+        ...realNodeInstallArgs({ kubeconfig: cluster.kubeconfigPath, namespace, node: node.name, signed: true }),
         ...["--image-registry", mirror(), "--image-prefix", PREFIX, "--pin-digests"],
         ...["--verify-image-signatures", key],
-        // The KWOK nodes would take the pod too, and "run" it without running anything.
-        ...["--operator-node-selector", `kubernetes.io/hostname=${node.name}`],
       ],
       240_000,
     );

@@ -45,6 +45,7 @@ import {
   operatorPods,
   type PodView,
   readyOperatorPods,
+  realNodeInstallArgs,
 } from "../../harness/real-node-operator.ts";
 import { type SharedS3, sharedS3 } from "../../harness/s3.ts";
 import { SimulatedPodBridge } from "../../harness/simulated-pod-bridge.ts";
@@ -204,22 +205,7 @@ describe.skipIf(!enabled)("the operator's state survives its pod (issue 14)", ()
     // The operator's backup claim binds to a directory of this machine (no provisioner here).
     await preboundBackupVolume(admin, NS);
     const install = await scone(
-      [
-        "operator",
-        "install",
-        "--no-image-signature-check",
-        "--reconcile",
-        "--only-operator",
-        "--wait",
-        "--timeout",
-        "180",
-        "--kubeconfig",
-        cluster.kubeconfigPath,
-        "-n",
-        NS,
-        "--operator-node-selector",
-        `kubernetes.io/hostname=${node.name}`,
-      ],
+      realNodeInstallArgs({ kubeconfig: cluster.kubeconfigPath, namespace: NS, node: node.name }),
       240_000,
     );
     if (install.code !== 0) throw new Error(`install exited ${install.code}: ${install.stderr}`);

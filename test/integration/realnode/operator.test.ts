@@ -41,6 +41,7 @@ import {
   type PodView,
   podOfHolder,
   readyOperatorPods,
+  realNodeInstallArgs,
 } from "../../harness/real-node-operator.ts";
 import { SimulatedPodBridge } from "../../harness/simulated-pod-bridge.ts";
 import { UPSTREAM_SAMPLES_DIR } from "../../harness/upstream-samples.ts";
@@ -90,24 +91,7 @@ describe.skipIf(!enabled)("the operator in pods on the real node", () => {
     // No provisioner on the local cluster: the operator's backup claim binds to a volume made here.
     await preboundBackupVolume(admin, namespace);
     const result = await scone(
-      [
-        "operator",
-        "install",
-        "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
-        "--reconcile",
-        "--only-operator",
-        "--wait",
-        "--timeout",
-        "180",
-        "--kubeconfig",
-        cluster.kubeconfigPath,
-        "-n",
-        namespace,
-        // The KWOK nodes would take the pod too, and "run" it without running anything.
-        "--operator-node-selector",
-        `kubernetes.io/hostname=${node.name}`,
-        ...extra,
-      ],
+      [...realNodeInstallArgs({ kubeconfig: cluster.kubeconfigPath, namespace, node: node.name }), ...extra],
       240_000,
     );
     if (result.code !== 0) throw new Error(`install exited ${result.code}: ${result.stderr}\n${result.stdout}`);

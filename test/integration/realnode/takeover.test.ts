@@ -13,7 +13,7 @@ import { clusterAvailable, type LocalCluster, type RealNodeHandle, realNodeClust
 import { binaryPresent, type RunResult, removeInstall, scone } from "../../harness/flows.ts";
 import { adminClient, freshNamespace, waitFor } from "../../harness/kube.ts";
 import { realNodeTestsEnabled } from "../../harness/real-node-enabled.ts";
-import { buildOperatorImage } from "../../harness/real-node-operator.ts";
+import { buildOperatorImage, realNodeInstallArgs } from "../../harness/real-node-operator.ts";
 import {
   certManagerCrdNames,
   installCertManagerCrds,
@@ -94,18 +94,7 @@ describe.skipIf(!enabled)("taking over an upstream install on the real node", ()
     await preboundBackupVolume(admin, ns);
     return scone(
       [
-        "operator",
-        "install",
-        "--no-image-signature-check", // the images here are unsigned (test/integration/images/signature.test.ts checks signatures)
-        "--reconcile",
-        "--only-operator",
-        "--kubeconfig",
-        cluster.kubeconfigPath,
-        "-n",
-        ns,
-        // The KWOK nodes would take the pods too, and "run" any image.
-        "--operator-node-selector",
-        `kubernetes.io/hostname=${node.name}`,
+        ...realNodeInstallArgs({ kubeconfig: cluster.kubeconfigPath, namespace: ns, node: node.name, wait: false }),
         ...extra,
       ],
       240_000,
