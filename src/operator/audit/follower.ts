@@ -40,8 +40,9 @@ export async function followAuditLog(
     },
     async close() {
       stop.abort();
-      // The read in flight ends with the abort; its error is the expected one.
-      await pending?.catch(() => undefined);
+      // The read in flight ends with the abort, its error the expected one. Not awaited: a stream that ignores the
+      // abort (a half-open connection) would hold the shipper, which reads the log again after a silent follow.
+      void pending?.catch(() => undefined);
     },
   };
 }
