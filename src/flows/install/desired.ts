@@ -67,16 +67,9 @@ export function renderLas(o: InstallFlowOptions, labels: Record<string, string>,
   return { apiVersion: LAS_API_VERSION, kind: "LAS", metadata: { name: LAS_NAME, labels: { ...labels } }, spec };
 }
 
-export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}): DesiredInstall {
-  const labels = installLabels(o.version);
-  const warnings: string[] = [];
-  const required: DesiredInstall["required"] = [];
-  const items: DesiredItem[] = [];
-  const add = (phase: InstallPhase, objects: readonly KubeObject[]) => {
-    for (const object of objects) items.push({ phase, object });
-  };
-
-  const operatorObjects = renderInstallManifests({
+/** The operator's objects (src/install) for these options: namespace, RBAC, Deployment, webhooks, optional parts. */
+export function renderOperatorObjects(o: InstallFlowOptions): KubeObject[] {
+  return renderInstallManifests({
     namespace: o.namespace,
     version: o.version,
     imageRegistry: o.imageRegistry,
@@ -92,6 +85,18 @@ export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}):
     monitoring: o.monitoring,
     metricsSecure: o.metricsSecure,
   });
+}
+
+export function desiredInstall(o: InstallFlowOptions, facts: InstallFacts = {}): DesiredInstall {
+  const labels = installLabels(o.version);
+  const warnings: string[] = [];
+  const required: DesiredInstall["required"] = [];
+  const items: DesiredItem[] = [];
+  const add = (phase: InstallPhase, objects: readonly KubeObject[]) => {
+    for (const object of objects) items.push({ phase, object });
+  };
+
+  const operatorObjects = renderOperatorObjects(o);
   const isNamespace = (x: KubeObject) => x.kind === "Namespace";
   add("namespaces", operatorObjects.filter(isNamespace));
   if (o.serviceNamespace && o.serviceNamespace !== o.namespace) {

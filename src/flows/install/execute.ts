@@ -39,6 +39,7 @@ import {
 } from "./plan.ts";
 import { deploymentImage, runPullCheck } from "./pull-check.ts";
 import { describeRollback, isTakeover, restoreOperatorPhase, rollbackPlan } from "./rollback.ts";
+import { withdrawnObjects } from "./withdrawn.ts";
 
 export const INSTALL_FIELD_MANAGER = "scone-install";
 const VAULT_CRD = "vaults.services.scone.cloud";
@@ -131,6 +132,7 @@ export async function planAgainstCluster(
   }
 
   const takeover = o.localOperator ? [] : upstreamTakeoverSteps(o.namespace);
+  const withdrawn = withdrawnObjects(o);
   const inClusterOperator: ObjectRef = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -141,6 +143,7 @@ export async function planAgainstCluster(
     ...desired.items.map((d) => refOfObject(d.object)),
     ...desired.required.map((r) => r.ref),
     ...takeover.map((t) => t.ref),
+    ...withdrawn.map((w) => w.ref),
     ...(o.localOperator ? [inClusterOperator] : []),
   ];
   const observed = await observeAll(client, refs);
@@ -158,6 +161,10 @@ export async function planAgainstCluster(
     if (t.action.type === "delete" && isForeign(obj)) deletions.push({ phase: "operator", object: obj, reason: t.why });
     if (t.action.type === "patch" && obj.metadata?.annotations?.["cert-manager.io/inject-ca-from"] !== undefined)
       patches.push({ phase: "operator", ref: t.ref, mergePatch: t.action.mergePatch, reason: t.why });
+  }
+  for (const w of withdrawn) {
+    const obj = observed.get(refKey(w.ref));
+    if (obj && !isForeign(obj)) deletions.push({ phase: "operator", object: obj, reason: w.reason });
   }
   for (const p of sgxPlugins) {
     if (p.metadata?.name !== SGXPLUGIN_NAME) {

@@ -44,6 +44,7 @@ const suffix = Math.random().toString(36).slice(2, 7);
 const NS = `inst-${suffix}`;
 const NS_SERVICE = `inst-svc-${suffix}`;
 const NS_APPS = `inst-apps-${suffix}`;
+const NS_REVIEW = `inst-rev-${suffix}`;
 const TOKEN_1 = `first-token-${suffix}-abcdef`;
 const TOKEN_2 = `second-token-${suffix}-uvwxyz`;
 const BASE = "base.scone.cloud/v1beta1";
@@ -106,6 +107,7 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
       () => admin && removeInstall(admin, NS),
       () => admin && removeInstall(admin, NS_SERVICE),
       () => admin && removeInstall(admin, NS_APPS),
+      () => admin && removeInstall(admin, NS_REVIEW),
       // Should the takeover test have failed half-way, the shared Vault CRD must not keep a conversion webhook.
       () =>
         admin?.patch(
@@ -360,5 +362,34 @@ describe.skipIf(!binaryPresent || !clusterAvailable())("scone operator install (
       // Its webhook configurations point at a Service no pod answers: remove them before any other LAS write.
       await removeInstall(admin, NS_SERVICE);
     }
+  });
+
+  test("a reinstall without --metrics-secure withdraws what it installed: the token-review rights and the metrics reader role", async () => {
+    const args = ["--only-operator", "--access-token", TOKEN_1, "--reconcile", "-o", "json"];
+    const reviewBinding = `scone-api-review-rolebinding-${NS_REVIEW}`;
+    const withdrawn = [
+      `ClusterRole/scone-api-review-role-${NS_REVIEW}`,
+      `ClusterRoleBinding/${reviewBinding}`,
+      `ClusterRole/scone-metrics-reader-${NS_REVIEW}`,
+    ];
+    const rbac = "rbac.authorization.k8s.io/v1";
+    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS_REVIEW } });
+    // No provisioner on the local cluster: the backup claim binds to a volume made here.
+    await preboundBackupVolume(admin, NS_REVIEW);
+    const first = await install([...args, "--metrics-secure"], NS_REVIEW);
+    expect(`${first.code}\n${first.stderr}`).toMatch(/^0\n/);
+    expect(actions(parse(first))).toEqual(expect.arrayContaining(withdrawn.map((w) => `create ${w}`)));
+    expect(await get("ClusterRoleBinding", reviewBinding, undefined, rbac)).toBeDefined();
+
+    const second = await install(args, NS_REVIEW);
+    expect(`${second.code}\n${second.stderr}`).toMatch(/^0\n/);
+    expect(actions(parse(second))).toEqual(expect.arrayContaining(withdrawn.map((w) => `delete ${w}`)));
+    for (const w of withdrawn) {
+      const [kind, name] = w.split("/") as [string, string];
+      expect(await get(kind, name, undefined, rbac)).toBeUndefined();
+    }
+    // Withdrawn once: the next run has nothing to do.
+    const again = parse(await install(args, NS_REVIEW));
+    expect(again.steps.filter((s) => s.action !== "unchanged")).toEqual([]);
   });
 });
