@@ -3,6 +3,8 @@
 // webhooks, the operator's rules review), and hand everything to the pure checks.
 import type { V1Deployment, V1Node, V1Pod, V1SelfSubjectRulesReview } from "@kubernetes/client-node";
 import {
+  API_DEPLOYMENT_NAME,
+  CONTAINER_NAME,
   DEPLOYMENT_NAME,
   mutatingWebhookConfigurationName,
   SERVICE_ACCOUNT_NAME,
@@ -30,7 +32,7 @@ import {
 } from "./checks/cluster.ts";
 import { type LasPodObservation, lasFindings } from "./checks/las.ts";
 import { pullSecretFinding, type SecretView } from "./checks/pull.ts";
-import { type RulesReview, rbacFinding } from "./checks/rbac.ts";
+import { type RulesReview, rbacFinding, reviewsTokens } from "./checks/rbac.ts";
 import {
   type DryRunResult,
   dryRunOutcome,
@@ -208,10 +210,20 @@ async function operator(kube: KubeClient, o: DoctorOptions, now: Date): Promise<
   return operatorFindings({ namespace: o.namespace, deployment, pods, lease, now });
 }
 
+/** Whether a server of this install reviews bearer tokens (so its account needs the review rights). */
+async function installReviewsTokens(kube: KubeClient, namespace: string): Promise<boolean> {
+  const deployment = (name: string) =>
+    kube.tryGet<V1Deployment & KubeObject>({ apiVersion: "apps/v1", kind: "Deployment", namespace, name });
+  const [operatorDeployment, api] = await Promise.all([deployment(DEPLOYMENT_NAME), deployment(API_DEPLOYMENT_NAME)]);
+  const manager = operatorDeployment?.spec?.template.spec?.containers.find((c) => c.name === CONTAINER_NAME);
+  return reviewsTokens(manager?.args, api !== undefined);
+}
+
 /** The operator's own view of its rights: a SelfSubjectRulesReview made with a short-lived token of its account. */
 async function rbac(kube: KubeClient, o: DoctorOptions): Promise<Finding[]> {
   const operatorSubject = `ServiceAccount ${o.namespace}/${SERVICE_ACCOUNT_NAME}`;
-  const expected = describeRoles(o.namespace)
+  const tokenReviews = await installReviewsTokens(kube, o.namespace);
+  const expected = describeRoles(o.namespace, { tokenReviews })
     .filter((r) => r.subject === operatorSubject)
     .flatMap((r) => r.rules.map((x) => x.rule));
   let review: RulesReview;

@@ -42,6 +42,15 @@ export function missingRules(expected: readonly V1PolicyRule[], granted: readonl
 
 const describe = (n: Need) => `${n.verb} ${n.group ? `${n.group}/` : ""}${n.resource}${n.name ? ` ${n.name}` : ""}`;
 
+/**
+ * Whether the install runs a server that reviews bearer tokens, so the operator's account must hold the
+ * TokenReview/SubjectAccessReview rights (src/install/rbac.ts `tokenReviews`): the operator with
+ * `--metrics-secure`, or the API Deployment (`--with-api`).
+ */
+export function reviewsTokens(operatorArgs: readonly string[] | undefined, apiDeployed: boolean): boolean {
+  return apiDeployed || (operatorArgs ?? []).some((a) => a === "--metrics-secure" || a === "--metrics-secure=true");
+}
+
 export type RulesReview =
   | { readonly state: "reviewed"; readonly rules: readonly V1ResourceRule[]; readonly incomplete: boolean }
   | { readonly state: "not-checked"; readonly why: string };
