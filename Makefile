@@ -19,7 +19,8 @@ build: deps
 
 # The whole suite against the newest Kubernetes release, the real node's tests (root), then the integration tests
 # against N-2. Each file of realnode-isolated/ runs on a real node of its own (a process each): after a pull of
-# scone's image from a mirror, the same image imported under the upstream name was not found by the kubelet.
+# scone's image from a mirror, the same image imported under the upstream name is not seen by the kubelet
+# (containerd/containerd#13243; docs/airgap.md).
 test: build kube-binaries s3-binaries helm-binaries prometheus-binaries cosign-binaries node-binaries
 	$(BUN) test --timeout 120000
 	SCONE_REAL_NODE=1 $(BUN) test --timeout 300000 test/integration/realnode/

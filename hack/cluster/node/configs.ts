@@ -75,6 +75,16 @@ export function registryHostsToml(ports: NodePorts): string {
   return stringifyToml({ server: url, host: { [url]: { capabilities: ["pull", "resolve"] } } });
 }
 
+/**
+ * Every other registry (containerd's `_default` host directory) is a closed port on loopback: a pull of an image the
+ * node does not hold (registry.scontain.com/…, say) fails at once, and containerd, a host process, never asks the
+ * machine's DNS resolver for an outside name. (Port 9, discard: below 1024, and nothing here serves it.)
+ */
+export const NO_REGISTRY = "http://127.0.0.1:9";
+export function otherRegistriesHostsToml(): string {
+  return stringifyToml({ server: NO_REGISTRY, host: { [NO_REGISTRY]: { capabilities: ["pull", "resolve"] } } });
+}
+
 export function cniConfig(layout: NodeLayout): string {
   const config = {
     cniVersion: "1.0.0",

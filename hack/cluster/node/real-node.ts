@@ -20,6 +20,7 @@ import {
   kubeletConfig,
   kubeProxyConfig,
   type NodePorts,
+  otherRegistriesHostsToml,
   registryHost,
   registryHostsToml,
   SANDBOX_IMAGE,
@@ -228,6 +229,7 @@ export class RealNode {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
     await mkdir(join(layout.registryHosts, this.registry), { recursive: true });
+    await mkdir(join(layout.registryHosts, "_default"), { recursive: true });
     const [caCertPem, caKeyPem] = await Promise.all([
       readFile(host.caCertFile, "utf8"),
       readFile(host.caKeyFile, "utf8"),
@@ -249,6 +251,7 @@ export class RealNode {
     const runtimeEndpoint = `unix://${layout.containerdSocket}`;
     await writeFile(layout.containerdConfig, containerdConfig(layout, state.binaries.runc));
     await writeFile(join(layout.registryHosts, this.registry, "hosts.toml"), registryHostsToml(state.ports));
+    await writeFile(join(layout.registryHosts, "_default", "hosts.toml"), otherRegistriesHostsToml());
     await writeFile(join(layout.cniConfDir, "10-scone.conflist"), cniConfig(layout));
     await writeFile(layout.kubeletConfig, kubeletConfig(layout, state.ports, host.caCertFile, runtimeEndpoint));
     await writeFile(layout.kubeProxyConfig, kubeProxyConfig(layout, state.ports));

@@ -11,6 +11,7 @@ import {
   kubeletConfig,
   kubeProxyConfig,
   type NodePorts,
+  otherRegistriesHostsToml,
   registryHostsToml,
 } from "../../../hack/cluster/node/configs.ts";
 import { teardownEnv } from "../../../hack/cluster/node/host.ts";
@@ -40,6 +41,7 @@ describe("real node configuration", () => {
       kubeletConfig(layout, ports, "/c/pki/ca.crt", "unix:///run/x/containerd.sock"),
       kubeProxyConfig(layout, ports),
       registryHostsToml(ports),
+      otherRegistriesHostsToml(),
       SERVICE_CIDR,
     ];
     const found = texts.flatMap(addresses);
@@ -97,6 +99,13 @@ describe("real node configuration", () => {
     expect(Bun.TOML.parse(registryHostsToml(ports))).toEqual({
       server: "http://127.0.0.1:41005",
       host: { "http://127.0.0.1:41005": { capabilities: ["pull", "resolve"] } },
+    });
+  });
+
+  test("every other registry is a closed loopback port: a pull of an outside name fails without a DNS query", () => {
+    expect(Bun.TOML.parse(otherRegistriesHostsToml())).toEqual({
+      server: "http://127.0.0.1:9",
+      host: { "http://127.0.0.1:9": { capabilities: ["pull", "resolve"] } },
     });
   });
 
