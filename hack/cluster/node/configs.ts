@@ -69,10 +69,14 @@ export function containerdConfig(layout: NodeLayout, runc: string): string {
   });
 }
 
+/** A containerd hosts.toml sending every pull of its registry to `url`, nothing else. */
+function hostsToml(url: string): string {
+  return stringifyToml({ server: url, host: { [url]: { capabilities: ["pull", "resolve"] } } });
+}
+
 /** hosts.toml of the local registry: plain HTTP on loopback, nothing else. */
 export function registryHostsToml(ports: NodePorts): string {
-  const url = `http://${registryHost(ports)}`;
-  return stringifyToml({ server: url, host: { [url]: { capabilities: ["pull", "resolve"] } } });
+  return hostsToml(`http://${registryHost(ports)}`);
 }
 
 /**
@@ -82,7 +86,7 @@ export function registryHostsToml(ports: NodePorts): string {
  */
 export const NO_REGISTRY = "http://127.0.0.1:9";
 export function otherRegistriesHostsToml(): string {
-  return stringifyToml({ server: NO_REGISTRY, host: { [NO_REGISTRY]: { capabilities: ["pull", "resolve"] } } });
+  return hostsToml(NO_REGISTRY);
 }
 
 export function cniConfig(layout: NodeLayout): string {
