@@ -132,7 +132,10 @@ export async function planAgainstCluster(
   }
 
   const takeover = o.localOperator ? [] : upstreamTakeoverSteps(o.namespace);
-  const withdrawn = withdrawnObjects(o);
+  const withdrawn = withdrawnObjects(
+    o,
+    desired.items.map((d) => d.object),
+  );
   const inClusterOperator: ObjectRef = {
     apiVersion: "apps/v1",
     kind: "Deployment",

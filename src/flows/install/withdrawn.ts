@@ -21,9 +21,12 @@ export interface WithdrawnObject {
   readonly reason: string;
 }
 
-/** Objects of the optional parts this install leaves off; namespaces and claims (they hold data) are never here. */
-export function withdrawnObjects(o: InstallFlowOptions): WithdrawnObject[] {
-  const rendered = new Set(renderOperatorObjects(o).map((x) => refKey(refOfObject(x))));
+/**
+ * Objects of the optional parts this install leaves off (`desired`: what it renders); namespaces and claims (they
+ * hold data) are never here.
+ */
+export function withdrawnObjects(o: InstallFlowOptions, desired: readonly KubeObject[]): WithdrawnObject[] {
+  const rendered = new Set(desired.map((x) => refKey(refOfObject(x))));
   const flagsOf = new Map<string, { ref: ObjectRef; flags: string[] }>();
   for (const part of OPTIONAL_PARTS) {
     if (o[part.key] || (part.serviceOnly && o.localOperator)) continue;

@@ -1,5 +1,6 @@
 // withdrawnObjects: what a reinstall with fewer optional parts removes, with the flags that would keep it.
 import { describe, expect, test } from "bun:test";
+import { desiredInstall } from "../../../../src/flows/install/desired.ts";
 import { installOptionsFromFlags } from "../../../../src/flows/install/options.ts";
 import { withdrawnObjects } from "../../../../src/flows/install/withdrawn.ts";
 import {
@@ -10,11 +11,11 @@ import {
 } from "../../../../src/install/names.ts";
 
 const NS = "scone-system";
-const named = (flags: Record<string, unknown>) =>
-  withdrawnObjects(installOptionsFromFlags({ namespace: NS, ...flags })).map((w) => ({
-    what: `${w.ref.kind}/${w.ref.name}`,
-    reason: w.reason,
-  }));
+const named = (flags: Record<string, unknown>) => {
+  const o = installOptionsFromFlags({ namespace: NS, ...flags });
+  const desired = desiredInstall(o).items.map((d) => d.object);
+  return withdrawnObjects(o, desired).map((w) => ({ what: `${w.ref.kind}/${w.ref.name}`, reason: w.reason }));
+};
 
 describe("withdrawnObjects", () => {
   test("without --with-api and --metrics-secure the token-review rights go, naming both flags", () => {
