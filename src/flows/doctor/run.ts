@@ -11,7 +11,6 @@ import {
   validatingWebhookConfigurationName,
   WEBHOOK_SERVICE_NAME,
 } from "../../install/names.ts";
-import { describeRoles } from "../../install/rbac.ts";
 import { KubeClient } from "../../kube/client.ts";
 import { staticToken } from "../../kube/credentials.ts";
 import { ForbiddenError, KubeApiError } from "../../kube/errors.ts";
@@ -32,7 +31,7 @@ import {
 } from "./checks/cluster.ts";
 import { type LasPodObservation, lasFindings } from "./checks/las.ts";
 import { pullSecretFinding, type SecretView } from "./checks/pull.ts";
-import { type RulesReview, rbacFinding, reviewsTokens } from "./checks/rbac.ts";
+import { operatorRules, type RulesReview, rbacFinding, reviewsTokens } from "./checks/rbac.ts";
 import {
   type DryRunResult,
   dryRunOutcome,
@@ -222,10 +221,7 @@ async function installReviewsTokens(kube: KubeClient, namespace: string): Promis
 /** The operator's own view of its rights: a SelfSubjectRulesReview made with a short-lived token of its account. */
 async function rbac(kube: KubeClient, o: DoctorOptions): Promise<Finding[]> {
   const operatorSubject = `ServiceAccount ${o.namespace}/${SERVICE_ACCOUNT_NAME}`;
-  const tokenReviews = await installReviewsTokens(kube, o.namespace);
-  const expected = describeRoles(o.namespace, { tokenReviews })
-    .filter((r) => r.subject === operatorSubject)
-    .flatMap((r) => r.rules.map((x) => x.rule));
+  const expected = operatorRules(o.namespace, await installReviewsTokens(kube, o.namespace));
   let review: RulesReview;
   try {
     const { token } = await kube.createToken(

@@ -1,6 +1,8 @@
 // RBAC complete (pure): the rules the operator's ServiceAccount holds in its namespace, as a SelfSubjectRulesReview
 // made with its own token answers, against the rules the installer grants it (src/install/rbac.ts).
 import type { V1PolicyRule, V1ResourceRule } from "@kubernetes/client-node";
+import { SERVICE_ACCOUNT_NAME } from "../../../install/names.ts";
+import { describeRoles } from "../../../install/rbac.ts";
 import { type Finding, fail, ok, warn } from "../finding.ts";
 
 interface Need {
@@ -49,6 +51,14 @@ const describe = (n: Need) => `${n.verb} ${n.group ? `${n.group}/` : ""}${n.reso
  */
 export function reviewsTokens(operatorArgs: readonly string[] | undefined, apiDeployed: boolean): boolean {
   return apiDeployed || (operatorArgs ?? []).some((a) => a === "--metrics-secure" || a === "--metrics-secure=true");
+}
+
+/** The rules the installer grants the operator's ServiceAccount in `namespace` (with the review rights or not). */
+export function operatorRules(namespace: string, tokenReviews: boolean): V1PolicyRule[] {
+  const subject = `ServiceAccount ${namespace}/${SERVICE_ACCOUNT_NAME}`;
+  return describeRoles(namespace, { tokenReviews })
+    .filter((r) => r.subject === subject)
+    .flatMap((r) => r.rules.map((x) => x.rule));
 }
 
 export type RulesReview =

@@ -7,7 +7,7 @@ import {
   operatorFindings,
   sgxNodeFindings,
 } from "../../../../src/flows/doctor/checks/cluster.ts";
-import { missingRules, rbacFinding, reviewsTokens } from "../../../../src/flows/doctor/checks/rbac.ts";
+import { missingRules, operatorRules, rbacFinding, reviewsTokens } from "../../../../src/flows/doctor/checks/rbac.ts";
 import {
   dryRunOutcome,
   servingCertFinding,
@@ -15,7 +15,6 @@ import {
   webhookConfigFindings,
 } from "../../../../src/flows/doctor/checks/webhook.ts";
 import { doctorExitCode, fail, ok, warn } from "../../../../src/flows/doctor/finding.ts";
-import { describeRoles } from "../../../../src/install/rbac.ts";
 import type { CertInfo } from "../../../../src/operator/certs/pki.ts";
 
 const NOW = new Date("2026-12-07T12:00:00Z");
@@ -230,15 +229,11 @@ describe("rbac", () => {
     expect(reviewsTokens(["operator", "--leader-elect"], false)).toBe(false);
     expect(reviewsTokens(["operator", "--metrics-secure"], false)).toBe(true);
     expect(reviewsTokens(undefined, true)).toBe(true);
-    const operatorRules = (tokenReviews: boolean) =>
-      describeRoles("ns", { tokenReviews })
-        .filter((r) => r.subject === "ServiceAccount ns/scone-controller-manager")
-        .flatMap((r) => r.rules.map((x) => x.rule));
     // Everything but the reviews granted: enough without a reviewing server, a failure with one.
-    const granted = operatorRules(false).map((r) => ({ ...r, resourceNames: r.resourceNames ?? [] }));
+    const granted = operatorRules("ns", false).map((r) => ({ ...r, resourceNames: r.resourceNames ?? [] }));
     const review = { state: "reviewed", rules: granted, incomplete: false } as const;
-    expect(rbacFinding("ns", "sa", operatorRules(false), review).status).toBe("ok");
-    const f = rbacFinding("ns", "sa", operatorRules(true), review);
+    expect(rbacFinding("ns", "sa", operatorRules("ns", false), review).status).toBe("ok");
+    const f = rbacFinding("ns", "sa", operatorRules("ns", true), review);
     expect(f.status).toBe("fail");
     expect(f.message).toContain("create authentication.k8s.io/tokenreviews");
   });
