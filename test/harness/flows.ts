@@ -159,11 +159,18 @@ export async function removeAllLasAndSgxPlugins(admin: KubeClient, timeoutMs = 6
         }),
       )
     ).flat();
-  for (const ref of await listAll()) {
-    await admin.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => undefined);
-    await admin.deleteIfExists(ref).catch(() => undefined);
-  }
-  await waitFor("no LAS or SGXPlugin left in the cluster", async () => (await listAll()).length === 0, timeoutMs);
+  // Deleted first, then unfinalized, and again on every look: the API server refuses a new finalizer on an object
+  // being deleted, so an operator still reconciling it (one just told to stop) cannot put one back afterwards, as
+  // it could between an unfinalize and a delete — that left a LAS stuck for the next file.
+  const removeLeft = async () => {
+    const left = await listAll();
+    for (const ref of left) {
+      await admin.deleteIfExists(ref).catch(() => undefined);
+      await admin.patch(ref, { metadata: { finalizers: null } }, "merge").catch(() => undefined);
+    }
+    return left.length === 0;
+  };
+  await waitFor("no LAS or SGXPlugin left in the cluster", removeLeft, timeoutMs);
 }
 
 export interface SimAuditEntry {
